@@ -1,0 +1,249 @@
+#include "heapwalk.h"
+
+#include "../common/hd_error.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+/* Enough of an object's start to decode its header and array length. */
+#define HEAD_BYTES 64
+
+int hw_init(struct hd_walker *w, const struct hd_layout *L, hd_memview *mv,
+	    hd_hub_lookup_fn lookup, void *lookup_ctx)
+{
+	*w = (struct hd_walker){.layout = L, .mv = mv, .lookup = lookup, .lookup_ctx = lookup_ctx};
+	w->buf_cap = L->chunk_size > (8u << 20) ? L->chunk_size : (8u << 20);
+	w->buf = malloc(w->buf_cap);
+	if (!w->buf)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	return 0;
+}
+
+void hw_fini(struct hd_walker *w)
+{
+	free(w->buf);
+	w->buf = NULL;
+}
+
+/* Decodes the object whose first AVAIL (>= hdr) bytes are at P. */
+static int decode(struct hd_walker *w, uint64_t addr, const uint8_t *p, size_t avail,
+		  uint64_t limit, struct hd_object *obj)
+{
+	const struct hd_layout *L = w->layout;
+	if (avail < L->hdr_size)
+		return hd_fail(HD_E_LAYOUT, "object at 0x%" PRIx64 " is cut off", addr);
+	obj->addr = addr;
+	obj->header = lay_header(L, p);
+	if (obj->header & HD_HDR_FORWARDED)
+		return hd_fail(HD_E_LAYOUT,
+			       "object at 0x%" PRIx64 " is forwarded (a GC was in progress)", addr);
+	obj->hub = lay_hub_from_header(L, obj->header);
+	if (!w->lookup(w->lookup_ctx, obj->hub, &obj->hubinfo))
+		return hd_fail(HD_E_LAYOUT,
+			       "object at 0x%" PRIx64 ": header 0x%" PRIx64 " does not point to a hub",
+			       addr, obj->header);
+	int32_t enc = obj->hubinfo.enc;
+	obj->length = 0;
+	if (le_is_arraylike(enc)) {
+		if (avail < L->array_length_off + 4u)
+			return hd_fail(HD_E_LAYOUT, "array at 0x%" PRIx64 " is cut off", addr);
+		int32_t len = (int32_t)ld_u32(p + L->array_length_off);
+		if (len < 0)
+			return hd_fail(HD_E_LAYOUT, "array at 0x%" PRIx64 " has length %d", addr, len);
+		obj->length = (uint32_t)len;
+	}
+	bool with_hash = w->in_image_heap ||
+			 (L->hub_shift >= 5 && ((obj->header >> 3) & 3) == 2);
+	obj->size = lay_object_size(L, enc, obj->length, with_hash, obj->hubinfo.idhash_off);
+	if (obj->size < L->hdr_size || obj->size > limit)
+		return hd_fail(HD_E_LAYOUT,
+			       "object at 0x%" PRIx64 " has impossible size %" PRIu64
+			       " (encoding 0x%x, %" PRIu64 " bytes left)",
+			       addr, obj->size, (uint32_t)enc, limit);
+	return 0;
+}
+
+int hw_decode_at(struct hd_walker *w, uint64_t addr, uint64_t limit, struct hd_object *obj)
+{
+	uint8_t head[HEAD_BYTES];
+	size_t n = limit < sizeof head ? (size_t)limit : sizeof head;
+	if (mv_read(w->mv, addr, head, n) != 0)
+		return -1;
+	if (decode(w, addr, head, n, limit, obj) != 0)
+		return -1;
+	obj->data = NULL;
+	return 0;
+}
+
+/* Skips the gap starting at CUR, if any.  Fails if CUR lies inside one. */
+static int skip_gaps(const struct hd_gap *gaps, size_t ngaps, uint64_t *cur)
+{
+	for (size_t i = 0; i < ngaps; i++) {
+		if (*cur == gaps[i].from)
+			*cur = gaps[i].to;
+		else if (*cur > gaps[i].from && *cur < gaps[i].to)
+			return hd_fail(HD_E_LAYOUT, "walk entered the TLAB gap at 0x%" PRIx64,
+				       gaps[i].from);
+	}
+	return 0;
+}
+
+int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
+		  const struct hd_gap *gaps, size_t ngaps, hd_object_fn fn, void *ctx)
+{
+	if (to < from)
+		return hd_fail(HD_E_LAYOUT, "chunk top 0x%" PRIx64 " lies below its start", to);
+	bool whole = to - from <= w->buf_cap;
+	if (whole && mv_read(w->mv, from, w->buf, (size_t)(to - from)) != 0)
+		return -1;
+	uint64_t cur = from;
+	for (;;) {
+		if (skip_gaps(gaps, ngaps, &cur) != 0)
+			return -1;
+		if (cur >= to)
+			break;
+		struct hd_object obj;
+		if (whole) {
+			const uint8_t *p = w->buf + (cur - from);
+			if (decode(w, cur, p, (size_t)(to - cur), to - cur, &obj) != 0)
+				return -1;
+			obj.data = p;
+		} else {
+			if (hw_decode_at(w, cur, to - cur, &obj) != 0)
+				return -1;
+			if (obj.size <= w->buf_cap) {
+				if (mv_read(w->mv, cur, w->buf, (size_t)obj.size) != 0)
+					return -1;
+				obj.data = w->buf;
+			}
+		}
+		w->objects++;
+		w->bytes += obj.size;
+		int rc = fn ? fn(ctx, &obj) : 0;
+		if (rc != 0)
+			return rc;
+		cur += obj.size;
+	}
+	if (cur != to)
+		return hd_fail(HD_E_LAYOUT,
+			       "walk overshot the chunk top 0x%" PRIx64 " (ended at 0x%" PRIx64 ")",
+			       to, cur);
+	return 0;
+}
+
+static bool object_fills(struct hd_walker *w, uint64_t chunk, uint64_t start, uint64_t top)
+{
+	struct hd_object obj;
+	if (start >= top || hw_decode_at(w, chunk + start, top - start, &obj) != 0)
+		return false;
+	return obj.size == top - start;
+}
+
+uint64_t hw_unaligned_object_start(struct hd_walker *w, uint64_t chunk, uint64_t top)
+{
+	const struct hd_layout *L = w->layout;
+	uint64_t header_end = (L->ch_struct_end + 7u) & ~7ull;
+	if (top <= header_end + 8)
+		return 0;
+	if (L->unaligned_obj_start && object_fills(w, chunk, L->unaligned_obj_start, top))
+		return L->unaligned_obj_start;
+	/* Layouts whose card table grows with the object keep the object's
+	 * offset in the word before it: try the size it implies, then scan. */
+	uint64_t ct_and_obj = top - header_end - 8;
+	uint64_t guess = top - ((ct_and_obj * 512 / 513) & ~7ull);
+	uint64_t scan_end = header_end + 8 + ct_and_obj / 512 + 64;
+	if (scan_end > top)
+		scan_end = top;
+	for (uint64_t k = header_end + 8, i = 0; k < scan_end; k += 8, i++) {
+		uint64_t cand = i == 0 ? guess : k;
+		uint64_t word = 0;
+		if (cand < header_end + 8 || cand >= top)
+			continue;
+		if (mv_try_read(w->mv, chunk + cand - 8, &word, 8) != 0)
+			return 0;
+		if (word == cand && object_fills(w, chunk, cand, top))
+			return cand;
+	}
+	hd_error_clear();
+	/* Fixed layouts: one card-table word after the header. */
+	if (object_fills(w, chunk, header_end + 8, top))
+		return header_end + 8;
+	hd_error_clear();
+	return 0;
+}
+
+static int read_header(struct hd_walker *w, uint64_t c, int64_t *end, int64_t *top, int64_t *next)
+{
+	const struct hd_layout *L = w->layout;
+	uint8_t hdr[128];
+	if (L->ch_struct_end > sizeof hdr)
+		return hd_fail(HD_E_LAYOUT, "chunk header too large");
+	if (mv_read(w->mv, c, hdr, L->ch_struct_end) != 0)
+		return -1;
+	*end = (int64_t)ld_u64(hdr + L->ch_end);
+	*top = (int64_t)ld_u64(hdr + L->ch_top);
+	*next = (int64_t)ld_u64(hdr + L->ch_next);
+	return 0;
+}
+
+int hw_image_chunks(struct hd_walker *w, hd_chunk_fn fn, void *ctx)
+{
+	const struct hd_layout *L = w->layout;
+	uint64_t image_end = L->image_start + L->image_size;
+	uint64_t max_chunks = L->image_size / 64 + 1;
+	uint64_t c = L->image_start, n = 0;
+	for (;;) {
+		int64_t end, top, next;
+		if (read_header(w, c, &end, &top, &next) != 0)
+			return -1;
+		if ((uint64_t)end != L->chunk_size || c + L->chunk_size > image_end ||
+		    top < (int64_t)L->aligned_obj_start || top > end)
+			return hd_fail(HD_E_LAYOUT,
+				       "image heap chunk at +0x%" PRIx64 " has a bad header",
+				       c - L->image_start);
+		struct hd_chunk ch = {c, true, c + L->aligned_obj_start, c + (uint64_t)top};
+		int rc = fn(ctx, &ch);
+		if (rc != 0)
+			return rc;
+		if (next == 0)
+			break;
+		if (next < (int64_t)L->chunk_size || ++n > max_chunks ||
+		    (uint64_t)next > image_end - c)
+			return hd_fail(HD_E_LAYOUT,
+				       "image heap chunk at +0x%" PRIx64 " links outside the heap",
+				       c - L->image_start);
+		c += (uint64_t)next;
+	}
+	uint64_t u = (c + L->chunk_size + 7) & ~7ull;
+	while (u + L->ch_struct_end <= image_end) {
+		int64_t end, top, next;
+		if (read_header(w, u, &end, &top, &next) != 0)
+			return -1;
+		if (end == 0 && top == 0)
+			break; /* zero padding: no (more) unaligned chunks */
+		if (end <= (int64_t)L->ch_struct_end || (uint64_t)end > image_end - u ||
+		    top > end || top <= (int64_t)L->ch_struct_end)
+			return hd_fail(HD_E_LAYOUT,
+				       "image heap unaligned chunk at +0x%" PRIx64 " has a bad header",
+				       u - L->image_start);
+		uint64_t start = hw_unaligned_object_start(w, u, (uint64_t)top);
+		if (!start)
+			return hd_fail(HD_E_LAYOUT,
+				       "image heap unaligned chunk at +0x%" PRIx64
+				       ": no object fills it",
+				       u - L->image_start);
+		struct hd_chunk ch = {u, false, u + start, u + (uint64_t)top};
+		int rc = fn(ctx, &ch);
+		if (rc != 0)
+			return rc;
+		if (next == 0)
+			break;
+		if (next < end || ++n > max_chunks || (uint64_t)next > image_end - u)
+			return hd_fail(HD_E_LAYOUT,
+				       "image heap unaligned chunk at +0x%" PRIx64
+				       " links outside the heap",
+				       u - L->image_start);
+		u += (uint64_t)next;
+	}
+	return 0;
+}

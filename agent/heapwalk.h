@@ -1,0 +1,85 @@
+/* Linear walks over heap chunks: every object from a chunk's first object to
+ * its top, each header decoded through the caller's hub lookup.  Used first by
+ * layout discovery (probing candidate layouts) and then by the dump itself. */
+#ifndef HD_HEAPWALK_H
+#define HD_HEAPWALK_H
+
+#include "../symbols/layout.h"
+#include "memview.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What the walker needs to know about a hub to size its instances. */
+struct hd_hubinfo {
+	int32_t enc;
+	unsigned idhash_off; /* per-type identity-hash offset (optional-hash layouts) */
+	const void *cls;     /* caller's class record, handed back in hd_object */
+};
+
+/* Fills INFO for the hub at HUB; returns false if HUB is not a hub. */
+typedef bool (*hd_hub_lookup_fn)(void *ctx, uint64_t hub, struct hd_hubinfo *info);
+
+struct hd_object {
+	uint64_t addr;
+	uint64_t size;
+	uint64_t header;     /* raw header word */
+	uint64_t hub;
+	struct hd_hubinfo hubinfo;
+	uint32_t length;     /* array-like objects: element count */
+	const uint8_t *data; /* all SIZE bytes, or NULL when too large to buffer */
+};
+
+/* Returns 0 to go on, anything else stops the walk and is returned. */
+typedef int (*hd_object_fn)(void *ctx, const struct hd_object *obj);
+
+/* A range [from, to) inside a chunk that holds no objects: a live TLAB's
+ * unformatted tail. */
+struct hd_gap {
+	uint64_t from, to;
+};
+
+struct hd_walker {
+	const struct hd_layout *layout;
+	hd_memview *mv;
+	hd_hub_lookup_fn lookup;
+	void *lookup_ctx;
+	bool in_image_heap;  /* image objects always carry the optional hash */
+	uint8_t *buf;        /* chunk-sized read buffer */
+	size_t buf_cap;
+	uint64_t objects;    /* objects visited so far */
+	uint64_t bytes;
+};
+
+int hw_init(struct hd_walker *w, const struct hd_layout *L, hd_memview *mv,
+	    hd_hub_lookup_fn lookup, void *lookup_ctx);
+void hw_fini(struct hd_walker *w);
+
+/* Walks the objects of [FROM, TO), skipping GAPS (sorted, may be NULL), and
+ * calls FN for each.  The walk must end exactly at TO.  Errors (recorded):
+ * HD_E_LAYOUT for a header that does not decode or a walk that overshoots. */
+int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
+		  const struct hd_gap *gaps, size_t ngaps, hd_object_fn fn, void *ctx);
+
+/* Decodes one object at ADDR (at most LIMIT bytes long) without visiting. */
+int hw_decode_at(struct hd_walker *w, uint64_t addr, uint64_t limit, struct hd_object *obj);
+
+/* Where the single object of the unaligned chunk at CHUNK starts; END is the
+ * chunk's end offset.  Returns 0 when no start validates. */
+uint64_t hw_unaligned_object_start(struct hd_walker *w, uint64_t chunk, uint64_t top);
+
+struct hd_chunk {
+	uint64_t addr;
+	bool aligned;
+	uint64_t first; /* first object, absolute */
+	uint64_t top;   /* end of the last object, absolute */
+};
+
+typedef int (*hd_chunk_fn)(void *ctx, const struct hd_chunk *chunk);
+
+/* Enumerates the image heap's chunks: the aligned list from the image-heap
+ * start, then the unaligned list that follows it.  Validates each header. */
+int hw_image_chunks(struct hd_walker *w, hd_chunk_fn fn, void *ctx);
+
+#endif

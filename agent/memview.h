@@ -1,0 +1,45 @@
+/* A read-only view of a target's memory: the first stage of the pipeline.
+ *
+ * Every later stage (layout discovery, heap walk, HPROF writer) reads target
+ * memory only through this view, so the same code serves an executable read
+ * from disk (its image heap placed at a chosen address) and a live process
+ * (process_vm_readv, falling back to /proc/PID/mem).  Memory read through it
+ * is untrusted: callers bound every size they derive from it. */
+#ifndef HD_MEMVIEW_H
+#define HD_MEMVIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct hd_memview hd_memview;
+
+/* A view over local buffers only (an executable's image heap, test data).
+ * Returns NULL on out of memory (error recorded). */
+hd_memview *mv_new_local(void);
+
+/* Makes [ADDR, ADDR+LEN) readable, backed by DATA, which must outlive the view. */
+int mv_add_local(hd_memview *mv, uint64_t addr, const void *data, size_t len);
+
+/* A view of process PID's memory.  The caller must keep PID stopped (or
+ * accept torn reads) while reading. */
+hd_memview *mv_new_process(pid_t pid);
+
+void mv_free(hd_memview *mv);
+
+/* Copies LEN bytes at ADDR into BUF, all or nothing.  Returns 0, or -1 with
+ * the error recorded: HD_E_LAYOUT when any byte is unmapped (target data
+ * pointed somewhere it should not), HD_E_TARGET_GONE when the process died. */
+int mv_read(hd_memview *mv, uint64_t addr, void *buf, size_t len);
+
+/* Same, but records nothing: for probing addresses that may legitimately be
+ * unmapped.  Returns 0 or -1 (errno EFAULT/ESRCH). */
+int mv_try_read(hd_memview *mv, uint64_t addr, void *buf, size_t len);
+
+/* Direct pointer to LEN bytes at ADDR when they lie in one local region,
+ * else NULL.  Lets offline walks avoid a copy. */
+const void *mv_local_ptr(const hd_memview *mv, uint64_t addr, size_t len);
+
+uint64_t mv_read_u64(hd_memview *mv, uint64_t addr, int *ok);
+
+#endif

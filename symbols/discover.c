@@ -1,0 +1,1105 @@
+#include "discover.h"
+
+#include "../agent/heapwalk.h"
+#include "../common/hd_error.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bounds on the searches below: generous for every layout seen so far and
+ * small enough that corrupt data cannot make discovery slow. */
+#define MAX_HEADER_SLOT 64      /* chunk header words we consider */
+#define MAX_HUB_FIELD_AREA 0x400 /* hub fields we consider */
+#define MAX_CLASS_NAME 4096
+
+struct addr_vec {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+struct disc {
+	struct hd_layout L;
+	hd_memview *mv;  /* holds the image heap in local memory */
+	const uint8_t *img;
+	FILE *log;
+	uint8_t *starts; /* one bit per 8 bytes of the image heap: an object starts here */
+	struct addr_vec hubs;
+	struct addr_vec class_name_arrays; /* byte arrays reading "java.lang.Class" */
+	struct addr_vec strings;
+	struct addr_vec zero_led_arrays;  /* byte arrays whose first int is 0 */
+	struct {
+		uint64_t obj;
+		unsigned off;
+	} referrer;
+	struct name_entry {
+		const char *name;
+		uint64_t hub;
+	} *names;
+	size_t nnames;
+};
+
+static void note(struct disc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct disc *d, const char *fmt, ...)
+{
+	if (!d->log)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("hdump: layout: ", d->log);
+	vfprintf(d->log, fmt, ap);
+	fputc('\n', d->log);
+	va_end(ap);
+}
+
+static int vec_push(struct addr_vec *v, uint64_t a)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		uint64_t *nv = realloc(v->v, cap * sizeof *nv);
+		if (!nv)
+			return hd_fail(HD_E_INTERNAL, "out of memory");
+		v->v = nv;
+		v->cap = cap;
+	}
+	v->v[v->n++] = a;
+	return 0;
+}
+
+/* Pointer to LEN image-heap bytes at ADDR, or NULL when out of bounds. */
+static const uint8_t *at(const struct disc *d, uint64_t addr, uint64_t len)
+{
+	const struct hd_layout *L = &d->L;
+	if (addr < L->image_start || len > L->image_size ||
+	    addr - L->image_start > L->image_size - len)
+		return NULL;
+	return d->img + (addr - L->image_start);
+}
+
+static bool is_start(const struct disc *d, uint64_t addr)
+{
+	if (!d->starts || (addr & 7) || !at(d, addr, 8))
+		return false;
+	uint64_t i = (addr - d->L.image_start) >> 3;
+	return d->starts[i >> 3] & (1u << (i & 7));
+}
+
+/* Decodes the header at ADDR into a hub address, or 0. */
+static uint64_t hub_of(const struct disc *d, uint64_t addr)
+{
+	const uint8_t *p = at(d, addr, d->L.hdr_size);
+	return p ? lay_hub_from_header(&d->L, lay_header(&d->L, p)) : 0;
+}
+
+static bool is_hub(const struct disc *d, uint64_t addr)
+{
+	return addr && !(addr & 7) && hub_of(d, addr) == d->L.class_hub;
+}
+
+static bool hub_i32(const struct disc *d, uint64_t hub, unsigned off, int32_t *v)
+{
+	const uint8_t *p = at(d, hub + off, 4);
+	if (!p)
+		return false;
+	*v = (int32_t)ld_u32(p);
+	return true;
+}
+
+static bool probe_lookup(void *ctx, uint64_t hub, struct hd_hubinfo *info)
+{
+	const struct disc *d = ctx;
+	int32_t enc;
+	if (!is_hub(d, hub) || !hub_i32(d, hub, d->L.hub_enc, &enc) || !le_is_plausible(enc))
+		return false;
+	info->enc = enc;
+	info->idhash_off = 0;
+	if (d->L.hub_idhash >= 0) {
+		const uint8_t *p = at(d, hub + (unsigned)d->L.hub_idhash, 2);
+		info->idhash_off = p ? ld_u16(p) : 0;
+	}
+	info->cls = NULL;
+	return true;
+}
+
+/* ---- Stage 1: chunks, headers, encodings, validated by walking ---------- */
+
+static int64_t slot(const struct disc *d, uint64_t off, unsigned s)
+{
+	return (int64_t)ld_u64(d->img + off + s);
+}
+
+/* Follows candidate "next" slot S from chunk 0; returns the chain length or 0. */
+static size_t chain_length(const struct disc *d, unsigned s, uint64_t *offs, size_t max)
+{
+	const struct hd_layout *L = &d->L;
+	uint64_t c = 0;
+	size_t n = 0;
+	for (;;) {
+		if (n >= max || c + L->chunk_size > L->image_size ||
+		    (uint64_t)slot(d, c, L->ch_end) != L->chunk_size)
+			return 0;
+		offs[n++] = c;
+		int64_t v = slot(d, c, s);
+		if (v == 0)
+			return n;
+		if (v < (int64_t)L->chunk_size || (v & 7) || (uint64_t)v > L->image_size - c)
+			return 0;
+		c += (uint64_t)v;
+	}
+}
+
+static int find_chunk_slots(struct disc *d, unsigned *tops, size_t *ntops)
+{
+	struct hd_layout *L = &d->L;
+	if (L->image_size < 4096)
+		return hd_fail(HD_E_LAYOUT, "image heap is too small (%" PRIu64 " bytes)",
+			       L->image_size);
+	bool found = false;
+	for (unsigned s = 0; s < MAX_HEADER_SLOT && !found; s += 8) {
+		uint64_t v = (uint64_t)slot(d, 0, s);
+		if (v >= (1u << 14) && v <= (1u << 28) && !(v & (v - 1))) {
+			L->ch_end = s;
+			L->chunk_size = v;
+			found = true;
+		}
+	}
+	if (!found)
+		return hd_fail(HD_E_LAYOUT, "image heap does not start with a chunk header "
+					    "(unchunked image heaps are not supported)");
+
+	size_t max = L->image_size / L->chunk_size + 1;
+	uint64_t *offs = malloc(max * sizeof *offs);
+	if (!offs)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	size_t best = 0;
+	for (unsigned s = 0; s < MAX_HEADER_SLOT; s += 8) {
+		if (s == L->ch_end)
+			continue;
+		size_t n = chain_length(d, s, offs, max);
+		if (n > best) {
+			best = n;
+			L->ch_next = s;
+		}
+	}
+	if (!best) {
+		free(offs);
+		return hd_fail(HD_E_LAYOUT, "no chunk-header word links the image heap's chunks");
+	}
+	chain_length(d, L->ch_next, offs, max);
+	found = false;
+	for (unsigned s = 0; s < MAX_HEADER_SLOT && !found; s += 8) {
+		if (s == L->ch_end || s == L->ch_next)
+			continue;
+		bool ok = slot(d, 0, s) == 0;
+		for (size_t i = 1; i < best && ok; i++)
+			ok = slot(d, offs[i], s) == -(int64_t)(offs[i] - offs[i - 1]);
+		if (ok && best > 1) {
+			L->ch_prev = s;
+			found = true;
+		}
+	}
+	if (!found) /* a single chunk cannot show its back link */
+		L->ch_prev = L->ch_next == 16 ? 24 : 16;
+	*ntops = 0;
+	for (unsigned s = 0; s < MAX_HEADER_SLOT; s += 8) {
+		if (s == L->ch_end || s == L->ch_next || s == L->ch_prev)
+			continue;
+		bool ok = true;
+		for (size_t i = 0; i < best && ok; i++) {
+			int64_t v = slot(d, offs[i], s);
+			ok = v >= 64 && (uint64_t)v <= L->chunk_size && !(v & 7);
+		}
+		if (ok)
+			tops[(*ntops)++] = s;
+	}
+	free(offs);
+	if (!*ntops)
+		return hd_fail(HD_E_LAYOUT, "no chunk-header word holds a plausible top");
+	note(d, "chunk size 0x%" PRIx64 ", header: end@%u next@%u prev@%u", L->chunk_size,
+	     L->ch_end, L->ch_next, L->ch_prev);
+	return 0;
+}
+
+static int walk_chunk_cb(void *ctx, const struct hd_chunk *ch)
+{
+	struct hd_walker *w = ctx;
+	return hw_walk_range(w, ch->first, ch->top, NULL, 0, NULL, NULL);
+}
+
+/* Walks chunk 0 (and with FULL every chunk) under the candidate layout. */
+static bool walks(struct disc *d, bool full)
+{
+	struct hd_walker w;
+	if (hw_init(&w, &d->L, d->mv, probe_lookup, d) != 0)
+		return false;
+	w.in_image_heap = true;
+	uint64_t c0 = d->L.image_start;
+	uint64_t top = (uint64_t)slot(d, 0, d->L.ch_top);
+	bool ok;
+	if (full)
+		ok = hw_image_chunks(&w, walk_chunk_cb, &w) == 0;
+	else
+		ok = hw_walk_range(&w, c0 + d->L.aligned_obj_start, c0 + top, NULL, 0, NULL,
+				   NULL) == 0;
+	hw_fini(&w);
+	return ok;
+}
+
+/* The hub fixpoint: hub(hub(hub(first object))) == hub(hub(first object)). */
+static bool fixpoint(struct disc *d, uint64_t first)
+{
+	uint64_t h1 = hub_of(d, first);
+	if (!h1 || (h1 & 7))
+		return false;
+	uint64_t hc = hub_of(d, h1);
+	if (!hc || (hc & 7) || hub_of(d, hc) != hc)
+		return false;
+	d->L.class_hub = hc;
+	return true;
+}
+
+static bool try_walk_configs(struct disc *d, const unsigned *tops, size_t ntops)
+{
+	struct hd_layout *L = &d->L;
+	unsigned alos[2] = {L->hdr_size + 4, L->hdr_size};
+	int32_t hc_enc;
+	for (unsigned eo = L->hdr_size; eo + 4 <= MAX_HUB_FIELD_AREA; eo += 4) {
+		if (!hub_i32(d, L->class_hub, eo, &hc_enc))
+			break;
+		/* The Class hub is a hybrid with 8-byte (vtable) elements after its fields. */
+		if (HD_LE_TAG(hc_enc) != (HD_LE_TAG_IDENTITY | HD_LE_TAG_PRIMITIVE) ||
+		    le_shift(hc_enc) != 3 || le_base(hc_enc) <= eo || le_base(hc_enc) % 8)
+			continue;
+		L->hub_enc = eo;
+		for (int ha = 0; ha < 2; ha++) {
+			L->hash_appended = ha;
+			/* The optional hash field's per-type offset matters only when image
+			 * objects grow by it; search its hub slot only then. */
+			int idh_first = ha ? (int)L->hdr_size : -1;
+			int idh_last = ha ? (int)le_base(hc_enc) - 2 : -1;
+			for (int idh = idh_first; idh <= idh_last; idh += ha ? 2 : 1) {
+				if (ha && (unsigned)idh >= eo && (unsigned)idh < eo + 4)
+					continue;
+				L->hub_idhash = idh;
+				for (unsigned a = 0; a < 2; a++) {
+					L->array_length_off = alos[a];
+					for (size_t t = 0; t < ntops; t++) {
+						L->ch_top = tops[t];
+						if (walks(d, false) && walks(d, true))
+							return true;
+					}
+				}
+			}
+		}
+	}
+	return false;
+}
+
+static int find_encoding(struct disc *d, const unsigned *tops, size_t ntops)
+{
+	struct hd_layout *L = &d->L;
+	unsigned last = tops[ntops - 1] > L->ch_next ? tops[ntops - 1] : L->ch_next;
+	if (L->ch_prev > last)
+		last = L->ch_prev;
+	static const unsigned hdr_sizes[] = {8, 4};
+	static const unsigned hub_shifts[] = {3, 4, 5, 6};
+	for (unsigned extra = 8; extra <= 24; extra += 8) {
+		uint64_t h8 = last + extra;
+		uint64_t card_table = ((L->chunk_size - h8 + 511) / 512 + 7) & ~7ull;
+		uint64_t starts[2] = {h8 + 2 * card_table, h8};
+		for (int si = 0; si < 2; si++) {
+			L->aligned_obj_start = starts[si];
+			L->ch_struct_end = (unsigned)h8;
+			for (int hi = 0; hi < 2; hi++) {
+				for (int bi = 0; bi < 4; bi++) {
+					for (int io = 0; io < 2; io++) {
+						uint64_t iho = io == 0 ? L->chunk_size : 0;
+						if (iho > L->image_start)
+							continue;
+						L->hdr_size = L->ref_size = hdr_sizes[hi];
+						L->hub_shift = hub_shifts[bi];
+						L->heap_base = L->image_start - iho;
+						if (!fixpoint(d, L->image_start + L->aligned_obj_start))
+							continue;
+						if (try_walk_configs(d, tops, ntops)) {
+							note(d,
+							     "%u-byte headers, hub = base + (header >> %u << 3), "
+							     "heap base = image start - 0x%" PRIx64,
+							     L->hdr_size, L->hub_shift, iho);
+							note(d,
+							     "objects start at chunk+0x%" PRIx64
+							     ", top@%u, array length@%u, hub layout "
+							     "encoding@%u%s",
+							     L->aligned_obj_start, L->ch_top,
+							     L->array_length_off, L->hub_enc,
+							     L->hash_appended ? ", optional identity hash" : "");
+							return 0;
+						}
+					}
+				}
+			}
+		}
+	}
+	return hd_fail(HD_E_LAYOUT, "no object-header layout walks the image heap chunks "
+				    "to their tops (hub fixpoint or walk failed)");
+}
+
+/* ---- Stage 2: indexing the image heap ----------------------------------- */
+
+static const char CLASS_NAME[] = "java.lang.Class";
+
+static bool is_byte_array(int32_t enc)
+{
+	return le_is_pure_array(enc) && le_has_primitive_elems(enc) && le_shift(enc) == 0;
+}
+
+static int index_cb(void *ctx, const struct hd_object *o)
+{
+	struct disc *d = ctx;
+	uint64_t i = (o->addr - d->L.image_start) >> 3;
+	d->starts[i >> 3] |= (uint8_t)(1u << (i & 7));
+	if (o->hub == d->L.class_hub)
+		return vec_push(&d->hubs, o->addr);
+	int32_t enc = o->hubinfo.enc;
+	if (is_byte_array(enc) && o->length == sizeof CLASS_NAME - 1 &&
+	    memcmp(o->data + le_base(enc), CLASS_NAME, sizeof CLASS_NAME - 1) == 0)
+		return vec_push(&d->class_name_arrays, o->addr);
+	return 0;
+}
+
+struct pass {
+	hd_object_fn fn;
+	void *ctx;
+	struct hd_walker w;
+};
+
+static int pass_chunk_cb(void *ctx, const struct hd_chunk *ch)
+{
+	struct pass *p = ctx;
+	return hw_walk_range(&p->w, ch->first, ch->top, NULL, 0, p->fn, p->ctx);
+}
+
+/* Visits every image-heap object with FN(CTX) (already validated by stage 1). */
+static int each_object(struct disc *d, hd_object_fn fn, void *ctx)
+{
+	struct pass p = {.fn = fn, .ctx = ctx};
+	if (hw_init(&p.w, &d->L, d->mv, probe_lookup, d) != 0)
+		return -1;
+	p.w.in_image_heap = true;
+	int rc = hw_image_chunks(&p.w, pass_chunk_cb, &p);
+	hw_fini(&p.w);
+	return rc;
+}
+
+/* ---- Stage 3: names and strings ----------------------------------------- */
+
+static int referrer_cb(void *ctx, const struct hd_object *o)
+{
+	struct disc *d = ctx;
+	if (!le_is_instance(o->hubinfo.enc) || d->referrer.obj)
+		return 0;
+	for (unsigned off = d->L.hdr_size; off + d->L.ref_size <= o->size; off += d->L.ref_size) {
+		uint64_t r = lay_ref(&d->L, o->data + off);
+		for (size_t i = 0; i < d->class_name_arrays.n; i++) {
+			if (r == d->class_name_arrays.v[i] && r) {
+				d->referrer.obj = o->addr;
+				d->referrer.off = off;
+				return 0;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Array at ADDR: its element bytes and length, if its hub is an array hub. */
+static const uint8_t *array_elems(const struct disc *d, uint64_t addr, uint32_t *len,
+				  unsigned *shift)
+{
+	uint64_t hub = hub_of(d, addr);
+	int32_t enc;
+	if (!is_hub(d, hub) || !hub_i32(d, hub, d->L.hub_enc, &enc) || !le_is_pure_array(enc))
+		return NULL;
+	const uint8_t *p = at(d, addr + d->L.array_length_off, 4);
+	if (!p)
+		return NULL;
+	*len = ld_u32(p);
+	*shift = le_shift(enc);
+	if (*len > INT32_MAX)
+		return NULL;
+	return at(d, addr + le_base(enc), (uint64_t)*len << *shift);
+}
+
+static int32_t java_hash(const uint8_t *s, uint32_t len, bool utf16)
+{
+	uint32_t h = 0;
+	if (utf16)
+		for (uint32_t i = 0; i + 1 < len; i += 2)
+			h = 31 * h + ld_u16(s + i);
+	else
+		for (uint32_t i = 0; i < len; i++)
+			h = 31 * h + s[i];
+	return (int32_t)h;
+}
+
+/* The value array of String S (bytes, their count), coder CODER (0/1). */
+static const uint8_t *string_bytes(const struct disc *d, uint64_t s, uint32_t *nbytes,
+				   int *coder)
+{
+	const uint8_t *p = at(d, s, d->L.str_value + d->L.ref_size);
+	if (!p)
+		return NULL;
+	uint64_t v = lay_ref(&d->L, p + d->L.str_value);
+	uint32_t len;
+	unsigned shift;
+	const uint8_t *b = v ? array_elems(d, v, &len, &shift) : NULL;
+	if (!b || shift > 1)
+		return NULL;
+	*nbytes = len << shift;
+	*coder = shift == 1 ? 1 : 0;
+	if (shift == 0 && d->L.str_coder >= 0) {
+		const uint8_t *c = at(d, s + (unsigned)d->L.str_coder, 1);
+		*coder = c ? *c : 0;
+	}
+	return b;
+}
+
+static int strings_cb(void *ctx, const struct hd_object *o)
+{
+	struct disc *d = ctx;
+	if (o->hub == d->L.string_hub)
+		return vec_push(&d->strings, o->addr);
+	if (is_byte_array(o->hubinfo.enc) && o->length >= 12 && ld_u32(o->data + le_base(o->hubinfo.enc)) == 0)
+		return vec_push(&d->zero_led_arrays, o->addr);
+	return 0;
+}
+
+static int find_names(struct disc *d)
+{
+	struct hd_layout *L = &d->L;
+	if (!d->class_name_arrays.n)
+		return hd_fail(HD_E_LAYOUT, "no byte array holds the name \"java.lang.Class\"");
+	/* Compressed 4-byte references may be shifted; 8-byte ones never are. */
+	unsigned shifts[2] = {L->ref_size == 4 ? 3 : 0, 0};
+	for (int i = 0; i < (L->ref_size == 4 ? 2 : 1) && !d->referrer.obj; i++) {
+		L->ref_shift = shifts[i];
+		if (each_object(d, referrer_cb, d) != 0)
+			return -1;
+	}
+	if (!d->referrer.obj)
+		return hd_fail(HD_E_LAYOUT, "no String references the name \"java.lang.Class\"");
+	L->str_value = d->referrer.off;
+	L->string_hub = hub_of(d, d->referrer.obj);
+	L->str_coder = -1;
+	int32_t enc;
+	if (!is_hub(d, L->string_hub) || !hub_i32(d, L->class_hub, L->hub_enc, &enc))
+		return hd_fail(HD_E_LAYOUT, "the String candidate has no hub");
+	for (unsigned off = L->hdr_size; off + L->ref_size <= le_base(enc); off += L->ref_size) {
+		const uint8_t *p = at(d, L->class_hub + off, L->ref_size);
+		if (p && lay_ref(L, p) == d->referrer.obj) {
+			L->hub_name = off;
+			note(d, "hub name@%u, String value@%u", off, L->str_value);
+			return 0;
+		}
+	}
+	return hd_fail(HD_E_LAYOUT, "the Class hub does not reference its name String");
+}
+
+/* Finds String.hash (an i32 equal to the Java hash of the text; image strings
+ * have it precomputed) and String.coder (a byte, 1 only for UTF-16 text). */
+static int find_string_fields(struct disc *d)
+{
+	struct hd_layout *L = &d->L;
+	int32_t senc;
+	if (!hub_i32(d, L->string_hub, L->hub_enc, &senc) || !le_is_instance(senc))
+		return hd_fail(HD_E_LAYOUT, "String hub has no instance size");
+	unsigned size = (unsigned)senc;
+	L->str_hash = -1;
+	unsigned best_hits = 0;
+	for (unsigned off = L->hdr_size; off + 4 <= size; off += 4) {
+		if (off + 4 > L->str_value && off < L->str_value + L->ref_size)
+			continue;
+		unsigned hits = 0, tried = 0;
+		for (size_t i = 0; i < d->strings.n; i++) {
+			uint32_t n;
+			int coder;
+			const uint8_t *b = string_bytes(d, d->strings.v[i], &n, &coder);
+			if (!b)
+				continue;
+			if (n % 2 == 0 || n < 3)
+				continue; /* odd byte counts are certainly Latin-1 */
+			tried++;
+			if ((int32_t)ld_u32(at(d, d->strings.v[i], size) + off) == java_hash(b, n, false))
+				hits++;
+		}
+		if (tried && hits * 10 >= tried * 9 && hits > best_hits) {
+			best_hits = hits;
+			L->str_hash = (int)off;
+		}
+	}
+	if (L->str_hash < 0)
+		return hd_fail(HD_E_LAYOUT, "no String field holds the strings' hash codes");
+	/* coder: a byte that is 0 or 1 in every String, 0 for odd byte counts,
+	 * and whose UTF-16 readings match the stored hashes.  Prefer a slot
+	 * with such positive evidence, else the lowest consistent slot (byte
+	 * fields keep declaration order, and coder precedes hashIsZero). */
+	int fallback = -1, best = -1;
+	unsigned best_utf16 = 0;
+	for (unsigned off = L->hdr_size; off < size; off++) {
+		if ((off + 1 > L->str_value && off < L->str_value + L->ref_size) ||
+		    (off + 1 > (unsigned)L->str_hash && off < (unsigned)L->str_hash + 4))
+			continue;
+		bool ok = true;
+		unsigned utf16 = 0;
+		for (size_t i = 0; i < d->strings.n && ok; i++) {
+			uint64_t s = d->strings.v[i];
+			uint8_t c = at(d, s, size)[off];
+			uint32_t n;
+			int unused;
+			const uint8_t *b = string_bytes(d, s, &n, &unused);
+			if (!b)
+				continue;
+			if (c > 1 || (c == 1 && n % 2)) {
+				ok = false;
+				break;
+			}
+			int32_t h = (int32_t)ld_u32(at(d, s, size) + (unsigned)L->str_hash);
+			if (c == 1 && n >= 2 && h != 0) {
+				if (java_hash(b, n, true) != h)
+					ok = false;
+				else
+					utf16++;
+			}
+		}
+		if (!ok)
+			continue;
+		if (fallback < 0)
+			fallback = (int)off;
+		if (utf16 > best_utf16) {
+			best_utf16 = utf16;
+			best = (int)off;
+		}
+	}
+	L->str_coder = best >= 0 ? best : fallback;
+	if (L->str_coder < 0)
+		return hd_fail(HD_E_LAYOUT, "no String field behaves like the coder");
+	note(d, "String hash@%d coder@%d (%u UTF-16 strings confirm it), %zu image strings",
+	     L->str_hash, L->str_coder, best_utf16, d->strings.n);
+	return 0;
+}
+
+/* ---- Stage 4: reference maps -------------------------------------------- */
+
+/* Parses the reference map at INDEX; calls FN for each (offset, count) entry. */
+static bool refmap_each(const struct disc *d, uint64_t table, uint32_t table_len,
+			int32_t index, unsigned limit,
+			bool (*fn)(void *ctx, unsigned off, unsigned count), void *ctx)
+{
+	if (index < 0 || (uint32_t)index > table_len - 4 || table_len < 4)
+		return false;
+	const uint8_t *t = at(d, table, table_len);
+	if (!t)
+		return false;
+	int32_t n = (int32_t)ld_u32(t + index);
+	if (n < 0 || (uint64_t)n * 8 > table_len - (uint32_t)index - 4)
+		return false;
+	unsigned prev_end = d->L.hdr_size;
+	for (int32_t i = 0; i < n; i++) {
+		int32_t off = (int32_t)ld_u32(t + index + 4 + 8 * i);
+		uint32_t cnt = ld_u32(t + index + 8 + 8 * i);
+		if (off < (int32_t)prev_end || cnt == 0 || cnt > limit ||
+		    (uint64_t)off + (uint64_t)cnt * d->L.ref_size > limit ||
+		    off % (int32_t)d->L.ref_size)
+			return false;
+		prev_end = (unsigned)off + cnt * d->L.ref_size;
+		if (fn && !fn(ctx, (unsigned)off, cnt))
+			return false;
+	}
+	return true;
+}
+
+static bool hub_fixed_size(const struct disc *d, uint64_t hub, unsigned *size)
+{
+	int32_t enc;
+	if (!hub_i32(d, hub, d->L.hub_enc, &enc))
+		return false;
+	if (le_is_instance(enc))
+		*size = (unsigned)enc;
+	else if (le_is_hybrid(enc))
+		*size = le_base(enc);
+	else
+		*size = 0;
+	return true;
+}
+
+static bool check_every_hub_map(const struct disc *d, uint64_t table, uint32_t len, unsigned slot)
+{
+	for (size_t i = 0; i < d->hubs.n; i++) {
+		unsigned size;
+		int32_t idx;
+		if (!hub_fixed_size(d, d->hubs.v[i], &size) || !hub_i32(d, d->hubs.v[i], slot, &idx))
+			return false;
+		if (size == 0)
+			continue; /* arrays and special hubs carry no instance map */
+		if (!refmap_each(d, table, len, idx, size, NULL, NULL))
+			return false;
+	}
+	return true;
+}
+
+static int find_refmaps(struct disc *d)
+{
+	struct hd_layout *L = &d->L;
+	int32_t enc;
+	if (!hub_i32(d, L->class_hub, L->hub_enc, &enc))
+		return -1;
+	for (unsigned slot = L->hdr_size; slot + 4 <= le_base(enc); slot += 4) {
+		if (slot == L->hub_enc)
+			continue;
+		int32_t idx;
+		if (!hub_i32(d, L->string_hub, slot, &idx) || idx < 4 || idx % 4)
+			continue;
+		for (size_t i = 0; i < d->zero_led_arrays.n; i++) {
+			uint64_t a = d->zero_led_arrays.v[i];
+			uint32_t len;
+			unsigned shift;
+			const uint8_t *b = array_elems(d, a, &len, &shift);
+			if (!b || (uint64_t)idx + 12 > len)
+				continue;
+			if (ld_u32(b + idx) != 1 || ld_u32(b + idx + 4) != L->str_value ||
+			    ld_u32(b + idx + 8) != 1)
+				continue;
+			uint64_t table = a + (uint64_t)(b - at(d, a, 1));
+			if (!check_every_hub_map(d, table, len, slot))
+				continue;
+			L->hub_refmap = slot;
+			L->refmap_data = table;
+			L->refmap_len = len;
+			note(d, "reference maps: hub index@%u, table of %u bytes", slot, len);
+			return 0;
+		}
+	}
+	return hd_fail(HD_E_LAYOUT, "no reference-map table fits every hub");
+}
+
+/* ---- Stage 5: every reference lands on an object start ------------------ */
+
+struct refcheck {
+	struct disc *d;
+	uint64_t bad, checked, first_bad_at;
+};
+
+static bool refcheck_slots(struct refcheck *rc, const struct hd_object *o, unsigned off,
+			   unsigned count)
+{
+	const struct hd_layout *L = &rc->d->L;
+	for (unsigned i = 0; i < count; i++) {
+		uint64_t r = lay_ref(L, o->data + off + (uint64_t)i * L->ref_size);
+		rc->checked++;
+		if (r && !is_start(rc->d, r)) {
+			if (!rc->bad)
+				rc->first_bad_at = o->addr + off + (uint64_t)i * L->ref_size;
+			rc->bad++;
+		}
+	}
+	return true;
+}
+
+struct map_visit {
+	struct refcheck *rc;
+	const struct hd_object *o;
+};
+
+static bool map_visit_cb(void *ctx, unsigned off, unsigned count)
+{
+	struct map_visit *mv = ctx;
+	return refcheck_slots(mv->rc, mv->o, off, count);
+}
+
+static int refcheck_cb(void *ctx, const struct hd_object *o)
+{
+	struct refcheck *rc = ctx;
+	const struct disc *d = rc->d;
+	int32_t enc = o->hubinfo.enc;
+	if (le_is_pure_array(enc)) {
+		if (!le_has_primitive_elems(enc))
+			refcheck_slots(rc, o, le_base(enc), o->length);
+		return 0;
+	}
+	int32_t idx;
+	if (!hub_i32(d, o->hub, d->L.hub_refmap, &idx))
+		return hd_fail(HD_E_LAYOUT, "hub at 0x%" PRIx64 " is cut off", o->hub);
+	unsigned limit = le_is_hybrid(enc) ? le_base(enc) : (unsigned)o->size;
+	struct map_visit mv = {rc, o};
+	if (!refmap_each(d, d->L.refmap_data, d->L.refmap_len, idx, limit, map_visit_cb, &mv))
+		return hd_fail(HD_E_LAYOUT, "object at 0x%" PRIx64 " has a bad reference map",
+			       o->addr);
+	return 0;
+}
+
+static int check_references(struct disc *d)
+{
+	struct refcheck rc = {.d = d};
+	if (each_object(d, refcheck_cb, &rc) != 0)
+		return -1;
+	if (rc.bad)
+		return hd_fail(HD_E_LAYOUT,
+			       "%" PRIu64 " of %" PRIu64 " references do not land on an object "
+			       "start (first at 0x%" PRIx64 ")",
+			       rc.bad, rc.checked, rc.first_bad_at);
+	note(d, "%" PRIu64 " references checked: all null or object starts", rc.checked);
+	return 0;
+}
+
+/* ---- Stage 6: hub names, identity hash, superclass, referent ------------ */
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(((const struct name_entry *)a)->name, ((const struct name_entry *)b)->name);
+}
+
+static int load_names(struct disc *d)
+{
+	d->names = calloc(d->hubs.n ? d->hubs.n : 1, sizeof *d->names);
+	if (!d->names)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < d->hubs.n; i++) {
+		const uint8_t *p = at(d, d->hubs.v[i] + d->L.hub_name, d->L.ref_size);
+		uint64_t s = p ? lay_ref(&d->L, p) : 0;
+		char *name = s ? lay_read_string(d->mv, &d->L, s) : NULL;
+		if (!name)
+			return hd_fail(HD_E_LAYOUT, "hub at 0x%" PRIx64 " has no readable name",
+				       d->hubs.v[i]);
+		d->names[d->nnames++] = (struct name_entry){name, d->hubs.v[i]};
+	}
+	qsort(d->names, d->nnames, sizeof *d->names, cmp_name);
+	return 0;
+}
+
+static uint64_t hub_named(const struct disc *d, const char *name)
+{
+	struct name_entry key = {name, 0};
+	const struct name_entry *e = bsearch(&key, d->names, d->nnames, sizeof key, cmp_name);
+	return e ? e->hub : 0;
+}
+
+static uint64_t ref_at(const struct disc *d, uint64_t addr)
+{
+	const uint8_t *p = at(d, addr, d->L.ref_size);
+	return p ? lay_ref(&d->L, p) : 0;
+}
+
+static uint64_t super_via(const struct disc *d, uint64_t hub, unsigned s1, int s2)
+{
+	uint64_t r = ref_at(d, hub + s1);
+	if (s2 >= 0 && r)
+		r = ref_at(d, r + (unsigned)s2);
+	return r;
+}
+
+/* The superclass link, checked on classes every Java image has. */
+static void find_super(struct disc *d)
+{
+	static const char *pairs[][2] = {
+		{"java.lang.String", "java.lang.Object"},
+		{"java.lang.Integer", "java.lang.Number"},
+		{"java.lang.Number", "java.lang.Object"},
+		{"java.util.HashMap", "java.util.AbstractMap"},
+		{"java.util.ArrayList", "java.util.AbstractList"},
+	};
+	struct hd_layout *L = &d->L;
+	L->hub_super = L->hub_super2 = -1;
+	uint64_t object = hub_named(d, "java.lang.Object");
+	int32_t enc;
+	if (!object || !hub_i32(d, L->class_hub, L->hub_enc, &enc))
+		return;
+	unsigned fixed = le_base(enc);
+	/* Either the hub holds the link, or (GraalVM 25) a companion object does. */
+	int companion_slots[1 + MAX_HUB_FIELD_AREA / 16];
+	size_t ncs = 0;
+	companion_slots[ncs++] = -1;
+	for (unsigned s = L->hdr_size; s < MAX_HUB_FIELD_AREA / 4; s += L->ref_size)
+		companion_slots[ncs++] = (int)s;
+	for (unsigned s1 = L->hdr_size; s1 + L->ref_size <= fixed; s1 += L->ref_size) {
+		for (size_t ci = 0; ci < ncs; ci++) {
+			int s2 = companion_slots[ci];
+			bool ok = super_via(d, object, s1, s2) == 0;
+			unsigned checked = 0;
+			for (size_t i = 0; i < sizeof pairs / sizeof pairs[0] && ok; i++) {
+				uint64_t c = hub_named(d, pairs[i][0]), s = hub_named(d, pairs[i][1]);
+				if (!c || !s)
+					continue;
+				ok = super_via(d, c, s1, s2) == s;
+				checked++;
+			}
+			if (ok && checked >= 2) {
+				/* Every superclass link must end at java.lang.Object or null. */
+				for (size_t i = 0; i < d->hubs.n && ok; i++) {
+					uint64_t h = d->hubs.v[i];
+					for (int depth = 0; h && ok; depth++) {
+						uint64_t sup = super_via(d, h, s1, s2);
+						ok = depth < 512 && (sup == 0 || is_hub(d, sup));
+						h = sup;
+					}
+				}
+			}
+			if (ok && checked >= 2) {
+				L->hub_super = (int)s1;
+				L->hub_super2 = s2;
+				note(d, "superclass: hub@%u, then companion@%d (-1: none)", s1, s2);
+				return;
+			}
+		}
+	}
+	note(d, "superclass link not found: classes will extend java.lang.Object");
+}
+
+/* Per-type identity hash (a u16 offset in every hub) versus a fixed header slot. */
+static void find_identity_hash(struct disc *d)
+{
+	struct hd_layout *L = &d->L;
+	if (L->hash_appended)
+		return; /* found in stage 1 */
+	L->idhash_fixed_off = L->hdr_size;
+	bool fields_at_header_end = L->str_value < L->hdr_size + 4 ||
+				    (unsigned)L->str_hash < L->hdr_size + 4 ||
+				    (unsigned)L->str_coder < L->hdr_size + 4;
+	if (!fields_at_header_end) {
+		L->hub_idhash = -1;
+		note(d, "identity hash: fixed int at +%u", L->idhash_fixed_off);
+		return;
+	}
+	int32_t enc;
+	if (!hub_i32(d, L->class_hub, L->hub_enc, &enc))
+		return;
+	for (unsigned slot = L->hdr_size; slot + 2 <= le_base(enc); slot += 2) {
+		bool ok = true;
+		unsigned instances = 0;
+		for (size_t i = 0; i < d->hubs.n && ok; i++) {
+			int32_t e;
+			const uint8_t *p = at(d, d->hubs.v[i] + slot, 2);
+			if (!p || !hub_i32(d, d->hubs.v[i], L->hub_enc, &e))
+				ok = false;
+			else if (le_is_instance(e)) {
+				unsigned v = ld_u16(p);
+				ok = v % 4 == 0 && v >= L->hdr_size && v + 4 <= (unsigned)e;
+				instances++;
+			}
+		}
+		const uint8_t *sp = at(d, L->string_hub + slot, 2);
+		if (ok && sp) {
+			unsigned v = ld_u16(sp);
+			ok = v != L->str_value && v != (unsigned)L->str_hash &&
+			     !((unsigned)L->str_coder >= v && (unsigned)L->str_coder < v + 4);
+		}
+		if (ok && instances > 0) {
+			L->hub_idhash = (int)slot;
+			note(d, "identity hash: per-type offset in hub@%u", slot);
+			return;
+		}
+	}
+	L->hub_idhash = -1;
+	note(d, "identity hash: location unknown (fields are named by offset)");
+}
+
+static bool in_map_cb(void *ctx, unsigned off, unsigned count)
+{
+	unsigned *probe = ctx;
+	if (probe[0] >= off && probe[0] < off + count * probe[1])
+		probe[2] = 1;
+	return true;
+}
+
+static bool slot_in_map(const struct disc *d, uint64_t hub, unsigned off, unsigned size)
+{
+	int32_t idx;
+	unsigned probe[3] = {off, d->L.ref_size, 0};
+	if (!hub_i32(d, hub, d->L.hub_refmap, &idx))
+		return true;
+	refmap_each(d, d->L.refmap_data, d->L.refmap_len, idx, size, in_map_cb, probe);
+	return probe[2];
+}
+
+static bool extends(const struct disc *d, uint64_t hub, uint64_t ancestor)
+{
+	for (int depth = 0; hub && depth < 512; depth++) {
+		if (hub == ancestor)
+			return true;
+		hub = super_via(d, hub, (unsigned)d->L.hub_super, d->L.hub_super2);
+	}
+	return false;
+}
+
+struct referent_probe {
+	struct disc *d;
+	uint64_t reference_hub;
+	unsigned off;
+	unsigned instances, nonnull;
+	bool bad;
+};
+
+static int referent_cb(void *ctx, const struct hd_object *o)
+{
+	struct referent_probe *rp = ctx;
+	if (rp->bad || !le_is_instance(o->hubinfo.enc) || !extends(rp->d, o->hub, rp->reference_hub))
+		return 0;
+	if (rp->off + rp->d->L.ref_size > o->size) {
+		rp->bad = true;
+		return 0;
+	}
+	uint64_t r = lay_ref(&rp->d->L, o->data + rp->off);
+	rp->instances++;
+	if (r && !is_start(rp->d, r))
+		rp->bad = true;
+	else if (r)
+		rp->nonnull++;
+	return 0;
+}
+
+/* java.lang.ref.Reference.referent is left out of the reference maps (the
+ * GC treats it specially); it is the reference-sized slot of Reference that
+ * the map omits and that holds object starts in the image's references. */
+static int find_referent(struct disc *d)
+{
+	struct hd_layout *L = &d->L;
+	L->referent_off = -1;
+	uint64_t ref_hub = hub_named(d, "java.lang.ref.Reference");
+	unsigned size;
+	if (!ref_hub || L->hub_super < 0 || !hub_fixed_size(d, ref_hub, &size))
+		return 0;
+	unsigned first = (L->hdr_size + L->ref_size - 1) & ~(L->ref_size - 1);
+	for (unsigned off = first; off + L->ref_size <= size; off += L->ref_size) {
+		if (slot_in_map(d, ref_hub, off, size))
+			continue;
+		if (L->hub_idhash < 0 && off < L->idhash_fixed_off + 4 &&
+		    off + L->ref_size > L->idhash_fixed_off)
+			continue;
+		struct referent_probe rp = {.d = d, .reference_hub = ref_hub, .off = off};
+		if (each_object(d, referent_cb, &rp) != 0)
+			return -1;
+		if (!rp.bad && rp.nonnull > 0) {
+			L->referent_off = (int)off;
+			note(d, "Reference.referent@%u (%u of %u image references set)", off,
+			     rp.nonnull, rp.instances);
+			return 0;
+		}
+	}
+	note(d, "Reference.referent not found");
+	return 0;
+}
+
+/* ---- Entry points ------------------------------------------------------- */
+
+static void disc_free(struct disc *d)
+{
+	free(d->starts);
+	free(d->hubs.v);
+	free(d->class_name_arrays.v);
+	free(d->strings.v);
+	free(d->zero_led_arrays.v);
+	for (size_t i = 0; i < d->nnames; i++)
+		free((char *)d->names[i].name);
+	free(d->names);
+}
+
+int discover_layout(hd_memview *mv, uint64_t start, uint64_t size, struct hd_layout *out,
+		    FILE *log)
+{
+	struct disc d = {.log = log, .mv = mv};
+	d.img = mv_local_ptr(mv, start, size);
+	if (!d.img)
+		return hd_fail(HD_E_INTERNAL, "image heap is not in local memory");
+	d.L.image_start = start;
+	d.L.image_size = size;
+	d.L.hub_idhash = -1;
+	unsigned tops[MAX_HEADER_SLOT / 8];
+	size_t ntops = 0;
+	int rc = -1;
+	if (find_chunk_slots(&d, tops, &ntops) != 0 || find_encoding(&d, tops, ntops) != 0)
+		goto out;
+	d.starts = calloc(size / 64 + 1, 1);
+	if (!d.starts) {
+		hd_fail(HD_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (each_object(&d, index_cb, &d) != 0 || find_names(&d) != 0 ||
+	    each_object(&d, strings_cb, &d) != 0 || find_string_fields(&d) != 0 ||
+	    find_refmaps(&d) != 0 || check_references(&d) != 0 || load_names(&d) != 0)
+		goto out;
+	find_identity_hash(&d);
+	find_super(&d);
+	if (find_referent(&d) != 0)
+		goto out;
+	note(&d, "%zu hubs", d.hubs.n);
+	*out = d.L;
+	rc = 0;
+out:
+	if (rc != 0)
+		hd_error_context("layout discovery");
+	disc_free(&d);
+	return rc;
+}
+
+static size_t put_utf8(char *out, uint32_t c)
+{
+	if (c < 0x80) {
+		out[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		out[0] = (char)(0xc0 | (c >> 6));
+		out[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	out[0] = (char)(0xe0 | (c >> 12));
+	out[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+	out[2] = (char)(0x80 | (c & 0x3f));
+	return 3;
+}
+
+char *lay_read_string(hd_memview *mv, const struct hd_layout *L, uint64_t addr)
+{
+	if (!mv || !addr)
+		return NULL;
+	uint8_t s[64];
+	if (mv_read(mv, addr, s, L->str_value + L->ref_size) != 0)
+		return NULL;
+	uint8_t coder = 0;
+	if (L->str_coder >= 0 && mv_read(mv, addr + (unsigned)L->str_coder, &coder, 1) != 0)
+		return NULL;
+	uint64_t v = lay_ref(L, s + L->str_value);
+	uint8_t a[64];
+	if (!v || mv_read(mv, v, a, L->array_length_off + 4) != 0)
+		return NULL;
+	uint64_t hub = lay_hub_from_header(L, lay_header(L, a));
+	int32_t enc;
+	if (mv_read(mv, hub + L->hub_enc, &enc, 4) != 0 || !le_is_pure_array(enc) ||
+	    !le_has_primitive_elems(enc) || le_shift(enc) > 1) {
+		hd_fail(HD_E_LAYOUT, "String at 0x%" PRIx64 " has no byte/char value", addr);
+		return NULL;
+	}
+	uint32_t len = ld_u32(a + L->array_length_off);
+	uint64_t nbytes = (uint64_t)len << le_shift(enc);
+	if (len > MAX_CLASS_NAME * 16) {
+		hd_fail(HD_E_LAYOUT, "String at 0x%" PRIx64 " is implausibly long", addr);
+		return NULL;
+	}
+	uint8_t *raw = malloc(nbytes + 1);
+	char *out = malloc(nbytes * 3 + 1);
+	if (!raw || !out || mv_read(mv, v + le_base(enc), raw, nbytes) != 0) {
+		free(raw);
+		free(out);
+		return NULL;
+	}
+	size_t n = 0;
+	bool utf16 = le_shift(enc) == 1 || coder == 1;
+	if (utf16)
+		for (uint64_t i = 0; i + 1 < nbytes; i += 2)
+			n += put_utf8(out + n, ld_u16(raw + i));
+	else
+		for (uint64_t i = 0; i < nbytes; i++)
+			n += put_utf8(out + n, raw[i]);
+	out[n] = '\0';
+	free(raw);
+	return out;
+}

@@ -1,0 +1,26 @@
+/* Layout discovery: finds the object model of a native image from the bytes
+ * of its image heap alone, and validates every finding against the data
+ * (hub fixpoint, every chunk walk ending exactly at its top, reference maps
+ * that hold only null or object starts).  Runs on the executable's
+ * .svm_heap placed at the address the live image heap has (or any address
+ * for an offline dump), so the result applies to the process unchanged. */
+#ifndef HD_DISCOVER_H
+#define HD_DISCOVER_H
+
+#include "../agent/memview.h"
+#include "layout.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* Discovers the layout of the image heap mapped in MV at [START, START+SIZE).
+ * On failure (HD_E_LAYOUT) the message names the check that did not hold.
+ * LOG, if not NULL, receives one line per finding (for --verbose). */
+int discover_layout(hd_memview *mv, uint64_t start, uint64_t size, struct hd_layout *out,
+		    FILE *log);
+
+/* Decodes the java.lang.String at ADDR into a NUL-terminated UTF-8 string.
+ * Returns NULL (error recorded) if it is not a readable String. */
+char *lay_read_string(hd_memview *mv, const struct hd_layout *L, uint64_t addr);
+
+#endif

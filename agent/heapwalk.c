@@ -201,7 +201,8 @@ int hw_image_chunks(struct hd_walker *w, hd_chunk_fn fn, void *ctx)
 			return hd_fail(HD_E_LAYOUT,
 				       "image heap chunk at +0x%" PRIx64 " has a bad header",
 				       c - L->image_start);
-		struct hd_chunk ch = {c, true, c + L->aligned_obj_start, c + (uint64_t)top};
+		struct hd_chunk ch = {.addr = c, .aligned = true, .image = true,
+				      .first = c + L->aligned_obj_start, .top = c + (uint64_t)top};
 		int rc = fn(ctx, &ch);
 		if (rc != 0)
 			return rc;
@@ -232,7 +233,8 @@ int hw_image_chunks(struct hd_walker *w, hd_chunk_fn fn, void *ctx)
 				       "image heap unaligned chunk at +0x%" PRIx64
 				       ": no object fills it",
 				       u - L->image_start);
-		struct hd_chunk ch = {u, false, u + start, u + (uint64_t)top};
+		struct hd_chunk ch = {.addr = u, .image = true, .first = u + start,
+				      .top = u + (uint64_t)top};
 		int rc = fn(ctx, &ch);
 		if (rc != 0)
 			return rc;

@@ -72,8 +72,11 @@ uint64_t hw_unaligned_object_start(struct hd_walker *w, uint64_t chunk, uint64_t
 struct hd_chunk {
 	uint64_t addr;
 	bool aligned;
+	bool image;     /* part of the image heap (never collected: a GC root) */
 	uint64_t first; /* first object, absolute */
 	uint64_t top;   /* end of the last object, absolute */
+	const struct hd_gap *gaps; /* live TLAB tails inside [first, top), sorted */
+	size_t ngaps;
 };
 
 typedef int (*hd_chunk_fn)(void *ctx, const struct hd_chunk *chunk);

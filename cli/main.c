@@ -1,23 +1,116 @@
+/* hdump: heap dumps of GraalVM Native Image executables, from the outside. */
 #include "../common/hd_error.h"
-#include "../symbols/discover.h"
-#include "../symbols/elfimage.h"
+#include "run.h"
 
+#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: hdump -p PID [options]      dump a running native image\n"
+		"       hdump --exe FILE [options]  dump an executable's image heap\n"
+		"\n"
+		"Writes an HPROF 1.0.2 heap dump that VisualVM and Eclipse MAT open.  The\n"
+		"target needs no special build and no debug info; it keeps running.\n"
+		"\n"
+		"Options:\n"
+		"  -p, --pid PID       attach to process PID (ptrace; needs the rights of a debugger)\n"
+		"      --exe FILE      read the image heap (the objects the executable starts\n"
+		"                      with) from FILE, no process involved\n"
+		"  -o, --output FILE   write the dump to FILE ('-' streams it to stdout); default\n"
+		"                      hdump-<pid or exe>-<time>.hprof in the current directory.\n"
+		"                      The file is created with mode 0600 and appears under its\n"
+		"                      name only when complete\n"
+		"  -f, --force         replace an existing output file\n"
+		"      --histo         print a class histogram (instances, bytes, class) to\n"
+		"                      stdout; without -o no dump file is written\n"
+		"      --json          print a one-line JSON summary of the dump to stdout\n"
+		"  -v, --verbose       say what was discovered and how long it took (stderr)\n"
+		"  -h, --help          this text\n"
+		"      --version       print the version\n"
+		"\n"
+		"Exit codes:\n");
+#define HD_ERR_HELP(name, code, desc) fprintf(f, "  %3d  %s\n", code, desc);
+	HD_ERRORS(HD_ERR_HELP)
+#undef HD_ERR_HELP
+}
+
+static int parse_int(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	struct hd_elfimage img;
-	if (argc < 2 || elfimage_open(argv[1], &img) != 0) {
-		fprintf(stderr, "hdump: %s\n", hd_error_message());
-		return hd_error_exit_code(hd_error_class());
+	enum { OPT_EXE = 256, OPT_HISTO, OPT_VERSION, OPT_JSON };
+	static const struct option longopts[] = {
+		{"pid", required_argument, NULL, 'p'},
+		{"exe", required_argument, NULL, OPT_EXE},
+		{"output", required_argument, NULL, 'o'},
+		{"force", no_argument, NULL, 'f'},
+		{"histo", no_argument, NULL, OPT_HISTO},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	struct hd_options opt = {.isolate = -1, .retries = 5};
+	int c;
+	long v;
+	while ((c = getopt_long(argc, argv, "p:o:fvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_int(optarg, 1, INT_MAX, &v) != 0) {
+				fprintf(stderr, "hdump: --pid takes a process id, not '%s'\n", optarg);
+				return hd_error_exit_code(HD_E_USAGE);
+			}
+			opt.pid = (pid_t)v;
+			break;
+		case OPT_EXE:
+			opt.exe = optarg;
+			break;
+		case 'o':
+			opt.output = optarg;
+			break;
+		case 'f':
+			opt.force = true;
+			break;
+		case OPT_HISTO:
+			opt.histo = true;
+			break;
+		case OPT_JSON:
+			opt.json = true;
+			break;
+		case 'v':
+			opt.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("hdump %s\n", HDUMP_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'hdump --help'.\n");
+			return hd_error_exit_code(HD_E_USAGE);
+		}
 	}
-	printf("vm: %s, heap %#lx\n", img.vm_version, (unsigned long)img.heap_size);
-	hd_memview *mv = mv_new_local();
-	uint64_t start = 0x7e0000000000ull;
-	mv_add_local(mv, start, elfimage_heap(&img), img.heap_size);
-	struct hd_layout L;
-	if (discover_layout(mv, start, img.heap_size, &L, stderr) != 0) {
+	if (optind < argc || (!opt.pid == !opt.exe)) {
+		fprintf(stderr, "hdump: give exactly one of -p PID or --exe FILE (see --help)\n");
+		return hd_error_exit_code(HD_E_USAGE);
+	}
+	int rc = opt.exe ? run_exe(&opt) : hd_fail(HD_E_USAGE, "-p is not implemented yet");
+	if (rc != 0) {
 		fprintf(stderr, "hdump: %s\n", hd_error_message());
 		return hd_error_exit_code(hd_error_class());
 	}

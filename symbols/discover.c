@@ -1003,7 +1003,7 @@ static void disc_free(struct disc *d)
 }
 
 int discover_layout(hd_memview *mv, uint64_t start, uint64_t size, struct hd_layout *out,
-		    FILE *log)
+		    uint64_t **hubs, size_t *nhubs, FILE *log)
 {
 	struct disc d = {.log = log, .mv = mv};
 	d.img = mv_local_ptr(mv, start, size);
@@ -1032,6 +1032,9 @@ int discover_layout(hd_memview *mv, uint64_t start, uint64_t size, struct hd_lay
 		goto out;
 	note(&d, "%zu hubs", d.hubs.n);
 	*out = d.L;
+	*hubs = d.hubs.v;
+	*nhubs = d.hubs.n;
+	d.hubs.v = NULL;
 	rc = 0;
 out:
 	if (rc != 0)

@@ -13,11 +13,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Discovers the layout of the image heap mapped in MV at [START, START+SIZE).
- * On failure (HD_E_LAYOUT) the message names the check that did not hold.
- * LOG, if not NULL, receives one line per finding (for --verbose). */
+/* Discovers the layout of the image heap held in local memory by MV at
+ * [START, START+SIZE).  On success *HUBS (malloc'd, the caller frees) lists
+ * every DynamicHub in the image heap.  On failure (HD_E_LAYOUT) the message
+ * names the check that did not hold.  LOG, if not NULL, receives one line
+ * per finding (for --verbose). */
 int discover_layout(hd_memview *mv, uint64_t start, uint64_t size, struct hd_layout *out,
-		    FILE *log);
+		    uint64_t **hubs, size_t *nhubs, FILE *log);
 
 /* Decodes the java.lang.String at ADDR into a NUL-terminated UTF-8 string.
  * Returns NULL (error recorded) if it is not a readable String. */

@@ -1,0 +1,91 @@
+#include "objindex.h"
+
+#include "../common/hd_error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static size_t slot_of(const struct hd_objindex *x, uint64_t base)
+{
+	uint64_t h = (base / x->region_size) * 0x9e3779b97f4a7c15ull;
+	return (size_t)(h >> 20) & (x->nslots - 1);
+}
+
+int objindex_init(struct hd_objindex *x, uint64_t region_size)
+{
+	memset(x, 0, sizeof *x);
+	if (region_size < 64 || (region_size & (region_size - 1)))
+		return hd_fail(HD_E_INTERNAL, "object index region size %llu",
+			       (unsigned long long)region_size);
+	x->region_size = region_size;
+	x->nslots = 64;
+	x->regions = calloc(x->nslots, sizeof *x->regions);
+	return x->regions ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
+}
+
+void objindex_free(struct hd_objindex *x)
+{
+	for (size_t i = 0; i < x->nslots && x->regions; i++)
+		free(x->regions[i].bits);
+	free(x->regions);
+	memset(x, 0, sizeof *x);
+}
+
+static struct objindex_region *find(const struct hd_objindex *x, uint64_t base)
+{
+	for (size_t i = slot_of(x, base);; i = (i + 1) & (x->nslots - 1)) {
+		struct objindex_region *r = &x->regions[i];
+		if (!r->bits || r->base == base)
+			return r;
+	}
+}
+
+static int grow(struct hd_objindex *x)
+{
+	struct hd_objindex bigger = *x;
+	bigger.nslots = x->nslots * 2;
+	bigger.regions = calloc(bigger.nslots, sizeof *bigger.regions);
+	if (!bigger.regions)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < x->nslots; i++)
+		if (x->regions[i].bits)
+			*find(&bigger, x->regions[i].base) = x->regions[i];
+	free(x->regions);
+	*x = bigger;
+	return 0;
+}
+
+int objindex_add(struct hd_objindex *x, uint64_t addr)
+{
+	if (x->nused * 2 >= x->nslots && grow(x) != 0)
+		return -1;
+	uint64_t base = addr & ~(x->region_size - 1);
+	struct objindex_region *r = find(x, base);
+	if (!r->bits) {
+		r->bits = calloc(x->region_size / 64, 1);
+		if (!r->bits)
+			return hd_fail(HD_E_INTERNAL, "out of memory");
+		r->base = base;
+		x->nused++;
+	}
+	uint64_t i = (addr - base) >> 3;
+	r->bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+	return 0;
+}
+
+bool objindex_has(const struct hd_objindex *x, uint64_t addr)
+{
+	if (addr & 7)
+		return false;
+	uint64_t base = addr & ~(x->region_size - 1);
+	const struct objindex_region *r = find(x, base);
+	if (!r->bits)
+		return false;
+	uint64_t i = (addr - base) >> 3;
+	return r->bits[i >> 3] & (1u << (i & 7));
+}
+
+size_t objindex_bytes(const struct hd_objindex *x)
+{
+	return x->nused * (size_t)(x->region_size / 64) + x->nslots * sizeof *x->regions;
+}

@@ -1,0 +1,28 @@
+/* The set of object starts seen by a heap walk, so that every reference can
+ * be checked to land on an object start before it is written.  One bit per
+ * 8 bytes, kept only for the regions that hold objects: about 1/64 of the
+ * heap's size. */
+#ifndef HD_OBJINDEX_H
+#define HD_OBJINDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hd_objindex {
+	uint64_t region_size;   /* power of two */
+	struct objindex_region {
+		uint64_t base;
+		uint8_t *bits;
+	} *regions;             /* open addressing on base */
+	size_t nslots, nused;
+};
+
+/* REGION_SIZE: a power of two, typically the aligned chunk size. */
+int objindex_init(struct hd_objindex *x, uint64_t region_size);
+void objindex_free(struct hd_objindex *x);
+int objindex_add(struct hd_objindex *x, uint64_t addr);
+bool objindex_has(const struct hd_objindex *x, uint64_t addr);
+size_t objindex_bytes(const struct hd_objindex *x);
+
+#endif

@@ -1,0 +1,59 @@
+/* The heap as HPROF: a census pass over every chunk (object counts per
+ * class and the index of object starts) and a writing pass that emits class
+ * dumps, GC roots and every object, each reference checked to land on an
+ * object start.  Where the chunks come from is the caller's business: the
+ * image heap of an executable, or the image and runtime heaps of a process. */
+#ifndef HD_HEAPDUMP_H
+#define HD_HEAPDUMP_H
+
+#include "../agent/heapwalk.h"
+#include "../agent/objindex.h"
+#include "../symbols/classes.h"
+#include "hprof.h"
+
+/* Enumerates every chunk of the heap, calling FN(FNCTX) for each. */
+typedef int (*hd_chunk_source_fn)(void *ctx, struct hd_walker *w, hd_chunk_fn fn, void *fnctx);
+
+struct hd_root {
+	uint8_t kind;           /* enum hprof_sub: a GC_ROOT_* sub-record */
+	uint64_t id;
+	uint32_t thread_serial; /* thread roots, frames */
+	uint32_t trace_serial;  /* ROOT_THREAD_OBJ: the thread's STACK TRACE */
+};
+
+struct hd_dump_input {
+	const struct hd_layout *L;
+	const struct hd_classes *classes;
+	hd_memview *mv;
+	hd_chunk_source_fn chunks;
+	void *chunks_ctx;
+	const struct hd_root *roots; /* besides the image heap, which is all roots */
+	size_t nroots;
+	uint32_t nthreads;           /* STACK TRACE serials 2..nthreads+1 */
+};
+
+struct hd_census {
+	uint64_t objects;   /* walked, fillers excluded */
+	uint64_t bytes;
+	uint64_t fillers;
+	uint64_t chunks;
+	uint64_t *count;    /* per class index */
+	uint64_t *size;
+	struct hd_objindex starts;
+};
+
+/* Walks every chunk; every walk must end at its chunk's top.  On success
+ * the caller owns C (census_free). */
+int heap_census(const struct hd_dump_input *in, struct hd_census *c);
+void census_free(struct hd_census *c);
+
+/* Writes the whole HPROF body to W (header already written by hprof_open)
+ * and finishes it.  Fails with HD_E_INCONSISTENT if a reference does not
+ * land on an object start seen by the census. */
+int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, hd_hprof *w);
+
+/* HPROF id of a class: hub addresses are also object ids, since every
+ * java.lang.Class instance is dumped as an object too. */
+static inline uint64_t hd_class_id(uint64_t hub) { return hub + 1; }
+
+#endif

@@ -1,0 +1,288 @@
+#include "hprof.h"
+
+#include "../common/hd_error.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_SEGMENT (1u << 20)
+#define STAGE_SIZE (256u << 10)
+
+struct hd_hprof {
+	hprof_sink_fn sink;
+	void *ctx;
+	uint8_t *seg;          /* body of the open heap-dump segment */
+	size_t seg_len, seg_limit;
+	bool direct;           /* a sub-record too big for a segment streams through stage */
+	bool in_sub;
+	uint64_t sub_left;     /* bytes the open sub-record still owes */
+	uint8_t stage[STAGE_SIZE];
+	size_t stage_len;
+	uint64_t written;
+	bool failed;
+};
+
+static int sink(hd_hprof *w, const void *p, size_t n)
+{
+	if (w->failed)
+		return -1;
+	if (n && w->sink(w->ctx, p, n) != 0) {
+		w->failed = true;
+		return -1;
+	}
+	w->written += n;
+	return 0;
+}
+
+static int stage_flush(hd_hprof *w)
+{
+	int rc = sink(w, w->stage, w->stage_len);
+	w->stage_len = 0;
+	return rc;
+}
+
+static int stage_put(hd_hprof *w, const void *p, size_t n)
+{
+	if (w->stage_len + n > sizeof w->stage) {
+		if (stage_flush(w) != 0)
+			return -1;
+		if (n > sizeof w->stage)
+			return sink(w, p, n);
+	}
+	memcpy(w->stage + w->stage_len, p, n);
+	w->stage_len += n;
+	return 0;
+}
+
+static void be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void be64(uint8_t *p, uint64_t v)
+{
+	be32(p, (uint32_t)(v >> 32));
+	be32(p + 4, (uint32_t)v);
+}
+
+static int record_header(hd_hprof *w, uint8_t tag, uint64_t len)
+{
+	if (len > UINT32_MAX)
+		return hd_fail(HD_E_INTERNAL, "HPROF record of %llu bytes", (unsigned long long)len);
+	uint8_t h[9] = {tag};
+	be32(h + 1, 0);
+	be32(h + 5, (uint32_t)len);
+	return stage_put(w, h, sizeof h);
+}
+
+static int segment_flush(hd_hprof *w)
+{
+	if (w->seg_len == 0)
+		return 0;
+	if (record_header(w, HPROF_HEAP_DUMP_SEGMENT, w->seg_len) != 0 || stage_flush(w) != 0 ||
+	    sink(w, w->seg, w->seg_len) != 0)
+		return -1;
+	w->seg_len = 0;
+	return 0;
+}
+
+hd_hprof *hprof_open(hprof_sink_fn sinkfn, void *ctx, uint64_t timestamp_ms,
+		     size_t segment_limit)
+{
+	hd_hprof *w = calloc(1, sizeof *w);
+	if (!w) {
+		hd_fail(HD_E_INTERNAL, "out of memory");
+		return NULL;
+	}
+	w->sink = sinkfn;
+	w->ctx = ctx;
+	w->seg_limit = segment_limit ? segment_limit : DEFAULT_SEGMENT;
+	w->seg = malloc(w->seg_limit);
+	if (!w->seg) {
+		free(w);
+		hd_fail(HD_E_INTERNAL, "out of memory");
+		return NULL;
+	}
+	static const char magic[] = "JAVA PROFILE 1.0.2";
+	uint8_t h[sizeof magic + 12];
+	memcpy(h, magic, sizeof magic); /* includes the NUL */
+	be32(h + sizeof magic, HPROF_ID_SIZE);
+	be64(h + sizeof magic + 4, timestamp_ms);
+	if (stage_put(w, h, sizeof h) != 0) {
+		hprof_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void hprof_free(hd_hprof *w)
+{
+	if (!w)
+		return;
+	free(w->seg);
+	free(w);
+}
+
+uint64_t hprof_bytes_written(const hd_hprof *w) { return w->written + w->stage_len; }
+
+static int top_level(hd_hprof *w, uint8_t tag, uint64_t len)
+{
+	if (w->in_sub)
+		return hd_fail(HD_E_INTERNAL, "HPROF record inside a sub-record");
+	if (segment_flush(w) != 0)
+		return -1;
+	return record_header(w, tag, len);
+}
+
+int hprof_utf8(hd_hprof *w, uint64_t id, const char *s)
+{
+	size_t n = strlen(s);
+	uint8_t idb[8];
+	be64(idb, id);
+	if (top_level(w, HPROF_UTF8, HPROF_ID_SIZE + n) != 0 || stage_put(w, idb, 8) != 0)
+		return -1;
+	return stage_put(w, s, n);
+}
+
+int hprof_load_class(hd_hprof *w, uint32_t serial, uint64_t class_id, uint32_t trace,
+		     uint64_t name_id)
+{
+	uint8_t b[24];
+	be32(b, serial);
+	be64(b + 4, class_id);
+	be32(b + 12, trace);
+	be64(b + 16, name_id);
+	if (top_level(w, HPROF_LOAD_CLASS, sizeof b) != 0)
+		return -1;
+	return stage_put(w, b, sizeof b);
+}
+
+int hprof_frame(hd_hprof *w, uint64_t frame_id, uint64_t method_name, uint64_t signature,
+		uint64_t source_file, uint32_t class_serial, int32_t line)
+{
+	uint8_t b[40];
+	be64(b, frame_id);
+	be64(b + 8, method_name);
+	be64(b + 16, signature);
+	be64(b + 24, source_file);
+	be32(b + 32, class_serial);
+	be32(b + 36, (uint32_t)line);
+	if (top_level(w, HPROF_FRAME, sizeof b) != 0)
+		return -1;
+	return stage_put(w, b, sizeof b);
+}
+
+int hprof_trace(hd_hprof *w, uint32_t serial, uint32_t thread_serial,
+		const uint64_t *frame_ids, uint32_t nframes)
+{
+	uint8_t b[12];
+	be32(b, serial);
+	be32(b + 4, thread_serial);
+	be32(b + 8, nframes);
+	if (top_level(w, HPROF_TRACE, sizeof b + (uint64_t)nframes * 8) != 0 ||
+	    stage_put(w, b, sizeof b) != 0)
+		return -1;
+	for (uint32_t i = 0; i < nframes; i++) {
+		uint8_t id[8];
+		be64(id, frame_ids[i]);
+		if (stage_put(w, id, sizeof id) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int hprof_sub_begin(hd_hprof *w, uint64_t len)
+{
+	if (w->in_sub || len == 0 || len > HPROF_MAX_SUBRECORD)
+		return hd_fail(HD_E_INTERNAL, "bad HPROF sub-record of %llu bytes",
+			       (unsigned long long)len);
+	if (w->seg_len + len > w->seg_limit && segment_flush(w) != 0)
+		return -1;
+	if (len > w->seg_limit) {
+		/* A segment of its own, streamed: its length is known up front. */
+		if (record_header(w, HPROF_HEAP_DUMP_SEGMENT, len) != 0)
+			return -1;
+		w->direct = true;
+	}
+	w->in_sub = true;
+	w->sub_left = len;
+	return 0;
+}
+
+int hprof_sub_end(hd_hprof *w)
+{
+	if (!w->in_sub || w->sub_left != 0)
+		return hd_fail(HD_E_INTERNAL, "HPROF sub-record is %llu bytes short",
+			       (unsigned long long)w->sub_left);
+	w->in_sub = false;
+	w->direct = false;
+	return 0;
+}
+
+int hprof_bytes(hd_hprof *w, const void *p, size_t len)
+{
+	if (!w->in_sub || len > w->sub_left)
+		return hd_fail(HD_E_INTERNAL, "HPROF sub-record overflow");
+	w->sub_left -= len;
+	if (w->direct)
+		return stage_put(w, p, len);
+	memcpy(w->seg + w->seg_len, p, len);
+	w->seg_len += len;
+	return 0;
+}
+
+int hprof_u1(hd_hprof *w, uint8_t v) { return hprof_bytes(w, &v, 1); }
+
+int hprof_u2(hd_hprof *w, uint16_t v)
+{
+	uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+	return hprof_bytes(w, b, 2);
+}
+
+int hprof_u4(hd_hprof *w, uint32_t v)
+{
+	uint8_t b[4];
+	be32(b, v);
+	return hprof_bytes(w, b, 4);
+}
+
+int hprof_u8(hd_hprof *w, uint64_t v)
+{
+	uint8_t b[8];
+	be64(b, v);
+	return hprof_bytes(w, b, 8);
+}
+
+int hprof_swapped(hd_hprof *w, const void *p, size_t len, unsigned elem_size)
+{
+	if (elem_size <= 1)
+		return hprof_bytes(w, p, len);
+	const uint8_t *src = p;
+	uint8_t tmp[4096];
+	size_t chunk = sizeof tmp - sizeof tmp % elem_size;
+	while (len) {
+		size_t n = len < chunk ? len : chunk;
+		n -= n % elem_size;
+		if (n == 0)
+			return hd_fail(HD_E_INTERNAL, "partial HPROF element");
+		for (size_t i = 0; i < n; i += elem_size)
+			for (unsigned k = 0; k < elem_size; k++)
+				tmp[i + k] = src[i + elem_size - 1 - k];
+		if (hprof_bytes(w, tmp, n) != 0)
+			return -1;
+		src += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int hprof_finish(hd_hprof *w)
+{
+	if (top_level(w, HPROF_HEAP_DUMP_END, 0) != 0)
+		return -1;
+	return stage_flush(w);
+}

@@ -1,0 +1,85 @@
+/* The class table: one record per DynamicHub, with its Java name, how its
+ * instances are laid out, and the HPROF fields that describe them — real
+ * names where the layout proves them (String, boxed primitives), otherwise
+ * one field per reference slot and int/short/byte fields over the remaining
+ * bytes, named by offset, so every instance's bytes are fully accounted for. */
+#ifndef HD_CLASSES_H
+#define HD_CLASSES_H
+
+#include "../agent/memview.h"
+#include "layout.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* HPROF basic types. */
+enum hd_type {
+	HD_T_OBJECT = 2,
+	HD_T_BOOLEAN = 4,
+	HD_T_CHAR = 5,
+	HD_T_FLOAT = 6,
+	HD_T_DOUBLE = 7,
+	HD_T_BYTE = 8,
+	HD_T_SHORT = 9,
+	HD_T_INT = 10,
+	HD_T_LONG = 11,
+};
+
+unsigned hd_type_size(enum hd_type t); /* in the target; OBJECT is ref_size */
+
+enum hd_class_kind {
+	HD_KIND_NONE,       /* interface, abstract or primitive class: no instances */
+	HD_KIND_INSTANCE,
+	HD_KIND_HYBRID,     /* fields plus an inline array part (dumped as fields only) */
+	HD_KIND_OBJ_ARRAY,
+	HD_KIND_PRIM_ARRAY,
+};
+
+struct hd_field {
+	uint32_t offset;
+	uint8_t type;       /* enum hd_type */
+	uint32_t name;      /* index into hd_classes.interned */
+};
+
+struct hd_class {
+	uint64_t hub;
+	char *name;         /* Class.getName() form: java.lang.String, [B, [Ljava.lang.Object; */
+	int32_t enc;
+	enum hd_class_kind kind;
+	uint8_t elem_type;  /* arrays: enum hd_type of the elements */
+	uint16_t idhash_off;
+	bool is_filler;     /* heap padding: never dumped */
+	int32_t super;      /* index of the superclass as written to HPROF, -1: none */
+	uint32_t fixed_size;  /* bytes [hdr, fixed_size) are described by fields */
+	struct hd_field *fields; /* all fields, inherited ones included, by offset */
+	size_t nfields;
+	struct hd_field *own;    /* the fields this class adds over its HPROF super */
+	size_t nown;
+};
+
+struct hd_classes {
+	struct hd_class *v;
+	size_t n;
+	uint32_t *slots;    /* open-addressing index: hub -> position in v + 1 */
+	size_t nslots;
+	char **interned;    /* field names, each once */
+	size_t ninterned, cap_interned;
+	uint32_t *intern_slots; /* open-addressing index: name -> position + 1 */
+	size_t intern_nslots;
+};
+
+/* Reads every hub in HUBS through MV and derives its fields.  Errors are
+ * HD_E_LAYOUT (a hub that does not read back) or HD_E_INTERNAL. */
+int classes_build(struct hd_classes *t, hd_memview *mv, const struct hd_layout *L,
+		  const uint64_t *hubs, size_t nhubs);
+void classes_free(struct hd_classes *t);
+
+const struct hd_class *classes_find(const struct hd_classes *t, uint64_t hub);
+const struct hd_class *classes_named(const struct hd_classes *t, const char *name);
+
+/* Walker hub lookup backed by the table (CTX is the struct hd_classes). */
+struct hd_hubinfo;
+bool classes_lookup(void *ctx, uint64_t hub, struct hd_hubinfo *info);
+
+#endif

@@ -85,8 +85,14 @@ int run_dump(const struct hd_options *opt, const struct hd_dump_input *in, const
 	}
 	struct hd_census census;
 	int rc = heap_census(in, &census);
-	if (rc == 0 && opt->histo)
+	if (rc == 0 && opt->histo) {
 		rc = print_histogram(out.is_stdout ? stderr : stdout, in->classes, &census);
+		if (rc != 0 && write_file) {
+			/* A reader that stopped early (| head) must not cost the dump. */
+			fprintf(stderr, "hdump: warning: %s\n", hd_error_message());
+			rc = 0;
+		}
+	}
 	uint64_t written = 0;
 	if (rc == 0 && write_file) {
 		hd_hprof *w = hprof_open(output_write, &out, now_ms(), 0);

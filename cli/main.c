@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,8 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct hd_options opt = {.isolate = -1, .retries = 5};
+	/* Write errors are reported where they happen, not by a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	int c;
 	long v;
 	while ((c = getopt_long(argc, argv, "p:o:fvh", longopts, NULL)) != -1) {

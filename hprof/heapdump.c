@@ -113,6 +113,62 @@ static uint64_t utf8_name_id(const struct hd_classes *t, uint32_t name_index)
 	return NAME_ID_BASE + t->n + name_index;
 }
 
+/* Classes the viewers look up by name and fail without: VisualVM computes
+ * GC-root paths only when all four java.lang.ref kinds exist, and reads
+ * java.lang.StringUTF16 to show UTF-16 strings.  Images leave out the ones
+ * they never use; such a class is written with no fields and no instances,
+ * under an id no object can have (objects are 8-aligned, far above 0). */
+static const struct {
+	const char *name;
+	const char *super;
+} viewer_classes[] = {
+	{"java.lang.ref.WeakReference", "java.lang.ref.Reference"},
+	{"java.lang.ref.SoftReference", "java.lang.ref.Reference"},
+	{"java.lang.ref.FinalReference", "java.lang.ref.Reference"},
+	{"java.lang.ref.PhantomReference", "java.lang.ref.Reference"},
+	{"java.lang.StringUTF16", "java.lang.Object"},
+};
+#define N_VIEWER_CLASSES (sizeof viewer_classes / sizeof viewer_classes[0])
+
+static uint64_t viewer_class_id(size_t i) { return 0x11 + 0x10 * (uint64_t)i; }
+
+/* Calls FN for each viewer class the image lacks, with its super's hub. */
+static int each_missing_viewer_class(struct writer *x,
+				     int (*fn)(struct writer *x, size_t i, uint64_t super_hub))
+{
+	const struct hd_classes *t = x->in->classes;
+	for (size_t i = 0; i < N_VIEWER_CLASSES; i++) {
+		const struct hd_class *super = classes_named(t, viewer_classes[i].super);
+		if (!classes_named(t, viewer_classes[i].name) && super && fn(x, i, super->hub) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int viewer_class_name(struct writer *x, size_t i, uint64_t super_hub)
+{
+	const struct hd_classes *t = x->in->classes;
+	char name[64];
+	size_t n = strlen(viewer_classes[i].name);
+	for (size_t k = 0; k <= n; k++)
+		name[k] = viewer_classes[i].name[k] == '.' ? '/' : viewer_classes[i].name[k];
+	uint64_t name_id = utf8_name_id(t, (uint32_t)(t->ninterned + i));
+	(void)super_hub;
+	return hprof_utf8(x->w, name_id, name) ||
+	       hprof_load_class(x->w, (uint32_t)(t->n + 1 + i), viewer_class_id(i), DUMMY_TRACE,
+				name_id);
+}
+
+static int viewer_class_dump(struct writer *x, size_t i, uint64_t super_hub)
+{
+	hd_hprof *w = x->w;
+	return hprof_sub_begin(w, 1 + 8 + 4 + 8 * 6 + 4 + 6) || hprof_u1(w, HPROF_CLASS_DUMP) ||
+	       hprof_id(w, viewer_class_id(i)) || hprof_u4(w, DUMMY_TRACE) ||
+	       hprof_id(w, hd_class_id(super_hub)) || hprof_id(w, 0) || hprof_id(w, 0) ||
+	       hprof_id(w, 0) || hprof_id(w, 0) || hprof_id(w, 0) || hprof_u4(w, 0) ||
+	       hprof_u2(w, 0) || hprof_u2(w, 0) || hprof_u2(w, 0) || hprof_sub_end(w);
+}
+
 /* HotSpot's naming, which the viewers expect: slashes in class names. */
 static int write_class_names(struct writer *x)
 {
@@ -303,11 +359,16 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 	for (size_t k = 0; k < t->n; k++)
 		for (size_t i = 0; i < t->v[k].nfields; i++)
 			x.inst_bytes[k] += value_size(t->v[k].fields[i].type);
-	if (write_class_names(&x) != 0 || hprof_trace(w, DUMMY_TRACE, 0, NULL, 0) != 0)
+	/* Every top-level record comes before the first heap-dump segment:
+	 * viewers misread records between segments. */
+	if (write_class_names(&x) != 0 || each_missing_viewer_class(&x, viewer_class_name) != 0 ||
+	    hprof_trace(w, DUMMY_TRACE, 0, NULL, 0) != 0)
 		goto out_free;
 	for (size_t k = 0; k < t->n; k++)
 		if (write_class_dump(&x, k) != 0)
 			goto out_free;
+	if (each_missing_viewer_class(&x, viewer_class_dump) != 0)
+		goto out_free;
 	for (size_t k = 0; k < t->n; k++) {
 		struct hd_root r = {.kind = HPROF_ROOT_STICKY_CLASS, .id = hd_class_id(t->v[k].hub)};
 		if (write_root(w, &r) != 0)

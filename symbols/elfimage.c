@@ -45,6 +45,11 @@ static int scan_sections(struct hd_elfimage *img, const char *path)
 		hd_fail(HD_E_NOT_ELF, "%s: damaged ELF header: %s", path, elf_errmsg(-1));
 		goto out;
 	}
+	if (ehdr.e_shoff > img->file_size ||
+	    (uint64_t)ehdr.e_shnum * ehdr.e_shentsize > img->file_size - ehdr.e_shoff) {
+		hd_fail(HD_E_LAYOUT, "%s: truncated ELF file (section headers lie past its end)", path);
+		goto out;
+	}
 	if (ehdr.e_machine != EM_X86_64 || ehdr.e_ident[EI_CLASS] != ELFCLASS64) {
 		hd_fail(HD_E_NOT_NATIVE_IMAGE, "%s: not an x86-64 ELF executable", path);
 		goto out;

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Bad input to hdump --exe: each case gets one line on stderr, its own exit
+# code, and leaves no dump (nor a temporary file) behind.  Corrupted image
+# heaps, targeted and random, must never crash, hang or yield a dump that
+# does not validate.
+#   HDUMP=build/hdump tests/e2e/exe_errors.sh PKL_VERSION
+. "$(dirname "$0")/lib.sh"
+bin=$(pkl_binary "$1")
+cd "$WORK"
+
+# expect_error NAME CODE ARGS...: hdump fails with CODE, one stderr line, no files.
+expect_error() {
+	local name=$1 code=$2 rc=0
+	shift 2
+	local before
+	before=$(ls -A | sort)
+	timeout 120 "$HDUMP" "$@" >/dev/null 2>err || rc=$?
+	expect_eq "$name: exit code" "$rc" "$code"
+	expect_eq "$name: one-line message" "$(wc -l <err)" 1
+	grep -q '^hdump: ' err || fail "$name: message lacks the hdump: prefix"
+	expect_eq "$name: nothing left behind" "$(ls -A | grep -v '^err$' | sort)" "$(echo "$before" | grep -v '^err$')"
+}
+
+expect_error "missing file" 3 --exe ./no-such-file -o out.hprof
+echo "just text" >text.txt
+expect_error "not ELF" 5 --exe text.txt -o out.hprof
+expect_error "ELF without an image heap" 6 --exe /bin/true -o out.hprof
+
+read -r off_hex size_hex < <(readelf -SW "$bin" | sed -n 's/.*\.svm_heap *PROGBITS *[0-9a-f]* \([0-9a-f]*\) \([0-9a-f]*\).*/\1 \2/p')
+heap_off=$((16#$off_hex))
+heap_size=$((16#$size_hex))
+cp "$bin" img
+truncate -s $((heap_off + heap_size / 2)) img
+expect_error "truncated .svm_heap" 7 --exe img -o out.hprof
+rm -f img
+
+cp "$bin" img
+# Chunk 0's header words: make every one of them wrong.
+printf '\x13\x37\x13\x37\x13\x37\x13\x37%.0s' {1..8} | dd of=img bs=1 seek="$heap_off" conv=notrunc status=none
+expect_error "corrupted chunk header" 7 --exe img -o out.hprof
+cp "$bin" img
+expect_error "unwritable output directory" 9 --exe img -o /nonexistent-dir/out.hprof
+echo keep >existing.hprof
+expect_error "existing output file" 8 --exe img -o existing.hprof
+expect_eq "existing file untouched" "$(cat existing.hprof)" keep
+rm -f existing.hprof
+
+# Random corruption: flip bytes in the image heap's structural first
+# megabytes (chunk headers, hubs, small objects).  Either hdump refuses with
+# the layout error and writes nothing, or its dump validates.
+for seed in $(seq 1 12); do
+	cp "$bin" img
+	python3 - img "$heap_off" "$seed" <<'PY'
+import random, sys
+path, off, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rnd = random.Random(seed)
+with open(path, "r+b") as f:
+    for _ in range(rnd.choice([1, 4, 32, 256])):
+        f.seek(off + rnd.randrange(0, 4 << 20))
+        f.write(bytes([rnd.randrange(256)]))
+PY
+	rc=0
+	timeout 120 "$HDUMP" --exe img -o fuzz.hprof 2>err >/dev/null || rc=$?
+	case $rc in
+	0)
+		if "$CHECK" fuzz.hprof >check 2>&1 && [ "$(kv check dangling)" = 0 ]; then
+			pass "fuzz seed $seed: dump validates"
+		else
+			fail "fuzz seed $seed: dump does not validate"
+		fi
+		;;
+	7)
+		[ ! -e fuzz.hprof ] && [ -z "$(ls -A | grep '\.tmp$' || true)" ] &&
+			pass "fuzz seed $seed: refused ($(cut -c1-80 err))" ||
+			fail "fuzz seed $seed: refused but left a file"
+		;;
+	*) fail "fuzz seed $seed: exit $rc ($(cat err))" ;;
+	esac
+	rm -f fuzz.hprof img
+done
+finish

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what hdump needs to build and test on Debian 12 (idempotent).
+set -euo pipefail
+pkgs=(meson ninja-build gcc pkg-config libelf-dev libdw-dev zlib1g-dev libcriterion-dev
+      visualvm python3 binutils procps)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# A machine may already have Node.js/npm or a JDK from elsewhere, whose
+# packages conflict with Debian's: only the commands matter.
+command -v npm >/dev/null || missing+=(npm)
+command -v javac >/dev/null || missing+=(default-jdk-headless)
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Self-test for hprof-check: proves the validator accepts a real JDK heap dump
+# and flags hand-crafted broken ones (see hprofgen.py for the scenarios).
+#
+#   tests/validator/selftest.sh        # prints PASS/FAIL lines, exit 0 if all pass
+#
+# Needs: JDK (java, javac), python3, Debian package visualvm.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+check="$here/hprof-check"
+gen="$here/hprofgen.py"
+work=$(mktemp -d "${TMPDIR:-/tmp}/hprof-check-selftest.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+fails=0
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+
+# run NAME EXPECTED_RC FILE [args...]: runs the checker, keeps output in $work/NAME.out
+run() {
+    local name=$1 want=$2 file=$3; shift 3
+    "$check" "$@" "$file" >"$work/$name.out" 2>"$work/$name.err"
+    local rc=$?
+    if [ "$rc" = "$want" ]; then
+        pass "$name: exit $rc"
+    else
+        fail "$name: exit $rc, expected $want"
+        sed 's/^/    /' "$work/$name.out" "$work/$name.err" | head -40
+    fi
+}
+
+# expect NAME 'key=value': exact line must be present in NAME's output
+expect() {
+    local name=$1 line=$2
+    if grep -qxF -- "$line" "$work/$name.out"; then
+        pass "$name: $line"
+    else
+        fail "$name: missing line '$line'"
+        sed 's/^/    /' "$work/$name.out" | head -40
+    fi
+}
+
+value() { sed -n "s/^$2=//p" "$work/$1.out" | head -1; }
+
+# ---------------------------------------------------------------------------
+# 1. A real heap dump written by HotSpot itself.
+#
+# -Xshare:off matters: with CDS, HotSpot's dump contains a JNI-global Object[]
+# (the archived-heap roots) whose elements point at archived java.lang.Class
+# objects the dumper never writes, i.e. the JDK's own dump has ~700 dangling
+# references.
+cat >"$work/SelfTestDump.java" <<'EOF'
+import com.sun.management.HotSpotDiagnosticMXBean;
+import java.lang.management.ManagementFactory;
+
+public class SelfTestDump {
+    static Object keep;
+
+    public static void main(String[] args) throws Exception {
+        // new String(...) so the values are heap objects we control; the
+        // second one has a non-Latin-1 char, so it is stored UTF-16 (coder 1).
+        keep = new Object[] {
+            new String("validator-selftest-1"),
+            new String("validator-selftest-2"),
+            new String("validator-selftest-2"),
+            new String("validator-selftest-\u00fc\u20ac"),
+        };
+        ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class).dumpHeap(args[0], true);
+    }
+}
+EOF
+if (cd "$work" && javac -d . SelfTestDump.java && java -Xshare:off -cp . SelfTestDump "$work/jdk.hprof"); then
+    run jdk 0 "$work/jdk.hprof" --histo 3 --strings-prefix validator-selftest- \
+        --string-equals validator-selftest-1 --string-equals "validator-selftest-ü" \
+        --string-equals validator-selftest-absent
+    expect jdk 'dangling=0'
+    expect jdk 'classless=0'
+    expect jdk 'problems=none'
+    expect jdk 'string_found=validator-selftest-1 1'
+    expect jdk 'string_found=validator-selftest-ü 0'
+    expect jdk 'string_found=validator-selftest-absent 0'
+    expect jdk 'instances_match_records=1'
+    # equality is exact: the UTF-16 string exists, its prefix above does not
+    run jdk_utf16 0 "$work/jdk.hprof" --string-equals "validator-selftest-ü€"
+    expect jdk_utf16 'string_found=validator-selftest-ü€ 1'
+    # 7 String objects carry the prefix: the 3 interned literals from the
+    # constant pool plus the 4 new String(...) copies; 3 distinct values.
+    expect jdk 'strings_prefix_count=7'
+    expect jdk 'strings_prefix_distinct=3'
+    n=$(value jdk instances); r=$(value jdk raw_instances)
+    if [ -n "$n" ] && [ "$n" = "$r" ] && [ "$n" -gt 1000 ]; then
+        pass "jdk: instances=$n equals raw record count"
+    else
+        fail "jdk: instances=$n raw_instances=$r"
+    fi
+    if grep -q '^histo=[0-9]* [0-9]* ' "$work/jdk.out"; then pass "jdk: histo lines"; else fail "jdk: no histo lines"; fi
+else
+    fail "jdk: could not produce a heap dump with the JDK"
+fi
+
+# ---------------------------------------------------------------------------
+# 2. Crafted files: every scenario must give its expected exit status.
+while read -r name rc comment; do
+    python3 "$gen" "$name" "$work/$name.hprof" || { fail "$name: hprofgen failed"; continue; }
+    run "$name" "$rc" "$work/$name.hprof"
+done < <(python3 "$gen" list)
+
+# ...and the specific findings that make them fail (or not).
+expect minimal_dangling 'dangling=1'
+expect minimal_dangling 'dangling_example=Holder#10000 -> 0xdead0'
+expect dangling_field 'dangling=1'
+expect dangling_array 'dangling=2'
+expect dangling_static 'dangling_static=1'
+expect dangling_root 'gcroots_dangling=1'
+expect field_refs_class 'dangling=0'
+expect field_refs_class_no_java_lang_Class 'problems=missing_java_lang_Class:1'
+expect instance_of_java_lang_Class 'instances=6'
+expect instance_dup_class_id 'duplicate_ids=1'
+expect duplicate_instance_id 'duplicate_ids=1'
+expect prim_array_no_class 'prim_array_class_missing=[I'
+expect prim_array_class_named_int_brackets 'problems=none'
+expect field_order_subclass_first 'problems=none'
+expect field_order_superclass_first 'size_mismatch=0'
+expect field_order_superclass_first 'dangling=1'
+expect instance_longer_than_fields 'size_mismatch=1'
+expect instance_shorter_than_fields 'size_mismatch=1'
+expect classless_instance 'classless=2'
+expect classless_instance 'instances=4'
+expect classless_instance 'raw_instances=6'
+expect class_dump_after_instances 'class_dumps_after_instances=1'
+expect no_load_class 'class_without_load_class=1'
+expect unresolved_field_name 'unresolved_field_names=1'
+expect missing_super 'bad_super=1'
+expect zero_length_segment 'problems=zero_length_records:1'
+expect missing_heap_dump_end 'problems=missing_heap_dump_end:1'
+expect two_heap_dumps 'heap_dumps=2'
+expect toplevel_between_segments 'problems=interleaved_toplevel_in_segments:5'
+expect straddling_subrecord 'problems=straddling_subrecords:1'
+expect unknown_subrecord 'problems=unknown_subrecord_tag:1'
+expect all_root_kinds 'gcroots=22'
+expect utf16_string 'problems=none'
+expect utf16_string_no_StringUTF16 'problems=utf16_strings_without_StringUTF16_class:1'
+
+run valid_opts 0 "$work/valid.hprof" --class-names --string-equals hello-hprofgen --strings-prefix hello \
+    --dump-strings-matching '^hello'
+expect valid_opts 'class=java.lang.Object[]'
+expect valid_opts 'class=byte[]'
+expect valid_opts 'class=Holder'
+expect valid_opts 'string_found=hello-hprofgen 1'
+expect valid_opts 'strings_prefix_count=1'
+expect valid_opts 'string=hello-hprofgen'
+run utf16_decode 0 "$work/utf16_string.hprof" --string-equals 'héllo-€'
+expect utf16_decode 'string_found=héllo-€ 1'
+run char_decode 0 "$work/char_array_string.hprof" --string-equals 'chars-€'
+expect char_decode 'string_found=chars-€ 1'
+
+# ---------------------------------------------------------------------------
+# 3. Not HPROF at all / missing file.
+printf 'this is not a heap dump, just some text padding it out\n' >"$work/garbage.hprof"
+run garbage 2 "$work/garbage.hprof"
+if grep -q '^error=' "$work/garbage.out"; then pass "garbage: error= line"; else fail "garbage: no error= line"; fi
+run missing 2 "$work/does-not-exist.hprof"
+
+# The library caches an index in "<dump>.hwcache"; the checker must not leave
+# (or reuse) one next to the dump.
+if ls -d "$work"/*.hwcache >/dev/null 2>&1; then fail "hwcache directories left behind"; else pass "no .hwcache left behind"; fi
+
+echo
+if [ "$fails" -eq 0 ]; then
+    echo "selftest: all passed"
+    exit 0
+fi
+echo "selftest: $fails failure(s)"
+exit 1

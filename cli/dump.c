@@ -9,7 +9,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-static uint64_t now_ms(void)
+uint64_t hd_now_ms(void)
 {
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
@@ -49,6 +49,7 @@ static int print_histogram(FILE *out, const struct hd_classes *t, const struct h
 			rows[i].bytes, rows[i].cls->name);
 	fprintf(out, "Total %14" PRIu64 " %14" PRIu64 "\n", c->objects, c->bytes);
 	free(rows);
+	fflush(out);
 	return ferror(out) ? hd_fail(HD_E_OUTPUT, "cannot print the histogram") : 0;
 }
 
@@ -66,64 +67,81 @@ static char *default_name(const char *hint)
 	return name;
 }
 
-int run_dump(const struct hd_options *opt, const struct hd_dump_input *in, const char *name_hint)
+int session_begin(struct dump_session *s, const struct hd_options *opt, const char *name_hint)
 {
-	uint64_t t0 = now_ms();
-	bool write_file = opt->output || !opt->histo;
-	char *generated = NULL;
-	const char *path = opt->output;
-	if (write_file && !path) {
-		path = generated = default_name(name_hint);
-		if (!generated)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-	}
-	/* Open first: an existing file or a bad directory fails before any work. */
-	struct hd_output out = {.fd = -1};
-	if (write_file && output_open(&out, path, opt->force) != 0) {
-		free(generated);
+	memset(s, 0, sizeof *s);
+	s->opt = opt;
+	s->out.fd = -1;
+	s->t0_ms = hd_now_ms();
+	s->write_file = opt->output || !opt->histo;
+	if (!s->write_file)
+		return 0;
+	s->path = opt->output ? strdup(opt->output) : default_name(name_hint);
+	if (!s->path)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	return output_open(&s->out, s->path, opt->force);
+}
+
+int session_attempt(struct dump_session *s, const struct hd_dump_input *in)
+{
+	census_free(&s->census);
+	if (s->written && output_rewind(&s->out, s->written) != 0)
 		return -1;
-	}
-	struct hd_census census;
-	int rc = heap_census(in, &census);
-	if (rc == 0 && opt->histo) {
-		rc = print_histogram(out.is_stdout ? stderr : stdout, in->classes, &census);
-		if (rc != 0 && write_file) {
+	s->written = 0;
+	if (heap_census(in, &s->census) != 0)
+		return -1;
+	if (!s->write_file)
+		return 0;
+	hd_hprof *w = hprof_open(output_write, &s->out, hd_now_ms(), 0);
+	if (!w)
+		return -1;
+	int rc = heap_write_hprof(in, &s->census, w);
+	s->written = hprof_bytes_written(w);
+	hprof_free(w);
+	return rc;
+}
+
+static void report(const struct dump_session *s, const struct hd_dump_input *in)
+{
+	const struct hd_options *opt = s->opt;
+	const struct hd_census *c = &s->census;
+	bool to_stdout = s->write_file && strcmp(s->path, "-") == 0;
+	double secs = (double)(hd_now_ms() - s->t0_ms) / 1000.0;
+	const char *path = s->write_file ? s->path : "";
+	if (opt->json)
+		fprintf(to_stdout ? stderr : stdout,
+			"{\"file\":\"%s\",\"objects\":%" PRIu64 ",\"heap_bytes\":%" PRIu64
+			",\"fillers\":%" PRIu64 ",\"chunks\":%" PRIu64 ",\"classes\":%zu"
+			",\"hprof_bytes\":%" PRIu64 ",\"seconds\":%.3f}\n",
+			path, c->objects, c->bytes, c->fillers, c->chunks, in->classes->n, s->written,
+			secs);
+	if (opt->verbose)
+		fprintf(stderr,
+			"hdump: %" PRIu64 " objects (%" PRIu64 " bytes, %" PRIu64
+			" fillers skipped) in %" PRIu64 " chunks, %zu classes; wrote %" PRIu64
+			" bytes%s%s in %.2f s\n",
+			c->objects, c->bytes, c->fillers, c->chunks, in->classes->n, s->written,
+			s->write_file ? " to " : "", path, secs);
+}
+
+int session_end(struct dump_session *s, const struct hd_dump_input *in, int rc)
+{
+	if (rc == 0 && s->opt->histo) {
+		bool to_stdout = s->write_file && strcmp(s->path, "-") == 0;
+		rc = print_histogram(to_stdout ? stderr : stdout, in->classes, &s->census);
+		if (rc != 0 && s->write_file) {
 			/* A reader that stopped early (| head) must not cost the dump. */
 			fprintf(stderr, "hdump: warning: %s\n", hd_error_message());
 			rc = 0;
 		}
 	}
-	uint64_t written = 0;
-	if (rc == 0 && write_file) {
-		hd_hprof *w = hprof_open(output_write, &out, now_ms(), 0);
-		rc = w ? heap_write_hprof(in, &census, w) : -1;
-		if (w)
-			written = hprof_bytes_written(w);
-		hprof_free(w);
-		if (rc == 0)
-			rc = output_commit(&out);
-	}
-	output_abort(&out); /* after a commit this only frees */
-	if (rc == 0 && (opt->verbose || opt->json)) {
-		FILE *f = write_file && strcmp(path, "-") == 0 ? stderr : opt->json ? stdout : stderr;
-		double secs = (double)(now_ms() - t0) / 1000.0;
-		if (opt->json)
-			fprintf(f,
-				"{\"file\":\"%s\",\"objects\":%" PRIu64 ",\"heap_bytes\":%" PRIu64
-				",\"fillers\":%" PRIu64 ",\"chunks\":%" PRIu64 ",\"classes\":%zu"
-				",\"hprof_bytes\":%" PRIu64 ",\"seconds\":%.3f}\n",
-				write_file ? path : "", census.objects, census.bytes, census.fillers,
-				census.chunks, in->classes->n, written, secs);
-		else
-			fprintf(f,
-				"hdump: %" PRIu64 " objects (%" PRIu64 " bytes, %" PRIu64
-				" fillers skipped) in %" PRIu64 " chunks, %zu classes; wrote %" PRIu64
-				" bytes%s%s in %.2f s\n",
-				census.objects, census.bytes, census.fillers, census.chunks,
-				in->classes->n, written, write_file ? " to " : "",
-				write_file ? path : "", secs);
-	}
-	census_free(&census);
-	free(generated);
+	if (rc == 0 && s->write_file)
+		rc = output_commit(&s->out);
+	if (rc == 0 && (s->opt->verbose || s->opt->json))
+		report(s, in);
+	output_abort(&s->out); /* after a commit this only frees */
+	census_free(&s->census);
+	free(s->path);
+	s->path = NULL;
 	return rc;
 }

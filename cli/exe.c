@@ -48,8 +48,12 @@ int run_exe(const struct hd_options *opt)
 		hd_fail(HD_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	rc = run_dump(opt, &in, basename(copy));
+	struct dump_session session;
+	rc = session_begin(&session, opt, basename(copy));
 	free(copy);
+	if (rc == 0)
+		rc = session_attempt(&session, &in);
+	rc = session_end(&session, &in, rc);
 out:
 	classes_free(&classes);
 	free(hubs);

@@ -1,4 +1,5 @@
 /* hdump: heap dumps of GraalVM Native Image executables, from the outside. */
+#include "../agent/attach.h"
 #include "../common/hd_error.h"
 #include "run.h"
 
@@ -30,6 +31,15 @@ static void usage(FILE *f)
 		"      --histo         print a class histogram (instances, bytes, class) to\n"
 		"                      stdout; without -o no dump file is written\n"
 		"      --json          print a one-line JSON summary of the dump to stdout\n"
+		"      --isolate N     dump isolate N instead of the application's.  By default\n"
+		"                      hdump dumps the isolate the process's first thread is\n"
+		"                      attached to or, if it is attached to none, the isolate\n"
+		"                      with the most attached threads (Truffle's compiler\n"
+		"                      isolate has few)\n"
+		"      --list-isolates list the process's isolates and their threads, and exit\n"
+		"      --retries N     when the heap is caught mid-change (an allocation or GC\n"
+		"                      in progress), resume the target briefly and retry up to\n"
+		"                      N times (default 5)\n"
 		"  -v, --verbose       say what was discovered and how long it took (stderr)\n"
 		"  -h, --help          this text\n"
 		"      --version       print the version\n"
@@ -52,7 +62,8 @@ static int parse_int(const char *s, long min, long max, long *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_EXE = 256, OPT_HISTO, OPT_VERSION, OPT_JSON };
+	enum { OPT_EXE = 256, OPT_HISTO, OPT_VERSION, OPT_JSON, OPT_ISOLATE, OPT_LIST_ISOLATES,
+	       OPT_RETRIES };
 	static const struct option longopts[] = {
 		{"pid", required_argument, NULL, 'p'},
 		{"exe", required_argument, NULL, OPT_EXE},
@@ -60,6 +71,9 @@ int main(int argc, char **argv)
 		{"force", no_argument, NULL, 'f'},
 		{"histo", no_argument, NULL, OPT_HISTO},
 		{"json", no_argument, NULL, OPT_JSON},
+		{"isolate", required_argument, NULL, OPT_ISOLATE},
+		{"list-isolates", no_argument, NULL, OPT_LIST_ISOLATES},
+		{"retries", required_argument, NULL, OPT_RETRIES},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
@@ -94,6 +108,23 @@ int main(int argc, char **argv)
 		case OPT_JSON:
 			opt.json = true;
 			break;
+		case OPT_ISOLATE:
+			if (parse_int(optarg, 0, 1000, &v) != 0) {
+				fprintf(stderr, "hdump: --isolate takes an isolate number (see --list-isolates)\n");
+				return hd_error_exit_code(HD_E_USAGE);
+			}
+			opt.isolate = (int)v;
+			break;
+		case OPT_LIST_ISOLATES:
+			opt.list_isolates = true;
+			break;
+		case OPT_RETRIES:
+			if (parse_int(optarg, 0, 100, &v) != 0) {
+				fprintf(stderr, "hdump: --retries takes a number from 0 to 100\n");
+				return hd_error_exit_code(HD_E_USAGE);
+			}
+			opt.retries = (unsigned)v;
+			break;
 		case 'v':
 			opt.verbose = true;
 			break;
@@ -112,7 +143,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hdump: give exactly one of -p PID or --exe FILE (see --help)\n");
 		return hd_error_exit_code(HD_E_USAGE);
 	}
-	int rc = opt.exe ? run_exe(&opt) : hd_fail(HD_E_USAGE, "-p is not implemented yet");
+	hd_install_signal_handlers();
+	int rc = opt.exe ? run_exe(&opt) : run_live(&opt);
+	if (rc != 0 && hd_interrupted())
+		hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d; target released",
+			hd_interrupted_signal());
 	if (rc != 0) {
 		fprintf(stderr, "hdump: %s\n", hd_error_message());
 		return hd_error_exit_code(hd_error_class());

@@ -78,6 +78,17 @@ int output_write(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
+int output_rewind(struct hd_output *o, unsigned long long written)
+{
+	if (o->is_stdout)
+		return written ? hd_fail(HD_E_INCONSISTENT,
+					 "cannot retry a dump already streamed to standard output")
+			       : 0;
+	if (ftruncate(o->fd, 0) != 0 || lseek(o->fd, 0, SEEK_SET) != 0)
+		return hd_fail_errno(HD_E_OUTPUT, errno, "cannot rewrite %s", o->path);
+	return 0;
+}
+
 int output_commit(struct hd_output *o)
 {
 	if (o->is_stdout)

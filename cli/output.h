@@ -23,6 +23,10 @@ int output_open(struct hd_output *o, const char *path, bool force);
 /* hprof_sink_fn: writes all of BUF.  Errors: HD_E_DISK_FULL, HD_E_OUTPUT. */
 int output_write(void *ctx, const void *buf, size_t len);
 
+/* Starts the file over (a retried dump).  Fails on standard output once
+ * anything was written. */
+int output_rewind(struct hd_output *o, unsigned long long written);
+
 /* Flushes to disk and gives the file its final name. */
 int output_commit(struct hd_output *o);
 

@@ -1,9 +1,10 @@
 /* The commands behind the options: what to dump, and the shared tail that
- * counts, prints the histogram and writes the file. */
+ * counts, writes the file, prints the histogram and reports. */
 #ifndef HD_RUN_H
 #define HD_RUN_H
 
 #include "../hprof/heapdump.h"
+#include "output.h"
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -24,8 +25,30 @@ struct hd_options {
 /* --exe: the image heap of an executable on disk. */
 int run_exe(const struct hd_options *opt);
 
-/* Census, histogram and HPROF for IN; NAME_HINT names the default file
- * ("hdump-<hint>-<time>.hprof"). */
-int run_dump(const struct hd_options *opt, const struct hd_dump_input *in, const char *name_hint);
+/* -p: a running process. */
+int run_live(const struct hd_options *opt);
+
+/* One dump from start to end: the output is opened first (so an existing
+ * file fails before any work), then attempts of census + writing, then the
+ * histogram, the commit and the report. */
+struct dump_session {
+	const struct hd_options *opt;
+	bool write_file;
+	char *path;
+	struct hd_output out;
+	struct hd_census census;
+	uint64_t written;
+	uint64_t t0_ms;
+};
+
+int session_begin(struct dump_session *s, const struct hd_options *opt, const char *name_hint);
+/* Census and (if a file is wanted) HPROF.  May be called again after a
+ * failure: the output starts over. */
+int session_attempt(struct dump_session *s, const struct hd_dump_input *in);
+/* Histogram, commit, report; or, if RC != 0, removes the output.  Returns RC
+ * or the first error of its own. */
+int session_end(struct dump_session *s, const struct hd_dump_input *in, int rc);
+
+uint64_t hd_now_ms(void);
 
 #endif

@@ -364,6 +364,10 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 	if (write_class_names(&x) != 0 || each_missing_viewer_class(&x, viewer_class_name) != 0 ||
 	    hprof_trace(w, DUMMY_TRACE, 0, NULL, 0) != 0)
 		goto out_free;
+	/* One (empty) stack trace per thread, for its thread root. */
+	for (uint32_t i = 0; i < in->nthreads; i++)
+		if (hprof_trace(w, DUMMY_TRACE + 1 + i, i + 1, NULL, 0) != 0)
+			goto out_free;
 	for (size_t k = 0; k < t->n; k++)
 		if (write_class_dump(&x, k) != 0)
 			goto out_free;
@@ -374,9 +378,16 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 		if (write_root(w, &r) != 0)
 			goto out_free;
 	}
-	for (size_t i = 0; i < in->nroots; i++)
-		if (write_root(w, &in->roots[i]) != 0)
+	struct hd_root *roots = NULL;
+	size_t nroots = 0;
+	if (in->roots && in->roots(in->roots_ctx, c, &roots, &nroots) != 0)
+		goto out_free;
+	for (size_t i = 0; i < nroots; i++)
+		if (write_root(w, &roots[i]) != 0) {
+			free(roots);
 			goto out_free;
+		}
+	free(roots);
 	if (hw_init(&walker, in->L, in->mv, classes_lookup, (void *)t) != 0)
 		goto out_free;
 	x.walker = &walker;

@@ -21,14 +21,18 @@ struct hd_root {
 	uint32_t trace_serial;  /* ROOT_THREAD_OBJ: the thread's STACK TRACE */
 };
 
+struct hd_census;
+
 struct hd_dump_input {
 	const struct hd_layout *L;
 	const struct hd_classes *classes;
 	hd_memview *mv;
 	hd_chunk_source_fn chunks;
 	void *chunks_ctx;
-	const struct hd_root *roots; /* besides the image heap, which is all roots */
-	size_t nroots;
+	/* Roots besides the image heap (which is all roots), found once the
+	 * census knows where objects start; may be NULL.  *ROOTS is malloc'd. */
+	int (*roots)(void *ctx, const struct hd_census *c, struct hd_root **roots, size_t *n);
+	void *roots_ctx;
 	uint32_t nthreads;           /* STACK TRACE serials 2..nthreads+1 */
 };
 

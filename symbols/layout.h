@@ -132,4 +132,15 @@ static inline uint64_t lay_object_size(const struct hd_layout *L, int32_t enc,
 	return (size + 7) & ~7ull;
 }
 
+/* The same layout for another copy of the image heap, DELTA bytes away
+ * (each isolate maps its own copy; references are heap-base relative). */
+static inline void lay_rebase(struct hd_layout *L, uint64_t delta)
+{
+	L->heap_base += delta;
+	L->image_start += delta;
+	L->class_hub += delta;
+	L->string_hub += delta;
+	L->refmap_data += delta;
+}
+
 #endif

@@ -27,6 +27,7 @@
  *   --dump-strings-matching RE string=<value> for every String where RE.find()
  *                              (control chars escaped as \n, \xNN, backslash as \\)
  *   --unreachable              unreachable=N via the library's nearest-GC-root BFS
+ *   --reachable-strings        with --dump-strings-matching: string_reachable=<0|1> <value>
  *
  * Output is "key=value", one per line, in this order:
  *   file, [library view] classes, instances, gcroots, gcroot_kind=<kind> <n>...,
@@ -116,6 +117,7 @@ public final class HprofCheck {
     boolean classNames = false;
     Pattern dumpStringsPattern = null;
     boolean unreachable = false;
+    boolean reachableStrings = false;
     String file = null;
 
     final PrintStream out = new PrintStream(new BufferedOutputStream(System.out, 1 << 16), false,
@@ -155,7 +157,7 @@ public final class HprofCheck {
 
     static final String USAGE =
         "usage: HprofCheck [--histo N] [--strings-prefix P] [--string-equals S]...\n"
-        + "                  [--class-names] [--dump-strings-matching REGEX] [--unreachable] FILE.hprof";
+        + "                  [--class-names] [--dump-strings-matching REGEX [--reachable-strings]] [--unreachable] FILE.hprof";
 
     boolean parseArgs(String[] args) {
         for (int i = 0; i < args.length; i++) {
@@ -183,6 +185,9 @@ public final class HprofCheck {
                     break;
                 case "--unreachable":
                     unreachable = true;
+                    break;
+                case "--reachable-strings":
+                    reachableStrings = true;
                     break;
                 case "-h":
                 case "--help":
@@ -414,7 +419,14 @@ public final class HprofCheck {
                 }
                 if (wanted.contains(v)) found.add(v);
                 if (dumpStringsPattern != null && dumpStringsPattern.matcher(v).find()) {
-                    kv("string", escape(v));
+                    if (reachableStrings) {
+                        // Reachable = a GC root, or on a path from one (the
+                        // library's own nearest-GC-root search).
+                        boolean reachable = s.isGCRoot() || s.getNearestGCRootPointer() != null;
+                        kv("string_reachable", (reachable ? 1 : 0) + " " + escape(v));
+                    } else {
+                        kv("string", escape(v));
+                    }
                 }
             }
         }

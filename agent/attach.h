@@ -1,0 +1,50 @@
+/* Stopping every thread of a target with ptrace, and always letting it go.
+ *
+ * PTRACE_SEIZE + PTRACE_INTERRUPT per thread, /proc/PID/task rescanned until
+ * a pass finds no new thread, stops collected in one __WALL wait loop.  No
+ * ptrace option that kills the target with us is set: if hdump dies, the
+ * kernel detaches and the threads run on.  A signal that arrives while a
+ * thread is stopped is handed back to it on release. */
+#ifndef HD_ATTACH_H
+#define HD_ATTACH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct hd_task {
+	pid_t tid;
+	bool seized;      /* we are its tracer: must detach */
+	bool stopped;     /* reported a ptrace stop */
+	int pending_sig;  /* signal to deliver on detach */
+	uint64_t rsp, rip, fs_base, r14, r15;
+	bool have_regs;
+	char comm[20];
+};
+
+struct hd_target {
+	pid_t pid;
+	struct hd_task *tasks;
+	size_t n, cap;
+};
+
+/* Stops every thread of PID.  On failure everything seized so far has been
+ * released.  Errors: HD_E_NOENT, HD_E_PERM (with what to change), HD_E_TRACED,
+ * HD_E_TARGET_GONE, HD_E_INTERRUPTED. */
+int target_stop(struct hd_target *t, pid_t pid);
+
+/* Detaches every seized thread, handing back pending signals.  Idempotent;
+ * safe on a target that was never stopped; preserves errno and the
+ * recorded error. */
+void target_release(struct hd_target *t);
+
+void target_free(struct hd_target *t);
+
+/* SIGINT, SIGTERM, SIGHUP and SIGQUIT only set a flag that long loops poll
+ * (hd_interrupted), so every path still releases the target. */
+void hd_install_signal_handlers(void);
+bool hd_interrupted(void);
+int hd_interrupted_signal(void);
+
+#endif

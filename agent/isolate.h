@@ -1,0 +1,53 @@
+/* A live isolate of a native-image process: where its image heap copy lives,
+ * its threads (IsolateThreads, found through the image's own thread-local
+ * table) and every chunk of its collected heap — the chunks in Spaces and
+ * those only a TLAB or the allocator knows of, with the live tops and TLAB
+ * gaps that exist only in the threads. */
+#ifndef HD_ISOLATE_H
+#define HD_ISOLATE_H
+
+#include "../symbols/classes.h"
+#include "../symbols/elfimage.h"
+#include "../symbols/threadlocals.h"
+#include "attach.h"
+#include "heapwalk.h"
+#include "procmaps.h"
+
+struct hd_ithread {
+	uint64_t addr;           /* the IsolateThread */
+	const struct hd_task *task; /* its OS thread (NULL if none matched) */
+	uint64_t tlab[4];        /* start (or chunk), end, top, unaligned chunks */
+	uint64_t thread_obj;     /* java.lang.Thread, 0 if none */
+	uint64_t stack_lo, stack_hi;
+};
+
+struct hd_isolate {
+	uint64_t image_start;
+	uint64_t heap_base;
+	struct hd_ithread *threads;
+	size_t nthreads;
+	struct hd_chunk *chunks; /* image heap chunks first, then runtime chunks */
+	size_t nchunks;
+	struct hd_gap *gaps;
+	size_t ngaps;
+	size_t runtime_chunks;
+};
+
+/* Image-heap copies of IMG mapped in MAPS (one per isolate), in address
+ * order.  Returns the count (0: not a native image process). */
+size_t isolates_find(const struct hd_maps *maps, const struct hd_elfimage *img,
+		     uint64_t *starts, size_t max);
+
+/* Finds the isolate's threads (IsolateThreads whose isolate word is its
+ * heap base, matched to T's tasks) and every heap chunk, through PROC.
+ * Errors: HD_E_LAYOUT / HD_E_INCONSISTENT when what is found does not hold
+ * together (a retry may help), HD_E_TARGET_GONE. */
+int isolate_scan(struct hd_isolate *iso, hd_memview *proc, const struct hd_maps *maps,
+		 const struct hd_layout *L, const struct hd_classes *classes,
+		 const struct hd_threadlocals *tl, const struct hd_target *t);
+void isolate_free(struct hd_isolate *iso);
+
+/* hd_chunk_source_fn over ISO's chunks. */
+int isolate_chunks(void *iso, struct hd_walker *w, hd_chunk_fn fn, void *fnctx);
+
+#endif

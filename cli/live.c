@@ -1,0 +1,312 @@
+#include "../agent/attach.h"
+#include "../agent/isolate.h"
+#include "../agent/procmaps.h"
+#include "../common/hd_error.h"
+#include "../symbols/discover.h"
+#include "../symbols/threadlocals.h"
+#include "run.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_ISOLATES 16
+#define MAX_STACK_SCAN (64u << 20)
+
+/* What one isolate needs to be dumped: its layout and class table, both
+ * discovered from the executable's image heap placed where this isolate
+ * maps its copy. */
+struct live_isolate {
+	struct hd_layout L;
+	struct hd_classes classes;
+	struct hd_isolate scan;
+};
+
+struct live {
+	const struct hd_options *opt;
+	struct hd_elfimage img;
+	hd_memview *local;   /* .svm_heap at the first isolate's address */
+	hd_memview *proc;
+	struct hd_maps maps;
+	struct hd_target target;
+	struct hd_threadlocals tl;
+	uint64_t starts[MAX_ISOLATES];
+	size_t nisolates;
+	struct live_isolate iso[MAX_ISOLATES];
+};
+
+static bool is_retryable(void)
+{
+	enum hd_error_class c = hd_error_class();
+	return c == HD_E_LAYOUT || c == HD_E_INCONSISTENT;
+}
+
+static int prepare_isolates(struct live *lv)
+{
+	uint64_t *hubs = NULL;
+	size_t nhubs = 0;
+	lv->local = mv_new_local();
+	if (!lv->local)
+		return -1;
+	for (size_t i = 0; i < lv->nisolates; i++)
+		if (mv_add_local(lv->local, lv->starts[i], elfimage_heap(&lv->img), lv->img.heap_size) != 0)
+			return -1;
+	struct live_isolate *first = &lv->iso[0];
+	if (discover_layout(lv->local, lv->starts[0], lv->img.heap_size, &first->L, &hubs, &nhubs,
+			    lv->opt->verbose ? stderr : NULL) != 0)
+		return -1;
+	int rc = 0;
+	uint64_t moved = 0; /* how far HUBS have been moved from the first copy */
+	/* Every isolate maps its own copy of the same image heap. */
+	for (size_t i = 0; i < lv->nisolates && rc == 0; i++) {
+		uint64_t delta = lv->starts[i] - lv->starts[0];
+		struct live_isolate *li = &lv->iso[i];
+		li->L = first->L;
+		lay_rebase(&li->L, delta);
+		for (size_t k = 0; k < nhubs; k++)
+			hubs[k] += delta - moved;
+		moved = delta;
+		rc = classes_build(&li->classes, lv->local, &li->L, hubs, nhubs);
+	}
+	free(hubs);
+	if (rc != 0)
+		return -1;
+	return threadlocals_discover(lv->local, &first->L, &first->classes, &lv->tl);
+}
+
+/* Roots a live heap adds: each thread's java.lang.Thread, and every word of
+ * its stack or thread-local block that is an object start, absolute or
+ * heap-base relative (a conservative scan: precise stack maps are not read). */
+struct roots_ctx {
+	struct live *lv;
+	struct live_isolate *li;
+};
+
+static int add_root(struct hd_root **v, size_t *n, size_t *cap, struct hd_root r)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 256;
+		struct hd_root *nv = realloc(*v, c * sizeof *nv);
+		if (!nv)
+			return hd_fail(HD_E_INTERNAL, "out of memory");
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[(*n)++] = r;
+	return 0;
+}
+
+static int scan_words(struct live *lv, const struct hd_census *c, uint64_t heap_base,
+		      uint64_t lo, uint64_t hi, uint8_t kind, uint32_t thread,
+		      struct hd_root **v, size_t *n, size_t *cap)
+{
+	if (!lo || hi <= lo || hi - lo > MAX_STACK_SCAN)
+		return 0;
+	lo &= ~7ull;
+	uint8_t *buf = malloc(hi - lo);
+	if (!buf)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	int rc = 0;
+	if (mv_try_read(lv->proc, lo, buf, hi - lo) == 0) {
+		size_t first = *n;
+		for (uint64_t off = 0; off + 8 <= hi - lo && rc == 0; off += 8) {
+			uint64_t w = ld_u64(buf + off), id = 0;
+			if (objindex_has(&c->starts, w))
+				id = w;
+			else if (w && w < (1ull << 40) && objindex_has(&c->starts, heap_base + w))
+				id = heap_base + w;
+			if (!id)
+				continue;
+			bool dup = false;
+			for (size_t k = first; k < *n && !dup; k++)
+				dup = (*v)[k].id == id;
+			if (!dup)
+				rc = add_root(v, n, cap, (struct hd_root){kind, id, thread, 0});
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+static int live_roots(void *ctx, const struct hd_census *c, struct hd_root **out, size_t *nout)
+{
+	struct roots_ctx *x = ctx;
+	const struct hd_isolate *iso = &x->li->scan;
+	struct hd_root *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+	for (size_t i = 0; i < iso->nthreads && rc == 0; i++) {
+		const struct hd_ithread *th = &iso->threads[i];
+		uint32_t serial = (uint32_t)i + 1;
+		if (th->thread_obj && objindex_has(&c->starts, th->thread_obj))
+			rc = add_root(&v, &n, &cap,
+				      (struct hd_root){HPROF_ROOT_THREAD_OBJ, th->thread_obj, serial, serial + 1});
+		if (rc == 0)
+			rc = scan_words(x->lv, c, iso->heap_base, th->stack_lo, th->stack_hi,
+					HPROF_ROOT_JAVA_FRAME, serial, &v, &n, &cap);
+		if (rc == 0)
+			rc = scan_words(x->lv, c, iso->heap_base, th->addr, th->addr + x->lv->tl.extent,
+					HPROF_ROOT_JNI_LOCAL, serial, &v, &n, &cap);
+	}
+	if (rc != 0) {
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+/* The application's isolate: the one the process's first thread is attached
+ * to, else the one with the most attached threads (a compiler isolate has few). */
+static size_t pick_isolate(const struct live *lv)
+{
+	size_t best = 0, best_threads = 0;
+	for (size_t i = 0; i < lv->nisolates; i++) {
+		const struct hd_isolate *s = &lv->iso[i].scan;
+		for (size_t k = 0; k < s->nthreads; k++)
+			if (s->threads[k].task && s->threads[k].task->tid == lv->target.pid)
+				return i;
+		if (s->nthreads > best_threads) {
+			best_threads = s->nthreads;
+			best = i;
+		}
+	}
+	return best;
+}
+
+static void list_isolates(const struct live *lv, size_t chosen)
+{
+	for (size_t i = 0; i < lv->nisolates; i++) {
+		const struct hd_isolate *s = &lv->iso[i].scan;
+		printf("isolate %zu: heap base 0x%" PRIx64 ", image heap 0x%" PRIx64 ", %zu threads, "
+		       "%zu runtime chunks%s\n",
+		       i, s->heap_base, s->image_start, s->nthreads, s->runtime_chunks,
+		       i == chosen ? " (default)" : "");
+		for (size_t k = 0; k < s->nthreads; k++) {
+			const struct hd_task *t = s->threads[k].task;
+			printf("  thread %d %s\n", t ? (int)t->tid : -1, t ? t->comm : "(no OS thread)");
+		}
+	}
+}
+
+static int scan_all(struct live *lv)
+{
+	maps_free(&lv->maps);
+	if (maps_read(lv->target.pid, &lv->maps) != 0)
+		return -1;
+	for (size_t i = 0; i < lv->nisolates; i++) {
+		isolate_free(&lv->iso[i].scan);
+		if (isolate_scan(&lv->iso[i].scan, lv->proc, &lv->maps, &lv->iso[i].L,
+				 &lv->iso[i].classes,
+				 &lv->tl, &lv->target) != 0) {
+			hd_error_context("isolate %zu", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+int run_live(const struct hd_options *opt)
+{
+	struct live *lv = calloc(1, sizeof *lv);
+	if (!lv)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	lv->opt = opt;
+	int rc = -1;
+	char exe[64];
+	snprintf(exe, sizeof exe, "/proc/%d/exe", (int)opt->pid);
+	if (maps_read(opt->pid, &lv->maps) != 0)
+		goto out;
+	if (elfimage_open(exe, &lv->img) != 0) {
+		if (hd_error_class() == HD_E_NOENT)
+			hd_fail(HD_E_NOENT, "no such process: %d", (int)opt->pid);
+		else if (hd_error_class() == HD_E_NOT_NATIVE_IMAGE || hd_error_class() == HD_E_NOT_ELF)
+			hd_fail(HD_E_NOT_NATIVE_IMAGE, "process %d is not a GraalVM native image",
+				(int)opt->pid);
+		goto out;
+	}
+	lv->nisolates = isolates_find(&lv->maps, &lv->img, lv->starts, MAX_ISOLATES);
+	if (!lv->nisolates) {
+		hd_fail(HD_E_NOT_NATIVE_IMAGE, "process %d maps no isolate's image heap (not started "
+					       "yet, or not a native image)", (int)opt->pid);
+		goto out;
+	}
+	if (prepare_isolates(lv) != 0)
+		goto out;
+	lv->proc = mv_new_process(opt->pid);
+	if (!lv->proc)
+		goto out;
+	char hint[32];
+	snprintf(hint, sizeof hint, "%d", (int)opt->pid);
+	struct dump_session session;
+	bool want_dump = !opt->list_isolates;
+	if (want_dump && session_begin(&session, opt, hint) != 0) {
+		session_end(&session, NULL, -1);
+		goto out;
+	}
+	struct roots_ctx rctx = {lv, NULL};
+	struct hd_dump_input in = {.mv = lv->proc, .chunks = isolate_chunks, .roots = live_roots,
+				   .roots_ctx = &rctx};
+	for (unsigned attempt = 0;; attempt++) {
+		rc = target_stop(&lv->target, opt->pid);
+		if (rc == 0)
+			rc = scan_all(lv);
+		size_t chosen = 0;
+		if (rc == 0) {
+			chosen = opt->isolate >= 0 ? (size_t)opt->isolate : pick_isolate(lv);
+			if (chosen >= lv->nisolates)
+				rc = hd_fail(HD_E_USAGE, "no isolate %d (the process has %zu)", opt->isolate,
+					     lv->nisolates);
+		}
+		if (rc == 0 && opt->list_isolates) {
+			target_release(&lv->target);
+			list_isolates(lv, chosen);
+			break;
+		}
+		if (rc == 0) {
+			struct live_isolate *li = &lv->iso[chosen];
+			rctx.li = li;
+			in.L = &li->L;
+			in.classes = &li->classes;
+			in.chunks_ctx = &li->scan;
+			in.nthreads = (uint32_t)li->scan.nthreads;
+			rc = session_attempt(&session, &in);
+		}
+		target_release(&lv->target);
+		target_free(&lv->target);
+		if (rc == 0 || !is_retryable() || attempt >= opt->retries || hd_interrupted())
+			break;
+		if (opt->verbose)
+			fprintf(stderr, "hdump: attempt %u: %s; retrying\n", attempt + 1, hd_error_message());
+		sleep_ms(20u << (attempt < 5 ? attempt : 5));
+	}
+	if (rc != 0 && is_retryable() && !opt->list_isolates) {
+		char last[256];
+		snprintf(last, sizeof last, "%s", hd_error_message());
+		hd_fail(HD_E_INCONSISTENT, "the heap did not hold still after %u attempts (last: %s)",
+			opt->retries + 1, last);
+	}
+	if (want_dump)
+		rc = session_end(&session, &in, rc);
+out:
+	target_free(&lv->target);
+	for (size_t i = 0; i < lv->nisolates; i++) {
+		isolate_free(&lv->iso[i].scan);
+		classes_free(&lv->iso[i].classes);
+	}
+	maps_free(&lv->maps);
+	mv_free(lv->local);
+	mv_free(lv->proc);
+	elfimage_close(&lv->img);
+	free(lv);
+	return rc;
+}

@@ -1,0 +1,30 @@
+/* Where each VM thread local lives inside an IsolateThread, read from the
+ * image's own table of thread locals (VMThreadLocalInfos, kept for crash
+ * logs): each VMThreadLocalInfo names a thread local and gives its offset. */
+#ifndef HD_THREADLOCALS_H
+#define HD_THREADLOCALS_H
+
+#include "../agent/memview.h"
+#include "classes.h"
+#include "layout.h"
+
+struct hd_threadlocals {
+	int isolate;        /* VMThreads.IsolateTL: the heap base */
+	int os_thread_id;   /* VMThreads.OSThreadIdTL: tid, or pthread_t on old releases */
+	int os_thread_handle; /* VMThreads.OSThreadHandleTL: pthread_t */
+	int next;           /* VMThreads.nextTL */
+	int stack_base;     /* VMThreads.StackBase: highest address */
+	int stack_end;      /* VMThreads.StackEnd */
+	int tlab;           /* ThreadLocalAllocation.regularTLAB (32 bytes) */
+	int tlab_size;
+	int current_thread; /* PlatformThreads/JavaThreads.currentThread: java.lang.Thread */
+	unsigned extent;    /* bytes of an IsolateThread the table covers */
+	int count;
+};
+
+/* Reads the table from the image heap in MV (which must hold it locally).
+ * Errors: HD_E_LAYOUT when the table or a required entry is missing. */
+int threadlocals_discover(hd_memview *mv, const struct hd_layout *L,
+			  const struct hd_classes *classes, struct hd_threadlocals *out);
+
+#endif

@@ -65,8 +65,7 @@ static int yama_scope(void)
 	return v;
 }
 
-/* Says why PTRACE_SEIZE was refused and what to change, in one line. */
-static int explain_eperm(pid_t pid)
+int target_explain_eperm(pid_t pid)
 {
 	long tracer = status_field(pid, "TracerPid");
 	if (tracer > 0)
@@ -132,7 +131,7 @@ static int seize_new_threads(struct hd_target *t, size_t *added)
 			int err = errno;
 			if (err == ESRCH || (err == EPERM && tid != t->pid && t->n > 0))
 				continue; /* exiting meanwhile: the next pass settles it */
-			rc = err == EPERM ? explain_eperm(t->pid)
+			rc = err == EPERM ? target_explain_eperm(t->pid)
 					  : hd_fail_errno(HD_E_PERM, err, "cannot attach to thread %d",
 							  (int)tid);
 			break;
@@ -242,7 +241,7 @@ int target_stop(struct hd_target *t, pid_t pid)
 		return hd_fail(HD_E_NOENT, "no such process: %d", (int)pid);
 	long tracer = status_field(pid, "TracerPid");
 	if (tracer > 0)
-		return explain_eperm(pid);
+		return target_explain_eperm(pid);
 	for (int pass = 0;; pass++) {
 		size_t added;
 		if (seize_new_threads(t, &added) != 0 || wait_for_stops(t) != 0)

@@ -41,6 +41,10 @@ void target_release(struct hd_target *t);
 
 void target_free(struct hd_target *t);
 
+/* Records why PID cannot be inspected (another tracer, another user, Yama,
+ * a container without CAP_SYS_PTRACE) with what to change.  Returns -1. */
+int target_explain_eperm(pid_t pid);
+
 /* SIGINT, SIGTERM, SIGHUP and SIGQUIT only set a flag that long loops poll
  * (hd_interrupted), so every path still releases the target. */
 void hd_install_signal_handlers(void);

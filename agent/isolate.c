@@ -224,6 +224,7 @@ struct chunk_ctx {
 	const struct hd_layout *L;
 	struct hd_walker *w;
 	struct chunk_set set;
+	size_t image_chunks;
 	uint64_t tlab_reserve;
 	uint64_t image_end;
 };
@@ -335,6 +336,7 @@ static int image_chunk_cb(void *ctx, const struct hd_chunk *ch)
 	struct chunk_ctx *x = ctx;
 	if (push_chunk(&x->set, ch) != 0)
 		return -1;
+	x->image_chunks++;
 	return hw_walk_range(x->w, ch->first, ch->top, NULL, 0, chain_roots_cb, x);
 }
 
@@ -407,7 +409,6 @@ int isolate_scan(struct hd_isolate *iso, hd_memview *proc, const struct hd_maps 
 		x.tlab_reserve = min > 8 ? min : 0;
 	}
 	int rc = hw_image_chunks(&w, image_chunk_cb, &x);
-	size_t image_chunks = x.set.n;
 	for (size_t i = 0; rc == 0 && i < iso->nthreads; i++) {
 		const uint64_t *tlab = iso->threads[i].tlab;
 		bool aligned;
@@ -421,7 +422,7 @@ int isolate_scan(struct hd_isolate *iso, hd_memview *proc, const struct hd_maps 
 		rc = attach_gaps(&x);
 	iso->chunks = x.set.v;
 	iso->nchunks = x.set.n;
-	iso->runtime_chunks = x.set.n - image_chunks;
+	iso->runtime_chunks = x.set.n - x.image_chunks;
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 #include "run.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,21 @@ static void sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Test hook, HDUMP_FAULT: "kill-target" kills the target while it is
+ * stopped, "stall" holds it stopped for 3 s, so the tests reach the
+ * target-died and signal paths deterministically.  No effect otherwise. */
+static void inject_fault(pid_t pid)
+{
+	const char *fault = getenv("HDUMP_FAULT");
+	if (!fault)
+		return;
+	if (strcmp(fault, "kill-target") == 0)
+		kill(pid, SIGKILL);
+	else if (strcmp(fault, "stall") == 0)
+		for (int i = 0; i < 300 && !hd_interrupted(); i++)
+			sleep_ms(10);
+}
+
 int run_live(const struct hd_options *opt)
 {
 	struct live *lv = calloc(1, sizeof *lv);
@@ -224,8 +240,11 @@ int run_live(const struct hd_options *opt)
 	int rc = -1;
 	char exe[64];
 	snprintf(exe, sizeof exe, "/proc/%d/exe", (int)opt->pid);
-	if (maps_read(opt->pid, &lv->maps) != 0)
+	if (maps_read(opt->pid, &lv->maps) != 0) {
+		if (hd_error_class() == HD_E_PERM)
+			target_explain_eperm(opt->pid);
 		goto out;
+	}
 	if (elfimage_open(exe, &lv->img) != 0) {
 		if (hd_error_class() == HD_E_NOENT)
 			hd_fail(HD_E_NOENT, "no such process: %d", (int)opt->pid);
@@ -267,6 +286,8 @@ int run_live(const struct hd_options *opt)
 				rc = hd_fail(HD_E_USAGE, "no isolate %d (the process has %zu)", opt->isolate,
 					     lv->nisolates);
 		}
+		if (rc == 0)
+			inject_fault(opt->pid);
 		if (rc == 0 && opt->list_isolates) {
 			target_release(&lv->target);
 			list_isolates(lv, chosen);

@@ -2,7 +2,7 @@
 # Installs what hdump needs to build and test on Debian 12 (idempotent).
 set -euo pipefail
 pkgs=(meson ninja-build gcc pkg-config libelf-dev libdw-dev zlib1g-dev libcriterion-dev
-      visualvm python3 binutils procps)
+      visualvm python3 binutils procps strace util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

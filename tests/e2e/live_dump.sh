@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# hdump -p on a real pkl REPL, with ground truth: 10,000 marker strings the
+# REPL holds must all be in the dump, reachable, each once — right after they
+# were allocated (still in TLABs) and again after GCs moved them — and the
+# REPL must go on answering after every dump.
+#   HDUMP=build/hdump tests/e2e/live_dump.sh PKL_VERSION
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/repl.sh"
+repl_start "$1"
+expect_answer "REPL evaluates" '1 + 1' 2
+expect_answer "markers allocated" \
+	'markers = new Listing { for (i in IntSeq(0, 9999)) { "hdumpmarker-\(i)" } }' ''
+expect_answer "markers forced" 'markers.toList().fold(0, (acc, s) -> acc + s.length)' 158890
+
+# check_dump NAME FILE SUMMARY: the library's verdict and the marker truth.
+check_dump() {
+	local name=$1 file=$2 objects
+	objects=$(sed -n 's/.*"objects":\([0-9]*\).*/\1/p' "$3")
+	"$CHECK" --dump-strings-matching '^hdumpmarker-[0-9]+$' --reachable-strings "$file" >"$WORK/check" || true
+	expect_eq "$name: library opens it" "$(kv "$WORK/check" library)" ok
+	expect_eq "$name: problems" "$(kv "$WORK/check" problems)" none
+	expect_eq "$name: dangling references" "$(kv "$WORK/check" dangling)" 0
+	expect_eq "$name: objects without a class" "$(kv "$WORK/check" classless)" 0
+	expect_eq "$name: instances == objects walked" "$(kv "$WORK/check" instances)" "$objects"
+	grep '^string_reachable=' "$WORK/check" >"$WORK/markers" || true
+	expect_eq "$name: marker strings" "$(wc -l <"$WORK/markers")" 10000
+	expect_eq "$name: reachable markers" "$(grep -c '^string_reachable=1 ' "$WORK/markers")" 10000
+	expect_eq "$name: distinct marker ids 0..9999" \
+		"$(sed 's/.*hdumpmarker-//' "$WORK/markers" | sort -n | uniq | awk 'NR-1==$1' | wc -l)" 10000
+}
+
+"$HDUMP" -p "$REPL_PID" -o "$WORK/fresh.hprof" --json >"$WORK/fresh.json" 2>"$WORK/err" ||
+	fail "dump after allocation: exit $? ($(cat "$WORK/err"))"
+check_dump "fresh markers" "$WORK/fresh.hprof" "$WORK/fresh.json"
+expect_running "after the first dump"
+expect_answer "REPL answers after the dump" '40 + 2' 42
+
+# Allocate a few hundred MB so that young collections run and tenure the markers.
+for i in 1 2 3 4 5; do
+	expect_answer "allocation round $i" 'IntSeq(0, 2000000).fold(0, (acc, i) -> acc + "\(i)".length)' 12888897
+done
+"$HDUMP" -p "$REPL_PID" -o "$WORK/old.hprof" --json >"$WORK/old.json" 2>"$WORK/err" ||
+	fail "dump after GCs: exit $? ($(cat "$WORK/err"))"
+check_dump "markers after GCs" "$WORK/old.hprof" "$WORK/old.json"
+expect_running "after the second dump"
+expect_answer "markers intact" 'markers.toList().fold(0, (acc, s) -> acc + s.length)' 158890
+
+# --histo alone writes no file; --list-isolates names the default isolate.
+(cd "$WORK" && "$HDUMP" -p "$REPL_PID" --histo >histo.txt)
+grep -q ' java.lang.String$' "$WORK/histo.txt" && pass "--histo lists java.lang.String" || fail "--histo output"
+[ -z "$(ls "$WORK" | grep '\.hprof$' | grep -v -e fresh -e old)" ] && pass "--histo wrote no file" || fail "--histo wrote a file"
+"$HDUMP" -p "$REPL_PID" --list-isolates >"$WORK/isolates"
+grep -q '(default)' "$WORK/isolates" && pass "--list-isolates marks the default" || fail "--list-isolates"
+expect_answer "REPL answers at the end" '"done"' done
+finish

@@ -45,10 +45,20 @@ check_dump "markers after GCs" "$WORK/old.hprof" "$WORK/old.json"
 expect_running "after the second dump"
 expect_answer "markers intact" 'markers.toList().fold(0, (acc, s) -> acc + s.length)' 158890
 
+# -o - streams the dump to stdout; without -o the file gets the default name.
+"$HDUMP" -p "$REPL_PID" -o - >"$WORK/streamed.hprof" 2>"$WORK/err" || fail "streaming dump: $(cat "$WORK/err")"
+"$CHECK" "$WORK/streamed.hprof" >"$WORK/check" || true
+expect_eq "streamed dump: problems" "$(kv "$WORK/check" problems)" none
+mkdir "$WORK/named"
+(cd "$WORK/named" && "$HDUMP" -p "$REPL_PID") || fail "dump with the default name"
+ls "$WORK/named" | grep -qE "^hdump-$REPL_PID-[0-9]{8}-[0-9]{6}\.hprof\$" && pass "default name hdump-<pid>-<time>.hprof" ||
+	fail "default name: $(ls "$WORK/named")"
+expect_eq "default-named dump is private" "$(stat -c %a "$WORK"/named/*.hprof)" 600
+
 # --histo alone writes no file; --list-isolates names the default isolate.
 (cd "$WORK" && "$HDUMP" -p "$REPL_PID" --histo >histo.txt)
 grep -q ' java.lang.String$' "$WORK/histo.txt" && pass "--histo lists java.lang.String" || fail "--histo output"
-[ -z "$(ls "$WORK" | grep '\.hprof$' | grep -v -e fresh -e old)" ] && pass "--histo wrote no file" || fail "--histo wrote a file"
+[ -z "$(ls "$WORK" | grep '\.hprof$' | grep -v -e fresh -e old -e streamed)" ] && pass "--histo wrote no file" || fail "--histo wrote a file"
 "$HDUMP" -p "$REPL_PID" --list-isolates >"$WORK/isolates"
 grep -q '(default)' "$WORK/isolates" && pass "--list-isolates marks the default" || fail "--list-isolates"
 expect_answer "REPL answers at the end" '"done"' done

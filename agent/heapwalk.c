@@ -93,9 +93,14 @@ int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
 {
 	if (to < from)
 		return hd_fail(HD_E_LAYOUT, "chunk top 0x%" PRIx64 " lies below its start", to);
-	bool whole = to - from <= w->buf_cap;
-	if (whole && mv_read(w->mv, from, w->buf, (size_t)(to - from)) != 0)
-		return -1;
+	/* Local memory (an executable, a snapshot) is walked in place. */
+	const uint8_t *base = mv_local_ptr(w->mv, from, to - from);
+	bool whole = base || to - from <= w->buf_cap;
+	if (whole && !base) {
+		if (mv_read(w->mv, from, w->buf, (size_t)(to - from)) != 0)
+			return -1;
+		base = w->buf;
+	}
 	uint64_t cur = from;
 	for (;;) {
 		if (skip_gaps(gaps, ngaps, &cur) != 0)
@@ -104,7 +109,7 @@ int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
 			break;
 		struct hd_object obj;
 		if (whole) {
-			const uint8_t *p = w->buf + (cur - from);
+			const uint8_t *p = base + (cur - from);
 			if (decode(w, cur, p, (size_t)(to - cur), to - cur, &obj) != 0)
 				return -1;
 			obj.data = p;

@@ -3,6 +3,7 @@
 #include "../common/hd_error.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@ struct local_region {
 
 struct hd_memview {
 	pid_t pid;   /* 0: local regions only */
+	size_t last; /* region of the last hit: reads come in runs */
+	bool sorted;
 	int mem_fd;  /* /proc/PID/mem, opened lazily when process_vm_readv is refused */
 	int use_mem_fd;
 	struct local_region *regions;
@@ -49,6 +52,8 @@ int mv_add_local(hd_memview *mv, uint64_t addr, const void *data, size_t len)
 		mv->cap = cap;
 	}
 	mv->regions[mv->nregions++] = (struct local_region){addr, len, data};
+	mv->sorted = mv->nregions == 1 ||
+		     (mv->sorted && mv->regions[mv->nregions - 2].addr < addr);
 	return 0;
 }
 
@@ -70,12 +75,42 @@ void mv_free(hd_memview *mv)
 	free(mv);
 }
 
-const void *mv_local_ptr(const hd_memview *mv, uint64_t addr, size_t len)
+static const void *in_region(const struct local_region *r, uint64_t addr, size_t len)
 {
-	for (size_t i = 0; i < mv->nregions; i++) {
-		const struct local_region *r = &mv->regions[i];
-		if (addr >= r->addr && len <= r->len && addr - r->addr <= r->len - len)
-			return r->data + (addr - r->addr);
+	if (addr >= r->addr && len <= r->len && addr - r->addr <= r->len - len)
+		return r->data + (addr - r->addr);
+	return NULL;
+}
+
+const void *mv_local_ptr(hd_memview *mv, uint64_t addr, size_t len)
+{
+	hd_memview *m = mv;
+	if (m->last < m->nregions) {
+		const void *p = in_region(&m->regions[m->last], addr, len);
+		if (p)
+			return p;
+	}
+	if (m->sorted) {
+		/* The last region starting at or below ADDR is the only candidate. */
+		size_t lo = 0, hi = m->nregions;
+		while (hi - lo > 1) {
+			size_t mid = (lo + hi) / 2;
+			if (m->regions[mid].addr <= addr)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		const void *p = m->nregions ? in_region(&m->regions[lo], addr, len) : NULL;
+		if (p)
+			m->last = lo;
+		return p;
+	}
+	for (size_t i = 0; i < m->nregions; i++) {
+		const void *p = in_region(&m->regions[i], addr, len);
+		if (p) {
+			m->last = i;
+			return p;
+		}
 	}
 	return NULL;
 }

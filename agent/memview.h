@@ -38,7 +38,7 @@ int mv_try_read(hd_memview *mv, uint64_t addr, void *buf, size_t len);
 
 /* Direct pointer to LEN bytes at ADDR when they lie in one local region,
  * else NULL.  Lets offline walks avoid a copy. */
-const void *mv_local_ptr(const hd_memview *mv, uint64_t addr, size_t len);
+const void *mv_local_ptr(hd_memview *mv, uint64_t addr, size_t len);
 
 uint64_t mv_read_u64(hd_memview *mv, uint64_t addr, int *ok);
 

@@ -52,15 +52,22 @@ static int grow(struct hd_objindex *x)
 			*find(&bigger, x->regions[i].base) = x->regions[i];
 	free(x->regions);
 	*x = bigger;
+	x->last = NULL;
 	return 0;
 }
 
 int objindex_add(struct hd_objindex *x, uint64_t addr)
 {
+	uint64_t base = addr & ~(x->region_size - 1);
+	struct objindex_region *r = x->last;
+	if (r && r->base == base && r->bits) {
+		uint64_t i = (addr - base) >> 3;
+		r->bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+		return 0;
+	}
 	if (x->nused * 2 >= x->nslots && grow(x) != 0)
 		return -1;
-	uint64_t base = addr & ~(x->region_size - 1);
-	struct objindex_region *r = find(x, base);
+	r = find(x, base);
 	if (!r->bits) {
 		r->bits = calloc(x->region_size / 64, 1);
 		if (!r->bits)
@@ -68,6 +75,7 @@ int objindex_add(struct hd_objindex *x, uint64_t addr)
 		r->base = base;
 		x->nused++;
 	}
+	x->last = r;
 	uint64_t i = (addr - base) >> 3;
 	r->bits[i >> 3] |= (uint8_t)(1u << (i & 7));
 	return 0;

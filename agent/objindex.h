@@ -16,6 +16,7 @@ struct hd_objindex {
 		uint8_t *bits;
 	} *regions;             /* open addressing on base */
 	size_t nslots, nused;
+	struct objindex_region *last; /* walks add object after object in one region */
 };
 
 /* REGION_SIZE: a power of two, typically the aligned chunk size. */

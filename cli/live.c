@@ -1,6 +1,7 @@
 #include "../agent/attach.h"
 #include "../agent/isolate.h"
 #include "../agent/procmaps.h"
+#include "../agent/snapshot.h"
 #include "../common/hd_error.h"
 #include "../symbols/discover.h"
 #include "../symbols/threadlocals.h"
@@ -83,6 +84,7 @@ static int prepare_isolates(struct live *lv)
 struct roots_ctx {
 	struct live *lv;
 	struct live_isolate *li;
+	hd_memview *view; /* the process, or the snapshot taken of it */
 };
 
 static int add_root(struct hd_root **v, size_t *n, size_t *cap, struct hd_root r)
@@ -99,7 +101,7 @@ static int add_root(struct hd_root **v, size_t *n, size_t *cap, struct hd_root r
 	return 0;
 }
 
-static int scan_words(struct live *lv, const struct hd_census *c, uint64_t heap_base,
+static int scan_words(hd_memview *view, const struct hd_census *c, uint64_t heap_base,
 		      uint64_t lo, uint64_t hi, uint8_t kind, uint32_t thread,
 		      struct hd_root **v, size_t *n, size_t *cap)
 {
@@ -110,7 +112,7 @@ static int scan_words(struct live *lv, const struct hd_census *c, uint64_t heap_
 	if (!buf)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	int rc = 0;
-	if (mv_try_read(lv->proc, lo, buf, hi - lo) == 0) {
+	if (mv_try_read(view, lo, buf, hi - lo) == 0) {
 		size_t first = *n;
 		for (uint64_t off = 0; off + 8 <= hi - lo && rc == 0; off += 8) {
 			uint64_t w = ld_u64(buf + off), id = 0;
@@ -145,10 +147,10 @@ static int live_roots(void *ctx, const struct hd_census *c, struct hd_root **out
 			rc = add_root(&v, &n, &cap,
 				      (struct hd_root){HPROF_ROOT_THREAD_OBJ, th->thread_obj, serial, serial + 1});
 		if (rc == 0)
-			rc = scan_words(x->lv, c, iso->heap_base, th->stack_lo, th->stack_hi,
+			rc = scan_words(x->view, c, iso->heap_base, th->stack_lo, th->stack_hi,
 					HPROF_ROOT_JAVA_FRAME, serial, &v, &n, &cap);
 		if (rc == 0)
-			rc = scan_words(x->lv, c, iso->heap_base, th->addr, th->addr + x->lv->tl.extent,
+			rc = scan_words(x->view, c, iso->heap_base, th->addr, th->addr + x->lv->tl.extent,
 					HPROF_ROOT_JNI_LOCAL, serial, &v, &n, &cap);
 	}
 	if (rc != 0) {
@@ -272,10 +274,12 @@ int run_live(const struct hd_options *opt)
 		session_end(&session, NULL, -1);
 		goto out;
 	}
-	struct roots_ctx rctx = {lv, NULL};
+	struct roots_ctx rctx = {lv, NULL, lv->proc};
+	struct hd_snapshot snap = {0};
 	struct hd_dump_input in = {.mv = lv->proc, .chunks = isolate_chunks, .roots = live_roots,
 				   .roots_ctx = &rctx};
 	for (unsigned attempt = 0;; attempt++) {
+		uint64_t stopped_at = hd_now_ms();
 		rc = target_stop(&lv->target, opt->pid);
 		if (rc == 0)
 			rc = scan_all(lv);
@@ -300,8 +304,21 @@ int run_live(const struct hd_options *opt)
 			in.classes = &li->classes;
 			in.chunks_ctx = &li->scan;
 			in.nthreads = (uint32_t)li->scan.nthreads;
-			rc = session_attempt(&session, &in);
+			if (opt->snapshot_copy) {
+				/* Copy, let the target go, then walk the copy. */
+				snapshot_free(&snap);
+				rc = snapshot_take(&snap, lv->proc, &li->scan, lv->tl.extent);
+				target_release(&lv->target);
+				if (opt->verbose && rc == 0)
+					fprintf(stderr, "hdump: target stopped for %" PRIu64 " ms (copied %" PRIu64 " MB)\n",
+						hd_now_ms() - stopped_at, snap.bytes >> 20);
+				in.mv = rctx.view = snap.view;
+			}
+			if (rc == 0)
+				rc = session_attempt(&session, &in);
 		}
+		if (opt->verbose && !opt->snapshot_copy && lv->target.n)
+			fprintf(stderr, "hdump: target stopped for %" PRIu64 " ms\n", hd_now_ms() - stopped_at);
 		target_release(&lv->target);
 		target_free(&lv->target);
 		if (rc == 0 || !is_retryable() || attempt >= opt->retries || hd_interrupted())
@@ -318,6 +335,7 @@ int run_live(const struct hd_options *opt)
 	}
 	if (want_dump)
 		rc = session_end(&session, &in, rc);
+	snapshot_free(&snap);
 out:
 	target_free(&lv->target);
 	for (size_t i = 0; i < lv->nisolates; i++) {

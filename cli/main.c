@@ -37,6 +37,12 @@ static void usage(FILE *f)
 		"                      with the most attached threads (Truffle's compiler\n"
 		"                      isolate has few)\n"
 		"      --list-isolates list the process's isolates and their threads, and exit\n"
+		"      --snapshot=MODE stop (default): the target stays stopped while its heap is\n"
+		"                      walked and written; hdump needs little memory.\n"
+		"                      copy: the heap is copied out at memory speed and the\n"
+		"                      target resumed before anything is written: a much\n"
+		"                      shorter pause, but hdump holds a copy of the whole heap\n"
+		"                      in use (as much memory as the target's heap)\n"
 		"      --retries N     when the heap is caught mid-change (an allocation or GC\n"
 		"                      in progress), resume the target briefly and retry up to\n"
 		"                      N times (default 5)\n"
@@ -63,7 +69,7 @@ static int parse_int(const char *s, long min, long max, long *out)
 int main(int argc, char **argv)
 {
 	enum { OPT_EXE = 256, OPT_HISTO, OPT_VERSION, OPT_JSON, OPT_ISOLATE, OPT_LIST_ISOLATES,
-	       OPT_RETRIES };
+	       OPT_RETRIES, OPT_SNAPSHOT };
 	static const struct option longopts[] = {
 		{"pid", required_argument, NULL, 'p'},
 		{"exe", required_argument, NULL, OPT_EXE},
@@ -74,6 +80,7 @@ int main(int argc, char **argv)
 		{"isolate", required_argument, NULL, OPT_ISOLATE},
 		{"list-isolates", no_argument, NULL, OPT_LIST_ISOLATES},
 		{"retries", required_argument, NULL, OPT_RETRIES},
+		{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
@@ -114,6 +121,14 @@ int main(int argc, char **argv)
 				return hd_error_exit_code(HD_E_USAGE);
 			}
 			opt.isolate = (int)v;
+			break;
+		case OPT_SNAPSHOT:
+			if (strcmp(optarg, "copy") == 0) {
+				opt.snapshot_copy = true;
+			} else if (strcmp(optarg, "stop") != 0) {
+				fprintf(stderr, "hdump: --snapshot takes 'stop' or 'copy'\n");
+				return hd_error_exit_code(HD_E_USAGE);
+			}
 			break;
 		case OPT_LIST_ISOLATES:
 			opt.list_isolates = true;

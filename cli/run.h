@@ -20,6 +20,7 @@ struct hd_options {
 	bool list_isolates;
 	int isolate;          /* -1: the application's */
 	unsigned retries;
+	bool snapshot_copy;   /* --snapshot=copy */
 };
 
 /* --exe: the image heap of an executable on disk. */

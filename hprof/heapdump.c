@@ -85,7 +85,11 @@ struct writer {
 	uint32_t *inst_bytes;   /* per class: bytes of an INSTANCE DUMP's values */
 	uint64_t dangling, first_dangling_from, first_dangling_to;
 	uint8_t *io;            /* staging for arrays too large to buffer */
+	uint8_t *rec;           /* one record being built */
 };
+
+/* Object-array ids are encoded into the record buffer this many bytes at a time. */
+#define REC_FLUSH (64u << 10)
 
 static const struct hd_class *class_of(const struct writer *x, size_t k)
 {
@@ -240,27 +244,33 @@ static int write_root(hd_hprof *w, const struct hd_root *r)
 	}
 }
 
-static int write_values(struct writer *x, const struct hd_object *o, const struct hd_class *cls)
+static uint8_t *put_be(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = n; i-- > 0; v >>= 8)
+		p[i] = (uint8_t)v;
+	return p + n;
+}
+
+/* The INSTANCE DUMP's values, big-endian, into OUT: the class's own fields,
+ * then each superclass's, as the viewers read them. */
+static void encode_values(struct writer *x, const struct hd_object *o, const struct hd_class *cls,
+			  uint8_t *out)
 {
 	const struct hd_layout *L = x->in->L;
-	uint8_t buf[8];
 	for (const struct hd_class *k = cls; k; k = k->super >= 0 ? class_of(x, (size_t)k->super) : NULL) {
 		for (size_t i = 0; i < k->nown; i++) {
 			const struct hd_field *f = &k->own[i];
 			const uint8_t *p = o->data + f->offset;
-			int rc;
 			if (f->type == HD_T_OBJECT) {
-				rc = hprof_id(x->w, checked_ref(x, o->addr, lay_ref(L, p)));
-			} else {
-				unsigned n = hd_type_size(f->type);
-				memcpy(buf, p, n);
-				rc = hprof_swapped(x->w, buf, n, n);
+				out = put_be(out, checked_ref(x, o->addr, lay_ref(L, p)), HPROF_ID_SIZE);
+				continue;
 			}
-			if (rc != 0)
-				return -1;
+			unsigned n = hd_type_size(f->type);
+			for (unsigned b = 0; b < n; b++)
+				out[b] = p[n - 1 - b];
+			out += n;
 		}
 	}
-	return 0;
 }
 
 /* Element bytes [FROM, FROM+LEN) of a large object, read in pieces. */
@@ -280,9 +290,17 @@ static int stream_elements(struct writer *x, const struct hd_object *o, uint64_t
 			p = x->io;
 		}
 		if (refs) {
-			for (size_t i = 0; i < n; i += L->ref_size)
-				if (hprof_id(x->w, checked_ref(x, o->addr, lay_ref(L, p + i))))
-					return -1;
+			uint8_t *q = x->rec;
+			for (size_t i = 0; i < n; i += L->ref_size) {
+				q = put_be(q, checked_ref(x, o->addr, lay_ref(L, p + i)), HPROF_ID_SIZE);
+				if (q - x->rec >= REC_FLUSH) {
+					if (hprof_bytes(x->w, x->rec, (size_t)(q - x->rec)))
+						return -1;
+					q = x->rec;
+				}
+			}
+			if (hprof_bytes(x->w, x->rec, (size_t)(q - x->rec)))
+				return -1;
 		} else if (hprof_swapped(x->w, p, n, elem) != 0) {
 			return -1;
 		}
@@ -309,10 +327,17 @@ static int write_object(void *ctx, const struct hd_object *o)
 	if (cls->kind == HD_KIND_INSTANCE || cls->kind == HD_KIND_HYBRID) {
 		if (!o->data)
 			return hd_fail(HD_E_LAYOUT, "instance at 0x%" PRIx64 " is too large", o->addr);
+		/* Built whole, then handed over in one piece: the hot path. */
 		uint32_t nb = x->inst_bytes[k];
-		if (hprof_sub_begin(w, 1 + 8 + 4 + 8 + 4 + (uint64_t)nb) || hprof_u1(w, HPROF_INSTANCE_DUMP) ||
-		    hprof_id(w, o->addr) || hprof_u4(w, DUMMY_TRACE) || hprof_id(w, hd_class_id(cls->hub)) ||
-		    hprof_u4(w, nb) || write_values(x, o, cls))
+		uint8_t *p = x->rec;
+		*p++ = HPROF_INSTANCE_DUMP;
+		p = put_be(p, o->addr, HPROF_ID_SIZE);
+		p = put_be(p, DUMMY_TRACE, 4);
+		p = put_be(p, hd_class_id(cls->hub), HPROF_ID_SIZE);
+		p = put_be(p, nb, 4);
+		encode_values(x, o, cls, p);
+		size_t len = (size_t)(p - x->rec) + nb;
+		if (hprof_sub_begin(w, len) || hprof_bytes(w, x->rec, len))
 			return -1;
 		return hprof_sub_end(w);
 	}
@@ -352,13 +377,18 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 	int rc = -1;
 	x.inst_bytes = calloc(t->n ? t->n : 1, sizeof *x.inst_bytes);
 	x.io = malloc(1u << 20);
-	if (!x.inst_bytes || !x.io) {
+	size_t max_rec = REC_FLUSH + 64;
+	for (size_t k = 0; x.inst_bytes && k < t->n; k++) {
+		for (size_t i = 0; i < t->v[k].nfields; i++)
+			x.inst_bytes[k] += value_size(t->v[k].fields[i].type);
+		if (x.inst_bytes[k] + 64u > max_rec)
+			max_rec = x.inst_bytes[k] + 64u;
+	}
+	x.rec = malloc(max_rec);
+	if (!x.inst_bytes || !x.io || !x.rec) {
 		hd_fail(HD_E_INTERNAL, "out of memory");
 		goto out_free;
 	}
-	for (size_t k = 0; k < t->n; k++)
-		for (size_t i = 0; i < t->v[k].nfields; i++)
-			x.inst_bytes[k] += value_size(t->v[k].fields[i].type);
 	/* Every top-level record comes before the first heap-dump segment:
 	 * viewers misread records between segments. */
 	if (write_class_names(&x) != 0 || each_missing_viewer_class(&x, viewer_class_name) != 0 ||
@@ -403,5 +433,6 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 out_free:
 	free(x.inst_bytes);
 	free(x.io);
+	free(x.rec);
 	return rc;
 }

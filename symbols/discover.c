@@ -1065,7 +1065,7 @@ char *lay_read_string(hd_memview *mv, const struct hd_layout *L, uint64_t addr)
 	if (!mv || !addr)
 		return NULL;
 	uint8_t s[64];
-	if (mv_read(mv, addr, s, L->str_value + L->ref_size) != 0)
+	if (L->str_value + L->ref_size > sizeof s || mv_read(mv, addr, s, L->str_value + L->ref_size) != 0)
 		return NULL;
 	uint8_t coder = 0;
 	if (L->str_coder >= 0 && mv_read(mv, addr + (unsigned)L->str_coder, &coder, 1) != 0)

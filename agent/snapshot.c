@@ -1,0 +1,101 @@
+#include "snapshot.h"
+
+#include "../common/hd_error.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define MAX_STACK_COPY (64u << 20)
+
+struct range {
+	uint64_t from, to;
+};
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+	return (x->from > y->from) - (x->from < y->from);
+}
+
+/* What a dump of ISO reads: chunks up to their tops, stacks, thread blocks. */
+static struct range *collect(const struct hd_isolate *iso, unsigned extent, size_t *n)
+{
+	struct range *v = calloc(iso->nchunks + 2 * iso->nthreads + 1, sizeof *v);
+	if (!v)
+		return NULL;
+	*n = 0;
+	for (size_t i = 0; i < iso->nchunks; i++)
+		v[(*n)++] = (struct range){iso->chunks[i].addr, iso->chunks[i].top};
+	for (size_t i = 0; i < iso->nthreads; i++) {
+		const struct hd_ithread *th = &iso->threads[i];
+		if (th->stack_lo && th->stack_hi > th->stack_lo &&
+		    th->stack_hi - th->stack_lo <= MAX_STACK_COPY)
+			v[(*n)++] = (struct range){th->stack_lo & ~7ull, th->stack_hi};
+		v[(*n)++] = (struct range){th->addr, th->addr + extent};
+	}
+	qsort(v, *n, sizeof *v, cmp_range);
+	/* Merge overlaps (a thread block inside a stack mapping, say). */
+	size_t m = 0;
+	for (size_t i = 0; i < *n; i++) {
+		if (v[i].to <= v[i].from)
+			continue;
+		if (m && v[i].from <= v[m - 1].to) {
+			if (v[i].to > v[m - 1].to)
+				v[m - 1].to = v[i].to;
+		} else {
+			v[m++] = v[i];
+		}
+	}
+	*n = m;
+	return v;
+}
+
+int snapshot_take(struct hd_snapshot *s, hd_memview *proc, const struct hd_isolate *iso,
+		  unsigned extent)
+{
+	memset(s, 0, sizeof *s);
+	size_t n;
+	struct range *r = collect(iso, extent, &n);
+	if (!r)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		s->arena_size += (r[i].to - r[i].from + 7) & ~7ull;
+	s->view = mv_new_local();
+	if (s->view && s->arena_size) {
+		s->arena = mmap(NULL, s->arena_size, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (s->arena == MAP_FAILED) {
+			s->arena = NULL;
+			hd_fail(HD_E_INTERNAL, "cannot map %llu bytes for the heap copy",
+				(unsigned long long)s->arena_size);
+		} else {
+			/* The copy runs while the target waits: huge pages made it 7x
+			 * slower here (2 GB: 7.4 s instead of 1.0 s), compaction
+			 * stalling the faults. */
+			madvise(s->arena, s->arena_size, MADV_NOHUGEPAGE);
+		}
+	}
+	int rc = s->view && (s->arena || !s->arena_size) ? 0 : -1;
+	uint64_t off = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		size_t len = (size_t)(r[i].to - r[i].from);
+		rc = mv_read(proc, r[i].from, s->arena + off, len);
+		if (rc == 0)
+			rc = mv_add_local(s->view, r[i].from, s->arena + off, len);
+		off += (len + 7) & ~7ull;
+		s->bytes += len;
+	}
+	free(r);
+	if (rc != 0)
+		snapshot_free(s);
+	return rc;
+}
+
+void snapshot_free(struct hd_snapshot *s)
+{
+	mv_free(s->view);
+	if (s->arena)
+		munmap(s->arena, s->arena_size);
+	memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,25 @@
+/* A private copy of everything a dump reads from a stopped target — every
+ * chunk up to its top, each thread's stack and thread-local block — so the
+ * target can run on while the copy is walked and written.  Costs as much
+ * memory as the heap in use. */
+#ifndef HD_SNAPSHOT_H
+#define HD_SNAPSHOT_H
+
+#include "isolate.h"
+#include "memview.h"
+
+struct hd_snapshot {
+	hd_memview *view;  /* local regions over the arena */
+	uint8_t *arena;    /* one mapping holding every copied range */
+	uint64_t arena_size;
+	uint64_t bytes;
+};
+
+/* Copies ISO's chunks, stacks and thread blocks (EXTENT bytes each) from
+ * PROC.  Errors: HD_E_TARGET_GONE, HD_E_LAYOUT (a range went unreadable),
+ * HD_E_INTERNAL (out of memory). */
+int snapshot_take(struct hd_snapshot *s, hd_memview *proc, const struct hd_isolate *iso,
+		  unsigned extent);
+void snapshot_free(struct hd_snapshot *s);
+
+#endif

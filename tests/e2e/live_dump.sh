@@ -43,6 +43,11 @@ done
 	fail "dump after GCs: exit $? ($(cat "$WORK/err"))"
 check_dump "markers after GCs" "$WORK/old.hprof" "$WORK/old.json"
 expect_running "after the second dump"
+# The copy snapshot keeps every guarantee of the stopped one.
+"$HDUMP" -p "$REPL_PID" --snapshot=copy -o "$WORK/copy.hprof" --json >"$WORK/copy.json" 2>"$WORK/err" ||
+	fail "--snapshot=copy dump: exit $? ($(cat "$WORK/err"))"
+check_dump "--snapshot=copy" "$WORK/copy.hprof" "$WORK/copy.json"
+expect_running "after the copy snapshot"
 expect_answer "markers intact" 'markers.toList().fold(0, (acc, s) -> acc + s.length)' 158890
 
 # -o - streams the dump to stdout; without -o the file gets the default name.
@@ -58,7 +63,7 @@ expect_eq "default-named dump is private" "$(stat -c %a "$WORK"/named/*.hprof)" 
 # --histo alone writes no file; --list-isolates names the default isolate.
 (cd "$WORK" && "$HDUMP" -p "$REPL_PID" --histo >histo.txt)
 grep -q ' java.lang.String$' "$WORK/histo.txt" && pass "--histo lists java.lang.String" || fail "--histo output"
-[ -z "$(ls "$WORK" | grep '\.hprof$' | grep -v -e fresh -e old -e streamed)" ] && pass "--histo wrote no file" || fail "--histo wrote a file"
+[ -z "$(ls "$WORK" | grep '\.hprof$' | grep -v -e fresh -e old -e streamed -e copy)" ] && pass "--histo wrote no file" || fail "--histo wrote a file"
 "$HDUMP" -p "$REPL_PID" --list-isolates >"$WORK/isolates"
 grep -q '(default)' "$WORK/isolates" && pass "--list-isolates marks the default" || fail "--list-isolates"
 expect_answer "REPL answers at the end" '"done"' done

@@ -12,7 +12,8 @@ int hw_init(struct hd_walker *w, const struct hd_layout *L, hd_memview *mv,
 	    hd_hub_lookup_fn lookup, void *lookup_ctx)
 {
 	*w = (struct hd_walker){.layout = L, .mv = mv, .lookup = lookup, .lookup_ctx = lookup_ctx};
-	w->buf_cap = L->chunk_size > (8u << 20) ? L->chunk_size : (8u << 20);
+	/* A chunk at a time; larger (unaligned) objects are streamed. */
+	w->buf_cap = L->chunk_size > (1u << 20) ? L->chunk_size : (1u << 20);
 	w->buf = malloc(w->buf_cap);
 	if (!w->buf)
 		return hd_fail(HD_E_INTERNAL, "out of memory");

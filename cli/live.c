@@ -263,6 +263,7 @@ int run_live(const struct hd_options *opt)
 	}
 	if (prepare_isolates(lv) != 0)
 		goto out;
+	elfimage_drop_pages(&lv->img);
 	lv->proc = mv_new_process(opt->pid);
 	if (!lv->proc)
 		goto out;

@@ -13,10 +13,13 @@
 
 static const char VM_KEY[] = "com.oracle.svm.core.VM=";
 
-static void find_vm_version(struct hd_elfimage *img)
+/* The version is a C string in a writable data section (.data): searching
+ * only there keeps the rest of a 100 MB file out of memory. */
+static void find_vm_version(struct hd_elfimage *img, uint64_t off, uint64_t size)
 {
-	const uint8_t *hit = memmem(img->file, img->file_size, VM_KEY, sizeof VM_KEY - 1);
-	img->vm_version[0] = '\0';
+	if (img->vm_version[0] || off > img->file_size || size > img->file_size - off)
+		return;
+	const uint8_t *hit = memmem(img->file + off, size, VM_KEY, sizeof VM_KEY - 1);
 	if (!hit)
 		return;
 	const uint8_t *s = hit + sizeof VM_KEY - 1;
@@ -69,6 +72,9 @@ static int scan_sections(struct hd_elfimage *img, const char *path)
 			found = 1;
 		} else if (strcmp(name, ".debug_info") == 0) {
 			img->has_dwarf = 1;
+		} else if (sh.sh_type == SHT_PROGBITS && (sh.sh_flags & SHF_WRITE) &&
+			   (sh.sh_flags & SHF_ALLOC)) {
+			find_vm_version(img, sh.sh_offset, sh.sh_size);
 		} else if ((sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM) &&
 			   sh.sh_entsize) {
 			img->symbol_count += sh.sh_size / sh.sh_entsize;
@@ -123,8 +129,13 @@ int elfimage_open(const char *path, struct hd_elfimage *img)
 		elfimage_close(img);
 		return -1;
 	}
-	find_vm_version(img);
 	return 0;
+}
+
+void elfimage_drop_pages(struct hd_elfimage *img)
+{
+	if (img->file)
+		madvise((void *)img->file, img->file_size, MADV_DONTNEED);
 }
 
 void elfimage_close(struct hd_elfimage *img)

@@ -27,6 +27,10 @@ int elfimage_open(const char *path, struct hd_elfimage *img);
 
 void elfimage_close(struct hd_elfimage *img);
 
+/* Lets the kernel drop the pages read so far (they come back from the file
+ * if touched again): a live dump needs the file only for discovery. */
+void elfimage_drop_pages(struct hd_elfimage *img);
+
 /* The image heap's bytes as they are in the file. */
 static inline const uint8_t *elfimage_heap(const struct hd_elfimage *img)
 {

@@ -50,6 +50,11 @@ check_dump "--snapshot=copy" "$WORK/copy.hprof" "$WORK/copy.json"
 expect_running "after the copy snapshot"
 expect_answer "markers intact" 'markers.toList().fold(0, (acc, s) -> acc + s.length)' 158890
 
+# Reading through /proc/PID/mem (when process_vm_readv is refused) gives the same dump.
+HDUMP_FAULT=proc-mem "$HDUMP" -p "$REPL_PID" -o "$WORK/procmem.hprof" --json >"$WORK/procmem.json" 2>"$WORK/err" ||
+	fail "/proc/PID/mem dump: $(cat "$WORK/err")"
+check_dump "/proc/PID/mem reads" "$WORK/procmem.hprof" "$WORK/procmem.json"
+
 # -o - streams the dump to stdout; without -o the file gets the default name.
 "$HDUMP" -p "$REPL_PID" -o - >"$WORK/streamed.hprof" 2>"$WORK/err" || fail "streaming dump: $(cat "$WORK/err")"
 "$CHECK" "$WORK/streamed.hprof" >"$WORK/check" || true
@@ -63,7 +68,7 @@ expect_eq "default-named dump is private" "$(stat -c %a "$WORK"/named/*.hprof)" 
 # --histo alone writes no file; --list-isolates names the default isolate.
 (cd "$WORK" && "$HDUMP" -p "$REPL_PID" --histo >histo.txt)
 grep -q ' java.lang.String$' "$WORK/histo.txt" && pass "--histo lists java.lang.String" || fail "--histo output"
-[ -z "$(ls "$WORK" | grep '\.hprof$' | grep -v -e fresh -e old -e streamed -e copy)" ] && pass "--histo wrote no file" || fail "--histo wrote a file"
+[ -z "$(ls "$WORK" | grep '\.hprof$' | grep -v -e fresh -e old -e streamed -e copy -e procmem)" ] && pass "--histo wrote no file" || fail "--histo wrote a file"
 "$HDUMP" -p "$REPL_PID" --list-isolates >"$WORK/isolates"
 grep -q '(default)' "$WORK/isolates" && pass "--list-isolates marks the default" || fail "--list-isolates"
 expect_answer "REPL answers at the end" '"done"' done

@@ -131,6 +131,8 @@ uint64_t hprof_bytes_written(const hd_hprof *w) { return w->written + w->stage_l
 
 static int top_level(hd_hprof *w, uint8_t tag, uint64_t len)
 {
+	if (w->failed)
+		return -1; /* the sink's error stays the one reported */
 	if (w->in_sub)
 		return hd_fail(HD_E_INTERNAL, "HPROF record inside a sub-record");
 	if (segment_flush(w) != 0)
@@ -197,6 +199,8 @@ int hprof_trace(hd_hprof *w, uint32_t serial, uint32_t thread_serial,
 
 int hprof_sub_begin(hd_hprof *w, uint64_t len)
 {
+	if (w->failed)
+		return -1;
 	if (w->in_sub || len == 0 || len > HPROF_MAX_SUBRECORD)
 		return hd_fail(HD_E_INTERNAL, "bad HPROF sub-record of %llu bytes",
 			       (unsigned long long)len);
@@ -225,6 +229,8 @@ int hprof_sub_end(hd_hprof *w)
 
 int hprof_bytes(hd_hprof *w, const void *p, size_t len)
 {
+	if (w->failed)
+		return -1;
 	if (!w->in_sub || len > w->sub_left)
 		return hd_fail(HD_E_INTERNAL, "HPROF sub-record overflow");
 	w->sub_left -= len;

@@ -330,8 +330,10 @@ static int claim_known_fields(struct field_builder *b, const struct hd_layout *L
 		if (rc == 0 && L->str_hash >= 0)
 			rc = claim_named(b, (unsigned)L->str_hash, 4, HD_T_INT, "hash");
 	}
+	/* Named by the first class in the hierarchy that has the slot (an
+	 * abstract Reference has no fields, so then its subclasses do). */
 	if (rc == 0 && is_reference && L->referent_off >= 0 &&
-	    strcmp(c->name, "java.lang.ref.Reference") == 0)
+	    (unsigned)L->referent_off + L->ref_size <= b->size && b->role[L->referent_off] == ROLE_REF)
 		rc = claim_named(b, (unsigned)L->referent_off, L->ref_size, HD_T_OBJECT, "referent");
 	uint8_t btype;
 	if (rc == 0 && boxed_value_type(c->name, &btype)) {
@@ -413,9 +415,11 @@ static int settle(struct settle_ctx *x, size_t k)
 		free(b.f);
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	}
-	memcpy(c->own, b.f + inherited, (b.n - inherited) * sizeof *c->own);
 	c->nown = b.n - inherited;
-	qsort(b.f, b.n, sizeof *b.f, cmp_field);
+	if (c->nown)
+		memcpy(c->own, b.f + inherited, c->nown * sizeof *c->own);
+	if (b.n)
+		qsort(b.f, b.n, sizeof *b.f, cmp_field);
 	c->fields = b.f;
 	c->nfields = b.n;
 	x->state[k] = 2;

@@ -967,9 +967,17 @@ static int find_referent(struct disc *d)
 	unsigned size;
 	if (!ref_hub || L->hub_super < 0 || !hub_fixed_size(d, ref_hub, &size))
 		return 0;
+	/* An abstract Reference has no instance size: a concrete subclass has
+	 * the same slots (and its map lists the same inherited references). */
+	uint64_t layout_hub = ref_hub;
+	uint64_t weak = hub_named(d, "java.lang.ref.WeakReference");
+	if (size == 0 && weak && hub_fixed_size(d, weak, &size))
+		layout_hub = weak;
+	if (size == 0)
+		return 0;
 	unsigned first = (L->hdr_size + L->ref_size - 1) & ~(L->ref_size - 1);
 	for (unsigned off = first; off + L->ref_size <= size; off += L->ref_size) {
-		if (slot_in_map(d, ref_hub, off, size))
+		if (slot_in_map(d, layout_hub, off, size))
 			continue;
 		if (L->hub_idhash < 0 && off < L->idhash_fixed_off + 4 &&
 		    off + L->ref_size > L->idhash_fixed_off)

@@ -1,0 +1,1038 @@
+/* Layout discovery (symbols/discover.c), the class table (symbols/classes.c),
+ * the heap walk (agent/heapwalk.c) and the census and HPROF writing
+ * (hprof/heapdump.c), run on synthetic image heaps whose ground truth is
+ * known (synthheap.h): discovery must find exactly the generated layout,
+ * the census must count exactly the generated objects, corrupt heaps must
+ * be rejected with HD_E_LAYOUT, and random corruption must never crash. */
+#include "../../agent/heapwalk.h"
+#include "../../common/hd_error.h"
+#include "../../hprof/heapdump.h"
+#include "../../hprof/hprof.h"
+#include "../../symbols/classes.h"
+#include "../../symbols/discover.h"
+#include "hprofparse.h"
+#include "synthheap.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct sh_params *const PRESETS[] = {&sh_ce_22_3, &sh_oracle_21, &sh_ce_25};
+#define NPRESETS (sizeof PRESETS / sizeof PRESETS[0])
+
+/* ---- Running discovery -------------------------------------------------- */
+
+struct run {
+	struct sh_heap h;
+	hd_memview *mv;
+	struct hd_layout L;
+	uint64_t *hubs;
+	size_t nhubs;
+};
+
+static void build(struct run *r, const struct sh_params *p)
+{
+	memset(r, 0, sizeof *r);
+	cr_assert_eq(sh_build(p, &r->h), 0, "%s: the generator failed", p->name);
+}
+
+/* Discovery over the first SIZE bytes of the heap, as a view holding just
+ * those bytes (a truncated file looks like that). */
+static int discover(struct run *r, uint64_t size)
+{
+	free(r->hubs);
+	r->hubs = NULL;
+	r->nhubs = 0;
+	mv_free(r->mv);
+	r->mv = mv_new_local();
+	cr_assert_not_null(r->mv);
+	cr_assert_eq(mv_add_local(r->mv, r->h.start, r->h.data, size), 0);
+	hd_error_clear();
+	memset(&r->L, 0, sizeof r->L);
+	return discover_layout(r->mv, r->h.start, size, &r->L, &r->hubs, &r->nhubs, NULL);
+}
+
+static void discover_ok(struct run *r)
+{
+	cr_assert_eq(discover(r, r->h.size), 0, "%s: discovery failed: %s", r->h.p.name,
+		     hd_error_message());
+}
+
+static void finish(struct run *r)
+{
+	free(r->hubs);
+	mv_free(r->mv);
+	sh_free(&r->h);
+}
+
+/* The chunk source of an executable's image heap. */
+static int image_chunks(void *ctx, struct hd_walker *w, hd_chunk_fn fn, void *fnctx)
+{
+	(void)ctx;
+	return hw_image_chunks(w, fn, fnctx);
+}
+
+/* ---- Discovery finds exactly the generated layout ----------------------- */
+
+#define SAME(field)                                                                  \
+	cr_assert_eq((uint64_t)got->field, (uint64_t)want->field,                   \
+		     "%s: " #field " is %#llx, want %#llx", name,                   \
+		     (unsigned long long)got->field, (unsigned long long)want->field)
+
+/* Compares every finding.  The referent is compared only when CHECK_REFERENT
+ * (see referent_with_abstract_reference); the fixed identity-hash offset
+ * only where it is used (hub_idhash < 0). */
+static void same_layout(const struct hd_layout *got, const struct hd_layout *want, const char *name,
+			bool check_referent)
+{
+	SAME(ref_size);
+	SAME(ref_shift);
+	SAME(hdr_size);
+	SAME(hub_shift);
+	SAME(array_length_off);
+	SAME(hash_appended);
+	SAME(heap_base);
+	SAME(image_start);
+	SAME(image_size);
+	SAME(chunk_size);
+	SAME(ch_end);
+	SAME(ch_top);
+	SAME(ch_next);
+	SAME(ch_prev);
+	SAME(ch_struct_end);
+	SAME(aligned_obj_start);
+	SAME(unaligned_obj_start);
+	SAME(class_hub);
+	SAME(hub_name);
+	SAME(hub_enc);
+	SAME(hub_refmap);
+	SAME(hub_idhash);
+	SAME(hub_super);
+	SAME(hub_super2);
+	if (want->hub_idhash < 0)
+		SAME(idhash_fixed_off);
+	SAME(string_hub);
+	SAME(str_value);
+	SAME(str_coder);
+	SAME(str_hash);
+	SAME(refmap_data);
+	SAME(refmap_len);
+	if (check_referent)
+		SAME(referent_off);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The hub list is exactly the generated hubs. */
+static void same_hubs(const struct run *r)
+{
+	cr_assert_eq(r->nhubs, r->h.nclasses, "%s: %zu hubs, want %zu", r->h.p.name, r->nhubs,
+		     r->h.nclasses);
+	uint64_t *want = malloc(r->h.nclasses * sizeof *want);
+	uint64_t *got = malloc(r->nhubs * sizeof *got);
+	cr_assert(want && got);
+	for (size_t k = 0; k < r->h.nclasses; k++)
+		want[k] = r->h.classes[k].hub;
+	memcpy(got, r->hubs, r->nhubs * sizeof *got);
+	qsort(want, r->h.nclasses, sizeof *want, cmp_u64);
+	qsort(got, r->nhubs, sizeof *got, cmp_u64);
+	for (size_t k = 0; k < r->nhubs; k++)
+		cr_assert_eq(got[k], want[k], "%s: hub %zu", r->h.p.name, k);
+	free(want);
+	free(got);
+}
+
+static void layout_case(const struct sh_params *p)
+{
+	struct run r;
+	build(&r, p);
+	discover_ok(&r);
+	same_layout(&r.L, &r.h.expect, p->name, !p->abstract_reference);
+	same_hubs(&r);
+	finish(&r);
+}
+
+Test(discover, ce_22_3) { layout_case(&sh_ce_22_3); }
+Test(discover, oracle_21_compressed_optional_hash) { layout_case(&sh_oracle_21); }
+Test(discover, ce_25_typed_hash_companion) { layout_case(&sh_ce_25); }
+
+/* The real chunk sizes: objects then start where the docs computed them
+ * (1 MiB: 0x1028 for 22.3; 512 KiB: 0x830 for 23.1 EE, 0x838 for 25). */
+Test(discover, real_chunk_sizes_and_object_starts)
+{
+	static const uint64_t sizes[] = {1u << 20, 512u << 10, 512u << 10};
+	static const uint64_t starts[] = {0x1028, 0x830, 0x838};
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct sh_params p = *PRESETS[i];
+		p.chunk_size = p.base_offset = sizes[i];
+		struct run r;
+		build(&r, &p);
+		discover_ok(&r);
+		cr_assert_eq(r.L.aligned_obj_start, starts[i], "%s: objects at %#llx", p.name,
+			     (unsigned long long)r.L.aligned_obj_start);
+		same_layout(&r.L, &r.h.expect, p.name, false);
+		finish(&r);
+	}
+}
+
+/* Discovery tries the heap base one chunk below the image heap (as in the
+ * real builds) and at its start: the second placement must work too. */
+Test(discover, heap_base_at_image_start)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct sh_params p = *PRESETS[i];
+		p.base_offset = 0;
+		p.heap_base += 1u << 20;
+		struct run r;
+		build(&r, &p);
+		discover_ok(&r);
+		cr_assert_eq(r.L.heap_base, r.L.image_start);
+		same_layout(&r.L, &r.h.expect, p.name, false);
+		finish(&r);
+	}
+}
+
+Test(discover, referent_with_concrete_reference)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct sh_params p = *PRESETS[i];
+		p.abstract_reference = false;
+		struct run r;
+		build(&r, &p);
+		discover_ok(&r);
+		cr_assert_geq(r.h.expect.referent_off, (int)p.hdr_size);
+		same_layout(&r.L, &r.h.expect, p.name, true);
+		finish(&r);
+	}
+}
+
+/* java.lang.ref.Reference may be abstract (layout encoding 3, no instance
+ * size): discovery then takes the slots from WeakReference. */
+Test(discover, referent_with_abstract_reference)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct run r;
+		build(&r, PRESETS[i]);
+		discover_ok(&r);
+		cr_assert_eq(r.L.referent_off, r.h.expect.referent_off, "%s: referent at %d, want %d",
+			     PRESETS[i]->name, r.L.referent_off, r.h.expect.referent_off);
+		finish(&r);
+	}
+}
+
+static uint64_t ref_at(struct sh_heap *h, uint64_t at)
+{
+	uint64_t raw = 0;
+	memcpy(&raw, sh_ptr(h, at), h->p.ref_size);
+	return raw ? h->p.heap_base + (raw << h->p.ref_shift) : 0;
+}
+
+/* Renames class FROM to TO (same length) in the heap: the name's bytes and
+ * the String's precomputed hash, so that the heap stays consistent. */
+static void rename_class(struct sh_heap *h, const char *from, const char *to)
+{
+	size_t n = strlen(to);
+	cr_assert_eq(strlen(from), n);
+	uint64_t name = ref_at(h, sh_class(h, from)->hub + h->p.hub_name);
+	uint64_t value = ref_at(h, name + h->expect.str_value);
+	memcpy(sh_ptr(h, value + h->p.array_base), to, n);
+	uint16_t units[128];
+	for (size_t i = 0; i < n; i++)
+		units[i] = (uint8_t)to[i];
+	int32_t hash = sh_java_hash(units, n);
+	memcpy(sh_ptr(h, name + (unsigned)h->expect.str_hash), &hash, 4);
+}
+
+/* The superclass slot is trusted only when at least two known pairs
+ * (String->Object, Integer->Number, Number->Object, HashMap->AbstractMap,
+ * ArrayList->AbstractList) confirm it. */
+Test(discover, superclass_needs_two_known_pairs)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct run r;
+		build(&r, PRESETS[i]);
+		rename_class(&r.h, "java.lang.Integer", "java.lang.Integex");
+		rename_class(&r.h, "java.util.HashMap", "java.util.HashMaq");
+		rename_class(&r.h, "java.util.ArrayList", "java.util.ArrayLisu");
+		discover_ok(&r);
+		same_layout(&r.L, &r.h.expect, PRESETS[i]->name, false); /* String, Number -> Object */
+		rename_class(&r.h, "java.lang.Number", "java.lang.Numbes");
+		discover_ok(&r);
+		cr_assert_eq(r.L.hub_super, -1, "%s: one pair was trusted", PRESETS[i]->name);
+		cr_assert_eq(r.L.hub_super2, -1);
+		finish(&r);
+	}
+}
+
+/* No real JDK puts String.value past offset 64, but target memory is
+ * untrusted: such a layout must be decoded or refused with HD_E_LAYOUT.
+ * (lay_read_string used to read the String into a 64-byte stack buffer up
+ * to value + ref_size: an ASan stack-buffer-overflow from load_names.) */
+Test(discover, string_value_past_64_bytes_is_decoded_or_refused)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct sh_params p = *PRESETS[i];
+		p.string_pads = 16;
+		struct run r;
+		build(&r, &p);
+		cr_assert_geq(r.h.expect.str_value, 64);
+		if (discover(&r, r.h.size) == 0)
+			same_layout(&r.L, &r.h.expect, p.name, false);
+		else
+			cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s: %s", p.name, hd_error_message());
+		finish(&r);
+	}
+}
+
+/* ---- The class table ---------------------------------------------------- */
+
+static const struct hd_field *field_at(const struct hd_class *c, uint32_t off)
+{
+	for (size_t i = 0; i < c->nfields; i++)
+		if (c->fields[i].offset == off)
+			return &c->fields[i];
+	return NULL;
+}
+
+static void check_classes(const struct sh_params *p)
+{
+	struct run r;
+	struct hd_classes t;
+	build(&r, p);
+	discover_ok(&r);
+	cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), 0, "%s: %s", p->name,
+		     hd_error_message());
+	cr_assert_eq(t.n, r.h.nclasses);
+	for (size_t k = 0; k < r.h.nclasses; k++) {
+		const struct sh_class *want = &r.h.classes[k];
+		const struct hd_class *c = classes_find(&t, want->hub);
+		cr_assert_not_null(c, "%s: no class for %s", p->name, want->name);
+		cr_assert_str_eq(c->name, want->name);
+		cr_assert_eq(c->enc, want->enc, "%s: %s encoding", p->name, want->name);
+		enum hd_class_kind kind = want->kind == 'i' ? HD_KIND_INSTANCE
+					: want->kind == 'a' ? HD_KIND_NONE
+					: want->kind == 'h' ? HD_KIND_HYBRID
+					: want->kind == 'p' ? HD_KIND_PRIM_ARRAY
+							    : HD_KIND_OBJ_ARRAY;
+		cr_assert_eq(c->kind, kind, "%s: %s kind %d", p->name, want->name, c->kind);
+		cr_assert_eq(classes_lookup(&t, want->hub, &(struct hd_hubinfo){0}), kind != HD_KIND_NONE);
+		if (want->super_hub) {
+			/* FillsGap is checked below: its super's fields may not fit. */
+			cr_assert_geq(c->super, 0, "%s: %s has no HPROF superclass", p->name, want->name);
+			if (strcmp(want->name, "hdump.test.FillsGap") != 0)
+				cr_assert_eq(t.v[c->super].hub, want->super_hub, "%s: %s extends %s",
+					     p->name, want->name, t.v[c->super].name);
+		} else {
+			cr_assert_eq(c->super, -1);
+		}
+		cr_assert_eq(c->is_filler, strcmp(want->name, "com.oracle.svm.core.heap.FillerObject") == 0);
+		if (c->kind != HD_KIND_INSTANCE || !want->super_hub)
+			continue;
+		/* Every byte after the header belongs to exactly one field. */
+		uint8_t owner[256] = {0};
+		cr_assert_eq(c->fixed_size, want->size);
+		for (size_t i = 0; i < c->nfields; i++) {
+			const struct hd_field *f = &c->fields[i];
+			unsigned len = f->type == HD_T_OBJECT ? p->ref_size : hd_type_size(f->type);
+			cr_assert_geq(f->offset, p->hdr_size, "%s: field in the header", want->name);
+			cr_assert_leq(f->offset + len, c->fixed_size, "%s: field past the end", want->name);
+			for (unsigned j = 0; j < len; j++)
+				cr_assert_eq(owner[f->offset + j]++, 0, "%s: fields overlap at %u",
+					     want->name, f->offset + j);
+		}
+		for (unsigned j = p->hdr_size; j < c->fixed_size; j++)
+			cr_assert_eq(owner[j], 1, "%s.%s: byte %u not covered", p->name, want->name, j);
+		/* Reference fields are exactly the generated ones. */
+		for (unsigned i = 0; i < want->nfields; i++) {
+			const struct sh_field *sf = &want->fields[i];
+			const struct hd_field *f = field_at(c, sf->off);
+			if (sf->kind == 'X' && r.L.referent_off < 0)
+				continue; /* see referent_with_abstract_reference */
+			cr_assert_not_null(f, "%s.%s: no field at %u", want->name, sf->name, sf->off);
+			cr_assert_eq(f->type == HD_T_OBJECT, sf->kind == 'R' || sf->kind == 'X',
+				     "%s.%s: type %d", want->name, sf->name, f->type);
+		}
+	}
+	/* Names the layout proves. */
+	const struct hd_class *s = classes_named(&t, "java.lang.String");
+	cr_assert_not_null(s);
+	const struct hd_field *f = field_at(s, r.L.str_value);
+	cr_assert(f && f->type == HD_T_OBJECT && strcmp(t.interned[f->name], "value") == 0);
+	f = field_at(s, (uint32_t)r.L.str_hash);
+	cr_assert(f && f->type == HD_T_INT && strcmp(t.interned[f->name], "hash") == 0);
+	f = field_at(s, (uint32_t)r.L.str_coder);
+	cr_assert(f && f->type == HD_T_BYTE && strcmp(t.interned[f->name], "coder") == 0);
+	const struct hd_class *integer = classes_named(&t, "java.lang.Integer");
+	f = field_at(integer, sh_field(&r.h, "java.lang.Integer", "value"));
+	cr_assert(f && f->type == HD_T_INT && strcmp(t.interned[f->name], "value") == 0);
+	/* A superclass whose fields do not fit is skipped as the HPROF super:
+	 * FillsGap.r may lie where WithLong has padding or its own identity
+	 * hash (always with 4-byte references: the long leaves a gap). */
+	const struct hd_class *with_long = classes_named(&t, "hdump.test.WithLong");
+	const struct hd_class *fills = classes_named(&t, "hdump.test.FillsGap");
+	unsigned r_off = sh_field(&r.h, "hdump.test.FillsGap", "r");
+	bool overlap = false;
+	for (size_t i = 0; i < with_long->nfields; i++) {
+		const struct hd_field *wf = &with_long->fields[i];
+		overlap = overlap || (wf->type != HD_T_OBJECT && wf->offset < r_off + p->ref_size &&
+				      r_off < wf->offset + hd_type_size(wf->type));
+	}
+	if (p->ref_size == 4)
+		cr_assert(overlap, "%s: the generator no longer fills WithLong's gap", p->name);
+	cr_assert_str_eq(t.v[fills->super].name, overlap ? "java.lang.Object" : "hdump.test.WithLong",
+			 "%s: FillsGap's HPROF super", p->name);
+	cr_assert_eq(classes_named(&t, "[B")->elem_type, HD_T_BYTE);
+	cr_assert_eq(classes_named(&t, "[I")->elem_type, HD_T_INT);
+	if (p->char_array)
+		cr_assert_eq(classes_named(&t, "[C")->elem_type, HD_T_CHAR);
+	classes_free(&t);
+	finish(&r);
+}
+
+Test(classes, ce_22_3) { check_classes(&sh_ce_22_3); }
+Test(classes, oracle_21) { check_classes(&sh_oracle_21); }
+Test(classes, ce_25) { check_classes(&sh_ce_25); }
+
+/* With an abstract Reference (no fields of its own) WeakReference names the
+ * referent itself.  The offset is injected so that this test does not
+ * depend on referent_with_abstract_reference. */
+Test(classes, weak_reference_names_its_referent)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct run r;
+		struct hd_classes t;
+		build(&r, PRESETS[i]);
+		discover_ok(&r);
+		r.L.referent_off = r.h.expect.referent_off;
+		cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), 0);
+		const struct hd_field *f =
+			field_at(classes_named(&t, "java.lang.ref.WeakReference"), (uint32_t)r.L.referent_off);
+		cr_assert(f && f->type == HD_T_OBJECT);
+		cr_assert_str_eq(t.interned[f->name], "referent", "%s", PRESETS[i]->name);
+		classes_free(&t);
+		finish(&r);
+	}
+}
+
+/* A hub no object uses may carry a broken layout encoding: discovery need
+ * not look at it, but then the class table must refuse it. */
+Test(classes, implausible_encoding_is_refused)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct run r;
+		build(&r, PRESETS[i]);
+		uint64_t number = sh_class(&r.h, "java.lang.Number")->hub;
+		int32_t enc = 0x4; /* not a multiple of 8 */
+		memcpy(sh_ptr(&r.h, number + r.h.p.hub_enc), &enc, 4);
+		if (discover(&r, r.h.size) != 0) {
+			cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+		} else {
+			struct hd_classes t;
+			hd_error_clear();
+			cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), -1, "%s", PRESETS[i]->name);
+			cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+			cr_assert_not_null(strstr(hd_error_message(), "java.lang.Number"), "%s",
+					   hd_error_message());
+			classes_free(&t);
+		}
+		finish(&r);
+	}
+}
+
+/* ---- The census counts exactly the generated objects -------------------- */
+
+static void check_census(const struct sh_params *p)
+{
+	struct run r;
+	struct hd_classes t;
+	struct hd_census c;
+	build(&r, p);
+	discover_ok(&r);
+	cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), 0);
+	struct hd_dump_input in = {.L = &r.L, .classes = &t, .mv = r.mv, .chunks = image_chunks};
+	cr_assert_eq(heap_census(&in, &c), 0, "%s: %s", p->name, hd_error_message());
+	cr_assert_eq(c.objects, r.h.objects, "%s: %llu objects, want %llu", p->name,
+		     (unsigned long long)c.objects, (unsigned long long)r.h.objects);
+	cr_assert_eq(c.bytes, r.h.bytes);
+	cr_assert_eq(c.fillers, r.h.fillers);
+	cr_assert_eq(c.chunks, r.h.naligned + r.h.nunaligned);
+	for (size_t k = 0; k < r.h.nclasses; k++) {
+		const struct sh_class *want = &r.h.classes[k];
+		size_t i = (size_t)(classes_find(&t, want->hub) - t.v);
+		if (strcmp(want->name, "com.oracle.svm.core.heap.FillerObject") != 0)
+			cr_assert_eq(c.count[i], want->count, "%s: %llu %s, want %llu", p->name,
+				     (unsigned long long)c.count[i], want->name,
+				     (unsigned long long)want->count);
+	}
+	/* The index of object starts holds exactly the objects. */
+	for (size_t i = 0; i < r.h.nobjs; i++) {
+		const struct sh_object *o = &r.h.objs[i];
+		bool filler = strcmp(r.h.classes[o->cls].name, "com.oracle.svm.core.heap.FillerObject") == 0;
+		cr_assert_eq(objindex_has(&c.starts, o->addr), !filler);
+		for (uint64_t a = o->addr + 8; a < o->addr + o->size; a += 8)
+			cr_assert_not(objindex_has(&c.starts, a), "inside an object: %#llx",
+				      (unsigned long long)a);
+	}
+	census_free(&c);
+	classes_free(&t);
+	finish(&r);
+}
+
+Test(census, ce_22_3) { check_census(&sh_ce_22_3); }
+Test(census, oracle_21) { check_census(&sh_oracle_21); }
+Test(census, ce_25) { check_census(&sh_ce_25); }
+
+/* ---- The whole dump: every object once, references intact --------------- */
+
+struct membuf {
+	uint8_t *b;
+	size_t len, cap;
+};
+
+static int mem_sink(void *ctx, const void *buf, size_t len)
+{
+	struct membuf *m = ctx;
+	if (m->len + len > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 1u << 16;
+		while (cap < m->len + len)
+			cap *= 2;
+		uint8_t *nb = realloc(m->b, cap);
+		if (!nb)
+			return hd_fail(HD_E_INTERNAL, "out of memory");
+		m->b = nb;
+		m->cap = cap;
+	}
+	memcpy(m->b + m->len, buf, len);
+	m->len += len;
+	return 0;
+}
+
+static const struct sh_object *object_at(const struct sh_heap *h, uint64_t addr)
+{
+	size_t lo = 0, hi = h->nobjs;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (h->objs[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < h->nobjs && h->objs[lo].addr == addr ? &h->objs[lo] : NULL;
+}
+
+/* The INSTANCE DUMP values of OBJ as the format defines them: the class's
+ * own fields, then each superclass's; references as ids, values big-endian. */
+static size_t expected_values(const struct hd_classes *t, const struct hd_layout *L,
+			      const struct hd_class *c, const uint8_t *obj, uint8_t *out)
+{
+	size_t n = 0;
+	for (const struct hd_class *k = c; k; k = k->super >= 0 ? &t->v[k->super] : NULL) {
+		for (size_t i = 0; i < k->nown; i++) {
+			const struct hd_field *f = &k->own[i];
+			uint64_t v = 0;
+			unsigned size = 8;
+			if (f->type == HD_T_OBJECT) {
+				v = lay_ref(L, obj + f->offset);
+			} else {
+				size = hd_type_size(f->type);
+				memcpy(&v, obj + f->offset, size);
+			}
+			for (unsigned b = 0; b < size; b++)
+				out[n + b] = (uint8_t)(v >> (8 * (size - 1 - b)));
+			n += size;
+		}
+	}
+	return n;
+}
+
+/* Where field NAME's value lies in C's INSTANCE DUMP values, or -1. */
+static long value_pos(const struct hd_classes *t, const struct hd_class *c, const char *name)
+{
+	long pos = 0;
+	for (const struct hd_class *k = c; k; k = k->super >= 0 ? &t->v[k->super] : NULL) {
+		for (size_t i = 0; i < k->nown; i++) {
+			if (strcmp(t->interned[k->own[i].name], name) == 0)
+				return pos;
+			pos += k->own[i].type == HD_T_OBJECT ? 8 : hd_type_size(k->own[i].type);
+		}
+	}
+	return -1;
+}
+
+static void check_dump(const struct sh_params *p)
+{
+	struct run r;
+	struct hd_classes t;
+	struct hd_census c;
+	struct membuf m = {0};
+	build(&r, p);
+	discover_ok(&r);
+	cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), 0);
+	struct hd_dump_input in = {.L = &r.L, .classes = &t, .mv = r.mv, .chunks = image_chunks};
+	cr_assert_eq(heap_census(&in, &c), 0);
+	hd_hprof *w = hprof_open(mem_sink, &m, 1, 4096);
+	cr_assert_not_null(w);
+	cr_assert_eq(heap_write_hprof(&in, &c, w), 0, "%s: %s", p->name, hd_error_message());
+	hprof_free(w);
+
+	struct hp_file f;
+	char err[128];
+	cr_assert_eq(hp_parse(m.b, m.len, &f, err, sizeof err), 0, "%s: %s", p->name, err);
+	cr_assert_eq(f.recs[f.nrecs - 1].tag, HPROF_HEAP_DUMP_END);
+	uint64_t objects = 0, class_dumps = 0, globals = 0, integers = 0;
+	uint8_t *seen = calloc(r.h.nobjs, 1);
+	const uint64_t elements = sh_nth(&r.h, "java.util.ArrayList", 0)->addr +
+				  sh_field(&r.h, "java.util.ArrayList", "elementData");
+	uint64_t raw = 0;
+	memcpy(&raw, sh_ptr(&r.h, elements), r.h.p.ref_size);
+	const uint64_t element_data = r.h.expect.heap_base + (raw << r.h.p.ref_shift);
+	bool checked_elements = false;
+	for (size_t i = 0; i < f.nrecs; i++) {
+		const struct hp_record *rec = &f.recs[i];
+		if (rec->tag != HPROF_HEAP_DUMP_SEGMENT)
+			continue;
+		for (size_t pos = 0; pos < rec->len;) {
+			const uint8_t *s = rec->body + pos;
+			size_t len = hp_sub_len(s, rec->len - pos);
+			cr_assert_gt(len, 0, "%s: bad sub-record 0x%x", p->name, s[0]);
+			pos += len;
+			if (s[0] == HPROF_CLASS_DUMP)
+				class_dumps++;
+			if (s[0] == HPROF_ROOT_JNI_GLOBAL)
+				globals++;
+			if (s[0] < HPROF_INSTANCE_DUMP || s[0] > HPROF_PRIM_ARRAY_DUMP)
+				continue;
+			uint64_t id = hp_u8(s + 1);
+			const struct sh_object *o = object_at(&r.h, id);
+			cr_assert_not_null(o, "%s: dumped %#llx is no object", p->name,
+					   (unsigned long long)id);
+			cr_assert_eq(seen[o - r.h.objs]++, 0, "%s: %#llx dumped twice", p->name,
+				     (unsigned long long)id);
+			const struct sh_class *k = &r.h.classes[o->cls];
+			objects++;
+			if (s[0] == HPROF_INSTANCE_DUMP) {
+				cr_assert_eq(k->kind == 'i' || k->kind == 'h', true, "%s", k->name);
+				cr_assert_eq(hp_u8(s + 13), hd_class_id(k->hub), "%s: class of %s", p->name,
+					     k->name);
+				uint8_t want[4096];
+				size_t n = expected_values(&t, &r.L, classes_find(&t, k->hub),
+							   sh_ptr(&r.h, id), want);
+				cr_assert_eq(hp_u4(s + 21), n, "%s: %s values", p->name, k->name);
+				cr_assert_arr_eq(s + 25, want, n, "%s: %s at %#llx: values", p->name, k->name,
+						 (unsigned long long)id);
+				if (strcmp(k->name, "java.lang.Integer") == 0) {
+					/* Integer.value, the only field, as written by the generator. */
+					static const int32_t ints[] = {-1, 0, 1, 42, 1000, INT32_MAX, INT32_MIN};
+					size_t nth = 0;
+					while (sh_nth(&r.h, "java.lang.Integer", nth)->addr != id)
+						nth++;
+					long at = value_pos(&t, classes_find(&t, k->hub), "value");
+					cr_assert_geq(at, 0);
+					cr_assert_eq((int32_t)hp_u4(s + 25 + at), ints[nth]);
+					integers++;
+				}
+			} else if (s[0] == HPROF_OBJ_ARRAY_DUMP) {
+				cr_assert_eq(k->kind, 'o', "%s", k->name);
+				cr_assert_eq(hp_u8(s + 17), hd_class_id(k->hub));
+				if (id == element_data) {
+					/* [Integer(1), "hello", Integer(42), the HashMap, null...] */
+					cr_assert_eq(hp_u4(s + 13), 10);
+					cr_assert_eq(hp_u8(s + 25), sh_nth(&r.h, "java.lang.Integer", 2)->addr);
+					cr_assert_eq(hp_u8(s + 49), sh_nth(&r.h, "java.util.HashMap", 0)->addr);
+					cr_assert_eq(hp_u8(s + 57), 0);
+					checked_elements = true;
+				}
+			} else {
+				cr_assert_eq(k->kind, 'p', "%s", k->name);
+			}
+		}
+	}
+	cr_assert(checked_elements, "%s: the ArrayList's elements were not dumped", p->name);
+	cr_assert_eq(integers, 7);
+	cr_assert_eq(objects, r.h.objects, "%s: %llu objects dumped, want %llu", p->name,
+		     (unsigned long long)objects, (unsigned long long)r.h.objects);
+	cr_assert_eq(globals, r.h.objects, "%s: every image-heap object is a root", p->name);
+	cr_assert_geq(class_dumps, r.h.nclasses);
+	free(seen);
+	hp_free(&f);
+	free(m.b);
+	census_free(&c);
+	classes_free(&t);
+	finish(&r);
+}
+
+Test(heapdump, ce_22_3) { check_dump(&sh_ce_22_3); }
+Test(heapdump, oracle_21) { check_dump(&sh_oracle_21); }
+Test(heapdump, ce_25) { check_dump(&sh_ce_25); }
+
+/* ---- Corrupt heaps are rejected ----------------------------------------- */
+
+typedef void (*corrupt_fn)(struct sh_heap *h, uint64_t *size);
+
+/* Applies FN to a fresh heap of every preset; discovery must fail with
+ * HD_E_LAYOUT and, if MSG is given, say so. */
+static void expect_rejected(corrupt_fn fn, const char *what, const char *msg)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct run r;
+		build(&r, PRESETS[i]);
+		uint64_t size = r.h.size;
+		fn(&r.h, &size);
+		cr_assert_eq(discover(&r, size), -1, "%s: discovery accepted a heap with %s",
+			     PRESETS[i]->name, what);
+		cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s, %s: error class %d (%s)",
+			     PRESETS[i]->name, what, hd_error_class(), hd_error_message());
+		if (msg)
+			cr_assert_not_null(strstr(hd_error_message(), msg), "%s, %s: \"%s\" lacks \"%s\"",
+					   PRESETS[i]->name, what, hd_error_message(), msg);
+		finish(&r);
+	}
+}
+
+static void put_word(struct sh_heap *h, uint64_t at, uint64_t v)
+{
+	memcpy(sh_ptr(h, at), &v, 8);
+}
+
+static uint64_t get_word(struct sh_heap *h, uint64_t at)
+{
+	uint64_t v;
+	memcpy(&v, sh_ptr(h, at), 8);
+	return v;
+}
+
+static void cut_in_last_aligned_chunk(struct sh_heap *h, uint64_t *size)
+{
+	*size = (h->naligned - 1) * h->p.chunk_size + h->p.chunk_size / 2;
+}
+
+static void cut_in_unaligned_chunk(struct sh_heap *h, uint64_t *size)
+{
+	/* Header intact, object cut short. */
+	*size = h->chunks[h->naligned] - h->start + 200;
+}
+
+static void cut_to_2k(struct sh_heap *h, uint64_t *size)
+{
+	(void)h;
+	*size = 2048;
+}
+
+Test(reject, truncated_heap)
+{
+	expect_rejected(cut_in_last_aligned_chunk, "its last aligned chunk cut in half", NULL);
+	expect_rejected(cut_in_unaligned_chunk, "its unaligned chunk cut", NULL);
+	expect_rejected(cut_to_2k, "2 KiB left", "too small");
+}
+
+static void chunk1_end(struct sh_heap *h, uint64_t *size)
+{
+	(void)size;
+	put_word(h, h->chunks[1] + h->p.ch_end, 0x12345);
+}
+
+static void chunk0_next_outside(struct sh_heap *h, uint64_t *size)
+{
+	put_word(h, h->chunks[0] + h->p.ch_next, *size + h->p.chunk_size);
+}
+
+static void chunk0_end_zero(struct sh_heap *h, uint64_t *size)
+{
+	(void)size;
+	put_word(h, h->chunks[0] + h->p.ch_end, 0);
+}
+
+static void unaligned_top_past_end(struct sh_heap *h, uint64_t *size)
+{
+	(void)size;
+	uint64_t at = h->chunks[h->naligned] + h->p.ch_top;
+	put_word(h, at, get_word(h, at) + 8);
+}
+
+Test(reject, corrupted_chunk_header)
+{
+	expect_rejected(chunk1_end, "chunk 1's end word corrupted", NULL);
+	expect_rejected(chunk0_next_outside, "chunk 0 linking outside the heap", NULL);
+	expect_rejected(chunk0_end_zero, "chunk 0's end word zeroed", NULL);
+	expect_rejected(unaligned_top_past_end, "an unaligned chunk's top past its end", NULL);
+}
+
+static void top0_plus_8(struct sh_heap *h, uint64_t *size)
+{
+	(void)size;
+	uint64_t at = h->chunks[0] + h->p.ch_top;
+	put_word(h, at, get_word(h, at) + 8);
+}
+
+/* A top that drops a whole unreferenced 8-byte object is consistent and
+ * cannot be detected, so this cuts into the last object of the last chunk
+ * that ends with a larger one. */
+static void last_top_minus_8(struct sh_heap *h, uint64_t *size)
+{
+	(void)size;
+	for (size_t c = h->naligned; c-- > 0;) {
+		const struct sh_object *last = NULL;
+		for (size_t i = 0; i < h->nobjs; i++)
+			if (h->objs[i].addr >= h->chunks[c] && h->objs[i].addr < h->chunks[c] + h->p.chunk_size)
+				last = &h->objs[i];
+		if (last && last->size > 8) {
+			uint64_t at = h->chunks[c] + h->p.ch_top;
+			cr_assert_eq(get_word(h, at), last->addr + last->size - h->chunks[c]);
+			put_word(h, at, get_word(h, at) - 8);
+			return;
+		}
+	}
+	cr_assert_fail("no chunk ends with an object larger than 8 bytes");
+}
+
+Test(reject, chunk_top_off_by_8)
+{
+	expect_rejected(top0_plus_8, "chunk 0's top 8 bytes too far", "walks");
+	expect_rejected(last_top_minus_8, "a chunk's top 8 bytes short", "walks");
+}
+
+static void header_outside(struct sh_heap *h, uint64_t *size)
+{
+	sh_put_header(h, sh_nth(h, "java.util.HashMap", 0)->addr, h->start + *size + 0x1000);
+}
+
+static void header_below(struct sh_heap *h, uint64_t *size)
+{
+	(void)size;
+	sh_put_header(h, sh_nth(h, "java.lang.Integer", 3)->addr, h->p.heap_base + 8);
+}
+
+static void header_to_non_hub(struct sh_heap *h, uint64_t *size)
+{
+	(void)size;
+	sh_put_header(h, sh_nth(h, "java.util.ArrayList", 0)->addr, sh_nth(h, "java.lang.String", 0)->addr);
+}
+
+Test(reject, header_pointing_outside_the_heap)
+{
+	expect_rejected(header_outside, "a HashMap whose hub lies past the heap", "walks");
+	expect_rejected(header_below, "an Integer whose hub lies below the heap", "walks");
+	expect_rejected(header_to_non_hub, "an ArrayList whose hub is a String", "walks");
+}
+
+/* HashMap's map gets its second entry (the monitor slot) moved onto an int
+ * field: still a well-formed map, but the slot holds no reference. */
+static void map_into_primitive_field(struct sh_heap *h, uint64_t *size)
+{
+	(void)size;
+	const struct sh_class *c = sh_class(h, "java.util.HashMap");
+	uint8_t *map = sh_ptr(h, h->expect.refmap_data + (uint64_t)c->refmap_index);
+	uint32_t n, off0, cnt0;
+	memcpy(&n, map, 4);
+	memcpy(&off0, map + 4, 4);
+	memcpy(&cnt0, map + 8, 4);
+	cr_assert_eq(n, 2);
+	uint32_t first_free = off0 + cnt0 * h->p.ref_size;
+	static const char *ints[] = {"size", "modCount", "threshold", "loadFactor"};
+	for (size_t i = 0; i < 4; i++) {
+		uint32_t off = sh_field(h, "java.util.HashMap", ints[i]);
+		if (off >= first_free && off % h->p.ref_size == 0) {
+			memcpy(map + 12, &off, 4);
+			return;
+		}
+	}
+	cr_assert_fail("no int field of HashMap can take a map entry");
+}
+
+Test(reject, reference_map_into_the_middle_of_an_object)
+{
+	expect_rejected(map_into_primitive_field, "a reference map entry over an int field",
+			"do not land on an object start");
+}
+
+static void element_past_the_heap(struct sh_heap *h, uint64_t *size)
+{
+	uint64_t list = sh_nth(h, "[Ljava.lang.Object;", 0)->addr;
+	sh_put_ref(h, list + h->p.array_base + 5 * h->p.ref_size, h->start + *size + 64);
+}
+
+static void element_inside_a_string(struct sh_heap *h, uint64_t *size)
+{
+	(void)size;
+	uint64_t list = sh_nth(h, "[Ljava.lang.Object;", 0)->addr;
+	sh_put_ref(h, list + h->p.array_base + 6 * h->p.ref_size, sh_nth(h, "java.lang.String", 3)->addr + 8);
+}
+
+static void field_inside_an_integer(struct sh_heap *h, uint64_t *size)
+{
+	(void)size;
+	uint64_t node = sh_nth(h, "java.util.HashMap$Node", 0)->addr;
+	sh_put_ref(h, node + sh_field(h, "java.util.HashMap$Node", "value"),
+		   sh_nth(h, "java.lang.Integer", 0)->addr + 8);
+}
+
+Test(reject, dangling_reference)
+{
+	expect_rejected(element_past_the_heap, "an array element past the heap",
+			"do not land on an object start");
+	expect_rejected(element_inside_a_string, "an array element inside a String",
+			"do not land on an object start");
+	expect_rejected(field_inside_an_integer, "a field inside an Integer",
+			"do not land on an object start");
+}
+
+/* ---- Fuzzing ------------------------------------------------------------ */
+
+/* splitmix64: turns consecutive seeds into unrelated xorshift states. */
+static uint64_t mix_seed(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return x ? x : 1;
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* One to four mutations, mostly inside objects (headers, fields, array
+ * lengths) and chunk headers, where they matter; values are random, small,
+ * or plausible references. */
+static void mutate(struct sh_heap *h, uint64_t *s)
+{
+	int n = 1 + (int)(rnd(s) % 4);
+	for (int i = 0; i < n; i++) {
+		uint64_t where = rnd(s) % 10, at;
+		if (where < 2) {
+			uint64_t c = h->chunks[rnd(s) % (h->naligned + h->nunaligned)];
+			at = c + 8 * (rnd(s) % 8);
+		} else if (where < 8) {
+			const struct sh_object *o = &h->objs[rnd(s) % h->nobjs];
+			at = o->addr + rnd(s) % (o->size < 64 ? o->size : 64);
+		} else {
+			at = h->start + rnd(s) % h->size;
+		}
+		unsigned width = (rnd(s) % 2) ? 8 : 4;
+		at &= ~(uint64_t)(width - 1);
+		if (at + width > h->start + h->size)
+			at = h->start;
+		uint64_t v = 0;
+		memcpy(&v, sh_ptr(h, at), width);
+		switch (rnd(s) % 5) {
+		case 0: /* flip bits of one byte */
+			at += rnd(s) % width;
+			width = 1;
+			v = *sh_ptr(h, at) ^ (1 + rnd(s) % 255);
+			break;
+		case 1:
+			v = rnd(s);
+			break;
+		case 2: { /* a reference to another object, maybe off by a word */
+			const struct sh_object *o = &h->objs[rnd(s) % h->nobjs];
+			v = sh_encode_ref(h, o->addr + 8 * (rnd(s) % 2));
+			break;
+		}
+		case 3: {
+			static const uint64_t small[] = {0, 1, 3, 4, 8, 0x7fffffff, 0x80000000, UINT64_MAX};
+			v = small[rnd(s) % 8];
+			break;
+		}
+		default:
+			v += (rnd(s) % 2) ? 8 : (uint64_t)-8;
+			break;
+		}
+		memcpy(sh_ptr(h, at), &v, width);
+	}
+}
+
+struct fuzz_stats {
+	unsigned rejected, classes_failed, census_failed, accepted;
+};
+
+static void fuzz_one(struct sh_heap *h, struct fuzz_stats *st, const char *name, unsigned iter)
+{
+	hd_memview *mv = mv_new_local();
+	cr_assert_not_null(mv);
+	cr_assert_eq(mv_add_local(mv, h->start, h->data, h->size), 0);
+	struct hd_layout L;
+	uint64_t *hubs = NULL;
+	size_t nhubs = 0;
+	hd_error_clear();
+	if (discover_layout(mv, h->start, h->size, &L, &hubs, &nhubs, NULL) != 0) {
+		cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s #%u: discovery failed with class %d: %s",
+			     name, iter, hd_error_class(), hd_error_message());
+		st->rejected++;
+		mv_free(mv);
+		return;
+	}
+	struct hd_classes t;
+	if (classes_build(&t, mv, &L, hubs, nhubs) != 0) {
+		cr_assert_neq(hd_error_class(), HD_OK, "%s #%u: classes_build failed silently", name, iter);
+		cr_log_info("%s #%u: accepted by discovery, not by classes_build: %s", name, iter,
+			    hd_error_message());
+		st->classes_failed++;
+	} else {
+		struct hd_dump_input in = {.L = &L, .classes = &t, .mv = mv, .chunks = image_chunks};
+		struct hd_census c;
+		hd_error_clear();
+		if (heap_census(&in, &c) != 0) {
+			/* Discovery walked these very chunks; only class-table
+			 * differences can make the census stop. */
+			cr_assert_neq(hd_error_class(), HD_OK, "%s #%u: census failed silently", name, iter);
+			cr_log_info("%s #%u: accepted by discovery, not by the census: %s", name, iter,
+				    hd_error_message());
+			st->census_failed++;
+		} else {
+			/* heap_census returns 0 only when every walk ended at its
+			 * chunk's top: the objects it counted tile the chunks. */
+			cr_assert_geq(c.chunks, 1);
+			cr_assert_leq(c.bytes, h->size);
+			st->accepted++;
+			census_free(&c);
+		}
+	}
+	classes_free(&t);
+	free(hubs);
+	mv_free(mv);
+}
+
+/* 100 fixed seeds per preset by default; HDUMP_FUZZ_ITERATIONS and
+ * HDUMP_FUZZ_SEED run longer or different campaigns by hand. */
+static void fuzz_preset(size_t preset)
+{
+	const char *env = getenv("HDUMP_FUZZ_ITERATIONS");
+	unsigned iterations = env ? (unsigned)strtoul(env, NULL, 0) : 100;
+	env = getenv("HDUMP_FUZZ_SEED");
+	uint64_t seed0 = env ? strtoull(env, NULL, 0) : 0x5eed0000ull;
+	const struct sh_params *p = PRESETS[preset];
+	struct sh_heap h;
+	cr_assert_eq(sh_build(p, &h), 0);
+	uint8_t *orig = malloc(h.size);
+	cr_assert_not_null(orig);
+	memcpy(orig, h.data, h.size);
+	struct fuzz_stats st = {0};
+	for (unsigned iter = 0; iter < iterations; iter++) {
+		memcpy(h.data, orig, h.size);
+		uint64_t seed = mix_seed(mix_seed(seed0 + preset) + iter);
+		mutate(&h, &seed);
+		fuzz_one(&h, &st, p->name, iter);
+	}
+	cr_log_info("%s: %u rejected, %u class tables failed, %u census failed, %u accepted", p->name,
+		    st.rejected, st.classes_failed, st.census_failed, st.accepted);
+	/* Both outcomes must occur, or the mutations test nothing. */
+	if (iterations >= 100) {
+		cr_assert_gt(st.rejected, 0, "%s: no mutation was rejected", p->name);
+		cr_assert_gt(st.accepted, 0, "%s: no mutation was harmless", p->name);
+	}
+	free(orig);
+	sh_free(&h);
+}
+
+Test(fuzz, ce_22_3, .timeout = 120) { fuzz_preset(0); }
+Test(fuzz, oracle_21, .timeout = 120) { fuzz_preset(1); }
+Test(fuzz, ce_25, .timeout = 120) { fuzz_preset(2); }

@@ -1,0 +1,528 @@
+/* The HPROF writer (hprof/hprof.h) against a memory sink.  Every check reads
+ * the produced bytes back with the independent parser in hprofparse.c:
+ * byte-exact top-level records, heap-dump sub-records packed into segments
+ * that never exceed the limit and are never empty, oversized sub-records in
+ * exactly-sized segments of their own, big-endian element swapping, HEAP
+ * DUMP END last, a failing sink and API misuse. */
+#include "../../common/hd_error.h"
+#include "../../hprof/hprof.h"
+#include "hprofparse.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- A memory sink that can be told to fail ----------------------------- */
+
+struct membuf {
+	uint8_t *b;
+	size_t len, cap;
+	unsigned calls;
+	unsigned fail_at_call; /* 1-based; 0: never fail */
+};
+
+static int mem_sink(void *ctx, const void *buf, size_t len)
+{
+	struct membuf *m = ctx;
+	m->calls++;
+	if (m->fail_at_call && m->calls >= m->fail_at_call)
+		return hd_fail(HD_E_DISK_FULL, "test sink: no space left on device");
+	if (m->len + len > m->cap) {
+		size_t cap = m->cap ? m->cap : 4096;
+		while (cap < m->len + len)
+			cap *= 2;
+		uint8_t *nb = realloc(m->b, cap);
+		cr_assert_not_null(nb);
+		m->b = nb;
+		m->cap = cap;
+	}
+	memcpy(m->b + m->len, buf, len);
+	m->len += len;
+	return 0;
+}
+
+static hd_hprof *open_mem(struct membuf *m, uint64_t ts, size_t limit)
+{
+	memset(m, 0, sizeof *m);
+	hd_error_clear();
+	hd_hprof *w = hprof_open(mem_sink, m, ts, limit);
+	cr_assert_not_null(w, "hprof_open: %s", hd_error_message());
+	return w;
+}
+
+static void be(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+/* Parses M, checks the header and that HEAP DUMP END is last and alone. */
+static void parse_ok(const struct membuf *m, struct hp_file *f)
+{
+	char err[128];
+	cr_assert_eq(hp_parse(m->b, m->len, f, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(f->id_size, 8);
+	cr_assert_gt(f->nrecs, 0);
+	const struct hp_record *last = &f->recs[f->nrecs - 1];
+	cr_assert_eq(last->tag, HPROF_HEAP_DUMP_END);
+	cr_assert_eq(last->len, 0);
+	for (size_t i = 0; i + 1 < f->nrecs; i++)
+		cr_assert_neq(f->recs[i].tag, HPROF_HEAP_DUMP_END, "HEAP DUMP END at record %zu", i);
+}
+
+/* ---- Header and top-level records --------------------------------------- */
+
+Test(hprof, header_and_end_are_byte_exact)
+{
+	struct membuf m;
+	hd_hprof *w = open_mem(&m, 0x0102030405060708ull, 0);
+	cr_assert_eq(hprof_finish(w), 0);
+	static const uint8_t want[] = {
+		'J', 'A', 'V', 'A', ' ', 'P', 'R', 'O', 'F', 'I', 'L', 'E', ' ', '1', '.', '0', '.', '2', 0,
+		0, 0, 0, 8,                                     /* identifier size */
+		1, 2, 3, 4, 5, 6, 7, 8,                         /* timestamp, ms */
+		HPROF_HEAP_DUMP_END, 0, 0, 0, 0, 0, 0, 0, 0,    /* time 0, length 0 */
+	};
+	cr_assert_eq(m.len, sizeof want);
+	cr_assert_arr_eq(m.b, want, sizeof want);
+	cr_assert_eq(hprof_bytes_written(w), sizeof want);
+	hprof_free(w);
+	free(m.b);
+}
+
+Test(hprof, utf8_load_class_frame_trace_are_byte_exact)
+{
+	struct membuf m;
+	hd_hprof *w = open_mem(&m, 0, 0);
+	cr_assert_eq(hprof_utf8(w, 0x1122334455667788ull, "java/lang/String"), 0);
+	cr_assert_eq(hprof_utf8(w, 9, ""), 0);
+	cr_assert_eq(hprof_load_class(w, 7, 0xaabbccddeeff0011ull, 1, 0x1122334455667788ull), 0);
+	cr_assert_eq(hprof_frame(w, 0x10, 0x20, 0x30, 0x40, 5, -1), 0);
+	static const uint64_t frames[] = {0x10, 0xfedcba9876543210ull};
+	cr_assert_eq(hprof_trace(w, 3, 2, frames, 2), 0);
+	cr_assert_eq(hprof_trace(w, 4, 0, NULL, 0), 0);
+	cr_assert_eq(hprof_finish(w), 0);
+
+	uint8_t want[512];
+	size_t n = 0;
+#define REC(tag, len) (want[n] = (tag), be(want + n + 1, 0, 4), be(want + n + 5, (len), 4), n += 9)
+#define PUT(v, size) (be(want + n, (v), (size)), n += (size))
+	REC(HPROF_UTF8, 8 + 16);
+	PUT(0x1122334455667788ull, 8);
+	memcpy(want + n, "java/lang/String", 16), n += 16;
+	REC(HPROF_UTF8, 8);
+	PUT(9, 8);
+	REC(HPROF_LOAD_CLASS, 24);
+	PUT(7, 4), PUT(0xaabbccddeeff0011ull, 8), PUT(1, 4), PUT(0x1122334455667788ull, 8);
+	REC(HPROF_FRAME, 40);
+	PUT(0x10, 8), PUT(0x20, 8), PUT(0x30, 8), PUT(0x40, 8), PUT(5, 4), PUT(0xffffffffu, 4);
+	REC(HPROF_TRACE, 12 + 16);
+	PUT(3, 4), PUT(2, 4), PUT(2, 4), PUT(0x10, 8), PUT(0xfedcba9876543210ull, 8);
+	REC(HPROF_TRACE, 12);
+	PUT(4, 4), PUT(0, 4), PUT(0, 4);
+	REC(HPROF_HEAP_DUMP_END, 0);
+#undef REC
+#undef PUT
+	const size_t header = 19 + 4 + 8;
+	cr_assert_eq(m.len, header + n);
+	cr_assert_arr_eq(m.b + header, want, n);
+	struct hp_file f;
+	parse_ok(&m, &f);
+	cr_assert_eq(f.nrecs, 7);
+	hp_free(&f);
+	hprof_free(w);
+	free(m.b);
+}
+
+/* ---- Heap-dump segments ------------------------------------------------- */
+
+/* Writes one primitive-array sub-record of exactly LEN bytes (LEN >= 18):
+ * a real record shape, so the parser can find the boundaries again.  Its
+ * bytes are appended to EXPECT. */
+static void put_prim_array(hd_hprof *w, size_t len, uint64_t id, struct membuf *expect)
+{
+	uint8_t b[1 + 8 + 4 + 4 + 1];
+	size_t n = len - sizeof b;
+	b[0] = HPROF_PRIM_ARRAY_DUMP;
+	be(b + 1, id, 8);
+	be(b + 9, 1, 4);
+	be(b + 13, n, 4);
+	b[17] = 8; /* byte elements */
+	cr_assert_eq(hprof_sub_begin(w, len), 0, "%s", hd_error_message());
+	cr_assert_eq(hprof_bytes(w, b, sizeof b), 0);
+	mem_sink(expect, b, sizeof b);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t v = (uint8_t)(id + i);
+		cr_assert_eq(hprof_u1(w, v), 0);
+		mem_sink(expect, &v, 1);
+	}
+	cr_assert_eq(hprof_sub_end(w), 0, "%s", hd_error_message());
+}
+
+/* ROOT UNKNOWN: the smallest sub-record, 9 bytes. */
+static void put_root(hd_hprof *w, uint64_t id, struct membuf *expect)
+{
+	uint8_t b[9] = {HPROF_ROOT_UNKNOWN};
+	be(b + 1, id, 8);
+	cr_assert_eq(hprof_sub_begin(w, 9), 0);
+	cr_assert_eq(hprof_u1(w, HPROF_ROOT_UNKNOWN), 0);
+	cr_assert_eq(hprof_id(w, id), 0);
+	cr_assert_eq(hprof_sub_end(w), 0);
+	mem_sink(expect, b, sizeof b);
+}
+
+/* The writer's packing rule, as a model: a sub-record joins the open
+ * segment if it fits, else the segment is closed first; one larger than
+ * the limit gets a segment of its own; top-level records close it. */
+struct model {
+	size_t limit, open;
+	size_t seg[4096];
+	size_t nseg;
+};
+
+static void model_sub(struct model *md, size_t len)
+{
+	if (md->open + len > md->limit && md->open) {
+		md->seg[md->nseg++] = md->open;
+		md->open = 0;
+	}
+	if (len > md->limit)
+		md->seg[md->nseg++] = len;
+	else
+		md->open += len;
+}
+
+static void model_close(struct model *md)
+{
+	if (md->open)
+		md->seg[md->nseg++] = md->open;
+	md->open = 0;
+}
+
+/* Checks the segments of M against the model and their bodies against
+ * EXPECT: every segment non-empty, within the limit unless it holds a
+ * single oversized sub-record, and made of whole sub-records. */
+static void check_segments(const struct membuf *m, const struct model *md, const struct membuf *expect)
+{
+	struct hp_file f;
+	parse_ok(m, &f);
+	size_t nseg = 0, body = 0;
+	for (size_t i = 0; i < f.nrecs; i++) {
+		const struct hp_record *r = &f.recs[i];
+		if (r->tag != HPROF_HEAP_DUMP_SEGMENT)
+			continue;
+		cr_assert_gt(r->len, 0, "empty segment at record %zu", i);
+		cr_assert_lt(nseg, md->nseg, "more segments than the model");
+		cr_assert_eq(r->len, md->seg[nseg], "segment %zu: %u bytes, model %zu", nseg, r->len,
+			     md->seg[nseg]);
+		size_t subs = 0;
+		for (size_t pos = 0; pos < r->len; subs++) {
+			size_t len = hp_sub_len(r->body + pos, r->len - pos);
+			cr_assert_gt(len, 0, "segment %zu: sub-record at %zu is cut or unknown", nseg, pos);
+			pos += len;
+		}
+		if (r->len > md->limit)
+			cr_assert_eq(subs, 1, "oversized segment %zu holds %zu sub-records", nseg, subs);
+		cr_assert_leq(body + r->len, expect->len);
+		cr_assert_arr_eq(r->body, expect->b + body, r->len, "segment %zu content", nseg);
+		body += r->len;
+		nseg++;
+	}
+	cr_assert_eq(nseg, md->nseg, "%zu segments, model %zu", nseg, md->nseg);
+	cr_assert_eq(body, expect->len);
+	hp_free(&f);
+}
+
+Test(hprof, segments_pack_whole_subrecords_within_the_limit)
+{
+	const size_t limit = 100;
+	struct membuf m, expect = {0};
+	struct model md = {.limit = limit};
+	hd_hprof *w = open_mem(&m, 42, limit);
+	/* Exactly the limit, one over, far over, tiny ones, and a top-level
+	 * record in between, which must close the open segment. */
+	static const size_t sizes[] = {9, 18, 30, 45, 100, 9, 101, 250, 18, 82, 9, 9, 60, 41};
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		if (sizes[i] == 9)
+			put_root(w, 0x100 + i, &expect);
+		else
+			put_prim_array(w, sizes[i], 0x100 + i, &expect);
+		model_sub(&md, sizes[i]);
+		if (i == 9) {
+			cr_assert_eq(hprof_utf8(w, 1, "between segments"), 0);
+			model_close(&md);
+		}
+	}
+	cr_assert_eq(hprof_finish(w), 0);
+	model_close(&md);
+	check_segments(&m, &md, &expect);
+	cr_assert_eq(hprof_bytes_written(w), m.len);
+	hprof_free(w);
+	free(m.b);
+	free(expect.b);
+}
+
+Test(hprof, segments_random_sizes_match_the_packing_model)
+{
+	const size_t limit = 256;
+	struct membuf m, expect = {0};
+	struct model md = {.limit = limit};
+	hd_hprof *w = open_mem(&m, 1, limit);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < 600; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		size_t len = 18 + x % 300; /* about one in six is oversized */
+		put_prim_array(w, len, (uint64_t)i, &expect);
+		model_sub(&md, len);
+	}
+	cr_assert_eq(hprof_finish(w), 0);
+	model_close(&md);
+	cr_assert_gt(md.nseg, 100);
+	check_segments(&m, &md, &expect);
+	hprof_free(w);
+	free(m.b);
+	free(expect.b);
+}
+
+Test(hprof, default_limit_is_one_mebibyte)
+{
+	struct membuf m, expect = {0};
+	struct model md = {.limit = 1u << 20};
+	hd_hprof *w = open_mem(&m, 1, 0);
+	for (int i = 0; i < 2600; i++) {
+		put_prim_array(w, 1000, (uint64_t)i, &expect);
+		model_sub(&md, 1000);
+	}
+	cr_assert_eq(hprof_finish(w), 0);
+	model_close(&md);
+	cr_assert_eq(md.nseg, 3);
+	check_segments(&m, &md, &expect);
+	hprof_free(w);
+	free(m.b);
+	free(expect.b);
+}
+
+/* A sub-record larger than the limit, and larger than the writer's staging
+ * buffer, streams into one exactly-sized segment; the writer goes back to
+ * packing afterwards. */
+Test(hprof, huge_subrecord_gets_its_own_exact_segment)
+{
+	const size_t limit = 4096, big = 600 * 1024 + 5;
+	struct membuf m, expect = {0};
+	struct model md = {.limit = limit};
+	hd_hprof *w = open_mem(&m, 1, limit);
+	put_root(w, 1, &expect);
+	model_sub(&md, 9);
+
+	uint8_t head[18] = {HPROF_PRIM_ARRAY_DUMP};
+	be(head + 1, 0xb16, 8);
+	be(head + 9, 1, 4);
+	be(head + 13, big - sizeof head, 4);
+	head[17] = 8;
+	uint8_t *data = malloc(big - sizeof head);
+	cr_assert_not_null(data);
+	for (size_t i = 0; i < big - sizeof head; i++)
+		data[i] = (uint8_t)(i * 31 + 7);
+	cr_assert_eq(hprof_sub_begin(w, big), 0);
+	cr_assert_eq(hprof_bytes(w, head, sizeof head), 0);
+	/* Pieces of odd sizes, one of them larger than the staging buffer. */
+	static const size_t pieces[] = {1, 7, 4096, 300 * 1024, 65536};
+	size_t done = 0;
+	for (size_t i = 0; done < big - sizeof head; i = (i + 1) % 5) {
+		size_t n = pieces[i] < big - sizeof head - done ? pieces[i] : big - sizeof head - done;
+		cr_assert_eq(hprof_bytes(w, data + done, n), 0);
+		done += n;
+	}
+	cr_assert_eq(hprof_sub_end(w), 0);
+	mem_sink(&expect, head, sizeof head);
+	mem_sink(&expect, data, big - sizeof head);
+	model_sub(&md, big);
+	free(data);
+
+	put_root(w, 2, &expect);
+	put_prim_array(w, 100, 3, &expect);
+	model_sub(&md, 9);
+	model_sub(&md, 100);
+	cr_assert_eq(hprof_finish(w), 0);
+	model_close(&md);
+	cr_assert_eq(md.nseg, 3);
+	check_segments(&m, &md, &expect);
+	hprof_free(w);
+	free(m.b);
+	free(expect.b);
+}
+
+/* ---- Element swapping --------------------------------------------------- */
+
+/* The body of the single segment in M (whose file holds one). */
+static const uint8_t *only_segment(const struct membuf *m, size_t *len, struct hp_file *f)
+{
+	parse_ok(m, f);
+	const uint8_t *body = NULL;
+	for (size_t i = 0; i < f->nrecs; i++) {
+		if (f->recs[i].tag == HPROF_HEAP_DUMP_SEGMENT) {
+			cr_assert_null(body, "more than one segment");
+			body = f->recs[i].body;
+			*len = f->recs[i].len;
+		}
+	}
+	cr_assert_not_null(body);
+	return body;
+}
+
+Test(hprof, swapped_writes_each_element_big_endian)
+{
+	struct membuf m;
+	hd_hprof *w = open_mem(&m, 1, 1u << 20);
+	const uint16_t u16[] = {0x0102, 0xa1b2};
+	const uint32_t u32[] = {0x01020304, 0xdeadbeef};
+	const uint64_t u64[] = {0x0102030405060708ull};
+	const uint8_t u8[] = {9, 8, 7};
+	/* More elements than the writer's 4 KiB swap buffer holds. */
+	enum { NLONG = 1500 };
+	uint64_t *longs = malloc(NLONG * sizeof *longs);
+	cr_assert_not_null(longs);
+	for (size_t i = 0; i < NLONG; i++)
+		longs[i] = 0x1111111111111111ull * (i % 15) + i;
+	size_t total = sizeof u16 + sizeof u32 + sizeof u64 + sizeof u8 + NLONG * 8;
+	cr_assert_eq(hprof_sub_begin(w, total), 0);
+	cr_assert_eq(hprof_swapped(w, u16, sizeof u16, 2), 0);
+	cr_assert_eq(hprof_swapped(w, u32, sizeof u32, 4), 0);
+	cr_assert_eq(hprof_swapped(w, u64, sizeof u64, 8), 0);
+	cr_assert_eq(hprof_swapped(w, u8, sizeof u8, 1), 0);
+	cr_assert_eq(hprof_swapped(w, longs, NLONG * 8, 8), 0);
+	cr_assert_eq(hprof_sub_end(w), 0);
+	cr_assert_eq(hprof_finish(w), 0);
+
+	struct hp_file f;
+	size_t len;
+	const uint8_t *b = only_segment(&m, &len, &f);
+	static const uint8_t want[] = {0x01, 0x02, 0xa1, 0xb2, 0x01, 0x02, 0x03, 0x04, 0xde, 0xad,
+				       0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 8, 7};
+	cr_assert_eq(len, total);
+	cr_assert_arr_eq(b, want, sizeof want);
+	for (size_t i = 0; i < NLONG; i++)
+		cr_assert_eq(hp_u8(b + sizeof want + 8 * i), longs[i], "long %zu", i);
+	hp_free(&f);
+	free(longs);
+	hprof_free(w);
+	free(m.b);
+}
+
+Test(hprof, swapped_rejects_a_partial_element)
+{
+	struct membuf m;
+	hd_hprof *w = open_mem(&m, 1, 0);
+	const uint8_t six[6] = {1, 2, 3, 4, 5, 6};
+	cr_assert_eq(hprof_sub_begin(w, 6), 0);
+	cr_assert_eq(hprof_swapped(w, six, sizeof six, 4), -1);
+	cr_assert_eq(hd_error_class(), HD_E_INTERNAL);
+	hprof_free(w);
+	free(m.b);
+}
+
+/* ---- Failures ----------------------------------------------------------- */
+
+/* The sink fails on its first call, which comes when the first segment is
+ * flushed: the failure is reported with the sink's class, later output
+ * fails without calling the sink again, and the class is kept. */
+Test(hprof, failing_sink_is_reported_and_never_called_again)
+{
+	struct membuf m, expect = {0};
+	hd_hprof *w = open_mem(&m, 1, 64);
+	m.fail_at_call = 1;
+	cr_assert_eq(hprof_utf8(w, 1, "staged"), 0); /* nothing reached the sink yet */
+	put_prim_array(w, 40, 1, &expect);
+	cr_assert_eq(m.calls, 0);
+	cr_assert_eq(hprof_sub_begin(w, 40), -1, "40 + 40 > 64 closes the segment: the sink fails");
+	cr_assert_eq(m.calls, 1);
+	cr_assert_eq(hd_error_class(), HD_E_DISK_FULL);
+	cr_assert_eq(hprof_utf8(w, 2, "after"), -1);
+	cr_assert_eq(hprof_finish(w), -1);
+	cr_assert_eq(hd_error_class(), HD_E_DISK_FULL, "error became %d: %s", hd_error_class(),
+		     hd_error_message());
+	cr_assert_eq(m.calls, 1, "the sink was called again after failing");
+	cr_assert_eq(m.len, 0);
+	hprof_free(w);
+	free(expect.b);
+}
+
+/* The sink fails in the middle of a sub-record streamed past its staging
+ * buffer: the hprof_bytes call that needed the sink reports it. */
+Test(hprof, failing_sink_inside_a_streamed_subrecord)
+{
+	struct membuf m;
+	hd_hprof *w = open_mem(&m, 1, 1024);
+	m.fail_at_call = 2;
+	static uint8_t chunk[64 * 1024];
+	enum { PIECES = 16 };
+	cr_assert_eq(hprof_sub_begin(w, PIECES * sizeof chunk), 0);
+	int rc = 0, writes = 0;
+	while (writes < PIECES && rc == 0) {
+		rc = hprof_bytes(w, chunk, sizeof chunk);
+		writes++;
+	}
+	cr_assert_eq(rc, -1, "no hprof_bytes call reported the failing sink");
+	cr_assert_eq(hd_error_class(), HD_E_DISK_FULL);
+	cr_assert_lt(writes, PIECES, "the failure surfaced only at the end");
+	cr_assert_eq(m.calls, 2);
+	hprof_free(w);
+	free(m.b);
+}
+
+/* After the sink has failed, even calls that would only buffer fail: the
+ * caller learns of lost output at once, not at the next flush. */
+Test(hprof, failing_sink_makes_every_later_call_fail)
+{
+	struct membuf m, expect = {0};
+	hd_hprof *w = open_mem(&m, 1, 64);
+	m.fail_at_call = 1;
+	put_prim_array(w, 40, 1, &expect);
+	cr_assert_eq(hprof_sub_begin(w, 40), -1);
+	cr_assert_eq(hprof_sub_begin(w, 9), -1, "a 9-byte sub-record still fits the segment");
+	cr_assert_eq(hprof_u1(w, HPROF_ROOT_UNKNOWN), -1);
+	cr_assert_eq(hprof_id(w, 1), -1);
+	cr_assert_eq(hd_error_class(), HD_E_DISK_FULL);
+	hprof_free(w);
+	free(expect.b);
+	free(m.b);
+}
+
+/* ---- Misuse ------------------------------------------------------------- */
+
+static void expect_internal(int rc, const char *what)
+{
+	cr_assert_eq(rc, -1, "%s was accepted", what);
+	cr_assert_eq(hd_error_class(), HD_E_INTERNAL, "%s: error class %d", what, hd_error_class());
+	hd_error_clear();
+}
+
+Test(hprof, subrecord_length_mismatch_is_an_error)
+{
+	struct membuf m;
+	hd_hprof *w = open_mem(&m, 1, 0);
+	cr_assert_eq(hprof_sub_begin(w, 9), 0);
+	cr_assert_eq(hprof_u1(w, HPROF_ROOT_UNKNOWN), 0);
+	expect_internal(hprof_sub_end(w), "ending a sub-record 8 bytes short");
+	expect_internal(hprof_bytes(w, "0123456789", 10), "8 bytes owed, 10 written");
+	cr_assert_eq(hprof_id(w, 5), 0); /* the exact remainder is still accepted */
+	cr_assert_eq(hprof_sub_end(w), 0);
+	expect_internal(hprof_sub_end(w), "ending a sub-record twice");
+	expect_internal(hprof_u4(w, 1), "bytes outside a sub-record");
+	hprof_free(w);
+	free(m.b);
+}
+
+Test(hprof, bad_subrecord_begins_are_errors)
+{
+	struct membuf m;
+	hd_hprof *w = open_mem(&m, 1, 0);
+	expect_internal(hprof_sub_begin(w, 0), "an empty sub-record");
+	expect_internal(hprof_sub_begin(w, (uint64_t)HPROF_MAX_SUBRECORD + 1), "an oversized sub-record");
+	cr_assert_eq(hprof_sub_begin(w, 9), 0);
+	expect_internal(hprof_sub_begin(w, 9), "a nested sub-record");
+	expect_internal(hprof_utf8(w, 1, "x"), "a top-level record inside a sub-record");
+	expect_internal(hprof_finish(w), "finishing inside a sub-record");
+	hprof_free(w);
+	free(m.b);
+}

@@ -497,7 +497,7 @@ int classes_build(struct hd_classes *t, hd_memview *mv, const struct hd_layout *
 		goto out;
 	for (size_t i = 0; i < nhubs; i++) {
 		if (read_class(t, mv, L, hubs[i], hub_bytes, &t->v[i], &facts[i]) != 0) {
-			t->n = i;
+			t->n = i + 1; /* classes_free frees the name read_class may have read */
 			goto out;
 		}
 		t->n = i + 1;

@@ -71,5 +71,12 @@ grep -q ' java.lang.String$' "$WORK/histo.txt" && pass "--histo lists java.lang.
 [ -z "$(ls "$WORK" | grep '\.hprof$' | grep -v -e fresh -e old -e streamed -e copy -e procmem)" ] && pass "--histo wrote no file" || fail "--histo wrote a file"
 "$HDUMP" -p "$REPL_PID" --list-isolates >"$WORK/isolates"
 grep -q '(default)' "$WORK/isolates" && pass "--list-isolates marks the default" || fail "--list-isolates"
+default=$(sed -n 's/^isolate \([0-9]*\):.*(default)$/\1/p' "$WORK/isolates")
+"$HDUMP" -p "$REPL_PID" --isolate "$default" --histo >"$WORK/histo2.txt" &&
+	grep -q ' java.lang.String$' "$WORK/histo2.txt" && pass "--isolate $default (the default) dumps" ||
+	fail "--isolate $default"
+rc=0
+"$HDUMP" -p "$REPL_PID" --isolate 99 --histo >/dev/null 2>"$WORK/err" || rc=$?
+expect_eq "--isolate 99 is a usage error" "$rc" 2
 expect_answer "REPL answers at the end" '"done"' done
 finish

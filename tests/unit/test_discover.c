@@ -79,11 +79,9 @@ static int image_chunks(void *ctx, struct hd_walker *w, hd_chunk_fn fn, void *fn
 		     "%s: " #field " is %#llx, want %#llx", name,                   \
 		     (unsigned long long)got->field, (unsigned long long)want->field)
 
-/* Compares every finding.  The referent is compared only when CHECK_REFERENT
- * (see referent_with_abstract_reference); the fixed identity-hash offset
- * only where it is used (hub_idhash < 0). */
-static void same_layout(const struct hd_layout *got, const struct hd_layout *want, const char *name,
-			bool check_referent)
+/* Compares every finding; the fixed identity-hash offset only where it is
+ * used (hub_idhash < 0). */
+static void same_layout(const struct hd_layout *got, const struct hd_layout *want, const char *name)
 {
 	SAME(ref_size);
 	SAME(ref_shift);
@@ -117,8 +115,7 @@ static void same_layout(const struct hd_layout *got, const struct hd_layout *wan
 	SAME(str_hash);
 	SAME(refmap_data);
 	SAME(refmap_len);
-	if (check_referent)
-		SAME(referent_off);
+	SAME(referent_off);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -151,7 +148,7 @@ static void layout_case(const struct sh_params *p)
 	struct run r;
 	build(&r, p);
 	discover_ok(&r);
-	same_layout(&r.L, &r.h.expect, p->name, !p->abstract_reference);
+	same_layout(&r.L, &r.h.expect, p->name);
 	same_hubs(&r);
 	finish(&r);
 }
@@ -174,7 +171,7 @@ Test(discover, real_chunk_sizes_and_object_starts)
 		discover_ok(&r);
 		cr_assert_eq(r.L.aligned_obj_start, starts[i], "%s: objects at %#llx", p.name,
 			     (unsigned long long)r.L.aligned_obj_start);
-		same_layout(&r.L, &r.h.expect, p.name, false);
+		same_layout(&r.L, &r.h.expect, p.name);
 		finish(&r);
 	}
 }
@@ -191,7 +188,7 @@ Test(discover, heap_base_at_image_start)
 		build(&r, &p);
 		discover_ok(&r);
 		cr_assert_eq(r.L.heap_base, r.L.image_start);
-		same_layout(&r.L, &r.h.expect, p.name, false);
+		same_layout(&r.L, &r.h.expect, p.name);
 		finish(&r);
 	}
 }
@@ -205,7 +202,7 @@ Test(discover, referent_with_concrete_reference)
 		build(&r, &p);
 		discover_ok(&r);
 		cr_assert_geq(r.h.expect.referent_off, (int)p.hdr_size);
-		same_layout(&r.L, &r.h.expect, p.name, true);
+		same_layout(&r.L, &r.h.expect, p.name);
 		finish(&r);
 	}
 }
@@ -259,7 +256,7 @@ Test(discover, superclass_needs_two_known_pairs)
 		rename_class(&r.h, "java.util.HashMap", "java.util.HashMaq");
 		rename_class(&r.h, "java.util.ArrayList", "java.util.ArrayLisu");
 		discover_ok(&r);
-		same_layout(&r.L, &r.h.expect, PRESETS[i]->name, false); /* String, Number -> Object */
+		same_layout(&r.L, &r.h.expect, PRESETS[i]->name); /* String, Number -> Object */
 		rename_class(&r.h, "java.lang.Number", "java.lang.Numbes");
 		discover_ok(&r);
 		cr_assert_eq(r.L.hub_super, -1, "%s: one pair was trusted", PRESETS[i]->name);
@@ -281,7 +278,7 @@ Test(discover, string_value_past_64_bytes_is_decoded_or_refused)
 		build(&r, &p);
 		cr_assert_geq(r.h.expect.str_value, 64);
 		if (discover(&r, r.h.size) == 0)
-			same_layout(&r.L, &r.h.expect, p.name, false);
+			same_layout(&r.L, &r.h.expect, p.name);
 		else
 			cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s: %s", p.name, hd_error_message());
 		finish(&r);
@@ -350,8 +347,6 @@ static void check_classes(const struct sh_params *p)
 		for (unsigned i = 0; i < want->nfields; i++) {
 			const struct sh_field *sf = &want->fields[i];
 			const struct hd_field *f = field_at(c, sf->off);
-			if (sf->kind == 'X' && r.L.referent_off < 0)
-				continue; /* see referent_with_abstract_reference */
 			cr_assert_not_null(f, "%s.%s: no field at %u", want->name, sf->name, sf->off);
 			cr_assert_eq(f->type == HD_T_OBJECT, sf->kind == 'R' || sf->kind == 'X',
 				     "%s.%s: type %d", want->name, sf->name, f->type);

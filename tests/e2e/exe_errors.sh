@@ -40,6 +40,11 @@ printf '\x13\x37\x13\x37\x13\x37\x13\x37%.0s' {1..8} | dd of=img bs=1 seek="$hea
 expect_error "corrupted chunk header" 7 --exe img -o out.hprof
 cp "$bin" img
 expect_error "unwritable output directory" 9 --exe img -o /nonexistent-dir/out.hprof
+# A full disk: /dev/full answers every write with ENOSPC.
+rc=0
+"$HDUMP" --exe img -o - >/dev/full 2>err || rc=$?
+expect_eq "disk full: exit code" "$rc" 10
+expect_eq "disk full: one-line message" "$(wc -l <err)" 1
 echo keep >existing.hprof
 expect_error "existing output file" 8 --exe img -o existing.hprof
 expect_eq "existing file untouched" "$(cat existing.hprof)" keep

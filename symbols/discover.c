@@ -221,13 +221,32 @@ static int find_chunk_slots(struct disc *d, unsigned *tops, size_t *ntops)
 	return 0;
 }
 
-static int walk_chunk_cb(void *ctx, const struct hd_chunk *ch)
+struct pass {
+	hd_object_fn fn;
+	void *ctx;
+	struct hd_walker w;
+};
+
+static int pass_chunk_cb(void *ctx, const struct hd_chunk *ch)
 {
-	struct hd_walker *w = ctx;
-	return hw_walk_range(w, ch->first, ch->top, NULL, 0, NULL, NULL);
+	struct pass *p = ctx;
+	return hw_walk_range(&p->w, ch->first, ch->top, NULL, 0, p->fn, p->ctx);
 }
 
-/* Walks chunk 0 (and with FULL every chunk) under the candidate layout. */
+/* Visits every image-heap object with FN(CTX), if any, under the layout in D. */
+static int each_object(struct disc *d, hd_object_fn fn, void *ctx)
+{
+	struct pass p = {.fn = fn, .ctx = ctx};
+	if (hw_init(&p.w, &d->L, d->mv, probe_lookup, d) != 0)
+		return -1;
+	p.w.in_image_heap = true;
+	int rc = hw_image_chunks(&p.w, pass_chunk_cb, &p);
+	hw_fini(&p.w);
+	return rc;
+}
+
+/* Walks chunk 0 (a cheap first test) and, with FULL, then every chunk under
+ * the candidate layout. */
 static bool walks(struct disc *d, bool full)
 {
 	struct hd_walker w;
@@ -236,14 +255,10 @@ static bool walks(struct disc *d, bool full)
 	w.in_image_heap = true;
 	uint64_t c0 = d->L.image_start;
 	uint64_t top = (uint64_t)slot(d, 0, d->L.ch_top);
-	bool ok;
-	if (full)
-		ok = hw_image_chunks(&w, walk_chunk_cb, &w) == 0;
-	else
-		ok = hw_walk_range(&w, c0 + d->L.aligned_obj_start, c0 + top, NULL, 0, NULL,
-				   NULL) == 0;
+	bool ok = hw_walk_range(&w, c0 + d->L.aligned_obj_start, c0 + top, NULL, 0, NULL,
+				NULL) == 0;
 	hw_fini(&w);
-	return ok;
+	return ok && (!full || each_object(d, NULL, NULL) == 0);
 }
 
 /* The hub fixpoint: hub(hub(hub(first object))) == hub(hub(first object)). */
@@ -286,7 +301,7 @@ static bool try_walk_configs(struct disc *d, const unsigned *tops, size_t ntops)
 					L->array_length_off = alos[a];
 					for (size_t t = 0; t < ntops; t++) {
 						L->ch_top = tops[t];
-						if (walks(d, false) && walks(d, true))
+						if (walks(d, true))
 							return true;
 					}
 				}
@@ -366,30 +381,6 @@ static int index_cb(void *ctx, const struct hd_object *o)
 	    memcmp(o->data + le_base(enc), CLASS_NAME, sizeof CLASS_NAME - 1) == 0)
 		return vec_push(&d->class_name_arrays, o->addr);
 	return 0;
-}
-
-struct pass {
-	hd_object_fn fn;
-	void *ctx;
-	struct hd_walker w;
-};
-
-static int pass_chunk_cb(void *ctx, const struct hd_chunk *ch)
-{
-	struct pass *p = ctx;
-	return hw_walk_range(&p->w, ch->first, ch->top, NULL, 0, p->fn, p->ctx);
-}
-
-/* Visits every image-heap object with FN(CTX) (already validated by stage 1). */
-static int each_object(struct disc *d, hd_object_fn fn, void *ctx)
-{
-	struct pass p = {.fn = fn, .ctx = ctx};
-	if (hw_init(&p.w, &d->L, d->mv, probe_lookup, d) != 0)
-		return -1;
-	p.w.in_image_heap = true;
-	int rc = hw_image_chunks(&p.w, pass_chunk_cb, &p);
-	hw_fini(&p.w);
-	return rc;
 }
 
 /* ---- Stage 3: names and strings ----------------------------------------- */

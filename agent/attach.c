@@ -1,6 +1,7 @@
 #include "attach.h"
 
 #include "../common/hd_error.h"
+#include "../common/procfs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -37,20 +38,9 @@ int hd_interrupted_signal(void) { return interrupted_by; }
 
 static long status_field(pid_t pid, const char *key)
 {
-	char path[64], line[256];
+	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	long v = -1;
-	size_t n = strlen(key);
-	while (fgets(line, sizeof line, f))
-		if (strncmp(line, key, n) == 0 && line[n] == ':') {
-			v = strtol(line + n + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
+	return (long)procfs_field(path, key);
 }
 
 static int yama_scope(void)
@@ -157,8 +147,9 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Collects stops until every seized thread is stopped or gone. */
-static int wait_for_stops(struct hd_target *t)
+/* Collects stops until every seized thread is stopped or gone.  An
+ * INTERRUPTIBLE wait gives up when hdump is told to stop. */
+static int wait_for_stops(struct hd_target *t, bool interruptible)
 {
 	uint64_t deadline = now_ms() + STOP_TIMEOUT_MS;
 	for (;;) {
@@ -167,7 +158,7 @@ static int wait_for_stops(struct hd_target *t)
 			waiting += t->tasks[i].seized && !t->tasks[i].stopped;
 		if (!waiting)
 			return 0;
-		if (hd_interrupted())
+		if (interruptible && hd_interrupted())
 			return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
 		int status;
 		pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
@@ -244,7 +235,7 @@ int target_stop(struct hd_target *t, pid_t pid)
 		return target_explain_eperm(pid);
 	for (int pass = 0;; pass++) {
 		size_t added;
-		if (seize_new_threads(t, &added) != 0 || wait_for_stops(t) != 0)
+		if (seize_new_threads(t, &added) != 0 || wait_for_stops(t, true) != 0)
 			goto fail;
 		if (!added && pass > 0)
 			break;
@@ -266,6 +257,27 @@ int target_stop(struct hd_target *t, pid_t pid)
 fail:
 	target_release(t);
 	return -1;
+}
+
+int target_stop_thread(struct hd_target *t, pid_t pid, pid_t tid)
+{
+	memset(t, 0, sizeof *t);
+	t->pid = pid;
+	if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0)
+		return errno == ESRCH ? hd_fail(HD_E_TARGET_GONE, "thread %d of process %d exited",
+						(int)tid, (int)pid)
+				      : target_explain_eperm(pid);
+	if (add_task(t, tid) != 0) {
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+		return -1;
+	}
+	t->tasks[0].seized = true;
+	if ((ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0 && errno != ESRCH) || wait_for_stops(t, false) != 0) {
+		target_release(t);
+		return -1;
+	}
+	read_regs(&t->tasks[0]);
+	return 0;
 }
 
 void target_release(struct hd_target *t)

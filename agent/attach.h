@@ -34,6 +34,11 @@ struct hd_target {
  * HD_E_TARGET_GONE, HD_E_INTERRUPTED. */
 int target_stop(struct hd_target *t, pid_t pid);
 
+/* Stops only thread TID of PID, for an injected call that needs no other
+ * thread held — also after hdump was told to stop, for the clean-up that
+ * must still happen.  Same errors as target_stop, but HD_E_INTERRUPTED. */
+int target_stop_thread(struct hd_target *t, pid_t pid, pid_t tid);
+
 /* Detaches every seized thread, handing back pending signals.  Idempotent;
  * safe on a target that was never stopped; preserves errno and the
  * recorded error. */

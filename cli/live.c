@@ -1,4 +1,5 @@
 #include "../agent/attach.h"
+#include "../agent/cowfork.h"
 #include "../agent/isolate.h"
 #include "../agent/procmaps.h"
 #include "../agent/snapshot.h"
@@ -195,14 +196,16 @@ static void list_isolates(const struct live *lv, size_t chosen)
 	}
 }
 
-static int scan_all(struct live *lv)
+/* Finds every isolate's threads and chunks in process PID (the target, or
+ * its frozen fork) through VIEW. */
+static int scan_all(struct live *lv, pid_t pid, hd_memview *view)
 {
 	maps_free(&lv->maps);
-	if (maps_read(lv->target.pid, &lv->maps) != 0)
+	if (maps_read(pid, &lv->maps) != 0)
 		return -1;
 	for (size_t i = 0; i < lv->nisolates; i++) {
 		isolate_free(&lv->iso[i].scan);
-		if (isolate_scan(&lv->iso[i].scan, lv->proc, &lv->maps, &lv->iso[i].L,
+		if (isolate_scan(&lv->iso[i].scan, view, &lv->maps, &lv->iso[i].L,
 				 &lv->iso[i].classes,
 				 &lv->tl, &lv->target) != 0) {
 			hd_error_context("isolate %zu", i);
@@ -277,13 +280,34 @@ int run_live(const struct hd_options *opt)
 	}
 	struct roots_ctx rctx = {lv, NULL, lv->proc};
 	struct hd_snapshot snap = {0};
+	struct hd_cowfork cow = {0};
 	struct hd_dump_input in = {.mv = lv->proc, .chunks = isolate_chunks, .roots = live_roots,
 				   .roots_ctx = &rctx};
+	bool forking = opt->snapshot == HD_SNAPSHOT_FORK && !opt->list_isolates;
+	if (forking && cowfork_check_memory(opt->pid) != 0) {
+		rc = -1;
+		if (want_dump)
+			session_end(&session, NULL, rc);
+		goto out;
+	}
 	for (unsigned attempt = 0;; attempt++) {
 		uint64_t stopped_at = hd_now_ms();
+		hd_memview *view = lv->proc, *child_view = NULL;
+		pid_t scanned_pid = opt->pid;
 		rc = target_stop(&lv->target, opt->pid);
+		if (rc == 0 && forking) {
+			/* Held only for the fork; everything after reads the child. */
+			rc = cowfork_take(&cow, &lv->target, lv->proc, &lv->maps);
+			target_release(&lv->target);
+			if (opt->verbose)
+				fprintf(stderr, "hdump: target stopped for %" PRIu64 " ms (fork %d)\n",
+					hd_now_ms() - stopped_at, (int)cow.child);
+			if (rc == 0 && !(view = child_view = mv_new_process(cow.child)))
+				rc = -1;
+			scanned_pid = cow.child;
+		}
 		if (rc == 0)
-			rc = scan_all(lv);
+			rc = scan_all(lv, scanned_pid, view);
 		size_t chosen = 0;
 		if (rc == 0) {
 			chosen = opt->isolate >= 0 ? (size_t)opt->isolate : pick_isolate(lv);
@@ -305,7 +329,8 @@ int run_live(const struct hd_options *opt)
 			in.classes = &li->classes;
 			in.chunks_ctx = &li->scan;
 			in.nthreads = (uint32_t)li->scan.nthreads;
-			if (opt->snapshot_copy) {
+			in.mv = rctx.view = view;
+			if (opt->snapshot == HD_SNAPSHOT_COPY) {
 				/* Copy, let the target go, then walk the copy. */
 				snapshot_free(&snap);
 				rc = snapshot_take(&snap, lv->proc, &li->scan, lv->tl.extent);
@@ -318,10 +343,16 @@ int run_live(const struct hd_options *opt)
 			if (rc == 0)
 				rc = session_attempt(&session, &in);
 		}
-		if (opt->verbose && !opt->snapshot_copy && lv->target.n)
+		if (opt->verbose && opt->snapshot == HD_SNAPSHOT_STOP && lv->target.n)
 			fprintf(stderr, "hdump: target stopped for %" PRIu64 " ms\n", hd_now_ms() - stopped_at);
 		target_release(&lv->target);
 		target_free(&lv->target);
+		mv_free(child_view);
+		struct hd_error_state first;
+		hd_error_save(&first);
+		if (cowfork_discard(&cow) != 0) /* the dump stands; the leftover zombie is worth a word */
+			fprintf(stderr, "hdump: warning: %s\n", hd_error_message());
+		hd_error_restore(&first);
 		if (rc == 0 || !is_retryable() || attempt >= opt->retries || hd_interrupted())
 			break;
 		if (opt->verbose)

@@ -43,6 +43,12 @@ static void usage(FILE *f)
 		"                      target resumed before anything is written: a much\n"
 		"                      shorter pause, but hdump holds a copy of the whole heap\n"
 		"                      in use (as much memory as the target's heap)\n"
+		"                      fork: the target is held only while one fork is injected\n"
+		"                      into it (milliseconds); its frozen child is dumped, then\n"
+		"                      killed and reaped.  hdump needs little memory, but each\n"
+		"                      page the target writes meanwhile is copied (up to its\n"
+		"                      private memory); refused when a cgroup limit or the\n"
+		"                      system's available memory could not absorb that\n"
 		"      --retries N     when the heap is caught mid-change (an allocation or GC\n"
 		"                      in progress), resume the target briefly and retry up to\n"
 		"                      N times (default 5)\n"
@@ -124,9 +130,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SNAPSHOT:
 			if (strcmp(optarg, "copy") == 0) {
-				opt.snapshot_copy = true;
+				opt.snapshot = HD_SNAPSHOT_COPY;
+			} else if (strcmp(optarg, "fork") == 0) {
+				opt.snapshot = HD_SNAPSHOT_FORK;
 			} else if (strcmp(optarg, "stop") != 0) {
-				fprintf(stderr, "hdump: --snapshot takes 'stop' or 'copy'\n");
+				fprintf(stderr, "hdump: --snapshot takes 'stop', 'copy' or 'fork'\n");
 				return hd_error_exit_code(HD_E_USAGE);
 			}
 			break;

@@ -9,6 +9,12 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+enum hd_snapshot_mode {
+	HD_SNAPSHOT_STOP,  /* walk the stopped target */
+	HD_SNAPSHOT_COPY,  /* copy the heap out, resume, walk the copy */
+	HD_SNAPSHOT_FORK,  /* fork it, resume, walk the frozen child */
+};
+
 struct hd_options {
 	pid_t pid;
 	const char *exe;
@@ -20,7 +26,7 @@ struct hd_options {
 	bool list_isolates;
 	int isolate;          /* -1: the application's */
 	unsigned retries;
-	bool snapshot_copy;   /* --snapshot=copy */
+	enum hd_snapshot_mode snapshot;
 };
 
 /* --exe: the image heap of an executable on disk. */

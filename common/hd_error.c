@@ -65,6 +65,18 @@ void hd_error_context(const char *fmt, ...)
 enum hd_error_class hd_error_class(void) { return last_class; }
 const char *hd_error_message(void) { return last_message; }
 
+void hd_error_save(struct hd_error_state *st)
+{
+	st->cls = last_class;
+	memcpy(st->message, last_message, sizeof st->message);
+}
+
+void hd_error_restore(const struct hd_error_state *st)
+{
+	last_class = st->cls;
+	memcpy(last_message, st->message, sizeof last_message);
+}
+
 void hd_error_clear(void)
 {
 	last_class = HD_OK;

@@ -25,7 +25,8 @@
 	X(HD_E_TARGET_GONE, 11, "target process exited during the dump")      \
 	X(HD_E_TRACED, 12, "target is already traced by another process")     \
 	X(HD_E_INCONSISTENT, 13, "heap stayed inconsistent after retries")    \
-	X(HD_E_INTERRUPTED, 14, "interrupted by a signal; target released")
+	X(HD_E_INTERRUPTED, 14, "interrupted by a signal; target released")   \
+	X(HD_E_SNAPSHOT, 15, "fork snapshot refused (memory limits) or failed; target unchanged")
 
 enum hd_error_class {
 #define HD_ERR_ENUM(name, code, desc) name,
@@ -49,6 +50,15 @@ void hd_error_context(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 enum hd_error_class hd_error_class(void);
 const char *hd_error_message(void);
 void hd_error_clear(void);
+
+/* For clean-up that may fail on a path that has already failed: the first
+ * error is the one to report. */
+struct hd_error_state {
+	enum hd_error_class cls;
+	char message[512];
+};
+void hd_error_save(struct hd_error_state *st);
+void hd_error_restore(const struct hd_error_state *st);
 
 int hd_error_exit_code(enum hd_error_class cls);
 const char *hd_error_description(enum hd_error_class cls);

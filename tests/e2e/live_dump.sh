@@ -8,30 +8,12 @@
 . "$(dirname "$0")/repl.sh"
 repl_start "$1"
 expect_answer "REPL evaluates" '1 + 1' 2
-expect_answer "markers allocated" \
-	'markers = new Listing { for (i in IntSeq(0, 9999)) { "hdumpmarker-\(i)" } }' ''
-expect_answer "markers forced" 'markers.toList().fold(0, (acc, s) -> acc + s.length)' 158890
-
-# check_dump NAME FILE SUMMARY: the library's verdict and the marker truth.
-check_dump() {
-	local name=$1 file=$2 objects
-	objects=$(sed -n 's/.*"objects":\([0-9]*\).*/\1/p' "$3")
-	"$CHECK" --dump-strings-matching '^hdumpmarker-[0-9]+$' --reachable-strings "$file" >"$WORK/check" || true
-	expect_eq "$name: library opens it" "$(kv "$WORK/check" library)" ok
-	expect_eq "$name: problems" "$(kv "$WORK/check" problems)" none
-	expect_eq "$name: dangling references" "$(kv "$WORK/check" dangling)" 0
-	expect_eq "$name: objects without a class" "$(kv "$WORK/check" classless)" 0
-	expect_eq "$name: instances == objects walked" "$(kv "$WORK/check" instances)" "$objects"
-	grep '^string_reachable=' "$WORK/check" >"$WORK/markers" || true
-	expect_eq "$name: marker strings" "$(wc -l <"$WORK/markers")" 10000
-	expect_eq "$name: reachable markers" "$(grep -c '^string_reachable=1 ' "$WORK/markers")" 10000
-	expect_eq "$name: distinct marker ids 0..9999" \
-		"$(sed 's/.*hdumpmarker-//' "$WORK/markers" | sort -n | uniq | awk 'NR-1==$1' | wc -l)" 10000
-}
+expect_answer "markers allocated" "$MARKERS_EXPR" ''
+expect_answer "markers forced" "$MARKERS_FORCE" "$MARKERS_SUM"
 
 "$HDUMP" -p "$REPL_PID" -o "$WORK/fresh.hprof" --json >"$WORK/fresh.json" 2>"$WORK/err" ||
 	fail "dump after allocation: exit $? ($(cat "$WORK/err"))"
-check_dump "fresh markers" "$WORK/fresh.hprof" "$WORK/fresh.json"
+check_marker_dump "fresh markers" "$WORK/fresh.hprof" "$WORK/fresh.json"
 expect_running "after the first dump"
 expect_answer "REPL answers after the dump" '40 + 2' 42
 
@@ -41,19 +23,19 @@ for i in 1 2 3 4 5; do
 done
 "$HDUMP" -p "$REPL_PID" -o "$WORK/old.hprof" --json >"$WORK/old.json" 2>"$WORK/err" ||
 	fail "dump after GCs: exit $? ($(cat "$WORK/err"))"
-check_dump "markers after GCs" "$WORK/old.hprof" "$WORK/old.json"
+check_marker_dump "markers after GCs" "$WORK/old.hprof" "$WORK/old.json"
 expect_running "after the second dump"
 # The copy snapshot keeps every guarantee of the stopped one.
 "$HDUMP" -p "$REPL_PID" --snapshot=copy -o "$WORK/copy.hprof" --json >"$WORK/copy.json" 2>"$WORK/err" ||
 	fail "--snapshot=copy dump: exit $? ($(cat "$WORK/err"))"
-check_dump "--snapshot=copy" "$WORK/copy.hprof" "$WORK/copy.json"
+check_marker_dump "--snapshot=copy" "$WORK/copy.hprof" "$WORK/copy.json"
 expect_running "after the copy snapshot"
-expect_answer "markers intact" 'markers.toList().fold(0, (acc, s) -> acc + s.length)' 158890
+expect_answer "markers intact" "$MARKERS_FORCE" "$MARKERS_SUM"
 
 # Reading through /proc/PID/mem (when process_vm_readv is refused) gives the same dump.
 HDUMP_FAULT=proc-mem "$HDUMP" -p "$REPL_PID" -o "$WORK/procmem.hprof" --json >"$WORK/procmem.json" 2>"$WORK/err" ||
 	fail "/proc/PID/mem dump: $(cat "$WORK/err")"
-check_dump "/proc/PID/mem reads" "$WORK/procmem.hprof" "$WORK/procmem.json"
+check_marker_dump "/proc/PID/mem reads" "$WORK/procmem.hprof" "$WORK/procmem.json"
 
 # -o - streams the dump to stdout; without -o the file gets the default name.
 "$HDUMP" -p "$REPL_PID" -o - >"$WORK/streamed.hprof" 2>"$WORK/err" || fail "streaming dump: $(cat "$WORK/err")"

@@ -2,11 +2,15 @@
 # 20 dumps in a row of a REPL that allocates all the while: each dump
 # succeeds (and validates) or fails cleanly with the retry error, and the
 # target survives them all with its computation intact.
-#   HDUMP=build/hdump tests/e2e/live_stress.sh PKL_VERSION
+# Extra arguments go to every hdump (e.g. --snapshot=fork: the fork is then
+# injected into threads that are busy allocating).
+#   HDUMP=build/hdump tests/e2e/live_stress.sh PKL_VERSION [HDUMP_ARG...]
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl.sh"
 cd "$WORK"
 repl_start "$1"
+shift
+mode_args=("$@")
 expect_answer "REPL evaluates" '1 + 1' 2
 
 # A feeder keeps the REPL allocating for as long as the dumps last, one
@@ -30,7 +34,7 @@ sleep 1
 ok=0 retried=0
 for i in $(seq 1 20); do
 	rc=0
-	"$HDUMP" -p "$REPL_PID" -o "d$i.hprof" 2>"err$i" || rc=$?
+	"$HDUMP" -p "$REPL_PID" "${mode_args[@]}" -o "d$i.hprof" 2>"err$i" || rc=$?
 	case $rc in
 	0) ok=$((ok + 1)) ;;
 	13) retried=$((retried + 1)); [ ! -e "d$i.hprof" ] || fail "dump $i failed but left a file" ;;
@@ -38,6 +42,7 @@ for i in $(seq 1 20); do
 	esac
 	st=$(ps -o stat= -p "$REPL_PID" | cut -c1)
 	[ "$st" != T ] || fail "dump $i left the target stopped"
+	[ "$(ps -eo ppid= | awk -v p="$REPL_PID" '$1 == p' | wc -l)" -eq 0 ] || fail "dump $i left a child"
 done
 touch "$WORK/stop"
 wait "$feeder_pid"

@@ -60,6 +60,29 @@ expect_running() {
 	esac
 }
 
+# Ground truth the live tests plant in the REPL: 10,000 distinct strings.
+MARKERS_EXPR='markers = new Listing { for (i in IntSeq(0, 9999)) { "hdumpmarker-\(i)" } }'
+MARKERS_FORCE='markers.toList().fold(0, (acc, s) -> acc + s.length)'
+MARKERS_SUM=158890
+
+# check_marker_dump NAME FILE SUMMARY: the library's verdict on FILE, and the
+# marker truth (after MARKERS_EXPR was evaluated) against hdump's --json SUMMARY.
+check_marker_dump() {
+	local name=$1 file=$2 objects
+	objects=$(sed -n 's/.*"objects":\([0-9]*\).*/\1/p' "$3")
+	"$CHECK" --dump-strings-matching '^hdumpmarker-[0-9]+$' --reachable-strings "$file" >"$WORK/check" || true
+	expect_eq "$name: library opens it" "$(kv "$WORK/check" library)" ok
+	expect_eq "$name: problems" "$(kv "$WORK/check" problems)" none
+	expect_eq "$name: dangling references" "$(kv "$WORK/check" dangling)" 0
+	expect_eq "$name: objects without a class" "$(kv "$WORK/check" classless)" 0
+	expect_eq "$name: instances == objects walked" "$(kv "$WORK/check" instances)" "$objects"
+	grep '^string_reachable=' "$WORK/check" >"$WORK/markers" || true
+	expect_eq "$name: marker strings" "$(wc -l <"$WORK/markers")" 10000
+	expect_eq "$name: reachable markers" "$(grep -c '^string_reachable=1 ' "$WORK/markers")" 10000
+	expect_eq "$name: distinct marker ids 0..9999" \
+		"$(sed 's/.*hdumpmarker-//' "$WORK/markers" | sort -n | uniq | awk 'NR-1==$1' | wc -l)" 10000
+}
+
 repl_stop() {
 	[ -n "${REPL_PID:-}" ] && kill "$REPL_PID" 2>/dev/null
 	[ -n "${REPL_HOLDER:-}" ] && kill "$REPL_HOLDER" 2>/dev/null

@@ -1,0 +1,49 @@
+/* A copy-on-write snapshot of a stopped target: one clone() injected into
+ * one of its threads while every thread is held.  The child shares the
+ * target's pages copy-on-write, so the target can run on at once while the
+ * child's frozen address space is dumped at leisure.
+ *
+ * The child never executes an instruction: it is born in a ptrace stop of
+ * ours, with PTRACE_O_EXITKILL so it dies if hdump dies, and its registers
+ * pointed at exit_group as a second guard.  It shares the target's file
+ * table (CLONE_FILES) so it holds no extra reference on any open file, and
+ * has no exit signal, so the target is never sent SIGCHLD.  When the dump is
+ * done it is killed, and reaped by a wait4 injected into the target.
+ *
+ * What it costs the target: the clone itself (page tables copied while the
+ * threads are held), and a copy of each private page it writes while the
+ * child lives — up to all of its private memory, hence the check below. */
+#ifndef HD_COWFORK_H
+#define HD_COWFORK_H
+
+#include "attach.h"
+#include "memview.h"
+#include "procmaps.h"
+
+#include <stdint.h>
+
+struct hd_cowfork {
+	pid_t target;
+	pid_t child;      /* 0: none */
+	uint64_t site;    /* the syscall instruction calls are injected at */
+};
+
+/* Refuses (HD_E_SNAPSHOT) when the target's private memory could not be
+ * duplicated without hitting its cgroup's memory limit or the memory the
+ * system has available: the worst case of a dump that overlaps a full
+ * collection, which rewrites the whole heap. */
+int cowfork_check_memory(pid_t pid);
+
+/* Clones the target held in T (every thread stopped, MAPS and MV of the
+ * target).  T stays stopped; release it right after.  Errors: HD_E_SNAPSHOT
+ * (the kernel refused the clone), HD_E_INCONSISTENT (a signal came in
+ * first: retry), HD_E_TARGET_GONE. */
+int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
+		 const struct hd_maps *maps);
+
+/* Kills the child and reaps it through one briefly stopped target thread.
+ * Idempotent.  Returns 0, or -1 when the target could not be made to reap
+ * (the child then stays a zombie until the target exits; error recorded). */
+int cowfork_discard(struct hd_cowfork *f);
+
+#endif

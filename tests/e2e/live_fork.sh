@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# hdump -p --snapshot=fork: the dump keeps the marker ground truth, and the
+# target comes out of it exactly as it went in — same threads blocked in the
+# same system calls, same signal state, same open files, no child, no
+# memory kept — over 100 dumps in a row; memory limits refuse the fork, and
+# an interrupted hdump still kills and reaps it.
+#   HDUMP=build/hdump tests/e2e/live_fork.sh PKL_VERSION
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/repl.sh"
+cd "$WORK"
+repl_start "$1"
+expect_answer "REPL evaluates" '1 + 1' 2
+expect_answer "markers allocated" "$MARKERS_EXPR" ''
+expect_answer "markers forced" "$MARKERS_FORCE" "$MARKERS_SUM"
+
+# What the target looks like from outside: every thread and the system call
+# it waits in, its signal state, its open files, its children.  Any ptrace
+# stop (not only ours) turns a timed wait into restart_syscall (219), which
+# goes on waiting with the same deadline: the timed waits count as one.
+target_state() {
+	local p=$1 t fd
+	grep -E '^(SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt|NoNewPrivs|Seccomp):' "/proc/$p/status"
+	for t in /proc/"$p"/task/*; do
+		echo "task ${t##*/} $(cat "$t/comm") in syscall $(cut -d' ' -f1 "$t/syscall" 2>/dev/null)"
+	done | sed -E 's/ syscall (7|35|202|230|271|219)$/ syscall timed-wait-or-futex/' 
+	for fd in /proc/"$p"/fd/*; do echo "fd ${fd##*/} $(readlink "$fd")"; done
+	echo "children: $(cat /proc/"$p"/task/*/children | wc -w)"
+	echo "cwd: $(readlink "/proc/$p/cwd")"
+}
+rss_kb() { sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
+# Processes whose parent is the target (zombies included).
+children() { ps -eo ppid=,pid=,stat= | awk -v p="$1" '$1 == p' | wc -l; }
+# same_state NAME: the states in files before and after match.  The JDK's
+# idle threads ("process reaper") end on their own after a minute, so only
+# threads present in both are compared — and none may be new.
+same_state() {
+	grep -o '^task [0-9]*' before | sort >tasks.before
+	grep -o '^task [0-9]*' after | sort >tasks.after
+	comm -13 tasks.before tasks.after >tasks.new
+	[ ! -s tasks.new ] && pass "$1: no new thread" || fail "$1: new threads: $(cat tasks.new)"
+	grep -v -F -f <(comm -23 tasks.before tasks.after | sed 's/$/ /') before >before.common || true
+	diff before.common after >state.diff && pass "$1: state unchanged" ||
+		fail "$1: state changed: $(cat state.diff)"
+}
+
+target_state "$REPL_PID" >before
+"$HDUMP" -p "$REPL_PID" --snapshot=fork -v -o fresh.hprof --json >fresh.json 2>err ||
+	fail "fork dump: exit $? ($(cat err))"
+grep -q 'target stopped for [0-9]* ms (fork [0-9]*)' err && pass "fork dump reports its pause" ||
+	fail "no pause report: $(cat err)"
+check_marker_dump "fork snapshot" fresh.hprof fresh.json
+target_state "$REPL_PID" >after
+same_state "one fork dump"
+expect_eq "no child left" "$(children "$REPL_PID")" 0
+
+# Young collections move the markers; the fork still finds every one.
+for i in 1 2 3; do
+	expect_answer "allocation round $i" 'IntSeq(0, 2000000).fold(0, (acc, i) -> acc + "\(i)".length)' 12888897
+done
+"$HDUMP" -p "$REPL_PID" --snapshot=fork -o old.hprof --json >old.json 2>err ||
+	fail "fork dump after GCs: exit $? ($(cat err))"
+check_marker_dump "fork snapshot after GCs" old.hprof old.json
+expect_answer "markers intact" "$MARKERS_FORCE" "$MARKERS_SUM"
+
+# 100 dumps in a row: nothing accumulates in the target.
+target_state "$REPL_PID" >before
+rss_before=$(rss_kb "$REPL_PID")
+failed=0
+for i in $(seq 1 100); do
+	"$HDUMP" -p "$REPL_PID" --snapshot=fork -o - 2>err >/dev/null || { failed=$((failed + 1)); cat err; }
+done
+expect_eq "100 fork dumps succeed" "$failed" 0
+rss_after=$(rss_kb "$REPL_PID")
+target_state "$REPL_PID" >after
+same_state "100 fork dumps"
+expect_eq "no child left after 100 dumps" "$(children "$REPL_PID")" 0
+# Pages the target wrote while a fork lived were copied; the copies must
+# not pile up.
+[ "$rss_after" -le $((rss_before + 8192)) ] &&
+	pass "anonymous memory after 100 dumps: $rss_before -> $rss_after kB" ||
+	fail "anonymous memory grew: $rss_before -> $rss_after kB"
+expect_running "after 100 fork dumps"
+expect_answer "REPL answers after 100 fork dumps" '40 + 2' 42
+
+# Signals to hdump while the fork is being dumped: the fork is killed and
+# reaped (exit 14).  SIGKILL cannot be handled: PTRACE_O_EXITKILL still kills
+# the fork, which the target alone can then reap (a zombie, see README).
+for sig in TERM INT; do
+	HDUMP_FAULT=stall "$HDUMP" -p "$REPL_PID" --snapshot=fork -o sig.hprof 2>err &
+	dumper=$!
+	sleep 1
+	expect_eq "SIG$sig: a fork exists while hdump works" "$(children "$REPL_PID")" 1
+	kill -"$sig" "$dumper"
+	rc=0
+	wait "$dumper" || rc=$?
+	expect_eq "SIG$sig to hdump during a fork dump: exit code" "$rc" 14
+	expect_eq "SIG$sig: fork reaped" "$(children "$REPL_PID")" 0
+	[ ! -e sig.hprof ] && pass "SIG$sig: no dump file" || fail "SIG$sig left sig.hprof"
+done
+HDUMP_FAULT=stall "$HDUMP" -p "$REPL_PID" --snapshot=fork -o sig.hprof 2>err &
+dumper=$!
+sleep 1
+kill -KILL "$dumper"
+wait "$dumper" 2>/dev/null || true
+sleep 0.2
+expect_eq "SIGKILL to hdump: no live fork left" \
+	"$(ps -eo ppid=,stat= | awk -v p="$REPL_PID" '$1 == p && $2 !~ /^Z/' | wc -l)" 0
+expect_eq "SIGKILL to hdump: the fork is a zombie only the target can reap" \
+	"$(ps -eo ppid=,stat= | awk -v p="$REPL_PID" '$1 == p && $2 ~ /^Z/' | wc -l)" 1
+expect_answer "REPL answers after the interrupted fork dumps" '"forks"' forks
+
+# A memory cgroup without room for the worst case refuses the fork, before
+# the target is touched.  Charges stay with the old group when a process
+# moves, so a 16 MB limit leaves less room than the REPL's private memory.
+cg_dir=
+if [ -d /sys/fs/cgroup/memory ] && mkdir "/sys/fs/cgroup/memory/hdump-test-$$" 2>/dev/null; then
+	cg_dir=/sys/fs/cgroup/memory/hdump-test-$$
+	echo $((16 << 20)) >"$cg_dir/memory.limit_in_bytes"
+	cg_home=/sys/fs/cgroup/memory$(sed -n 's/^[0-9]*:memory:\(.*\)$/\1/p' "/proc/$REPL_PID/cgroup")
+elif grep -qw memory /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null &&
+	mkdir "/sys/fs/cgroup/hdump-test-$$" 2>/dev/null; then
+	cg_dir=/sys/fs/cgroup/hdump-test-$$
+	echo $((16 << 20)) >"$cg_dir/memory.max"
+	cg_home=/sys/fs/cgroup$(sed -n 's/^0::\(.*\)$/\1/p' "/proc/$REPL_PID/cgroup")
+fi
+if [ -n "$cg_dir" ]; then
+	cleanup_hooks+=("echo $REPL_PID 2>/dev/null >'$cg_home/cgroup.procs'; rmdir '$cg_dir'")
+	echo "$REPL_PID" >"$cg_dir/cgroup.procs"
+	rc=0
+	"$HDUMP" -p "$REPL_PID" --snapshot=fork -o limited.hprof 2>err || rc=$?
+	echo "$REPL_PID" >"$cg_home/cgroup.procs"
+	expect_eq "memory limit: exit code" "$rc" 15
+	grep -q "refusing a fork snapshot.*cgroup.*--snapshot=stop" err && pass "memory limit: says why and what to use" ||
+		fail "memory limit message: $(cat err)"
+	expect_eq "memory limit: one-line message" "$(wc -l <err)" 1
+	[ ! -e limited.hprof ] && pass "memory limit: no file" || fail "memory limit left a file"
+	"$HDUMP" -p "$REPL_PID" --snapshot=fork --histo >/dev/null 2>err && pass "fork allowed again outside the cgroup" ||
+		fail "fork outside the cgroup: $(cat err)"
+else
+	echo "skip - no writable memory cgroup here: the limit refusal is not exercised"
+fi
+expect_running "at the end"
+expect_answer "REPL answers at the end" '"done"' done
+finish

@@ -1,0 +1,254 @@
+/* System calls injected into a stopped process (agent/inject.h) and the
+ * fork snapshot built on them (agent/cowfork.h), on helper processes whose
+ * every observable outcome is checked: a blocking read, a sleep and a
+ * user-mode computation carry on exactly as if nothing happened, a signal
+ * that races the injection is delivered, the fork is a faithful frozen copy
+ * that is killed and reaped, and the helper never sees SIGCHLD. */
+#include "../../agent/attach.h"
+#include "../../agent/cowfork.h"
+#include "../../agent/inject.h"
+#include "../../agent/memview.h"
+#include "../../agent/procmaps.h"
+#include "../../common/hd_error.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t sigchld_seen, sigusr1_seen;
+static void on_sigchld(int s) { (void)s; sigchld_seen++; }
+static void on_sigusr1(int s) { (void)s; sigusr1_seen++; }
+
+/* Read by the test in the helper and in its frozen fork. */
+static volatile uint64_t marker = 0x5eed;
+
+#define SPIN_ROUNDS 300000000ull
+
+static uint64_t spin(uint64_t rounds)
+{
+	uint64_t x = 88172645463325252ull, sum = 0;
+	for (uint64_t i = 0; i < rounds; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		sum += x >> 3;
+	}
+	return x ^ sum;
+}
+
+enum mode { READER, SLEEPER, SPINNER };
+
+struct helper {
+	pid_t pid;
+	int to_helper, from_helper;
+};
+
+/* The helper reports on FROM_HELPER: what its blocking call returned and
+ * how many SIGCHLD / SIGUSR1 it saw. */
+static void helper_main(enum mode m, int in, int out)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = on_sigchld;
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = on_sigusr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	marker = 0xfeedface;
+	char buf[64] = "";
+	char report[160];
+	if (m == READER) {
+		ssize_t n = read(in, buf, sizeof buf - 1);
+		snprintf(report, sizeof report, "read=%zd:%.*s", n, n > 0 ? (int)n : 0, buf);
+	} else if (m == SLEEPER) {
+		struct timespec a, b, d = {0, 400 * 1000000L};
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		int rc = nanosleep(&d, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+		snprintf(report, sizeof report, "sleep=%d:%s", rc, ms >= 400 ? "full" : "short");
+	} else {
+		snprintf(report, sizeof report, "spin=%llx", (unsigned long long)spin(SPIN_ROUNDS));
+	}
+	size_t len = strlen(report);
+	snprintf(report + len, sizeof report - len, " chld=%d usr1=%d", (int)sigchld_seen,
+		 (int)sigusr1_seen);
+	if (write(out, report, strlen(report)) < 0)
+		_exit(2);
+	_exit(0);
+}
+
+static struct helper helper_start(enum mode m)
+{
+	int a[2], b[2];
+	cr_assert(pipe(a) == 0 && pipe(b) == 0);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		close(a[1]);
+		close(b[0]);
+		helper_main(m, a[0], b[1]);
+	}
+	close(a[0]);
+	close(b[1]);
+	/* Let it reach its blocking call (or its loop). */
+	struct timespec settle = {0, 100 * 1000000L};
+	nanosleep(&settle, NULL);
+	return (struct helper){pid, a[1], b[0]};
+}
+
+static char *helper_finish(struct helper *h, const char *input)
+{
+	if (input)
+		cr_assert(write(h->to_helper, input, strlen(input)) == (ssize_t)strlen(input));
+	static char report[200];
+	ssize_t n = read(h->from_helper, report, sizeof report - 1);
+	report[n > 0 ? n : 0] = '\0';
+	int status;
+	cr_assert(waitpid(h->pid, &status, 0) == h->pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "helper status 0x%x", status);
+	close(h->to_helper);
+	close(h->from_helper);
+	return report;
+}
+
+static uint64_t site_of(pid_t pid)
+{
+	struct hd_maps maps;
+	cr_assert(maps_read(pid, &maps) == 0);
+	hd_memview *mv = mv_new_process(pid);
+	uint64_t site = 0;
+	cr_assert(inject_find_site(mv, &maps, &site) == 0, "%s", hd_error_message());
+	mv_free(mv);
+	maps_free(&maps);
+	return site;
+}
+
+static void inject_getpid(struct hd_target *t)
+{
+	struct hd_injected r;
+	int sig = -1;
+	long args[6] = {0};
+	cr_assert(inject_syscall(t->tasks[0].tid, site_of(t->pid), SYS_getpid, args, &r, &sig) == 0,
+		  "%s", hd_error_message());
+	cr_assert_eq(r.ret, t->pid);
+	cr_assert_eq(sig, 0);
+	cr_assert_eq(r.new_child, 0);
+}
+
+static int children_of(pid_t pid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	FILE *f = fopen(path, "re");
+	cr_assert(f, "no %s", path);
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	int count = 0;
+	for (char *p = strtok(buf, " \n"); p; p = strtok(NULL, " \n"))
+		count++;
+	return count;
+}
+
+Test(inject, blocking_read_restarts_after_call)
+{
+	struct helper h = helper_start(READER);
+	struct hd_target t;
+	cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
+	inject_getpid(&t);
+	inject_getpid(&t);
+	target_free(&t);
+	cr_assert_str_eq(helper_finish(&h, "hello"), "read=5:hello chld=0 usr1=0");
+}
+
+Test(inject, sleep_resumes_through_restart_syscall)
+{
+	struct helper h = helper_start(SLEEPER);
+	struct hd_target t;
+	cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
+	inject_getpid(&t);
+	target_free(&t);
+	cr_assert_str_eq(helper_finish(&h, NULL), "sleep=0:full chld=0 usr1=0");
+}
+
+Test(inject, computation_keeps_its_registers, .timeout = 60)
+{
+	char want[64];
+	snprintf(want, sizeof want, "spin=%llx chld=0 usr1=0", (unsigned long long)spin(SPIN_ROUNDS));
+	struct helper h = helper_start(SPINNER);
+	for (int i = 0; i < 20; i++) {
+		struct hd_target t;
+		cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
+		inject_getpid(&t);
+		target_free(&t);
+		struct timespec gap = {0, 5 * 1000000L};
+		nanosleep(&gap, NULL);
+	}
+	cr_assert_str_eq(helper_finish(&h, NULL), want);
+}
+
+Test(inject, signal_racing_the_call_is_delivered)
+{
+	struct helper h = helper_start(READER);
+	struct hd_target t;
+	cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
+	/* Queued while the thread is held: it comes out of the first resume. */
+	kill(h.pid, SIGUSR1);
+	struct hd_injected r;
+	int sig = 0;
+	long args[6] = {0};
+	cr_assert(inject_syscall(h.pid, site_of(h.pid), SYS_getpid, args, &r, &sig) != 0);
+	cr_assert_eq(hd_error_class(), HD_E_INCONSISTENT);
+	cr_assert_eq(sig, SIGUSR1);
+	t.tasks[0].pending_sig = sig;
+	target_free(&t);
+	cr_assert_str_eq(helper_finish(&h, "abc"), "read=3:abc chld=0 usr1=1");
+}
+
+Test(cowfork, frozen_copy_then_killed_and_reaped)
+{
+	struct helper h = helper_start(READER);
+	struct hd_target t;
+	struct hd_maps maps;
+	cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
+	cr_assert(maps_read(h.pid, &maps) == 0);
+	hd_memview *mv = mv_new_process(h.pid);
+	struct hd_cowfork f;
+	cr_assert(cowfork_take(&f, &t, mv, &maps) == 0, "%s", hd_error_message());
+	target_release(&t);
+	cr_assert(f.child > 0);
+	/* The helper runs on; the child is its frozen copy. */
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)f.child);
+	cr_assert(access(path, F_OK) == 0);
+	cr_assert_eq(children_of(h.pid), 1);
+	hd_memview *cv = mv_new_process(f.child);
+	uint64_t seen = 0;
+	cr_assert(mv_read(cv, (uint64_t)(uintptr_t)&marker, &seen, sizeof seen) == 0);
+	cr_assert_eq(seen, 0xfeedface);
+	mv_free(cv);
+	pid_t child = f.child;
+	cr_assert(cowfork_discard(&f) == 0, "%s", hd_error_message());
+	cr_assert_eq(f.child, 0);
+	cr_assert_eq(children_of(h.pid), 0);
+	cr_assert(kill(child, 0) != 0 && errno == ESRCH, "fork %d still exists", (int)child);
+	mv_free(mv);
+	maps_free(&maps);
+	target_free(&t);
+	cr_assert_str_eq(helper_finish(&h, "xyz"), "read=3:xyz chld=0 usr1=0");
+}
+
+Test(cowfork, memory_check_passes_a_small_process)
+{
+	cr_assert(cowfork_check_memory(getpid()) == 0, "%s", hd_error_message());
+	cr_assert(cowfork_check_memory(0x7ffffff0) != 0);
+	cr_assert_eq(hd_error_class(), HD_E_NOENT);
+}

@@ -69,6 +69,29 @@ hd_memview *mv_new_process(pid_t pid)
 	return mv;
 }
 
+void mv_read_without_pinning(hd_memview *mv) { mv->use_mem_fd = 1; }
+
+hd_memview *mv_clone(const hd_memview *mv)
+{
+	hd_memview *c = mv_new_local();
+	if (!c)
+		return NULL;
+	c->pid = mv->pid;
+	c->use_mem_fd = mv->use_mem_fd;
+	c->sorted = mv->sorted;
+	if (mv->nregions) {
+		c->regions = malloc(mv->nregions * sizeof *c->regions);
+		if (!c->regions) {
+			mv_free(c);
+			hd_fail(HD_E_INTERNAL, "out of memory");
+			return NULL;
+		}
+		memcpy(c->regions, mv->regions, mv->nregions * sizeof *c->regions);
+		c->nregions = c->cap = mv->nregions;
+	}
+	return c;
+}
+
 void mv_free(hd_memview *mv)
 {
 	if (!mv)
@@ -119,8 +142,8 @@ const void *mv_local_ptr(hd_memview *mv, uint64_t addr, size_t len)
 	return NULL;
 }
 
-/* /proc/PID/mem via lseek+read: pread rejects offsets above 2^63 (elfutils
- * f17d1012), and kernel addresses never reach that, but lseek keeps us honest. */
+/* /proc/PID/mem: user-space addresses are far below 2^63, where pread's
+ * signed offset would stop (elfutils f17d1012). */
 static int read_proc_mem(hd_memview *mv, uint64_t addr, void *buf, size_t len)
 {
 	if (mv->mem_fd < 0) {
@@ -130,11 +153,13 @@ static int read_proc_mem(hd_memview *mv, uint64_t addr, void *buf, size_t len)
 		if (mv->mem_fd < 0)
 			return -1;
 	}
+	if (addr >= (1ull << 63) || len >= (1ull << 63) - addr) {
+		errno = EFAULT;
+		return -1;
+	}
 	size_t done = 0;
 	while (done < len) {
-		if (lseek(mv->mem_fd, (off_t)(addr + done), SEEK_SET) == (off_t)-1)
-			return -1;
-		ssize_t n = read(mv->mem_fd, (uint8_t *)buf + done, len - done);
+		ssize_t n = pread(mv->mem_fd, (uint8_t *)buf + done, len - done, (off_t)(addr + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

@@ -25,6 +25,15 @@ int mv_add_local(hd_memview *mv, uint64_t addr, const void *data, size_t len);
  * accept torn reads) while reading. */
 hd_memview *mv_new_process(pid_t pid);
 
+/* An independent view of the same memory (same local buffers, same
+ * process), for another thread: a view keeps per-reader state. */
+hd_memview *mv_clone(const hd_memview *mv);
+
+/* Reads through /proc/PID/mem only.  process_vm_readv pins the pages it
+ * reads, and pinning an anonymous page shared copy-on-write with another
+ * process copies it: reading a fork that way would duplicate its memory. */
+void mv_read_without_pinning(hd_memview *mv);
+
 void mv_free(hd_memview *mv);
 
 /* Copies LEN bytes at ADDR into BUF, all or nothing.  Returns 0, or -1 with

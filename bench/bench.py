@@ -189,7 +189,7 @@ def bench_pkl(label, items):
                                           text=True)
         info = json.loads(summary.strip().splitlines()[-1])
         heap = info["heap_bytes"]
-        for mode in ("stop", "copy"):
+        for mode in ("stop", "copy", "fork"):
             res = []
             for i in range(RUNS):
                 out = os.path.join(WORK, f"hdump-{label}-{mode}-{i}.hprof")
@@ -247,7 +247,7 @@ def main():
     print()
     for label in SIZES:
         jc = next((r for r in rows if r["target"] == f"Java {label}" and r["dumper"].startswith("jcmd")), None)
-        for mode in ("stop", "copy"):
+        for mode in ("stop", "copy", "fork"):
             hd = next((r for r in rows if r["target"] == f"pkl {label}" and r["dumper"].endswith(mode)), None)
             if not jc or not hd:
                 continue

@@ -41,7 +41,7 @@ int run_exe(const struct hd_options *opt)
 	if (classes_build(&classes, mv, &L, hubs, nhubs) != 0)
 		goto out;
 	struct hd_dump_input in = {
-		.L = &L, .classes = &classes, .mv = mv, .chunks = image_chunks,
+		.L = &L, .classes = &classes, .mv = mv, .chunks = image_chunks, .threads = opt->threads,
 	};
 	char *copy = strdup(opt->exe);
 	if (!copy) {

@@ -282,7 +282,7 @@ int run_live(const struct hd_options *opt)
 	struct hd_snapshot snap = {0};
 	struct hd_cowfork cow = {0};
 	struct hd_dump_input in = {.mv = lv->proc, .chunks = isolate_chunks, .roots = live_roots,
-				   .roots_ctx = &rctx};
+				   .roots_ctx = &rctx, .threads = opt->threads};
 	bool forking = opt->snapshot == HD_SNAPSHOT_FORK && !opt->list_isolates;
 	if (forking && cowfork_check_memory(opt->pid) != 0) {
 		rc = -1;
@@ -304,6 +304,8 @@ int run_live(const struct hd_options *opt)
 					hd_now_ms() - stopped_at, (int)cow.child);
 			if (rc == 0 && !(view = child_view = mv_new_process(cow.child)))
 				rc = -1;
+			if (child_view)
+				mv_read_without_pinning(child_view);
 			scanned_pid = cow.child;
 		}
 		if (rc == 0)

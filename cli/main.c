@@ -52,6 +52,7 @@ static void usage(FILE *f)
 		"      --retries N     when the heap is caught mid-change (an allocation or GC\n"
 		"                      in progress), resume the target briefly and retry up to\n"
 		"                      N times (default 5)\n"
+		"      --threads N     write with N threads (default: one per CPU, at most 8)\n"
 		"  -v, --verbose       say what was discovered and how long it took (stderr)\n"
 		"  -h, --help          this text\n"
 		"      --version       print the version\n"
@@ -75,7 +76,7 @@ static int parse_int(const char *s, long min, long max, long *out)
 int main(int argc, char **argv)
 {
 	enum { OPT_EXE = 256, OPT_HISTO, OPT_VERSION, OPT_JSON, OPT_ISOLATE, OPT_LIST_ISOLATES,
-	       OPT_RETRIES, OPT_SNAPSHOT };
+	       OPT_RETRIES, OPT_SNAPSHOT, OPT_THREADS };
 	static const struct option longopts[] = {
 		{"pid", required_argument, NULL, 'p'},
 		{"exe", required_argument, NULL, OPT_EXE},
@@ -86,6 +87,7 @@ int main(int argc, char **argv)
 		{"isolate", required_argument, NULL, OPT_ISOLATE},
 		{"list-isolates", no_argument, NULL, OPT_LIST_ISOLATES},
 		{"retries", required_argument, NULL, OPT_RETRIES},
+		{"threads", required_argument, NULL, OPT_THREADS},
 		{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -140,6 +142,13 @@ int main(int argc, char **argv)
 			break;
 		case OPT_LIST_ISOLATES:
 			opt.list_isolates = true;
+			break;
+		case OPT_THREADS:
+			if (parse_int(optarg, 1, 8, &v) != 0) {
+				fprintf(stderr, "hdump: --threads takes a number from 1 to 8\n");
+				return hd_error_exit_code(HD_E_USAGE);
+			}
+			opt.threads = (unsigned)v;
 			break;
 		case OPT_RETRIES:
 			if (parse_int(optarg, 0, 100, &v) != 0) {

@@ -27,6 +27,7 @@ struct hd_options {
 	int isolate;          /* -1: the application's */
 	unsigned retries;
 	enum hd_snapshot_mode snapshot;
+	unsigned threads;     /* 0: one per CPU */
 };
 
 /* --exe: the image heap of an executable on disk. */

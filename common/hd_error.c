@@ -12,8 +12,9 @@ static const struct {
 #undef HD_ERR_ROW
 };
 
-static enum hd_error_class last_class;
-static char last_message[512];
+/* Per thread: the parallel writer's workers each fail on their own. */
+static _Thread_local enum hd_error_class last_class;
+static _Thread_local char last_message[512];
 
 static int record(enum hd_error_class cls, int errnum, const char *fmt, va_list ap)
 {

@@ -1,10 +1,14 @@
 #include "heapdump.h"
 
+#include "../agent/attach.h"
 #include "../common/hd_error.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* HPROF ids of the UTF8 records: class names, then field names. */
 #define NAME_ID_BASE 1u
@@ -82,7 +86,7 @@ struct writer {
 	const struct hd_census *c;
 	hd_hprof *w;
 	struct hd_walker *walker;
-	uint32_t *inst_bytes;   /* per class: bytes of an INSTANCE DUMP's values */
+	const uint32_t *inst_bytes; /* per class: bytes of an INSTANCE DUMP's values */
 	uint64_t dangling, first_dangling_from, first_dangling_to;
 	uint8_t *io;            /* staging for arrays too large to buffer */
 	uint8_t *rec;           /* one record being built */
@@ -285,7 +289,7 @@ static int stream_elements(struct writer *x, const struct hd_object *o, uint64_t
 		if (o->data) {
 			p = o->data + off;
 		} else {
-			if (mv_read(x->in->mv, o->addr + off, x->io, n) != 0)
+			if (mv_read(x->walker->mv, o->addr + off, x->io, n) != 0)
 				return -1;
 			p = x->io;
 		}
@@ -369,23 +373,259 @@ static int write_chunk(void *ctx, const struct hd_chunk *ch)
 	return hw_walk_range(x->walker, ch->first, ch->top, ch->gaps, ch->ngaps, write_object, x);
 }
 
+/* ---- Writing the objects on several threads ------------------------------
+ *
+ * Every chunk's objects go to a worker's own fragment writer; a fragment's
+ * finished segments are handed to the file's writer under a lock, in any
+ * order (segments are self-contained).  Chunks too large to hold in memory
+ * are streamed straight to the file afterwards, by one thread. */
+
+#define BIG_CHUNK (8u << 20)
+#define FRAGMENT_FLUSH (2u << 20)
+#define MAX_WORKERS 8
+
+struct chunk_list {
+	struct hd_chunk *v;
+	size_t n, cap;
+};
+
+static void chunk_list_free(struct chunk_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free((void *)l->v[i].gaps);
+	free(l->v);
+}
+
+/* The chunk sources own their chunks only during the callback. */
+static int collect_chunk(void *ctx, const struct hd_chunk *ch)
+{
+	struct chunk_list *l = ctx;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct hd_chunk *v = realloc(l->v, cap * sizeof *v);
+		if (!v)
+			return hd_fail(HD_E_INTERNAL, "out of memory");
+		l->v = v;
+		l->cap = cap;
+	}
+	struct hd_chunk copy = *ch;
+	if (ch->ngaps) {
+		struct hd_gap *g = malloc(ch->ngaps * sizeof *g);
+		if (!g)
+			return hd_fail(HD_E_INTERNAL, "out of memory");
+		memcpy(g, ch->gaps, ch->ngaps * sizeof *g);
+		copy.gaps = g;
+	} else {
+		copy.gaps = NULL;
+	}
+	l->v[l->n++] = copy;
+	return 0;
+}
+
+static bool is_big(const struct hd_chunk *ch) { return ch->top - ch->first > BIG_CHUNK; }
+
+struct membuf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static int membuf_sink(void *ctx, const void *buf, size_t len)
+{
+	struct membuf *m = ctx;
+	if (m->len + len > m->cap) {
+		size_t cap = m->cap ? m->cap : FRAGMENT_FLUSH;
+		while (cap < m->len + len)
+			cap *= 2;
+		uint8_t *p = realloc(m->p, cap);
+		if (!p)
+			return hd_fail(HD_E_INTERNAL, "out of memory");
+		m->p = p;
+		m->cap = cap;
+	}
+	memcpy(m->p + m->len, buf, len);
+	m->len += len;
+	return 0;
+}
+
+struct shared {
+	const struct chunk_list *chunks;
+	atomic_size_t next;
+	atomic_int failed;
+	pthread_mutex_t out_lock;
+	hd_hprof *out;
+};
+
+struct worker {
+	struct writer x;
+	struct hd_walker walker;
+	hd_memview *mv;   /* its own view (NULL: the caller's) */
+	struct membuf buf;
+	struct shared *sh;
+	pthread_t thread;
+	bool started;
+	int rc;
+	struct hd_error_state err;
+};
+
+static int worker_init(struct worker *k, const struct writer *proto, struct shared *sh,
+		       size_t max_rec, bool own_view)
+{
+	memset(k, 0, sizeof *k);
+	k->x = *proto;
+	k->sh = sh;
+	hd_memview *mv = proto->in->mv;
+	if (own_view && !(mv = k->mv = mv_clone(mv)))
+		return -1;
+	k->x.io = malloc(1u << 20);
+	k->x.rec = malloc(max_rec);
+	k->x.w = hprof_open_fragment(membuf_sink, &k->buf, 0);
+	if (!k->x.io || !k->x.rec || !k->x.w)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	if (hw_init(&k->walker, proto->in->L, mv, classes_lookup, (void *)proto->in->classes) != 0)
+		return -1;
+	k->x.walker = &k->walker;
+	return 0;
+}
+
+static void worker_fini(struct worker *k)
+{
+	if (k->x.walker)
+		hw_fini(&k->walker);
+	hprof_free(k->x.w);
+	free(k->x.io);
+	free(k->x.rec);
+	free(k->buf.p);
+	mv_free(k->mv);
+}
+
+static int hand_over(struct worker *k)
+{
+	if (hprof_flush(k->x.w) != 0)
+		return -1;
+	if (!k->buf.len)
+		return 0;
+	pthread_mutex_lock(&k->sh->out_lock);
+	int rc = hprof_segments(k->sh->out, k->buf.p, k->buf.len);
+	pthread_mutex_unlock(&k->sh->out_lock);
+	k->buf.len = 0;
+	return rc;
+}
+
+static void *work(void *arg)
+{
+	struct worker *k = arg;
+	struct shared *sh = k->sh;
+	int rc = 0;
+	while (rc == 0 && !atomic_load(&sh->failed)) {
+		size_t i = atomic_fetch_add(&sh->next, 1);
+		if (i >= sh->chunks->n)
+			break;
+		if (hd_interrupted()) {
+			rc = hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
+			break;
+		}
+		const struct hd_chunk *ch = &sh->chunks->v[i];
+		if (is_big(ch))
+			continue;
+		rc = write_chunk(&k->x, ch);
+		if (rc == 0 && k->buf.len >= FRAGMENT_FLUSH)
+			rc = hand_over(k);
+	}
+	if (rc == 0)
+		rc = hand_over(k);
+	if (rc != 0) {
+		hd_error_save(&k->err);
+		atomic_store(&sh->failed, 1);
+	}
+	k->rc = rc;
+	return NULL;
+}
+
+static unsigned worker_count(unsigned wanted, size_t nchunks)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = wanted ? wanted : (cpus > 0 ? (unsigned)cpus : 1);
+	if (n > MAX_WORKERS)
+		n = MAX_WORKERS;
+	if (n > nchunks)
+		n = nchunks ? (unsigned)nchunks : 1;
+	return n;
+}
+
+/* Writes every object of CHUNKS through W; PROTO carries the shared state. */
+static int write_objects(struct writer *proto, const struct chunk_list *chunks, hd_hprof *w,
+			 size_t max_rec)
+{
+	struct shared sh = {.chunks = chunks, .out = w};
+	atomic_init(&sh.next, 0);
+	atomic_init(&sh.failed, 0);
+	pthread_mutex_init(&sh.out_lock, NULL);
+	unsigned n = worker_count(proto->in->threads, chunks->n);
+	struct worker *k = calloc(n, sizeof *k);
+	int rc = k ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
+	for (unsigned i = 0; i < n && rc == 0; i++)
+		rc = worker_init(&k[i], proto, &sh, max_rec, i > 0);
+	/* The calling thread is worker 0. */
+	for (unsigned i = 1; i < n && rc == 0; i++) {
+		if (pthread_create(&k[i].thread, NULL, work, &k[i]) != 0)
+			rc = hd_fail(HD_E_INTERNAL, "cannot start a writer thread");
+		else
+			k[i].started = true;
+	}
+	if (rc != 0)
+		atomic_store(&sh.failed, 1);
+	else
+		work(&k[0]);
+	for (unsigned i = 1; k && i < n; i++)
+		if (k[i].started)
+			pthread_join(k[i].thread, NULL);
+	for (unsigned i = 0; k && i < n && rc == 0; i++)
+		if (k[i].rc != 0) {
+			hd_error_restore(&k[i].err);
+			rc = -1;
+		}
+	/* The big chunks, streamed by this thread straight into the file. */
+	if (rc == 0) {
+		struct writer direct = k[0].x;
+		direct.w = w;
+		for (size_t i = 0; i < chunks->n && rc == 0; i++)
+			if (is_big(&chunks->v[i]))
+				rc = write_chunk(&direct, &chunks->v[i]);
+		k[0].x.dangling += direct.dangling;
+		if (!k[0].x.first_dangling_from) {
+			k[0].x.first_dangling_from = direct.first_dangling_from;
+			k[0].x.first_dangling_to = direct.first_dangling_to;
+		}
+	}
+	for (unsigned i = 0; k && i < n; i++) {
+		if (k[i].x.dangling && !proto->dangling) {
+			proto->first_dangling_from = k[i].x.first_dangling_from;
+			proto->first_dangling_to = k[i].x.first_dangling_to;
+		}
+		proto->dangling += k[i].x.dangling;
+		worker_fini(&k[i]);
+	}
+	free(k);
+	pthread_mutex_destroy(&sh.out_lock);
+	return rc;
+}
+
 int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, hd_hprof *w)
 {
 	const struct hd_classes *t = in->classes;
 	struct writer x = {.in = in, .c = c, .w = w};
 	struct hd_walker walker;
 	int rc = -1;
-	x.inst_bytes = calloc(t->n ? t->n : 1, sizeof *x.inst_bytes);
-	x.io = malloc(1u << 20);
+	uint32_t *inst_bytes = calloc(t->n ? t->n : 1, sizeof *inst_bytes);
 	size_t max_rec = REC_FLUSH + 64;
-	for (size_t k = 0; x.inst_bytes && k < t->n; k++) {
+	for (size_t k = 0; inst_bytes && k < t->n; k++) {
 		for (size_t i = 0; i < t->v[k].nfields; i++)
-			x.inst_bytes[k] += value_size(t->v[k].fields[i].type);
-		if (x.inst_bytes[k] + 64u > max_rec)
-			max_rec = x.inst_bytes[k] + 64u;
+			inst_bytes[k] += value_size(t->v[k].fields[i].type);
+		if (inst_bytes[k] + 64u > max_rec)
+			max_rec = inst_bytes[k] + 64u;
 	}
-	x.rec = malloc(max_rec);
-	if (!x.inst_bytes || !x.io || !x.rec) {
+	x.inst_bytes = inst_bytes;
+	if (!inst_bytes) {
 		hd_fail(HD_E_INTERNAL, "out of memory");
 		goto out_free;
 	}
@@ -420,9 +660,12 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 	free(roots);
 	if (hw_init(&walker, in->L, in->mv, classes_lookup, (void *)t) != 0)
 		goto out_free;
-	x.walker = &walker;
-	rc = in->chunks(in->chunks_ctx, &walker, write_chunk, &x);
+	struct chunk_list chunks = {0};
+	rc = in->chunks(in->chunks_ctx, &walker, collect_chunk, &chunks);
 	hw_fini(&walker);
+	if (rc == 0)
+		rc = write_objects(&x, &chunks, w, max_rec);
+	chunk_list_free(&chunks);
 	if (rc == 0 && x.dangling)
 		rc = hd_fail(HD_E_INCONSISTENT,
 			     "%" PRIu64 " references do not land on an object start (first: "
@@ -431,8 +674,6 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 	if (rc == 0)
 		rc = hprof_finish(w);
 out_free:
-	free(x.inst_bytes);
-	free(x.io);
-	free(x.rec);
+	free(inst_bytes);
 	return rc;
 }

@@ -34,6 +34,7 @@ struct hd_dump_input {
 	int (*roots)(void *ctx, const struct hd_census *c, struct hd_root **roots, size_t *n);
 	void *roots_ctx;
 	uint32_t nthreads;           /* STACK TRACE serials 2..nthreads+1 */
+	unsigned threads;            /* writer threads; 0: one per CPU, at most 8 */
 };
 
 struct hd_census {

@@ -90,8 +90,7 @@ static int segment_flush(hd_hprof *w)
 	return 0;
 }
 
-hd_hprof *hprof_open(hprof_sink_fn sinkfn, void *ctx, uint64_t timestamp_ms,
-		     size_t segment_limit)
+static hd_hprof *new_writer(hprof_sink_fn sinkfn, void *ctx, size_t segment_limit)
 {
 	hd_hprof *w = calloc(1, sizeof *w);
 	if (!w) {
@@ -107,6 +106,15 @@ hd_hprof *hprof_open(hprof_sink_fn sinkfn, void *ctx, uint64_t timestamp_ms,
 		hd_fail(HD_E_INTERNAL, "out of memory");
 		return NULL;
 	}
+	return w;
+}
+
+hd_hprof *hprof_open(hprof_sink_fn sinkfn, void *ctx, uint64_t timestamp_ms,
+		     size_t segment_limit)
+{
+	hd_hprof *w = new_writer(sinkfn, ctx, segment_limit);
+	if (!w)
+		return NULL;
 	static const char magic[] = "JAVA PROFILE 1.0.2";
 	uint8_t h[sizeof magic + 12];
 	memcpy(h, magic, sizeof magic); /* includes the NUL */
@@ -117,6 +125,31 @@ hd_hprof *hprof_open(hprof_sink_fn sinkfn, void *ctx, uint64_t timestamp_ms,
 		return NULL;
 	}
 	return w;
+}
+
+hd_hprof *hprof_open_fragment(hprof_sink_fn sinkfn, void *ctx, size_t segment_limit)
+{
+	return new_writer(sinkfn, ctx, segment_limit);
+}
+
+int hprof_flush(hd_hprof *w)
+{
+	if (w->in_sub)
+		return hd_fail(HD_E_INTERNAL, "HPROF flush inside a sub-record");
+	if (segment_flush(w) != 0)
+		return -1;
+	return stage_flush(w);
+}
+
+int hprof_segments(hd_hprof *w, const void *p, size_t len)
+{
+	if (w->failed)
+		return -1;
+	if (w->in_sub)
+		return hd_fail(HD_E_INTERNAL, "HPROF segments inside a sub-record");
+	if (segment_flush(w) != 0)
+		return -1;
+	return stage_put(w, p, len);
 }
 
 void hprof_free(hd_hprof *w)

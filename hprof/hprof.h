@@ -46,6 +46,15 @@ typedef int (*hprof_sink_fn)(void *ctx, const void *buf, size_t len);
 hd_hprof *hprof_open(hprof_sink_fn sink, void *ctx, uint64_t timestamp_ms,
 		     size_t segment_limit);
 
+/* A writer of heap-dump segments only (no file header), for one of several
+ * threads writing parts of the heap: its output is handed whole to the
+ * file's writer with hprof_segments. */
+hd_hprof *hprof_open_fragment(hprof_sink_fn sink, void *ctx, size_t segment_limit);
+/* Closes the open segment and pushes everything to the sink. */
+int hprof_flush(hd_hprof *w);
+/* Appends LEN bytes of complete segments (a fragment's flushed output). */
+int hprof_segments(hd_hprof *w, const void *p, size_t len);
+
 /* Top-level records.  Any open heap-dump segment is closed first. */
 int hprof_utf8(hd_hprof *w, uint64_t id, const char *s);
 int hprof_load_class(hd_hprof *w, uint32_t serial, uint64_t class_id, uint32_t trace,

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,6 +29,9 @@ static void on_sigusr1(int s) { (void)s; sigusr1_seen++; }
 
 /* Read by the test in the helper and in its frozen fork. */
 static volatile uint64_t marker = 0x5eed;
+/* Memory the helper dirties, so that its fork shares it copy-on-write. */
+static uint8_t *ballast;
+#define BALLAST_SIZE (32u << 20)
 
 #define SPIN_ROUNDS 300000000ull
 
@@ -62,6 +66,8 @@ static void helper_main(enum mode m, int in, int out)
 	sa.sa_handler = on_sigusr1;
 	sigaction(SIGUSR1, &sa, NULL);
 	marker = 0xfeedface;
+	if (ballast)
+		memset(ballast, 0x5a, BALLAST_SIZE);
 	char buf[64] = "";
 	char report[160];
 	if (m == READER) {
@@ -215,6 +221,10 @@ Test(inject, signal_racing_the_call_is_delivered)
 
 Test(cowfork, frozen_copy_then_killed_and_reaped)
 {
+	/* Small pages, as a native image's heap chunks have. */
+	ballast = mmap(NULL, BALLAST_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(ballast != MAP_FAILED);
+	madvise(ballast, BALLAST_SIZE, MADV_NOHUGEPAGE);
 	struct helper h = helper_start(READER);
 	struct hd_target t;
 	struct hd_maps maps;
@@ -234,6 +244,14 @@ Test(cowfork, frozen_copy_then_killed_and_reaped)
 	uint64_t seen = 0;
 	cr_assert(mv_read(cv, (uint64_t)(uintptr_t)&marker, &seen, sizeof seen) == 0);
 	cr_assert_eq(seen, 0xfeedface);
+	/* The fork shares what the helper wrote; read it the way hdump reads a fork. */
+	mv_read_without_pinning(cv);
+	uint8_t *piece = malloc(1u << 20);
+	for (size_t off = 0; off < BALLAST_SIZE; off += 1u << 20) {
+		cr_assert(mv_read(cv, (uint64_t)(uintptr_t)ballast + off, piece, 1u << 20) == 0);
+		cr_assert(piece[0] == 0x5a && piece[(1u << 20) - 1] == 0x5a);
+	}
+	free(piece);
 	mv_free(cv);
 	pid_t child = f.child;
 	cr_assert(cowfork_discard(&f) == 0, "%s", hd_error_message());
@@ -244,6 +262,8 @@ Test(cowfork, frozen_copy_then_killed_and_reaped)
 	maps_free(&maps);
 	target_free(&t);
 	cr_assert_str_eq(helper_finish(&h, "xyz"), "read=3:xyz chld=0 usr1=0");
+	munmap(ballast, BALLAST_SIZE);
+	ballast = NULL;
 }
 
 Test(cowfork, memory_check_passes_a_small_process)

@@ -25,6 +25,17 @@ grep -qx 'string_found=java.lang.String 1' "$WORK/check" && pass "Latin-1 string
 grep -qx 'string_found=-∞ 1' "$WORK/check" && pass "UTF-16 string -∞" || fail "UTF-16 string -∞ not found"
 [ "$(kv "$WORK/check" strings_utf16)" -gt 0 ] && pass "UTF-16 strings present" || fail "no UTF-16 strings"
 
+# Written by one thread or by several, the dump holds the same objects.
+for t in 1 5; do
+	"$HDUMP" --exe "$bin" --threads "$t" -o "$WORK/t$t.hprof" || fail "--threads $t: exit $?"
+	"$CHECK" --histo 100000 "$WORK/t$t.hprof" >"$WORK/check$t" || true
+	expect_eq "--threads $t: problems" "$(kv "$WORK/check$t" problems)" none
+	expect_eq "--threads $t: instances" "$(kv "$WORK/check$t" instances)" "$objects"
+	rm -f "$WORK/t$t.hprof"
+done
+[ "$(grep '^histo=' "$WORK/check1" | sort | md5sum)" = "$(grep '^histo=' "$WORK/check5" | sort | md5sum)" ] &&
+	pass "--threads 1 and 5 give the same class histogram" || fail "--threads 1 and 5 differ"
+
 # The histogram hdump prints comes from the hubs' own names; the library
 # must see the same classes with the same counts (array names as Java
 # prints them: [B is byte[], [Ljava.lang.Object; is java.lang.Object[]).

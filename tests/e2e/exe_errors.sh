@@ -22,6 +22,8 @@ expect_error() {
 }
 
 expect_error "missing file" 3 --exe ./no-such-file -o out.hprof
+expect_error "--threads out of range" 2 --exe "$bin" --threads 0 -o out.hprof
+expect_error "unknown --snapshot mode" 2 --exe "$bin" --snapshot=later -o out.hprof
 echo "just text" >text.txt
 expect_error "not ELF" 5 --exe text.txt -o out.hprof
 expect_error "ELF without an image heap" 6 --exe /bin/true -o out.hprof

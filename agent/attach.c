@@ -1,5 +1,6 @@
 #include "attach.h"
 
+#include "../common/grow.h"
 #include "../common/hd_error.h"
 #include "../common/procfs.h"
 
@@ -89,14 +90,8 @@ static struct hd_task *find_task(struct hd_target *t, pid_t tid)
 
 static int add_task(struct hd_target *t, pid_t tid)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		struct hd_task *v = realloc(t->tasks, cap * sizeof *v);
-		if (!v)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		t->tasks = v;
-		t->cap = cap;
-	}
+	if (hd_grow(&t->tasks, &t->cap, t->n, sizeof *t->tasks, 16) != 0)
+		return -1;
 	memset(&t->tasks[t->n], 0, sizeof t->tasks[t->n]);
 	t->tasks[t->n++].tid = tid;
 	return 0;
@@ -196,6 +191,17 @@ static int wait_for_stops(struct hd_target *t, bool interruptible)
 		 * delivered when we let go. */
 		if (event != PTRACE_EVENT_STOP && sig != SIGTRAP)
 			task->pending_sig = sig;
+	}
+}
+
+int tracee_wait(pid_t tid, int *status)
+{
+	for (;;) {
+		pid_t r = waitpid(tid, status, __WALL);
+		if (r == tid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -1;
 	}
 }
 

@@ -46,6 +46,11 @@ void target_release(struct hd_target *t);
 
 void target_free(struct hd_target *t);
 
+/* Waits for TID's next report (a stop or its end), through EINTR: a signal
+ * to hdump must not abandon a tracee halfway through an operation.
+ * Returns 0, or -1 with errno (ECHILD: not ours, or reaped). */
+int tracee_wait(pid_t tid, int *status);
+
 /* Records why PID cannot be inspected (another tracer, another user, Yama,
  * a container without CAP_SYS_PTRACE) with what to change.  Returns -1. */
 int target_explain_eperm(pid_t pid);

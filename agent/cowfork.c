@@ -102,23 +102,12 @@ int cowfork_check_memory(pid_t pid)
 
 /* -------- the child -------- */
 
-static int wait_child(pid_t child, int *status)
-{
-	for (;;) {
-		pid_t r = waitpid(child, status, __WALL);
-		if (r == child)
-			return 0;
-		if (r < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
 /* The child sits in its first ptrace stop.  Make sure it can never run the
  * target's code: killed with us, and exit_group if it ever resumes. */
 static int guard_child(const struct hd_cowfork *f)
 {
 	int status;
-	if (wait_child(f->child, &status) != 0 || !WIFSTOPPED(status))
+	if (tracee_wait(f->child, &status) != 0 || !WIFSTOPPED(status))
 		return hd_fail(HD_E_SNAPSHOT, "the fork of process %d did not stop", (int)f->target);
 	if (ptrace(PTRACE_SETOPTIONS, f->child, 0, (void *)(long)PTRACE_O_EXITKILL) != 0)
 		return hd_fail_errno(HD_E_SNAPSHOT, errno, "guarding the fork of process %d",
@@ -140,7 +129,7 @@ static void kill_child(struct hd_cowfork *f)
 	kill(f->child, SIGKILL);
 	int status;
 	/* Our wait collects the tracer's notice; the target's own is left. */
-	while (wait_child(f->child, &status) == 0 && !WIFEXITED(status) && !WIFSIGNALED(status))
+	while (tracee_wait(f->child, &status) == 0 && !WIFEXITED(status) && !WIFSIGNALED(status))
 		;
 }
 

@@ -1,6 +1,7 @@
 #include "inject.h"
 
 #include "../common/hd_error.h"
+#include "attach.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -60,18 +61,12 @@ int inject_find_site(hd_memview *mv, const struct hd_maps *maps, uint64_t *site)
 
 static int wait_stop(pid_t tid, int *status)
 {
-	for (;;) {
-		/* A signal to hdump does not abandon the thread mid-call: the
-		 * call never blocks, and only finishing it restores the thread. */
-		pid_t r = waitpid(tid, status, __WALL);
-		if (r == tid) {
-			if (WIFEXITED(*status) || WIFSIGNALED(*status))
-				return hd_fail(HD_E_TARGET_GONE, "thread %d exited", (int)tid);
-			return 0;
-		}
-		if (r < 0 && errno != EINTR)
-			return hd_fail_errno(HD_E_TARGET_GONE, errno, "waiting for thread %d", (int)tid);
-	}
+	/* The call never blocks, and only finishing it restores the thread. */
+	if (tracee_wait(tid, status) != 0)
+		return hd_fail_errno(HD_E_TARGET_GONE, errno, "waiting for thread %d", (int)tid);
+	if (WIFEXITED(*status) || WIFSIGNALED(*status))
+		return hd_fail(HD_E_TARGET_GONE, "thread %d exited", (int)tid);
+	return 0;
 }
 
 /* What the kernel would have done to REGS when the stop we held the thread

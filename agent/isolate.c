@@ -1,5 +1,6 @@
 #include "isolate.h"
 
+#include "../common/grow.h"
 #include "../common/hd_error.h"
 
 #include <inttypes.h>
@@ -204,16 +205,10 @@ static bool have_chunk(const struct chunk_set *s, uint64_t addr)
 
 static int push_chunk(struct chunk_set *s, const struct hd_chunk *c)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		if (cap > MAX_RUNTIME_CHUNKS)
-			return hd_fail(HD_E_INCONSISTENT, "more than %u heap chunks", MAX_RUNTIME_CHUNKS);
-		struct hd_chunk *v = realloc(s->v, cap * sizeof *v);
-		if (!v)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		s->v = v;
-		s->cap = cap;
-	}
+	if (s->n >= MAX_RUNTIME_CHUNKS)
+		return hd_fail(HD_E_INCONSISTENT, "more than %u heap chunks", MAX_RUNTIME_CHUNKS);
+	if (hd_grow(&s->v, &s->cap, s->n, sizeof *s->v, 256) != 0)
+		return -1;
 	s->v[s->n++] = *c;
 	return 0;
 }

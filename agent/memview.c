@@ -1,5 +1,6 @@
 #include "memview.h"
 
+#include "../common/grow.h"
 #include "../common/hd_error.h"
 
 #include <errno.h>
@@ -43,14 +44,8 @@ int mv_add_local(hd_memview *mv, uint64_t addr, const void *data, size_t len)
 {
 	if (addr + len < addr)
 		return hd_fail(HD_E_INTERNAL, "local region wraps the address space");
-	if (mv->nregions == mv->cap) {
-		size_t cap = mv->cap ? mv->cap * 2 : 4;
-		struct local_region *r = realloc(mv->regions, cap * sizeof *r);
-		if (!r)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		mv->regions = r;
-		mv->cap = cap;
-	}
+	if (hd_grow(&mv->regions, &mv->cap, mv->nregions, sizeof *mv->regions, 4) != 0)
+		return -1;
 	mv->regions[mv->nregions++] = (struct local_region){addr, len, data};
 	mv->sorted = mv->nregions == 1 ||
 		     (mv->sorted && mv->regions[mv->nregions - 2].addr < addr);

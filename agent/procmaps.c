@@ -1,5 +1,6 @@
 #include "procmaps.h"
 
+#include "../common/grow.h"
 #include "../common/hd_error.h"
 
 #include <errno.h>
@@ -46,15 +47,10 @@ int maps_read(pid_t pid, struct hd_maps *m)
 			const char *base = strrchr(name, '/');
 			snprintf(mp.name, sizeof mp.name, "%s", base ? base + 1 : name);
 		}
-		if (m->n == cap) {
-			cap = cap ? cap * 2 : 256;
-			struct hd_mapping *v = realloc(m->v, cap * sizeof *v);
-			if (!v) {
-				fclose(f);
-				maps_free(m);
-				return hd_fail(HD_E_INTERNAL, "out of memory");
-			}
-			m->v = v;
+		if (hd_grow(&m->v, &cap, m->n, sizeof *m->v, 256) != 0) {
+			fclose(f);
+			maps_free(m);
+			return -1;
 		}
 		m->v[m->n++] = mp;
 	}

@@ -3,6 +3,7 @@
 #include "../agent/isolate.h"
 #include "../agent/procmaps.h"
 #include "../agent/snapshot.h"
+#include "../common/grow.h"
 #include "../common/hd_error.h"
 #include "../symbols/discover.h"
 #include "../symbols/threadlocals.h"
@@ -90,14 +91,8 @@ struct roots_ctx {
 
 static int add_root(struct hd_root **v, size_t *n, size_t *cap, struct hd_root r)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 256;
-		struct hd_root *nv = realloc(*v, c * sizeof *nv);
-		if (!nv)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		*v = nv;
-		*cap = c;
-	}
+	if (hd_grow(v, cap, *n, sizeof **v, 256) != 0)
+		return -1;
 	(*v)[(*n)++] = r;
 	return 0;
 }

@@ -1,6 +1,7 @@
 #include "heapdump.h"
 
 #include "../agent/attach.h"
+#include "../common/grow.h"
 #include "../common/hd_error.h"
 
 #include <inttypes.h>
@@ -400,14 +401,8 @@ static void chunk_list_free(struct chunk_list *l)
 static int collect_chunk(void *ctx, const struct hd_chunk *ch)
 {
 	struct chunk_list *l = ctx;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		struct hd_chunk *v = realloc(l->v, cap * sizeof *v);
-		if (!v)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		l->v = v;
-		l->cap = cap;
-	}
+	if (hd_grow(&l->v, &l->cap, l->n, sizeof *l->v, 256) != 0)
+		return -1;
 	struct hd_chunk copy = *ch;
 	if (ch->ngaps) {
 		struct hd_gap *g = malloc(ch->ngaps * sizeof *g);

@@ -1,6 +1,7 @@
 #include "classes.h"
 
 #include "../agent/heapwalk.h"
+#include "../common/grow.h"
 #include "../common/hd_error.h"
 #include "discover.h"
 
@@ -179,16 +180,10 @@ struct field_builder {
 
 static int add_field(struct field_builder *b, unsigned off, uint8_t type, const char *name)
 {
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 16;
-		if (cap > MAX_FIELDS)
-			return hd_fail(HD_E_LAYOUT, "class with more than %d fields", MAX_FIELDS);
-		struct hd_field *f = realloc(b->f, cap * sizeof *f);
-		if (!f)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		b->f = f;
-		b->cap = cap;
-	}
+	if (b->n >= MAX_FIELDS)
+		return hd_fail(HD_E_LAYOUT, "class with more than %d fields", MAX_FIELDS);
+	if (hd_grow(&b->f, &b->cap, b->n, sizeof *b->f, 16) != 0)
+		return -1;
 	uint32_t idx = 0;
 	if (intern(b->t, name, &idx) != 0)
 		return -1;

@@ -1,6 +1,7 @@
 #include "discover.h"
 
 #include "../agent/heapwalk.h"
+#include "../common/grow.h"
 #include "../common/hd_error.h"
 
 #include <inttypes.h>
@@ -55,14 +56,8 @@ static void note(struct disc *d, const char *fmt, ...)
 
 static int vec_push(struct addr_vec *v, uint64_t a)
 {
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 64;
-		uint64_t *nv = realloc(v->v, cap * sizeof *nv);
-		if (!nv)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		v->v = nv;
-		v->cap = cap;
-	}
+	if (hd_grow(&v->v, &v->cap, v->n, sizeof *v->v, 64) != 0)
+		return -1;
 	v->v[v->n++] = a;
 	return 0;
 }

@@ -348,6 +348,20 @@ static uint64_t tlab_reserve(const struct sl_live *t)
 	return min > 8 ? min : 0;
 }
 
+/* A live TLAB of SIZE bytes carved from chunk C at its top, N objects
+ * allocated in it: [top, end + reserve) stays unformatted. */
+static void carve_tlab(struct builder *b, struct achunk *c, uint64_t size, unsigned n,
+		       uint64_t tlab[4])
+{
+	uint64_t start = c->cur, end = start + size, reserve = tlab_reserve(b->t);
+	fill(b, &c->cur, end, n);
+	memset(sl_ptr(b->t, c->cur), GARBAGE, end + reserve - c->cur);
+	tlab[0] = start;
+	tlab[1] = end;
+	tlab[2] = c->cur;
+	c->cur = end + reserve;
+}
+
 static void add_chunk(struct sl_live *t, uint64_t c)
 {
 	uint64_t *v = realloc(t->chunks, (t->nchunks + 1) * sizeof *v);
@@ -491,26 +505,13 @@ static void build(struct builder *b)
 	} else {
 		/* Chunk 3 is shared: objects, thread 0's TLAB, objects, and
 		 * thread 1's TLAB ending at the chunk's top. */
-		struct achunk *c = &a[3];
-		uint64_t reserve = tlab_reserve(t);
-		fill(b, &c->cur, limit_of(t, c), 7);
-		uint64_t s0 = c->cur, e0 = s0 + 2 * KiB;
-		fill(b, &c->cur, e0, 6);
-		uint64_t t0 = c->cur;
-		memset(sl_ptr(t, t0), GARBAGE, e0 + reserve - t0);
-		c->cur = e0 + reserve;
-		fill(b, &c->cur, limit_of(t, c), 9);
-		uint64_t s1 = c->cur, e1 = s1 + 1 * KiB;
-		fill(b, &c->cur, e1, 2);
-		uint64_t t1 = c->cur;
-		memset(sl_ptr(t, t1), GARBAGE, e1 + reserve - t1);
-		c->cur = e1 + reserve;
+		fill(b, &a[3].cur, limit_of(t, &a[3]), 7);
+		carve_tlab(b, &a[3], 2 * KiB, 6, tlabs[0]);
+		tlabs[0][3] = t->adjacent_unaligned;
+		fill(b, &a[3].cur, limit_of(t, &a[3]), 9);
+		carve_tlab(b, &a[3], 1 * KiB, 2, tlabs[1]);
 		link_aligned(b, &a[3], &a[4], false);
 		link_aligned(b, &a[4], NULL, false);
-		uint64_t d0[4] = {s0, e0, t0, t->adjacent_unaligned};
-		uint64_t d1[4] = {s1, e1, t1, 0};
-		memcpy(tlabs[0], d0, sizeof d0);
-		memcpy(tlabs[1], d1, sizeof d1);
 		static const char cls[] = "com.oracle.svm.core.genscavenge.HeapAllocation";
 		put_le(sl_ptr(t, image_object(t, cls, 0) + sh_field(h, cls, "currentChunk")), a[3].addr, 8);
 	}

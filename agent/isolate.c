@@ -47,6 +47,32 @@ size_t isolates_find(const struct hd_maps *maps, const struct hd_elfimage *img,
 	return n;
 }
 
+/* Readable memory: the kernel does not merge every pair of adjacent
+ * mappings, and a chunk may span two, so what counts is the run of
+ * readable mappings without a hole.  RUNS[i]: where the run that mapping i
+ * belongs to ends (0 if it is unreadable). */
+static uint64_t *readable_runs(const struct hd_maps *maps)
+{
+	uint64_t *runs = calloc(maps->n + 1, sizeof *runs);
+	if (!runs) {
+		hd_fail(HD_E_INTERNAL, "out of memory");
+		return NULL;
+	}
+	for (size_t i = maps->n; i-- > 0;)
+		if (maps->v[i].r)
+			runs[i] = i + 1 < maps->n && runs[i + 1] && maps->v[i + 1].start == maps->v[i].end
+					  ? runs[i + 1]
+					  : maps->v[i].end;
+	return runs;
+}
+
+/* The end of the readable memory from ADDR on, 0 if ADDR is unreadable. */
+static uint64_t readable_end(const struct hd_maps *maps, const uint64_t *runs, uint64_t addr)
+{
+	const struct hd_mapping *m = maps_find(maps, addr);
+	return m ? runs[m - maps->v] : 0;
+}
+
 /* ---- A set of addresses ------------------------------------------------ */
 
 /* Open addressing over nonzero addresses, each with a value: sets of
@@ -258,8 +284,8 @@ static const struct hd_task *match_task(const struct hd_target *t, uint64_t hand
 }
 
 static int find_threads(struct hd_isolate *iso, hd_memview *mv, const struct hd_maps *maps,
-			const struct hd_layout *L, const struct hd_threadlocals *tl,
-			const struct hd_target *t)
+			const uint64_t *runs, const struct hd_layout *L,
+			const struct hd_threadlocals *tl, const struct hd_target *t)
 {
 	/* An isolate may have no thread attached at the moment (a compiler
 	 * isolate between compilations): then only its Spaces hold chunks. */
@@ -296,11 +322,11 @@ static int find_threads(struct hd_isolate *iso, hd_memview *mv, const struct hd_
 			rd64(mv, p + (unsigned)tl->stack_base, &th->stack_hi);
 		/* The stack: from the stopped thread's rsp up to StackBase, within
 		 * the one mapping that holds them (a copy or scan is no bigger). */
-		const struct hd_mapping *sm = th->task ? maps_find(maps, th->task->rsp) : NULL;
-		if (sm && sm->r) {
+		uint64_t stack_end = th->task ? readable_end(maps, runs, th->task->rsp) : 0;
+		if (stack_end) {
 			th->stack_lo = th->task->rsp;
-			if (th->stack_hi <= th->stack_lo || th->stack_hi > sm->end)
-				th->stack_hi = sm->end;
+			if (th->stack_hi <= th->stack_lo || th->stack_hi > stack_end)
+				th->stack_hi = stack_end;
 		} else {
 			th->stack_hi = 0;
 		}
@@ -335,6 +361,7 @@ struct chunk_ctx {
 	struct hd_isolate *iso;
 	hd_memview *mv;
 	const struct hd_maps *maps;
+	const uint64_t *runs; /* readable_runs(maps) */
 	const struct hd_layout *L;
 	struct hd_walker *w;
 	struct chunk_set set;
@@ -380,7 +407,8 @@ static int add_chain(struct chunk_ctx *x, uint64_t c, bool aligned)
 					return hd_fail(HD_E_INCONSISTENT,
 						       "chunk 0x%" PRIx64 " belongs to no thread's TLAB", c);
 			}
-			if (abs_top < c + L->aligned_obj_start || abs_top > c + L->chunk_size)
+			if (abs_top < c + L->aligned_obj_start || abs_top > c + L->chunk_size ||
+			    abs_top > readable_end(x->maps, x->runs, c))
 				return hd_fail(HD_E_INCONSISTENT, "chunk 0x%" PRIx64 " has top 0x%" PRIx64, c,
 					       abs_top);
 			ch.first = c + L->aligned_obj_start;
@@ -391,12 +419,12 @@ static int add_chain(struct chunk_ctx *x, uint64_t c, bool aligned)
 				return hd_fail(HD_E_INCONSISTENT, "bad unaligned chunk header at 0x%" PRIx64, c);
 			/* A runtime chunk: its object carries the optional hash only
 			 * if its header says so, and it lies within its mapping. */
-			const struct hd_mapping *m = maps_find(x->maps, c);
-			uint64_t start = m && m->r ? hw_unaligned_object_start(x->w, c, (uint64_t)top, m->end, false)
-						   : 0;
+			uint64_t limit = readable_end(x->maps, x->runs, c);
+			if (!limit)
+				return hd_fail(HD_E_INCONSISTENT, "unaligned chunk 0x%" PRIx64 " is not mapped", c);
+			uint64_t start = hw_unaligned_object_start(x->w, c, (uint64_t)top, limit, false);
 			if (!start)
-				return m && m->r ? -1
-						 : hd_fail(HD_E_INCONSISTENT, "unaligned chunk 0x%" PRIx64 " is not mapped", c);
+				return -1;
 			ch.first = c + start;
 			ch.top = c + (uint64_t)top;
 		}
@@ -517,12 +545,14 @@ int isolate_scan(struct hd_isolate *iso, hd_memview *proc, const struct hd_maps 
 	memset(iso, 0, sizeof *iso);
 	iso->image_start = L->image_start;
 	iso->heap_base = L->heap_base;
-	if (find_threads(iso, proc, maps, L, tl, t) != 0)
-		return -1;
+	uint64_t *runs = readable_runs(maps);
 	struct hd_walker w;
-	if (hw_init(&w, L, proc, classes_lookup, (void *)classes) != 0)
+	if (!runs || find_threads(iso, proc, maps, runs, L, tl, t) != 0 ||
+	    hw_init(&w, L, proc, classes_lookup, (void *)classes) != 0) {
+		free(runs);
 		return -1;
-	struct chunk_ctx x = {.iso = iso, .mv = proc, .maps = maps, .L = L, .w = &w,
+	}
+	struct chunk_ctx x = {.iso = iso, .mv = proc, .maps = maps, .runs = runs, .L = L, .w = &w,
 			      .image_end = L->image_start + L->image_size};
 	const struct hd_class *filler = classes_named(classes, "com.oracle.svm.core.heap.FillerArray");
 	if (!filler)
@@ -541,6 +571,7 @@ int isolate_scan(struct hd_isolate *iso, hd_memview *proc, const struct hd_maps 
 			rc = add_chain(&x, tlab[3], false);
 	}
 	hw_fini(&w);
+	free(runs);
 	addr_map_free(&x.set.seen);
 	if (rc == 0)
 		rc = attach_gaps(&x);

@@ -298,7 +298,9 @@ static uint64_t unaligned_chunk(struct builder *b, uint64_t c, const char *name,
 	uint64_t cards = p->unaligned == SH_UNALIGNED_FIXED ? 0 : align_up((size + 511) / 512, 8);
 	uint64_t start = header_end + cards + 8;
 	uint64_t len_bytes = align_up(start + size, PAGE);
-	add_mapping(t, c, c + len_bytes, "rw-");
+	/* Two mappings the kernel left unmerged: the object spans both. */
+	add_mapping(t, c, c + PAGE, "rw-");
+	add_mapping(t, c + PAGE, c + len_bytes, "rw-");
 	uint8_t *data = add_region(t, c, (size_t)len_bytes);
 	memset(data + header_end, 1, start - header_end);
 	if (p->unaligned == SH_UNALIGNED_VARIABLE)
@@ -457,7 +459,8 @@ static void build(struct builder *b)
 	bool contiguous = p->idhash != SH_IDHASH_HEADER;
 	uint64_t rt = contiguous ? t->heap_base + 64 * MiB : t->heap_base - 512 * MiB;
 	uint64_t far = contiguous ? t->heap_base + 8 * GiB : t->heap_base - 4 * GiB;
-	add_mapping(t, rt, rt + ALIGNED_CHUNKS * cs, "rw-");
+	for (size_t i = 0; i < ALIGNED_CHUNKS; i++)
+		add_mapping(t, rt + i * cs, rt + (i + 1) * cs, "rw-");
 	add_region(t, rt, (size_t)(ALIGNED_CHUNKS * cs));
 	struct achunk a[ALIGNED_CHUNKS];
 	for (size_t i = 0; i < ALIGNED_CHUNKS; i++)

@@ -489,6 +489,11 @@ static void build(struct builder *b)
 	t->far_unaligned = unaligned_chunk(b, far, "[Ljava.lang.Object;", 700, SH_HASH_FROM_ADDRESS, &big);
 	put_ref(b, big + p->array_base, recent(b, 4));
 	put_ref(b, big + p->array_base + 699 * p->ref_size, image_object(t, "java.util.HashMap", 0));
+	/* Thread 1's list of two unaligned chunks. */
+	uint64_t u1 = unaligned_chunk(b, far + MiB, "[I", 1500, SH_HASH_IN_FIELD, &big);
+	uint64_t u2 = unaligned_chunk(b, far + 2 * MiB, "[Ljava.lang.Object;", 300, SH_HASH_NONE, &big);
+	put_ref(b, big + p->array_base + 7 * p->ref_size, recent(b, 1));
+	put_le(sl_ptr(t, u1 + p->ch_next), u2 - u1, 8);
 
 	uint64_t tlabs[SL_THREADS][4] = {{0}};
 	fill(b, &a[4].cur, limit_of(t, &a[4]), 12);
@@ -500,19 +505,22 @@ static void build(struct builder *b)
 		link_aligned(b, &a[4], NULL, false);
 		link_aligned(b, &a[5], NULL, true);
 		uint64_t t0[4] = {a[3].addr, a[3].addr + cs, a[3].cur, t->adjacent_unaligned};
-		uint64_t t1[4] = {a[5].addr, a[5].addr + cs, a[5].cur, 0};
+		uint64_t t1[4] = {a[5].addr, a[5].addr + cs, a[5].cur, u1};
 		memcpy(tlabs[0], t0, sizeof t0);
 		memcpy(tlabs[1], t1, sizeof t1);
 		t->tlab_chunk = a[3].addr;
 		add_chunk(t, a[5].addr);
 	} else {
-		/* Chunk 3 is shared: objects, thread 0's TLAB, objects, and
-		 * thread 1's TLAB ending at the chunk's top. */
+		/* Chunk 3 is shared: objects, thread 0's TLAB, thread 2's
+		 * still empty one, objects, and thread 1's TLAB ending at the
+		 * chunk's top. */
 		fill(b, &a[3].cur, limit_of(t, &a[3]), 7);
 		carve_tlab(b, &a[3], 2 * KiB, 6, tlabs[0]);
 		tlabs[0][3] = t->adjacent_unaligned;
+		carve_tlab(b, &a[3], 512, 0, tlabs[2]);
 		fill(b, &a[3].cur, limit_of(t, &a[3]), 9);
 		carve_tlab(b, &a[3], 1 * KiB, 2, tlabs[1]);
+		tlabs[1][3] = u1;
 		link_aligned(b, &a[3], &a[4], false);
 		link_aligned(b, &a[4], NULL, false);
 		static const char cls[] = "com.oracle.svm.core.genscavenge.HeapAllocation";
@@ -527,6 +535,8 @@ static void build(struct builder *b)
 		add_chunk(t, a[i].addr);
 	add_chunk(t, t->adjacent_unaligned);
 	add_chunk(t, t->far_unaligned);
+	add_chunk(t, u1);
+	add_chunk(t, u2);
 	threads(b, tlabs, thread_objs);
 }
 

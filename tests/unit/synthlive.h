@@ -13,8 +13,10 @@
  *  - TLABs in the style of the preset: a whole aligned chunk owned by a
  *    thread (header top "null", the top in the thread, older chunks linked
  *    behind it; CE 22.3 and the 23.1 line), or TLABs carved from a shared
- *    chunk of HeapAllocation leaving unformatted gaps (CE 25); and each
- *    thread's list of unaligned chunks;
+ *    chunk of HeapAllocation leaving unformatted gaps (CE 25), one of them
+ *    still empty; and the threads' lists of unaligned chunks;
+ *  - every chunk in mappings of its own, as /proc/PID/maps shows mappings
+ *    the kernel did not merge (an unaligned chunk's object spans two);
  *  - runtime objects, instances and arrays, in every identity-hash state,
  *    referencing each other and the image heap;
  *  - IsolateThreads in a malloc'd area (one of them freed but still

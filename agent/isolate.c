@@ -151,7 +151,8 @@ struct head_search {
 	const struct hd_threadlocals *tl;
 	uint64_t heap_base;
 	const struct hd_target *t;
-	struct addr_map nodes; /* node -> 1 + (length << 16 | live threads), or a mark */
+	struct addr_map nodes; /* node -> 1 + (length << 16 | live threads), a mark,
+				  or 0: not judged */
 	unsigned steps;
 };
 
@@ -176,7 +177,9 @@ static int64_t live_chain_length(struct head_search *s, uint64_t p)
 			break;
 		}
 		if (n == MAX_THREADS) {
-			base = NODE_BAD;
+			/* Too long from here; a later node may still head a
+			 * proper list, so the path stays unjudged (0). */
+			base = 0;
 			break;
 		}
 		if (n > 0 && ++s->steps > HEAD_STEPS_BUDGET)
@@ -200,14 +203,14 @@ static int64_t live_chain_length(struct head_search *s, uint64_t p)
 	}
 	/* Every node on the path gets its result, from the end back. */
 	while (n--) {
-		if (base != NODE_BAD) {
+		if (base && base != NODE_BAD) {
 			uint64_t len = ((base - 1) >> 16) + 1, live = ((base - 1) & 0xffff) + path[n].live;
 			base = len > MAX_THREADS ? NODE_BAD : node_result(len, live);
 		}
 		if (addr_put(&s->nodes, path[n].node, base) != 0)
 			return -1;
 	}
-	return base == NODE_BAD ? 0 : (int64_t)((base - 1) & 0xffff);
+	return !base || base == NODE_BAD ? 0 : (int64_t)((base - 1) & 0xffff);
 }
 
 /* The head of the thread list: VMThreads.head is a word in the writable

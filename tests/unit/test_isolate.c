@@ -711,3 +711,32 @@ Test(hostile, snapshot_of_absurd_size)
 	cr_assert_not_null(strstr(hd_error_message(), "--snapshot=stop"), "%s", hd_error_message());
 	finish(&r);
 }
+
+static int cmp_mapping(const void *a, const void *b)
+{
+	const struct hd_mapping *x = a, *y = b;
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+/* A second isolate maps its own copy above its own null region; the
+ * loader's mapping of the section and the copy's writable part are not
+ * isolates of their own. */
+Test(live, two_isolates_in_the_maps)
+{
+	struct live_run r;
+	prepare(&r, &sh_ce_25);
+	struct hd_maps *m = &r.t.maps;
+	uint64_t base2 = r.t.heap_base - (1ull << 30), start2 = base2 + (r.t.image_start - r.t.heap_base);
+	m->v = realloc(m->v, (m->n + 2) * sizeof *m->v);
+	cr_assert_not_null(m->v);
+	m->v[m->n++] = (struct hd_mapping){.start = base2, .end = start2};
+	m->v[m->n++] = (struct hd_mapping){.start = start2, .end = start2 + (1u << 20), .r = true,
+					   .offset = r.t.img.heap_offset, .dev = r.t.img.dev,
+					   .ino = r.t.img.ino};
+	qsort(m->v, m->n, sizeof *m->v, cmp_mapping);
+	uint64_t starts[4];
+	cr_assert_eq(isolates_find(m, &r.t.img, starts, 4), 2);
+	cr_assert_eq(starts[0], start2);
+	cr_assert_eq(starts[1], r.t.image_start);
+	finish(&r);
+}

@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Enough of an object's start to decode its header and array length. */
 #define HEAD_BYTES 64
@@ -145,37 +146,89 @@ static bool object_fills(struct hd_walker *w, uint64_t chunk, uint64_t start, ui
 	return obj.size == top - start;
 }
 
-uint64_t hw_unaligned_object_start(struct hd_walker *w, uint64_t chunk, uint64_t top)
+/* The card table of a 512 MiB object: the most a probe reads in one piece. */
+#define PROBE_WINDOW (1u << 20)
+/* Words that hold their own offset, and so may precede the object: a real
+ * card table holds bytes 0 and 1 only. */
+#define PROBE_CANDIDATES 16
+
+/* Where the object starts, or 0.  TOP is known to be readable. */
+static uint64_t find_object_start(struct hd_walker *w, uint64_t chunk, uint64_t top,
+				  uint64_t header_end, bool *over_budget)
 {
 	const struct hd_layout *L = w->layout;
-	uint64_t header_end = (L->ch_struct_end + 7u) & ~7ull;
-	if (top <= header_end + 8)
-		return 0;
 	if (L->unaligned_obj_start && object_fills(w, chunk, L->unaligned_obj_start, top))
 		return L->unaligned_obj_start;
 	/* Layouts whose card table grows with the object keep the object's
-	 * offset in the word before it: try the size it implies, then scan. */
+	 * offset in the word before it: try the offset the chunk's size
+	 * implies (UnalignedChunkRememberedSet.getObjectStartOffset). */
 	uint64_t ct_and_obj = top - header_end - 8;
 	uint64_t guess = top - ((ct_and_obj * 512 / 513) & ~7ull);
-	uint64_t scan_end = header_end + 8 + ct_and_obj / 512 + 64;
-	if (scan_end > top)
-		scan_end = top;
-	for (uint64_t k = header_end + 8, i = 0; k < scan_end; k += 8, i++) {
-		uint64_t cand = i == 0 ? guess : k;
-		uint64_t word = 0;
-		if (cand < header_end + 8 || cand >= top)
-			continue;
-		if (mv_try_read(w->mv, chunk + cand - 8, &word, 8) != 0)
-			return 0;
-		if (word == cand && object_fills(w, chunk, cand, top))
-			return cand;
-	}
-	hd_error_clear();
+	uint64_t word = 0;
+	if (guess >= header_end + 8 && guess < top &&
+	    mv_try_read(w->mv, chunk + guess - 8, &word, 8) == 0 && word == guess &&
+	    object_fills(w, chunk, guess, top))
+		return guess;
 	/* Fixed layouts: one card-table word after the header. */
 	if (object_fills(w, chunk, header_end + 8, top))
 		return header_end + 8;
+	/* Else look for the offset word over the card table, in one read. */
+	uint64_t len = ct_and_obj / 512 + 64;
+	if (len > top - header_end)
+		len = top - header_end;
+	if (len > PROBE_WINDOW)
+		len = PROBE_WINDOW;
+	len &= ~7ull;
+	if (w->probed + len > HW_PROBE_BUDGET) {
+		*over_budget = true;
+		return 0;
+	}
+	w->probed += len;
+	uint8_t *buf = malloc(len);
+	uint64_t found = 0;
+	if (buf && mv_try_read(w->mv, chunk + header_end, buf, len) == 0) {
+		unsigned tries = 0;
+		for (uint64_t off = 0; off < len && !found && tries < PROBE_CANDIDATES; off += 8) {
+			uint64_t cand = header_end + off + 8;
+			if (ld_u64(buf + off) != cand)
+				continue;
+			tries++;
+			if (object_fills(w, chunk, cand, top))
+				found = cand;
+		}
+	}
+	free(buf);
+	return found;
+}
+
+uint64_t hw_unaligned_object_start(struct hd_walker *w, uint64_t chunk, uint64_t top,
+				   uint64_t limit, bool image)
+{
+	const struct hd_layout *L = w->layout;
+	uint64_t header_end = (L->ch_struct_end + 7u) & ~7ull;
+	if (top <= header_end + 8) {
+		hd_fail(HD_E_LAYOUT, "unaligned chunk 0x%" PRIx64 " has its top inside its header", chunk);
+		return 0;
+	}
+	if (chunk >= limit || top > limit - chunk) {
+		hd_fail(HD_E_LAYOUT,
+			"unaligned chunk 0x%" PRIx64 " has its top 0x%" PRIx64
+			" beyond its memory (which ends at 0x%" PRIx64 ")",
+			chunk, top, limit);
+		return 0;
+	}
+	bool saved = w->in_image_heap, over_budget = false;
+	w->in_image_heap = image;
+	uint64_t start = find_object_start(w, chunk, top, header_end, &over_budget);
+	w->in_image_heap = saved;
 	hd_error_clear();
-	return 0;
+	if (over_budget)
+		hd_fail(HD_E_LAYOUT,
+			"unaligned chunk 0x%" PRIx64 ": more than %u MB probed for unaligned objects",
+			chunk, HW_PROBE_BUDGET >> 20);
+	else if (!start)
+		hd_fail(HD_E_LAYOUT, "unaligned chunk 0x%" PRIx64 " holds no valid object", chunk);
+	return start;
 }
 
 static int read_header(struct hd_walker *w, uint64_t c, int64_t *end, int64_t *top, int64_t *next)
@@ -222,8 +275,22 @@ int hw_image_chunks(struct hd_walker *w, hd_chunk_fn fn, void *ctx)
 		c += (uint64_t)next;
 	}
 	uint64_t u = (c + L->chunk_size + 7) & ~7ull;
-	while (u + L->ch_struct_end <= image_end) {
+	while (u < image_end) {
 		int64_t end, top, next;
+		if (u + L->ch_struct_end > image_end) {
+			/* Zero padding may end the heap; a header may not. */
+			uint8_t tail[128] = {0}, zero[128] = {0};
+			size_t n = (size_t)(image_end - u);
+			if (n > sizeof tail)
+				return hd_fail(HD_E_LAYOUT, "chunk header too large");
+			if (mv_read(w->mv, u, tail, n) != 0)
+				return -1;
+			if (memcmp(tail, zero, n) == 0)
+				break;
+			return hd_fail(HD_E_LAYOUT,
+				       "image heap ends inside the unaligned chunk header at +0x%" PRIx64,
+				       u - L->image_start);
+		}
 		if (read_header(w, u, &end, &top, &next) != 0)
 			return -1;
 		if (end == 0 && top == 0)
@@ -233,12 +300,11 @@ int hw_image_chunks(struct hd_walker *w, hd_chunk_fn fn, void *ctx)
 			return hd_fail(HD_E_LAYOUT,
 				       "image heap unaligned chunk at +0x%" PRIx64 " has a bad header",
 				       u - L->image_start);
-		uint64_t start = hw_unaligned_object_start(w, u, (uint64_t)top);
-		if (!start)
-			return hd_fail(HD_E_LAYOUT,
-				       "image heap unaligned chunk at +0x%" PRIx64
-				       ": no object fills it",
-				       u - L->image_start);
+		uint64_t start = hw_unaligned_object_start(w, u, (uint64_t)top, image_end, true);
+		if (!start) {
+			hd_error_context("image heap unaligned chunk at +0x%" PRIx64, u - L->image_start);
+			return -1;
+		}
 		struct hd_chunk ch = {.addr = u, .image = true, .first = u + start,
 				      .top = u + (uint64_t)top};
 		int rc = fn(ctx, &ch);

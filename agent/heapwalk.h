@@ -50,6 +50,7 @@ struct hd_walker {
 	size_t buf_cap;
 	uint64_t objects;    /* objects visited so far */
 	uint64_t bytes;
+	uint64_t probed;     /* bytes read looking for unaligned objects */
 };
 
 int hw_init(struct hd_walker *w, const struct hd_layout *L, hd_memview *mv,
@@ -65,9 +66,18 @@ int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
 /* Decodes one object at ADDR (at most LIMIT bytes long) without visiting. */
 int hw_decode_at(struct hd_walker *w, uint64_t addr, uint64_t limit, struct hd_object *obj);
 
-/* Where the single object of the unaligned chunk at CHUNK starts; END is the
- * chunk's end offset.  Returns 0 when no start validates. */
-uint64_t hw_unaligned_object_start(struct hd_walker *w, uint64_t chunk, uint64_t top);
+/* Where the single object of the unaligned chunk at CHUNK starts, TOP being
+ * the chunk's top offset, read from its header.  LIMIT is the end of the
+ * memory the caller knows readable from CHUNK on (its mapping, the image
+ * heap): a top beyond it is refused unread.  IMAGE: the chunk belongs to
+ * the image heap, whose objects always carry the optional identity hash;
+ * runtime objects carry it by their header.  The probing reads a bounded
+ * window in one piece and tries a bounded number of candidates; a walker
+ * probes at most HW_PROBE_BUDGET bytes in all.  Returns the start offset,
+ * or 0 with the reason recorded (HD_E_LAYOUT). */
+#define HW_PROBE_BUDGET (64u << 20)
+uint64_t hw_unaligned_object_start(struct hd_walker *w, uint64_t chunk, uint64_t top,
+				   uint64_t limit, bool image);
 
 struct hd_chunk {
 	uint64_t addr;
@@ -82,7 +92,8 @@ struct hd_chunk {
 typedef int (*hd_chunk_fn)(void *ctx, const struct hd_chunk *chunk);
 
 /* Enumerates the image heap's chunks: the aligned list from the image-heap
- * start, then the unaligned list that follows it.  Validates each header. */
+ * start, then the unaligned list that follows it.  Validates each header;
+ * a heap that ends inside one is refused, not taken for the list's end. */
 int hw_image_chunks(struct hd_walker *w, hd_chunk_fn fn, void *ctx);
 
 #endif

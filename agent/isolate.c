@@ -47,72 +47,212 @@ size_t isolates_find(const struct hd_maps *maps, const struct hd_elfimage *img,
 	return n;
 }
 
+/* Readable memory: the kernel does not merge every pair of adjacent
+ * mappings, and a chunk may span two, so what counts is the run of
+ * readable mappings without a hole.  RUNS[i]: where the run that mapping i
+ * belongs to ends (0 if it is unreadable). */
+static uint64_t *readable_runs(const struct hd_maps *maps)
+{
+	uint64_t *runs = calloc(maps->n + 1, sizeof *runs);
+	if (!runs) {
+		hd_fail(HD_E_INTERNAL, "out of memory");
+		return NULL;
+	}
+	for (size_t i = maps->n; i-- > 0;)
+		if (maps->v[i].r)
+			runs[i] = i + 1 < maps->n && runs[i + 1] && maps->v[i + 1].start == maps->v[i].end
+					  ? runs[i + 1]
+					  : maps->v[i].end;
+	return runs;
+}
+
+/* The end of the readable memory from ADDR on, 0 if ADDR is unreadable. */
+static uint64_t readable_end(const struct hd_maps *maps, const uint64_t *runs, uint64_t addr)
+{
+	const struct hd_mapping *m = maps_find(maps, addr);
+	return m ? runs[m - maps->v] : 0;
+}
+
+/* ---- A set of addresses ------------------------------------------------ */
+
+/* Open addressing over nonzero addresses, each with a value: sets of
+ * chunks and thread-list nodes grow to millions, so no linear search. */
+struct addr_map {
+	uint64_t *keys, *vals;
+	size_t n, cap;
+};
+
+static size_t addr_slot(const struct addr_map *m, uint64_t key)
+{
+	size_t i = (size_t)((key >> 3) * 0x9e3779b97f4a7c15ull) & (m->cap - 1);
+	while (m->keys[i] && m->keys[i] != key)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+/* The value of KEY, 0 if absent. */
+static uint64_t addr_get(const struct addr_map *m, uint64_t key)
+{
+	return m->cap ? m->vals[addr_slot(m, key)] : 0;
+}
+
+static int addr_put(struct addr_map *m, uint64_t key, uint64_t val)
+{
+	if (2 * (m->n + 1) > m->cap) {
+		struct addr_map big = {.cap = m->cap ? 2 * m->cap : 1024};
+		big.keys = calloc(big.cap, sizeof *big.keys);
+		big.vals = calloc(big.cap, sizeof *big.vals);
+		if (!big.keys || !big.vals) {
+			free(big.keys);
+			free(big.vals);
+			return hd_fail(HD_E_INTERNAL, "out of memory");
+		}
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->keys[i]) {
+				size_t k = addr_slot(&big, m->keys[i]);
+				big.keys[k] = m->keys[i];
+				big.vals[k] = m->vals[i];
+				big.n++;
+			}
+		free(m->keys);
+		free(m->vals);
+		*m = big;
+	}
+	size_t i = addr_slot(m, key);
+	m->n += !m->keys[i];
+	m->keys[i] = key;
+	m->vals[i] = val;
+	return 0;
+}
+
+static void addr_map_free(struct addr_map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof *m);
+}
+
 /* ---- Threads ------------------------------------------------------------ */
 
 static bool rd64(hd_memview *mv, uint64_t a, uint64_t *v) { return mv_try_read(mv, a, v, 8) == 0; }
 
 static const struct hd_task *match_task(const struct hd_target *t, uint64_t handle, uint64_t id);
 
+/* The search for the thread list's head: every list node is evaluated
+ * once (how many nodes and live threads follow it), whichever candidate
+ * word leads to it, so the work grows with the nodes, not with the
+ * candidates times the list length. */
+#define HEAD_STEPS_BUDGET (1u << 14) /* nodes reached through links, in all */
+#define NODE_VISITING UINT64_MAX     /* on the path being evaluated: a cycle */
+#define NODE_BAD (UINT64_MAX - 1)    /* not a proper list of this isolate */
+
+struct head_search {
+	hd_memview *mv;
+	const struct hd_threadlocals *tl;
+	uint64_t heap_base;
+	const struct hd_target *t;
+	struct addr_map nodes; /* node -> 1 + (length << 16 | live threads), a mark,
+				  or 0: not judged */
+	unsigned steps;
+};
+
+static uint64_t node_result(uint64_t len, uint64_t live) { return 1 + (len << 16 | live); }
+
 /* How many live threads the list starting at P holds; 0 if it is not a
  * proper list of this isolate's threads (freed IsolateThreads keep their
- * isolate word, and their stale links can form cycles). */
-static size_t live_chain_length(hd_memview *mv, uint64_t p, const struct hd_threadlocals *tl,
-				uint64_t heap_base, const struct hd_target *t)
+ * isolate word, and their stale links can form cycles).  -1: out of
+ * memory or over the budget (error recorded). */
+static int64_t live_chain_length(struct head_search *s, uint64_t p)
 {
-	uint64_t seen[256];
-	size_t n = 0, live = 0;
-	uint64_t iso;
-	while (p) {
-		if (n == sizeof seen / sizeof seen[0] || !rd64(mv, p + (unsigned)tl->isolate, &iso) ||
-		    iso != heap_base)
-			return 0;
-		for (size_t i = 0; i < n; i++)
-			if (seen[i] == p)
-				return 0;
-		seen[n++] = p;
-		uint64_t handle = 0, id = 0;
-		rd64(mv, p + (unsigned)tl->os_thread_handle, &handle);
-		if (tl->os_thread_id >= 0)
-			rd64(mv, p + (unsigned)tl->os_thread_id, &id);
-		live += match_task(t, handle, id) != NULL;
-		if (!rd64(mv, p + (unsigned)tl->next, &p))
-			return 0;
+	struct {
+		uint64_t node;
+		bool live;
+	} path[MAX_THREADS + 1];
+	size_t n = 0;
+	uint64_t base = node_result(0, 0), q = p;
+	while (q) {
+		uint64_t known = addr_get(&s->nodes, q), iso, handle = 0, id = 0, next;
+		if (known) {
+			base = known == NODE_VISITING ? NODE_BAD : known;
+			break;
+		}
+		if (n == MAX_THREADS) {
+			/* Too long from here; a later node may still head a
+			 * proper list, so the path stays unjudged (0). */
+			base = 0;
+			break;
+		}
+		if (n > 0 && ++s->steps > HEAD_STEPS_BUDGET)
+			return hd_fail(HD_E_INCONSISTENT,
+				       "thread lists of more than %u IsolateThreads in all: not a live isolate",
+				       HEAD_STEPS_BUDGET);
+		if (addr_put(&s->nodes, q, NODE_VISITING) != 0)
+			return -1;
+		path[n].node = q;
+		if (!rd64(s->mv, q + (unsigned)s->tl->isolate, &iso) || iso != s->heap_base ||
+		    !rd64(s->mv, q + (unsigned)s->tl->next, &next)) {
+			n++;
+			base = NODE_BAD;
+			break;
+		}
+		rd64(s->mv, q + (unsigned)s->tl->os_thread_handle, &handle);
+		if (s->tl->os_thread_id >= 0)
+			rd64(s->mv, q + (unsigned)s->tl->os_thread_id, &id);
+		path[n++].live = match_task(s->t, handle, id) != NULL;
+		q = next;
 	}
-	return live;
+	/* Every node on the path gets its result, from the end back. */
+	while (n--) {
+		if (base && base != NODE_BAD) {
+			uint64_t len = ((base - 1) >> 16) + 1, live = ((base - 1) & 0xffff) + path[n].live;
+			base = len > MAX_THREADS ? NODE_BAD : node_result(len, live);
+		}
+		if (addr_put(&s->nodes, path[n].node, base) != 0)
+			return -1;
+	}
+	return !base || base == NODE_BAD ? 0 : (int64_t)((base - 1) & 0xffff);
 }
 
 /* The head of the thread list: VMThreads.head is a word in the writable
  * image heap.  Any word there that points at an IsolateThread of this heap
- * is a candidate; the head is the one with the most live threads behind it. */
-static uint64_t find_thread_head(hd_memview *mv, const struct hd_maps *maps,
-				 const struct hd_layout *L, const struct hd_threadlocals *tl,
-				 const struct hd_target *t)
+ * is a candidate; the head is the one with the most live threads behind it.
+ * Returns 0 and *HEAD (0: none found), or -1. */
+static int find_thread_head(hd_memview *mv, const struct hd_maps *maps, const struct hd_layout *L,
+			    const struct hd_threadlocals *tl, const struct hd_target *t,
+			    uint64_t *head)
 {
+	struct head_search s = {.mv = mv, .tl = tl, .heap_base = L->heap_base, .t = t};
 	uint64_t best = 0;
-	size_t best_len = 0;
+	int64_t best_len = 0;
 	uint64_t image_end = L->image_start + L->image_size;
 	uint8_t *buf = malloc(1u << 20);
 	if (!buf)
-		return 0;
-	for (size_t i = 0; i < maps->n; i++) {
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	int rc = 0;
+	for (size_t i = 0; i < maps->n && rc == 0; i++) {
 		const struct hd_mapping *m = &maps->v[i];
 		if (!m->w || !m->r || m->end <= L->image_start || m->start >= image_end)
 			continue;
-		for (uint64_t a = m->start; a < m->end && a < image_end; a += 1u << 20) {
+		for (uint64_t a = m->start; a < m->end && a < image_end && rc == 0; a += 1u << 20) {
 			size_t len = (size_t)((m->end - a) < (1u << 20) ? (m->end - a) : (1u << 20));
 			if (mv_try_read(mv, a, buf, len) != 0)
 				continue;
+			if (hd_interrupted()) {
+				rc = hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
+				break;
+			}
 			for (size_t k = 0; k + 8 <= len; k += 8) {
-				uint64_t p = ld_u64(buf + k), iso;
+				uint64_t p = ld_u64(buf + k);
 				if (p < PAGE || (p & 7) || (p >= L->image_start && p < image_end))
 					continue;
 				const struct hd_mapping *pm = maps_find(maps, p);
 				if (!pm || !pm->r || !pm->w)
 					continue;
-				if (!rd64(mv, p + (unsigned)tl->isolate, &iso) || iso != L->heap_base)
-					continue;
-				size_t n = live_chain_length(mv, p, tl, L->heap_base, t);
-
+				int64_t n = live_chain_length(&s, p);
+				if (n < 0) {
+					rc = -1;
+					break;
+				}
 				if (n > best_len) {
 					best_len = n;
 					best = p;
@@ -121,16 +261,18 @@ static uint64_t find_thread_head(hd_memview *mv, const struct hd_maps *maps,
 		}
 	}
 	free(buf);
+	addr_map_free(&s.nodes);
 	/* Without a static head, a thread stopped in Java code has its
 	 * IsolateThread in r15 (and the heap base in r14). */
-	for (size_t i = 0; !best && i < t->n; i++) {
+	for (size_t i = 0; rc == 0 && !best && i < t->n; i++) {
 		const struct hd_task *task = &t->tasks[i];
 		uint64_t iso;
 		if (task->have_regs && task->r14 == L->heap_base &&
 		    rd64(mv, task->r15 + (unsigned)tl->isolate, &iso) && iso == L->heap_base)
 			best = task->r15;
 	}
-	return best;
+	*head = best;
+	return rc;
 }
 
 static const struct hd_task *match_task(const struct hd_target *t, uint64_t handle, uint64_t id)
@@ -145,12 +287,14 @@ static const struct hd_task *match_task(const struct hd_target *t, uint64_t hand
 }
 
 static int find_threads(struct hd_isolate *iso, hd_memview *mv, const struct hd_maps *maps,
-			const struct hd_layout *L, const struct hd_threadlocals *tl,
-			const struct hd_target *t)
+			const uint64_t *runs, const struct hd_layout *L,
+			const struct hd_threadlocals *tl, const struct hd_target *t)
 {
 	/* An isolate may have no thread attached at the moment (a compiler
 	 * isolate between compilations): then only its Spaces hold chunks. */
-	uint64_t p = find_thread_head(mv, maps, L, tl, t);
+	uint64_t p = 0;
+	if (find_thread_head(mv, maps, L, tl, t, &p) != 0)
+		return -1;
 	size_t cap = MAX_THREADS;
 	iso->threads = calloc(cap, sizeof *iso->threads);
 	if (!iso->threads)
@@ -179,8 +323,16 @@ static int find_threads(struct hd_isolate *iso, hd_memview *mv, const struct hd_
 		}
 		if (tl->stack_base >= 0)
 			rd64(mv, p + (unsigned)tl->stack_base, &th->stack_hi);
-		if (th->task)
+		/* The stack: from the stopped thread's rsp up to StackBase, within
+		 * the one mapping that holds them (a copy or scan is no bigger). */
+		uint64_t stack_end = th->task ? readable_end(maps, runs, th->task->rsp) : 0;
+		if (stack_end) {
 			th->stack_lo = th->task->rsp;
+			if (th->stack_hi <= th->stack_lo || th->stack_hi > stack_end)
+				th->stack_hi = stack_end;
+		} else {
+			th->stack_hi = 0;
+		}
 		if (!rd64(mv, p + (unsigned)tl->next, &next))
 			return hd_fail(HD_E_INCONSISTENT, "thread list entry 0x%" PRIx64 " is cut off", p);
 		p = next;
@@ -193,21 +345,16 @@ static int find_threads(struct hd_isolate *iso, hd_memview *mv, const struct hd_
 struct chunk_set {
 	struct hd_chunk *v;
 	size_t n, cap;
+	struct addr_map seen;
 };
 
-static bool have_chunk(const struct chunk_set *s, uint64_t addr)
-{
-	for (size_t i = 0; i < s->n; i++) /* chunk counts stay in the thousands */
-		if (s->v[i].addr == addr)
-			return true;
-	return false;
-}
+static bool have_chunk(const struct chunk_set *s, uint64_t addr) { return addr_get(&s->seen, addr); }
 
 static int push_chunk(struct chunk_set *s, const struct hd_chunk *c)
 {
 	if (s->n >= MAX_RUNTIME_CHUNKS)
 		return hd_fail(HD_E_INCONSISTENT, "more than %u heap chunks", MAX_RUNTIME_CHUNKS);
-	if (hd_grow(&s->v, &s->cap, s->n, sizeof *s->v, 256) != 0)
+	if (hd_grow(&s->v, &s->cap, s->n, sizeof *s->v, 256) != 0 || addr_put(&s->seen, c->addr, 1) != 0)
 		return -1;
 	s->v[s->n++] = *c;
 	return 0;
@@ -216,6 +363,8 @@ static int push_chunk(struct chunk_set *s, const struct hd_chunk *c)
 struct chunk_ctx {
 	struct hd_isolate *iso;
 	hd_memview *mv;
+	const struct hd_maps *maps;
+	const uint64_t *runs; /* readable_runs(maps) */
 	const struct hd_layout *L;
 	struct hd_walker *w;
 	struct chunk_set set;
@@ -241,6 +390,8 @@ static int add_chain(struct chunk_ctx *x, uint64_t c, bool aligned)
 	for (size_t steps = 0; c; steps++) {
 		if (steps > MAX_RUNTIME_CHUNKS || (c >= L->image_start && c < x->image_end))
 			return hd_fail(HD_E_INCONSISTENT, "heap chunk list runs into the image heap");
+		if (hd_interrupted())
+			return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
 		if (have_chunk(&x->set, c))
 			return 0;
 		uint8_t hdr[128];
@@ -259,7 +410,8 @@ static int add_chain(struct chunk_ctx *x, uint64_t c, bool aligned)
 					return hd_fail(HD_E_INCONSISTENT,
 						       "chunk 0x%" PRIx64 " belongs to no thread's TLAB", c);
 			}
-			if (abs_top < c + L->aligned_obj_start || abs_top > c + L->chunk_size)
+			if (abs_top < c + L->aligned_obj_start || abs_top > c + L->chunk_size ||
+			    abs_top > readable_end(x->maps, x->runs, c))
 				return hd_fail(HD_E_INCONSISTENT, "chunk 0x%" PRIx64 " has top 0x%" PRIx64, c,
 					       abs_top);
 			ch.first = c + L->aligned_obj_start;
@@ -268,10 +420,14 @@ static int add_chain(struct chunk_ctx *x, uint64_t c, bool aligned)
 			if ((c & (PAGE - 1)) || end <= (int64_t)L->ch_struct_end || top > end ||
 			    top <= (int64_t)L->ch_struct_end)
 				return hd_fail(HD_E_INCONSISTENT, "bad unaligned chunk header at 0x%" PRIx64, c);
-			uint64_t start = hw_unaligned_object_start(x->w, c, (uint64_t)top);
+			/* A runtime chunk: its object carries the optional hash only
+			 * if its header says so, and it lies within its mapping. */
+			uint64_t limit = readable_end(x->maps, x->runs, c);
+			if (!limit)
+				return hd_fail(HD_E_INCONSISTENT, "unaligned chunk 0x%" PRIx64 " is not mapped", c);
+			uint64_t start = hw_unaligned_object_start(x->w, c, (uint64_t)top, limit, false);
 			if (!start)
-				return hd_fail(HD_E_INCONSISTENT,
-					       "unaligned chunk 0x%" PRIx64 " holds no valid object", c);
+				return -1;
 			ch.first = c + start;
 			ch.top = c + (uint64_t)top;
 		}
@@ -332,6 +488,7 @@ static int image_chunk_cb(void *ctx, const struct hd_chunk *ch)
 	if (push_chunk(&x->set, ch) != 0)
 		return -1;
 	x->image_chunks++;
+	x->w->in_image_heap = true;
 	return hw_walk_range(x->w, ch->first, ch->top, NULL, 0, chain_roots_cb, x);
 }
 
@@ -362,19 +519,22 @@ static int attach_gaps(struct chunk_ctx *x)
 		struct hd_chunk *ch = &x->set.v[i];
 		if (ch->image || !ch->aligned)
 			continue;
-		size_t first = iso->ngaps, count = 0;
-		for (size_t g = 0; g < iso->ngaps; g++) {
-			if (iso->gaps[g].from >= ch->first && iso->gaps[g].from < ch->top) {
-				if (first == iso->ngaps)
-					first = g;
-				count++;
-				/* A TLAB whose chunk top is its own top: no gap inside. */
-				if (iso->gaps[g].to > ch->top)
-					iso->gaps[g].to = ch->top;
-			}
+		/* The gaps that start inside the chunk: a run of the sorted list. */
+		size_t lo = 0, hi = iso->ngaps;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (iso->gaps[mid].from < ch->first)
+				lo = mid + 1;
+			else
+				hi = mid;
 		}
+		size_t count = 0;
+		for (size_t g = lo; g < iso->ngaps && iso->gaps[g].from < ch->top; g++, count++)
+			/* A TLAB whose chunk top is its own top: no gap inside. */
+			if (iso->gaps[g].to > ch->top)
+				iso->gaps[g].to = ch->top;
 		if (count) {
-			ch->gaps = &iso->gaps[first];
+			ch->gaps = &iso->gaps[lo];
 			ch->ngaps = count;
 		}
 	}
@@ -388,13 +548,14 @@ int isolate_scan(struct hd_isolate *iso, hd_memview *proc, const struct hd_maps 
 	memset(iso, 0, sizeof *iso);
 	iso->image_start = L->image_start;
 	iso->heap_base = L->heap_base;
-	if (find_threads(iso, proc, maps, L, tl, t) != 0)
-		return -1;
+	uint64_t *runs = readable_runs(maps);
 	struct hd_walker w;
-	if (hw_init(&w, L, proc, classes_lookup, (void *)classes) != 0)
+	if (!runs || find_threads(iso, proc, maps, runs, L, tl, t) != 0 ||
+	    hw_init(&w, L, proc, classes_lookup, (void *)classes) != 0) {
+		free(runs);
 		return -1;
-	w.in_image_heap = true;
-	struct chunk_ctx x = {.iso = iso, .mv = proc, .L = L, .w = &w,
+	}
+	struct chunk_ctx x = {.iso = iso, .mv = proc, .maps = maps, .runs = runs, .L = L, .w = &w,
 			      .image_end = L->image_start + L->image_size};
 	const struct hd_class *filler = classes_named(classes, "com.oracle.svm.core.heap.FillerArray");
 	if (!filler)
@@ -413,6 +574,8 @@ int isolate_scan(struct hd_isolate *iso, hd_memview *proc, const struct hd_maps 
 			rc = add_chain(&x, tlab[3], false);
 	}
 	hw_fini(&w);
+	free(runs);
+	addr_map_free(&x.set.seen);
 	if (rc == 0)
 		rc = attach_gaps(&x);
 	iso->chunks = x.set.v;

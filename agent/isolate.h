@@ -40,8 +40,11 @@ size_t isolates_find(const struct hd_maps *maps, const struct hd_elfimage *img,
 
 /* Finds the isolate's threads (IsolateThreads whose isolate word is its
  * heap base, matched to T's tasks) and every heap chunk, through PROC.
- * Errors: HD_E_LAYOUT / HD_E_INCONSISTENT when what is found does not hold
- * together (a retry may help), HD_E_TARGET_GONE. */
+ * Everything read is bounded by MAPS (chunk tops, stacks) and by fixed
+ * budgets (the thread-list search, unaligned-object probing), so a forged
+ * target costs an error, not minutes.  Errors: HD_E_LAYOUT /
+ * HD_E_INCONSISTENT when what is found does not hold together (a retry may
+ * help), HD_E_TARGET_GONE, HD_E_INTERRUPTED, HD_E_INTERNAL. */
 int isolate_scan(struct hd_isolate *iso, hd_memview *proc, const struct hd_maps *maps,
 		 const struct hd_layout *L, const struct hd_classes *classes,
 		 const struct hd_threadlocals *tl, const struct hd_target *t);

@@ -27,6 +27,7 @@ struct hd_memview {
 	int use_mem_fd;
 	struct local_region *regions;
 	size_t nregions, cap;
+	struct mv_stats stats;
 };
 
 hd_memview *mv_new_local(void)
@@ -203,6 +204,8 @@ int mv_try_read(hd_memview *mv, uint64_t addr, void *buf, size_t len)
 {
 	if (len == 0)
 		return 0;
+	mv->stats.reads++;
+	mv->stats.bytes += len;
 	const void *p = mv_local_ptr(mv, addr, len);
 	if (p) {
 		memcpy(buf, p, len);
@@ -232,3 +235,5 @@ uint64_t mv_read_u64(hd_memview *mv, uint64_t addr, int *ok)
 		*ok = 0;
 	return v;
 }
+
+struct mv_stats mv_stats(const hd_memview *mv) { return mv->stats; }

@@ -51,4 +51,11 @@ const void *mv_local_ptr(hd_memview *mv, uint64_t addr, size_t len);
 
 uint64_t mv_read_u64(hd_memview *mv, uint64_t addr, int *ok);
 
+/* Reads asked of MV so far (mv_read and mv_try_read calls, and their
+ * bytes): what a walk cost, counted without a clock. */
+struct mv_stats {
+	uint64_t reads, bytes;
+};
+struct mv_stats mv_stats(const hd_memview *mv);
+
 #endif

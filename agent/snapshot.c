@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define MAX_STACK_COPY (64u << 20)
 
@@ -59,8 +60,22 @@ int snapshot_take(struct hd_snapshot *s, hd_memview *proc, const struct hd_isola
 	struct range *r = collect(iso, extent, &n);
 	if (!r)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
-	for (size_t i = 0; i < n; i++)
-		s->arena_size += (r[i].to - r[i].from + 7) & ~7ull;
+	/* Every range lies in a mapping of the target (isolate_scan checks
+	 * chunk tops and stacks against them) and overlaps are merged, so the
+	 * total is what the target really maps; more than this machine's
+	 * memory is refused before anything is allocated. */
+	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t len = r[i].to - r[i].from;
+		if (len > ram || s->arena_size > ram - ((len + 7) & ~7ull)) {
+			free(r);
+			return hd_fail(HD_E_INTERNAL,
+				       "a copy of the heap would need more than this machine's %llu MB: "
+				       "use --snapshot=stop",
+				       (unsigned long long)(ram >> 20));
+		}
+		s->arena_size += (len + 7) & ~7ull;
+	}
 	s->view = mv_new_local();
 	if (s->view && s->arena_size) {
 		s->arena = mmap(NULL, s->arena_size, PROT_READ | PROT_WRITE,

@@ -16,6 +16,7 @@
 #include "synthheap.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +92,7 @@ const struct sh_params sh_ce_25 = {
 
 enum ckind { CK_INSTANCE, CK_ABSTRACT, CK_HUB, CK_PRIM_ARRAY, CK_OBJ_ARRAY };
 
-enum { IF_ALWAYS, IF_CHAR_ARRAY, IF_COMPANION };
+enum { IF_ALWAYS, IF_CHAR_ARRAY, IF_COMPANION, IF_VM, IF_VM_25 };
 
 struct fdesc {
 	char kind; /* R, X (reference excluded from the map), J, I, B, Z (byte, JDK 17+ only) */
@@ -156,6 +157,20 @@ static const struct cdesc CLASSES[] = {
 	{"com.oracle.svm.core.hub.DynamicHubCompanion", "java.lang.Object", CK_INSTANCE,
 	 .vtable_len = 7, .only_if = IF_COMPANION,
 	 .f = {{'R', "classLoader"}, {'R', "superHub"}, {'R', "packageName"}, {'I', "modifiers"}}},
+	/* A running VM's own objects (sh_params.vm_classes).  Chunk pointers
+	 * are words: longs to the class table. */
+	{"java.lang.Thread", "java.lang.Object", CK_INSTANCE, .vtable_len = 9, .only_if = IF_VM,
+	 .f = {{'R', "name"}, {'J', "tid"}, {'I', "priority"}}},
+	{"com.oracle.svm.core.genscavenge.Space", "java.lang.Object", CK_INSTANCE, .vtable_len = 7,
+	 .only_if = IF_VM,
+	 .f = {{'R', "name"}, {'J', "firstAlignedHeapChunk"}, {'J', "lastAlignedHeapChunk"},
+	       {'J', "firstUnalignedHeapChunk"}, {'J', "lastUnalignedHeapChunk"}, {'I', "age"}}},
+	{"com.oracle.svm.core.genscavenge.HeapAllocation", "java.lang.Object", CK_INSTANCE,
+	 .vtable_len = 7, .only_if = IF_VM_25,
+	 .f = {{'J', "currentChunk"}, {'J', "retainedChunk"}}},
+	{"com.oracle.svm.core.threadlocal.VMThreadLocalInfo", "java.lang.Object", CK_INSTANCE,
+	 .vtable_len = 7, .only_if = IF_VM,
+	 .f = {{'R', "name"}, {'I', "offset"}, {'I', "sizeInBytes"}, {'I', "maxOffset"}}},
 };
 
 /* ---- Generator state ---------------------------------------------------- */
@@ -207,6 +222,9 @@ struct gen {
 	uint8_t table[4096];
 	uint32_t table_len;
 	size_t table_obj;
+	size_t statics_obj;        /* vm_classes: static primitive fields */
+	struct hd_threadlocals tl;
+	uint64_t writable;         /* image offset of the first writable chunk */
 	bool failed;
 };
 
@@ -463,7 +481,9 @@ static void build_classes(struct gen *g)
 	for (size_t i = 0; i < sizeof CLASSES / sizeof CLASSES[0]; i++) {
 		const struct cdesc *d = &CLASSES[i];
 		if ((d->only_if == IF_CHAR_ARRAY && !p->char_array) ||
-		    (d->only_if == IF_COMPANION && !p->companion))
+		    (d->only_if == IF_COMPANION && !p->companion) ||
+		    (d->only_if == IF_VM && !p->vm_classes) ||
+		    (d->only_if == IF_VM_25 && !(p->vm_classes && p->companion)))
 			continue;
 		struct gclass *c = &g->cls[g->ncls];
 		memset(c, 0, sizeof *c);
@@ -709,6 +729,64 @@ static void build_table(struct gen *g)
 		memcpy(g->objs[g->table_obj].b + g->p->array_base, g->table, g->table_len);
 }
 
+/* The thread-local table (offsets as the builder assigns them: JNI
+ * functions first, the TLAB early), the Spaces and where VMThreads.head
+ * lives.  Every chunk pointer is 0 in the image: a live target fills them. */
+static void build_vm(struct gen *g)
+{
+	const struct sh_params *p = g->p;
+	static const struct {
+		const char *name;
+		int off, size, max;
+		size_t slot; /* offsetof in struct hd_threadlocals, or SIZE_MAX */
+	} locals[] = {
+		{"JNIThreadLocalEnvironment.jniFunctions", 0, 8, 0, SIZE_MAX},
+		{"StackOverflowCheckImpl.stackBoundaryTL", 8, 8, 63, SIZE_MAX},
+		{"ThreadLocalAllocation.regularTLAB", 16, 32, 127, offsetof(struct hd_threadlocals, tlab)},
+		{"VMThreads.nextTL", 48, 8, 0x7fffffff, offsetof(struct hd_threadlocals, next)},
+		{"VMThreads.IsolateTL", 56, 8, 0x7fffffff, offsetof(struct hd_threadlocals, isolate)},
+		{"VMThreads.OSThreadHandleTL", 64, 8, 0x7fffffff,
+		 offsetof(struct hd_threadlocals, os_thread_handle)},
+		{"VMThreads.OSThreadIdTL", 72, 8, 0x7fffffff, offsetof(struct hd_threadlocals, os_thread_id)},
+		{"VMThreads.StackBase", 80, 8, 0x7fffffff, offsetof(struct hd_threadlocals, stack_base)},
+		{"VMThreads.StackEnd", 88, 8, 0x7fffffff, offsetof(struct hd_threadlocals, stack_end)},
+		{NULL, 96, 0, 0x7fffffff, offsetof(struct hd_threadlocals, current_thread)},
+		{"StatusSupport.statusTL", 100, 4, 0x7fffffff, SIZE_MAX},
+	};
+	size_t info = cls_of(g, "com.oracle.svm.core.threadlocal.VMThreadLocalInfo");
+	g->tl.count = (int)(sizeof locals / sizeof locals[0]);
+	g->tl.tlab_size = 32;
+	for (size_t i = 0; i < sizeof locals / sizeof locals[0] && !g->failed; i++) {
+		/* 25 renamed PlatformThreads to JavaThreads. */
+		const char *name = locals[i].name ? locals[i].name
+				   : p->companion ? "JavaThreads.currentThread"
+						  : "PlatformThreads.currentThread";
+		int size = locals[i].size ? locals[i].size : (int)p->ref_size;
+		size_t str = new_string(g, name);
+		size_t o = new_obj(g, info, 0, P_RO_REF);
+		if (g->failed)
+			return;
+		set_ref(g, o, "name", str);
+		set_int(g, o, "offset", (uint32_t)locals[i].off);
+		set_int(g, o, "sizeInBytes", (uint32_t)size);
+		set_int(g, o, "maxOffset", (uint32_t)locals[i].max);
+		if (locals[i].slot != SIZE_MAX)
+			memcpy((char *)&g->tl + locals[i].slot, &locals[i].off, sizeof(int));
+		if ((unsigned)locals[i].off + 32 > g->tl.extent)
+			g->tl.extent = (unsigned)locals[i].off + 32;
+	}
+	static const char *const spaces[] = {"Eden", "Survivor-1", "Old"};
+	for (size_t i = 0; i < 3 && !g->failed; i++) {
+		size_t name = new_string(g, spaces[i]);
+		size_t sp = new_obj(g, cls_of(g, "com.oracle.svm.core.genscavenge.Space"), 0, P_RW);
+		if (!g->failed)
+			set_ref(g, sp, "name", name);
+	}
+	if (p->companion)
+		new_obj(g, cls_of(g, "com.oracle.svm.core.genscavenge.HeapAllocation"), 0, P_RW);
+	g->statics_obj = new_obj(g, cls_of(g, "[B"), 64, P_RW);
+}
+
 static void build_data(struct gen *g)
 {
 	const struct sh_params *p = g->p;
@@ -819,6 +897,8 @@ static void build_data(struct gen *g)
 		for (uint32_t j = 0; j < 3000 && !g->failed; j++)
 			put_le(g->objs[big].b + p->array_base + 4 * j, j, 4);
 	}
+	if (p->vm_classes)
+		build_vm(g);
 }
 
 /* ---- Step 3: the image -------------------------------------------------- */
@@ -915,6 +995,8 @@ static void place_and_write(struct gen *g, struct sh_heap *h)
 			tops[chunk++] = cur;
 			cur = first;
 		}
+		if (part == P_RW)
+			g->writable = chunk * p->chunk_size;
 		for (size_t i = 0; i < g->nobjs; i++) {
 			struct gobj *o = &g->objs[i];
 			if (o->part != part)
@@ -1048,6 +1130,12 @@ static void fill_facts(struct gen *g, struct sh_heap *h)
 		h->classes[k].first = 0;
 	}
 	h->nobjs = g->nobjs;
+	h->refs = g->nrefs;
+	h->writable = h->start + g->writable;
+	if (p->vm_classes) {
+		h->thread_head = g->objs[g->statics_obj].addr + p->array_base + 8;
+		h->tl = g->tl;
+	}
 	for (size_t i = 0; i < g->nobjs; i++)
 		h->objs[i] = (struct sh_object){g->objs[i].addr, g->objs[i].size, g->objs[i].cls};
 	qsort(h->objs, h->nobjs, sizeof *h->objs, cmp_obj);
@@ -1218,4 +1306,49 @@ const struct sh_object *sh_nth(const struct sh_heap *h, const char *cls, size_t 
 			return &h->objs[i];
 	fprintf(stderr, "synthheap: fewer objects of %s than asked\n", cls);
 	abort();
+}
+
+/* ---- Runtime objects ---------------------------------------------------- */
+
+/* Where C's hash sits in an object of LEN elements, and its size. */
+static uint64_t runtime_layout(const struct sh_heap *h, const struct sh_class *c, uint32_t len,
+			       enum sh_hash_state s, uint64_t *hash_at)
+{
+	const struct sh_params *p = &h->p;
+	bool field = p->idhash != SH_IDHASH_OPTIONAL || s == SH_HASH_IN_FIELD;
+	if (c->kind == 'i') {
+		*hash_at = p->idhash == SH_IDHASH_HEADER ? p->hdr_size : c->idhash_off;
+		if (field && p->idhash == SH_IDHASH_OPTIONAL && *hash_at + 4 > c->size)
+			return align_up(*hash_at + 4, 8);
+		*hash_at = field ? *hash_at : 0;
+		return c->size;
+	}
+	uint64_t raw = le_base(c->enc) + ((uint64_t)len << le_shift(c->enc));
+	if (p->idhash != SH_IDHASH_OPTIONAL) {
+		*hash_at = p->hdr_size;
+		return align_up(raw, 8);
+	}
+	*hash_at = field ? align_up(raw, 4) : 0;
+	return align_up(field ? align_up(raw, 4) + 4 : raw, 8);
+}
+
+uint64_t sh_runtime_size(const struct sh_heap *h, const struct sh_class *c, uint32_t len,
+			 enum sh_hash_state s)
+{
+	uint64_t hash_at;
+	return runtime_layout(h, c, len, s, &hash_at);
+}
+
+void sh_runtime_init(const struct sh_heap *h, uint8_t *p, const struct sh_class *c, uint32_t len,
+		     enum sh_hash_state s, unsigned gc_bits, uint32_t hash)
+{
+	uint64_t hash_at;
+	runtime_layout(h, c, len, s, &hash_at);
+	bool optional = h->p.idhash == SH_IDHASH_OPTIONAL;
+	put_le(p, sh_encode_header(h, c->hub, gc_bits | (optional ? (unsigned)s << 3 : 0)),
+	       h->p.hdr_size);
+	if (c->kind != 'i')
+		put_le(p + h->p.array_length_off, len, 4);
+	if (hash_at && s != SH_HASH_NONE)
+		put_le(p + hash_at, hash, 4);
 }

@@ -18,6 +18,7 @@
 #define HD_TEST_SYNTHHEAP_H
 
 #include "../../symbols/layout.h"
+#include "../../symbols/threadlocals.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -77,6 +78,11 @@ struct sh_params {
 					      they push value past offset 64 to probe
 					      fixed-size buffers), at most 16 */
 	uint64_t seed;                     /* identity hashes */
+	bool vm_classes;                   /* what a running VM needs besides: Thread, the
+					      Spaces (and HeapAllocation where the hub has a
+					      companion, as in 25), the VMThreadLocalInfo table
+					      and the static word that heads the thread list
+					      (see synthlive.h) */
 };
 
 /* GraalVM CE 22.3 (JDK 11): 8-byte references and headers, hash at +8. */
@@ -134,6 +140,13 @@ struct sh_heap {
 	size_t nclasses;
 	struct sh_object *objs; /* in address order */
 	size_t nobjs;
+	uint64_t refs;         /* non-null references written into objects */
+	uint64_t writable;     /* first chunk of the writable partition */
+	/* With vm_classes: the word VMThreads.head lives in (inside a byte[] of
+	 * static primitive fields, zero in the image), and the thread locals
+	 * the VMThreadLocalInfo table describes. */
+	uint64_t thread_head;
+	struct hd_threadlocals tl;
 };
 
 /* Builds the heap described by P into H.  Returns 0, or -1 after printing
@@ -154,6 +167,20 @@ uint64_t sh_encode_ref(const struct sh_heap *h, uint64_t addr);
 uint64_t sh_encode_header(const struct sh_heap *h, uint64_t hub, unsigned bits);
 void sh_put_ref(struct sh_heap *h, uint64_t at, uint64_t target);
 void sh_put_header(struct sh_heap *h, uint64_t obj, uint64_t hub);
+
+/* Runtime objects (allocated after start-up, outside the image heap), whose
+ * identity hash depends on their state: with the optional hash (header bits
+ * 3-4) it is absent, derived from the address, or stored in a field that
+ * may grow the object; in the other layouts the slot always exists and is
+ * 0 until the hash is taken. */
+enum sh_hash_state { SH_HASH_NONE, SH_HASH_FROM_ADDRESS, SH_HASH_IN_FIELD };
+
+uint64_t sh_runtime_size(const struct sh_heap *h, const struct sh_class *c, uint32_t len,
+			 enum sh_hash_state s);
+/* Writes the header (hub, GC_BITS, hash state), the array length and the
+ * hash into P, which holds sh_runtime_size() zero bytes. */
+void sh_runtime_init(const struct sh_heap *h, uint8_t *p, const struct sh_class *c, uint32_t len,
+		     enum sh_hash_state s, unsigned gc_bits, uint32_t hash);
 
 /* java.lang.String.hashCode() of UTF-16 units. */
 int32_t sh_java_hash(const uint16_t *units, size_t n);

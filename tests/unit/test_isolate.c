@@ -1,0 +1,742 @@
+/* Live isolate scanning (agent/isolate.c) and the census and HPROF writing
+ * over it (hprof/heapdump.c), on synthetic live targets (synthlive.h) in
+ * the three layouts: wired as `hdump -p` wires them (cli/live.c: isolates
+ * in the maps, discovery on the executable's image heap, class table,
+ * thread locals, isolate scan, census, dump), every finding checked against
+ * the generator's ground truth.  Then the same targets with forged data:
+ * hostile headers, thread lists and chunk lists must end in a clean error
+ * or a correct result within a bound, counted in reads, not seconds. */
+#include "../../agent/isolate.h"
+#include "../../agent/snapshot.h"
+#include "../../common/hd_error.h"
+#include "../../hprof/heapdump.h"
+#include "../../hprof/hprof.h"
+#include "../../symbols/discover.h"
+#include "hprofparse.h"
+#include "synthlive.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct sh_params *const PRESETS[] = {&sh_ce_22_3, &sh_oracle_21, &sh_ce_25};
+#define NPRESETS (sizeof PRESETS / sizeof PRESETS[0])
+
+/* ---- Wiring, as cli/live.c does ------------------------------------------ */
+
+struct live_run {
+	struct sl_live t;
+	hd_memview *local; /* the executable's image heap, where the isolate maps it */
+	struct hd_layout L;
+	struct hd_classes classes;
+	struct hd_threadlocals tl;
+	struct hd_isolate iso;
+};
+
+static void prepare(struct live_run *r, const struct sh_params *p)
+{
+	memset(r, 0, sizeof *r);
+	cr_assert_eq(sl_build(p, &r->t), 0, "%s: the generator failed", p->name);
+	uint64_t starts[4];
+	cr_assert_eq(isolates_find(&r->t.maps, &r->t.img, starts, 4), 1, "%s", p->name);
+	cr_assert_eq(starts[0], r->t.image_start, "%s", p->name);
+	r->local = mv_new_local();
+	cr_assert_not_null(r->local);
+	cr_assert_eq(mv_add_local(r->local, starts[0], r->t.h.data, r->t.h.size), 0);
+	uint64_t *hubs = NULL;
+	size_t nhubs = 0;
+	hd_error_clear();
+	cr_assert_eq(discover_layout(r->local, starts[0], r->t.h.size, &r->L, &hubs, &nhubs, NULL), 0,
+		     "%s: %s", p->name, hd_error_message());
+	cr_assert_eq(r->L.heap_base, r->t.heap_base, "%s", p->name);
+	cr_assert_eq(classes_build(&r->classes, r->local, &r->L, hubs, nhubs), 0, "%s: %s", p->name,
+		     hd_error_message());
+	free(hubs);
+	cr_assert_eq(threadlocals_discover(r->local, &r->L, &r->classes, &r->tl), 0, "%s: %s",
+		     p->name, hd_error_message());
+}
+
+static int scan(struct live_run *r)
+{
+	hd_error_clear();
+	isolate_free(&r->iso);
+	return isolate_scan(&r->iso, r->t.proc, &r->t.maps, &r->L, &r->classes, &r->tl, &r->t.target);
+}
+
+static void scan_ok(struct live_run *r)
+{
+	cr_assert_eq(scan(r), 0, "%s: %s", r->t.h.p.name, hd_error_message());
+}
+
+static void finish(struct live_run *r)
+{
+	isolate_free(&r->iso);
+	classes_free(&r->classes);
+	mv_free(r->local);
+	sl_free(&r->t);
+}
+
+/* Roots as a live dump adds them: thread objects, stack words on objects. */
+static int thread_roots(void *ctx, const struct hd_census *c, struct hd_root **out, size_t *n)
+{
+	struct live_run *r = ctx;
+	struct hd_root *v = calloc(2 * SL_THREADS, sizeof *v);
+	cr_assert_not_null(v);
+	*n = 0;
+	for (size_t i = 0; i < r->iso.nthreads; i++) {
+		const struct hd_ithread *th = &r->iso.threads[i];
+		cr_assert(objindex_has(&c->starts, th->thread_obj));
+		v[(*n)++] = (struct hd_root){HPROF_ROOT_THREAD_OBJ, th->thread_obj, (uint32_t)i + 1,
+					     (uint32_t)i + 2};
+		for (uint64_t a = th->stack_lo & ~7ull; a + 8 <= th->stack_hi; a += 8) {
+			uint64_t w = 0;
+			cr_assert_eq(mv_read(r->t.proc, a, &w, 8), 0);
+			if (w != th->thread_obj && objindex_has(&c->starts, w))
+				v[(*n)++] = (struct hd_root){HPROF_ROOT_JAVA_FRAME, w, (uint32_t)i + 1, 0};
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+static struct hd_dump_input dump_input(struct live_run *r, hd_memview *mv)
+{
+	return (struct hd_dump_input){.L = &r->L, .classes = &r->classes, .mv = mv,
+				      .chunks = isolate_chunks, .chunks_ctx = &r->iso,
+				      .roots = thread_roots, .roots_ctx = r,
+				      .nthreads = (uint32_t)r->iso.nthreads, .threads = 2};
+}
+
+/* ---- Ground truth ----------------------------------------------------------- */
+
+static bool is_filler(const struct sl_live *t, const struct sh_object *o)
+{
+	return strcmp(t->h.classes[o->cls].name, "com.oracle.svm.core.heap.FillerObject") == 0;
+}
+
+static int cmp_addr(const void *key, const void *obj)
+{
+	uint64_t a = *(const uint64_t *)key, o = ((const struct sh_object *)obj)->addr;
+	return (a > o) - (a < o);
+}
+
+static const struct sh_object *object_at(const struct sl_live *t, uint64_t addr)
+{
+	return bsearch(&addr, t->objs, t->nobjs, sizeof *t->objs, cmp_addr);
+}
+
+static void check_threads(struct live_run *r)
+{
+	const char *name = r->t.h.p.name;
+	cr_assert_eq(r->tl.isolate, r->t.h.tl.isolate, "%s", name);
+	cr_assert_eq(r->tl.next, r->t.h.tl.next, "%s", name);
+	cr_assert_eq(r->tl.tlab, r->t.h.tl.tlab, "%s", name);
+	cr_assert_eq(r->tl.current_thread, r->t.h.tl.current_thread, "%s", name);
+	cr_assert_eq(r->tl.extent, r->t.h.tl.extent, "%s", name);
+	cr_assert_eq(r->iso.nthreads, SL_THREADS, "%s: %zu threads", name, r->iso.nthreads);
+	for (size_t i = 0; i < SL_THREADS; i++) {
+		const struct hd_ithread *got = &r->iso.threads[i];
+		const struct sl_thread *want = &r->t.threads[i];
+		cr_assert_eq(got->addr, want->addr, "%s: thread %zu", name, i);
+		cr_assert_not_null(got->task, "%s: thread %zu has no task", name, i);
+		cr_assert_eq(got->task->tid, want->tid, "%s: thread %zu", name, i);
+		cr_assert_eq(got->thread_obj, want->thread_obj, "%s: thread %zu", name, i);
+		cr_assert_eq(got->stack_lo, want->stack_lo, "%s", name);
+		cr_assert_eq(got->stack_hi, want->stack_hi, "%s", name);
+	}
+}
+
+static void check_chunks(struct live_run *r)
+{
+	const char *name = r->t.h.p.name;
+	cr_assert_eq(r->iso.runtime_chunks, r->t.nchunks, "%s: %zu runtime chunks, want %zu", name,
+		     r->iso.runtime_chunks, r->t.nchunks);
+	cr_assert_eq(r->iso.nchunks - r->iso.runtime_chunks, r->t.h.naligned + r->t.h.nunaligned);
+	for (size_t i = 0; i < r->t.nchunks; i++) {
+		size_t found = 0;
+		for (size_t k = 0; k < r->iso.nchunks; k++)
+			found += !r->iso.chunks[k].image && r->iso.chunks[k].addr == r->t.chunks[i];
+		cr_assert_eq(found, 1, "%s: chunk %#llx found %zu times", name,
+			     (unsigned long long)r->t.chunks[i], found);
+	}
+}
+
+/* N chunks from BASE on, CHUNK_SIZE apart, each found exactly once. */
+static void check_chunks_found_once(struct live_run *r, uint64_t base, size_t n)
+{
+	uint8_t *seen = calloc(n, 1);
+	cr_assert_not_null(seen);
+	for (size_t k = 0; k < r->iso.nchunks; k++) {
+		uint64_t a = r->iso.chunks[k].addr;
+		if (a >= base && a < base + n * r->L.chunk_size)
+			cr_assert_eq(seen[(a - base) / r->L.chunk_size]++, 0, "%#llx twice",
+				     (unsigned long long)a);
+	}
+	for (size_t k = 0; k < n; k++)
+		cr_assert_eq(seen[k], 1, "chunk %zu not found", k);
+	free(seen);
+}
+
+static void check_census(struct live_run *r, const struct hd_census *c)
+{
+	const struct sl_live *t = &r->t;
+	const char *name = t->h.p.name;
+	cr_assert_eq(c->objects, t->objects, "%s: %llu objects, want %llu", name,
+		     (unsigned long long)c->objects, (unsigned long long)t->objects);
+	cr_assert_eq(c->bytes, t->bytes, "%s", name);
+	cr_assert_eq(c->chunks, r->iso.nchunks, "%s", name);
+	for (size_t i = 0; i < t->nobjs; i++) {
+		const struct sh_object *o = &t->objs[i];
+		cr_assert_eq(objindex_has(&c->starts, o->addr), !is_filler(t, o), "%s: object %#llx (%s)",
+			     name, (unsigned long long)o->addr, t->h.classes[o->cls].name);
+		for (uint64_t a = o->addr + 8; a < o->addr + o->size; a += 8)
+			cr_assert_not(objindex_has(&c->starts, a), "%s: inside an object: %#llx", name,
+				      (unsigned long long)a);
+	}
+}
+
+/* ---- The dump, read back ----------------------------------------------------- */
+
+/* The dump goes to a memory stream. */
+static int stream_sink(void *ctx, const void *buf, size_t len)
+{
+	return fwrite(buf, 1, len, ctx) == len ? 0 : hd_fail(HD_E_OUTPUT, "memory stream full");
+}
+
+struct class_dump {
+	uint64_t id, super;
+	const uint8_t *fields; /* (name id, type) pairs */
+	uint16_t nfields;
+};
+
+static const struct class_dump *find_class(const struct class_dump *v, size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].id == id)
+			return &v[i];
+	return NULL;
+}
+
+/* Parses a CLASS DUMP sub-record at S. */
+static struct class_dump class_dump(const uint8_t *s)
+{
+	struct class_dump d = {.id = hp_u8(s + 1), .super = hp_u8(s + 13)};
+	const uint8_t *p = s + 1 + 8 + 4 + 8 * 6 + 4;
+	uint16_t cp = hp_u2(p);
+	p += 2;
+	for (uint16_t i = 0; i < cp; i++)
+		p += 3 + hp_type_size(p[2]);
+	uint16_t statics = hp_u2(p);
+	p += 2;
+	for (uint16_t i = 0; i < statics; i++)
+		p += 9 + hp_type_size(p[8]);
+	d.nfields = hp_u2(p);
+	d.fields = p + 2;
+	return d;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Walks the heap-dump sub-records of a parsed file. */
+struct sub_cursor {
+	const struct hp_file *f;
+	size_t rec, pos;
+};
+
+static const uint8_t *next_sub(struct sub_cursor *c)
+{
+	while (c->rec < c->f->nrecs) {
+		const struct hp_record *r = &c->f->recs[c->rec];
+		if (r->tag == HPROF_HEAP_DUMP_SEGMENT && c->pos < r->len) {
+			const uint8_t *s = r->body + c->pos;
+			size_t n = hp_sub_len(s, r->len - c->pos);
+			cr_assert_gt(n, 0, "bad sub-record 0x%x", s[0]);
+			c->pos += n;
+			return s;
+		}
+		c->rec++;
+		c->pos = 0;
+	}
+	return NULL;
+}
+
+struct u64_list {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static void push_u64(struct u64_list *l, uint64_t x)
+{
+	if (l->n == l->cap) {
+		l->cap = 2 * l->cap + 1024;
+		l->v = realloc(l->v, l->cap * sizeof *l->v);
+		cr_assert_not_null(l->v);
+	}
+	l->v[l->n++] = x;
+}
+
+/* The references an object's record holds, into REFS. */
+static void record_refs(const uint8_t *s, const struct class_dump *classes, size_t nclasses,
+			struct u64_list *refs)
+{
+	if (s[0] == HPROF_OBJ_ARRAY_DUMP) {
+		for (uint32_t k = 0; k < hp_u4(s + 13); k++)
+			push_u64(refs, hp_u8(s + 25 + 8 * k));
+		return;
+	}
+	if (s[0] != HPROF_INSTANCE_DUMP)
+		return;
+	/* Values: the class's own fields, then each superclass's. */
+	const uint8_t *v = s + 25;
+	for (const struct class_dump *k = find_class(classes, nclasses, hp_u8(s + 13)); k;
+	     k = k->super ? find_class(classes, nclasses, k->super) : NULL) {
+		for (uint16_t fi = 0; fi < k->nfields; fi++) {
+			uint8_t type = k->fields[9 * fi + 8];
+			if (type == HD_T_OBJECT)
+				push_u64(refs, hp_u8(v));
+			v += hp_type_size(type);
+		}
+	}
+	cr_assert_eq(v, s + 25 + hp_u4(s + 21), "values of %#llx", (unsigned long long)hp_u8(s + 1));
+}
+
+/* Every object dumped once and known; every reference on a dumped object.
+ * Returns the number of non-null references. */
+static uint64_t check_hprof(const struct sl_live *t, const uint8_t *buf, size_t len)
+{
+	const char *name = t->h.p.name;
+	struct hp_file f;
+	char err[128];
+	cr_assert_eq(hp_parse(buf, len, &f, err, sizeof err), 0, "%s: %s", name, err);
+	struct class_dump *classes = NULL;
+	size_t nclasses = 0;
+	struct sub_cursor cur = {&f, 0, 0};
+	for (const uint8_t *s; (s = next_sub(&cur));)
+		if (s[0] == HPROF_CLASS_DUMP) {
+			classes = realloc(classes, (nclasses + 1) * sizeof *classes);
+			classes[nclasses++] = class_dump(s);
+		}
+	struct u64_list ids = {0}, refs = {0};
+	cur = (struct sub_cursor){&f, 0, 0};
+	for (const uint8_t *s; (s = next_sub(&cur));) {
+		if (s[0] < HPROF_INSTANCE_DUMP || s[0] > HPROF_PRIM_ARRAY_DUMP)
+			continue;
+		uint64_t id = hp_u8(s + 1);
+		const struct sh_object *o = object_at(t, id);
+		cr_assert_not_null(o, "%s: dumped %#llx is no object", name, (unsigned long long)id);
+		cr_assert_not(is_filler(t, o), "%s: filler %#llx dumped", name, (unsigned long long)id);
+		push_u64(&ids, id);
+		record_refs(s, classes, nclasses, &refs);
+	}
+	qsort(ids.v, ids.n, sizeof *ids.v, cmp_u64);
+	for (size_t i = 1; i < ids.n; i++)
+		cr_assert_neq(ids.v[i], ids.v[i - 1], "%s: %#llx dumped twice", name,
+			      (unsigned long long)ids.v[i]);
+	cr_assert_eq(ids.n, t->objects, "%s: %zu objects dumped, want %llu", name, ids.n,
+		     (unsigned long long)t->objects);
+	uint64_t nonnull = 0;
+	for (size_t i = 0; i < refs.n; i++) {
+		if (!refs.v[i])
+			continue;
+		nonnull++;
+		cr_assert_not_null(bsearch(&refs.v[i], ids.v, ids.n, sizeof *ids.v, cmp_u64),
+				   "%s: reference to %#llx dangles", name, (unsigned long long)refs.v[i]);
+	}
+	free(classes);
+	free(ids.v);
+	free(refs.v);
+	hp_free(&f);
+	return nonnull;
+}
+
+static void check_live(const struct sh_params *p)
+{
+	struct live_run r;
+	prepare(&r, p);
+	for (int a = 0; a < 2; a++)
+		for (int s = 0; s < 3; s++)
+			cr_assert_gt(r.t.hash_states[a][s], 0, "%s: no runtime %s in hash state %d", p->name,
+				     a ? "array" : "instance", s);
+	scan_ok(&r);
+	check_threads(&r);
+	check_chunks(&r);
+	struct hd_dump_input in = dump_input(&r, r.t.proc);
+	struct hd_census c;
+	cr_assert_eq(heap_census(&in, &c), 0, "%s: %s", p->name, hd_error_message());
+	check_census(&r, &c);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	cr_assert_not_null(out);
+	hd_hprof *w = hprof_open(stream_sink, out, 1, 4096);
+	cr_assert_not_null(w);
+	cr_assert_eq(heap_write_hprof(&in, &c, w), 0, "%s: %s", p->name, hd_error_message());
+	hprof_free(w);
+	cr_assert_eq(fclose(out), 0);
+	uint64_t refs = check_hprof(&r.t, (const uint8_t *)buf, len);
+	cr_assert_eq(refs, r.t.refs, "%s: %llu references dumped, %llu laid out", p->name,
+		     (unsigned long long)refs, (unsigned long long)r.t.refs);
+	free(buf);
+	census_free(&c);
+	finish(&r);
+}
+
+Test(live, ce_22_3) { check_live(&sh_ce_22_3); }
+Test(live, oracle_21) { check_live(&sh_oracle_21); }
+Test(live, ce_25) { check_live(&sh_ce_25); }
+
+/* --snapshot=copy: the copy holds exactly what the census needs. */
+static void check_copy(const struct sh_params *p)
+{
+	struct live_run r;
+	prepare(&r, p);
+	scan_ok(&r);
+	struct hd_snapshot snap;
+	cr_assert_eq(snapshot_take(&snap, r.t.proc, &r.iso, r.tl.extent), 0, "%s: %s", p->name,
+		     hd_error_message());
+	struct hd_dump_input in = dump_input(&r, snap.view);
+	struct hd_census c;
+	cr_assert_eq(heap_census(&in, &c), 0, "%s: %s", p->name, hd_error_message());
+	check_census(&r, &c);
+	census_free(&c);
+	snapshot_free(&snap);
+	finish(&r);
+}
+
+Test(live, copy_snapshot)
+{
+	for (size_t i = 0; i < NPRESETS; i++)
+		check_copy(PRESETS[i]);
+}
+
+/* ---- Hostile targets ----------------------------------------------------------- */
+
+static uint64_t reads(struct live_run *r) { return mv_stats(r->t.proc).reads; }
+
+/* Reads a clean scan of this target costs. */
+static uint64_t baseline_reads(struct live_run *r)
+{
+	uint64_t before = reads(r);
+	scan_ok(r);
+	return reads(r) - before;
+}
+
+static void put64(struct live_run *r, uint64_t at, uint64_t v) { memcpy(sl_ptr(&r->t, at), &v, 8); }
+
+static void set_space(struct live_run *r, size_t space, const char *field, uint64_t v)
+{
+	static const char cls[] = "com.oracle.svm.core.genscavenge.Space";
+	put64(r, sh_nth(&r->t.h, cls, space)->addr + sh_field(&r->t.h, cls, field), v);
+}
+
+/* Far from everything else, in the range the layout allows. */
+static uint64_t forged_area(const struct live_run *r)
+{
+	return r->t.h.p.idhash == SH_IDHASH_HEADER ? r->t.heap_base - 8 * (1ull << 30)
+						   : r->t.heap_base + 12 * (1ull << 30);
+}
+
+/* An unaligned chunk in a 64 MB mapping whose header claims TOP. */
+static void forge_unaligned(struct live_run *r, uint64_t top)
+{
+	uint64_t c = forged_area(r);
+	uint8_t *m = sl_map(&r->t, c, 64u << 20);
+	const struct sh_params *p = &r->t.h.p;
+	memcpy(m + p->ch_end, &top, 8);
+	memcpy(m + p->ch_top, &top, 8);
+	set_space(r, 2, "firstUnalignedHeapChunk", c);
+}
+
+static void unaligned_case(const struct sh_params *p, uint64_t top, const char *msg)
+{
+	struct live_run r;
+	prepare(&r, p);
+	uint64_t clean = baseline_reads(&r);
+	forge_unaligned(&r, top);
+	uint64_t before = reads(&r);
+	uint64_t bytes = mv_stats(r.t.proc).bytes;
+	cr_assert_eq(scan(&r), -1, "%s: a forged unaligned chunk was accepted", p->name);
+	/* A handful of reads past the clean scan, the probe window at most 1 MB. */
+	cr_assert_leq(reads(&r) - before, clean + 16, "%s: %llu reads", p->name,
+		      (unsigned long long)(reads(&r) - before));
+	cr_assert_leq(mv_stats(r.t.proc).bytes - bytes, (4u << 20) + 64 * r.t.h.size);
+	cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s: %s", p->name, hd_error_message());
+	cr_assert_not_null(strstr(hd_error_message(), msg), "%s: %s", p->name, hd_error_message());
+	finish(&r);
+}
+
+/* Issue 8, 2.7: a forged top kept the word-by-word probe going for minutes
+ * (here 4M reads: the card table a 16 GB object would have). */
+Test(hostile, unaligned_top_beyond_its_mapping)
+{
+	for (size_t i = 0; i < NPRESETS; i++)
+		unaligned_case(PRESETS[i], 1ull << 34, "beyond its memory");
+}
+
+Test(hostile, unaligned_chunk_of_garbage)
+{
+	for (size_t i = 0; i < NPRESETS; i++)
+		unaligned_case(PRESETS[i], (64u << 20) - 64, "holds no valid object");
+}
+
+static bool no_hub(void *ctx, uint64_t hub, struct hd_hubinfo *info)
+{
+	(void)ctx, (void)hub, (void)info;
+	return false;
+}
+
+/* However many chunks a target forges, a walker's probing stops. */
+Test(hostile, probe_budget)
+{
+	struct sh_heap h;
+	cr_assert_eq(sh_build(&sh_ce_25, &h), 0);
+	hd_memview *mv = mv_new_local();
+	cr_assert_eq(mv_add_local(mv, h.start, h.data, h.size), 0);
+	struct hd_walker w;
+	cr_assert_eq(hw_init(&w, &h.expect, mv, no_hub, NULL), 0);
+	uint64_t u = h.chunks[h.naligned], top;
+	memcpy(&top, sh_ptr(&h, u + h.p.ch_top), 8);
+	cr_assert_eq(hw_unaligned_object_start(&w, u, top, h.start + h.size, true), 0);
+	cr_assert_not_null(strstr(hd_error_message(), "holds no valid object"), "%s", hd_error_message());
+	w.probed = HW_PROBE_BUDGET - 8;
+	uint64_t before = mv_stats(mv).reads;
+	cr_assert_eq(hw_unaligned_object_start(&w, u, top, h.start + h.size, true), 0);
+	cr_assert_not_null(strstr(hd_error_message(), "probed"), "%s", hd_error_message());
+	cr_assert_leq(mv_stats(mv).reads - before, 4);
+	hw_fini(&w);
+	mv_free(mv);
+	sh_free(&h);
+}
+
+/* Issue 8, part 1: a heap cut inside an unaligned chunk's header. */
+static int count_chunk(void *ctx, const struct hd_chunk *ch)
+{
+	(void)ch;
+	++*(size_t *)ctx;
+	return 0;
+}
+
+Test(hostile, image_heap_cut_in_unaligned_header)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct sh_heap h;
+		cr_assert_eq(sh_build(PRESETS[i], &h), 0);
+		uint64_t u = h.chunks[h.naligned] - h.start;
+		for (uint64_t cut = u; cut < u + h.expect.ch_struct_end; cut += 4) {
+			struct hd_layout L = h.expect;
+			L.image_size = cut;
+			hd_memview *mv = mv_new_local();
+			cr_assert_eq(mv_add_local(mv, h.start, h.data, cut), 0);
+			struct hd_walker w;
+			cr_assert_eq(hw_init(&w, &L, mv, no_hub, NULL), 0);
+			size_t n = 0;
+			hd_error_clear();
+			int rc = hw_image_chunks(&w, count_chunk, &n);
+			if (cut == u) { /* the list ends with the heap: no unaligned chunks */
+				cr_assert_eq(rc, 0, "%s: %s", h.p.name, hd_error_message());
+				cr_assert_eq(n, h.naligned);
+			} else {
+				cr_assert_eq(rc, -1, "%s: a header cut at +%llu was taken for the end",
+					     h.p.name, (unsigned long long)(cut - u));
+				cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+				cr_assert_not_null(strstr(hd_error_message(), "ends inside"), "%s",
+						   hd_error_message());
+			}
+			hw_fini(&w);
+			mv_free(mv);
+		}
+		sh_free(&h);
+	}
+}
+
+/* Free words of the writable image heap: the tail of its last aligned chunk. */
+static uint64_t free_words(struct live_run *r, size_t *n)
+{
+	const struct sh_heap *h = &r->t.h;
+	uint64_t c = h->chunks[h->naligned - 1], top;
+	memcpy(&top, sl_ptr(&r->t, c + h->p.ch_top), 8);
+	*n = (size_t)((h->p.chunk_size - top) / 8);
+	return c + top;
+}
+
+/* Forges candidates for the thread-list head into the N free words at AT;
+ * returns how many reads past a clean scan finding them may cost. */
+typedef uint64_t (*forge_fn)(struct live_run *r, uint64_t at, size_t n);
+
+static void head_case(forge_fn forge)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct live_run r;
+		prepare(&r, PRESETS[i]);
+		uint64_t clean = baseline_reads(&r);
+		size_t n;
+		uint64_t at = free_words(&r, &n);
+		cr_assert_geq(n, 4000);
+		uint64_t allowed = forge(&r, at, n);
+		uint64_t before = reads(&r);
+		scan_ok(&r);
+		check_threads(&r);
+		cr_assert_leq(reads(&r) - before, clean + allowed, "%s: %llu reads", PRESETS[i]->name,
+			      (unsigned long long)(reads(&r) - before));
+		finish(&r);
+	}
+}
+
+/* Thousands of words pointing at thread-list nodes: each node is followed
+ * once, and the right head still wins. */
+static uint64_t duplicate_candidates(struct live_run *r, uint64_t at, size_t n)
+{
+	(void)n;
+	for (size_t k = 0; k < 4000; k++)
+		put64(r, at + 8 * k, k % 2 ? r->t.threads[1].addr : r->t.threads[2].addr);
+	return 16;
+}
+
+Test(hostile, thread_head_among_duplicate_candidates) { head_case(duplicate_candidates); }
+
+/* Fake IsolateThreads of this isolate, node k linked to node k + 1 within
+ * lists of CHAIN nodes, in a mapping of their own.  Returns the first. */
+static uint64_t fake_threads(struct live_run *r, size_t n, size_t chain)
+{
+	uint64_t base = forged_area(r);
+	sl_map(&r->t, base, n * 256);
+	for (size_t k = 0; k < n; k++) {
+		uint64_t p = base + 256 * k;
+		put64(r, p + (unsigned)r->tl.isolate, r->t.heap_base);
+		put64(r, p + (unsigned)r->tl.next, (k + 1) % chain ? p + 256 : 0);
+		put64(r, p + (unsigned)r->tl.os_thread_handle, 0x1000 + k);
+	}
+	return base;
+}
+
+/* One list of up to 5000 nodes, each a candidate, the last one first. */
+static uint64_t long_forged_list(struct live_run *r, uint64_t at, size_t n)
+{
+	n = n > 5000 ? 5000 : n;
+	uint64_t fake = fake_threads(r, n, n);
+	for (size_t k = 0; k < n; k++)
+		put64(r, at + 8 * k, fake + 256 * (n - 1 - k));
+	return 5 * n;
+}
+
+Test(hostile, thread_head_among_long_forged_lists) { head_case(long_forged_list); }
+
+Test(hostile, thread_head_search_budget)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct live_run r;
+		prepare(&r, PRESETS[i]);
+		size_t n;
+		uint64_t at = free_words(&r, &n);
+		/* 200 lists of 256 nodes: 51,200 nodes behind 200 words. */
+		uint64_t fake = fake_threads(&r, 200 * 256, 256);
+		for (size_t k = 0; k < 200; k++)
+			put64(&r, at + 8 * k, fake + 256 * 256 * k);
+		uint64_t before = reads(&r);
+		cr_assert_eq(scan(&r), -1, "%s: accepted", PRESETS[i]->name);
+		cr_assert_eq(hd_error_class(), HD_E_INCONSISTENT, "%s", hd_error_message());
+		cr_assert_not_null(strstr(hd_error_message(), "thread lists"), "%s", hd_error_message());
+		cr_assert_leq(reads(&r) - before, 5u * 20000 + 1000, "%s: %llu reads", PRESETS[i]->name,
+			      (unsigned long long)(reads(&r) - before));
+		finish(&r);
+	}
+}
+
+/* A thread list with a cycle ends in an error, not a hang. */
+Test(hostile, thread_list_cycle)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct live_run r;
+		prepare(&r, PRESETS[i]);
+		put64(&r, r.t.threads[2].addr + (unsigned)r.tl.next, r.t.threads[0].addr);
+		uint64_t before = reads(&r);
+		cr_assert_eq(scan(&r), -1, "%s: a cyclic thread list was accepted", PRESETS[i]->name);
+		cr_assert_eq(hd_error_class(), HD_E_INCONSISTENT, "%s", hd_error_message());
+		cr_assert_leq(reads(&r) - before, 4096, "%s", PRESETS[i]->name);
+		finish(&r);
+	}
+}
+
+/* Thousands of chunks in one Space: every one found once, the dump whole. */
+Test(hostile, thousands_of_chunks)
+{
+	const size_t n = 4096;
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct live_run r;
+		prepare(&r, PRESETS[i]);
+		const struct sh_params *p = &r.t.h.p;
+		uint64_t base = forged_area(&r);
+		uint8_t *m = sl_map(&r.t, base, n * p->chunk_size);
+		for (size_t k = 0; k < n; k++) {
+			uint8_t *c = m + k * p->chunk_size;
+			uint64_t end = p->chunk_size, top = r.L.aligned_obj_start;
+			uint64_t next = k + 1 < n ? p->chunk_size : 0;
+			memcpy(c + p->ch_end, &end, 8);
+			memcpy(c + p->ch_top, &top, 8);
+			memcpy(c + p->ch_next, &next, 8);
+		}
+		set_space(&r, 1, "firstAlignedHeapChunk", base);
+		set_space(&r, 1, "lastAlignedHeapChunk", base + (n - 1) * p->chunk_size);
+		scan_ok(&r);
+		cr_assert_eq(r.iso.runtime_chunks, r.t.nchunks + n, "%s: %zu", p->name, r.iso.runtime_chunks);
+		check_chunks_found_once(&r, base, n);
+		struct hd_dump_input in = dump_input(&r, r.t.proc);
+		struct hd_census c;
+		cr_assert_eq(heap_census(&in, &c), 0, "%s: %s", p->name, hd_error_message());
+		cr_assert_eq(c.objects, r.t.objects);
+		census_free(&c);
+		finish(&r);
+	}
+}
+
+/* Copy mode sized by what the target declares: refused before allocating. */
+Test(hostile, snapshot_of_absurd_size)
+{
+	struct live_run r;
+	prepare(&r, &sh_ce_25);
+	struct hd_chunk ch = {.addr = r.t.image_start, .first = r.t.image_start,
+			      .top = r.t.image_start + (1ull << 46)};
+	struct hd_isolate iso = {.chunks = &ch, .nchunks = 1};
+	struct hd_snapshot snap;
+	uint64_t before = reads(&r);
+	hd_error_clear();
+	cr_assert_eq(snapshot_take(&snap, r.t.proc, &iso, r.tl.extent), -1);
+	cr_assert_eq(reads(&r), before, "the target was read: %s", hd_error_message());
+	cr_assert_eq(hd_error_class(), HD_E_INTERNAL);
+	cr_assert_not_null(strstr(hd_error_message(), "--snapshot=stop"), "%s", hd_error_message());
+	finish(&r);
+}
+
+static int cmp_mapping(const void *a, const void *b)
+{
+	const struct hd_mapping *x = a, *y = b;
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+/* A second isolate maps its own copy above its own null region; the
+ * loader's mapping of the section and the copy's writable part are not
+ * isolates of their own. */
+Test(live, two_isolates_in_the_maps)
+{
+	struct live_run r;
+	prepare(&r, &sh_ce_25);
+	struct hd_maps *m = &r.t.maps;
+	uint64_t base2 = r.t.heap_base - (1ull << 30), start2 = base2 + (r.t.image_start - r.t.heap_base);
+	m->v = realloc(m->v, (m->n + 2) * sizeof *m->v);
+	cr_assert_not_null(m->v);
+	m->v[m->n++] = (struct hd_mapping){.start = base2, .end = start2};
+	m->v[m->n++] = (struct hd_mapping){.start = start2, .end = start2 + (1u << 20), .r = true,
+					   .offset = r.t.img.heap_offset, .dev = r.t.img.dev,
+					   .ino = r.t.img.ino};
+	qsort(m->v, m->n, sizeof *m->v, cmp_mapping);
+	uint64_t starts[4];
+	cr_assert_eq(isolates_find(m, &r.t.img, starts, 4), 2);
+	cr_assert_eq(starts[0], start2);
+	cr_assert_eq(starts[1], r.t.image_start);
+	finish(&r);
+}

@@ -16,20 +16,39 @@ expect_answer "markers forced" "$MARKERS_FORCE" "$MARKERS_SUM"
 # What the target looks like from outside: every thread and the system call
 # it waits in, its signal state, its open files, its children.  Any ptrace
 # stop (not only ours) turns a timed wait into restart_syscall (219), which
-# goes on waiting with the same deadline: the timed waits count as one.
+# goes on waiting with the same deadline: the timed waits count as one.  A
+# thread in a futex or timed wait wakes up on its own (a JDK thread polls,
+# a lock is handed over), so "running" is one of those states too: only a
+# thread blocked for good (the REPL's read of its stdin) is held to its call.
 target_state() {
 	local p=$1 t fd
 	grep -E '^(SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt|NoNewPrivs|Seccomp):' "/proc/$p/status"
 	for t in /proc/"$p"/task/*; do
 		echo "task ${t##*/} $(cat "$t/comm") in syscall $(cut -d' ' -f1 "$t/syscall" 2>/dev/null)"
-	done | sed -E 's/ syscall (7|35|202|230|271|219)$/ syscall timed-wait-or-futex/' 
+	done | sed -E 's/ syscall (7|35|202|230|271|219|running)$/ syscall timed-wait-or-futex-or-running/' 
 	for fd in /proc/"$p"/fd/*; do echo "fd ${fd##*/} $(readlink "$fd")"; done
 	echo "children: $(cat /proc/"$p"/task/*/children | wc -w)"
 	echo "cwd: $(readlink "/proc/$p/cwd")"
 }
 rss_kb() { sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
-# Processes whose parent is the target (zombies included).
+# Processes whose parent is the target (zombies included), live ones only.
 children() { ps -eo ppid=,pid=,stat= | awk -v p="$1" '$1 == p' | wc -l; }
+live_children() { ps -eo ppid=,stat= | awk -v p="$1" '$1 == p && $2 !~ /^Z/' | wc -l; }
+# await WHAT SECONDS CMD...: polls CMD until it succeeds; fails WHAT when
+# SECONDS pass first.  Returns CMD's last status.
+await() {
+	local what=$1 deadline=$((SECONDS + $2))
+	shift 2
+	until "$@"; do
+		if [ $SECONDS -ge $deadline ]; then
+			fail "$what: not within the deadline"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+has_children() { [ "$(children "$1")" -eq "$2" ]; }
+has_live_children() { [ "$(live_children "$1")" -eq "$2" ]; }
 # same_state NAME: the states in files before and after match.  The JDK's
 # idle threads ("process reaper") end on their own after a minute, so only
 # threads present in both are compared — and none may be new.
@@ -88,8 +107,8 @@ expect_answer "REPL answers after 100 fork dumps" '40 + 2' 42
 for sig in TERM INT; do
 	HDUMP_FAULT=stall "$HDUMP" -p "$REPL_PID" --snapshot=fork -o sig.hprof 2>err &
 	dumper=$!
-	sleep 1
-	expect_eq "SIG$sig: a fork exists while hdump works" "$(children "$REPL_PID")" 1
+	await "SIG$sig: a fork exists while hdump works" 60 has_children "$REPL_PID" 1 &&
+		pass "SIG$sig: a fork exists while hdump works"
 	kill -"$sig" "$dumper"
 	rc=0
 	wait "$dumper" || rc=$?
@@ -99,12 +118,12 @@ for sig in TERM INT; do
 done
 HDUMP_FAULT=stall "$HDUMP" -p "$REPL_PID" --snapshot=fork -o sig.hprof 2>err &
 dumper=$!
-sleep 1
+await "SIGKILL: a fork exists while hdump works" 60 has_children "$REPL_PID" 1 || true
 kill -KILL "$dumper"
 wait "$dumper" 2>/dev/null || true
-sleep 0.2
-expect_eq "SIGKILL to hdump: no live fork left" \
-	"$(ps -eo ppid=,stat= | awk -v p="$REPL_PID" '$1 == p && $2 !~ /^Z/' | wc -l)" 0
+# PTRACE_O_EXITKILL kills the fork when its tracer goes, asynchronously.
+await "SIGKILL to hdump: no live fork left" 30 has_live_children "$REPL_PID" 0 &&
+	pass "SIGKILL to hdump: no live fork left"
 expect_eq "SIGKILL to hdump: the fork is a zombie only the target can reap" \
 	"$(ps -eo ppid=,stat= | awk -v p="$REPL_PID" '$1 == p && $2 ~ /^Z/' | wc -l)" 1
 expect_answer "REPL answers after the interrupted fork dumps" '"forks"' forks

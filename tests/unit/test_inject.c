@@ -248,3 +248,35 @@ Test(cowfork, memory_check_passes_a_small_process)
 	cr_assert(cowfork_check_memory(0x7ffffff0) != 0);
 	cr_assert_eq(hd_error_class(), HD_E_NOENT);
 }
+
+Test(inject, sites_are_proven_instruction_starts, .timeout = 60)
+{
+	/* Blocked in a read: the `syscall` the thread itself is inside. */
+	struct tracee h = helper_start(READER);
+	struct hd_target t;
+	cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
+	cr_assert_eq(site_of(&t), t.tasks[0].rip - INJECT_SYSCALL_LEN);
+	target_free(&t);
+	cr_assert_str_eq(helper_finish(&h, "s"), "read=1:s chld=0 usr1=0");
+	/* Computing: no thread in a call, so a libc function that starts with
+	 * `[endbr64] mov $nr, %eax; syscall`. */
+	h = helper_start(SPINNER);
+	cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
+	uint64_t site = site_of(&t);
+	struct hd_maps maps;
+	cr_assert(maps_read(h.pid, &maps) == 0);
+	const struct hd_mapping *m = maps_find(&maps, site);
+	cr_assert(m && strncmp(m->name, "libc", 4) == 0, "site 0x%llx not in libc",
+		  (unsigned long long)site);
+	hd_memview *mv = mv_new_process(h.pid);
+	uint8_t code[7];
+	cr_assert(mv_read(mv, site - 5, code, sizeof code) == 0);
+	cr_assert(code[0] == 0xb8 && code[5] == 0x0f && code[6] == 0x05);
+	mv_free(mv);
+	maps_free(&maps);
+	target_free(&t);
+	kill(h.pid, SIGKILL);
+	waitpid(h.pid, NULL, 0);
+	close(h.to);
+	close(h.from);
+}

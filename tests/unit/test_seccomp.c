@@ -21,6 +21,7 @@
 #include <criterion/parameterized.h>
 #include <errno.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -407,6 +408,27 @@ Test(seccomp_fork, the_most_restrictive_of_several_filters_wins)
 	struct filters fl = {allow, LEN(allow), 0, &older};
 	struct tracee h = helper_start(&fl);
 	try_fork(&h, "ERRNO (1)");
+}
+
+/* Without CAP_SYS_ADMIN the kernel will not show a thread's filters
+ * (EACCES): a filtered target is refused, an unfiltered one still forks. */
+static void drop_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	cr_assert(syscall(SYS_capget, &hdr, data) == 0);
+	data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
+	cr_assert(syscall(SYS_capset, &hdr, data) == 0);
+}
+
+Test(seccomp_fork, unreadable_filters_refused)
+{
+	drop_sys_admin(); /* this test's process only */
+	struct sock_filter allow[] = {RET(SECCOMP_RET_ALLOW)};
+	TRY(allow, "needs CAP_SYS_ADMIN");
+	struct filters none = {0};
+	struct tracee h = helper_start(&none);
+	try_fork(&h, NULL);
 }
 
 /* -------- the bound on an injected call -------- */

@@ -216,6 +216,7 @@ int cowfork_discard(struct hd_cowfork *f)
 {
 	if (f->child <= 0)
 		return 0;
+	hd_error_clear(); /* what is recorded below is about this reap only */
 	kill_child(f);
 	int done = 0;
 	for (int attempt = 0; attempt < REAP_TRIES && done == 0; attempt++) {
@@ -235,7 +236,7 @@ int cowfork_discard(struct hd_cowfork *f)
 	f->child = 0;
 	if (done == 1)
 		return 0;
-	if (done == 0 && hd_error_class() != HD_E_SNAPSHOT)
+	if (done == 0 && hd_error_class() == HD_OK) /* else a seccomp refusal says why */
 		hd_fail(HD_E_SNAPSHOT, "process %d did not reap its fork %d", (int)f->target, (int)child);
 	hd_error_context("fork %d of process %d is left a zombie", (int)child, (int)f->target);
 	return -1;

@@ -50,8 +50,10 @@ int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
 
 /* Kills the child and reaps it through one briefly stopped target thread
  * whose seccomp filters allow the wait4 (checked then: a thread may add
- * filters at any time).  Idempotent.  Returns 0, or -1 when the target could not be made to reap
- * (the child then stays a zombie until the target exits; error recorded). */
+ * filters at any time).  Idempotent.  Clears the recorded error first
+ * (callers keep theirs with hd_error_save).  Returns 0, or -1 when the
+ * target could not be made to reap (the child then stays a zombie until
+ * the target exits; error recorded). */
 int cowfork_discard(struct hd_cowfork *f);
 
 #endif

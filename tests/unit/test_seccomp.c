@@ -20,10 +20,12 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
+#include <pthread.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -440,9 +442,38 @@ static long elapsed_ms(const struct timespec *since)
 	return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
+/* Sends SIGTERM to this process once the helper sleeps in the read that
+ * was injected into it (its buffer is SINK), as a user would to hdump. */
+struct watch {
+	pid_t pid;
+	pthread_t thread;
+};
+
+static void *term_when_injected(void *arg)
+{
+	const struct watch *w = arg;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/syscall", (int)w->pid);
+	struct timespec pause = {0, 1000000L};
+	for (int i = 0; i < 30000; i++) {
+		FILE *f = fopen(path, "re");
+		unsigned long nr = 0, fd = 0, buf = 0;
+		int got = f ? fscanf(f, "%lu %lx %lx", &nr, &fd, &buf) : 0;
+		if (f)
+			fclose(f);
+		if (got == 3 && nr == SYS_read && buf == (unsigned long)(uintptr_t)sink) {
+			kill(getpid(), SIGTERM);
+			break;
+		}
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
 /* Injects NR(ARGS) into H, which must not return: it is cut after the
- * bound, the helper's registers are put back, and it runs on. */
-static void expect_cut(struct tracee *h, long nr, const long args[6])
+ * bound (or at once when BY_SIGNAL: hdump gets SIGTERM meanwhile), the
+ * helper's registers are put back, and it runs on. */
+static void expect_cut(struct tracee *h, long nr, const long args[6], bool by_signal)
 {
 	struct hd_target t;
 	struct hd_maps maps;
@@ -453,13 +484,26 @@ static void expect_cut(struct tracee *h, long nr, const long args[6])
 	cr_assert(inject_find_site(mv, &maps, &t, &site) == 0, "%s", hd_error_message());
 	struct hd_injected r;
 	int sig = 0;
+	struct watch w = {h->pid, 0};
+	if (by_signal) {
+		hd_install_signal_handlers();
+		cr_assert(pthread_create(&w.thread, NULL, term_when_injected, &w) == 0);
+	}
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	cr_assert(inject_syscall(h->pid, site, nr, args, &r, &sig) != 0, "the call returned");
 	long took = elapsed_ms(&start);
-	cr_assert_eq(hd_error_class(), HD_E_SNAPSHOT, "%s", hd_error_message());
-	cr_assert(strstr(hd_error_message(), "did not return within"), "%s", hd_error_message());
-	cr_assert(took >= INJECT_TIMEOUT_MS && took < INJECT_TIMEOUT_MS + 5000, "took %ld ms", took);
+	if (by_signal) {
+		pthread_join(w.thread, NULL);
+		cr_assert_eq(hd_error_class(), HD_E_INTERRUPTED, "%s", hd_error_message());
+		cr_assert(strstr(hd_error_message(), "signal 15"), "%s", hd_error_message());
+		cr_assert(took < INJECT_TIMEOUT_MS, "took %ld ms", took);
+	} else {
+		cr_assert_eq(hd_error_class(), HD_E_SNAPSHOT, "%s", hd_error_message());
+		cr_assert(strstr(hd_error_message(), "did not return within"), "%s", hd_error_message());
+		cr_assert(took >= INJECT_TIMEOUT_MS && took < INJECT_TIMEOUT_MS + 5000, "took %ld ms",
+			  took);
+	}
 	cr_assert_eq(sig, 0);
 	mv_free(mv);
 	maps_free(&maps);
@@ -474,7 +518,15 @@ Test(inject_bound, a_blocking_read_is_cut_and_the_thread_restored, .timeout = 60
 	/* The helper's own pipe is empty: a read of it blocks.  The helper is
 	 * a fork of this process, so SINK has the same address there. */
 	long args[6] = {h.child_in, (long)(uintptr_t)sink, 1, 0, 0, 0};
-	expect_cut(&h, SYS_read, args);
+	expect_cut(&h, SYS_read, args, false);
+}
+
+Test(inject_bound, a_signal_to_hdump_cuts_the_call_at_once, .timeout = 60)
+{
+	struct filters none = {0};
+	struct tracee h = helper_start(&none);
+	long args[6] = {h.child_in, (long)(uintptr_t)sink, 1, 0, 0, 0};
+	expect_cut(&h, SYS_read, args, true);
 }
 
 Test(inject_bound, a_user_notification_nobody_answers_is_cut, .timeout = 60)
@@ -485,5 +537,5 @@ Test(inject_bound, a_user_notification_nobody_answers_is_cut, .timeout = 60)
 	struct filters fl = {p, LEN(p), SECCOMP_FILTER_FLAG_NEW_LISTENER, NULL};
 	struct tracee h = helper_start(&fl);
 	long args[6] = {0};
-	expect_cut(&h, SYS_getppid, args);
+	expect_cut(&h, SYS_getppid, args, false);
 }

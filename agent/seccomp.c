@@ -41,12 +41,23 @@ static struct word load_data(const struct seccomp_call *call, uint32_t k)
  * returns 0 here (division by a zero X), -1 when undecidable. */
 static int alu(uint16_t op, struct word *a, struct word src)
 {
-	if (op == BPF_NEG) {
+	switch (op) {
+	case BPF_NEG:
 		a->v = -a->v;
 		return 0;
+	case BPF_ADD: case BPF_SUB: case BPF_MUL: case BPF_AND: case BPF_OR: case BPF_XOR:
+		break;
+	case BPF_DIV: case BPF_LSH: case BPF_RSH:
+		/* A divisor that may be 0 may end the program; a shift by 32
+		 * or more is undefined in the classic machine: do not guess. */
+		if (!src.known || (op != BPF_DIV && src.v >= 32))
+			return -1;
+		if (op == BPF_DIV && src.v == 0)
+			return 1;
+		break;
+	default:
+		return -1; /* BPF_MOD and others: seccomp refuses them */
 	}
-	if (src.known && (op == BPF_LSH || op == BPF_RSH) && src.v >= 32)
-		return -1; /* undefined in the classic machine: do not guess */
 	if (!a->known || !src.known) {
 		a->known = false;
 		return 0;
@@ -55,17 +66,12 @@ static int alu(uint16_t op, struct word *a, struct word src)
 	case BPF_ADD: a->v += src.v; break;
 	case BPF_SUB: a->v -= src.v; break;
 	case BPF_MUL: a->v *= src.v; break;
-	case BPF_DIV:
-		if (src.v == 0)
-			return 1;
-		a->v /= src.v;
-		break;
+	case BPF_DIV: a->v /= src.v; break;
 	case BPF_AND: a->v &= src.v; break;
 	case BPF_OR: a->v |= src.v; break;
 	case BPF_XOR: a->v ^= src.v; break;
 	case BPF_LSH: a->v <<= src.v; break;
-	case BPF_RSH: a->v >>= src.v; break;
-	default: return -1; /* BPF_MOD and others: seccomp refuses them */
+	default: a->v >>= src.v; break; /* BPF_RSH */
 	}
 	return 0;
 }

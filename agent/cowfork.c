@@ -3,9 +3,11 @@
 #include "../common/hd_error.h"
 #include "../common/procfs.h"
 #include "inject.h"
+#include "seccomp.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <linux/audit.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,7 +17,7 @@
 #include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
-#include <time.h>
+#include <unistd.h>
 
 /* No exit signal (the low byte): the target is never sent SIGCHLD for it. */
 #define CLONE_FLAGS (CLONE_FILES | CLONE_FS)
@@ -128,21 +130,47 @@ static void kill_child(struct hd_cowfork *f)
 {
 	kill(f->child, SIGKILL);
 	int status;
-	/* Our wait collects the tracer's notice; the target's own is left. */
+	/* Our wait collects the tracer's notice; the target's own is left.
+	 * The kernel makes the child the target's zombie inside that wait
+	 * (wait_task_zombie), so a wait4 in the target finds it at once. */
 	while (tracee_wait(f->child, &status) == 0 && !WIFEXITED(status) && !WIFSIGNALED(status))
 		;
 }
 
-/* The zombie is the target's child: only a wait in the target frees it.
- * TASK is a thread of the target we hold.  Returns 1 when reaped (or gone
- * already), 0 when the thread could not take the call (retry), -1. */
-static int reap_with(struct hd_cowfork *f, struct hd_task *task)
+/* CALL as seccomp sees it when injected at F's site; the arguments in
+ * UNKNOWN (a bit per argument) are not known yet. */
+static struct seccomp_call seccomp_view(const struct hd_cowfork *f, const char *name, long nr,
+					const long args[6], unsigned unknown)
 {
-	long args[6] = {f->child, 0, __WALL | WNOHANG, 0, 0, 0};
+	struct seccomp_call c = {.name = name, .unknown_args = unknown};
+	c.data.nr = (int)nr;
+	c.data.arch = AUDIT_ARCH_X86_64;
+	c.data.instruction_pointer = f->site + INJECT_SYSCALL_LEN;
+	for (int i = 0; i < 6; i++)
+		c.data.args[i] = (uint64_t)args[i];
+	return c;
+}
+
+static void reap_args(const struct hd_cowfork *f, long args[6])
+{
+	long a[6] = {f->child, 0, __WALL | WNOHANG, 0, 0, 0};
+	memcpy(args, a, sizeof a);
+}
+
+/* The zombie is the target's child: only a wait in the target frees it.
+ * TASK is a thread of process PID we hold.  Returns 1 when reaped (or gone
+ * already), 0 when the thread could not take the call (retry), -1. */
+static int reap_with(struct hd_cowfork *f, pid_t pid, struct hd_task *task)
+{
+	long args[6];
+	reap_args(f, args);
+	struct seccomp_call check = seccomp_view(f, "wait4", SYS_wait4, args, 0);
 	struct hd_injected r;
 	int sig = 0;
 	if (task->pending_sig)
 		return 0;
+	if (seccomp_check_calls(pid, task->tid, &check, 1) != 0)
+		return 0; /* another thread may be allowed */
 	int rc = inject_syscall(task->tid, f->site, SYS_wait4, args, &r, &sig);
 	task->pending_sig = sig;
 	if (rc != 0)
@@ -155,18 +183,17 @@ static int reap_with(struct hd_cowfork *f, struct hd_task *task)
 		       strerror((int)-r.ret));
 }
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {0, (long)ms * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-/* A live thread of the target to hold for the reap: the main thread if it
- * still runs, else any other. */
-static pid_t reaping_thread(pid_t pid, int attempt)
+/* A live thread of the target to hold for the reap: the one that made the
+ * fork first, else one of the others in turn. */
+static pid_t reaping_thread(const struct hd_cowfork *f, int attempt)
 {
 	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	if (attempt == 0 && f->forker > 0) {
+		snprintf(path, sizeof path, "/proc/%d/task/%d", (int)f->target, (int)f->forker);
+		if (access(path, F_OK) == 0)
+			return f->forker;
+	}
+	snprintf(path, sizeof path, "/proc/%d/task", (int)f->target);
 	DIR *d = opendir(path);
 	if (!d)
 		return 0;
@@ -189,31 +216,39 @@ int cowfork_discard(struct hd_cowfork *f)
 {
 	if (f->child <= 0)
 		return 0;
+	hd_error_clear(); /* what is recorded below is about this reap only */
 	kill_child(f);
 	int done = 0;
 	for (int attempt = 0; attempt < REAP_TRIES && done == 0; attempt++) {
-		pid_t tid = reaping_thread(f->target, attempt);
+		pid_t tid = reaping_thread(f, attempt);
 		if (!tid) {
 			done = 1; /* the target is gone; init reaps its orphans */
 			break;
 		}
 		struct hd_target held;
 		if (target_stop_thread(&held, f->target, tid) == 0 && held.tasks[0].seized)
-			done = reap_with(f, &held.tasks[0]);
+			done = reap_with(f, f->target, &held.tasks[0]);
 		else if (hd_error_class() != HD_E_TARGET_GONE && hd_error_class() != HD_E_INCONSISTENT)
 			done = -1;
 		target_free(&held);
-		if (done == 0)
-			sleep_ms(2);
 	}
 	pid_t child = f->child;
 	f->child = 0;
 	if (done == 1)
 		return 0;
-	if (done == 0)
+	if (done == 0 && hd_error_class() == HD_OK) /* else a seccomp refusal says why */
 		hd_fail(HD_E_SNAPSHOT, "process %d did not reap its fork %d", (int)f->target, (int)child);
 	hd_error_context("fork %d of process %d is left a zombie", (int)child, (int)f->target);
 	return -1;
+}
+
+/* The thread to run the clone in: held, with no signal to deliver. */
+static struct hd_task *forking_thread(struct hd_target *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->tasks[i].seized && t->tasks[i].stopped && !t->tasks[i].pending_sig)
+			return &t->tasks[i];
+	return NULL;
 }
 
 int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
@@ -221,16 +256,23 @@ int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
 {
 	memset(f, 0, sizeof *f);
 	f->target = t->pid;
-	if (inject_find_site(mv, maps, &f->site) != 0)
+	if (inject_find_site(mv, maps, t, &f->site) != 0)
 		return -1;
-	struct hd_task *task = NULL;
-	for (size_t i = 0; i < t->n && !task; i++)
-		if (t->tasks[i].seized && t->tasks[i].stopped && !t->tasks[i].pending_sig)
-			task = &t->tasks[i];
+	struct hd_task *task = forking_thread(t);
 	if (!task)
 		return hd_fail(HD_E_INCONSISTENT, "every thread of process %d holds a signal",
 			       (int)t->pid);
-	long args[6] = {CLONE_FLAGS, 0, 0, 0, 0, 0};
+	/* Every call this thread may be made to run, before running any: the
+	 * reaping wait4 names a child that does not exist yet. */
+	long args[6] = {CLONE_FLAGS, 0, 0, 0, 0, 0}, wait_args[6];
+	reap_args(f, wait_args);
+	struct seccomp_call calls[2] = {
+		seccomp_view(f, "clone", SYS_clone, args, 0),
+		seccomp_view(f, "wait4", SYS_wait4, wait_args, 1u << 0),
+	};
+	if (seccomp_check_calls(t->pid, task->tid, calls, 2) != 0)
+		return -1;
+	f->forker = task->tid;
 	struct hd_injected r;
 	int sig = 0;
 	int rc = inject_syscall(task->tid, f->site, SYS_clone, args, &r, &sig);
@@ -247,16 +289,13 @@ int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
 	if (rc == 0)
 		rc = guard_child(f);
 	if (rc != 0 && f->child > 0) {
-		/* The threads are still held: reap through one of them now. */
+		/* A clone cut short may still have made a child: reap it now,
+		 * through the thread whose filters were checked. */
 		kill_child(f);
-		int reaped = 0;
-		for (size_t i = 0; i < t->n && reaped == 0; i++)
-			if (t->tasks[i].seized && t->tasks[i].stopped) {
-				struct hd_error_state first;
-				hd_error_save(&first);
-				reaped = reap_with(f, &t->tasks[i]);
-				hd_error_restore(&first);
-			}
+		struct hd_error_state first;
+		hd_error_save(&first);
+		reap_with(f, t->pid, task);
+		hd_error_restore(&first);
 		f->child = 0;
 	}
 	return rc;

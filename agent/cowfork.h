@@ -10,6 +10,10 @@
  * has no exit signal, so the target is never sent SIGCHLD.  When the dump is
  * done it is killed, and reaped by a wait4 injected into the target.
  *
+ * Nothing is injected unless the thread's seccomp filters are known to
+ * allow every call it will be made to run (agent/seccomp.h), and only at a
+ * `syscall` instruction proven to start an instruction (inject_find_site).
+ *
  * What it costs the target: the clone itself (page tables copied while the
  * threads are held), and a copy of each private page it writes while the
  * child lives — up to all of its private memory, hence the check below. */
@@ -25,6 +29,7 @@
 struct hd_cowfork {
 	pid_t target;
 	pid_t child;      /* 0: none */
+	pid_t forker;     /* the thread that ran the clone: the first to reap */
 	uint64_t site;    /* the syscall instruction calls are injected at */
 };
 
@@ -36,14 +41,19 @@ int cowfork_check_memory(pid_t pid);
 
 /* Clones the target held in T (every thread stopped, MAPS and MV of the
  * target).  T stays stopped; release it right after.  Errors: HD_E_SNAPSHOT
- * (the kernel refused the clone), HD_E_INCONSISTENT (a signal came in
- * first: retry), HD_E_TARGET_GONE. */
+ * (refused before anything was injected: no proven site, or a seccomp
+ * filter that does not allow clone and wait4 or cannot be read; or the
+ * kernel refused the clone, or it did not return in time), HD_E_INCONSISTENT
+ * (a signal came in first: retry), HD_E_TARGET_GONE, HD_E_INTERRUPTED. */
 int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
 		 const struct hd_maps *maps);
 
-/* Kills the child and reaps it through one briefly stopped target thread.
- * Idempotent.  Returns 0, or -1 when the target could not be made to reap
- * (the child then stays a zombie until the target exits; error recorded). */
+/* Kills the child and reaps it through one briefly stopped target thread
+ * whose seccomp filters allow the wait4 (checked then: a thread may add
+ * filters at any time).  Idempotent.  Clears the recorded error first
+ * (callers keep theirs with hd_error_save).  Returns 0, or -1 when the
+ * target could not be made to reap (the child then stays a zombie until
+ * the target exits; error recorded). */
 int cowfork_discard(struct hd_cowfork *f);
 
 #endif

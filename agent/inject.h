@@ -11,15 +11,32 @@
 #ifndef HD_INJECT_H
 #define HD_INJECT_H
 
+#include "attach.h"
 #include "memview.h"
 #include "procmaps.h"
 
 #include <stdint.h>
 #include <sys/types.h>
 
-/* The address of a `syscall` instruction (0f 05) in an executable mapping
- * of MAPS, read through MV.  Errors: HD_E_LAYOUT (none found). */
-int inject_find_site(hd_memview *mv, const struct hd_maps *maps, uint64_t *site);
+/* Injected calls give up after this long (see inject_syscall). */
+#define INJECT_TIMEOUT_MS 2000
+
+/* The length of `syscall`: the kernel (and a seccomp filter's
+ * instruction_pointer) sees a call made at SITE at SITE + this. */
+#define INJECT_SYSCALL_LEN 2
+
+/* The address of a `syscall` instruction (0f 05) in the target's code that
+ * is proven to start an instruction — never a 0f 05 byte pair found by
+ * scanning, which may be the tail of another instruction.  Proven either
+ * (1) by the CPU: a thread of T held inside a system call has its rip just
+ * after the `syscall` it entered the kernel with, or (2) by the libc mapped
+ * in the target: an exported function whose code starts with
+ * `[endbr64] mov $nr, %eax; syscall`, read from the library's symbol table
+ * and checked in the target's memory.  Only code in a mapping that is not
+ * writable qualifies.  T's threads must be held.  Errors: HD_E_SNAPSHOT
+ * (no proven site). */
+int inject_find_site(hd_memview *mv, const struct hd_maps *maps, const struct hd_target *t,
+		     uint64_t *site);
 
 struct hd_injected {
 	long ret;         /* the system call's return value (-errno on failure) */
@@ -31,7 +48,16 @@ struct hd_injected {
  * the outcome in *OUT, TID stopped again and its registers restored.  If a
  * signal reaches TID first, its registers are restored, the signal is left
  * in *PENDING_SIG for the caller to deliver on detach, and the call fails
- * with HD_E_INCONSISTENT (retrying helps).  HD_E_TARGET_GONE if TID died. */
+ * with HD_E_INCONSISTENT (retrying helps).  HD_E_TARGET_GONE if TID died.
+ *
+ * A call that has not returned after INJECT_TIMEOUT_MS — or when hdump is
+ * told to stop (SIGINT/SIGTERM) while it runs — is cut short with
+ * PTRACE_INTERRUPT: the thread leaves the call (a blocking wait returns
+ * early), its registers are restored and the call fails with HD_E_SNAPSHOT
+ * (HD_E_INTERRUPTED for a signal).  A signal that came before the call
+ * started does not cut it: clean-up calls run after one.  OUT->new_child is
+ * filled even on failure: a process the call created before it was cut
+ * short is the caller's to kill. */
 int inject_syscall(pid_t tid, uint64_t site, long nr, const long args[6],
 		   struct hd_injected *out, int *pending_sig);
 

@@ -2,8 +2,9 @@
 # hdump -p --snapshot=fork: the dump keeps the marker ground truth, and the
 # target comes out of it exactly as it went in — same threads blocked in the
 # same system calls, same signal state, same open files, no child, no
-# memory kept — over 100 dumps in a row; memory limits refuse the fork, and
-# an interrupted hdump still kills and reaps it.
+# memory kept — over 100 dumps in a row; memory limits and a seccomp filter
+# that kills clone refuse the fork, and an interrupted hdump still kills and
+# reaps it.
 #   HDUMP=build/hdump tests/e2e/live_fork.sh PKL_VERSION
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl.sh"
@@ -16,20 +17,39 @@ expect_answer "markers forced" "$MARKERS_FORCE" "$MARKERS_SUM"
 # What the target looks like from outside: every thread and the system call
 # it waits in, its signal state, its open files, its children.  Any ptrace
 # stop (not only ours) turns a timed wait into restart_syscall (219), which
-# goes on waiting with the same deadline: the timed waits count as one.
+# goes on waiting with the same deadline: the timed waits count as one.  A
+# thread in a futex or timed wait wakes up on its own (a JDK thread polls,
+# a lock is handed over), so "running" is one of those states too: only a
+# thread blocked for good (the REPL's read of its stdin) is held to its call.
 target_state() {
 	local p=$1 t fd
 	grep -E '^(SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt|NoNewPrivs|Seccomp):' "/proc/$p/status"
 	for t in /proc/"$p"/task/*; do
 		echo "task ${t##*/} $(cat "$t/comm") in syscall $(cut -d' ' -f1 "$t/syscall" 2>/dev/null)"
-	done | sed -E 's/ syscall (7|35|202|230|271|219)$/ syscall timed-wait-or-futex/' 
+	done | sed -E 's/ syscall (7|35|202|230|271|219|running)$/ syscall timed-wait-or-futex-or-running/' 
 	for fd in /proc/"$p"/fd/*; do echo "fd ${fd##*/} $(readlink "$fd")"; done
 	echo "children: $(cat /proc/"$p"/task/*/children | wc -w)"
 	echo "cwd: $(readlink "/proc/$p/cwd")"
 }
 rss_kb() { sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
-# Processes whose parent is the target (zombies included).
+# Processes whose parent is the target (zombies included), live ones only.
 children() { ps -eo ppid=,pid=,stat= | awk -v p="$1" '$1 == p' | wc -l; }
+live_children() { ps -eo ppid=,stat= | awk -v p="$1" '$1 == p && $2 !~ /^Z/' | wc -l; }
+# await WHAT SECONDS CMD...: polls CMD until it succeeds; fails WHAT when
+# SECONDS pass first.  Returns CMD's last status.
+await() {
+	local what=$1 deadline=$((SECONDS + $2))
+	shift 2
+	until "$@"; do
+		if [ $SECONDS -ge $deadline ]; then
+			fail "$what: not within the deadline"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+has_children() { [ "$(children "$1")" -eq "$2" ]; }
+has_live_children() { [ "$(live_children "$1")" -eq "$2" ]; }
 # same_state NAME: the states in files before and after match.  The JDK's
 # idle threads ("process reaper") end on their own after a minute, so only
 # threads present in both are compared — and none may be new.
@@ -88,8 +108,8 @@ expect_answer "REPL answers after 100 fork dumps" '40 + 2' 42
 for sig in TERM INT; do
 	HDUMP_FAULT=stall "$HDUMP" -p "$REPL_PID" --snapshot=fork -o sig.hprof 2>err &
 	dumper=$!
-	sleep 1
-	expect_eq "SIG$sig: a fork exists while hdump works" "$(children "$REPL_PID")" 1
+	await "SIG$sig: a fork exists while hdump works" 60 has_children "$REPL_PID" 1 &&
+		pass "SIG$sig: a fork exists while hdump works"
 	kill -"$sig" "$dumper"
 	rc=0
 	wait "$dumper" || rc=$?
@@ -99,12 +119,12 @@ for sig in TERM INT; do
 done
 HDUMP_FAULT=stall "$HDUMP" -p "$REPL_PID" --snapshot=fork -o sig.hprof 2>err &
 dumper=$!
-sleep 1
+await "SIGKILL: a fork exists while hdump works" 60 has_children "$REPL_PID" 1 || true
 kill -KILL "$dumper"
 wait "$dumper" 2>/dev/null || true
-sleep 0.2
-expect_eq "SIGKILL to hdump: no live fork left" \
-	"$(ps -eo ppid=,stat= | awk -v p="$REPL_PID" '$1 == p && $2 !~ /^Z/' | wc -l)" 0
+# PTRACE_O_EXITKILL kills the fork when its tracer goes, asynchronously.
+await "SIGKILL to hdump: no live fork left" 30 has_live_children "$REPL_PID" 0 &&
+	pass "SIGKILL to hdump: no live fork left"
 expect_eq "SIGKILL to hdump: the fork is a zombie only the target can reap" \
 	"$(ps -eo ppid=,stat= | awk -v p="$REPL_PID" '$1 == p && $2 ~ /^Z/' | wc -l)" 1
 expect_answer "REPL answers after the interrupted fork dumps" '"forks"' forks
@@ -141,4 +161,52 @@ else
 fi
 expect_running "at the end"
 expect_answer "REPL answers at the end" '"done"' done
+
+# A target under a seccomp filter that kills a clone making a process (a
+# "no new processes" policy; threads are still allowed): the fork is refused
+# before anything is injected, and the target goes on as if nothing happened.
+repl_stop
+no_fork_filter='import ctypes, os, struct, sys
+def insn(code, k, jt=0, jf=0): return struct.pack("HBBI", code, jt, jf, k)
+prog = b"".join([insn(0x20, 0), insn(0x15, 56, 0, 3),  # nr == clone?
+                 insn(0x20, 16), insn(0x45, 0x10000, 1, 0),  # CLONE_THREAD in arg0?
+                 insn(0x06, 0x80000000), insn(0x06, 0x7fff0000)])  # KILL_PROCESS, ALLOW
+code = ctypes.create_string_buffer(prog, len(prog))
+class Fprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+fprog = Fprog(len(prog) // 8, ctypes.addressof(code))
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(38, 1, 0, 0, 0) or libc.syscall(317, 1, 0, ctypes.byref(fprog)):  # NO_NEW_PRIVS, seccomp
+    sys.exit("seccomp: " + os.strerror(ctypes.get_errno()))
+os.execv(sys.argv[1], sys.argv[1:])'
+REPL_DIR=$(mktemp -d "$WORK/repl-seccomp.XXXXXX")
+mkfifo "$REPL_DIR/in"
+sleep 100000 >"$REPL_DIR/in" &
+REPL_HOLDER=$!
+python3 -c "$no_fork_filter" "$(pkl_binary "$1")" repl <"$REPL_DIR/in" >"$REPL_DIR/out" 2>&1 &
+REPL_PID=$!
+REPL_OUT="$REPL_DIR/out"
+REPL_N=0
+if repl_wait_prompt 0 60; then
+	expect_eq "filtered REPL: in seccomp filter mode" \
+		"$(sed -n 's/^Seccomp:[[:space:]]*//p' "/proc/$REPL_PID/status")" 2
+	target_state "$REPL_PID" >before
+	rc=0
+	"$HDUMP" -p "$REPL_PID" --snapshot=fork -o filtered.hprof 2>err || rc=$?
+	expect_eq "seccomp kills clone: exit code" "$rc" 15
+	grep -q "refusing a fork snapshot: .*KILL_PROCESS to the injected clone; use --snapshot=stop" err &&
+		pass "seccomp kills clone: says why and what to use" || fail "seccomp message: $(cat err)"
+	expect_eq "seccomp kills clone: one-line message" "$(wc -l <err)" 1
+	expect_eq "seccomp kills clone: no file, no temporary file" \
+		"$(find . -maxdepth 1 -name '*filtered.hprof*' | wc -l)" 0
+	target_state "$REPL_PID" >after
+	same_state "seccomp refusal"
+	expect_eq "seccomp kills clone: no child" "$(children "$REPL_PID")" 0
+	expect_running "after the seccomp refusal"
+	expect_answer "filtered REPL answers after the refusal" '40 + 2' 42
+	"$HDUMP" -p "$REPL_PID" --snapshot=stop --histo >/dev/null 2>err &&
+		pass "filtered REPL: --snapshot=stop dumps it" || fail "--snapshot=stop under seccomp: $(cat err)"
+else
+	fail "pkl $1 repl did not start under a seccomp filter"
+fi
 finish

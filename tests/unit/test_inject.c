@@ -10,6 +10,7 @@
 #include "../../agent/memview.h"
 #include "../../agent/procmaps.h"
 #include "../../common/hd_error.h"
+#include "tracee.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -49,15 +50,11 @@ static uint64_t spin(uint64_t rounds)
 
 enum mode { READER, SLEEPER, SPINNER };
 
-struct helper {
-	pid_t pid;
-	int to_helper, from_helper;
-};
-
 /* The helper reports on FROM_HELPER: what its blocking call returned and
  * how many SIGCHLD / SIGUSR1 it saw. */
-static void helper_main(enum mode m, int in, int out)
+static void helper_main(const void *ctx, int in, int out)
 {
+	enum mode m = *(const enum mode *)ctx;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_flags = SA_RESTART;
@@ -68,6 +65,9 @@ static void helper_main(enum mode m, int in, int out)
 	marker = 0xfeedface;
 	if (ballast)
 		memset(ballast, 0x5a, BALLAST_SIZE);
+	/* Ready: the ballast is written, the blocking call comes next. */
+	if (write(out, "R", 1) != 1)
+		_exit(2);
 	char buf[64] = "";
 	char report[160];
 	if (m == READER) {
@@ -91,47 +91,38 @@ static void helper_main(enum mode m, int in, int out)
 	_exit(0);
 }
 
-static struct helper helper_start(enum mode m)
+static struct tracee helper_start(enum mode m)
 {
-	int a[2], b[2];
-	cr_assert(pipe(a) == 0 && pipe(b) == 0);
-	pid_t pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		close(a[1]);
-		close(b[0]);
-		helper_main(m, a[0], b[1]);
-	}
-	close(a[0]);
-	close(b[1]);
-	/* Let it reach its blocking call (or its loop). */
-	struct timespec settle = {0, 100 * 1000000L};
-	nanosleep(&settle, NULL);
-	return (struct helper){pid, a[1], b[0]};
+	struct tracee h = tracee_spawn(helper_main, &m);
+	if (m == READER)
+		tracee_await_syscall(h.pid, SYS_read);
+	else if (m == SLEEPER)
+		tracee_await_syscall(h.pid, SYS_clock_nanosleep);
+	return h;
 }
 
-static char *helper_finish(struct helper *h, const char *input)
+static char *helper_finish(struct tracee *h, const char *input)
 {
 	if (input)
-		cr_assert(write(h->to_helper, input, strlen(input)) == (ssize_t)strlen(input));
+		cr_assert(write(h->to, input, strlen(input)) == (ssize_t)strlen(input));
 	static char report[200];
-	ssize_t n = read(h->from_helper, report, sizeof report - 1);
+	ssize_t n = read(h->from, report, sizeof report - 1);
 	report[n > 0 ? n : 0] = '\0';
 	int status;
 	cr_assert(waitpid(h->pid, &status, 0) == h->pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "helper status 0x%x", status);
-	close(h->to_helper);
-	close(h->from_helper);
+	close(h->to);
+	close(h->from);
 	return report;
 }
 
-static uint64_t site_of(pid_t pid)
+static uint64_t site_of(const struct hd_target *t)
 {
 	struct hd_maps maps;
-	cr_assert(maps_read(pid, &maps) == 0);
-	hd_memview *mv = mv_new_process(pid);
+	cr_assert(maps_read(t->pid, &maps) == 0);
+	hd_memview *mv = mv_new_process(t->pid);
 	uint64_t site = 0;
-	cr_assert(inject_find_site(mv, &maps, &site) == 0, "%s", hd_error_message());
+	cr_assert(inject_find_site(mv, &maps, t, &site) == 0, "%s", hd_error_message());
 	mv_free(mv);
 	maps_free(&maps);
 	return site;
@@ -142,31 +133,16 @@ static void inject_getpid(struct hd_target *t)
 	struct hd_injected r;
 	int sig = -1;
 	long args[6] = {0};
-	cr_assert(inject_syscall(t->tasks[0].tid, site_of(t->pid), SYS_getpid, args, &r, &sig) == 0,
+	cr_assert(inject_syscall(t->tasks[0].tid, site_of(t), SYS_getpid, args, &r, &sig) == 0,
 		  "%s", hd_error_message());
 	cr_assert_eq(r.ret, t->pid);
 	cr_assert_eq(sig, 0);
 	cr_assert_eq(r.new_child, 0);
 }
 
-static int children_of(pid_t pid)
-{
-	char path[64], buf[256];
-	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
-	FILE *f = fopen(path, "re");
-	cr_assert(f, "no %s", path);
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	int count = 0;
-	for (char *p = strtok(buf, " \n"); p; p = strtok(NULL, " \n"))
-		count++;
-	return count;
-}
-
 Test(inject, blocking_read_restarts_after_call)
 {
-	struct helper h = helper_start(READER);
+	struct tracee h = helper_start(READER);
 	struct hd_target t;
 	cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
 	inject_getpid(&t);
@@ -177,7 +153,7 @@ Test(inject, blocking_read_restarts_after_call)
 
 Test(inject, sleep_resumes_through_restart_syscall)
 {
-	struct helper h = helper_start(SLEEPER);
+	struct tracee h = helper_start(SLEEPER);
 	struct hd_target t;
 	cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
 	inject_getpid(&t);
@@ -189,7 +165,7 @@ Test(inject, computation_keeps_its_registers, .timeout = 60)
 {
 	char want[64];
 	snprintf(want, sizeof want, "spin=%llx chld=0 usr1=0", (unsigned long long)spin(SPIN_ROUNDS));
-	struct helper h = helper_start(SPINNER);
+	struct tracee h = helper_start(SPINNER);
 	for (int i = 0; i < 20; i++) {
 		struct hd_target t;
 		cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
@@ -203,7 +179,7 @@ Test(inject, computation_keeps_its_registers, .timeout = 60)
 
 Test(inject, signal_racing_the_call_is_delivered)
 {
-	struct helper h = helper_start(READER);
+	struct tracee h = helper_start(READER);
 	struct hd_target t;
 	cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
 	/* Queued while the thread is held: it comes out of the first resume. */
@@ -211,7 +187,7 @@ Test(inject, signal_racing_the_call_is_delivered)
 	struct hd_injected r;
 	int sig = 0;
 	long args[6] = {0};
-	cr_assert(inject_syscall(h.pid, site_of(h.pid), SYS_getpid, args, &r, &sig) != 0);
+	cr_assert(inject_syscall(h.pid, site_of(&t), SYS_getpid, args, &r, &sig) != 0);
 	cr_assert_eq(hd_error_class(), HD_E_INCONSISTENT);
 	cr_assert_eq(sig, SIGUSR1);
 	t.tasks[0].pending_sig = sig;
@@ -225,7 +201,7 @@ Test(cowfork, frozen_copy_then_killed_and_reaped)
 	ballast = mmap(NULL, BALLAST_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	cr_assert(ballast != MAP_FAILED);
 	madvise(ballast, BALLAST_SIZE, MADV_NOHUGEPAGE);
-	struct helper h = helper_start(READER);
+	struct tracee h = helper_start(READER);
 	struct hd_target t;
 	struct hd_maps maps;
 	cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
@@ -239,7 +215,7 @@ Test(cowfork, frozen_copy_then_killed_and_reaped)
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)f.child);
 	cr_assert(access(path, F_OK) == 0);
-	cr_assert_eq(children_of(h.pid), 1);
+	cr_assert_eq(tracee_children(h.pid), 1);
 	hd_memview *cv = mv_new_process(f.child);
 	uint64_t seen = 0;
 	cr_assert(mv_read(cv, (uint64_t)(uintptr_t)&marker, &seen, sizeof seen) == 0);
@@ -256,7 +232,7 @@ Test(cowfork, frozen_copy_then_killed_and_reaped)
 	pid_t child = f.child;
 	cr_assert(cowfork_discard(&f) == 0, "%s", hd_error_message());
 	cr_assert_eq(f.child, 0);
-	cr_assert_eq(children_of(h.pid), 0);
+	cr_assert_eq(tracee_children(h.pid), 0);
 	cr_assert(kill(child, 0) != 0 && errno == ESRCH, "fork %d still exists", (int)child);
 	mv_free(mv);
 	maps_free(&maps);
@@ -271,4 +247,36 @@ Test(cowfork, memory_check_passes_a_small_process)
 	cr_assert(cowfork_check_memory(getpid()) == 0, "%s", hd_error_message());
 	cr_assert(cowfork_check_memory(0x7ffffff0) != 0);
 	cr_assert_eq(hd_error_class(), HD_E_NOENT);
+}
+
+Test(inject, sites_are_proven_instruction_starts, .timeout = 60)
+{
+	/* Blocked in a read: the `syscall` the thread itself is inside. */
+	struct tracee h = helper_start(READER);
+	struct hd_target t;
+	cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
+	cr_assert_eq(site_of(&t), t.tasks[0].rip - INJECT_SYSCALL_LEN);
+	target_free(&t);
+	cr_assert_str_eq(helper_finish(&h, "s"), "read=1:s chld=0 usr1=0");
+	/* Computing: no thread in a call, so a libc function that starts with
+	 * `[endbr64] mov $nr, %eax; syscall`. */
+	h = helper_start(SPINNER);
+	cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
+	uint64_t site = site_of(&t);
+	struct hd_maps maps;
+	cr_assert(maps_read(h.pid, &maps) == 0);
+	const struct hd_mapping *m = maps_find(&maps, site);
+	cr_assert(m && strncmp(m->name, "libc", 4) == 0, "site 0x%llx not in libc",
+		  (unsigned long long)site);
+	hd_memview *mv = mv_new_process(h.pid);
+	uint8_t code[7];
+	cr_assert(mv_read(mv, site - 5, code, sizeof code) == 0);
+	cr_assert(code[0] == 0xb8 && code[5] == 0x0f && code[6] == 0x05);
+	mv_free(mv);
+	maps_free(&maps);
+	target_free(&t);
+	kill(h.pid, SIGKILL);
+	waitpid(h.pid, NULL, 0);
+	close(h.to);
+	close(h.from);
 }

@@ -40,6 +40,8 @@ static int census_object(void *ctx, const struct hd_object *o)
 static int census_chunk(void *ctx, const struct hd_chunk *ch)
 {
 	struct census_ctx *x = ctx;
+	if (hd_interrupted())
+		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
 	x->c->chunks++;
 	x->w->in_image_heap = ch->image;
 	return hw_walk_range(x->w, ch->first, ch->top, ch->gaps, ch->ngaps, census_object, x);
@@ -352,7 +354,10 @@ static int write_object(void *ctx, const struct hd_object *o)
 	unsigned out_elem = refs ? HPROF_ID_SIZE : elem;
 	uint64_t head = refs ? 1 + 8 + 4 + 4 + 8 : 1 + 8 + 4 + 4 + 1;
 	uint64_t n = o->length;
-	/* A record's length is a u4: keep what fits (SVM's own dumper does too). */
+	/* The elements lie inside the object: its size was computed from this
+	 * length and element size, and object arrays have reference-sized
+	 * elements (classes_build refuses others).  A record's length is a u4: keep
+	 * what fits (SVM's own dumper does too). */
 	if (head + n * out_elem > HPROF_MAX_SUBRECORD)
 		n = (HPROF_MAX_SUBRECORD - head) / out_elem;
 	if (hprof_sub_begin(w, head + n * out_elem) ||
@@ -370,6 +375,8 @@ static int write_object(void *ctx, const struct hd_object *o)
 static int write_chunk(void *ctx, const struct hd_chunk *ch)
 {
 	struct writer *x = ctx;
+	if (hd_interrupted())
+		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
 	x->walker->in_image_heap = ch->image;
 	return hw_walk_range(x->walker, ch->first, ch->top, ch->gaps, ch->ngaps, write_object, x);
 }
@@ -515,10 +522,6 @@ static void *work(void *arg)
 		size_t i = atomic_fetch_add(&sh->next, 1);
 		if (i >= sh->chunks->n)
 			break;
-		if (hd_interrupted()) {
-			rc = hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
-			break;
-		}
 		const struct hd_chunk *ch = &sh->chunks->v[i];
 		if (is_big(ch))
 			continue;

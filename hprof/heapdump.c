@@ -426,29 +426,6 @@ static int collect_chunk(void *ctx, const struct hd_chunk *ch)
 
 static bool is_big(const struct hd_chunk *ch) { return ch->top - ch->first > BIG_CHUNK; }
 
-struct membuf {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static int membuf_sink(void *ctx, const void *buf, size_t len)
-{
-	struct membuf *m = ctx;
-	if (m->len + len > m->cap) {
-		size_t cap = m->cap ? m->cap : FRAGMENT_FLUSH;
-		while (cap < m->len + len)
-			cap *= 2;
-		uint8_t *p = realloc(m->p, cap);
-		if (!p)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		m->p = p;
-		m->cap = cap;
-	}
-	memcpy(m->p + m->len, buf, len);
-	m->len += len;
-	return 0;
-}
-
 struct shared {
 	const struct chunk_list *chunks;
 	atomic_size_t next;
@@ -461,7 +438,7 @@ struct worker {
 	struct writer x;
 	struct hd_walker walker;
 	hd_memview *mv;   /* its own view (NULL: the caller's) */
-	struct membuf buf;
+	struct hprof_membuf buf;
 	struct shared *sh;
 	pthread_t thread;
 	bool started;
@@ -480,7 +457,7 @@ static int worker_init(struct worker *k, const struct writer *proto, struct shar
 		return -1;
 	k->x.io = malloc(1u << 20);
 	k->x.rec = malloc(max_rec);
-	k->x.w = hprof_open_fragment(membuf_sink, &k->buf, 0);
+	k->x.w = hprof_open_fragment(hprof_membuf_sink, &k->buf, 0);
 	if (!k->x.io || !k->x.rec || !k->x.w)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	if (hw_init(&k->walker, proto->in->L, mv, classes_lookup, (void *)proto->in->classes) != 0)

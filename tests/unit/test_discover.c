@@ -491,29 +491,6 @@ Test(census, ce_25) { check_census(&sh_ce_25); }
 
 /* ---- The whole dump: every object once, references intact --------------- */
 
-struct membuf {
-	uint8_t *b;
-	size_t len, cap;
-};
-
-static int mem_sink(void *ctx, const void *buf, size_t len)
-{
-	struct membuf *m = ctx;
-	if (m->len + len > m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 1u << 16;
-		while (cap < m->len + len)
-			cap *= 2;
-		uint8_t *nb = realloc(m->b, cap);
-		if (!nb)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		m->b = nb;
-		m->cap = cap;
-	}
-	memcpy(m->b + m->len, buf, len);
-	m->len += len;
-	return 0;
-}
-
 static const struct sh_object *object_at(const struct sh_heap *h, uint64_t addr)
 {
 	size_t lo = 0, hi = h->nobjs;
@@ -571,20 +548,20 @@ static void check_dump(const struct sh_params *p)
 	struct run r;
 	struct hd_classes t;
 	struct hd_census c;
-	struct membuf m = {0};
+	struct hprof_membuf m = {0};
 	build(&r, p);
 	discover_ok(&r);
 	cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), 0);
 	struct hd_dump_input in = {.L = &r.L, .classes = &t, .mv = r.mv, .chunks = image_chunks};
 	cr_assert_eq(heap_census(&in, &c), 0);
-	hd_hprof *w = hprof_open(mem_sink, &m, 1, 4096);
+	hd_hprof *w = hprof_open(hprof_membuf_sink, &m, 1, 4096);
 	cr_assert_not_null(w);
 	cr_assert_eq(heap_write_hprof(&in, &c, w), 0, "%s: %s", p->name, hd_error_message());
 	hprof_free(w);
 
 	struct hp_file f;
 	char err[128];
-	cr_assert_eq(hp_parse(m.b, m.len, &f, err, sizeof err), 0, "%s: %s", p->name, err);
+	cr_assert_eq(hp_parse(m.p, m.len, &f, err, sizeof err), 0, "%s: %s", p->name, err);
 	cr_assert_eq(f.recs[f.nrecs - 1].tag, HPROF_HEAP_DUMP_END);
 	uint64_t objects = 0, class_dumps = 0, globals = 0, integers = 0;
 	uint8_t *seen = calloc(r.h.nobjs, 1);
@@ -662,7 +639,7 @@ static void check_dump(const struct sh_params *p)
 	cr_assert_geq(class_dumps, r.h.nclasses);
 	free(seen);
 	hp_free(&f);
-	free(m.b);
+	free(m.p);
 	census_free(&c);
 	classes_free(&t);
 	finish(&r);

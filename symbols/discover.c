@@ -1040,9 +1040,40 @@ static bool extends(const struct disc *d, uint64_t hub, uint64_t ancestor)
 	return false;
 }
 
+/* The hubs that extend java.lang.ref.Reference, sorted: each superclass
+ * chain (up to 512 deep) is followed once per hub, not once per object. */
+struct hub_set {
+	uint64_t *v;
+	size_t n;
+};
+
+static int cmp_addr(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static int subclasses_of(const struct disc *d, uint64_t ancestor, struct hub_set *out)
+{
+	out->n = 0;
+	out->v = malloc((d->hubs.n ? d->hubs.n : 1) * sizeof *out->v);
+	if (!out->v)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < d->hubs.n; i++)
+		if (extends(d, d->hubs.v[i], ancestor))
+			out->v[out->n++] = d->hubs.v[i];
+	qsort(out->v, out->n, sizeof *out->v, cmp_addr);
+	return 0;
+}
+
+static bool in_set(const struct hub_set *s, uint64_t hub)
+{
+	return bsearch(&hub, s->v, s->n, sizeof *s->v, cmp_addr) != NULL;
+}
+
 struct referent_probe {
 	struct disc *d;
-	uint64_t reference_hub;
+	const struct hub_set *references;
 	unsigned off;
 	unsigned instances, nonnull;
 	bool bad;
@@ -1051,7 +1082,7 @@ struct referent_probe {
 static int referent_cb(void *ctx, const struct hd_object *o)
 {
 	struct referent_probe *rp = ctx;
-	if (rp->bad || !le_is_instance(o->hubinfo.enc) || !extends(rp->d, o->hub, rp->reference_hub))
+	if (rp->bad || !le_is_instance(o->hubinfo.enc) || !in_set(rp->references, o->hub))
 		return 0;
 	if (rp->off + rp->d->L.ref_size > o->size) {
 		rp->bad = true;
@@ -1085,8 +1116,12 @@ static int find_referent(struct disc *d)
 		layout_hub = weak;
 	if (size == 0 || size > MAX_REFERENCE_SIZE)
 		return 0;
+	struct hub_set references;
+	if (subclasses_of(d, ref_hub, &references) != 0)
+		return -1;
 	unsigned first = (L->hdr_size + L->ref_size - 1) & ~(L->ref_size - 1);
 	unsigned walked = 0;
+	int rc = 0;
 	for (unsigned off = first; off + L->ref_size <= size && walked < MAX_REFERENT_WALKS;
 	     off += L->ref_size) {
 		if (slot_in_map(d, layout_hub, off, size))
@@ -1094,19 +1129,21 @@ static int find_referent(struct disc *d)
 		if (L->hub_idhash < 0 && off < L->idhash_fixed_off + 4 &&
 		    off + L->ref_size > L->idhash_fixed_off)
 			continue;
-		struct referent_probe rp = {.d = d, .reference_hub = ref_hub, .off = off};
+		struct referent_probe rp = {.d = d, .references = &references, .off = off};
 		walked++;
-		if (each_object(d, referent_cb, &rp) != 0)
-			return -1;
+		if ((rc = each_object(d, referent_cb, &rp)) != 0)
+			break;
 		if (!rp.bad && rp.nonnull > 0) {
 			L->referent_off = (int)off;
 			note(d, "Reference.referent@%u (%u of %u image references set)", off,
 			     rp.nonnull, rp.instances);
-			return 0;
+			break;
 		}
 	}
-	note(d, "Reference.referent not found");
-	return 0;
+	if (rc == 0 && L->referent_off < 0)
+		note(d, "Reference.referent not found");
+	free(references.v);
+	return rc;
 }
 
 /* ---- Entry points ------------------------------------------------------- */

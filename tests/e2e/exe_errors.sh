@@ -36,6 +36,23 @@ truncate -s $((heap_off + heap_size / 2)) img
 expect_error "truncated .svm_heap" 7 --exe img -o out.hprof
 rm -f img
 
+# SIGINT during layout discovery: once hdump has read the whole image heap
+# (rchar in /proc/PID/io), it is discovering the layout (or, later,
+# writing); either way it stops with exit 14 and leaves no file.
+"$HDUMP" --exe "$bin" -o sigint.hprof 2>err &
+pid=$!
+deadline=$((SECONDS + 60))
+while rchar=$(awk '/^rchar/ {print $2}' "/proc/$pid/io" 2>/dev/null) &&
+	[ "${rchar:-0}" -lt "$heap_size" ] && [ $SECONDS -lt $deadline ]; do
+	sleep 0.01
+done
+kill -INT "$pid" 2>/dev/null || true
+rc=0
+wait "$pid" || rc=$?
+expect_eq "SIGINT in discovery: exit code" "$rc" 14
+expect_eq "SIGINT in discovery: one-line message" "$(wc -l <err)" 1
+expect_eq "SIGINT in discovery: nothing left behind" "$(ls -A | grep -c 'sigint' || true)" 0
+
 # Hostile section tables: extended numbering (e_shnum 0, the count in
 # section 0) claiming 2^25 sections in a 344-byte file, then in a sparse
 # 4 GiB one where they would fit; and 50,000 writable data sections over a

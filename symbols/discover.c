@@ -855,6 +855,14 @@ static int load_names(struct disc *d)
 	for (size_t i = 0; i < d->hubs.n; i++) {
 		if (interrupted(d))
 			return -1;
+		/* Hubs without instances were never decoded by a walk: what the
+		 * class table will require of every hub is checked here. */
+		int32_t enc = 0;
+		if (!hub_i32(d, d->hubs.v[i], d->L.hub_enc, &enc) || !le_is_plausible(enc) ||
+		    (le_is_pure_array(enc) && !le_has_primitive_elems(enc) &&
+		     (1u << le_shift(enc)) != d->L.ref_size))
+			return hd_fail(HD_E_LAYOUT, "hub at 0x%" PRIx64 " has layout encoding 0x%x",
+				       d->hubs.v[i], (uint32_t)enc);
 		const uint8_t *p = at(d, d->hubs.v[i] + d->L.hub_name, d->L.ref_size);
 		uint64_t s = p ? lay_ref(&d->L, p) : 0;
 		char *name = s ? lay_read_string(d->mv, &d->L, s) : NULL;

@@ -106,6 +106,7 @@ void fuzz_pipeline(const uint8_t *heap, size_t size)
 	} else {
 		check_dump(&m);
 		fuzz_outcome = "dumped";
+		hd_error_clear(); /* what failed probes recorded on the way */
 	}
 	hprof_free(w);
 	free(m.p);

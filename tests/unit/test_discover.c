@@ -959,6 +959,25 @@ Test(hostile, hub_inside_an_array_is_refused)
 	}
 }
 
+/* A hub no object uses is never decoded by a walk; its encoding must still
+ * be checked by discovery, not first by the class table (found by the
+ * fuzzer: tests/fuzz/corpus/heap/hub-with-implausible-encoding). */
+Test(hostile, hub_without_instances_is_checked)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct run r;
+		build(&r, PRESETS[i]);
+		const struct sh_class *c = sh_class(&r.h, "java.util.AbstractCollection");
+		cr_assert_eq(c->count, 0);
+		put_i32(&r.h, c->hub + r.h.expect.hub_enc, 0x40000003);
+		cr_assert_eq(discover(&r, r.h.size), -1, "%s: accepted", PRESETS[i]->name);
+		cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s: %s", PRESETS[i]->name, hd_error_message());
+		cr_assert_not_null(strstr(hd_error_message(), "has layout encoding 0x40000003"), "%s: %s",
+				   PRESETS[i]->name, hd_error_message());
+		finish(&r);
+	}
+}
+
 /* Discovery under BUDGET with its log captured; returns its result and
  * the search's work as the log reports it. */
 static int discover_budget(struct run *r, const struct hd_search_budget *budget,

@@ -40,6 +40,8 @@ static int census_object(void *ctx, const struct hd_object *o)
 static int census_chunk(void *ctx, const struct hd_chunk *ch)
 {
 	struct census_ctx *x = ctx;
+	if (hd_interrupted())
+		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
 	x->c->chunks++;
 	x->w->in_image_heap = ch->image;
 	return hw_walk_range(x->w, ch->first, ch->top, ch->gaps, ch->ngaps, census_object, x);
@@ -352,7 +354,10 @@ static int write_object(void *ctx, const struct hd_object *o)
 	unsigned out_elem = refs ? HPROF_ID_SIZE : elem;
 	uint64_t head = refs ? 1 + 8 + 4 + 4 + 8 : 1 + 8 + 4 + 4 + 1;
 	uint64_t n = o->length;
-	/* A record's length is a u4: keep what fits (SVM's own dumper does too). */
+	/* The elements lie inside the object: its size was computed from this
+	 * length and element size, and object arrays have reference-sized
+	 * elements (classes_build refuses others).  A record's length is a u4: keep
+	 * what fits (SVM's own dumper does too). */
 	if (head + n * out_elem > HPROF_MAX_SUBRECORD)
 		n = (HPROF_MAX_SUBRECORD - head) / out_elem;
 	if (hprof_sub_begin(w, head + n * out_elem) ||
@@ -370,6 +375,8 @@ static int write_object(void *ctx, const struct hd_object *o)
 static int write_chunk(void *ctx, const struct hd_chunk *ch)
 {
 	struct writer *x = ctx;
+	if (hd_interrupted())
+		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
 	x->walker->in_image_heap = ch->image;
 	return hw_walk_range(x->walker, ch->first, ch->top, ch->gaps, ch->ngaps, write_object, x);
 }
@@ -419,29 +426,6 @@ static int collect_chunk(void *ctx, const struct hd_chunk *ch)
 
 static bool is_big(const struct hd_chunk *ch) { return ch->top - ch->first > BIG_CHUNK; }
 
-struct membuf {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static int membuf_sink(void *ctx, const void *buf, size_t len)
-{
-	struct membuf *m = ctx;
-	if (m->len + len > m->cap) {
-		size_t cap = m->cap ? m->cap : FRAGMENT_FLUSH;
-		while (cap < m->len + len)
-			cap *= 2;
-		uint8_t *p = realloc(m->p, cap);
-		if (!p)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		m->p = p;
-		m->cap = cap;
-	}
-	memcpy(m->p + m->len, buf, len);
-	m->len += len;
-	return 0;
-}
-
 struct shared {
 	const struct chunk_list *chunks;
 	atomic_size_t next;
@@ -454,7 +438,7 @@ struct worker {
 	struct writer x;
 	struct hd_walker walker;
 	hd_memview *mv;   /* its own view (NULL: the caller's) */
-	struct membuf buf;
+	struct hprof_membuf buf;
 	struct shared *sh;
 	pthread_t thread;
 	bool started;
@@ -473,7 +457,7 @@ static int worker_init(struct worker *k, const struct writer *proto, struct shar
 		return -1;
 	k->x.io = malloc(1u << 20);
 	k->x.rec = malloc(max_rec);
-	k->x.w = hprof_open_fragment(membuf_sink, &k->buf, 0);
+	k->x.w = hprof_open_fragment(hprof_membuf_sink, &k->buf, 0);
 	if (!k->x.io || !k->x.rec || !k->x.w)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	if (hw_init(&k->walker, proto->in->L, mv, classes_lookup, (void *)proto->in->classes) != 0)
@@ -515,10 +499,6 @@ static void *work(void *arg)
 		size_t i = atomic_fetch_add(&sh->next, 1);
 		if (i >= sh->chunks->n)
 			break;
-		if (hd_interrupted()) {
-			rc = hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
-			break;
-		}
 		const struct hd_chunk *ch = &sh->chunks->v[i];
 		if (is_big(ch))
 			continue;

@@ -325,3 +325,21 @@ int hprof_finish(hd_hprof *w)
 		return -1;
 	return stage_flush(w);
 }
+
+int hprof_membuf_sink(void *ctx, const void *buf, size_t len)
+{
+	struct hprof_membuf *m = ctx;
+	if (len > m->cap - m->len) {
+		size_t cap = m->cap ? m->cap : 1u << 16;
+		while (cap - m->len < len)
+			cap *= 2;
+		uint8_t *p = realloc(m->p, cap);
+		if (!p)
+			return hd_fail(HD_E_INTERNAL, "out of memory");
+		m->p = p;
+		m->cap = cap;
+	}
+	memcpy(m->p + m->len, buf, len);
+	m->len += len;
+	return 0;
+}

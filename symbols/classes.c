@@ -1,5 +1,6 @@
 #include "classes.h"
 
+#include "../agent/attach.h"
 #include "../agent/heapwalk.h"
 #include "../common/grow.h"
 #include "../common/hd_error.h"
@@ -459,6 +460,10 @@ static int read_class(struct hd_classes *t, hd_memview *mv, const struct hd_layo
 	} else if (le_is_pure_array(e)) {
 		c->kind = le_has_primitive_elems(e) ? HD_KIND_PRIM_ARRAY : HD_KIND_OBJ_ARRAY;
 		c->elem_type = array_elem_type(c->name, e);
+		/* The writer reads an object array's elements a reference at a time. */
+		if (c->kind == HD_KIND_OBJ_ARRAY && (1u << le_shift(e)) != L->ref_size)
+			return hd_fail(HD_E_LAYOUT, "object array class %s has %u-byte elements",
+				       c->name, 1u << le_shift(e));
 	} else {
 		c->kind = HD_KIND_NONE;
 	}
@@ -491,6 +496,10 @@ int classes_build(struct hd_classes *t, hd_memview *mv, const struct hd_layout *
 	if (mv_read(mv, L->refmap_data, table, L->refmap_len) != 0)
 		goto out;
 	for (size_t i = 0; i < nhubs; i++) {
+		if (hd_interrupted()) {
+			hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
+			goto out;
+		}
 		if (read_class(t, mv, L, hubs[i], hub_bytes, &t->v[i], &facts[i]) != 0) {
 			t->n = i + 1; /* classes_free frees the name read_class may have read */
 			goto out;

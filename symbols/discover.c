@@ -1,5 +1,6 @@
 #include "discover.h"
 
+#include "../agent/attach.h"
 #include "../agent/heapwalk.h"
 #include "../common/grow.h"
 #include "../common/hd_error.h"
@@ -14,6 +15,21 @@
 #define MAX_HEADER_SLOT 64      /* chunk header words we consider */
 #define MAX_HUB_FIELD_AREA 0x400 /* hub fields we consider */
 #define MAX_CLASS_NAME 4096
+
+const struct hd_search_budget hd_default_search_budget = {
+	.candidates = 100000,
+	.walk_factor = 16,
+};
+/* Candidate reference-map tables checked against every hub, superclass
+ * slots checked along every hub's chain, Reference slots walked for the
+ * referent: each a full pass over the hubs or the heap. */
+#define MAX_REFMAP_TABLE_CHECKS 64
+#define MAX_SUPER_CHAIN_CHECKS 64
+#define MAX_REFERENT_WALKS 8
+/* Instance sizes of String and Reference (real ones are 24 to 64 bytes):
+ * the field searches are quadratic in them. */
+#define MAX_STRING_SIZE 512
+#define MAX_REFERENCE_SIZE 512
 
 struct addr_vec {
 	uint64_t *v;
@@ -39,6 +55,10 @@ struct disc {
 		uint64_t hub;
 	} *names;
 	size_t nnames;
+	/* The candidate-layout search's spending, against its budget. */
+	const struct hd_search_budget *budget;
+	uint64_t candidates, walked_bytes;
+	bool stopped; /* interrupted or over budget: the error is recorded */
 };
 
 static void note(struct disc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -60,6 +80,16 @@ static int vec_push(struct addr_vec *v, uint64_t a)
 		return -1;
 	v->v[v->n++] = a;
 	return 0;
+}
+
+/* Records, once, that SIGINT/SIGTERM asked discovery to end. */
+static bool interrupted(struct disc *d)
+{
+	if (!d->stopped && hd_interrupted()) {
+		hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
+		d->stopped = true;
+	}
+	return d->stopped;
 }
 
 /* Pointer to LEN image-heap bytes at ADDR, or NULL when out of bounds. */
@@ -219,31 +249,66 @@ static int find_chunk_slots(struct disc *d, unsigned *tops, size_t *ntops)
 struct pass {
 	hd_object_fn fn;
 	void *ctx;
+	struct disc *d;
 	struct hd_walker w;
 };
 
 static int pass_chunk_cb(void *ctx, const struct hd_chunk *ch)
 {
 	struct pass *p = ctx;
+	if (interrupted(p->d))
+		return -1;
 	return hw_walk_range(&p->w, ch->first, ch->top, NULL, 0, p->fn, p->ctx);
 }
 
-/* Visits every image-heap object with FN(CTX), if any, under the layout in D. */
-static int each_object(struct disc *d, hd_object_fn fn, void *ctx)
+/* Visits every image-heap object with FN(CTX), if any, under the layout in
+ * D; adds the bytes walked to *WALKED if not NULL. */
+static int each_object_counted(struct disc *d, hd_object_fn fn, void *ctx, uint64_t *walked)
 {
-	struct pass p = {.fn = fn, .ctx = ctx};
+	if (interrupted(d))
+		return -1;
+	struct pass p = {.fn = fn, .ctx = ctx, .d = d};
 	if (hw_init(&p.w, &d->L, d->mv, probe_lookup, d) != 0)
 		return -1;
 	p.w.in_image_heap = true;
 	int rc = hw_image_chunks(&p.w, pass_chunk_cb, &p);
+	if (walked)
+		*walked += p.w.bytes;
 	hw_fini(&p.w);
 	return rc;
+}
+
+static int each_object(struct disc *d, hd_object_fn fn, void *ctx)
+{
+	return each_object_counted(d, fn, ctx, NULL);
+}
+
+/* Charges one candidate layout to the search budget; false (error
+ * recorded, search stopped) once it is spent or a signal came. */
+static bool may_try_candidate(struct disc *d)
+{
+	if (interrupted(d))
+		return false;
+	const struct hd_search_budget *b = d->budget;
+	if (d->candidates >= b->candidates || d->walked_bytes / b->walk_factor >= d->L.image_size) {
+		hd_fail(HD_E_LAYOUT,
+			"layout search gave up after %" PRIu64 " candidates and %" PRIu64
+			" bytes walked (limits: %" PRIu64 " candidates, %" PRIu64
+			" times the image heap)",
+			d->candidates, d->walked_bytes, b->candidates, b->walk_factor);
+		d->stopped = true;
+		return false;
+	}
+	d->candidates++;
+	return true;
 }
 
 /* Walks chunk 0 (a cheap first test) and, with FULL, then every chunk under
  * the candidate layout. */
 static bool walks(struct disc *d, bool full)
 {
+	if (!may_try_candidate(d))
+		return false;
 	struct hd_walker w;
 	if (hw_init(&w, &d->L, d->mv, probe_lookup, d) != 0)
 		return false;
@@ -252,8 +317,9 @@ static bool walks(struct disc *d, bool full)
 	uint64_t top = (uint64_t)slot(d, 0, d->L.ch_top);
 	bool ok = hw_walk_range(&w, c0 + d->L.aligned_obj_start, c0 + top, NULL, 0, NULL,
 				NULL) == 0;
+	d->walked_bytes += w.bytes;
 	hw_fini(&w);
-	return ok && (!full || each_object(d, NULL, NULL) == 0);
+	return ok && (!full || each_object_counted(d, NULL, NULL, &d->walked_bytes) == 0);
 }
 
 /* The hub fixpoint: hub(hub(hub(first object))) == hub(hub(first object)). */
@@ -298,12 +364,20 @@ static bool try_walk_configs(struct disc *d, const unsigned *tops, size_t ntops)
 						L->ch_top = tops[t];
 						if (walks(d, true))
 							return true;
+						if (d->stopped)
+							return false;
 					}
 				}
 			}
 		}
 	}
 	return false;
+}
+
+static void note_search_work(struct disc *d)
+{
+	note(d, "layout search: %" PRIu64 " candidates, %" PRIu64 " bytes walked", d->candidates,
+	     d->walked_bytes);
 }
 
 static int find_encoding(struct disc *d, const unsigned *tops, size_t ntops)
@@ -344,13 +418,19 @@ static int find_encoding(struct disc *d, const unsigned *tops, size_t ntops)
 							     L->aligned_obj_start, L->ch_top,
 							     L->array_length_off, L->hub_enc,
 							     L->hash_appended ? ", optional identity hash" : "");
+							note_search_work(d);
 							return 0;
+						}
+						if (d->stopped) {
+							note_search_work(d);
+							return -1;
 						}
 					}
 				}
 			}
 		}
 	}
+	note_search_work(d);
 	return hd_fail(HD_E_LAYOUT, "no object-header layout walks the image heap chunks "
 				    "to their tops (hub fixpoint or walk failed)");
 }
@@ -499,6 +579,9 @@ static int find_string_fields(struct disc *d)
 	int32_t senc;
 	if (!hub_i32(d, L->string_hub, L->hub_enc, &senc) || !le_is_instance(senc))
 		return hd_fail(HD_E_LAYOUT, "String hub has no instance size");
+	if (senc > MAX_STRING_SIZE)
+		return hd_fail(HD_E_LAYOUT, "String instances of %d bytes (limit %d)", senc,
+			       MAX_STRING_SIZE);
 	unsigned size = (unsigned)senc;
 	L->str_hash = -1;
 	unsigned best_hits = 0;
@@ -639,9 +722,12 @@ static int find_refmaps(struct disc *d)
 	int32_t enc;
 	if (!hub_i32(d, L->class_hub, L->hub_enc, &enc))
 		return -1;
+	unsigned tables_checked = 0;
 	for (unsigned slot = L->hdr_size; slot + 4 <= le_base(enc); slot += 4) {
 		if (slot == L->hub_enc)
 			continue;
+		if (interrupted(d))
+			return -1;
 		int32_t idx;
 		if (!hub_i32(d, L->string_hub, slot, &idx) || idx < 4 || idx % 4)
 			continue;
@@ -656,6 +742,10 @@ static int find_refmaps(struct disc *d)
 			    ld_u32(b + idx + 8) != 1)
 				continue;
 			uint64_t table = a + (uint64_t)(b - at(d, a, 1));
+			if (++tables_checked > MAX_REFMAP_TABLE_CHECKS)
+				return hd_fail(HD_E_LAYOUT, "no reference-map table fits every hub "
+							    "(gave up after %d candidates)",
+					       MAX_REFMAP_TABLE_CHECKS);
 			if (!check_every_hub_map(d, table, len, slot))
 				continue;
 			L->hub_refmap = slot;
@@ -675,11 +765,16 @@ struct refcheck {
 	uint64_t bad, checked, first_bad_at;
 };
 
+/* Checks COUNT references from offset OFF of O.  The count comes from the
+ * object (an array length, a reference map): slots past the object's own
+ * size are refused, not read. */
 static bool refcheck_slots(struct refcheck *rc, const struct hd_object *o, unsigned off,
-			   unsigned count)
+			   uint64_t count)
 {
 	const struct hd_layout *L = &rc->d->L;
-	for (unsigned i = 0; i < count; i++) {
+	if (!o->data || off > o->size || count > (o->size - off) / L->ref_size)
+		return false;
+	for (uint64_t i = 0; i < count; i++) {
 		uint64_t r = lay_ref(L, o->data + off + (uint64_t)i * L->ref_size);
 		rc->checked++;
 		if (r && !is_start(rc->d, r)) {
@@ -706,10 +801,18 @@ static int refcheck_cb(void *ctx, const struct hd_object *o)
 {
 	struct refcheck *rc = ctx;
 	const struct disc *d = rc->d;
+	/* A header that merely points at hub-like bytes (inside some array)
+	 * would pass the walk: the hub must be an object the walk met. */
+	if (!is_start(d, o->hub))
+		return hd_fail(HD_E_LAYOUT,
+			       "object at 0x%" PRIx64 " has hub 0x%" PRIx64 ", not an object start",
+			       o->addr, o->hub);
 	int32_t enc = o->hubinfo.enc;
 	if (le_is_pure_array(enc)) {
-		if (!le_has_primitive_elems(enc))
-			refcheck_slots(rc, o, le_base(enc), o->length);
+		if (!le_has_primitive_elems(enc) && !refcheck_slots(rc, o, le_base(enc), o->length))
+			return hd_fail(HD_E_LAYOUT,
+				       "object array at 0x%" PRIx64 " holds %u references in %" PRIu64
+				       " bytes", o->addr, o->length, o->size);
 		return 0;
 	}
 	int32_t idx;
@@ -750,6 +853,16 @@ static int load_names(struct disc *d)
 	if (!d->names)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	for (size_t i = 0; i < d->hubs.n; i++) {
+		if (interrupted(d))
+			return -1;
+		/* Hubs without instances were never decoded by a walk: what the
+		 * class table will require of every hub is checked here. */
+		int32_t enc = 0;
+		if (!hub_i32(d, d->hubs.v[i], d->L.hub_enc, &enc) || !le_is_plausible(enc) ||
+		    (le_is_pure_array(enc) && !le_has_primitive_elems(enc) &&
+		     (1u << le_shift(enc)) != d->L.ref_size))
+			return hd_fail(HD_E_LAYOUT, "hub at 0x%" PRIx64 " has layout encoding 0x%x",
+				       d->hubs.v[i], (uint32_t)enc);
 		const uint8_t *p = at(d, d->hubs.v[i] + d->L.hub_name, d->L.ref_size);
 		uint64_t s = p ? lay_ref(&d->L, p) : 0;
 		char *name = s ? lay_read_string(d->mv, &d->L, s) : NULL;
@@ -806,6 +919,7 @@ static void find_super(struct disc *d)
 	companion_slots[ncs++] = -1;
 	for (unsigned s = L->hdr_size; s < MAX_HUB_FIELD_AREA / 4; s += L->ref_size)
 		companion_slots[ncs++] = (int)s;
+	unsigned chains_checked = 0;
 	for (unsigned s1 = L->hdr_size; s1 + L->ref_size <= fixed; s1 += L->ref_size) {
 		for (size_t ci = 0; ci < ncs; ci++) {
 			int s2 = companion_slots[ci];
@@ -818,6 +932,8 @@ static void find_super(struct disc *d)
 				ok = super_via(d, c, s1, s2) == s;
 				checked++;
 			}
+			if (ok && checked >= 2 && ++chains_checked > MAX_SUPER_CHAIN_CHECKS)
+				goto not_found;
 			if (ok && checked >= 2) {
 				/* Every superclass link must end at java.lang.Object or null. */
 				for (size_t i = 0; i < d->hubs.n && ok; i++) {
@@ -837,10 +953,55 @@ static void find_super(struct disc *d)
 			}
 		}
 	}
+not_found:
 	note(d, "superclass link not found: classes will extend java.lang.Object");
 }
 
-/* Per-type identity hash (a u16 offset in every hub) versus a fixed header slot. */
+/* The hub slot that holds a per-type identity-hash offset: a u16 that places
+ * an int inside every instance and clear of String's known fields.  With
+ * VARIED, the offsets must also differ between types (a constant would fit
+ * a fixed header slot just as well).  Returns the slot or -1. */
+static int idhash_hub_slot(struct disc *d, bool varied)
+{
+	const struct hd_layout *L = &d->L;
+	int32_t enc;
+	if (!hub_i32(d, L->class_hub, L->hub_enc, &enc))
+		return -1;
+	for (unsigned slot = L->hdr_size; slot + 2 <= le_base(enc); slot += 2) {
+		if (interrupted(d))
+			return -1;
+		bool ok = true;
+		unsigned instances = 0, first = 0;
+		bool differ = false;
+		for (size_t i = 0; i < d->hubs.n && ok; i++) {
+			int32_t e;
+			const uint8_t *p = at(d, d->hubs.v[i] + slot, 2);
+			if (!p || !hub_i32(d, d->hubs.v[i], L->hub_enc, &e))
+				ok = false;
+			else if (le_is_instance(e)) {
+				unsigned v = ld_u16(p);
+				ok = v % 4 == 0 && v >= L->hdr_size && v + 4 <= (unsigned)e;
+				if (instances++ == 0)
+					first = v;
+				differ |= v != first;
+			}
+		}
+		const uint8_t *sp = at(d, L->string_hub + slot, 2);
+		if (ok && sp) {
+			unsigned v = ld_u16(sp);
+			ok = v != L->str_value && v != (unsigned)L->str_hash &&
+			     !((unsigned)L->str_coder >= v && (unsigned)L->str_coder < v + 4);
+		}
+		if (ok && instances > 0 && (differ || !varied))
+			return (int)slot;
+	}
+	return -1;
+}
+
+/* Per-type identity hash (a u16 offset in every hub) versus a fixed header
+ * slot.  A String field right after the header rules the fixed slot out;
+ * otherwise a per-type slot must show several offsets to be believed (a
+ * String may also start with fields discovery does not know). */
 static void find_identity_hash(struct disc *d)
 {
 	struct hd_layout *L = &d->L;
@@ -850,42 +1011,13 @@ static void find_identity_hash(struct disc *d)
 	bool fields_at_header_end = L->str_value < L->hdr_size + 4 ||
 				    (unsigned)L->str_hash < L->hdr_size + 4 ||
 				    (unsigned)L->str_coder < L->hdr_size + 4;
-	if (!fields_at_header_end) {
-		L->hub_idhash = -1;
+	L->hub_idhash = idhash_hub_slot(d, !fields_at_header_end);
+	if (L->hub_idhash >= 0)
+		note(d, "identity hash: per-type offset in hub@%d", L->hub_idhash);
+	else if (!fields_at_header_end)
 		note(d, "identity hash: fixed int at +%u", L->idhash_fixed_off);
-		return;
-	}
-	int32_t enc;
-	if (!hub_i32(d, L->class_hub, L->hub_enc, &enc))
-		return;
-	for (unsigned slot = L->hdr_size; slot + 2 <= le_base(enc); slot += 2) {
-		bool ok = true;
-		unsigned instances = 0;
-		for (size_t i = 0; i < d->hubs.n && ok; i++) {
-			int32_t e;
-			const uint8_t *p = at(d, d->hubs.v[i] + slot, 2);
-			if (!p || !hub_i32(d, d->hubs.v[i], L->hub_enc, &e))
-				ok = false;
-			else if (le_is_instance(e)) {
-				unsigned v = ld_u16(p);
-				ok = v % 4 == 0 && v >= L->hdr_size && v + 4 <= (unsigned)e;
-				instances++;
-			}
-		}
-		const uint8_t *sp = at(d, L->string_hub + slot, 2);
-		if (ok && sp) {
-			unsigned v = ld_u16(sp);
-			ok = v != L->str_value && v != (unsigned)L->str_hash &&
-			     !((unsigned)L->str_coder >= v && (unsigned)L->str_coder < v + 4);
-		}
-		if (ok && instances > 0) {
-			L->hub_idhash = (int)slot;
-			note(d, "identity hash: per-type offset in hub@%u", slot);
-			return;
-		}
-	}
-	L->hub_idhash = -1;
-	note(d, "identity hash: location unknown (fields are named by offset)");
+	else
+		note(d, "identity hash: location unknown (fields are named by offset)");
 }
 
 static bool in_map_cb(void *ctx, unsigned off, unsigned count)
@@ -916,9 +1048,40 @@ static bool extends(const struct disc *d, uint64_t hub, uint64_t ancestor)
 	return false;
 }
 
+/* The hubs that extend java.lang.ref.Reference, sorted: each superclass
+ * chain (up to 512 deep) is followed once per hub, not once per object. */
+struct hub_set {
+	uint64_t *v;
+	size_t n;
+};
+
+static int cmp_addr(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static int subclasses_of(const struct disc *d, uint64_t ancestor, struct hub_set *out)
+{
+	out->n = 0;
+	out->v = malloc((d->hubs.n ? d->hubs.n : 1) * sizeof *out->v);
+	if (!out->v)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < d->hubs.n; i++)
+		if (extends(d, d->hubs.v[i], ancestor))
+			out->v[out->n++] = d->hubs.v[i];
+	qsort(out->v, out->n, sizeof *out->v, cmp_addr);
+	return 0;
+}
+
+static bool in_set(const struct hub_set *s, uint64_t hub)
+{
+	return bsearch(&hub, s->v, s->n, sizeof *s->v, cmp_addr) != NULL;
+}
+
 struct referent_probe {
 	struct disc *d;
-	uint64_t reference_hub;
+	const struct hub_set *references;
 	unsigned off;
 	unsigned instances, nonnull;
 	bool bad;
@@ -927,7 +1090,7 @@ struct referent_probe {
 static int referent_cb(void *ctx, const struct hd_object *o)
 {
 	struct referent_probe *rp = ctx;
-	if (rp->bad || !le_is_instance(o->hubinfo.enc) || !extends(rp->d, o->hub, rp->reference_hub))
+	if (rp->bad || !le_is_instance(o->hubinfo.enc) || !in_set(rp->references, o->hub))
 		return 0;
 	if (rp->off + rp->d->L.ref_size > o->size) {
 		rp->bad = true;
@@ -959,27 +1122,36 @@ static int find_referent(struct disc *d)
 	uint64_t weak = hub_named(d, "java.lang.ref.WeakReference");
 	if (size == 0 && weak && hub_fixed_size(d, weak, &size))
 		layout_hub = weak;
-	if (size == 0)
+	if (size == 0 || size > MAX_REFERENCE_SIZE)
 		return 0;
+	struct hub_set references;
+	if (subclasses_of(d, ref_hub, &references) != 0)
+		return -1;
 	unsigned first = (L->hdr_size + L->ref_size - 1) & ~(L->ref_size - 1);
-	for (unsigned off = first; off + L->ref_size <= size; off += L->ref_size) {
+	unsigned walked = 0;
+	int rc = 0;
+	for (unsigned off = first; off + L->ref_size <= size && walked < MAX_REFERENT_WALKS;
+	     off += L->ref_size) {
 		if (slot_in_map(d, layout_hub, off, size))
 			continue;
 		if (L->hub_idhash < 0 && off < L->idhash_fixed_off + 4 &&
 		    off + L->ref_size > L->idhash_fixed_off)
 			continue;
-		struct referent_probe rp = {.d = d, .reference_hub = ref_hub, .off = off};
-		if (each_object(d, referent_cb, &rp) != 0)
-			return -1;
+		struct referent_probe rp = {.d = d, .references = &references, .off = off};
+		walked++;
+		if ((rc = each_object(d, referent_cb, &rp)) != 0)
+			break;
 		if (!rp.bad && rp.nonnull > 0) {
 			L->referent_off = (int)off;
 			note(d, "Reference.referent@%u (%u of %u image references set)", off,
 			     rp.nonnull, rp.instances);
-			return 0;
+			break;
 		}
 	}
-	note(d, "Reference.referent not found");
-	return 0;
+	if (rc == 0 && L->referent_off < 0)
+		note(d, "Reference.referent not found");
+	free(references.v);
+	return rc;
 }
 
 /* ---- Entry points ------------------------------------------------------- */
@@ -999,7 +1171,17 @@ static void disc_free(struct disc *d)
 int discover_layout(hd_memview *mv, uint64_t start, uint64_t size, struct hd_layout *out,
 		    uint64_t **hubs, size_t *nhubs, FILE *log)
 {
-	struct disc d = {.log = log, .mv = mv};
+	return discover_layout_within(mv, start, size, &hd_default_search_budget, out, hubs, nhubs,
+				      log);
+}
+
+int discover_layout_within(hd_memview *mv, uint64_t start, uint64_t size,
+			   const struct hd_search_budget *budget, struct hd_layout *out,
+			   uint64_t **hubs, size_t *nhubs, FILE *log)
+{
+	struct disc d = {.log = log, .mv = mv, .budget = budget};
+	if (!budget->walk_factor)
+		return hd_fail(HD_E_INTERNAL, "layout search without a walk budget");
 	d.img = mv_local_ptr(mv, start, size);
 	if (!d.img)
 		return hd_fail(HD_E_INTERNAL, "image heap is not in local memory");
@@ -1058,15 +1240,16 @@ char *lay_read_string(hd_memview *mv, const struct hd_layout *L, uint64_t addr)
 {
 	if (!mv || !addr)
 		return NULL;
-	uint8_t s[64];
-	if (L->str_value + L->ref_size > sizeof s || mv_read(mv, addr, s, L->str_value + L->ref_size) != 0)
+	/* Only the fields needed, wherever the layout puts them. */
+	uint8_t ref[8];
+	if (L->ref_size > sizeof ref || mv_read(mv, addr + L->str_value, ref, L->ref_size) != 0)
 		return NULL;
 	uint8_t coder = 0;
 	if (L->str_coder >= 0 && mv_read(mv, addr + (unsigned)L->str_coder, &coder, 1) != 0)
 		return NULL;
-	uint64_t v = lay_ref(L, s + L->str_value);
+	uint64_t v = lay_ref(L, ref);
 	uint8_t a[64];
-	if (!v || mv_read(mv, v, a, L->array_length_off + 4) != 0)
+	if (!v || L->array_length_off + 4 > sizeof a || mv_read(mv, v, a, L->array_length_off + 4) != 0)
 		return NULL;
 	uint64_t hub = lay_hub_from_header(L, lay_header(L, a));
 	int32_t enc;

@@ -21,6 +21,24 @@
 int discover_layout(hd_memview *mv, uint64_t start, uint64_t size, struct hd_layout *out,
 		    uint64_t **hubs, size_t *nhubs, FILE *log);
 
+/* What the candidate-layout search may spend.  It tries header, chunk and
+ * hub configurations in turn, walking chunk 0 and then the whole heap under
+ * each; real images settle at the first candidate or within a few hundred,
+ * in about one walk of the heap.  A hostile image could make every
+ * candidate walk far before failing: the search gives up (HD_E_LAYOUT) after
+ * CANDIDATES candidates, or once it has walked WALK_FACTOR times the image
+ * heap's size. */
+struct hd_search_budget {
+	uint64_t candidates;
+	uint64_t walk_factor;
+};
+extern const struct hd_search_budget hd_default_search_budget; /* 100000, 16 */
+
+/* discover_layout under another budget (the tests shrink it). */
+int discover_layout_within(hd_memview *mv, uint64_t start, uint64_t size,
+			   const struct hd_search_budget *budget, struct hd_layout *out,
+			   uint64_t **hubs, size_t *nhubs, FILE *log);
+
 /* Decodes the java.lang.String at ADDR into a NUL-terminated UTF-8 string.
  * Returns NULL (error recorded) if it is not a readable String. */
 char *lay_read_string(hd_memview *mv, const struct hd_layout *L, uint64_t addr);

@@ -1,98 +1,239 @@
 #include "elfimage.h"
 
+#include "../agent/attach.h"
 #include "../common/hd_error.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static const char VM_KEY[] = "com.oracle.svm.core.VM=";
 
-/* The version is a C string in a writable data section (.data): searching
- * only there keeps the rest of a 100 MB file out of memory. */
-static void find_vm_version(struct hd_elfimage *img, uint64_t off, uint64_t size)
+/* The heap is read in pieces, so that a signal is noticed on a slow disk. */
+#define READ_PIECE (4u << 20)
+
+struct reader {
+	int fd;
+	const char *path;
+	uint64_t size; /* the file's size when opened */
+};
+
+/* Reads exactly LEN bytes at OFF, which the caller has checked lie inside
+ * the file as it was opened; a short read means it shrank meanwhile. */
+static int read_at(const struct reader *r, uint64_t off, void *buf, size_t len)
 {
-	if (img->vm_version[0] || off > img->file_size || size > img->file_size - off)
-		return;
-	const uint8_t *hit = memmem(img->file + off, size, VM_KEY, sizeof VM_KEY - 1);
-	if (!hit)
-		return;
-	const uint8_t *s = hit + sizeof VM_KEY - 1;
-	size_t max = (size_t)(img->file + img->file_size - s);
-	size_t n = 0;
-	while (n < max && n + 1 < sizeof img->vm_version && s[n] >= 0x20 && s[n] < 0x7f)
-		n++;
-	memcpy(img->vm_version, s, n);
-	img->vm_version[n] = '\0';
+	uint8_t *p = buf;
+	while (len) {
+		if (hd_interrupted())
+			return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d",
+				       hd_interrupted_signal());
+		size_t want = len < READ_PIECE ? len : READ_PIECE;
+		ssize_t n = pread(r->fd, p, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return hd_fail_errno(HD_E_NOENT, errno, "%s: read", r->path);
+		if (n == 0)
+			return hd_fail(HD_E_LAYOUT, "%s: the file shrank while being read", r->path);
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
-static int scan_sections(struct hd_elfimage *img, const char *path)
+static bool inside(const struct reader *r, uint64_t off, uint64_t len)
 {
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return hd_fail(HD_E_INTERNAL, "libelf is too old");
-	Elf *elf = elf_memory((char *)img->file, img->file_size);
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		if (elf)
-			elf_end(elf);
-		return hd_fail(HD_E_NOT_ELF, "%s: not an ELF file", path);
+	return off <= r->size && len <= r->size - off;
+}
+
+/* The section table, with extended numbering resolved: SHNUM from section
+ * 0's sh_size and SHSTRNDX from its sh_link when the header says so. */
+struct sections {
+	Elf64_Shdr *v;
+	size_t n;
+	size_t strndx;
+};
+
+static int read_sections(const struct reader *r, const Elf64_Ehdr *eh, struct sections *s)
+{
+	if (eh->e_shoff == 0)
+		return hd_fail(HD_E_NOT_NATIVE_IMAGE, "%s: no section table", r->path);
+	if (eh->e_shentsize != sizeof(Elf64_Shdr))
+		return hd_fail(HD_E_NOT_ELF, "%s: damaged ELF header (section entry size %u)",
+			       r->path, eh->e_shentsize);
+	Elf64_Shdr first;
+	if (!inside(r, eh->e_shoff, sizeof first))
+		return hd_fail(HD_E_LAYOUT,
+			       "%s: truncated ELF file (section headers lie past its end)", r->path);
+	if (read_at(r, eh->e_shoff, &first, sizeof first) != 0)
+		return -1;
+	uint64_t n = eh->e_shnum ? eh->e_shnum : first.sh_size;
+	uint64_t strndx = eh->e_shstrndx == SHN_XINDEX ? first.sh_link : eh->e_shstrndx;
+	/* A table larger than the file, or than any image has, is refused
+	 * before it is allocated (a sparse file can be large and cost nothing). */
+	if (n == 0 || n > (r->size - eh->e_shoff) / sizeof(Elf64_Shdr))
+		return hd_fail(HD_E_LAYOUT,
+			       "%s: truncated ELF file (%llu section headers do not fit in it)",
+			       r->path, (unsigned long long)n);
+	if (n > HD_MAX_SECTIONS)
+		return hd_fail(HD_E_NOT_NATIVE_IMAGE, "%s: %llu sections (a native image has a few "
+						      "dozen; limit %u)",
+			       r->path, (unsigned long long)n, HD_MAX_SECTIONS);
+	if (strndx >= n)
+		return hd_fail(HD_E_NOT_ELF, "%s: damaged ELF header (no section names)", r->path);
+	s->v = malloc(n * sizeof *s->v);
+	if (!s->v)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	s->n = (size_t)n;
+	s->strndx = (size_t)strndx;
+	return read_at(r, eh->e_shoff, s->v, s->n * sizeof *s->v);
+}
+
+/* Section names: the string table, bounded by the file. */
+static int read_names(const struct reader *r, const struct sections *s, char **names,
+		      size_t *len)
+{
+	const Elf64_Shdr *sh = &s->v[s->strndx];
+	if (sh->sh_type != SHT_STRTAB || !inside(r, sh->sh_offset, sh->sh_size))
+		return hd_fail(HD_E_LAYOUT, "%s: truncated ELF file (section names lie past its end)",
+			       r->path);
+	if (sh->sh_size > HD_MAX_SECTION_NAMES)
+		return hd_fail(HD_E_NOT_NATIVE_IMAGE, "%s: %llu bytes of section names (limit %u)",
+			       r->path, (unsigned long long)sh->sh_size, HD_MAX_SECTION_NAMES);
+	*len = (size_t)sh->sh_size;
+	*names = malloc(*len + 1);
+	if (!*names)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	(*names)[*len] = '\0';
+	return read_at(r, sh->sh_offset, *names, *len);
+}
+
+static bool name_is(const char *names, size_t len, uint32_t at, const char *want)
+{
+	size_t n = strlen(want) + 1;
+	return at < len && n <= len - at && memcmp(names + at, want, n) == 0;
+}
+
+/* The version is a C string in a writable data section (.data).  Each
+ * section is read in pieces overlapping by the key's length, so a key that
+ * straddles two pieces is found; the whole search is bounded by
+ * HD_VERSION_SCAN_*.  An unreadable section only leaves the version empty. */
+static int find_vm_version(struct hd_elfimage *img, const struct reader *r, uint64_t off,
+			   uint64_t size, uint8_t *buf, size_t cap)
+{
+	if (img->vm_version[0] || !inside(r, off, size) ||
+	    img->version_scan_sections >= HD_VERSION_SCAN_SECTIONS)
+		return 0;
+	img->version_scan_sections++;
+	const size_t keep = sizeof img->vm_version + sizeof VM_KEY;
+	for (uint64_t pos = 0; pos < size;) {
+		uint64_t left = HD_VERSION_SCAN_BYTES - img->version_scan_bytes;
+		size_t n = size - pos < cap ? (size_t)(size - pos) : cap;
+		if (n > left)
+			n = (size_t)left;
+		if (n == 0)
+			return 0;
+		if (read_at(r, off + pos, buf, n) != 0)
+			return -1;
+		img->version_scan_bytes += n;
+		bool last = pos + n >= size;
+		const uint8_t *hit = memmem(buf, n, VM_KEY, sizeof VM_KEY - 1);
+		if (hit && ((size_t)(hit - buf) + keep <= n || last)) {
+			const uint8_t *v = hit + sizeof VM_KEY - 1;
+			size_t max = (size_t)(buf + n - v), k = 0;
+			while (k < max && k + 1 < sizeof img->vm_version && v[k] >= 0x20 && v[k] < 0x7f)
+				k++;
+			memcpy(img->vm_version, v, k);
+			img->vm_version[k] = '\0';
+			return 0;
+		}
+		if (last)
+			break;
+		/* Go on from just before the end, so that a key (and its value)
+		 * cut by the piece's end is seen whole in the next piece. */
+		pos += n > keep ? n - keep : n;
 	}
+	return 0;
+}
+
+static int scan_sections(struct hd_elfimage *img, const struct reader *r)
+{
+	Elf64_Ehdr eh;
+	if (read_at(r, 0, &eh, sizeof eh) != 0)
+		return -1;
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+		return hd_fail(HD_E_NOT_ELF, "%s: not an ELF file", r->path);
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
+	    eh.e_machine != EM_X86_64)
+		return hd_fail(HD_E_NOT_NATIVE_IMAGE, "%s: not an x86-64 ELF executable", r->path);
+	struct sections s = {0};
+	char *names = NULL;
+	size_t names_len = 0;
+	const size_t cap = 1u << 20;
+	uint8_t *buf = malloc(cap);
 	int rc = -1;
-	size_t shstrndx;
-	GElf_Ehdr ehdr;
-	if (!gelf_getehdr(elf, &ehdr) || elf_getshdrstrndx(elf, &shstrndx) != 0) {
-		hd_fail(HD_E_NOT_ELF, "%s: damaged ELF header: %s", path, elf_errmsg(-1));
+	if (!buf) {
+		hd_fail(HD_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (ehdr.e_shoff > img->file_size ||
-	    (uint64_t)ehdr.e_shnum * ehdr.e_shentsize > img->file_size - ehdr.e_shoff) {
-		hd_fail(HD_E_LAYOUT, "%s: truncated ELF file (section headers lie past its end)", path);
+	if (read_sections(r, &eh, &s) != 0 || read_names(r, &s, &names, &names_len) != 0)
 		goto out;
-	}
-	if (ehdr.e_machine != EM_X86_64 || ehdr.e_ident[EI_CLASS] != ELFCLASS64) {
-		hd_fail(HD_E_NOT_NATIVE_IMAGE, "%s: not an x86-64 ELF executable", path);
-		goto out;
-	}
-	int found = 0;
-	for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh))
-			continue;
-		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (!name)
-			continue;
-		if (strcmp(name, ".svm_heap") == 0) {
-			img->heap_offset = sh.sh_offset;
-			img->heap_addr = sh.sh_addr;
-			img->heap_size = sh.sh_size;
-			found = 1;
-		} else if (strcmp(name, ".debug_info") == 0) {
+	img->section_count = s.n;
+	const Elf64_Shdr *heap = NULL;
+	for (size_t i = 1; i < s.n; i++) {
+		const Elf64_Shdr *sh = &s.v[i];
+		if ((i & 1023) == 0 && hd_interrupted()) {
+			hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
+			goto out;
+		}
+		if (name_is(names, names_len, sh->sh_name, ".svm_heap")) {
+			heap = sh;
+		} else if (name_is(names, names_len, sh->sh_name, ".debug_info")) {
 			img->has_dwarf = 1;
-		} else if (sh.sh_type == SHT_PROGBITS && (sh.sh_flags & SHF_WRITE) &&
-			   (sh.sh_flags & SHF_ALLOC)) {
-			find_vm_version(img, sh.sh_offset, sh.sh_size);
-		} else if ((sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM) &&
-			   sh.sh_entsize) {
-			img->symbol_count += sh.sh_size / sh.sh_entsize;
+		} else if (sh->sh_type == SHT_PROGBITS && (sh->sh_flags & SHF_WRITE) &&
+			   (sh->sh_flags & SHF_ALLOC)) {
+			if (find_vm_version(img, r, sh->sh_offset, sh->sh_size, buf, cap) != 0)
+				goto out;
+		} else if ((sh->sh_type == SHT_SYMTAB || sh->sh_type == SHT_DYNSYM) &&
+			   sh->sh_entsize) {
+			img->symbol_count += sh->sh_size / sh->sh_entsize;
 		}
 	}
-	if (!found) {
+	if (!heap) {
 		hd_fail(HD_E_NOT_NATIVE_IMAGE,
-			"%s: not a GraalVM native image (no .svm_heap section)", path);
+			"%s: not a GraalVM native image (no .svm_heap section)", r->path);
 		goto out;
 	}
-	if (img->heap_size == 0 || img->heap_offset > img->file_size ||
-	    img->heap_size > img->file_size - img->heap_offset) {
-		hd_fail(HD_E_LAYOUT, "%s: .svm_heap lies outside the file (truncated?)", path);
+	if (heap->sh_size == 0 || heap->sh_type == SHT_NOBITS ||
+	    !inside(r, heap->sh_offset, heap->sh_size)) {
+		hd_fail(HD_E_LAYOUT, "%s: .svm_heap lies outside the file (truncated?)", r->path);
 		goto out;
 	}
-	rc = 0;
+	if (heap->sh_size > HD_MAX_IMAGE_HEAP) {
+		hd_fail(HD_E_LAYOUT, "%s: .svm_heap of %llu bytes (limit %llu)", r->path,
+			(unsigned long long)heap->sh_size, (unsigned long long)HD_MAX_IMAGE_HEAP);
+		goto out;
+	}
+	img->heap_offset = heap->sh_offset;
+	img->heap_addr = heap->sh_addr;
+	img->heap_size = heap->sh_size;
+	img->heap = malloc(img->heap_size);
+	if (!img->heap) {
+		hd_fail(HD_E_INTERNAL, "out of memory (image heap of %llu bytes)",
+			(unsigned long long)img->heap_size);
+		goto out;
+	}
+	rc = read_at(r, img->heap_offset, img->heap, img->heap_size);
 out:
-	elf_end(elf);
+	free(buf);
+	free(names);
+	free(s.v);
 	return rc;
 }
 
@@ -113,34 +254,29 @@ int elfimage_open(const char *path, struct hd_elfimage *img)
 		close(fd);
 		return hd_fail(HD_E_NOT_ELF, "%s: not a regular file", path);
 	}
-	if (st.st_size < 64) {
+	if (st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
 		close(fd);
 		return hd_fail(HD_E_NOT_ELF, "%s: not an ELF file (too short)", path);
 	}
-	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED)
-		return hd_fail_errno(HD_E_INTERNAL, errno, "%s: mmap", path);
-	img->file = map;
-	img->file_size = (size_t)st.st_size;
+	struct reader r = {.fd = fd, .path = path, .size = (uint64_t)st.st_size};
+	img->file_size = r.size;
 	img->dev = st.st_dev;
 	img->ino = st.st_ino;
-	if (scan_sections(img, path) != 0) {
+	int rc = scan_sections(img, &r);
+	close(fd);
+	if (rc != 0)
 		elfimage_close(img);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 void elfimage_drop_pages(struct hd_elfimage *img)
 {
-	if (img->file)
-		madvise((void *)img->file, img->file_size, MADV_DONTNEED);
+	free(img->heap);
+	img->heap = NULL;
 }
 
 void elfimage_close(struct hd_elfimage *img)
 {
-	if (img->file)
-		munmap((void *)img->file, img->file_size);
+	free(img->heap);
 	memset(img, 0, sizeof *img);
 }

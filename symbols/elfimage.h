@@ -1,5 +1,12 @@
 /* The executable on disk: its .svm_heap section (the image heap as linked),
- * the VM version string and whatever symbols survived stripping. */
+ * the VM version string and whatever symbols survived stripping.
+ *
+ * The file is read (pread), never mapped: a file truncated or rewritten
+ * while hdump runs is then an error, not a SIGBUS.  Every size is checked
+ * against the file's real size before anything is allocated, and the work
+ * spent on the version string is bounded, so a hostile file (a section
+ * table larger than the file, extended section numbering claiming billions
+ * of sections, tens of thousands of sections) costs little. */
 #ifndef HD_ELFIMAGE_H
 #define HD_ELFIMAGE_H
 
@@ -7,9 +14,22 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Native images have a few dozen sections and an image heap of tens to
+ * hundreds of MiB; a file beyond these is refused before anything is
+ * allocated for it. */
+#define HD_MAX_SECTIONS (1u << 18)
+#define HD_MAX_SECTION_NAMES (16u << 20)
+#define HD_MAX_IMAGE_HEAP (8ull << 30)
+
+/* The VM version is searched for in at most this many writable data
+ * sections and this many bytes in all (real images: one .data section of
+ * well under 1 MiB). */
+#define HD_VERSION_SCAN_SECTIONS 64
+#define HD_VERSION_SCAN_BYTES (16u << 20)
+
 struct hd_elfimage {
-	const uint8_t *file;   /* the whole file, mapped read-only */
-	size_t file_size;
+	uint8_t *heap;         /* .svm_heap's bytes, read from the file (malloc'd) */
+	uint64_t file_size;
 	dev_t dev;             /* identity, to find the file's mappings in a process */
 	ino_t ino;
 	uint64_t heap_offset;  /* .svm_heap: file offset, link address, size */
@@ -18,23 +38,29 @@ struct hd_elfimage {
 	char vm_version[160];  /* "GraalVM CE 25+37.1", or "" when absent */
 	size_t symbol_count;   /* .symtab + .dynsym entries */
 	int has_dwarf;         /* .debug_info present (extra source, never required) */
+	size_t section_count;
+	/* The version search's work, within HD_VERSION_SCAN_*. */
+	unsigned version_scan_sections;
+	uint64_t version_scan_bytes;
 };
 
-/* Opens PATH and finds its image heap.  Errors: HD_E_NOENT, HD_E_PERM,
- * HD_E_NOT_ELF, HD_E_NOT_NATIVE_IMAGE (no .svm_heap), HD_E_LAYOUT (section
- * lies outside the file: truncated). */
+/* Opens PATH, reads its section table and its image heap.  Errors:
+ * HD_E_NOENT, HD_E_PERM, HD_E_NOT_ELF (not ELF, or a damaged header),
+ * HD_E_NOT_NATIVE_IMAGE (not x86-64, no .svm_heap), HD_E_LAYOUT (a section
+ * table or section that lies outside the file: truncated, or changed while
+ * being read), HD_E_INTERRUPTED. */
 int elfimage_open(const char *path, struct hd_elfimage *img);
 
 void elfimage_close(struct hd_elfimage *img);
 
-/* Lets the kernel drop the pages read so far (they come back from the file
- * if touched again): a live dump needs the file only for discovery. */
+/* Frees the image heap's bytes: a live dump needs them only for discovery.
+ * elfimage_heap() must not be used afterwards. */
 void elfimage_drop_pages(struct hd_elfimage *img);
 
 /* The image heap's bytes as they are in the file. */
 static inline const uint8_t *elfimage_heap(const struct hd_elfimage *img)
 {
-	return img->file + img->heap_offset;
+	return img->heap;
 }
 
 #endif

@@ -1,5 +1,6 @@
 #include "threadlocals.h"
 
+#include "../agent/attach.h"
 #include "../agent/heapwalk.h"
 #include "../common/hd_error.h"
 #include "discover.h"
@@ -31,6 +32,8 @@ struct walk_ctx {
 static int chunk_cb(void *ctx, const struct hd_chunk *ch)
 {
 	struct walk_ctx *x = ctx;
+	if (hd_interrupted())
+		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
 	return hw_walk_range(x->w, ch->first, ch->top, NULL, 0, collect_cb, x->c);
 }
 

@@ -36,6 +36,53 @@ truncate -s $((heap_off + heap_size / 2)) img
 expect_error "truncated .svm_heap" 7 --exe img -o out.hprof
 rm -f img
 
+# SIGINT during layout discovery: once hdump has read the whole image heap
+# (rchar in /proc/PID/io), it is discovering the layout (or, later,
+# writing); either way it stops with exit 14 and leaves no file.
+"$HDUMP" --exe "$bin" -o sigint.hprof 2>err &
+pid=$!
+deadline=$((SECONDS + 60))
+while rchar=$(awk '/^rchar/ {print $2}' "/proc/$pid/io" 2>/dev/null) &&
+	[ "${rchar:-0}" -lt "$heap_size" ] && [ $SECONDS -lt $deadline ]; do
+	sleep 0.01
+done
+kill -INT "$pid" 2>/dev/null || true
+rc=0
+wait "$pid" || rc=$?
+expect_eq "SIGINT in discovery: exit code" "$rc" 14
+expect_eq "SIGINT in discovery: one-line message" "$(wc -l <err)" 1
+expect_eq "SIGINT in discovery: nothing left behind" "$(ls -A | grep -c 'sigint' || true)" 0
+
+# Hostile section tables: extended numbering (e_shnum 0, the count in
+# section 0) claiming 2^25 sections in a 344-byte file, then in a sparse
+# 4 GiB one where they would fit; and 50,000 writable data sections over a
+# 2 MiB file, which the version search must not read one by one.
+elf_with_sections() { # OUT EXTENDED_COUNT EXTRA_SECTIONS PAD
+	python3 - "$@" <<'PY'
+import struct, sys
+out, ext, extra, pad = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+names = b"\0.data\0.shstrtab\0"
+body = bytearray(64) + names + bytes(pad)
+while len(body) % 8: body += b"\0"
+shoff = len(body)
+sh = lambda *f: struct.pack("<IIQQQQIIQQ", *f)
+hdrs = [sh(0, 0, 0, 0, 0, ext, 1 if ext else 0, 0, 0, 0), sh(7, 3, 0, 0, 64, len(names), 0, 0, 1, 0)]
+hdrs += [sh(1, 1, 3, 0, 0, shoff, 0, 0, 1, 0)] * extra
+n = len(hdrs)
+eh = b"\x7fELF\x02\x01\x01" + bytes(9) + struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0, 0, shoff,
+     0, 64, 56, 0, 64, 0 if ext else n, 0xffff if ext else 1)
+body[0:64] = eh
+open(out, "wb").write(bytes(body) + b"".join(hdrs))
+PY
+}
+elf_with_sections hostile.elf $((1 << 25)) 0 0
+expect_error "extended numbering past the file" 7 --exe hostile.elf -o out.hprof
+truncate -s 4G hostile.elf
+expect_error "extended numbering in a sparse file" 6 --exe hostile.elf -o out.hprof
+elf_with_sections hostile.elf 0 50000 $((2 << 20))
+expect_error "50,000 data sections" 6 --exe hostile.elf -o out.hprof
+rm -f hostile.elf
+
 cp "$bin" img
 # Chunk 0's header words: make every one of them wrong.
 printf '\x13\x37\x13\x37\x13\x37\x13\x37%.0s' {1..8} | dd of=img bs=1 seek="$heap_off" conv=notrunc status=none

@@ -13,7 +13,12 @@
 #include "hprofparse.h"
 #include "synthheap.h"
 
+#include "../../agent/attach.h"
+
 #include <criterion/criterion.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -265,11 +270,11 @@ Test(discover, superclass_needs_two_known_pairs)
 	}
 }
 
-/* No real JDK puts String.value past offset 64, but target memory is
- * untrusted: such a layout must be decoded or refused with HD_E_LAYOUT.
- * (lay_read_string used to read the String into a 64-byte stack buffer up
- * to value + ref_size: an ASan stack-buffer-overflow from load_names.) */
-Test(discover, string_value_past_64_bytes_is_decoded_or_refused)
+/* No real JDK puts String.value past offset 56, but nothing forbids it:
+ * such a layout must be discovered and its strings read (lay_read_string
+ * used to read the String into a 64-byte buffer up to value + ref_size, and
+ * refused every String whose value lay further). */
+Test(discover, string_value_past_56_bytes_is_decoded)
 {
 	for (size_t i = 0; i < NPRESETS; i++) {
 		struct sh_params p = *PRESETS[i];
@@ -277,10 +282,13 @@ Test(discover, string_value_past_64_bytes_is_decoded_or_refused)
 		struct run r;
 		build(&r, &p);
 		cr_assert_geq(r.h.expect.str_value, 64);
-		if (discover(&r, r.h.size) == 0)
-			same_layout(&r.L, &r.h.expect, p.name);
-		else
-			cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s: %s", p.name, hd_error_message());
+		cr_assert_eq(discover(&r, r.h.size), 0, "%s: %s", p.name, hd_error_message());
+		same_layout(&r.L, &r.h.expect, p.name);
+		const struct sh_class *integer = sh_class(&r.h, "java.lang.Integer");
+		const uint8_t *name_ref = sh_ptr(&r.h, integer->hub + r.L.hub_name);
+		char *name = lay_read_string(r.mv, &r.L, lay_ref(&r.L, name_ref));
+		cr_assert_str_eq(name ? name : "(null)", "java.lang.Integer", "%s", p.name);
+		free(name);
 		finish(&r);
 	}
 }
@@ -483,29 +491,6 @@ Test(census, ce_25) { check_census(&sh_ce_25); }
 
 /* ---- The whole dump: every object once, references intact --------------- */
 
-struct membuf {
-	uint8_t *b;
-	size_t len, cap;
-};
-
-static int mem_sink(void *ctx, const void *buf, size_t len)
-{
-	struct membuf *m = ctx;
-	if (m->len + len > m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 1u << 16;
-		while (cap < m->len + len)
-			cap *= 2;
-		uint8_t *nb = realloc(m->b, cap);
-		if (!nb)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		m->b = nb;
-		m->cap = cap;
-	}
-	memcpy(m->b + m->len, buf, len);
-	m->len += len;
-	return 0;
-}
-
 static const struct sh_object *object_at(const struct sh_heap *h, uint64_t addr)
 {
 	size_t lo = 0, hi = h->nobjs;
@@ -563,20 +548,20 @@ static void check_dump(const struct sh_params *p)
 	struct run r;
 	struct hd_classes t;
 	struct hd_census c;
-	struct membuf m = {0};
+	struct hprof_membuf m = {0};
 	build(&r, p);
 	discover_ok(&r);
 	cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), 0);
 	struct hd_dump_input in = {.L = &r.L, .classes = &t, .mv = r.mv, .chunks = image_chunks};
 	cr_assert_eq(heap_census(&in, &c), 0);
-	hd_hprof *w = hprof_open(mem_sink, &m, 1, 4096);
+	hd_hprof *w = hprof_open(hprof_membuf_sink, &m, 1, 4096);
 	cr_assert_not_null(w);
 	cr_assert_eq(heap_write_hprof(&in, &c, w), 0, "%s: %s", p->name, hd_error_message());
 	hprof_free(w);
 
 	struct hp_file f;
 	char err[128];
-	cr_assert_eq(hp_parse(m.b, m.len, &f, err, sizeof err), 0, "%s: %s", p->name, err);
+	cr_assert_eq(hp_parse(m.p, m.len, &f, err, sizeof err), 0, "%s: %s", p->name, err);
 	cr_assert_eq(f.recs[f.nrecs - 1].tag, HPROF_HEAP_DUMP_END);
 	uint64_t objects = 0, class_dumps = 0, globals = 0, integers = 0;
 	uint8_t *seen = calloc(r.h.nobjs, 1);
@@ -654,7 +639,7 @@ static void check_dump(const struct sh_params *p)
 	cr_assert_geq(class_dumps, r.h.nclasses);
 	free(seen);
 	hp_free(&f);
-	free(m.b);
+	free(m.p);
 	census_free(&c);
 	classes_free(&t);
 	finish(&r);
@@ -873,6 +858,248 @@ Test(reject, dangling_reference)
 			"do not land on an object start");
 	expect_rejected(field_inside_an_integer, "a field inside an Integer",
 			"do not land on an object start");
+}
+
+/* ---- Hostile heaps: bounded reads, bounded work, signals ----------------- */
+
+/* The largest object of class CLS. */
+static const struct sh_object *largest(const struct sh_heap *h, const char *cls)
+{
+	const struct sh_class *c = sh_class(h, cls);
+	const struct sh_object *best = NULL;
+	for (size_t i = 0; i < h->nobjs; i++)
+		if (&h->classes[h->objs[i].cls] == c && (!best || h->objs[i].size > best->size))
+			best = &h->objs[i];
+	cr_assert_not_null(best);
+	return best;
+}
+
+static void put_i32(struct sh_heap *h, uint64_t at, uint32_t v)
+{
+	memcpy(sh_ptr(h, at), &v, 4);
+}
+
+static uint32_t get_i32(struct sh_heap *h, uint64_t at)
+{
+	uint32_t v;
+	memcpy(&v, sh_ptr(h, at), 4);
+	return v;
+}
+
+/* The object-array hub says 1-byte elements; every Object[] keeps its size
+ * by a length counted in bytes.  The walk still tiles the chunks, and the
+ * reference check must not read LENGTH references (ref_size times the
+ * object) from it. */
+static void object_array_byte_elements(struct sh_heap *h)
+{
+	const struct sh_class *c = sh_class(h, "[Ljava.lang.Object;");
+	uint64_t enc_at = c->hub + h->expect.hub_enc;
+	put_i32(h, enc_at, get_i32(h, enc_at) & ~0xffu);
+	for (size_t i = 0; i < h->nobjs; i++) {
+		if (&h->classes[h->objs[i].cls] != c)
+			continue;
+		uint64_t len_at = h->objs[i].addr + h->expect.array_length_off;
+		put_i32(h, len_at, get_i32(h, len_at) * h->p.ref_size);
+	}
+}
+
+Test(hostile, object_array_length_past_its_bytes)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct run r;
+		build(&r, PRESETS[i]);
+		object_array_byte_elements(&r.h);
+		cr_assert_eq(discover(&r, r.h.size), -1, "%s: accepted", PRESETS[i]->name);
+		cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s: %s", PRESETS[i]->name, hd_error_message());
+		cr_assert_not_null(strstr(hd_error_message(), "references in"), "%s: %s",
+				   PRESETS[i]->name, hd_error_message());
+		finish(&r);
+	}
+}
+
+/* The writer reads object arrays a reference at a time: the class table
+ * must refuse an object-array class with other elements. */
+Test(hostile, class_table_refuses_object_array_of_bytes)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct run r;
+		build(&r, PRESETS[i]);
+		discover_ok(&r);
+		object_array_byte_elements(&r.h);
+		struct hd_classes t;
+		hd_error_clear();
+		cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), -1, "%s: accepted",
+			     PRESETS[i]->name);
+		cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s: %s", PRESETS[i]->name, hd_error_message());
+		cr_assert_not_null(strstr(hd_error_message(), "1-byte elements"), "%s: %s",
+				   PRESETS[i]->name, hd_error_message());
+		classes_free(&t);
+		finish(&r);
+	}
+}
+
+/* A copy of Integer's hub inside a byte array's elements, and one Integer
+ * pointing at it: hub-like bytes that are no object the walk met. */
+Test(hostile, hub_inside_an_array_is_refused)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct run r;
+		build(&r, PRESETS[i]);
+		const struct sh_object *big = largest(&r.h, "[B");
+		uint64_t forged = (big->addr + r.h.p.array_base + 64) & ~7ull;
+		cr_assert_leq(forged + r.h.p.hub_fixed, big->addr + big->size);
+		const struct sh_class *integer = sh_class(&r.h, "java.lang.Integer");
+		memcpy(sh_ptr(&r.h, forged), sh_ptr(&r.h, integer->hub), r.h.p.hub_fixed);
+		sh_put_header(&r.h, sh_nth(&r.h, "java.lang.Integer", 0)->addr, forged);
+		cr_assert_eq(discover(&r, r.h.size), -1, "%s: accepted", PRESETS[i]->name);
+		cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s: %s", PRESETS[i]->name, hd_error_message());
+		cr_assert_not_null(strstr(hd_error_message(), "not an object start"), "%s: %s",
+				   PRESETS[i]->name, hd_error_message());
+		finish(&r);
+	}
+}
+
+/* A hub no object uses is never decoded by a walk; its encoding must still
+ * be checked by discovery, not first by the class table (found by the
+ * fuzzer: tests/fuzz/corpus/heap/hub-with-implausible-encoding). */
+Test(hostile, hub_without_instances_is_checked)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct run r;
+		build(&r, PRESETS[i]);
+		const struct sh_class *c = sh_class(&r.h, "java.util.AbstractCollection");
+		cr_assert_eq(c->count, 0);
+		put_i32(&r.h, c->hub + r.h.expect.hub_enc, 0x40000003);
+		cr_assert_eq(discover(&r, r.h.size), -1, "%s: accepted", PRESETS[i]->name);
+		cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s: %s", PRESETS[i]->name, hd_error_message());
+		cr_assert_not_null(strstr(hd_error_message(), "has layout encoding 0x40000003"), "%s: %s",
+				   PRESETS[i]->name, hd_error_message());
+		finish(&r);
+	}
+}
+
+/* Discovery under BUDGET with its log captured; returns its result and
+ * the search's work as the log reports it. */
+static int discover_budget(struct run *r, const struct hd_search_budget *budget,
+			   uint64_t *candidates, uint64_t *walked)
+{
+	char *log = NULL;
+	size_t len;
+	FILE *f = open_memstream(&log, &len);
+	cr_assert_not_null(f);
+	mv_free(r->mv);
+	r->mv = mv_new_local();
+	cr_assert_eq(mv_add_local(r->mv, r->h.start, r->h.data, r->h.size), 0);
+	hd_error_clear();
+	free(r->hubs);
+	r->hubs = NULL;
+	int rc = discover_layout_within(r->mv, r->h.start, r->h.size, budget, &r->L, &r->hubs,
+					&r->nhubs, f);
+	fclose(f);
+	const char *line = strstr(log, "layout search: ");
+	cr_assert_not_null(line, "%s: no work report in\n%s", r->h.p.name, log);
+	cr_assert_eq(sscanf(line, "layout search: %" SCNu64 " candidates, %" SCNu64, candidates,
+			    walked), 2, "%s", line);
+	free(log);
+	return rc;
+}
+
+/* The search stops, with its own error, exactly where its budget says. */
+Test(hostile, layout_search_stops_at_its_budget)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		const char *name = PRESETS[i]->name;
+		struct run r;
+		build(&r, PRESETS[i]);
+		uint64_t need, walked, n, w;
+		cr_assert_eq(discover_budget(&r, &hd_default_search_budget, &need, &walked), 0, "%s: %s",
+			     name, hd_error_message());
+		cr_log_info("%s: %" PRIu64 " candidates, %" PRIu64 " bytes walked", name, need, walked);
+		cr_assert_geq(walked, r.h.bytes, "%s: the heap was not walked", name);
+		struct hd_search_budget exact = {need, 16};
+		cr_assert_eq(discover_budget(&r, &exact, &n, &w), 0, "%s: %s", name, hd_error_message());
+		struct hd_search_budget short_one = {need - 1, 16};
+		cr_assert_eq(discover_budget(&r, &short_one, &n, &w), -1, "%s", name);
+		cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s: %s", name, hd_error_message());
+		cr_assert_not_null(strstr(hd_error_message(), "layout search gave up"), "%s: %s", name,
+				   hd_error_message());
+		cr_assert_eq(n, need - 1, "%s", name);
+		finish(&r);
+	}
+}
+
+/* Every spare chunk-header word below the top holds the chunk's top (each
+ * a top candidate), and the last aligned chunk's last object is broken, so
+ * no candidate walks the whole heap.  The search fails within its budget. */
+Test(hostile, failing_layout_search_is_bounded)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct run r;
+		build(&r, PRESETS[i]);
+		struct sh_heap *h = &r.h;
+		for (size_t c = 0; c < h->naligned; c++) {
+			uint64_t top = get_word(h, h->chunks[c] + h->p.ch_top);
+			for (unsigned s = 0; s < h->p.ch_top; s += 8)
+				if (s != h->p.ch_end && s != h->p.ch_next && s != h->p.ch_prev &&
+				    (int)s != h->p.ch_salt)
+					put_word(h, h->chunks[c] + s, top);
+		}
+		uint64_t last = h->chunks[h->naligned - 1];
+		const struct sh_object *victim = NULL;
+		for (size_t k = 0; k < h->nobjs; k++)
+			if (h->objs[k].addr > last && h->objs[k].addr < last + h->p.chunk_size)
+				victim = &h->objs[k];
+		cr_assert_not_null(victim);
+		put_word(h, victim->addr, 0x13371337u);
+		uint64_t candidates, walked;
+		cr_assert_eq(discover_budget(&r, &hd_default_search_budget, &candidates, &walked), -1,
+			     "%s: accepted", PRESETS[i]->name);
+		cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s: %s", PRESETS[i]->name, hd_error_message());
+		cr_log_info("%s: %" PRIu64 " candidates, %" PRIu64 " bytes walked (heap %" PRIu64 ")",
+			    PRESETS[i]->name, candidates, walked, h->size);
+		cr_assert_leq(candidates, hd_default_search_budget.candidates, "%s", PRESETS[i]->name);
+		/* The budget is checked before each candidate: one more walk
+		 * (chunk 0, then the heap) may follow the last check. */
+		cr_assert_leq(walked, (hd_default_search_budget.walk_factor + 2) * h->size, "%s",
+			      PRESETS[i]->name);
+		finish(&r);
+	}
+}
+
+/* A SIGINT that arrived before (or during) discovery ends it with
+ * HD_E_INTERRUPTED (exit 14), and so does one during the class table. */
+Test(hostile, pending_sigint_ends_discovery)
+{
+	struct run r;
+	build(&r, &sh_ce_25);
+	hd_install_signal_handlers();
+	cr_assert_eq(raise(SIGINT), 0);
+	cr_assert(hd_interrupted());
+	cr_assert_eq(discover(&r, r.h.size), -1);
+	cr_assert_eq(hd_error_class(), HD_E_INTERRUPTED, "%s", hd_error_message());
+	finish(&r);
+}
+
+Test(hostile, pending_sigterm_ends_census_and_class_table)
+{
+	struct run r;
+	build(&r, &sh_oracle_21);
+	discover_ok(&r);
+	struct hd_classes t;
+	cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), 0, "%s", hd_error_message());
+	hd_install_signal_handlers();
+	cr_assert_eq(raise(SIGTERM), 0);
+	struct hd_dump_input in = {.L = &r.L, .classes = &t, .mv = r.mv, .chunks = image_chunks};
+	struct hd_census c;
+	hd_error_clear();
+	cr_assert_eq(heap_census(&in, &c), -1);
+	cr_assert_eq(hd_error_class(), HD_E_INTERRUPTED, "%s", hd_error_message());
+	classes_free(&t);
+	hd_error_clear();
+	cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), -1);
+	cr_assert_eq(hd_error_class(), HD_E_INTERRUPTED, "%s", hd_error_message());
+	classes_free(&t);
+	finish(&r);
 }
 
 /* ---- Fuzzing ------------------------------------------------------------ */

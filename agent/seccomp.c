@@ -202,9 +202,14 @@ static int refuse_unreadable(pid_t pid, pid_t tid, int err)
 	if (err == EACCES)
 		snprintf(why, sizeof why, "its filters cannot be read (PTRACE_SECCOMP_GET_FILTER needs "
 					  "CAP_SYS_ADMIN and an unconfined hdump)");
-	else if (err == EIO || err == EINVAL)
-		snprintf(why, sizeof why, "this kernel does not show its filters "
+	else if (err == EINVAL)
+		snprintf(why, sizeof why, "its seccomp mode changed while its filters were read");
+	else if (err == EIO)
+		snprintf(why, sizeof why, "this kernel does not show seccomp filters "
 					  "(PTRACE_SECCOMP_GET_FILTER: %s)", strerror(err));
+	else if (err == EMEDIUMTYPE)
+		snprintf(why, sizeof why, "one of its filters is an eBPF program, which hdump "
+					  "cannot read");
 	else
 		snprintf(why, sizeof why, "its filters cannot be read (PTRACE_SECCOMP_GET_FILTER: %s)",
 			 strerror(err));
@@ -261,7 +266,10 @@ int seccomp_check_calls(pid_t pid, pid_t tid, const struct seccomp_call *calls, 
 				snprintf(why, sizeof why, "hdump cannot tell what its filter %ld does to %s",
 					 count, calls[c].name);
 				rc = refuse(pid, tid, why);
-			} else if (more_restrictive(r, worst[c])) {
+			} else if (!more_restrictive(worst[c], r)) {
+				/* Index 0 is the oldest filter; the kernel runs the
+				 * newest first and keeps the first of equal actions,
+				 * so a newer filter's data wins a tie. */
 				worst[c] = r;
 			}
 		}

@@ -435,6 +435,38 @@ Test(seccomp_fork, the_most_restrictive_of_several_filters_wins)
 	try_fork(&h, "ERRNO (1)");
 }
 
+/* The kernel runs the newest filter first and keeps the first of equal
+ * actions: the newest filter's errno is the one the call would fail with. */
+Test(seccomp_fork, of_equal_actions_the_newest_filter_names_the_errno)
+{
+	struct sock_filter eperm[] = KILL_ARCH_THEN_ON_CLONE(SECCOMP_RET_ERRNO | EPERM);
+	struct sock_fprog older = {LEN(eperm), eperm};
+	struct sock_filter eacces[] = KILL_ARCH_THEN_ON_CLONE(SECCOMP_RET_ERRNO | EACCES);
+	struct filters fl = {eacces, LEN(eacces), 0, &older};
+	struct tracee h = helper_start(&fl);
+	try_fork(&h, "ERRNO (13)");
+}
+
+/* What the kernel itself answers: a helper under the same two filters. */
+Test(seccomp_fork, the_kernel_agrees_on_the_errno)
+{
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		struct sock_filter eperm[] = KILL_ARCH_THEN_ON_CLONE(SECCOMP_RET_ERRNO | EPERM);
+		struct sock_fprog older = {LEN(eperm), eperm};
+		struct sock_filter eacces[] = KILL_ARCH_THEN_ON_CLONE(SECCOMP_RET_ERRNO | EACCES);
+		struct sock_fprog newer = {LEN(eacces), eacces};
+		if (install(&older, 0) != 0 || install(&newer, 0) != 0)
+			_exit(1);
+		long r = syscall(SYS_clone, CLONE_FILES | CLONE_FS, 0, 0, 0, 0);
+		_exit(r == -1 && errno == EACCES ? 0 : 2);
+	}
+	int status;
+	cr_assert(waitpid(pid, &status, 0) == pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+}
+
 /* Without CAP_SYS_ADMIN the kernel will not show a thread's filters
  * (EACCES): a filtered target is refused, an unfiltered one still forks. */
 static void drop_sys_admin(void)

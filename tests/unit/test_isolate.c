@@ -647,6 +647,33 @@ Test(hostile, thread_head_search_budget)
 	}
 }
 
+/* A writable image heap full of distinct words pointing at writable
+ * memory: each once cost a read and a remembered node, without bound.
+ * Now each costs one read, none is remembered, and the search stops at its
+ * budget with an error. */
+Test(hostile, thread_head_among_a_million_candidates, .timeout = 120)
+{
+	const size_t n = ISOLATE_HEAD_CANDIDATES_MAX + 4096;
+	struct sh_params p = sh_ce_25;
+	p.tail_padding = (8 * n + 0xffff) & ~(uint64_t)0xffff;
+	struct live_run r;
+	prepare(&r, &p);
+	uint64_t clean = baseline_reads(&r);
+	uint64_t tail = r.t.image_start + r.t.h.size - p.tail_padding;
+	uint64_t target = forged_area(&r);
+	sl_map(&r.t, target, 8 * n);
+	for (size_t k = 0; k < n; k++)
+		put64(&r, tail + 8 * k, target + 8 * k);
+	uint64_t before = reads(&r);
+	cr_assert_eq(scan(&r), -1, "accepted");
+	cr_assert_eq(hd_error_class(), HD_E_INCONSISTENT, "%s", hd_error_message());
+	cr_assert_not_null(strstr(hd_error_message(), "point at writable memory"), "%s",
+			   hd_error_message());
+	cr_assert_leq(reads(&r) - before, clean + ISOLATE_HEAD_CANDIDATES_MAX + 64, "%llu reads",
+		      (unsigned long long)(reads(&r) - before));
+	finish(&r);
+}
+
 /* A thread list with a cycle ends in an error, not a hang. */
 Test(hostile, thread_list_cycle)
 {

@@ -275,7 +275,11 @@ int seccomp_check_calls(pid_t pid, pid_t tid, const struct seccomp_call *calls, 
 		}
 	}
 	free(prog);
-	if (rc == 0 && declared >= 0 && declared != count)
+	/* Read again last, as close to the injection as this function gets:
+	 * another thread of the target may add a filter to this one at any
+	 * time (SECCOMP_FILTER_FLAG_TSYNC), even while it is held. */
+	if (rc == 0 && declared >= 0 &&
+	    (declared != count || procfs_field(path, "Seccomp_filters") != declared))
 		rc = refuse(pid, tid, "its filters changed while they were read");
 	for (size_t c = 0; c < n && rc == 0; c++) {
 		if ((worst[c] & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_ALLOW)

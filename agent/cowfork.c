@@ -3,6 +3,7 @@
 #include "../common/hd_error.h"
 #include "../common/procfs.h"
 #include "inject.h"
+#include "kernel_restart.h"
 #include "seccomp.h"
 
 #include <dirent.h>
@@ -23,7 +24,6 @@
 #define CLONE_FLAGS (CLONE_FILES | CLONE_FS)
 #define UNLIMITED (1LL << 60) /* cgroup v1 writes "no limit" as a huge number */
 #define REAP_TRIES 20
-#define K_ERESTARTNOINTR 513 /* fork's "a signal came in, call again" */
 
 /* -------- memory limits -------- */
 

@@ -50,7 +50,15 @@ int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
 
 /* Kills the child and reaps it through one briefly stopped target thread
  * whose seccomp filters allow the wait4 (checked then: a thread may add
- * filters at any time).  Idempotent.  Clears the recorded error first
+ * filters at any time).  Only that thread is held, so the check has a
+ * window the others can use: a filter another thread adds to it with
+ * SECCOMP_FILTER_FLAG_TSYNC between the check's last reading of its filter
+ * count and the wait4's entry (microseconds) meets the wait4 unchecked.
+ * That takes a target installing filters while it is being dumped; the
+ * wait4 then gets whatever that filter answers: an errno leaves the child
+ * a zombie, KILL or TRAP ends the target as its own clone would, a user
+ * notification makes hdump wait for the supervisor.
+ * Idempotent.  Clears the recorded error first
  * (callers keep theirs with hd_error_save).  Returns 0, or -1 when the
  * target could not be made to reap (the child then stays a zombie until
  * the target exits; error recorded). */

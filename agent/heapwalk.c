@@ -146,7 +146,13 @@ static bool object_fills(struct hd_walker *w, uint64_t chunk, uint64_t start, ui
 	return obj.size == top - start;
 }
 
-/* The card table of a 512 MiB object: the most a probe reads in one piece. */
+/* The card table of a 512 MiB object: the most a probe reads in one piece.
+ * The probe is for layouts hdump does not know: in the variable one (25)
+ * the offset the top implies is exact at any size (GraalVM sizes the card
+ * table from the object, UnalignedHeapChunk.calculateObjectStartOffset,
+ * and the object ends at the top; test_isolate.c
+ * huge_unaligned_objects_found_without_probing), so larger objects do not
+ * need it. */
 #define PROBE_WINDOW (1u << 20)
 /* Words that hold their own offset, and so may precede the object: a real
  * card table holds bytes 0 and 1 only. */
@@ -161,7 +167,9 @@ static uint64_t find_object_start(struct hd_walker *w, uint64_t chunk, uint64_t 
 		return L->unaligned_obj_start;
 	/* Layouts whose card table grows with the object keep the object's
 	 * offset in the word before it: try the offset the chunk's size
-	 * implies (UnalignedChunkRememberedSet.getObjectStartOffset). */
+	 * implies (UnalignedChunkRememberedSet.getObjectStartOffset; the top,
+	 * not the end, which a reused or page-rounded chunk may place
+	 * further). */
 	uint64_t ct_and_obj = top - header_end - 8;
 	uint64_t guess = top - ((ct_and_obj * 512 / 513) & ~7ull);
 	uint64_t word = 0;

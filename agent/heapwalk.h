@@ -66,16 +66,20 @@ int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
 /* Decodes one object at ADDR (at most LIMIT bytes long) without visiting. */
 int hw_decode_at(struct hd_walker *w, uint64_t addr, uint64_t limit, struct hd_object *obj);
 
+/* Bytes a walker may probe for unaligned objects, in all. */
+#define HW_PROBE_BUDGET (64u << 20)
+
 /* Where the single object of the unaligned chunk at CHUNK starts, TOP being
  * the chunk's top offset, read from its header.  LIMIT is the end of the
  * memory the caller knows readable from CHUNK on (its mapping, the image
  * heap): a top beyond it is refused unread.  IMAGE: the chunk belongs to
  * the image heap, whose objects always carry the optional identity hash;
- * runtime objects carry it by their header.  The probing reads a bounded
- * window in one piece and tries a bounded number of candidates; a walker
- * probes at most HW_PROBE_BUDGET bytes in all.  Returns the start offset,
- * or 0 with the reason recorded (HD_E_LAYOUT). */
-#define HW_PROBE_BUDGET (64u << 20)
+ * runtime objects carry it by their header.  The known layouts are tried
+ * first: a fixed offset, and the offset a card table sized by the object
+ * implies (exact at any size).  Only then is a bounded window read in one
+ * piece and a bounded number of candidates tried; a walker probes at most
+ * HW_PROBE_BUDGET bytes in all.  Returns the start offset, or 0 with the
+ * reason recorded (HD_E_LAYOUT). */
 uint64_t hw_unaligned_object_start(struct hd_walker *w, uint64_t chunk, uint64_t top,
 				   uint64_t limit, bool image);
 

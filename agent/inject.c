@@ -2,6 +2,7 @@
 
 #include "../common/hd_error.h"
 #include "attach.h"
+#include "kernel_restart.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,13 +25,6 @@
 #if !defined(__x86_64__)
 #error "system call injection is implemented for x86-64 only"
 #endif
-
-/* Kernel-internal "restart me" codes a stopped thread's rax may hold
- * (include/linux/errno.h); user space never sees them. */
-#define K_ERESTARTSYS 512
-#define K_ERESTARTNOINTR 513
-#define K_ERESTARTNOHAND 514
-#define K_ERESTART_RESTARTBLOCK 516
 
 #define SYSCALL_INSN_LEN INJECT_SYSCALL_LEN /* 0f 05 */
 #define MAX_STOPS 16                /* stops one injected call may report */
@@ -134,16 +128,20 @@ static size_t syscall_prologue(const uint8_t code[ENTRY_PROLOGUE_MAX])
 /* (2) In LIB (a libc mapped in the target) a function symbol's value is an
  * instruction boundary, and decoding the fixed-length prologue from there
  * lands on the `syscall`.  The bytes are checked again in the target's
- * memory, which is what runs. */
+ * memory, which is what runs.  The file is opened through map_files, which
+ * needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE: when it cannot be opened,
+ * *OPEN_ERR is set to the errno. */
 static bool site_from_library(hd_memview *mv, const struct hd_maps *maps, pid_t pid,
-			      const struct hd_mapping *lib, uint64_t *site)
+			      const struct hd_mapping *lib, uint64_t *site, int *open_err)
 {
 	char path[96];
 	snprintf(path, sizeof path, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid, lib->start,
 		 lib->end);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		*open_err = errno;
 		return false;
+	}
 	struct stat st;
 	Elf *e = NULL;
 	bool found = false;
@@ -194,10 +192,16 @@ int inject_find_site(hd_memview *mv, const struct hd_maps *maps, const struct hd
 {
 	if (site_from_threads(mv, maps, t, site))
 		return 0;
+	int open_err = 0;
 	for (size_t i = 0; i < maps->n; i++)
 		if (maps->v[i].x && is_libc_name(maps->v[i].name) &&
-		    site_from_library(mv, maps, t->pid, &maps->v[i], site))
+		    site_from_library(mv, maps, t->pid, &maps->v[i], site, &open_err))
 			return 0;
+	if (open_err)
+		return hd_fail(HD_E_SNAPSHOT,
+			       "refusing a fork snapshot: no thread of process %d is in a system call "
+			       "and hdump cannot read its libc (map_files: %s); use --snapshot=stop",
+			       (int)t->pid, strerror(open_err));
 	return hd_fail(HD_E_SNAPSHOT,
 		       "refusing a fork snapshot: no syscall instruction in process %d's code is "
 		       "proven to start an instruction (no thread in a system call, no libc "
@@ -212,16 +216,19 @@ static uint64_t now_ms(void)
 }
 
 enum wait_outcome { STOP_SEEN, STOP_LATE };
+#define NO_DEADLINE UINT64_MAX
 
 /* Waits for TID's next stop until DEADLINE (ms), or until hdump is told to
  * stop when WATCH_SIGNALS.  A poll with a growing pause: a stop normally
  * comes within microseconds, and the cap bounds what polling adds to the
- * target's pause. */
+ * target's pause.  With NO_DEADLINE and no signals to watch, a blocking
+ * wait that nothing but the stop (or SIGKILL of hdump) ends. */
 static int wait_stop_until(pid_t tid, int *status, uint64_t deadline, bool watch_signals)
 {
 	long pause_ns = POLL_MIN_NS;
+	bool blocking = deadline == NO_DEADLINE && !watch_signals;
 	for (;;) {
-		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
+		pid_t r = waitpid(tid, status, __WALL | (blocking ? 0 : WNOHANG));
 		if (r == tid) {
 			if (WIFEXITED(*status) || WIFSIGNALED(*status))
 				return hd_fail(HD_E_TARGET_GONE, "thread %d exited", (int)tid);
@@ -270,8 +277,12 @@ enum call_cut { NOT_CUT, CUT_TIMEOUT, CUT_SIGNAL };
  * before the call ran (a signal, left in *PENDING_SIG, or our cut);
  * CALL_ERROR.  A call still running at the deadline, or when hdump is told
  * to stop, is cut (*CUT): PTRACE_INTERRUPT wakes an interruptible wait,
- * which returns (-ERESTARTSYS...) to the exit stop.  A thread that does
- * not stop even then (an uninterruptible wait) cannot be restored. */
+ * which returns (-ERESTARTSYS...) to the exit stop.  A wait the interrupt
+ * does not wake (uninterruptible or killable only, as a user notification
+ * already received under SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) is waited
+ * out however long it takes, signals to hdump notwithstanding: a thread
+ * released with the injected registers would return into the middle of
+ * the target's code. */
 static int run_call(pid_t tid, struct hd_injected *out, int *pending_sig, enum call_cut *cut)
 {
 	bool entered = false, resume = true;
@@ -283,18 +294,15 @@ static int run_call(pid_t tid, struct hd_injected *out, int *pending_sig, enum c
 			return hd_fail_errno(HD_E_TARGET_GONE, errno, "resuming thread %d", (int)tid);
 		resume = true;
 		int status;
-		int w = wait_stop_until(tid, &status, deadline, !cleanup && *cut == NOT_CUT);
+		int w = wait_stop_until(tid, &status, *cut == NOT_CUT ? deadline : NO_DEADLINE,
+					!cleanup && *cut == NOT_CUT);
 		if (w < 0)
 			return CALL_ERROR;
 		if (w == STOP_LATE) {
-			if (*cut != NOT_CUT)
-				return hd_fail(HD_E_SNAPSHOT, "thread %d is stuck in an injected system call "
-							      "and cannot be restored", (int)tid);
 			*cut = !cleanup && hd_interrupted() ? CUT_SIGNAL : CUT_TIMEOUT;
 			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
 				return hd_fail_errno(HD_E_TARGET_GONE, errno, "interrupting thread %d",
 						     (int)tid);
-			deadline = now_ms() + INJECT_TIMEOUT_MS;
 			resume = false; /* the thread is still running: just wait */
 			continue;
 		}

@@ -54,7 +54,9 @@ struct hd_injected {
  * told to stop (SIGINT/SIGTERM) while it runs — is cut short with
  * PTRACE_INTERRUPT: the thread leaves the call (a blocking wait returns
  * early), its registers are restored and the call fails with HD_E_SNAPSHOT
- * (HD_E_INTERRUPTED for a signal).  A signal that came before the call
+ * (HD_E_INTERRUPTED for a signal).  A call the interrupt cannot end (an
+ * uninterruptible or killable-only wait) is waited for until it ends, with
+ * no bound: the thread is never let go with the injected registers.  A signal that came before the call
  * started does not cut it: clean-up calls run after one.  OUT->new_child is
  * filled even on failure: a process the call created before it was cut
  * short is the caller's to kill. */

@@ -141,7 +141,10 @@ static const struct hd_task *match_task(const struct hd_target *t, uint64_t hand
 /* The search for the thread list's head: every list node is evaluated
  * once (how many nodes and live threads follow it), whichever candidate
  * word leads to it, so the work grows with the nodes, not with the
- * candidates times the list length. */
+ * candidates times the list length.  Only nodes that carry this isolate's
+ * word are remembered, and every candidate that is not remembered yet
+ * costs a read: both are bounded, so a writable image heap full of
+ * pointer-like words costs a bounded number of reads and no memory. */
 #define HEAD_STEPS_BUDGET (1u << 14) /* nodes reached through links, in all */
 #define NODE_VISITING UINT64_MAX     /* on the path being evaluated: a cycle */
 #define NODE_BAD (UINT64_MAX - 1)    /* not a proper list of this isolate */
@@ -151,9 +154,9 @@ struct head_search {
 	const struct hd_threadlocals *tl;
 	uint64_t heap_base;
 	const struct hd_target *t;
-	struct addr_map nodes; /* node -> 1 + (length << 16 | live threads), a mark,
-				  or 0: not judged */
-	unsigned steps;
+	struct addr_map nodes; /* node of this isolate -> 1 + (length << 16 | live
+				  threads), a mark, or 0: not judged */
+	unsigned steps, candidates;
 };
 
 static uint64_t node_result(uint64_t len, uint64_t live) { return 1 + (len << 16 | live); }
@@ -186,15 +189,19 @@ static int64_t live_chain_length(struct head_search *s, uint64_t p)
 			return hd_fail(HD_E_INCONSISTENT,
 				       "thread lists of more than %u IsolateThreads in all: not a live isolate",
 				       HEAD_STEPS_BUDGET);
+		if (n == 0 && ++s->candidates > ISOLATE_HEAD_CANDIDATES_MAX)
+			return hd_fail(HD_E_INCONSISTENT,
+				       "more than %u words of the image heap point at writable memory "
+				       "that may hold the thread list: not a live isolate",
+				       ISOLATE_HEAD_CANDIDATES_MAX);
+		if (!rd64(s->mv, q + (unsigned)s->tl->isolate, &iso) || iso != s->heap_base ||
+		    !rd64(s->mv, q + (unsigned)s->tl->next, &next)) {
+			base = NODE_BAD; /* not remembered: the budgets bound its cost */
+			break;
+		}
 		if (addr_put(&s->nodes, q, NODE_VISITING) != 0)
 			return -1;
 		path[n].node = q;
-		if (!rd64(s->mv, q + (unsigned)s->tl->isolate, &iso) || iso != s->heap_base ||
-		    !rd64(s->mv, q + (unsigned)s->tl->next, &next)) {
-			n++;
-			base = NODE_BAD;
-			break;
-		}
 		rd64(s->mv, q + (unsigned)s->tl->os_thread_handle, &handle);
 		if (s->tl->os_thread_id >= 0)
 			rd64(s->mv, q + (unsigned)s->tl->os_thread_id, &id);
@@ -324,7 +331,8 @@ static int find_threads(struct hd_isolate *iso, hd_memview *mv, const struct hd_
 		if (tl->stack_base >= 0)
 			rd64(mv, p + (unsigned)tl->stack_base, &th->stack_hi);
 		/* The stack: from the stopped thread's rsp up to StackBase, within
-		 * the one mapping that holds them (a copy or scan is no bigger). */
+		 * the run of adjacent readable mappings that holds rsp (a copy or
+		 * scan is no bigger). */
 		uint64_t stack_end = th->task ? readable_end(maps, runs, th->task->rsp) : 0;
 		if (stack_end) {
 			th->stack_lo = th->task->rsp;

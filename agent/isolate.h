@@ -38,11 +38,15 @@ struct hd_isolate {
 size_t isolates_find(const struct hd_maps *maps, const struct hd_elfimage *img,
 		     uint64_t *starts, size_t max);
 
+/* The thread-list head is searched among the writable image heap's words
+ * that point at writable memory: more than this many is an error. */
+#define ISOLATE_HEAD_CANDIDATES_MAX (1u << 20)
+
 /* Finds the isolate's threads (IsolateThreads whose isolate word is its
  * heap base, matched to T's tasks) and every heap chunk, through PROC.
  * Everything read is bounded by MAPS (chunk tops, stacks) and by fixed
  * budgets (the thread-list search, unaligned-object probing), so a forged
- * target costs an error, not minutes.  Errors: HD_E_LAYOUT /
+ * target costs an error, not minutes or memory.  Errors: HD_E_LAYOUT /
  * HD_E_INCONSISTENT when what is found does not hold together (a retry may
  * help), HD_E_TARGET_GONE, HD_E_INTERRUPTED, HD_E_INTERNAL. */
 int isolate_scan(struct hd_isolate *iso, hd_memview *proc, const struct hd_maps *maps,

@@ -202,9 +202,14 @@ static int refuse_unreadable(pid_t pid, pid_t tid, int err)
 	if (err == EACCES)
 		snprintf(why, sizeof why, "its filters cannot be read (PTRACE_SECCOMP_GET_FILTER needs "
 					  "CAP_SYS_ADMIN and an unconfined hdump)");
-	else if (err == EIO || err == EINVAL)
-		snprintf(why, sizeof why, "this kernel does not show its filters "
+	else if (err == EINVAL)
+		snprintf(why, sizeof why, "its seccomp mode changed while its filters were read");
+	else if (err == EIO)
+		snprintf(why, sizeof why, "this kernel does not show seccomp filters "
 					  "(PTRACE_SECCOMP_GET_FILTER: %s)", strerror(err));
+	else if (err == EMEDIUMTYPE)
+		snprintf(why, sizeof why, "one of its filters is an eBPF program, which hdump "
+					  "cannot read");
 	else
 		snprintf(why, sizeof why, "its filters cannot be read (PTRACE_SECCOMP_GET_FILTER: %s)",
 			 strerror(err));
@@ -261,13 +266,20 @@ int seccomp_check_calls(pid_t pid, pid_t tid, const struct seccomp_call *calls, 
 				snprintf(why, sizeof why, "hdump cannot tell what its filter %ld does to %s",
 					 count, calls[c].name);
 				rc = refuse(pid, tid, why);
-			} else if (more_restrictive(r, worst[c])) {
+			} else if (!more_restrictive(worst[c], r)) {
+				/* Index 0 is the oldest filter; the kernel runs the
+				 * newest first and keeps the first of equal actions,
+				 * so a newer filter's data wins a tie. */
 				worst[c] = r;
 			}
 		}
 	}
 	free(prog);
-	if (rc == 0 && declared >= 0 && declared != count)
+	/* Read again last, as close to the injection as this function gets:
+	 * another thread of the target may add a filter to this one at any
+	 * time (SECCOMP_FILTER_FLAG_TSYNC), even while it is held. */
+	if (rc == 0 && declared >= 0 &&
+	    (declared != count || procfs_field(path, "Seccomp_filters") != declared))
 		rc = refuse(pid, tid, "its filters changed while they were read");
 	for (size_t c = 0; c < n && rc == 0; c++) {
 		if ((worst[c] & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_ALLOW)

@@ -38,7 +38,11 @@ int seccomp_bpf_run(const struct sock_filter *prog, size_t len, const struct sec
  * would be let through for each of the N CALLS.  Returns 0 when every call
  * is allowed (or the thread has no filter); otherwise -1 with an
  * HD_E_SNAPSHOT error saying which call meets which action, or why the
- * filters could not be read, ending in "use --snapshot=stop". */
+ * filters could not be read, ending in "use --snapshot=stop".  The answer
+ * holds only while no other thread of PID can add a filter to TID
+ * (SECCOMP_FILTER_FLAG_TSYNC): with every thread held it is final; with
+ * only TID held, a filter added after the filter count's last reading
+ * (Linux 5.9+; the chain itself on older kernels) goes unseen. */
 int seccomp_check_calls(pid_t pid, pid_t tid, const struct seccomp_call *calls, size_t n);
 
 #endif

@@ -69,9 +69,11 @@ int snapshot_take(struct hd_snapshot *s, hd_memview *proc, const struct hd_isola
 		uint64_t len = r[i].to - r[i].from;
 		if (len > ram || s->arena_size > ram - ((len + 7) & ~7ull)) {
 			free(r);
-			return hd_fail(HD_E_INTERNAL,
-				       "a copy of the heap would need more than this machine's %llu MB: "
-				       "use --snapshot=stop",
+			/* A refusal the target's size causes, not a bug: the
+			 * snapshot class (no retry; the target is unchanged). */
+			return hd_fail(HD_E_SNAPSHOT,
+				       "refusing a copy snapshot: the heap would need more than this "
+				       "machine's %llu MB; use --snapshot=stop",
 				       (unsigned long long)(ram >> 20));
 		}
 		s->arena_size += (len + 7) & ~7ull;

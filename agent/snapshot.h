@@ -17,8 +17,8 @@ struct hd_snapshot {
 
 /* Copies ISO's chunks, stacks and thread blocks (EXTENT bytes each) from
  * PROC.  Errors: HD_E_TARGET_GONE, HD_E_LAYOUT (a range went unreadable),
- * HD_E_INTERNAL (out of memory, or a copy larger than the machine's
- * memory, refused before anything is allocated or read). */
+ * HD_E_SNAPSHOT (a copy larger than the machine's memory, refused before
+ * anything is allocated or read), HD_E_INTERNAL (out of memory). */
 int snapshot_take(struct hd_snapshot *s, hd_memview *proc, const struct hd_isolate *iso,
 		  unsigned extent);
 void snapshot_free(struct hd_snapshot *s);

@@ -14,6 +14,7 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,6 +273,38 @@ Test(inject, sites_are_proven_instruction_starts, .timeout = 60)
 	uint8_t code[7];
 	cr_assert(mv_read(mv, site - 5, code, sizeof code) == 0);
 	cr_assert(code[0] == 0xb8 && code[5] == 0x0f && code[6] == 0x05);
+	mv_free(mv);
+	maps_free(&maps);
+	target_free(&t);
+	kill(h.pid, SIGKILL);
+	waitpid(h.pid, NULL, 0);
+	close(h.to);
+	close(h.from);
+}
+
+/* Without CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE, /proc/PID/map_files
+ * cannot be opened: a target with no thread in a call is refused, saying
+ * so, not for want of libc symbols. */
+Test(inject, an_unreadable_libc_is_named_in_the_refusal, .timeout = 60)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	cr_assert(syscall(SYS_capget, &hdr, data) == 0);
+	data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
+	data[CAP_TO_INDEX(CAP_CHECKPOINT_RESTORE)].effective &= ~CAP_TO_MASK(CAP_CHECKPOINT_RESTORE);
+	cr_assert(syscall(SYS_capset, &hdr, data) == 0); /* this test's process only */
+	struct tracee h = helper_start(SPINNER);
+	struct hd_target t;
+	cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
+	struct hd_maps maps;
+	cr_assert(maps_read(h.pid, &maps) == 0);
+	hd_memview *mv = mv_new_process(h.pid);
+	uint64_t site = 0;
+	cr_assert(inject_find_site(mv, &maps, &t, &site) != 0, "a site at 0x%llx",
+		  (unsigned long long)site);
+	cr_assert_eq(hd_error_class(), HD_E_SNAPSHOT);
+	cr_assert(strstr(hd_error_message(), "cannot read its libc (map_files: Operation not permitted)"),
+		  "%s", hd_error_message());
 	mv_free(mv);
 	maps_free(&maps);
 	target_free(&t);

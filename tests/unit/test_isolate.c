@@ -513,6 +513,67 @@ Test(hostile, probe_budget)
 	sh_free(&h);
 }
 
+/* CE 25 puts an unaligned chunk's object after a card table sized by the
+ * object (UnalignedHeapChunk.calculateObjectStartOffset: header, one card
+ * byte per 512 bytes, the offset word), and the runtime finds it by
+ * inverting that size (UnalignedChunkRememberedSet.getObjectStartOffset).
+ * The offset the top implies is exact at any size, so an object much
+ * larger than the probe window (whose offset word lies past it) is found
+ * without probing.  The chunk is sparse: its header, and the offset word
+ * and object header where they must be. */
+Test(hostile, huge_unaligned_objects_found_without_probing)
+{
+	struct live_run r;
+	prepare(&r, &sh_ce_25);
+	const struct sh_params *p = &r.t.h.p;
+	struct sh_heap *h = &r.t.h;
+	uint64_t u = h->chunks[h->naligned], top0;
+	memcpy(&top0, sh_ptr(h, u + p->ch_top), 8);
+	struct hd_walker w;
+	cr_assert_eq(hw_init(&w, &r.L, r.local, classes_lookup, &r.classes), 0);
+	uint64_t start0 = hw_unaligned_object_start(&w, u, top0, h->start + h->size, true);
+	cr_assert_neq(start0, 0, "%s", hd_error_message());
+	hw_fini(&w);
+	uint32_t len0;
+	memcpy(&len0, sh_ptr(h, u + start0 + p->array_length_off), 4);
+	uint64_t size0 = top0 - start0; /* a byte[]: one more element, one more byte */
+	uint64_t header_end = (r.L.ch_struct_end + 7u) & ~7ull;
+
+	static const uint64_t sizes[] = {(512ull << 20) + 4096, 1ull << 30, (2ull << 30) - 4096};
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		uint64_t size = size0 + ((sizes[i] - size0) & ~7ull);
+		uint64_t len = len0 + (size - size0);
+		cr_assert_lt(len, 1ull << 31);
+		uint64_t cards = (((size + 511) / 512) + 7) & ~7ull;
+		uint64_t start = header_end + cards + 8, top = start + size;
+		cr_assert_gt(start, header_end + (1u << 20), "the offset word lies past the window");
+
+		uint64_t chunk = forged_area(&r);
+		uint8_t head[4096], obj[4096];
+		memcpy(head, sh_ptr(h, u), sizeof head);
+		memcpy(head + p->ch_top, &top, 8);
+		memcpy(head + p->ch_end, &top, 8);
+		memset(obj, 0, sizeof obj);
+		memcpy(obj + 8, &start, 8); /* the word before the object */
+		memcpy(obj + 16, sh_ptr(h, u + start0), p->array_base);
+		uint32_t len32 = (uint32_t)len;
+		memcpy(obj + 16 + p->array_length_off, &len32, 4);
+		hd_memview *mv = mv_new_local();
+		cr_assert_eq(mv_add_local(mv, h->start, h->data, h->size), 0);
+		cr_assert_eq(mv_add_local(mv, chunk, head, sizeof head), 0);
+		cr_assert_eq(mv_add_local(mv, chunk + start - 16, obj, sizeof obj), 0);
+		cr_assert_eq(hw_init(&w, &r.L, mv, classes_lookup, &r.classes), 0);
+		uint64_t got = hw_unaligned_object_start(&w, chunk, top, chunk + top, false);
+		cr_assert_eq(got, start, "a %llu-byte object: found at %llu, not %llu: %s",
+			     (unsigned long long)size, (unsigned long long)got,
+			     (unsigned long long)start, hd_error_message());
+		cr_assert_eq(w.probed, 0, "probed %llu bytes", (unsigned long long)w.probed);
+		hw_fini(&w);
+		mv_free(mv);
+	}
+	finish(&r);
+}
+
 /* Issue 8, part 1: a heap cut inside an unaligned chunk's header. */
 static int count_chunk(void *ctx, const struct hd_chunk *ch)
 {
@@ -647,6 +708,33 @@ Test(hostile, thread_head_search_budget)
 	}
 }
 
+/* A writable image heap full of distinct words pointing at writable
+ * memory: each once cost a read and a remembered node, without bound.
+ * Now each costs one read, none is remembered, and the search stops at its
+ * budget with an error. */
+Test(hostile, thread_head_among_a_million_candidates, .timeout = 120)
+{
+	const size_t n = ISOLATE_HEAD_CANDIDATES_MAX + 4096;
+	struct sh_params p = sh_ce_25;
+	p.tail_padding = (8 * n + 0xffff) & ~(uint64_t)0xffff;
+	struct live_run r;
+	prepare(&r, &p);
+	uint64_t clean = baseline_reads(&r);
+	uint64_t tail = r.t.image_start + r.t.h.size - p.tail_padding;
+	uint64_t target = forged_area(&r);
+	sl_map(&r.t, target, 8 * n);
+	for (size_t k = 0; k < n; k++)
+		put64(&r, tail + 8 * k, target + 8 * k);
+	uint64_t before = reads(&r);
+	cr_assert_eq(scan(&r), -1, "accepted");
+	cr_assert_eq(hd_error_class(), HD_E_INCONSISTENT, "%s", hd_error_message());
+	cr_assert_not_null(strstr(hd_error_message(), "point at writable memory"), "%s",
+			   hd_error_message());
+	cr_assert_leq(reads(&r) - before, clean + ISOLATE_HEAD_CANDIDATES_MAX + 64, "%llu reads",
+		      (unsigned long long)(reads(&r) - before));
+	finish(&r);
+}
+
 /* A thread list with a cycle ends in an error, not a hang. */
 Test(hostile, thread_list_cycle)
 {
@@ -707,7 +795,7 @@ Test(hostile, snapshot_of_absurd_size)
 	hd_error_clear();
 	cr_assert_eq(snapshot_take(&snap, r.t.proc, &iso, r.tl.extent), -1);
 	cr_assert_eq(reads(&r), before, "the target was read: %s", hd_error_message());
-	cr_assert_eq(hd_error_class(), HD_E_INTERNAL);
+	cr_assert_eq(hd_error_class(), HD_E_SNAPSHOT, "a refusal, not a bug: %s", hd_error_message());
 	cr_assert_not_null(strstr(hd_error_message(), "--snapshot=stop"), "%s", hd_error_message());
 	finish(&r);
 }

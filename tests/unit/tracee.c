@@ -1,6 +1,7 @@
 #include "tracee.h"
 
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,32 +11,46 @@
 
 #define AWAIT_LIMIT_S 30
 
-/* The first field of /proc/PID/syscall: the call the thread is blocked
- * in, -1 when stopped outside one, -2 for "running". */
-static long current_syscall(pid_t pid)
+/* /proc/PID/syscall: the call the thread is blocked in and its six
+ * arguments; "running" or -1 (stopped outside a call) never match. */
+static bool in_syscall(pid_t pid, long nr, int index, unsigned long arg)
 {
-	char path[64], buf[256] = "";
+	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
 	FILE *f = fopen(path, "re");
-	cr_assert(f, "no %s", path);
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	if (!f)
+		return false;
+	long got_nr = -1;
+	unsigned long a[6] = {0};
+	int n = fscanf(f, "%ld %lx %lx %lx %lx %lx %lx", &got_nr, &a[0], &a[1], &a[2], &a[3], &a[4],
+		       &a[5]);
 	fclose(f);
-	buf[n] = '\0';
-	return strncmp(buf, "running", 7) == 0 ? -2 : strtol(buf, NULL, 10);
+	return n >= 1 && got_nr == nr && (index < 0 || (n == 7 && a[index] == arg));
 }
 
-void tracee_await_syscall(pid_t pid, long nr)
+static int poll_syscall(pid_t pid, long nr, int index, unsigned long arg)
 {
 	struct timespec start, now, pause = {0, 1000000L};
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
-		if (current_syscall(pid) == nr)
-			return;
+		if (in_syscall(pid, nr, index, arg))
+			return 0;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		cr_assert(now.tv_sec - start.tv_sec < AWAIT_LIMIT_S,
-			  "helper %d never blocked in call %ld", (int)pid, nr);
+		if (now.tv_sec - start.tv_sec >= AWAIT_LIMIT_S)
+			return -1;
 		nanosleep(&pause, NULL);
 	}
+}
+
+void tracee_await_syscall(pid_t pid, long nr)
+{
+	cr_assert(poll_syscall(pid, nr, -1, 0) == 0, "helper %d never blocked in call %ld", (int)pid,
+		  nr);
+}
+
+int tracee_wait_syscall_arg(pid_t pid, long nr, unsigned index, unsigned long arg)
+{
+	return index < 6 ? poll_syscall(pid, nr, (int)index, arg) : -1;
 }
 
 int tracee_children(pid_t pid)

@@ -21,6 +21,11 @@ struct tracee tracee_spawn(void (*body)(const void *ctx, int in, int out), const
  * interrupted. */
 void tracee_await_syscall(pid_t pid, long nr);
 
+/* Polls like tracee_await_syscall, for call NR with ARG as its argument
+ * number INDEX (0..5), but asserts nothing, so that a thread other than
+ * the test's may wait: 0 once seen, -1 after the 30 s. */
+int tracee_wait_syscall_arg(pid_t pid, long nr, unsigned index, unsigned long arg);
+
 /* How many children PID's main thread has (zombies included). */
 int tracee_children(pid_t pid);
 

@@ -6,6 +6,8 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,32 +54,36 @@ static bool inside(const struct reader *r, uint64_t off, uint64_t len)
 	return off <= r->size && len <= r->size - off;
 }
 
-/* The section table, with extended numbering resolved: SHNUM from section
- * 0's sh_size and SHSTRNDX from its sh_link when the header says so. */
-struct sections {
-	Elf64_Shdr *v;
-	size_t n;
-	size_t strndx;
-};
-
-static int read_sections(const struct reader *r, const Elf64_Ehdr *eh, struct sections *s)
+/* What the header promises, checked with our own reads before libelf sees
+ * the file: libelf sizes its per-section array by the header's count
+ * (extended numbering included) bounded only by the file's size, so a
+ * sparse file of gigabytes would cost gigabytes inside elf_begin. */
+static int check_header(const struct reader *r, size_t *shnum)
 {
-	if (eh->e_shoff == 0)
+	Elf64_Ehdr eh;
+	if (read_at(r, 0, &eh, sizeof eh) != 0)
+		return -1;
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+		return hd_fail(HD_E_NOT_ELF, "%s: not an ELF file", r->path);
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
+	    eh.e_machine != EM_X86_64)
+		return hd_fail(HD_E_NOT_NATIVE_IMAGE, "%s: not an x86-64 ELF executable", r->path);
+	if (eh.e_shoff == 0)
 		return hd_fail(HD_E_NOT_NATIVE_IMAGE, "%s: no section table", r->path);
-	if (eh->e_shentsize != sizeof(Elf64_Shdr))
+	/* libelf assumes the native entry size whatever the header says. */
+	if (eh.e_shentsize != sizeof(Elf64_Shdr))
 		return hd_fail(HD_E_NOT_ELF, "%s: damaged ELF header (section entry size %u)",
-			       r->path, eh->e_shentsize);
+			       r->path, eh.e_shentsize);
 	Elf64_Shdr first;
-	if (!inside(r, eh->e_shoff, sizeof first))
+	if (!inside(r, eh.e_shoff, sizeof first))
 		return hd_fail(HD_E_LAYOUT,
 			       "%s: truncated ELF file (section headers lie past its end)", r->path);
-	if (read_at(r, eh->e_shoff, &first, sizeof first) != 0)
+	if (read_at(r, eh.e_shoff, &first, sizeof first) != 0)
 		return -1;
-	uint64_t n = eh->e_shnum ? eh->e_shnum : first.sh_size;
-	uint64_t strndx = eh->e_shstrndx == SHN_XINDEX ? first.sh_link : eh->e_shstrndx;
-	/* A table larger than the file, or than any image has, is refused
-	 * before it is allocated (a sparse file can be large and cost nothing). */
-	if (n == 0 || n > (r->size - eh->e_shoff) / sizeof(Elf64_Shdr))
+	uint64_t n = eh.e_shnum ? eh.e_shnum : first.sh_size;
+	/* libelf would silently see no sections in a table cut by the file's
+	 * end; it is refused here, as is one larger than any image has. */
+	if (n == 0 || n > (r->size - eh.e_shoff) / sizeof(Elf64_Shdr))
 		return hd_fail(HD_E_LAYOUT,
 			       "%s: truncated ELF file (%llu section headers do not fit in it)",
 			       r->path, (unsigned long long)n);
@@ -85,39 +91,49 @@ static int read_sections(const struct reader *r, const Elf64_Ehdr *eh, struct se
 		return hd_fail(HD_E_NOT_NATIVE_IMAGE, "%s: %llu sections (a native image has a few "
 						      "dozen; limit %u)",
 			       r->path, (unsigned long long)n, HD_MAX_SECTIONS);
-	if (strndx >= n)
-		return hd_fail(HD_E_NOT_ELF, "%s: damaged ELF header (no section names)", r->path);
-	s->v = malloc(n * sizeof *s->v);
-	if (!s->v)
-		return hd_fail(HD_E_INTERNAL, "out of memory");
-	s->n = (size_t)n;
-	s->strndx = (size_t)strndx;
-	return read_at(r, eh->e_shoff, s->v, s->n * sizeof *s->v);
+	*shnum = (size_t)n;
+	return 0;
 }
 
-/* Section names: the string table, bounded by the file. */
-static int read_names(const struct reader *r, const struct sections *s, char **names,
-		      size_t *len)
+static int libelf_failed(enum hd_error_class cls, const struct reader *r, const char *what)
 {
-	const Elf64_Shdr *sh = &s->v[s->strndx];
-	if (sh->sh_type != SHT_STRTAB || !inside(r, sh->sh_offset, sh->sh_size))
+	return hd_fail(cls, "%s: %s: %s", r->path, what, elf_errmsg(-1));
+}
+
+/* The section names, loaded by libelf.  Checked first: inside the file and
+ * bounded, not compressed (libelf would inflate it to whatever size its
+ * header claims), and ending in a NUL, which keeps each elf_strptr() O(1):
+ * it otherwise searches back from the name for a terminator. */
+static int load_names(Elf *elf, const struct reader *r, size_t shnum, size_t *strndx)
+{
+	if (elf_getshdrstrndx(elf, strndx) != 0 || *strndx == SHN_UNDEF || *strndx >= shnum)
+		return hd_fail(HD_E_NOT_ELF, "%s: damaged ELF header (no section names)", r->path);
+	Elf_Scn *scn = elf_getscn(elf, *strndx);
+	GElf_Shdr sh;
+	if (!scn || !gelf_getshdr(scn, &sh))
+		return libelf_failed(HD_E_LAYOUT, r, "unreadable section table");
+	if (sh.sh_type != SHT_STRTAB || !inside(r, sh.sh_offset, sh.sh_size))
 		return hd_fail(HD_E_LAYOUT, "%s: truncated ELF file (section names lie past its end)",
 			       r->path);
-	if (sh->sh_size > HD_MAX_SECTION_NAMES)
+	if (sh.sh_size > HD_MAX_SECTION_NAMES)
 		return hd_fail(HD_E_NOT_NATIVE_IMAGE, "%s: %llu bytes of section names (limit %u)",
-			       r->path, (unsigned long long)sh->sh_size, HD_MAX_SECTION_NAMES);
-	*len = (size_t)sh->sh_size;
-	*names = malloc(*len + 1);
-	if (!*names)
-		return hd_fail(HD_E_INTERNAL, "out of memory");
-	(*names)[*len] = '\0';
-	return read_at(r, sh->sh_offset, *names, *len);
+			       r->path, (unsigned long long)sh.sh_size, HD_MAX_SECTION_NAMES);
+	if (sh.sh_flags & SHF_COMPRESSED)
+		return hd_fail(HD_E_NOT_ELF, "%s: damaged ELF file (compressed section names)",
+			       r->path);
+	Elf_Data *d = elf_rawdata(scn, NULL);
+	if (!d)
+		return libelf_failed(HD_E_LAYOUT, r, "unreadable section names");
+	if (d->d_size == 0 || ((const char *)d->d_buf)[d->d_size - 1] != '\0')
+		return hd_fail(HD_E_NOT_ELF, "%s: damaged ELF file (section names not terminated)",
+			       r->path);
+	return 0;
 }
 
-static bool name_is(const char *names, size_t len, uint32_t at, const char *want)
+static bool name_is(Elf *elf, size_t strndx, const GElf_Shdr *sh, const char *want)
 {
-	size_t n = strlen(want) + 1;
-	return at < len && n <= len - at && memcmp(names + at, want, n) == 0;
+	const char *name = elf_strptr(elf, strndx, sh->sh_name);
+	return name && strcmp(name, want) == 0;
 }
 
 /* The version is a C string in a writable data section (.data).  Each
@@ -162,19 +178,47 @@ static int find_vm_version(struct hd_elfimage *img, const struct reader *r, uint
 	return 0;
 }
 
-static int scan_sections(struct hd_elfimage *img, const struct reader *r)
+/* A symbol table's entries, counted by libelf's size of a symbol (the
+ * file's sh_entsize is not trusted); one outside the file counts nothing. */
+static size_t symbols_in(Elf *elf, const struct reader *r, const GElf_Shdr *sh)
 {
-	Elf64_Ehdr eh;
-	if (read_at(r, 0, &eh, sizeof eh) != 0)
-		return -1;
-	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
-		return hd_fail(HD_E_NOT_ELF, "%s: not an ELF file", r->path);
-	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
-	    eh.e_machine != EM_X86_64)
-		return hd_fail(HD_E_NOT_NATIVE_IMAGE, "%s: not an x86-64 ELF executable", r->path);
-	struct sections s = {0};
-	char *names = NULL;
-	size_t names_len = 0;
+	size_t entry = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
+	if (!entry || !inside(r, sh->sh_offset, sh->sh_size))
+		return 0;
+	return (size_t)(sh->sh_size / entry);
+}
+
+/* The image heap's bytes: a private copy (read in pieces that poll for
+ * signals), so that nothing the file does later can reach them. */
+static int read_heap(struct hd_elfimage *img, const struct reader *r, const GElf_Shdr *heap)
+{
+	if (heap->sh_size == 0 || heap->sh_type == SHT_NOBITS ||
+	    !inside(r, heap->sh_offset, heap->sh_size))
+		return hd_fail(HD_E_LAYOUT, "%s: .svm_heap lies outside the file (truncated?)",
+			       r->path);
+	if (heap->sh_size > HD_MAX_IMAGE_HEAP)
+		return hd_fail(HD_E_LAYOUT, "%s: .svm_heap of %llu bytes (limit %llu)", r->path,
+			       (unsigned long long)heap->sh_size,
+			       (unsigned long long)HD_MAX_IMAGE_HEAP);
+	img->heap_offset = heap->sh_offset;
+	img->heap_addr = heap->sh_addr;
+	img->heap_size = heap->sh_size;
+	img->heap = malloc(img->heap_size);
+	if (!img->heap)
+		return hd_fail(HD_E_INTERNAL, "out of memory (image heap of %llu bytes)",
+			       (unsigned long long)img->heap_size);
+	return read_at(r, img->heap_offset, img->heap, img->heap_size);
+}
+
+/* Walks the section table through libelf (ELF_C_READ: read with pread on
+ * demand, never mapped; a short read is a libelf error, not a fault). */
+static int scan_sections(struct hd_elfimage *img, const struct reader *r, size_t shnum)
+{
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return hd_fail(HD_E_INTERNAL, "libelf is too old");
+	Elf *elf = elf_begin(r->fd, ELF_C_READ, NULL);
+	if (!elf)
+		return libelf_failed(HD_E_NOT_ELF, r, "not an ELF file");
 	const size_t cap = 1u << 20;
 	uint8_t *buf = malloc(cap);
 	int rc = -1;
@@ -182,58 +226,50 @@ static int scan_sections(struct hd_elfimage *img, const struct reader *r)
 		hd_fail(HD_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (read_sections(r, &eh, &s) != 0 || read_names(r, &s, &names, &names_len) != 0)
+	/* The file may have been rewritten since check_header() read it. */
+	size_t n;
+	if (elf_kind(elf) != ELF_K_ELF || elf_getshdrnum(elf, &n) != 0 || n != shnum) {
+		hd_fail(HD_E_LAYOUT, "%s: the file changed while being read", r->path);
 		goto out;
-	img->section_count = s.n;
-	const Elf64_Shdr *heap = NULL;
-	for (size_t i = 1; i < s.n; i++) {
-		const Elf64_Shdr *sh = &s.v[i];
-		if ((i & 1023) == 0 && hd_interrupted()) {
+	}
+	size_t strndx;
+	if (load_names(elf, r, shnum, &strndx) != 0)
+		goto out;
+	img->section_count = n;
+	GElf_Shdr heap = {0}, sh;
+	bool have_heap = false;
+	size_t i = 0;
+	for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
+		if ((++i & 1023) == 0 && hd_interrupted()) {
 			hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
 			goto out;
 		}
-		if (name_is(names, names_len, sh->sh_name, ".svm_heap")) {
+		if (!gelf_getshdr(scn, &sh)) {
+			libelf_failed(HD_E_LAYOUT, r, "unreadable section table");
+			goto out;
+		}
+		if (name_is(elf, strndx, &sh, ".svm_heap")) {
 			heap = sh;
-		} else if (name_is(names, names_len, sh->sh_name, ".debug_info")) {
+			have_heap = true;
+		} else if (name_is(elf, strndx, &sh, ".debug_info")) {
 			img->has_dwarf = 1;
-		} else if (sh->sh_type == SHT_PROGBITS && (sh->sh_flags & SHF_WRITE) &&
-			   (sh->sh_flags & SHF_ALLOC)) {
-			if (find_vm_version(img, r, sh->sh_offset, sh->sh_size, buf, cap) != 0)
+		} else if (sh.sh_type == SHT_PROGBITS && (sh.sh_flags & SHF_WRITE) &&
+			   (sh.sh_flags & SHF_ALLOC)) {
+			if (find_vm_version(img, r, sh.sh_offset, sh.sh_size, buf, cap) != 0)
 				goto out;
-		} else if ((sh->sh_type == SHT_SYMTAB || sh->sh_type == SHT_DYNSYM) &&
-			   sh->sh_entsize) {
-			img->symbol_count += sh->sh_size / sh->sh_entsize;
+		} else if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM) {
+			img->symbol_count += symbols_in(elf, r, &sh);
 		}
 	}
-	if (!heap) {
+	if (!have_heap) {
 		hd_fail(HD_E_NOT_NATIVE_IMAGE,
 			"%s: not a GraalVM native image (no .svm_heap section)", r->path);
 		goto out;
 	}
-	if (heap->sh_size == 0 || heap->sh_type == SHT_NOBITS ||
-	    !inside(r, heap->sh_offset, heap->sh_size)) {
-		hd_fail(HD_E_LAYOUT, "%s: .svm_heap lies outside the file (truncated?)", r->path);
-		goto out;
-	}
-	if (heap->sh_size > HD_MAX_IMAGE_HEAP) {
-		hd_fail(HD_E_LAYOUT, "%s: .svm_heap of %llu bytes (limit %llu)", r->path,
-			(unsigned long long)heap->sh_size, (unsigned long long)HD_MAX_IMAGE_HEAP);
-		goto out;
-	}
-	img->heap_offset = heap->sh_offset;
-	img->heap_addr = heap->sh_addr;
-	img->heap_size = heap->sh_size;
-	img->heap = malloc(img->heap_size);
-	if (!img->heap) {
-		hd_fail(HD_E_INTERNAL, "out of memory (image heap of %llu bytes)",
-			(unsigned long long)img->heap_size);
-		goto out;
-	}
-	rc = read_at(r, img->heap_offset, img->heap, img->heap_size);
+	rc = read_heap(img, r, &heap);
 out:
 	free(buf);
-	free(names);
-	free(s.v);
+	elf_end(elf);
 	return rc;
 }
 
@@ -262,7 +298,10 @@ int elfimage_open(const char *path, struct hd_elfimage *img)
 	img->file_size = r.size;
 	img->dev = st.st_dev;
 	img->ino = st.st_ino;
-	int rc = scan_sections(img, &r);
+	size_t shnum = 0;
+	int rc = check_header(&r, &shnum);
+	if (rc == 0)
+		rc = scan_sections(img, &r, shnum);
 	close(fd);
 	if (rc != 0)
 		elfimage_close(img);

@@ -1,12 +1,14 @@
 /* The executable on disk: its .svm_heap section (the image heap as linked),
  * the VM version string and whatever symbols survived stripping.
  *
- * The file is read (pread), never mapped: a file truncated or rewritten
- * while hdump runs is then an error, not a SIGBUS.  Every size is checked
- * against the file's real size before anything is allocated, and the work
- * spent on the version string is bounded, so a hostile file (a section
- * table larger than the file, extended section numbering claiming billions
- * of sections, tens of thousands of sections) costs little. */
+ * libelf parses it in ELF_C_READ mode, which reads with pread and never
+ * maps the file: a file truncated or rewritten while hdump runs is then an
+ * error, not a SIGBUS.  The header and the section count are checked before
+ * libelf allocates for them, every size is checked against the file's real
+ * size before anything is allocated, and the work spent on the version
+ * string is bounded, so a hostile file (a section table larger than the
+ * file, extended section numbering claiming billions of sections, tens of
+ * thousands of sections) costs little. */
 #ifndef HD_ELFIMAGE_H
 #define HD_ELFIMAGE_H
 
@@ -36,7 +38,7 @@ struct hd_elfimage {
 	uint64_t heap_addr;
 	uint64_t heap_size;
 	char vm_version[160];  /* "GraalVM CE 25+37.1", or "" when absent */
-	size_t symbol_count;   /* .symtab + .dynsym entries */
+	size_t symbol_count;   /* .symtab + .dynsym entries (by libelf's symbol size) */
 	int has_dwarf;         /* .debug_info present (extra source, never required) */
 	size_t section_count;
 	/* The version search's work, within HD_VERSION_SCAN_*. */

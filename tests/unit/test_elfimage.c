@@ -29,10 +29,14 @@ struct elf_spec {
 	bool extended;           /* section count and name index in section 0 */
 	uint64_t claimed_shnum;  /* if nonzero: the count the header claims */
 	uint64_t file_size;      /* if larger: the file is extended (sparse) to it */
+	uint64_t symtab_size;    /* if nonzero: a .symtab of this size (over the heap) */
+	uint64_t symtab_entsize; /* the entry size its header claims */
+	uint64_t symtab_offset;  /* if nonzero: where it claims to lie */
+	bool names_unterminated; /* the names' last byte is not a NUL */
 };
 
-static const char NAMES[] = "\0.data\0.svm_heap\0.shstrtab\0";
-enum { N_DATA = 1, N_HEAP = 7, N_SHSTRTAB = 17 };
+static const char NAMES[] = "\0.data\0.svm_heap\0.shstrtab\0.symtab";
+enum { N_DATA = 1, N_HEAP = 7, N_SHSTRTAB = 17, N_SYMTAB = 27 };
 
 static void put(int fd, uint64_t off, const void *p, size_t n)
 {
@@ -67,10 +71,16 @@ static char *write_elf(const struct elf_spec *s)
 	Elf64_Shdr fixed[MAX_SECS];
 	fixed[n++] = section(0, SHT_NULL, 0, 0, 0);
 	size_t shstrndx = n;
-	fixed[n++] = section(N_SHSTRTAB, SHT_STRTAB, 0, names_off, sizeof NAMES);
+	fixed[n++] = section(N_SHSTRTAB, SHT_STRTAB, 0, names_off,
+			     sizeof NAMES - (s->names_unterminated ? 1 : 0));
 	if (s->data)
 		fixed[n++] = section(N_DATA, SHT_PROGBITS, SHF_WRITE | SHF_ALLOC, data_off, data_len);
 	fixed[n++] = section(N_HEAP, SHT_PROGBITS, SHF_WRITE | SHF_ALLOC, heap_off, s->heap_size);
+	if (s->symtab_size) {
+		fixed[n] = section(N_SYMTAB, SHT_SYMTAB, 0,
+				   s->symtab_offset ? s->symtab_offset : heap_off, s->symtab_size);
+		fixed[n++].sh_entsize = s->symtab_entsize;
+	}
 	uint64_t total = n + s->extra_data;
 	if (s->extended) {
 		fixed[0].sh_size = s->claimed_shnum ? s->claimed_shnum : total;
@@ -163,6 +173,48 @@ Test(elfimage, file_truncated_after_open_is_harmless)
 	unlink(path);
 	free(path);
 	free(heap);
+}
+
+/* Symbols are counted by the size of an ELF symbol, not by the entry size
+ * the file claims; a symbol table outside the file counts none. */
+Test(elfimage, symbols_counted_by_symbol_size)
+{
+	uint8_t *heap = pattern(4096);
+	struct elf_spec s = {.heap = heap, .heap_size = 4096,
+			     .symtab_size = 5 * sizeof(Elf64_Sym), .symtab_entsize = 1};
+	char *path = write_elf(&s);
+	struct hd_elfimage img;
+	cr_assert_eq(elfimage_open(path, &img), 0, "%s", hd_error_message());
+	cr_assert_eq(img.symbol_count, 5);
+	cr_assert_eq(img.section_count, 4);
+	elfimage_close(&img);
+	unlink(path);
+	free(path);
+
+	s.symtab_entsize = sizeof(Elf64_Sym);
+	s.symtab_offset = 1ull << 40;
+	path = write_elf(&s);
+	cr_assert_eq(elfimage_open(path, &img), 0, "%s", hd_error_message());
+	cr_assert_eq(img.symbol_count, 0);
+	elfimage_close(&img);
+	unlink(path);
+	free(path);
+	free(heap);
+}
+
+/* Section names must end in a NUL: libelf's elf_strptr() otherwise searches
+ * back through the whole table for each name. */
+Test(elfimage, unterminated_section_names_are_refused)
+{
+	uint8_t heap[64] = {0};
+	struct elf_spec s = {.heap = heap, .heap_size = sizeof heap, .names_unterminated = true};
+	char *path = write_elf(&s);
+	struct hd_elfimage img;
+	cr_assert_eq(elfimage_open(path, &img), -1);
+	cr_assert_eq(hd_error_class(), HD_E_NOT_ELF, "%s", hd_error_message());
+	cr_assert_not_null(strstr(hd_error_message(), "not terminated"), "%s", hd_error_message());
+	unlink(path);
+	free(path);
 }
 
 /* A file shorter than its section table or its .svm_heap says. */

@@ -3,6 +3,7 @@
 #include "../agent/isolate.h"
 #include "../agent/procmaps.h"
 #include "../agent/snapshot.h"
+#include "../common/escape.h"
 #include "../common/grow.h"
 #include "../common/hd_error.h"
 #include "../symbols/discover.h"
@@ -186,7 +187,9 @@ static void list_isolates(const struct live *lv, size_t chosen)
 		       i == chosen ? " (default)" : "");
 		for (size_t k = 0; k < s->nthreads; k++) {
 			const struct hd_task *t = s->threads[k].task;
-			printf("  thread %d %s\n", t ? (int)t->tid : -1, t ? t->comm : "(no OS thread)");
+			char comm[4 * sizeof t->comm];
+			printf("  thread %d %s\n", t ? (int)t->tid : -1,
+			       t ? hd_escape(t->comm, comm, sizeof comm) : "(no OS thread)");
 		}
 	}
 }
@@ -216,19 +219,31 @@ static void sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Test hook, HDUMP_FAULT: "kill-target" kills the target while it is
- * stopped, "stall" holds it stopped for 3 s, so the tests reach the
- * target-died and signal paths deterministically.  No effect otherwise. */
-static void inject_fault(pid_t pid)
+/* Test hooks, only in the test build (hdump-faults, -DHDUMP_FAULT_HOOKS):
+ * HDUMP_FAULT=kill-target kills the target while it is stopped, "stall"
+ * says so on stderr and holds it stopped for 3 s, "proc-mem" reads through /proc/PID/mem as if
+ * process_vm_readv were refused, so the tests reach those paths
+ * deterministically.  The installed hdump has none of this. */
+#ifdef HDUMP_FAULT_HOOKS
+static bool fault_is(const char *name)
 {
 	const char *fault = getenv("HDUMP_FAULT");
-	if (!fault)
-		return;
-	if (strcmp(fault, "kill-target") == 0)
+	return fault && strcmp(fault, name) == 0;
+}
+#else
+#define fault_is(name) false
+#endif
+
+static void inject_fault(pid_t pid)
+{
+	if (fault_is("kill-target"))
 		kill(pid, SIGKILL);
-	else if (strcmp(fault, "stall") == 0)
+	else if (fault_is("stall")) {
+		/* The tests wait for this line, not for a guessed time. */
+		fprintf(stderr, "hdump: HDUMP_FAULT=stall: holding\n");
 		for (int i = 0; i < 300 && !hd_interrupted(); i++)
 			sleep_ms(10);
+	}
 }
 
 int run_live(const struct hd_options *opt)
@@ -265,6 +280,8 @@ int run_live(const struct hd_options *opt)
 	lv->proc = mv_new_process(opt->pid);
 	if (!lv->proc)
 		goto out;
+	if (fault_is("proc-mem"))
+		mv_read_without_pinning(lv->proc);
 	char hint[32];
 	snprintf(hint, sizeof hint, "%d", (int)opt->pid);
 	struct dump_session session;
@@ -346,14 +363,16 @@ int run_live(const struct hd_options *opt)
 		target_free(&lv->target);
 		mv_free(child_view);
 		struct hd_error_state first;
+		char esc[HD_ESCAPED_MESSAGE];
 		hd_error_save(&first);
 		if (cowfork_discard(&cow) != 0) /* the dump stands; the leftover zombie is worth a word */
-			fprintf(stderr, "hdump: warning: %s\n", hd_error_message());
+			fprintf(stderr, "hdump: warning: %s\n", hd_escape(hd_error_message(), esc, sizeof esc));
 		hd_error_restore(&first);
 		if (rc == 0 || !is_retryable() || attempt >= opt->retries || hd_interrupted())
 			break;
 		if (opt->verbose)
-			fprintf(stderr, "hdump: attempt %u: %s; retrying\n", attempt + 1, hd_error_message());
+			fprintf(stderr, "hdump: attempt %u: %s; retrying\n", attempt + 1,
+				hd_escape(hd_error_message(), esc, sizeof esc));
 		sleep_ms(20u << (attempt < 5 ? attempt : 5));
 	}
 	if (rc != 0 && is_retryable() && !opt->list_isolates) {

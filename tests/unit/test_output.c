@@ -104,8 +104,13 @@ Test(output, dev_null_is_a_stream_with_or_without_force)
 
 Test(output, a_stream_cannot_start_over)
 {
+	struct stat null;
+	cr_assert_eq(stat("/dev/null", &null), 0);
+	make_dir();
+	if (mknod(path, S_IFCHR | 0666, null.st_rdev) != 0)
+		cr_skip("mknod of a character device needs CAP_MKNOD (%s)", strerror(errno));
 	struct hd_output o;
-	cr_assert_eq(output_open(&o, "/dev/null", true), 0);
+	cr_assert_eq(output_open(&o, path, true), 0);
 	cr_assert_eq(output_rewind(&o, 0), 0);
 	cr_assert_eq(output_write(&o, "x", 1), 0);
 	cr_assert_eq(output_rewind(&o, 1), -1);

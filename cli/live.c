@@ -8,6 +8,7 @@
 #include "../common/hd_error.h"
 #include "../symbols/discover.h"
 #include "../symbols/threadlocals.h"
+#include "roots.h"
 #include "run.h"
 
 #include <inttypes.h>
@@ -18,7 +19,6 @@
 #include <time.h>
 
 #define MAX_ISOLATES 16
-#define MAX_STACK_SCAN (64u << 20)
 
 /* What one isolate needs to be dumped: its layout and class table, both
  * discovered from the executable's image heap placed where this isolate
@@ -81,81 +81,40 @@ static int prepare_isolates(struct live *lv)
 	return threadlocals_discover(lv->local, &first->L, &first->classes, &lv->tl);
 }
 
-/* Roots a live heap adds: each thread's java.lang.Thread, and every word of
- * its stack or thread-local block that is an object start, absolute or
- * heap-base relative (a conservative scan: precise stack maps are not read). */
+/* Roots a live heap adds: each thread's java.lang.Thread, and what its
+ * stack and thread-local block point to (roots.h). */
 struct roots_ctx {
 	struct live *lv;
 	struct live_isolate *li;
 	hd_memview *view; /* the process, or the snapshot taken of it */
 };
 
-static int add_root(struct hd_root **v, size_t *n, size_t *cap, struct hd_root r)
-{
-	if (hd_grow(v, cap, *n, sizeof **v, 256) != 0)
-		return -1;
-	(*v)[(*n)++] = r;
-	return 0;
-}
-
-static int scan_words(hd_memview *view, const struct hd_census *c, uint64_t heap_base,
-		      uint64_t lo, uint64_t hi, uint8_t kind, uint32_t thread,
-		      struct hd_root **v, size_t *n, size_t *cap)
-{
-	if (!lo || hi <= lo || hi - lo > MAX_STACK_SCAN)
-		return 0;
-	lo &= ~7ull;
-	uint8_t *buf = malloc(hi - lo);
-	if (!buf)
-		return hd_fail(HD_E_INTERNAL, "out of memory");
-	int rc = 0;
-	if (mv_try_read(view, lo, buf, hi - lo) == 0) {
-		size_t first = *n;
-		for (uint64_t off = 0; off + 8 <= hi - lo && rc == 0; off += 8) {
-			uint64_t w = ld_u64(buf + off), id = 0;
-			if (objindex_has(&c->starts, w))
-				id = w;
-			else if (w && w < (1ull << 40) && objindex_has(&c->starts, heap_base + w))
-				id = heap_base + w;
-			if (!id)
-				continue;
-			bool dup = false;
-			for (size_t k = first; k < *n && !dup; k++)
-				dup = (*v)[k].id == id;
-			if (!dup)
-				rc = add_root(v, n, cap, (struct hd_root){kind, id, thread, 0});
-		}
-	}
-	free(buf);
-	return rc;
-}
-
 static int live_roots(void *ctx, const struct hd_census *c, struct hd_root **out, size_t *nout)
 {
 	struct roots_ctx *x = ctx;
 	const struct hd_isolate *iso = &x->li->scan;
-	struct hd_root *v = NULL;
-	size_t n = 0, cap = 0;
+	struct root_scan rs;
+	root_scan_init(&rs, c, iso->heap_base, x->li->L.chunk_size);
 	int rc = 0;
 	for (size_t i = 0; i < iso->nthreads && rc == 0; i++) {
 		const struct hd_ithread *th = &iso->threads[i];
 		uint32_t serial = (uint32_t)i + 1;
 		if (th->thread_obj && objindex_has(&c->starts, th->thread_obj))
-			rc = add_root(&v, &n, &cap,
-				      (struct hd_root){HPROF_ROOT_THREAD_OBJ, th->thread_obj, serial, serial + 1});
+			rc = root_scan_add(&rs, (struct hd_root){HPROF_ROOT_THREAD_OBJ, th->thread_obj, serial,
+							    serial + 1});
 		if (rc == 0)
-			rc = scan_words(x->view, c, iso->heap_base, th->stack_lo, th->stack_hi,
-					HPROF_ROOT_JAVA_FRAME, serial, &v, &n, &cap);
+			rc = root_scan_range(&rs, x->view, th->stack_lo, th->stack_hi, HPROF_ROOT_JAVA_FRAME,
+					serial);
 		if (rc == 0)
-			rc = scan_words(x->view, c, iso->heap_base, th->addr, th->addr + x->lv->tl.extent,
-					HPROF_ROOT_JNI_LOCAL, serial, &v, &n, &cap);
+			rc = root_scan_range(&rs, x->view, th->addr, th->addr + x->lv->tl.extent,
+					HPROF_ROOT_JNI_LOCAL, serial);
 	}
 	if (rc != 0) {
-		free(v);
+		free(rs.v);
 		return -1;
 	}
-	*out = v;
-	*nout = n;
+	*out = rs.v;
+	*nout = rs.n;
 	return 0;
 }
 

@@ -116,6 +116,10 @@ int output_write(void *ctx, const void *buf, size_t len)
 	struct hd_output *o = ctx;
 	const char *p = buf;
 	while (len) {
+		/* A stream's reader may stall: a signal to hdump ends the wait. */
+		if (hd_interrupted())
+			return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d",
+				       hd_interrupted_signal());
 		ssize_t n = write(o->fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -30,6 +30,31 @@ expect_eq "-o FIFO: exit code" "$rc" 0
 expect_eq "-o FIFO: the reader got the dump" "$(body from-fifo.hprof)" "$want"
 [ -p pipe ] && pass "the FIFO is still a FIFO" || fail "the FIFO was replaced"
 
+# A FIFO nobody reads, or whose reader stalls, holds hdump in open or write;
+# SIGTERM still ends it (exit 14).
+in_syscall() { [ "$(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null)" = "$2" ]; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+term_while_blocked() {
+	local name=$1 nr=$2 dumper rc=0
+	"$HDUMP" --exe "$bin" -o pipe 2>err &
+	dumper=$!
+	wait_for 120 in_syscall "$dumper" "$nr" || fail "$name: hdump never blocked in syscall $nr"
+	kill -TERM "$dumper"
+	if wait_for 30 gone "$dumper"; then
+		wait "$dumper" || rc=$?
+		expect_eq "$name: SIGTERM ends hdump (exit code)" "$rc" 14
+	else
+		fail "$name: hdump ignored SIGTERM"
+		kill -KILL "$dumper"
+		wait "$dumper" || true
+	fi
+}
+term_while_blocked "FIFO without a reader" 257 # openat
+exec 3<>pipe # a reader that never reads (read-write: the open cannot block)
+term_while_blocked "FIFO whose reader stalls" 1 # write
+exec 3<&-
+[ -p pipe ] && pass "the FIFO is still a FIFO after the signals" || fail "the FIFO was replaced"
+
 # expect_refused NAME CODE PATH [--force]: exit CODE, PATH left as it was.
 expect_refused() {
 	local name=$1 code=$2 path=$3 before rc=0

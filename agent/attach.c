@@ -309,10 +309,14 @@ int target_stop_thread(struct hd_target *t, pid_t pid, pid_t tid)
 {
 	memset(t, 0, sizeof *t);
 	t->pid = pid;
-	if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0)
-		return errno == ESRCH ? hd_fail(HD_E_TARGET_GONE, "thread %d of process %d exited",
-						(int)tid, (int)pid)
-				      : target_explain_eperm(pid);
+	if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
+		int err = errno;
+		if (err == EPERM && refused_thread(t, tid) != 0)
+			return -1;
+		if (err != ESRCH && err != EPERM)
+			return target_explain_eperm(pid);
+		return hd_fail(HD_E_TARGET_GONE, "thread %d of process %d exited", (int)tid, (int)pid);
+	}
 	if (add_task(t, tid) != 0) {
 		ptrace(PTRACE_DETACH, tid, 0, 0);
 		return -1;

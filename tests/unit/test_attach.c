@@ -166,6 +166,11 @@ Test(attach, a_thread_traced_by_another_tracer_fails_the_attach, .timeout = 60)
 	cr_assert(strstr(hd_error_message(), want), "%s", hd_error_message());
 	target_free(&t);
 
+	/* Holding only that thread is refused the same way. */
+	cr_assert_eq(target_stop_thread(&t, h.pid, h.tid2), -1);
+	cr_assert_eq(hd_error_class(), HD_E_TRACED, "%s", hd_error_message());
+	target_free(&t);
+
 	cr_assert_eq(tracer_of(h.pid, h.pid), 0, "the first thread was not released");
 	expect_thread_runs(&h, 0);
 	expect_thread_runs(&h, 1);

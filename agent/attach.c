@@ -225,11 +225,12 @@ static int wait_for_stops(struct hd_target *t, bool interruptible)
 		if (!WIFSTOPPED(status))
 			continue;
 		task->stopped = true;
-		/* Our interrupt (and a group stop) reports PTRACE_EVENT_STOP; any
-		 * other stop of a seized thread is a signal-delivery stop, which
-		 * also holds it: that signal — SIGTRAP included, as no ptrace option
-		 * of ours makes traps — is handed back when we let go. */
-		if (status >> 16 != PTRACE_EVENT_STOP)
+		/* Our interrupt (and a group stop) reports PTRACE_EVENT_STOP, other
+		 * ptrace events their own number; a stop with no event is a
+		 * signal-delivery stop, which also holds the thread: that signal —
+		 * SIGTRAP included, a freshly seized thread makes no syscall
+		 * stops — is handed back when we let go. */
+		if (status >> 16 == 0)
 			task->pending_sig = WSTOPSIG(status);
 	}
 }

@@ -100,14 +100,14 @@ static int live_roots(void *ctx, const struct hd_census *c, struct hd_root **out
 		const struct hd_ithread *th = &iso->threads[i];
 		uint32_t serial = (uint32_t)i + 1;
 		if (th->thread_obj && objindex_has(&c->starts, th->thread_obj))
-			rc = root_scan_add(&rs, (struct hd_root){HPROF_ROOT_THREAD_OBJ, th->thread_obj, serial,
-							    serial + 1});
+			rc = root_scan_add(&rs, (struct hd_root){HPROF_ROOT_THREAD_OBJ, th->thread_obj,
+								 serial, serial + 1});
 		if (rc == 0)
-			rc = root_scan_range(&rs, x->view, th->stack_lo, th->stack_hi, HPROF_ROOT_JAVA_FRAME,
-					serial);
+			rc = root_scan_range(&rs, x->view, th->stack_lo, th->stack_hi,
+					     HPROF_ROOT_JAVA_FRAME, serial);
 		if (rc == 0)
 			rc = root_scan_range(&rs, x->view, th->addr, th->addr + x->lv->tl.extent,
-					HPROF_ROOT_JNI_LOCAL, serial);
+					     HPROF_ROOT_JNI_LOCAL, serial);
 	}
 	if (rc != 0) {
 		free(rs.v);
@@ -179,10 +179,10 @@ static void sleep_ms(unsigned ms)
 }
 
 /* Test hooks, only in the test build (hdump-faults, -DHDUMP_FAULT_HOOKS):
- * HDUMP_FAULT=kill-target kills the target while it is stopped, "stall"
- * says so on stderr and holds it stopped for 3 s, "proc-mem" reads through /proc/PID/mem as if
- * process_vm_readv were refused, so the tests reach those paths
- * deterministically.  The installed hdump has none of this. */
+ * HDUMP_FAULT=kill-target kills the target while it is stopped, "stall" says
+ * so on stderr and holds it stopped for 3 s, "proc-mem" reads through
+ * /proc/PID/mem as if process_vm_readv were refused, so the tests reach
+ * those paths deterministically.  The installed hdump has none of this. */
 #ifdef HDUMP_FAULT_HOOKS
 static bool fault_is(const char *name)
 {
@@ -195,9 +195,9 @@ static bool fault_is(const char *name)
 
 static void inject_fault(pid_t pid)
 {
-	if (fault_is("kill-target"))
+	if (fault_is("kill-target")) {
 		kill(pid, SIGKILL);
-	else if (fault_is("stall")) {
+	} else if (fault_is("stall")) {
 		/* The tests wait for this line, not for a guessed time. */
 		fprintf(stderr, "hdump: HDUMP_FAULT=stall: holding\n");
 		for (int i = 0; i < 300 && !hd_interrupted(); i++)

@@ -53,13 +53,13 @@ expect_answer() {
 # Never leave the target stopped: 'T' or 't' in ps means a dumper left it
 # frozen.  A just-released thread may take a moment to be scheduled out of
 # its stop, so the state is polled (a target left stopped stays stopped).
-target_state() { ps -o stat= -p "$REPL_PID" 2>/dev/null | cut -c1; }
-target_runs() { case $(target_state) in R | S | D) return 0 ;; *) return 1 ;; esac }
+repl_state() { ps -o stat= -p "$REPL_PID" 2>/dev/null | cut -c1; }
+repl_runs() { case $(repl_state) in R | S | D) return 0 ;; *) return 1 ;; esac }
 expect_running() {
-	if wait_for 30 target_runs; then
-		pass "$1: target running (state $(target_state))"
+	if wait_for 30 repl_runs; then
+		pass "$1: target running (state $(repl_state))"
 	else
-		fail "$1: target state '$(target_state)'"
+		fail "$1: target state '$(repl_state)'"
 	fi
 }
 

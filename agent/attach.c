@@ -97,6 +97,45 @@ static int add_task(struct hd_target *t, pid_t tid)
 	return 0;
 }
 
+/* What /proc says of thread TID: its state letter ('\0' once it is gone)
+ * and its tracer's pid (0: none). */
+static void task_status(pid_t pid, pid_t tid, char *state, long *tracer)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	*state = '\0';
+	*tracer = 0;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, "State:", 6) == 0)
+			*state = line[6 + strspn(line + 6, " \t")];
+		else if (strncmp(line, "TracerPid:", 10) == 0)
+			*tracer = strtol(line + 10, NULL, 10);
+	}
+	fclose(f);
+}
+
+/* PTRACE_SEIZE of TID said EPERM: a thread that is exiting (gone, zombie or
+ * dead) is let go — the next pass settles it; one that another tracer holds
+ * fails the attach, as it would run on unstopped under our dump.  Returns 0
+ * to skip the thread, -1 with the error recorded. */
+static int refused_thread(struct hd_target *t, pid_t tid)
+{
+	char state;
+	long tracer;
+	task_status(t->pid, tid, &state, &tracer);
+	if (tracer > 0 && tracer != (long)getpid())
+		return hd_fail(HD_E_TRACED,
+			       "thread %d of process %d is already traced by process %ld (a "
+			       "debugger?); detach it first", (int)tid, (int)t->pid, tracer);
+	bool exiting = state == '\0' || state == 'Z' || state == 'X' || state == 'x';
+	if (exiting && tid != t->pid)
+		return 0;
+	return target_explain_eperm(t->pid);
+}
+
 /* Seizes and interrupts every thread not seen before; returns how many. */
 static int seize_new_threads(struct hd_target *t, size_t *added)
 {
@@ -114,12 +153,13 @@ static int seize_new_threads(struct hd_target *t, size_t *added)
 			continue;
 		if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
 			int err = errno;
-			if (err == ESRCH || (err == EPERM && tid != t->pid && t->n > 0))
-				continue; /* exiting meanwhile: the next pass settles it */
-			rc = err == EPERM ? target_explain_eperm(t->pid)
-					  : hd_fail_errno(HD_E_PERM, err, "cannot attach to thread %d",
-							  (int)tid);
-			break;
+			if (err == EPERM)
+				rc = refused_thread(t, tid);
+			else if (err != ESRCH)
+				rc = hd_fail_errno(HD_E_PERM, err, "cannot attach to thread %d", (int)tid);
+			if (rc != 0)
+				break;
+			continue; /* exiting meanwhile: the next pass settles it */
 		}
 		if ((rc = add_task(t, tid)) != 0) {
 			ptrace(PTRACE_DETACH, tid, 0, 0);
@@ -184,13 +224,14 @@ static int wait_for_stops(struct hd_target *t, bool interruptible)
 		}
 		if (!WIFSTOPPED(status))
 			continue;
-		int sig = WSTOPSIG(status);
-		int event = status >> 16;
 		task->stopped = true;
-		/* A signal-delivery stop also holds the thread; the signal is
-		 * delivered when we let go. */
-		if (event != PTRACE_EVENT_STOP && sig != SIGTRAP)
-			task->pending_sig = sig;
+		/* Our interrupt (and a group stop) reports PTRACE_EVENT_STOP, other
+		 * ptrace events their own number; a stop with no event is a
+		 * signal-delivery stop, which also holds the thread: that signal —
+		 * SIGTRAP included, a freshly seized thread makes no syscall
+		 * stops — is handed back when we let go. */
+		if (status >> 16 == 0)
+			task->pending_sig = WSTOPSIG(status);
 	}
 }
 
@@ -269,10 +310,14 @@ int target_stop_thread(struct hd_target *t, pid_t pid, pid_t tid)
 {
 	memset(t, 0, sizeof *t);
 	t->pid = pid;
-	if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0)
-		return errno == ESRCH ? hd_fail(HD_E_TARGET_GONE, "thread %d of process %d exited",
-						(int)tid, (int)pid)
-				      : target_explain_eperm(pid);
+	if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
+		int err = errno;
+		if (err == EPERM && refused_thread(t, tid) != 0)
+			return -1;
+		if (err != ESRCH && err != EPERM)
+			return target_explain_eperm(pid);
+		return hd_fail(HD_E_TARGET_GONE, "thread %d of process %d exited", (int)tid, (int)pid);
+	}
 	if (add_task(t, tid) != 0) {
 		ptrace(PTRACE_DETACH, tid, 0, 0);
 		return -1;

@@ -56,12 +56,8 @@ int mv_add_local(hd_memview *mv, uint64_t addr, const void *data, size_t len)
 hd_memview *mv_new_process(pid_t pid)
 {
 	hd_memview *mv = mv_new_local();
-	if (mv) {
+	if (mv)
 		mv->pid = pid;
-		/* Test hook: the /proc/PID/mem path, as if process_vm_readv were refused. */
-		const char *fault = getenv("HDUMP_FAULT");
-		mv->use_mem_fd = fault && strcmp(fault, "proc-mem") == 0;
-	}
 	return mv;
 }
 

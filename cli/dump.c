@@ -1,3 +1,4 @@
+#include "../common/escape.h"
 #include "../common/hd_error.h"
 #include "output.h"
 #include "run.h"
@@ -44,9 +45,12 @@ static int print_histogram(FILE *out, const struct hd_classes *t, const struct h
 	qsort(rows, n, sizeof *rows, by_bytes);
 	fprintf(out, " num     #instances         #bytes  class name\n");
 	fprintf(out, "----------------------------------------------\n");
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "%4zu: %14" PRIu64 " %14" PRIu64 "  %s\n", i + 1, rows[i].count,
-			rows[i].bytes, rows[i].cls->name);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(out, "%4zu: %14" PRIu64 " %14" PRIu64 "  ", i + 1, rows[i].count,
+			rows[i].bytes);
+		hd_fputs_escaped(rows[i].cls->name, out);
+		fputc('\n', out);
+	}
 	fprintf(out, "Total %14" PRIu64 " %14" PRIu64 "\n", c->objects, c->bytes);
 	free(rows);
 	fflush(out);
@@ -131,7 +135,8 @@ int session_end(struct dump_session *s, const struct hd_dump_input *in, int rc)
 		rc = print_histogram(to_stdout ? stderr : stdout, in->classes, &s->census);
 		if (rc != 0 && s->write_file) {
 			/* A reader that stopped early (| head) must not cost the dump. */
-			fprintf(stderr, "hdump: warning: %s\n", hd_error_message());
+			char esc[HD_ESCAPED_MESSAGE];
+			fprintf(stderr, "hdump: warning: %s\n", hd_escape(hd_error_message(), esc, sizeof esc));
 			rc = 0;
 		}
 	}

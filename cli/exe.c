@@ -1,3 +1,4 @@
+#include "../common/escape.h"
 #include "../common/hd_error.h"
 #include "../symbols/discover.h"
 #include "../symbols/elfimage.h"
@@ -23,9 +24,11 @@ int run_exe(const struct hd_options *opt)
 	struct hd_elfimage img;
 	if (elfimage_open(opt->exe, &img) != 0)
 		return -1;
+	char version[4 * sizeof img.vm_version];
 	if (opt->verbose)
 		fprintf(stderr, "hdump: %s: %s, image heap of %llu bytes\n", opt->exe,
-			img.vm_version[0] ? img.vm_version : "unknown VM version",
+			img.vm_version[0] ? hd_escape(img.vm_version, version, sizeof version)
+					  : "unknown VM version",
 			(unsigned long long)img.heap_size);
 	int rc = -1;
 	struct hd_layout L;

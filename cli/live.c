@@ -3,10 +3,12 @@
 #include "../agent/isolate.h"
 #include "../agent/procmaps.h"
 #include "../agent/snapshot.h"
+#include "../common/escape.h"
 #include "../common/grow.h"
 #include "../common/hd_error.h"
 #include "../symbols/discover.h"
 #include "../symbols/threadlocals.h"
+#include "roots.h"
 #include "run.h"
 
 #include <inttypes.h>
@@ -17,7 +19,6 @@
 #include <time.h>
 
 #define MAX_ISOLATES 16
-#define MAX_STACK_SCAN (64u << 20)
 
 /* What one isolate needs to be dumped: its layout and class table, both
  * discovered from the executable's image heap placed where this isolate
@@ -80,81 +81,40 @@ static int prepare_isolates(struct live *lv)
 	return threadlocals_discover(lv->local, &first->L, &first->classes, &lv->tl);
 }
 
-/* Roots a live heap adds: each thread's java.lang.Thread, and every word of
- * its stack or thread-local block that is an object start, absolute or
- * heap-base relative (a conservative scan: precise stack maps are not read). */
+/* Roots a live heap adds: each thread's java.lang.Thread, and what its
+ * stack and thread-local block point to (roots.h). */
 struct roots_ctx {
 	struct live *lv;
 	struct live_isolate *li;
 	hd_memview *view; /* the process, or the snapshot taken of it */
 };
 
-static int add_root(struct hd_root **v, size_t *n, size_t *cap, struct hd_root r)
-{
-	if (hd_grow(v, cap, *n, sizeof **v, 256) != 0)
-		return -1;
-	(*v)[(*n)++] = r;
-	return 0;
-}
-
-static int scan_words(hd_memview *view, const struct hd_census *c, uint64_t heap_base,
-		      uint64_t lo, uint64_t hi, uint8_t kind, uint32_t thread,
-		      struct hd_root **v, size_t *n, size_t *cap)
-{
-	if (!lo || hi <= lo || hi - lo > MAX_STACK_SCAN)
-		return 0;
-	lo &= ~7ull;
-	uint8_t *buf = malloc(hi - lo);
-	if (!buf)
-		return hd_fail(HD_E_INTERNAL, "out of memory");
-	int rc = 0;
-	if (mv_try_read(view, lo, buf, hi - lo) == 0) {
-		size_t first = *n;
-		for (uint64_t off = 0; off + 8 <= hi - lo && rc == 0; off += 8) {
-			uint64_t w = ld_u64(buf + off), id = 0;
-			if (objindex_has(&c->starts, w))
-				id = w;
-			else if (w && w < (1ull << 40) && objindex_has(&c->starts, heap_base + w))
-				id = heap_base + w;
-			if (!id)
-				continue;
-			bool dup = false;
-			for (size_t k = first; k < *n && !dup; k++)
-				dup = (*v)[k].id == id;
-			if (!dup)
-				rc = add_root(v, n, cap, (struct hd_root){kind, id, thread, 0});
-		}
-	}
-	free(buf);
-	return rc;
-}
-
 static int live_roots(void *ctx, const struct hd_census *c, struct hd_root **out, size_t *nout)
 {
 	struct roots_ctx *x = ctx;
 	const struct hd_isolate *iso = &x->li->scan;
-	struct hd_root *v = NULL;
-	size_t n = 0, cap = 0;
+	struct root_scan rs;
+	root_scan_init(&rs, c, iso->heap_base, x->li->L.chunk_size);
 	int rc = 0;
 	for (size_t i = 0; i < iso->nthreads && rc == 0; i++) {
 		const struct hd_ithread *th = &iso->threads[i];
 		uint32_t serial = (uint32_t)i + 1;
 		if (th->thread_obj && objindex_has(&c->starts, th->thread_obj))
-			rc = add_root(&v, &n, &cap,
-				      (struct hd_root){HPROF_ROOT_THREAD_OBJ, th->thread_obj, serial, serial + 1});
+			rc = root_scan_add(&rs, (struct hd_root){HPROF_ROOT_THREAD_OBJ, th->thread_obj,
+								 serial, serial + 1});
 		if (rc == 0)
-			rc = scan_words(x->view, c, iso->heap_base, th->stack_lo, th->stack_hi,
-					HPROF_ROOT_JAVA_FRAME, serial, &v, &n, &cap);
+			rc = root_scan_range(&rs, x->view, th->stack_lo, th->stack_hi,
+					     HPROF_ROOT_JAVA_FRAME, serial);
 		if (rc == 0)
-			rc = scan_words(x->view, c, iso->heap_base, th->addr, th->addr + x->lv->tl.extent,
-					HPROF_ROOT_JNI_LOCAL, serial, &v, &n, &cap);
+			rc = root_scan_range(&rs, x->view, th->addr, th->addr + x->lv->tl.extent,
+					     HPROF_ROOT_JNI_LOCAL, serial);
 	}
 	if (rc != 0) {
-		free(v);
+		free(rs.v);
 		return -1;
 	}
-	*out = v;
-	*nout = n;
+	*out = rs.v;
+	*nout = rs.n;
 	return 0;
 }
 
@@ -186,7 +146,9 @@ static void list_isolates(const struct live *lv, size_t chosen)
 		       i == chosen ? " (default)" : "");
 		for (size_t k = 0; k < s->nthreads; k++) {
 			const struct hd_task *t = s->threads[k].task;
-			printf("  thread %d %s\n", t ? (int)t->tid : -1, t ? t->comm : "(no OS thread)");
+			char comm[4 * sizeof t->comm];
+			printf("  thread %d %s\n", t ? (int)t->tid : -1,
+			       t ? hd_escape(t->comm, comm, sizeof comm) : "(no OS thread)");
 		}
 	}
 }
@@ -216,19 +178,31 @@ static void sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Test hook, HDUMP_FAULT: "kill-target" kills the target while it is
- * stopped, "stall" holds it stopped for 3 s, so the tests reach the
- * target-died and signal paths deterministically.  No effect otherwise. */
-static void inject_fault(pid_t pid)
+/* Test hooks, only in the test build (hdump-faults, -DHDUMP_FAULT_HOOKS):
+ * HDUMP_FAULT=kill-target kills the target while it is stopped, "stall" says
+ * so on stderr and holds it stopped for 3 s, "proc-mem" reads through
+ * /proc/PID/mem as if process_vm_readv were refused, so the tests reach
+ * those paths deterministically.  The installed hdump has none of this. */
+#ifdef HDUMP_FAULT_HOOKS
+static bool fault_is(const char *name)
 {
 	const char *fault = getenv("HDUMP_FAULT");
-	if (!fault)
-		return;
-	if (strcmp(fault, "kill-target") == 0)
+	return fault && strcmp(fault, name) == 0;
+}
+#else
+#define fault_is(name) false
+#endif
+
+static void inject_fault(pid_t pid)
+{
+	if (fault_is("kill-target")) {
 		kill(pid, SIGKILL);
-	else if (strcmp(fault, "stall") == 0)
+	} else if (fault_is("stall")) {
+		/* The tests wait for this line, not for a guessed time. */
+		fprintf(stderr, "hdump: HDUMP_FAULT=stall: holding\n");
 		for (int i = 0; i < 300 && !hd_interrupted(); i++)
 			sleep_ms(10);
+	}
 }
 
 int run_live(const struct hd_options *opt)
@@ -265,6 +239,8 @@ int run_live(const struct hd_options *opt)
 	lv->proc = mv_new_process(opt->pid);
 	if (!lv->proc)
 		goto out;
+	if (fault_is("proc-mem"))
+		mv_read_without_pinning(lv->proc);
 	char hint[32];
 	snprintf(hint, sizeof hint, "%d", (int)opt->pid);
 	struct dump_session session;
@@ -346,14 +322,16 @@ int run_live(const struct hd_options *opt)
 		target_free(&lv->target);
 		mv_free(child_view);
 		struct hd_error_state first;
+		char esc[HD_ESCAPED_MESSAGE];
 		hd_error_save(&first);
 		if (cowfork_discard(&cow) != 0) /* the dump stands; the leftover zombie is worth a word */
-			fprintf(stderr, "hdump: warning: %s\n", hd_error_message());
+			fprintf(stderr, "hdump: warning: %s\n", hd_escape(hd_error_message(), esc, sizeof esc));
 		hd_error_restore(&first);
 		if (rc == 0 || !is_retryable() || attempt >= opt->retries || hd_interrupted())
 			break;
 		if (opt->verbose)
-			fprintf(stderr, "hdump: attempt %u: %s; retrying\n", attempt + 1, hd_error_message());
+			fprintf(stderr, "hdump: attempt %u: %s; retrying\n", attempt + 1,
+				hd_escape(hd_error_message(), esc, sizeof esc));
 		sleep_ms(20u << (attempt < 5 ? attempt : 5));
 	}
 	if (rc != 0 && is_retryable() && !opt->list_isolates) {

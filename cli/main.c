@@ -1,5 +1,6 @@
 /* hdump: heap dumps of GraalVM Native Image executables, from the outside. */
 #include "../agent/attach.h"
+#include "../common/escape.h"
 #include "../common/hd_error.h"
 #include "run.h"
 
@@ -181,7 +182,8 @@ int main(int argc, char **argv)
 		hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d; target released",
 			hd_interrupted_signal());
 	if (rc != 0) {
-		fprintf(stderr, "hdump: %s\n", hd_error_message());
+		char esc[HD_ESCAPED_MESSAGE];
+		fprintf(stderr, "hdump: %s\n", hd_escape(hd_error_message(), esc, sizeof esc));
 		return hd_error_exit_code(hd_error_class());
 	}
 	return 0;

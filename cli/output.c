@@ -1,5 +1,6 @@
 #include "output.h"
 
+#include "../agent/attach.h"
 #include "../common/hd_error.h"
 
 #include <errno.h>
@@ -27,21 +28,72 @@ static char *temp_name(const char *path)
 	return tmp;
 }
 
+/* What a name that must not be replaced is, for the message. */
+static const char *kind_of(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISLNK(mode))
+		return "a symbolic link (never followed)";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	return "not a regular file";
+}
+
+/* A character device or FIFO is written in place, as standard output is.
+ * O_NOFOLLOW and the fstat refuse whatever was swapped in since the lstat. */
+static int open_stream(struct hd_output *o, const char *path)
+{
+	int fd;
+	do
+		fd = open(path, O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR && !hd_interrupted());
+	if (fd < 0 && errno == EINTR)
+		return hd_fail(HD_E_INTERRUPTED, "interrupted while opening %s", path);
+	if (fd < 0)
+		return hd_fail_errno(class_of_errno(errno), errno, "cannot open %s", path);
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+		close(fd);
+		return hd_fail(HD_E_OUTPUT, "%s changed while it was being opened", path);
+	}
+	o->path = strdup(path);
+	if (!o->path) {
+		close(fd);
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	}
+	o->fd = fd;
+	o->is_stream = true;
+	return 0;
+}
+
 int output_open(struct hd_output *o, const char *path, bool force)
 {
 	memset(o, 0, sizeof *o);
 	o->fd = -1;
 	o->force = force;
 	if (strcmp(path, "-") == 0) {
-		o->is_stdout = true;
+		o->is_stream = true;
 		o->fd = STDOUT_FILENO;
 		return 0;
 	}
 	struct stat st;
-	if (!force && lstat(path, &st) == 0)
-		return hd_fail(HD_E_OUTPUT_EXISTS, "%s: file exists (use --force to replace it)", path);
-	if (force && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return hd_fail(HD_E_OUTPUT, "%s: is a directory", path);
+	if (lstat(path, &st) == 0) {
+		if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))
+			return open_stream(o, path);
+		if (!S_ISREG(st.st_mode))
+			return hd_fail(HD_E_OUTPUT, "%s is %s; hdump replaces only regular files", path,
+				       kind_of(st.st_mode));
+		if (!force)
+			return hd_fail(HD_E_OUTPUT_EXISTS, "%s: file exists (use --force to replace it)",
+				       path);
+	}
 	o->path = strdup(path);
 	o->tmp_path = temp_name(path);
 	if (!o->path || !o->tmp_path) {
@@ -64,13 +116,17 @@ int output_write(void *ctx, const void *buf, size_t len)
 	struct hd_output *o = ctx;
 	const char *p = buf;
 	while (len) {
+		/* A stream's reader may stall: a signal to hdump ends the wait. */
+		if (hd_interrupted())
+			return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d",
+				       hd_interrupted_signal());
 		ssize_t n = write(o->fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			int e = errno;
 			return hd_fail_errno(class_of_errno(e), e, "writing %s",
-					     o->is_stdout ? "standard output" : o->path);
+					     o->path ? o->path : "standard output");
 		}
 		p += n;
 		len -= (size_t)n;
@@ -80,9 +136,9 @@ int output_write(void *ctx, const void *buf, size_t len)
 
 int output_rewind(struct hd_output *o, unsigned long long written)
 {
-	if (o->is_stdout)
-		return written ? hd_fail(HD_E_INCONSISTENT,
-					 "cannot retry a dump already streamed to standard output")
+	if (o->is_stream)
+		return written ? hd_fail(HD_E_INCONSISTENT, "cannot retry a dump already streamed to %s",
+					 o->path ? o->path : "standard output")
 			       : 0;
 	if (ftruncate(o->fd, 0) != 0 || lseek(o->fd, 0, SEEK_SET) != 0)
 		return hd_fail_errno(HD_E_OUTPUT, errno, "cannot rewrite %s", o->path);
@@ -91,9 +147,9 @@ int output_rewind(struct hd_output *o, unsigned long long written)
 
 int output_commit(struct hd_output *o)
 {
-	if (o->is_stdout)
+	if (o->is_stream && !o->path)
 		return 0;
-	if (fsync(o->fd) != 0) {
+	if (!o->is_stream && fsync(o->fd) != 0) {
 		int e = errno;
 		return hd_fail_errno(class_of_errno(e), e, "writing %s", o->path);
 	}
@@ -103,8 +159,15 @@ int output_commit(struct hd_output *o)
 		return hd_fail_errno(class_of_errno(e), e, "writing %s", o->path);
 	}
 	o->fd = -1;
+	if (o->is_stream)
+		return 0;
 	int rc;
-	if (o->force) {
+	struct stat st;
+	if (o->force && lstat(o->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* Swapped in during the dump: still not ours to replace. */
+		return hd_fail(HD_E_OUTPUT, "%s became %s during the dump; not replaced", o->path,
+			       kind_of(st.st_mode));
+	} else if (o->force) {
 		rc = rename(o->tmp_path, o->path);
 	} else {
 		/* No-replace rename: a file that appeared meanwhile is not clobbered. */
@@ -123,7 +186,7 @@ int output_commit(struct hd_output *o)
 
 void output_abort(struct hd_output *o)
 {
-	if (o->fd >= 0 && !o->is_stdout)
+	if (o->fd >= 0 && o->fd != STDOUT_FILENO)
 		close(o->fd);
 	o->fd = -1;
 	if (o->tmp_path)

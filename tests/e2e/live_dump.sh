@@ -33,7 +33,7 @@ expect_running "after the copy snapshot"
 expect_answer "markers intact" "$MARKERS_FORCE" "$MARKERS_SUM"
 
 # Reading through /proc/PID/mem (when process_vm_readv is refused) gives the same dump.
-HDUMP_FAULT=proc-mem "$HDUMP" -p "$REPL_PID" -o "$WORK/procmem.hprof" --json >"$WORK/procmem.json" 2>"$WORK/err" ||
+HDUMP_FAULT=proc-mem "$HDUMP_FAULTS" -p "$REPL_PID" -o "$WORK/procmem.hprof" --json >"$WORK/procmem.json" 2>"$WORK/err" ||
 	fail "/proc/PID/mem dump: $(cat "$WORK/err")"
 check_marker_dump "/proc/PID/mem reads" "$WORK/procmem.hprof" "$WORK/procmem.json"
 

@@ -40,17 +40,36 @@ else
 fi
 expect_running "after the permission error"
 
-if command -v strace >/dev/null; then
-	strace -p "$REPL_PID" -o /dev/null 2>/dev/null &
-	tracer=$!
-	sleep 1
-	expect_failure "already traced" 12 "already traced" "$HDUMP" -p "$REPL_PID" -o out.hprof
+# traced_by TID PID: thread TID of the REPL is traced by process PID.
+traced_by() { [ "$(tracer_of "$REPL_PID" "$1")" = "$2" ]; }
+# trace_and_dump NAME TID PATTERN: another tracer (strace) holds thread TID
+# of the REPL; hdump must refuse with exit 12 and leave the REPL running.
+trace_and_dump() {
+	strace -p "$2" -o /dev/null 2>/dev/null &
+	local tracer=$!
+	if wait_for 60 traced_by "$2" "$tracer"; then
+		expect_failure "$1" 12 "$3" "$HDUMP" -p "$REPL_PID" -o out.hprof
+	else
+		fail "$1: strace did not attach to thread $2"
+	fi
 	kill $tracer
 	wait $tracer 2>/dev/null || true
+	wait_for 60 traced_by "$2" 0 || fail "$1: strace did not let go of thread $2"
+}
+if command -v strace >/dev/null; then
+	trace_and_dump "already traced" "$REPL_PID" "already traced"
+	expect_running "after the traced error"
+	# One thread of many: it would have run on under a dump that said 0.
+	other_tid=$(ls "/proc/$REPL_PID/task" | grep -vx "$REPL_PID" | head -n1)
+	trace_and_dump "one thread already traced" "$other_tid" "thread $other_tid of process $REPL_PID is already traced"
+	for task in /proc/"$REPL_PID"/task/*; do
+		[ "$(sed -n 's/^TracerPid:[[:space:]]*//p' "$task/status")" = 0 ] ||
+			fail "thread ${task##*/} still traced after the refusal"
+	done
 else
 	fail "strace missing"
 fi
-expect_running "after the traced error"
+expect_running "after the traced errors"
 expect_answer "REPL answers after the errors" '40 + 2' 42
 
 echo keep >existing.out
@@ -60,10 +79,11 @@ rm -f existing.out
 expect_failure "unwritable output" 9 "cannot create" "$HDUMP" -p "$REPL_PID" -o /nonexistent/out.hprof
 
 # Signals to hdump while the target is stopped: it must come back running.
+holding() { grep -q 'HDUMP_FAULT=stall: holding' err; }
 for sig in INT TERM KILL; do
-	HDUMP_FAULT=stall "$HDUMP" -p "$REPL_PID" -o "sig.hprof" 2>err &
+	HDUMP_FAULT=stall "$HDUMP_FAULTS" -p "$REPL_PID" -o "sig.hprof" 2>err &
 	dumper=$!
-	sleep 1
+	wait_for 120 holding || fail "SIG$sig: hdump never reached the stall: $(cat err)"
 	kill -"$sig" "$dumper"
 	rc=0
 	wait "$dumper" || rc=$?
@@ -71,7 +91,6 @@ for sig in INT TERM KILL; do
 	KILL) expect_eq "SIG$sig to hdump: killed" "$rc" 137 ;;
 	*) expect_eq "SIG$sig to hdump: exit code" "$rc" 14 ;;
 	esac
-	sleep 0.2
 	expect_running "after SIG$sig to hdump"
 	expect_answer "REPL answers after SIG$sig to hdump" "\"sig$sig\"" "sig$sig"
 	[ ! -e sig.hprof ] && pass "SIG$sig: no dump file" || fail "SIG$sig left sig.hprof"
@@ -81,5 +100,5 @@ done
 # The target dies while stopped: hdump says so and leaves nothing.
 repl_stop
 repl_start "$1"
-expect_failure "target exits mid-dump" 11 "exited" env HDUMP_FAULT=kill-target "$HDUMP" -p "$REPL_PID" -o out.hprof
+expect_failure "target exits mid-dump" 11 "exited" env HDUMP_FAULT=kill-target "$HDUMP_FAULTS" -p "$REPL_PID" -o out.hprof
 finish

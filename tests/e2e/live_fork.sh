@@ -106,7 +106,7 @@ expect_answer "REPL answers after 100 fork dumps" '40 + 2' 42
 # reaped (exit 14).  SIGKILL cannot be handled: PTRACE_O_EXITKILL still kills
 # the fork, which the target alone can then reap (a zombie, see README).
 for sig in TERM INT; do
-	HDUMP_FAULT=stall "$HDUMP" -p "$REPL_PID" --snapshot=fork -o sig.hprof 2>err &
+	HDUMP_FAULT=stall "$HDUMP_FAULTS" -p "$REPL_PID" --snapshot=fork -o sig.hprof 2>err &
 	dumper=$!
 	await "SIG$sig: a fork exists while hdump works" 60 has_children "$REPL_PID" 1 &&
 		pass "SIG$sig: a fork exists while hdump works"
@@ -117,7 +117,7 @@ for sig in TERM INT; do
 	expect_eq "SIG$sig: fork reaped" "$(children "$REPL_PID")" 0
 	[ ! -e sig.hprof ] && pass "SIG$sig: no dump file" || fail "SIG$sig left sig.hprof"
 done
-HDUMP_FAULT=stall "$HDUMP" -p "$REPL_PID" --snapshot=fork -o sig.hprof 2>err &
+HDUMP_FAULT=stall "$HDUMP_FAULTS" -p "$REPL_PID" --snapshot=fork -o sig.hprof 2>err &
 dumper=$!
 await "SIGKILL: a fork exists while hdump works" 60 has_children "$REPL_PID" 1 || true
 kill -KILL "$dumper"

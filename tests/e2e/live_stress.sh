@@ -21,6 +21,7 @@ feeder() {
 	local k=$REPL_N answer
 	while [ ! -e "$WORK/stop" ]; do
 		echo "IntSeq(0, $n).fold(0, (acc, i) -> acc + \"\\(i)\".length)" >"$REPL_DIR/in"
+		touch "$WORK/fed"
 		k=$((k + 1))
 		repl_wait_prompt "$k" 600 || { echo "no answer to expression $k" >>"$WORK/bad"; break; }
 		answer=$(sed 's/\x1b\[[0-9;]*m//g' "$REPL_OUT" | tr -d '\n' | sed "s/.*pkl$((k - 1))> //; s/pkl$k> .*//")
@@ -30,7 +31,8 @@ feeder() {
 }
 feeder &
 feeder_pid=$!
-sleep 1
+# The dumps start once the REPL has its first expression to work on.
+wait_for 60 test -e "$WORK/fed" || fail "the feeder never fed the REPL"
 ok=0 retried=0
 for i in $(seq 1 20); do
 	rc=0
@@ -44,6 +46,10 @@ for i in $(seq 1 20); do
 	[ "$st" != T ] || fail "dump $i left the target stopped"
 	[ "$(ps -eo ppid= | awk -v p="$REPL_PID" '$1 == p' | wc -l)" -eq 0 ] || fail "dump $i left a child"
 done
+# On a loaded or single-core machine the dumps can outpace the REPL: the
+# feeder goes on until it has two answers (one began before the dumps).
+two_answers() { [ "$(cat "$WORK/answers" 2>/dev/null | wc -l)" -ge 2 ] || [ -e "$WORK/bad" ]; }
+wait_for 600 two_answers || fail "the REPL gave no two answers within 10 minutes"
 touch "$WORK/stop"
 wait "$feeder_pid"
 REPL_N=$(cat "$WORK/feeder_n")

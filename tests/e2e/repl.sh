@@ -50,14 +50,17 @@ expect_answer() {
 	esac
 }
 
-# Never leave the target stopped: 'T' in ps means a dumper left it frozen.
+# Never leave the target stopped: 'T' or 't' in ps means a dumper left it
+# frozen.  A just-released thread may take a moment to be scheduled out of
+# its stop, so the state is polled (a target left stopped stays stopped).
+repl_state() { ps -o stat= -p "$REPL_PID" 2>/dev/null | cut -c1; }
+repl_runs() { case $(repl_state) in R | S | D) return 0 ;; *) return 1 ;; esac }
 expect_running() {
-	local st
-	st=$(ps -o stat= -p "$REPL_PID" 2>/dev/null | cut -c1)
-	case $st in
-	R | S | D) pass "$1: target running (state $st)" ;;
-	*) fail "$1: target state '${st:-gone}'" ;;
-	esac
+	if wait_for 30 repl_runs; then
+		pass "$1: target running (state $(repl_state))"
+	else
+		fail "$1: target state '$(repl_state)'"
+	fi
 }
 
 # Ground truth the live tests plant in the REPL: 10,000 distinct strings.

@@ -1,0 +1,40 @@
+/* The roots a live heap adds beyond the image heap: every word of a
+ * thread's stack or thread-local block that is an object start, absolute or
+ * heap-base relative (a conservative scan: precise stack maps are not read).
+ * The ranges come from the target, so each is capped (MAX_STACK_SCAN), so is
+ * their sum (MAX_ROOT_SCAN: ranges past it are not scanned), and each word
+ * costs O(1) however the target filled it. */
+#ifndef HD_ROOTS_H
+#define HD_ROOTS_H
+
+#include "../agent/memview.h"
+#include "../hprof/heapdump.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAX_STACK_SCAN (64u << 20)
+#define MAX_ROOT_SCAN (256ull << 20)
+
+struct root_scan {
+	const struct hd_census *c; /* its object starts decide what is a root */
+	uint64_t heap_base, region_size;
+	uint64_t budget;           /* bytes the scans may still read */
+	struct hd_root *v;         /* the roots, the caller's to free */
+	size_t n, cap;
+};
+
+void root_scan_init(struct root_scan *rs, const struct hd_census *c, uint64_t heap_base,
+		    uint64_t region_size);
+
+/* Appends R.  Errors: HD_E_INTERNAL (out of memory). */
+int root_scan_add(struct root_scan *rs, struct hd_root r);
+
+/* Appends a root of KIND for THREAD for each object a word of [LO, HI)
+ * points to, in the order first met, once per range.  A range that cannot be
+ * read, is empty, or is over either cap adds nothing.  Errors: HD_E_INTERNAL,
+ * HD_E_INTERRUPTED. */
+int root_scan_range(struct root_scan *rs, hd_memview *view, uint64_t lo, uint64_t hi,
+		    uint8_t kind, uint32_t thread);
+
+#endif

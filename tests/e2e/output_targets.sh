@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Where a dump may go: a character device or a FIFO gets the stream in place
+# (like -o -), a regular file is replaced only with --force, and nothing else
+# is ever replaced.  Also: the installed binary has no test fault hooks.
+#   HDUMP=build/hdump HDUMP_FAULTS=build/tests/hdump-faults tests/e2e/output_targets.sh PKL_VERSION
+. "$(dirname "$0")/lib.sh"
+bin=$(pkl_binary "$1")
+cd "$WORK"
+
+# The HPROF header's timestamp (bytes 24..31) differs from run to run.
+body() { tail -c +32 "$1" | sha256sum | cut -d' ' -f1; }
+
+"$HDUMP" --exe "$bin" --threads 1 -o file.hprof || fail "dump to a file: exit $?"
+want=$(body file.hprof)
+
+rc=0
+"$HDUMP" --exe "$bin" --threads 1 -o /dev/null 2>err || rc=$?
+expect_eq "-o /dev/null without --force: exit code" "$rc" 0
+[ -c /dev/null ] && pass "/dev/null is still a character device" || fail "/dev/null replaced"
+[ -z "$(ls -A /dev | grep -F '.null.hdump-')" ] && pass "no temp file beside /dev/null" ||
+	fail "temp file left in /dev"
+
+mkfifo pipe
+cat pipe >from-fifo.hprof &
+reader=$!
+rc=0
+"$HDUMP" --exe "$bin" --threads 1 -o pipe 2>err || rc=$?
+wait "$reader"
+expect_eq "-o FIFO: exit code" "$rc" 0
+expect_eq "-o FIFO: the reader got the dump" "$(body from-fifo.hprof)" "$want"
+[ -p pipe ] && pass "the FIFO is still a FIFO" || fail "the FIFO was replaced"
+
+# A FIFO nobody reads, or whose reader stalls, holds hdump in open or write;
+# SIGTERM still ends it (exit 14).
+in_syscall() { [ "$(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null)" = "$2" ]; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+term_while_blocked() {
+	local name=$1 nr=$2 dumper rc=0
+	"$HDUMP" --exe "$bin" -o pipe 2>err &
+	dumper=$!
+	wait_for 120 in_syscall "$dumper" "$nr" || fail "$name: hdump never blocked in syscall $nr"
+	kill -TERM "$dumper"
+	if wait_for 30 gone "$dumper"; then
+		wait "$dumper" || rc=$?
+		expect_eq "$name: SIGTERM ends hdump (exit code)" "$rc" 14
+	else
+		fail "$name: hdump ignored SIGTERM"
+		kill -KILL "$dumper"
+		wait "$dumper" || true
+	fi
+}
+term_while_blocked "FIFO without a reader" 257 # openat
+exec 3<>pipe # a reader that never reads (read-write: the open cannot block)
+term_while_blocked "FIFO whose reader stalls" 1 # write
+exec 3<&-
+[ -p pipe ] && pass "the FIFO is still a FIFO after the signals" || fail "the FIFO was replaced"
+
+# expect_refused NAME CODE PATH [--force]: exit CODE, PATH left as it was.
+expect_refused() {
+	local name=$1 code=$2 path=$3 before rc=0
+	shift 3
+	before=$(stat -c '%F %i' "$path")
+	"$HDUMP" --exe "$bin" -o "$path" "$@" 2>err || rc=$?
+	expect_eq "$name: exit code" "$rc" "$code"
+	expect_eq "$name: one-line message" "$(wc -l <err)" 1
+	expect_eq "$name: left as it was" "$(stat -c '%F %i' "$path")" "$before"
+}
+mkdir dir
+expect_refused "a directory, --force" 9 dir --force
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' sock
+expect_refused "a socket, --force" 9 sock --force
+echo keep >victim
+ln -s victim link
+expect_refused "a symlink" 9 link
+expect_refused "a symlink, --force" 9 link --force
+expect_eq "the symlink's target is untouched" "$(cat victim)" keep
+expect_refused "a regular file" 8 victim
+rc=0
+"$HDUMP" --exe "$bin" --threads 1 -o victim --force 2>err || rc=$?
+expect_eq "a regular file, --force: exit code" "$rc" 0
+expect_eq "a regular file, --force: replaced by the dump" "$(body victim)" "$want"
+[ -z "$(ls -A | grep '\.tmp$')" ] && pass "no temporary file left" || fail "left: $(ls -A)"
+
+# HDUMP_FAULT is a test build option, not an environment variable of the release.
+if strings "$HDUMP" | grep -c HDUMP_FAULT >/dev/null; then fail "the installed hdump has fault hooks"; else
+	pass "the installed hdump has no fault hooks"; fi
+strings "$HDUMP_FAULTS" | grep -c HDUMP_FAULT >/dev/null && pass "the test build has them" ||
+	fail "hdump-faults lacks the fault hooks"
+finish

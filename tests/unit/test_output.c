@@ -1,0 +1,248 @@
+/* The dump's output (cli/output.c): only a regular file, or nothing, is
+ * ever replaced; character devices and FIFOs are written in place as
+ * streams; symlinks, directories, sockets and block devices are refused,
+ * --force or not. */
+#include "../../cli/output.h"
+#include "../../common/hd_error.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/hdump-output-XXXXXX";
+static char path[PATH_MAX];
+
+static void make_dir(void)
+{
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/out", dir);
+}
+
+/* Everything in DIR but the names the test made itself: no temp file left. */
+static int entries(void)
+{
+	char cmd[PATH_MAX + 32];
+	snprintf(cmd, sizeof cmd, "ls -A %s | wc -l", dir);
+	FILE *p = popen(cmd, "r");
+	int n = -1;
+	cr_assert_not_null(p);
+	cr_assert_eq(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+static void write_file(const char *p, const char *text)
+{
+	FILE *f = fopen(p, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void expect_contents(const char *p, const char *want)
+{
+	char got[64] = {0};
+	FILE *f = fopen(p, "r");
+	cr_assert_not_null(f, "%s: %s", p, strerror(errno));
+	size_t n = fread(got, 1, sizeof got - 1, f);
+	fclose(f);
+	cr_assert_eq(n, strlen(want));
+	cr_assert_str_eq(got, want);
+}
+
+static void dump_text(const char *target, bool force, const char *text)
+{
+	struct hd_output o;
+	cr_assert_eq(output_open(&o, target, force), 0, "%s", hd_error_message());
+	cr_assert_eq(output_write(&o, text, strlen(text)), 0, "%s", hd_error_message());
+	cr_assert_eq(output_commit(&o), 0, "%s", hd_error_message());
+	output_abort(&o);
+}
+
+static void expect_refused(const char *target, bool force, enum hd_error_class cls)
+{
+	struct hd_output o;
+	cr_assert_eq(output_open(&o, target, force), -1, "%s opened (force %d)", target, force);
+	cr_assert_eq(hd_error_class(), cls, "%s: %s", target, hd_error_message());
+	output_abort(&o);
+}
+
+static void expect_char_device(const char *p, dev_t rdev)
+{
+	struct stat st;
+	cr_assert_eq(lstat(p, &st), 0);
+	cr_assert(S_ISCHR(st.st_mode), "%s is no longer a character device", p);
+	cr_assert_eq(st.st_rdev, rdev);
+}
+
+Test(output, dev_null_is_a_stream_with_or_without_force)
+{
+	struct stat before;
+	cr_assert_eq(stat("/dev/null", &before), 0);
+	dump_text("/dev/null", false, "JAVA PROFILE 1.0.2");
+	expect_char_device("/dev/null", before.st_rdev);
+	/* --force on a private twin of /dev/null: a regression must not cost
+	 * the machine its /dev/null. */
+	make_dir();
+	if (mknod(path, S_IFCHR | 0666, before.st_rdev) != 0)
+		cr_skip("mknod of a character device needs CAP_MKNOD (%s)", strerror(errno));
+	dump_text(path, true, "JAVA PROFILE 1.0.2");
+	expect_char_device(path, before.st_rdev);
+	cr_assert_eq(entries(), 1);
+}
+
+Test(output, a_stream_cannot_start_over)
+{
+	struct stat null;
+	cr_assert_eq(stat("/dev/null", &null), 0);
+	make_dir();
+	if (mknod(path, S_IFCHR | 0666, null.st_rdev) != 0)
+		cr_skip("mknod of a character device needs CAP_MKNOD (%s)", strerror(errno));
+	struct hd_output o;
+	cr_assert_eq(output_open(&o, path, true), 0);
+	cr_assert_eq(output_rewind(&o, 0), 0);
+	cr_assert_eq(output_write(&o, "x", 1), 0);
+	cr_assert_eq(output_rewind(&o, 1), -1);
+	cr_assert_eq(hd_error_class(), HD_E_INCONSISTENT);
+	output_abort(&o);
+}
+
+/* The timeout: a dump that does not reach the FIFO leaves its reader blocked. */
+Test(output, a_fifo_gets_the_stream_and_stays_a_fifo, .timeout = 30)
+{
+	make_dir();
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	int back[2];
+	cr_assert_eq(pipe(back), 0);
+	pid_t reader = fork();
+	cr_assert_neq(reader, -1);
+	if (reader == 0) {
+		/* Reads everything and sends it back through the pipe. */
+		int fd = open(path, O_RDONLY);
+		char buf[256];
+		ssize_t n, total = 0;
+		while (fd >= 0 && (n = read(fd, buf + total, sizeof buf - (size_t)total)) > 0)
+			total += n;
+		_exit(write(back[1], buf, (size_t)total) == total ? 0 : 1);
+	}
+	close(back[1]);
+	dump_text(path, true, "through the fifo");
+	char got[64] = {0};
+	ssize_t n = read(back[0], got, sizeof got - 1);
+	int status;
+	cr_assert_eq(waitpid(reader, &status, 0), reader);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_eq(n, (ssize_t)strlen("through the fifo"));
+	cr_assert_str_eq(got, "through the fifo");
+	struct stat st;
+	cr_assert_eq(lstat(path, &st), 0);
+	cr_assert(S_ISFIFO(st.st_mode));
+	cr_assert_eq(entries(), 1);
+}
+
+Test(output, a_symlink_is_never_followed_nor_replaced)
+{
+	make_dir();
+	char victim[PATH_MAX + 8];
+	snprintf(victim, sizeof victim, "%s/victim", dir);
+	write_file(victim, "keep");
+	cr_assert_eq(symlink(victim, path), 0);
+	expect_refused(path, false, HD_E_OUTPUT);
+	expect_refused(path, true, HD_E_OUTPUT);
+	expect_contents(victim, "keep");
+	struct stat st;
+	cr_assert_eq(lstat(path, &st), 0);
+	cr_assert(S_ISLNK(st.st_mode));
+	/* A link to a device is not a way around the rule either. */
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(symlink("/dev/null", path), 0);
+	expect_refused(path, true, HD_E_OUTPUT);
+	cr_assert_eq(entries(), 2);
+}
+
+Test(output, a_regular_file_is_replaced_only_with_force)
+{
+	make_dir();
+	write_file(path, "keep");
+	expect_refused(path, false, HD_E_OUTPUT_EXISTS);
+	expect_contents(path, "keep");
+	dump_text(path, true, "replaced");
+	expect_contents(path, "replaced");
+	struct stat st;
+	cr_assert_eq(lstat(path, &st), 0);
+	cr_assert(S_ISREG(st.st_mode));
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	cr_assert_eq(entries(), 1);
+}
+
+Test(output, a_new_file_appears_complete)
+{
+	make_dir();
+	struct hd_output o;
+	cr_assert_eq(output_open(&o, path, false), 0);
+	cr_assert_eq(output_write(&o, "new", 3), 0);
+	cr_assert_eq(access(path, F_OK), -1, "visible before the commit");
+	cr_assert_eq(output_commit(&o), 0);
+	output_abort(&o);
+	expect_contents(path, "new");
+	cr_assert_eq(entries(), 1);
+}
+
+Test(output, directories_sockets_and_block_devices_are_refused)
+{
+	make_dir();
+	cr_assert_eq(mkdir(path, 0700), 0);
+	expect_refused(path, false, HD_E_OUTPUT);
+	expect_refused(path, true, HD_E_OUTPUT);
+	cr_assert_eq(rmdir(path), 0);
+
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	cr_assert_lt(strlen(path), sizeof sa.sun_path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	cr_assert_eq(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+	expect_refused(path, false, HD_E_OUTPUT);
+	expect_refused(path, true, HD_E_OUTPUT);
+	struct stat st;
+	cr_assert_eq(lstat(path, &st), 0);
+	cr_assert(S_ISSOCK(st.st_mode));
+	close(s);
+	cr_assert_eq(unlink(path), 0);
+
+	if (mknod(path, S_IFBLK | 0600, makedev(7, 0)) != 0)
+		cr_skip("mknod of a block device needs CAP_MKNOD (%s)", strerror(errno));
+	expect_refused(path, false, HD_E_OUTPUT);
+	expect_refused(path, true, HD_E_OUTPUT);
+	cr_assert_eq(lstat(path, &st), 0);
+	cr_assert(S_ISBLK(st.st_mode));
+	cr_assert_eq(entries(), 1);
+}
+
+Test(output, a_device_swapped_in_during_the_dump_is_not_replaced)
+{
+	make_dir();
+	write_file(path, "old");
+	struct hd_output o;
+	cr_assert_eq(output_open(&o, path, true), 0);
+	cr_assert_eq(output_write(&o, "new", 3), 0);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	cr_assert_eq(output_commit(&o), -1);
+	cr_assert_eq(hd_error_class(), HD_E_OUTPUT, "%s", hd_error_message());
+	output_abort(&o);
+	struct stat st;
+	cr_assert_eq(lstat(path, &st), 0);
+	cr_assert(S_ISFIFO(st.st_mode));
+	cr_assert_eq(entries(), 1, "the temporary file was left");
+}

@@ -35,18 +35,11 @@ rss_kb() { sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; 
 # Processes whose parent is the target (zombies included), live ones only.
 children() { ps -eo ppid=,pid=,stat= | awk -v p="$1" '$1 == p' | wc -l; }
 live_children() { ps -eo ppid=,stat= | awk -v p="$1" '$1 == p && $2 !~ /^Z/' | wc -l; }
-# await WHAT SECONDS CMD...: polls CMD until it succeeds; fails WHAT when
-# SECONDS pass first.  Returns CMD's last status.
+# await WHAT SECONDS CMD...: wait_for, failing WHAT when the deadline passes.
 await() {
-	local what=$1 deadline=$((SECONDS + $2))
-	shift 2
-	until "$@"; do
-		if [ $SECONDS -ge $deadline ]; then
-			fail "$what: not within the deadline"
-			return 1
-		fi
-		sleep 0.05
-	done
+	local what=$1
+	shift
+	wait_for "$@" || { fail "$what: not within the deadline"; return 1; }
 }
 has_children() { [ "$(children "$1")" -eq "$2" ]; }
 has_live_children() { [ "$(live_children "$1")" -eq "$2" ]; }

@@ -1,6 +1,7 @@
 #include "attach.h"
 
 #include "../common/grow.h"
+#include "../common/clock.h"
 #include "../common/hd_error.h"
 #include "../common/procfs.h"
 
@@ -175,18 +176,11 @@ static int seize_new_threads(struct hd_target *t, size_t *added)
 	return rc;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Collects stops until every seized thread is stopped or gone.  An
  * INTERRUPTIBLE wait gives up when hdump is told to stop. */
 static int wait_for_stops(struct hd_target *t, bool interruptible)
 {
-	uint64_t deadline = now_ms() + STOP_TIMEOUT_MS;
+	uint64_t deadline = hd_monotonic_ms() + STOP_TIMEOUT_MS;
 	for (;;) {
 		size_t waiting = 0;
 		for (size_t i = 0; i < t->n; i++)
@@ -202,7 +196,7 @@ static int wait_for_stops(struct hd_target *t, bool interruptible)
 		if (tid < 0)
 			return hd_fail_errno(HD_E_TARGET_GONE, errno, "waiting for process %d", (int)t->pid);
 		if (tid == 0) {
-			if (now_ms() > deadline) {
+			if (hd_monotonic_ms() > deadline) {
 				for (size_t i = 0; i < t->n; i++)
 					if (t->tasks[i].seized && !t->tasks[i].stopped)
 						return hd_fail(HD_E_INCONSISTENT,

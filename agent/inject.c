@@ -1,5 +1,6 @@
 #include "inject.h"
 
+#include "../common/clock.h"
 #include "../common/hd_error.h"
 #include "attach.h"
 #include "kernel_restart.h"
@@ -208,13 +209,6 @@ int inject_find_site(hd_memview *mv, const struct hd_maps *maps, const struct hd
 		       "symbols); use --snapshot=stop", (int)t->pid);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 enum wait_outcome { STOP_SEEN, STOP_LATE };
 #define NO_DEADLINE UINT64_MAX
 
@@ -236,7 +230,7 @@ static int wait_stop_until(pid_t tid, int *status, uint64_t deadline, bool watch
 		}
 		if (r < 0 && errno != EINTR)
 			return hd_fail_errno(HD_E_TARGET_GONE, errno, "waiting for thread %d", (int)tid);
-		if (now_ms() >= deadline || (watch_signals && hd_interrupted()))
+		if (hd_monotonic_ms() >= deadline || (watch_signals && hd_interrupted()))
 			return STOP_LATE;
 		struct timespec ts = {0, pause_ns};
 		nanosleep(&ts, NULL);
@@ -287,7 +281,7 @@ static int run_call(pid_t tid, struct hd_injected *out, int *pending_sig, enum c
 {
 	bool entered = false, resume = true;
 	bool cleanup = hd_interrupted(); /* already told to stop: this call is clean-up */
-	uint64_t deadline = now_ms() + INJECT_TIMEOUT_MS;
+	uint64_t deadline = hd_monotonic_ms() + INJECT_TIMEOUT_MS;
 	*cut = NOT_CUT;
 	for (int stops = 0; stops < MAX_STOPS;) {
 		if (resume && ptrace(PTRACE_SYSCALL, tid, 0, 0) != 0)

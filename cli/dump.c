@@ -1,3 +1,4 @@
+#include "../common/clock.h"
 #include "../common/escape.h"
 #include "../common/hd_error.h"
 #include "output.h"
@@ -10,7 +11,8 @@
 #include <sys/time.h>
 #include <time.h>
 
-uint64_t hd_now_ms(void)
+/* The dump's date, for the HPROF header: wall time, unlike durations. */
+static uint64_t wall_ms(void)
 {
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
@@ -76,7 +78,7 @@ int session_begin(struct dump_session *s, const struct hd_options *opt, const ch
 	memset(s, 0, sizeof *s);
 	s->opt = opt;
 	s->out.fd = -1;
-	s->t0_ms = hd_now_ms();
+	s->t0_ms = hd_monotonic_ms();
 	s->write_file = opt->output || !opt->histo;
 	if (!s->write_file)
 		return 0;
@@ -96,7 +98,7 @@ int session_attempt(struct dump_session *s, const struct hd_dump_input *in)
 		return -1;
 	if (!s->write_file)
 		return 0;
-	hd_hprof *w = hprof_open(output_write, &s->out, hd_now_ms(), 0);
+	hd_hprof *w = hprof_open(output_write, &s->out, wall_ms(), 0);
 	if (!w)
 		return -1;
 	int rc = heap_write_hprof(in, &s->census, w);
@@ -110,7 +112,7 @@ static void report(const struct dump_session *s, const struct hd_dump_input *in)
 	const struct hd_options *opt = s->opt;
 	const struct hd_census *c = &s->census;
 	bool to_stdout = s->write_file && strcmp(s->path, "-") == 0;
-	double secs = (double)(hd_now_ms() - s->t0_ms) / 1000.0;
+	double secs = (double)(hd_monotonic_ms() - s->t0_ms) / 1000.0;
 	const char *path = s->write_file ? s->path : "";
 	if (opt->json)
 		fprintf(to_stdout ? stderr : stdout,

@@ -3,6 +3,7 @@
 #include "../agent/isolate.h"
 #include "../agent/procmaps.h"
 #include "../agent/snapshot.h"
+#include "../common/clock.h"
 #include "../common/escape.h"
 #include "../common/grow.h"
 #include "../common/hd_error.h"
@@ -262,7 +263,7 @@ int run_live(const struct hd_options *opt)
 		goto out;
 	}
 	for (unsigned attempt = 0;; attempt++) {
-		uint64_t stopped_at = hd_now_ms();
+		uint64_t stopped_at = hd_monotonic_ms();
 		hd_memview *view = lv->proc, *child_view = NULL;
 		pid_t scanned_pid = opt->pid;
 		rc = target_stop(&lv->target, opt->pid);
@@ -272,7 +273,7 @@ int run_live(const struct hd_options *opt)
 			target_release(&lv->target);
 			if (opt->verbose)
 				fprintf(stderr, "hdump: target stopped for %" PRIu64 " ms (fork %d)\n",
-					hd_now_ms() - stopped_at, (int)cow.child);
+					hd_monotonic_ms() - stopped_at, (int)cow.child);
 			if (rc == 0 && !(view = child_view = mv_new_process(cow.child)))
 				rc = -1;
 			if (child_view)
@@ -310,14 +311,14 @@ int run_live(const struct hd_options *opt)
 				target_release(&lv->target);
 				if (opt->verbose && rc == 0)
 					fprintf(stderr, "hdump: target stopped for %" PRIu64 " ms (copied %" PRIu64 " MB)\n",
-						hd_now_ms() - stopped_at, snap.bytes >> 20);
+						hd_monotonic_ms() - stopped_at, snap.bytes >> 20);
 				in.mv = rctx.view = snap.view;
 			}
 			if (rc == 0)
 				rc = session_attempt(&session, &in);
 		}
 		if (opt->verbose && opt->snapshot == HD_SNAPSHOT_STOP && lv->target.n)
-			fprintf(stderr, "hdump: target stopped for %" PRIu64 " ms\n", hd_now_ms() - stopped_at);
+			fprintf(stderr, "hdump: target stopped for %" PRIu64 " ms\n", hd_monotonic_ms() - stopped_at);
 		target_release(&lv->target);
 		target_free(&lv->target);
 		mv_free(child_view);

@@ -57,6 +57,4 @@ int session_attempt(struct dump_session *s, const struct hd_dump_input *in);
  * or the first error of its own. */
 int session_end(struct dump_session *s, const struct hd_dump_input *in, int rc);
 
-uint64_t hd_now_ms(void);
-
 #endif

@@ -26,7 +26,7 @@
 	X(HD_E_TRACED, 12, "target is already traced by another process")     \
 	X(HD_E_INCONSISTENT, 13, "heap stayed inconsistent after retries")    \
 	X(HD_E_INTERRUPTED, 14, "interrupted by a signal; target released")   \
-	X(HD_E_SNAPSHOT, 15, "fork snapshot refused (memory limits) or failed; target unchanged")
+	X(HD_E_SNAPSHOT, 15, "snapshot refused (memory limits, seccomp, no proven syscall site) or failed; target unchanged")
 
 enum hd_error_class {
 #define HD_ERR_ENUM(name, code, desc) name,

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what hdump needs to build and test on Debian 12 (idempotent).
+#   tools/deps.sh          build and test
+#   tools/deps.sh fuzz     also clang, for tools/fuzz.sh (libFuzzer)
 set -euo pipefail
 pkgs=(meson ninja-build gcc pkg-config libelf-dev libdw-dev zlib1g-dev libcriterion-dev
       visualvm python3 binutils procps strace util-linux)
+[ "${1:-}" != fuzz ] || pkgs+=(clang)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -16,6 +16,7 @@
 # normal build replays it (meson test fuzz-corpus-TARGET).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tools/deps.sh fuzz
 seconds=${1:-600}
 which=${2:-all}
 build=build-fuzz

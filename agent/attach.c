@@ -137,7 +137,8 @@ static int refused_thread(struct hd_target *t, pid_t tid)
 	return target_explain_eperm(t->pid);
 }
 
-/* Seizes and interrupts every thread not seen before; returns how many. */
+/* Seizes and interrupts every thread not seen before and counts them in
+ * *ADDED.  Returns 0, or -1 with the error recorded. */
 static int seize_new_threads(struct hd_target *t, size_t *added)
 {
 	char path[64];

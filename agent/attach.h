@@ -31,12 +31,15 @@ struct hd_target {
 
 /* Stops every thread of PID.  On failure everything seized so far has been
  * released.  Errors: HD_E_NOENT, HD_E_PERM (with what to change), HD_E_TRACED,
- * HD_E_TARGET_GONE, HD_E_INTERRUPTED. */
+ * HD_E_TARGET_GONE, HD_E_INCONSISTENT (a thread did not stop in time),
+ * HD_E_INTERRUPTED. */
 int target_stop(struct hd_target *t, pid_t pid);
 
 /* Stops only thread TID of PID, for an injected call that needs no other
  * thread held — also after hdump was told to stop, for the clean-up that
- * must still happen.  Same errors as target_stop, but HD_E_INTERRUPTED. */
+ * must still happen, so it never fails with HD_E_INTERRUPTED.  Errors:
+ * HD_E_PERM, HD_E_TRACED, HD_E_TARGET_GONE (also when TID alone exited),
+ * HD_E_INCONSISTENT. */
 int target_stop_thread(struct hd_target *t, pid_t pid, pid_t tid);
 
 /* Detaches every seized thread, handing back pending signals.  Idempotent;

@@ -390,8 +390,11 @@ static uint64_t tlab_top(const struct chunk_ctx *x, uint64_t c)
 	return 0;
 }
 
-/* Reads the chunk header at C and, if it is a valid chunk, adds it and
- * returns its next link (0 at the end).  Returns -1 on a bad header. */
+/* Adds the chunk at C (ALIGNED: of which kind) and every chunk its header's
+ * next links lead to, until the end of the chain or a chunk already known.
+ * Returns 0, or -1 with the error recorded: HD_E_INCONSISTENT for a bad
+ * header or a chain that runs into the image heap or grows too long,
+ * HD_E_INTERRUPTED, or what a read reports. */
 static int add_chain(struct chunk_ctx *x, uint64_t c, bool aligned)
 {
 	const struct hd_layout *L = x->L;

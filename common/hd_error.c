@@ -3,11 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const struct {
-	int code;
-	const char *desc;
-} error_table[] = {
-#define HD_ERR_ROW(name, code, desc) [name] = {code, desc},
+static const int exit_codes[] = {
+#define HD_ERR_ROW(name, code, desc) [name] = code,
 	HD_ERRORS(HD_ERR_ROW)
 #undef HD_ERR_ROW
 };
@@ -87,13 +84,6 @@ void hd_error_clear(void)
 int hd_error_exit_code(enum hd_error_class cls)
 {
 	if ((unsigned)cls >= HD_ERROR_CLASS_COUNT)
-		return error_table[HD_E_INTERNAL].code;
-	return error_table[cls].code;
-}
-
-const char *hd_error_description(enum hd_error_class cls)
-{
-	if ((unsigned)cls >= HD_ERROR_CLASS_COUNT)
-		return "unknown";
-	return error_table[cls].desc;
+		return exit_codes[HD_E_INTERNAL];
+	return exit_codes[cls];
 }

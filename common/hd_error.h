@@ -61,6 +61,5 @@ void hd_error_save(struct hd_error_state *st);
 void hd_error_restore(const struct hd_error_state *st);
 
 int hd_error_exit_code(enum hd_error_class cls);
-const char *hd_error_description(enum hd_error_class cls);
 
 #endif

@@ -530,15 +530,6 @@ out:
 	return rc;
 }
 
-int classes_rebase(struct hd_classes *t, uint64_t delta)
-{
-	for (size_t i = 0; i < t->n; i++)
-		t->v[i].hub += delta;
-	free(t->slots);
-	t->slots = NULL;
-	return build_index(t);
-}
-
 void classes_free(struct hd_classes *t)
 {
 	for (size_t i = 0; i < t->n; i++) {

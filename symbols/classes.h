@@ -75,9 +75,6 @@ int classes_build(struct hd_classes *t, hd_memview *mv, const struct hd_layout *
 		  const uint64_t *hubs, size_t nhubs);
 void classes_free(struct hd_classes *t);
 
-/* Moves every hub by DELTA bytes, for another isolate's copy of the image heap. */
-int classes_rebase(struct hd_classes *t, uint64_t delta);
-
 const struct hd_class *classes_find(const struct hd_classes *t, uint64_t hub);
 const struct hd_class *classes_named(const struct hd_classes *t, const char *name);
 

@@ -201,7 +201,6 @@ static int read_heap(struct hd_elfimage *img, const struct reader *r, const GElf
 			       (unsigned long long)heap->sh_size,
 			       (unsigned long long)HD_MAX_IMAGE_HEAP);
 	img->heap_offset = heap->sh_offset;
-	img->heap_addr = heap->sh_addr;
 	img->heap_size = heap->sh_size;
 	img->heap = malloc(img->heap_size);
 	if (!img->heap)
@@ -251,8 +250,6 @@ static int scan_sections(struct hd_elfimage *img, const struct reader *r, size_t
 		if (name_is(elf, strndx, &sh, ".svm_heap")) {
 			heap = sh;
 			have_heap = true;
-		} else if (name_is(elf, strndx, &sh, ".debug_info")) {
-			img->has_dwarf = 1;
 		} else if (sh.sh_type == SHT_PROGBITS && (sh.sh_flags & SHF_WRITE) &&
 			   (sh.sh_flags & SHF_ALLOC)) {
 			if (find_vm_version(img, r, sh.sh_offset, sh.sh_size, buf, cap) != 0)

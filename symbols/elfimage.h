@@ -34,12 +34,10 @@ struct hd_elfimage {
 	uint64_t file_size;
 	dev_t dev;             /* identity, to find the file's mappings in a process */
 	ino_t ino;
-	uint64_t heap_offset;  /* .svm_heap: file offset, link address, size */
-	uint64_t heap_addr;
+	uint64_t heap_offset;  /* .svm_heap: file offset, size */
 	uint64_t heap_size;
 	char vm_version[160];  /* "GraalVM CE 25+37.1", or "" when absent */
 	size_t symbol_count;   /* .symtab + .dynsym entries (by libelf's symbol size) */
-	int has_dwarf;         /* .debug_info present (extra source, never required) */
 	size_t section_count;
 	/* The version search's work, within HD_VERSION_SCAN_*. */
 	unsigned version_scan_sections;

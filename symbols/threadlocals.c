@@ -120,7 +120,6 @@ int threadlocals_discover(hd_memview *mv, const struct hd_layout *L,
 	for (size_t k = 0; k < sizeof wanted / sizeof wanted[0]; k++)
 		*wanted[k].slot = -1;
 	out->extent = 0;
-	out->count = (int)c->n;
 	for (size_t i = 0; i < c->n; i++) {
 		uint8_t raw[8] = {0};
 		if (mv_read(mv, c->v[i] + (unsigned)name_off, raw, L->ref_size) != 0) {
@@ -138,7 +137,6 @@ int threadlocals_discover(hd_memview *mv, const struct hd_layout *L,
 		if ((unsigned)offs[i] + 32 > out->extent)
 			out->extent = (unsigned)offs[i] + 32;
 	}
-	out->tlab_size = 32;
 	if (out->isolate < 0 || out->next < 0 || out->tlab < 0 || out->os_thread_handle < 0) {
 		rc = hd_fail(HD_E_LAYOUT, "the thread-local table lacks VMThreads.IsolateTL, nextTL, "
 					  "OSThreadHandleTL or the TLAB");

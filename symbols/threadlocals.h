@@ -16,10 +16,8 @@ struct hd_threadlocals {
 	int stack_base;     /* VMThreads.StackBase: highest address */
 	int stack_end;      /* VMThreads.StackEnd */
 	int tlab;           /* ThreadLocalAllocation.regularTLAB (32 bytes) */
-	int tlab_size;
 	int current_thread; /* PlatformThreads/JavaThreads.currentThread: java.lang.Thread */
 	unsigned extent;    /* bytes of an IsolateThread the table covers */
-	int count;
 };
 
 /* Reads the table from the image heap in MV (which must hold it locally).

@@ -754,8 +754,6 @@ static void build_vm(struct gen *g)
 		{"StatusSupport.statusTL", 100, 4, 0x7fffffff, SIZE_MAX},
 	};
 	size_t info = cls_of(g, "com.oracle.svm.core.threadlocal.VMThreadLocalInfo");
-	g->tl.count = (int)(sizeof locals / sizeof locals[0]);
-	g->tl.tlab_size = 32;
 	for (size_t i = 0; i < sizeof locals / sizeof locals[0] && !g->failed; i++) {
 		/* 25 renamed PlatformThreads to JavaThreads. */
 		const char *name = locals[i].name ? locals[i].name

@@ -12,8 +12,8 @@
  * Everything is parametrised by struct sh_params, and the generator returns
  * the ground truth next to the bytes (struct sh_heap): the layout discovery
  * should find, every object with its class, per-class counts.  The presets
- * mimic real builds (see /work/shared/docs), with 64 KiB chunks so that the
- * tests stay fast. */
+ * mimic the layouts of real builds (each names its release where it is
+ * declared below), with 64 KiB chunks so that the tests stay fast. */
 #ifndef HD_TEST_SYNTHHEAP_H
 #define HD_TEST_SYNTHHEAP_H
 

@@ -449,7 +449,6 @@ static void build(struct builder *b)
 	t->img.dev = 0x801;
 	t->img.ino = 424242;
 	t->img.heap_offset = 0x200000;
-	t->img.heap_addr = 0x800000;
 	t->img.heap_size = h->size;
 	image_copy(t, &image_map_end);
 

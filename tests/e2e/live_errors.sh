@@ -81,6 +81,7 @@ expect_failure "unwritable output" 9 "cannot create" "$HDUMP" -p "$REPL_PID" -o 
 # Signals to hdump while the target is stopped: it must come back running.
 holding() { grep -q 'HDUMP_FAULT=stall: holding' err; }
 for sig in INT TERM KILL; do
+	rm -f err # the last round's "holding" must not release this one early
 	HDUMP_FAULT=stall "$HDUMP_FAULTS" -p "$REPL_PID" -o "sig.hprof" 2>err &
 	dumper=$!
 	wait_for 120 holding || fail "SIG$sig: hdump never reached the stall: $(cat err)"

@@ -117,6 +117,16 @@ static char *helper_finish(struct tracee *h, const char *input)
 	return report;
 }
 
+/* For helpers a test has no report to ask of (spinners, sites looked at
+ * only): killed and reaped, so none outlives its test. */
+static void helper_kill(struct tracee *h)
+{
+	kill(h->pid, SIGKILL);
+	waitpid(h->pid, NULL, 0);
+	close(h->to);
+	close(h->from);
+}
+
 static uint64_t site_of(const struct hd_target *t)
 {
 	struct hd_maps maps;
@@ -276,10 +286,7 @@ Test(inject, sites_are_proven_instruction_starts, .timeout = 60)
 	mv_free(mv);
 	maps_free(&maps);
 	target_free(&t);
-	kill(h.pid, SIGKILL);
-	waitpid(h.pid, NULL, 0);
-	close(h.to);
-	close(h.from);
+	helper_kill(&h);
 }
 
 /* Without CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE, /proc/PID/map_files
@@ -308,8 +315,5 @@ Test(inject, an_unreadable_libc_is_named_in_the_refusal, .timeout = 60)
 	mv_free(mv);
 	maps_free(&maps);
 	target_free(&t);
-	kill(h.pid, SIGKILL);
-	waitpid(h.pid, NULL, 0);
-	close(h.to);
-	close(h.from);
+	helper_kill(&h);
 }

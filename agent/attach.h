@@ -58,10 +58,4 @@ int tracee_wait(pid_t tid, int *status);
  * a container without CAP_SYS_PTRACE) with what to change.  Returns -1. */
 int target_explain_eperm(pid_t pid);
 
-/* SIGINT, SIGTERM, SIGHUP and SIGQUIT only set a flag that long loops poll
- * (hd_interrupted), so every path still releases the target. */
-void hd_install_signal_handlers(void);
-bool hd_interrupted(void);
-int hd_interrupted_signal(void);
-
 #endif

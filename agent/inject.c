@@ -2,6 +2,7 @@
 
 #include "../common/clock.h"
 #include "../common/hd_error.h"
+#include "../common/interrupt.h"
 #include "attach.h"
 #include "kernel_restart.h"
 

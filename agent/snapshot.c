@@ -7,38 +7,19 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define MAX_STACK_COPY (64u << 20)
-
-struct range {
-	uint64_t from, to;
-};
-
 static int cmp_range(const void *a, const void *b)
 {
-	const struct range *x = a, *y = b;
+	const struct hd_range *x = a, *y = b;
 	return (x->from > y->from) - (x->from < y->from);
 }
 
-/* What a dump of ISO reads: chunks up to their tops, stacks, thread blocks. */
-static struct range *collect(const struct hd_isolate *iso, unsigned extent, size_t *n)
+/* Sorts and merges overlaps (a thread block inside a stack mapping, say)
+ * and drops empty ranges; returns how many are left. */
+static size_t merge(struct hd_range *v, size_t n)
 {
-	struct range *v = calloc(iso->nchunks + 2 * iso->nthreads + 1, sizeof *v);
-	if (!v)
-		return NULL;
-	*n = 0;
-	for (size_t i = 0; i < iso->nchunks; i++)
-		v[(*n)++] = (struct range){iso->chunks[i].addr, iso->chunks[i].top};
-	for (size_t i = 0; i < iso->nthreads; i++) {
-		const struct hd_ithread *th = &iso->threads[i];
-		if (th->stack_lo && th->stack_hi > th->stack_lo &&
-		    th->stack_hi - th->stack_lo <= MAX_STACK_COPY)
-			v[(*n)++] = (struct range){th->stack_lo & ~7ull, th->stack_hi};
-		v[(*n)++] = (struct range){th->addr, th->addr + extent};
-	}
-	qsort(v, *n, sizeof *v, cmp_range);
-	/* Merge overlaps (a thread block inside a stack mapping, say). */
+	qsort(v, n, sizeof *v, cmp_range);
 	size_t m = 0;
-	for (size_t i = 0; i < *n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (v[i].to <= v[i].from)
 			continue;
 		if (m && v[i].from <= v[m - 1].to) {
@@ -48,27 +29,21 @@ static struct range *collect(const struct hd_isolate *iso, unsigned extent, size
 			v[m++] = v[i];
 		}
 	}
-	*n = m;
-	return v;
+	return m;
 }
 
-int snapshot_take(struct hd_snapshot *s, hd_memview *proc, const struct hd_isolate *iso,
-		  unsigned extent)
+int snapshot_take(struct hd_snapshot *s, hd_memview *proc, struct hd_range *r, size_t n)
 {
 	memset(s, 0, sizeof *s);
-	size_t n;
-	struct range *r = collect(iso, extent, &n);
-	if (!r)
-		return hd_fail(HD_E_INTERNAL, "out of memory");
-	/* Every range lies in a mapping of the target (isolate_scan checks
-	 * chunk tops and stacks against them) and overlaps are merged, so the
-	 * total is what the target really maps; more than this machine's
-	 * memory is refused before anything is allocated. */
+	n = merge(r, n);
+	/* Overlaps are merged, so the total is what the target really maps
+	 * (when each range lies in a mapping of it, as isolate_scan checks for
+	 * chunk tops and stacks); more than this machine's memory is refused
+	 * before anything is allocated. */
 	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t len = r[i].to - r[i].from;
 		if (len > ram || s->arena_size > ram - ((len + 7) & ~7ull)) {
-			free(r);
 			/* A refusal the target's size causes, not a bug: the
 			 * snapshot class (no retry; the target is unchanged). */
 			return hd_fail(HD_E_SNAPSHOT,
@@ -103,7 +78,6 @@ int snapshot_take(struct hd_snapshot *s, hd_memview *proc, const struct hd_isola
 		off += (len + 7) & ~7ull;
 		s->bytes += len;
 	}
-	free(r);
 	if (rc != 0)
 		snapshot_free(s);
 	return rc;

@@ -1,12 +1,14 @@
-/* A private copy of everything a dump reads from a stopped target — every
- * chunk up to its top, each thread's stack and thread-local block — so the
- * target can run on while the copy is walked and written.  Costs as much
- * memory as the heap in use. */
+/* A private copy of the address ranges a dump reads from a stopped target
+ * (for an isolate: every chunk up to its top, each thread's stack and
+ * thread-local block), so the target can run on while the copy is walked and
+ * written.  Costs as much memory as the heap in use. */
 #ifndef HD_SNAPSHOT_H
 #define HD_SNAPSHOT_H
 
-#include "isolate.h"
 #include "memview.h"
+
+#include <stddef.h>
+#include <stdint.h>
 
 struct hd_snapshot {
 	hd_memview *view;  /* local regions over the arena */
@@ -15,12 +17,15 @@ struct hd_snapshot {
 	uint64_t bytes;
 };
 
-/* Copies ISO's chunks, stacks and thread blocks (EXTENT bytes each) from
- * PROC.  Errors: HD_E_TARGET_GONE, HD_E_LAYOUT (a range went unreadable),
+struct hd_range {
+	uint64_t from, to; /* [from, to) */
+};
+
+/* Copies the N ranges R (in any order, overlaps allowed; sorted and merged
+ * in place) from PROC.  Errors: HD_E_TARGET_GONE, HD_E_LAYOUT (a range went unreadable),
  * HD_E_SNAPSHOT (a copy larger than the machine's memory, refused before
  * anything is allocated or read), HD_E_INTERNAL (out of memory). */
-int snapshot_take(struct hd_snapshot *s, hd_memview *proc, const struct hd_isolate *iso,
-		  unsigned extent);
+int snapshot_take(struct hd_snapshot *s, hd_memview *proc, struct hd_range *r, size_t n);
 void snapshot_free(struct hd_snapshot *s);
 
 #endif

@@ -1,15 +1,16 @@
 #include "../agent/attach.h"
 #include "../agent/cowfork.h"
-#include "../agent/isolate.h"
+#include "../symbols/isolate.h"
 #include "../agent/procmaps.h"
 #include "../agent/snapshot.h"
 #include "../common/clock.h"
 #include "../common/escape.h"
 #include "../common/grow.h"
 #include "../common/hd_error.h"
+#include "../common/interrupt.h"
 #include "../symbols/discover.h"
 #include "../symbols/threadlocals.h"
-#include "roots.h"
+#include "../hprof/roots.h"
 #include "run.h"
 
 #include <inttypes.h>
@@ -307,7 +308,12 @@ int run_live(const struct hd_options *opt)
 			if (opt->snapshot == HD_SNAPSHOT_COPY) {
 				/* Copy, let the target go, then walk the copy. */
 				snapshot_free(&snap);
-				rc = snapshot_take(&snap, lv->proc, &li->scan, lv->tl.extent);
+				struct hd_range *ranges = NULL;
+				size_t nranges = 0;
+				rc = isolate_read_ranges(&li->scan, lv->tl.extent, &ranges, &nranges);
+				if (rc == 0)
+					rc = snapshot_take(&snap, lv->proc, ranges, nranges);
+				free(ranges);
 				target_release(&lv->target);
 				if (opt->verbose && rc == 0)
 					fprintf(stderr, "hdump: target stopped for %" PRIu64 " ms (copied %" PRIu64 " MB)\n",

@@ -1,7 +1,7 @@
 /* hdump: heap dumps of GraalVM Native Image executables, from the outside. */
-#include "../agent/attach.h"
 #include "../common/escape.h"
 #include "../common/hd_error.h"
+#include "../common/interrupt.h"
 #include "run.h"
 
 #include <getopt.h>

@@ -1,7 +1,7 @@
 #include "output.h"
 
-#include "../agent/attach.h"
 #include "../common/hd_error.h"
+#include "../common/interrupt.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,8 +6,8 @@
 #ifndef HD_HEAPDUMP_H
 #define HD_HEAPDUMP_H
 
-#include "../agent/heapwalk.h"
-#include "../agent/objindex.h"
+#include "../symbols/heapwalk.h"
+#include "objindex.h"
 #include "../symbols/classes.h"
 #include "hprof.h"
 

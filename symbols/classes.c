@@ -1,9 +1,9 @@
 #include "classes.h"
 
-#include "../agent/attach.h"
-#include "../agent/heapwalk.h"
+#include "heapwalk.h"
 #include "../common/grow.h"
 #include "../common/hd_error.h"
+#include "../common/interrupt.h"
 #include "discover.h"
 
 #include <inttypes.h>

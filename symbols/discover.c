@@ -1,9 +1,9 @@
 #include "discover.h"
 
-#include "../agent/attach.h"
-#include "../agent/heapwalk.h"
+#include "heapwalk.h"
 #include "../common/grow.h"
 #include "../common/hd_error.h"
+#include "../common/interrupt.h"
 
 #include <inttypes.h>
 #include <stdarg.h>

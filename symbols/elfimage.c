@@ -1,7 +1,7 @@
 #include "elfimage.h"
 
-#include "../agent/attach.h"
 #include "../common/hd_error.h"
+#include "../common/interrupt.h"
 
 #include <elf.h>
 #include <errno.h>

@@ -1,8 +1,8 @@
 #include "threadlocals.h"
 
-#include "../agent/attach.h"
-#include "../agent/heapwalk.h"
+#include "heapwalk.h"
 #include "../common/hd_error.h"
+#include "../common/interrupt.h"
 #include "discover.h"
 
 #include <stdlib.h>

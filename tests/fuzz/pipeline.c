@@ -1,6 +1,6 @@
 #include "pipeline.h"
 
-#include "../../agent/heapwalk.h"
+#include "../../symbols/heapwalk.h"
 #include "../../common/hd_error.h"
 #include "../../hprof/heapdump.h"
 #include "../../hprof/hprof.h"

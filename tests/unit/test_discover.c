@@ -4,8 +4,9 @@
  * known (synthheap.h): discovery must find exactly the generated layout,
  * the census must count exactly the generated objects, corrupt heaps must
  * be rejected with HD_E_LAYOUT, and random corruption must never crash. */
-#include "../../agent/heapwalk.h"
+#include "../../symbols/heapwalk.h"
 #include "../../common/hd_error.h"
+#include "../../common/interrupt.h"
 #include "../../hprof/heapdump.h"
 #include "../../hprof/hprof.h"
 #include "../../symbols/classes.h"

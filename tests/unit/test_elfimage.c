@@ -2,7 +2,7 @@
  * after it was opened, section tables that claim more than the file holds
  * (plain and with extended numbering, on sparse files, under an address
  * space limit), tens of thousands of sections, a pending signal. */
-#include "../../agent/attach.h"
+#include "../../common/interrupt.h"
 #include "../../common/hd_error.h"
 #include "../../symbols/elfimage.h"
 

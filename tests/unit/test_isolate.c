@@ -6,7 +6,7 @@
  * the generator's ground truth.  Then the same targets with forged data:
  * hostile headers, thread lists and chunk lists must end in a clean error
  * or a correct result within a bound, counted in reads, not seconds. */
-#include "../../agent/isolate.h"
+#include "../../symbols/isolate.h"
 #include "../../agent/snapshot.h"
 #include "../../common/hd_error.h"
 #include "../../hprof/heapdump.h"
@@ -397,8 +397,12 @@ static void check_copy(const struct sh_params *p)
 	prepare(&r, p);
 	scan_ok(&r);
 	struct hd_snapshot snap;
-	cr_assert_eq(snapshot_take(&snap, r.t.proc, &r.iso, r.tl.extent), 0, "%s: %s", p->name,
+	struct hd_range *ranges;
+	size_t nranges;
+	cr_assert_eq(isolate_read_ranges(&r.iso, r.tl.extent, &ranges, &nranges), 0);
+	cr_assert_eq(snapshot_take(&snap, r.t.proc, ranges, nranges), 0, "%s: %s", p->name,
 		     hd_error_message());
+	free(ranges);
 	struct hd_dump_input in = dump_input(&r, snap.view);
 	struct hd_census c;
 	cr_assert_eq(heap_census(&in, &c), 0, "%s: %s", p->name, hd_error_message());
@@ -787,13 +791,11 @@ Test(hostile, snapshot_of_absurd_size)
 {
 	struct live_run r;
 	prepare(&r, &sh_ce_25);
-	struct hd_chunk ch = {.addr = r.t.image_start, .first = r.t.image_start,
-			      .top = r.t.image_start + (1ull << 46)};
-	struct hd_isolate iso = {.chunks = &ch, .nchunks = 1};
+	struct hd_range range = {r.t.image_start, r.t.image_start + (1ull << 46)};
 	struct hd_snapshot snap;
 	uint64_t before = reads(&r);
 	hd_error_clear();
-	cr_assert_eq(snapshot_take(&snap, r.t.proc, &iso, r.tl.extent), -1);
+	cr_assert_eq(snapshot_take(&snap, r.t.proc, &range, 1), -1);
 	cr_assert_eq(reads(&r), before, "the target was read: %s", hd_error_message());
 	cr_assert_eq(hd_error_class(), HD_E_SNAPSHOT, "a refusal, not a bug: %s", hd_error_message());
 	cr_assert_not_null(strstr(hd_error_message(), "--snapshot=stop"), "%s", hd_error_message());

@@ -1,7 +1,7 @@
 /* Pure decoders of symbols/layout.h, the object-start index
  * (agent/objindex.h) and local memory views (agent/memview.h). */
 #include "../../agent/memview.h"
-#include "../../agent/objindex.h"
+#include "../../hprof/objindex.h"
 #include "../../common/hd_error.h"
 #include "../../symbols/layout.h"
 

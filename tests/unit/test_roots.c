@@ -1,8 +1,8 @@
 /* The conservative root scan of stacks and thread-local blocks (cli/roots.h):
  * roots in the order first met, once per range, absolute or heap-base
  * relative; a hostile range of distinct roots costs O(1) a word; the caps. */
-#include "../../cli/roots.h"
-#include "../../agent/objindex.h"
+#include "../../hprof/roots.h"
+#include "../../hprof/objindex.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>

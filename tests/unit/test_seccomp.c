@@ -9,6 +9,7 @@
  * that block (a read on an empty pipe, a user notification nobody answers)
  * are cut short and the helper carries on. */
 #include "../../agent/attach.h"
+#include "../../common/interrupt.h"
 #include "../../agent/cowfork.h"
 #include "../../agent/inject.h"
 #include "../../agent/memview.h"

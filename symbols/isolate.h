@@ -6,12 +6,13 @@
 #ifndef HD_ISOLATE_H
 #define HD_ISOLATE_H
 
-#include "../symbols/classes.h"
-#include "../symbols/elfimage.h"
-#include "../symbols/threadlocals.h"
-#include "attach.h"
+#include "classes.h"
+#include "elfimage.h"
+#include "threadlocals.h"
+#include "../agent/attach.h"
+#include "../agent/snapshot.h"
 #include "heapwalk.h"
-#include "procmaps.h"
+#include "../agent/procmaps.h"
 
 struct hd_ithread {
 	uint64_t addr;           /* the IsolateThread */
@@ -56,5 +57,12 @@ void isolate_free(struct hd_isolate *iso);
 
 /* hd_chunk_source_fn over ISO's chunks. */
 int isolate_chunks(void *iso, struct hd_walker *w, hd_chunk_fn fn, void *fnctx);
+
+/* What a dump of ISO reads, for a copy snapshot: every chunk up to its top,
+ * each thread's stack (up to MAX_STACK_COPY) and its thread-local block of
+ * EXTENT bytes.  *R is malloc'd.  Errors: HD_E_INTERNAL. */
+#define MAX_STACK_COPY (64u << 20)
+int isolate_read_ranges(const struct hd_isolate *iso, unsigned extent, struct hd_range **r,
+			size_t *n);
 
 #endif

@@ -4,8 +4,8 @@
 #ifndef HD_HEAPWALK_H
 #define HD_HEAPWALK_H
 
-#include "../symbols/layout.h"
-#include "memview.h"
+#include "layout.h"
+#include "../agent/memview.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
 #include "roots.h"
 
-#include "../agent/attach.h"
 #include "../common/grow.h"
 #include "../common/hd_error.h"
+#include "../common/interrupt.h"
 
 #include <stdlib.h>
 

@@ -2,6 +2,7 @@
 
 #include "../common/grow.h"
 #include "../common/hd_error.h"
+#include "../common/interrupt.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -614,5 +615,26 @@ int isolate_chunks(void *ctx, struct hd_walker *w, hd_chunk_fn fn, void *fnctx)
 		if (rc != 0)
 			return rc;
 	}
+	return 0;
+}
+
+int isolate_read_ranges(const struct hd_isolate *iso, unsigned extent, struct hd_range **r,
+			size_t *n)
+{
+	struct hd_range *v = calloc(iso->nchunks + 2 * iso->nthreads + 1, sizeof *v);
+	if (!v)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	size_t k = 0;
+	for (size_t i = 0; i < iso->nchunks; i++)
+		v[k++] = (struct hd_range){iso->chunks[i].addr, iso->chunks[i].top};
+	for (size_t i = 0; i < iso->nthreads; i++) {
+		const struct hd_ithread *th = &iso->threads[i];
+		if (th->stack_lo && th->stack_hi > th->stack_lo &&
+		    th->stack_hi - th->stack_lo <= MAX_STACK_COPY)
+			v[k++] = (struct hd_range){th->stack_lo & ~7ull, th->stack_hi};
+		v[k++] = (struct hd_range){th->addr, th->addr + extent};
+	}
+	*r = v;
+	*n = k;
 	return 0;
 }

@@ -8,7 +8,7 @@
 #define HD_ROOTS_H
 
 #include "../agent/memview.h"
-#include "../hprof/heapdump.h"
+#include "heapdump.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -59,7 +59,9 @@ static void usage(FILE *f)
 		"      --version       print the version\n"
 		"\n"
 		"Exit codes:\n");
-#define HD_ERR_HELP(name, code, desc) fprintf(f, "  %3d  %s\n", code, desc);
+#define HD_ERR_HELP(name, code, desc)                                                     \
+	if ((const char *)desc)                                                           \
+		fprintf(f, "  %3d  %s\n", code, (const char *)desc);
 	HD_ERRORS(HD_ERR_HELP)
 #undef HD_ERR_HELP
 }

@@ -1,10 +1,18 @@
-/* The one clock for durations and deadlines: monotonic, so that a pause
- * measured or a deadline kept is not bent by a change of the wall clock. */
+/* The clocks: monotonic for every duration, deadline and pause measured, so
+ * that none is bent by a change of the wall clock; the wall clock only for
+ * dates written into a dump. */
 #ifndef HD_CLOCK_H
 #define HD_CLOCK_H
 
 #include <stdint.h>
 
 uint64_t hd_monotonic_ms(void);
+
+/* Milliseconds since the epoch, for the HPROF header's date. */
+uint64_t hd_wall_ms(void);
+
+/* Sleeps MS milliseconds, or less when a signal arrives (the caller polls
+ * hd_interrupted). */
+void hd_sleep_ms(unsigned ms);
 
 #endif

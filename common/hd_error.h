@@ -3,7 +3,14 @@
  * A failing function records one error (class + one-line message) at the
  * failure site and returns -1/NULL/false; the command line prints it once as
  * "hdump: <message>" and exits with the class's code.  The table below is the
- * single source of the codes: --help, the README and the tests quote it. */
+ * single source of the codes: --help, the README and the tests quote it.
+ *
+ * Retryable (the heap may hold still on the next attempt): HD_E_TORN, a
+ * read of the target that failed or met a value a concurrent mutation
+ * explains, and HD_E_INCONSISTENT.  HD_E_LAYOUT is final: the image's data
+ * (which never changes) did not validate.  HD_E_TORN has no code of its own
+ * (no description): after the last retry it is reported as
+ * HD_E_INCONSISTENT. */
 #ifndef HD_ERROR_H
 #define HD_ERROR_H
 
@@ -25,6 +32,7 @@
 	X(HD_E_TARGET_GONE, 11, "target process exited during the dump")      \
 	X(HD_E_TRACED, 12, "target is already traced by another process")     \
 	X(HD_E_INCONSISTENT, 13, "heap stayed inconsistent after retries")    \
+	X(HD_E_TORN, 13, NULL)                                                \
 	X(HD_E_INTERRUPTED, 14, "interrupted by a signal; target released")   \
 	X(HD_E_SNAPSHOT, 15, "snapshot refused (memory limits, seccomp, no proven syscall site) or failed; target unchanged")
 

@@ -13,7 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* HPROF basic types. */
+/* Java's basic types, numbered by the JVM's array-type codes (JVMS 6.5
+ * newarray: boolean 4 ... long 11) plus 2 for a reference; the writer maps
+ * them to HPROF's (hprof/), which happen to share those numbers. */
 enum hd_type {
 	HD_T_OBJECT = 2,
 	HD_T_BOOLEAN = 4,

@@ -36,6 +36,10 @@
 	X(HD_E_INTERRUPTED, 14, "interrupted by a signal; target released")   \
 	X(HD_E_SNAPSHOT, 15, "snapshot refused (memory limits, seccomp, no proven syscall site) or failed; target unchanged")
 
+/* On every fallible function: it returns 0, or -1 with the error recorded
+ * (pointer-returning ones: NULL), and the caller must look. */
+#define HD_MUST_CHECK __attribute__((warn_unused_result))
+
 enum hd_error_class {
 #define HD_ERR_ENUM(name, code, desc) name,
 	HD_ERRORS(HD_ERR_ENUM)

@@ -113,25 +113,28 @@ static int reap_with(struct hd_cowfork *f, pid_t pid, struct hd_task *task, bool
 		       strerror((int)-r.ret));
 }
 
-/* A live thread of the target to hold for the reap: the one that made the
- * fork first, else one of the first REAP_THREADS others in turn; 0 when
- * the target is gone. */
-static pid_t reaping_thread(const struct hd_cowfork *f, int attempt)
+/* A live thread of the target to hold for the reap, in *TID: the one that
+ * made the fork first, else one of the first REAP_THREADS others in turn.
+ * False when the target is gone. */
+static bool reaping_thread(const struct hd_cowfork *f, int attempt, pid_t *tid)
 {
 	char path[64];
 	if (attempt == 0 && f->forker > 0) {
 		snprintf(path, sizeof path, "/proc/%d/task/%d", (int)f->target, (int)f->forker);
-		if (access(path, F_OK) == 0)
-			return f->forker;
+		if (access(path, F_OK) == 0) {
+			*tid = f->forker;
+			return true;
+		}
 	}
 	pid_t *tids;
 	size_t n;
 	if (procfs_tasks(f->target, &tids, &n) != 0)
-		return 0;
+		return false;
 	size_t turn = (size_t)attempt % REAP_THREADS;
-	pid_t chosen = n ? tids[turn < n ? turn : n - 1] : 0;
+	if (n)
+		*tid = tids[turn < n ? turn : n - 1];
 	free(tids);
-	return chosen;
+	return n > 0;
 }
 
 int cowfork_discard(struct hd_cowfork *f)
@@ -143,8 +146,8 @@ int cowfork_discard(struct hd_cowfork *f)
 	bool reaped = false;
 	int rc = 0;
 	for (int attempt = 0; attempt < REAP_TRIES && rc == 0 && !reaped; attempt++) {
-		pid_t tid = reaping_thread(f, attempt);
-		if (!tid) {
+		pid_t tid = 0;
+		if (!reaping_thread(f, attempt, &tid)) {
 			reaped = true; /* the target is gone; init reaps its orphans */
 			break;
 		}

@@ -34,7 +34,7 @@ struct seccomp_call {
  * in *RET, false when the program cannot be decided (malformed,
  * out-of-range jump or load, unknown opcode, too long, or its answer
  * depends on an unknown argument).  LEN is bounded by BPF_MAXINSNS. */
-bool seccomp_bpf_decide(const struct sock_filter *prog, size_t len,
+HD_MUST_CHECK bool seccomp_bpf_decide(const struct sock_filter *prog, size_t len,
 			const struct seccomp_call *call, uint32_t *ret);
 
 /* Checks that thread TID of process PID (held in a ptrace stop of ours)

@@ -23,16 +23,19 @@ static bool is_libc_name(const char *name)
 	       strncmp(name, "ld-musl-", 8) == 0 || strncmp(name, "libc.musl-", 10) == 0;
 }
 
-/* Where offset OFF of LIB's file is mapped executable, or 0. */
-static uint64_t mapped_at(const struct hd_maps *maps, const struct hd_mapping *lib, uint64_t off)
+/* Where offset OFF of LIB's file is mapped executable, if it is. */
+static bool mapped_at(const struct hd_maps *maps, const struct hd_mapping *lib, uint64_t off,
+		      uint64_t *addr)
 {
 	for (size_t i = 0; i < maps->n; i++) {
 		const struct hd_mapping *m = &maps->v[i];
 		if (m->dev == lib->dev && m->ino == lib->ino && m->x && off >= m->offset &&
-		    off - m->offset < m->end - m->start)
-			return m->start + (off - m->offset);
+		    off - m->offset < m->end - m->start) {
+			*addr = m->start + (off - m->offset);
+			return true;
+		}
 	}
-	return 0;
+	return false;
 }
 
 static void add_library(pid_t pid, const struct hd_maps *maps, const struct hd_mapping *lib,
@@ -58,7 +61,7 @@ static void add_library(pid_t pid, const struct hd_maps *maps, const struct hd_m
 		uint64_t addr;
 		if (!symtab_find_function(st, WRAPPERS[i], &sym) || !sym.in_file ||
 		    (sym.size && sym.size < PROLOGUE_MIN) ||
-		    !(addr = mapped_at(maps, lib, sym.file_offset)))
+		    !mapped_at(maps, lib, sym.file_offset, &addr))
 			continue;
 		bool seen = false;
 		for (size_t k = 0; k < out->n; k++)

@@ -304,16 +304,7 @@ static struct tracee helper_start(const struct filters *fl)
 /* The helper still runs and was never disturbed: it answers the ping. */
 static void helper_answers(struct tracee *h)
 {
-	cr_assert(write(h->to, "p", 1) == 1);
-	char report[32] = "";
-	ssize_t n = read(h->from, report, sizeof report - 1);
-	report[n > 0 ? n : 0] = '\0';
-	int status;
-	cr_assert(waitpid(h->pid, &status, 0) == h->pid);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "helper status 0x%x", status);
-	cr_assert_str_eq(report, "alive:1:p");
-	close(h->to);
-	close(h->from);
+	cr_assert_str_eq(tracee_finish(h, "p"), "alive:1:p");
 }
 
 /* Tries a fork snapshot of H; WANT_REFUSAL is a fragment of the expected

@@ -8,17 +8,29 @@
 #ifndef HD_ATTACH_H
 #define HD_ATTACH_H
 
+#include "../common/hd_error.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Where a thread stands with us.  Only SEIZED and STOPPED threads are ours
+ * (we must detach them); a zeroed task is DETACHED. */
+enum hd_task_state {
+	TASK_DETACHED = 0, /* never seized, or let go */
+	TASK_SEIZED,       /* ours; the stop our interrupt asked for not seen yet */
+	TASK_STOPPED,      /* ours and held in a ptrace stop */
+	TASK_GONE,         /* exited while ours: nothing to detach */
+};
+
 struct hd_task {
 	pid_t tid;
-	bool seized;      /* we are its tracer: must detach */
-	bool stopped;     /* reported a ptrace stop */
+	enum hd_task_state state;
 	int pending_sig;  /* signal to deliver on detach */
-	uint64_t rsp, rip, fs_base, r14, r15;
+	/* x86-64 registers at the stop (have_regs): what isolate discovery
+	 * reads; other architectures leave have_regs false. */
+	uint64_t rsp, fs_base, r14, r15;
 	bool have_regs;
 	char comm[20];
 };
@@ -29,20 +41,24 @@ struct hd_target {
 	size_t n, cap;
 };
 
+/* Whether we hold TASK and must detach it. */
+bool task_is_ours(const struct hd_task *task);
+
 /* Stops every thread of PID.  On failure everything seized so far has been
  * released.  Errors: HD_E_NOENT, HD_E_PERM (with what to change), HD_E_TRACED,
  * HD_E_TARGET_GONE, HD_E_INCONSISTENT (a thread did not stop in time),
- * HD_E_INTERRUPTED. */
-int target_stop(struct hd_target *t, pid_t pid);
+ * HD_E_INTERRUPTED, HD_E_INTERNAL (ptrace failed in a way no target causes). */
+HD_MUST_CHECK int target_stop(struct hd_target *t, pid_t pid);
 
-/* Stops only thread TID of PID, for an injected call that needs no other
- * thread held — also after hdump was told to stop, for the clean-up that
- * must still happen, so it never fails with HD_E_INTERRUPTED.  Errors:
- * HD_E_PERM, HD_E_TRACED, HD_E_TARGET_GONE (also when TID alone exited),
- * HD_E_INCONSISTENT. */
-int target_stop_thread(struct hd_target *t, pid_t pid, pid_t tid);
+/* Stops only thread TID of PID (T then holds that one task, STOPPED), for
+ * an injected call that needs no other thread held.  It also serves the
+ * clean-up that must happen after hdump was told to stop, so it ignores
+ * that request (no HD_E_INTERRUPTED).  Errors: HD_E_PERM, HD_E_TRACED,
+ * HD_E_TARGET_GONE (also when TID alone exited), HD_E_INCONSISTENT,
+ * HD_E_INTERNAL. */
+HD_MUST_CHECK int target_stop_thread(struct hd_target *t, pid_t pid, pid_t tid);
 
-/* Detaches every seized thread, handing back pending signals.  Idempotent;
+/* Detaches every thread we hold, handing back pending signals.  Idempotent;
  * safe on a target that was never stopped; preserves errno and the
  * recorded error. */
 void target_release(struct hd_target *t);
@@ -51,11 +67,8 @@ void target_free(struct hd_target *t);
 
 /* Waits for TID's next report (a stop or its end), through EINTR: a signal
  * to hdump must not abandon a tracee halfway through an operation.
- * Returns 0, or -1 with errno (ECHILD: not ours, or reaped). */
-int tracee_wait(pid_t tid, int *status);
-
-/* Records why PID cannot be inspected (another tracer, another user, Yama,
- * a container without CAP_SYS_PTRACE) with what to change.  Returns -1. */
-int target_explain_eperm(pid_t pid);
+ * Returns 0, or -1 with HD_E_TARGET_GONE recorded (not our tracee, or
+ * reaped already). */
+HD_MUST_CHECK int tracee_wait(pid_t tid, int *status);
 
 #endif

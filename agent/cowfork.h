@@ -16,11 +16,16 @@
  *
  * What it costs the target: the clone itself (page tables copied while the
  * threads are held), and a copy of each private page it writes while the
- * child lives — up to all of its private memory, hence the check below. */
+ * child lives — up to all of its private memory, hence the check first
+ * (agent/mempolicy.h).
+ *
+ * x86-64 only: elsewhere cowfork_take fails with HD_E_SNAPSHOT. */
 #ifndef HD_COWFORK_H
 #define HD_COWFORK_H
 
+#include "../common/hd_error.h"
 #include "attach.h"
+#include "inject.h"
 #include "memview.h"
 #include "procmaps.h"
 
@@ -33,20 +38,16 @@ struct hd_cowfork {
 	uint64_t site;    /* the syscall instruction calls are injected at */
 };
 
-/* Refuses (HD_E_SNAPSHOT) when the target's private memory could not be
- * duplicated without hitting its cgroup's memory limit or the memory the
- * system has available: the worst case of a dump that overlaps a full
- * collection, which rewrites the whole heap. */
-int cowfork_check_memory(pid_t pid);
-
 /* Clones the target held in T (every thread stopped, MAPS and MV of the
- * target).  T stays stopped; release it right after.  Errors: HD_E_SNAPSHOT
+ * target), injecting the clone at a site inject_find_site proves, from a
+ * held thread or from LIBC's entries (may be NULL).  T stays stopped;
+ * release it right after.  Errors: HD_E_SNAPSHOT
  * (refused before anything was injected: no proven site, or a seccomp
  * filter that does not allow clone and wait4 or cannot be read; or the
  * kernel refused the clone, or it did not return in time), HD_E_INCONSISTENT
  * (a signal came in first: retry), HD_E_TARGET_GONE, HD_E_INTERRUPTED. */
-int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
-		 const struct hd_maps *maps);
+HD_MUST_CHECK int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
+			       const struct hd_maps *maps, const struct inject_entries *libc);
 
 /* Kills the child and reaps it through one briefly stopped target thread
  * whose seccomp filters allow the wait4 (checked then: a thread may add
@@ -62,6 +63,6 @@ int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
  * (callers keep theirs with hd_error_save).  Returns 0, or -1 when the
  * target could not be made to reap (the child then stays a zombie until
  * the target exits; error recorded). */
-int cowfork_discard(struct hd_cowfork *f);
+HD_MUST_CHECK int cowfork_discard(struct hd_cowfork *f);
 
 #endif

@@ -1,39 +1,22 @@
 #include "inject.h"
 
+#if defined(__x86_64__)
+
 #include "../common/clock.h"
-#include "../common/hd_error.h"
 #include "../common/interrupt.h"
-#include "attach.h"
 #include "kernel_restart.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <gelf.h>
-#include <inttypes.h>
-#include <libelf.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 #include <sys/ptrace.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#if !defined(__x86_64__)
-#error "system call injection is implemented for x86-64 only"
-#endif
 
 #define SYSCALL_INSN_LEN INJECT_SYSCALL_LEN /* 0f 05 */
 #define MAX_STOPS 16                /* stops one injected call may report */
-#define LIBC_MAX_SIZE (64 << 20)    /* a larger "libc" is not read */
-#define LIBC_MAX_SYMBOLS 65536      /* symbols examined for a site */
-#define POLL_MIN_NS 20000L          /* first pause while waiting for a stop */
-#define POLL_MAX_NS 1000000L
 
 static const uint8_t SYSCALL_INSN[SYSCALL_INSN_LEN] = {0x0f, 0x05};
 static const uint8_t ENDBR64[4] = {0xf3, 0x0f, 0x1e, 0xfa};
@@ -73,7 +56,7 @@ static bool site_from_threads(hd_memview *mv, const struct hd_maps *maps,
 	for (size_t i = 0; i < t->n; i++) {
 		const struct hd_task *task = &t->tasks[i];
 		struct user_regs_struct regs;
-		if (!task->seized || !task->stopped ||
+		if (task->state != TASK_STOPPED ||
 		    ptrace(PTRACE_GETREGS, task->tid, 0, &regs) != 0)
 			continue;
 		if ((long long)regs.orig_rax < 0 || !is_restart_code(regs.rax) ||
@@ -87,36 +70,6 @@ static bool site_from_threads(hd_memview *mv, const struct hd_maps *maps,
 	return false;
 }
 
-/* The offset in the file of the code at virtual address VADDR. */
-static bool code_offset(Elf *e, uint64_t vaddr, uint64_t *off)
-{
-	size_t nph;
-	if (elf_getphdrnum(e, &nph) != 0)
-		return false;
-	for (size_t i = 0; i < nph && i < 64; i++) {
-		GElf_Phdr ph;
-		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
-			continue;
-		if (vaddr >= ph.p_vaddr && vaddr - ph.p_vaddr < ph.p_filesz) {
-			*off = vaddr - ph.p_vaddr + ph.p_offset;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Where offset OFF of LIB's file is mapped executable, or 0. */
-static uint64_t mapped_at(const struct hd_maps *maps, const struct hd_mapping *lib, uint64_t off)
-{
-	for (size_t i = 0; i < maps->n; i++) {
-		const struct hd_mapping *m = &maps->v[i];
-		if (m->dev == lib->dev && m->ino == lib->ino && m->x && off >= m->offset &&
-		    off - m->offset < m->end - m->start)
-			return m->start + (off - m->offset);
-	}
-	return 0;
-}
-
 /* The length of `[endbr64] mov $imm32, %eax` when CODE starts with it and
  * a `syscall` follows, else 0. */
 static size_t syscall_prologue(const uint8_t code[ENTRY_PROLOGUE_MAX])
@@ -127,115 +80,71 @@ static size_t syscall_prologue(const uint8_t code[ENTRY_PROLOGUE_MAX])
 	return at + 5;
 }
 
-/* (2) In LIB (a libc mapped in the target) a function symbol's value is an
- * instruction boundary, and decoding the fixed-length prologue from there
- * lands on the `syscall`.  The bytes are checked again in the target's
- * memory, which is what runs.  The file is opened through map_files, which
- * needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE: when it cannot be opened,
- * *OPEN_ERR is set to the errno. */
-static bool site_from_library(hd_memview *mv, const struct hd_maps *maps, pid_t pid,
-			      const struct hd_mapping *lib, uint64_t *site, int *open_err)
+/* (2) A function's entry is an instruction boundary, and decoding the
+ * fixed-length prologue from there lands on the `syscall`.  The bytes are
+ * the target's own, which is what runs. */
+static bool site_from_entries(hd_memview *mv, const struct hd_maps *maps,
+			      const struct inject_entries *libc, uint64_t *site)
 {
-	char path[96];
-	snprintf(path, sizeof path, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid, lib->start,
-		 lib->end);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		*open_err = errno;
-		return false;
-	}
-	struct stat st;
-	Elf *e = NULL;
-	bool found = false;
-	if (fstat(fd, &st) != 0 || st.st_size > LIBC_MAX_SIZE || elf_version(EV_CURRENT) == EV_NONE ||
-	    !(e = elf_begin(fd, ELF_C_READ, NULL)))
-		goto out;
-	size_t examined = 0;
-	for (Elf_Scn *scn = NULL; !found && (scn = elf_nextscn(e, scn));) {
-		GElf_Shdr sh;
-		Elf_Data *d;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize ||
-		    !(d = elf_getdata(scn, NULL)))
+	for (size_t i = 0; i < libc->n && i < INJECT_MAX_ENTRIES; i++) {
+		uint8_t code[ENTRY_PROLOGUE_MAX];
+		uint64_t entry = libc->addr[i];
+		if (!is_fixed_code(maps, entry, sizeof code) ||
+		    mv_try_read(mv, entry, code, sizeof code) != 0)
 			continue;
-		size_t nsyms = sh.sh_size / sh.sh_entsize;
-		for (size_t i = 0; i < nsyms && !found && examined++ < LIBC_MAX_SYMBOLS; i++) {
-			GElf_Sym sym;
-			uint64_t off, addr;
-			uint8_t code[ENTRY_PROLOGUE_MAX];
-			if (!gelf_getsym(d, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
-			    sym.st_shndx == SHN_UNDEF || sym.st_size < sizeof code ||
-			    !code_offset(e, sym.st_value, &off) ||
-			    pread(fd, code, sizeof code, (off_t)off) != (ssize_t)sizeof code)
-				continue;
-			size_t at = syscall_prologue(code);
-			if (!at || !(addr = mapped_at(maps, lib, off)) ||
-			    !is_fixed_code(maps, addr, sizeof code) ||
-			    mv_try_read(mv, addr, code, sizeof code) != 0 || syscall_prologue(code) != at)
-				continue;
-			*site = addr + at;
-			found = true;
+		size_t at = syscall_prologue(code);
+		if (at) {
+			*site = entry + at;
+			return true;
 		}
 	}
-out:
-	if (e)
-		elf_end(e);
-	close(fd);
-	return found;
-}
-
-static bool is_libc_name(const char *name)
-{
-	return strncmp(name, "libc.so", 7) == 0 || strncmp(name, "libc-", 5) == 0 ||
-	       strncmp(name, "ld-musl-", 8) == 0 || strncmp(name, "libc.musl-", 10) == 0;
+	return false;
 }
 
 int inject_find_site(hd_memview *mv, const struct hd_maps *maps, const struct hd_target *t,
-		     uint64_t *site)
+		     const struct inject_entries *libc, uint64_t *site)
 {
-	if (site_from_threads(mv, maps, t, site))
+	if (site_from_threads(mv, maps, t, site) || (libc && site_from_entries(mv, maps, libc, site)))
 		return 0;
-	int open_err = 0;
-	for (size_t i = 0; i < maps->n; i++)
-		if (maps->v[i].x && is_libc_name(maps->v[i].name) &&
-		    site_from_library(mv, maps, t->pid, &maps->v[i], site, &open_err))
-			return 0;
-	if (open_err)
+	if (libc && libc->unreadable)
 		return hd_fail(HD_E_SNAPSHOT,
 			       "refusing a fork snapshot: no thread of process %d is in a system call "
 			       "and hdump cannot read its libc (map_files: %s); use --snapshot=stop",
-			       (int)t->pid, strerror(open_err));
+			       (int)t->pid, strerror(libc->unreadable));
 	return hd_fail(HD_E_SNAPSHOT,
 		       "refusing a fork snapshot: no syscall instruction in process %d's code is "
 		       "proven to start an instruction (no thread in a system call, no libc "
 		       "symbols); use --snapshot=stop", (int)t->pid);
 }
 
-enum wait_outcome { STOP_SEEN, STOP_LATE };
 #define NO_DEADLINE UINT64_MAX
 
 /* Waits for TID's next stop until DEADLINE (ms), or until hdump is told to
- * stop when WATCH_SIGNALS.  A poll with a growing pause: a stop normally
- * comes within microseconds, and the cap bounds what polling adds to the
- * target's pause.  With NO_DEADLINE and no signals to watch, a blocking
- * wait that nothing but the stop (or SIGKILL of hdump) ends. */
-static int wait_stop_until(pid_t tid, int *status, uint64_t deadline, bool watch_signals)
+ * stop when WATCH_SIGNALS; *LATE tells which came first.  A poll: a stop
+ * normally comes within microseconds, the first look costs nothing, and
+ * the millisecond pause bounds what polling adds to the target's pause.
+ * With NO_DEADLINE and no signals to watch, a blocking wait that nothing
+ * but the stop (or SIGKILL of hdump) ends.  Returns 0, or -1
+ * (HD_E_TARGET_GONE: TID exited). */
+static int wait_stop_until(pid_t tid, int *status, uint64_t deadline, bool watch_signals,
+			   bool *late)
 {
-	long pause_ns = POLL_MIN_NS;
 	bool blocking = deadline == NO_DEADLINE && !watch_signals;
+	*late = false;
 	for (;;) {
 		pid_t r = waitpid(tid, status, __WALL | (blocking ? 0 : WNOHANG));
 		if (r == tid) {
 			if (WIFEXITED(*status) || WIFSIGNALED(*status))
 				return hd_fail(HD_E_TARGET_GONE, "thread %d exited", (int)tid);
-			return STOP_SEEN;
+			return 0;
 		}
 		if (r < 0 && errno != EINTR)
 			return hd_fail_errno(HD_E_TARGET_GONE, errno, "waiting for thread %d", (int)tid);
-		if (hd_monotonic_ms() >= deadline || (watch_signals && hd_interrupted()))
-			return STOP_LATE;
-		struct timespec ts = {0, pause_ns};
-		nanosleep(&ts, NULL);
-		pause_ns = pause_ns * 2 < POLL_MAX_NS ? pause_ns * 2 : POLL_MAX_NS;
+		if (hd_monotonic_ms() >= deadline || (watch_signals && hd_interrupted())) {
+			*late = true;
+			return 0;
+		}
+		hd_sleep_ms(1);
 	}
 }
 
@@ -264,13 +173,13 @@ static void restart_interrupted_call(struct user_regs_struct *regs)
 	}
 }
 
-enum call_end { CALL_ERROR = -1, CALL_BEFORE = 0, CALL_RETURNED = 1 };
+enum call_end { CALL_BEFORE, CALL_RETURNED };
 enum call_cut { NOT_CUT, CUT_TIMEOUT, CUT_SIGNAL };
 
 /* Drives TID from its stop through the call's entry and exit stops.
- * Returns CALL_RETURNED at the exit stop; CALL_BEFORE when TID stopped
- * before the call ran (a signal, left in *PENDING_SIG, or our cut);
- * CALL_ERROR.  A call still running at the deadline, or when hdump is told
+ * Returns 0 with *END: CALL_RETURNED at the exit stop, CALL_BEFORE when
+ * TID stopped before the call ran (a signal, left in *PENDING_SIG, or our
+ * cut); or -1 with the error recorded.  A call still running at the deadline, or when hdump is told
  * to stop, is cut (*CUT): PTRACE_INTERRUPT wakes an interruptible wait,
  * which returns (-ERESTARTSYS...) to the exit stop.  A wait the interrupt
  * does not wake (uninterruptible or killable only, as a user notification
@@ -278,7 +187,8 @@ enum call_cut { NOT_CUT, CUT_TIMEOUT, CUT_SIGNAL };
  * out however long it takes, signals to hdump notwithstanding: a thread
  * released with the injected registers would return into the middle of
  * the target's code. */
-static int run_call(pid_t tid, struct hd_injected *out, int *pending_sig, enum call_cut *cut)
+static int run_call(pid_t tid, struct hd_injected *out, int *pending_sig, enum call_cut *cut,
+		    enum call_end *end)
 {
 	bool entered = false, resume = true;
 	bool cleanup = hd_interrupted(); /* already told to stop: this call is clean-up */
@@ -289,11 +199,11 @@ static int run_call(pid_t tid, struct hd_injected *out, int *pending_sig, enum c
 			return hd_fail_errno(HD_E_TARGET_GONE, errno, "resuming thread %d", (int)tid);
 		resume = true;
 		int status;
-		int w = wait_stop_until(tid, &status, *cut == NOT_CUT ? deadline : NO_DEADLINE,
-					!cleanup && *cut == NOT_CUT);
-		if (w < 0)
-			return CALL_ERROR;
-		if (w == STOP_LATE) {
+		bool late;
+		if (wait_stop_until(tid, &status, *cut == NOT_CUT ? deadline : NO_DEADLINE,
+				    !cleanup && *cut == NOT_CUT, &late) != 0)
+			return -1;
+		if (late) {
 			*cut = !cleanup && hd_interrupted() ? CUT_SIGNAL : CUT_TIMEOUT;
 			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
 				return hd_fail_errno(HD_E_TARGET_GONE, errno, "interrupting thread %d",
@@ -313,7 +223,8 @@ static int run_call(pid_t tid, struct hd_injected *out, int *pending_sig, enum c
 				return hd_fail_errno(HD_E_TARGET_GONE, errno, "registers of thread %d",
 						     (int)tid);
 			out->ret = (long)regs.rax;
-			return CALL_RETURNED;
+			*end = CALL_RETURNED;
+			return 0;
 		}
 		if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_FORK ||
 		    event == PTRACE_EVENT_VFORK) {
@@ -323,13 +234,16 @@ static int run_call(pid_t tid, struct hd_injected *out, int *pending_sig, enum c
 			continue;
 		}
 		if (event == PTRACE_EVENT_STOP) {
-			if (*cut != NOT_CUT && !entered)
-				return CALL_BEFORE; /* our interrupt came first */
+			if (*cut != NOT_CUT && !entered) {
+				*end = CALL_BEFORE; /* our interrupt came first */
+				return 0;
+			}
 			continue; /* a group stop or interrupt: the call still has to run */
 		}
 		if (!entered) {
 			*pending_sig = sig;
-			return CALL_BEFORE;
+			*end = CALL_BEFORE;
+			return 0;
 		}
 		/* Signals are only taken on the way out, after the exit stop. */
 		return hd_fail(HD_E_INTERNAL, "thread %d: unexpected stop 0x%x inside a call", (int)tid,
@@ -367,18 +281,19 @@ int inject_syscall(pid_t tid, uint64_t site, long nr, const long args[6],
 		goto restore_options;
 	}
 	enum call_cut cut;
-	int at = run_call(tid, out, pending_sig, &cut);
+	enum call_end at = CALL_BEFORE;
+	int ran = run_call(tid, out, pending_sig, &cut, &at);
 	regs = saved;
 	/* From a stop before the call the kernel still restarts the thread's
 	 * own call itself.  After an error this is a best effort on a thread
 	 * that may be gone. */
-	if (at != CALL_BEFORE)
+	if (ran != 0 || at == CALL_RETURNED)
 		restart_interrupted_call(&regs);
-	if (ptrace(PTRACE_SETREGS, tid, 0, &regs) != 0 && at != CALL_ERROR) {
+	if (ptrace(PTRACE_SETREGS, tid, 0, &regs) != 0 && ran == 0) {
 		hd_fail_errno(HD_E_TARGET_GONE, errno, "restoring registers of thread %d", (int)tid);
 		goto restore_options;
 	}
-	if (at == CALL_ERROR)
+	if (ran != 0)
 		goto restore_options;
 	if (cut == CUT_SIGNAL)
 		hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d during a system call injected "
@@ -396,3 +311,24 @@ restore_options:
 	ptrace(PTRACE_SETOPTIONS, tid, 0, 0);
 	return rc;
 }
+
+#else
+
+int inject_find_site(hd_memview *mv, const struct hd_maps *maps, const struct hd_target *t,
+		     const struct inject_entries *libc, uint64_t *site)
+{
+	(void)mv, (void)maps, (void)t, (void)libc, (void)site;
+	return hd_fail(HD_E_SNAPSHOT, "fork snapshots need x86-64; use --snapshot=stop");
+}
+
+int inject_syscall(pid_t tid, uint64_t site, long nr, const long args[6],
+		   struct hd_injected *out, int *pending_sig)
+{
+	(void)tid, (void)site, (void)nr, (void)args;
+	*pending_sig = 0;
+	out->ret = 0;
+	out->new_child = 0;
+	return hd_fail(HD_E_SNAPSHOT, "fork snapshots need x86-64; use --snapshot=stop");
+}
+
+#endif

@@ -11,6 +11,7 @@
 #ifndef HD_INJECT_H
 #define HD_INJECT_H
 
+#include "../common/hd_error.h"
 #include "attach.h"
 #include "memview.h"
 #include "procmaps.h"
@@ -25,18 +26,29 @@
  * instruction_pointer) sees a call made at SITE at SITE + this. */
 #define INJECT_SYSCALL_LEN 2
 
+/* Where the target's libc starts functions that may be system call
+ * wrappers: entry points read from the library's symbol table (each an
+ * instruction boundary) and mapped to the target's addresses.  agent/
+ * reads no symbol table: symbols/syscall_wrappers.h fills this in. */
+#define INJECT_MAX_ENTRIES 32
+struct inject_entries {
+	uint64_t addr[INJECT_MAX_ENTRIES];
+	size_t n;
+	int unreadable; /* errno when libc's file could not be opened, else 0 */
+};
+
 /* The address of a `syscall` instruction (0f 05) in the target's code that
  * is proven to start an instruction — never a 0f 05 byte pair found by
  * scanning, which may be the tail of another instruction.  Proven either
  * (1) by the CPU: a thread of T held inside a system call has its rip just
- * after the `syscall` it entered the kernel with, or (2) by the libc mapped
- * in the target: an exported function whose code starts with
- * `[endbr64] mov $nr, %eax; syscall`, read from the library's symbol table
- * and checked in the target's memory.  Only code in a mapping that is not
+ * after the `syscall` it entered the kernel with, or (2) by LIBC (may be
+ * NULL): an entry whose code in the target's memory is
+ * `[endbr64] mov $nr, %eax; syscall`.  Only code in a mapping that is not
  * writable qualifies.  T's threads must be held.  Errors: HD_E_SNAPSHOT
- * (no proven site). */
-int inject_find_site(hd_memview *mv, const struct hd_maps *maps, const struct hd_target *t,
-		     uint64_t *site);
+ * (no proven site; also on any CPU but x86-64). */
+HD_MUST_CHECK int inject_find_site(hd_memview *mv, const struct hd_maps *maps,
+				   const struct hd_target *t, const struct inject_entries *libc,
+				   uint64_t *site);
 
 struct hd_injected {
 	long ret;         /* the system call's return value (-errno on failure) */
@@ -59,8 +71,8 @@ struct hd_injected {
  * no bound: the thread is never let go with the injected registers.  A signal that came before the call
  * started does not cut it: clean-up calls run after one.  OUT->new_child is
  * filled even on failure: a process the call created before it was cut
- * short is the caller's to kill. */
-int inject_syscall(pid_t tid, uint64_t site, long nr, const long args[6],
+ * short is the caller's to kill.  On any CPU but x86-64: HD_E_SNAPSHOT. */
+HD_MUST_CHECK int inject_syscall(pid_t tid, uint64_t site, long nr, const long args[6],
 		   struct hd_injected *out, int *pending_sig);
 
 #endif

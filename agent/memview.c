@@ -23,8 +23,9 @@ struct hd_memview {
 	pid_t pid;   /* 0: local regions only */
 	size_t last; /* region of the last hit: reads come in runs */
 	bool sorted;
+	bool may_tear; /* reads that miss are torn reads, not layout errors */
 	int mem_fd;  /* /proc/PID/mem, opened lazily when process_vm_readv is refused */
-	int use_mem_fd;
+	bool use_mem_fd;
 	struct local_region *regions;
 	size_t nregions, cap;
 	struct mv_stats stats;
@@ -56,12 +57,16 @@ int mv_add_local(hd_memview *mv, uint64_t addr, const void *data, size_t len)
 hd_memview *mv_new_process(pid_t pid)
 {
 	hd_memview *mv = mv_new_local();
-	if (mv)
+	if (mv) {
 		mv->pid = pid;
+		mv->may_tear = true;
+	}
 	return mv;
 }
 
-void mv_read_without_pinning(hd_memview *mv) { mv->use_mem_fd = 1; }
+void mv_reads_may_tear(hd_memview *mv) { mv->may_tear = true; }
+
+void mv_read_without_pinning(hd_memview *mv) { mv->use_mem_fd = true; }
 
 hd_memview *mv_clone(const hd_memview *mv)
 {
@@ -70,6 +75,7 @@ hd_memview *mv_clone(const hd_memview *mv)
 		return NULL;
 	c->pid = mv->pid;
 	c->use_mem_fd = mv->use_mem_fd;
+	c->may_tear = mv->may_tear;
 	c->sorted = mv->sorted;
 	if (mv->nregions) {
 		c->regions = malloc(mv->nregions * sizeof *c->regions);
@@ -178,7 +184,7 @@ static int read_process(hd_memview *mv, uint64_t addr, void *buf, size_t len)
 			if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
 				/* Refused by seccomp or an old kernel: /proc/PID/mem
 				 * serves the same pages while we are the tracer. */
-				mv->use_mem_fd = 1;
+				mv->use_mem_fd = true;
 				return read_proc_mem(mv, addr + done, (uint8_t *)buf + done,
 						     len - done);
 			}
@@ -220,16 +226,8 @@ int mv_read(hd_memview *mv, uint64_t addr, void *buf, size_t len)
 		return 0;
 	if (errno == ESRCH)
 		return hd_fail(HD_E_TARGET_GONE, "target process %d exited", (int)mv->pid);
-	return hd_fail(HD_E_LAYOUT, "cannot read %zu bytes at 0x%" PRIx64 ": not mapped",
-		       len, addr);
-}
-
-uint64_t mv_read_u64(hd_memview *mv, uint64_t addr, int *ok)
-{
-	uint64_t v = 0;
-	if (mv_read(mv, addr, &v, sizeof v) != 0)
-		*ok = 0;
-	return v;
+	return hd_fail(mv->may_tear ? HD_E_TORN : HD_E_LAYOUT,
+		       "cannot read %zu bytes at 0x%" PRIx64 ": not mapped", len, addr);
 }
 
 struct mv_stats mv_stats(const hd_memview *mv) { return mv->stats; }

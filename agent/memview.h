@@ -8,6 +8,8 @@
 #ifndef HD_MEMVIEW_H
 #define HD_MEMVIEW_H
 
+#include "../common/hd_error.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -16,18 +18,25 @@ typedef struct hd_memview hd_memview;
 
 /* A view over local buffers only (an executable's image heap, test data).
  * Returns NULL on out of memory (error recorded). */
-hd_memview *mv_new_local(void);
+HD_MUST_CHECK hd_memview *mv_new_local(void);
 
-/* Makes [ADDR, ADDR+LEN) readable, backed by DATA, which must outlive the view. */
-int mv_add_local(hd_memview *mv, uint64_t addr, const void *data, size_t len);
+/* Makes [ADDR, ADDR+LEN) readable, backed by DATA, which must outlive the
+ * view.  Returns 0, or -1 (HD_E_INTERNAL: memory, or a range that wraps). */
+HD_MUST_CHECK int mv_add_local(hd_memview *mv, uint64_t addr, const void *data, size_t len);
+
+/* Says that MV's local regions copy the memory of a live process (a
+ * snapshot): a read outside them is then a torn read, as on a process
+ * view.  Without it a local view holds data that never changes (an image
+ * heap), and such a read is a layout error. */
+void mv_reads_may_tear(hd_memview *mv);
 
 /* A view of process PID's memory.  The caller must keep PID stopped (or
  * accept torn reads) while reading. */
-hd_memview *mv_new_process(pid_t pid);
+HD_MUST_CHECK hd_memview *mv_new_process(pid_t pid);
 
 /* An independent view of the same memory (same local buffers, same
  * process), for another thread: a view keeps per-reader state. */
-hd_memview *mv_clone(const hd_memview *mv);
+HD_MUST_CHECK hd_memview *mv_clone(const hd_memview *mv);
 
 /* Reads through /proc/PID/mem only.  process_vm_readv pins the pages it
  * reads, and pinning an anonymous page shared copy-on-write with another
@@ -37,19 +46,20 @@ void mv_read_without_pinning(hd_memview *mv);
 void mv_free(hd_memview *mv);
 
 /* Copies LEN bytes at ADDR into BUF, all or nothing.  Returns 0, or -1 with
- * the error recorded: HD_E_LAYOUT when any byte is unmapped (target data
- * pointed somewhere it should not), HD_E_TARGET_GONE when the process died. */
-int mv_read(hd_memview *mv, uint64_t addr, void *buf, size_t len);
+ * the error recorded: HD_E_TORN when any byte is unmapped in a process (or
+ * outside a snapshot's copy): target data pointed somewhere it should not,
+ * which a concurrent mutation explains, so the caller's retry may succeed;
+ * HD_E_LAYOUT for the same in a fixed local view (see mv_reads_may_tear);
+ * HD_E_TARGET_GONE when the process died. */
+HD_MUST_CHECK int mv_read(hd_memview *mv, uint64_t addr, void *buf, size_t len);
 
 /* Same, but records nothing: for probing addresses that may legitimately be
  * unmapped.  Returns 0 or -1 (errno EFAULT/ESRCH). */
-int mv_try_read(hd_memview *mv, uint64_t addr, void *buf, size_t len);
+HD_MUST_CHECK int mv_try_read(hd_memview *mv, uint64_t addr, void *buf, size_t len);
 
 /* Direct pointer to LEN bytes at ADDR when they lie in one local region,
  * else NULL.  Lets offline walks avoid a copy. */
 const void *mv_local_ptr(hd_memview *mv, uint64_t addr, size_t len);
-
-uint64_t mv_read_u64(hd_memview *mv, uint64_t addr, int *ok);
 
 /* Reads asked of MV so far (mv_read and mv_try_read calls, and their
  * bytes): what a walk cost, counted without a clock. */

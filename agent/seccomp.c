@@ -37,30 +37,35 @@ static struct word load_data(const struct seccomp_call *call, uint32_t k)
 	return (struct word){v, known};
 }
 
-/* A ALU-op SRC, as the kernel computes it.  Returns 0, 1 when the program
- * returns 0 here (division by a zero X), -1 when undecidable. */
-static int alu(uint16_t op, struct word *a, struct word src)
+enum alu_outcome {
+	ALU_DONE,
+	ALU_RETURNS_ZERO, /* division by a zero X ends the program with 0 */
+	ALU_UNDECIDED,
+};
+
+/* A ALU-op SRC, as the kernel computes it. */
+static enum alu_outcome alu(uint16_t op, struct word *a, struct word src)
 {
 	switch (op) {
 	case BPF_NEG:
 		a->v = -a->v;
-		return 0;
+		return ALU_DONE;
 	case BPF_ADD: case BPF_SUB: case BPF_MUL: case BPF_AND: case BPF_OR: case BPF_XOR:
 		break;
 	case BPF_DIV: case BPF_LSH: case BPF_RSH:
 		/* A divisor that may be 0 may end the program; a shift by 32
 		 * or more is undefined in the classic machine: do not guess. */
 		if (!src.known || (op != BPF_DIV && src.v >= 32))
-			return -1;
+			return ALU_UNDECIDED;
 		if (op == BPF_DIV && src.v == 0)
-			return 1;
+			return ALU_RETURNS_ZERO;
 		break;
 	default:
-		return -1; /* BPF_MOD and others: seccomp refuses them */
+		return ALU_UNDECIDED; /* BPF_MOD and others: seccomp refuses them */
 	}
 	if (!a->known || !src.known) {
 		a->known = false;
-		return 0;
+		return ALU_DONE;
 	}
 	switch (op) {
 	case BPF_ADD: a->v += src.v; break;
@@ -73,17 +78,17 @@ static int alu(uint16_t op, struct word *a, struct word src)
 	case BPF_LSH: a->v <<= src.v; break;
 	default: a->v >>= src.v; break; /* BPF_RSH */
 	}
-	return 0;
+	return ALU_DONE;
 }
 
 /* The instruction set seccomp accepts (seccomp_check_filter), nothing more.
  * Every jump goes forward and is checked against LEN, so the run takes at
  * most LEN steps. */
-int seccomp_bpf_run(const struct sock_filter *prog, size_t len, const struct seccomp_call *call,
-		    uint32_t *ret)
+bool seccomp_bpf_decide(const struct sock_filter *prog, size_t len,
+			const struct seccomp_call *call, uint32_t *ret)
 {
 	if (!prog || len == 0 || len > BPF_MAXINSNS)
-		return -1;
+		return false;
 	struct word A = {0, true}, X = {0, true}, M[BPF_MEMWORDS];
 	bool stored[BPF_MEMWORDS] = {false};
 	for (size_t pc = 0; pc < len; pc++) {
@@ -93,7 +98,7 @@ int seccomp_bpf_run(const struct sock_filter *prog, size_t len, const struct sec
 		switch (in->code) {
 		case BPF_LD | BPF_W | BPF_ABS:
 			if (k >= DATA_SIZE || k % 4)
-				return -1;
+				return false;
 			A = load_data(call, k);
 			continue;
 		case BPF_LD | BPF_W | BPF_LEN: A = (struct word){DATA_SIZE, true}; continue;
@@ -103,27 +108,27 @@ int seccomp_bpf_run(const struct sock_filter *prog, size_t len, const struct sec
 		case BPF_LD | BPF_MEM:
 		case BPF_LDX | BPF_MEM:
 			if (k >= BPF_MEMWORDS || !stored[k])
-				return -1;
+				return false;
 			*(BPF_CLASS(in->code) == BPF_LD ? &A : &X) = M[k];
 			continue;
 		case BPF_ST:
 		case BPF_STX:
 			if (k >= BPF_MEMWORDS)
-				return -1;
+				return false;
 			M[k] = in->code == BPF_ST ? A : X;
 			stored[k] = true;
 			continue;
 		case BPF_MISC | BPF_TAX: X = A; continue;
 		case BPF_MISC | BPF_TXA: A = X; continue;
-		case BPF_RET | BPF_K: *ret = k; return 0;
+		case BPF_RET | BPF_K: *ret = k; return true;
 		case BPF_RET | BPF_A:
 			if (!A.known)
-				return -1;
+				return false;
 			*ret = A.v;
-			return 0;
+			return true;
 		case BPF_JMP | BPF_JA:
 			if (k > left)
-				return -1;
+				return false;
 			pc += k;
 			continue;
 		default:
@@ -133,37 +138,37 @@ int seccomp_bpf_run(const struct sock_filter *prog, size_t len, const struct sec
 		 * is not listed below is refused (alu() rejects BPF_MOD...). */
 		if (BPF_CLASS(in->code) == BPF_ALU) {
 			if (BPF_OP(in->code) == BPF_NEG && BPF_SRC(in->code) != BPF_K)
-				return -1;
+				return false;
 			if (in->code == (BPF_ALU | BPF_DIV | BPF_K) && k == 0)
-				return -1; /* the kernel refuses such a program */
+				return false; /* the kernel refuses such a program */
 			struct word src = BPF_SRC(in->code) == BPF_X ? X : (struct word){k, true};
-			int r = alu(BPF_OP(in->code), &A, src);
-			if (r < 0)
-				return -1;
-			if (r > 0) {
+			enum alu_outcome r = alu(BPF_OP(in->code), &A, src);
+			if (r == ALU_UNDECIDED)
+				return false;
+			if (r == ALU_RETURNS_ZERO) {
 				*ret = 0;
-				return 0;
+				return true;
 			}
 			continue;
 		}
 		if (BPF_CLASS(in->code) != BPF_JMP)
-			return -1;
+			return false;
 		if (in->jt > left || in->jf > left)
-			return -1;
+			return false;
 		struct word b = BPF_SRC(in->code) == BPF_X ? X : (struct word){k, true};
 		if (!A.known || !b.known)
-			return -1; /* the answer depends on what is not known */
+			return false; /* the answer depends on what is not known */
 		bool taken;
 		switch (BPF_OP(in->code)) {
 		case BPF_JEQ: taken = A.v == b.v; break;
 		case BPF_JGT: taken = A.v > b.v; break;
 		case BPF_JGE: taken = A.v >= b.v; break;
 		case BPF_JSET: taken = (A.v & b.v) != 0; break;
-		default: return -1;
+		default: return false;
 		}
 		pc += taken ? in->jt : in->jf;
 	}
-	return -1; /* fell off the end: the kernel never accepts that */
+	return false; /* fell off the end: the kernel never accepts that */
 }
 
 /* The kernel's order of precedence: the lower the signed action, the more
@@ -261,7 +266,7 @@ int seccomp_check_calls(pid_t pid, pid_t tid, const struct seccomp_call *calls, 
 		}
 		for (size_t c = 0; c < n && rc == 0; c++) {
 			uint32_t r;
-			if (seccomp_bpf_run(prog, (size_t)len, &calls[c], &r) != 0) {
+			if (!seccomp_bpf_decide(prog, (size_t)len, &calls[c], &r)) {
 				char why[120];
 				snprintf(why, sizeof why, "hdump cannot tell what its filter %ld does to %s",
 					 count, calls[c].name);

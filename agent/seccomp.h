@@ -12,8 +12,11 @@
 #ifndef HD_SECCOMP_H
 #define HD_SECCOMP_H
 
+#include "../common/hd_error.h"
+
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -27,12 +30,12 @@ struct seccomp_call {
 	unsigned unknown_args; /* bit i: args[i] may hold any value */
 };
 
-/* The verdict of one program on CALL: 0 with the filter's return value in
- * *RET, or -1 when the program cannot be decided (malformed, out-of-range
- * jump or load, unknown opcode, too long, or its answer depends on an
- * unknown argument).  LEN is bounded by BPF_MAXINSNS. */
-int seccomp_bpf_run(const struct sock_filter *prog, size_t len, const struct seccomp_call *call,
-		    uint32_t *ret);
+/* The verdict of one program on CALL: true with the filter's return value
+ * in *RET, false when the program cannot be decided (malformed,
+ * out-of-range jump or load, unknown opcode, too long, or its answer
+ * depends on an unknown argument).  LEN is bounded by BPF_MAXINSNS. */
+HD_MUST_CHECK bool seccomp_bpf_decide(const struct sock_filter *prog, size_t len,
+			const struct seccomp_call *call, uint32_t *ret);
 
 /* Checks that thread TID of process PID (held in a ptrace stop of ours)
  * would be let through for each of the N CALLS.  Returns 0 when every call
@@ -43,6 +46,6 @@ int seccomp_bpf_run(const struct sock_filter *prog, size_t len, const struct sec
  * (SECCOMP_FILTER_FLAG_TSYNC): with every thread held it is final; with
  * only TID held, a filter added after the filter count's last reading
  * (Linux 5.9+; the chain itself on older kernels) goes unseen. */
-int seccomp_check_calls(pid_t pid, pid_t tid, const struct seccomp_call *calls, size_t n);
+HD_MUST_CHECK int seccomp_check_calls(pid_t pid, pid_t tid, const struct seccomp_call *calls, size_t n);
 
 #endif

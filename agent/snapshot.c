@@ -54,6 +54,8 @@ int snapshot_take(struct hd_snapshot *s, hd_memview *proc, struct hd_range *r, s
 		s->arena_size += (len + 7) & ~7ull;
 	}
 	s->view = mv_new_local();
+	if (s->view)
+		mv_reads_may_tear(s->view);
 	if (s->view && s->arena_size) {
 		s->arena = mmap(NULL, s->arena_size, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -5,6 +5,7 @@
 #ifndef HD_SNAPSHOT_H
 #define HD_SNAPSHOT_H
 
+#include "../common/hd_error.h"
 #include "memview.h"
 
 #include <stddef.h>
@@ -22,10 +23,12 @@ struct hd_range {
 };
 
 /* Copies the N ranges R (in any order, overlaps allowed; sorted and merged
- * in place) from PROC.  Errors: HD_E_TARGET_GONE, HD_E_LAYOUT (a range went unreadable),
+ * in place) from PROC; reads of the copy that miss it are torn reads
+ * (mv_reads_may_tear).  Errors: HD_E_TARGET_GONE, HD_E_TORN (a range went
+ * unreadable),
  * HD_E_SNAPSHOT (a copy larger than the machine's memory, refused before
  * anything is allocated or read), HD_E_INTERNAL (out of memory). */
-int snapshot_take(struct hd_snapshot *s, hd_memview *proc, struct hd_range *r, size_t n);
+HD_MUST_CHECK int snapshot_take(struct hd_snapshot *s, hd_memview *proc, struct hd_range *r, size_t n);
 void snapshot_free(struct hd_snapshot *s);
 
 #endif

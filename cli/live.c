@@ -1,5 +1,7 @@
 #include "../agent/attach.h"
 #include "../agent/cowfork.h"
+#include "../agent/eperm.h"
+#include "../agent/mempolicy.h"
 #include "../symbols/isolate.h"
 #include "../agent/procmaps.h"
 #include "../agent/snapshot.h"
@@ -9,6 +11,7 @@
 #include "../common/hd_error.h"
 #include "../common/interrupt.h"
 #include "../symbols/discover.h"
+#include "../symbols/syscall_wrappers.h"
 #include "../symbols/threadlocals.h"
 #include "../hprof/roots.h"
 #include "run.h"
@@ -47,7 +50,7 @@ struct live {
 static bool is_retryable(void)
 {
 	enum hd_error_class c = hd_error_class();
-	return c == HD_E_LAYOUT || c == HD_E_INCONSISTENT;
+	return c == HD_E_LAYOUT || c == HD_E_INCONSISTENT || c == HD_E_TORN;
 }
 
 static int prepare_isolates(struct live *lv)
@@ -174,12 +177,6 @@ static int scan_all(struct live *lv, pid_t pid, hd_memview *view)
 	return 0;
 }
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 /* Test hooks, only in the test build (hdump-faults, -DHDUMP_FAULT_HOOKS):
  * HDUMP_FAULT=kill-target kills the target while it is stopped, "stall" says
  * so on stderr and holds it stopped for 3 s, "proc-mem" reads through
@@ -203,7 +200,7 @@ static void inject_fault(pid_t pid)
 		/* The tests wait for this line, not for a guessed time. */
 		fprintf(stderr, "hdump: HDUMP_FAULT=stall: holding\n");
 		for (int i = 0; i < 300 && !hd_interrupted(); i++)
-			sleep_ms(10);
+			hd_sleep_ms(10);
 	}
 }
 
@@ -257,7 +254,10 @@ int run_live(const struct hd_options *opt)
 	struct hd_dump_input in = {.mv = lv->proc, .chunks = isolate_chunks, .roots = live_roots,
 				   .roots_ctx = &rctx, .threads = opt->threads};
 	bool forking = opt->snapshot == HD_SNAPSHOT_FORK && !opt->list_isolates;
-	if (forking && cowfork_check_memory(opt->pid) != 0) {
+	struct inject_entries libc_entries = {0};
+	if (forking)
+		syscall_wrappers_find(opt->pid, &lv->maps, &libc_entries);
+	if (forking && mempolicy_check_fork(opt->pid) != 0) {
 		rc = -1;
 		if (want_dump)
 			session_end(&session, NULL, rc);
@@ -270,7 +270,7 @@ int run_live(const struct hd_options *opt)
 		rc = target_stop(&lv->target, opt->pid);
 		if (rc == 0 && forking) {
 			/* Held only for the fork; everything after reads the child. */
-			rc = cowfork_take(&cow, &lv->target, lv->proc, &lv->maps);
+			rc = cowfork_take(&cow, &lv->target, lv->proc, &lv->maps, &libc_entries);
 			target_release(&lv->target);
 			if (opt->verbose)
 				fprintf(stderr, "hdump: target stopped for %" PRIu64 " ms (fork %d)\n",
@@ -339,7 +339,7 @@ int run_live(const struct hd_options *opt)
 		if (opt->verbose)
 			fprintf(stderr, "hdump: attempt %u: %s; retrying\n", attempt + 1,
 				hd_escape(hd_error_message(), esc, sizeof esc));
-		sleep_ms(20u << (attempt < 5 ? attempt : 5));
+		hd_sleep_ms(20u << (attempt < 5 ? attempt : 5));
 	}
 	if (rc != 0 && is_retryable() && !opt->list_isolates) {
 		char last[256];

@@ -2,6 +2,8 @@
 #ifndef HD_GROW_H
 #define HD_GROW_H
 
+#include "hd_error.h"
+
 #include <stddef.h>
 
 /* Makes room for one more element in *VEC, which holds N elements of SIZE
@@ -9,6 +11,6 @@
  * time).  VEC is the address of the vector's pointer.  Returns 0, or -1
  * with HD_E_INTERNAL recorded when memory runs out; *VEC is then kept.
  * Limits other than memory are the caller's to check. */
-int hd_grow(void *vec, size_t *cap, size_t n, size_t size, size_t first);
+HD_MUST_CHECK int hd_grow(void *vec, size_t *cap, size_t n, size_t size, size_t first);
 
 #endif

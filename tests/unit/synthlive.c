@@ -388,9 +388,9 @@ static void threads(struct builder *b, uint64_t tlabs[SL_THREADS][4], uint64_t t
 	for (size_t i = 0; i <= SL_THREADS; i++) {
 		struct hd_task *task = &t->target.tasks[i];
 		uint64_t stack = STACK_AREA + i * MiB;
-		*task = (struct hd_task){.tid = FIRST_TID + (pid_t)i, .stopped = true, .have_regs = true,
-					 .fs_base = FS_BASE + i * 0x10000, .rsp = stack + STACK_SIZE - 0x400,
-					 .rip = 0x401000 + i};
+		*task = (struct hd_task){.tid = FIRST_TID + (pid_t)i, .state = TASK_STOPPED,
+					 .have_regs = true, .fs_base = FS_BASE + i * 0x10000,
+					 .rsp = stack + STACK_SIZE - 0x400};
 		snprintf(task->comm, sizeof task->comm, i == SL_THREADS ? "native" : "java-%zu", i);
 		add_mapping(t, stack, stack + STACK_SIZE, "rw-");
 		uint8_t *s = add_region(t, stack, STACK_SIZE);

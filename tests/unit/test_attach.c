@@ -1,7 +1,10 @@
-/* Stopping a target's threads (agent/attach.h) on helper processes: a thread
+/* Stopping a target's threads (agent/attach.h) on helper processes: every
+ * thread held (TASK_STOPPED, in a tracing stop) then let go (TASK_DETACHED,
+ * running); one thread held alone; a missing process or thread; a thread
  * that another tracer holds fails the attach with HD_E_TRACED and leaves
  * every thread running; a SIGTRAP met while stopping is handed back. */
 #include "../../agent/attach.h"
+#include "../../common/clock.h"
 #include "../../common/hd_error.h"
 
 #include <criterion/criterion.h>
@@ -15,7 +18,6 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Pipes between the test and the helper's two threads: the test writes a
@@ -132,6 +134,100 @@ static long tracer_of(pid_t pid, pid_t tid)
 	return tracer;
 }
 
+/* The state letter of /proc/PID/task/TID/stat: 't' in a tracing stop. */
+static char state_of(pid_t pid, pid_t tid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	FILE *f = fopen(path, "re");
+	cr_assert_not_null(f);
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *close_paren = strrchr(buf, ')'); /* comm may hold anything */
+	cr_assert(close_paren && close_paren[1] == ' ');
+	return close_paren[2];
+}
+
+Test(attach, every_thread_stopped_then_released, .timeout = 60)
+{
+	struct helper h;
+	start_helper(&h, false);
+	struct hd_target t;
+	cr_assert_eq(target_stop(&t, h.pid), 0, "%s", hd_error_message());
+	cr_assert_eq(t.n, 2);
+	bool seen_main = false, seen_second = false;
+	for (size_t i = 0; i < t.n; i++) {
+		const struct hd_task *task = &t.tasks[i];
+		seen_main |= task->tid == h.pid;
+		seen_second |= task->tid == h.tid2;
+		cr_assert_eq(task->state, TASK_STOPPED);
+		cr_assert(task_is_ours(task));
+		cr_assert_eq(state_of(h.pid, task->tid), 't', "thread %d not in a tracing stop",
+			     (int)task->tid);
+		cr_assert_eq(tracer_of(h.pid, task->tid), (long)getpid());
+		cr_assert(task->comm[0], "no name read");
+#if defined(__x86_64__)
+		cr_assert(task->have_regs && task->rsp, "no registers read");
+#endif
+	}
+	cr_assert(seen_main && seen_second);
+	target_release(&t);
+	for (size_t i = 0; i < t.n; i++) {
+		cr_assert_eq(t.tasks[i].state, TASK_DETACHED);
+		cr_assert_not(task_is_ours(&t.tasks[i]));
+		cr_assert_eq(tracer_of(h.pid, t.tasks[i].tid), 0);
+	}
+	target_release(&t); /* idempotent */
+	expect_thread_runs(&h, 0);
+	expect_thread_runs(&h, 1);
+	target_free(&t);
+	cr_assert_eq(t.n, 0);
+	stop_helper(&h);
+}
+
+Test(attach, one_thread_held_alone, .timeout = 60)
+{
+	struct helper h;
+	start_helper(&h, false);
+	struct hd_target t;
+	cr_assert_eq(target_stop_thread(&t, h.pid, h.tid2), 0, "%s", hd_error_message());
+	cr_assert_eq(t.n, 1);
+	cr_assert_eq(t.tasks[0].tid, h.tid2);
+	cr_assert_eq(t.tasks[0].state, TASK_STOPPED);
+	cr_assert_eq(tracer_of(h.pid, h.tid2), (long)getpid());
+	cr_assert_eq(tracer_of(h.pid, h.pid), 0);
+	expect_thread_runs(&h, 0); /* the other thread was never stopped */
+	target_free(&t);
+	expect_thread_runs(&h, 1);
+	stop_helper(&h);
+}
+
+Test(attach, a_missing_process_or_thread)
+{
+	struct hd_target t;
+	cr_assert_eq(target_stop(&t, 0x7ffffff0), -1);
+	cr_assert_eq(hd_error_class(), HD_E_NOENT, "%s", hd_error_message());
+	target_free(&t);
+	cr_assert_eq(target_stop_thread(&t, getpid(), 0x7ffffff0), -1);
+	cr_assert_eq(hd_error_class(), HD_E_TARGET_GONE, "%s", hd_error_message());
+	cr_assert_eq(t.n, 0);
+	target_free(&t);
+}
+
+Test(attach, only_seized_and_stopped_tasks_are_ours)
+{
+	struct hd_task task = {0};
+	cr_assert_eq(task.state, TASK_DETACHED, "a zeroed task is not ours");
+	cr_assert_not(task_is_ours(&task));
+	task.state = TASK_SEIZED;
+	cr_assert(task_is_ours(&task));
+	task.state = TASK_STOPPED;
+	cr_assert(task_is_ours(&task));
+	task.state = TASK_GONE;
+	cr_assert_not(task_is_ours(&task));
+}
+
 Test(attach, a_thread_traced_by_another_tracer_fails_the_attach, .timeout = 60)
 {
 	struct helper h;
@@ -179,13 +275,6 @@ Test(attach, a_thread_traced_by_another_tracer_fails_the_attach, .timeout = 60)
 	stop_helper(&h);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* A thread that raises SIGTRAP after SIGTRAP is, now and then, seized just
  * as one is dequeued: the stop it reports is that signal's, not our
  * interrupt, and the signal must reach its handler after the release. */
@@ -194,7 +283,7 @@ Test(attach, a_sigtrap_met_while_stopping_is_delivered, .timeout = 60)
 	struct helper h;
 	start_helper(&h, true);
 	bool met = false;
-	for (uint64_t end = now_ms() + 5000; !met && now_ms() < end;) {
+	for (uint64_t end = hd_monotonic_ms() + 5000; !met && hd_monotonic_ms() < end;) {
 		struct hd_target t;
 		cr_assert_eq(target_stop(&t, h.pid), 0, "%s", hd_error_message());
 		for (size_t i = 0; i < t.n; i++)

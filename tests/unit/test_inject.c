@@ -1,15 +1,15 @@
-/* System calls injected into a stopped process (agent/inject.h) and the
- * fork snapshot built on them (agent/cowfork.h), on helper processes whose
- * every observable outcome is checked: a blocking read, a sleep and a
- * user-mode computation carry on exactly as if nothing happened, a signal
- * that races the injection is delivered, the fork is a faithful frozen copy
- * that is killed and reaped, and the helper never sees SIGCHLD. */
+/* System calls injected into a stopped process (agent/inject.h), on helper
+ * processes whose every observable outcome is checked: a blocking read, a
+ * sleep and a user-mode computation carry on exactly as if nothing
+ * happened, a signal that races the injection is delivered, and the sites
+ * calls are made at are proven instruction starts. */
 #include "../../agent/attach.h"
-#include "../../agent/cowfork.h"
 #include "../../agent/inject.h"
 #include "../../agent/memview.h"
 #include "../../agent/procmaps.h"
+#include "../../common/clock.h"
 #include "../../common/hd_error.h"
+#include "../../symbols/syscall_wrappers.h"
 #include "tracee.h"
 
 #include <criterion/criterion.h>
@@ -19,7 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,12 +29,6 @@
 static volatile sig_atomic_t sigchld_seen, sigusr1_seen;
 static void on_sigchld(int s) { (void)s; sigchld_seen++; }
 static void on_sigusr1(int s) { (void)s; sigusr1_seen++; }
-
-/* Read by the test in the helper and in its frozen fork. */
-static volatile uint64_t marker = 0x5eed;
-/* Memory the helper dirties, so that its fork shares it copy-on-write. */
-static uint8_t *ballast;
-#define BALLAST_SIZE (32u << 20)
 
 #define SPIN_ROUNDS 300000000ull
 
@@ -63,10 +58,7 @@ static void helper_main(const void *ctx, int in, int out)
 	sigaction(SIGCHLD, &sa, NULL);
 	sa.sa_handler = on_sigusr1;
 	sigaction(SIGUSR1, &sa, NULL);
-	marker = 0xfeedface;
-	if (ballast)
-		memset(ballast, 0x5a, BALLAST_SIZE);
-	/* Ready: the ballast is written, the blocking call comes next. */
+	/* Ready: the blocking call comes next. */
 	if (write(out, "R", 1) != 1)
 		_exit(2);
 	char buf[64] = "";
@@ -102,38 +94,15 @@ static struct tracee helper_start(enum mode m)
 	return h;
 }
 
-static char *helper_finish(struct tracee *h, const char *input)
-{
-	if (input)
-		cr_assert(write(h->to, input, strlen(input)) == (ssize_t)strlen(input));
-	static char report[200];
-	ssize_t n = read(h->from, report, sizeof report - 1);
-	report[n > 0 ? n : 0] = '\0';
-	int status;
-	cr_assert(waitpid(h->pid, &status, 0) == h->pid);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "helper status 0x%x", status);
-	close(h->to);
-	close(h->from);
-	return report;
-}
-
-/* For helpers a test has no report to ask of (spinners, sites looked at
- * only): killed and reaped, so none outlives its test. */
-static void helper_kill(struct tracee *h)
-{
-	kill(h->pid, SIGKILL);
-	waitpid(h->pid, NULL, 0);
-	close(h->to);
-	close(h->from);
-}
-
 static uint64_t site_of(const struct hd_target *t)
 {
 	struct hd_maps maps;
 	cr_assert(maps_read(t->pid, &maps) == 0);
 	hd_memview *mv = mv_new_process(t->pid);
+	struct inject_entries libc;
+	syscall_wrappers_find(t->pid, &maps, &libc);
 	uint64_t site = 0;
-	cr_assert(inject_find_site(mv, &maps, t, &site) == 0, "%s", hd_error_message());
+	cr_assert(inject_find_site(mv, &maps, t, &libc, &site) == 0, "%s", hd_error_message());
 	mv_free(mv);
 	maps_free(&maps);
 	return site;
@@ -159,7 +128,7 @@ Test(inject, blocking_read_restarts_after_call)
 	inject_getpid(&t);
 	inject_getpid(&t);
 	target_free(&t);
-	cr_assert_str_eq(helper_finish(&h, "hello"), "read=5:hello chld=0 usr1=0");
+	cr_assert_str_eq(tracee_finish(&h, "hello"), "read=5:hello chld=0 usr1=0");
 }
 
 Test(inject, sleep_resumes_through_restart_syscall)
@@ -169,7 +138,7 @@ Test(inject, sleep_resumes_through_restart_syscall)
 	cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
 	inject_getpid(&t);
 	target_free(&t);
-	cr_assert_str_eq(helper_finish(&h, NULL), "sleep=0:full chld=0 usr1=0");
+	cr_assert_str_eq(tracee_finish(&h, NULL), "sleep=0:full chld=0 usr1=0");
 }
 
 Test(inject, computation_keeps_its_registers, .timeout = 60)
@@ -182,10 +151,10 @@ Test(inject, computation_keeps_its_registers, .timeout = 60)
 		cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
 		inject_getpid(&t);
 		target_free(&t);
-		struct timespec gap = {0, 5 * 1000000L};
-		nanosleep(&gap, NULL);
+		/* Let it compute between the stops (spacing, not synchronisation). */
+		hd_sleep_ms(5);
 	}
-	cr_assert_str_eq(helper_finish(&h, NULL), want);
+	cr_assert_str_eq(tracee_finish(&h, NULL), want);
 }
 
 Test(inject, signal_racing_the_call_is_delivered)
@@ -203,61 +172,15 @@ Test(inject, signal_racing_the_call_is_delivered)
 	cr_assert_eq(sig, SIGUSR1);
 	t.tasks[0].pending_sig = sig;
 	target_free(&t);
-	cr_assert_str_eq(helper_finish(&h, "abc"), "read=3:abc chld=0 usr1=1");
+	cr_assert_str_eq(tracee_finish(&h, "abc"), "read=3:abc chld=0 usr1=1");
 }
 
-Test(cowfork, frozen_copy_then_killed_and_reaped)
+/* Where the thread's system call returns to: just after its `syscall`. */
+static uint64_t rip_of(pid_t tid)
 {
-	/* Small pages, as a native image's heap chunks have. */
-	ballast = mmap(NULL, BALLAST_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	cr_assert(ballast != MAP_FAILED);
-	madvise(ballast, BALLAST_SIZE, MADV_NOHUGEPAGE);
-	struct tracee h = helper_start(READER);
-	struct hd_target t;
-	struct hd_maps maps;
-	cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
-	cr_assert(maps_read(h.pid, &maps) == 0);
-	hd_memview *mv = mv_new_process(h.pid);
-	struct hd_cowfork f;
-	cr_assert(cowfork_take(&f, &t, mv, &maps) == 0, "%s", hd_error_message());
-	target_release(&t);
-	cr_assert(f.child > 0);
-	/* The helper runs on; the child is its frozen copy. */
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)f.child);
-	cr_assert(access(path, F_OK) == 0);
-	cr_assert_eq(tracee_children(h.pid), 1);
-	hd_memview *cv = mv_new_process(f.child);
-	uint64_t seen = 0;
-	cr_assert(mv_read(cv, (uint64_t)(uintptr_t)&marker, &seen, sizeof seen) == 0);
-	cr_assert_eq(seen, 0xfeedface);
-	/* The fork shares what the helper wrote; read it the way hdump reads a fork. */
-	mv_read_without_pinning(cv);
-	uint8_t *piece = malloc(1u << 20);
-	for (size_t off = 0; off < BALLAST_SIZE; off += 1u << 20) {
-		cr_assert(mv_read(cv, (uint64_t)(uintptr_t)ballast + off, piece, 1u << 20) == 0);
-		cr_assert(piece[0] == 0x5a && piece[(1u << 20) - 1] == 0x5a);
-	}
-	free(piece);
-	mv_free(cv);
-	pid_t child = f.child;
-	cr_assert(cowfork_discard(&f) == 0, "%s", hd_error_message());
-	cr_assert_eq(f.child, 0);
-	cr_assert_eq(tracee_children(h.pid), 0);
-	cr_assert(kill(child, 0) != 0 && errno == ESRCH, "fork %d still exists", (int)child);
-	mv_free(mv);
-	maps_free(&maps);
-	target_free(&t);
-	cr_assert_str_eq(helper_finish(&h, "xyz"), "read=3:xyz chld=0 usr1=0");
-	munmap(ballast, BALLAST_SIZE);
-	ballast = NULL;
-}
-
-Test(cowfork, memory_check_passes_a_small_process)
-{
-	cr_assert(cowfork_check_memory(getpid()) == 0, "%s", hd_error_message());
-	cr_assert(cowfork_check_memory(0x7ffffff0) != 0);
-	cr_assert_eq(hd_error_class(), HD_E_NOENT);
+	struct user_regs_struct regs;
+	cr_assert(ptrace(PTRACE_GETREGS, tid, 0, &regs) == 0);
+	return regs.rip;
 }
 
 Test(inject, sites_are_proven_instruction_starts, .timeout = 60)
@@ -266,9 +189,9 @@ Test(inject, sites_are_proven_instruction_starts, .timeout = 60)
 	struct tracee h = helper_start(READER);
 	struct hd_target t;
 	cr_assert(target_stop(&t, h.pid) == 0, "%s", hd_error_message());
-	cr_assert_eq(site_of(&t), t.tasks[0].rip - INJECT_SYSCALL_LEN);
+	cr_assert_eq(site_of(&t), rip_of(t.tasks[0].tid) - INJECT_SYSCALL_LEN);
 	target_free(&t);
-	cr_assert_str_eq(helper_finish(&h, "s"), "read=1:s chld=0 usr1=0");
+	cr_assert_str_eq(tracee_finish(&h, "s"), "read=1:s chld=0 usr1=0");
 	/* Computing: no thread in a call, so a libc function that starts with
 	 * `[endbr64] mov $nr, %eax; syscall`. */
 	h = helper_start(SPINNER);
@@ -286,7 +209,7 @@ Test(inject, sites_are_proven_instruction_starts, .timeout = 60)
 	mv_free(mv);
 	maps_free(&maps);
 	target_free(&t);
-	helper_kill(&h);
+	tracee_kill(&h);
 }
 
 /* Without CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE, /proc/PID/map_files
@@ -306,8 +229,12 @@ Test(inject, an_unreadable_libc_is_named_in_the_refusal, .timeout = 60)
 	struct hd_maps maps;
 	cr_assert(maps_read(h.pid, &maps) == 0);
 	hd_memview *mv = mv_new_process(h.pid);
+	struct inject_entries libc;
+	syscall_wrappers_find(h.pid, &maps, &libc);
+	cr_assert_eq(libc.unreadable, EPERM);
+	cr_assert_eq(libc.n, 0);
 	uint64_t site = 0;
-	cr_assert(inject_find_site(mv, &maps, &t, &site) != 0, "a site at 0x%llx",
+	cr_assert(inject_find_site(mv, &maps, &t, &libc, &site) != 0, "a site at 0x%llx",
 		  (unsigned long long)site);
 	cr_assert_eq(hd_error_class(), HD_E_SNAPSHOT);
 	cr_assert(strstr(hd_error_message(), "cannot read its libc (map_files: Operation not permitted)"),
@@ -315,5 +242,5 @@ Test(inject, an_unreadable_libc_is_named_in_the_refusal, .timeout = 60)
 	mv_free(mv);
 	maps_free(&maps);
 	target_free(&t);
-	helper_kill(&h);
+	tracee_kill(&h);
 }

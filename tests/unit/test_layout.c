@@ -303,13 +303,6 @@ Test(memview, local_reads)
 	cr_assert_eq(errno, EFAULT);
 	cr_assert_eq(hd_error_class(), HD_OK);
 	cr_assert_eq(mv_try_read(mv, 0x5000, out, 0), 0, "an empty read is always possible");
-
-	int ok = 1;
-	uint64_t v = mv_read_u64(mv, 0x1008, &ok);
-	cr_assert_eq(ok, 1);
-	cr_assert_eq(v, 0x0f0e0d0c0b0a0908ull);
-	mv_read_u64(mv, 0x103c, &ok);
-	cr_assert_eq(ok, 0);
 	mv_free(mv);
 }
 
@@ -360,6 +353,6 @@ Test(memview, process_reads_own_memory)
 	cr_assert_str_eq(out, secret);
 	hd_error_clear();
 	cr_assert_eq(mv_read(mv, 16, out, 8), -1, "page zero is never mapped");
-	cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+	cr_assert_eq(hd_error_class(), HD_E_TORN);
 	mv_free(mv);
 }

@@ -1,6 +1,7 @@
 #include "tracee.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,4 +90,42 @@ struct tracee tracee_spawn(void (*body)(const void *ctx, int in, int out), const
 		cr_assert_fail("helper %d did not start: status 0x%x", (int)pid, status);
 	}
 	return (struct tracee){pid, a[1], b[0], a[0]};
+}
+
+const char *tracee_finish(struct tracee *h, const char *input)
+{
+	if (input)
+		cr_assert(write(h->to, input, strlen(input)) == (ssize_t)strlen(input));
+	static char report[200];
+	ssize_t n = read(h->from, report, sizeof report - 1);
+	report[n > 0 ? n : 0] = '\0';
+	int status;
+	cr_assert(waitpid(h->pid, &status, 0) == h->pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "helper status 0x%x", status);
+	close(h->to);
+	close(h->from);
+	return report;
+}
+
+void tracee_kill(struct tracee *h)
+{
+	kill(h->pid, SIGKILL);
+	waitpid(h->pid, NULL, 0);
+	close(h->to);
+	close(h->from);
+}
+
+void tracee_announce_and_wait(int in, int out, uint64_t value)
+{
+	if (write(out, "R", 1) != 1 || write(out, &value, sizeof value) != sizeof value)
+		_exit(2);
+	char c;
+	_exit(read(in, &c, 1) < 0 ? 2 : 0);
+}
+
+uint64_t tracee_announced(const struct tracee *h)
+{
+	uint64_t value;
+	cr_assert_eq(read(h->from, &value, sizeof value), (ssize_t)sizeof value);
+	return value;
 }

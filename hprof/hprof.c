@@ -7,13 +7,29 @@
 #include <string.h>
 
 #define DEFAULT_SEGMENT (1u << 20)
+
+uint8_t hprof_type_of(enum hd_type t)
+{
+	switch (t) {
+	case HD_T_OBJECT: return HPROF_T_OBJECT;
+	case HD_T_BOOLEAN: return HPROF_T_BOOLEAN;
+	case HD_T_CHAR: return HPROF_T_CHAR;
+	case HD_T_FLOAT: return HPROF_T_FLOAT;
+	case HD_T_DOUBLE: return HPROF_T_DOUBLE;
+	case HD_T_BYTE: return HPROF_T_BYTE;
+	case HD_T_SHORT: return HPROF_T_SHORT;
+	case HD_T_INT: return HPROF_T_INT;
+	case HD_T_LONG: return HPROF_T_LONG;
+	}
+	return 0;
+}
 #define STAGE_SIZE (256u << 10)
 
 struct hd_hprof {
 	hprof_sink_fn sink;
 	void *ctx;
 	uint8_t *seg;          /* body of the open heap-dump segment */
-	size_t seg_len, seg_limit;
+	size_t seg_len, seg_limit; /* limit 0: a records writer, every sub-record direct */
 	bool direct;           /* a sub-record too big for a segment streams through stage */
 	bool in_sub;
 	uint64_t sub_left;     /* bytes the open sub-record still owes */
@@ -90,6 +106,7 @@ static int segment_flush(hd_hprof *w)
 	return 0;
 }
 
+/* SEGMENT_LIMIT 0: every sub-record is a segment of its own. */
 static hd_hprof *new_writer(hprof_sink_fn sinkfn, void *ctx, size_t segment_limit)
 {
 	hd_hprof *w = calloc(1, sizeof *w);
@@ -99,9 +116,8 @@ static hd_hprof *new_writer(hprof_sink_fn sinkfn, void *ctx, size_t segment_limi
 	}
 	w->sink = sinkfn;
 	w->ctx = ctx;
-	w->seg_limit = segment_limit ? segment_limit : DEFAULT_SEGMENT;
-	w->seg = malloc(w->seg_limit);
-	if (!w->seg) {
+	w->seg_limit = segment_limit;
+	if (segment_limit && !(w->seg = malloc(segment_limit))) {
 		free(w);
 		hd_fail(HD_E_INTERNAL, "out of memory");
 		return NULL;
@@ -112,7 +128,7 @@ static hd_hprof *new_writer(hprof_sink_fn sinkfn, void *ctx, size_t segment_limi
 hd_hprof *hprof_open(hprof_sink_fn sinkfn, void *ctx, uint64_t timestamp_ms,
 		     size_t segment_limit)
 {
-	hd_hprof *w = new_writer(sinkfn, ctx, segment_limit);
+	hd_hprof *w = new_writer(sinkfn, ctx, segment_limit ? segment_limit : DEFAULT_SEGMENT);
 	if (!w)
 		return NULL;
 	static const char magic[] = "JAVA PROFILE 1.0.2";
@@ -127,9 +143,9 @@ hd_hprof *hprof_open(hprof_sink_fn sinkfn, void *ctx, uint64_t timestamp_ms,
 	return w;
 }
 
-hd_hprof *hprof_open_fragment(hprof_sink_fn sinkfn, void *ctx, size_t segment_limit)
+hd_hprof *hprof_open_records(hprof_sink_fn sinkfn, void *ctx)
 {
-	return new_writer(sinkfn, ctx, segment_limit);
+	return new_writer(sinkfn, ctx, 0);
 }
 
 int hprof_flush(hd_hprof *w)
@@ -141,15 +157,25 @@ int hprof_flush(hd_hprof *w)
 	return stage_flush(w);
 }
 
-int hprof_segments(hd_hprof *w, const void *p, size_t len)
+static uint32_t rd32(const uint8_t *p)
 {
-	if (w->failed)
-		return -1;
-	if (w->in_sub)
-		return hd_fail(HD_E_INTERNAL, "HPROF segments inside a sub-record");
-	if (segment_flush(w) != 0)
-		return -1;
-	return stage_put(w, p, len);
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int hprof_repack(hd_hprof *w, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	while (len) {
+		if (len < 9 || b[0] != HPROF_HEAP_DUMP_SEGMENT || rd32(b + 5) > len - 9)
+			return hd_fail(HD_E_INTERNAL, "HPROF repack: not a whole segment");
+		uint32_t n = rd32(b + 5);
+		if (hprof_sub_begin(w, n) != 0 || hprof_bytes(w, b + 9, n) != 0 ||
+		    hprof_sub_end(w) != 0)
+			return -1;
+		b += 9 + (size_t)n;
+		len -= 9 + (size_t)n;
+	}
+	return 0;
 }
 
 void hprof_free(hd_hprof *w)
@@ -192,21 +218,6 @@ int hprof_load_class(hd_hprof *w, uint32_t serial, uint64_t class_id, uint32_t t
 	be32(b + 12, trace);
 	be64(b + 16, name_id);
 	if (top_level(w, HPROF_LOAD_CLASS, sizeof b) != 0)
-		return -1;
-	return stage_put(w, b, sizeof b);
-}
-
-int hprof_frame(hd_hprof *w, uint64_t frame_id, uint64_t method_name, uint64_t signature,
-		uint64_t source_file, uint32_t class_serial, int32_t line)
-{
-	uint8_t b[40];
-	be64(b, frame_id);
-	be64(b + 8, method_name);
-	be64(b + 16, signature);
-	be64(b + 24, source_file);
-	be32(b + 32, class_serial);
-	be32(b + 36, (uint32_t)line);
-	if (top_level(w, HPROF_FRAME, sizeof b) != 0)
 		return -1;
 	return stage_put(w, b, sizeof b);
 }

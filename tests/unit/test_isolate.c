@@ -9,7 +9,7 @@
 #include "../../symbols/isolate.h"
 #include "../../agent/snapshot.h"
 #include "../../common/hd_error.h"
-#include "../../hprof/heapdump.h"
+#include "../../hprof/heapwrite.h"
 #include "../../hprof/hprof.h"
 #include "../../symbols/discover.h"
 #include "hprofparse.h"

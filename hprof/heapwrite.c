@@ -236,7 +236,8 @@ static void encode_values(struct writer *x, const struct hd_object *o, const str
 	}
 }
 
-/* Element bytes [FROM, FROM+LEN) of a large object, read in pieces. */
+/* Element bytes [OFF, OFF+LEN) of an array, read in pieces when the walk
+ * did not hold the whole object. */
 static int stream_elements(struct writer *x, const struct hd_object *o, uint64_t off,
 			   uint64_t len, unsigned elem, bool refs)
 {

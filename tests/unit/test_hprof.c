@@ -3,7 +3,8 @@
  * byte-exact top-level records, heap-dump sub-records packed into segments
  * that never exceed the limit and are never empty, oversized sub-records in
  * exactly-sized segments of their own, big-endian element swapping, HEAP
- * DUMP END last, a failing sink and API misuse. */
+ * DUMP END last, a failing sink and API misuse; records writers and
+ * repacking; HPROF's basic-type codes. */
 #include "../../common/hd_error.h"
 #include "../../hprof/hprof.h"
 #include "hprofparse.h"
@@ -522,4 +523,140 @@ Test(hprof, bad_subrecord_begins_are_errors)
 	expect_internal(hprof_finish(w), "finishing inside a sub-record");
 	hprof_free(w);
 	free(m.b);
+}
+
+/* ---- Records writers and repacking -------------------------------------- */
+
+static size_t random_len(uint64_t *x)
+{
+	*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+	return 18 + *x % 300;
+}
+
+/* A records writer's output: segments of exactly one sub-record each,
+ * oversized ones included, and nothing else. */
+Test(hprof, records_writer_frames_each_subrecord_alone)
+{
+	struct membuf r = {0}, expect = {0};
+	hd_hprof *w = hprof_open_records(mem_sink, &r);
+	cr_assert_not_null(w);
+	uint64_t x = 0x243f6a8885a308d3ull;
+	size_t lens[200];
+	for (size_t i = 0; i < 200; i++) {
+		lens[i] = random_len(&x) * (i % 50 == 7 ? 4000 : 1); /* some past the 256 KiB stage */
+		put_prim_array(w, lens[i], i, &expect);
+	}
+	cr_assert_eq(hprof_flush(w), 0);
+	size_t pos = 0, body = 0;
+	for (size_t i = 0; i < 200; i++) {
+		cr_assert_leq(pos + 9, r.len);
+		cr_assert_eq(r.b[pos], HPROF_HEAP_DUMP_SEGMENT);
+		cr_assert_eq(hp_u4(r.b + pos + 5), lens[i], "segment %zu", i);
+		cr_assert_eq(hp_sub_len(r.b + pos + 9, lens[i]), lens[i]);
+		cr_assert_arr_eq(r.b + pos + 9, expect.b + body, lens[i]);
+		pos += 9 + lens[i];
+		body += lens[i];
+	}
+	cr_assert_eq(pos, r.len);
+	hprof_free(w);
+	free(r.b);
+	free(expect.b);
+}
+
+/* Sub-records that went through records writers (several, cut at random
+ * points) and hprof_repack come out exactly as if written directly. */
+Test(hprof, repack_equals_writing_directly)
+{
+	const size_t limit = 256;
+	struct membuf direct, packed, scratch = {0};
+	hd_hprof *a = open_mem(&direct, 5, limit);
+	memset(&packed, 0, sizeof packed);
+	hd_hprof *b = hprof_open(mem_sink, &packed, 5, limit);
+	cr_assert_not_null(b);
+	uint64_t x = 0x13198a2e03707344ull;
+	for (int batch = 0; batch < 40; batch++) {
+		struct membuf r = {0};
+		hd_hprof *rw = hprof_open_records(mem_sink, &r);
+		cr_assert_not_null(rw);
+		size_t n = (size_t)(x % 20); /* empty batches too */
+		for (size_t i = 0; i < n; i++) {
+			size_t len = random_len(&x);
+			put_prim_array(a, len, (uint64_t)batch << 8 | i, &scratch);
+			put_prim_array(rw, len, (uint64_t)batch << 8 | i, &scratch);
+		}
+		cr_assert_eq(hprof_flush(rw), 0);
+		cr_assert_eq(hprof_repack(b, r.b, r.len), 0, "%s", hd_error_message());
+		hprof_free(rw);
+		free(r.b);
+		if (batch % 10 == 9) { /* a top-level record closes the segment in both */
+			cr_assert_eq(hprof_utf8(a, (uint64_t)batch, "between"), 0);
+			cr_assert_eq(hprof_utf8(b, (uint64_t)batch, "between"), 0);
+		}
+	}
+	cr_assert_eq(hprof_finish(a), 0);
+	cr_assert_eq(hprof_finish(b), 0);
+	cr_assert_eq(packed.len, direct.len);
+	cr_assert_arr_eq(packed.b, direct.b, direct.len);
+	hprof_free(a);
+	hprof_free(b);
+	free(direct.b);
+	free(packed.b);
+	free(scratch.b);
+}
+
+/* Bytes that are not whole segments of one sub-record each are refused. */
+Test(hprof, repack_refuses_anything_else)
+{
+	struct membuf m;
+	static const uint8_t root[9] = {HPROF_ROOT_UNKNOWN, 0, 0, 0, 0, 0, 0, 0, 8};
+	uint8_t good[18] = {HPROF_HEAP_DUMP_SEGMENT, 0, 0, 0, 0, 0, 0, 0, 9};
+	memcpy(good + 9, root, sizeof root);
+	struct {
+		const char *what;
+		size_t len;    /* bytes of GOOD (or the altered copy) passed */
+		size_t at;     /* byte altered, SIZE_MAX: none */
+		uint8_t value;
+	} bad[] = {
+		{"a cut header", 5, SIZE_MAX, 0},
+		{"a cut body", 17, SIZE_MAX, 0},
+		{"another tag", 18, 0, HPROF_UTF8},
+		{"a length past the end", 18, 8, 10},
+		{"a zero length", 18, 8, 0},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		hd_hprof *w = open_mem(&m, 1, 0);
+		uint8_t b[18];
+		memcpy(b, good, sizeof b);
+		if (bad[i].at != SIZE_MAX)
+			b[bad[i].at] = bad[i].value;
+		hd_error_clear();
+		cr_assert_eq(hprof_repack(w, b, bad[i].len), -1, "%s", bad[i].what);
+		cr_assert_eq(hd_error_class(), HD_E_INTERNAL, "%s", bad[i].what);
+		hprof_free(w);
+		free(m.b);
+	}
+	hd_hprof *w = open_mem(&m, 1, 0);
+	cr_assert_eq(hprof_repack(w, good, sizeof good), 0, "%s", hd_error_message());
+	cr_assert_eq(hprof_repack(w, good, 0), 0);
+	hprof_free(w);
+	free(m.b);
+}
+
+/* ---- Basic types -------------------------------------------------------- */
+
+/* HPROF 1.0.2's basic-type codes, from the format's specification. */
+Test(hprof, java_types_map_to_hprof_codes)
+{
+	static const struct {
+		enum hd_type java;
+		uint8_t hprof;
+	} want[] = {
+		{HD_T_OBJECT, 2}, {HD_T_BOOLEAN, 4}, {HD_T_CHAR, 5},   {HD_T_FLOAT, 6}, {HD_T_DOUBLE, 7},
+		{HD_T_BYTE, 8},   {HD_T_SHORT, 9},   {HD_T_INT, 10}, {HD_T_LONG, 11},
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		cr_assert_eq(hprof_type_of(want[i].java), want[i].hprof, "type %d", want[i].java);
+	static const int none[] = {0, 1, 3, 12, 255, -1};
+	for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
+		cr_assert_eq(hprof_type_of((enum hd_type)none[i]), 0, "%d", none[i]);
 }

@@ -342,7 +342,7 @@ static int write_chunk(void *ctx, const struct hd_chunk *ch)
 /* ---- The objects, on several threads -------------------------------------
  *
  * Each chunk is a job of the pool (workpool.h): a worker writes its objects
- * with a records writer into the job's slot, and the slots are repacked into
+ * to the records writer of the job's slot, and the slots are repacked into
  * the file's segments in chunk order, so the bytes do not depend on the
  * number of threads or on which finished first.  Chunks too large to hold
  * in memory are streamed straight to the file afterwards, by one thread. */
@@ -391,14 +391,13 @@ static int collect_chunk(void *ctx, const struct hd_chunk *ch)
 static bool is_big(const struct hd_chunk *ch) { return ch->top - ch->first > BIG_CHUNK; }
 
 struct worker {
-	struct writer x;
+	struct writer x;             /* x.w: the records writer of its job's slot */
 	struct hd_walker walker;
 	hd_memview *mv;              /* its own view (NULL: the caller's) */
-	struct hprof_membuf *slot;   /* where the job it runs goes */
 };
 
 struct slot {
-	struct hprof_membuf buf;     /* a records writer's output */
+	hd_hprof *records;
 	struct dangling dangling;
 };
 
@@ -416,12 +415,6 @@ struct objects {
 	struct dangling dangling;    /* of the committed jobs, in chunk order */
 };
 
-static int slot_sink(void *ctx, const void *buf, size_t len)
-{
-	struct worker *k = ctx;
-	return hprof_membuf_sink(k->slot, buf, len);
-}
-
 static int worker_init(struct worker *k, const struct writer *proto, size_t max_rec,
 		       bool own_view)
 {
@@ -432,8 +425,8 @@ static int worker_init(struct worker *k, const struct writer *proto, size_t max_
 		return -1;
 	k->x.io = malloc(1u << 20);
 	k->x.rec = malloc(max_rec);
-	k->x.w = hprof_open_records(slot_sink, k);
-	if (!k->x.io || !k->x.rec || !k->x.w)
+	k->x.w = NULL;
+	if (!k->x.io || !k->x.rec)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	if (hw_init(&k->walker, proto->in->L, mv, classes_lookup, (void *)proto->in->classes) != 0)
 		return -1;
@@ -445,7 +438,6 @@ static void worker_fini(struct worker *k)
 {
 	if (k->x.walker)
 		hw_fini(&k->walker);
-	hprof_free(k->x.w);
 	free(k->x.io);
 	free(k->x.rec);
 	mv_free(k->mv);
@@ -456,10 +448,9 @@ static int run_job(void *ctx, unsigned worker, size_t job)
 	struct objects *o = ctx;
 	struct worker *k = &o->workers[worker];
 	struct slot *s = &o->slots[job % o->nslots];
-	s->buf.len = 0;
-	k->slot = &s->buf;
+	k->x.w = s->records;
 	k->x.dangling = (struct dangling){0};
-	if (write_chunk(&k->x, &o->chunks->v[o->jobs[job]]) != 0 || hprof_flush(k->x.w) != 0)
+	if (write_chunk(&k->x, &o->chunks->v[o->jobs[job]]) != 0)
 		return -1;
 	s->dangling = k->x.dangling;
 	return 0;
@@ -478,13 +469,13 @@ static int commit_job(void *ctx, size_t job)
 	struct objects *o = ctx;
 	const struct slot *s = &o->slots[job % o->nslots];
 	dangling_add(&o->dangling, &s->dangling);
-	if (!s->buf.len)
+	if (!hprof_bytes_written(s->records))
 		return 0;
 	/* The objects never share a segment with the roots before them. */
 	if (!o->repacked && close_segment(o) != 0)
 		return -1;
 	o->repacked = true;
-	if (hprof_repack(o->out, s->buf.p, s->buf.len) != 0)
+	if (hprof_repack(o->out, s->records) != 0)
 		return -1;
 	if (hprof_bytes_written(o->out) - o->closed_at >= SEGMENT_RUN)
 		return close_segment(o);
@@ -507,7 +498,7 @@ static void objects_free(struct objects *o)
 	for (unsigned i = 0; o->workers && i < o->nworkers; i++)
 		worker_fini(&o->workers[i]);
 	for (size_t i = 0; o->slots && i < o->nslots; i++)
-		free(o->slots[i].buf.p);
+		hprof_free(o->slots[i].records);
 	free(o->workers);
 	free(o->slots);
 	free(o->jobs);
@@ -534,6 +525,9 @@ static int write_objects(struct writer *proto, const struct chunk_list *chunks, 
 		if (!o.workers || !o.slots)
 			rc = hd_fail(HD_E_INTERNAL, "out of memory");
 	}
+	for (size_t i = 0; rc == 0 && i < o.nslots; i++)
+		if (!(o.slots[i].records = hprof_open_records()))
+			rc = -1;
 	for (unsigned i = 0; rc == 0 && i < o.nworkers; i++)
 		rc = worker_init(&o.workers[i], proto, max_rec, i > 0);
 	if (rc == 0) {

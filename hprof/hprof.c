@@ -1,5 +1,6 @@
 #include "hprof.h"
 
+#include "../common/grow.h"
 #include "../common/hd_error.h"
 
 #include <stdbool.h>
@@ -23,13 +24,20 @@ uint8_t hprof_type_of(enum hd_type t)
 	}
 	return 0;
 }
+
 #define STAGE_SIZE (256u << 10)
 
 struct hd_hprof {
 	hprof_sink_fn sink;
 	void *ctx;
 	uint8_t *seg;          /* body of the open heap-dump segment */
-	size_t seg_len, seg_limit; /* limit 0: a records writer, every sub-record direct */
+	size_t seg_len, seg_limit;
+	/* A records writer holds its sub-records in SEG (grown as needed, no
+	 * segment headers) and their lengths in LENS, until hprof_repack. */
+	bool records;
+	size_t seg_cap;
+	uint32_t *lens;
+	size_t nlens, lens_cap;
 	bool direct;           /* a sub-record too big for a segment streams through stage */
 	bool in_sub;
 	uint64_t sub_left;     /* bytes the open sub-record still owes */
@@ -106,7 +114,6 @@ static int segment_flush(hd_hprof *w)
 	return 0;
 }
 
-/* SEGMENT_LIMIT 0: every sub-record is a segment of its own. */
 static hd_hprof *new_writer(hprof_sink_fn sinkfn, void *ctx, size_t segment_limit)
 {
 	hd_hprof *w = calloc(1, sizeof *w);
@@ -116,8 +123,9 @@ static hd_hprof *new_writer(hprof_sink_fn sinkfn, void *ctx, size_t segment_limi
 	}
 	w->sink = sinkfn;
 	w->ctx = ctx;
-	w->seg_limit = segment_limit;
-	if (segment_limit && !(w->seg = malloc(segment_limit))) {
+	w->seg_limit = w->seg_cap = segment_limit;
+	w->seg = malloc(segment_limit);
+	if (!w->seg) {
 		free(w);
 		hd_fail(HD_E_INTERNAL, "out of memory");
 		return NULL;
@@ -143,13 +151,18 @@ hd_hprof *hprof_open(hprof_sink_fn sinkfn, void *ctx, uint64_t timestamp_ms,
 	return w;
 }
 
-hd_hprof *hprof_open_records(hprof_sink_fn sinkfn, void *ctx)
+hd_hprof *hprof_open_records(void)
 {
-	return new_writer(sinkfn, ctx, 0);
+	hd_hprof *w = new_writer(NULL, NULL, 1u << 16);
+	if (w)
+		w->records = true;
+	return w;
 }
 
 int hprof_flush(hd_hprof *w)
 {
+	if (w->records)
+		return hd_fail(HD_E_INTERNAL, "HPROF flush of a records writer");
 	if (w->in_sub)
 		return hd_fail(HD_E_INTERNAL, "HPROF flush inside a sub-record");
 	if (segment_flush(w) != 0)
@@ -157,24 +170,34 @@ int hprof_flush(hd_hprof *w)
 	return stage_flush(w);
 }
 
-static uint32_t rd32(const uint8_t *p)
+int hprof_repack(hd_hprof *w, hd_hprof *records)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-int hprof_repack(hd_hprof *w, const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	while (len) {
-		if (len < 9 || b[0] != HPROF_HEAP_DUMP_SEGMENT || rd32(b + 5) > len - 9)
-			return hd_fail(HD_E_INTERNAL, "HPROF repack: not a whole segment");
-		uint32_t n = rd32(b + 5);
-		if (hprof_sub_begin(w, n) != 0 || hprof_bytes(w, b + 9, n) != 0 ||
+	if (w->records || !records->records || records->in_sub)
+		return hd_fail(HD_E_INTERNAL, "HPROF repack of other than a records writer's records");
+	if (w->failed)
+		return -1;
+	const uint8_t *p = records->seg;
+	const uint32_t *len = records->lens;
+	for (size_t i = 0; i < records->nlens;) {
+		/* The sub-records that fit in the open segment, in one copy: what
+		 * hprof_sub_begin and hprof_bytes would do for each. */
+		size_t room = w->seg_limit - w->seg_len, run = 0, j = i;
+		while (j < records->nlens && len[j] <= room - run)
+			run += len[j++];
+		if (run) {
+			memcpy(w->seg + w->seg_len, p, run);
+			w->seg_len += run;
+			p += run;
+			i = j;
+			continue;
+		}
+		if (hprof_sub_begin(w, len[i]) != 0 || hprof_bytes(w, p, len[i]) != 0 ||
 		    hprof_sub_end(w) != 0)
 			return -1;
-		b += 9 + (size_t)n;
-		len -= 9 + (size_t)n;
+		p += len[i++];
 	}
+	records->seg_len = 0;
+	records->nlens = 0;
 	return 0;
 }
 
@@ -183,17 +206,21 @@ void hprof_free(hd_hprof *w)
 	if (!w)
 		return;
 	free(w->seg);
+	free(w->lens);
 	free(w);
 }
 
-uint64_t hprof_bytes_written(const hd_hprof *w) { return w->written + w->stage_len; }
+uint64_t hprof_bytes_written(const hd_hprof *w)
+{
+	return w->records ? w->seg_len : w->written + w->stage_len;
+}
 
 static int top_level(hd_hprof *w, uint8_t tag, uint64_t len)
 {
 	if (w->failed)
 		return -1; /* the sink's error stays the one reported */
-	if (w->in_sub)
-		return hd_fail(HD_E_INTERNAL, "HPROF record inside a sub-record");
+	if (w->in_sub || w->records)
+		return hd_fail(HD_E_INTERNAL, "HPROF record inside a sub-record or records writer");
 	if (segment_flush(w) != 0)
 		return -1;
 	return record_header(w, tag, len);
@@ -241,6 +268,38 @@ int hprof_trace(hd_hprof *w, uint32_t serial, uint32_t thread_serial,
 	return 0;
 }
 
+/* Grows the buffer *P of *CAP bytes, LEN of them used, to hold MORE more. */
+static int reserve(uint8_t **p, size_t *cap, size_t len, uint64_t more)
+{
+	if (more <= *cap - len)
+		return 0;
+	if (more > (SIZE_MAX >> 2) - len)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	size_t c = *cap ? *cap : 1u << 16;
+	while (c - len < more)
+		c *= 2;
+	uint8_t *np = realloc(*p, c);
+	if (!np)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	*p = np;
+	*cap = c;
+	return 0;
+}
+
+/* Makes room for a sub-record of LEN bytes in a records writer. */
+static int records_begin(hd_hprof *w, uint64_t len)
+{
+	if (reserve(&w->seg, &w->seg_cap, w->seg_len, len) != 0)
+		return -1;
+	if (w->nlens == w->lens_cap &&
+	    hd_grow(&w->lens, &w->lens_cap, w->nlens, sizeof *w->lens, 1024) != 0)
+		return -1;
+	w->lens[w->nlens++] = (uint32_t)len;
+	w->in_sub = true;
+	w->sub_left = len;
+	return 0;
+}
+
 int hprof_sub_begin(hd_hprof *w, uint64_t len)
 {
 	if (w->failed)
@@ -248,6 +307,8 @@ int hprof_sub_begin(hd_hprof *w, uint64_t len)
 	if (w->in_sub || len == 0 || len > HPROF_MAX_SUBRECORD)
 		return hd_fail(HD_E_INTERNAL, "bad HPROF sub-record of %llu bytes",
 			       (unsigned long long)len);
+	if (w->records)
+		return records_begin(w, len);
 	if (w->seg_len + len > w->seg_limit && segment_flush(w) != 0)
 		return -1;
 	if (len > w->seg_limit) {
@@ -340,16 +401,8 @@ int hprof_finish(hd_hprof *w)
 int hprof_membuf_sink(void *ctx, const void *buf, size_t len)
 {
 	struct hprof_membuf *m = ctx;
-	if (len > m->cap - m->len) {
-		size_t cap = m->cap ? m->cap : 1u << 16;
-		while (cap - m->len < len)
-			cap *= 2;
-		uint8_t *p = realloc(m->p, cap);
-		if (!p)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		m->p = p;
-		m->cap = cap;
-	}
+	if (reserve(&m->p, &m->cap, m->len, len) != 0)
+		return -1;
 	memcpy(m->p + m->len, buf, len);
 	m->len += len;
 	return 0;

@@ -1,8 +1,10 @@
 /* HPROF 1.0.2 writer with 8-byte identifiers, written conservatively for the
  * viewers: standard tags only, heap-dump sub-records packed into segments of
  * bounded size (never empty), a sub-record larger than the bound gets a
- * segment of its own, and output is streamed: nothing larger than one
- * segment is held in memory. */
+ * segment of its own, and output is streamed: a file's writer holds no
+ * more than one segment.  Records writers hold the sub-records of one part
+ * of the heap in memory, for a thread, until they are repacked into the
+ * file's segments. */
 #ifndef HD_HPROF_H
 #define HD_HPROF_H
 
@@ -72,15 +74,15 @@ HD_MUST_CHECK int hprof_membuf_sink(void *ctx, const void *buf, size_t len);
 HD_MUST_CHECK hd_hprof *hprof_open(hprof_sink_fn sink, void *ctx, uint64_t timestamp_ms,
 				   size_t segment_limit);
 
-/* A writer of heap-dump sub-records only, each framed as a segment of its
- * own (no file header, no top-level records), for a thread writing part of
- * the heap: hprof_repack moves its output into the file's writer, packed
- * exactly as if the sub-records had been written there.  NULL on error. */
-HD_MUST_CHECK hd_hprof *hprof_open_records(hprof_sink_fn sink, void *ctx);
-/* Appends the sub-records of LEN bytes of a records writer's flushed output
- * to W's segments.  Errors: HD_E_INTERNAL for bytes that are not segments
- * of one sub-record each, W's sink's errors. */
-HD_MUST_CHECK int hprof_repack(hd_hprof *w, const void *p, size_t len);
+/* A writer of heap-dump sub-records into memory, for a thread writing part
+ * of the heap: no file header, no top-level records, no flush.
+ * hprof_bytes_written is what it holds.  NULL on error. */
+HD_MUST_CHECK hd_hprof *hprof_open_records(void);
+/* Moves every sub-record RECORDS holds into W's segments, packed exactly as
+ * if they had been written to W, and empties RECORDS.  Errors: HD_E_INTERNAL
+ * (RECORDS is not a records writer, or is inside a sub-record), W's
+ * sink's. */
+HD_MUST_CHECK int hprof_repack(hd_hprof *w, hd_hprof *records);
 /* Closes the open segment and pushes everything to the sink. */
 HD_MUST_CHECK int hprof_flush(hd_hprof *w);
 
@@ -110,7 +112,8 @@ HD_MUST_CHECK int hprof_finish(hd_hprof *w);
 void hprof_free(hd_hprof *w);
 
 /* Bytes handed to the sink or staged for it: the header, top-level records
- * and closed segments, not the open segment. */
+ * and closed segments, not the open segment (a records writer: the bytes of
+ * the sub-records it holds). */
 uint64_t hprof_bytes_written(const hd_hprof *w);
 
 #endif

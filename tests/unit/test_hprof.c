@@ -533,61 +533,29 @@ static size_t random_len(uint64_t *x)
 	return 18 + *x % 300;
 }
 
-/* A records writer's output: segments of exactly one sub-record each,
- * oversized ones included, and nothing else. */
-Test(hprof, records_writer_frames_each_subrecord_alone)
+/* Sub-records held by records writers (one reused, batches of every size,
+ * oversized ones included) and moved with hprof_repack come out exactly as
+ * if written directly, with the segment limit at several places. */
+static void repack_equals_writing_directly(size_t limit)
 {
-	struct membuf r = {0}, expect = {0};
-	hd_hprof *w = hprof_open_records(mem_sink, &r);
-	cr_assert_not_null(w);
-	uint64_t x = 0x243f6a8885a308d3ull;
-	size_t lens[200];
-	for (size_t i = 0; i < 200; i++) {
-		lens[i] = random_len(&x) * (i % 50 == 7 ? 4000 : 1); /* some past the 256 KiB stage */
-		put_prim_array(w, lens[i], i, &expect);
-	}
-	cr_assert_eq(hprof_flush(w), 0);
-	size_t pos = 0, body = 0;
-	for (size_t i = 0; i < 200; i++) {
-		cr_assert_leq(pos + 9, r.len);
-		cr_assert_eq(r.b[pos], HPROF_HEAP_DUMP_SEGMENT);
-		cr_assert_eq(hp_u4(r.b + pos + 5), lens[i], "segment %zu", i);
-		cr_assert_eq(hp_sub_len(r.b + pos + 9, lens[i]), lens[i]);
-		cr_assert_arr_eq(r.b + pos + 9, expect.b + body, lens[i]);
-		pos += 9 + lens[i];
-		body += lens[i];
-	}
-	cr_assert_eq(pos, r.len);
-	hprof_free(w);
-	free(r.b);
-	free(expect.b);
-}
-
-/* Sub-records that went through records writers (several, cut at random
- * points) and hprof_repack come out exactly as if written directly. */
-Test(hprof, repack_equals_writing_directly)
-{
-	const size_t limit = 256;
 	struct membuf direct, packed, scratch = {0};
 	hd_hprof *a = open_mem(&direct, 5, limit);
 	memset(&packed, 0, sizeof packed);
 	hd_hprof *b = hprof_open(mem_sink, &packed, 5, limit);
-	cr_assert_not_null(b);
+	hd_hprof *r = hprof_open_records();
+	cr_assert(b && r);
 	uint64_t x = 0x13198a2e03707344ull;
-	for (int batch = 0; batch < 40; batch++) {
-		struct membuf r = {0};
-		hd_hprof *rw = hprof_open_records(mem_sink, &r);
-		cr_assert_not_null(rw);
-		size_t n = (size_t)(x % 20); /* empty batches too */
+	for (int batch = 0; batch < 60; batch++) {
+		size_t n = (size_t)(x % 20), held = 0; /* empty batches too */
 		for (size_t i = 0; i < n; i++) {
 			size_t len = random_len(&x);
 			put_prim_array(a, len, (uint64_t)batch << 8 | i, &scratch);
-			put_prim_array(rw, len, (uint64_t)batch << 8 | i, &scratch);
+			put_prim_array(r, len, (uint64_t)batch << 8 | i, &scratch);
+			held += len;
 		}
-		cr_assert_eq(hprof_flush(rw), 0);
-		cr_assert_eq(hprof_repack(b, r.b, r.len), 0, "%s", hd_error_message());
-		hprof_free(rw);
-		free(r.b);
+		cr_assert_eq(hprof_bytes_written(r), held);
+		cr_assert_eq(hprof_repack(b, r), 0, "%s", hd_error_message());
+		cr_assert_eq(hprof_bytes_written(r), 0);
 		if (batch % 10 == 9) { /* a top-level record closes the segment in both */
 			cr_assert_eq(hprof_utf8(a, (uint64_t)batch, "between"), 0);
 			cr_assert_eq(hprof_utf8(b, (uint64_t)batch, "between"), 0);
@@ -595,51 +563,59 @@ Test(hprof, repack_equals_writing_directly)
 	}
 	cr_assert_eq(hprof_finish(a), 0);
 	cr_assert_eq(hprof_finish(b), 0);
-	cr_assert_eq(packed.len, direct.len);
-	cr_assert_arr_eq(packed.b, direct.b, direct.len);
+	cr_assert_eq(packed.len, direct.len, "limit %zu", limit);
+	cr_assert_arr_eq(packed.b, direct.b, direct.len, "limit %zu", limit);
 	hprof_free(a);
 	hprof_free(b);
+	hprof_free(r);
 	free(direct.b);
 	free(packed.b);
 	free(scratch.b);
 }
 
-/* Bytes that are not whole segments of one sub-record each are refused. */
-Test(hprof, repack_refuses_anything_else)
+Test(hprof, repack_equals_writing_directly)
 {
-	struct membuf m;
-	static const uint8_t root[9] = {HPROF_ROOT_UNKNOWN, 0, 0, 0, 0, 0, 0, 0, 8};
-	uint8_t good[18] = {HPROF_HEAP_DUMP_SEGMENT, 0, 0, 0, 0, 0, 0, 0, 9};
-	memcpy(good + 9, root, sizeof root);
-	struct {
-		const char *what;
-		size_t len;    /* bytes of GOOD (or the altered copy) passed */
-		size_t at;     /* byte altered, SIZE_MAX: none */
-		uint8_t value;
-	} bad[] = {
-		{"a cut header", 5, SIZE_MAX, 0},
-		{"a cut body", 17, SIZE_MAX, 0},
-		{"another tag", 18, 0, HPROF_UTF8},
-		{"a length past the end", 18, 8, 10},
-		{"a zero length", 18, 8, 0},
-	};
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		hd_hprof *w = open_mem(&m, 1, 0);
-		uint8_t b[18];
-		memcpy(b, good, sizeof b);
-		if (bad[i].at != SIZE_MAX)
-			b[bad[i].at] = bad[i].value;
-		hd_error_clear();
-		cr_assert_eq(hprof_repack(w, b, bad[i].len), -1, "%s", bad[i].what);
-		cr_assert_eq(hd_error_class(), HD_E_INTERNAL, "%s", bad[i].what);
-		hprof_free(w);
-		free(m.b);
-	}
+	static const size_t limits[] = {18, 100, 256, 1000, 0};
+	for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+		repack_equals_writing_directly(limits[i]);
+}
+
+/* A records writer holds sub-records only: no top-level record, no flush,
+ * no finish; repack moves from a records writer, into a file's writer,
+ * between sub-records only. */
+Test(hprof, records_writers_are_used_only_as_such)
+{
+	struct membuf m, scratch = {0};
 	hd_hprof *w = open_mem(&m, 1, 0);
-	cr_assert_eq(hprof_repack(w, good, sizeof good), 0, "%s", hd_error_message());
-	cr_assert_eq(hprof_repack(w, good, 0), 0);
+	hd_hprof *r = hprof_open_records();
+	cr_assert_not_null(r);
+	expect_internal(hprof_utf8(r, 1, "x"), "a top-level record");
+	expect_internal(hprof_trace(r, 1, 0, NULL, 0), "a trace");
+	expect_internal(hprof_flush(r), "a flush");
+	expect_internal(hprof_finish(r), "a finish");
+	expect_internal(hprof_repack(w, w), "a file's writer as the source");
+	expect_internal(hprof_repack(r, r), "a records writer as the destination");
+	put_prim_array(r, 40, 7, &scratch);
+	uint8_t two[20] = {HPROF_PRIM_ARRAY_DUMP};
+	be(two + 1, 8, 8);
+	be(two + 9, 1, 4);
+	be(two + 13, 2, 4);
+	two[17] = 8; /* two byte elements */
+	cr_assert_eq(hprof_sub_begin(r, sizeof two), 0);
+	expect_internal(hprof_repack(w, r), "a sub-record in progress");
+	cr_assert_eq(hprof_bytes(r, two, sizeof two), 0);
+	cr_assert_eq(hprof_sub_end(r), 0);
+	cr_assert_eq(hprof_repack(w, r), 0, "%s", hd_error_message());
+	cr_assert_eq(hprof_finish(w), 0);
+	struct hp_file f;
+	parse_ok(&m, &f);
+	cr_assert_eq(f.nrecs, 2); /* one segment, HEAP DUMP END */
+	cr_assert_eq(f.recs[0].len, 60);
+	hp_free(&f);
 	hprof_free(w);
+	hprof_free(r);
 	free(m.b);
+	free(scratch.b);
 }
 
 /* ---- Basic types -------------------------------------------------------- */

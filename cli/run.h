@@ -3,7 +3,7 @@
 #ifndef HD_RUN_H
 #define HD_RUN_H
 
-#include "../hprof/heapdump.h"
+#include "../hprof/heapwrite.h"
 #include "output.h"
 
 #include <stdbool.h>

@@ -1,15 +1,16 @@
-/* The heap as HPROF: a census pass over every chunk (object counts per
- * class and the index of object starts) and a writing pass that emits class
- * dumps, GC roots and every object, each reference checked to land on an
- * object start.  Where the chunks come from is the caller's business: the
+/* What a heap dump is made from, shared by its two passes (census.h, then
+ * heapwrite.h): the layout, the class table, a memory view, the chunks and
+ * the roots.  Where the chunks come from is the caller's business: the
  * image heap of an executable, or the image and runtime heaps of a process. */
 #ifndef HD_HEAPDUMP_H
 #define HD_HEAPDUMP_H
 
-#include "../symbols/heapwalk.h"
-#include "objindex.h"
+#include "../agent/memview.h"
 #include "../symbols/classes.h"
-#include "hprof.h"
+#include "../symbols/heapwalk.h"
+
+#include <stddef.h>
+#include <stdint.h>
 
 /* Enumerates every chunk of the heap, calling FN(FNCTX) for each. */
 typedef int (*hd_chunk_source_fn)(void *ctx, struct hd_walker *w, hd_chunk_fn fn, void *fnctx);
@@ -36,26 +37,6 @@ struct hd_dump_input {
 	uint32_t nthreads;           /* STACK TRACE serials 2..nthreads+1 */
 	unsigned threads;            /* writer threads; 0: one per CPU, at most 8 */
 };
-
-struct hd_census {
-	uint64_t objects;   /* walked, fillers excluded */
-	uint64_t bytes;
-	uint64_t fillers;
-	uint64_t chunks;
-	uint64_t *count;    /* per class index */
-	uint64_t *size;
-	struct hd_objindex starts;
-};
-
-/* Walks every chunk; every walk must end at its chunk's top.  On success
- * the caller owns C (census_free). */
-int heap_census(const struct hd_dump_input *in, struct hd_census *c);
-void census_free(struct hd_census *c);
-
-/* Writes the whole HPROF body to W (header already written by hprof_open)
- * and finishes it.  Fails with HD_E_INCONSISTENT if a reference does not
- * land on an object start seen by the census. */
-int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, hd_hprof *w);
 
 /* HPROF id of a class: hub addresses are also object ids, since every
  * java.lang.Class instance is dumped as an object too. */

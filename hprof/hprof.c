@@ -1,5 +1,6 @@
 #include "hprof.h"
 
+#include "../common/grow.h"
 #include "../common/hd_error.h"
 
 #include <stdbool.h>
@@ -7,6 +8,23 @@
 #include <string.h>
 
 #define DEFAULT_SEGMENT (1u << 20)
+
+uint8_t hprof_type_of(enum hd_type t)
+{
+	switch (t) {
+	case HD_T_OBJECT: return HPROF_T_OBJECT;
+	case HD_T_BOOLEAN: return HPROF_T_BOOLEAN;
+	case HD_T_CHAR: return HPROF_T_CHAR;
+	case HD_T_FLOAT: return HPROF_T_FLOAT;
+	case HD_T_DOUBLE: return HPROF_T_DOUBLE;
+	case HD_T_BYTE: return HPROF_T_BYTE;
+	case HD_T_SHORT: return HPROF_T_SHORT;
+	case HD_T_INT: return HPROF_T_INT;
+	case HD_T_LONG: return HPROF_T_LONG;
+	}
+	return 0;
+}
+
 #define STAGE_SIZE (256u << 10)
 
 struct hd_hprof {
@@ -14,6 +32,12 @@ struct hd_hprof {
 	void *ctx;
 	uint8_t *seg;          /* body of the open heap-dump segment */
 	size_t seg_len, seg_limit;
+	/* A records writer holds its sub-records in SEG (grown as needed, no
+	 * segment headers) and their lengths in LENS, until hprof_repack. */
+	bool records;
+	size_t seg_cap;
+	uint32_t *lens;
+	size_t nlens, lens_cap;
 	bool direct;           /* a sub-record too big for a segment streams through stage */
 	bool in_sub;
 	uint64_t sub_left;     /* bytes the open sub-record still owes */
@@ -99,8 +123,8 @@ static hd_hprof *new_writer(hprof_sink_fn sinkfn, void *ctx, size_t segment_limi
 	}
 	w->sink = sinkfn;
 	w->ctx = ctx;
-	w->seg_limit = segment_limit ? segment_limit : DEFAULT_SEGMENT;
-	w->seg = malloc(w->seg_limit);
+	w->seg_limit = w->seg_cap = segment_limit;
+	w->seg = malloc(segment_limit);
 	if (!w->seg) {
 		free(w);
 		hd_fail(HD_E_INTERNAL, "out of memory");
@@ -112,7 +136,7 @@ static hd_hprof *new_writer(hprof_sink_fn sinkfn, void *ctx, size_t segment_limi
 hd_hprof *hprof_open(hprof_sink_fn sinkfn, void *ctx, uint64_t timestamp_ms,
 		     size_t segment_limit)
 {
-	hd_hprof *w = new_writer(sinkfn, ctx, segment_limit);
+	hd_hprof *w = new_writer(sinkfn, ctx, segment_limit ? segment_limit : DEFAULT_SEGMENT);
 	if (!w)
 		return NULL;
 	static const char magic[] = "JAVA PROFILE 1.0.2";
@@ -127,13 +151,18 @@ hd_hprof *hprof_open(hprof_sink_fn sinkfn, void *ctx, uint64_t timestamp_ms,
 	return w;
 }
 
-hd_hprof *hprof_open_fragment(hprof_sink_fn sinkfn, void *ctx, size_t segment_limit)
+hd_hprof *hprof_open_records(void)
 {
-	return new_writer(sinkfn, ctx, segment_limit);
+	hd_hprof *w = new_writer(NULL, NULL, 1u << 16);
+	if (w)
+		w->records = true;
+	return w;
 }
 
 int hprof_flush(hd_hprof *w)
 {
+	if (w->records)
+		return hd_fail(HD_E_INTERNAL, "HPROF flush of a records writer");
 	if (w->in_sub)
 		return hd_fail(HD_E_INTERNAL, "HPROF flush inside a sub-record");
 	if (segment_flush(w) != 0)
@@ -141,15 +170,35 @@ int hprof_flush(hd_hprof *w)
 	return stage_flush(w);
 }
 
-int hprof_segments(hd_hprof *w, const void *p, size_t len)
+int hprof_repack(hd_hprof *w, hd_hprof *records)
 {
+	if (w->records || !records->records || records->in_sub)
+		return hd_fail(HD_E_INTERNAL, "HPROF repack of other than a records writer's records");
 	if (w->failed)
 		return -1;
-	if (w->in_sub)
-		return hd_fail(HD_E_INTERNAL, "HPROF segments inside a sub-record");
-	if (segment_flush(w) != 0)
-		return -1;
-	return stage_put(w, p, len);
+	const uint8_t *p = records->seg;
+	const uint32_t *len = records->lens;
+	for (size_t i = 0; i < records->nlens;) {
+		/* The sub-records that fit in the open segment, in one copy: what
+		 * hprof_sub_begin and hprof_bytes would do for each. */
+		size_t room = w->seg_limit - w->seg_len, run = 0, j = i;
+		while (j < records->nlens && len[j] <= room - run)
+			run += len[j++];
+		if (run) {
+			memcpy(w->seg + w->seg_len, p, run);
+			w->seg_len += run;
+			p += run;
+			i = j;
+			continue;
+		}
+		if (hprof_sub_begin(w, len[i]) != 0 || hprof_bytes(w, p, len[i]) != 0 ||
+		    hprof_sub_end(w) != 0)
+			return -1;
+		p += len[i++];
+	}
+	records->seg_len = 0;
+	records->nlens = 0;
+	return 0;
 }
 
 void hprof_free(hd_hprof *w)
@@ -157,17 +206,21 @@ void hprof_free(hd_hprof *w)
 	if (!w)
 		return;
 	free(w->seg);
+	free(w->lens);
 	free(w);
 }
 
-uint64_t hprof_bytes_written(const hd_hprof *w) { return w->written + w->stage_len; }
+uint64_t hprof_bytes_written(const hd_hprof *w)
+{
+	return w->records ? w->seg_len : w->written + w->stage_len;
+}
 
 static int top_level(hd_hprof *w, uint8_t tag, uint64_t len)
 {
 	if (w->failed)
 		return -1; /* the sink's error stays the one reported */
-	if (w->in_sub)
-		return hd_fail(HD_E_INTERNAL, "HPROF record inside a sub-record");
+	if (w->in_sub || w->records)
+		return hd_fail(HD_E_INTERNAL, "HPROF record inside a sub-record or records writer");
 	if (segment_flush(w) != 0)
 		return -1;
 	return record_header(w, tag, len);
@@ -196,21 +249,6 @@ int hprof_load_class(hd_hprof *w, uint32_t serial, uint64_t class_id, uint32_t t
 	return stage_put(w, b, sizeof b);
 }
 
-int hprof_frame(hd_hprof *w, uint64_t frame_id, uint64_t method_name, uint64_t signature,
-		uint64_t source_file, uint32_t class_serial, int32_t line)
-{
-	uint8_t b[40];
-	be64(b, frame_id);
-	be64(b + 8, method_name);
-	be64(b + 16, signature);
-	be64(b + 24, source_file);
-	be32(b + 32, class_serial);
-	be32(b + 36, (uint32_t)line);
-	if (top_level(w, HPROF_FRAME, sizeof b) != 0)
-		return -1;
-	return stage_put(w, b, sizeof b);
-}
-
 int hprof_trace(hd_hprof *w, uint32_t serial, uint32_t thread_serial,
 		const uint64_t *frame_ids, uint32_t nframes)
 {
@@ -230,6 +268,38 @@ int hprof_trace(hd_hprof *w, uint32_t serial, uint32_t thread_serial,
 	return 0;
 }
 
+/* Grows the buffer *P of *CAP bytes, LEN of them used, to hold MORE more. */
+static int reserve(uint8_t **p, size_t *cap, size_t len, uint64_t more)
+{
+	if (more <= *cap - len)
+		return 0;
+	if (more > (SIZE_MAX >> 2) - len)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	size_t c = *cap ? *cap : 1u << 16;
+	while (c - len < more)
+		c *= 2;
+	uint8_t *np = realloc(*p, c);
+	if (!np)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	*p = np;
+	*cap = c;
+	return 0;
+}
+
+/* Makes room for a sub-record of LEN bytes in a records writer. */
+static int records_begin(hd_hprof *w, uint64_t len)
+{
+	if (reserve(&w->seg, &w->seg_cap, w->seg_len, len) != 0)
+		return -1;
+	if (w->nlens == w->lens_cap &&
+	    hd_grow(&w->lens, &w->lens_cap, w->nlens, sizeof *w->lens, 1024) != 0)
+		return -1;
+	w->lens[w->nlens++] = (uint32_t)len;
+	w->in_sub = true;
+	w->sub_left = len;
+	return 0;
+}
+
 int hprof_sub_begin(hd_hprof *w, uint64_t len)
 {
 	if (w->failed)
@@ -237,6 +307,8 @@ int hprof_sub_begin(hd_hprof *w, uint64_t len)
 	if (w->in_sub || len == 0 || len > HPROF_MAX_SUBRECORD)
 		return hd_fail(HD_E_INTERNAL, "bad HPROF sub-record of %llu bytes",
 			       (unsigned long long)len);
+	if (w->records)
+		return records_begin(w, len);
 	if (w->seg_len + len > w->seg_limit && segment_flush(w) != 0)
 		return -1;
 	if (len > w->seg_limit) {
@@ -329,16 +401,8 @@ int hprof_finish(hd_hprof *w)
 int hprof_membuf_sink(void *ctx, const void *buf, size_t len)
 {
 	struct hprof_membuf *m = ctx;
-	if (len > m->cap - m->len) {
-		size_t cap = m->cap ? m->cap : 1u << 16;
-		while (cap - m->len < len)
-			cap *= 2;
-		uint8_t *p = realloc(m->p, cap);
-		if (!p)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		m->p = p;
-		m->cap = cap;
-	}
+	if (reserve(&m->p, &m->cap, m->len, len) != 0)
+		return -1;
 	memcpy(m->p + m->len, buf, len);
 	m->len += len;
 	return 0;

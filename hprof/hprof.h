@@ -1,10 +1,15 @@
 /* HPROF 1.0.2 writer with 8-byte identifiers, written conservatively for the
  * viewers: standard tags only, heap-dump sub-records packed into segments of
  * bounded size (never empty), a sub-record larger than the bound gets a
- * segment of its own, and output is streamed: nothing larger than one
- * segment is held in memory. */
+ * segment of its own, and output is streamed: a file's writer holds no
+ * more than one segment.  Records writers hold the sub-records of one part
+ * of the heap in memory, for a thread, until they are repacked into the
+ * file's segments. */
 #ifndef HD_HPROF_H
 #define HD_HPROF_H
+
+#include "../common/hd_error.h"
+#include "../symbols/classes.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -12,7 +17,6 @@
 enum hprof_tag {
 	HPROF_UTF8 = 0x01,
 	HPROF_LOAD_CLASS = 0x02,
-	HPROF_FRAME = 0x04,
 	HPROF_TRACE = 0x05,
 	HPROF_HEAP_DUMP_SEGMENT = 0x1c,
 	HPROF_HEAP_DUMP_END = 0x2c,
@@ -31,6 +35,23 @@ enum hprof_sub {
 	HPROF_PRIM_ARRAY_DUMP = 0x23,
 };
 
+/* HPROF's basic types: the type of a CLASS DUMP field and of a PRIMITIVE
+ * ARRAY DUMP's elements. */
+enum hprof_type {
+	HPROF_T_OBJECT = 2,
+	HPROF_T_BOOLEAN = 4,
+	HPROF_T_CHAR = 5,
+	HPROF_T_FLOAT = 6,
+	HPROF_T_DOUBLE = 7,
+	HPROF_T_BYTE = 8,
+	HPROF_T_SHORT = 9,
+	HPROF_T_INT = 10,
+	HPROF_T_LONG = 11,
+};
+
+/* HPROF's code for the Java type T; 0 for a value that names no type. */
+uint8_t hprof_type_of(enum hd_type t);
+
 #define HPROF_ID_SIZE 8u
 /* The largest sub-record a segment's u4 length can carry. */
 #define HPROF_MAX_SUBRECORD (UINT32_MAX - 64u)
@@ -46,49 +67,53 @@ struct hprof_membuf {
 	uint8_t *p;
 	size_t len, cap;
 };
-int hprof_membuf_sink(void *ctx, const void *buf, size_t len);
+HD_MUST_CHECK int hprof_membuf_sink(void *ctx, const void *buf, size_t len);
 
 /* Starts a file: writes the header with TIMESTAMP_MS.  SEGMENT_LIMIT bounds
- * a segment's size (0: the default, 1 MiB). */
-hd_hprof *hprof_open(hprof_sink_fn sink, void *ctx, uint64_t timestamp_ms,
-		     size_t segment_limit);
+ * a segment's size (0: the default, 1 MiB).  NULL on error. */
+HD_MUST_CHECK hd_hprof *hprof_open(hprof_sink_fn sink, void *ctx, uint64_t timestamp_ms,
+				   size_t segment_limit);
 
-/* A writer of heap-dump segments only (no file header), for one of several
- * threads writing parts of the heap: its output is handed whole to the
- * file's writer with hprof_segments. */
-hd_hprof *hprof_open_fragment(hprof_sink_fn sink, void *ctx, size_t segment_limit);
+/* A writer of heap-dump sub-records into memory, for a thread writing part
+ * of the heap: no file header, no top-level records, no flush.
+ * hprof_bytes_written is what it holds.  NULL on error. */
+HD_MUST_CHECK hd_hprof *hprof_open_records(void);
+/* Moves every sub-record RECORDS holds into W's segments, packed exactly as
+ * if they had been written to W, and empties RECORDS.  Errors: HD_E_INTERNAL
+ * (RECORDS is not a records writer, or is inside a sub-record), W's
+ * sink's. */
+HD_MUST_CHECK int hprof_repack(hd_hprof *w, hd_hprof *records);
 /* Closes the open segment and pushes everything to the sink. */
-int hprof_flush(hd_hprof *w);
-/* Appends LEN bytes of complete segments (a fragment's flushed output). */
-int hprof_segments(hd_hprof *w, const void *p, size_t len);
+HD_MUST_CHECK int hprof_flush(hd_hprof *w);
 
 /* Top-level records.  Any open heap-dump segment is closed first. */
-int hprof_utf8(hd_hprof *w, uint64_t id, const char *s);
-int hprof_load_class(hd_hprof *w, uint32_t serial, uint64_t class_id, uint32_t trace,
-		     uint64_t name_id);
-int hprof_frame(hd_hprof *w, uint64_t frame_id, uint64_t method_name, uint64_t signature,
-		uint64_t source_file, uint32_t class_serial, int32_t line);
-int hprof_trace(hd_hprof *w, uint32_t serial, uint32_t thread_serial,
-		const uint64_t *frame_ids, uint32_t nframes);
+HD_MUST_CHECK int hprof_utf8(hd_hprof *w, uint64_t id, const char *s);
+HD_MUST_CHECK int hprof_load_class(hd_hprof *w, uint32_t serial, uint64_t class_id,
+				   uint32_t trace, uint64_t name_id);
+HD_MUST_CHECK int hprof_trace(hd_hprof *w, uint32_t serial, uint32_t thread_serial,
+			      const uint64_t *frame_ids, uint32_t nframes);
 
 /* A heap-dump sub-record of exactly LEN bytes (tag included) follows:
  * the puts below must add exactly LEN bytes before hprof_sub_end. */
-int hprof_sub_begin(hd_hprof *w, uint64_t len);
-int hprof_sub_end(hd_hprof *w);
+HD_MUST_CHECK int hprof_sub_begin(hd_hprof *w, uint64_t len);
+HD_MUST_CHECK int hprof_sub_end(hd_hprof *w);
 
-int hprof_u1(hd_hprof *w, uint8_t v);
-int hprof_u2(hd_hprof *w, uint16_t v);
-int hprof_u4(hd_hprof *w, uint32_t v);
-int hprof_u8(hd_hprof *w, uint64_t v);
-static inline int hprof_id(hd_hprof *w, uint64_t v) { return hprof_u8(w, v); }
-int hprof_bytes(hd_hprof *w, const void *p, size_t len);
+HD_MUST_CHECK int hprof_u1(hd_hprof *w, uint8_t v);
+HD_MUST_CHECK int hprof_u2(hd_hprof *w, uint16_t v);
+HD_MUST_CHECK int hprof_u4(hd_hprof *w, uint32_t v);
+HD_MUST_CHECK int hprof_u8(hd_hprof *w, uint64_t v);
+HD_MUST_CHECK static inline int hprof_id(hd_hprof *w, uint64_t v) { return hprof_u8(w, v); }
+HD_MUST_CHECK int hprof_bytes(hd_hprof *w, const void *p, size_t len);
 /* LEN bytes of little-endian elements of ELEM_SIZE bytes, written big-endian. */
-int hprof_swapped(hd_hprof *w, const void *p, size_t len, unsigned elem_size);
+HD_MUST_CHECK int hprof_swapped(hd_hprof *w, const void *p, size_t len, unsigned elem_size);
 
 /* Closes the last segment, writes HEAP DUMP END, flushes. */
-int hprof_finish(hd_hprof *w);
+HD_MUST_CHECK int hprof_finish(hd_hprof *w);
 void hprof_free(hd_hprof *w);
 
+/* Bytes handed to the sink or staged for it: the header, top-level records
+ * and closed segments, not the open segment (a records writer: the bytes of
+ * the sub-records it holds). */
 uint64_t hprof_bytes_written(const hd_hprof *w);
 
 #endif

@@ -92,8 +92,3 @@ bool objindex_has(const struct hd_objindex *x, uint64_t addr)
 	uint64_t i = (addr - base) >> 3;
 	return r->bits[i >> 3] & (1u << (i & 7));
 }
-
-size_t objindex_bytes(const struct hd_objindex *x)
-{
-	return x->nused * (size_t)(x->region_size / 64) + x->nslots * sizeof *x->regions;
-}

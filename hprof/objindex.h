@@ -5,6 +5,8 @@
 #ifndef HD_OBJINDEX_H
 #define HD_OBJINDEX_H
 
+#include "../common/hd_error.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,10 +22,9 @@ struct hd_objindex {
 };
 
 /* REGION_SIZE: a power of two, typically the aligned chunk size. */
-int objindex_init(struct hd_objindex *x, uint64_t region_size);
+HD_MUST_CHECK int objindex_init(struct hd_objindex *x, uint64_t region_size);
 void objindex_free(struct hd_objindex *x);
-int objindex_add(struct hd_objindex *x, uint64_t addr);
+HD_MUST_CHECK int objindex_add(struct hd_objindex *x, uint64_t addr);
 bool objindex_has(const struct hd_objindex *x, uint64_t addr);
-size_t objindex_bytes(const struct hd_objindex *x);
 
 #endif

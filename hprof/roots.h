@@ -8,6 +8,8 @@
 #define HD_ROOTS_H
 
 #include "../agent/memview.h"
+#include "../common/hd_error.h"
+#include "census.h"
 #include "heapdump.h"
 
 #include <stddef.h>
@@ -28,13 +30,13 @@ void root_scan_init(struct root_scan *rs, const struct hd_census *c, uint64_t he
 		    uint64_t region_size);
 
 /* Appends R.  Errors: HD_E_INTERNAL (out of memory). */
-int root_scan_add(struct root_scan *rs, struct hd_root r);
+HD_MUST_CHECK int root_scan_add(struct root_scan *rs, struct hd_root r);
 
 /* Appends a root of KIND for THREAD for each object a word of [LO, HI)
  * points to, in the order first met, once per range.  A range that cannot be
  * read, is empty, or is over either cap adds nothing.  Errors: HD_E_INTERNAL,
  * HD_E_INTERRUPTED. */
-int root_scan_range(struct root_scan *rs, hd_memview *view, uint64_t lo, uint64_t hi,
-		    uint8_t kind, uint32_t thread);
+HD_MUST_CHECK int root_scan_range(struct root_scan *rs, hd_memview *view, uint64_t lo,
+				  uint64_t hi, uint8_t kind, uint32_t thread);
 
 #endif

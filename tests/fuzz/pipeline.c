@@ -2,7 +2,7 @@
 
 #include "../../symbols/heapwalk.h"
 #include "../../common/hd_error.h"
-#include "../../hprof/heapdump.h"
+#include "../../hprof/heapwrite.h"
 #include "../../hprof/hprof.h"
 #include "../../symbols/classes.h"
 #include "../../symbols/discover.h"

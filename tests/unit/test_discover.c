@@ -1,13 +1,13 @@
 /* Layout discovery (symbols/discover.c), the class table (symbols/classes.c),
  * the heap walk (agent/heapwalk.c) and the census and HPROF writing
- * (hprof/heapdump.c), run on synthetic image heaps whose ground truth is
+ * (hprof/census.c, heapwrite.c), run on synthetic image heaps whose ground truth is
  * known (synthheap.h): discovery must find exactly the generated layout,
  * the census must count exactly the generated objects, corrupt heaps must
  * be rejected with HD_E_LAYOUT, and random corruption must never crash. */
 #include "../../symbols/heapwalk.h"
 #include "../../common/hd_error.h"
 #include "../../common/interrupt.h"
-#include "../../hprof/heapdump.h"
+#include "../../hprof/heapwrite.h"
 #include "../../hprof/hprof.h"
 #include "../../symbols/classes.h"
 #include "../../symbols/discover.h"

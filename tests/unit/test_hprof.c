@@ -3,7 +3,8 @@
  * byte-exact top-level records, heap-dump sub-records packed into segments
  * that never exceed the limit and are never empty, oversized sub-records in
  * exactly-sized segments of their own, big-endian element swapping, HEAP
- * DUMP END last, a failing sink and API misuse. */
+ * DUMP END last, a failing sink and API misuse; records writers and
+ * repacking; HPROF's basic-type codes. */
 #include "../../common/hd_error.h"
 #include "../../hprof/hprof.h"
 #include "hprofparse.h"
@@ -90,14 +91,13 @@ Test(hprof, header_and_end_are_byte_exact)
 	free(m.b);
 }
 
-Test(hprof, utf8_load_class_frame_trace_are_byte_exact)
+Test(hprof, utf8_load_class_trace_are_byte_exact)
 {
 	struct membuf m;
 	hd_hprof *w = open_mem(&m, 0, 0);
 	cr_assert_eq(hprof_utf8(w, 0x1122334455667788ull, "java/lang/String"), 0);
 	cr_assert_eq(hprof_utf8(w, 9, ""), 0);
 	cr_assert_eq(hprof_load_class(w, 7, 0xaabbccddeeff0011ull, 1, 0x1122334455667788ull), 0);
-	cr_assert_eq(hprof_frame(w, 0x10, 0x20, 0x30, 0x40, 5, -1), 0);
 	static const uint64_t frames[] = {0x10, 0xfedcba9876543210ull};
 	cr_assert_eq(hprof_trace(w, 3, 2, frames, 2), 0);
 	cr_assert_eq(hprof_trace(w, 4, 0, NULL, 0), 0);
@@ -114,8 +114,6 @@ Test(hprof, utf8_load_class_frame_trace_are_byte_exact)
 	PUT(9, 8);
 	REC(HPROF_LOAD_CLASS, 24);
 	PUT(7, 4), PUT(0xaabbccddeeff0011ull, 8), PUT(1, 4), PUT(0x1122334455667788ull, 8);
-	REC(HPROF_FRAME, 40);
-	PUT(0x10, 8), PUT(0x20, 8), PUT(0x30, 8), PUT(0x40, 8), PUT(5, 4), PUT(0xffffffffu, 4);
 	REC(HPROF_TRACE, 12 + 16);
 	PUT(3, 4), PUT(2, 4), PUT(2, 4), PUT(0x10, 8), PUT(0xfedcba9876543210ull, 8);
 	REC(HPROF_TRACE, 12);
@@ -128,7 +126,7 @@ Test(hprof, utf8_load_class_frame_trace_are_byte_exact)
 	cr_assert_arr_eq(m.b + header, want, n);
 	struct hp_file f;
 	parse_ok(&m, &f);
-	cr_assert_eq(f.nrecs, 7);
+	cr_assert_eq(f.nrecs, 6);
 	hp_free(&f);
 	hprof_free(w);
 	free(m.b);
@@ -525,4 +523,116 @@ Test(hprof, bad_subrecord_begins_are_errors)
 	expect_internal(hprof_finish(w), "finishing inside a sub-record");
 	hprof_free(w);
 	free(m.b);
+}
+
+/* ---- Records writers and repacking -------------------------------------- */
+
+static size_t random_len(uint64_t *x)
+{
+	*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+	return 18 + *x % 300;
+}
+
+/* Sub-records held by records writers (one reused, batches of every size,
+ * oversized ones included) and moved with hprof_repack come out exactly as
+ * if written directly, with the segment limit at several places. */
+static void repack_equals_writing_directly(size_t limit)
+{
+	struct membuf direct, packed, scratch = {0};
+	hd_hprof *a = open_mem(&direct, 5, limit);
+	memset(&packed, 0, sizeof packed);
+	hd_hprof *b = hprof_open(mem_sink, &packed, 5, limit);
+	hd_hprof *r = hprof_open_records();
+	cr_assert(b && r);
+	uint64_t x = 0x13198a2e03707344ull;
+	for (int batch = 0; batch < 60; batch++) {
+		size_t n = (size_t)(x % 20), held = 0; /* empty batches too */
+		for (size_t i = 0; i < n; i++) {
+			size_t len = random_len(&x);
+			put_prim_array(a, len, (uint64_t)batch << 8 | i, &scratch);
+			put_prim_array(r, len, (uint64_t)batch << 8 | i, &scratch);
+			held += len;
+		}
+		cr_assert_eq(hprof_bytes_written(r), held);
+		cr_assert_eq(hprof_repack(b, r), 0, "%s", hd_error_message());
+		cr_assert_eq(hprof_bytes_written(r), 0);
+		if (batch % 10 == 9) { /* a top-level record closes the segment in both */
+			cr_assert_eq(hprof_utf8(a, (uint64_t)batch, "between"), 0);
+			cr_assert_eq(hprof_utf8(b, (uint64_t)batch, "between"), 0);
+		}
+	}
+	cr_assert_eq(hprof_finish(a), 0);
+	cr_assert_eq(hprof_finish(b), 0);
+	cr_assert_eq(packed.len, direct.len, "limit %zu", limit);
+	cr_assert_arr_eq(packed.b, direct.b, direct.len, "limit %zu", limit);
+	hprof_free(a);
+	hprof_free(b);
+	hprof_free(r);
+	free(direct.b);
+	free(packed.b);
+	free(scratch.b);
+}
+
+Test(hprof, repack_equals_writing_directly)
+{
+	static const size_t limits[] = {18, 100, 256, 1000, 0};
+	for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+		repack_equals_writing_directly(limits[i]);
+}
+
+/* A records writer holds sub-records only: no top-level record, no flush,
+ * no finish; repack moves from a records writer, into a file's writer,
+ * between sub-records only. */
+Test(hprof, records_writers_are_used_only_as_such)
+{
+	struct membuf m, scratch = {0};
+	hd_hprof *w = open_mem(&m, 1, 0);
+	hd_hprof *r = hprof_open_records();
+	cr_assert_not_null(r);
+	expect_internal(hprof_utf8(r, 1, "x"), "a top-level record");
+	expect_internal(hprof_trace(r, 1, 0, NULL, 0), "a trace");
+	expect_internal(hprof_flush(r), "a flush");
+	expect_internal(hprof_finish(r), "a finish");
+	expect_internal(hprof_repack(w, w), "a file's writer as the source");
+	expect_internal(hprof_repack(r, r), "a records writer as the destination");
+	put_prim_array(r, 40, 7, &scratch);
+	uint8_t two[20] = {HPROF_PRIM_ARRAY_DUMP};
+	be(two + 1, 8, 8);
+	be(two + 9, 1, 4);
+	be(two + 13, 2, 4);
+	two[17] = 8; /* two byte elements */
+	cr_assert_eq(hprof_sub_begin(r, sizeof two), 0);
+	expect_internal(hprof_repack(w, r), "a sub-record in progress");
+	cr_assert_eq(hprof_bytes(r, two, sizeof two), 0);
+	cr_assert_eq(hprof_sub_end(r), 0);
+	cr_assert_eq(hprof_repack(w, r), 0, "%s", hd_error_message());
+	cr_assert_eq(hprof_finish(w), 0);
+	struct hp_file f;
+	parse_ok(&m, &f);
+	cr_assert_eq(f.nrecs, 2); /* one segment, HEAP DUMP END */
+	cr_assert_eq(f.recs[0].len, 60);
+	hp_free(&f);
+	hprof_free(w);
+	hprof_free(r);
+	free(m.b);
+	free(scratch.b);
+}
+
+/* ---- Basic types -------------------------------------------------------- */
+
+/* HPROF 1.0.2's basic-type codes, from the format's specification. */
+Test(hprof, java_types_map_to_hprof_codes)
+{
+	static const struct {
+		enum hd_type java;
+		uint8_t hprof;
+	} want[] = {
+		{HD_T_OBJECT, 2}, {HD_T_BOOLEAN, 4}, {HD_T_CHAR, 5},   {HD_T_FLOAT, 6}, {HD_T_DOUBLE, 7},
+		{HD_T_BYTE, 8},   {HD_T_SHORT, 9},   {HD_T_INT, 10}, {HD_T_LONG, 11},
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		cr_assert_eq(hprof_type_of(want[i].java), want[i].hprof, "type %d", want[i].java);
+	static const int none[] = {0, 1, 3, 12, 255, -1};
+	for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
+		cr_assert_eq(hprof_type_of((enum hd_type)none[i]), 0, "%d", none[i]);
 }

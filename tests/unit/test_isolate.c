@@ -1,5 +1,5 @@
 /* Live isolate scanning (agent/isolate.c) and the census and HPROF writing
- * over it (hprof/heapdump.c), on synthetic live targets (synthlive.h) in
+ * over it (hprof/census.c, heapwrite.c), on synthetic live targets (synthlive.h) in
  * the three layouts: wired as `hdump -p` wires them (cli/live.c: isolates
  * in the maps, discovery on the executable's image heap, class table,
  * thread locals, isolate scan, census, dump), every finding checked against
@@ -9,7 +9,7 @@
 #include "../../symbols/isolate.h"
 #include "../../agent/snapshot.h"
 #include "../../common/hd_error.h"
-#include "../../hprof/heapdump.h"
+#include "../../hprof/heapwrite.h"
 #include "../../hprof/hprof.h"
 #include "../../symbols/discover.h"
 #include "hprofparse.h"

@@ -1,4 +1,4 @@
-/* The conservative root scan of stacks and thread-local blocks (cli/roots.h):
+/* The conservative root scan of stacks and thread-local blocks (hprof/roots.h):
  * roots in the order first met, once per range, absolute or heap-base
  * relative; a hostile range of distinct roots costs O(1) a word; the caps. */
 #include "../../hprof/roots.h"

@@ -1,12 +1,11 @@
-#include "heapdump.h"
+#include "heapwrite.h"
 
 #include "../common/grow.h"
 #include "../common/hd_error.h"
 #include "../common/interrupt.h"
+#include "workpool.h"
 
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,74 +14,18 @@
 #define NAME_ID_BASE 1u
 #define DUMMY_TRACE 1u
 
-struct census_ctx {
-	const struct hd_dump_input *in;
-	struct hd_census *c;
-	struct hd_walker *w;
+/* References that land on no object start, and the first of them. */
+struct dangling {
+	uint64_t n, from, to;
 };
 
-static int census_object(void *ctx, const struct hd_object *o)
+static void dangling_add(struct dangling *d, const struct dangling *more)
 {
-	struct census_ctx *x = ctx;
-	const struct hd_class *cls = o->hubinfo.cls;
-	if (cls->is_filler) {
-		x->c->fillers++;
-		return 0;
-	}
-	size_t k = (size_t)(cls - x->in->classes->v);
-	x->c->count[k]++;
-	x->c->size[k] += o->size;
-	x->c->objects++;
-	x->c->bytes += o->size;
-	return objindex_add(&x->c->starts, o->addr);
+	if (!d->n)
+		*d = *more;
+	else
+		d->n += more->n;
 }
-
-static int census_chunk(void *ctx, const struct hd_chunk *ch)
-{
-	struct census_ctx *x = ctx;
-	if (hd_interrupted())
-		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
-	x->c->chunks++;
-	x->w->in_image_heap = ch->image;
-	return hw_walk_range(x->w, ch->first, ch->top, ch->gaps, ch->ngaps, census_object, x);
-}
-
-int heap_census(const struct hd_dump_input *in, struct hd_census *c)
-{
-	memset(c, 0, sizeof *c);
-	size_t n = in->classes->n ? in->classes->n : 1;
-	c->count = calloc(n, sizeof *c->count);
-	c->size = calloc(n, sizeof *c->size);
-	if (!c->count || !c->size) {
-		census_free(c);
-		return hd_fail(HD_E_INTERNAL, "out of memory");
-	}
-	if (objindex_init(&c->starts, in->L->chunk_size) != 0) {
-		census_free(c);
-		return -1;
-	}
-	struct hd_walker w;
-	if (hw_init(&w, in->L, in->mv, classes_lookup, (void *)in->classes) != 0) {
-		census_free(c);
-		return -1;
-	}
-	struct census_ctx x = {in, c, &w};
-	int rc = in->chunks(in->chunks_ctx, &w, census_chunk, &x);
-	hw_fini(&w);
-	if (rc != 0)
-		census_free(c);
-	return rc;
-}
-
-void census_free(struct hd_census *c)
-{
-	free(c->count);
-	free(c->size);
-	objindex_free(&c->starts);
-	memset(c, 0, sizeof *c);
-}
-
-/* ---- Writing ------------------------------------------------------------ */
 
 struct writer {
 	const struct hd_dump_input *in;
@@ -90,7 +33,7 @@ struct writer {
 	hd_hprof *w;
 	struct hd_walker *walker;
 	const uint32_t *inst_bytes; /* per class: bytes of an INSTANCE DUMP's values */
-	uint64_t dangling, first_dangling_from, first_dangling_to;
+	struct dangling dangling;
 	uint8_t *io;            /* staging for arrays too large to buffer */
 	uint8_t *rec;           /* one record being built */
 };
@@ -110,12 +53,8 @@ static unsigned value_size(uint8_t type)
 
 static uint64_t checked_ref(struct writer *x, uint64_t from, uint64_t r)
 {
-	if (r && !objindex_has(&x->c->starts, r)) {
-		if (!x->dangling++) {
-			x->first_dangling_from = from;
-			x->first_dangling_to = r;
-		}
-	}
+	if (r && !objindex_has(&x->c->starts, r))
+		dangling_add(&x->dangling, &(struct dangling){1, from, r});
 	return r;
 }
 
@@ -165,19 +104,22 @@ static int viewer_class_name(struct writer *x, size_t i, uint64_t super_hub)
 		name[k] = viewer_classes[i].name[k] == '.' ? '/' : viewer_classes[i].name[k];
 	uint64_t name_id = utf8_name_id(t, (uint32_t)(t->ninterned + i));
 	(void)super_hub;
-	return hprof_utf8(x->w, name_id, name) ||
-	       hprof_load_class(x->w, (uint32_t)(t->n + 1 + i), viewer_class_id(i), DUMMY_TRACE,
+	if (hprof_utf8(x->w, name_id, name) != 0)
+		return -1;
+	return hprof_load_class(x->w, (uint32_t)(t->n + 1 + i), viewer_class_id(i), DUMMY_TRACE,
 				name_id);
 }
 
 static int viewer_class_dump(struct writer *x, size_t i, uint64_t super_hub)
 {
 	hd_hprof *w = x->w;
-	return hprof_sub_begin(w, 1 + 8 + 4 + 8 * 6 + 4 + 6) || hprof_u1(w, HPROF_CLASS_DUMP) ||
-	       hprof_id(w, viewer_class_id(i)) || hprof_u4(w, DUMMY_TRACE) ||
-	       hprof_id(w, hd_class_id(super_hub)) || hprof_id(w, 0) || hprof_id(w, 0) ||
-	       hprof_id(w, 0) || hprof_id(w, 0) || hprof_id(w, 0) || hprof_u4(w, 0) ||
-	       hprof_u2(w, 0) || hprof_u2(w, 0) || hprof_u2(w, 0) || hprof_sub_end(w);
+	if (hprof_sub_begin(w, 1 + 8 + 4 + 8 * 6 + 4 + 6) || hprof_u1(w, HPROF_CLASS_DUMP) ||
+	    hprof_id(w, viewer_class_id(i)) || hprof_u4(w, DUMMY_TRACE) ||
+	    hprof_id(w, hd_class_id(super_hub)) || hprof_id(w, 0) || hprof_id(w, 0) ||
+	    hprof_id(w, 0) || hprof_id(w, 0) || hprof_id(w, 0) || hprof_u4(w, 0) ||
+	    hprof_u2(w, 0) || hprof_u2(w, 0) || hprof_u2(w, 0))
+		return -1;
+	return hprof_sub_end(w);
 }
 
 /* HotSpot's naming, which the viewers expect: slashes in class names. */
@@ -225,30 +167,44 @@ static int write_class_dump(struct writer *x, size_t k)
 	    hprof_id(w, 0) || hprof_id(w, 0) || hprof_id(w, 0) || hprof_id(w, 0) || hprof_id(w, 0) ||
 	    hprof_u4(w, isize) || hprof_u2(w, 0) || hprof_u2(w, 0) || hprof_u2(w, (uint16_t)cls->nown))
 		return -1;
-	for (size_t i = 0; i < cls->nown; i++)
-		if (hprof_id(w, utf8_name_id(t, cls->own[i].name)) || hprof_u1(w, cls->own[i].type))
+	for (size_t i = 0; i < cls->nown; i++) {
+		uint8_t type = hprof_type_of(cls->own[i].type);
+		if (!type)
+			return hd_fail(HD_E_INTERNAL, "%s: field of type %u", cls->name,
+				       cls->own[i].type);
+		if (hprof_id(w, utf8_name_id(t, cls->own[i].name)) || hprof_u1(w, type))
 			return -1;
+	}
 	return hprof_sub_end(w);
 }
 
 static int write_root(hd_hprof *w, const struct hd_root *r)
 {
+	uint32_t thread = r->thread_serial;
+	uint32_t second; /* the u4 or id after the object's id */
 	switch (r->kind) {
 	case HPROF_ROOT_JNI_GLOBAL:
-		return hprof_sub_begin(w, 17) || hprof_u1(w, r->kind) || hprof_id(w, r->id) ||
-		       hprof_id(w, r->id) || hprof_sub_end(w);
+		/* its second id, the JNI global ref, is the object's */
+		if (hprof_sub_begin(w, 17) || hprof_u1(w, r->kind) || hprof_id(w, r->id) ||
+		    hprof_id(w, r->id))
+			return -1;
+		return hprof_sub_end(w);
 	case HPROF_ROOT_JNI_LOCAL:
 	case HPROF_ROOT_JAVA_FRAME:
-		return hprof_sub_begin(w, 17) || hprof_u1(w, r->kind) || hprof_id(w, r->id) ||
-		       hprof_u4(w, r->thread_serial) || hprof_u4(w, 0xffffffffu) || hprof_sub_end(w);
+		second = 0xffffffffu; /* no frame */
+		break;
 	case HPROF_ROOT_THREAD_OBJ:
-		return hprof_sub_begin(w, 17) || hprof_u1(w, r->kind) || hprof_id(w, r->id) ||
-		       hprof_u4(w, r->thread_serial) || hprof_u4(w, r->trace_serial) ||
-		       hprof_sub_end(w);
+		second = r->trace_serial;
+		break;
 	default:
-		return hprof_sub_begin(w, 9) || hprof_u1(w, r->kind) || hprof_id(w, r->id) ||
-		       hprof_sub_end(w);
+		if (hprof_sub_begin(w, 9) || hprof_u1(w, r->kind) || hprof_id(w, r->id))
+			return -1;
+		return hprof_sub_end(w);
 	}
+	if (hprof_sub_begin(w, 17) || hprof_u1(w, r->kind) || hprof_id(w, r->id) ||
+	    hprof_u4(w, thread) || hprof_u4(w, second))
+		return -1;
+	return hprof_sub_end(w);
 }
 
 static uint8_t *put_be(uint8_t *p, uint64_t v, unsigned n)
@@ -280,7 +236,8 @@ static void encode_values(struct writer *x, const struct hd_object *o, const str
 	}
 }
 
-/* Element bytes [FROM, FROM+LEN) of a large object, read in pieces. */
+/* Element bytes [OFF, OFF+LEN) of an array, read in pieces when the walk
+ * did not hold the whole object. */
 static int stream_elements(struct writer *x, const struct hd_object *o, uint64_t off,
 			   uint64_t len, unsigned elem, bool refs)
 {
@@ -323,7 +280,6 @@ static int write_object(void *ctx, const struct hd_object *o)
 	const struct hd_class *cls = o->hubinfo.cls;
 	if (cls->is_filler)
 		return 0;
-	const struct hd_layout *L = x->in->L;
 	hd_hprof *w = x->w;
 	if (x->walker->in_image_heap) {
 		struct hd_root r = {.kind = HPROF_ROOT_JNI_GLOBAL, .id = o->addr};
@@ -364,11 +320,13 @@ static int write_object(void *ctx, const struct hd_object *o)
 	    hprof_u1(w, refs ? HPROF_OBJ_ARRAY_DUMP : HPROF_PRIM_ARRAY_DUMP) ||
 	    hprof_id(w, o->addr) || hprof_u4(w, DUMMY_TRACE) || hprof_u4(w, (uint32_t)n))
 		return -1;
-	if (refs ? hprof_id(w, hd_class_id(cls->hub)) : hprof_u1(w, cls->elem_type))
+	uint8_t elem_type = hprof_type_of(cls->elem_type);
+	if (!refs && !elem_type)
+		return hd_fail(HD_E_INTERNAL, "%s: elements of type %u", cls->name, cls->elem_type);
+	if (refs ? hprof_id(w, hd_class_id(cls->hub)) : hprof_u1(w, elem_type))
 		return -1;
 	if (stream_elements(x, o, le_base(enc), n * elem, elem, refs) != 0)
 		return -1;
-	(void)L;
 	return hprof_sub_end(w);
 }
 
@@ -381,16 +339,22 @@ static int write_chunk(void *ctx, const struct hd_chunk *ch)
 	return hw_walk_range(x->walker, ch->first, ch->top, ch->gaps, ch->ngaps, write_object, x);
 }
 
-/* ---- Writing the objects on several threads ------------------------------
+/* ---- The objects, on several threads -------------------------------------
  *
- * Every chunk's objects go to a worker's own fragment writer; a fragment's
- * finished segments are handed to the file's writer under a lock, in any
- * order (segments are self-contained).  Chunks too large to hold in memory
- * are streamed straight to the file afterwards, by one thread. */
+ * Each chunk is a job of the pool (workpool.h): a worker writes its objects
+ * to the records writer of the job's slot, and the slots are repacked into
+ * the file's segments in chunk order, so the bytes do not depend on the
+ * number of threads or on which finished first.  Chunks too large to hold
+ * in memory are streamed straight to the file afterwards, by one thread. */
 
 #define BIG_CHUNK (8u << 20)
-#define FRAGMENT_FLUSH (2u << 20)
+/* After a chunk, the file's open segment is closed once this many bytes
+ * went out since the last close: where earlier versions closed it (each
+ * worker handed over its segments 2 MiB at a time), kept so that dumps stay
+ * byte-identical. */
+#define SEGMENT_RUN (2u << 20)
 #define MAX_WORKERS 8
+#define SLOTS_PER_WORKER 2
 
 struct chunk_list {
 	struct hd_chunk *v;
@@ -426,39 +390,43 @@ static int collect_chunk(void *ctx, const struct hd_chunk *ch)
 
 static bool is_big(const struct hd_chunk *ch) { return ch->top - ch->first > BIG_CHUNK; }
 
-struct shared {
-	const struct chunk_list *chunks;
-	atomic_size_t next;
-	atomic_int failed;
-	pthread_mutex_t out_lock;
-	hd_hprof *out;
-};
-
 struct worker {
-	struct writer x;
+	struct writer x;             /* x.w: the records writer of its job's slot */
 	struct hd_walker walker;
-	hd_memview *mv;   /* its own view (NULL: the caller's) */
-	struct hprof_membuf buf;
-	struct shared *sh;
-	pthread_t thread;
-	bool started;
-	int rc;
-	struct hd_error_state err;
+	hd_memview *mv;              /* its own view (NULL: the caller's) */
 };
 
-static int worker_init(struct worker *k, const struct writer *proto, struct shared *sh,
-		       size_t max_rec, bool own_view)
+struct slot {
+	hd_hprof *records;
+	struct dangling dangling;
+};
+
+struct objects {
+	const struct chunk_list *chunks;
+	size_t *jobs;                /* job -> index of a chunk that is not big */
+	size_t njobs;
+	struct worker *workers;
+	unsigned nworkers;
+	struct slot *slots;
+	size_t nslots;
+	hd_hprof *out;
+	bool repacked;               /* an object's sub-record went to OUT */
+	uint64_t closed_at;          /* hprof_bytes_written(OUT) at the last close */
+	struct dangling dangling;    /* of the committed jobs, in chunk order */
+};
+
+static int worker_init(struct worker *k, const struct writer *proto, size_t max_rec,
+		       bool own_view)
 {
 	memset(k, 0, sizeof *k);
 	k->x = *proto;
-	k->sh = sh;
 	hd_memview *mv = proto->in->mv;
 	if (own_view && !(mv = k->mv = mv_clone(mv)))
 		return -1;
 	k->x.io = malloc(1u << 20);
 	k->x.rec = malloc(max_rec);
-	k->x.w = hprof_open_fragment(hprof_membuf_sink, &k->buf, 0);
-	if (!k->x.io || !k->x.rec || !k->x.w)
+	k->x.w = NULL;
+	if (!k->x.io || !k->x.rec)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	if (hw_init(&k->walker, proto->in->L, mv, classes_lookup, (void *)proto->in->classes) != 0)
 		return -1;
@@ -470,118 +438,118 @@ static void worker_fini(struct worker *k)
 {
 	if (k->x.walker)
 		hw_fini(&k->walker);
-	hprof_free(k->x.w);
 	free(k->x.io);
 	free(k->x.rec);
-	free(k->buf.p);
 	mv_free(k->mv);
 }
 
-static int hand_over(struct worker *k)
+static int run_job(void *ctx, unsigned worker, size_t job)
 {
-	if (hprof_flush(k->x.w) != 0)
+	struct objects *o = ctx;
+	struct worker *k = &o->workers[worker];
+	struct slot *s = &o->slots[job % o->nslots];
+	k->x.w = s->records;
+	k->x.dangling = (struct dangling){0};
+	if (write_chunk(&k->x, &o->chunks->v[o->jobs[job]]) != 0)
 		return -1;
-	if (!k->buf.len)
-		return 0;
-	pthread_mutex_lock(&k->sh->out_lock);
-	int rc = hprof_segments(k->sh->out, k->buf.p, k->buf.len);
-	pthread_mutex_unlock(&k->sh->out_lock);
-	k->buf.len = 0;
-	return rc;
+	s->dangling = k->x.dangling;
+	return 0;
 }
 
-static void *work(void *arg)
+static int close_segment(struct objects *o)
 {
-	struct worker *k = arg;
-	struct shared *sh = k->sh;
-	int rc = 0;
-	while (rc == 0 && !atomic_load(&sh->failed)) {
-		size_t i = atomic_fetch_add(&sh->next, 1);
-		if (i >= sh->chunks->n)
-			break;
-		const struct hd_chunk *ch = &sh->chunks->v[i];
-		if (is_big(ch))
-			continue;
-		rc = write_chunk(&k->x, ch);
-		if (rc == 0 && k->buf.len >= FRAGMENT_FLUSH)
-			rc = hand_over(k);
-	}
-	if (rc == 0)
-		rc = hand_over(k);
-	if (rc != 0) {
-		hd_error_save(&k->err);
-		atomic_store(&sh->failed, 1);
-	}
-	k->rc = rc;
-	return NULL;
+	if (hprof_flush(o->out) != 0)
+		return -1;
+	o->closed_at = hprof_bytes_written(o->out);
+	return 0;
 }
 
-static unsigned worker_count(unsigned wanted, size_t nchunks)
+static int commit_job(void *ctx, size_t job)
+{
+	struct objects *o = ctx;
+	const struct slot *s = &o->slots[job % o->nslots];
+	dangling_add(&o->dangling, &s->dangling);
+	if (!hprof_bytes_written(s->records))
+		return 0;
+	/* The objects never share a segment with the roots before them. */
+	if (!o->repacked && close_segment(o) != 0)
+		return -1;
+	o->repacked = true;
+	if (hprof_repack(o->out, s->records) != 0)
+		return -1;
+	if (hprof_bytes_written(o->out) - o->closed_at >= SEGMENT_RUN)
+		return close_segment(o);
+	return 0;
+}
+
+static unsigned worker_count(unsigned wanted, size_t njobs)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned n = wanted ? wanted : (cpus > 0 ? (unsigned)cpus : 1);
 	if (n > MAX_WORKERS)
 		n = MAX_WORKERS;
-	if (n > nchunks)
-		n = nchunks ? (unsigned)nchunks : 1;
+	if (n > njobs)
+		n = njobs ? (unsigned)njobs : 1;
 	return n;
 }
 
-/* Writes every object of CHUNKS through W; PROTO carries the shared state. */
-static int write_objects(struct writer *proto, const struct chunk_list *chunks, hd_hprof *w,
+static void objects_free(struct objects *o)
+{
+	for (unsigned i = 0; o->workers && i < o->nworkers; i++)
+		worker_fini(&o->workers[i]);
+	for (size_t i = 0; o->slots && i < o->nslots; i++)
+		hprof_free(o->slots[i].records);
+	free(o->workers);
+	free(o->slots);
+	free(o->jobs);
+}
+
+/* Writes every object of CHUNKS to OUT; adds the dangling references met to
+ * PROTO's. */
+static int write_objects(struct writer *proto, const struct chunk_list *chunks, hd_hprof *out,
 			 size_t max_rec)
 {
-	struct shared sh = {.chunks = chunks, .out = w};
-	atomic_init(&sh.next, 0);
-	atomic_init(&sh.failed, 0);
-	pthread_mutex_init(&sh.out_lock, NULL);
-	unsigned n = worker_count(proto->in->threads, chunks->n);
-	struct worker *k = calloc(n, sizeof *k);
-	int rc = k ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
-	for (unsigned i = 0; i < n && rc == 0; i++)
-		rc = worker_init(&k[i], proto, &sh, max_rec, i > 0);
-	/* The calling thread is worker 0. */
-	for (unsigned i = 1; i < n && rc == 0; i++) {
-		if (pthread_create(&k[i].thread, NULL, work, &k[i]) != 0)
-			rc = hd_fail(HD_E_INTERNAL, "cannot start a writer thread");
-		else
-			k[i].started = true;
+	struct objects o = {.chunks = chunks, .out = out};
+	int rc = 0;
+	o.jobs = malloc((chunks->n ? chunks->n : 1) * sizeof *o.jobs);
+	if (!o.jobs)
+		rc = hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t i = 0; rc == 0 && i < chunks->n; i++)
+		if (!is_big(&chunks->v[i]))
+			o.jobs[o.njobs++] = i;
+	if (rc == 0) {
+		o.nworkers = worker_count(proto->in->threads, o.njobs);
+		o.nslots = (size_t)o.nworkers * SLOTS_PER_WORKER;
+		o.workers = calloc(o.nworkers, sizeof *o.workers);
+		o.slots = calloc(o.nslots, sizeof *o.slots);
+		if (!o.workers || !o.slots)
+			rc = hd_fail(HD_E_INTERNAL, "out of memory");
 	}
-	if (rc != 0)
-		atomic_store(&sh.failed, 1);
-	else
-		work(&k[0]);
-	for (unsigned i = 1; k && i < n; i++)
-		if (k[i].started)
-			pthread_join(k[i].thread, NULL);
-	for (unsigned i = 0; k && i < n && rc == 0; i++)
-		if (k[i].rc != 0) {
-			hd_error_restore(&k[i].err);
+	for (size_t i = 0; rc == 0 && i < o.nslots; i++)
+		if (!(o.slots[i].records = hprof_open_records()))
 			rc = -1;
-		}
+	for (unsigned i = 0; rc == 0 && i < o.nworkers; i++)
+		rc = worker_init(&o.workers[i], proto, max_rec, i > 0);
+	if (rc == 0) {
+		struct hd_workpool pool = {.njobs = o.njobs, .threads = o.nworkers,
+					   .window = o.nslots, .run = run_job,
+					   .commit = commit_job, .ctx = &o};
+		rc = workpool_run(&pool);
+	}
+	if (rc == 0 && o.repacked)
+		rc = close_segment(&o);
+	dangling_add(&proto->dangling, &o.dangling);
 	/* The big chunks, streamed by this thread straight into the file. */
 	if (rc == 0) {
-		struct writer direct = k[0].x;
-		direct.w = w;
-		for (size_t i = 0; i < chunks->n && rc == 0; i++)
+		struct writer direct = o.workers[0].x;
+		direct.w = out;
+		direct.dangling = (struct dangling){0};
+		for (size_t i = 0; rc == 0 && i < chunks->n; i++)
 			if (is_big(&chunks->v[i]))
 				rc = write_chunk(&direct, &chunks->v[i]);
-		k[0].x.dangling += direct.dangling;
-		if (!k[0].x.first_dangling_from) {
-			k[0].x.first_dangling_from = direct.first_dangling_from;
-			k[0].x.first_dangling_to = direct.first_dangling_to;
-		}
+		dangling_add(&proto->dangling, &direct.dangling);
 	}
-	for (unsigned i = 0; k && i < n; i++) {
-		if (k[i].x.dangling && !proto->dangling) {
-			proto->first_dangling_from = k[i].x.first_dangling_from;
-			proto->first_dangling_to = k[i].x.first_dangling_to;
-		}
-		proto->dangling += k[i].x.dangling;
-		worker_fini(&k[i]);
-	}
-	free(k);
-	pthread_mutex_destroy(&sh.out_lock);
+	objects_free(&o);
 	return rc;
 }
 
@@ -641,11 +609,11 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 	if (rc == 0)
 		rc = write_objects(&x, &chunks, w, max_rec);
 	chunk_list_free(&chunks);
-	if (rc == 0 && x.dangling)
+	if (rc == 0 && x.dangling.n)
 		rc = hd_fail(HD_E_INCONSISTENT,
 			     "%" PRIu64 " references do not land on an object start (first: "
 			     "0x%" PRIx64 " in object 0x%" PRIx64 ")",
-			     x.dangling, x.first_dangling_to, x.first_dangling_from);
+			     x.dangling.n, x.dangling.to, x.dangling.from);
 	if (rc == 0)
 		rc = hprof_finish(w);
 out_free:

@@ -1,0 +1,130 @@
+/* The index of object starts (hprof/objindex.c): what is added is found,
+ * nothing else is (neighbours, unaligned and hostile addresses, other
+ * regions, region edges), many regions survive the table's growth, and
+ * region sizes that are not a power of two of at least 64 are refused. */
+#include "../../common/hd_error.h"
+#include "../../hprof/objindex.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
+#define REGION (64u * 1024)
+
+static struct hd_objindex x;
+
+static void fresh(uint64_t region)
+{
+	cr_assert_eq(objindex_init(&x, region), 0, "%s", hd_error_message());
+}
+
+Test(objindex, added_starts_are_found_and_nothing_else)
+{
+	fresh(REGION);
+	const uint64_t base = 0x7f1234560000ull;
+	for (uint64_t a = base; a < base + REGION; a += 24)
+		cr_assert_eq(objindex_add(&x, a), 0);
+	for (uint64_t a = base; a < base + REGION; a += 8)
+		cr_assert_eq(objindex_has(&x, a), (a - base) % 24 == 0, "%#llx",
+			     (unsigned long long)a);
+	objindex_free(&x);
+}
+
+Test(objindex, region_edges_belong_to_their_region)
+{
+	fresh(REGION);
+	const uint64_t base = 0x100000ull * REGION;
+	cr_assert_eq(objindex_add(&x, base + REGION - 8), 0); /* last word of a region */
+	cr_assert_eq(objindex_add(&x, base + REGION), 0);     /* first of the next */
+	cr_assert(objindex_has(&x, base + REGION - 8));
+	cr_assert(objindex_has(&x, base + REGION));
+	cr_assert_not(objindex_has(&x, base));
+	cr_assert_not(objindex_has(&x, base + REGION + 8));
+	cr_assert_not(objindex_has(&x, base + 2 * REGION - 8));
+	cr_assert_eq(x.nused, 2);
+	objindex_free(&x);
+}
+
+/* Ids from the target: null, unaligned, the top of the address space, in
+ * regions never added; none is found and none faults. */
+Test(objindex, hostile_ids_are_not_found)
+{
+	fresh(REGION);
+	cr_assert_eq(objindex_add(&x, 0x40000000ull), 0);
+	static const uint64_t ids[] = {0,
+				       1,
+				       0x40000000ull + 4,
+				       0x40000000ull + 1,
+				       0x40000000ull - 8,
+				       UINT64_MAX,
+				       UINT64_MAX - 7,
+				       0x8000000000000000ull,
+				       0x40000000ull + REGION};
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+		cr_assert_not(objindex_has(&x, ids[i]), "%#llx", (unsigned long long)ids[i]);
+	cr_assert(objindex_has(&x, 0x40000000ull));
+	objindex_free(&x);
+}
+
+/* The top region of the address space is a region like any other. */
+Test(objindex, the_last_region_of_the_address_space)
+{
+	fresh(REGION);
+	cr_assert_eq(objindex_add(&x, UINT64_MAX - 7), 0);
+	cr_assert(objindex_has(&x, UINT64_MAX - 7));
+	cr_assert_not(objindex_has(&x, UINT64_MAX - 15));
+	cr_assert_not(objindex_has(&x, 0));
+	objindex_free(&x);
+}
+
+/* Thousands of regions, added out of order and revisited, force the table
+ * to grow many times; every start stays found, the table stays at most
+ * half full, and each region costs REGION / 64 bytes of bits. */
+Test(objindex, many_regions_survive_growth)
+{
+	fresh(REGION);
+	const size_t n = 5000;
+	for (size_t pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++) {
+			uint64_t r = (i * 7919) % n; /* a permutation: 7919 is prime, n is not a multiple */
+			uint64_t a = 0x10000000000ull + r * 3 * REGION + (r % (REGION / 8)) * 8;
+			cr_assert_eq(objindex_add(&x, a), 0);
+		}
+	cr_assert_eq(x.nused, n);
+	cr_assert_leq(2 * x.nused, x.nslots);
+	for (size_t r = 0; r < n; r++) {
+		uint64_t a = 0x10000000000ull + r * 3 * REGION + (r % (REGION / 8)) * 8;
+		cr_assert(objindex_has(&x, a), "region %zu", r);
+		cr_assert_not(objindex_has(&x, a + REGION), "region %zu + 1 was never added", r);
+	}
+	objindex_free(&x);
+	cr_assert_null(x.regions);
+}
+
+/* Regions terabytes apart with the same offset bits stay apart. */
+Test(objindex, far_apart_regions_stay_apart)
+{
+	fresh(REGION);
+	for (uint64_t i = 0; i < 64; i++)
+		cr_assert_eq(objindex_add(&x, (i << 40) + 8 * i), 0);
+	for (uint64_t i = 0; i < 64; i++) {
+		cr_assert(objindex_has(&x, (i << 40) + 8 * i));
+		cr_assert_not(objindex_has(&x, (i << 40) + 8 * i + 8));
+	}
+	objindex_free(&x);
+}
+
+Test(objindex, region_sizes_are_powers_of_two_of_at_least_64)
+{
+	static const uint64_t bad[] = {0, 1, 8, 32, 63, 96, REGION + 64, UINT64_MAX};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		hd_error_clear();
+		cr_assert_eq(objindex_init(&x, bad[i]), -1, "%llu", (unsigned long long)bad[i]);
+		cr_assert_eq(hd_error_class(), HD_E_INTERNAL);
+		cr_assert_null(x.regions);
+	}
+	fresh(64);
+	cr_assert_eq(objindex_add(&x, 64 + 56), 0);
+	cr_assert(objindex_has(&x, 64 + 56));
+	cr_assert_not(objindex_has(&x, 128));
+	objindex_free(&x);
+}

@@ -47,7 +47,8 @@ int exe_dump(struct exe *x, const struct hdump_options *o, const struct hdump_si
 	};
 	struct dump_session s;
 	session_begin(&s, o, sink, ev);
-	return session_end(&s, session_attempt(&s, &in), r, h);
+	s.attempts = 1;
+	return session_end(&s, session_attempt(&s, &in, 1), r, h);
 }
 
 void exe_close(struct exe *x)

@@ -230,6 +230,8 @@ static int attempt(struct live *lv, const struct hdump_options *o, struct dump_s
 		   const struct hd_events *ev, unsigned n)
 {
 	bool forking = s && o->snapshot == HDUMP_SNAPSHOT_FORK;
+	if (s)
+		s->attempts = n;
 	struct hold h = {lv, ev, hd_monotonic_ms(), false};
 	hd_memview *view = lv->proc, *child_view = NULL;
 	pid_t scanned = lv->pid;
@@ -275,7 +277,7 @@ static int attempt(struct live *lv, const struct hdump_options *o, struct dump_s
 			.nthreads = (uint32_t)li->scan.nthreads, .threads = o->threads,
 		};
 		if (rc == 0)
-			rc = session_attempt(s, &in);
+			rc = session_attempt(s, &in, n);
 		snapshot_free(&snap);
 	}
 	resume(&h, (struct hdump_event){.snapshot = HDUMP_SNAPSHOT_STOP});

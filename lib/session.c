@@ -36,9 +36,8 @@ static int start_over(struct dump_session *s)
 	return 0;
 }
 
-int session_attempt(struct dump_session *s, const struct hd_dump_input *in)
+int session_attempt(struct dump_session *s, const struct hd_dump_input *in, unsigned attempt)
 {
-	unsigned attempt = ++s->attempts;
 	census_free(&s->census);
 	s->classes = in->classes;
 	if (start_over(s) != 0)

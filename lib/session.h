@@ -21,15 +21,16 @@ struct dump_session {
 	const struct hd_classes *classes; /* of the last attempt's heap */
 	uint64_t written;
 	uint64_t t0_ms;
-	unsigned attempts;
+	unsigned attempts; /* begun by the caller, this one included */
 };
 
 void session_begin(struct dump_session *s, const struct hdump_options *opt,
 		   const struct hdump_sink *sink, const struct hd_events *ev);
 
-/* Census and (if wanted) HPROF.  May be called again after a failure: the
- * sink starts over. */
-HD_MUST_CHECK int session_attempt(struct dump_session *s, const struct hd_dump_input *in);
+/* Census and (if wanted) HPROF, in the caller's attempt ATTEMPT (from 1).
+ * May be called again after a failure: the sink starts over. */
+HD_MUST_CHECK int session_attempt(struct dump_session *s, const struct hd_dump_input *in,
+				  unsigned attempt);
 
 /* After a successful last attempt (RC 0): fills R and replaces H with the
  * histogram.  Frees the census either way.  Returns RC or its own error. */

@@ -8,12 +8,17 @@ static void print_message(const char *prefix, const char *text)
 	fprintf(stderr, "hdump: %s%s\n", prefix, hdump_escape(text, esc, sizeof esc));
 }
 
+void report_warning(const char *text)
+{
+	print_message("warning: ", text);
+}
+
 void report_event(void *ctx, const struct hdump_event *ev)
 {
 	bool verbose = *(const bool *)ctx;
 	switch (ev->kind) {
 	case HDUMP_EVENT_WARNING:
-		print_message("warning: ", ev->text);
+		report_warning(ev->text);
 		return;
 	case HDUMP_EVENT_VERBOSE:
 		if (verbose)
@@ -45,7 +50,7 @@ void report_event(void *ctx, const struct hdump_event *ev)
 
 void report_executable(const char *path, const struct hdump_target_info *info)
 {
-	char version[4 * 160];
+	char version[4 * 160]; /* room for a version string escaped (elfimage keeps < 160 bytes) */
 	fprintf(stderr, "hdump: %s: %s, image heap of %" PRIu64 " bytes\n", path,
 		info->vm_version[0] ? hdump_escape(info->vm_version, version, sizeof version)
 				    : "unknown VM version",
@@ -61,7 +66,7 @@ void report_isolates(const struct hdump_isolate *v, size_t n)
 		       v[i].chosen ? " (default)" : "");
 		for (size_t k = 0; k < v[i].nthreads; k++) {
 			const struct hdump_thread *t = &v[i].threads[k];
-			char comm[4 * 20];
+			char comm[4 * 20]; /* a comm (< 20 bytes), escaped */
 			printf("  thread %d %s\n", (int)t->tid,
 			       t->name ? hdump_escape(t->name, comm, sizeof comm) : "(no OS thread)");
 		}

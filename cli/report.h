@@ -13,6 +13,9 @@
  * either way). */
 void report_event(void *ctx, const struct hdump_event *ev);
 
+/* "hdump: warning: TEXT", always. */
+void report_warning(const char *text);
+
 /* "hdump: FILE: VERSION, image heap of N bytes" (-v, --exe). */
 void report_executable(const char *path, const struct hdump_target_info *info);
 

@@ -66,8 +66,7 @@ static int dump(hdump_target *t, const struct cli_options *opt)
 		if (!write_file)
 			rc = -1;
 		else /* a reader that stopped early (| head) must not cost the dump */
-			report_event(&(bool){false}, &(struct hdump_event){
-				.kind = HDUMP_EVENT_WARNING, .text = hdump_error().message});
+			report_warning(hdump_error().message);
 	}
 	if (rc == 0 && write_file)
 		rc = output_commit(&out);

@@ -15,7 +15,8 @@ void report_warning(const char *text)
 
 void report_event(void *ctx, const struct hdump_event *ev)
 {
-	bool verbose = *(const bool *)ctx;
+	const struct report_events *want = ctx;
+	bool verbose = want->verbose;
 	switch (ev->kind) {
 	case HDUMP_EVENT_WARNING:
 		report_warning(ev->text);
@@ -32,7 +33,7 @@ void report_event(void *ctx, const struct hdump_event *ev)
 		}
 		return;
 	case HDUMP_EVENT_RESUMED:
-		if (!verbose)
+		if (!want->pauses)
 			return;
 		fprintf(stderr, "hdump: target stopped for %" PRIu64 " ms", ev->pause_ms);
 		if (ev->snapshot == HDUMP_SNAPSHOT_FORK)

@@ -9,8 +9,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-/* hdump_event_fn: CTX points to a bool, true for -v (warnings are printed
- * either way). */
+/* What report_event prints besides warnings (always printed). */
+struct report_events {
+	bool verbose; /* -v: discovery text, retries */
+	bool pauses;  /* -v and dumping: how long the target was held */
+};
+
+/* hdump_event_fn; CTX is a struct report_events. */
 void report_event(void *ctx, const struct hdump_event *ev);
 
 /* "hdump: warning: TEXT", always. */

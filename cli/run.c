@@ -94,16 +94,17 @@ int run(const struct cli_options *opt)
 	hdump_target *t = opt->exe ? hdump_open_executable(opt->exe) : hdump_open_process(opt->pid);
 	if (!t)
 		return -1;
-	bool verbose = opt->verbose;
-	hdump_set_events(t, report_event, &verbose);
-	if (opt->exe && verbose) {
+	bool listing = opt->list_isolates && !opt->exe;
+	struct report_events want = {opt->verbose, opt->verbose && !listing};
+	hdump_set_events(t, report_event, &want);
+	if (opt->exe && opt->verbose) {
 		struct hdump_target_info info;
 		hdump_target_info(t, &info);
 		report_executable(opt->exe, &info);
 	}
 	int rc = hdump_discover(t);
 	if (rc == 0)
-		rc = opt->list_isolates && !opt->exe ? list(t, opt) : dump(t, opt);
+		rc = listing ? list(t, opt) : dump(t, opt);
 	hdump_close(t);
 	return rc;
 }

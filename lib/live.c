@@ -223,6 +223,29 @@ static int take_copy(struct hold *h, const struct live_isolate *li, struct hd_sn
 	return rc;
 }
 
+/* The census and writing of LI, through VIEW (the held target or its
+ * fork) or through a copy taken first. */
+static int dump_isolate(struct hold *h, const struct hdump_options *o, struct dump_session *s,
+			struct live_isolate *li, hd_memview *view, unsigned n)
+{
+	struct hd_snapshot snap = {0};
+	if (o->snapshot == HDUMP_SNAPSHOT_COPY) {
+		if (take_copy(h, li, &snap) != 0)
+			return -1;
+		view = snap.view;
+	}
+	struct roots_ctx rctx = {h->lv, li, view};
+	struct hd_dump_input in = {
+		.L = &li->L, .classes = &li->classes, .mv = view,
+		.chunks = isolate_chunks, .chunks_ctx = &li->scan,
+		.roots = live_roots, .roots_ctx = &rctx,
+		.nthreads = (uint32_t)li->scan.nthreads, .threads = o->threads,
+	};
+	int rc = session_attempt(s, &in, n);
+	snapshot_free(&snap);
+	return rc;
+}
+
 /* One attempt: hold the target (and fork it), scan every isolate, choose
  * one, then fill the list (S NULL) or dump it (copying it out first).  The
  * target is released on every path. */
@@ -263,22 +286,7 @@ static int attempt(struct live *lv, const struct hdump_options *o, struct dump_s
 		resume(&h, (struct hdump_event){.snapshot = HDUMP_SNAPSHOT_STOP});
 		rc = list_fill(lv, chosen);
 	} else if (rc == 0) {
-		const struct live_isolate *li = &lv->iso[chosen];
-		struct hd_snapshot snap = {0};
-		if (o->snapshot == HDUMP_SNAPSHOT_COPY) {
-			rc = take_copy(&h, li, &snap);
-			view = snap.view;
-		}
-		struct roots_ctx rctx = {lv, li, view};
-		struct hd_dump_input in = {
-			.L = &li->L, .classes = &li->classes, .mv = view,
-			.chunks = isolate_chunks, .chunks_ctx = (void *)&li->scan,
-			.roots = live_roots, .roots_ctx = &rctx,
-			.nthreads = (uint32_t)li->scan.nthreads, .threads = o->threads,
-		};
-		if (rc == 0)
-			rc = session_attempt(s, &in, n);
-		snapshot_free(&snap);
+		rc = dump_isolate(&h, o, s, &lv->iso[chosen], view, n);
 	}
 	resume(&h, (struct hdump_event){.snapshot = HDUMP_SNAPSHOT_STOP});
 	target_free(&lv->target);

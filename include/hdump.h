@@ -121,8 +121,9 @@ struct hdump_target_info {
 void hdump_target_info(const hdump_target *t, struct hdump_target_info *info);
 
 /* Copies LEN bytes of the target's memory at ADDR (a process: its live
- * memory; an executable: its image heap at image_heap_start).  Errors:
- * LAYOUT (unmapped), TARGET_GONE. */
+ * memory, once discovered; an executable: its image heap at
+ * image_heap_start).  Errors: LAYOUT (unmapped), TARGET_GONE, USAGE (a
+ * process not discovered yet). */
 HDUMP_MUST_CHECK int hdump_read(hdump_target *t, uint64_t addr, void *buf, size_t len);
 
 /* ---- Events ------------------------------------------------------------- */

@@ -1,7 +1,4 @@
 /* hdump: heap dumps of GraalVM Native Image executables, from the outside. */
-#include "../common/escape.h"
-#include "../common/hd_error.h"
-#include "../common/interrupt.h"
 #include "run.h"
 
 #include <getopt.h>
@@ -59,11 +56,11 @@ static void usage(FILE *f)
 		"      --version       print the version\n"
 		"\n"
 		"Exit codes:\n");
-#define HD_ERR_HELP(name, code, desc)                                                     \
-	if ((const char *)desc)                                                           \
-		fprintf(f, "  %3d  %s\n", code, (const char *)desc);
-	HD_ERRORS(HD_ERR_HELP)
-#undef HD_ERR_HELP
+	for (int c = HDUMP_OK; c < HDUMP_ERROR_CLASS_COUNT; c++) {
+		const char *desc = hdump_error_description((enum hdump_error_class)c);
+		if (desc)
+			fprintf(f, "  %3d  %s\n", hdump_exit_code((enum hdump_error_class)c), desc);
+	}
 }
 
 static int parse_int(const char *s, long min, long max, long *out)
@@ -97,7 +94,8 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	struct hd_options opt = {.isolate = -1, .retries = 5};
+	struct cli_options opt = {0};
+	hdump_options_init(&opt.dump);
 	/* Write errors are reported where they happen, not by a signal. */
 	signal(SIGPIPE, SIG_IGN);
 	int c;
@@ -107,7 +105,7 @@ int main(int argc, char **argv)
 		case 'p':
 			if (parse_int(optarg, 1, INT_MAX, &v) != 0) {
 				fprintf(stderr, "hdump: --pid takes a process id, not '%s'\n", optarg);
-				return hd_error_exit_code(HD_E_USAGE);
+				return hdump_exit_code(HDUMP_E_USAGE);
 			}
 			opt.pid = (pid_t)v;
 			break;
@@ -129,18 +127,18 @@ int main(int argc, char **argv)
 		case OPT_ISOLATE:
 			if (parse_int(optarg, 0, 1000, &v) != 0) {
 				fprintf(stderr, "hdump: --isolate takes an isolate number (see --list-isolates)\n");
-				return hd_error_exit_code(HD_E_USAGE);
+				return hdump_exit_code(HDUMP_E_USAGE);
 			}
-			opt.isolate = (int)v;
+			opt.dump.isolate = (int)v;
 			break;
 		case OPT_SNAPSHOT:
 			if (strcmp(optarg, "copy") == 0) {
-				opt.snapshot = HD_SNAPSHOT_COPY;
+				opt.dump.snapshot = HDUMP_SNAPSHOT_COPY;
 			} else if (strcmp(optarg, "fork") == 0) {
-				opt.snapshot = HD_SNAPSHOT_FORK;
+				opt.dump.snapshot = HDUMP_SNAPSHOT_FORK;
 			} else if (strcmp(optarg, "stop") != 0) {
 				fprintf(stderr, "hdump: --snapshot takes 'stop', 'copy' or 'fork'\n");
-				return hd_error_exit_code(HD_E_USAGE);
+				return hdump_exit_code(HDUMP_E_USAGE);
 			}
 			break;
 		case OPT_LIST_ISOLATES:
@@ -149,16 +147,16 @@ int main(int argc, char **argv)
 		case OPT_THREADS:
 			if (parse_int(optarg, 1, 8, &v) != 0) {
 				fprintf(stderr, "hdump: --threads takes a number from 1 to 8\n");
-				return hd_error_exit_code(HD_E_USAGE);
+				return hdump_exit_code(HDUMP_E_USAGE);
 			}
-			opt.threads = (unsigned)v;
+			opt.dump.threads = (unsigned)v;
 			break;
 		case OPT_RETRIES:
 			if (parse_int(optarg, 0, 100, &v) != 0) {
 				fprintf(stderr, "hdump: --retries takes a number from 0 to 100\n");
-				return hd_error_exit_code(HD_E_USAGE);
+				return hdump_exit_code(HDUMP_E_USAGE);
 			}
-			opt.retries = (unsigned)v;
+			opt.dump.retries = (unsigned)v;
 			break;
 		case 'v':
 			opt.verbose = true;
@@ -171,22 +169,21 @@ int main(int argc, char **argv)
 			return 0;
 		default:
 			fprintf(stderr, "Try 'hdump --help'.\n");
-			return hd_error_exit_code(HD_E_USAGE);
+			return hdump_exit_code(HDUMP_E_USAGE);
 		}
 	}
 	if (optind < argc || (!opt.pid == !opt.exe)) {
 		fprintf(stderr, "hdump: give exactly one of -p PID or --exe FILE (see --help)\n");
-		return hd_error_exit_code(HD_E_USAGE);
+		return hdump_exit_code(HDUMP_E_USAGE);
 	}
-	hd_install_signal_handlers();
-	int rc = opt.exe ? run_exe(&opt) : run_live(&opt);
-	if (rc != 0 && hd_interrupted())
-		hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d; target released",
-			hd_interrupted_signal());
-	if (rc != 0) {
-		char esc[HD_ESCAPED_MESSAGE];
-		fprintf(stderr, "hdump: %s\n", hd_escape(hd_error_message(), esc, sizeof esc));
-		return hd_error_exit_code(hd_error_class());
-	}
-	return 0;
+	hdump_install_signal_handlers();
+	if (run(&opt) == 0)
+		return 0;
+	if (hdump_interrupted())
+		hdump_fail(HDUMP_E_INTERRUPTED, "interrupted by signal %d; target released",
+			   hdump_interrupted());
+	struct hdump_error e = hdump_error();
+	char esc[HDUMP_ESCAPED_MESSAGE];
+	fprintf(stderr, "hdump: %s\n", hdump_escape(e.message, esc, sizeof esc));
+	return hdump_exit_code(e.cls);
 }

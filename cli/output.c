@@ -1,7 +1,6 @@
 #include "output.h"
 
-#include "../common/hd_error.h"
-#include "../common/interrupt.h"
+#include "../include/hdump.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static enum hd_error_class class_of_errno(int e)
+static enum hdump_error_class class_of_errno(int e)
 {
-	return e == ENOSPC || e == EDQUOT ? HD_E_DISK_FULL : HD_E_OUTPUT;
+	return e == ENOSPC || e == EDQUOT ? HDUMP_E_DISK_FULL : HDUMP_E_OUTPUT;
 }
 
 static char *temp_name(const char *path)
@@ -53,20 +52,20 @@ static int open_stream(struct hd_output *o, const char *path)
 	int fd;
 	do
 		fd = open(path, O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
-	while (fd < 0 && errno == EINTR && !hd_interrupted());
+	while (fd < 0 && errno == EINTR && !hdump_interrupted());
 	if (fd < 0 && errno == EINTR)
-		return hd_fail(HD_E_INTERRUPTED, "interrupted while opening %s", path);
+		return hdump_fail(HDUMP_E_INTERRUPTED, "interrupted while opening %s", path);
 	if (fd < 0)
-		return hd_fail_errno(class_of_errno(errno), errno, "cannot open %s", path);
+		return hdump_fail_errno(class_of_errno(errno), errno, "cannot open %s", path);
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
 		close(fd);
-		return hd_fail(HD_E_OUTPUT, "%s changed while it was being opened", path);
+		return hdump_fail(HDUMP_E_OUTPUT, "%s changed while it was being opened", path);
 	}
 	o->path = strdup(path);
 	if (!o->path) {
 		close(fd);
-		return hd_fail(HD_E_INTERNAL, "out of memory");
+		return hdump_fail(HDUMP_E_INTERNAL, "out of memory");
 	}
 	o->fd = fd;
 	o->is_stream = true;
@@ -88,17 +87,17 @@ int output_open(struct hd_output *o, const char *path, bool force)
 		if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))
 			return open_stream(o, path);
 		if (!S_ISREG(st.st_mode))
-			return hd_fail(HD_E_OUTPUT, "%s is %s; hdump replaces only regular files", path,
+			return hdump_fail(HDUMP_E_OUTPUT, "%s is %s; hdump replaces only regular files", path,
 				       kind_of(st.st_mode));
 		if (!force)
-			return hd_fail(HD_E_OUTPUT_EXISTS, "%s: file exists (use --force to replace it)",
+			return hdump_fail(HDUMP_E_OUTPUT_EXISTS, "%s: file exists (use --force to replace it)",
 				       path);
 	}
 	o->path = strdup(path);
 	o->tmp_path = temp_name(path);
 	if (!o->path || !o->tmp_path) {
 		output_abort(o);
-		return hd_fail(HD_E_INTERNAL, "out of memory");
+		return hdump_fail(HDUMP_E_INTERNAL, "out of memory");
 	}
 	o->fd = open(o->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (o->fd < 0) {
@@ -106,7 +105,7 @@ int output_open(struct hd_output *o, const char *path, bool force)
 		free(o->tmp_path);
 		o->tmp_path = NULL;
 		output_abort(o);
-		return hd_fail_errno(class_of_errno(e), e, "cannot create %s", path);
+		return hdump_fail_errno(class_of_errno(e), e, "cannot create %s", path);
 	}
 	return 0;
 }
@@ -117,15 +116,15 @@ int output_write(void *ctx, const void *buf, size_t len)
 	const char *p = buf;
 	while (len) {
 		/* A stream's reader may stall: a signal to hdump ends the wait. */
-		if (hd_interrupted())
-			return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d",
-				       hd_interrupted_signal());
+		if (hdump_interrupted())
+			return hdump_fail(HDUMP_E_INTERRUPTED, "interrupted by signal %d",
+				       hdump_interrupted());
 		ssize_t n = write(o->fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			int e = errno;
-			return hd_fail_errno(class_of_errno(e), e, "writing %s",
+			return hdump_fail_errno(class_of_errno(e), e, "writing %s",
 					     o->path ? o->path : "standard output");
 		}
 		p += n;
@@ -134,14 +133,15 @@ int output_write(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
-int output_rewind(struct hd_output *o, unsigned long long written)
+int output_rewind(void *ctx, uint64_t written)
 {
+	struct hd_output *o = ctx;
 	if (o->is_stream)
-		return written ? hd_fail(HD_E_INCONSISTENT, "cannot retry a dump already streamed to %s",
+		return written ? hdump_fail(HDUMP_E_INCONSISTENT, "cannot retry a dump already streamed to %s",
 					 o->path ? o->path : "standard output")
 			       : 0;
 	if (ftruncate(o->fd, 0) != 0 || lseek(o->fd, 0, SEEK_SET) != 0)
-		return hd_fail_errno(HD_E_OUTPUT, errno, "cannot rewrite %s", o->path);
+		return hdump_fail_errno(HDUMP_E_OUTPUT, errno, "cannot rewrite %s", o->path);
 	return 0;
 }
 
@@ -151,12 +151,12 @@ int output_commit(struct hd_output *o)
 		return 0;
 	if (!o->is_stream && fsync(o->fd) != 0) {
 		int e = errno;
-		return hd_fail_errno(class_of_errno(e), e, "writing %s", o->path);
+		return hdump_fail_errno(class_of_errno(e), e, "writing %s", o->path);
 	}
 	if (close(o->fd) != 0) {
 		int e = errno;
 		o->fd = -1;
-		return hd_fail_errno(class_of_errno(e), e, "writing %s", o->path);
+		return hdump_fail_errno(class_of_errno(e), e, "writing %s", o->path);
 	}
 	o->fd = -1;
 	if (o->is_stream)
@@ -165,7 +165,7 @@ int output_commit(struct hd_output *o)
 	struct stat st;
 	if (o->force && lstat(o->path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		/* Swapped in during the dump: still not ours to replace. */
-		return hd_fail(HD_E_OUTPUT, "%s became %s during the dump; not replaced", o->path,
+		return hdump_fail(HDUMP_E_OUTPUT, "%s became %s during the dump; not replaced", o->path,
 			       kind_of(st.st_mode));
 	} else if (o->force) {
 		rc = rename(o->tmp_path, o->path);
@@ -173,10 +173,10 @@ int output_commit(struct hd_output *o)
 		/* No-replace rename: a file that appeared meanwhile is not clobbered. */
 		rc = renameat2(AT_FDCWD, o->tmp_path, AT_FDCWD, o->path, RENAME_NOREPLACE);
 		if (rc != 0 && errno == EEXIST)
-			return hd_fail(HD_E_OUTPUT_EXISTS, "%s: file appeared during the dump", o->path);
+			return hdump_fail(HDUMP_E_OUTPUT_EXISTS, "%s: file appeared during the dump", o->path);
 	}
 	if (rc != 0)
-		return hd_fail_errno(HD_E_OUTPUT, errno, "cannot rename to %s", o->path);
+		return hdump_fail_errno(HDUMP_E_OUTPUT, errno, "cannot rename to %s", o->path);
 	free(o->tmp_path);
 	o->tmp_path = NULL;
 	free(o->path);

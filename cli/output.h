@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct hd_output {
 	int fd;
@@ -21,17 +22,17 @@ struct hd_output {
 	char *tmp_path; /* hidden temporary name, NULL once renamed */
 };
 
-/* Errors: HD_E_OUTPUT_EXISTS (a regular file, without FORCE), HD_E_OUTPUT
+/* Errors: HDUMP_E_OUTPUT_EXISTS (a regular file, without FORCE), HDUMP_E_OUTPUT
  * (directory missing, no permission, a name that is not a regular file nor a
- * stream), HD_E_INTERRUPTED (a signal while waiting for a FIFO's reader). */
+ * stream), HDUMP_E_INTERRUPTED (a signal while waiting for a FIFO's reader). */
 int output_open(struct hd_output *o, const char *path, bool force);
 
-/* hprof_sink_fn: writes all of BUF.  Errors: HD_E_DISK_FULL, HD_E_OUTPUT. */
+/* struct hdump_sink's write: all of BUF.  Errors: HDUMP_E_DISK_FULL, HDUMP_E_OUTPUT. */
 int output_write(void *ctx, const void *buf, size_t len);
 
-/* Starts the file over (a retried dump).  Fails on a stream once anything
- * was written. */
-int output_rewind(struct hd_output *o, unsigned long long written);
+/* struct hdump_sink's rewind: starts the file over (a retried dump).
+ * Fails on a stream once anything was written. */
+int output_rewind(void *ctx, uint64_t written);
 
 /* Flushes to disk and gives the file its final name. */
 int output_commit(struct hd_output *o);

@@ -3,7 +3,7 @@
  * streams; symlinks, directories, sockets and block devices are refused,
  * --force or not. */
 #include "../../cli/output.h"
-#include "../../common/hd_error.h"
+#include "../../include/hdump.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -64,17 +64,17 @@ static void expect_contents(const char *p, const char *want)
 static void dump_text(const char *target, bool force, const char *text)
 {
 	struct hd_output o;
-	cr_assert_eq(output_open(&o, target, force), 0, "%s", hd_error_message());
-	cr_assert_eq(output_write(&o, text, strlen(text)), 0, "%s", hd_error_message());
-	cr_assert_eq(output_commit(&o), 0, "%s", hd_error_message());
+	cr_assert_eq(output_open(&o, target, force), 0, "%s", hdump_error().message);
+	cr_assert_eq(output_write(&o, text, strlen(text)), 0, "%s", hdump_error().message);
+	cr_assert_eq(output_commit(&o), 0, "%s", hdump_error().message);
 	output_abort(&o);
 }
 
-static void expect_refused(const char *target, bool force, enum hd_error_class cls)
+static void expect_refused(const char *target, bool force, enum hdump_error_class cls)
 {
 	struct hd_output o;
 	cr_assert_eq(output_open(&o, target, force), -1, "%s opened (force %d)", target, force);
-	cr_assert_eq(hd_error_class(), cls, "%s: %s", target, hd_error_message());
+	cr_assert_eq(hdump_error().cls, cls, "%s: %s", target, hdump_error().message);
 	output_abort(&o);
 }
 
@@ -114,7 +114,7 @@ Test(output, a_stream_cannot_start_over)
 	cr_assert_eq(output_rewind(&o, 0), 0);
 	cr_assert_eq(output_write(&o, "x", 1), 0);
 	cr_assert_eq(output_rewind(&o, 1), -1);
-	cr_assert_eq(hd_error_class(), HD_E_INCONSISTENT);
+	cr_assert_eq(hdump_error().cls, HDUMP_E_INCONSISTENT);
 	output_abort(&o);
 }
 
@@ -158,8 +158,8 @@ Test(output, a_symlink_is_never_followed_nor_replaced)
 	snprintf(victim, sizeof victim, "%s/victim", dir);
 	write_file(victim, "keep");
 	cr_assert_eq(symlink(victim, path), 0);
-	expect_refused(path, false, HD_E_OUTPUT);
-	expect_refused(path, true, HD_E_OUTPUT);
+	expect_refused(path, false, HDUMP_E_OUTPUT);
+	expect_refused(path, true, HDUMP_E_OUTPUT);
 	expect_contents(victim, "keep");
 	struct stat st;
 	cr_assert_eq(lstat(path, &st), 0);
@@ -167,7 +167,7 @@ Test(output, a_symlink_is_never_followed_nor_replaced)
 	/* A link to a device is not a way around the rule either. */
 	cr_assert_eq(unlink(path), 0);
 	cr_assert_eq(symlink("/dev/null", path), 0);
-	expect_refused(path, true, HD_E_OUTPUT);
+	expect_refused(path, true, HDUMP_E_OUTPUT);
 	cr_assert_eq(entries(), 2);
 }
 
@@ -175,7 +175,7 @@ Test(output, a_regular_file_is_replaced_only_with_force)
 {
 	make_dir();
 	write_file(path, "keep");
-	expect_refused(path, false, HD_E_OUTPUT_EXISTS);
+	expect_refused(path, false, HDUMP_E_OUTPUT_EXISTS);
 	expect_contents(path, "keep");
 	dump_text(path, true, "replaced");
 	expect_contents(path, "replaced");
@@ -203,8 +203,8 @@ Test(output, directories_sockets_and_block_devices_are_refused)
 {
 	make_dir();
 	cr_assert_eq(mkdir(path, 0700), 0);
-	expect_refused(path, false, HD_E_OUTPUT);
-	expect_refused(path, true, HD_E_OUTPUT);
+	expect_refused(path, false, HDUMP_E_OUTPUT);
+	expect_refused(path, true, HDUMP_E_OUTPUT);
 	cr_assert_eq(rmdir(path), 0);
 
 	int s = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -212,8 +212,8 @@ Test(output, directories_sockets_and_block_devices_are_refused)
 	cr_assert_lt(strlen(path), sizeof sa.sun_path);
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	cr_assert_eq(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
-	expect_refused(path, false, HD_E_OUTPUT);
-	expect_refused(path, true, HD_E_OUTPUT);
+	expect_refused(path, false, HDUMP_E_OUTPUT);
+	expect_refused(path, true, HDUMP_E_OUTPUT);
 	struct stat st;
 	cr_assert_eq(lstat(path, &st), 0);
 	cr_assert(S_ISSOCK(st.st_mode));
@@ -222,8 +222,8 @@ Test(output, directories_sockets_and_block_devices_are_refused)
 
 	if (mknod(path, S_IFBLK | 0600, makedev(7, 0)) != 0)
 		cr_skip("mknod of a block device needs CAP_MKNOD (%s)", strerror(errno));
-	expect_refused(path, false, HD_E_OUTPUT);
-	expect_refused(path, true, HD_E_OUTPUT);
+	expect_refused(path, false, HDUMP_E_OUTPUT);
+	expect_refused(path, true, HDUMP_E_OUTPUT);
 	cr_assert_eq(lstat(path, &st), 0);
 	cr_assert(S_ISBLK(st.st_mode));
 	cr_assert_eq(entries(), 1);
@@ -239,7 +239,7 @@ Test(output, a_device_swapped_in_during_the_dump_is_not_replaced)
 	cr_assert_eq(unlink(path), 0);
 	cr_assert_eq(mkfifo(path, 0600), 0);
 	cr_assert_eq(output_commit(&o), -1);
-	cr_assert_eq(hd_error_class(), HD_E_OUTPUT, "%s", hd_error_message());
+	cr_assert_eq(hdump_error().cls, HDUMP_E_OUTPUT, "%s", hdump_error().message);
 	output_abort(&o);
 	struct stat st;
 	cr_assert_eq(lstat(path, &st), 0);

@@ -1,0 +1,112 @@
+#include "report.h"
+
+#include <inttypes.h>
+
+static void print_message(const char *prefix, const char *text)
+{
+	char esc[HDUMP_ESCAPED_MESSAGE];
+	fprintf(stderr, "hdump: %s%s\n", prefix, hdump_escape(text, esc, sizeof esc));
+}
+
+void report_warning(const char *text)
+{
+	print_message("warning: ", text);
+}
+
+void report_event(void *ctx, const struct hdump_event *ev)
+{
+	const struct report_events *want = ctx;
+	bool verbose = want->verbose;
+	switch (ev->kind) {
+	case HDUMP_EVENT_WARNING:
+		report_warning(ev->text);
+		return;
+	case HDUMP_EVENT_VERBOSE:
+		if (verbose)
+			print_message("", ev->text);
+		return;
+	case HDUMP_EVENT_RETRY:
+		if (verbose) {
+			char esc[HDUMP_ESCAPED_MESSAGE];
+			fprintf(stderr, "hdump: attempt %u: %s; retrying\n", ev->attempt,
+				hdump_escape(ev->text, esc, sizeof esc));
+		}
+		return;
+	case HDUMP_EVENT_RESUMED:
+		if (!want->pauses)
+			return;
+		fprintf(stderr, "hdump: target stopped for %" PRIu64 " ms", ev->pause_ms);
+		if (ev->snapshot == HDUMP_SNAPSHOT_FORK)
+			fprintf(stderr, " (fork %d)", (int)ev->fork_child);
+		else if (ev->snapshot == HDUMP_SNAPSHOT_COPY)
+			fprintf(stderr, " (copied %" PRIu64 " MB)", ev->copied_bytes >> 20);
+		fputc('\n', stderr);
+		return;
+	case HDUMP_EVENT_PHASE_BEGIN:
+	case HDUMP_EVENT_PHASE_END:
+	case HDUMP_EVENT_PAUSED:
+		return;
+	}
+}
+
+void report_executable(const char *path, const struct hdump_target_info *info)
+{
+	char version[4 * 160]; /* room for a version string escaped (elfimage keeps < 160 bytes) */
+	fprintf(stderr, "hdump: %s: %s, image heap of %" PRIu64 " bytes\n", path,
+		info->vm_version[0] ? hdump_escape(info->vm_version, version, sizeof version)
+				    : "unknown VM version",
+		info->image_heap_size);
+}
+
+void report_isolates(const struct hdump_isolate *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		printf("isolate %zu: heap base 0x%" PRIx64 ", image heap 0x%" PRIx64 ", %zu threads, "
+		       "%zu runtime chunks%s\n",
+		       i, v[i].heap_base, v[i].image_start, v[i].nthreads, v[i].runtime_chunks,
+		       v[i].chosen ? " (default)" : "");
+		for (size_t k = 0; k < v[i].nthreads; k++) {
+			const struct hdump_thread *t = &v[i].threads[k];
+			char comm[4 * 20]; /* a comm (< 20 bytes), escaped */
+			printf("  thread %d %s\n", (int)t->tid,
+			       t->name ? hdump_escape(t->name, comm, sizeof comm) : "(no OS thread)");
+		}
+	}
+}
+
+int report_histogram(FILE *out, const hdump_target *t, const struct hdump_result *r)
+{
+	const struct hdump_histogram_row *rows;
+	size_t n = hdump_histogram(t, &rows);
+	fprintf(out, " num     #instances         #bytes  class name\n");
+	fprintf(out, "----------------------------------------------\n");
+	for (size_t i = 0; i < n; i++) {
+		fprintf(out, "%4zu: %14" PRIu64 " %14" PRIu64 "  ", i + 1, rows[i].count,
+			rows[i].bytes);
+		hdump_fputs_escaped(rows[i].name, out);
+		fputc('\n', out);
+	}
+	fprintf(out, "Total %14" PRIu64 " %14" PRIu64 "\n", r->objects, r->bytes);
+	fflush(out);
+	return ferror(out) ? hdump_fail(HDUMP_E_OUTPUT, "cannot print the histogram") : 0;
+}
+
+void report_json(FILE *out, const char *path, const struct hdump_result *r)
+{
+	fprintf(out,
+		"{\"file\":\"%s\",\"objects\":%" PRIu64 ",\"heap_bytes\":%" PRIu64
+		",\"fillers\":%" PRIu64 ",\"chunks\":%" PRIu64 ",\"classes\":%" PRIu64
+		",\"hprof_bytes\":%" PRIu64 ",\"seconds\":%.3f}\n",
+		path, r->objects, r->bytes, r->fillers, r->chunks, r->classes, r->hprof_bytes,
+		r->seconds);
+}
+
+void report_summary(const char *path, const struct hdump_result *r)
+{
+	fprintf(stderr,
+		"hdump: %" PRIu64 " objects (%" PRIu64 " bytes, %" PRIu64
+		" fillers skipped) in %" PRIu64 " chunks, %" PRIu64 " classes; wrote %" PRIu64
+		" bytes%s%s in %.2f s\n",
+		r->objects, r->bytes, r->fillers, r->chunks, r->classes, r->hprof_bytes,
+		path[0] ? " to " : "", path, r->seconds);
+}

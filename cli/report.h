@@ -1,0 +1,37 @@
+/* What hdump prints besides the dump: -v lines from the library's events,
+ * the isolate list, the class histogram, the JSON and verbose summaries.
+ * Target-chosen text is always printed escaped. */
+#ifndef HD_CLI_REPORT_H
+#define HD_CLI_REPORT_H
+
+#include "../include/hdump.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* What report_event prints besides warnings (always printed). */
+struct report_events {
+	bool verbose; /* -v: discovery text, retries */
+	bool pauses;  /* -v and dumping: how long the target was held */
+};
+
+/* hdump_event_fn; CTX is a struct report_events. */
+void report_event(void *ctx, const struct hdump_event *ev);
+
+/* "hdump: warning: TEXT", always. */
+void report_warning(const char *text);
+
+/* "hdump: FILE: VERSION, image heap of N bytes" (-v, --exe). */
+void report_executable(const char *path, const struct hdump_target_info *info);
+
+void report_isolates(const struct hdump_isolate *v, size_t n);
+
+/* jmap -histo's table.  -1 with HDUMP_E_OUTPUT when OUT could not take it. */
+int report_histogram(FILE *out, const hdump_target *t, const struct hdump_result *r);
+
+/* One JSON line to OUT (--json); PATH "" when no file was written. */
+void report_json(FILE *out, const char *path, const struct hdump_result *r);
+/* The -v summary line. */
+void report_summary(const char *path, const struct hdump_result *r);
+
+#endif

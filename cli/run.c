@@ -1,0 +1,110 @@
+#include "run.h"
+
+#include "output.h"
+#include "report.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static char *default_name(const char *hint)
+{
+	char stamp[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+	size_t n = strlen(hint) + strlen(stamp) + 32;
+	char *name = malloc(n);
+	if (name)
+		snprintf(name, n, "hdump-%s-%s.hprof", hint, stamp);
+	return name;
+}
+
+/* The output's name: -o's, or hdump-<exe or pid>-<time>.hprof. */
+static char *output_name(const struct cli_options *opt)
+{
+	if (opt->output)
+		return strdup(opt->output);
+	char hint[32];
+	if (!opt->exe) {
+		snprintf(hint, sizeof hint, "%d", (int)opt->pid);
+		return default_name(hint);
+	}
+	char *copy = strdup(opt->exe);
+	char *name = copy ? default_name(basename(copy)) : NULL;
+	free(copy);
+	return name;
+}
+
+/* The output is opened before the dump starts (an existing file fails
+ * before the target is stopped), committed after the histogram. */
+static int dump(hdump_target *t, const struct cli_options *opt)
+{
+	bool write_file = opt->output || !opt->histo;
+	struct hd_output out = {.fd = -1};
+	char *path = NULL;
+	if (write_file) {
+		path = output_name(opt);
+		if (!path)
+			return hdump_fail(HDUMP_E_INTERNAL, "out of memory");
+		if (output_open(&out, path, opt->force) != 0) {
+			free(path);
+			return -1;
+		}
+	}
+	struct hdump_options o = opt->dump;
+	o.hprof = write_file;
+	struct hdump_sink sink = {output_write, output_rewind, &out};
+	struct hdump_result r;
+	int rc = hdump_dump(t, &o, write_file ? &sink : NULL, &r);
+	bool to_stdout = write_file && strcmp(path, "-") == 0;
+	FILE *text = to_stdout ? stderr : stdout;
+	if (rc == 0 && opt->histo && report_histogram(text, t, &r) != 0) {
+		if (!write_file)
+			rc = -1;
+		else /* a reader that stopped early (| head) must not cost the dump */
+			report_warning(hdump_error().message);
+	}
+	if (rc == 0 && write_file)
+		rc = output_commit(&out);
+	if (rc == 0 && opt->json)
+		report_json(text, write_file ? path : "", &r);
+	if (rc == 0 && opt->verbose)
+		report_summary(write_file ? path : "", &r);
+	output_abort(&out); /* after a commit this only frees */
+	free(path);
+	return rc;
+}
+
+static int list(hdump_target *t, const struct cli_options *opt)
+{
+	const struct hdump_isolate *v;
+	size_t n;
+	if (hdump_list_isolates(t, &opt->dump, &v, &n) != 0)
+		return -1;
+	report_isolates(v, n);
+	return 0;
+}
+
+int run(const struct cli_options *opt)
+{
+	hdump_target *t = opt->exe ? hdump_open_executable(opt->exe) : hdump_open_process(opt->pid);
+	if (!t)
+		return -1;
+	bool listing = opt->list_isolates && !opt->exe;
+	struct report_events want = {opt->verbose, opt->verbose && !listing};
+	hdump_set_events(t, report_event, &want);
+	if (opt->exe && opt->verbose) {
+		struct hdump_target_info info;
+		hdump_target_info(t, &info);
+		report_executable(opt->exe, &info);
+	}
+	int rc = hdump_discover(t);
+	if (rc == 0)
+		rc = listing ? list(t, opt) : dump(t, opt);
+	hdump_close(t);
+	return rc;
+}

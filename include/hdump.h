@@ -1,0 +1,249 @@
+/* libhdump: heap dumps of GraalVM Native Image targets, taken from the
+ * outside.  The one header a client needs (the hdump command line is one).
+ *
+ *   hdump_target *t = hdump_open_process(pid);   (or hdump_open_executable)
+ *   hdump_set_events(t, on_event, ctx);           optional: progress, -v text
+ *   hdump_discover(t);                            the heap layout, the classes
+ *   hdump_dump(t, &options, &sink, &result);      census and HPROF into a sink
+ *   hdump_histogram(t, &rows);                    the class histogram
+ *   hdump_close(t);
+ *
+ * Every fallible function returns 0 (or a non-NULL pointer), or -1 (NULL)
+ * with one error recorded for the calling thread: hdump_error() gives its
+ * class and one-line message.  Every string a target chose (class names,
+ * thread names, the VM version, messages quoting them) is hostile: print it
+ * through hdump_escape().  Not thread-safe: one target per thread. */
+#ifndef HDUMP_H
+#define HDUMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define HDUMP_MUST_CHECK __attribute__((warn_unused_result))
+
+/* ---- Errors ------------------------------------------------------------- */
+
+/* Error classes, each with the exit code the command line gives it. */
+enum hdump_error_class {
+	HDUMP_OK,                 /* 0 */
+	HDUMP_E_INTERNAL,         /* 1: a bug, or out of memory */
+	HDUMP_E_USAGE,            /* 2: bad options */
+	HDUMP_E_NOENT,            /* 3: no such file or process */
+	HDUMP_E_PERM,             /* 4 */
+	HDUMP_E_NOT_ELF,          /* 5 */
+	HDUMP_E_NOT_NATIVE_IMAGE, /* 6 */
+	HDUMP_E_LAYOUT,           /* 7: the image's data did not validate (final) */
+	HDUMP_E_OUTPUT_EXISTS,    /* 8 */
+	HDUMP_E_OUTPUT,           /* 9 */
+	HDUMP_E_DISK_FULL,        /* 10 */
+	HDUMP_E_TARGET_GONE,      /* 11 */
+	HDUMP_E_TRACED,           /* 12 */
+	HDUMP_E_INCONSISTENT,     /* 13: the heap did not hold still (after retries) */
+	HDUMP_E_TORN,             /* 13: a read that hit a changing heap; retried, never
+				     the final class of a dump */
+	HDUMP_E_INTERRUPTED,      /* 14 */
+	HDUMP_E_SNAPSHOT,         /* 15: snapshot refused or failed; target unchanged */
+	HDUMP_ERROR_CLASS_COUNT
+};
+
+struct hdump_error {
+	enum hdump_error_class cls;
+	const char *message; /* valid until the next call into the library */
+};
+
+/* The error recorded last by this thread. */
+struct hdump_error hdump_error(void);
+
+/* For a client's callbacks (a sink that cannot write): records CLS and a
+ * printf-style message (hdump_fail_errno appends ": strerror(ERRNUM)").
+ * Both return -1. */
+int hdump_fail(enum hdump_error_class cls, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int hdump_fail_errno(enum hdump_error_class cls, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The exit code of CLS, and its description for a table of exit codes
+ * (NULL for a class that has no code of its own: HDUMP_OK's is "success"). */
+int hdump_exit_code(enum hdump_error_class cls);
+const char *hdump_error_description(enum hdump_error_class cls);
+
+/* ---- Target-chosen text ------------------------------------------------- */
+
+/* Room for any error message, escaped. */
+#define HDUMP_ESCAPED_MESSAGE (4 * 512)
+
+/* S with every control byte, invalid UTF-8 byte and backslash written as
+ * \xNN, into BUF of SIZE bytes (cut, never inside an escape).  Returns BUF. */
+char *hdump_escape(const char *s, char *buf, size_t size);
+/* Writes S to F, escaped. */
+void hdump_fputs_escaped(const char *s, FILE *f);
+
+/* ---- Signals ------------------------------------------------------------ */
+
+/* SIGINT, SIGTERM, SIGHUP and SIGQUIT then only set a flag the library
+ * polls: a dump in progress releases the target, fails with
+ * HDUMP_E_INTERRUPTED and leaves the sink to the client to discard. */
+void hdump_install_signal_handlers(void);
+/* The signal received, or 0. */
+int hdump_interrupted(void);
+
+/* ---- Targets ------------------------------------------------------------ */
+
+typedef struct hdump_target hdump_target;
+
+enum hdump_target_kind {
+	HDUMP_TARGET_PROCESS,    /* a running process, through ptrace */
+	HDUMP_TARGET_EXECUTABLE, /* the image heap of an executable file */
+	/* core files: to come */
+};
+
+/* A running process: its maps and executable are read, its isolates found;
+ * nothing is stopped yet.  Errors: NOENT ("no such process"), PERM (with
+ * what to change), NOT_NATIVE_IMAGE. */
+HDUMP_MUST_CHECK hdump_target *hdump_open_process(pid_t pid);
+
+/* An executable on disk; its image heap is read.  Errors: NOENT, PERM,
+ * NOT_ELF, NOT_NATIVE_IMAGE, LAYOUT, INTERRUPTED. */
+HDUMP_MUST_CHECK hdump_target *hdump_open_executable(const char *path);
+
+void hdump_close(hdump_target *t);
+
+struct hdump_target_info {
+	enum hdump_target_kind kind;
+	const char *vm_version;   /* "GraalVM CE 25+37.1", or "" when unknown (hostile text) */
+	uint64_t image_heap_size; /* bytes of the executable's image heap */
+	uint64_t image_heap_start;/* where the image heap is read (the first isolate's copy) */
+	size_t isolates;          /* image-heap copies a process maps; 1 for an executable */
+};
+void hdump_target_info(const hdump_target *t, struct hdump_target_info *info);
+
+/* Copies LEN bytes of the target's memory at ADDR (a process: its live
+ * memory, once discovered; an executable: its image heap at
+ * image_heap_start).  Errors: LAYOUT (unmapped), TARGET_GONE, USAGE (a
+ * process not discovered yet). */
+HDUMP_MUST_CHECK int hdump_read(hdump_target *t, uint64_t addr, void *buf, size_t len);
+
+/* ---- Events ------------------------------------------------------------- */
+
+enum hdump_phase {
+	HDUMP_PHASE_DISCOVER, /* layout and classes, from the image heap */
+	HDUMP_PHASE_SCAN,     /* a process: stop it, find its threads and chunks */
+	HDUMP_PHASE_CENSUS,   /* walk every chunk */
+	HDUMP_PHASE_WRITE,    /* HPROF into the sink */
+};
+
+enum hdump_event_kind {
+	HDUMP_EVENT_PHASE_BEGIN,  /* phase, attempt */
+	HDUMP_EVENT_PHASE_END,    /* phase, attempt (also when the phase failed) */
+	HDUMP_EVENT_RETRY,        /* attempt (the one that failed, from 1), text: why */
+	HDUMP_EVENT_PAUSED,       /* the target's threads are held; snapshot */
+	HDUMP_EVENT_RESUMED,      /* they run again: pause_ms, snapshot, and fork_child
+				     or copied_bytes for those snapshots */
+	HDUMP_EVENT_VERBOSE,      /* text: one line of what discovery found */
+	HDUMP_EVENT_WARNING,      /* text: a problem that does not fail the dump */
+};
+
+enum hdump_snapshot {
+	HDUMP_SNAPSHOT_STOP, /* walk the stopped target */
+	HDUMP_SNAPSHOT_COPY, /* copy the heap out, resume, walk the copy */
+	HDUMP_SNAPSHOT_FORK, /* fork it, resume, walk the frozen child */
+};
+
+struct hdump_event {
+	enum hdump_event_kind kind;
+	enum hdump_phase phase;
+	unsigned attempt;
+	const char *text;       /* hostile text: escape it */
+	enum hdump_snapshot snapshot;
+	uint64_t pause_ms;
+	pid_t fork_child;
+	uint64_t copied_bytes;
+};
+
+typedef void (*hdump_event_fn)(void *ctx, const struct hdump_event *ev);
+
+/* FN(CTX) is called for each event of T from then on (NULL: none). */
+void hdump_set_events(hdump_target *t, hdump_event_fn fn, void *ctx);
+
+/* ---- Discovery and dump ------------------------------------------------- */
+
+/* Discovers the heap layout and the class table from the image heap (for a
+ * process, in every isolate's copy).  Errors: LAYOUT, INTERRUPTED. */
+HDUMP_MUST_CHECK int hdump_discover(hdump_target *t);
+
+/* Where the dump goes.  WRITE takes all of BUF, or records an error
+ * (hdump_fail) and returns -1.  REWIND starts the output over before a
+ * retried attempt, given the bytes written so far; NULL for a sink that
+ * cannot (a retry after bytes were written then fails). */
+struct hdump_sink {
+	int (*write)(void *ctx, const void *buf, size_t len);
+	int (*rewind)(void *ctx, uint64_t written);
+	void *ctx;
+};
+
+#define HDUMP_APPLICATION_ISOLATE (-1)
+
+struct hdump_options {
+	enum hdump_snapshot snapshot; /* a process only */
+	unsigned retries;             /* attempts after the first when the heap was caught
+					 mid-change (a process only) */
+	int isolate;                  /* HDUMP_APPLICATION_ISOLATE, or an index */
+	unsigned threads;             /* writer threads; 0: one per CPU, at most 8 */
+	bool hprof;                   /* false: the census (results, histogram) only */
+	uint64_t date_ms;             /* the HPROF header's date; 0: now */
+};
+
+/* stop, 5 retries, the application's isolate, one writer per CPU, HPROF. */
+void hdump_options_init(struct hdump_options *o);
+
+struct hdump_result {
+	uint64_t objects;     /* fillers excluded */
+	uint64_t bytes;
+	uint64_t fillers;
+	uint64_t chunks;
+	uint64_t classes;     /* in the class table */
+	uint64_t hprof_bytes; /* written to the sink */
+	double seconds;
+	unsigned attempts;
+};
+
+/* Dumps T (discovered) into SINK.  Errors: besides those of the sink,
+ * USAGE (no such isolate), PERM, TRACED, TARGET_GONE, SNAPSHOT, LAYOUT,
+ * INCONSISTENT (also after the last retry of a torn heap), INTERRUPTED. */
+HDUMP_MUST_CHECK int hdump_dump(hdump_target *t, const struct hdump_options *o,
+				const struct hdump_sink *sink, struct hdump_result *r);
+
+/* One row per class with instances in the last successful dump, largest
+ * first (bytes, then instances, then name).  Valid until the next dump or
+ * hdump_close.  NAME is hostile text. */
+struct hdump_histogram_row {
+	const char *name;
+	uint64_t count, bytes;
+};
+size_t hdump_histogram(const hdump_target *t, const struct hdump_histogram_row **rows);
+
+/* ---- Isolates ----------------------------------------------------------- */
+
+struct hdump_thread {
+	pid_t tid;        /* -1: no OS thread matched */
+	const char *name; /* its comm, hostile text; NULL when no OS thread */
+};
+
+struct hdump_isolate {
+	uint64_t heap_base, image_start;
+	size_t runtime_chunks;
+	const struct hdump_thread *threads;
+	size_t nthreads;
+	bool chosen;      /* the one a dump with the same options would take */
+};
+
+/* Stops the process (a discovered process target) long enough to find its
+ * isolates' threads and chunks, with O's retries and isolate choice.  *V is
+ * valid until the next call or hdump_close.  Errors: as hdump_dump's. */
+HDUMP_MUST_CHECK int hdump_list_isolates(hdump_target *t, const struct hdump_options *o,
+					 const struct hdump_isolate **v, size_t *n);
+
+#endif

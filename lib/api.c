@@ -1,0 +1,150 @@
+/* The public entry points (include/hdump.h) for targets, discovery, dumps
+ * and isolates; lib/exe.c and lib/live.c do the work. */
+#include "target.h"
+
+#include "../common/hd_error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static hdump_target *target_new(enum hdump_target_kind kind)
+{
+	hdump_target *t = calloc(1, sizeof *t);
+	if (!t)
+		hd_fail(HD_E_INTERNAL, "out of memory");
+	else
+		t->kind = kind;
+	return t;
+}
+
+hdump_target *target_open_process(const struct hd_process_ops *ops, void *ctx, pid_t pid)
+{
+	hdump_target *t = target_new(HDUMP_TARGET_PROCESS);
+	if (t && live_open(&t->live, ops, ctx, pid, &t->img) != 0) {
+		hdump_close(t);
+		return NULL;
+	}
+	return t;
+}
+
+hdump_target *hdump_open_process(pid_t pid)
+{
+	struct hd_real_process *real = hd_real_process_new();
+	if (!real)
+		return NULL;
+	hdump_target *t = target_open_process(&hd_real_process_ops, real, pid);
+	if (!t) {
+		hd_real_process_free(real);
+		return NULL;
+	}
+	t->real = real;
+	return t;
+}
+
+hdump_target *hdump_open_executable(const char *path)
+{
+	hdump_target *t = target_new(HDUMP_TARGET_EXECUTABLE);
+	if (t && exe_open(&t->exe, path, &t->img) != 0) {
+		hdump_close(t);
+		return NULL;
+	}
+	return t;
+}
+
+void hdump_close(hdump_target *t)
+{
+	if (!t)
+		return;
+	if (t->kind == HDUMP_TARGET_PROCESS)
+		live_close(&t->live);
+	else
+		exe_close(&t->exe);
+	hd_real_process_free(t->real);
+	histogram_free(&t->histo);
+	elfimage_close(&t->img);
+	free(t);
+}
+
+void hdump_target_info(const hdump_target *t, struct hdump_target_info *info)
+{
+	bool live = t->kind == HDUMP_TARGET_PROCESS;
+	*info = (struct hdump_target_info){
+		.kind = t->kind,
+		.vm_version = t->img.vm_version,
+		.image_heap_size = t->img.heap_size,
+		.image_heap_start = live ? t->live.starts[0] : OFFLINE_IMAGE_START,
+		.isolates = live ? t->live.nisolates : 1,
+	};
+}
+
+int hdump_read(hdump_target *t, uint64_t addr, void *buf, size_t len)
+{
+	hd_memview *mv = t->kind == HDUMP_TARGET_PROCESS ? t->live.proc : t->exe.mv;
+	if (!mv)
+		return hd_fail(HD_E_USAGE, "the process's memory is opened by hdump_discover");
+	return mv_read(mv, addr, buf, len);
+}
+
+void hdump_set_events(hdump_target *t, hdump_event_fn fn, void *ctx)
+{
+	t->ev = (struct hd_events){fn, ctx};
+}
+
+int hdump_discover(hdump_target *t)
+{
+	if (t->discovered)
+		return 0;
+	events_phase(&t->ev, HDUMP_EVENT_PHASE_BEGIN, HDUMP_PHASE_DISCOVER, 1);
+	int rc = t->kind == HDUMP_TARGET_PROCESS ? live_discover(&t->live, &t->ev)
+						 : exe_discover(&t->exe, &t->ev);
+	events_phase(&t->ev, HDUMP_EVENT_PHASE_END, HDUMP_PHASE_DISCOVER, 1);
+	t->discovered = rc == 0;
+	return rc;
+}
+
+void hdump_options_init(struct hdump_options *o)
+{
+	*o = (struct hdump_options){.snapshot = HDUMP_SNAPSHOT_STOP, .retries = 5,
+				    .isolate = HDUMP_APPLICATION_ISOLATE, .hprof = true};
+}
+
+static int check_discovered(const hdump_target *t)
+{
+	return t->discovered ? 0 : hd_fail(HD_E_USAGE, "the target is not discovered yet");
+}
+
+int hdump_dump(hdump_target *t, const struct hdump_options *o, const struct hdump_sink *sink,
+	       struct hdump_result *r)
+{
+	if (check_discovered(t) != 0)
+		return -1;
+	if (o->hprof && (!sink || !sink->write))
+		return hd_fail(HD_E_USAGE, "an HPROF dump needs a sink");
+	histogram_free(&t->histo);
+	struct hdump_result ignored;
+	if (!r)
+		r = &ignored;
+	if (t->kind == HDUMP_TARGET_PROCESS)
+		return live_dump(&t->live, o, sink, &t->ev, r, &t->histo);
+	return exe_dump(&t->exe, o, sink, &t->ev, r, &t->histo);
+}
+
+size_t hdump_histogram(const hdump_target *t, const struct hdump_histogram_row **rows)
+{
+	*rows = t->histo.rows;
+	return t->histo.n;
+}
+
+int hdump_list_isolates(hdump_target *t, const struct hdump_options *o,
+			const struct hdump_isolate **v, size_t *n)
+{
+	if (check_discovered(t) != 0)
+		return -1;
+	if (t->kind != HDUMP_TARGET_PROCESS)
+		return hd_fail(HD_E_USAGE, "only a process has isolates to list");
+	if (live_list(&t->live, o, &t->ev) != 0)
+		return -1;
+	*v = t->live.listed;
+	*n = t->live.nisolates;
+	return 0;
+}

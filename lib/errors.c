@@ -1,0 +1,93 @@
+/* The public face of common/: error classes and messages, escaping, the
+ * interrupt flag (include/hdump.h). */
+#include "../include/hdump.h"
+
+#include "../common/escape.h"
+#include "../common/hd_error.h"
+#include "../common/interrupt.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The public classes are common/hd_error.h's, in the same order. */
+#define SAME_CLASS(pub, priv) _Static_assert((int)(pub) == (int)(priv), #pub " is " #priv)
+SAME_CLASS(HDUMP_OK, HD_OK);
+SAME_CLASS(HDUMP_E_INTERNAL, HD_E_INTERNAL);
+SAME_CLASS(HDUMP_E_USAGE, HD_E_USAGE);
+SAME_CLASS(HDUMP_E_NOENT, HD_E_NOENT);
+SAME_CLASS(HDUMP_E_PERM, HD_E_PERM);
+SAME_CLASS(HDUMP_E_NOT_ELF, HD_E_NOT_ELF);
+SAME_CLASS(HDUMP_E_NOT_NATIVE_IMAGE, HD_E_NOT_NATIVE_IMAGE);
+SAME_CLASS(HDUMP_E_LAYOUT, HD_E_LAYOUT);
+SAME_CLASS(HDUMP_E_OUTPUT_EXISTS, HD_E_OUTPUT_EXISTS);
+SAME_CLASS(HDUMP_E_OUTPUT, HD_E_OUTPUT);
+SAME_CLASS(HDUMP_E_DISK_FULL, HD_E_DISK_FULL);
+SAME_CLASS(HDUMP_E_TARGET_GONE, HD_E_TARGET_GONE);
+SAME_CLASS(HDUMP_E_TRACED, HD_E_TRACED);
+SAME_CLASS(HDUMP_E_INCONSISTENT, HD_E_INCONSISTENT);
+SAME_CLASS(HDUMP_E_TORN, HD_E_TORN);
+SAME_CLASS(HDUMP_E_INTERRUPTED, HD_E_INTERRUPTED);
+SAME_CLASS(HDUMP_E_SNAPSHOT, HD_E_SNAPSHOT);
+SAME_CLASS(HDUMP_ERROR_CLASS_COUNT, HD_ERROR_CLASS_COUNT);
+
+struct hdump_error hdump_error(void)
+{
+	return (struct hdump_error){(enum hdump_error_class)hd_error_class(), hd_error_message()};
+}
+
+int hdump_fail(enum hdump_error_class cls, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return hd_fail((enum hd_error_class)cls, "%s", msg);
+}
+
+int hdump_fail_errno(enum hdump_error_class cls, int errnum, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return hd_fail_errno((enum hd_error_class)cls, errnum, "%s", msg);
+}
+
+int hdump_exit_code(enum hdump_error_class cls)
+{
+	return hd_error_exit_code((enum hd_error_class)cls);
+}
+
+const char *hdump_error_description(enum hdump_error_class cls)
+{
+	static const char *const desc[] = {
+#define HD_ERR_DESC(name, code, text) [name] = text,
+		HD_ERRORS(HD_ERR_DESC)
+#undef HD_ERR_DESC
+	};
+	return (unsigned)cls < HD_ERROR_CLASS_COUNT ? desc[cls] : NULL;
+}
+
+char *hdump_escape(const char *s, char *buf, size_t size)
+{
+	return hd_escape(s, buf, size);
+}
+
+void hdump_fputs_escaped(const char *s, FILE *f)
+{
+	hd_fputs_escaped(s, f);
+}
+
+void hdump_install_signal_handlers(void)
+{
+	hd_install_signal_handlers();
+}
+
+int hdump_interrupted(void)
+{
+	return hd_interrupted() ? hd_interrupted_signal() : 0;
+}
+_Static_assert(HDUMP_ESCAPED_MESSAGE == HD_ESCAPED_MESSAGE, "room for an escaped message");

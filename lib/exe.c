@@ -1,0 +1,59 @@
+#include "exe.h"
+
+#include "../symbols/discover.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int exe_open(struct exe *x, const char *path, struct hd_elfimage *img)
+{
+	memset(x, 0, sizeof *x);
+	x->img = img;
+	if (elfimage_open(path, img) != 0)
+		return -1;
+	x->mv = mv_new_local();
+	if (!x->mv || mv_add_local(x->mv, OFFLINE_IMAGE_START, elfimage_heap(img), img->heap_size) != 0)
+		return -1;
+	return 0;
+}
+
+int exe_discover(struct exe *x, const struct hd_events *ev)
+{
+	uint64_t *hubs = NULL;
+	size_t nhubs = 0;
+	FILE *log = events_verbose_stream(ev);
+	int rc = discover_layout(x->mv, OFFLINE_IMAGE_START, x->img->heap_size, &x->L, &hubs, &nhubs,
+				 log);
+	if (log)
+		fclose(log);
+	if (rc == 0)
+		rc = classes_build(&x->classes, x->mv, &x->L, hubs, nhubs);
+	free(hubs);
+	return rc;
+}
+
+static int image_chunks(void *ctx, struct hd_walker *w, hd_chunk_fn fn, void *fnctx)
+{
+	(void)ctx;
+	return hw_image_chunks(w, fn, fnctx);
+}
+
+int exe_dump(struct exe *x, const struct hdump_options *o, const struct hdump_sink *sink,
+	     const struct hd_events *ev, struct hdump_result *r, struct histogram *h)
+{
+	struct hd_dump_input in = {
+		.L = &x->L, .classes = &x->classes, .mv = x->mv, .chunks = image_chunks,
+		.threads = o->threads,
+	};
+	struct dump_session s;
+	session_begin(&s, o, sink, ev);
+	s.attempts = 1;
+	return session_end(&s, session_attempt(&s, &in, 1), r, h);
+}
+
+void exe_close(struct exe *x)
+{
+	classes_free(&x->classes);
+	mv_free(x->mv);
+	memset(x, 0, sizeof *x);
+}

@@ -1,0 +1,350 @@
+#include "live.h"
+
+#include "../agent/snapshot.h"
+#include "../common/clock.h"
+#include "../common/fault.h"
+#include "../common/hd_error.h"
+#include "../common/interrupt.h"
+#include "../hprof/roots.h"
+#include "../symbols/discover.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Errors a later attempt may not meet: the heap was caught mid-change.
+ * HD_E_LAYOUT is final: it comes from the image heap, which never changes. */
+static bool is_retryable(void)
+{
+	enum hd_error_class c = hd_error_class();
+	return c == HD_E_TORN || c == HD_E_INCONSISTENT;
+}
+
+int live_open(struct live *lv, const struct hd_process_ops *ops, void *ops_ctx, pid_t pid,
+	      struct hd_elfimage *img)
+{
+	memset(lv, 0, sizeof *lv);
+	lv->ops = ops;
+	lv->ops_ctx = ops_ctx;
+	lv->pid = pid;
+	lv->img = img;
+	if (ops->read_maps(ops_ctx, pid, &lv->maps) != 0)
+		return -1;
+	if (ops->open_image(ops_ctx, pid, img) != 0) {
+		if (hd_error_class() == HD_E_NOENT)
+			hd_fail(HD_E_NOENT, "no such process: %d", (int)pid);
+		else if (hd_error_class() == HD_E_NOT_NATIVE_IMAGE || hd_error_class() == HD_E_NOT_ELF)
+			hd_fail(HD_E_NOT_NATIVE_IMAGE, "process %d is not a GraalVM native image",
+				(int)pid);
+		return -1;
+	}
+	lv->nisolates = isolates_find(&lv->maps, img, lv->starts, MAX_ISOLATES);
+	if (!lv->nisolates)
+		return hd_fail(HD_E_NOT_NATIVE_IMAGE, "process %d maps no isolate's image heap (not "
+				"started yet, or not a native image)", (int)pid);
+	return 0;
+}
+
+int live_discover(struct live *lv, const struct hd_events *ev)
+{
+	uint64_t *hubs = NULL;
+	size_t nhubs = 0;
+	lv->local = mv_new_local();
+	if (!lv->local)
+		return -1;
+	for (size_t i = 0; i < lv->nisolates; i++)
+		if (mv_add_local(lv->local, lv->starts[i], elfimage_heap(lv->img), lv->img->heap_size) != 0)
+			return -1;
+	struct live_isolate *first = &lv->iso[0];
+	FILE *log = events_verbose_stream(ev);
+	int rc = discover_layout(lv->local, lv->starts[0], lv->img->heap_size, &first->L, &hubs,
+				 &nhubs, log);
+	if (log)
+		fclose(log);
+	uint64_t moved = 0; /* how far HUBS have been moved from the first copy */
+	/* Every isolate maps its own copy of the same image heap. */
+	for (size_t i = 0; i < lv->nisolates && rc == 0; i++) {
+		uint64_t delta = lv->starts[i] - lv->starts[0];
+		struct live_isolate *li = &lv->iso[i];
+		li->L = first->L;
+		lay_rebase(&li->L, delta);
+		for (size_t k = 0; k < nhubs; k++)
+			hubs[k] += delta - moved;
+		moved = delta;
+		rc = classes_build(&li->classes, lv->local, &li->L, hubs, nhubs);
+	}
+	free(hubs);
+	if (rc != 0 || threadlocals_discover(lv->local, &first->L, &first->classes, &lv->tl) != 0)
+		return -1;
+	elfimage_drop_pages(lv->img);
+	lv->proc = lv->ops->open_memory(lv->ops_ctx, lv->pid);
+	return lv->proc ? 0 : -1;
+}
+
+/* Roots a live heap adds: each thread's java.lang.Thread, and what its
+ * stack and thread-local block point to (roots.h). */
+struct roots_ctx {
+	const struct live *lv;
+	const struct live_isolate *li;
+	hd_memview *view; /* the process, or the snapshot taken of it */
+};
+
+static int live_roots(void *ctx, const struct hd_census *c, struct hd_root **out, size_t *nout)
+{
+	struct roots_ctx *x = ctx;
+	const struct hd_isolate *iso = &x->li->scan;
+	struct root_scan rs;
+	root_scan_init(&rs, c, iso->heap_base, x->li->L.chunk_size);
+	int rc = 0;
+	for (size_t i = 0; i < iso->nthreads && rc == 0; i++) {
+		const struct hd_ithread *th = &iso->threads[i];
+		uint32_t serial = (uint32_t)i + 1;
+		if (th->thread_obj && objindex_has(&c->starts, th->thread_obj))
+			rc = root_scan_add(&rs, (struct hd_root){HPROF_ROOT_THREAD_OBJ, th->thread_obj,
+								 serial, serial + 1});
+		if (rc == 0)
+			rc = root_scan_range(&rs, x->view, th->stack_lo, th->stack_hi,
+					     HPROF_ROOT_JAVA_FRAME, serial);
+		if (rc == 0)
+			rc = root_scan_range(&rs, x->view, th->addr, th->addr + x->lv->tl.extent,
+					     HPROF_ROOT_JNI_LOCAL, serial);
+	}
+	if (rc != 0) {
+		free(rs.v);
+		return -1;
+	}
+	*out = rs.v;
+	*nout = rs.n;
+	return 0;
+}
+
+/* The application's isolate: the one the process's first thread is attached
+ * to, else the one with the most attached threads (a compiler isolate has few). */
+static size_t application_isolate(const struct live *lv)
+{
+	size_t best = 0, best_threads = 0;
+	for (size_t i = 0; i < lv->nisolates; i++) {
+		const struct hd_isolate *s = &lv->iso[i].scan;
+		for (size_t k = 0; k < s->nthreads; k++)
+			if (s->threads[k].task && s->threads[k].task->tid == lv->pid)
+				return i;
+		if (s->nthreads > best_threads) {
+			best_threads = s->nthreads;
+			best = i;
+		}
+	}
+	return best;
+}
+
+static int choose_isolate(const struct live *lv, const struct hdump_options *o, size_t *chosen)
+{
+	*chosen = o->isolate >= 0 ? (size_t)o->isolate : application_isolate(lv);
+	if (*chosen >= lv->nisolates)
+		return hd_fail(HD_E_USAGE, "no isolate %d (the process has %zu)", o->isolate,
+			       lv->nisolates);
+	return 0;
+}
+
+/* Finds every isolate's threads and chunks in process PID (the target, or
+ * its frozen fork) through VIEW. */
+static int scan_all(struct live *lv, pid_t pid, hd_memview *view)
+{
+	maps_free(&lv->maps);
+	if (lv->ops->read_maps(lv->ops_ctx, pid, &lv->maps) != 0)
+		return -1;
+	for (size_t i = 0; i < lv->nisolates; i++) {
+		isolate_free(&lv->iso[i].scan);
+		if (isolate_scan(&lv->iso[i].scan, view, &lv->maps, &lv->iso[i].L, &lv->iso[i].classes,
+				 &lv->tl, &lv->target) != 0) {
+			hd_error_context("isolate %zu", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int list_fill(struct live *lv, size_t chosen)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < lv->nisolates; i++)
+		total += lv->iso[i].scan.nthreads;
+	free(lv->listed_threads);
+	lv->listed_threads = calloc(total ? total : 1, sizeof *lv->listed_threads);
+	if (!lv->listed_threads)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	struct hdump_thread *th = lv->listed_threads;
+	for (size_t i = 0; i < lv->nisolates; i++) {
+		const struct hd_isolate *s = &lv->iso[i].scan;
+		lv->listed[i] = (struct hdump_isolate){
+			.heap_base = s->heap_base, .image_start = s->image_start,
+			.runtime_chunks = s->runtime_chunks, .threads = th, .nthreads = s->nthreads,
+			.chosen = i == chosen,
+		};
+		for (size_t k = 0; k < s->nthreads; k++, th++) {
+			const struct hd_task *t = s->threads[k].task;
+			*th = (struct hdump_thread){t ? t->tid : -1, t ? t->comm : NULL};
+		}
+	}
+	return 0;
+}
+
+/* One attempt's hold on the target: released once, with an event saying
+ * how long it was held and which snapshot was taken meanwhile. */
+struct hold {
+	struct live *lv;
+	const struct hd_events *ev;
+	uint64_t since_ms;
+	bool held;
+};
+
+static void resume(struct hold *h, struct hdump_event ev)
+{
+	if (!h->held)
+		return;
+	h->lv->ops->release(h->lv->ops_ctx, &h->lv->target);
+	h->held = false;
+	ev.kind = HDUMP_EVENT_RESUMED;
+	ev.pause_ms = hd_monotonic_ms() - h->since_ms;
+	events_emit(h->ev, &ev);
+}
+
+/* Copy: the ranges the dump reads, copied while the target is held. */
+static int take_copy(struct hold *h, const struct live_isolate *li, struct hd_snapshot *snap)
+{
+	struct hd_range *ranges = NULL;
+	size_t nranges = 0;
+	int rc = isolate_read_ranges(&li->scan, h->lv->tl.extent, &ranges, &nranges);
+	if (rc == 0)
+		rc = snapshot_take(snap, h->lv->proc, ranges, nranges);
+	free(ranges);
+	resume(h, (struct hdump_event){.snapshot = rc == 0 ? HDUMP_SNAPSHOT_COPY : HDUMP_SNAPSHOT_STOP,
+				       .copied_bytes = rc == 0 ? snap->bytes : 0});
+	return rc;
+}
+
+/* The census and writing of LI, through VIEW (the held target or its
+ * fork) or through a copy taken first. */
+static int dump_isolate(struct hold *h, const struct hdump_options *o, struct dump_session *s,
+			struct live_isolate *li, hd_memview *view, unsigned n)
+{
+	struct hd_snapshot snap = {0};
+	if (o->snapshot == HDUMP_SNAPSHOT_COPY) {
+		if (take_copy(h, li, &snap) != 0)
+			return -1;
+		view = snap.view;
+	}
+	struct roots_ctx rctx = {h->lv, li, view};
+	struct hd_dump_input in = {
+		.L = &li->L, .classes = &li->classes, .mv = view,
+		.chunks = isolate_chunks, .chunks_ctx = &li->scan,
+		.roots = live_roots, .roots_ctx = &rctx,
+		.nthreads = (uint32_t)li->scan.nthreads, .threads = o->threads,
+	};
+	int rc = session_attempt(s, &in, n);
+	snapshot_free(&snap);
+	return rc;
+}
+
+/* One attempt: hold the target (and fork it), scan every isolate, choose
+ * one, then fill the list (S NULL) or dump it (copying it out first).  The
+ * target is released on every path. */
+static int attempt(struct live *lv, const struct hdump_options *o, struct dump_session *s,
+		   const struct hd_events *ev, unsigned n)
+{
+	bool forking = s && o->snapshot == HDUMP_SNAPSHOT_FORK;
+	if (s)
+		s->attempts = n;
+	struct hold h = {lv, ev, hd_monotonic_ms(), false};
+	hd_memview *view = lv->proc, *child_view = NULL;
+	pid_t scanned = lv->pid;
+	events_phase(ev, HDUMP_EVENT_PHASE_BEGIN, HDUMP_PHASE_SCAN, n);
+	int rc = lv->ops->stop(lv->ops_ctx, &lv->target, lv->pid);
+	if (rc == 0) {
+		h.held = true;
+		events_emit(ev, &(struct hdump_event){.kind = HDUMP_EVENT_PAUSED, .attempt = n,
+						      .snapshot = s ? o->snapshot : HDUMP_SNAPSHOT_STOP});
+	}
+	if (rc == 0 && forking) {
+		/* Held only for the fork; everything after reads the child. */
+		pid_t child = 0;
+		rc = lv->ops->fork(lv->ops_ctx, &lv->target, lv->proc, &lv->maps, &child);
+		resume(&h, (struct hdump_event){.snapshot = HDUMP_SNAPSHOT_FORK, .fork_child = child});
+		if (rc == 0 && !(view = child_view = lv->ops->open_memory(lv->ops_ctx, child)))
+			rc = -1;
+		scanned = child;
+	}
+	if (rc == 0)
+		rc = scan_all(lv, scanned, view);
+	events_phase(ev, HDUMP_EVENT_PHASE_END, HDUMP_PHASE_SCAN, n);
+	size_t chosen = 0;
+	if (rc == 0)
+		rc = choose_isolate(lv, o, &chosen);
+	if (rc == 0)
+		hd_fault(HD_FAULT_TARGET_HELD, lv->pid);
+	if (rc == 0 && !s) {
+		resume(&h, (struct hdump_event){.snapshot = HDUMP_SNAPSHOT_STOP});
+		rc = list_fill(lv, chosen);
+	} else if (rc == 0) {
+		rc = dump_isolate(&h, o, s, &lv->iso[chosen], view, n);
+	}
+	resume(&h, (struct hdump_event){.snapshot = HDUMP_SNAPSHOT_STOP});
+	target_free(&lv->target);
+	mv_free(child_view);
+	struct hd_error_state first;
+	hd_error_save(&first);
+	if (lv->ops->discard_fork(lv->ops_ctx) != 0) /* the dump stands; a zombie is worth a word */
+		events_text(ev, HDUMP_EVENT_WARNING, hd_error_message());
+	hd_error_restore(&first);
+	return rc;
+}
+
+/* Attempts until one succeeds, fails for good, or the retries are spent. */
+static int attempts(struct live *lv, const struct hdump_options *o, struct dump_session *s,
+		    const struct hd_events *ev)
+{
+	for (unsigned n = 1;; n++) {
+		if (attempt(lv, o, s, ev, n) == 0)
+			return 0;
+		if (!is_retryable() || n > o->retries || hd_interrupted())
+			return -1;
+		events_emit(ev, &(struct hdump_event){.kind = HDUMP_EVENT_RETRY, .attempt = n,
+						      .text = hd_error_message()});
+		hd_sleep_ms(20u << (n - 1 < 5 ? n - 1 : 5));
+	}
+}
+
+int live_dump(struct live *lv, const struct hdump_options *o, const struct hdump_sink *sink,
+	      const struct hd_events *ev, struct hdump_result *r, struct histogram *h)
+{
+	if (o->snapshot == HDUMP_SNAPSHOT_FORK && lv->ops->fork_allowed(lv->ops_ctx, lv->pid) != 0)
+		return -1;
+	struct dump_session s;
+	session_begin(&s, o, sink, ev);
+	int rc = attempts(lv, o, &s, ev);
+	if (rc != 0 && is_retryable()) {
+		char last[256];
+		snprintf(last, sizeof last, "%s", hd_error_message());
+		hd_fail(HD_E_INCONSISTENT, "the heap did not hold still after %u attempts (last: %s)",
+			o->retries + 1, last);
+	}
+	return session_end(&s, rc, r, h);
+}
+
+int live_list(struct live *lv, const struct hdump_options *o, const struct hd_events *ev)
+{
+	return attempts(lv, o, NULL, ev);
+}
+
+void live_close(struct live *lv)
+{
+	target_free(&lv->target);
+	for (size_t i = 0; i < lv->nisolates; i++) {
+		isolate_free(&lv->iso[i].scan);
+		classes_free(&lv->iso[i].classes);
+	}
+	maps_free(&lv->maps);
+	mv_free(lv->local);
+	mv_free(lv->proc);
+	free(lv->listed_threads);
+	memset(lv, 0, sizeof *lv);
+}

@@ -1,0 +1,69 @@
+/* A live dump: the process's isolates prepared from its executable, then
+ * attempts of stop, snapshot (stop, copy or fork), scan, isolate choice and
+ * census/writing, retried with backoff while the heap is caught mid-change.
+ * Process access goes through struct hd_process_ops (process.h). */
+#ifndef HD_LIB_LIVE_H
+#define HD_LIB_LIVE_H
+
+#include "../agent/attach.h"
+#include "../agent/memview.h"
+#include "../agent/procmaps.h"
+#include "../symbols/elfimage.h"
+#include "../symbols/isolate.h"
+#include "../symbols/threadlocals.h"
+#include "events.h"
+#include "process.h"
+#include "session.h"
+
+#define MAX_ISOLATES 16
+
+/* What one isolate needs to be dumped: its layout and class table, both
+ * discovered from the executable's image heap placed where this isolate
+ * maps its copy, and what the last scan found. */
+struct live_isolate {
+	struct hd_layout L;
+	struct hd_classes classes;
+	struct hd_isolate scan;
+};
+
+struct live {
+	const struct hd_process_ops *ops;
+	void *ops_ctx;
+	pid_t pid;
+	struct hd_elfimage *img; /* the caller's */
+	hd_memview *local;       /* .svm_heap at every isolate's address */
+	hd_memview *proc;
+	struct hd_maps maps;
+	struct hd_target target;
+	struct hd_threadlocals tl;
+	uint64_t starts[MAX_ISOLATES];
+	size_t nisolates;
+	struct live_isolate iso[MAX_ISOLATES];
+	/* hdump_list_isolates' answer */
+	struct hdump_isolate listed[MAX_ISOLATES];
+	struct hdump_thread *listed_threads;
+};
+
+/* Reads PID's maps and executable (into IMG) through OPS and finds its
+ * isolates.  Errors: HD_E_NOENT ("no such process"), HD_E_PERM,
+ * HD_E_NOT_NATIVE_IMAGE.  live_close in every case. */
+HD_MUST_CHECK int live_open(struct live *lv, const struct hd_process_ops *ops, void *ops_ctx,
+			    pid_t pid, struct hd_elfimage *img);
+
+/* Layout, classes and thread locals of every isolate, from the image heap;
+ * then IMG's bytes are dropped and the process's memory opened. */
+HD_MUST_CHECK int live_discover(struct live *lv, const struct hd_events *ev);
+
+/* The dump into SINK, with O's snapshot mode, retries and isolate; on
+ * success R and H hold its results and histogram. */
+HD_MUST_CHECK int live_dump(struct live *lv, const struct hdump_options *o,
+			    const struct hdump_sink *sink, const struct hd_events *ev,
+			    struct hdump_result *r, struct histogram *h);
+
+/* The isolates found by one scan, with O's retries and choice (lv->listed). */
+HD_MUST_CHECK int live_list(struct live *lv, const struct hdump_options *o,
+			    const struct hd_events *ev);
+
+void live_close(struct live *lv);
+
+#endif

@@ -1,0 +1,105 @@
+#include "session.h"
+
+#include "../common/clock.h"
+#include "../common/hd_error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void histogram_free(struct histogram *h)
+{
+	free(h->rows);
+	h->rows = NULL;
+	h->n = 0;
+}
+
+void session_begin(struct dump_session *s, const struct hdump_options *opt,
+		   const struct hdump_sink *sink, const struct hd_events *ev)
+{
+	memset(s, 0, sizeof *s);
+	s->opt = opt;
+	s->sink = sink;
+	s->ev = ev;
+	s->t0_ms = hd_monotonic_ms();
+}
+
+static int start_over(struct dump_session *s)
+{
+	if (!s->written)
+		return 0;
+	if (!s->sink->rewind)
+		return hd_fail(HD_E_INCONSISTENT, "cannot retry a dump already written to a sink "
+						  "that cannot start over");
+	if (s->sink->rewind(s->sink->ctx, s->written) != 0)
+		return -1;
+	s->written = 0;
+	return 0;
+}
+
+int session_attempt(struct dump_session *s, const struct hd_dump_input *in, unsigned attempt)
+{
+	census_free(&s->census);
+	s->classes = in->classes;
+	if (start_over(s) != 0)
+		return -1;
+	events_phase(s->ev, HDUMP_EVENT_PHASE_BEGIN, HDUMP_PHASE_CENSUS, attempt);
+	int rc = heap_census(in, &s->census);
+	events_phase(s->ev, HDUMP_EVENT_PHASE_END, HDUMP_PHASE_CENSUS, attempt);
+	if (rc != 0 || !s->opt->hprof)
+		return rc;
+	events_phase(s->ev, HDUMP_EVENT_PHASE_BEGIN, HDUMP_PHASE_WRITE, attempt);
+	uint64_t date = s->opt->date_ms ? s->opt->date_ms : hd_wall_ms();
+	hd_hprof *w = hprof_open(s->sink->write, s->sink->ctx, date, 0);
+	if (w) {
+		rc = heap_write_hprof(in, &s->census, w);
+		s->written = hprof_bytes_written(w);
+		hprof_free(w);
+	} else {
+		rc = -1;
+	}
+	events_phase(s->ev, HDUMP_EVENT_PHASE_END, HDUMP_PHASE_WRITE, attempt);
+	return rc;
+}
+
+static int by_bytes(const void *a, const void *b)
+{
+	const struct hdump_histogram_row *x = a, *y = b;
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/* jmap -histo's rows: one per class with instances, largest first. */
+static int histogram_build(struct histogram *h, const struct hd_classes *t,
+			   const struct hd_census *c)
+{
+	histogram_free(h);
+	h->rows = malloc((t->n ? t->n : 1) * sizeof *h->rows);
+	if (!h->rows)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t k = 0; k < t->n; k++)
+		if (c->count[k])
+			h->rows[h->n++] = (struct hdump_histogram_row){t->v[k].name, c->count[k],
+									c->size[k]};
+	qsort(h->rows, h->n, sizeof *h->rows, by_bytes);
+	return 0;
+}
+
+int session_end(struct dump_session *s, int rc, struct hdump_result *r, struct histogram *h)
+{
+	if (rc == 0)
+		rc = histogram_build(h, s->classes, &s->census);
+	if (rc == 0 && r) {
+		const struct hd_census *c = &s->census;
+		*r = (struct hdump_result){
+			.objects = c->objects, .bytes = c->bytes, .fillers = c->fillers,
+			.chunks = c->chunks, .classes = s->classes->n, .hprof_bytes = s->written,
+			.seconds = (double)(hd_monotonic_ms() - s->t0_ms) / 1000.0,
+			.attempts = s->attempts,
+		};
+	}
+	census_free(&s->census);
+	return rc;
+}

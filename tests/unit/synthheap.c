@@ -749,7 +749,7 @@ static void build_vm(struct gen *g)
 		 offsetof(struct hd_threadlocals, os_thread_handle)},
 		{"VMThreads.OSThreadIdTL", 72, 8, 0x7fffffff, offsetof(struct hd_threadlocals, os_thread_id)},
 		{"VMThreads.StackBase", 80, 8, 0x7fffffff, offsetof(struct hd_threadlocals, stack_base)},
-		{"VMThreads.StackEnd", 88, 8, 0x7fffffff, offsetof(struct hd_threadlocals, stack_end)},
+		{"VMThreads.StackEnd", 88, 8, 0x7fffffff, SIZE_MAX},
 		{NULL, 96, 0, 0x7fffffff, offsetof(struct hd_threadlocals, current_thread)},
 		{"StatusSupport.statusTL", 100, 4, 0x7fffffff, SIZE_MAX},
 	};

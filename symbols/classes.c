@@ -428,8 +428,10 @@ static int read_class(hd_memview *mv, const struct hd_layout *L,
 	c->super = -1;
 	c->enc = lay_hub_encoding(L, raw);
 	c->name = lay_read_string(mv, L, lay_ref(L, raw + L->hub_name));
-	if (!c->name)
-		return hd_fail(HD_E_LAYOUT, "hub at 0x%" PRIx64 " has no readable name", hub);
+	if (!c->name) {
+		hd_error_context("the name of the hub at 0x%" PRIx64, hub);
+		return -1;
+	}
 	facts->refmap_idx = lay_hub_refmap_index(L, raw);
 	c->idhash_off = (uint16_t)lay_hub_idhash_off(L, raw);
 	facts->super_hub = 0;

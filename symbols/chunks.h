@@ -17,7 +17,9 @@
 #include <stddef.h>
 
 struct hd_chunk_list {
-	struct hd_chunk *v; /* image heap chunks first, then runtime chunks */
+	struct hd_chunk *v; /* in the order found: each image heap chunk, then the
+			       runtime chains its Space objects lead to, then the
+			       TLABs' chains */
 	size_t n;
 	size_t image;       /* how many of them are the image heap's */
 	struct hd_gap *gaps; /* live TLAB tails, sorted; the chunks point into it */

@@ -20,7 +20,7 @@ struct hd_isolate {
 	uint64_t heap_base;
 	struct hd_ithread *threads;
 	size_t nthreads;
-	struct hd_chunk *chunks; /* image heap chunks first, then runtime chunks */
+	struct hd_chunk *chunks; /* in the order chunks_find found them */
 	size_t nchunks;
 	struct hd_gap *gaps;
 	size_t ngaps;

@@ -1350,3 +1350,21 @@ void sh_runtime_init(const struct sh_heap *h, uint8_t *p, const struct sh_class 
 	if (hash_at && s != SH_HASH_NONE)
 		put_le(p + hash_at, hash, 4);
 }
+
+hd_memview *sh_view(const struct sh_heap *h)
+{
+	hd_memview *mv = mv_new_local();
+	if (mv && mv_add_local(mv, h->start, h->data, h->size) != 0) {
+		mv_free(mv);
+		return NULL;
+	}
+	return mv;
+}
+
+uint64_t *sh_hubs(const struct sh_heap *h)
+{
+	uint64_t *v = malloc((h->nclasses + 1) * sizeof *v);
+	for (size_t k = 0; v && k < h->nclasses; k++)
+		v[k] = h->classes[k].hub;
+	return v;
+}

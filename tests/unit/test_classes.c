@@ -28,15 +28,11 @@ static void setup(struct fixture *r, const struct sh_params *p)
 {
 	memset(r, 0, sizeof *r);
 	cr_assert_eq(sh_build(p, &r->h), 0, "%s: the generator failed", p->name);
-	r->mv = mv_new_local();
-	cr_assert_not_null(r->mv);
-	cr_assert_eq(mv_add_local(r->mv, r->h.start, r->h.data, r->h.size), 0);
+	r->mv = sh_view(&r->h);
 	r->L = r->h.expect;
 	r->nhubs = r->h.nclasses;
-	r->hubs = malloc(r->nhubs * sizeof *r->hubs);
-	cr_assert_not_null(r->hubs);
-	for (size_t k = 0; k < r->nhubs; k++)
-		r->hubs[k] = r->h.classes[k].hub;
+	r->hubs = sh_hubs(&r->h);
+	cr_assert(r->mv && r->hubs);
 }
 
 static void teardown(struct fixture *r)

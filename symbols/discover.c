@@ -137,11 +137,8 @@ static bool probe_lookup(void *ctx, uint64_t hub, struct hd_hubinfo *info)
 	if (!is_hub(d, hub) || !hub_i32(d, hub, d->L.hub_enc, &enc) || !le_is_plausible(enc))
 		return false;
 	info->enc = enc;
-	info->idhash_off = 0;
-	if (d->L.hub_idhash >= 0) {
-		const uint8_t *p = at(d, hub + (unsigned)d->L.hub_idhash, 2);
-		info->idhash_off = p ? ld_u16(p) : 0;
-	}
+	const uint8_t *p = at(d, hub, (uint64_t)(d->L.hub_idhash >= 0 ? d->L.hub_idhash + 2 : 0));
+	info->idhash_off = p ? lay_hub_idhash_off(&d->L, p) : 0;
 	info->cls = NULL;
 	return true;
 }

@@ -134,7 +134,6 @@ int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
 				obj.data = w->buf;
 			}
 		}
-		w->objects++;
 		w->bytes += obj.size;
 		int rc = fn ? fn(ctx, &obj) : 0;
 		if (rc != 0)

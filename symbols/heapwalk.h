@@ -49,8 +49,7 @@ struct hd_walker {
 				contradiction there is final (HD_E_LAYOUT) */
 	uint8_t *buf;        /* chunk-sized read buffer */
 	size_t buf_cap;
-	uint64_t objects;    /* objects visited so far */
-	uint64_t bytes;
+	uint64_t bytes;      /* bytes of the objects visited so far */
 	uint64_t probed;     /* bytes read looking for unaligned objects */
 };
 

@@ -1,8 +1,9 @@
 /* The object model of one native image, as discovered from its own data:
  * how references, headers, chunks, hubs and strings are laid out.  Nothing
  * here is a per-version constant; symbols/discover.c finds every field and
- * validates it, and the pure decoders below turn raw words into addresses
- * and sizes. */
+ * validates it.  The decoders below are the only code that knows where a
+ * field sits in a header, a chunk header, a hub, an array or a reference
+ * map: everything else asks them. */
 #ifndef HD_LAYOUT_H
 #define HD_LAYOUT_H
 

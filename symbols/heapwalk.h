@@ -6,6 +6,7 @@
 
 #include "layout.h"
 #include "../agent/memview.h"
+#include "../common/hd_error.h"
 
 #include <stdbool.h>
 #include <stddef.h>

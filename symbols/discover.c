@@ -509,21 +509,17 @@ static int32_t java_hash(const uint8_t *s, uint32_t len, bool utf16)
 static const uint8_t *string_bytes(const struct disc *d, uint64_t s, uint32_t *nbytes,
 				   int *coder)
 {
-	const uint8_t *p = at(d, s, d->L.str_value + d->L.ref_size);
+	const uint8_t *p = at(d, s, lay_string_span(&d->L));
 	if (!p)
 		return NULL;
-	uint64_t v = lay_ref(&d->L, p + d->L.str_value);
+	struct lay_string str = lay_string(&d->L, p);
 	uint32_t len;
 	unsigned shift;
-	const uint8_t *b = v ? array_elems(d, v, &len, &shift) : NULL;
+	const uint8_t *b = str.value ? array_elems(d, str.value, &len, &shift) : NULL;
 	if (!b || shift > 1)
 		return NULL;
 	*nbytes = len << shift;
-	*coder = shift == 1 ? 1 : 0;
-	if (shift == 0 && d->L.str_coder >= 0) {
-		const uint8_t *c = at(d, s + (unsigned)d->L.str_coder, 1);
-		*coder = c ? *c : 0;
-	}
+	*coder = shift == 1 ? 1 : str.coder;
 	return b;
 }
 

@@ -7,6 +7,8 @@
 
 /* Names longer than this many characters are not taken for names. */
 #define MAX_STRING_CHARS (4096 * 16)
+/* String's fields lie within its first bytes (real ones: 24 to 64). */
+#define MAX_STRING_SPAN 512
 
 int lay_refmap_each(const struct hd_layout *L, const uint8_t *table, uint32_t len, int32_t index,
 		    unsigned limit, lay_refmap_fn fn, void *ctx)
@@ -64,15 +66,16 @@ char *lay_read_string(hd_memview *mv, const struct hd_layout *L, uint64_t addr)
 		hd_fail(HD_E_LAYOUT, "null String");
 		return NULL;
 	}
-	/* Only the fields needed, wherever the layout puts them. */
-	uint8_t ref[8], coder = 0, a[64];
+	uint8_t fields[MAX_STRING_SPAN], a[64];
 	int32_t enc;
-	if (L->ref_size > sizeof ref || L->array_length_off + 4 > sizeof a ||
-	    lay_read_image(mv, addr + L->str_value, ref, L->ref_size, "String") != 0 ||
-	    (L->str_coder >= 0 &&
-	     lay_read_image(mv, addr + (unsigned)L->str_coder, &coder, 1, "String") != 0))
+	if (lay_string_span(L) > sizeof fields || L->array_length_off + 4 > sizeof a) {
+		hd_fail(HD_E_LAYOUT, "String fields past +%u", lay_string_span(L));
 		return NULL;
-	uint64_t v = lay_ref(L, ref);
+	}
+	if (lay_read_image(mv, addr, fields, lay_string_span(L), "String") != 0)
+		return NULL;
+	struct lay_string str = lay_string(L, fields);
+	uint64_t v = str.value;
 	if (!v || lay_read_image(mv, v, a, L->array_length_off + 4, "String value") != 0 ||
 	    lay_read_image(mv, lay_hub_from_header(L, lay_header(L, a)) + L->hub_enc, &enc, 4,
 			   "String value hub") != 0 ||
@@ -95,7 +98,7 @@ char *lay_read_string(hd_memview *mv, const struct hd_layout *L, uint64_t addr)
 	if (lay_read_image(mv, v + le_base(enc), raw, nbytes, "String value") != 0)
 		goto fail;
 	size_t n = 0;
-	if (le_shift(enc) == 1 || coder == 1)
+	if (le_shift(enc) == 1 || str.coder == 1)
 		for (uint64_t i = 0; i + 1 < nbytes; i += 2)
 			n += put_utf8(out + n, ld_u16(raw + i));
 	else

@@ -182,6 +182,27 @@ typedef int (*lay_refmap_fn)(void *ctx, unsigned off, unsigned count);
 HD_MUST_CHECK int lay_refmap_each(const struct hd_layout *L, const uint8_t *table, uint32_t len,
 				  int32_t index, unsigned limit, lay_refmap_fn fn, void *ctx);
 
+/* A java.lang.String's value array and coder byte (0 where the layout has
+ * none: a char[] value, always UTF-16), decoded from its first
+ * lay_string_span() bytes at P. */
+struct lay_string {
+	uint64_t value;
+	uint8_t coder;
+};
+
+static inline unsigned lay_string_span(const struct hd_layout *L)
+{
+	unsigned span = L->str_value + L->ref_size;
+	return L->str_coder >= 0 && (unsigned)L->str_coder + 1 > span ? (unsigned)L->str_coder + 1
+								      : span;
+}
+
+static inline struct lay_string lay_string(const struct hd_layout *L, const uint8_t *p)
+{
+	return (struct lay_string){.value = lay_ref(L, p + L->str_value),
+				   .coder = L->str_coder >= 0 ? p[L->str_coder] : 0};
+}
+
 /* Object size from its hub's encoding ENC and, for arrays, LENGTH.
  * Returns 0 when the encoding has no instances or the size overflows. */
 static inline uint64_t lay_object_size(const struct hd_layout *L, int32_t enc,

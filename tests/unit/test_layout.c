@@ -469,6 +469,29 @@ Test(layout, strings_in_each_layout)
 	}
 }
 
+Test(layout, string_fields_in_each_layout)
+{
+	for (size_t i = 0; i < NLAYOUTS; i++) {
+		const struct hd_layout *L = &LAYOUTS[i].L;
+		unsigned span = lay_string_span(L);
+		cr_assert_geq(span, L->str_value + L->ref_size, "%s", LAYOUTS[i].name);
+		if (L->str_coder >= 0)
+			cr_assert_geq(span, (unsigned)L->str_coder + 1, "%s", LAYOUTS[i].name);
+		uint8_t s[64];
+		memset(s, 0x01, sizeof s);
+		put_ref(L, s + L->str_value, L->heap_base + 0x2a8);
+		if (L->str_coder >= 0)
+			s[L->str_coder] = 0;
+		struct lay_string str = lay_string(L, s);
+		cr_assert_eq(str.value, L->heap_base + 0x2a8, "%s", LAYOUTS[i].name);
+		cr_assert_eq(str.coder, 0, "%s: Latin-1, or no coder field", LAYOUTS[i].name);
+		if (L->str_coder >= 0) {
+			s[L->str_coder] = 1;
+			cr_assert_eq(lay_string(L, s).coder, 1, "%s", LAYOUTS[i].name);
+		}
+	}
+}
+
 /* A read of the image heap that fails is the image's data pointing outside
  * it: HD_E_LAYOUT, naming what was read, whatever the view reported. */
 Test(layout, failed_image_read_is_a_layout_error)

@@ -4,7 +4,6 @@
 #include "../common/grow.h"
 #include "../common/hd_error.h"
 #include "../common/interrupt.h"
-#include "discover.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -212,28 +211,21 @@ static int cmp_field(const void *a, const void *b)
 }
 
 struct class_facts {
-	uint32_t refmap_idx;
+	int32_t refmap_idx;
 	uint64_t super_hub;
 	bool is_reference;
 };
 
-/* Marks the reference slots the hub's reference map lists. */
-static int mark_refmap(const struct hd_layout *L, const uint8_t *table, uint32_t len,
-		       int32_t idx, struct field_builder *b)
+struct refmap_marks {
+	const struct hd_layout *L;
+	struct field_builder *b;
+};
+
+static int mark_refs(void *ctx, unsigned off, unsigned count)
 {
-	if (idx < 0 || len < 4 || (uint32_t)idx > len - 4)
-		return hd_fail(HD_E_LAYOUT, "reference map index %d out of range", idx);
-	int32_t n = (int32_t)ld_u32(table + idx);
-	if (n < 0 || (uint64_t)n * 8 > len - (uint32_t)idx - 4)
-		return hd_fail(HD_E_LAYOUT, "reference map at %d overruns its table", idx);
-	for (int32_t i = 0; i < n; i++) {
-		uint32_t off = ld_u32(table + idx + 4 + 8 * i);
-		uint32_t cnt = ld_u32(table + idx + 8 + 8 * i);
-		if ((uint64_t)off + (uint64_t)cnt * L->ref_size > b->size)
-			return hd_fail(HD_E_LAYOUT, "reference map at %d exceeds its object", idx);
-		for (uint32_t k = 0; k < cnt; k++)
-			memset(b->role + off + k * L->ref_size, ROLE_REF, L->ref_size);
-	}
+	const struct refmap_marks *m = ctx;
+	for (unsigned k = 0; k < count; k++)
+		memset(m->b->role + off + k * m->L->ref_size, ROLE_REF, m->L->ref_size);
 	return 0;
 }
 
@@ -378,7 +370,9 @@ static int settle(struct settle_ctx *x, size_t k)
 	memset(b.role, ROLE_TAKEN, L->hdr_size < b.size ? L->hdr_size : b.size);
 	int rc = 0;
 	if (b.size) {
-		rc = mark_refmap(L, x->table, x->table_len, (int32_t)x->facts[k].refmap_idx, &b);
+		struct refmap_marks marks = {L, &b};
+		rc = lay_refmap_each(L, x->table, x->table_len, x->facts[k].refmap_idx, b.size,
+				     mark_refs, &marks);
 		if (rc == 0 && x->facts[k].is_reference && L->referent_off >= 0 &&
 		    (unsigned)L->referent_off + L->ref_size <= b.size)
 			memset(b.role + L->referent_off, ROLE_REF, L->ref_size);
@@ -422,28 +416,31 @@ static int settle(struct settle_ctx *x, size_t k)
 	return 0;
 }
 
-static int read_class(struct hd_classes *t, hd_memview *mv, const struct hd_layout *L,
+static int read_class(hd_memview *mv, const struct hd_layout *L,
 		      uint64_t hub, unsigned hub_bytes, struct hd_class *c,
 		      struct class_facts *facts)
 {
 	uint8_t raw[MAX_HUB_BYTES];
-	if (mv_read(mv, hub, raw, hub_bytes) != 0)
+	if (lay_read_image(mv, hub, raw, hub_bytes, "hub") != 0)
 		return -1;
 	memset(c, 0, sizeof *c);
 	c->hub = hub;
 	c->super = -1;
-	c->enc = (int32_t)ld_u32(raw + L->hub_enc);
+	c->enc = lay_hub_encoding(L, raw);
 	c->name = lay_read_string(mv, L, lay_ref(L, raw + L->hub_name));
-	if (!c->name)
-		return hd_fail(HD_E_LAYOUT, "hub at 0x%" PRIx64 " has no readable name", hub);
-	facts->refmap_idx = ld_u32(raw + L->hub_refmap);
-	c->idhash_off = L->hub_idhash >= 0 ? ld_u16(raw + L->hub_idhash) : 0;
+	if (!c->name) {
+		hd_error_context("the name of the hub at 0x%" PRIx64, hub);
+		return -1;
+	}
+	facts->refmap_idx = lay_hub_refmap_index(L, raw);
+	c->idhash_off = (uint16_t)lay_hub_idhash_off(L, raw);
 	facts->super_hub = 0;
 	if (L->hub_super >= 0) {
 		facts->super_hub = lay_ref(L, raw + L->hub_super);
 		if (facts->super_hub && L->hub_super2 >= 0) {
 			uint8_t comp[8] = {0};
-			if (mv_read(mv, facts->super_hub + (unsigned)L->hub_super2, comp, L->ref_size) != 0)
+			if (lay_read_image(mv, facts->super_hub + (unsigned)L->hub_super2, comp,
+					   L->ref_size, "hub companion") != 0)
 				return -1;
 			facts->super_hub = lay_ref(L, comp);
 		}
@@ -469,7 +466,6 @@ static int read_class(struct hd_classes *t, hd_memview *mv, const struct hd_layo
 	}
 	c->is_filler = strcmp(c->name, "com.oracle.svm.core.heap.FillerObject") == 0 ||
 		       strcmp(c->name, "com.oracle.svm.core.heap.FillerArray") == 0;
-	(void)t;
 	return 0;
 }
 
@@ -477,10 +473,12 @@ int classes_build(struct hd_classes *t, hd_memview *mv, const struct hd_layout *
 		  const uint64_t *hubs, size_t nhubs)
 {
 	memset(t, 0, sizeof *t);
-	uint8_t hc[16];
-	if (mv_read(mv, L->class_hub + L->hub_enc, hc, 4) != 0)
+	uint8_t hc[MAX_HUB_BYTES];
+	if (L->hub_enc + 4 > sizeof hc)
+		return hd_fail(HD_E_LAYOUT, "hub layout encoding at +%u", L->hub_enc);
+	if (lay_read_image(mv, L->class_hub, hc, L->hub_enc + 4, "the Class hub") != 0)
 		return -1;
-	unsigned hub_bytes = le_base((int32_t)ld_u32(hc));
+	unsigned hub_bytes = le_base(lay_hub_encoding(L, hc));
 	if (hub_bytes > MAX_HUB_BYTES || hub_bytes < L->hub_enc + 4)
 		return hd_fail(HD_E_LAYOUT, "hub fields span %u bytes", hub_bytes);
 	t->v = calloc(nhubs ? nhubs : 1, sizeof *t->v);
@@ -493,14 +491,14 @@ int classes_build(struct hd_classes *t, hd_memview *mv, const struct hd_layout *
 		hd_fail(HD_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (mv_read(mv, L->refmap_data, table, L->refmap_len) != 0)
+	if (lay_read_image(mv, L->refmap_data, table, L->refmap_len, "the reference-map table") != 0)
 		goto out;
 	for (size_t i = 0; i < nhubs; i++) {
 		if (hd_interrupted()) {
 			hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
 			goto out;
 		}
-		if (read_class(t, mv, L, hubs[i], hub_bytes, &t->v[i], &facts[i]) != 0) {
+		if (read_class(mv, L, hubs[i], hub_bytes, &t->v[i], &facts[i]) != 0) {
 			t->n = i + 1; /* classes_free frees the name read_class may have read */
 			goto out;
 		}

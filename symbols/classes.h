@@ -6,8 +6,9 @@
 #ifndef HD_CLASSES_H
 #define HD_CLASSES_H
 
-#include "../agent/memview.h"
 #include "layout.h"
+#include "../agent/memview.h"
+#include "../common/hd_error.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -71,10 +72,12 @@ struct hd_classes {
 	size_t intern_nslots;
 };
 
-/* Reads every hub in HUBS through MV and derives its fields.  Errors are
- * HD_E_LAYOUT (a hub that does not read back) or HD_E_INTERNAL. */
-int classes_build(struct hd_classes *t, hd_memview *mv, const struct hd_layout *L,
-		  const uint64_t *hubs, size_t nhubs);
+/* Reads every hub in HUBS from the image heap in MV and derives its fields.
+ * Errors: HD_E_LAYOUT (a hub, name or reference map that does not read or
+ * decode), HD_E_INTERRUPTED, HD_E_INTERNAL.  T is to be freed with
+ * classes_free also on failure. */
+HD_MUST_CHECK int classes_build(struct hd_classes *t, hd_memview *mv, const struct hd_layout *L,
+				const uint64_t *hubs, size_t nhubs);
 void classes_free(struct hd_classes *t);
 
 const struct hd_class *classes_find(const struct hd_classes *t, uint64_t hub);

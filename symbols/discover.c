@@ -14,7 +14,6 @@
  * small enough that corrupt data cannot make discovery slow. */
 #define MAX_HEADER_SLOT 64      /* chunk header words we consider */
 #define MAX_HUB_FIELD_AREA 0x400 /* hub fields we consider */
-#define MAX_CLASS_NAME 4096
 
 const struct hd_search_budget hd_default_search_budget = {
 	.candidates = 100000,
@@ -138,17 +137,17 @@ static bool probe_lookup(void *ctx, uint64_t hub, struct hd_hubinfo *info)
 	if (!is_hub(d, hub) || !hub_i32(d, hub, d->L.hub_enc, &enc) || !le_is_plausible(enc))
 		return false;
 	info->enc = enc;
-	info->idhash_off = 0;
-	if (d->L.hub_idhash >= 0) {
-		const uint8_t *p = at(d, hub + (unsigned)d->L.hub_idhash, 2);
-		info->idhash_off = p ? ld_u16(p) : 0;
-	}
+	const uint8_t *p = at(d, hub, (uint64_t)(d->L.hub_idhash >= 0 ? d->L.hub_idhash + 2 : 0));
+	info->idhash_off = p ? lay_hub_idhash_off(&d->L, p) : 0;
 	info->cls = NULL;
 	return true;
 }
 
 /* ---- Stage 1: chunks, headers, encodings, validated by walking ---------- */
 
+/* The word at offset S of the chunk at image offset OFF: the search tries
+ * candidate header slots before the layout knows them; once it does,
+ * headers are decoded by lay_chunk_header. */
 static int64_t slot(const struct disc *d, uint64_t off, unsigned s)
 {
 	return (int64_t)ld_u64(d->img + off + s);
@@ -314,7 +313,7 @@ static bool walks(struct disc *d, bool full)
 		return false;
 	w.in_image_heap = true;
 	uint64_t c0 = d->L.image_start;
-	uint64_t top = (uint64_t)slot(d, 0, d->L.ch_top);
+	uint64_t top = (uint64_t)lay_chunk_header(&d->L, d->img).top;
 	bool ok = hw_walk_range(&w, c0 + d->L.aligned_obj_start, c0 + top, NULL, 0, NULL,
 				NULL) == 0;
 	d->walked_bytes += w.bytes;
@@ -486,13 +485,11 @@ static const uint8_t *array_elems(const struct disc *d, uint64_t addr, uint32_t 
 	int32_t enc;
 	if (!is_hub(d, hub) || !hub_i32(d, hub, d->L.hub_enc, &enc) || !le_is_pure_array(enc))
 		return NULL;
-	const uint8_t *p = at(d, addr + d->L.array_length_off, 4);
-	if (!p)
+	const uint8_t *p = at(d, addr, d->L.array_length_off + 4);
+	if (!p || lay_array_length(&d->L, p) < 0)
 		return NULL;
-	*len = ld_u32(p);
+	*len = (uint32_t)lay_array_length(&d->L, p);
 	*shift = le_shift(enc);
-	if (*len > INT32_MAX)
-		return NULL;
 	return at(d, addr + le_base(enc), (uint64_t)*len << *shift);
 }
 
@@ -512,21 +509,17 @@ static int32_t java_hash(const uint8_t *s, uint32_t len, bool utf16)
 static const uint8_t *string_bytes(const struct disc *d, uint64_t s, uint32_t *nbytes,
 				   int *coder)
 {
-	const uint8_t *p = at(d, s, d->L.str_value + d->L.ref_size);
+	const uint8_t *p = at(d, s, lay_string_span(&d->L));
 	if (!p)
 		return NULL;
-	uint64_t v = lay_ref(&d->L, p + d->L.str_value);
+	struct lay_string str = lay_string(&d->L, p);
 	uint32_t len;
 	unsigned shift;
-	const uint8_t *b = v ? array_elems(d, v, &len, &shift) : NULL;
+	const uint8_t *b = str.value ? array_elems(d, str.value, &len, &shift) : NULL;
 	if (!b || shift > 1)
 		return NULL;
 	*nbytes = len << shift;
-	*coder = shift == 1 ? 1 : 0;
-	if (shift == 0 && d->L.str_coder >= 0) {
-		const uint8_t *c = at(d, s + (unsigned)d->L.str_coder, 1);
-		*coder = c ? *c : 0;
-	}
+	*coder = shift == 1 ? 1 : str.coder;
 	return b;
 }
 
@@ -659,34 +652,6 @@ static int find_string_fields(struct disc *d)
 
 /* ---- Stage 4: reference maps -------------------------------------------- */
 
-/* Parses the reference map at INDEX; calls FN for each (offset, count) entry. */
-static bool refmap_each(const struct disc *d, uint64_t table, uint32_t table_len,
-			int32_t index, unsigned limit,
-			bool (*fn)(void *ctx, unsigned off, unsigned count), void *ctx)
-{
-	if (index < 0 || (uint32_t)index > table_len - 4 || table_len < 4)
-		return false;
-	const uint8_t *t = at(d, table, table_len);
-	if (!t)
-		return false;
-	int32_t n = (int32_t)ld_u32(t + index);
-	if (n < 0 || (uint64_t)n * 8 > table_len - (uint32_t)index - 4)
-		return false;
-	unsigned prev_end = d->L.hdr_size;
-	for (int32_t i = 0; i < n; i++) {
-		int32_t off = (int32_t)ld_u32(t + index + 4 + 8 * i);
-		uint32_t cnt = ld_u32(t + index + 8 + 8 * i);
-		if (off < (int32_t)prev_end || cnt == 0 || cnt > limit ||
-		    (uint64_t)off + (uint64_t)cnt * d->L.ref_size > limit ||
-		    off % (int32_t)d->L.ref_size)
-			return false;
-		prev_end = (unsigned)off + cnt * d->L.ref_size;
-		if (fn && !fn(ctx, (unsigned)off, cnt))
-			return false;
-	}
-	return true;
-}
-
 static bool hub_fixed_size(const struct disc *d, uint64_t hub, unsigned *size)
 {
 	int32_t enc;
@@ -710,7 +675,7 @@ static bool check_every_hub_map(const struct disc *d, uint64_t table, uint32_t l
 			return false;
 		if (size == 0)
 			continue; /* arrays and special hubs carry no instance map */
-		if (!refmap_each(d, table, len, idx, size, NULL, NULL))
+		if (lay_refmap_each(&d->L, at(d, table, len), len, idx, size, NULL, NULL) != 0)
 			return false;
 	}
 	return true;
@@ -791,10 +756,10 @@ struct map_visit {
 	const struct hd_object *o;
 };
 
-static bool map_visit_cb(void *ctx, unsigned off, unsigned count)
+static int map_visit_cb(void *ctx, unsigned off, unsigned count)
 {
 	struct map_visit *mv = ctx;
-	return refcheck_slots(mv->rc, mv->o, off, count);
+	return refcheck_slots(mv->rc, mv->o, off, count) ? 0 : -1;
 }
 
 static int refcheck_cb(void *ctx, const struct hd_object *o)
@@ -820,7 +785,8 @@ static int refcheck_cb(void *ctx, const struct hd_object *o)
 		return hd_fail(HD_E_LAYOUT, "hub at 0x%" PRIx64 " is cut off", o->hub);
 	unsigned limit = le_is_hybrid(enc) ? le_base(enc) : (unsigned)o->size;
 	struct map_visit mv = {rc, o};
-	if (!refmap_each(d, d->L.refmap_data, d->L.refmap_len, idx, limit, map_visit_cb, &mv))
+	if (lay_refmap_each(&d->L, at(d, d->L.refmap_data, d->L.refmap_len), d->L.refmap_len, idx,
+			    limit, map_visit_cb, &mv) != 0)
 		return hd_fail(HD_E_LAYOUT, "object at 0x%" PRIx64 " has a bad reference map",
 			       o->addr);
 	return 0;
@@ -1020,22 +986,27 @@ static void find_identity_hash(struct disc *d)
 		note(d, "identity hash: location unknown (fields are named by offset)");
 }
 
-static bool in_map_cb(void *ctx, unsigned off, unsigned count)
+struct slot_probe {
+	unsigned off, ref_size;
+};
+
+/* 1 (ends the visit) when the run holds the probed slot. */
+static int in_map_cb(void *ctx, unsigned off, unsigned count)
 {
-	unsigned *probe = ctx;
-	if (probe[0] >= off && probe[0] < off + count * probe[1])
-		probe[2] = 1;
-	return true;
+	const struct slot_probe *p = ctx;
+	return p->off >= off && p->off < off + count * p->ref_size;
 }
 
+/* Does HUB's reference map (checked already by find_refmaps) list the
+ * slot at OFF?  A map that cannot be read counts as listing it: the slot
+ * is then not taken for the referent. */
 static bool slot_in_map(const struct disc *d, uint64_t hub, unsigned off, unsigned size)
 {
 	int32_t idx;
-	unsigned probe[3] = {off, d->L.ref_size, 0};
-	if (!hub_i32(d, hub, d->L.hub_refmap, &idx))
-		return true;
-	refmap_each(d, d->L.refmap_data, d->L.refmap_len, idx, size, in_map_cb, probe);
-	return probe[2];
+	struct slot_probe probe = {off, d->L.ref_size};
+	return !hub_i32(d, hub, d->L.hub_refmap, &idx) ||
+	       lay_refmap_each(&d->L, at(d, d->L.refmap_data, d->L.refmap_len), d->L.refmap_len, idx,
+			       size, in_map_cb, &probe) != 0;
 }
 
 static bool extends(const struct disc *d, uint64_t hub, uint64_t ancestor)
@@ -1217,69 +1188,4 @@ out:
 		hd_error_context("layout discovery");
 	disc_free(&d);
 	return rc;
-}
-
-static size_t put_utf8(char *out, uint32_t c)
-{
-	if (c < 0x80) {
-		out[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		out[0] = (char)(0xc0 | (c >> 6));
-		out[1] = (char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	out[0] = (char)(0xe0 | (c >> 12));
-	out[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-	out[2] = (char)(0x80 | (c & 0x3f));
-	return 3;
-}
-
-char *lay_read_string(hd_memview *mv, const struct hd_layout *L, uint64_t addr)
-{
-	if (!mv || !addr)
-		return NULL;
-	/* Only the fields needed, wherever the layout puts them. */
-	uint8_t ref[8];
-	if (L->ref_size > sizeof ref || mv_read(mv, addr + L->str_value, ref, L->ref_size) != 0)
-		return NULL;
-	uint8_t coder = 0;
-	if (L->str_coder >= 0 && mv_read(mv, addr + (unsigned)L->str_coder, &coder, 1) != 0)
-		return NULL;
-	uint64_t v = lay_ref(L, ref);
-	uint8_t a[64];
-	if (!v || L->array_length_off + 4 > sizeof a || mv_read(mv, v, a, L->array_length_off + 4) != 0)
-		return NULL;
-	uint64_t hub = lay_hub_from_header(L, lay_header(L, a));
-	int32_t enc;
-	if (mv_read(mv, hub + L->hub_enc, &enc, 4) != 0 || !le_is_pure_array(enc) ||
-	    !le_has_primitive_elems(enc) || le_shift(enc) > 1) {
-		hd_fail(HD_E_LAYOUT, "String at 0x%" PRIx64 " has no byte/char value", addr);
-		return NULL;
-	}
-	uint32_t len = ld_u32(a + L->array_length_off);
-	uint64_t nbytes = (uint64_t)len << le_shift(enc);
-	if (len > MAX_CLASS_NAME * 16) {
-		hd_fail(HD_E_LAYOUT, "String at 0x%" PRIx64 " is implausibly long", addr);
-		return NULL;
-	}
-	uint8_t *raw = malloc(nbytes + 1);
-	char *out = malloc(nbytes * 3 + 1);
-	if (!raw || !out || mv_read(mv, v + le_base(enc), raw, nbytes) != 0) {
-		free(raw);
-		free(out);
-		return NULL;
-	}
-	size_t n = 0;
-	bool utf16 = le_shift(enc) == 1 || coder == 1;
-	if (utf16)
-		for (uint64_t i = 0; i + 1 < nbytes; i += 2)
-			n += put_utf8(out + n, ld_u16(raw + i));
-	else
-		for (uint64_t i = 0; i < nbytes; i++)
-			n += put_utf8(out + n, raw[i]);
-	out[n] = '\0';
-	free(raw);
-	return out;
 }

@@ -7,8 +7,9 @@
 #ifndef HD_DISCOVER_H
 #define HD_DISCOVER_H
 
-#include "../agent/memview.h"
 #include "layout.h"
+#include "../agent/memview.h"
+#include "../common/hd_error.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -18,8 +19,8 @@
  * every DynamicHub in the image heap.  On failure (HD_E_LAYOUT) the message
  * names the check that did not hold.  LOG, if not NULL, receives one line
  * per finding (for --verbose). */
-int discover_layout(hd_memview *mv, uint64_t start, uint64_t size, struct hd_layout *out,
-		    uint64_t **hubs, size_t *nhubs, FILE *log);
+HD_MUST_CHECK int discover_layout(hd_memview *mv, uint64_t start, uint64_t size,
+				  struct hd_layout *out, uint64_t **hubs, size_t *nhubs, FILE *log);
 
 /* What the candidate-layout search may spend.  It tries header, chunk and
  * hub configurations in turn, walking chunk 0 and then the whole heap under
@@ -35,12 +36,9 @@ struct hd_search_budget {
 extern const struct hd_search_budget hd_default_search_budget; /* 100000, 16 */
 
 /* discover_layout under another budget (the tests shrink it). */
-int discover_layout_within(hd_memview *mv, uint64_t start, uint64_t size,
-			   const struct hd_search_budget *budget, struct hd_layout *out,
-			   uint64_t **hubs, size_t *nhubs, FILE *log);
-
-/* Decodes the java.lang.String at ADDR into a NUL-terminated UTF-8 string.
- * Returns NULL (error recorded) if it is not a readable String. */
-char *lay_read_string(hd_memview *mv, const struct hd_layout *L, uint64_t addr);
+HD_MUST_CHECK int discover_layout_within(hd_memview *mv, uint64_t start, uint64_t size,
+					 const struct hd_search_budget *budget,
+					 struct hd_layout *out, uint64_t **hubs, size_t *nhubs,
+					 FILE *log);
 
 #endif

@@ -180,14 +180,6 @@ static int find_vm_version(struct hd_elfimage *img, const struct reader *r, uint
 
 /* A symbol table's entries, counted by libelf's size of a symbol (the
  * file's sh_entsize is not trusted); one outside the file counts nothing. */
-static size_t symbols_in(Elf *elf, const struct reader *r, const GElf_Shdr *sh)
-{
-	size_t entry = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
-	if (!entry || !inside(r, sh->sh_offset, sh->sh_size))
-		return 0;
-	return (size_t)(sh->sh_size / entry);
-}
-
 /* The image heap's bytes: a private copy (read in pieces that poll for
  * signals), so that nothing the file does later can reach them. */
 static int read_heap(struct hd_elfimage *img, const struct reader *r, const GElf_Shdr *heap)
@@ -254,8 +246,6 @@ static int scan_sections(struct hd_elfimage *img, const struct reader *r, size_t
 			   (sh.sh_flags & SHF_ALLOC)) {
 			if (find_vm_version(img, r, sh.sh_offset, sh.sh_size, buf, cap) != 0)
 				goto out;
-		} else if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM) {
-			img->symbol_count += symbols_in(elf, r, &sh);
 		}
 	}
 	if (!have_heap) {

@@ -1,5 +1,5 @@
 /* The executable on disk: its .svm_heap section (the image heap as linked),
- * the VM version string and whatever symbols survived stripping.
+ * the VM version string.
  *
  * libelf parses it in ELF_C_READ mode, which reads with pread and never
  * maps the file: a file truncated or rewritten while hdump runs is then an
@@ -11,6 +11,8 @@
  * thousands of sections) costs little. */
 #ifndef HD_ELFIMAGE_H
 #define HD_ELFIMAGE_H
+
+#include "../common/hd_error.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -37,7 +39,6 @@ struct hd_elfimage {
 	uint64_t heap_offset;  /* .svm_heap: file offset, size */
 	uint64_t heap_size;
 	char vm_version[160];  /* "GraalVM CE 25+37.1", or "" when absent */
-	size_t symbol_count;   /* .symtab + .dynsym entries (by libelf's symbol size) */
 	size_t section_count;
 	/* The version search's work, within HD_VERSION_SCAN_*. */
 	unsigned version_scan_sections;
@@ -49,7 +50,7 @@ struct hd_elfimage {
  * HD_E_NOT_NATIVE_IMAGE (not x86-64, no .svm_heap), HD_E_LAYOUT (a section
  * table or section that lies outside the file: truncated, or changed while
  * being read), HD_E_INTERRUPTED. */
-int elfimage_open(const char *path, struct hd_elfimage *img);
+HD_MUST_CHECK int elfimage_open(const char *path, struct hd_elfimage *img);
 
 void elfimage_close(struct hd_elfimage *img);
 

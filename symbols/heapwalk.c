@@ -27,38 +27,47 @@ void hw_fini(struct hd_walker *w)
 	w->buf = NULL;
 }
 
+/* The class of a contradiction in the data walked: final in the image heap,
+ * which never changes; in a live isolate's own chunks a concurrent mutation
+ * explains it, and a retry may not meet it. */
+static enum hd_error_class contradiction(const struct hd_walker *w)
+{
+	return w->in_image_heap ? HD_E_LAYOUT : HD_E_INCONSISTENT;
+}
+
 /* Decodes the object whose first AVAIL (>= hdr) bytes are at P. */
 static int decode(struct hd_walker *w, uint64_t addr, const uint8_t *p, size_t avail,
 		  uint64_t limit, struct hd_object *obj)
 {
 	const struct hd_layout *L = w->layout;
 	if (avail < L->hdr_size)
-		return hd_fail(HD_E_LAYOUT, "object at 0x%" PRIx64 " is cut off", addr);
+		return hd_fail(contradiction(w), "object at 0x%" PRIx64 " is cut off", addr);
 	obj->addr = addr;
 	obj->header = lay_header(L, p);
 	if (obj->header & HD_HDR_FORWARDED)
-		return hd_fail(HD_E_LAYOUT,
+		return hd_fail(contradiction(w),
 			       "object at 0x%" PRIx64 " is forwarded (a GC was in progress)", addr);
 	obj->hub = lay_hub_from_header(L, obj->header);
 	if (!w->lookup(w->lookup_ctx, obj->hub, &obj->hubinfo))
-		return hd_fail(HD_E_LAYOUT,
+		return hd_fail(contradiction(w),
 			       "object at 0x%" PRIx64 ": header 0x%" PRIx64 " does not point to a hub",
 			       addr, obj->header);
 	int32_t enc = obj->hubinfo.enc;
 	obj->length = 0;
 	if (le_is_arraylike(enc)) {
 		if (avail < L->array_length_off + 4u)
-			return hd_fail(HD_E_LAYOUT, "array at 0x%" PRIx64 " is cut off", addr);
-		int32_t len = (int32_t)ld_u32(p + L->array_length_off);
+			return hd_fail(contradiction(w), "array at 0x%" PRIx64 " is cut off", addr);
+		int32_t len = lay_array_length(L, p);
 		if (len < 0)
-			return hd_fail(HD_E_LAYOUT, "array at 0x%" PRIx64 " has length %d", addr, len);
+			return hd_fail(contradiction(w), "array at 0x%" PRIx64 " has length %d", addr,
+				       len);
 		obj->length = (uint32_t)len;
 	}
 	bool with_hash = w->in_image_heap ||
 			 (L->hub_shift >= 5 && ((obj->header >> 3) & 3) == 2);
 	obj->size = lay_object_size(L, enc, obj->length, with_hash, obj->hubinfo.idhash_off);
 	if (obj->size < L->hdr_size || obj->size > limit)
-		return hd_fail(HD_E_LAYOUT,
+		return hd_fail(contradiction(w),
 			       "object at 0x%" PRIx64 " has impossible size %" PRIu64
 			       " (encoding 0x%x, %" PRIu64 " bytes left)",
 			       addr, obj->size, (uint32_t)enc, limit);
@@ -78,13 +87,14 @@ int hw_decode_at(struct hd_walker *w, uint64_t addr, uint64_t limit, struct hd_o
 }
 
 /* Skips the gap starting at CUR, if any.  Fails if CUR lies inside one. */
-static int skip_gaps(const struct hd_gap *gaps, size_t ngaps, uint64_t *cur)
+static int skip_gaps(const struct hd_walker *w, const struct hd_gap *gaps, size_t ngaps,
+		     uint64_t *cur)
 {
 	for (size_t i = 0; i < ngaps; i++) {
 		if (*cur == gaps[i].from)
 			*cur = gaps[i].to;
 		else if (*cur > gaps[i].from && *cur < gaps[i].to)
-			return hd_fail(HD_E_LAYOUT, "walk entered the TLAB gap at 0x%" PRIx64,
+			return hd_fail(contradiction(w), "walk entered the TLAB gap at 0x%" PRIx64,
 				       gaps[i].from);
 	}
 	return 0;
@@ -94,7 +104,7 @@ int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
 		  const struct hd_gap *gaps, size_t ngaps, hd_object_fn fn, void *ctx)
 {
 	if (to < from)
-		return hd_fail(HD_E_LAYOUT, "chunk top 0x%" PRIx64 " lies below its start", to);
+		return hd_fail(contradiction(w), "chunk top 0x%" PRIx64 " lies below its start", to);
 	/* Local memory (an executable, a snapshot) is walked in place. */
 	const uint8_t *base = mv_local_ptr(w->mv, from, to - from);
 	bool whole = base || to - from <= w->buf_cap;
@@ -105,7 +115,7 @@ int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
 	}
 	uint64_t cur = from;
 	for (;;) {
-		if (skip_gaps(gaps, ngaps, &cur) != 0)
+		if (skip_gaps(w, gaps, ngaps, &cur) != 0)
 			return -1;
 		if (cur >= to)
 			break;
@@ -124,7 +134,6 @@ int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
 				obj.data = w->buf;
 			}
 		}
-		w->objects++;
 		w->bytes += obj.size;
 		int rc = fn ? fn(ctx, &obj) : 0;
 		if (rc != 0)
@@ -132,7 +141,7 @@ int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
 		cur += obj.size;
 	}
 	if (cur != to)
-		return hd_fail(HD_E_LAYOUT,
+		return hd_fail(contradiction(w),
 			       "walk overshot the chunk top 0x%" PRIx64 " (ended at 0x%" PRIx64 ")",
 			       to, cur);
 	return 0;
@@ -209,47 +218,46 @@ static uint64_t find_object_start(struct hd_walker *w, uint64_t chunk, uint64_t 
 	return found;
 }
 
-uint64_t hw_unaligned_object_start(struct hd_walker *w, uint64_t chunk, uint64_t top,
-				   uint64_t limit, bool image)
+int hw_unaligned_object_start(struct hd_walker *w, uint64_t chunk, uint64_t top, uint64_t limit,
+			      bool image, uint64_t *start)
 {
 	const struct hd_layout *L = w->layout;
+	enum hd_error_class cls = image ? HD_E_LAYOUT : HD_E_INCONSISTENT;
 	uint64_t header_end = (L->ch_struct_end + 7u) & ~7ull;
-	if (top <= header_end + 8) {
-		hd_fail(HD_E_LAYOUT, "unaligned chunk 0x%" PRIx64 " has its top inside its header", chunk);
-		return 0;
-	}
-	if (chunk >= limit || top > limit - chunk) {
-		hd_fail(HD_E_LAYOUT,
-			"unaligned chunk 0x%" PRIx64 " has its top 0x%" PRIx64
-			" beyond its memory (which ends at 0x%" PRIx64 ")",
-			chunk, top, limit);
-		return 0;
-	}
+	if (top <= header_end + 8)
+		return hd_fail(cls, "unaligned chunk 0x%" PRIx64 " has its top inside its header",
+			       chunk);
+	if (chunk >= limit || top > limit - chunk)
+		return hd_fail(cls,
+			       "unaligned chunk 0x%" PRIx64 " has its top 0x%" PRIx64
+			       " beyond its memory (which ends at 0x%" PRIx64 ")",
+			       chunk, top, limit);
 	bool saved = w->in_image_heap, over_budget = false;
 	w->in_image_heap = image;
-	uint64_t start = find_object_start(w, chunk, top, header_end, &over_budget);
+	*start = find_object_start(w, chunk, top, header_end, &over_budget);
 	w->in_image_heap = saved;
 	hd_error_clear();
 	if (over_budget)
-		hd_fail(HD_E_LAYOUT,
-			"unaligned chunk 0x%" PRIx64 ": more than %u MB probed for unaligned objects",
-			chunk, HW_PROBE_BUDGET >> 20);
-	else if (!start)
-		hd_fail(HD_E_LAYOUT, "unaligned chunk 0x%" PRIx64 " holds no valid object", chunk);
-	return start;
+		return hd_fail(cls,
+			       "unaligned chunk 0x%" PRIx64
+			       ": more than %u MB probed for unaligned objects",
+			       chunk, HW_PROBE_BUDGET >> 20);
+	if (!*start)
+		return hd_fail(cls, "unaligned chunk 0x%" PRIx64 " holds no valid object", chunk);
+	return 0;
 }
 
-static int read_header(struct hd_walker *w, uint64_t c, int64_t *end, int64_t *top, int64_t *next)
+/* Reads and decodes the header of the image-heap chunk at C, which the
+ * caller has checked lies inside the image heap with its header. */
+static int read_image_chunk_header(struct hd_walker *w, uint64_t c, struct lay_chunk_header *h)
 {
 	const struct hd_layout *L = w->layout;
-	uint8_t hdr[128];
-	if (L->ch_struct_end > sizeof hdr)
+	uint8_t raw[128];
+	if (L->ch_struct_end > sizeof raw)
 		return hd_fail(HD_E_LAYOUT, "chunk header too large");
-	if (mv_read(w->mv, c, hdr, L->ch_struct_end) != 0)
+	if (mv_read(w->mv, c, raw, L->ch_struct_end) != 0)
 		return -1;
-	*end = (int64_t)ld_u64(hdr + L->ch_end);
-	*top = (int64_t)ld_u64(hdr + L->ch_top);
-	*next = (int64_t)ld_u64(hdr + L->ch_next);
+	*h = lay_chunk_header(L, raw);
 	return 0;
 }
 
@@ -260,31 +268,34 @@ int hw_image_chunks(struct hd_walker *w, hd_chunk_fn fn, void *ctx)
 	uint64_t max_chunks = L->image_size / 64 + 1;
 	uint64_t c = L->image_start, n = 0;
 	for (;;) {
-		int64_t end, top, next;
-		if (read_header(w, c, &end, &top, &next) != 0)
+		struct lay_chunk_header h;
+		if (L->chunk_size > image_end - c)
+			return hd_fail(HD_E_LAYOUT, "image heap ends inside the chunk at +0x%" PRIx64,
+				       c - L->image_start);
+		if (read_image_chunk_header(w, c, &h) != 0)
 			return -1;
-		if ((uint64_t)end != L->chunk_size || c + L->chunk_size > image_end ||
-		    top < (int64_t)L->aligned_obj_start || top > end)
+		if (!lay_chunk_is_aligned(L, &h) || h.top < (int64_t)L->aligned_obj_start ||
+		    h.top > h.end)
 			return hd_fail(HD_E_LAYOUT,
 				       "image heap chunk at +0x%" PRIx64 " has a bad header",
 				       c - L->image_start);
 		struct hd_chunk ch = {.addr = c, .aligned = true, .image = true,
-				      .first = c + L->aligned_obj_start, .top = c + (uint64_t)top};
+				      .first = c + L->aligned_obj_start, .top = c + (uint64_t)h.top};
 		int rc = fn(ctx, &ch);
 		if (rc != 0)
 			return rc;
-		if (next == 0)
+		if (h.next == 0)
 			break;
-		if (next < (int64_t)L->chunk_size || ++n > max_chunks ||
-		    (uint64_t)next > image_end - c)
+		if (h.next < (int64_t)L->chunk_size || ++n > max_chunks ||
+		    (uint64_t)h.next > image_end - c)
 			return hd_fail(HD_E_LAYOUT,
 				       "image heap chunk at +0x%" PRIx64 " links outside the heap",
 				       c - L->image_start);
-		c += (uint64_t)next;
+		c += (uint64_t)h.next;
 	}
 	uint64_t u = (c + L->chunk_size + 7) & ~7ull;
 	while (u < image_end) {
-		int64_t end, top, next;
+		struct lay_chunk_header h;
 		if (u + L->ch_struct_end > image_end) {
 			/* Zero padding may end the heap; a header may not. */
 			uint8_t tail[128] = {0}, zero[128] = {0};
@@ -299,33 +310,32 @@ int hw_image_chunks(struct hd_walker *w, hd_chunk_fn fn, void *ctx)
 				       "image heap ends inside the unaligned chunk header at +0x%" PRIx64,
 				       u - L->image_start);
 		}
-		if (read_header(w, u, &end, &top, &next) != 0)
+		if (read_image_chunk_header(w, u, &h) != 0)
 			return -1;
-		if (end == 0 && top == 0)
+		if (h.end == 0 && h.top == 0)
 			break; /* zero padding: no (more) unaligned chunks */
-		if (end <= (int64_t)L->ch_struct_end || (uint64_t)end > image_end - u ||
-		    top > end || top <= (int64_t)L->ch_struct_end)
+		if (!lay_unaligned_header_ok(L, &h) || (uint64_t)h.end > image_end - u)
 			return hd_fail(HD_E_LAYOUT,
 				       "image heap unaligned chunk at +0x%" PRIx64 " has a bad header",
 				       u - L->image_start);
-		uint64_t start = hw_unaligned_object_start(w, u, (uint64_t)top, image_end, true);
-		if (!start) {
+		uint64_t start;
+		if (hw_unaligned_object_start(w, u, (uint64_t)h.top, image_end, true, &start) != 0) {
 			hd_error_context("image heap unaligned chunk at +0x%" PRIx64, u - L->image_start);
 			return -1;
 		}
 		struct hd_chunk ch = {.addr = u, .image = true, .first = u + start,
-				      .top = u + (uint64_t)top};
+				      .top = u + (uint64_t)h.top};
 		int rc = fn(ctx, &ch);
 		if (rc != 0)
 			return rc;
-		if (next == 0)
+		if (h.next == 0)
 			break;
-		if (next < end || ++n > max_chunks || (uint64_t)next > image_end - u)
+		if (h.next < h.end || ++n > max_chunks || (uint64_t)h.next > image_end - u)
 			return hd_fail(HD_E_LAYOUT,
 				       "image heap unaligned chunk at +0x%" PRIx64
 				       " links outside the heap",
 				       u - L->image_start);
-		u += (uint64_t)next;
+		u += (uint64_t)h.next;
 	}
 	return 0;
 }

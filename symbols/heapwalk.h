@@ -6,6 +6,7 @@
 
 #include "layout.h"
 #include "../agent/memview.h"
+#include "../common/hd_error.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -45,26 +46,34 @@ struct hd_walker {
 	hd_memview *mv;
 	hd_hub_lookup_fn lookup;
 	void *lookup_ctx;
-	bool in_image_heap;  /* image objects always carry the optional hash */
+	bool in_image_heap;  /* image objects always carry the optional hash, and a
+				contradiction there is final (HD_E_LAYOUT) */
 	uint8_t *buf;        /* chunk-sized read buffer */
 	size_t buf_cap;
-	uint64_t objects;    /* objects visited so far */
-	uint64_t bytes;
+	uint64_t bytes;      /* bytes of the objects visited so far */
 	uint64_t probed;     /* bytes read looking for unaligned objects */
 };
 
-int hw_init(struct hd_walker *w, const struct hd_layout *L, hd_memview *mv,
-	    hd_hub_lookup_fn lookup, void *lookup_ctx);
+/* Errors: HD_E_INTERNAL (out of memory). */
+HD_MUST_CHECK int hw_init(struct hd_walker *w, const struct hd_layout *L, hd_memview *mv,
+			  hd_hub_lookup_fn lookup, void *lookup_ctx);
 void hw_fini(struct hd_walker *w);
 
 /* Walks the objects of [FROM, TO), skipping GAPS (sorted, may be NULL), and
- * calls FN for each.  The walk must end exactly at TO.  Errors (recorded):
- * HD_E_LAYOUT for a header that does not decode or a walk that overshoots. */
-int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
-		  const struct hd_gap *gaps, size_t ngaps, hd_object_fn fn, void *ctx);
+ * calls FN for each.  The walk must end exactly at TO.  Returns 0, FN's
+ * nonzero result, or -1 with the error recorded: what a read reports, or for
+ * a header that does not decode, a walk that enters a gap or overshoots,
+ * HD_E_LAYOUT in the image heap (in_image_heap: its data never changes) and
+ * HD_E_INCONSISTENT in a live isolate's own chunks (a retry may not meet
+ * it). */
+HD_MUST_CHECK int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
+				const struct hd_gap *gaps, size_t ngaps, hd_object_fn fn,
+				void *ctx);
 
-/* Decodes one object at ADDR (at most LIMIT bytes long) without visiting. */
-int hw_decode_at(struct hd_walker *w, uint64_t addr, uint64_t limit, struct hd_object *obj);
+/* Decodes one object at ADDR (at most LIMIT bytes long) without visiting;
+ * errors as hw_walk_range's. */
+HD_MUST_CHECK int hw_decode_at(struct hd_walker *w, uint64_t addr, uint64_t limit,
+			       struct hd_object *obj);
 
 /* Bytes a walker may probe for unaligned objects, in all. */
 #define HW_PROBE_BUDGET (64u << 20)
@@ -78,10 +87,11 @@ int hw_decode_at(struct hd_walker *w, uint64_t addr, uint64_t limit, struct hd_o
  * first: a fixed offset, and the offset a card table sized by the object
  * implies (exact at any size).  Only then is a bounded window read in one
  * piece and a bounded number of candidates tried; a walker probes at most
- * HW_PROBE_BUDGET bytes in all.  Returns the start offset, or 0 with the
- * reason recorded (HD_E_LAYOUT). */
-uint64_t hw_unaligned_object_start(struct hd_walker *w, uint64_t chunk, uint64_t top,
-				   uint64_t limit, bool image);
+ * HW_PROBE_BUDGET bytes in all.  Returns 0 with the start offset in *START,
+ * or -1 with the reason recorded: HD_E_LAYOUT for an image chunk,
+ * HD_E_INCONSISTENT for a live isolate's own. */
+HD_MUST_CHECK int hw_unaligned_object_start(struct hd_walker *w, uint64_t chunk, uint64_t top,
+					    uint64_t limit, bool image, uint64_t *start);
 
 struct hd_chunk {
 	uint64_t addr;
@@ -97,7 +107,9 @@ typedef int (*hd_chunk_fn)(void *ctx, const struct hd_chunk *chunk);
 
 /* Enumerates the image heap's chunks: the aligned list from the image-heap
  * start, then the unaligned list that follows it.  Validates each header;
- * a heap that ends inside one is refused, not taken for the list's end. */
-int hw_image_chunks(struct hd_walker *w, hd_chunk_fn fn, void *ctx);
+ * a heap that ends inside one is refused, not taken for the list's end.
+ * Returns 0, FN's nonzero result, or -1 with the error recorded: what a read
+ * reports, HD_E_LAYOUT for a header that does not hold together. */
+HD_MUST_CHECK int hw_image_chunks(struct hd_walker *w, hd_chunk_fn fn, void *ctx);
 
 #endif

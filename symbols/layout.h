@@ -1,10 +1,14 @@
 /* The object model of one native image, as discovered from its own data:
  * how references, headers, chunks, hubs and strings are laid out.  Nothing
  * here is a per-version constant; symbols/discover.c finds every field and
- * validates it, and the pure decoders below turn raw words into addresses
- * and sizes. */
+ * validates it.  The decoders below are the only code that knows where a
+ * field sits in a header, a chunk header, a hub, an array or a reference
+ * map: everything else asks them. */
 #ifndef HD_LAYOUT_H
 #define HD_LAYOUT_H
+
+#include "../agent/memview.h"
+#include "../common/hd_error.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -113,6 +117,92 @@ static inline uint64_t lay_ref(const struct hd_layout *L, const uint8_t *p)
 	return v ? L->heap_base + (v << L->ref_shift) : 0;
 }
 
+/* An array-like object's i32 length field, from its first bytes at P
+ * (at least array_length_off + 4 of them).  Negative in corrupt data. */
+static inline int32_t lay_array_length(const struct hd_layout *L, const uint8_t *p)
+{
+	return (int32_t)ld_u32(p + L->array_length_off);
+}
+
+/* DynamicHub fields, from the hub's bytes at HUB (the caller has made sure
+ * they reach past each field read: le_base of the Class hub's encoding). */
+static inline int32_t lay_hub_encoding(const struct hd_layout *L, const uint8_t *hub)
+{
+	return (int32_t)ld_u32(hub + L->hub_enc);
+}
+static inline int32_t lay_hub_refmap_index(const struct hd_layout *L, const uint8_t *hub)
+{
+	return (int32_t)ld_u32(hub + L->hub_refmap);
+}
+/* The per-type identity-hash offset, 0 in layouts where the hash is fixed. */
+static inline unsigned lay_hub_idhash_off(const struct hd_layout *L, const uint8_t *hub)
+{
+	return L->hub_idhash >= 0 ? ld_u16(hub + L->hub_idhash) : 0;
+}
+
+/* The header words of a heap chunk, as offsets from the chunk (signed in
+ * the format: next and prev links point either way; a TLAB-owned aligned
+ * chunk's top is the chunk's negated address, "null"). */
+struct lay_chunk_header {
+	int64_t end, top, next;
+};
+
+/* Decodes the chunk header at RAW (L->ch_struct_end bytes). */
+static inline struct lay_chunk_header lay_chunk_header(const struct hd_layout *L, const uint8_t *raw)
+{
+	return (struct lay_chunk_header){
+		.end = (int64_t)ld_u64(raw + L->ch_end),
+		.top = (int64_t)ld_u64(raw + L->ch_top),
+		.next = (int64_t)ld_u64(raw + L->ch_next),
+	};
+}
+
+/* An aligned chunk's end is the chunk size, which no unaligned chunk's is. */
+static inline bool lay_chunk_is_aligned(const struct hd_layout *L, const struct lay_chunk_header *h)
+{
+	return (uint64_t)h->end == L->chunk_size;
+}
+
+/* An unaligned chunk's end and top both lie past its header, the top not
+ * past the end. */
+static inline bool lay_unaligned_header_ok(const struct hd_layout *L,
+					   const struct lay_chunk_header *h)
+{
+	return h->end > (int64_t)L->ch_struct_end && h->top <= h->end &&
+	       h->top > (int64_t)L->ch_struct_end;
+}
+
+/* The reference map at INDEX of the table TABLE (LEN bytes): an i32 count,
+ * then (i32 offset, u32 count) pairs, each a run of COUNT references.
+ * Calls FN(CTX, OFF, COUNT) for each run, in order; runs must be sorted,
+ * disjoint, reference-aligned, past the header and inside [0, LIMIT).
+ * Returns 0; FN's nonzero result, which ends the visit; or -1 with
+ * HD_E_LAYOUT (the table is image-heap data) when the map does not decode. */
+typedef int (*lay_refmap_fn)(void *ctx, unsigned off, unsigned count);
+HD_MUST_CHECK int lay_refmap_each(const struct hd_layout *L, const uint8_t *table, uint32_t len,
+				  int32_t index, unsigned limit, lay_refmap_fn fn, void *ctx);
+
+/* A java.lang.String's value array and coder byte (0 where the layout has
+ * none: a char[] value, always UTF-16), decoded from its first
+ * lay_string_span() bytes at P. */
+struct lay_string {
+	uint64_t value;
+	uint8_t coder;
+};
+
+static inline unsigned lay_string_span(const struct hd_layout *L)
+{
+	unsigned span = L->str_value + L->ref_size;
+	return L->str_coder >= 0 && (unsigned)L->str_coder + 1 > span ? (unsigned)L->str_coder + 1
+								      : span;
+}
+
+static inline struct lay_string lay_string(const struct hd_layout *L, const uint8_t *p)
+{
+	return (struct lay_string){.value = lay_ref(L, p + L->str_value),
+				   .coder = L->str_coder >= 0 ? p[L->str_coder] : 0};
+}
+
 /* Object size from its hub's encoding ENC and, for arrays, LENGTH.
  * Returns 0 when the encoding has no instances or the size overflows. */
 static inline uint64_t lay_object_size(const struct hd_layout *L, int32_t enc,
@@ -142,5 +232,17 @@ static inline void lay_rebase(struct hd_layout *L, uint64_t delta)
 	L->string_hub += delta;
 	L->refmap_data += delta;
 }
+
+/* Reads LEN bytes of the image heap at ADDR through MV, which holds the
+ * image as the executable has it.  Those bytes never change: a read that
+ * fails means the image's own data pointed outside it, recorded as
+ * HD_E_LAYOUT (WHAT names the data) whatever the view reported. */
+HD_MUST_CHECK int lay_read_image(hd_memview *mv, uint64_t addr, void *buf, size_t len,
+				 const char *what);
+
+/* Decodes the java.lang.String at ADDR of the image heap in MV into a
+ * NUL-terminated UTF-8 string (malloc'd).  Returns NULL with HD_E_LAYOUT
+ * (or HD_E_INTERNAL) recorded if it is not a readable String. */
+HD_MUST_CHECK char *lay_read_string(hd_memview *mv, const struct hd_layout *L, uint64_t addr);
 
 #endif

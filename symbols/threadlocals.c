@@ -3,7 +3,6 @@
 #include "heapwalk.h"
 #include "../common/hd_error.h"
 #include "../common/interrupt.h"
-#include "discover.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +36,11 @@ static int chunk_cb(void *ctx, const struct hd_chunk *ch)
 	return hw_walk_range(x->w, ch->first, ch->top, NULL, 0, collect_cb, x->c);
 }
 
-static int read_i32(hd_memview *mv, uint64_t a, int32_t *v)
+/* The searches below try fields that may hold anything: a read that
+ * fails rules the field out and records nothing. */
+static bool try_i32(hd_memview *mv, uint64_t a, int32_t *v)
 {
-	return mv_read(mv, a, v, 4);
+	return mv_try_read(mv, a, v, 4) == 0;
 }
 
 int threadlocals_discover(hd_memview *mv, const struct hd_layout *L,
@@ -76,8 +77,8 @@ int threadlocals_discover(hd_memview *mv, const struct hd_layout *L,
 		for (size_t i = 0; i < c->n && all; i++) {
 			uint8_t raw[8] = {0};
 			uint64_t s = 0, hub = 0, h = 0;
-			all = mv_read(mv, c->v[i] + info->fields[f].offset, raw, L->ref_size) == 0 &&
-			      (s = lay_ref(L, raw)) != 0 && mv_read(mv, s, &h, L->hdr_size) == 0 &&
+			all = mv_try_read(mv, c->v[i] + info->fields[f].offset, raw, L->ref_size) == 0 &&
+			      (s = lay_ref(L, raw)) != 0 && mv_try_read(mv, s, &h, L->hdr_size) == 0 &&
 			      (hub = lay_hub_from_header(L, h)) == L->string_hub;
 		}
 		if (all)
@@ -91,7 +92,7 @@ int threadlocals_discover(hd_memview *mv, const struct hd_layout *L,
 			continue;
 		bool ok = c->n > 1;
 		for (size_t i = 0; i < c->n && ok; i++) {
-			ok = read_i32(mv, c->v[i] + info->fields[f].offset, &offs[i]) == 0 &&
+			ok = try_i32(mv, c->v[i] + info->fields[f].offset, &offs[i]) &&
 			     offs[i] >= 0 && offs[i] < (1 << 16);
 			for (size_t k = 0; k < i && ok; k++)
 				ok = offs[k] != offs[i];
@@ -112,7 +113,6 @@ int threadlocals_discover(hd_memview *mv, const struct hd_layout *L,
 		{"VMThreads.OSThreadHandleTL", &out->os_thread_handle},
 		{"VMThreads.nextTL", &out->next},
 		{"VMThreads.StackBase", &out->stack_base},
-		{"VMThreads.StackEnd", &out->stack_end},
 		{"ThreadLocalAllocation.regularTLAB", &out->tlab},
 		{"PlatformThreads.currentThread", &out->current_thread},
 		{"JavaThreads.currentThread", &out->current_thread},
@@ -122,7 +122,8 @@ int threadlocals_discover(hd_memview *mv, const struct hd_layout *L,
 	out->extent = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		uint8_t raw[8] = {0};
-		if (mv_read(mv, c->v[i] + (unsigned)name_off, raw, L->ref_size) != 0) {
+		if (lay_read_image(mv, c->v[i] + (unsigned)name_off, raw, L->ref_size,
+				   "thread-local name") != 0) {
 			rc = -1;
 			goto out;
 		}

@@ -4,9 +4,10 @@
 #ifndef HD_THREADLOCALS_H
 #define HD_THREADLOCALS_H
 
-#include "../agent/memview.h"
 #include "classes.h"
 #include "layout.h"
+#include "../agent/memview.h"
+#include "../common/hd_error.h"
 
 struct hd_threadlocals {
 	int isolate;        /* VMThreads.IsolateTL: the heap base */
@@ -14,15 +15,14 @@ struct hd_threadlocals {
 	int os_thread_handle; /* VMThreads.OSThreadHandleTL: pthread_t */
 	int next;           /* VMThreads.nextTL */
 	int stack_base;     /* VMThreads.StackBase: highest address */
-	int stack_end;      /* VMThreads.StackEnd */
-	int tlab;           /* ThreadLocalAllocation.regularTLAB (32 bytes) */
+	int tlab;           /* ThreadLocalAllocation.regularTLAB (struct hd_tlab) */
 	int current_thread; /* PlatformThreads/JavaThreads.currentThread: java.lang.Thread */
 	unsigned extent;    /* bytes of an IsolateThread the table covers */
 };
 
 /* Reads the table from the image heap in MV (which must hold it locally).
  * Errors: HD_E_LAYOUT when the table or a required entry is missing. */
-int threadlocals_discover(hd_memview *mv, const struct hd_layout *L,
+HD_MUST_CHECK int threadlocals_discover(hd_memview *mv, const struct hd_layout *L,
 			  const struct hd_classes *classes, struct hd_threadlocals *out);
 
 #endif

@@ -749,7 +749,7 @@ static void build_vm(struct gen *g)
 		 offsetof(struct hd_threadlocals, os_thread_handle)},
 		{"VMThreads.OSThreadIdTL", 72, 8, 0x7fffffff, offsetof(struct hd_threadlocals, os_thread_id)},
 		{"VMThreads.StackBase", 80, 8, 0x7fffffff, offsetof(struct hd_threadlocals, stack_base)},
-		{"VMThreads.StackEnd", 88, 8, 0x7fffffff, offsetof(struct hd_threadlocals, stack_end)},
+		{"VMThreads.StackEnd", 88, 8, 0x7fffffff, SIZE_MAX},
 		{NULL, 96, 0, 0x7fffffff, offsetof(struct hd_threadlocals, current_thread)},
 		{"StatusSupport.statusTL", 100, 4, 0x7fffffff, SIZE_MAX},
 	};
@@ -1349,4 +1349,22 @@ void sh_runtime_init(const struct sh_heap *h, uint8_t *p, const struct sh_class 
 		put_le(p + h->p.array_length_off, len, 4);
 	if (hash_at && s != SH_HASH_NONE)
 		put_le(p + hash_at, hash, 4);
+}
+
+hd_memview *sh_view(const struct sh_heap *h)
+{
+	hd_memview *mv = mv_new_local();
+	if (mv && mv_add_local(mv, h->start, h->data, h->size) != 0) {
+		mv_free(mv);
+		return NULL;
+	}
+	return mv;
+}
+
+uint64_t *sh_hubs(const struct sh_heap *h)
+{
+	uint64_t *v = malloc((h->nclasses + 1) * sizeof *v);
+	for (size_t k = 0; v && k < h->nclasses; k++)
+		v[k] = h->classes[k].hub;
+	return v;
 }

@@ -17,6 +17,7 @@
 #ifndef HD_TEST_SYNTHHEAP_H
 #define HD_TEST_SYNTHHEAP_H
 
+#include "../../agent/memview.h"
 #include "../../symbols/layout.h"
 #include "../../symbols/threadlocals.h"
 
@@ -160,6 +161,12 @@ const struct sh_class *sh_class(const struct sh_heap *h, const char *name);
 unsigned sh_field(const struct sh_heap *h, const char *cls, const char *field);
 /* The N-th object (0-based, address order) of class CLS. */
 const struct sh_object *sh_nth(const struct sh_heap *h, const char *cls, size_t n);
+
+/* The heap as an executable's image heap: a local view of its bytes (NULL
+ * on out of memory), and every hub the generator made (malloc'd, H's class
+ * order): the image heap and hub list discovery hands on. */
+hd_memview *sh_view(const struct sh_heap *h);
+uint64_t *sh_hubs(const struct sh_heap *h);
 
 /* Raw access for tests that corrupt the heap. */
 uint8_t *sh_ptr(struct sh_heap *h, uint64_t addr);

@@ -415,7 +415,6 @@ static void threads(struct builder *b, uint64_t tlabs[SL_THREADS][4], uint64_t t
 		put_le(p + tl->os_thread_handle, task->fs_base, 8);
 		put_le(p + tl->os_thread_id, pthread_ids ? task->fs_base : (uint64_t)task->tid, 8);
 		put_le(p + tl->stack_base, th->stack_hi, 8);
-		put_le(p + tl->stack_end, stack, 8);
 		for (int k = 0; k < 4; k++)
 			put_le(p + tl->tlab + 8 * k, tlabs[i][k], 8);
 		put_le(p + tl->current_thread, sh_encode_ref(&t->h, th->thread_obj), t->h.p.ref_size);

@@ -1,9 +1,9 @@
-/* Layout discovery (symbols/discover.c), the class table (symbols/classes.c),
- * the heap walk (agent/heapwalk.c) and the census and HPROF writing
- * (hprof/census.c, heapwrite.c), run on synthetic image heaps whose ground truth is
- * known (synthheap.h): discovery must find exactly the generated layout,
- * the census must count exactly the generated objects, corrupt heaps must
- * be rejected with HD_E_LAYOUT, and random corruption must never crash. */
+/* Layout discovery (symbols/discover.c) on synthetic image heaps whose
+ * ground truth is known (synthheap.h): discovery must find exactly the
+ * generated layout, corrupt heaps must be rejected with HD_E_LAYOUT, and
+ * random corruption must never crash.  The census and HPROF writing
+ * (hprof/census.c, heapwrite.c) are still tested here on the discovered layout, and
+ * the fuzz cases run the whole --exe pipeline. */
 #include "../../symbols/heapwalk.h"
 #include "../../common/hd_error.h"
 #include "../../common/interrupt.h"
@@ -290,159 +290,6 @@ Test(discover, string_value_past_56_bytes_is_decoded)
 		char *name = lay_read_string(r.mv, &r.L, lay_ref(&r.L, name_ref));
 		cr_assert_str_eq(name ? name : "(null)", "java.lang.Integer", "%s", p.name);
 		free(name);
-		finish(&r);
-	}
-}
-
-/* ---- The class table ---------------------------------------------------- */
-
-static const struct hd_field *field_at(const struct hd_class *c, uint32_t off)
-{
-	for (size_t i = 0; i < c->nfields; i++)
-		if (c->fields[i].offset == off)
-			return &c->fields[i];
-	return NULL;
-}
-
-static void check_classes(const struct sh_params *p)
-{
-	struct run r;
-	struct hd_classes t;
-	build(&r, p);
-	discover_ok(&r);
-	cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), 0, "%s: %s", p->name,
-		     hd_error_message());
-	cr_assert_eq(t.n, r.h.nclasses);
-	for (size_t k = 0; k < r.h.nclasses; k++) {
-		const struct sh_class *want = &r.h.classes[k];
-		const struct hd_class *c = classes_find(&t, want->hub);
-		cr_assert_not_null(c, "%s: no class for %s", p->name, want->name);
-		cr_assert_str_eq(c->name, want->name);
-		cr_assert_eq(c->enc, want->enc, "%s: %s encoding", p->name, want->name);
-		enum hd_class_kind kind = want->kind == 'i' ? HD_KIND_INSTANCE
-					: want->kind == 'a' ? HD_KIND_NONE
-					: want->kind == 'h' ? HD_KIND_HYBRID
-					: want->kind == 'p' ? HD_KIND_PRIM_ARRAY
-							    : HD_KIND_OBJ_ARRAY;
-		cr_assert_eq(c->kind, kind, "%s: %s kind %d", p->name, want->name, c->kind);
-		cr_assert_eq(classes_lookup(&t, want->hub, &(struct hd_hubinfo){0}), kind != HD_KIND_NONE);
-		if (want->super_hub) {
-			/* FillsGap is checked below: its super's fields may not fit. */
-			cr_assert_geq(c->super, 0, "%s: %s has no HPROF superclass", p->name, want->name);
-			if (strcmp(want->name, "hdump.test.FillsGap") != 0)
-				cr_assert_eq(t.v[c->super].hub, want->super_hub, "%s: %s extends %s",
-					     p->name, want->name, t.v[c->super].name);
-		} else {
-			cr_assert_eq(c->super, -1);
-		}
-		cr_assert_eq(c->is_filler, strcmp(want->name, "com.oracle.svm.core.heap.FillerObject") == 0);
-		if (c->kind != HD_KIND_INSTANCE || !want->super_hub)
-			continue;
-		/* Every byte after the header belongs to exactly one field. */
-		uint8_t owner[256] = {0};
-		cr_assert_eq(c->fixed_size, want->size);
-		for (size_t i = 0; i < c->nfields; i++) {
-			const struct hd_field *f = &c->fields[i];
-			unsigned len = f->type == HD_T_OBJECT ? p->ref_size : hd_type_size(f->type);
-			cr_assert_geq(f->offset, p->hdr_size, "%s: field in the header", want->name);
-			cr_assert_leq(f->offset + len, c->fixed_size, "%s: field past the end", want->name);
-			for (unsigned j = 0; j < len; j++)
-				cr_assert_eq(owner[f->offset + j]++, 0, "%s: fields overlap at %u",
-					     want->name, f->offset + j);
-		}
-		for (unsigned j = p->hdr_size; j < c->fixed_size; j++)
-			cr_assert_eq(owner[j], 1, "%s.%s: byte %u not covered", p->name, want->name, j);
-		/* Reference fields are exactly the generated ones. */
-		for (unsigned i = 0; i < want->nfields; i++) {
-			const struct sh_field *sf = &want->fields[i];
-			const struct hd_field *f = field_at(c, sf->off);
-			cr_assert_not_null(f, "%s.%s: no field at %u", want->name, sf->name, sf->off);
-			cr_assert_eq(f->type == HD_T_OBJECT, sf->kind == 'R' || sf->kind == 'X',
-				     "%s.%s: type %d", want->name, sf->name, f->type);
-		}
-	}
-	/* Names the layout proves. */
-	const struct hd_class *s = classes_named(&t, "java.lang.String");
-	cr_assert_not_null(s);
-	const struct hd_field *f = field_at(s, r.L.str_value);
-	cr_assert(f && f->type == HD_T_OBJECT && strcmp(t.interned[f->name], "value") == 0);
-	f = field_at(s, (uint32_t)r.L.str_hash);
-	cr_assert(f && f->type == HD_T_INT && strcmp(t.interned[f->name], "hash") == 0);
-	f = field_at(s, (uint32_t)r.L.str_coder);
-	cr_assert(f && f->type == HD_T_BYTE && strcmp(t.interned[f->name], "coder") == 0);
-	const struct hd_class *integer = classes_named(&t, "java.lang.Integer");
-	f = field_at(integer, sh_field(&r.h, "java.lang.Integer", "value"));
-	cr_assert(f && f->type == HD_T_INT && strcmp(t.interned[f->name], "value") == 0);
-	/* A superclass whose fields do not fit is skipped as the HPROF super:
-	 * FillsGap.r may lie where WithLong has padding or its own identity
-	 * hash (always with 4-byte references: the long leaves a gap). */
-	const struct hd_class *with_long = classes_named(&t, "hdump.test.WithLong");
-	const struct hd_class *fills = classes_named(&t, "hdump.test.FillsGap");
-	unsigned r_off = sh_field(&r.h, "hdump.test.FillsGap", "r");
-	bool overlap = false;
-	for (size_t i = 0; i < with_long->nfields; i++) {
-		const struct hd_field *wf = &with_long->fields[i];
-		overlap = overlap || (wf->type != HD_T_OBJECT && wf->offset < r_off + p->ref_size &&
-				      r_off < wf->offset + hd_type_size(wf->type));
-	}
-	if (p->ref_size == 4)
-		cr_assert(overlap, "%s: the generator no longer fills WithLong's gap", p->name);
-	cr_assert_str_eq(t.v[fills->super].name, overlap ? "java.lang.Object" : "hdump.test.WithLong",
-			 "%s: FillsGap's HPROF super", p->name);
-	cr_assert_eq(classes_named(&t, "[B")->elem_type, HD_T_BYTE);
-	cr_assert_eq(classes_named(&t, "[I")->elem_type, HD_T_INT);
-	if (p->char_array)
-		cr_assert_eq(classes_named(&t, "[C")->elem_type, HD_T_CHAR);
-	classes_free(&t);
-	finish(&r);
-}
-
-Test(classes, ce_22_3) { check_classes(&sh_ce_22_3); }
-Test(classes, oracle_21) { check_classes(&sh_oracle_21); }
-Test(classes, ce_25) { check_classes(&sh_ce_25); }
-
-/* With an abstract Reference (no fields of its own) WeakReference names the
- * referent itself.  The offset is injected so that this test does not
- * depend on referent_with_abstract_reference. */
-Test(classes, weak_reference_names_its_referent)
-{
-	for (size_t i = 0; i < NPRESETS; i++) {
-		struct run r;
-		struct hd_classes t;
-		build(&r, PRESETS[i]);
-		discover_ok(&r);
-		r.L.referent_off = r.h.expect.referent_off;
-		cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), 0);
-		const struct hd_field *f =
-			field_at(classes_named(&t, "java.lang.ref.WeakReference"), (uint32_t)r.L.referent_off);
-		cr_assert(f && f->type == HD_T_OBJECT);
-		cr_assert_str_eq(t.interned[f->name], "referent", "%s", PRESETS[i]->name);
-		classes_free(&t);
-		finish(&r);
-	}
-}
-
-/* A hub no object uses may carry a broken layout encoding: discovery need
- * not look at it, but then the class table must refuse it. */
-Test(classes, implausible_encoding_is_refused)
-{
-	for (size_t i = 0; i < NPRESETS; i++) {
-		struct run r;
-		build(&r, PRESETS[i]);
-		uint64_t number = sh_class(&r.h, "java.lang.Number")->hub;
-		int32_t enc = 0x4; /* not a multiple of 8 */
-		memcpy(sh_ptr(&r.h, number + r.h.p.hub_enc), &enc, 4);
-		if (discover(&r, r.h.size) != 0) {
-			cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
-		} else {
-			struct hd_classes t;
-			hd_error_clear();
-			cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), -1, "%s", PRESETS[i]->name);
-			cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
-			cr_assert_not_null(strstr(hd_error_message(), "java.lang.Number"), "%s",
-					   hd_error_message());
-			classes_free(&t);
-		}
 		finish(&r);
 	}
 }
@@ -918,27 +765,6 @@ Test(hostile, object_array_length_past_its_bytes)
 	}
 }
 
-/* The writer reads object arrays a reference at a time: the class table
- * must refuse an object-array class with other elements. */
-Test(hostile, class_table_refuses_object_array_of_bytes)
-{
-	for (size_t i = 0; i < NPRESETS; i++) {
-		struct run r;
-		build(&r, PRESETS[i]);
-		discover_ok(&r);
-		object_array_byte_elements(&r.h);
-		struct hd_classes t;
-		hd_error_clear();
-		cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), -1, "%s: accepted",
-			     PRESETS[i]->name);
-		cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s: %s", PRESETS[i]->name, hd_error_message());
-		cr_assert_not_null(strstr(hd_error_message(), "1-byte elements"), "%s: %s",
-				   PRESETS[i]->name, hd_error_message());
-		classes_free(&t);
-		finish(&r);
-	}
-}
-
 /* A copy of Integer's hub inside a byte array's elements, and one Integer
  * pointing at it: hub-like bytes that are no object the walk met. */
 Test(hostile, hub_inside_an_array_is_refused)
@@ -1068,7 +894,8 @@ Test(hostile, failing_layout_search_is_bounded)
 }
 
 /* A SIGINT that arrived before (or during) discovery ends it with
- * HD_E_INTERRUPTED (exit 14), and so does one during the class table. */
+ * HD_E_INTERRUPTED (exit 14), and so does one during the census (the
+ * class table's: test_classes.c). */
 Test(hostile, pending_sigint_ends_discovery)
 {
 	struct run r;
@@ -1081,7 +908,7 @@ Test(hostile, pending_sigint_ends_discovery)
 	finish(&r);
 }
 
-Test(hostile, pending_sigterm_ends_census_and_class_table)
+Test(hostile, pending_sigterm_ends_census)
 {
 	struct run r;
 	build(&r, &sh_oracle_21);
@@ -1094,10 +921,6 @@ Test(hostile, pending_sigterm_ends_census_and_class_table)
 	struct hd_census c;
 	hd_error_clear();
 	cr_assert_eq(heap_census(&in, &c), -1);
-	cr_assert_eq(hd_error_class(), HD_E_INTERRUPTED, "%s", hd_error_message());
-	classes_free(&t);
-	hd_error_clear();
-	cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), -1);
 	cr_assert_eq(hd_error_class(), HD_E_INTERRUPTED, "%s", hd_error_message());
 	classes_free(&t);
 	finish(&r);

@@ -1,14 +1,13 @@
-/* Pure decoders of symbols/layout.h, the object-start index
- * (agent/objindex.h) and local memory views (agent/memview.h). */
+/* The decoders of symbols/layout.h (layout.c): encodings, sizes,
+ * references, chunk headers, reference maps, hub fields and Strings, on
+ * crafted bytes in each layout. */
 #include "../../agent/memview.h"
-#include "../../hprof/objindex.h"
 #include "../../common/hd_error.h"
 #include "../../symbols/layout.h"
 
 #include <criterion/criterion.h>
-#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- Layout encodings --------------------------------------------------- */
 
@@ -183,175 +182,329 @@ Test(layout, rebase_moves_addresses_only)
 	cr_assert_eq(R.chunk_size, L.chunk_size);
 }
 
-/* ---- Object-start index ------------------------------------------------- */
+/* ---- Chunk headers, hub fields, array lengths, in each layout ----------- */
 
-/* Object starts spread over many regions, the address-space ends included,
- * enough to make the table grow several times. */
-static uint64_t index_addr(unsigned i)
-{
-	static const uint64_t region = 64 * 1024;
-	uint64_t r = (uint64_t)(i % 700) * 0x9e3779b1ull % 50000; /* region number */
-	if (i % 97 == 0)
-		r = 0;
-	if (i % 89 == 0)
-		r = UINT64_MAX / region;
-	return r * region + (uint64_t)(i * 40) % region;
-}
+/* The three layouts hdump knows, with the header and hub offsets of the
+ * pkl binaries and synthheap's presets. */
+static const struct {
+	const char *name;
+	struct hd_layout L;
+} LAYOUTS[] = {
+	{"CE 22.3", {.ref_size = 8, .hdr_size = 8, .hub_shift = 3, .array_length_off = 12,
+		     .chunk_size = 1 << 20, .ch_end = 0, .ch_next = 8, .ch_prev = 16, .ch_top = 32,
+		     .ch_struct_end = 40, .hub_name = 0x30, .hub_enc = 0xb8, .hub_refmap = 0xc0,
+		     .hub_idhash = -1, .str_value = 16, .str_coder = -1, .heap_base = 0x100000}},
+	{"CE 25", {.ref_size = 8, .hdr_size = 8, .hub_shift = 3, .array_length_off = 12,
+		   .chunk_size = 1 << 20, .ch_end = 0, .ch_next = 16, .ch_prev = 24, .ch_top = 40,
+		   .ch_struct_end = 56, .hub_name = 0x30, .hub_enc = 0x2c, .hub_refmap = 0x4c,
+		   .hub_idhash = 0x50, .str_value = 8, .str_coder = 20, .heap_base = 0x100000}},
+	{"4-byte compressed", {.ref_size = 4, .ref_shift = 3, .hdr_size = 4, .hub_shift = 5,
+			       .array_length_off = 4, .chunk_size = 1 << 19, .ch_end = 0, .ch_next = 16,
+			       .ch_prev = 24, .ch_top = 32, .ch_struct_end = 48, .hub_name = 0x10,
+			       .hub_enc = 0x58, .hub_refmap = 0x5c, .hub_idhash = 0x60,
+			       .str_value = 4, .str_coder = 12, .heap_base = 0x100000}},
+};
+#define NLAYOUTS (sizeof LAYOUTS / sizeof LAYOUTS[0])
 
-Test(objindex, add_and_has_across_many_regions)
-{
-	struct hd_objindex x;
-	cr_assert_eq(objindex_init(&x, 64 * 1024), 0);
-	enum { N = 5000 };
-	for (unsigned i = 0; i < N; i++)
-		cr_assert_eq(objindex_add(&x, index_addr(i) & ~7ull), 0);
-	cr_assert_gt(x.nslots, 64, "the table never grew");
-	cr_assert_leq(x.nused * 2, x.nslots, "load factor above 1/2");
-	for (unsigned i = 0; i < N; i++) {
-		uint64_t a = index_addr(i) & ~7ull;
-		cr_assert(objindex_has(&x, a), "start 0x%llx lost", (unsigned long long)a);
-		cr_assert_not(objindex_has(&x, a + 4), "unaligned 0x%llx", (unsigned long long)a + 4);
-	}
-	/* Addresses never added: other words of the same regions, other regions. */
-	unsigned false_hits = 0;
-	for (unsigned i = 0; i < N; i++) {
-		uint64_t a = (index_addr(i) & ~7ull) + 8;
-		bool added = false;
-		for (unsigned j = 0; j < N && !added; j++)
-			added = (index_addr(j) & ~7ull) == a;
-		if (!added && objindex_has(&x, a))
-			false_hits++;
-	}
-	cr_assert_eq(false_hits, 0);
-	cr_assert_not(objindex_has(&x, 0x123456789abc0000ull));
-	objindex_free(&x);
-}
+static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 
-Test(objindex, smallest_regions_and_duplicates)
+Test(layout, chunk_header_in_each_layout)
 {
-	struct hd_objindex x;
-	cr_assert_eq(objindex_init(&x, 64), 0);
-	for (uint64_t a = 0x1000; a < 0x1000 + 64 * 100; a += 16) {
-		cr_assert_eq(objindex_add(&x, a), 0);
-		cr_assert_eq(objindex_add(&x, a), 0);
-	}
-	for (uint64_t a = 0x1000; a < 0x1000 + 64 * 100; a += 8)
-		cr_assert_eq(objindex_has(&x, a), (a & 8) == 0, "0x%llx", (unsigned long long)a);
-	cr_assert_eq(x.nused, 100);
-	objindex_free(&x);
-}
+	for (size_t i = 0; i < NLAYOUTS; i++) {
+		const struct hd_layout *L = &LAYOUTS[i].L;
+		uint8_t raw[64];
+		/* Every word distinct, so a decoder reading the wrong slot shows. */
+		for (unsigned k = 0; k < sizeof raw; k += 8)
+			put64(raw + k, 0xdead0000u + k);
+		put64(raw + L->ch_end, L->chunk_size);
+		put64(raw + L->ch_top, 0x2a8);
+		put64(raw + L->ch_next, (uint64_t)-(int64_t)(3 * L->chunk_size));
+		struct lay_chunk_header h = lay_chunk_header(L, raw);
+		cr_assert_eq(h.end, (int64_t)L->chunk_size, "%s", LAYOUTS[i].name);
+		cr_assert_eq(h.top, 0x2a8, "%s", LAYOUTS[i].name);
+		cr_assert_eq(h.next, -(int64_t)(3 * L->chunk_size), "%s: links go both ways",
+			     LAYOUTS[i].name);
+		cr_assert(lay_chunk_is_aligned(L, &h), "%s", LAYOUTS[i].name);
 
-Test(objindex, region_size_must_be_a_power_of_two)
-{
-	static const uint64_t bad[] = {0, 32, 63, 100, (1u << 20) + 8};
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		struct hd_objindex x;
-		hd_error_clear();
-		cr_assert_eq(objindex_init(&x, bad[i]), -1, "region size %llu", (unsigned long long)bad[i]);
-		cr_assert_eq(hd_error_class(), HD_E_INTERNAL);
-		objindex_free(&x);
+		/* An unaligned chunk: its end is its own size. */
+		put64(raw + L->ch_end, L->chunk_size + 4096);
+		put64(raw + L->ch_top, L->chunk_size + 4096);
+		h = lay_chunk_header(L, raw);
+		cr_assert_not(lay_chunk_is_aligned(L, &h), "%s", LAYOUTS[i].name);
+		cr_assert(lay_unaligned_header_ok(L, &h), "%s: top at the end", LAYOUTS[i].name);
+		h.top = h.end + 8;
+		cr_assert_not(lay_unaligned_header_ok(L, &h), "%s: top past the end", LAYOUTS[i].name);
+		h.top = L->ch_struct_end;
+		cr_assert_not(lay_unaligned_header_ok(L, &h), "%s: top in the header",
+			      LAYOUTS[i].name);
+		h = (struct lay_chunk_header){.end = L->ch_struct_end, .top = L->ch_struct_end};
+		cr_assert_not(lay_unaligned_header_ok(L, &h), "%s: end in the header",
+			      LAYOUTS[i].name);
 	}
 }
 
-/* ---- Memory views ------------------------------------------------------- */
-
-Test(memview, local_reads)
+Test(layout, hub_fields_in_each_layout)
 {
-	uint8_t a[64], b[32], out[64];
-	for (int i = 0; i < 64; i++)
-		a[i] = (uint8_t)i;
-	memset(b, 0xee, sizeof b);
-	hd_memview *mv = mv_new_local();
-	cr_assert_not_null(mv);
-	cr_assert_eq(mv_add_local(mv, 0x1000, a, sizeof a), 0);
-	cr_assert_eq(mv_add_local(mv, 0x9000, b, sizeof b), 0);
-
-	hd_error_clear();
-	cr_assert_eq(mv_read(mv, 0x1010, out, 16), 0);
-	cr_assert_arr_eq(out, a + 16, 16);
-	cr_assert_eq(mv_read(mv, 0x1000, out, 64), 0, "the whole region");
-	cr_assert_arr_eq(out, a, 64);
-	cr_assert_eq(mv_read(mv, 0x9008, out, 8), 0, "the second region");
-	cr_assert_arr_eq(out, b, 8);
-	cr_assert_eq(mv_local_ptr(mv, 0x1020, 8), a + 0x20);
-	cr_assert_eq(hd_error_class(), HD_OK);
-
-	static const struct {
-		uint64_t addr;
-		size_t len;
-		const char *what;
-	} bad[] = {
-		{0x1038, 16, "straddling the end"},
-		{0x0ff8, 16, "straddling the start"},
-		{0x5000, 8, "unmapped"},
-		{0x1040, 1, "one past the end"},
-		{UINT64_MAX - 3, 8, "wrapping the address space"},
-	};
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		memset(out, 0x5a, sizeof out);
-		hd_error_clear();
-		cr_assert_eq(mv_read(mv, bad[i].addr, out, bad[i].len), -1, "%s", bad[i].what);
-		cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s", bad[i].what);
-		cr_assert_null(mv_local_ptr(mv, bad[i].addr, bad[i].len), "%s", bad[i].what);
-		cr_assert_eq(out[0], 0x5a, "%s: partial read", bad[i].what);
+	for (size_t i = 0; i < NLAYOUTS; i++) {
+		const struct hd_layout *L = &LAYOUTS[i].L;
+		uint8_t hub[0x100];
+		for (unsigned k = 0; k < sizeof hub; k++)
+			hub[k] = (uint8_t)(k * 7 + 1);
+		put32(hub + L->hub_enc, 0xE0001000u);
+		put32(hub + L->hub_refmap, 0x1234);
+		if (L->hub_idhash >= 0)
+			put16(hub + L->hub_idhash, 0x1c);
+		cr_assert_eq(lay_hub_encoding(L, hub), (int32_t)0xE0001000u, "%s", LAYOUTS[i].name);
+		cr_assert_eq(lay_hub_refmap_index(L, hub), 0x1234, "%s", LAYOUTS[i].name);
+		cr_assert_eq(lay_hub_idhash_off(L, hub), L->hub_idhash >= 0 ? 0x1cu : 0u,
+			     "%s: no per-type offset where the hash is fixed", LAYOUTS[i].name);
 	}
-	/* Probing records nothing. */
-	hd_error_clear();
-	errno = 0;
-	cr_assert_eq(mv_try_read(mv, 0x5000, out, 8), -1);
-	cr_assert_eq(errno, EFAULT);
-	cr_assert_eq(hd_error_class(), HD_OK);
-	cr_assert_eq(mv_try_read(mv, 0x5000, out, 0), 0, "an empty read is always possible");
-	mv_free(mv);
 }
 
-/* Many regions, added in address order (looked up by bisection) and in
- * reverse (looked up linearly), read in and across their bounds. */
-Test(memview, many_local_regions)
+Test(layout, array_length_in_each_layout)
 {
-	enum { N = 64 };
-	static uint8_t data[N][128];
-	for (int i = 0; i < N; i++)
-		memset(data[i], i + 1, sizeof data[i]);
-	for (int order = 0; order < 2; order++) {
+	for (size_t i = 0; i < NLAYOUTS; i++) {
+		const struct hd_layout *L = &LAYOUTS[i].L;
+		uint8_t obj[32];
+		memset(obj, 0xee, sizeof obj);
+		put32(obj + L->array_length_off, 1000);
+		cr_assert_eq(lay_array_length(L, obj), 1000, "%s", LAYOUTS[i].name);
+		put32(obj + L->array_length_off, 0x80000000u);
+		cr_assert_lt(lay_array_length(L, obj), 0, "%s: corrupt lengths stay visible",
+			     LAYOUTS[i].name);
+	}
+}
+
+/* ---- Reference maps ------------------------------------------------------ */
+
+struct runs {
+	unsigned off[8], count[8];
+	size_t n;
+	size_t stop_after; /* return 7 after this many runs (0: never) */
+};
+
+static int collect_run(void *ctx, unsigned off, unsigned count)
+{
+	struct runs *r = ctx;
+	r->off[r->n] = off;
+	r->count[r->n++] = count;
+	return r->stop_after && r->n == r->stop_after ? 7 : 0;
+}
+
+/* A table with a map at INDEX 8: PAIRS (offset, count) pairs. */
+static uint32_t write_map(uint8_t *table, const int32_t *pairs, size_t npairs)
+{
+	memset(table, 0, 256);
+	put32(table + 8, (uint32_t)npairs);
+	for (size_t k = 0; k < npairs; k++) {
+		put32(table + 12 + 8 * k, (uint32_t)pairs[2 * k]);
+		put32(table + 16 + 8 * k, (uint32_t)pairs[2 * k + 1]);
+	}
+	return 12 + 8 * (uint32_t)npairs;
+}
+
+Test(layout, refmap_runs_in_each_layout)
+{
+	for (size_t i = 0; i < NLAYOUTS; i++) {
+		const struct hd_layout *L = &LAYOUTS[i].L;
+		unsigned r = L->ref_size, h = L->hdr_size;
+		uint8_t table[256];
+		int32_t pairs[] = {(int32_t)(h + r), 2, (int32_t)(h + 4 * r), 1};
+		uint32_t len = write_map(table, pairs, 2);
+		struct runs got = {0};
+		cr_assert_eq(lay_refmap_each(L, table, len, 8, h + 5 * r, collect_run, &got), 0,
+			     "%s: %s", LAYOUTS[i].name, hd_error_message());
+		cr_assert_eq(got.n, 2, "%s", LAYOUTS[i].name);
+		cr_assert_eq(got.off[0], h + r);
+		cr_assert_eq(got.count[0], 2);
+		cr_assert_eq(got.off[1], h + 4 * r);
+		cr_assert_eq(got.count[1], 1);
+
+		/* The visitor's nonzero result ends the visit and is returned. */
+		struct runs first = {.stop_after = 1};
+		cr_assert_eq(lay_refmap_each(L, table, len, 8, h + 5 * r, collect_run, &first), 7);
+		cr_assert_eq(first.n, 1);
+		/* An empty map, and a map checked without a visitor. */
+		cr_assert_eq(lay_refmap_each(L, table, write_map(table, NULL, 0), 8, h, NULL, NULL), 0);
+	}
+}
+
+Test(layout, refmap_that_does_not_decode_is_refused)
+{
+	for (size_t i = 0; i < NLAYOUTS; i++) {
+		const struct hd_layout *L = &LAYOUTS[i].L;
+		int32_t r = (int32_t)L->ref_size, h = (int32_t)L->hdr_size;
+		const struct {
+			const char *what;
+			int32_t pairs[4];
+			size_t npairs;
+			unsigned limit;
+		} bad[] = {
+			{"run past the object", {h, 3}, 1, (unsigned)(h + 2 * r)},
+			{"run over the header", {h - r, 1}, 1, 256},
+			{"runs out of order", {h + 2 * r, 1, h, 1}, 2, 256},
+			{"overlapping runs", {h, 2, h + r, 1}, 2, 256},
+			{"misaligned run", {h + 2, 1}, 1, 256},
+			{"empty run", {h, 0}, 1, 256},
+			{"negative offset", {-8, 1}, 1, 256},
+		};
+		for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+			uint8_t table[256];
+			uint32_t len = write_map(table, bad[k].pairs, bad[k].npairs);
+			struct runs got = {0};
+			hd_error_clear();
+			cr_assert_eq(lay_refmap_each(L, table, len, 8, bad[k].limit, collect_run, &got), -1,
+				     "%s: %s accepted", LAYOUTS[i].name, bad[k].what);
+			cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s: %s", LAYOUTS[i].name, bad[k].what);
+		}
+		uint8_t table[256];
+		int32_t one[] = {h, 1};
+		uint32_t len = write_map(table, one, 1);
+		cr_assert_eq(lay_refmap_each(L, table, len, -4, 256, NULL, NULL), -1, "negative index");
+		cr_assert_eq(lay_refmap_each(L, table, len, (int32_t)len - 3, 256, NULL, NULL), -1,
+			     "index at the table's end");
+		cr_assert_eq(lay_refmap_each(L, table, len - 1, 8, 256, NULL, NULL), -1,
+			     "map overruns its table");
+		cr_assert_eq(lay_refmap_each(L, NULL, len, 8, 256, NULL, NULL), -1, "no table");
+		put32(table + 8, 0x80000000u);
+		cr_assert_eq(lay_refmap_each(L, table, len, 8, 256, NULL, NULL), -1, "negative count");
+	}
+}
+
+/* ---- Image-heap reads and Strings ---------------------------------------- */
+
+/* A String at S whose value array at A holds TEXT (BYTES bytes), its hub at
+ * HUB, in the image heap at L->heap_base. */
+struct string_image {
+	uint8_t mem[4096];
+	uint64_t s, a, hub;
+};
+
+static uint64_t encode_ref(const struct hd_layout *L, uint64_t addr)
+{
+	return (addr - L->heap_base) >> L->ref_shift;
+}
+
+static void put_ref(const struct hd_layout *L, uint8_t *p, uint64_t addr)
+{
+	if (L->ref_size == 8)
+		put64(p, encode_ref(L, addr));
+	else
+		put32(p, (uint32_t)encode_ref(L, addr));
+}
+
+static void build_string(struct string_image *m, const struct hd_layout *L, const void *text,
+			 uint32_t bytes, bool utf16, int32_t value_enc)
+{
+	memset(m->mem, 0, sizeof m->mem);
+	uint64_t base = L->heap_base;
+	m->s = base + 0x100, m->a = base + 0x200, m->hub = base + 0x400;
+	uint8_t *a = m->mem + (m->a - base);
+	uint64_t header = ((m->hub - base) >> 3) << L->hub_shift;
+	if (L->hdr_size == 8)
+		put64(a, header);
+	else
+		put32(a, (uint32_t)header);
+	put32(a + L->array_length_off, utf16 ? bytes / 2 : bytes);
+	memcpy(a + le_base(value_enc), text, bytes);
+	put32(m->mem + (m->hub - base) + L->hub_enc, (uint32_t)value_enc);
+	put_ref(L, m->mem + (m->s - base) + L->str_value, m->a);
+	if (L->str_coder >= 0)
+		m->mem[m->s - base + (unsigned)L->str_coder] = utf16;
+}
+
+static int32_t byte_array_enc(const struct hd_layout *L, unsigned shift)
+{
+	return (int32_t)(0xE0000000u | (L->array_length_off + 4) << 8 | shift);
+}
+
+Test(layout, strings_in_each_layout)
+{
+	for (size_t i = 0; i < NLAYOUTS; i++) {
+		const struct hd_layout *L = &LAYOUTS[i].L;
+		struct string_image m;
 		hd_memview *mv = mv_new_local();
 		cr_assert_not_null(mv);
-		for (int j = 0; j < N; j++) {
-			int i = order ? N - 1 - j : j;
-			/* 256 bytes apart: a 128-byte hole after each region. */
-			cr_assert_eq(mv_add_local(mv, 0x10000 + 256u * (unsigned)i, data[i], 128), 0);
+		cr_assert_eq(mv_add_local(mv, L->heap_base, m.mem, sizeof m.mem), 0);
+
+		build_string(&m, L, "java.lang.Class", 15, false, byte_array_enc(L, 0));
+		char *s = lay_read_string(mv, L, m.s);
+		cr_assert_not_null(s, "%s: %s", LAYOUTS[i].name, hd_error_message());
+		cr_assert_str_eq(s, "java.lang.Class", "%s", LAYOUTS[i].name);
+		free(s);
+
+		/* UTF-16: in a char[] value, or by the coder byte in a byte[]. */
+		static const uint16_t utf16[] = {'c', 0xe9, 0x20ac};
+		build_string(&m, L, utf16, sizeof utf16, true, byte_array_enc(L, 1));
+		s = lay_read_string(mv, L, m.s);
+		cr_assert_not_null(s, "%s: %s", LAYOUTS[i].name, hd_error_message());
+		cr_assert_str_eq(s, "c\xc3\xa9\xe2\x82\xac", "%s: char[]", LAYOUTS[i].name);
+		free(s);
+		if (L->str_coder >= 0) {
+			build_string(&m, L, utf16, sizeof utf16, true, byte_array_enc(L, 0));
+			put32(m.mem + (m.a - L->heap_base) + L->array_length_off, sizeof utf16);
+			s = lay_read_string(mv, L, m.s);
+			cr_assert_not_null(s, "%s: %s", LAYOUTS[i].name, hd_error_message());
+			cr_assert_str_eq(s, "c\xc3\xa9\xe2\x82\xac", "%s: coder 1", LAYOUTS[i].name);
+			free(s);
 		}
-		for (int pass = 0; pass < 2; pass++) {
-			for (int i = 0; i < N; i++) {
-				uint64_t a = 0x10000 + 256u * (unsigned)i;
-				uint8_t out[128];
-				/* The exact start first, before any lookup of region I. */
-				cr_assert_eq(mv_local_ptr(mv, a, 128), data[i], "order %d, region %d", order, i);
-				cr_assert_eq(mv_read(mv, a + 100, out, 28), 0, "order %d, region %d", order, i);
-				cr_assert_eq(out[0], i + 1);
-				cr_assert_eq(out[27], i + 1);
-				cr_assert_null(mv_local_ptr(mv, a + 120, 16), "into the hole");
-				cr_assert_null(mv_local_ptr(mv, a + 128, 1), "in the hole");
-				cr_assert_null(mv_local_ptr(mv, a - 1, 2), "from the previous hole");
-			}
-		}
-		cr_assert_null(mv_local_ptr(mv, 0xfff0, 8), "below every region");
-		cr_assert_null(mv_local_ptr(mv, 0x10000 + 256u * N, 8), "above every region");
+
+		/* A value that is no byte or char array; one outside the image. */
+		build_string(&m, L, "abc", 3, false, byte_array_enc(L, 2));
+		hd_error_clear();
+		cr_assert_null(lay_read_string(mv, L, m.s), "%s: int[] value", LAYOUTS[i].name);
+		cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+		build_string(&m, L, "abc", 3, false, byte_array_enc(L, 0));
+		put_ref(L, m.mem + (m.s - L->heap_base) + L->str_value, L->heap_base + (1u << 20));
+		hd_error_clear();
+		cr_assert_null(lay_read_string(mv, L, m.s), "%s: value outside", LAYOUTS[i].name);
+		cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s: %s", LAYOUTS[i].name,
+			     hd_error_message());
+		hd_error_clear();
+		cr_assert_null(lay_read_string(mv, L, 0));
+		cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "a null String is recorded too");
 		mv_free(mv);
 	}
 }
 
-Test(memview, process_reads_own_memory)
+Test(layout, string_fields_in_each_layout)
 {
-	static const char secret[] = "hdump memview process read";
-	char out[sizeof secret];
-	hd_memview *mv = mv_new_process(getpid());
+	for (size_t i = 0; i < NLAYOUTS; i++) {
+		const struct hd_layout *L = &LAYOUTS[i].L;
+		unsigned span = lay_string_span(L);
+		cr_assert_geq(span, L->str_value + L->ref_size, "%s", LAYOUTS[i].name);
+		if (L->str_coder >= 0)
+			cr_assert_geq(span, (unsigned)L->str_coder + 1, "%s", LAYOUTS[i].name);
+		uint8_t s[64];
+		memset(s, 0x01, sizeof s);
+		put_ref(L, s + L->str_value, L->heap_base + 0x2a8);
+		if (L->str_coder >= 0)
+			s[L->str_coder] = 0;
+		struct lay_string str = lay_string(L, s);
+		cr_assert_eq(str.value, L->heap_base + 0x2a8, "%s", LAYOUTS[i].name);
+		cr_assert_eq(str.coder, 0, "%s: Latin-1, or no coder field", LAYOUTS[i].name);
+		if (L->str_coder >= 0) {
+			s[L->str_coder] = 1;
+			cr_assert_eq(lay_string(L, s).coder, 1, "%s", LAYOUTS[i].name);
+		}
+	}
+}
+
+/* A read of the image heap that fails is the image's data pointing outside
+ * it: HD_E_LAYOUT, naming what was read, whatever the view reported. */
+Test(layout, failed_image_read_is_a_layout_error)
+{
+	static uint8_t image[4096];
+	hd_memview *mv = mv_new_local();
 	cr_assert_not_null(mv);
-	cr_assert_eq(mv_read(mv, (uint64_t)(uintptr_t)secret, out, sizeof out), 0, "%s",
-		     hd_error_message());
-	cr_assert_str_eq(out, secret);
+	cr_assert_eq(mv_add_local(mv, 0x200000, image, sizeof image), 0);
+	uint8_t buf[16];
+	cr_assert_eq(lay_read_image(mv, 0x200000 + 4088, buf, 8, "the hub"), 0);
 	hd_error_clear();
-	cr_assert_eq(mv_read(mv, 16, out, 8), -1, "page zero is never mapped");
-	cr_assert_eq(hd_error_class(), HD_E_TORN);
+	cr_assert_eq(lay_read_image(mv, 0x200000 + 4090, buf, 8, "the hub"), -1);
+	cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+	cr_assert_not_null(strstr(hd_error_message(), "the hub at 0x200ffa"), "%s", hd_error_message());
 	mv_free(mv);
 }

@@ -1,0 +1,251 @@
+#include "threadlist.h"
+
+#include "addrmap.h"
+#include "../common/interrupt.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE 4096u
+
+static bool rd64(hd_memview *mv, uint64_t a, uint64_t *v) { return mv_try_read(mv, a, v, 8) == 0; }
+
+static const struct hd_task *match_task(const struct hd_target *t, uint64_t handle, uint64_t id)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct hd_task *task = &t->tasks[i];
+		if ((task->have_regs && (task->fs_base == handle || task->fs_base == id)) ||
+		    (uint64_t)task->tid == id)
+			return task;
+	}
+	return NULL;
+}
+
+/* What links an IsolateThread into its isolate's list. */
+struct node {
+	uint64_t next;
+	const struct hd_task *task; /* its OS thread among the stopped ones, or NULL */
+};
+
+/* Reads the node at P: its isolate word (first, so that a word that is not
+ * a node of HEAP_BASE's isolate costs one read), its link and its OS
+ * thread's identifiers.  False (nothing recorded) when it is not a node of
+ * that isolate. */
+static bool read_node(hd_memview *mv, const struct hd_threadlocals *tl, const struct hd_target *t,
+		      uint64_t heap_base, uint64_t p, struct node *out)
+{
+	uint64_t iso, handle = 0, id = 0;
+	if (!rd64(mv, p + (unsigned)tl->isolate, &iso) || iso != heap_base ||
+	    !rd64(mv, p + (unsigned)tl->next, &out->next))
+		return false;
+	/* Either identifier may be missing: the other then matches. */
+	if (!rd64(mv, p + (unsigned)tl->os_thread_handle, &handle))
+		handle = 0;
+	if (tl->os_thread_id >= 0 && !rd64(mv, p + (unsigned)tl->os_thread_id, &id))
+		id = 0;
+	out->task = match_task(t, handle, id);
+	return true;
+}
+
+/* The search for the thread list's head: every list node is evaluated
+ * once (how many nodes and live threads follow it), whichever candidate
+ * word leads to it, so the work grows with the nodes, not with the
+ * candidates times the list length.  Only nodes that carry this isolate's
+ * word are remembered, and every candidate that is not remembered yet
+ * costs a read: both are bounded, so a writable image heap full of
+ * pointer-like words costs a bounded number of reads and no memory. */
+#define HEAD_STEPS_BUDGET (1u << 14) /* nodes reached through links, in all */
+#define NODE_VISITING UINT64_MAX     /* on the path being evaluated: a cycle */
+#define NODE_BAD (UINT64_MAX - 1)    /* not a proper list of this isolate */
+
+struct head_search {
+	hd_memview *mv;
+	const struct hd_threadlocals *tl;
+	uint64_t heap_base;
+	const struct hd_target *t;
+	struct addr_map nodes; /* node of this isolate -> 1 + (length << 16 | live
+				  threads), a mark, or 0: not judged */
+	unsigned steps, candidates;
+};
+
+static uint64_t node_result(uint64_t len, uint64_t live) { return 1 + (len << 16 | live); }
+
+/* How many live threads the list starting at P holds, in *LIVE; 0 if it is
+ * not a proper list of this isolate's threads (freed IsolateThreads keep
+ * their isolate word, and their stale links can form cycles).  Returns 0,
+ * or -1 (error recorded): out of memory or over a budget. */
+static int live_chain_length(struct head_search *s, uint64_t p, uint64_t *live)
+{
+	struct {
+		uint64_t node;
+		bool live;
+	} path[THREADLIST_MAX + 1];
+	size_t n = 0;
+	uint64_t base = node_result(0, 0), q = p;
+	while (q) {
+		uint64_t known = addr_get(&s->nodes, q);
+		struct node node;
+		if (known) {
+			base = known == NODE_VISITING ? NODE_BAD : known;
+			break;
+		}
+		if (n == THREADLIST_MAX) {
+			/* Too long from here; a later node may still head a
+			 * proper list, so the path stays unjudged (0). */
+			base = 0;
+			break;
+		}
+		if (n > 0 && ++s->steps > HEAD_STEPS_BUDGET)
+			return hd_fail(HD_E_INCONSISTENT,
+				       "thread lists of more than %u IsolateThreads in all: not a live isolate",
+				       HEAD_STEPS_BUDGET);
+		if (n == 0 && ++s->candidates > ISOLATE_HEAD_CANDIDATES_MAX)
+			return hd_fail(HD_E_INCONSISTENT,
+				       "more than %u words of the image heap point at writable memory "
+				       "that may hold the thread list: not a live isolate",
+				       ISOLATE_HEAD_CANDIDATES_MAX);
+		if (!read_node(s->mv, s->tl, s->t, s->heap_base, q, &node)) {
+			base = NODE_BAD; /* not remembered: the budgets bound its cost */
+			break;
+		}
+		if (addr_put(&s->nodes, q, NODE_VISITING) != 0)
+			return -1;
+		path[n].node = q;
+		path[n++].live = node.task != NULL;
+		q = node.next;
+	}
+	/* Every node on the path gets its result, from the end back. */
+	while (n--) {
+		if (base && base != NODE_BAD) {
+			uint64_t len = ((base - 1) >> 16) + 1, lv = ((base - 1) & 0xffff) + path[n].live;
+			base = len > THREADLIST_MAX ? NODE_BAD : node_result(len, lv);
+		}
+		if (addr_put(&s->nodes, path[n].node, base) != 0)
+			return -1;
+	}
+	*live = !base || base == NODE_BAD ? 0 : (base - 1) & 0xffff;
+	return 0;
+}
+
+/* The head of the thread list: VMThreads.head is a word in the writable
+ * image heap.  Any word there that points at an IsolateThread of this heap
+ * is a candidate; the head is the one with the most live threads behind it.
+ * Returns 0 and *HEAD (0: none found), or -1. */
+static int find_thread_head(hd_memview *mv, const struct hd_maps *maps, const struct hd_layout *L,
+			    const struct hd_threadlocals *tl, const struct hd_target *t,
+			    uint64_t *head)
+{
+	struct head_search s = {.mv = mv, .tl = tl, .heap_base = L->heap_base, .t = t};
+	uint64_t best = 0, best_len = 0;
+	uint64_t image_end = L->image_start + L->image_size;
+	uint8_t *buf = malloc(1u << 20);
+	if (!buf)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	int rc = 0;
+	for (size_t i = 0; i < maps->n && rc == 0; i++) {
+		const struct hd_mapping *m = &maps->v[i];
+		if (!m->w || !m->r || m->end <= L->image_start || m->start >= image_end)
+			continue;
+		for (uint64_t a = m->start; a < m->end && a < image_end && rc == 0; a += 1u << 20) {
+			size_t len = (size_t)((m->end - a) < (1u << 20) ? (m->end - a) : (1u << 20));
+			if (mv_try_read(mv, a, buf, len) != 0)
+				continue;
+			if (hd_interrupted()) {
+				rc = hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
+				break;
+			}
+			for (size_t k = 0; k + 8 <= len; k += 8) {
+				uint64_t p = ld_u64(buf + k), n;
+				if (p < PAGE || (p & 7) || (p >= L->image_start && p < image_end))
+					continue;
+				const struct hd_mapping *pm = maps_find(maps, p);
+				if (!pm || !pm->r || !pm->w)
+					continue;
+				if (live_chain_length(&s, p, &n) != 0) {
+					rc = -1;
+					break;
+				}
+				if (n > best_len) {
+					best_len = n;
+					best = p;
+				}
+			}
+		}
+	}
+	free(buf);
+	addr_map_free(&s.nodes);
+	/* Without a static head, a thread stopped in Java code has its
+	 * IsolateThread in r15 (and the heap base in r14). */
+	for (size_t i = 0; rc == 0 && !best && i < t->n; i++) {
+		const struct hd_task *task = &t->tasks[i];
+		uint64_t iso;
+		if (task->have_regs && task->r14 == L->heap_base &&
+		    rd64(mv, task->r15 + (unsigned)tl->isolate, &iso) && iso == L->heap_base)
+			best = task->r15;
+	}
+	*head = best;
+	return rc;
+}
+
+/* Reads what a dump needs of the IsolateThread at TH->addr: its TLAB, its
+ * java.lang.Thread and the bounds of its stack. */
+static int read_thread(hd_memview *mv, const struct hd_readable *r, const struct hd_layout *L,
+		       const struct hd_threadlocals *tl, struct hd_ithread *th)
+{
+	uint8_t tlab[HD_TLAB_SIZE];
+	if (mv_read(mv, th->addr + (unsigned)tl->tlab, tlab, sizeof tlab) != 0)
+		return -1;
+	th->tlab = (struct hd_tlab){ld_u64(tlab), ld_u64(tlab + 8), ld_u64(tlab + 16),
+				    ld_u64(tlab + 24)};
+	if (tl->current_thread >= 0) {
+		uint8_t raw[8] = {0};
+		if (mv_read(mv, th->addr + (unsigned)tl->current_thread, raw, L->ref_size) != 0)
+			return -1;
+		th->thread_obj = lay_ref(L, raw);
+	}
+	if (tl->stack_base >= 0 && !rd64(mv, th->addr + (unsigned)tl->stack_base, &th->stack_hi))
+		th->stack_hi = 0;
+	/* The stack: from the stopped thread's rsp up to StackBase, within
+	 * the run of adjacent readable mappings that holds rsp (a copy or
+	 * scan is no bigger). */
+	uint64_t readable = th->task ? readable_end(r, th->task->rsp) : 0;
+	if (readable) {
+		th->stack_lo = th->task->rsp;
+		if (th->stack_hi <= th->stack_lo || th->stack_hi > readable)
+			th->stack_hi = readable;
+	} else {
+		th->stack_hi = 0;
+	}
+	return 0;
+}
+
+int threadlist_read(hd_memview *mv, const struct hd_readable *r, const struct hd_layout *L,
+		    const struct hd_threadlocals *tl, const struct hd_target *t,
+		    struct hd_ithread **threads, size_t *n)
+{
+	*threads = NULL;
+	*n = 0;
+	uint64_t p = 0;
+	if (find_thread_head(mv, r->maps, L, tl, t, &p) != 0)
+		return -1;
+	struct hd_ithread *v = calloc(THREADLIST_MAX, sizeof *v);
+	if (!v)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	*threads = v;
+	while (p) {
+		struct node node;
+		if (!read_node(mv, tl, t, L->heap_base, p, &node))
+			return hd_fail(HD_E_INCONSISTENT,
+				       "thread list entry 0x%" PRIx64 " is no IsolateThread of this isolate",
+				       p);
+		if (*n == THREADLIST_MAX)
+			return hd_fail(HD_E_INCONSISTENT, "thread list does not end");
+		struct hd_ithread *th = &v[(*n)++];
+		*th = (struct hd_ithread){.addr = p, .task = node.task};
+		if (read_thread(mv, r, L, tl, th) != 0)
+			return -1;
+		p = node.next;
+	}
+	return 0;
+}

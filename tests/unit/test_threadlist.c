@@ -1,0 +1,130 @@
+/* The IsolateThread list (symbols/threadlist.c) of synthetic live targets
+ * (synthlive.h), read with the generator's layout and thread locals: every
+ * thread with its OS thread, TLAB, Thread object and stack, and what the
+ * list's head search does when there is none. */
+#include "../../common/hd_error.h"
+#include "../../symbols/threadlist.h"
+#include "synthlive.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct sh_params *const PRESETS[] = {&sh_ce_22_3, &sh_oracle_21, &sh_ce_25};
+#define NPRESETS (sizeof PRESETS / sizeof PRESETS[0])
+
+struct fixture {
+	struct sl_live t;
+	struct hd_readable r;
+	struct hd_ithread *threads;
+	size_t n;
+};
+
+static void setup(struct fixture *f, const struct sh_params *p)
+{
+	memset(f, 0, sizeof *f);
+	cr_assert_eq(sl_build(p, &f->t), 0, "%s: the generator failed", p->name);
+	cr_assert_eq(readable_init(&f->r, &f->t.maps), 0);
+}
+
+static int read_list(struct fixture *f)
+{
+	free(f->threads);
+	hd_error_clear();
+	return threadlist_read(f->t.proc, &f->r, &f->t.h.expect, &f->t.h.tl, &f->t.target,
+			       &f->threads, &f->n);
+}
+
+static void teardown(struct fixture *f)
+{
+	free(f->threads);
+	readable_fini(&f->r);
+	sl_free(&f->t);
+}
+
+Test(threadlist, threads_as_generated)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct fixture f;
+		setup(&f, PRESETS[i]);
+		cr_assert_eq(read_list(&f), 0, "%s: %s", PRESETS[i]->name, hd_error_message());
+		cr_assert_eq(f.n, SL_THREADS, "%s: %zu threads", PRESETS[i]->name, f.n);
+		for (size_t k = 0; k < SL_THREADS; k++) {
+			const struct hd_ithread *got = &f.threads[k];
+			const struct sl_thread *want = &f.t.threads[k];
+			cr_assert_eq(got->addr, want->addr, "%s: thread %zu", PRESETS[i]->name, k);
+			cr_assert_not_null(got->task, "%s: thread %zu has no task", PRESETS[i]->name, k);
+			cr_assert_eq(got->task->tid, want->tid, "%s: thread %zu", PRESETS[i]->name, k);
+			cr_assert_eq(got->thread_obj, want->thread_obj, "%s", PRESETS[i]->name);
+			cr_assert_eq(got->stack_lo, want->stack_lo, "%s", PRESETS[i]->name);
+			cr_assert_eq(got->stack_hi, want->stack_hi, "%s", PRESETS[i]->name);
+			/* The TLAB's words by name: a live top inside [start, end]. */
+			const struct hd_tlab *tlab = &got->tlab;
+			if (tlab->top) {
+				cr_assert_leq(tlab->start, tlab->top, "%s: thread %zu", PRESETS[i]->name, k);
+				cr_assert_leq(tlab->top, tlab->end, "%s: thread %zu", PRESETS[i]->name, k);
+			}
+		}
+		if (!f.t.shared_tlabs)
+			cr_assert_eq(f.threads[0].tlab.start, f.t.tlab_chunk,
+				     "%s: a whole-chunk TLAB starts at its chunk", PRESETS[i]->name);
+		teardown(&f);
+	}
+}
+
+/* A StackBase past the stack's mapping: the stack ends where readable
+ * memory does, not where the target says. */
+Test(threadlist, stack_ends_with_readable_memory)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct fixture f;
+		setup(&f, PRESETS[i]);
+		uint64_t at = f.t.threads[1].addr + (unsigned)f.t.h.tl.stack_base;
+		uint64_t forged = f.t.threads[1].stack_hi + (1ull << 30);
+		memcpy(sl_ptr(&f.t, at), &forged, 8);
+		cr_assert_eq(read_list(&f), 0, "%s: %s", PRESETS[i]->name, hd_error_message());
+		cr_assert_eq(f.threads[1].stack_hi, readable_end(&f.r, f.t.threads[1].stack_lo));
+		cr_assert_lt(f.threads[1].stack_hi, forged);
+		teardown(&f);
+	}
+}
+
+/* An isolate with no thread attached (a compiler isolate between
+ * compilations): no IsolateThread carries its heap base, and no stopped
+ * thread has it in r14.  That is no error: the list is empty. */
+Test(threadlist, isolate_without_threads)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct fixture f;
+		setup(&f, PRESETS[i]);
+		for (size_t k = 0; k < SL_THREADS; k++)
+			memset(sl_ptr(&f.t, f.t.threads[k].addr + (unsigned)f.t.h.tl.isolate), 0, 8);
+		for (size_t k = 0; k < f.t.target.n; k++)
+			f.t.target.tasks[k].r14 = 0;
+		cr_assert_eq(read_list(&f), 0, "%s: %s", PRESETS[i]->name, hd_error_message());
+		cr_assert_eq(f.n, 0, "%s: %zu threads", PRESETS[i]->name, f.n);
+		teardown(&f);
+	}
+}
+
+/* Without a head word in the image heap, a thread stopped in Java code
+ * leads to the list: its IsolateThread in r15, its heap base in r14. */
+Test(threadlist, head_from_a_thread_in_java_code)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct fixture f;
+		setup(&f, PRESETS[i]);
+		/* The head word, and the word beside it that leads to a freed
+		 * IsolateThread whose stale link joins the list. */
+		memset(sl_ptr(&f.t, f.t.h.thread_head), 0, 16);
+		for (size_t k = 0; k < f.t.target.n; k++) {
+			struct hd_task *task = &f.t.target.tasks[k];
+			task->r14 = f.t.heap_base;
+			task->r15 = f.t.threads[0].addr;
+		}
+		cr_assert_eq(read_list(&f), 0, "%s: %s", PRESETS[i]->name, hd_error_message());
+		cr_assert_eq(f.n, SL_THREADS, "%s", PRESETS[i]->name);
+		cr_assert_eq(f.threads[0].addr, f.t.threads[0].addr, "%s", PRESETS[i]->name);
+		teardown(&f);
+	}
+}

@@ -1,181 +1,18 @@
 /* hdump: heap dumps of GraalVM Native Image executables, from the outside. */
+#include "options.h"
 #include "run.h"
 
-#include <getopt.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: hdump -p PID [options]      dump a running native image\n"
-		"       hdump --exe FILE [options]  dump an executable's image heap\n"
-		"\n"
-		"Writes an HPROF 1.0.2 heap dump that VisualVM and Eclipse MAT open.  The\n"
-		"target needs no special build and no debug info; it keeps running.\n"
-		"\n"
-		"Options:\n"
-		"  -p, --pid PID       attach to process PID (ptrace; needs the rights of a debugger)\n"
-		"      --exe FILE      read the image heap (the objects the executable starts\n"
-		"                      with) from FILE, no process involved\n"
-		"  -o, --output FILE   write the dump to FILE ('-' streams it to stdout); default\n"
-		"                      hdump-<pid or exe>-<time>.hprof in the current directory.\n"
-		"                      The file is created with mode 0600 and appears under its\n"
-		"                      name only when complete\n"
-		"  -f, --force         replace an existing output file\n"
-		"      --histo         print a class histogram (instances, bytes, class) to\n"
-		"                      stdout; without -o no dump file is written\n"
-		"      --json          print a one-line JSON summary of the dump to stdout\n"
-		"      --isolate N     dump isolate N instead of the application's.  By default\n"
-		"                      hdump dumps the isolate the process's first thread is\n"
-		"                      attached to or, if it is attached to none, the isolate\n"
-		"                      with the most attached threads (Truffle's compiler\n"
-		"                      isolate has few)\n"
-		"      --list-isolates list the process's isolates and their threads, and exit\n"
-		"      --snapshot=MODE stop (default): the target stays stopped while its heap is\n"
-		"                      walked and written; hdump needs little memory.\n"
-		"                      copy: the heap is copied out at memory speed and the\n"
-		"                      target resumed before anything is written: a much\n"
-		"                      shorter pause, but hdump holds a copy of the whole heap\n"
-		"                      in use (as much memory as the target's heap)\n"
-		"                      fork: the target is held only while one fork is injected\n"
-		"                      into it (milliseconds); its frozen child is dumped, then\n"
-		"                      killed and reaped.  hdump needs little memory, but each\n"
-		"                      page the target writes meanwhile is copied (up to its\n"
-		"                      private memory); refused when a cgroup limit or the\n"
-		"                      system's available memory could not absorb that\n"
-		"      --retries N     when the heap is caught mid-change (an allocation or GC\n"
-		"                      in progress), resume the target briefly and retry up to\n"
-		"                      N times (default 5)\n"
-		"      --threads N     write with N threads (default: one per CPU, at most 8)\n"
-		"  -v, --verbose       say what was discovered and how long it took (stderr)\n"
-		"  -h, --help          this text\n"
-		"      --version       print the version\n"
-		"\n"
-		"Exit codes:\n");
-	for (int c = HDUMP_OK; c < HDUMP_ERROR_CLASS_COUNT; c++) {
-		const char *desc = hdump_error_description((enum hdump_error_class)c);
-		if (desc)
-			fprintf(f, "  %3d  %s\n", hdump_exit_code((enum hdump_error_class)c), desc);
-	}
-}
-
-static int parse_int(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
 
 int main(int argc, char **argv)
 {
-	enum { OPT_EXE = 256, OPT_HISTO, OPT_VERSION, OPT_JSON, OPT_ISOLATE, OPT_LIST_ISOLATES,
-	       OPT_RETRIES, OPT_SNAPSHOT, OPT_THREADS };
-	static const struct option longopts[] = {
-		{"pid", required_argument, NULL, 'p'},
-		{"exe", required_argument, NULL, OPT_EXE},
-		{"output", required_argument, NULL, 'o'},
-		{"force", no_argument, NULL, 'f'},
-		{"histo", no_argument, NULL, OPT_HISTO},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"isolate", required_argument, NULL, OPT_ISOLATE},
-		{"list-isolates", no_argument, NULL, OPT_LIST_ISOLATES},
-		{"retries", required_argument, NULL, OPT_RETRIES},
-		{"threads", required_argument, NULL, OPT_THREADS},
-		{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{NULL, 0, NULL, 0},
-	};
-	struct cli_options opt = {0};
-	hdump_options_init(&opt.dump);
 	/* Write errors are reported where they happen, not by a signal. */
 	signal(SIGPIPE, SIG_IGN);
-	int c;
-	long v;
-	while ((c = getopt_long(argc, argv, "p:o:fvh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (parse_int(optarg, 1, INT_MAX, &v) != 0) {
-				fprintf(stderr, "hdump: --pid takes a process id, not '%s'\n", optarg);
-				return hdump_exit_code(HDUMP_E_USAGE);
-			}
-			opt.pid = (pid_t)v;
-			break;
-		case OPT_EXE:
-			opt.exe = optarg;
-			break;
-		case 'o':
-			opt.output = optarg;
-			break;
-		case 'f':
-			opt.force = true;
-			break;
-		case OPT_HISTO:
-			opt.histo = true;
-			break;
-		case OPT_JSON:
-			opt.json = true;
-			break;
-		case OPT_ISOLATE:
-			if (parse_int(optarg, 0, 1000, &v) != 0) {
-				fprintf(stderr, "hdump: --isolate takes an isolate number (see --list-isolates)\n");
-				return hdump_exit_code(HDUMP_E_USAGE);
-			}
-			opt.dump.isolate = (int)v;
-			break;
-		case OPT_SNAPSHOT:
-			if (strcmp(optarg, "copy") == 0) {
-				opt.dump.snapshot = HDUMP_SNAPSHOT_COPY;
-			} else if (strcmp(optarg, "fork") == 0) {
-				opt.dump.snapshot = HDUMP_SNAPSHOT_FORK;
-			} else if (strcmp(optarg, "stop") != 0) {
-				fprintf(stderr, "hdump: --snapshot takes 'stop', 'copy' or 'fork'\n");
-				return hdump_exit_code(HDUMP_E_USAGE);
-			}
-			break;
-		case OPT_LIST_ISOLATES:
-			opt.list_isolates = true;
-			break;
-		case OPT_THREADS:
-			if (parse_int(optarg, 1, 8, &v) != 0) {
-				fprintf(stderr, "hdump: --threads takes a number from 1 to 8\n");
-				return hdump_exit_code(HDUMP_E_USAGE);
-			}
-			opt.dump.threads = (unsigned)v;
-			break;
-		case OPT_RETRIES:
-			if (parse_int(optarg, 0, 100, &v) != 0) {
-				fprintf(stderr, "hdump: --retries takes a number from 0 to 100\n");
-				return hdump_exit_code(HDUMP_E_USAGE);
-			}
-			opt.dump.retries = (unsigned)v;
-			break;
-		case 'v':
-			opt.verbose = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case OPT_VERSION:
-			printf("hdump %s\n", HDUMP_VERSION);
-			return 0;
-		default:
-			fprintf(stderr, "Try 'hdump --help'.\n");
-			return hdump_exit_code(HDUMP_E_USAGE);
-		}
-	}
-	if (optind < argc || (!opt.pid == !opt.exe)) {
-		fprintf(stderr, "hdump: give exactly one of -p PID or --exe FILE (see --help)\n");
-		return hdump_exit_code(HDUMP_E_USAGE);
-	}
+	struct cli_options opt;
+	int exit_code;
+	if (!options_parse(argc, argv, &opt, stdout, stderr, &exit_code))
+		return exit_code;
 	hdump_install_signal_handlers();
 	if (run(&opt) == 0)
 		return 0;

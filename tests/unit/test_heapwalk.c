@@ -1,9 +1,12 @@
 /* The heap walk (symbols/heapwalk.c) on crafted chunks: objects visited in
  * order with their sizes, gaps stepped over, the image heap's chunk lists,
  * and the class of what does not hold together — final (HD_E_LAYOUT) in the
- * image heap, retryable (HD_E_INCONSISTENT) in a live isolate's chunks. */
+ * image heap, retryable (HD_E_INCONSISTENT) in a live isolate's chunks.
+ * Then synthetic image heaps with hostile unaligned chunks: the probe
+ * budget, huge objects found without probing, a heap cut in a header. */
 #include "../../common/hd_error.h"
 #include "../../symbols/heapwalk.h"
+#include "synthdump.h"
 
 #include <criterion/criterion.h>
 #include <string.h>
@@ -246,5 +249,145 @@ Test(heapwalk, unaligned_object_start_classes)
 		cr_assert_not_null(strstr(hd_error_message(), "top inside its header"), "%s",
 				   hd_error_message());
 		teardown(&f);
+	}
+}
+
+/* ---- Synthetic image heaps (synthheap.h): hostile unaligned chunks ------ */
+
+static const struct sh_params *const PRESETS[] = {&sh_ce_22_3, &sh_oracle_21, &sh_ce_25};
+#define NPRESETS (sizeof PRESETS / sizeof PRESETS[0])
+
+static bool no_hub(void *ctx, uint64_t hub, struct hd_hubinfo *info)
+{
+	(void)ctx, (void)hub, (void)info;
+	return false;
+}
+
+/* However many chunks a target forges, a walker's probing stops. */
+Test(heapwalk, probe_budget)
+{
+	struct sh_heap h;
+	cr_assert_eq(sh_build(&sh_ce_25, &h), 0);
+	hd_memview *mv = mv_new_local();
+	cr_assert_eq(mv_add_local(mv, h.start, h.data, h.size), 0);
+	struct hd_walker w;
+	cr_assert_eq(hw_init(&w, &h.expect, mv, no_hub, NULL), 0);
+	uint64_t u = h.chunks[h.naligned], top;
+	memcpy(&top, sh_ptr(&h, u + h.p.ch_top), 8);
+	uint64_t start;
+	cr_assert_eq(hw_unaligned_object_start(&w, u, top, h.start + h.size, true, &start), -1);
+	cr_assert_not_null(strstr(hd_error_message(), "holds no valid object"), "%s", hd_error_message());
+	w.probed = HW_PROBE_BUDGET - 8;
+	uint64_t before = mv_stats(mv).reads;
+	cr_assert_eq(hw_unaligned_object_start(&w, u, top, h.start + h.size, true, &start), -1);
+	cr_assert_not_null(strstr(hd_error_message(), "probed"), "%s", hd_error_message());
+	cr_assert_leq(mv_stats(mv).reads - before, 4);
+	hw_fini(&w);
+	mv_free(mv);
+	sh_free(&h);
+}
+
+/* CE 25 puts an unaligned chunk's object after a card table sized by the
+ * object (UnalignedHeapChunk.calculateObjectStartOffset: header, one card
+ * byte per 512 bytes, the offset word), and the runtime finds it by
+ * inverting that size (UnalignedChunkRememberedSet.getObjectStartOffset).
+ * The offset the top implies is exact at any size, so an object much
+ * larger than the probe window (whose offset word lies past it) is found
+ * without probing.  The chunk is sparse: its header, and the offset word
+ * and object header where they must be. */
+Test(heapwalk, huge_unaligned_objects_found_without_probing)
+{
+	struct sd_heap r;
+	sd_open(&r, &sh_ce_25, 1);
+	const struct sh_params *p = &r.h.p;
+	struct sh_heap *h = &r.h;
+	uint64_t u = h->chunks[h->naligned], top0;
+	memcpy(&top0, sh_ptr(h, u + p->ch_top), 8);
+	struct hd_walker w;
+	cr_assert_eq(hw_init(&w, &r.L, r.mv, classes_lookup, &r.classes), 0);
+	uint64_t start0;
+	cr_assert_eq(hw_unaligned_object_start(&w, u, top0, h->start + h->size, true, &start0), 0,
+		     "%s", hd_error_message());
+	hw_fini(&w);
+	uint32_t len0;
+	memcpy(&len0, sh_ptr(h, u + start0 + p->array_length_off), 4);
+	uint64_t size0 = top0 - start0; /* a byte[]: one more element, one more byte */
+	uint64_t header_end = (r.L.ch_struct_end + 7u) & ~7ull;
+
+	static const uint64_t sizes[] = {(512ull << 20) + 4096, 1ull << 30, (2ull << 30) - 4096};
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		uint64_t size = size0 + ((sizes[i] - size0) & ~7ull);
+		uint64_t len = len0 + (size - size0);
+		cr_assert_lt(len, 1ull << 31);
+		uint64_t cards = (((size + 511) / 512) + 7) & ~7ull;
+		uint64_t start = header_end + cards + 8, top = start + size;
+		cr_assert_gt(start, header_end + (1u << 20), "the offset word lies past the window");
+
+		uint64_t chunk = r.L.heap_base + 12 * (1ull << 30); /* far from the image heap */
+		uint8_t head[4096], obj[4096];
+		memcpy(head, sh_ptr(h, u), sizeof head);
+		memcpy(head + p->ch_top, &top, 8);
+		memcpy(head + p->ch_end, &top, 8);
+		memset(obj, 0, sizeof obj);
+		memcpy(obj + 8, &start, 8); /* the word before the object */
+		memcpy(obj + 16, sh_ptr(h, u + start0), p->array_base);
+		uint32_t len32 = (uint32_t)len;
+		memcpy(obj + 16 + p->array_length_off, &len32, 4);
+		hd_memview *mv = mv_new_local();
+		cr_assert_eq(mv_add_local(mv, h->start, h->data, h->size), 0);
+		cr_assert_eq(mv_add_local(mv, chunk, head, sizeof head), 0);
+		cr_assert_eq(mv_add_local(mv, chunk + start - 16, obj, sizeof obj), 0);
+		cr_assert_eq(hw_init(&w, &r.L, mv, classes_lookup, &r.classes), 0);
+		uint64_t got = 0;
+		cr_assert_eq(hw_unaligned_object_start(&w, chunk, top, chunk + top, false, &got), 0,
+			     "%s", hd_error_message());
+		cr_assert_eq(got, start, "a %llu-byte object: found at %llu, not %llu: %s",
+			     (unsigned long long)size, (unsigned long long)got,
+			     (unsigned long long)start, hd_error_message());
+		cr_assert_eq(w.probed, 0, "probed %llu bytes", (unsigned long long)w.probed);
+		hw_fini(&w);
+		mv_free(mv);
+	}
+	sd_close(&r);
+}
+
+/* Issue 8, part 1: a heap cut inside an unaligned chunk's header. */
+static int count_chunk(void *ctx, const struct hd_chunk *ch)
+{
+	(void)ch;
+	++*(size_t *)ctx;
+	return 0;
+}
+
+Test(heapwalk, image_heap_cut_in_unaligned_header)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct sh_heap h;
+		cr_assert_eq(sh_build(PRESETS[i], &h), 0);
+		uint64_t u = h.chunks[h.naligned] - h.start;
+		for (uint64_t cut = u; cut < u + h.expect.ch_struct_end; cut += 4) {
+			struct hd_layout L = h.expect;
+			L.image_size = cut;
+			hd_memview *mv = mv_new_local();
+			cr_assert_eq(mv_add_local(mv, h.start, h.data, cut), 0);
+			struct hd_walker w;
+			cr_assert_eq(hw_init(&w, &L, mv, no_hub, NULL), 0);
+			size_t n = 0;
+			hd_error_clear();
+			int rc = hw_image_chunks(&w, count_chunk, &n);
+			if (cut == u) { /* the list ends with the heap: no unaligned chunks */
+				cr_assert_eq(rc, 0, "%s: %s", h.p.name, hd_error_message());
+				cr_assert_eq(n, h.naligned);
+			} else {
+				cr_assert_eq(rc, -1, "%s: a header cut at +%llu was taken for the end",
+					     h.p.name, (unsigned long long)(cut - u));
+				cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+				cr_assert_not_null(strstr(hd_error_message(), "ends inside"), "%s",
+						   hd_error_message());
+			}
+			hw_fini(&w);
+			mv_free(mv);
+		}
+		sh_free(&h);
 	}
 }

@@ -91,13 +91,30 @@ int report_histogram(FILE *out, const hdump_target *t, const struct hdump_result
 	return ferror(out) ? hdump_fail(HDUMP_E_OUTPUT, "cannot print the histogram") : 0;
 }
 
+/* S as the body of a JSON string: quote, backslash and control bytes
+ * escaped; other bytes pass (a path is bytes, JSON readers take UTF-8). */
+static void json_string_body(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+}
+
 void report_json(FILE *out, const char *path, const struct hdump_result *r)
 {
+	fputs("{\"file\":\"", out);
+	json_string_body(out, path);
 	fprintf(out,
-		"{\"file\":\"%s\",\"objects\":%" PRIu64 ",\"heap_bytes\":%" PRIu64
+		"\",\"objects\":%" PRIu64 ",\"heap_bytes\":%" PRIu64
 		",\"fillers\":%" PRIu64 ",\"chunks\":%" PRIu64 ",\"classes\":%" PRIu64
 		",\"hprof_bytes\":%" PRIu64 ",\"seconds\":%.3f}\n",
-		path, r->objects, r->bytes, r->fillers, r->chunks, r->classes, r->hprof_bytes,
+		r->objects, r->bytes, r->fillers, r->chunks, r->classes, r->hprof_bytes,
 		r->seconds);
 }
 

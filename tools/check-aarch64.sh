@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proves that the library builds for aarch64 (--exe works there; fork
 # snapshots, which inject x86-64 system calls, fail with "need x86-64"):
-# compiles every .c of the layers below the command line with the aarch64
+# compiles every .c of every layer and the command line with the aarch64
 # cross compiler, warnings as errors.  Needs gcc-aarch64-linux-gnu
 # (tools/deps.sh) and libelf's headers, which are the same for every CPU.
 #   tools/check-aarch64.sh      exit 1 with the compiler's complaints
@@ -17,7 +17,7 @@ for h in libelf.h gelf.h; do
 	ln -s "/usr/include/$h" "$inc/$h"
 done
 bad=0
-for f in common/*.c agent/*.c symbols/*.c hprof/*.c; do
-	"$cc" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fsyntax-only -I"$inc" "$f" || bad=1
+for f in common/*.c agent/*.c symbols/*.c hprof/*.c lib/*.c cli/*.c; do
+	"$cc" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fsyntax-only -DHDUMP_VERSION=\"check\" -I"$inc" "$f" || bad=1
 done
 exit $bad

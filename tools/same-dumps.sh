@@ -3,8 +3,9 @@
 # with two hdump binaries (say, built from main and from a branch) and
 # compares them.  The targets: --exe of each cached pkl, and a pkl REPL
 # frozen with SIGSTOP (so its heap cannot change between the two fork-mode
-# dumps).  Both write with one thread (the order of records written by
-# several threads is not fixed); the HPROF header's timestamp is skipped.
+# dumps).  Both write with one thread (older builds wrote several threads'
+# records in no fixed order); the new build's --exe dump is also compared
+# with its own on three threads.  The HPROF header's timestamp is skipped.
 #
 #   tools/same-dumps.sh OLD_HDUMP NEW_HDUMP      exit 0 when all are identical
 set -euo pipefail
@@ -25,6 +26,8 @@ for v in 0.25.1-2 0.30.2; do
 	"$old" --exe "$bin" --threads 1 --force -o "$work/old.hprof" >/dev/null
 	"$new" --exe "$bin" --threads 1 --force -o "$work/new.hprof" >/dev/null
 	compare "exe  $v"
+	"$new" --exe "$bin" --threads 3 --force -o "$work/old.hprof" >/dev/null
+	compare "exe  $v threads 1/3"
 	mkfifo "$work/in"
 	"$bin" repl <"$work/in" >"$work/out" 2>&1 &
 	pid=$!

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs dependencies, checks that no #include runs upward through the
-# layers and that every module has its unit test, builds, and runs every
+# layers, that every module has its unit test and that the library compiles
+# for aarch64, builds, and runs every
 # test: unit tests (also under AddressSanitizer + UndefinedBehaviorSanitizer),
 # the validator's self-test and the end-to-end tests on real native images.
 # Both builds are configured with -Dwerror=true (tools/build.sh).
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 tools/deps.sh
 tools/check-layers.sh
 tools/check-tests.sh
+tools/check-aarch64.sh
 tools/build.sh
 tests/fetch-pkl.sh >/dev/null
 meson test -C build --print-errorlogs --num-processes 2

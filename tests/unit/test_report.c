@@ -41,6 +41,21 @@ Test(report, json_line)
 		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234}\n");
 }
 
+/* A file name is the user's bytes: quotes, backslashes and control bytes
+ * must not break the JSON line ops tooling parses. */
+Test(report, json_path_escaped)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	cr_assert_not_null(out);
+	report_json(out, "a\"b\\c\nd\x01.hprof", &RESULT);
+	fclose(out);
+	cr_assert_not_null(strstr(text, "{\"file\":\"a\\\"b\\\\c\\u000ad\\u0001.hprof\",\"objects\""),
+			   "%s", text);
+	free(text);
+}
+
 Test(report, verbose_summary)
 {
 	struct capture c;

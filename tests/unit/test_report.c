@@ -25,18 +25,24 @@ static const struct hdump_result RESULT = {
 
 /* ---- JSON and summary ----------------------------------------------------- */
 
-Test(report, json_line)
+/* report_json's line for PATH (the caller frees it). */
+static char *json_of(const char *path)
 {
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
 	cr_assert_not_null(out);
-	report_json(out, "out.hprof", &RESULT);
-	report_json(out, "", &RESULT);
+	report_json(out, path, &RESULT);
 	fclose(out);
-	expect_text(text,
+	return text;
+}
+
+Test(report, json_line)
+{
+	expect_text(json_of("out.hprof"),
 		    "{\"file\":\"out.hprof\",\"objects\":1234,\"heap_bytes\":56789,\"fillers\":3,"
-		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234}\n"
+		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234}\n");
+	expect_text(json_of(""),
 		    "{\"file\":\"\",\"objects\":1234,\"heap_bytes\":56789,\"fillers\":3,"
 		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234}\n");
 }
@@ -45,12 +51,7 @@ Test(report, json_line)
  * must not break the JSON line ops tooling parses. */
 Test(report, json_path_escaped)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
-	cr_assert_not_null(out);
-	report_json(out, "a\"b\\c\nd\x01.hprof", &RESULT);
-	fclose(out);
+	char *text = json_of("a\"b\\c\nd\x01.hprof");
 	cr_assert_not_null(strstr(text, "{\"file\":\"a\\\"b\\\\c\\u000ad\\u0001.hprof\",\"objects\""),
 			   "%s", text);
 	free(text);

@@ -2,7 +2,8 @@
  * header and section count checked before libelf sees them (foreign
  * files, counts past the file or the caller's limit, damaged entry sizes,
  * what is no regular file), string tables checked before they are used,
- * reads that find the file shrunk or a signal pending. */
+ * a header rewritten before libelf reads it, reads that find the file
+ * shrunk or a signal pending. */
 #include "../../common/hd_error.h"
 #include "../../common/interrupt.h"
 #include "../../symbols/elffile.h"
@@ -14,6 +15,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Header, names at NAMES_OFF, section table at SH_OFF: null, the names, a
@@ -277,5 +279,47 @@ Test(elffile, a_pending_signal_ends_reading)
 	struct hd_elffile f;
 	cr_assert_eq(elffile_open(&f, fd, "crafted", &X86_64), -1);
 	cr_assert_eq(hd_error_class(), HD_E_INTERRUPTED, "%s", hd_error_message());
+	close(fd);
+}
+
+/* libelf reads through pread, and the definitions below are the ones it
+ * and elffile call (elffile's is pread64 with 64-bit file offsets, as
+ * meson builds): reads of offset 0 on REWRITTEN_FD after the first
+ * (elffile's check) see the header rewritten, as if the file changed in
+ * between. */
+static int rewritten_fd = -1;
+static int header_reads;
+
+static ssize_t read_rewritten(int fd, void *buf, size_t n, off_t off)
+{
+	ssize_t got = syscall(SYS_pread64, fd, buf, n, off);
+	if (fd == rewritten_fd && off == 0 && got >= (ssize_t)sizeof(Elf64_Ehdr) &&
+	    header_reads++ > 0)
+		((Elf64_Ehdr *)buf)->e_flags ^= 1;
+	return got;
+}
+
+ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	return read_rewritten(fd, buf, n, off);
+}
+
+ssize_t pread_of_libelf(int fd, void *buf, size_t n, off_t off) __asm__("pread");
+ssize_t pread_of_libelf(int fd, void *buf, size_t n, off_t off)
+{
+	return read_rewritten(fd, buf, n, off);
+}
+
+Test(elffile, a_header_rewritten_before_libelf_reads_it_is_refused)
+{
+	struct crafted c = good();
+	int fd = write_crafted(&c, 0);
+	rewritten_fd = fd;
+	struct hd_elffile f;
+	cr_assert_eq(elffile_open(&f, fd, "crafted", &X86_64), -1, "accepted");
+	cr_assert_eq(header_reads, 2, "libelf did not read the header through pread");
+	cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s", hd_error_message());
+	cr_assert_not_null(strstr(hd_error_message(), "changed"), "%s", hd_error_message());
+	rewritten_fd = -1;
 	close(fd);
 }

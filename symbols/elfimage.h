@@ -1,10 +1,10 @@
 /* The executable on disk: its .svm_heap section (the image heap as linked),
  * the VM version string.
  *
- * libelf parses it in ELF_C_READ mode, which reads with pread and never
- * maps the file: a file truncated or rewritten while hdump runs is then an
- * error, not a SIGBUS.  The header and the section count are checked before
- * libelf allocates for them, every size is checked against the file's real
+ * The file is opened as symbols/elffile.h says (header and section count
+ * checked before libelf allocates for them; libelf reading with pread,
+ * never mapping: a file truncated or rewritten while hdump runs is then an
+ * error, not a SIGBUS).  Every size is checked against the file's real
  * size before anything is allocated, and the work spent on the version
  * string is bounded, so a hostile file (a section table larger than the
  * file, extended section numbering claiming billions of sections, tens of

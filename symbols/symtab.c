@@ -1,102 +1,74 @@
 #include "symtab.h"
 
+#include "elffile.h"
+
 #include <elf.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+/* Any machine's libc: the caller checks the code it finds. */
+static const struct hd_elffile_want ANY_ELF64 = {
+	.machine = EM_NONE,
+	.max_sections = SYMTAB_MAX_SECTIONS,
+	.unsupported = HD_E_NOT_ELF,
+};
 
 struct table {
-	Elf64_Sym *syms;
+	Elf_Data *syms; /* libelf's, ELF_T_SYM; NULL: no such table */
 	size_t n;
-	char *strings; /* ends in a NUL (checked) */
-	size_t strings_size;
+	size_t names;   /* the section of its names (checked: a terminated string table) */
+};
+
+struct segment {
+	uint64_t vaddr, filesz, offset;
 };
 
 struct hd_symtab {
+	/* Its descriptor and path are the caller's, used only while opening. */
+	struct hd_elffile file;
 	struct table tables[2]; /* .dynsym, .symtab */
-	Elf64_Phdr *segments;
+	struct segment segments[SYMTAB_MAX_SEGMENTS];
 	size_t nsegments;
 };
 
-struct file {
-	int fd;
-	const char *path;
-	uint64_t size;
-};
-
-static bool inside(const struct file *f, uint64_t off, uint64_t len)
+/* The loaded segments (PT_LOAD), from the program headers checked here to
+ * lie in the file and within the limit before libelf reads them; each
+ * segment's file part cut at the file's end. */
+static int load_segments(hd_symtab *st)
 {
-	return off <= f->size && len <= f->size - off;
-}
-
-/* Reads exactly LEN bytes at OFF, which lie inside the file as opened. */
-static int read_at(const struct file *f, uint64_t off, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	while (len) {
-		ssize_t n = pread(f->fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return hd_fail_errno(HD_E_NOENT, errno, "%s: read", f->path);
-		if (n == 0)
-			return hd_fail(HD_E_LAYOUT, "%s: the file shrank while being read", f->path);
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* A malloc'd copy of COUNT entries of SIZE bytes at OFF, checked to lie in
- * the file; NULL with the error recorded. */
-static void *read_array(const struct file *f, uint64_t off, uint64_t count, size_t size,
-			const char *what)
-{
-	if (count == 0 || count > UINT64_MAX / size || !inside(f, off, count * size)) {
-		hd_fail(HD_E_LAYOUT, "%s: %s lie past the end of the file", f->path, what);
-		return NULL;
-	}
-	void *v = malloc((size_t)(count * size));
-	if (!v) {
-		hd_fail(HD_E_INTERNAL, "out of memory");
-		return NULL;
-	}
-	if (read_at(f, off, v, (size_t)(count * size)) != 0) {
-		free(v);
-		return NULL;
-	}
-	return v;
-}
-
-/* The section count, with extended numbering (e_shnum 0: the count is in
- * the first section header's sh_size). */
-static int section_count(const struct file *f, const Elf64_Ehdr *eh, uint64_t *n)
-{
-	*n = eh->e_shnum;
-	if (eh->e_shoff == 0) {
-		*n = 0;
+	const struct hd_elffile *f = &st->file;
+	const Elf64_Ehdr *eh = &f->eh;
+	if (eh->e_phoff == 0)
 		return 0;
+	if (eh->e_phentsize != sizeof(Elf64_Phdr))
+		return hd_fail(HD_E_NOT_ELF, "%s: damaged ELF header (segment entry size %u)", f->path,
+			       eh->e_phentsize);
+	/* PN_XNUM (extended numbering) is over the limit too. */
+	if (eh->e_phnum > SYMTAB_MAX_SEGMENTS)
+		return hd_fail(HD_E_LAYOUT, "%s: %u segments (limit %u)", f->path, eh->e_phnum,
+			       SYMTAB_MAX_SEGMENTS);
+	if (!elffile_inside(f, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)))
+		return hd_fail(HD_E_LAYOUT, "%s: program headers lie past the end of the file",
+			       f->path);
+	for (size_t i = 0; i < eh->e_phnum; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(f->elf, (int)i, &ph))
+			return elffile_libelf_failed(f, HD_E_LAYOUT, "unreadable program headers");
+		if (ph.p_type != PT_LOAD || ph.p_offset > f->size)
+			continue;
+		/* Only the bytes the file holds: a code address past them is
+		 * not in the file, whatever the segment claims. */
+		uint64_t held = f->size - ph.p_offset;
+		st->segments[st->nsegments++] = (struct segment){
+			ph.p_vaddr, ph.p_filesz < held ? ph.p_filesz : held, ph.p_offset};
 	}
-	if (*n == 0) {
-		Elf64_Shdr first;
-		if (!inside(f, eh->e_shoff, sizeof first))
-			return hd_fail(HD_E_LAYOUT, "%s: section headers lie past the end of the file",
-				       f->path);
-		if (read_at(f, eh->e_shoff, &first, sizeof first) != 0)
-			return -1;
-		*n = first.sh_size;
-	}
-	if (*n > SYMTAB_MAX_SECTIONS)
-		return hd_fail(HD_E_LAYOUT, "%s: %llu sections (limit %u)", f->path,
-			       (unsigned long long)*n, SYMTAB_MAX_SECTIONS);
 	return 0;
 }
 
-static int load_table(const struct file *f, const Elf64_Shdr *sh, const Elf64_Shdr *shdrs,
-		      uint64_t nsections, struct table *t)
+/* One symbol table, its size checked by the size of an ELF symbol and
+ * against the file before libelf reads it; its names checked too. */
+static int load_table(const struct hd_elffile *f, Elf_Scn *scn, const GElf_Shdr *sh,
+		      struct table *t)
 {
 	if (sh->sh_entsize != sizeof(Elf64_Sym) || sh->sh_size % sizeof(Elf64_Sym) != 0)
 		return hd_fail(HD_E_NOT_ELF, "%s: damaged symbol table (entry size %llu)", f->path,
@@ -105,86 +77,60 @@ static int load_table(const struct file *f, const Elf64_Shdr *sh, const Elf64_Sh
 	if (n > SYMTAB_MAX_SYMBOLS)
 		return hd_fail(HD_E_LAYOUT, "%s: %llu symbols in one table (limit %u)", f->path,
 			       (unsigned long long)n, SYMTAB_MAX_SYMBOLS);
-	if (sh->sh_link >= nsections || shdrs[sh->sh_link].sh_type != SHT_STRTAB)
-		return hd_fail(HD_E_NOT_ELF, "%s: damaged symbol table (no string table)", f->path);
-	const Elf64_Shdr *str = &shdrs[sh->sh_link];
-	if (str->sh_size > SYMTAB_MAX_STRINGS)
-		return hd_fail(HD_E_LAYOUT, "%s: %llu bytes of symbol names (limit %u)", f->path,
-			       (unsigned long long)str->sh_size, SYMTAB_MAX_STRINGS);
 	if (n == 0)
 		return 0;
-	if (!(t->syms = read_array(f, sh->sh_offset, n, sizeof *t->syms, "symbols")) ||
-	    !(t->strings = read_array(f, str->sh_offset, str->sh_size, 1, "symbol names")))
+	if (!elffile_inside(f, sh->sh_offset, sh->sh_size))
+		return hd_fail(HD_E_LAYOUT, "%s: symbols lie past the end of the file", f->path);
+	if (sh->sh_flags & SHF_COMPRESSED)
+		return hd_fail(HD_E_NOT_ELF, "%s: damaged symbol table (compressed)", f->path);
+	if (elffile_strtab(f, sh->sh_link, SYMTAB_MAX_STRINGS) != 0)
 		return -1;
+	Elf_Data *d = elf_getdata(scn, NULL);
+	if (!d || d->d_type != ELF_T_SYM || d->d_size != sh->sh_size)
+		return elffile_libelf_failed(f, HD_E_LAYOUT, "unreadable symbol table");
+	t->syms = d;
 	t->n = (size_t)n;
-	t->strings_size = (size_t)str->sh_size;
-	if (t->strings[t->strings_size - 1] != '\0')
-		return hd_fail(HD_E_NOT_ELF, "%s: damaged symbol names (not terminated)", f->path);
+	t->names = sh->sh_link;
 	return 0;
 }
 
-static int load(const struct file *f, hd_symtab *st)
+static int load_tables(hd_symtab *st)
 {
-	Elf64_Ehdr eh;
-	if (f->size < sizeof eh)
-		return hd_fail(HD_E_NOT_ELF, "%s: not an ELF file", f->path);
-	if (read_at(f, 0, &eh, sizeof eh) != 0)
-		return -1;
-	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_ident[EI_DATA] != ELFDATA2LSB)
-		return hd_fail(HD_E_NOT_ELF, "%s: not a 64-bit little-endian ELF file", f->path);
-	if ((eh.e_shoff && eh.e_shentsize != sizeof(Elf64_Shdr)) ||
-	    (eh.e_phoff && eh.e_phentsize != sizeof(Elf64_Phdr)))
-		return hd_fail(HD_E_NOT_ELF, "%s: damaged ELF header", f->path);
-	if (eh.e_phoff && eh.e_phnum) {
-		if (eh.e_phnum > SYMTAB_MAX_SEGMENTS)
-			return hd_fail(HD_E_LAYOUT, "%s: %u segments (limit %u)", f->path, eh.e_phnum,
-				       SYMTAB_MAX_SEGMENTS);
-		if (!(st->segments = read_array(f, eh.e_phoff, eh.e_phnum, sizeof *st->segments,
-						 "program headers")))
+	const struct hd_elffile *f = &st->file;
+	for (size_t i = 1; i < f->shnum; i++) {
+		Elf_Scn *scn;
+		GElf_Shdr sh;
+		if (elffile_section(f, i, &scn, &sh) != 0)
 			return -1;
-		st->nsegments = eh.e_phnum;
-	}
-	uint64_t nsections;
-	if (section_count(f, &eh, &nsections) != 0)
-		return -1;
-	if (nsections == 0)
-		return 0;
-	Elf64_Shdr *shdrs = read_array(f, eh.e_shoff, nsections, sizeof *shdrs, "section headers");
-	if (!shdrs)
-		return -1;
-	int rc = 0;
-	for (uint64_t i = 0; i < nsections && rc == 0; i++) {
-		int which = shdrs[i].sh_type == SHT_DYNSYM ? 0 : shdrs[i].sh_type == SHT_SYMTAB ? 1 : -1;
+		int which = sh.sh_type == SHT_DYNSYM ? 0 : sh.sh_type == SHT_SYMTAB ? 1 : -1;
 		if (which < 0)
 			continue;
-		if (st->tables[which].syms) {
-			rc = hd_fail(HD_E_NOT_ELF, "%s: two symbol tables of one kind", f->path);
-			break;
-		}
-		rc = load_table(f, &shdrs[i], shdrs, nsections, &st->tables[which]);
+		if (st->tables[which].syms)
+			return hd_fail(HD_E_NOT_ELF, "%s: two symbol tables of one kind", f->path);
+		if (load_table(f, scn, &sh, &st->tables[which]) != 0)
+			return -1;
 	}
-	free(shdrs);
-	return rc;
+	return 0;
 }
 
 hd_symtab *symtab_open(int fd, const char *path)
 {
-	struct stat sb;
-	if (fstat(fd, &sb) != 0) {
-		hd_fail_errno(HD_E_NOENT, errno, "%s", path);
-		return NULL;
-	}
-	struct file f = {fd, path, (uint64_t)sb.st_size};
 	hd_symtab *st = calloc(1, sizeof *st);
 	if (!st) {
 		hd_fail(HD_E_INTERNAL, "out of memory");
 		return NULL;
 	}
-	if (load(&f, st) != 0) {
+	if (elffile_open(&st->file, fd, path, &ANY_ELF64) != 0) {
+		free(st);
+		return NULL;
+	}
+	if (load_segments(st) != 0 || load_tables(st) != 0) {
 		symtab_close(st);
 		return NULL;
 	}
+	/* Everything symtab_find_function reads is loaded: the caller may
+	 * close FD, and libelf must not read it again. */
+	elf_cntl(st->file.elf, ELF_C_FDDONE);
 	return st;
 }
 
@@ -192,10 +138,10 @@ hd_symtab *symtab_open(int fd, const char *path)
 static bool file_offset(const hd_symtab *st, uint64_t vaddr, uint64_t *off)
 {
 	for (size_t i = 0; i < st->nsegments; i++) {
-		const Elf64_Phdr *ph = &st->segments[i];
-		if (ph->p_type == PT_LOAD && vaddr >= ph->p_vaddr && vaddr - ph->p_vaddr < ph->p_filesz &&
-		    ph->p_offset <= UINT64_MAX - (vaddr - ph->p_vaddr)) {
-			*off = vaddr - ph->p_vaddr + ph->p_offset;
+		const struct segment *s = &st->segments[i];
+		if (vaddr >= s->vaddr && vaddr - s->vaddr < s->filesz &&
+		    s->offset <= UINT64_MAX - (vaddr - s->vaddr)) {
+			*off = vaddr - s->vaddr + s->offset;
 			return true;
 		}
 	}
@@ -207,14 +153,17 @@ bool symtab_find_function(const hd_symtab *st, const char *name, struct hd_symbo
 	for (size_t t = 0; t < 2; t++) {
 		const struct table *tab = &st->tables[t];
 		for (size_t i = 0; i < tab->n; i++) {
-			const Elf64_Sym *s = &tab->syms[i];
-			if (ELF64_ST_TYPE(s->st_info) != STT_FUNC || s->st_shndx == SHN_UNDEF ||
-			    s->st_name >= tab->strings_size ||
-			    strcmp(tab->strings + s->st_name, name) != 0)
+			GElf_Sym s;
+			if (!gelf_getsym(tab->syms, (int)i, &s) ||
+			    GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF)
 				continue;
-			sym->value = s->st_value;
-			sym->size = s->st_size;
-			sym->in_file = file_offset(st, s->st_value, &sym->file_offset);
+			/* NULL for a name past the table's end. */
+			const char *sname = elf_strptr(st->file.elf, tab->names, s.st_name);
+			if (!sname || strcmp(sname, name) != 0)
+				continue;
+			sym->value = s.st_value;
+			sym->size = s.st_size;
+			sym->in_file = file_offset(st, s.st_value, &sym->file_offset);
 			return true;
 		}
 	}
@@ -225,10 +174,6 @@ void symtab_close(hd_symtab *st)
 {
 	if (!st)
 		return;
-	for (size_t t = 0; t < 2; t++) {
-		free(st->tables[t].syms);
-		free(st->tables[t].strings);
-	}
-	free(st->segments);
+	elffile_close(&st->file);
 	free(st);
 }

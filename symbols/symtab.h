@@ -1,7 +1,8 @@
-/* The symbol tables of an ELF file (.dynsym and .symtab), read with bounds
- * a hostile file cannot stretch: every size, count and string is checked
- * against the file as opened and against fixed limits before it is used.
- * For looking up a function by name (a libc's system call wrappers). */
+/* The symbol tables of an ELF file (.dynsym and .symtab), read by libelf
+ * with bounds a hostile file cannot stretch: the file is opened as
+ * symbols/elffile.h says, and every size, count and string is checked
+ * against the file as opened and against fixed limits before libelf reads
+ * it.  For looking up a function by name (a libc's system call wrappers). */
 #ifndef HD_SYMTAB_H
 #define HD_SYMTAB_H
 
@@ -25,10 +26,11 @@ struct hd_symbol {
 };
 
 /* Reads the symbol tables of the 64-bit little-endian ELF file open at FD
- * (not closed; PATH names it in messages).  A file with no symbol table
- * opens, and finds nothing.  Returns NULL with HD_E_NOT_ELF (not such a
- * file, or damaged headers), HD_E_LAYOUT (a table past the file's end or
- * over the limits), HD_E_NOENT (unreadable) or HD_E_INTERNAL recorded. */
+ * (PATH names it in messages); FD is not closed, nor read once this
+ * returns.  A file with no symbol table opens, and finds nothing.  Returns
+ * NULL with HD_E_NOT_ELF (not such a file, or damaged headers),
+ * HD_E_LAYOUT (a table past the file's end or over the limits),
+ * HD_E_NOENT (unreadable), HD_E_INTERRUPTED or HD_E_INTERNAL recorded. */
 HD_MUST_CHECK hd_symtab *symtab_open(int fd, const char *path);
 
 /* The defined function NAME (STT_FUNC; .dynsym searched first): true with

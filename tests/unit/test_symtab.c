@@ -5,6 +5,7 @@
  * right class; then a real libc. */
 #include "../../common/hd_error.h"
 #include "../../symbols/symtab.h"
+#include "elfcraft.h"
 
 #include <criterion/criterion.h>
 #include <elf.h>
@@ -39,17 +40,10 @@ static struct crafted good(void)
 {
 	struct crafted c;
 	memset(&c, 0, sizeof c);
-	memcpy(c.eh.e_ident, ELFMAG, SELFMAG);
-	c.eh.e_ident[EI_CLASS] = ELFCLASS64;
-	c.eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	c.eh.e_ident[EI_VERSION] = EV_CURRENT;
-	c.eh.e_type = ET_DYN;
-	c.eh.e_machine = EM_X86_64;
+	c.eh = elfcraft_header(ET_DYN);
 	c.eh.e_phoff = PH_OFF;
-	c.eh.e_phentsize = sizeof(Elf64_Phdr);
 	c.eh.e_phnum = 1;
 	c.eh.e_shoff = SH_OFF;
-	c.eh.e_shentsize = sizeof(Elf64_Shdr);
 	c.eh.e_shnum = 3;
 	c.file_size = SH_OFF + sizeof c.sh;
 	c.ph = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0,
@@ -113,6 +107,24 @@ Test(symtab, finds_a_function_and_where_its_code_lies)
 	cr_assert_not(symtab_find_function(st, "getpi", &sym), "names match whole");
 	cr_assert(symtab_find_function(st, "far_fn", &sym));
 	cr_assert_not(sym.in_file, "its address lies in no segment's file bytes");
+	symtab_close(st);
+}
+
+/* A segment claiming more file bytes than the file holds: code past the
+ * file's end is not in the file. */
+Test(symtab, a_segment_is_cut_at_the_end_of_the_file)
+{
+	struct crafted c = good();
+	c.ph.p_filesz = c.ph.p_memsz = 0x200000;
+	hd_symtab *st = open_crafted(&c);
+	cr_assert(st, "%s", hd_error_message());
+	struct hd_symbol sym;
+	cr_assert(symtab_find_function(st, "getpid", &sym));
+	cr_assert(sym.in_file);
+	cr_assert_eq(sym.file_offset, CODE_OFF);
+	cr_assert(symtab_find_function(st, "far_fn", &sym));
+	cr_assert_not(sym.in_file, "offset 0x%llx in a file of %llu bytes",
+		      (unsigned long long)sym.file_offset, (unsigned long long)c.file_size);
 	symtab_close(st);
 }
 

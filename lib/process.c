@@ -11,6 +11,10 @@
 
 struct hd_real_process {
 	struct hd_cowfork cow;
+	/* Where no thread sits in a system call, an injected one starts at a
+	 * libc wrapper (agent/inject.h); found before the target is held,
+	 * since reading libc's symbols takes time. */
+	struct inject_entries libc;
 };
 
 struct hd_real_process *hd_real_process_new(void)
@@ -69,19 +73,20 @@ static void real_release(void *ctx, struct hd_target *t)
 
 static int real_fork_allowed(void *ctx, pid_t pid)
 {
-	(void)ctx;
-	return mempolicy_check_fork(pid);
+	struct hd_real_process *p = ctx;
+	struct hd_maps maps;
+	if (mempolicy_check_fork(pid) != 0 || maps_read(pid, &maps) != 0)
+		return -1;
+	int rc = syscall_wrappers_find(pid, &maps, &p->libc);
+	maps_free(&maps);
+	return rc;
 }
 
 static int real_fork(void *ctx, struct hd_target *t, hd_memview *mv, const struct hd_maps *maps,
 		     pid_t *child)
 {
 	struct hd_real_process *p = ctx;
-	/* Where no thread sits in a system call, an injected one starts at a
-	 * libc wrapper (agent/inject.h); finding them takes libc's symbols. */
-	struct inject_entries libc = {0};
-	syscall_wrappers_find(t->pid, maps, &libc);
-	if (cowfork_take(&p->cow, t, mv, maps, &libc) != 0)
+	if (cowfork_take(&p->cow, t, mv, maps, &p->libc) != 0)
 		return -1;
 	*child = p->cow.child;
 	return 0;

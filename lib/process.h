@@ -29,7 +29,8 @@ struct hd_process_ops {
 	 * them go (idempotent, keeps the recorded error). */
 	int (*stop)(void *ctx, struct hd_target *t, pid_t pid);
 	void (*release)(void *ctx, struct hd_target *t);
-	/* May the target be forked (memory it could need)?  HD_E_SNAPSHOT if not. */
+	/* May the target be forked (memory it could need)?  HD_E_SNAPSHOT if not.
+	 * Also prepares the fork while the target runs (where a call can start). */
 	int (*fork_allowed)(void *ctx, pid_t pid);
 	/* Forks the held target T; *CHILD gets the frozen child's pid. */
 	int (*fork)(void *ctx, struct hd_target *t, hd_memview *mv, const struct hd_maps *maps,

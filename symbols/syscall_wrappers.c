@@ -2,6 +2,9 @@
 
 #include "symtab.h"
 
+#include "../common/hd_error.h"
+#include "../common/interrupt.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -16,6 +19,9 @@ static const char *const WRAPPERS[] = {
 	"getpid", "getppid", "getuid", "geteuid", "getgid", "getegid", "sched_yield", "sync",
 };
 #define PROLOGUE_MIN 7 /* mov $nr, %eax (5) + syscall (2) */
+/* Distinct libc files read: a process maps one (two for a musl-in-glibc
+ * oddity); the target can name any number of mappings "libc.so". */
+#define LIBRARIES_MAX 4
 
 static bool is_libc_name(const char *name)
 {
@@ -38,8 +44,10 @@ static bool mapped_at(const struct hd_maps *maps, const struct hd_mapping *lib, 
 	return false;
 }
 
-static void add_library(pid_t pid, const struct hd_maps *maps, const struct hd_mapping *lib,
-			struct inject_entries *out)
+/* Adds LIB's wrappers to OUT.  A libc that cannot be opened or read only
+ * offers no site; running out of memory or a signal fails. */
+static int add_library(pid_t pid, const struct hd_maps *maps, const struct hd_mapping *lib,
+		       struct inject_entries *out)
 {
 	char path[96];
 	snprintf(path, sizeof path, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid, lib->start,
@@ -47,15 +55,19 @@ static void add_library(pid_t pid, const struct hd_maps *maps, const struct hd_m
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		out->unreadable = errno;
-		return;
+		return 0;
 	}
 	struct hd_error_state before;
 	hd_error_save(&before);
 	hd_symtab *st = symtab_open(fd, path);
-	hd_error_restore(&before); /* a damaged libc only offers no site */
 	close(fd);
-	if (!st)
-		return;
+	if (!st) {
+		enum hd_error_class cls = hd_error_class();
+		if (cls == HD_E_INTERNAL || cls == HD_E_INTERRUPTED)
+			return -1;
+		hd_error_restore(&before); /* a damaged libc only offers no site */
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof WRAPPERS / sizeof *WRAPPERS && out->n < INJECT_MAX_ENTRIES; i++) {
 		struct hd_symbol sym;
 		uint64_t addr;
@@ -70,14 +82,34 @@ static void add_library(pid_t pid, const struct hd_maps *maps, const struct hd_m
 			out->addr[out->n++] = addr;
 	}
 	symtab_close(st);
+	return 0;
 }
 
-void syscall_wrappers_find(pid_t pid, const struct hd_maps *maps, struct inject_entries *out)
+int syscall_wrappers_find(pid_t pid, const struct hd_maps *maps, struct inject_entries *out)
 {
 	memset(out, 0, sizeof *out);
-	for (size_t i = 0; i < maps->n; i++) {
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} seen[LIBRARIES_MAX];
+	size_t nseen = 0;
+	for (size_t i = 0; i < maps->n && nseen < LIBRARIES_MAX; i++) {
 		const struct hd_mapping *m = &maps->v[i];
-		if (m->x && is_libc_name(m->name))
-			add_library(pid, maps, m, out);
+		if (!m->x || !is_libc_name(m->name))
+			continue;
+		bool known = false;
+		for (size_t k = 0; k < nseen && !known; k++)
+			known = seen[k].dev == m->dev && seen[k].ino == m->ino;
+		if (known)
+			continue;
+		seen[nseen].dev = m->dev;
+		seen[nseen].ino = m->ino;
+		nseen++;
+		if (hd_interrupted())
+			return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d",
+				       hd_interrupted_signal());
+		if (add_library(pid, maps, m, out) != 0)
+			return -1;
 	}
+	return 0;
 }

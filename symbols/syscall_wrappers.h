@@ -6,6 +6,7 @@
 #define HD_SYSCALL_WRAPPERS_H
 
 #include "../agent/inject.h"
+#include "../common/hd_error.h"
 #include "../agent/procmaps.h"
 
 #include <sys/types.h>
@@ -16,7 +17,12 @@
  * checks the code at each address.  The library is opened through
  * /proc/PID/map_files, which needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE:
  * when that fails, OUT->unreadable holds the errno.  Finding nothing is
- * not an error: OUT->n is then 0. */
-void syscall_wrappers_find(pid_t pid, const struct hd_maps *maps, struct inject_entries *out);
+ * not an error: OUT->n is then 0.  Each libc file is read once however
+ * often the target maps it, and at most a few distinct ones: the target
+ * chooses its maps.  Runs before the target is held: reading a symbol
+ * table takes time.  Errors: HD_E_INTERNAL (out of memory),
+ * HD_E_INTERRUPTED. */
+HD_MUST_CHECK int syscall_wrappers_find(pid_t pid, const struct hd_maps *maps,
+					struct inject_entries *out);
 
 #endif

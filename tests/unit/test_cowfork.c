@@ -143,7 +143,7 @@ Test(cowfork, a_computing_target_forks_at_a_wrapper_the_caller_found, .timeout =
 	cr_assert_eq(f.child, 0);
 	cr_assert_eq(tracee_children(h.pid), 0);
 	struct inject_entries libc;
-	syscall_wrappers_find(h.pid, &x.maps, &libc);
+	cr_assert_eq(syscall_wrappers_find(h.pid, &x.maps, &libc), 0, "%s", hd_error_message());
 	cr_assert(libc.n > 0, "no wrapper found (unreadable: %d)", libc.unreadable);
 	cr_assert(cowfork_take(&f, &x.t, x.mv, &x.maps, &libc) == 0, "%s", hd_error_message());
 	target_release(&x.t);

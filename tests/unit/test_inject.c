@@ -100,7 +100,7 @@ static uint64_t site_of(const struct hd_target *t)
 	cr_assert(maps_read(t->pid, &maps) == 0);
 	hd_memview *mv = mv_new_process(t->pid);
 	struct inject_entries libc;
-	syscall_wrappers_find(t->pid, &maps, &libc);
+	cr_assert_eq(syscall_wrappers_find(t->pid, &maps, &libc), 0, "%s", hd_error_message());
 	uint64_t site = 0;
 	cr_assert(inject_find_site(mv, &maps, t, &libc, &site) == 0, "%s", hd_error_message());
 	mv_free(mv);
@@ -230,7 +230,7 @@ Test(inject, an_unreadable_libc_is_named_in_the_refusal, .timeout = 60)
 	cr_assert(maps_read(h.pid, &maps) == 0);
 	hd_memview *mv = mv_new_process(h.pid);
 	struct inject_entries libc;
-	syscall_wrappers_find(h.pid, &maps, &libc);
+	cr_assert_eq(syscall_wrappers_find(h.pid, &maps, &libc), 0, "%s", hd_error_message());
 	cr_assert_eq(libc.unreadable, EPERM);
 	cr_assert_eq(libc.n, 0);
 	uint64_t site = 0;

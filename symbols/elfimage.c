@@ -14,8 +14,9 @@
 
 static const char VM_KEY[] = "com.oracle.svm.core.VM=";
 
+/* The machine is checked after the header (elfimage_open): one of two. */
 static const struct hd_elffile_want NATIVE_IMAGE = {
-	.machine = EM_X86_64,
+	.machine = EM_NONE,
 	.max_sections = HD_MAX_SECTIONS,
 	.unsupported = HD_E_NOT_NATIVE_IMAGE,
 };
@@ -151,7 +152,14 @@ int elfimage_open(const char *path, struct hd_elfimage *img)
 	}
 	struct hd_elffile f;
 	int rc = elffile_open(&f, fd, path, &NATIVE_IMAGE);
-	if (rc == 0) {
+	/* The image heap's format is the same on every machine Native Image
+	 * builds for; an --exe dump can read one built for either. */
+	if (rc == 0 && f.eh.e_machine != EM_X86_64 && f.eh.e_machine != EM_AARCH64) {
+		rc = hd_fail(HD_E_NOT_NATIVE_IMAGE,
+			     "%s: an ELF file for machine %u; native images are x86-64 or aarch64",
+			     path, (unsigned)f.eh.e_machine);
+		elffile_close(&f);
+	} else if (rc == 0) {
 		img->file_size = f.size;
 		img->dev = f.dev;
 		img->ino = f.ino;

@@ -33,6 +33,7 @@ struct elf_spec {
 	uint64_t symtab_entsize; /* the entry size its header claims */
 	uint64_t symtab_offset;  /* if nonzero: where it claims to lie */
 	bool names_unterminated; /* the names' last byte is not a NUL */
+	uint16_t machine;        /* e_machine; 0: x86-64 */
 };
 
 static const char NAMES[] = "\0.data\0.svm_heap\0.shstrtab\0.symtab";
@@ -87,7 +88,8 @@ static char *write_elf(const struct elf_spec *s)
 		fixed[0].sh_link = (uint32_t)shstrndx;
 	}
 	Elf64_Ehdr eh = {
-		.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
+		.e_type = ET_EXEC, .e_machine = s->machine ? s->machine : EM_X86_64,
+		.e_version = EV_CURRENT,
 		.e_shoff = shoff, .e_ehsize = sizeof eh, .e_shentsize = sizeof(Elf64_Shdr),
 		.e_shnum = (uint16_t)(s->extended ? 0 : s->claimed_shnum ? s->claimed_shnum : total),
 		.e_shstrndx = (uint16_t)(s->extended ? SHN_XINDEX : shstrndx),
@@ -148,6 +150,30 @@ Test(elfimage, reads_heap_version_and_sections)
 	cr_assert_eq(memcmp(elfimage_heap(&img), heap, 100000), 0);
 	cr_assert_eq(img.section_count, 4);
 	elfimage_close(&img);
+	unlink(path);
+	free(path);
+	free(heap);
+}
+
+/* An image built for aarch64 has the same image heap: --exe reads it on any
+ * machine; an ELF file for another machine is no native image. */
+Test(elfimage, aarch64_images_are_read_other_machines_refused)
+{
+	uint8_t *heap = pattern(4096);
+	struct elf_spec s = {.heap = heap, .heap_size = 4096, .machine = EM_AARCH64};
+	char *path = write_elf(&s);
+	struct hd_elfimage img;
+	cr_assert_eq(elfimage_open(path, &img), 0, "%s", hd_error_message());
+	cr_assert_eq(memcmp(elfimage_heap(&img), heap, 4096), 0);
+	elfimage_close(&img);
+	unlink(path);
+	free(path);
+	s.machine = EM_RISCV;
+	path = write_elf(&s);
+	hd_error_clear();
+	cr_assert_eq(elfimage_open(path, &img), -1);
+	cr_assert_eq(hd_error_class(), HD_E_NOT_NATIVE_IMAGE, "%s", hd_error_message());
+	cr_assert_not_null(strstr(hd_error_message(), "x86-64 or aarch64"), "%s", hd_error_message());
 	unlink(path);
 	free(path);
 	free(heap);

@@ -13,6 +13,7 @@
 #include "synthlive.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,11 @@ struct synth {
 	 * torn (a mutator mid-write); later ones find it whole again. */
 	unsigned tear_stops;
 	uint64_t torn_at, torn_word;
+	/* Fork mode: the target's maps read while it was held, before each fork. */
+	bool maps_read_held;
+	unsigned forks_on_fresh_maps;
+	/* A signal the target's release raises (a SIGINT typed mid-attempt). */
+	int raise_at_release;
 	/* The fork's child: every region of the target, copied at the fork. */
 	hd_memview *child;
 	uint8_t **child_bufs;
@@ -45,6 +51,7 @@ static int synth_read_maps(void *ctx, pid_t pid, struct hd_maps *m)
 {
 	struct synth *s = ctx;
 	cr_assert(pid == s->t.target.pid || (s->child && pid == CHILD_PID), "maps of %d", (int)pid);
+	s->maps_read_held |= s->held && pid == s->t.target.pid;
 	m->n = s->t.maps.n;
 	m->v = malloc(m->n * sizeof *m->v);
 	cr_assert_not_null(m->v);
@@ -83,6 +90,7 @@ static int synth_stop(void *ctx, struct hd_target *t, pid_t pid)
 	cr_assert_eq(pid, s->t.target.pid);
 	s->held = true;
 	s->stops++;
+	s->maps_read_held = false;
 	/* Stopped again, the heap is whole (as after a collection). */
 	for (size_t i = 0; s->scribbled && i < s->t.nchunks; i++)
 		memcpy(sl_ptr(&s->t, s->t.chunks[i]), s->scribbled + i * SCRIBBLE, SCRIBBLE);
@@ -114,6 +122,8 @@ static void synth_release(void *ctx, struct hd_target *t)
 		memset(p, 0, SCRIBBLE);
 	}
 	s->ran_on = true;
+	if (s->raise_at_release)
+		cr_assert_eq(raise(s->raise_at_release), 0);
 }
 
 static int synth_fork_allowed(void *ctx, pid_t pid)
@@ -132,6 +142,7 @@ static int synth_fork(void *ctx, struct hd_target *t, hd_memview *mv, const stru
 	cr_assert(s->held && t->n == s->t.target.n, "forked a target not held");
 	cr_assert_null(s->child, "a fork before the last one's end");
 	s->forks++;
+	s->forks_on_fresh_maps += s->maps_read_held;
 	s->child = mv_new_local();
 	s->child_bufs = calloc(s->t.nregions, sizeof *s->child_bufs);
 	cr_assert(s->child && s->child_bufs);
@@ -397,6 +408,76 @@ Test(live, gives_up_on_a_heap_that_never_settles)
 		cr_assert_eq(hdump_histogram(r.target, &rows), 0, "%s: a histogram of a failed dump", name);
 		close_run(&r);
 	}
+}
+
+/* Fork mode re-reads the target's maps while it is held, before each fork:
+ * the injected call's site is checked against the maps of the process as
+ * it is, not as it was at open or at the last attempt's child. */
+Test(live, fork_reads_the_held_targets_maps)
+{
+	struct run r;
+	open_torn(&r, &sh_ce_25, 1);
+	cr_assert_eq(dump(&r, HDUMP_SNAPSHOT_FORK, 5), 0, "%s", hdump_error().message);
+	check_dump(&r);
+	check_attempts(&r, 2);
+	cr_assert_eq(r.s.forks, 2);
+	cr_assert_eq(r.s.forks_on_fresh_maps, 2, "%u of 2 forks checked their site against fresh maps",
+		     r.s.forks_on_fresh_maps);
+	close_run(&r);
+}
+
+/* A sink that cannot start over, whose first attempt fails retryably after
+ * bytes went out (its second write): the dump fails for good with the
+ * output's class, and the target is not stopped again. */
+struct once_sink {
+	unsigned writes;
+};
+
+static int fail_second_write(void *ctx, const void *buf, size_t len)
+{
+	struct once_sink *o = ctx;
+	(void)buf;
+	(void)len;
+	return ++o->writes == 2 ? hdump_fail(HDUMP_E_INCONSISTENT, "caught mid-change") : 0;
+}
+
+Test(live, a_sink_that_cannot_start_over_is_not_retried)
+{
+	struct run r;
+	open_run(&r, &sh_ce_25);
+	struct hdump_options o;
+	hdump_options_init(&o);
+	o.retries = 5;
+	o.threads = 1;
+	struct once_sink once = {0};
+	struct hdump_sink sink = {fail_second_write, NULL, &once};
+	cr_assert_eq(hdump_dump(r.target, &o, &sink, &r.result), -1);
+	struct hdump_error e = hdump_error();
+	cr_assert_eq(e.cls, HDUMP_E_OUTPUT, "%d: %s", e.cls, e.message);
+	cr_assert_null(strstr(e.message, "did not hold still"), "%s", e.message);
+	cr_assert_eq(r.s.stops, 1);
+	cr_assert_eq(r.s.releases, 1);
+	cr_assert_eq(r.seen.retries, 0);
+	close_run(&r);
+}
+
+/* A signal during an attempt that fails torn ends the dump as interrupted
+ * (exit 14), after that one attempt, not as a heap that did not hold still. */
+Test(live, a_signal_during_a_torn_attempt_interrupts)
+{
+	hdump_install_signal_handlers();
+	struct run r;
+	open_torn(&r, &sh_ce_25, 1000);
+	r.s.raise_at_release = SIGINT;
+	cr_assert_eq(dump(&r, HDUMP_SNAPSHOT_STOP, 5), -1);
+	struct hdump_error e = hdump_error();
+	cr_assert_eq(e.cls, HDUMP_E_INTERRUPTED, "%d: %s", e.cls, e.message);
+	cr_assert_eq(hdump_exit_code(e.cls), 14);
+	cr_assert_null(strstr(e.message, "did not hold still"), "%s", e.message);
+	cr_assert_eq(hdump_interrupted(), SIGINT);
+	cr_assert_eq(r.s.stops, 1);
+	cr_assert_eq(r.seen.retries, 0);
+	close_run(&r);
 }
 
 /* ---- Isolates --------------------------------------------------------------- */

@@ -10,7 +10,8 @@
  * explains, and HD_E_INCONSISTENT.  HD_E_LAYOUT is final: the image's data
  * (which never changes) did not validate.  HD_E_TORN has no code of its own
  * (no description): after the last retry it is reported as
- * HD_E_INCONSISTENT. */
+ * HD_E_INCONSISTENT.  It is the one class the public API (include/hdump.h)
+ * does not have, so it comes last: the others keep the public numbers. */
 #ifndef HD_ERROR_H
 #define HD_ERROR_H
 
@@ -32,9 +33,9 @@
 	X(HD_E_TARGET_GONE, 11, "target process exited during the dump")      \
 	X(HD_E_TRACED, 12, "target is already traced by another process")     \
 	X(HD_E_INCONSISTENT, 13, "heap stayed inconsistent after retries")    \
-	X(HD_E_TORN, 13, NULL)                                                \
 	X(HD_E_INTERRUPTED, 14, "interrupted by a signal; target released")   \
-	X(HD_E_SNAPSHOT, 15, "snapshot refused (memory limits, seccomp, no proven syscall site) or failed; target unchanged")
+	X(HD_E_SNAPSHOT, 15, "snapshot refused (memory limits, seccomp, no proven syscall site) or failed; target unchanged") \
+	X(HD_E_TORN, 13, NULL)
 
 /* On every fallible function: it returns 0, or -1 with the error recorded
  * (pointer-returning ones: NULL), and the caller must look. */

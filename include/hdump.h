@@ -41,9 +41,8 @@ enum hdump_error_class {
 	HDUMP_E_DISK_FULL,        /* 10 */
 	HDUMP_E_TARGET_GONE,      /* 11 */
 	HDUMP_E_TRACED,           /* 12 */
-	HDUMP_E_INCONSISTENT,     /* 13: the heap did not hold still (after retries) */
-	HDUMP_E_TORN,             /* 13: a read that hit a changing heap; retried, never
-				     the final class of a dump */
+	HDUMP_E_INCONSISTENT,     /* 13: the heap did not hold still (after retries), or
+				     a read of a running process met it changing */
 	HDUMP_E_INTERRUPTED,      /* 14 */
 	HDUMP_E_SNAPSHOT,         /* 15: snapshot refused or failed; target unchanged */
 	HDUMP_ERROR_CLASS_COUNT
@@ -121,9 +120,10 @@ struct hdump_target_info {
 void hdump_target_info(const hdump_target *t, struct hdump_target_info *info);
 
 /* Copies LEN bytes of the target's memory at ADDR (a process: its live
- * memory, once discovered; an executable: its image heap at
- * image_heap_start).  Errors: LAYOUT (unmapped), TARGET_GONE, USAGE (a
- * process not discovered yet). */
+ * memory, once discovered, read while it runs: nothing holds it; an
+ * executable: its image heap at image_heap_start).  Errors: LAYOUT (an
+ * executable: not in the image heap), INCONSISTENT (a process: not mapped,
+ * or unmapped as it ran), TARGET_GONE, USAGE (a process not discovered yet). */
 HDUMP_MUST_CHECK int hdump_read(hdump_target *t, uint64_t addr, void *buf, size_t len);
 
 /* ---- Events ------------------------------------------------------------- */

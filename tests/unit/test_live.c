@@ -78,7 +78,11 @@ static hd_memview *synth_open_memory(void *ctx, pid_t pid)
 		return mv_clone(s->child);
 	}
 	cr_assert_eq(pid, s->t.target.pid);
-	return mv_clone(s->t.proc);
+	/* A running process: what is not mapped may have been unmapped as it ran. */
+	hd_memview *mv = mv_clone(s->t.proc);
+	if (mv)
+		mv_reads_may_tear(mv);
+	return mv;
 }
 
 static void put64(struct synth *s, uint64_t at, uint64_t v) { memcpy(sl_ptr(&s->t, at), &v, 8); }
@@ -477,6 +481,21 @@ Test(live, a_signal_during_a_torn_attempt_interrupts)
 	cr_assert_eq(hdump_interrupted(), SIGINT);
 	cr_assert_eq(r.s.stops, 1);
 	cr_assert_eq(r.seen.retries, 0);
+	close_run(&r);
+}
+
+/* hdump_read of a running process: an address it does not map is the heap
+ * changing (HDUMP_E_INCONSISTENT), never the library's internal torn class. */
+Test(live, a_read_of_unmapped_process_memory_is_inconsistent)
+{
+	struct run r;
+	open_run(&r, &sh_ce_25);
+	uint64_t word;
+	cr_assert_eq(hdump_read(r.target, r.s.t.image_start, &word, 8), 0, "%s", hdump_error().message);
+	cr_assert_eq(hdump_read(r.target, 8, &word, 8), -1);
+	struct hdump_error e = hdump_error();
+	cr_assert_eq(e.cls, HDUMP_E_INCONSISTENT, "%d: %s", e.cls, e.message);
+	cr_assert_eq(hdump_exit_code(e.cls), 13);
 	close_run(&r);
 }
 

@@ -289,7 +289,8 @@ static int write_object(void *ctx, const struct hd_object *o)
 	size_t k = (size_t)(cls - x->in->classes->v);
 	if (cls->kind == HD_KIND_INSTANCE || cls->kind == HD_KIND_HYBRID) {
 		if (!o->data)
-			return hd_fail(HD_E_LAYOUT, "instance at 0x%" PRIx64 " is too large", o->addr);
+			return hd_fail(hw_contradiction(x->walker), /* a hybrid's length may be torn */
+				       "instance at 0x%" PRIx64 " is too large", o->addr);
 		/* Built whole, then handed over in one piece: the hot path. */
 		uint32_t nb = x->inst_bytes[k];
 		uint8_t *p = x->rec;
@@ -609,8 +610,11 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 	if (rc == 0)
 		rc = write_objects(&x, &chunks, w, max_rec);
 	chunk_list_free(&chunks);
+	/* Final only in data that never changes: in a live process even the
+	 * image heap's references are written at run time (and moved by a
+	 * collection), so there a retry may not meet them. */
 	if (rc == 0 && x.dangling.n)
-		rc = hd_fail(HD_E_INCONSISTENT,
+		rc = hd_fail(mv_may_tear(in->mv) ? HD_E_INCONSISTENT : HD_E_LAYOUT,
 			     "%" PRIu64 " references do not land on an object start (first: "
 			     "0x%" PRIx64 " in object 0x%" PRIx64 ")",
 			     x.dangling.n, x.dangling.to, x.dangling.from);

@@ -1,7 +1,8 @@
 /* Error classes shared by every layer, and the exit code each maps to.
  *
  * A failing function records one error (class + one-line message) at the
- * failure site and returns -1/NULL/false; the command line prints it once as
+ * failure site and returns -1 (NULL for pointers; a predicate may return
+ * bool, but false is never a failure); the command line prints it once as
  * "hdump: <message>" and exits with the class's code.  The table below is the
  * single source of the codes: --help, the README and the tests quote it.
  *
@@ -21,7 +22,7 @@
 #define HD_ERRORS(X)                                                          \
 	X(HD_OK, 0, "success")                                                \
 	X(HD_E_INTERNAL, 1, "internal error (a bug in hdump) or out of memory") \
-	X(HD_E_USAGE, 2, "bad command line")                                  \
+	X(HD_E_USAGE, 2, "bad usage (command line or API call)")             \
 	X(HD_E_NOENT, 3, "no such file or process")                           \
 	X(HD_E_PERM, 4, "permission denied")                                  \
 	X(HD_E_NOT_ELF, 5, "input is not an ELF executable")                  \

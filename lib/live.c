@@ -276,6 +276,8 @@ static int attempt(struct live *lv, const struct hdump_options *o, struct dump_s
 		rc = reread_maps(lv, lv->pid);
 		if (rc == 0)
 			rc = lv->ops->fork(lv->ops_ctx, &lv->target, lv->proc, &lv->maps, &child);
+		if (rc == 0)
+			hd_fault(HD_FAULT_TARGET_HELD, lv->pid);
 		resume(&h, (struct hdump_event){.snapshot = HDUMP_SNAPSHOT_FORK, .fork_child = child});
 		if (rc == 0 && !(view = child_view = lv->ops->open_memory(lv->ops_ctx, child)))
 			rc = -1;
@@ -287,7 +289,7 @@ static int attempt(struct live *lv, const struct hdump_options *o, struct dump_s
 	size_t chosen = 0;
 	if (rc == 0)
 		rc = choose_isolate(lv, o, &chosen);
-	if (rc == 0)
+	if (rc == 0 && !forking)
 		hd_fault(HD_FAULT_TARGET_HELD, lv->pid);
 	if (rc == 0 && !s) {
 		resume(&h, (struct hdump_event){.snapshot = HDUMP_SNAPSHOT_STOP});

@@ -7,6 +7,7 @@
  * scribbled over, so a copy or fork dump that read the target after
  * letting it go would not come out whole.  The fork's child is a frozen
  * copy of the process's memory at the fork. */
+#include "../../common/fault.h"
 #include "../../include/hdump.h"
 #include "../../lib/target.h"
 #include "livecheck.h"
@@ -497,6 +498,38 @@ Test(live, a_read_of_unmapped_process_memory_is_inconsistent)
 	cr_assert_eq(e.cls, HDUMP_E_INCONSISTENT, "%d: %s", e.cls, e.message);
 	cr_assert_eq(hdump_exit_code(e.cls), 13);
 	close_run(&r);
+}
+
+/* The fault hook the end-to-end tests use to kill or stall a held target
+ * runs while it is held, in every snapshot mode (in fork mode: forked). */
+static struct synth *hooked;
+static unsigned held_hooks, hooks;
+
+static bool note_hold(enum hd_fault_point point, pid_t pid)
+{
+	if (point != HD_FAULT_TARGET_HELD)
+		return false;
+	cr_assert_eq(pid, hooked->t.target.pid);
+	hooks++;
+	held_hooks += hooked->held;
+	return true;
+}
+
+Test(live, the_target_held_fault_runs_while_it_is_held)
+{
+	for (enum hdump_snapshot mode = HDUMP_SNAPSHOT_STOP; mode <= HDUMP_SNAPSHOT_FORK; mode++) {
+		struct run r;
+		open_run(&r, &sh_ce_25);
+		hooked = &r.s;
+		hooks = held_hooks = 0;
+		hd_fault_hook = note_hold;
+		cr_assert_eq(dump(&r, mode, 0), 0, "%s", hdump_error().message);
+		hd_fault_hook = NULL;
+		cr_assert_eq(hooks, 1, "mode %d", mode);
+		cr_assert_eq(held_hooks, 1, "mode %d: the hook ran after the target was released", mode);
+		cr_assert_eq(r.s.forks, mode == HDUMP_SNAPSHOT_FORK);
+		close_run(&r);
+	}
 }
 
 /* ---- Isolates --------------------------------------------------------------- */

@@ -38,7 +38,9 @@ int live_open(struct live *lv, const struct hd_process_ops *ops, void *ops_ctx, 
 				(int)pid);
 		return -1;
 	}
-	lv->nisolates = isolates_find(&lv->maps, img, lv->starts, MAX_ISOLATES);
+	size_t found = isolates_find(&lv->maps, img, lv->starts, MAX_ISOLATES);
+	lv->nisolates = found < MAX_ISOLATES ? found : MAX_ISOLATES;
+	lv->ignored_isolates = found - lv->nisolates;
 	if (!lv->nisolates)
 		return hd_fail(HD_E_NOT_NATIVE_IMAGE, "process %d maps no isolate's image heap (not "
 				"started yet, or not a native image)", (int)pid);
@@ -49,6 +51,13 @@ int live_discover(struct live *lv, const struct hd_events *ev)
 {
 	uint64_t *hubs = NULL;
 	size_t nhubs = 0;
+	if (lv->ignored_isolates) {
+		char why[160];
+		snprintf(why, sizeof why, "the process maps %zu isolates; only the %d lowest in memory "
+			 "can be listed and dumped, %zu ignored", lv->nisolates + lv->ignored_isolates,
+			 MAX_ISOLATES, lv->ignored_isolates);
+		events_text(ev, HDUMP_EVENT_WARNING, why);
+	}
 	lv->local = mv_new_local();
 	if (!lv->local)
 		return -1;

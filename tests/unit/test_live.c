@@ -41,6 +41,7 @@ struct synth {
 	/* Fork mode: the target's maps read while it was held, before each fork. */
 	bool maps_read_held;
 	unsigned forks_on_fresh_maps;
+	unsigned more_isolates; /* image-heap copies its maps show besides the first */
 	/* A signal the target's release raises (a SIGINT typed mid-attempt). */
 	int raise_at_release;
 	/* The fork's child: every region of the target, copied at the fork. */
@@ -49,15 +50,32 @@ struct synth {
 	size_t nchild_bufs;
 };
 
+static int by_start(const void *a, const void *b)
+{
+	const struct hd_mapping *x = a, *y = b;
+	return (x->start > y->start) - (x->start < y->start);
+}
+
 static int synth_read_maps(void *ctx, pid_t pid, struct hd_maps *m)
 {
 	struct synth *s = ctx;
 	cr_assert(pid == s->t.target.pid || (s->child && pid == CHILD_PID), "maps of %d", (int)pid);
 	s->maps_read_held |= s->held && pid == s->t.target.pid;
 	m->n = s->t.maps.n;
-	m->v = malloc(m->n * sizeof *m->v);
+	m->v = malloc((m->n + 2 * s->more_isolates) * sizeof *m->v);
 	cr_assert_not_null(m->v);
 	memcpy(m->v, s->t.maps.v, m->n * sizeof *m->v);
+	/* More isolates: each a copy of the image heap above its null region,
+	 * 1 GiB apart below the first. */
+	for (unsigned i = 1; i <= s->more_isolates; i++) {
+		uint64_t base = s->t.heap_base - ((uint64_t)i << 30);
+		uint64_t start = base + (s->t.image_start - s->t.heap_base);
+		m->v[m->n++] = (struct hd_mapping){.start = base, .end = start};
+		m->v[m->n++] = (struct hd_mapping){.start = start, .end = start + s->t.h.size, .r = true,
+						   .offset = s->t.img.heap_offset,
+						   .dev = s->t.img.dev, .ino = s->t.img.ino};
+	}
+	qsort(m->v, m->n, sizeof *m->v, by_start);
 	return 0;
 }
 
@@ -569,6 +587,42 @@ Test(events, the_prefix_is_stripped_from_a_lines_start_only)
 }
 
 /* ---- Isolates --------------------------------------------------------------- */
+
+/* More isolates than hdump keeps (16): a warning names how many it left
+ * out, and the rest are there to list. */
+struct warned {
+	unsigned n;
+	char text[256];
+};
+
+static void on_warning(void *ctx, const struct hdump_event *ev)
+{
+	struct warned *w = ctx;
+	if (ev->kind != HDUMP_EVENT_WARNING)
+		return;
+	w->n++;
+	snprintf(w->text, sizeof w->text, "%s", ev->text);
+}
+
+Test(live, isolates_beyond_the_limit_are_warned_of)
+{
+	struct synth s = {0};
+	cr_assert_eq(sl_build(&sh_ce_25, &s.t), 0);
+	s.more_isolates = 19;
+	hdump_target *t = target_open_process(&synth_ops, &s, s.t.target.pid);
+	cr_assert_not_null(t, "%s", hdump_error().message);
+	struct hdump_target_info info;
+	hdump_target_info(t, &info);
+	cr_assert_eq(info.isolates, 16);
+	struct warned w = {0};
+	hdump_set_events(t, on_warning, &w);
+	cr_assert_eq(hdump_discover(t), 0, "%s", hdump_error().message);
+	cr_assert_eq(w.n, 1);
+	cr_assert_not_null(strstr(w.text, "maps 20 isolates"), "%s", w.text);
+	cr_assert_not_null(strstr(w.text, "4 ignored"), "%s", w.text);
+	hdump_close(t);
+	sl_free(&s.t);
+}
 
 /* The isolate list through the API, and a dump of an isolate that is not there. */
 Test(live, isolates)

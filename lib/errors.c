@@ -1,10 +1,8 @@
-/* The public face of common/: error classes and messages, escaping, the
- * interrupt flag (include/hdump.h). */
+/* The public face of common/hd_error.h (include/hdump.h): error classes,
+ * messages, exit codes. */
 #include "../include/hdump.h"
 
-#include "../common/escape.h"
 #include "../common/hd_error.h"
-#include "../common/interrupt.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -84,24 +82,3 @@ const char *hdump_error_description(enum hdump_error_class cls)
 	};
 	return (unsigned)cls < HDUMP_ERROR_CLASS_COUNT ? desc[cls] : NULL;
 }
-
-char *hdump_escape(const char *s, char *buf, size_t size)
-{
-	return hd_escape(s, buf, size);
-}
-
-void hdump_fputs_escaped(const char *s, FILE *f)
-{
-	hd_fputs_escaped(s, f);
-}
-
-void hdump_install_signal_handlers(void)
-{
-	hd_install_signal_handlers();
-}
-
-int hdump_interrupted(void)
-{
-	return hd_interrupted() ? hd_interrupted_signal() : 0;
-}
-_Static_assert(HDUMP_ESCAPED_MESSAGE == HD_ESCAPED_MESSAGE, "room for an escaped message");

@@ -65,6 +65,7 @@ hd_memview *mv_new_process(pid_t pid)
 }
 
 void mv_reads_may_tear(hd_memview *mv) { mv->may_tear = true; }
+bool mv_may_tear(const hd_memview *mv) { return mv->may_tear; }
 
 void mv_read_without_pinning(hd_memview *mv) { mv->use_mem_fd = true; }
 

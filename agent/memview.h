@@ -10,6 +10,7 @@
 
 #include "../common/hd_error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -29,6 +30,9 @@ HD_MUST_CHECK int mv_add_local(hd_memview *mv, uint64_t addr, const void *data, 
  * view.  Without it a local view holds data that never changes (an image
  * heap), and such a read is a layout error. */
 void mv_reads_may_tear(hd_memview *mv);
+/* MV reads a live process or a copy of one (data that may have been caught
+ * mid-change), not data that never changes. */
+bool mv_may_tear(const hd_memview *mv);
 
 /* A view of process PID's memory.  The caller must keep PID stopped (or
  * accept torn reads) while reading. */

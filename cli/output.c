@@ -137,7 +137,7 @@ int output_rewind(void *ctx, uint64_t written)
 {
 	struct hd_output *o = ctx;
 	if (o->is_stream)
-		return written ? hdump_fail(HDUMP_E_INCONSISTENT, "cannot retry a dump already streamed to %s",
+		return written ? hdump_fail(HDUMP_E_OUTPUT, "cannot retry a dump already streamed to %s",
 					 o->path ? o->path : "standard output")
 			       : 0;
 	if (ftruncate(o->fd, 0) != 0 || lseek(o->fd, 0, SEEK_SET) != 0)

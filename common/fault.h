@@ -10,7 +10,8 @@
 #include <sys/types.h>
 
 enum hd_fault_point {
-	HD_FAULT_TARGET_HELD,  /* the target PID is held, its isolates scanned */
+	HD_FAULT_TARGET_HELD,  /* the target PID is held: its isolates scanned (stop,
+				  copy), or its fork taken (fork) */
 	HD_FAULT_OPEN_MEMORY,  /* PID's memory is opened: true reads it without pinning */
 };
 

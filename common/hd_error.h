@@ -1,7 +1,8 @@
 /* Error classes shared by every layer, and the exit code each maps to.
  *
  * A failing function records one error (class + one-line message) at the
- * failure site and returns -1/NULL/false; the command line prints it once as
+ * failure site and returns -1 (NULL for pointers; a predicate may return
+ * bool, but false is never a failure); the command line prints it once as
  * "hdump: <message>" and exits with the class's code.  The table below is the
  * single source of the codes: --help, the README and the tests quote it.
  *
@@ -10,7 +11,8 @@
  * explains, and HD_E_INCONSISTENT.  HD_E_LAYOUT is final: the image's data
  * (which never changes) did not validate.  HD_E_TORN has no code of its own
  * (no description): after the last retry it is reported as
- * HD_E_INCONSISTENT. */
+ * HD_E_INCONSISTENT.  It is the one class the public API (include/hdump.h)
+ * does not have, so it comes last: the others keep the public numbers. */
 #ifndef HD_ERROR_H
 #define HD_ERROR_H
 
@@ -20,7 +22,7 @@
 #define HD_ERRORS(X)                                                          \
 	X(HD_OK, 0, "success")                                                \
 	X(HD_E_INTERNAL, 1, "internal error (a bug in hdump) or out of memory") \
-	X(HD_E_USAGE, 2, "bad command line")                                  \
+	X(HD_E_USAGE, 2, "bad usage (command line or API call)")             \
 	X(HD_E_NOENT, 3, "no such file or process")                           \
 	X(HD_E_PERM, 4, "permission denied")                                  \
 	X(HD_E_NOT_ELF, 5, "input is not an ELF executable")                  \
@@ -32,9 +34,9 @@
 	X(HD_E_TARGET_GONE, 11, "target process exited during the dump")      \
 	X(HD_E_TRACED, 12, "target is already traced by another process")     \
 	X(HD_E_INCONSISTENT, 13, "heap stayed inconsistent after retries")    \
-	X(HD_E_TORN, 13, NULL)                                                \
 	X(HD_E_INTERRUPTED, 14, "interrupted by a signal; target released")   \
-	X(HD_E_SNAPSHOT, 15, "snapshot refused (memory limits, seccomp, no proven syscall site) or failed; target unchanged")
+	X(HD_E_SNAPSHOT, 15, "snapshot refused (memory limits, seccomp, no proven syscall site) or failed; target unchanged") \
+	X(HD_E_TORN, 13, NULL)
 
 /* On every fallible function: it returns 0, or -1 with the error recorded
  * (pointer-returning ones: NULL), and the caller must look. */

@@ -5,7 +5,7 @@
 #define HD_CENSUS_H
 
 #include "../common/hd_error.h"
-#include "heapdump.h"
+#include "dumpinput.h"
 #include "objindex.h"
 
 #include <stdint.h>

@@ -289,7 +289,8 @@ static int write_object(void *ctx, const struct hd_object *o)
 	size_t k = (size_t)(cls - x->in->classes->v);
 	if (cls->kind == HD_KIND_INSTANCE || cls->kind == HD_KIND_HYBRID) {
 		if (!o->data)
-			return hd_fail(HD_E_LAYOUT, "instance at 0x%" PRIx64 " is too large", o->addr);
+			return hd_fail(hw_contradiction(x->walker), /* a hybrid's length may be torn */
+				       "instance at 0x%" PRIx64 " is too large", o->addr);
 		/* Built whole, then handed over in one piece: the hot path. */
 		uint32_t nb = x->inst_bytes[k];
 		uint8_t *p = x->rec;
@@ -356,12 +357,12 @@ static int write_chunk(void *ctx, const struct hd_chunk *ch)
 #define MAX_WORKERS 8
 #define SLOTS_PER_WORKER 2
 
-struct chunk_list {
+struct job_chunks {
 	struct hd_chunk *v;
 	size_t n, cap;
 };
 
-static void chunk_list_free(struct chunk_list *l)
+static void job_chunks_free(struct job_chunks *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		free((void *)l->v[i].gaps);
@@ -371,7 +372,7 @@ static void chunk_list_free(struct chunk_list *l)
 /* The chunk sources own their chunks only during the callback. */
 static int collect_chunk(void *ctx, const struct hd_chunk *ch)
 {
-	struct chunk_list *l = ctx;
+	struct job_chunks *l = ctx;
 	if (hd_grow(&l->v, &l->cap, l->n, sizeof *l->v, 256) != 0)
 		return -1;
 	struct hd_chunk copy = *ch;
@@ -402,7 +403,7 @@ struct slot {
 };
 
 struct objects {
-	const struct chunk_list *chunks;
+	const struct job_chunks *chunks;
 	size_t *jobs;                /* job -> index of a chunk that is not big */
 	size_t njobs;
 	struct worker *workers;
@@ -506,7 +507,7 @@ static void objects_free(struct objects *o)
 
 /* Writes every object of CHUNKS to OUT; adds the dangling references met to
  * PROTO's. */
-static int write_objects(struct writer *proto, const struct chunk_list *chunks, hd_hprof *out,
+static int write_objects(struct writer *proto, const struct job_chunks *chunks, hd_hprof *out,
 			 size_t max_rec)
 {
 	struct objects o = {.chunks = chunks, .out = out};
@@ -603,14 +604,17 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 	free(roots);
 	if (hw_init(&walker, in->L, in->mv, classes_lookup, (void *)t) != 0)
 		goto out_free;
-	struct chunk_list chunks = {0};
+	struct job_chunks chunks = {0};
 	rc = in->chunks(in->chunks_ctx, &walker, collect_chunk, &chunks);
 	hw_fini(&walker);
 	if (rc == 0)
 		rc = write_objects(&x, &chunks, w, max_rec);
-	chunk_list_free(&chunks);
+	job_chunks_free(&chunks);
+	/* Final only in data that never changes: in a live process even the
+	 * image heap's references are written at run time (and moved by a
+	 * collection), so there a retry may not meet them. */
 	if (rc == 0 && x.dangling.n)
-		rc = hd_fail(HD_E_INCONSISTENT,
+		rc = hd_fail(mv_may_tear(in->mv) ? HD_E_INCONSISTENT : HD_E_LAYOUT,
 			     "%" PRIu64 " references do not land on an object start (first: "
 			     "0x%" PRIx64 " in object 0x%" PRIx64 ")",
 			     x.dangling.n, x.dangling.to, x.dangling.from);

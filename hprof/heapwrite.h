@@ -8,7 +8,7 @@
 
 #include "../common/hd_error.h"
 #include "census.h"
-#include "heapdump.h"
+#include "dumpinput.h"
 #include "hprof.h"
 
 /* Writes the whole HPROF body to W (header already written by hprof_open)

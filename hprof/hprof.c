@@ -398,12 +398,3 @@ int hprof_finish(hd_hprof *w)
 	return stage_flush(w);
 }
 
-int hprof_membuf_sink(void *ctx, const void *buf, size_t len)
-{
-	struct hprof_membuf *m = ctx;
-	if (reserve(&m->p, &m->cap, m->len, len) != 0)
-		return -1;
-	memcpy(m->p + m->len, buf, len);
-	m->len += len;
-	return 0;
-}

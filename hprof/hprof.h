@@ -62,13 +62,6 @@ typedef struct hd_hprof hd_hprof;
  * decides HD_E_OUTPUT vs HD_E_DISK_FULL). */
 typedef int (*hprof_sink_fn)(void *ctx, const void *buf, size_t len);
 
-/* A sink into a growing buffer in memory (the caller frees P). */
-struct hprof_membuf {
-	uint8_t *p;
-	size_t len, cap;
-};
-HD_MUST_CHECK int hprof_membuf_sink(void *ctx, const void *buf, size_t len);
-
 /* Starts a file: writes the header with TIMESTAMP_MS.  SEGMENT_LIMIT bounds
  * a segment's size (0: the default, 1 MiB).  NULL on error. */
 HD_MUST_CHECK hd_hprof *hprof_open(hprof_sink_fn sink, void *ctx, uint64_t timestamp_ms,

@@ -10,7 +10,7 @@
 #include "../agent/memview.h"
 #include "../common/hd_error.h"
 #include "census.h"
-#include "heapdump.h"
+#include "dumpinput.h"
 
 #include <stddef.h>
 #include <stdint.h>

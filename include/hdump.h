@@ -30,7 +30,7 @@
 enum hdump_error_class {
 	HDUMP_OK,                 /* 0 */
 	HDUMP_E_INTERNAL,         /* 1: a bug, or out of memory */
-	HDUMP_E_USAGE,            /* 2: bad options */
+	HDUMP_E_USAGE,            /* 2: bad options, or an API call out of order */
 	HDUMP_E_NOENT,            /* 3: no such file or process */
 	HDUMP_E_PERM,             /* 4 */
 	HDUMP_E_NOT_ELF,          /* 5 */
@@ -41,9 +41,8 @@ enum hdump_error_class {
 	HDUMP_E_DISK_FULL,        /* 10 */
 	HDUMP_E_TARGET_GONE,      /* 11 */
 	HDUMP_E_TRACED,           /* 12 */
-	HDUMP_E_INCONSISTENT,     /* 13: the heap did not hold still (after retries) */
-	HDUMP_E_TORN,             /* 13: a read that hit a changing heap; retried, never
-				     the final class of a dump */
+	HDUMP_E_INCONSISTENT,     /* 13: the heap did not hold still (after retries), or
+				     a read of a running process met it changing */
 	HDUMP_E_INTERRUPTED,      /* 14 */
 	HDUMP_E_SNAPSHOT,         /* 15: snapshot refused or failed; target unchanged */
 	HDUMP_ERROR_CLASS_COUNT
@@ -121,9 +120,10 @@ struct hdump_target_info {
 void hdump_target_info(const hdump_target *t, struct hdump_target_info *info);
 
 /* Copies LEN bytes of the target's memory at ADDR (a process: its live
- * memory, once discovered; an executable: its image heap at
- * image_heap_start).  Errors: LAYOUT (unmapped), TARGET_GONE, USAGE (a
- * process not discovered yet). */
+ * memory, once discovered, read while it runs: nothing holds it; an
+ * executable: its image heap at image_heap_start).  Errors: LAYOUT (an
+ * executable: not in the image heap), INCONSISTENT (a process: not mapped,
+ * or unmapped as it ran), TARGET_GONE, USAGE (a process not discovered yet). */
 HDUMP_MUST_CHECK int hdump_read(hdump_target *t, uint64_t addr, void *buf, size_t len);
 
 /* ---- Events ------------------------------------------------------------- */
@@ -165,7 +165,12 @@ struct hdump_event {
 
 typedef void (*hdump_event_fn)(void *ctx, const struct hdump_event *ev);
 
-/* FN(CTX) is called for each event of T from then on (NULL: none). */
+/* FN(CTX) is called for each event of T from then on (NULL: none), on the
+ * thread that called into the library.  EV and its text are valid during
+ * the call only.  Some events come while the target is stopped (PAUSED
+ * until RESUMED: the scan's phase events, and in stop mode the census and
+ * write as well): return quickly, without blocking (on a full pipe, say),
+ * or the target stays stopped as long. */
 void hdump_set_events(hdump_target *t, hdump_event_fn fn, void *ctx);
 
 /* ---- Discovery and dump ------------------------------------------------- */
@@ -175,9 +180,13 @@ void hdump_set_events(hdump_target *t, hdump_event_fn fn, void *ctx);
 HDUMP_MUST_CHECK int hdump_discover(hdump_target *t);
 
 /* Where the dump goes.  WRITE takes all of BUF, or records an error
- * (hdump_fail) and returns -1.  REWIND starts the output over before a
- * retried attempt, given the bytes written so far; NULL for a sink that
- * cannot (a retry after bytes were written then fails). */
+ * (hdump_fail) and returns -1.  It may be called from one of the library's
+ * writer threads, not the caller's, but never from two threads at once and
+ * always in the file's order; the error it records reaches the caller.
+ * REWIND starts the output over before a retried attempt (before the
+ * target is stopped again), given the bytes written so far; NULL for a
+ * sink that cannot: a dump that must retry after bytes went out then fails
+ * with the sink's class (OUTPUT). */
 struct hdump_sink {
 	int (*write)(void *ctx, const void *buf, size_t len);
 	int (*rewind)(void *ctx, uint64_t written);

@@ -38,7 +38,9 @@ int live_open(struct live *lv, const struct hd_process_ops *ops, void *ops_ctx, 
 				(int)pid);
 		return -1;
 	}
-	lv->nisolates = isolates_find(&lv->maps, img, lv->starts, MAX_ISOLATES);
+	size_t found = isolates_find(&lv->maps, img, lv->starts, MAX_ISOLATES);
+	lv->nisolates = found < MAX_ISOLATES ? found : MAX_ISOLATES;
+	lv->ignored_isolates = found - lv->nisolates;
 	if (!lv->nisolates)
 		return hd_fail(HD_E_NOT_NATIVE_IMAGE, "process %d maps no isolate's image heap (not "
 				"started yet, or not a native image)", (int)pid);
@@ -49,6 +51,13 @@ int live_discover(struct live *lv, const struct hd_events *ev)
 {
 	uint64_t *hubs = NULL;
 	size_t nhubs = 0;
+	if (lv->ignored_isolates) {
+		char why[160];
+		snprintf(why, sizeof why, "the process maps %zu isolates; only the %d lowest in memory "
+			 "can be listed and dumped, %zu ignored", lv->nisolates + lv->ignored_isolates,
+			 MAX_ISOLATES, lv->ignored_isolates);
+		events_text(ev, HDUMP_EVENT_WARNING, why);
+	}
 	lv->local = mv_new_local();
 	if (!lv->local)
 		return -1;
@@ -145,12 +154,17 @@ static int choose_isolate(const struct live *lv, const struct hdump_options *o, 
 	return 0;
 }
 
+static int reread_maps(struct live *lv, pid_t pid)
+{
+	maps_free(&lv->maps);
+	return lv->ops->read_maps(lv->ops_ctx, pid, &lv->maps);
+}
+
 /* Finds every isolate's threads and chunks in process PID (the target, or
  * its frozen fork) through VIEW. */
 static int scan_all(struct live *lv, pid_t pid, hd_memview *view)
 {
-	maps_free(&lv->maps);
-	if (lv->ops->read_maps(lv->ops_ctx, pid, &lv->maps) != 0)
+	if (reread_maps(lv, pid) != 0)
 		return -1;
 	for (size_t i = 0; i < lv->nisolates; i++) {
 		isolate_free(&lv->iso[i].scan);
@@ -265,9 +279,14 @@ static int attempt(struct live *lv, const struct hdump_options *o, struct dump_s
 						      .snapshot = s ? o->snapshot : HDUMP_SNAPSHOT_STOP});
 	}
 	if (rc == 0 && forking) {
-		/* Held only for the fork; everything after reads the child. */
+		/* Held only for the fork; everything after reads the child.  The
+		 * injected call's site is checked against the held process's maps. */
 		pid_t child = 0;
-		rc = lv->ops->fork(lv->ops_ctx, &lv->target, lv->proc, &lv->maps, &child);
+		rc = reread_maps(lv, lv->pid);
+		if (rc == 0)
+			rc = lv->ops->fork(lv->ops_ctx, &lv->target, lv->proc, &lv->maps, &child);
+		if (rc == 0)
+			hd_fault(HD_FAULT_TARGET_HELD, lv->pid);
 		resume(&h, (struct hdump_event){.snapshot = HDUMP_SNAPSHOT_FORK, .fork_child = child});
 		if (rc == 0 && !(view = child_view = lv->ops->open_memory(lv->ops_ctx, child)))
 			rc = -1;
@@ -279,7 +298,7 @@ static int attempt(struct live *lv, const struct hdump_options *o, struct dump_s
 	size_t chosen = 0;
 	if (rc == 0)
 		rc = choose_isolate(lv, o, &chosen);
-	if (rc == 0)
+	if (rc == 0 && !forking)
 		hd_fault(HD_FAULT_TARGET_HELD, lv->pid);
 	if (rc == 0 && !s) {
 		resume(&h, (struct hdump_event){.snapshot = HDUMP_SNAPSHOT_STOP});
@@ -298,14 +317,33 @@ static int attempt(struct live *lv, const struct hdump_options *o, struct dump_s
 	return rc;
 }
 
-/* Attempts until one succeeds, fails for good, or the retries are spent. */
+/* Why the attempts end after attempt N failed with a retryable class: a
+ * signal, or the retries spent (torn reads are reported as the heap not
+ * holding still: HD_E_TORN is never a final class). */
+static int give_up(unsigned n)
+{
+	char last[256];
+	snprintf(last, sizeof last, "%s", hd_error_message());
+	if (hd_interrupted())
+		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d (attempt %u: %s)",
+			       hd_interrupted_signal(), n, last);
+	return hd_fail(HD_E_INCONSISTENT, "the heap did not hold still after %u attempts (last: %s)",
+		       n, last);
+}
+
+/* Attempts until one succeeds, fails for good, or the retries are spent.
+ * A sink that cannot start over ends it before the target is stopped again. */
 static int attempts(struct live *lv, const struct hdump_options *o, struct dump_session *s,
 		    const struct hd_events *ev)
 {
 	for (unsigned n = 1;; n++) {
 		if (attempt(lv, o, s, ev, n) == 0)
 			return 0;
-		if (!is_retryable() || n > o->retries || hd_interrupted())
+		if (!is_retryable())
+			return -1;
+		if (n > o->retries || hd_interrupted())
+			return give_up(n);
+		if (s && session_start_over(s) != 0)
 			return -1;
 		events_emit(ev, &(struct hdump_event){.kind = HDUMP_EVENT_RETRY, .attempt = n,
 						      .text = hd_error_message()});
@@ -321,12 +359,6 @@ int live_dump(struct live *lv, const struct hdump_options *o, const struct hdump
 	struct dump_session s;
 	session_begin(&s, o, sink, ev);
 	int rc = attempts(lv, o, &s, ev);
-	if (rc != 0 && is_retryable()) {
-		char last[256];
-		snprintf(last, sizeof last, "%s", hd_error_message());
-		hd_fail(HD_E_INCONSISTENT, "the heap did not hold still after %u attempts (last: %s)",
-			o->retries + 1, last);
-	}
 	return session_end(&s, rc, r, h);
 }
 

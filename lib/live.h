@@ -38,6 +38,7 @@ struct live {
 	struct hd_threadlocals tl;
 	uint64_t starts[MAX_ISOLATES];
 	size_t nisolates;
+	size_t ignored_isolates; /* mapped beyond MAX_ISOLATES: warned of at discovery */
 	struct live_isolate iso[MAX_ISOLATES];
 	/* hdump_list_isolates' answer */
 	struct hdump_isolate listed[MAX_ISOLATES];

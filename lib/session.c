@@ -23,13 +23,13 @@ void session_begin(struct dump_session *s, const struct hdump_options *opt,
 	s->t0_ms = hd_monotonic_ms();
 }
 
-static int start_over(struct dump_session *s)
+int session_start_over(struct dump_session *s)
 {
 	if (!s->written)
 		return 0;
 	if (!s->sink->rewind)
-		return hd_fail(HD_E_INCONSISTENT, "cannot retry a dump already written to a sink "
-						  "that cannot start over");
+		return hd_fail(HD_E_OUTPUT, "cannot retry a dump already written to a sink "
+					    "that cannot start over");
 	if (s->sink->rewind(s->sink->ctx, s->written) != 0)
 		return -1;
 	s->written = 0;
@@ -40,7 +40,7 @@ int session_attempt(struct dump_session *s, const struct hd_dump_input *in, unsi
 {
 	census_free(&s->census);
 	s->classes = in->classes;
-	if (start_over(s) != 0)
+	if (session_start_over(s) != 0)
 		return -1;
 	events_phase(s->ev, HDUMP_EVENT_PHASE_BEGIN, HDUMP_PHASE_CENSUS, attempt);
 	int rc = heap_census(in, &s->census);

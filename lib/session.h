@@ -28,6 +28,11 @@ struct dump_session {
 void session_begin(struct dump_session *s, const struct hdump_options *opt,
 		   const struct hdump_sink *sink, const struct hd_events *ev);
 
+/* Starts the sink over if bytes went out.  A retry calls it before it
+ * stops the target again: a sink that cannot start over (no rewind, or a
+ * stream) fails then, for good (HD_E_OUTPUT), the target left running. */
+HD_MUST_CHECK int session_start_over(struct dump_session *s);
+
 /* Census and (if wanted) HPROF, in the caller's attempt ATTEMPT (from 1).
  * May be called again after a failure: the sink starts over. */
 HD_MUST_CHECK int session_attempt(struct dump_session *s, const struct hd_dump_input *in,

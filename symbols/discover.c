@@ -121,6 +121,9 @@ static bool is_hub(const struct disc *d, uint64_t addr)
 	return addr && !(addr & 7) && hub_of(d, addr) == d->L.class_hub;
 }
 
+/* The i32 at offset OFF of HUB: for the searches, which try candidate
+ * offsets before the layout knows them.  Fields at offsets discovery has
+ * settled are read with layout.h's decoders (hub_encoding, hub_refmap_index). */
 static bool hub_i32(const struct disc *d, uint64_t hub, unsigned off, int32_t *v)
 {
 	const uint8_t *p = at(d, hub + off, 4);
@@ -130,11 +133,33 @@ static bool hub_i32(const struct disc *d, uint64_t hub, unsigned off, int32_t *v
 	return true;
 }
 
+/* The bytes of HUB up to the end of the i32 at OFF, or NULL. */
+static const uint8_t *hub_through(const struct disc *d, uint64_t hub, unsigned off)
+{
+	return hub + off >= hub ? at(d, hub, (uint64_t)off + 4) : NULL;
+}
+
+static bool hub_encoding(const struct disc *d, uint64_t hub, int32_t *enc)
+{
+	const uint8_t *p = hub_through(d, hub, d->L.hub_enc);
+	if (p)
+		*enc = lay_hub_encoding(&d->L, p);
+	return p != NULL;
+}
+
+static bool hub_refmap_index(const struct disc *d, uint64_t hub, int32_t *idx)
+{
+	const uint8_t *p = hub_through(d, hub, d->L.hub_refmap);
+	if (p)
+		*idx = lay_hub_refmap_index(&d->L, p);
+	return p != NULL;
+}
+
 static bool probe_lookup(void *ctx, uint64_t hub, struct hd_hubinfo *info)
 {
 	const struct disc *d = ctx;
 	int32_t enc;
-	if (!is_hub(d, hub) || !hub_i32(d, hub, d->L.hub_enc, &enc) || !le_is_plausible(enc))
+	if (!is_hub(d, hub) || !hub_encoding(d, hub, &enc) || !le_is_plausible(enc))
 		return false;
 	info->enc = enc;
 	const uint8_t *p = at(d, hub, (uint64_t)(d->L.hub_idhash >= 0 ? d->L.hub_idhash + 2 : 0));
@@ -339,6 +364,7 @@ static bool try_walk_configs(struct disc *d, const unsigned *tops, size_t ntops)
 	struct hd_layout *L = &d->L;
 	unsigned alos[2] = {L->hdr_size + 4, L->hdr_size};
 	int32_t hc_enc;
+	/* The search for the encoding's offset: candidates, read raw. */
 	for (unsigned eo = L->hdr_size; eo + 4 <= MAX_HUB_FIELD_AREA; eo += 4) {
 		if (!hub_i32(d, L->class_hub, eo, &hc_enc))
 			break;
@@ -483,7 +509,7 @@ static const uint8_t *array_elems(const struct disc *d, uint64_t addr, uint32_t 
 {
 	uint64_t hub = hub_of(d, addr);
 	int32_t enc;
-	if (!is_hub(d, hub) || !hub_i32(d, hub, d->L.hub_enc, &enc) || !le_is_pure_array(enc))
+	if (!is_hub(d, hub) || !hub_encoding(d, hub, &enc) || !le_is_pure_array(enc))
 		return NULL;
 	const uint8_t *p = at(d, addr, d->L.array_length_off + 4);
 	if (!p || lay_array_length(&d->L, p) < 0)
@@ -551,7 +577,7 @@ static int find_names(struct disc *d)
 	L->string_hub = hub_of(d, d->referrer.obj);
 	L->str_coder = -1;
 	int32_t enc;
-	if (!is_hub(d, L->string_hub) || !hub_i32(d, L->class_hub, L->hub_enc, &enc))
+	if (!is_hub(d, L->string_hub) || !hub_encoding(d, L->class_hub, &enc))
 		return hd_fail(HD_E_LAYOUT, "the String candidate has no hub");
 	for (unsigned off = L->hdr_size; off + L->ref_size <= le_base(enc); off += L->ref_size) {
 		const uint8_t *p = at(d, L->class_hub + off, L->ref_size);
@@ -570,7 +596,7 @@ static int find_string_fields(struct disc *d)
 {
 	struct hd_layout *L = &d->L;
 	int32_t senc;
-	if (!hub_i32(d, L->string_hub, L->hub_enc, &senc) || !le_is_instance(senc))
+	if (!hub_encoding(d, L->string_hub, &senc) || !le_is_instance(senc))
 		return hd_fail(HD_E_LAYOUT, "String hub has no instance size");
 	if (senc > MAX_STRING_SIZE)
 		return hd_fail(HD_E_LAYOUT, "String instances of %d bytes (limit %d)", senc,
@@ -655,7 +681,7 @@ static int find_string_fields(struct disc *d)
 static bool hub_fixed_size(const struct disc *d, uint64_t hub, unsigned *size)
 {
 	int32_t enc;
-	if (!hub_i32(d, hub, d->L.hub_enc, &enc))
+	if (!hub_encoding(d, hub, &enc))
 		return false;
 	if (le_is_instance(enc))
 		*size = (unsigned)enc;
@@ -670,7 +696,7 @@ static bool check_every_hub_map(const struct disc *d, uint64_t table, uint32_t l
 {
 	for (size_t i = 0; i < d->hubs.n; i++) {
 		unsigned size;
-		int32_t idx;
+		int32_t idx; /* at SLOT, a candidate for the refmap index: read raw */
 		if (!hub_fixed_size(d, d->hubs.v[i], &size) || !hub_i32(d, d->hubs.v[i], slot, &idx))
 			return false;
 		if (size == 0)
@@ -685,7 +711,7 @@ static int find_refmaps(struct disc *d)
 {
 	struct hd_layout *L = &d->L;
 	int32_t enc;
-	if (!hub_i32(d, L->class_hub, L->hub_enc, &enc))
+	if (!hub_encoding(d, L->class_hub, &enc))
 		return -1;
 	unsigned tables_checked = 0;
 	for (unsigned slot = L->hdr_size; slot + 4 <= le_base(enc); slot += 4) {
@@ -693,7 +719,7 @@ static int find_refmaps(struct disc *d)
 			continue;
 		if (interrupted(d))
 			return -1;
-		int32_t idx;
+		int32_t idx; /* the search: SLOT is a candidate offset, read raw */
 		if (!hub_i32(d, L->string_hub, slot, &idx) || idx < 4 || idx % 4)
 			continue;
 		for (size_t i = 0; i < d->zero_led_arrays.n; i++) {
@@ -781,7 +807,7 @@ static int refcheck_cb(void *ctx, const struct hd_object *o)
 		return 0;
 	}
 	int32_t idx;
-	if (!hub_i32(d, o->hub, d->L.hub_refmap, &idx))
+	if (!hub_refmap_index(d, o->hub, &idx))
 		return hd_fail(HD_E_LAYOUT, "hub at 0x%" PRIx64 " is cut off", o->hub);
 	unsigned limit = le_is_hybrid(enc) ? le_base(enc) : (unsigned)o->size;
 	struct map_visit mv = {rc, o};
@@ -824,7 +850,7 @@ static int load_names(struct disc *d)
 		/* Hubs without instances were never decoded by a walk: what the
 		 * class table will require of every hub is checked here. */
 		int32_t enc = 0;
-		if (!hub_i32(d, d->hubs.v[i], d->L.hub_enc, &enc) || !le_is_plausible(enc) ||
+		if (!hub_encoding(d, d->hubs.v[i], &enc) || !le_is_plausible(enc) ||
 		    (le_is_pure_array(enc) && !le_has_primitive_elems(enc) &&
 		     (1u << le_shift(enc)) != d->L.ref_size))
 			return hd_fail(HD_E_LAYOUT, "hub at 0x%" PRIx64 " has layout encoding 0x%x",
@@ -876,7 +902,7 @@ static void find_super(struct disc *d)
 	L->hub_super = L->hub_super2 = -1;
 	uint64_t object = hub_named(d, "java.lang.Object");
 	int32_t enc;
-	if (!object || !hub_i32(d, L->class_hub, L->hub_enc, &enc))
+	if (!object || !hub_encoding(d, L->class_hub, &enc))
 		return;
 	unsigned fixed = le_base(enc);
 	/* Either the hub holds the link, or (GraalVM 25) a companion object does. */
@@ -931,7 +957,7 @@ static int idhash_hub_slot(struct disc *d, bool varied)
 {
 	const struct hd_layout *L = &d->L;
 	int32_t enc;
-	if (!hub_i32(d, L->class_hub, L->hub_enc, &enc))
+	if (!hub_encoding(d, L->class_hub, &enc))
 		return -1;
 	for (unsigned slot = L->hdr_size; slot + 2 <= le_base(enc); slot += 2) {
 		if (interrupted(d))
@@ -942,7 +968,7 @@ static int idhash_hub_slot(struct disc *d, bool varied)
 		for (size_t i = 0; i < d->hubs.n && ok; i++) {
 			int32_t e;
 			const uint8_t *p = at(d, d->hubs.v[i] + slot, 2);
-			if (!p || !hub_i32(d, d->hubs.v[i], L->hub_enc, &e))
+			if (!p || !hub_encoding(d, d->hubs.v[i], &e))
 				ok = false;
 			else if (le_is_instance(e)) {
 				unsigned v = ld_u16(p);
@@ -1004,7 +1030,7 @@ static bool slot_in_map(const struct disc *d, uint64_t hub, unsigned off, unsign
 {
 	int32_t idx;
 	struct slot_probe probe = {off, d->L.ref_size};
-	return !hub_i32(d, hub, d->L.hub_refmap, &idx) ||
+	return !hub_refmap_index(d, hub, &idx) ||
 	       lay_refmap_each(&d->L, at(d, d->L.refmap_data, d->L.refmap_len), d->L.refmap_len, idx,
 			       size, in_map_cb, &probe) != 0;
 }

@@ -27,10 +27,7 @@ void hw_fini(struct hd_walker *w)
 	w->buf = NULL;
 }
 
-/* The class of a contradiction in the data walked: final in the image heap,
- * which never changes; in a live isolate's own chunks a concurrent mutation
- * explains it, and a retry may not meet it. */
-static enum hd_error_class contradiction(const struct hd_walker *w)
+enum hd_error_class hw_contradiction(const struct hd_walker *w)
 {
 	return w->in_image_heap ? HD_E_LAYOUT : HD_E_INCONSISTENT;
 }
@@ -41,25 +38,25 @@ static int decode(struct hd_walker *w, uint64_t addr, const uint8_t *p, size_t a
 {
 	const struct hd_layout *L = w->layout;
 	if (avail < L->hdr_size)
-		return hd_fail(contradiction(w), "object at 0x%" PRIx64 " is cut off", addr);
+		return hd_fail(hw_contradiction(w), "object at 0x%" PRIx64 " is cut off", addr);
 	obj->addr = addr;
 	obj->header = lay_header(L, p);
 	if (obj->header & HD_HDR_FORWARDED)
-		return hd_fail(contradiction(w),
+		return hd_fail(hw_contradiction(w),
 			       "object at 0x%" PRIx64 " is forwarded (a GC was in progress)", addr);
 	obj->hub = lay_hub_from_header(L, obj->header);
 	if (!w->lookup(w->lookup_ctx, obj->hub, &obj->hubinfo))
-		return hd_fail(contradiction(w),
+		return hd_fail(hw_contradiction(w),
 			       "object at 0x%" PRIx64 ": header 0x%" PRIx64 " does not point to a hub",
 			       addr, obj->header);
 	int32_t enc = obj->hubinfo.enc;
 	obj->length = 0;
 	if (le_is_arraylike(enc)) {
 		if (avail < L->array_length_off + 4u)
-			return hd_fail(contradiction(w), "array at 0x%" PRIx64 " is cut off", addr);
+			return hd_fail(hw_contradiction(w), "array at 0x%" PRIx64 " is cut off", addr);
 		int32_t len = lay_array_length(L, p);
 		if (len < 0)
-			return hd_fail(contradiction(w), "array at 0x%" PRIx64 " has length %d", addr,
+			return hd_fail(hw_contradiction(w), "array at 0x%" PRIx64 " has length %d", addr,
 				       len);
 		obj->length = (uint32_t)len;
 	}
@@ -67,7 +64,7 @@ static int decode(struct hd_walker *w, uint64_t addr, const uint8_t *p, size_t a
 			 (L->hub_shift >= 5 && ((obj->header >> 3) & 3) == 2);
 	obj->size = lay_object_size(L, enc, obj->length, with_hash, obj->hubinfo.idhash_off);
 	if (obj->size < L->hdr_size || obj->size > limit)
-		return hd_fail(contradiction(w),
+		return hd_fail(hw_contradiction(w),
 			       "object at 0x%" PRIx64 " has impossible size %" PRIu64
 			       " (encoding 0x%x, %" PRIu64 " bytes left)",
 			       addr, obj->size, (uint32_t)enc, limit);
@@ -94,7 +91,7 @@ static int skip_gaps(const struct hd_walker *w, const struct hd_gap *gaps, size_
 		if (*cur == gaps[i].from)
 			*cur = gaps[i].to;
 		else if (*cur > gaps[i].from && *cur < gaps[i].to)
-			return hd_fail(contradiction(w), "walk entered the TLAB gap at 0x%" PRIx64,
+			return hd_fail(hw_contradiction(w), "walk entered the TLAB gap at 0x%" PRIx64,
 				       gaps[i].from);
 	}
 	return 0;
@@ -104,7 +101,7 @@ int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
 		  const struct hd_gap *gaps, size_t ngaps, hd_object_fn fn, void *ctx)
 {
 	if (to < from)
-		return hd_fail(contradiction(w), "chunk top 0x%" PRIx64 " lies below its start", to);
+		return hd_fail(hw_contradiction(w), "chunk top 0x%" PRIx64 " lies below its start", to);
 	/* Local memory (an executable, a snapshot) is walked in place. */
 	const uint8_t *base = mv_local_ptr(w->mv, from, to - from);
 	bool whole = base || to - from <= w->buf_cap;
@@ -141,7 +138,7 @@ int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
 		cur += obj.size;
 	}
 	if (cur != to)
-		return hd_fail(contradiction(w),
+		return hd_fail(hw_contradiction(w),
 			       "walk overshot the chunk top 0x%" PRIx64 " (ended at 0x%" PRIx64 ")",
 			       to, cur);
 	return 0;

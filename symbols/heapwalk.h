@@ -54,6 +54,12 @@ struct hd_walker {
 	uint64_t probed;     /* bytes read looking for unaligned objects */
 };
 
+/* The class of a contradiction in the data W walks: final (HD_E_LAYOUT) in
+ * the image heap, which never changes; in a live isolate's own chunks a
+ * concurrent mutation explains it and a retry may not meet it
+ * (HD_E_INCONSISTENT). */
+enum hd_error_class hw_contradiction(const struct hd_walker *w);
+
 /* Errors: HD_E_INTERNAL (out of memory). */
 HD_MUST_CHECK int hw_init(struct hd_walker *w, const struct hd_layout *L, hd_memview *mv,
 			  hd_hub_lookup_fn lookup, void *lookup_ctx);

@@ -11,7 +11,8 @@
 size_t isolates_find(const struct hd_maps *maps, const struct hd_elfimage *img,
 		     uint64_t *starts, size_t max)
 {
-	size_t n = 0;
+	size_t n = 0, more = 0; /* stored, found beyond MAX */
+	uint64_t last_more = 0;
 	for (size_t i = 0; i < maps->n; i++) {
 		const struct hd_mapping *m = &maps->v[i];
 		if (m->dev != img->dev || m->ino != img->ino || !m->r)
@@ -32,8 +33,16 @@ size_t isolates_find(const struct hd_maps *maps, const struct hd_elfimage *img,
 		bool seen = false;
 		for (size_t k = 0; k < n; k++)
 			seen |= starts[k] == start;
-		if (!seen && n < max)
+		if (seen)
+			continue;
+		if (n < max) {
 			starts[n++] = start;
+		} else if (start > last_more) {
+			/* Only counted: MAPS ascends, so a copy's later mappings give
+			 * the start counted last again. */
+			more++;
+			last_more = start;
+		}
 	}
 	for (size_t i = 1; i < n; i++) /* insertion sort: a handful of isolates */
 		for (size_t k = i; k > 0 && starts[k - 1] > starts[k]; k--) {
@@ -41,7 +50,7 @@ size_t isolates_find(const struct hd_maps *maps, const struct hd_elfimage *img,
 			starts[k] = starts[k - 1];
 			starts[k - 1] = tmp;
 		}
-	return n;
+	return n + more;
 }
 
 int isolate_scan(struct hd_isolate *iso, hd_memview *proc, const struct hd_maps *maps,

@@ -27,9 +27,10 @@ struct hd_isolate {
 	size_t runtime_chunks;
 };
 
-/* Image-heap copies of IMG mapped in MAPS (one per isolate), in address
- * order; at most MAX are stored.  Returns how many were stored (0: not a
- * native image process). */
+/* Image-heap copies of IMG mapped in MAPS (one per isolate): the lowest MAX
+ * are stored in STARTS, in address order.  Returns how many were found (0:
+ * not a native image process), which may exceed MAX: the caller says what
+ * it left out. */
 size_t isolates_find(const struct hd_maps *maps, const struct hd_elfimage *img,
 		     uint64_t *starts, size_t max);
 

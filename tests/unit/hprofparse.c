@@ -1,5 +1,7 @@
 #include "hprofparse.h"
 
+#include "../../common/hd_error.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -153,4 +155,24 @@ size_t hp_sub_len(const uint8_t *p, size_t avail)
 		return 0;
 	}
 	return need <= avail ? need : 0;
+}
+
+int hprof_membuf_sink(void *ctx, const void *buf, size_t len)
+{
+	struct hprof_membuf *m = ctx;
+	if (len > m->cap - m->len) {
+		if (len > (SIZE_MAX >> 2) - m->len)
+			return hd_fail(HD_E_INTERNAL, "out of memory");
+		size_t cap = m->cap ? m->cap : 1u << 16;
+		while (cap - m->len < len)
+			cap *= 2;
+		uint8_t *p = realloc(m->p, cap);
+		if (!p)
+			return hd_fail(HD_E_INTERNAL, "out of memory");
+		m->p = p;
+		m->cap = cap;
+	}
+	memcpy(m->p + m->len, buf, len);
+	m->len += len;
+	return 0;
 }

@@ -1,7 +1,8 @@
 /* A small, strict HPROF 1.0.2 reader for the unit tests (8-byte ids only):
  * it splits a file into top-level records and a heap-dump segment into
  * sub-records, and refuses anything that does not add up exactly, so that
- * the tests can check the writer's framing independently of the writer. */
+ * the tests can check the writer's framing independently of the writer.
+ * And the writer's sink the tests read back from: a buffer in memory. */
 #ifndef HD_TEST_HPROFPARSE_H
 #define HD_TEST_HPROFPARSE_H
 
@@ -21,6 +22,14 @@ struct hp_file {
 	struct hp_record *recs;
 	size_t nrecs;
 };
+
+/* An hprof_sink_fn (hprof/hprof.h) into a growing buffer in memory (the
+ * caller frees P).  Out of memory is recorded as HD_E_INTERNAL. */
+struct hprof_membuf {
+	uint8_t *p;
+	size_t len, cap;
+};
+int hprof_membuf_sink(void *ctx, const void *buf, size_t len);
 
 uint16_t hp_u2(const uint8_t *p);
 uint32_t hp_u4(const uint8_t *p);

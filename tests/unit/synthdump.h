@@ -5,7 +5,7 @@
 #ifndef HD_TEST_SYNTHDUMP_H
 #define HD_TEST_SYNTHDUMP_H
 
-#include "../../hprof/heapdump.h"
+#include "../../hprof/dumpinput.h"
 #include "synthheap.h"
 
 struct sd_heap {

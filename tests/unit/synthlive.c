@@ -342,7 +342,7 @@ static void space_chunks(struct builder *b, size_t space, uint64_t first_aligned
 	put_le(sl_ptr(t, sp + sh_field(&t->h, cls, "lastUnalignedHeapChunk")), unaligned, 8);
 }
 
-/* TLAB minimum filler: what isolate.c computes from the filler array. */
+/* TLAB minimum filler: what symbols/chunks.c computes from the filler array. */
 static uint64_t tlab_reserve(const struct sl_live *t)
 {
 	const struct sh_class *ints = sh_class(&t->h, "[I");

@@ -7,12 +7,15 @@
  * scribbled over, so a copy or fork dump that read the target after
  * letting it go would not come out whole.  The fork's child is a frozen
  * copy of the process's memory at the fork. */
+#include "../../common/fault.h"
 #include "../../include/hdump.h"
+#include "../../lib/events.h"
 #include "../../lib/target.h"
 #include "livecheck.h"
 #include "synthlive.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,20 +38,44 @@ struct synth {
 	 * torn (a mutator mid-write); later ones find it whole again. */
 	unsigned tear_stops;
 	uint64_t torn_at, torn_word;
+	/* Fork mode: the target's maps read while it was held, before each fork. */
+	bool maps_read_held;
+	unsigned forks_on_fresh_maps;
+	unsigned more_isolates; /* image-heap copies its maps show besides the first */
+	/* A signal the target's release raises (a SIGINT typed mid-attempt). */
+	int raise_at_release;
 	/* The fork's child: every region of the target, copied at the fork. */
 	hd_memview *child;
 	uint8_t **child_bufs;
 	size_t nchild_bufs;
 };
 
+static int by_start(const void *a, const void *b)
+{
+	const struct hd_mapping *x = a, *y = b;
+	return (x->start > y->start) - (x->start < y->start);
+}
+
 static int synth_read_maps(void *ctx, pid_t pid, struct hd_maps *m)
 {
 	struct synth *s = ctx;
 	cr_assert(pid == s->t.target.pid || (s->child && pid == CHILD_PID), "maps of %d", (int)pid);
+	s->maps_read_held |= s->held && pid == s->t.target.pid;
 	m->n = s->t.maps.n;
-	m->v = malloc(m->n * sizeof *m->v);
+	m->v = malloc((m->n + 2 * s->more_isolates) * sizeof *m->v);
 	cr_assert_not_null(m->v);
 	memcpy(m->v, s->t.maps.v, m->n * sizeof *m->v);
+	/* More isolates: each a copy of the image heap above its null region,
+	 * 1 GiB apart below the first. */
+	for (unsigned i = 1; i <= s->more_isolates; i++) {
+		uint64_t base = s->t.heap_base - ((uint64_t)i << 30);
+		uint64_t start = base + (s->t.image_start - s->t.heap_base);
+		m->v[m->n++] = (struct hd_mapping){.start = base, .end = start};
+		m->v[m->n++] = (struct hd_mapping){.start = start, .end = start + s->t.h.size, .r = true,
+						   .offset = s->t.img.heap_offset,
+						   .dev = s->t.img.dev, .ino = s->t.img.ino};
+	}
+	qsort(m->v, m->n, sizeof *m->v, by_start);
 	return 0;
 }
 
@@ -71,7 +98,11 @@ static hd_memview *synth_open_memory(void *ctx, pid_t pid)
 		return mv_clone(s->child);
 	}
 	cr_assert_eq(pid, s->t.target.pid);
-	return mv_clone(s->t.proc);
+	/* A running process: what is not mapped may have been unmapped as it ran. */
+	hd_memview *mv = mv_clone(s->t.proc);
+	if (mv)
+		mv_reads_may_tear(mv);
+	return mv;
 }
 
 static void put64(struct synth *s, uint64_t at, uint64_t v) { memcpy(sl_ptr(&s->t, at), &v, 8); }
@@ -83,6 +114,7 @@ static int synth_stop(void *ctx, struct hd_target *t, pid_t pid)
 	cr_assert_eq(pid, s->t.target.pid);
 	s->held = true;
 	s->stops++;
+	s->maps_read_held = false;
 	/* Stopped again, the heap is whole (as after a collection). */
 	for (size_t i = 0; s->scribbled && i < s->t.nchunks; i++)
 		memcpy(sl_ptr(&s->t, s->t.chunks[i]), s->scribbled + i * SCRIBBLE, SCRIBBLE);
@@ -114,6 +146,8 @@ static void synth_release(void *ctx, struct hd_target *t)
 		memset(p, 0, SCRIBBLE);
 	}
 	s->ran_on = true;
+	if (s->raise_at_release)
+		cr_assert_eq(raise(s->raise_at_release), 0);
 }
 
 static int synth_fork_allowed(void *ctx, pid_t pid)
@@ -132,6 +166,7 @@ static int synth_fork(void *ctx, struct hd_target *t, hd_memview *mv, const stru
 	cr_assert(s->held && t->n == s->t.target.n, "forked a target not held");
 	cr_assert_null(s->child, "a fork before the last one's end");
 	s->forks++;
+	s->forks_on_fresh_maps += s->maps_read_held;
 	s->child = mv_new_local();
 	s->child_bufs = calloc(s->t.nregions, sizeof *s->child_bufs);
 	cr_assert(s->child && s->child_bufs);
@@ -399,7 +434,195 @@ Test(live, gives_up_on_a_heap_that_never_settles)
 	}
 }
 
+/* Fork mode re-reads the target's maps while it is held, before each fork:
+ * the injected call's site is checked against the maps of the process as
+ * it is, not as it was at open or at the last attempt's child. */
+Test(live, fork_reads_the_held_targets_maps)
+{
+	struct run r;
+	open_torn(&r, &sh_ce_25, 1);
+	cr_assert_eq(dump(&r, HDUMP_SNAPSHOT_FORK, 5), 0, "%s", hdump_error().message);
+	check_dump(&r);
+	check_attempts(&r, 2);
+	cr_assert_eq(r.s.forks, 2);
+	cr_assert_eq(r.s.forks_on_fresh_maps, 2, "%u of 2 forks checked their site against fresh maps",
+		     r.s.forks_on_fresh_maps);
+	close_run(&r);
+}
+
+/* A sink that cannot start over, whose first attempt fails retryably after
+ * bytes went out (its second write): the dump fails for good with the
+ * output's class, and the target is not stopped again. */
+struct once_sink {
+	unsigned writes;
+};
+
+static int fail_second_write(void *ctx, const void *buf, size_t len)
+{
+	struct once_sink *o = ctx;
+	(void)buf;
+	(void)len;
+	return ++o->writes == 2 ? hdump_fail(HDUMP_E_INCONSISTENT, "caught mid-change") : 0;
+}
+
+Test(live, a_sink_that_cannot_start_over_is_not_retried)
+{
+	struct run r;
+	open_run(&r, &sh_ce_25);
+	struct hdump_options o;
+	hdump_options_init(&o);
+	o.retries = 5;
+	o.threads = 1;
+	struct once_sink once = {0};
+	struct hdump_sink sink = {fail_second_write, NULL, &once};
+	cr_assert_eq(hdump_dump(r.target, &o, &sink, &r.result), -1);
+	struct hdump_error e = hdump_error();
+	cr_assert_eq(e.cls, HDUMP_E_OUTPUT, "%d: %s", e.cls, e.message);
+	cr_assert_null(strstr(e.message, "did not hold still"), "%s", e.message);
+	cr_assert_eq(r.s.stops, 1);
+	cr_assert_eq(r.s.releases, 1);
+	cr_assert_eq(r.seen.retries, 0);
+	close_run(&r);
+}
+
+/* A signal during an attempt that fails torn ends the dump as interrupted
+ * (exit 14), after that one attempt, not as a heap that did not hold still. */
+Test(live, a_signal_during_a_torn_attempt_interrupts)
+{
+	hdump_install_signal_handlers();
+	struct run r;
+	open_torn(&r, &sh_ce_25, 1000);
+	r.s.raise_at_release = SIGINT;
+	cr_assert_eq(dump(&r, HDUMP_SNAPSHOT_STOP, 5), -1);
+	struct hdump_error e = hdump_error();
+	cr_assert_eq(e.cls, HDUMP_E_INTERRUPTED, "%d: %s", e.cls, e.message);
+	cr_assert_eq(hdump_exit_code(e.cls), 14);
+	cr_assert_null(strstr(e.message, "did not hold still"), "%s", e.message);
+	cr_assert_eq(hdump_interrupted(), SIGINT);
+	cr_assert_eq(r.s.stops, 1);
+	cr_assert_eq(r.seen.retries, 0);
+	close_run(&r);
+}
+
+/* hdump_read of a running process: an address it does not map is the heap
+ * changing (HDUMP_E_INCONSISTENT), never the library's internal torn class. */
+Test(live, a_read_of_unmapped_process_memory_is_inconsistent)
+{
+	struct run r;
+	open_run(&r, &sh_ce_25);
+	uint64_t word;
+	cr_assert_eq(hdump_read(r.target, r.s.t.image_start, &word, 8), 0, "%s", hdump_error().message);
+	cr_assert_eq(hdump_read(r.target, 8, &word, 8), -1);
+	struct hdump_error e = hdump_error();
+	cr_assert_eq(e.cls, HDUMP_E_INCONSISTENT, "%d: %s", e.cls, e.message);
+	cr_assert_eq(hdump_exit_code(e.cls), 13);
+	close_run(&r);
+}
+
+/* The fault hook the end-to-end tests use to kill or stall a held target
+ * runs while it is held, in every snapshot mode (in fork mode: forked). */
+static struct synth *hooked;
+static unsigned held_hooks, hooks;
+
+static bool note_hold(enum hd_fault_point point, pid_t pid)
+{
+	if (point != HD_FAULT_TARGET_HELD)
+		return false;
+	cr_assert_eq(pid, hooked->t.target.pid);
+	hooks++;
+	held_hooks += hooked->held;
+	return true;
+}
+
+Test(live, the_target_held_fault_runs_while_it_is_held)
+{
+	for (enum hdump_snapshot mode = HDUMP_SNAPSHOT_STOP; mode <= HDUMP_SNAPSHOT_FORK; mode++) {
+		struct run r;
+		open_run(&r, &sh_ce_25);
+		hooked = &r.s;
+		hooks = held_hooks = 0;
+		hd_fault_hook = note_hold;
+		cr_assert_eq(dump(&r, mode, 0), 0, "%s", hdump_error().message);
+		hd_fault_hook = NULL;
+		cr_assert_eq(hooks, 1, "mode %d", mode);
+		cr_assert_eq(held_hooks, 1, "mode %d: the hook ran after the target was released", mode);
+		cr_assert_eq(r.s.forks, mode == HDUMP_SNAPSHOT_FORK);
+		close_run(&r);
+	}
+}
+
+/* ---- Discovery's log (lib/events.c; to join test_events.c) ---------------- */
+
+struct pieces {
+	unsigned n;
+	char text[4][512];
+};
+
+static void keep_piece(void *ctx, const struct hdump_event *ev)
+{
+	struct pieces *p = ctx;
+	cr_assert_eq(ev->kind, HDUMP_EVENT_VERBOSE);
+	cr_assert_lt(p->n, 4);
+	snprintf(p->text[p->n++], sizeof p->text[0], "%s", ev->text);
+}
+
+/* A long line is handed on in pieces; "hdump: " is taken off its start
+ * only, never off a later piece that begins with it. */
+Test(events, the_prefix_is_stripped_from_a_lines_start_only)
+{
+	struct pieces p = {0};
+	struct hd_events e = {keep_piece, &p};
+	FILE *log = events_verbose_stream(&e);
+	cr_assert_not_null(log);
+	char first[512];
+	memset(first, 'x', 511 - 7);
+	first[511 - 7] = '\0';
+	/* 7 + 504 bytes fill the first piece; the second starts "hdump: ". */
+	fprintf(log, "hdump: %shdump: tail\nhdump: next\n", first);
+	cr_assert_eq(fclose(log), 0);
+	cr_assert_eq(p.n, 3);
+	cr_assert_str_eq(p.text[0], first);
+	cr_assert_str_eq(p.text[1], "hdump: tail", "a later piece lost its text");
+	cr_assert_str_eq(p.text[2], "next");
+}
+
 /* ---- Isolates --------------------------------------------------------------- */
+
+/* More isolates than hdump keeps (16): a warning names how many it left
+ * out, and the rest are there to list. */
+struct warned {
+	unsigned n;
+	char text[256];
+};
+
+static void on_warning(void *ctx, const struct hdump_event *ev)
+{
+	struct warned *w = ctx;
+	if (ev->kind != HDUMP_EVENT_WARNING)
+		return;
+	w->n++;
+	snprintf(w->text, sizeof w->text, "%s", ev->text);
+}
+
+Test(live, isolates_beyond_the_limit_are_warned_of)
+{
+	struct synth s = {0};
+	cr_assert_eq(sl_build(&sh_ce_25, &s.t), 0);
+	s.more_isolates = 19;
+	hdump_target *t = target_open_process(&synth_ops, &s, s.t.target.pid);
+	cr_assert_not_null(t, "%s", hdump_error().message);
+	struct hdump_target_info info;
+	hdump_target_info(t, &info);
+	cr_assert_eq(info.isolates, 16);
+	struct warned w = {0};
+	hdump_set_events(t, on_warning, &w);
+	cr_assert_eq(hdump_discover(t), 0, "%s", hdump_error().message);
+	cr_assert_eq(w.n, 1);
+	cr_assert_not_null(strstr(w.text, "maps 20 isolates"), "%s", w.text);
+	cr_assert_not_null(strstr(w.text, "4 ignored"), "%s", w.text);
+	hdump_close(t);
+	sl_free(&s.t);
+}
 
 /* The isolate list through the API, and a dump of an isolate that is not there. */
 Test(live, isolates)

@@ -114,7 +114,7 @@ Test(output, a_stream_cannot_start_over)
 	cr_assert_eq(output_rewind(&o, 0), 0);
 	cr_assert_eq(output_write(&o, "x", 1), 0);
 	cr_assert_eq(output_rewind(&o, 1), -1);
-	cr_assert_eq(hdump_error().cls, HDUMP_E_INCONSISTENT);
+	cr_assert_eq(hdump_error().cls, HDUMP_E_OUTPUT);
 	output_abort(&o);
 }
 

@@ -2,8 +2,8 @@
  * heapwrite.h): the layout, the class table, a memory view, the chunks and
  * the roots.  Where the chunks come from is the caller's business: the
  * image heap of an executable, or the image and runtime heaps of a process. */
-#ifndef HD_HEAPDUMP_H
-#define HD_HEAPDUMP_H
+#ifndef HD_DUMPINPUT_H
+#define HD_DUMPINPUT_H
 
 #include "../agent/memview.h"
 #include "../symbols/classes.h"

@@ -1,6 +1,7 @@
-/* The public face of common/ (lib/errors.c): error classes and their exit
- * codes, messages recorded by a client's callback, escaping, the interrupt
- * flag — as a client of include/hdump.h sees them. */
+/* The public face of common/hd_error (lib/errors.c): error classes and
+ * their exit codes, messages recorded by a client's callback — as a client
+ * of include/hdump.h sees them.  Escaping and signals: test_escaping.c,
+ * test_signals.c. */
 #include "../../include/hdump.h"
 
 #include <criterion/criterion.h>
@@ -18,7 +19,7 @@ Test(errors, exit_codes_as_documented)
 		[HDUMP_E_PERM] = 4, [HDUMP_E_NOT_ELF] = 5, [HDUMP_E_NOT_NATIVE_IMAGE] = 6,
 		[HDUMP_E_LAYOUT] = 7, [HDUMP_E_OUTPUT_EXISTS] = 8, [HDUMP_E_OUTPUT] = 9,
 		[HDUMP_E_DISK_FULL] = 10, [HDUMP_E_TARGET_GONE] = 11, [HDUMP_E_TRACED] = 12,
-		[HDUMP_E_INCONSISTENT] = 13, [HDUMP_E_TORN] = 13, [HDUMP_E_INTERRUPTED] = 14,
+		[HDUMP_E_INCONSISTENT] = 13, [HDUMP_E_INTERRUPTED] = 14,
 		[HDUMP_E_SNAPSHOT] = 15,
 	};
 	for (int c = 0; c < HDUMP_ERROR_CLASS_COUNT; c++)
@@ -30,12 +31,8 @@ Test(errors, descriptions)
 	cr_assert_str_eq(hdump_error_description(HDUMP_E_OUTPUT_EXISTS),
 			 "output file exists (use --force)");
 	cr_assert_str_eq(hdump_error_description(HDUMP_OK), "success");
-	/* A torn read is never the final class of a dump: no line of its own
-	 * in a table of exit codes (13 is INCONSISTENT's). */
-	cr_assert_null(hdump_error_description(HDUMP_E_TORN));
 	for (int c = 0; c < HDUMP_ERROR_CLASS_COUNT; c++)
-		if (c != HDUMP_E_TORN)
-			cr_assert_not_null(hdump_error_description((enum hdump_error_class)c));
+		cr_assert_not_null(hdump_error_description((enum hdump_error_class)c));
 	cr_assert_null(hdump_error_description(HDUMP_ERROR_CLASS_COUNT));
 	cr_assert_null(hdump_error_description((enum hdump_error_class)-1));
 }
@@ -78,26 +75,4 @@ Test(errors, message_cut_not_overrun)
 	char esc[HDUMP_ESCAPED_MESSAGE];
 	const char *s = hdump_escape(hdump_error().message, esc, sizeof esc);
 	cr_assert_eq(strlen(s), 4 * strlen(hdump_error().message), "every byte escaped, none lost");
-}
-
-Test(errors, escape_and_fputs)
-{
-	char buf[64];
-	cr_assert_str_eq(hdump_escape("a\nb\\c", buf, sizeof buf), "a\\x0ab\\x5cc");
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	cr_assert_not_null(f);
-	hdump_fputs_escaped("x\ty", f);
-	fclose(f);
-	cr_assert_str_eq(text, "x\\x09y");
-	free(text);
-}
-
-Test(errors, interrupted_names_the_signal)
-{
-	cr_assert_eq(hdump_interrupted(), 0);
-	hdump_install_signal_handlers();
-	cr_assert_eq(raise(SIGTERM), 0, "handled: the test lives on");
-	cr_assert_eq(hdump_interrupted(), SIGTERM);
 }

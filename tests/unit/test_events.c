@@ -80,18 +80,26 @@ Test(events, verbose_stream_line_by_line)
 	}
 }
 
+/* What TEXT, written to a verbose stream and closed, hands on. */
+static void through_log(struct seen *s, const char *text)
+{
+	struct hd_events e = {record, s};
+	FILE *log = events_verbose_stream(&e);
+	cr_assert_not_null(log);
+	fputs(text, log);
+	cr_assert_eq(fclose(log), 0);
+}
+
 Test(events, verbose_stream_long_line_in_pieces)
 {
 	struct seen s = {0};
-	struct hd_events e = {record, &s};
-	FILE *log = events_verbose_stream(&e);
-	cr_assert_not_null(log);
-	char line[1201];
+	char line[1202];
 	for (size_t i = 0; i < 1200; i++)
 		line[i] = (char)('a' + i % 26);
+	line[1200] = '\n';
+	line[1201] = '\0';
+	through_log(&s, line);
 	line[1200] = '\0';
-	fprintf(log, "%s\n", line);
-	cr_assert_eq(fclose(log), 0);
 	cr_assert_geq(s.n, 3, "a 1200-byte line in pieces of at most 511");
 	char joined[1300] = "";
 	for (size_t i = 0; i < s.n; i++) {
@@ -99,6 +107,23 @@ Test(events, verbose_stream_long_line_in_pieces)
 		strcat(joined, s.ev[i].text);
 	}
 	cr_assert_str_eq(joined, line, "nothing lost or repeated");
+}
+
+/* A long line is handed on in pieces; "hdump: " is taken off its start
+ * only, never off a later piece that begins with it. */
+Test(events, the_prefix_is_stripped_from_a_lines_start_only)
+{
+	struct seen s = {0};
+	char first[512], text[600];
+	memset(first, 'x', 511 - 7);
+	first[511 - 7] = '\0';
+	/* 7 + 504 bytes fill the first piece; the second starts "hdump: ". */
+	snprintf(text, sizeof text, "hdump: %shdump: tail\nhdump: next\n", first);
+	through_log(&s, text);
+	cr_assert_eq(s.n, 3);
+	cr_assert_str_eq(s.ev[0].text, first);
+	cr_assert_str_eq(s.ev[1].text, "hdump: tail", "a later piece lost its text");
+	cr_assert_str_eq(s.ev[2].text, "next");
 }
 
 Test(events, empty_stream_says_nothing)

@@ -553,39 +553,6 @@ Test(live, the_target_held_fault_runs_while_it_is_held)
 
 /* ---- Discovery's log (lib/events.c; to join test_events.c) ---------------- */
 
-struct pieces {
-	unsigned n;
-	char text[4][512];
-};
-
-static void keep_piece(void *ctx, const struct hdump_event *ev)
-{
-	struct pieces *p = ctx;
-	cr_assert_eq(ev->kind, HDUMP_EVENT_VERBOSE);
-	cr_assert_lt(p->n, 4);
-	snprintf(p->text[p->n++], sizeof p->text[0], "%s", ev->text);
-}
-
-/* A long line is handed on in pieces; "hdump: " is taken off its start
- * only, never off a later piece that begins with it. */
-Test(events, the_prefix_is_stripped_from_a_lines_start_only)
-{
-	struct pieces p = {0};
-	struct hd_events e = {keep_piece, &p};
-	FILE *log = events_verbose_stream(&e);
-	cr_assert_not_null(log);
-	char first[512];
-	memset(first, 'x', 511 - 7);
-	first[511 - 7] = '\0';
-	/* 7 + 504 bytes fill the first piece; the second starts "hdump: ". */
-	fprintf(log, "hdump: %shdump: tail\nhdump: next\n", first);
-	cr_assert_eq(fclose(log), 0);
-	cr_assert_eq(p.n, 3);
-	cr_assert_str_eq(p.text[0], first);
-	cr_assert_str_eq(p.text[1], "hdump: tail", "a later piece lost its text");
-	cr_assert_str_eq(p.text[2], "next");
-}
-
 /* ---- Isolates --------------------------------------------------------------- */
 
 /* More isolates than hdump keeps (16): a warning names how many it left

@@ -199,7 +199,7 @@ Test(session, a_sink_that_cannot_start_over_fails_the_retry)
 	cr_assert_gt(written, 0);
 	f.out.fail_at = 0;
 	cr_assert_eq(session_attempt(&f.s, &f.in, 2), -1);
-	cr_assert_eq(hd_error_class(), HD_E_INCONSISTENT);
+	cr_assert_eq(hd_error_class(), HD_E_OUTPUT, "final: no retry can change it");
 	cr_assert_str_eq(hd_error_message(), "cannot retry a dump already written to a sink "
 					     "that cannot start over");
 	cr_assert_eq(f.out.len, written, "nothing more written after the refusal");

@@ -228,7 +228,11 @@ int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
 	return rc;
 }
 
+bool cowfork_supported(void) { return true; }
+
 #else
+
+bool cowfork_supported(void) { return false; }
 
 int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
 		 const struct hd_maps *maps, const struct inject_entries *libc)

@@ -19,7 +19,8 @@
  * child lives — up to all of its private memory, hence the check first
  * (agent/mempolicy.h).
  *
- * x86-64 only: elsewhere cowfork_take fails with HD_E_SNAPSHOT. */
+ * x86-64 only: elsewhere cowfork_supported says no and cowfork_take fails
+ * with HD_E_SNAPSHOT. */
 #ifndef HD_COWFORK_H
 #define HD_COWFORK_H
 
@@ -29,6 +30,7 @@
 #include "memview.h"
 #include "procmaps.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct hd_cowfork {
@@ -37,6 +39,10 @@ struct hd_cowfork {
 	pid_t forker;     /* the thread that ran the clone: the first to reap */
 	uint64_t site;    /* the syscall instruction calls are injected at */
 };
+
+/* Whether this build can fork a target at all: asked before the target is
+ * held, so that a refusal costs it nothing. */
+bool cowfork_supported(void);
 
 /* Clones the target held in T (every thread stopped, MAPS and MV of the
  * target), injecting the clone at a site inject_find_site proves, from a

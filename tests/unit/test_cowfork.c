@@ -82,6 +82,17 @@ static void let_go(struct held *h)
 	target_free(&h->t);
 }
 
+/* The process seam asks before holding the target: the answer must match
+ * the code this build carries. */
+Test(cowfork, supported_exactly_on_x86_64)
+{
+#if defined(__x86_64__)
+	cr_assert(cowfork_supported());
+#else
+	cr_assert_not(cowfork_supported());
+#endif
+}
+
 Test(cowfork, frozen_copy_then_killed_and_reaped)
 {
 	/* Small pages, as a native image's heap chunks have. */

@@ -208,8 +208,8 @@ int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
 		rc = r.ret == -K_ERESTARTNOINTR
 			     ? hd_fail(HD_E_INCONSISTENT, "the fork of process %d was interrupted",
 				       (int)t->pid)
-			     : hd_fail(HD_E_SNAPSHOT, "the kernel refused to fork process %d: %s; use "
-						      "--snapshot=stop", (int)t->pid, strerror((int)-r.ret));
+			     : hd_fail(HD_E_SNAPSHOT, "the kernel refused to fork process %d: %s",
+						      (int)t->pid, strerror((int)-r.ret));
 	if (rc == 0 && f->child <= 0)
 		rc = hd_fail(HD_E_SNAPSHOT, "the fork of process %d was not traced", (int)t->pid);
 	if (rc == 0)
@@ -240,7 +240,7 @@ int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
 	(void)mv, (void)maps, (void)libc;
 	memset(f, 0, sizeof *f);
 	f->target = t->pid;
-	return hd_fail(HD_E_SNAPSHOT, "fork snapshots need x86-64; use --snapshot=stop");
+	return hd_fail(HD_E_SNAPSHOT, "fork snapshots need x86-64");
 }
 
 int cowfork_discard(struct hd_cowfork *f)

@@ -109,12 +109,12 @@ int inject_find_site(hd_memview *mv, const struct hd_maps *maps, const struct hd
 	if (libc && libc->unreadable)
 		return hd_fail(HD_E_SNAPSHOT,
 			       "refusing a fork snapshot: no thread of process %d is in a system call "
-			       "and hdump cannot read its libc (map_files: %s); use --snapshot=stop",
+			       "and hdump cannot read its libc (map_files: %s)",
 			       (int)t->pid, strerror(libc->unreadable));
 	return hd_fail(HD_E_SNAPSHOT,
 		       "refusing a fork snapshot: no syscall instruction in process %d's code is "
 		       "proven to start an instruction (no thread in a system call, no libc "
-		       "symbols); use --snapshot=stop", (int)t->pid);
+		       "symbols)", (int)t->pid);
 }
 
 #define NO_DEADLINE UINT64_MAX
@@ -318,7 +318,7 @@ int inject_find_site(hd_memview *mv, const struct hd_maps *maps, const struct hd
 		     const struct inject_entries *libc, uint64_t *site)
 {
 	(void)mv, (void)maps, (void)t, (void)libc, (void)site;
-	return hd_fail(HD_E_SNAPSHOT, "fork snapshots need x86-64; use --snapshot=stop");
+	return hd_fail(HD_E_SNAPSHOT, "fork snapshots need x86-64");
 }
 
 int inject_syscall(pid_t tid, uint64_t site, long nr, const long args[6],
@@ -328,7 +328,7 @@ int inject_syscall(pid_t tid, uint64_t site, long nr, const long args[6],
 	*pending_sig = 0;
 	out->ret = 0;
 	out->new_child = 0;
-	return hd_fail(HD_E_SNAPSHOT, "fork snapshots need x86-64; use --snapshot=stop");
+	return hd_fail(HD_E_SNAPSHOT, "fork snapshots need x86-64");
 }
 
 #endif

@@ -24,8 +24,8 @@ static int check_cgroup_tree(const char *root, const char *rel, const char *max_
 		if (max >= 0 && max < UNLIMITED && cur >= 0 && max - cur < need)
 			return hd_fail(HD_E_SNAPSHOT,
 				       "refusing a fork snapshot: process %d may need %lld MB more while "
-				       "the child lives, but cgroup %s has %lld MB left; use "
-				       "--snapshot=stop", (int)pid, need >> 20,
+				       "the child lives, but cgroup %s has %lld MB left",
+				       (int)pid, need >> 20,
 				       dir[root_len] ? dir + root_len : "/",
 				       max > cur ? (max - cur) >> 20 : 0);
 		char *slash = root_len < sizeof dir ? strrchr(dir + root_len, '/') : NULL;
@@ -77,7 +77,7 @@ int mempolicy_check_fork(pid_t pid)
 	if (avail_kb >= 0 && (avail_kb + (swap_kb > 0 ? swap_kb : 0)) * 1024 < need)
 		return hd_fail(HD_E_SNAPSHOT,
 			       "refusing a fork snapshot: process %d may need %lld MB more while the "
-			       "child lives, but the system has %lld MB available; use --snapshot=stop",
+			       "child lives, but the system has %lld MB available",
 			       (int)pid, need >> 20, (avail_kb + (swap_kb > 0 ? swap_kb : 0)) >> 10);
 	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
 	return mempolicy_check_cgroups(pid, path, "/sys/fs/cgroup", need);

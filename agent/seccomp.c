@@ -197,8 +197,8 @@ static void describe_action(uint32_t ret, char *buf, size_t size)
 static int refuse(pid_t pid, pid_t tid, const char *why)
 {
 	return hd_fail(HD_E_SNAPSHOT,
-		       "refusing a fork snapshot: thread %d of process %d is under seccomp and %s; "
-		       "use --snapshot=stop", (int)tid, (int)pid, why);
+		       "refusing a fork snapshot: thread %d of process %d is under seccomp and %s",
+		       (int)tid, (int)pid, why);
 }
 
 static int refuse_unreadable(pid_t pid, pid_t tid, int err)

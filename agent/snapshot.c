@@ -48,7 +48,7 @@ int snapshot_take(struct hd_snapshot *s, hd_memview *proc, struct hd_range *r, s
 			 * snapshot class (no retry; the target is unchanged). */
 			return hd_fail(HD_E_SNAPSHOT,
 				       "refusing a copy snapshot: the heap would need more than this "
-				       "machine's %llu MB; use --snapshot=stop",
+				       "machine's %llu MB",
 				       (unsigned long long)(ram >> 20));
 		}
 		s->arena_size += (len + 7) & ~7ull;

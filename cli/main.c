@@ -21,6 +21,9 @@ int main(int argc, char **argv)
 			   hdump_interrupted());
 	struct hdump_error e = hdump_error();
 	char esc[HDUMP_ESCAPED_MESSAGE];
-	fprintf(stderr, "hdump: %s\n", hdump_escape(e.message, esc, sizeof esc));
+	/* The library says why a snapshot mode was refused; the way out is an
+	 * option of this command. */
+	fprintf(stderr, "hdump: %s%s\n", hdump_escape(e.message, esc, sizeof esc),
+		e.cls == HDUMP_E_SNAPSHOT ? "; use --snapshot=stop" : "");
 	return hdump_exit_code(e.cls);
 }

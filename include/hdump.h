@@ -44,7 +44,8 @@ enum hdump_error_class {
 	HDUMP_E_INCONSISTENT,     /* 13: the heap did not hold still (after retries), or
 				     a read of a running process met it changing */
 	HDUMP_E_INTERRUPTED,      /* 14 */
-	HDUMP_E_SNAPSHOT,         /* 15: snapshot refused or failed; target unchanged */
+	HDUMP_E_SNAPSHOT,         /* 15: a copy or fork snapshot refused or failed; target
+				     unchanged; a stop snapshot needs neither */
 	HDUMP_ERROR_CLASS_COUNT
 };
 

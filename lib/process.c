@@ -76,7 +76,7 @@ static int real_fork_allowed(void *ctx, pid_t pid)
 	struct hd_real_process *p = ctx;
 	struct hd_maps maps;
 	if (!cowfork_supported())
-		return hd_fail(HD_E_SNAPSHOT, "fork snapshots need x86-64; use --snapshot=stop");
+		return hd_fail(HD_E_SNAPSHOT, "fork snapshots need x86-64");
 	if (mempolicy_check_fork(pid) != 0 || maps_read(pid, &maps) != 0)
 		return -1;
 	int rc = syscall_wrappers_find(pid, &maps, &p->libc);

@@ -322,7 +322,8 @@ static void try_fork(struct tracee *h, const char *want_refusal)
 		cr_assert(rc != 0, "the fork was allowed");
 		cr_assert_eq(hd_error_class(), HD_E_SNAPSHOT, "%s", hd_error_message());
 		cr_assert(strstr(hd_error_message(), want_refusal), "%s", hd_error_message());
-		cr_assert(strstr(hd_error_message(), "use --snapshot=stop"), "%s", hd_error_message());
+		cr_assert_null(strstr(hd_error_message(), "--"), "options are the CLI's: %s",
+			       hd_error_message());
 		cr_assert_eq(f.child, 0);
 	} else {
 		cr_assert(rc == 0, "%s", hd_error_message());

@@ -214,6 +214,11 @@ static uint8_t *put_be(uint8_t *p, uint64_t v, unsigned n)
 	return p + n;
 }
 
+static uint8_t *put_id(uint8_t *p, uint64_t v)
+{
+	return put_be(p, hprof_id_of(v), HPROF_ID_SIZE);
+}
+
 /* The INSTANCE DUMP's values, big-endian, into OUT: the class's own fields,
  * then each superclass's, as the viewers read them. */
 static void encode_values(struct writer *x, const struct hd_object *o, const struct hd_class *cls,
@@ -225,7 +230,7 @@ static void encode_values(struct writer *x, const struct hd_object *o, const str
 			const struct hd_field *f = &k->own[i];
 			const uint8_t *p = o->data + f->offset;
 			if (f->type == HD_T_OBJECT) {
-				out = put_be(out, checked_ref(x, o->addr, lay_ref(L, p)), HPROF_ID_SIZE);
+				out = put_id(out, checked_ref(x, o->addr, lay_ref(L, p)));
 				continue;
 			}
 			unsigned n = hd_type_size(f->type);
@@ -256,7 +261,7 @@ static int stream_elements(struct writer *x, const struct hd_object *o, uint64_t
 		if (refs) {
 			uint8_t *q = x->rec;
 			for (size_t i = 0; i < n; i += L->ref_size) {
-				q = put_be(q, checked_ref(x, o->addr, lay_ref(L, p + i)), HPROF_ID_SIZE);
+				q = put_id(q, checked_ref(x, o->addr, lay_ref(L, p + i)));
 				if (q - x->rec >= REC_FLUSH) {
 					if (hprof_bytes(x->w, x->rec, (size_t)(q - x->rec)))
 						return -1;
@@ -295,9 +300,9 @@ static int write_object(void *ctx, const struct hd_object *o)
 		uint32_t nb = x->inst_bytes[k];
 		uint8_t *p = x->rec;
 		*p++ = HPROF_INSTANCE_DUMP;
-		p = put_be(p, o->addr, HPROF_ID_SIZE);
+		p = put_id(p, o->addr);
 		p = put_be(p, DUMMY_TRACE, 4);
-		p = put_be(p, hd_class_id(cls->hub), HPROF_ID_SIZE);
+		p = put_id(p, hd_class_id(cls->hub));
 		p = put_be(p, nb, 4);
 		encode_values(x, o, cls, p);
 		size_t len = (size_t)(p - x->rec) + nb;

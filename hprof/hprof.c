@@ -230,7 +230,7 @@ int hprof_utf8(hd_hprof *w, uint64_t id, const char *s)
 {
 	size_t n = strlen(s);
 	uint8_t idb[8];
-	be64(idb, id);
+	be64(idb, hprof_id_of(id));
 	if (top_level(w, HPROF_UTF8, HPROF_ID_SIZE + n) != 0 || stage_put(w, idb, 8) != 0)
 		return -1;
 	return stage_put(w, s, n);
@@ -241,9 +241,9 @@ int hprof_load_class(hd_hprof *w, uint32_t serial, uint64_t class_id, uint32_t t
 {
 	uint8_t b[24];
 	be32(b, serial);
-	be64(b + 4, class_id);
+	be64(b + 4, hprof_id_of(class_id));
 	be32(b + 12, trace);
-	be64(b + 16, name_id);
+	be64(b + 16, hprof_id_of(name_id));
 	if (top_level(w, HPROF_LOAD_CLASS, sizeof b) != 0)
 		return -1;
 	return stage_put(w, b, sizeof b);
@@ -261,7 +261,7 @@ int hprof_trace(hd_hprof *w, uint32_t serial, uint32_t thread_serial,
 		return -1;
 	for (uint32_t i = 0; i < nframes; i++) {
 		uint8_t id[8];
-		be64(id, frame_ids[i]);
+		be64(id, hprof_id_of(frame_ids[i]));
 		if (stage_put(w, id, sizeof id) != 0)
 			return -1;
 	}

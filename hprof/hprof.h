@@ -95,7 +95,19 @@ HD_MUST_CHECK int hprof_u1(hd_hprof *w, uint8_t v);
 HD_MUST_CHECK int hprof_u2(hd_hprof *w, uint16_t v);
 HD_MUST_CHECK int hprof_u4(hd_hprof *w, uint32_t v);
 HD_MUST_CHECK int hprof_u8(hd_hprof *w, uint64_t v);
-HD_MUST_CHECK static inline int hprof_id(hd_hprof *w, uint64_t v) { return hprof_u8(w, v); }
+/* An id as the file holds it: the value (an address, a name number)
+ * multiplied by an odd constant, a bijection on 64 bits that keeps 0 (null)
+ * at 0.  Raw addresses cluster in heap chunks whose spacing can alias the id
+ * table of VisualVM's heap library (linear probing modulo 4/3 of the record
+ * count): opening such a dump then takes quadratic time.  Scattered ids keep
+ * its probes short.  The inverse multiplier gives the address back. */
+#define HPROF_ID_MULTIPLIER 0x9e3779b97f4a7c15ull
+#define HPROF_ID_INVERSE 0xf1de83e19937733dull
+static inline uint64_t hprof_id_of(uint64_t v) { return v * HPROF_ID_MULTIPLIER; }
+HD_MUST_CHECK static inline int hprof_id(hd_hprof *w, uint64_t v)
+{
+	return hprof_u8(w, hprof_id_of(v));
+}
 HD_MUST_CHECK int hprof_bytes(hd_hprof *w, const void *p, size_t len);
 /* LEN bytes of little-endian elements of ELEM_SIZE bytes, written big-endian. */
 HD_MUST_CHECK int hprof_swapped(hd_hprof *w, const void *p, size_t len, unsigned elem_size);

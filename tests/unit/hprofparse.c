@@ -1,4 +1,5 @@
 #include "hprofparse.h"
+#include "../../hprof/hprof.h"
 
 #include "../../common/hd_error.h"
 
@@ -20,6 +21,7 @@ uint32_t hp_u4(const uint8_t *p)
 }
 
 uint64_t hp_u8(const uint8_t *p) { return (uint64_t)hp_u4(p) << 32 | hp_u4(p + 4); }
+uint64_t hp_id(const uint8_t *p) { return hp_u8(p) * HPROF_ID_INVERSE; }
 
 unsigned hp_type_size(uint8_t t)
 {

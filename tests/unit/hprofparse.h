@@ -34,6 +34,8 @@ int hprof_membuf_sink(void *ctx, const void *buf, size_t len);
 uint16_t hp_u2(const uint8_t *p);
 uint32_t hp_u4(const uint8_t *p);
 uint64_t hp_u8(const uint8_t *p);
+/* An id at P, mapped back to the value the writer was given (an address). */
+uint64_t hp_id(const uint8_t *p);
 
 /* Parses BUF (LEN bytes).  Returns 0, or -1 with a reason in ERR. */
 int hp_parse(const uint8_t *buf, size_t len, struct hp_file *f, char *err, size_t errlen);

@@ -40,7 +40,7 @@ static const struct class_dump *find_class(const struct class_dump *v, size_t n,
 /* Parses a CLASS DUMP sub-record at S. */
 static struct class_dump class_dump(const uint8_t *s)
 {
-	struct class_dump d = {.id = hp_u8(s + 1), .super = hp_u8(s + 13)};
+	struct class_dump d = {.id = hp_id(s + 1), .super = hp_id(s + 13)};
 	const uint8_t *p = s + 1 + 8 + 4 + 8 * 6 + 4;
 	uint16_t cp = hp_u2(p);
 	p += 2;
@@ -105,23 +105,23 @@ static void record_refs(const uint8_t *s, const struct class_dump *classes, size
 {
 	if (s[0] == HPROF_OBJ_ARRAY_DUMP) {
 		for (uint32_t k = 0; k < hp_u4(s + 13); k++)
-			push_u64(refs, hp_u8(s + 25 + 8 * k));
+			push_u64(refs, hp_id(s + 25 + 8 * k));
 		return;
 	}
 	if (s[0] != HPROF_INSTANCE_DUMP)
 		return;
 	/* Values: the class's own fields, then each superclass's. */
 	const uint8_t *v = s + 25;
-	for (const struct class_dump *k = find_class(classes, nclasses, hp_u8(s + 13)); k;
+	for (const struct class_dump *k = find_class(classes, nclasses, hp_id(s + 13)); k;
 	     k = k->super ? find_class(classes, nclasses, k->super) : NULL) {
 		for (uint16_t fi = 0; fi < k->nfields; fi++) {
 			uint8_t type = k->fields[9 * fi + 8];
 			if (type == HD_T_OBJECT)
-				push_u64(refs, hp_u8(v));
+				push_u64(refs, hp_id(v));
 			v += hp_type_size(type);
 		}
 	}
-	cr_assert_eq(v, s + 25 + hp_u4(s + 21), "values of %#llx", (unsigned long long)hp_u8(s + 1));
+	cr_assert_eq(v, s + 25 + hp_u4(s + 21), "values of %#llx", (unsigned long long)hp_id(s + 1));
 }
 
 struct lc_dump lc_check_hprof(const struct sl_live *t, const uint8_t *buf, size_t len)
@@ -144,11 +144,11 @@ struct lc_dump lc_check_hprof(const struct sl_live *t, const uint8_t *buf, size_
 	for (const uint8_t *s; (s = next_sub(&cur));) {
 		if (s[0] == HPROF_ROOT_THREAD_OBJ) {
 			cr_assert_lt(d.nthread_objs, SL_THREADS + 1, "%s: too many thread roots", name);
-			d.thread_objs[d.nthread_objs++] = hp_u8(s + 1);
+			d.thread_objs[d.nthread_objs++] = hp_id(s + 1);
 		}
 		if (s[0] < HPROF_INSTANCE_DUMP || s[0] > HPROF_PRIM_ARRAY_DUMP)
 			continue;
-		uint64_t id = hp_u8(s + 1);
+		uint64_t id = hp_id(s + 1);
 		const struct sh_object *o = lc_object_at(t, id);
 		cr_assert_not_null(o, "%s: dumped %#llx is no object", name, (unsigned long long)id);
 		cr_assert_not(lc_is_filler(t, o), "%s: filler %#llx dumped", name, (unsigned long long)id);

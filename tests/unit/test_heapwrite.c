@@ -122,7 +122,7 @@ static const char *utf8(const struct hp_file *f, uint64_t id)
 	static char name[64];
 	for (size_t i = 0; i < f->nrecs; i++) {
 		const struct hp_record *r = &f->recs[i];
-		if (r->tag == HPROF_UTF8 && hp_u8(r->body) == id && r->len - 8 < sizeof name) {
+		if (r->tag == HPROF_UTF8 && hp_id(r->body) == id && r->len - 8 < sizeof name) {
 			memcpy(name, r->body + 8, r->len - 8);
 			name[r->len - 8] = '\0';
 			return name;
@@ -134,14 +134,14 @@ static const char *utf8(const struct hp_file *f, uint64_t id)
 static void record_types(const uint8_t *s, void *ctx)
 {
 	struct types *t = ctx;
-	if (s[0] == HPROF_CLASS_DUMP && hp_u8(s + 1) == t->string_class) {
+	if (s[0] == HPROF_CLASS_DUMP && hp_id(s + 1) == t->string_class) {
 		const uint8_t *p = s + 1 + 8 + 4 + 6 * 8 + 4;
 		cr_assert_eq(hp_u2(p), 0);     /* constant pool */
 		cr_assert_eq(hp_u2(p + 2), 0); /* statics */
 		unsigned n = hp_u2(p + 4);
 		p += 6;
 		for (unsigned i = 0; i < n; i++, p += 9) {
-			const char *name = utf8(t->f, hp_u8(p));
+			const char *name = utf8(t->f, hp_id(p));
 			int *slot = strcmp(name, "value") == 0  ? &t->value
 				    : strcmp(name, "hash") == 0 ? &t->hash
 				    : strcmp(name, "coder") == 0 ? &t->coder
@@ -305,7 +305,7 @@ static size_t expected_values(const struct hd_classes *t, const struct hd_layout
 			uint64_t v = 0;
 			unsigned size = 8;
 			if (f->type == HD_T_OBJECT) {
-				v = lay_ref(L, obj + f->offset);
+				v = hprof_id_of(lay_ref(L, obj + f->offset));
 			} else {
 				size = hd_type_size(f->type);
 				memcpy(&v, obj + f->offset, size);
@@ -368,7 +368,7 @@ static void check_dump(const struct sh_params *p)
 				globals++;
 			if (s[0] < HPROF_INSTANCE_DUMP || s[0] > HPROF_PRIM_ARRAY_DUMP)
 				continue;
-			uint64_t id = hp_u8(s + 1);
+			uint64_t id = hp_id(s + 1);
 			const struct sh_object *o = object_at(&r.h, id);
 			cr_assert_not_null(o, "%s: dumped %#llx is no object", p->name,
 					   (unsigned long long)id);
@@ -378,7 +378,7 @@ static void check_dump(const struct sh_params *p)
 			objects++;
 			if (s[0] == HPROF_INSTANCE_DUMP) {
 				cr_assert_eq(k->kind == 'i' || k->kind == 'h', true, "%s", k->name);
-				cr_assert_eq(hp_u8(s + 13), hd_class_id(k->hub), "%s: class of %s", p->name,
+				cr_assert_eq(hp_id(s + 13), hd_class_id(k->hub), "%s: class of %s", p->name,
 					     k->name);
 				uint8_t want[4096];
 				size_t n = expected_values(t, &r.L, classes_find(t, k->hub),
@@ -399,13 +399,13 @@ static void check_dump(const struct sh_params *p)
 				}
 			} else if (s[0] == HPROF_OBJ_ARRAY_DUMP) {
 				cr_assert_eq(k->kind, 'o', "%s", k->name);
-				cr_assert_eq(hp_u8(s + 17), hd_class_id(k->hub));
+				cr_assert_eq(hp_id(s + 17), hd_class_id(k->hub));
 				if (id == element_data) {
 					/* [Integer(1), "hello", Integer(42), the HashMap, null...] */
 					cr_assert_eq(hp_u4(s + 13), 10);
-					cr_assert_eq(hp_u8(s + 25), sh_nth(&r.h, "java.lang.Integer", 2)->addr);
-					cr_assert_eq(hp_u8(s + 49), sh_nth(&r.h, "java.util.HashMap", 0)->addr);
-					cr_assert_eq(hp_u8(s + 57), 0);
+					cr_assert_eq(hp_id(s + 25), sh_nth(&r.h, "java.lang.Integer", 2)->addr);
+					cr_assert_eq(hp_id(s + 49), sh_nth(&r.h, "java.util.HashMap", 0)->addr);
+					cr_assert_eq(hp_id(s + 57), 0);
 					checked_elements = true;
 				}
 			} else {

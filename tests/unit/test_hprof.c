@@ -108,14 +108,14 @@ Test(hprof, utf8_load_class_trace_are_byte_exact)
 #define REC(tag, len) (want[n] = (tag), be(want + n + 1, 0, 4), be(want + n + 5, (len), 4), n += 9)
 #define PUT(v, size) (be(want + n, (v), (size)), n += (size))
 	REC(HPROF_UTF8, 8 + 16);
-	PUT(0x1122334455667788ull, 8);
+	PUT(hprof_id_of(0x1122334455667788ull), 8);
 	memcpy(want + n, "java/lang/String", 16), n += 16;
 	REC(HPROF_UTF8, 8);
-	PUT(9, 8);
+	PUT(hprof_id_of(9), 8);
 	REC(HPROF_LOAD_CLASS, 24);
-	PUT(7, 4), PUT(0xaabbccddeeff0011ull, 8), PUT(1, 4), PUT(0x1122334455667788ull, 8);
+	PUT(7, 4), PUT(hprof_id_of(0xaabbccddeeff0011ull), 8), PUT(1, 4), PUT(hprof_id_of(0x1122334455667788ull), 8);
 	REC(HPROF_TRACE, 12 + 16);
-	PUT(3, 4), PUT(2, 4), PUT(2, 4), PUT(0x10, 8), PUT(0xfedcba9876543210ull, 8);
+	PUT(3, 4), PUT(2, 4), PUT(2, 4), PUT(hprof_id_of(0x10), 8), PUT(hprof_id_of(0xfedcba9876543210ull), 8);
 	REC(HPROF_TRACE, 12);
 	PUT(4, 4), PUT(0, 4), PUT(0, 4);
 	REC(HPROF_HEAP_DUMP_END, 0);
@@ -161,7 +161,7 @@ static void put_prim_array(hd_hprof *w, size_t len, uint64_t id, struct membuf *
 static void put_root(hd_hprof *w, uint64_t id, struct membuf *expect)
 {
 	uint8_t b[9] = {HPROF_ROOT_UNKNOWN};
-	be(b + 1, id, 8);
+	be(b + 1, hprof_id_of(id), 8);
 	cr_assert_eq(hprof_sub_begin(w, 9), 0);
 	cr_assert_eq(hprof_u1(w, HPROF_ROOT_UNKNOWN), 0);
 	cr_assert_eq(hprof_id(w, id), 0);

@@ -426,6 +426,7 @@ static int read_class(hd_memview *mv, const struct hd_layout *L,
 	memset(c, 0, sizeof *c);
 	c->hub = hub;
 	c->super = -1;
+	c->jsuper = -1;
 	c->enc = lay_hub_encoding(L, raw);
 	c->name = lay_read_string(mv, L, lay_ref(L, raw + L->hub_name));
 	if (!c->name) {
@@ -510,6 +511,7 @@ int classes_build(struct hd_classes *t, hd_memview *mv, const struct hd_layout *
 	for (size_t i = 0; i < t->n; i++) {
 		const struct hd_class *s = classes_find(t, facts[i].super_hub);
 		real_super[i] = s ? (int32_t)(s - t->v) : -1;
+		t->v[i].jsuper = real_super[i];
 	}
 	for (size_t i = 0; i < t->n; i++)
 		for (int32_t s = (int32_t)i, depth = 0; s >= 0 && depth < 1024; s = real_super[s], depth++)

@@ -53,7 +53,9 @@ struct hd_class {
 	uint8_t elem_type;  /* arrays: enum hd_type of the elements */
 	uint16_t idhash_off;
 	bool is_filler;     /* heap padding: never dumped */
-	int32_t super;      /* index of the superclass as written to HPROF, -1: none */
+	int32_t jsuper;     /* index of the Java superclass, -1: none (java.lang.Object) */
+	int32_t super;      /* index of the superclass as written to HPROF (the nearest
+			       ancestor whose fields fit this class's bytes), -1: none */
 	uint32_t fixed_size;  /* bytes [hdr, fixed_size) are described by fields */
 	struct hd_field *fields; /* all fields, inherited ones included, by offset */
 	size_t nfields;

@@ -1,0 +1,141 @@
+#include "imageobjs.h"
+
+#include "heapwalk.h"
+#include "../common/interrupt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct collect {
+	struct hd_imageobjs *io;
+	size_t cap;
+	struct hd_walker *w;
+};
+
+static int reserve(struct collect *x)
+{
+	struct hd_imageobjs *io = x->io;
+	if (io->n < x->cap)
+		return 0;
+	size_t cap = x->cap ? x->cap * 2 : 4096;
+	uint64_t *addr = realloc(io->addr, cap * sizeof *addr);
+	if (addr)
+		io->addr = addr;
+	uint32_t *cls = realloc(io->cls, cap * sizeof *cls);
+	if (cls)
+		io->cls = cls;
+	uint32_t *length = realloc(io->length, cap * sizeof *length);
+	if (length)
+		io->length = length;
+	if (!addr || !cls || !length)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	x->cap = cap;
+	return 0;
+}
+
+static int collect_object(void *ctx, const struct hd_object *o)
+{
+	struct collect *x = ctx;
+	struct hd_imageobjs *io = x->io;
+	if (reserve(x) != 0)
+		return -1;
+	io->addr[io->n] = o->addr;
+	io->cls[io->n] = (uint32_t)((const struct hd_class *)o->hubinfo.cls - io->classes->v);
+	io->length[io->n] = o->length;
+	io->n++;
+	return 0;
+}
+
+static int collect_chunk(void *ctx, const struct hd_chunk *ch)
+{
+	struct collect *x = ctx;
+	if (hd_interrupted())
+		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
+	return hw_walk_range(x->w, ch->first, ch->top, ch->gaps, ch->ngaps, collect_object, x);
+}
+
+/* Groups the objects by class with a counting sort: the walk visited them
+ * in address order, so each group comes out ascending. */
+static int group_by_class(struct hd_imageobjs *io)
+{
+	size_t nclasses = io->classes->n;
+	io->first = calloc(nclasses + 1, sizeof *io->first);
+	io->by_class = malloc((io->n ? io->n : 1) * sizeof *io->by_class);
+	size_t *next = malloc((nclasses + 1) * sizeof *next);
+	if (!io->first || !io->by_class || !next) {
+		free(next);
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	}
+	for (size_t i = 0; i < io->n; i++)
+		io->first[io->cls[i] + 1]++;
+	for (size_t k = 0; k < nclasses; k++)
+		io->first[k + 1] += io->first[k];
+	memcpy(next, io->first, (nclasses + 1) * sizeof *next);
+	for (size_t i = 0; i < io->n; i++)
+		io->by_class[next[io->cls[i]]++] = (uint32_t)i;
+	free(next);
+	return 0;
+}
+
+int imageobjs_build(struct hd_imageobjs *io, hd_memview *mv, const struct hd_layout *L,
+		    const struct hd_classes *t)
+{
+	memset(io, 0, sizeof *io);
+	io->classes = t;
+	struct hd_walker w;
+	if (hw_init(&w, L, mv, classes_lookup, (void *)t) != 0)
+		return -1;
+	w.in_image_heap = true;
+	struct collect x = {.io = io, .w = &w};
+	int rc = hw_image_chunks(&w, collect_chunk, &x);
+	hw_fini(&w);
+	if (rc != 0)
+		return -1;
+	if (io->n > UINT32_MAX)
+		return hd_fail(HD_E_LAYOUT, "more than %u objects in the image heap", UINT32_MAX);
+	return group_by_class(io);
+}
+
+void imageobjs_free(struct hd_imageobjs *io)
+{
+	free(io->addr);
+	free(io->cls);
+	free(io->length);
+	free(io->by_class);
+	free(io->first);
+	memset(io, 0, sizeof *io);
+}
+
+const uint32_t *imageobjs_of(const struct hd_imageobjs *io, const struct hd_class *c, size_t *n)
+{
+	*n = 0;
+	if (!c || !io->first || c < io->classes->v || c >= io->classes->v + io->classes->n)
+		return NULL;
+	size_t k = (size_t)(c - io->classes->v);
+	*n = io->first[k + 1] - io->first[k];
+	return io->by_class + io->first[k];
+}
+
+const uint32_t *imageobjs_named(const struct hd_imageobjs *io, const char *name, size_t *n)
+{
+	return imageobjs_of(io, classes_named(io->classes, name), n);
+}
+
+long imageobjs_find(const struct hd_imageobjs *io, uint64_t addr)
+{
+	size_t lo = 0, hi = io->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (io->addr[mid] < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < io->n && io->addr[lo] == addr ? (long)lo : -1;
+}
+
+const struct hd_class *imageobjs_class_at(const struct hd_imageobjs *io, uint64_t addr)
+{
+	long i = imageobjs_find(io, addr);
+	return i < 0 ? NULL : &io->classes->v[io->cls[i]];
+}

@@ -1,0 +1,52 @@
+/* The image heap's objects by class, for the readers of metadata the image
+ * keeps in its own heap (field names, code info, static fields): one walk
+ * records every object's address and class, then a class's instances are
+ * listed without walking again, and any reference can be checked to land
+ * on an object start before it is followed. */
+#ifndef HD_IMAGEOBJS_H
+#define HD_IMAGEOBJS_H
+
+#include "classes.h"
+#include "layout.h"
+#include "../agent/memview.h"
+#include "../common/hd_error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hd_imageobjs {
+	const struct hd_classes *classes;
+	uint64_t *addr;     /* every object (fillers too), ascending */
+	uint32_t *cls;      /* its class: index into classes->v */
+	uint32_t *length;   /* array-like objects: element count */
+	size_t n;
+	uint32_t *by_class; /* object indexes grouped by class, ascending within */
+	size_t *first;      /* class k's group: by_class[first[k] .. first[k+1]) */
+};
+
+/* Walks the image heap of MV (L's image_start, image_size) once, with the
+ * class table T (which must outlive IO).  Errors: what the walk reports
+ * (HD_E_LAYOUT for image data that does not decode), HD_E_INTERRUPTED,
+ * HD_E_INTERNAL.  IO is to be freed with imageobjs_free also on failure. */
+HD_MUST_CHECK int imageobjs_build(struct hd_imageobjs *io, hd_memview *mv,
+				  const struct hd_layout *L, const struct hd_classes *t);
+void imageobjs_free(struct hd_imageobjs *io);
+
+/* The instances of class C exactly (not of its subclasses): *N object
+ * indexes into IO's arrays, ascending by address. */
+const uint32_t *imageobjs_of(const struct hd_imageobjs *io, const struct hd_class *c, size_t *n);
+
+/* The instances of the class named NAME; none when the image has no such
+ * class. */
+const uint32_t *imageobjs_named(const struct hd_imageobjs *io, const char *name, size_t *n);
+
+/* Index of the object starting at ADDR, or -1 when no object starts there. */
+long imageobjs_find(const struct hd_imageobjs *io, uint64_t addr);
+
+/* The class of the object starting at ADDR, NULL when no object starts
+ * there (a reference read from image data must pass this before it is
+ * followed). */
+const struct hd_class *imageobjs_class_at(const struct hd_imageobjs *io, uint64_t addr);
+
+#endif

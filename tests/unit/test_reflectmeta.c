@@ -4,7 +4,6 @@
  * real images give. */
 #include "../../symbols/reflectmeta.h"
 #include "../../symbols/classes.h"
-#include "../../symbols/imageobjs.h"
 #include "../../lib/exe.h"
 #include "varintw.h"
 
@@ -329,7 +328,6 @@ Test(reflectmeta, undecodable_metadata_adds_nothing)
 struct real {
 	struct hd_elfimage img;
 	struct exe x;
-	struct hd_imageobjs io;
 	struct hd_field_facts ff;
 };
 
@@ -347,10 +345,9 @@ static bool open_real(struct real *r, const char *version)
 	memset(r, 0, sizeof *r);
 	struct hd_events ev = {0};
 	cr_assert_eq(exe_open(&r->x, path, &r->img), 0, "%s", hd_error_message());
-	cr_assert_eq(exe_discover(&r->x, &ev), 0, "%s", hd_error_message());
-	cr_assert_eq(imageobjs_build(&r->io, r->x.mv, &r->x.L, &r->x.classes), 0);
+	cr_assert_eq(exe_discover(&r->x, &ev, NULL), 0, "%s", hd_error_message());
 	struct hd_names_input in = {.mv = r->x.mv, .L = &r->x.L, .classes = &r->x.classes,
-				    .objs = &r->io};
+				    .objs = &r->x.naming.objs};
 	cr_assert_eq(reflectmeta_facts(&r->ff, &in), 0);
 	return true;
 }
@@ -358,7 +355,6 @@ static bool open_real(struct real *r, const char *version)
 static void close_real(struct real *r)
 {
 	ff_free(&r->ff);
-	imageobjs_free(&r->io);
 	exe_close(&r->x);
 	elfimage_close(&r->img);
 }

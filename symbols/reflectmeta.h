@@ -7,6 +7,10 @@
  *
  * A "reachable" entry (22.3/23.1 -H:+IncludeMethodData, the default) is a
  * name alone: the class's accessed fields, the very ones that got storage.
+ * Their order is NOT the declaration order: the encoder sorts registered
+ * fields by getDeclaredFields() but appends the reachable ones in the order
+ * of a HashMap keyed by HostedField (String comes out value, hash, coder).
+ * The name lists given here are therefore sets in the image's order.
  * A "complete" entry (a field registered for reflection) has name, type,
  * modifiers and, when the field is unsafe-accessed, its offset.  Which int
  * is the fields index, which String[] holds the names and which dialect the
@@ -23,8 +27,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* The field-name source (hd_field_source_fn): complete entries as facts
- * (HD_SRC_REFLECTION), classes' reachable names as name lists. */
+/* The field-name source (hd_field_source_fn): complete entries with an
+ * offset as facts (HD_SRC_REFLECTION; statics by modifier bit 8, their
+ * offsets into the static arrays); a class's reachable names, with its
+ * registered fields that have an offset, as its name list, when no entry
+ * leaves the list open (a Field object, whose name is not read here; a
+ * hiding entry; a registered field without an offset). */
 int reflectmeta_facts(struct hd_field_facts *ff, const struct hd_names_input *in);
 
 /* The decoding, apart from the image: what reflectmeta_facts reads out of

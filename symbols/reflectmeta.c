@@ -208,6 +208,14 @@ static bool read_list(const struct rm_metadata *m, const struct reading *rd, int
 	return true;
 }
 
+/* Checks for a signal every 1024th step of a loop over the image's data. */
+static int poll_interrupt(size_t step)
+{
+	if (step % 1024 == 0 && hd_interrupted())
+		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
+	return 0;
+}
+
 struct score {
 	size_t lists;   /* holders whose list decoded, with at least one entry */
 	size_t entries; /* in those lists */
@@ -227,10 +235,9 @@ static int score_reading(const struct rm_metadata *m, const struct reading *rd, 
 {
 	*s = (struct score){0};
 	for (size_t h = 0; h < m->nholders; h++) {
-		if (h % 1024 == 0 && hd_interrupted())
-			return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d",
-				       hd_interrupted_signal());
 		size_t n;
+		if (poll_interrupt(h) != 0)
+			return -1;
 		if (!read_list(m, rd, m->holders[h].ints[rd->slot], e, &n))
 			s->bad++;
 		else if (n) {
@@ -374,6 +381,8 @@ int rm_facts_from(struct hd_field_facts *ff, const struct rm_metadata *m, struct
 	int rc = choose_reading(m, e, &rd, found, log);
 	for (size_t h = 0; rc == 0 && *found && h < m->nholders; h++) {
 		size_t n;
+		if ((rc = poll_interrupt(h)) != 0)
+			break;
 		if (!read_list(m, &rd, m->holders[h].ints[rd.slot], e, &n))
 			c->bad_classes++;
 		else
@@ -532,11 +541,13 @@ static int read_strings(struct image *im, uint64_t arr, char ***out, size_t *n)
 	int rc = 0;
 	for (uint32_t k = 0; k < len && rc == 0; k++) {
 		const struct hd_class *c = refs[k] ? imageobjs_class_at(im->in->objs, refs[k]) : NULL;
-		if (!c || c->hub != im->in->L->string_hub)
+		if ((rc = poll_interrupt(k)) != 0 || !c || c->hub != im->in->L->string_hub)
 			continue;
 		(*out)[k] = lay_read_string(im->in->mv, im->in->L, refs[k]);
 		if (!(*out)[k] && hd_error_class() == HD_E_INTERNAL)
 			rc = -1;
+		else if (!(*out)[k]) /* a String that does not read is a null name */
+			hd_error_clear();
 	}
 	free(refs);
 	return rc;
@@ -653,7 +664,7 @@ static int count_paths(const struct image *im, const struct hd_class *classcls,
 	const struct hd_classes *t = im->in->classes;
 	uint8_t hub[MAX_OBJECT], comp[MAX_OBJECT];
 	for (size_t h = 0; h < t->n; h++) {
-		if (read_object(im, classcls, t->v[h].hub, hub) != 0)
+		if (poll_interrupt(h) != 0 || read_object(im, classcls, t->v[h].hub, hub) != 0)
 			return -1;
 		for (size_t i = 0; i < classcls->nfields; i++) {
 			unsigned off = classcls->fields[i].offset;
@@ -726,7 +737,7 @@ static int find_holders(struct image *im)
 	uint8_t hub[MAX_OBJECT], obj[MAX_OBJECT];
 	for (size_t h = 0; h < t->n; h++) {
 		uint64_t rm;
-		if (read_object(im, classcls, t->v[h].hub, hub) != 0)
+		if (poll_interrupt(h) != 0 || read_object(im, classcls, t->v[h].hub, hub) != 0)
 			return -1;
 		if (!(rm = follow(im, classcls, cc, hub, best, holder)))
 			continue;

@@ -5,9 +5,11 @@
 #include "../../symbols/reflectmeta.h"
 #include "../../symbols/classes.h"
 #include "../../lib/exe.h"
+#include "../../common/interrupt.h"
 #include "varintw.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -322,6 +324,25 @@ Test(reflectmeta, undecodable_metadata_adds_nothing)
 	decode(&m, &d);
 	cr_assert_eq(d.ff.n + d.ff.nlists, 0);
 	ff_free(&d.ff);
+}
+
+/* A signal that arrived before (or during) the decoding ends it with
+ * HD_E_INTERRUPTED, which the naming passes on. */
+Test(reflectmeta, pending_sigint_ends_decoding)
+{
+	struct craft c = {0};
+	list(&c, 0x1000, 1);
+	reachable(&c, N_VALUE);
+	struct rm_metadata m = metadata(&c, false);
+	struct hd_field_facts ff = {0};
+	struct rm_counts n;
+	bool found;
+	hd_install_signal_handlers();
+	cr_assert_eq(raise(SIGINT), 0);
+	cr_assert_eq(rm_facts_from(&ff, &m, &n, &found, NULL), -1);
+	cr_assert_eq(hd_error_class(), HD_E_INTERRUPTED);
+	cr_assert_eq(ff.nlists, 0);
+	ff_free(&ff);
 }
 
 /* The real images, when tests/fetch-pkl.sh has cached them. */

@@ -352,7 +352,7 @@ struct real {
 	struct hd_field_facts ff;
 };
 
-static bool open_real(struct real *r, const char *version)
+static bool open_image(struct real *r, const char *version)
 {
 	const char *cache = getenv("HDUMP_CACHE");
 	const char *home = getenv("HOME");
@@ -367,10 +367,49 @@ static bool open_real(struct real *r, const char *version)
 	struct hd_events ev = {0};
 	cr_assert_eq(exe_open(&r->x, path, &r->img), 0, "%s", hd_error_message());
 	cr_assert_eq(exe_discover(&r->x, &ev, NULL), 0, "%s", hd_error_message());
+	return true;
+}
+
+static void name_fields(struct real *r)
+{
 	struct hd_names_input in = {.mv = r->x.mv, .L = &r->x.L, .classes = &r->x.classes,
 				    .objs = &r->x.naming.objs};
+	ff_free(&r->ff);
 	cr_assert_eq(reflectmeta_facts(&r->ff, &in), 0);
+}
+
+static bool open_real(struct real *r, const char *version)
+{
+	if (!open_image(r, version))
+		return false;
+	name_fields(r);
 	return true;
+}
+
+/* The bytes of the image heap at ADDR, as the memory view serves them. */
+static uint8_t *image_bytes(struct real *r, uint64_t addr)
+{
+	cr_assert(addr >= OFFLINE_IMAGE_START && addr - OFFLINE_IMAGE_START < r->img.heap_size);
+	return r->img.heap + (addr - OFFLINE_IMAGE_START);
+}
+
+/* Random bytes over [FROM, TO) of every instance of CLASS (kept below LIMIT
+ * when LIMIT is not 0). */
+static void scramble(struct real *r, const char *class, unsigned from, unsigned to,
+		     unsigned limit)
+{
+	size_t n;
+	const uint32_t *v = imageobjs_named(&r->x.naming.objs, class, &n);
+	cr_assert_gt(n, 0, "%s", class);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *p = image_bytes(r, r->x.naming.objs.addr[v[i]]);
+		for (unsigned k = from; k + 4 <= to; k += 4) {
+			uint32_t x = (uint32_t)rand();
+			if (limit)
+				x %= limit;
+			memcpy(p + k, &x, 4);
+		}
+	}
 }
 
 static void close_real(struct real *r)
@@ -416,6 +455,48 @@ Test(reflectmeta, pkl_0_25_1)
 	const struct hd_class *lc = classes_named(&r.x.classes, "java.lang.Long$LongCache");
 	const struct hd_field_fact *f = lc ? fact(&r.ff, lc->hub, "cache") : NULL;
 	cr_assert(f && f->is_static && f->type == HD_T_OBJECT);
+	close_real(&r);
+}
+
+/* Hostile metadata in a real image: random bytes for the encoding, then
+ * fields indexes anywhere in it too: nothing named, no read out of bounds
+ * (the ASan build runs this too). */
+Test(reflectmeta, pkl_0_25_1_scrambled)
+{
+	struct real r;
+	if (!open_image(&r, "0.25.1-2"))
+		cr_skip_test("pkl 0.25.1-2 is not cached");
+	const struct hd_class *holder =
+		classes_named(&r.x.classes, "com.oracle.svm.core.hub.DynamicHub$ReflectionMetadata");
+	cr_assert_not_null(holder);
+	srand(11);
+	/* the encoding: the singleton's one byte[] */
+	size_t n;
+	const uint32_t *enc = imageobjs_named(
+		&r.x.naming.objs, "com.oracle.svm.core.reflect.target.ReflectionMetadataEncoding", &n);
+	cr_assert_eq(n, 1);
+	uint64_t enc_addr = r.x.naming.objs.addr[enc[0]], data = 0;
+	const struct hd_class *ec = classes_named(&r.x.classes,
+		"com.oracle.svm.core.reflect.target.ReflectionMetadataEncoding");
+	const struct hd_class *bc = classes_named(&r.x.classes, "[B");
+	for (size_t i = 0; i < ec->nfields && !data; i++) {
+		uint64_t to = lay_ref(&r.x.L, image_bytes(&r, enc_addr) + ec->fields[i].offset);
+		if (ec->fields[i].type == HD_T_OBJECT && to &&
+		    imageobjs_class_at(&r.x.naming.objs, to) == bc)
+			data = to;
+	}
+	long di = imageobjs_find(&r.x.naming.objs, data);
+	cr_assert_geq(di, 0);
+	uint32_t len = r.x.naming.objs.length[di];
+	uint8_t *elems = image_bytes(&r, data) + le_base(bc->enc);
+	for (uint32_t i = 0; i < len; i++)
+		elems[i] = (uint8_t)rand();
+	name_fields(&r);
+	cr_assert_eq(r.ff.n + r.ff.nlists, 0, "random metadata names nothing");
+	scramble(&r, "com.oracle.svm.core.hub.DynamicHub$ReflectionMetadata", r.x.L.hdr_size,
+		 holder->fixed_size, len);
+	name_fields(&r);
+	cr_assert_eq(r.ff.n + r.ff.nlists, 0, "random fields indexes name nothing");
 	close_real(&r);
 }
 

@@ -379,6 +379,12 @@ int rm_facts_from(struct hd_field_facts *ff, const struct rm_metadata *m, struct
 	}
 	struct reading rd;
 	int rc = choose_reading(m, e, &rd, found, log);
+	if (*found) {
+		c->int_slot = rd.slot;
+		c->names = rd.strings;
+		c->signed_counts = rd.d.signed_counts;
+		c->trusted_final = rd.d.trusted_final;
+	}
 	for (size_t h = 0; rc == 0 && *found && h < m->nholders; h++) {
 		size_t n;
 		if ((rc = poll_interrupt(h)) != 0)
@@ -416,6 +422,7 @@ struct image {
 	char **strings[RM_MAX_STRING_ARRAYS];
 	uint8_t *class_types;
 	struct rm_holder *holders;
+	unsigned int_offs[RM_MAX_CANDIDATES]; /* where the holders' ints are */
 	const char *why; /* what was missing, for the log */
 };
 
@@ -714,7 +721,7 @@ static int find_holders(struct image *im)
 		im->why = "no DynamicHub$ReflectionMetadata";
 		return 0;
 	}
-	unsigned offs[RM_MAX_CANDIDATES];
+	unsigned *offs = im->int_offs;
 	for (unsigned off = L->hdr_size; off + 4 <= holder->fixed_size &&
 					 im->m.nints < RM_MAX_CANDIDATES; off += 4)
 		if (int_slot(holder, off, L->ref_size))
@@ -791,10 +798,12 @@ int reflectmeta_facts(struct hd_field_facts *ff, const struct hd_names_input *in
 		fprintf(in->log, "reflection metadata: %s; no names from it\n", im.why);
 	else if (in->log && found)
 		fprintf(in->log,
-			"reflection metadata: %zu classes with name lists (%zu names), %zu complete "
-			"fields (%zu static), %zu without offset, %zu Field objects not read, "
-			"%zu classes not decoded\n",
-			c.lists, c.list_names, c.complete, c.complete_static, c.no_offset, c.in_heap,
-			c.bad_classes);
+			"reflection metadata (fields index at +%u, %s counts, %s trusted-final "
+			"byte): %zu classes with name lists (%zu names), %zu complete fields "
+			"(%zu static), %zu without offset, %zu Field objects not read, %zu classes "
+			"not decoded\n",
+			im.int_offs[c.int_slot], c.signed_counts ? "signed" : "unsigned",
+			c.trusted_final ? "a" : "no", c.lists, c.list_names, c.complete,
+			c.complete_static, c.no_offset, c.in_heap, c.bad_classes);
 	return 0;
 }

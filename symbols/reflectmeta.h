@@ -72,6 +72,10 @@ struct rm_counts {
 	size_t no_offset;   /* complete entries without an offset (not unsafe-accessed) */
 	size_t in_heap;     /* entries that are java.lang.reflect.Field objects (skipped) */
 	size_t bad_classes; /* classes whose list did not decode (skipped) */
+	/* the reading chosen */
+	unsigned int_slot;  /* which of the holders' ints is the fields index */
+	unsigned names;     /* which String[] holds member names */
+	bool signed_counts, trusted_final;
 };
 
 /* Chooses the reading of M under which most field lists decode, and adds

@@ -134,6 +134,10 @@ static void assert_counts(const struct rm_counts *got, struct rm_counts want)
 	cr_assert_eq(got->no_offset, want.no_offset);
 	cr_assert_eq(got->in_heap, want.in_heap);
 	cr_assert_eq(got->bad_classes, want.bad_classes);
+	cr_assert_eq(got->int_slot, want.int_slot, "the fields index is the second int");
+	cr_assert_eq(got->names, want.names);
+	cr_assert_eq(got->signed_counts, want.signed_counts);
+	cr_assert_eq(got->trusted_final, want.trusted_final);
 }
 
 /* 22.3 on JDK 11: unsigned counts, no trusted-final byte; name lists of
@@ -171,7 +175,7 @@ Test(reflectmeta, graal_22_3_name_lists)
 	cr_assert_eq(f->type, HD_T_OBJECT);
 	cr_assert_eq(f->source, HD_SRC_REFLECTION);
 	assert_counts(&d.n, (struct rm_counts){.lists = 3, .list_names = 9, .complete = 1,
-					       .complete_static = 1});
+					       .complete_static = 1, .int_slot = 1});
 	ff_free(&d.ff);
 }
 
@@ -219,7 +223,8 @@ Test(reflectmeta, graal_23_1_complete_entries)
 	cr_assert_null(ff_list_of(&d.ff, 0x5000), "a Field object's name is not read");
 	cr_assert_null(fact(&d.ff, 0x6000, "coder"), "no offset, no fact");
 	assert_counts(&d.n, (struct rm_counts){.lists = 1, .list_names = 2, .complete = 2,
-					       .no_offset = 1, .in_heap = 1});
+					       .no_offset = 1, .in_heap = 1, .int_slot = 1,
+					       .trusted_final = true});
 	ff_free(&d.ff);
 }
 
@@ -238,7 +243,9 @@ Test(reflectmeta, graal_25_conditions_and_member_names)
 	struct decoded d;
 	decode(&m, &d);
 	cr_assert(d.found);
-	assert_counts(&d.n, (struct rm_counts){.complete = 8, .complete_static = 4});
+	assert_counts(&d.n, (struct rm_counts){.complete = 8, .complete_static = 4, .int_slot = 1,
+					       .names = 1, .signed_counts = true,
+					       .trusted_final = true});
 	const struct hd_field_fact *f = fact(&d.ff, 0x1003, "cache");
 	cr_assert(f && f->is_static && f->offset == 416);
 	cr_assert_eq(d.ff.nlists, 0);
@@ -291,7 +298,8 @@ Test(reflectmeta, malicious_lists_skip_their_class)
 		assert_list(&d.ff, hub, (const char *[]){"value", "hash"}, 2);
 	cr_assert_eq(d.ff.nlists, 16, "no list from a bad class");
 	cr_assert_eq(d.ff.n, 0, "no fact from a bad class");
-	assert_counts(&d.n, (struct rm_counts){.lists = 16, .list_names = 32, .bad_classes = 12});
+	assert_counts(&d.n, (struct rm_counts){.lists = 16, .list_names = 32, .bad_classes = 12,
+					       .int_slot = 1});
 	ff_free(&d.ff);
 }
 

@@ -98,6 +98,25 @@ void fc_decode(struct fc_run *x, fc_decoder fn)
 	cr_assert_eq(fn(&x->ff, &x->r, &x->g, &x->res), 0);
 }
 
+void fc_expect_slots(const struct fc_run *x, unsigned name, unsigned decl, unsigned type,
+		     unsigned loc, int mods)
+{
+	const struct fo_assign *a = &x->res.slots;
+	cr_assert_eq(x->res.found, FO_FOUND);
+	cr_assert_eq(x->r.ref_off[a->name], name);
+	cr_assert_eq(x->r.ref_off[a->decl], decl);
+	cr_assert_eq(x->r.ref_off[a->type], type);
+	cr_assert_eq(a->loc, loc);
+	cr_assert_eq(a->mods, mods);
+}
+
+void fc_decode_check(struct fc_run *x, fc_decoder fn, void (*expect)(size_t), size_t skipped)
+{
+	fc_decode(x, fn);
+	expect(skipped);
+	fc_done(x);
+}
+
 void fc_done(struct fc_run *x)
 {
 	ff_free(&x->ff);

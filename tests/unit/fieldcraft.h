@@ -55,6 +55,13 @@ typedef int (*fc_decoder)(struct hd_field_facts *ff, const struct fo_rows *rows,
 void fc_decode(struct fc_run *x, fc_decoder fn);
 void fc_done(struct fc_run *x);
 
+/* Asserts the slots X's decoding chose, by offset (MODS -1: none). */
+void fc_expect_slots(const struct fc_run *x, unsigned name, unsigned decl, unsigned type,
+		     unsigned loc, int mods);
+
+/* Decodes (fc_decode), runs EXPECT(SKIPPED), frees X (fc_done). */
+void fc_decode_check(struct fc_run *x, fc_decoder fn, void (*expect)(size_t), size_t skipped);
+
 /* Asserts that X's decoding chose slots, added facts only from SRC, none
  * named "evil" (what the tests call their hostile objects), and left out
  * SKIPPED objects. */

@@ -46,8 +46,11 @@ static const struct field records[] = {
 };
 #define NRECORDS (sizeof records / sizeof *records)
 
-static void record_rows(struct fo_rows *r, size_t n)
+/* The classes, and N records cycling through RECORDS, in x.r. */
+static void record_rows(size_t n)
 {
+	struct fo_rows *r = &x.r;
+	classes();
 	fc_rows(r, n, ROW_SIZE, record_refs, 4);
 	for (size_t i = 0; i < n; i++) {
 		const struct field *f = &records[i % NRECORDS];
@@ -73,14 +76,9 @@ static void expect_all(size_t skipped)
 
 Test(nodefields, every_field_once_under_its_declaring_class)
 {
-	classes();
-	record_rows(&x.r, 140);
+	record_rows(140);
 	fc_decode(&x, nodefields_decode);
-	cr_assert_eq(x.r.ref_off[x.res.slots.name], 24);
-	cr_assert_eq(x.r.ref_off[x.res.slots.decl], 32);
-	cr_assert_eq(x.r.ref_off[x.res.slots.type], 16);
-	cr_assert_eq(x.res.slots.loc, OFF_OFFSET);
-	cr_assert_eq(x.res.slots.mods, -1);
+	fc_expect_slots(&x, 24, 32, 16, OFF_OFFSET, -1);
 	expect_all(0);
 	cr_assert_eq(x.res.added, 4);
 	fc_done(&x);
@@ -88,8 +86,7 @@ Test(nodefields, every_field_once_under_its_declaring_class)
 
 Test(nodefields, hostile_records_are_skipped_one_by_one)
 {
-	classes();
-	record_rows(&x.r, 140);
+	record_rows(140);
 	/* An offset whose low 32 bits fit, a declaring class that is no
 	 * class, a name that is no String, a negative offset. */
 	fc_ref(&x.r, 2, REF_NAME, FO_STRING, NULL, "evil");
@@ -99,27 +96,21 @@ Test(nodefields, hostile_records_are_skipped_one_by_one)
 	fc_ref(&x.r, 16, REF_NAME, FO_OTHER, NULL, NULL);
 	fc_ref(&x.r, 23, REF_NAME, FO_STRING, NULL, "evil");
 	fc_u64(&x.r, 23, OFF_OFFSET, (uint64_t)-8);
-	fc_decode(&x, nodefields_decode);
-	expect_all(4);
-	fc_done(&x);
+	fc_decode_check(&x, nodefields_decode, expect_all, 4);
 }
 
 Test(nodefields, a_record_naming_another_class_field_is_not_believed)
 {
-	classes();
-	record_rows(&x.r, 140);
+	record_rows(140);
 	/* Declared by LeafNode at ExprNode's int slot: a reference there? */
 	fc_ref(&x.r, 6, REF_NAME, FO_STRING, NULL, "evil");
 	fc_u64(&x.r, 6, OFF_OFFSET, 24);
-	fc_decode(&x, nodefields_decode);
-	expect_all(1);
-	fc_done(&x);
+	fc_decode_check(&x, nodefields_decode, expect_all, 1);
 }
 
 Test(nodefields, declaring_and_field_type_swapped_do_not_fit)
 {
-	classes();
-	record_rows(&x.r, 140);
+	record_rows(140);
 	/* Every declaring class a primitive: no choice of slots fits. */
 	for (size_t i = 0; i < x.r.n; i++) {
 		fc_ref(&x.r, i, REF_DECL, FO_HUB, t_int, NULL);

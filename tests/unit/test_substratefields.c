@@ -54,9 +54,11 @@ static const struct field fields[] = {
 };
 #define NFIELDS (sizeof fields / sizeof *fields)
 
-/* N objects, cycling through FIELDS. */
-static void field_rows(struct fo_rows *r, size_t n)
+/* The classes, and N objects cycling through FIELDS, in x.r. */
+static void field_rows(size_t n)
 {
+	struct fo_rows *r = &x.r;
+	classes();
 	fc_rows(r, n, ROW_SIZE, field_refs, 4);
 	for (size_t i = 0; i < n; i++) {
 		const struct field *f = &fields[i % NFIELDS];
@@ -84,14 +86,9 @@ static void expect_all(size_t skipped)
 
 Test(substratefields, slots_are_found_and_every_field_named)
 {
-	classes();
-	field_rows(&x.r, 220);
+	field_rows(220);
 	fc_decode(&x, substratefields_decode);
-	cr_assert_eq(x.r.ref_off[x.res.slots.name], 24);
-	cr_assert_eq(x.r.ref_off[x.res.slots.decl], 16);
-	cr_assert_eq(x.r.ref_off[x.res.slots.type], 8);
-	cr_assert_eq(x.res.slots.mods, OFF_MODS);
-	cr_assert_eq(x.res.slots.loc, OFF_LOC);
+	fc_expect_slots(&x, 24, 16, 8, OFF_LOC, OFF_MODS);
 	cr_assert_eq(x.res.slots.score.ref_ok, x.res.slots.score.ref_typed);
 	cr_assert_eq(x.res.slots.score.prim_ok, x.res.slots.score.prim_typed);
 	expect_all(0);
@@ -102,8 +99,7 @@ Test(substratefields, slots_are_found_and_every_field_named)
 
 Test(substratefields, hostile_objects_are_skipped_one_by_one)
 {
-	classes();
-	field_rows(&x.r, 220);
+	field_rows(220);
 	/* A name that is no String, a location past the class, a declaring
 	 * class that is no class, a field type that is no class, a reference
 	 * typed field over an int. */
@@ -116,15 +112,12 @@ Test(substratefields, hostile_objects_are_skipped_one_by_one)
 	fc_ref(&x.r, 36, REF_TYPE, FO_OTHER, NULL, NULL);
 	fc_ref(&x.r, 47, REF_NAME, FO_STRING, NULL, "evil");
 	fc_u32(&x.r, 47, OFF_LOC, 32);
-	fc_decode(&x, substratefields_decode);
-	expect_all(5);
-	fc_done(&x);
+	fc_decode_check(&x, substratefields_decode, expect_all, 5);
 }
 
 Test(substratefields, two_names_for_one_place_give_none)
 {
-	classes();
-	field_rows(&x.r, 220);
+	field_rows(220);
 	fc_ref(&x.r, 3, REF_NAME, FO_STRING, NULL, "other"); /* Node.left at 8 */
 	fc_decode(&x, substratefields_decode);
 	cr_assert_str_eq(fc_facts(&x.ff, node), "right@16:2 parent@24:2 count@32:10 dirty@36:4");
@@ -141,8 +134,7 @@ static void expect_refusal(enum fo_search_result want)
 
 Test(substratefields, no_fitting_location_no_facts)
 {
-	classes();
-	field_rows(&x.r, 220);
+	field_rows(220);
 	for (size_t i = 0; i < x.r.n; i++)
 		fc_u32(&x.r, i, OFF_LOC, 8 + 4 * (uint32_t)(i % 9));
 	expect_refusal(FO_NONE_FITS);
@@ -150,8 +142,7 @@ Test(substratefields, no_fitting_location_no_facts)
 
 Test(substratefields, two_fitting_locations_no_facts)
 {
-	classes();
-	field_rows(&x.r, 220);
+	field_rows(220);
 	for (size_t i = 0; i < x.r.n; i++)
 		fc_u32(&x.r, i, 60, fields[i % NFIELDS].loc);
 	expect_refusal(FO_AMBIGUOUS);
@@ -159,8 +150,7 @@ Test(substratefields, two_fitting_locations_no_facts)
 
 Test(substratefields, names_that_are_not_strings_no_facts)
 {
-	classes();
-	field_rows(&x.r, 220);
+	field_rows(220);
 	for (size_t i = 0; i < x.r.n; i += 20)
 		fc_ref(&x.r, i, REF_NAME, FO_OTHER, NULL, NULL);
 	expect_refusal(FO_NO_NAME);
@@ -168,8 +158,7 @@ Test(substratefields, names_that_are_not_strings_no_facts)
 
 Test(substratefields, too_few_objects_to_tell_no_facts)
 {
-	classes();
-	field_rows(&x.r, 5);
+	field_rows(5);
 	expect_refusal(FO_NONE_FITS);
 }
 

@@ -115,6 +115,21 @@ bool fo_instance_fits(const struct hd_class *decl, int64_t loc, enum hd_type t,
 	return t != HD_T_OBJECT;
 }
 
+/* A field name as the JVM allows one (JVMS 4.2.2: an unqualified name,
+ * without . ; [ /), with no control characters a hostile image could send
+ * to a terminal or a viewer, and of a sane length. */
+#define MAX_NAME_BYTES 1024
+static bool plausible_name(const char *name)
+{
+	size_t n = name ? strnlen(name, MAX_NAME_BYTES + 1) : 0;
+	if (n == 0 || n > MAX_NAME_BYTES || strpbrk(name, ".;[/"))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return false;
+	return true;
+}
+
 static bool static_fits(const struct fo_cand *c, enum hd_type t, const struct fo_geom *g)
 {
 	return c->decl && t && c->loc > 0 && c->loc < MAX_STATIC_LOC &&
@@ -248,7 +263,7 @@ int fo_emit(struct hd_field_facts *ff, const struct fo_cand *c, size_t n,
 	size_t np = 0;
 	for (size_t i = 0; i < n; i++) {
 		enum hd_type t = fo_type_of(c[i].type);
-		bool ok = c[i].name && c[i].name[0] &&
+		bool ok = plausible_name(c[i].name) &&
 			  (c[i].is_static ? static_fits(&c[i], t, g)
 					  : fo_instance_fits(c[i].decl, c[i].loc, t, g));
 		if (!ok) {

@@ -48,6 +48,9 @@ static void usage(FILE *f)
 		"                      in progress), resume the target briefly and retry up to\n"
 		"                      N times (default 5)\n"
 		"      --threads N     write with N threads (default: one per CPU, at most 8)\n"
+		"      --jdk DIR       name fields from the class files of the JDK in DIR (the\n"
+		"                      image's Java version) where only the layout places them;\n"
+		"                      default: a JDK installed here, if one fits\n"
 		"  -v, --verbose       say what was discovered and how long it took (stderr)\n"
 		"  -h, --help          this text\n"
 		"      --version       print the version\n"
@@ -80,7 +83,7 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 		   int *exit_code)
 {
 	enum { OPT_EXE = 256, OPT_HISTO, OPT_VERSION, OPT_JSON, OPT_ISOLATE, OPT_LIST_ISOLATES,
-	       OPT_RETRIES, OPT_SNAPSHOT, OPT_THREADS };
+	       OPT_RETRIES, OPT_SNAPSHOT, OPT_THREADS, OPT_JDK };
 	static const struct option longopts[] = {
 		{"pid", required_argument, NULL, 'p'},
 		{"exe", required_argument, NULL, OPT_EXE},
@@ -92,6 +95,7 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 		{"list-isolates", no_argument, NULL, OPT_LIST_ISOLATES},
 		{"retries", required_argument, NULL, OPT_RETRIES},
 		{"threads", required_argument, NULL, OPT_THREADS},
+		{"jdk", required_argument, NULL, OPT_JDK},
 		{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -163,6 +167,9 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 				return bad_usage(exit_code);
 			}
 			opt->dump.retries = (unsigned)v;
+			break;
+		case OPT_JDK:
+			opt->jdk = optarg;
 			break;
 		case 'v':
 			opt->verbose = true;

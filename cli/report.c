@@ -113,15 +113,26 @@ void report_json(FILE *out, const char *path, const struct hdump_result *r)
 	fprintf(out,
 		"\",\"objects\":%" PRIu64 ",\"heap_bytes\":%" PRIu64
 		",\"fillers\":%" PRIu64 ",\"chunks\":%" PRIu64 ",\"classes\":%" PRIu64
-		",\"hprof_bytes\":%" PRIu64 ",\"seconds\":%.3f}\n",
+		",\"hprof_bytes\":%" PRIu64 ",\"seconds\":%.3f",
 		r->objects, r->bytes, r->fillers, r->chunks, r->classes, r->hprof_bytes,
 		r->seconds);
+	fprintf(out, ",\"naming\":{\"instances\":%" PRIu64 ",\"instances_all_named\":%" PRIu64
+		",\"by_source\":{", r->field_instances, r->named_instances);
+	for (unsigned i = 0; i < HDUMP_NAME_SOURCES; i++)
+		fprintf(out, "%s\"%s\":%" PRIu64, i ? "," : "", hdump_name_source(i), r->named_by[i]);
+	fputs("}}}\n", out);
 }
 
 void report_summary(const char *path, const struct hdump_result *r)
 {
+	fprintf(stderr, "hdump: field names: %" PRIu64 " of %" PRIu64 " instances (%.1f %%) have "
+		"only real names; with names from", r->named_instances, r->field_instances,
+		r->field_instances ? 100.0 * (double)r->named_instances / (double)r->field_instances
+				   : 0.0);
+	for (unsigned i = 0; i < HDUMP_NAME_SOURCES; i++)
+		fprintf(stderr, "%s %s %" PRIu64, i ? "," : "", hdump_name_source(i), r->named_by[i]);
 	fprintf(stderr,
-		"hdump: %" PRIu64 " objects (%" PRIu64 " bytes, %" PRIu64
+		"\nhdump: %" PRIu64 " objects (%" PRIu64 " bytes, %" PRIu64
 		" fillers skipped) in %" PRIu64 " chunks, %" PRIu64 " classes; wrote %" PRIu64
 		" bytes%s%s in %.2f s\n",
 		r->objects, r->bytes, r->fillers, r->chunks, r->classes, r->hprof_bytes,

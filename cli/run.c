@@ -102,7 +102,9 @@ int run(const struct cli_options *opt)
 		hdump_target_info(t, &info);
 		report_executable(opt->exe, &info);
 	}
-	int rc = hdump_discover(t);
+	int rc = hdump_set_jdk(t, opt->jdk);
+	if (rc == 0)
+		rc = hdump_discover(t);
 	if (rc == 0)
 		rc = listing ? list(t, opt) : dump(t, opt);
 	hdump_close(t);

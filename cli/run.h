@@ -17,6 +17,7 @@ struct cli_options {
 	bool verbose;
 	bool json;
 	bool list_isolates;
+	const char *jdk;      /* --jdk DIR, NULL: an installed JDK */
 	struct hdump_options dump;
 };
 

@@ -215,6 +215,15 @@ struct hdump_options {
 /* stop, 5 retries, the application's isolate, one writer per CPU, HPROF. */
 void hdump_options_init(struct hdump_options *o);
 
+/* The sources of field names, in the order of hdump_result.named_by. */
+#define HDUMP_NAME_SOURCES 5
+
+/* Source I's name for reports: "layout" (what layout discovery proves:
+ * String, boxed values, referent), "reflection", "substrate", "truffle",
+ * "predicted" (the layout algorithm on name lists and class files); NULL
+ * past the last. */
+const char *hdump_name_source(unsigned i);
+
 struct hdump_result {
 	uint64_t objects;     /* fillers excluded */
 	uint64_t bytes;
@@ -224,6 +233,13 @@ struct hdump_result {
 	uint64_t hprof_bytes; /* written to the sink */
 	double seconds;
 	unsigned attempts;
+	/* Field-name coverage: instances (not arrays) of classes with fields;
+	 * of them, those whose every field, inherited ones included, has a real
+	 * name (not a kind@offset one); and per source, those with at least
+	 * one field that source named. */
+	uint64_t field_instances;
+	uint64_t named_instances;
+	uint64_t named_by[HDUMP_NAME_SOURCES];
 };
 
 /* Dumps T (discovered) into SINK.  Errors: besides those of the sink,

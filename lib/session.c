@@ -87,6 +87,31 @@ static int histogram_build(struct histogram *h, const struct hd_classes *t,
 	return 0;
 }
 
+_Static_assert(HDUMP_NAME_SOURCES == HD_SRC_COUNT, "one name per field source");
+
+const char *hdump_name_source(unsigned i)
+{
+	return i < HD_SRC_COUNT ? ff_source_name(i) : NULL;
+}
+
+/* How many of the census's instances have fields named, and by whom. */
+static void naming_coverage(const struct hd_classes *t, const struct hd_census *c,
+			    struct hdump_result *r)
+{
+	for (size_t k = 0; k < t->n; k++) {
+		const struct hd_class *cls = &t->v[k];
+		if (!c->count[k] || !cls->nfields ||
+		    (cls->kind != HD_KIND_INSTANCE && cls->kind != HD_KIND_HYBRID))
+			continue;
+		r->field_instances += c->count[k];
+		if (cls->all_named)
+			r->named_instances += c->count[k];
+		for (unsigned s = 0; s < HD_SRC_COUNT; s++)
+			if (cls->named_by & (1u << s))
+				r->named_by[s] += c->count[k];
+	}
+}
+
 int session_end(struct dump_session *s, int rc, struct hdump_result *r, struct histogram *h)
 {
 	if (rc == 0)
@@ -99,6 +124,7 @@ int session_end(struct dump_session *s, int rc, struct hdump_result *r, struct h
 			.seconds = (double)(hd_monotonic_ms() - s->t0_ms) / 1000.0,
 			.attempts = s->attempts,
 		};
+		naming_coverage(s->classes, c, r);
 	}
 	census_free(&s->census);
 	return rc;

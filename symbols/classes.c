@@ -167,41 +167,63 @@ static uint8_t array_elem_type(const char *name, int32_t enc)
 	return by_shift[le_shift(enc) & 3];
 }
 
-/* Field list under construction: one byte-role per instance byte. */
-enum { ROLE_FREE, ROLE_REF, ROLE_TAKEN };
+static bool is_type(uint8_t t)
+{
+	return t == HD_T_OBJECT || (t >= HD_T_BOOLEAN && t <= HD_T_LONG);
+}
 
+/* What an instance byte is while a class's fields are settled. */
+enum {
+	ROLE_FREE,      /* no field yet */
+	ROLE_REF_START, /* first byte of a reference slot (reference map, referent) */
+	ROLE_REF,       /* further bytes of one */
+	ROLE_NONE,      /* no field of this class or above: the identity hash, or a
+			   slot a subclass shows is not inherited (monitor, padding) */
+	ROLE_TAKEN,     /* header, or a field settled already */
+};
+
+/* A class's fields under construction. */
 struct field_builder {
 	struct hd_classes *t;
 	struct hd_field *f;
 	size_t n, cap;
 	uint8_t *role;
-	unsigned size;
+	uint8_t *claimed;   /* bytes the class's own named facts take */
+	unsigned size;      /* 0: no instance bytes (abstract class, Object) */
 };
 
-static int add_field(struct field_builder *b, unsigned off, uint8_t type, const char *name)
+static unsigned field_len(const struct hd_layout *L, uint8_t type)
+{
+	return type == HD_T_OBJECT ? L->ref_size : hd_type_size(type);
+}
+
+static int add_field(struct field_builder *b, unsigned off, uint8_t type, uint32_t name,
+		     uint8_t named_by)
 {
 	if (b->n >= MAX_FIELDS)
 		return hd_fail(HD_E_LAYOUT, "class with more than %d fields", MAX_FIELDS);
 	if (hd_grow(&b->f, &b->cap, b->n, sizeof *b->f, 16) != 0)
 		return -1;
-	uint32_t idx = 0;
-	if (intern(b->t, name, &idx) != 0)
-		return -1;
-	b->f[b->n++] = (struct hd_field){off, type, idx};
+	b->f[b->n++] = (struct hd_field){off, type, named_by, name};
 	return 0;
 }
 
-/* Claims [OFF, OFF+LEN) for a named field if those bytes are still free. */
-static int claim_named(struct field_builder *b, unsigned off, unsigned len, uint8_t type,
-		       const char *name)
+static void take(struct field_builder *b, const struct hd_layout *L, unsigned off, uint8_t type)
 {
-	if (off + len > b->size)
-		return 0;
-	for (unsigned i = 0; i < len; i++)
-		if (b->role[off + i] != ROLE_FREE && !(type == HD_T_OBJECT && b->role[off + i] == ROLE_REF))
-			return 0;
-	memset(b->role + off, ROLE_TAKEN, len);
-	return add_field(b, off, type, name);
+	if (b->size)
+		memset(b->role + off, ROLE_TAKEN, field_len(L, type));
+}
+
+static int add_synthetic(struct field_builder *b, const struct hd_layout *L, unsigned off,
+			 uint8_t type, const char *kind)
+{
+	char name[32];
+	uint32_t idx;
+	snprintf(name, sizeof name, "%s@%u", kind, off);
+	if (intern(b->t, name, &idx) != 0 || add_field(b, off, type, idx, 0) != 0)
+		return -1;
+	take(b, L, off, type);
+	return 0;
 }
 
 static int cmp_field(const void *a, const void *b)
@@ -210,89 +232,499 @@ static int cmp_field(const void *a, const void *b)
 	return (x->offset > y->offset) - (x->offset < y->offset);
 }
 
-
 struct refmap_marks {
 	const struct hd_layout *L;
-	struct field_builder *b;
+	uint8_t *role;
 };
 
 static int mark_refs(void *ctx, unsigned off, unsigned count)
 {
 	const struct refmap_marks *m = ctx;
-	for (unsigned k = 0; k < count; k++)
-		memset(m->b->role + off + k * m->L->ref_size, ROLE_REF, m->L->ref_size);
+	for (unsigned k = 0; k < count; k++) {
+		unsigned at = off + k * m->L->ref_size;
+		m->role[at] = ROLE_REF_START;
+		memset(m->role + at + 1, ROLE_REF, m->L->ref_size - 1);
+	}
 	return 0;
 }
 
-static const char *boxed_value_type(const char *name, uint8_t *type)
+/* The roles of the SIZE bytes of C's instances before any field: header,
+ * reference slots (the referent included), identity hash. */
+static int class_roles(const struct hd_layout *L, const uint8_t *table, uint32_t table_len,
+		       const struct hd_class *c, uint8_t *role, unsigned size)
 {
-	static const struct {
-		const char *name;
-		uint8_t type;
-	} boxes[] = {
-		{"java.lang.Boolean", HD_T_BOOLEAN}, {"java.lang.Byte", HD_T_BYTE},
-		{"java.lang.Character", HD_T_CHAR},  {"java.lang.Short", HD_T_SHORT},
-		{"java.lang.Integer", HD_T_INT},     {"java.lang.Long", HD_T_LONG},
-		{"java.lang.Float", HD_T_FLOAT},     {"java.lang.Double", HD_T_DOUBLE},
-	};
-	for (size_t i = 0; i < sizeof boxes / sizeof boxes[0]; i++)
-		if (strcmp(name, boxes[i].name) == 0) {
-			*type = boxes[i].type;
-			return "value";
-		}
-	return NULL;
+	memset(role, ROLE_FREE, size);
+	memset(role, ROLE_TAKEN, L->hdr_size < size ? L->hdr_size : size);
+	struct refmap_marks marks = {L, role};
+	if (lay_refmap_each(L, table, table_len, c->refmap_idx, size, mark_refs, &marks) != 0) {
+		hd_error_context("class %s", c->name);
+		return -1;
+	}
+	if (c->is_reference && L->referent_off >= (int)L->hdr_size &&
+	    (unsigned)L->referent_off + L->ref_size <= size &&
+	    !memchr(role + L->referent_off, ROLE_REF_START, L->ref_size)) {
+		role[L->referent_off] = ROLE_REF_START;
+		memset(role + L->referent_off + 1, ROLE_REF, L->ref_size - 1);
+	}
+	unsigned h = L->hub_idhash >= 0 ? c->idhash_off : L->idhash_fixed_off;
+	for (unsigned i = h; h >= L->hdr_size && i < h + 4 && i < size; i++)
+		if (role[i] == ROLE_FREE)
+			role[i] = ROLE_NONE;
+	unsigned m = c->monitor_off;
+	if (m >= L->hdr_size && m < size && role[m] == ROLE_REF_START)
+		memset(role + m, ROLE_NONE, L->ref_size);
+	return 0;
 }
 
-/* A superclass can stand as the HPROF super only if its fields fit this
- * class's bytes: same reference slots, no primitive over a reference. */
-static bool fields_fit(const struct hd_class *super, const struct field_builder *b)
+/* Has C instance bytes that fields describe?  java.lang.Object's, past the
+ * header, are its hash and padding. */
+static bool has_bytes(const struct hd_class *c)
 {
-	for (size_t i = 0; i < super->nfields; i++) {
-		const struct hd_field *f = &super->fields[i];
-		unsigned len = f->type == HD_T_OBJECT ? 0 : hd_type_size(f->type);
-		if (f->type == HD_T_OBJECT) {
-			if (f->offset >= b->size || b->role[f->offset] != ROLE_REF)
-				return false;
+	return (c->kind == HD_KIND_INSTANCE || c->kind == HD_KIND_HYBRID) && c->jsuper >= 0;
+}
+
+/* Does a field of TYPE at OFF fit bytes of roles ROLE (SIZE of them)?  A
+ * reference exactly on a reference slot, a primitive naturally aligned on
+ * free bytes only. */
+static bool fits_roles(const struct hd_layout *L, const uint8_t *role, unsigned size, unsigned off,
+		       uint8_t type)
+{
+	unsigned len = field_len(L, type);
+	if (!len || off < L->hdr_size || off % len || off > size || len > size - off)
+		return false;
+	if (type == HD_T_OBJECT)
+		return role[off] == ROLE_REF_START;
+	for (unsigned i = 0; i < len; i++)
+		if (role[off + i] != ROLE_FREE)
+			return false;
+	return true;
+}
+
+/* ---- Facts by class -------------------------------------------------- */
+
+struct keyed {
+	uint32_t cls, offset, idx; /* for statics: OFFSET is the name index */
+};
+
+/* The instance-field facts of FF by class and offset, and their fate.  A
+ * group is the facts of one class at one offset (sources that agree). */
+struct factset {
+	const struct hd_field_facts *ff;
+	uint32_t *order;  /* fact indexes by class, then offset */
+	size_t *first;    /* class k's: order[first[k] .. first[k+1]) */
+	uint8_t *type;    /* per fact: its group's type, 0 until known */
+	bool *drop;       /* per fact */
+	bool *verified;   /* per fact: checked against a class with instances */
+	bool *kept;       /* per fact: named a field */
+	size_t max_class_facts; /* of any class */
+	struct keyed *statics; /* static-field facts: class, name index; sorted */
+	size_t nstatics;
+};
+
+struct apply {
+	struct hd_classes *t;
+	const struct hd_layout *L;
+	const uint8_t *table;
+	uint32_t table_len;
+	struct factset fs;
+	uint8_t *state;
+	uint8_t **nofield; /* per class: NULL, or a flag per instance byte that no field
+			      this class declares or inherits lies there */
+	struct hd_naming_stats *stats;
+};
+
+static int check_interrupted(void)
+{
+	if (hd_interrupted())
+		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
+	return 0;
+}
+
+/* The roles of C's instance bytes (class_roles) in a new buffer, NULL on
+ * error. */
+static uint8_t *roles_of(const struct apply *x, const struct hd_class *c)
+{
+	uint8_t *role = malloc(c->fixed_size + 1);
+	if (!role)
+		hd_fail(HD_E_INTERNAL, "out of memory");
+	else if (class_roles(x->L, x->table, x->table_len, c, role, c->fixed_size) != 0) {
+		free(role);
+		return NULL;
+	}
+	return role;
+}
+
+static const struct hd_field_fact *fact(const struct factset *fs, size_t i)
+{
+	return &fs->ff->v[fs->order[i]];
+}
+
+/* End of the group that starts at order position I (within END). */
+static size_t group_end(const struct factset *fs, size_t i, size_t end)
+{
+	size_t j = i + 1;
+	while (j < end && fact(fs, j)->offset == fact(fs, i)->offset)
+		j++;
+	return j;
+}
+
+/* The next group of class K's facts at or after order position *I that is
+ * not dropped: [*I, *J).  False past the last. */
+static bool next_live_group(const struct factset *fs, size_t k, size_t *i, size_t *j)
+{
+	size_t end = fs->first[k + 1];
+	for (; *i < end; *i = *j) {
+		*j = group_end(fs, *i, end);
+		if (!fs->drop[fs->order[*i]])
+			return true;
+	}
+	return false;
+}
+
+static void drop_group(struct factset *fs, size_t i, size_t j)
+{
+	for (; i < j; i++)
+		fs->drop[fs->order[i]] = true;
+}
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	if (x->cls != y->cls)
+		return (x->cls > y->cls) - (x->cls < y->cls);
+	if (x->offset != y->offset)
+		return (x->offset > y->offset) - (x->offset < y->offset);
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static void factset_free(struct factset *fs)
+{
+	free(fs->order);
+	free(fs->first);
+	free(fs->type);
+	free(fs->drop);
+	free(fs->verified);
+	free(fs->kept);
+	free(fs->statics);
+}
+
+/* Sorts FF's instance-field facts by class and offset; a fact of no class
+ * with instance fields is dropped at once. */
+static int factset_build(struct factset *fs, const struct hd_classes *t,
+			 const struct hd_field_facts *ff)
+{
+	memset(fs, 0, sizeof *fs);
+	fs->ff = ff;
+	size_t n = ff->n ? ff->n : 1;
+	struct keyed *k = malloc(n * sizeof *k);
+	fs->order = malloc(n * sizeof *fs->order);
+	fs->first = calloc(t->n + 1, sizeof *fs->first);
+	fs->type = calloc(n, 1);
+	fs->drop = calloc(n, sizeof *fs->drop);
+	fs->verified = calloc(n, sizeof *fs->verified);
+	fs->kept = calloc(n, sizeof *fs->kept);
+	fs->statics = malloc(n * sizeof *fs->statics);
+	if (!k || !fs->order || !fs->first || !fs->type || !fs->drop || !fs->verified || !fs->kept ||
+	    !fs->statics) {
+		free(k);
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	}
+	size_t nk = 0;
+	for (size_t i = 0; i < ff->n; i++) {
+		const struct hd_field_fact *f = &ff->v[i];
+		const struct hd_class *c = classes_find(t, f->hub);
+		if (f->is_static && c)
+			fs->statics[fs->nstatics++] = (struct keyed){(uint32_t)(c - t->v), f->name, 0};
+		if (f->is_static)
+			continue;
+		bool arraylike = c && (c->kind == HD_KIND_OBJ_ARRAY || c->kind == HD_KIND_PRIM_ARRAY);
+		uint8_t type = f->type;
+		if (!c || arraylike || (type != 0 && !is_type(type)) ||
+		    f->name >= ff->nnames) {
+			fs->drop[i] = true;
 			continue;
 		}
-		if (f->offset + len > b->size || memchr(b->role + f->offset, ROLE_REF, len))
+		fs->type[i] = type;
+		k[nk++] = (struct keyed){(uint32_t)(c - t->v), f->offset, (uint32_t)i};
+	}
+	qsort(k, nk, sizeof *k, cmp_keyed);
+	qsort(fs->statics, fs->nstatics, sizeof *fs->statics, cmp_keyed);
+	for (size_t i = 0; i < nk; i++) {
+		fs->order[i] = k[i].idx;
+		fs->first[k[i].cls + 1]++;
+	}
+	for (size_t c = 0; c < t->n; c++) {
+		if (fs->first[c + 1] > fs->max_class_facts)
+			fs->max_class_facts = fs->first[c + 1];
+		fs->first[c + 1] += fs->first[c];
+	}
+	free(k);
+	return 0;
+}
+
+/* Within each class: the sources must agree on the name and type at an
+ * offset, and a name must not stand at two offsets; else the name goes. */
+static void check_agreement(struct factset *fs, size_t nclasses)
+{
+	for (size_t c = 0; c < nclasses; c++) {
+		size_t end = fs->first[c + 1];
+		if (end - fs->first[c] > MAX_FIELDS) {
+			drop_group(fs, fs->first[c], end);
+			continue;
+		}
+		for (size_t i = fs->first[c], j; i < end; i = j) {
+			j = group_end(fs, i, end);
+			uint8_t type = 0;
+			bool agree = true;
+			for (size_t m = i; m < j; m++) {
+				const struct hd_field_fact *f = fact(fs, m);
+				agree = agree && f->name == fact(fs, i)->name &&
+					(!f->type || !type || f->type == type);
+				if (f->type)
+					type = f->type;
+			}
+			for (size_t m = i; m < j; m++)
+				fs->type[fs->order[m]] = type;
+			if (!agree)
+				drop_group(fs, i, j);
+		}
+		for (size_t i = fs->first[c]; i < end; i++)
+			for (size_t m = i + 1; m < end; m++)
+				if (fact(fs, m)->offset != fact(fs, i)->offset &&
+				    fact(fs, m)->name == fact(fs, i)->name) {
+					fs->drop[fs->order[i]] = true;
+					fs->drop[fs->order[m]] = true;
+				}
+	}
+}
+
+/* Checks the facts of class A against the bytes of instances of its
+ * subclass (or itself) C, whose roles are ROLE: a fact that does not fit
+ * is dropped; a fact of no type on a reference slot is a reference. */
+static void check_in(struct factset *fs, const struct hd_layout *L, size_t a, const uint8_t *role,
+		     unsigned size)
+{
+	for (size_t i = fs->first[a], j = i; next_live_group(fs, a, &i, &j); i = j) {
+		uint32_t first = fs->order[i];
+		unsigned off = fact(fs, i)->offset;
+		uint8_t type = fs->type[first];
+		if (!type && off < size && role[off] == ROLE_REF_START)
+			type = HD_T_OBJECT;
+		bool ok = type && fits_roles(L, role, size, off, type);
+		for (size_t m = i; m < j; m++) {
+			fs->type[fs->order[m]] = type;
+			fs->verified[fs->order[m]] = true;
+			fs->drop[fs->order[m]] = !ok;
+		}
+	}
+}
+
+/* Drops the facts of class A in bytes its nearest ancestor with instances
+ * keeps for references: those belong to that ancestor or above. */
+static int check_not_inherited(struct apply *x, size_t a)
+{
+	const struct hd_classes *t = x->t;
+	int32_t p = t->v[a].jsuper;
+	for (int depth = 0; p >= 0 && depth < 1024; p = t->v[p].jsuper, depth++)
+		if (t->v[p].kind == HD_KIND_INSTANCE || t->v[p].kind == HD_KIND_HYBRID)
+			break;
+	if (p < 0 || t->v[p].jsuper < 0)
+		return 0;
+	unsigned size = t->v[p].fixed_size;
+	uint8_t *role = roles_of(x, &t->v[p]);
+	if (!role)
+		return -1;
+	struct factset *fs = &x->fs;
+	for (size_t i = fs->first[a]; i < fs->first[a + 1]; i++) {
+		uint32_t f = fs->order[i];
+		unsigned off = fs->ff->v[f].offset, len = field_len(x->L, fs->type[f]);
+		for (unsigned b = off; !fs->drop[f] && b < off + len && b < size; b++)
+			if (role[b] == ROLE_REF_START || role[b] == ROLE_REF)
+				fs->drop[f] = true;
+	}
+	free(role);
+	return 0;
+}
+
+/* Two named fields of one class that overlap: neither name stands. */
+static void check_overlaps(struct factset *fs, const struct hd_layout *L, size_t a)
+{
+	size_t end = fs->first[a + 1], prev = SIZE_MAX;
+	unsigned prev_end = 0;
+	for (size_t i = fs->first[a], j = i; next_live_group(fs, a, &i, &j); i = j) {
+		uint32_t f = fs->order[i];
+		unsigned off = fs->ff->v[f].offset;
+		if (prev != SIZE_MAX && off < prev_end) {
+			drop_group(fs, i, j);
+			drop_group(fs, prev, group_end(fs, prev, end));
+		}
+		if (prev == SIZE_MAX || off + field_len(L, fs->type[f]) > prev_end) {
+			prev = i;
+			prev_end = off + field_len(L, fs->type[f]);
+		}
+	}
+}
+
+/* Keeps the facts that fit: see classes_apply_facts. */
+static int validate(struct apply *x)
+{
+	struct hd_classes *t = x->t;
+	struct factset *fs = &x->fs;
+	check_agreement(fs, t->n);
+	for (size_t k = 0; k < t->n; k++) {
+		const struct hd_class *c = &t->v[k];
+		if (!has_bytes(c))
+			continue;
+		uint8_t *role = check_interrupted() == 0 ? roles_of(x, c) : NULL;
+		if (!role)
+			return -1;
+		for (int32_t s = (int32_t)k, depth = 0; s >= 0 && depth < 1024;
+		     s = t->v[s].jsuper, depth++)
+			check_in(fs, x->L, (size_t)s, role, c->fixed_size);
+		free(role);
+	}
+	for (size_t k = 0; k < t->n; k++) {
+		if (fs->first[k] == fs->first[k + 1])
+			continue;
+		/* Untried (no class with instances has these bytes) or untyped. */
+		for (size_t i = fs->first[k]; i < fs->first[k + 1]; i++) {
+			uint32_t f = fs->order[i];
+			if (!fs->verified[f] || !fs->type[f])
+				fs->drop[f] = true;
+		}
+		if (check_not_inherited(x, k) != 0)
+			return -1;
+		check_overlaps(fs, x->L, k);
+	}
+	return 0;
+}
+
+/* ---- Slots that are not inherited ------------------------------------- */
+
+/* Past this size a class's own slots are not looked for. */
+#define MAX_NOFIELD_BYTES 65536
+
+/* Flags in BELOW the bytes of class K's surviving facts. */
+static void mark_fact_bytes(const struct apply *x, size_t k, uint8_t *below, unsigned size)
+{
+	const struct factset *fs = &x->fs;
+	for (size_t i = fs->first[k]; i < fs->first[k + 1]; i++) {
+		uint32_t f = fs->order[i];
+		unsigned off = fs->ff->v[f].offset, len = field_len(x->L, fs->type[f]);
+		for (unsigned b = off; !fs->drop[f] && b < off + len && b < size; b++)
+			below[b] = 1;
+	}
+}
+
+/* Flags the bytes of A that hold no field its subclass D inherits: where A
+ * has a reference slot D has none, where A has a free byte D has something
+ * else (a reference, its hash) or a name of its own or of a class between
+ * them.  Those are A's own slots (its monitor, padding): no field of A is
+ * put there, so that A can stay D's HPROF super. */
+static int mark_nofield(struct apply *x, size_t a, const uint8_t *rd, const uint8_t *below,
+			unsigned dsize)
+{
+	const struct hd_class *A = &x->t->v[a];
+	const struct hd_layout *L = x->L;
+	unsigned size = A->fixed_size;
+	uint8_t *ra = roles_of(x, A);
+	if (!ra)
+		return -1;
+	int rc = 0;
+	for (unsigned b = L->hdr_size; b < size; b++) {
+		bool gone = ra[b] == ROLE_REF_START ? b >= dsize || rd[b] != ROLE_REF_START
+			  : ra[b] == ROLE_FREE	    ? b >= dsize || rd[b] != ROLE_FREE || below[b]
+						    : false;
+		if (!gone)
+			continue;
+		if (!x->nofield[a] && !(x->nofield[a] = calloc(size, 1))) {
+			rc = hd_fail(HD_E_INTERNAL, "out of memory");
+			break;
+		}
+		unsigned len = ra[b] == ROLE_REF_START ? L->ref_size : 1;
+		memset(x->nofield[a] + b, 1, len);
+	}
+	free(ra);
+	return rc;
+}
+
+/* mark_nofield for every class with instances against its ancestors. */
+static int find_nofield(struct apply *x)
+{
+	const struct hd_classes *t = x->t;
+	for (size_t d = 0; d < t->n; d++) {
+		const struct hd_class *D = &t->v[d];
+		if (!has_bytes(D))
+			continue;
+		uint8_t *rd = check_interrupted() == 0 ? roles_of(x, D) : NULL;
+		uint8_t *below = calloc(D->fixed_size + 1, 1);
+		int rc = rd && below ? 0 : -1;
+		if (rd && !below)
+			hd_fail(HD_E_INTERNAL, "out of memory");
+		if (rc == 0)
+			mark_fact_bytes(x, d, below, D->fixed_size);
+		for (int32_t a = D->jsuper, depth = 0; rc == 0 && a >= 0 && depth < 1024;
+		     a = t->v[a].jsuper, depth++) {
+			if (has_bytes(&t->v[a]) && t->v[a].fixed_size <= MAX_NOFIELD_BYTES)
+				rc = mark_nofield(x, (size_t)a, rd, below, D->fixed_size);
+			mark_fact_bytes(x, (size_t)a, below, D->fixed_size);
+		}
+		free(rd);
+		free(below);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- Settling the fields --------------------------------------------- */
+
+static bool overlaps_field(const struct hd_layout *L, const struct hd_field *f, size_t n,
+			   unsigned off, unsigned len, bool named_only)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((!named_only || f[i].named_by) && f[i].offset < off + len &&
+		    off < f[i].offset + field_len(L, f[i].type))
+			return true;
+	return false;
+}
+
+/* Can SUPER stand as C's HPROF super?  Its fields must lie on C's bytes
+ * as they are: references on reference slots, primitives on free bytes
+ * that none of C's own names claims. */
+static bool super_fits(const struct hd_layout *L, const struct hd_class *super,
+		       const struct field_builder *b)
+{
+	if (!b->size)
+		return true;
+	for (size_t i = 0; i < super->nfields; i++) {
+		const struct hd_field *f = &super->fields[i];
+		unsigned len = field_len(L, f->type);
+		if (!fits_roles(L, b->role, b->size, f->offset, f->type) ||
+		    memchr(b->claimed + f->offset, 1, len))
 			return false;
 	}
 	return true;
 }
 
-struct settle_ctx {
-	struct hd_classes *t;
-	const struct hd_layout *L;
-	const int32_t *real_super;
-	uint8_t *state;
-	const uint8_t *table;
-	uint32_t table_len;
-};
-
 static int synthesize(struct field_builder *b, const struct hd_layout *L)
 {
-	char name[32];
 	for (unsigned off = L->hdr_size; off < b->size;) {
-		int rc;
-		if (b->role[off] == ROLE_TAKEN) {
-			off++;
-			continue;
-		}
-		if (b->role[off] == ROLE_REF) {
-			snprintf(name, sizeof name, "ref@%u", off);
-			rc = claim_named(b, off, L->ref_size, HD_T_OBJECT, name);
+		int rc = 0;
+		if (b->role[off] == ROLE_REF_START) {
+			rc = add_synthetic(b, L, off, HD_T_OBJECT, "ref");
 			off += L->ref_size;
-		} else {
+		} else if (b->role[off] == ROLE_FREE) {
 			unsigned len = 1;
 			while (off + len < b->size && len < 4 && b->role[off + len] == ROLE_FREE)
 				len++;
 			/* Largest naturally aligned int/short/byte that fits. */
 			unsigned sz = (len >= 4 && off % 4 == 0) ? 4 : (len >= 2 && off % 2 == 0) ? 2 : 1;
-			uint8_t type = sz == 4 ? HD_T_INT : sz == 2 ? HD_T_SHORT : HD_T_BYTE;
-			snprintf(name, sizeof name, "%s@%u", sz == 4 ? "i32" : sz == 2 ? "i16" : "i8", off);
-			rc = claim_named(b, off, sz, type, name);
+			rc = add_synthetic(b, L, off, sz == 4 ? HD_T_INT : sz == 2 ? HD_T_SHORT : HD_T_BYTE,
+					   sz == 4 ? "i32" : sz == 2 ? "i16" : "i8");
 			off += sz;
+		} else {
+			off++;
 		}
 		if (rc != 0)
 			return rc;
@@ -300,114 +732,226 @@ static int synthesize(struct field_builder *b, const struct hd_layout *L)
 	return 0;
 }
 
-/* Fields a class's layout proves the names of. */
-static int claim_known_fields(struct field_builder *b, const struct hd_layout *L,
-			      const struct hd_class *c, bool is_reference)
+/* The names of C's Java superclass that its HPROF super lacks (an ancestor
+ * was skipped), where they fit: C lists them as its own. */
+static int keep_skipped_names(struct field_builder *b, const struct hd_layout *L,
+			      const struct hd_class *jsuper, size_t inherited)
 {
-	int rc = 0;
-	if (c->hub == L->string_hub) {
-		rc = claim_named(b, L->str_value, L->ref_size, HD_T_OBJECT, "value");
-		if (rc == 0 && L->str_coder >= 0)
-			rc = claim_named(b, (unsigned)L->str_coder, 1, HD_T_BYTE, "coder");
-		if (rc == 0 && L->str_hash >= 0)
-			rc = claim_named(b, (unsigned)L->str_hash, 4, HD_T_INT, "hash");
+	for (size_t i = 0; jsuper && i < jsuper->nfields; i++) {
+		const struct hd_field *f = &jsuper->fields[i];
+		unsigned len = field_len(L, f->type);
+		if (!f->named_by || overlaps_field(L, b->f, inherited, f->offset, len, false) ||
+		    (b->size && (!fits_roles(L, b->role, b->size, f->offset, f->type) ||
+				 memchr(b->claimed + f->offset, 1, len))))
+			continue;
+		if (add_field(b, f->offset, f->type, f->name, f->named_by) != 0)
+			return -1;
+		take(b, L, f->offset, f->type);
 	}
-	/* Named by the first class in the hierarchy that has the slot (an
-	 * abstract Reference has no fields, so then its subclasses do). */
-	if (rc == 0 && is_reference && L->referent_off >= 0 &&
-	    (unsigned)L->referent_off + L->ref_size <= b->size && b->role[L->referent_off] == ROLE_REF)
-		rc = claim_named(b, (unsigned)L->referent_off, L->ref_size, HD_T_OBJECT, "referent");
-	uint8_t btype;
-	if (rc == 0 && boxed_value_type(c->name, &btype)) {
-		/* The value is the first naturally aligned free slot of its size
-		 * that is not the identity hash. */
-		unsigned sz = hd_type_size(btype);
-		unsigned idh = L->hub_idhash >= 0 ? c->idhash_off : L->idhash_fixed_off;
-		for (unsigned off = L->hdr_size; off + sz <= b->size; off += sz) {
-			if (memchr(b->role + off, ROLE_TAKEN, sz) || memchr(b->role + off, ROLE_REF, sz) ||
-			    (off < idh + 4 && off + sz > idh))
-				continue;
-			rc = claim_named(b, off, sz, btype, "value");
-			break;
-		}
-	}
-	return rc;
+	return 0;
 }
 
-/* Builds C's fields after its superclasses'.  HPROF inherits fields along
- * the superclass chain, so C's HPROF super is its nearest ancestor whose
- * fields fit C's bytes (a subclass field placed in a superclass gap can
- * break that), and C adds fields for the bytes that ancestor leaves. */
-static int settle(struct settle_ctx *x, size_t k)
+static bool has_static(const struct factset *fs, uint32_t cls, uint32_t name)
+{
+	struct keyed key = {cls, name, 0};
+	size_t lo = 0, hi = fs->nstatics;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct keyed *m = &fs->statics[mid];
+		if (m->cls < cls || (m->cls == cls && m->offset < name))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < fs->nstatics && fs->statics[lo].cls == key.cls && fs->statics[lo].offset == name;
+}
+
+/* A name list holds every field of C that has storage (fieldfacts.h).  When
+ * each of its names is one of C's named fields or a static field, and no
+ * reference slot is left unnamed, the bytes left are padding: no synthetic
+ * field is made for them. */
+static void padding_if_complete(struct apply *x, struct field_builder *b, size_t k,
+				size_t inherited)
+{
+	const struct factset *fs = &x->fs;
+	const struct hd_name_list *l = ff_list_of(fs->ff, x->t->v[k].hub);
+	if (!l || !b->size || memchr(b->role, ROLE_REF_START, b->size))
+		return;
+	for (uint32_t i = 0; i < l->n; i++) {
+		uint32_t name = fs->ff->list_names[l->first + i];
+		bool placed = has_static(fs, (uint32_t)k, name);
+		for (size_t f = inherited; f < b->n && !placed; f++)
+			placed = b->f[f].named_by &&
+				 strcmp(x->t->interned[b->f[f].name], ff_name(fs->ff, name)) == 0;
+		if (!placed)
+			return;
+	}
+	for (unsigned i = 0; i < b->size; i++)
+		if (b->role[i] == ROLE_FREE)
+			b->role[i] = ROLE_NONE;
+}
+
+/* C's own named fields: the groups of facts that survived validation and
+ * still fit after the inherited fields. */
+static int add_named(struct apply *x, struct field_builder *b, size_t k)
+{
+	struct factset *fs = &x->fs;
+	for (size_t i = fs->first[k], j = i; next_live_group(fs, k, &i, &j); i = j) {
+		uint32_t f = fs->order[i];
+		unsigned off = fs->ff->v[f].offset;
+		uint8_t type = fs->type[f];
+		bool fits = b->size ? fits_roles(x->L, b->role, b->size, off, type)
+				    : !overlaps_field(x->L, b->f, b->n, off, field_len(x->L, type), false);
+		if (!fits) {
+			drop_group(fs, i, j);
+			continue;
+		}
+		uint8_t named_by = 0;
+		for (size_t m = i; m < j; m++) {
+			named_by |= (uint8_t)(1u << fact(fs, m)->source);
+			fs->kept[fs->order[m]] = true;
+		}
+		uint32_t idx;
+		if (intern(x->t, ff_name(fs->ff, fs->ff->v[f].name), &idx) != 0 ||
+		    add_field(b, off, type, idx, named_by) != 0)
+			return -1;
+		take(b, x->L, off, type);
+	}
+	return 0;
+}
+
+/* C's own groups that lie on a name its Java superclass has: the bytes are
+ * inherited, the name goes. */
+static void claim_own(struct apply *x, struct field_builder *b, size_t k,
+		      const struct hd_class *jsuper)
+{
+	struct factset *fs = &x->fs;
+	for (size_t i = fs->first[k]; i < fs->first[k + 1]; i++) {
+		uint32_t f = fs->order[i];
+		unsigned off = fs->ff->v[f].offset, len = field_len(x->L, fs->type[f]);
+		if (fs->drop[f])
+			continue;
+		if (jsuper && overlaps_field(x->L, jsuper->fields, jsuper->nfields, off, len, true))
+			fs->drop[f] = true;
+		else if (b->size && off <= b->size && len <= b->size - off)
+			memset(b->claimed + off, 1, len);
+	}
+}
+
+static int finish_class(struct hd_class *c, struct field_builder *b, size_t inherited)
+{
+	c->own = malloc((b->n - inherited + 1) * sizeof *c->own);
+	if (!c->own)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	c->nown = b->n - inherited;
+	if (c->nown)
+		memcpy(c->own, b->f + inherited, c->nown * sizeof *c->own);
+	if (b->n)
+		qsort(b->f, b->n, sizeof *b->f, cmp_field);
+	c->fields = b->f;
+	c->nfields = b->n;
+	b->f = NULL;
+	c->named_by = 0;
+	c->all_named = c->nfields > 0;
+	for (size_t i = 0; i < c->nfields; i++) {
+		c->named_by |= c->fields[i].named_by;
+		c->all_named = c->all_named && c->fields[i].named_by;
+	}
+	return 0;
+}
+
+static int settle_fields(struct apply *x, size_t k, struct field_builder *b)
 {
 	struct hd_classes *t = x->t;
 	const struct hd_layout *L = x->L;
+	struct hd_class *c = &t->v[k];
+	const struct hd_class *jsuper = c->jsuper >= 0 ? &t->v[c->jsuper] : NULL;
+	if (b->size && class_roles(L, x->table, x->table_len, c, b->role, b->size) != 0)
+		return -1;
+	for (unsigned i = 0; x->nofield[k] && i < b->size; i++)
+		if (x->nofield[k][i])
+			b->role[i] = ROLE_NONE;
+	claim_own(x, b, k, jsuper);
+	int32_t s = c->jsuper;
+	for (int depth = 0; s >= 0 && depth < 1024 && !super_fits(L, &t->v[s], b); depth++)
+		s = t->v[s].jsuper;
+	c->super = s;
+	if (s != c->jsuper)
+		x->stats->super_skips++;
+	const struct hd_class *sup = s >= 0 ? &t->v[s] : NULL;
+	for (size_t i = 0; sup && i < sup->nfields; i++) {
+		const struct hd_field *f = &sup->fields[i];
+		if (add_field(b, f->offset, f->type, f->name, f->named_by) != 0)
+			return -1;
+		take(b, L, f->offset, f->type);
+	}
+	size_t inherited = b->n;
+	if (sup != jsuper && keep_skipped_names(b, L, jsuper, inherited) != 0)
+		return -1;
+	if (add_named(x, b, k) != 0)
+		return -1;
+	padding_if_complete(x, b, k, inherited);
+	if (b->size && synthesize(b, L) != 0)
+		return -1;
+	return finish_class(c, b, inherited);
+}
+
+/* Settles C's fields after its superclasses'.  HPROF inherits fields along
+ * the superclass chain, so C's HPROF super is its Java superclass when that
+ * class's fields fit C's bytes (a subclass field placed in a superclass gap
+ * can break that, then the nearest ancestor that fits), and C adds its own
+ * names and a synthetic field for every byte nobody names. */
+static int settle(struct apply *x, size_t k)
+{
+	struct hd_classes *t = x->t;
 	struct hd_class *c = &t->v[k];
 	if (x->state[k] == 2)
 		return 0;
 	if (x->state[k] == 1)
 		return hd_fail(HD_E_LAYOUT, "superclass cycle at %s", c->name);
 	x->state[k] = 1;
-	for (int32_t s = x->real_super[k], depth = 0; s >= 0; s = x->real_super[s], depth++) {
+	for (int32_t s = c->jsuper, depth = 0; s >= 0; s = t->v[s].jsuper, depth++) {
 		if (depth > 1024)
 			return hd_fail(HD_E_LAYOUT, "superclass chain too long at %s", c->name);
 		if (settle(x, (size_t)s) != 0)
 			return -1;
 	}
-	bool has_fields = c->kind == HD_KIND_INSTANCE || c->kind == HD_KIND_HYBRID;
-	/* java.lang.Object's bytes after the header are hash and padding. */
-	bool root = x->real_super[k] < 0;
-	struct field_builder b = {.t = t, .size = has_fields && !root ? c->fixed_size : 0};
-	b.role = calloc(b.size + 1, 1);
-	if (!b.role)
-		return hd_fail(HD_E_INTERNAL, "out of memory");
-	memset(b.role, ROLE_TAKEN, L->hdr_size < b.size ? L->hdr_size : b.size);
-	int rc = 0;
-	if (b.size) {
-		struct refmap_marks marks = {L, &b};
-		rc = lay_refmap_each(L, x->table, x->table_len, c->refmap_idx, b.size,
-				     mark_refs, &marks);
-		if (rc == 0 && c->is_reference && L->referent_off >= 0 &&
-		    (unsigned)L->referent_off + L->ref_size <= b.size)
-			memset(b.role + L->referent_off, ROLE_REF, L->ref_size);
-	}
-	int32_t s = x->real_super[k];
-	while (s >= 0 && !fields_fit(&t->v[s], &b))
-		s = x->real_super[s];
-	c->super = s;
-	const struct hd_class *sup = s >= 0 ? &t->v[s] : NULL;
-	for (size_t i = 0; rc == 0 && sup && i < sup->nfields; i++) {
-		const struct hd_field *f = &sup->fields[i];
-		unsigned len = f->type == HD_T_OBJECT ? L->ref_size : hd_type_size(f->type);
-		rc = add_field(&b, f->offset, f->type, t->interned[f->name]);
-		if (rc == 0)
-			memset(b.role + f->offset, ROLE_TAKEN, len);
-	}
-	size_t inherited = b.n;
-	if (rc == 0 && b.size)
-		rc = claim_known_fields(&b, L, c, c->is_reference);
-	if (rc == 0 && b.size)
-		rc = synthesize(&b, L);
+	struct field_builder b = {.t = t, .size = has_bytes(c) ? c->fixed_size : 0};
+	b.role = malloc(b.size + 1);
+	b.claimed = calloc(b.size + 1, 1);
+	int rc = b.role && b.claimed ? settle_fields(x, k, &b) : hd_fail(HD_E_INTERNAL, "out of memory");
 	free(b.role);
+	free(b.claimed);
+	free(b.f);
 	if (rc != 0) {
-		free(b.f);
 		hd_error_context("class %s", c->name);
-		return rc;
+		return -1;
 	}
-	c->own = malloc((b.n - inherited + 1) * sizeof *c->own);
-	if (!c->own) {
-		free(b.f);
-		return hd_fail(HD_E_INTERNAL, "out of memory");
-	}
-	c->nown = b.n - inherited;
-	if (c->nown)
-		memcpy(c->own, b.f + inherited, c->nown * sizeof *c->own);
-	if (b.n)
-		qsort(b.f, b.n, sizeof *b.f, cmp_field);
-	c->fields = b.f;
-	c->nfields = b.n;
 	x->state[k] = 2;
 	return 0;
+}
+
+static void count_facts(const struct apply *x)
+{
+	const struct factset *fs = &x->fs;
+	struct hd_naming_stats *st = x->stats;
+	for (size_t i = 0; i < fs->ff->n; i++) {
+		const struct hd_field_fact *f = &fs->ff->v[i];
+		if (f->is_static || f->source >= HD_SRC_COUNT)
+			continue;
+		if (fs->kept[i])
+			st->facts_kept[f->source]++;
+		else
+			st->facts_dropped[f->source]++;
+	}
+	for (size_t k = 0; k < x->t->n; k++) {
+		const struct hd_class *c = &x->t->v[k];
+		uint8_t own = 0;
+		for (size_t i = 0; i < c->nown; i++)
+			own |= c->own[i].named_by;
+		for (unsigned s = 0; s < HD_SRC_COUNT; s++)
+			st->classes_named[s] += (own >> s) & 1;
+	}
 }
 
 static int read_class(hd_memview *mv, const struct hd_layout *L,
@@ -428,6 +972,7 @@ static int read_class(hd_memview *mv, const struct hd_layout *L,
 	}
 	c->refmap_idx = lay_hub_refmap_index(L, raw);
 	c->idhash_off = (uint16_t)lay_hub_idhash_off(L, raw);
+	c->monitor_off = (uint16_t)lay_hub_monitor_off(L, raw);
 	*super_hub = 0;
 	if (L->hub_super >= 0) {
 		*super_hub = lay_ref(L, raw + L->hub_super);
@@ -518,43 +1063,89 @@ out:
 int classes_apply_facts(struct hd_classes *t, hd_memview *mv, const struct hd_layout *L,
 			const struct hd_field_facts *ff, struct hd_naming_stats *stats)
 {
-	(void)ff;
 	memset(stats, 0, sizeof *stats);
-	int32_t *real_super = malloc((t->n ? t->n : 1) * sizeof *real_super);
-	uint8_t *state = calloc(t->n ? t->n : 1, 1);
+	struct apply x = {.t = t, .L = L, .table_len = L->refmap_len, .stats = stats};
 	uint8_t *table = malloc(L->refmap_len ? L->refmap_len : 1);
+	x.table = table;
+	x.state = calloc(t->n ? t->n : 1, 1);
+	x.nofield = calloc(t->n ? t->n : 1, sizeof *x.nofield);
 	int rc = -1;
-	if (!real_super || !state || !table) {
+	if (!table || !x.state || !x.nofield) {
 		hd_fail(HD_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (lay_read_image(mv, L->refmap_data, table, L->refmap_len, "the reference-map table") != 0)
+	if (lay_read_image(mv, L->refmap_data, table, L->refmap_len, "the reference-map table") != 0 ||
+	    factset_build(&x.fs, t, ff) != 0 || validate(&x) != 0 || find_nofield(&x) != 0)
 		goto out;
 	for (size_t i = 0; i < t->n; i++) {
-		real_super[i] = t->v[i].jsuper;
 		free(t->v[i].fields);
 		free(t->v[i].own);
 		t->v[i].fields = t->v[i].own = NULL;
 		t->v[i].nfields = t->v[i].nown = 0;
 	}
-	struct settle_ctx x = {t, L, real_super, state, table, L->refmap_len};
 	for (size_t i = 0; i < t->n; i++)
 		if (settle(&x, i) != 0)
 			goto out;
+	count_facts(&x);
 	rc = 0;
 out:
-	free(real_super);
-	free(state);
+	factset_free(&x.fs);
+	for (size_t i = 0; x.nofield && i < t->n; i++)
+		free(x.nofield[i]);
+	free(x.nofield);
 	free(table);
+	free(x.state);
 	return rc;
+}
+
+static int layout_fact(struct hd_field_facts *ff, uint64_t hub, int off, uint8_t type,
+		       const char *name)
+{
+	if (off < 0)
+		return 0;
+	struct hd_field_fact f = {.hub = hub, .offset = (uint32_t)off, .type = type,
+				  .source = HD_SRC_LAYOUT};
+	return ff_add(ff, &f, name);
+}
+
+/* The boxed primitives' value: the first naturally aligned slot of its
+ * size past the header that is not the identity hash. */
+static int boxed_fact(struct hd_field_facts *ff, const struct hd_layout *L, const struct hd_class *c)
+{
+	static const struct {
+		const char *name;
+		uint8_t type;
+	} boxes[] = {
+		{"java.lang.Boolean", HD_T_BOOLEAN}, {"java.lang.Byte", HD_T_BYTE},
+		{"java.lang.Character", HD_T_CHAR},  {"java.lang.Short", HD_T_SHORT},
+		{"java.lang.Integer", HD_T_INT},     {"java.lang.Long", HD_T_LONG},
+		{"java.lang.Float", HD_T_FLOAT},     {"java.lang.Double", HD_T_DOUBLE},
+	};
+	for (size_t i = 0; i < sizeof boxes / sizeof boxes[0]; i++) {
+		if (strcmp(c->name, boxes[i].name) != 0 || c->kind != HD_KIND_INSTANCE)
+			continue;
+		unsigned sz = hd_type_size(boxes[i].type);
+		unsigned idh = L->hub_idhash >= 0 ? c->idhash_off : L->idhash_fixed_off;
+		for (unsigned off = L->hdr_size; off + sz <= c->fixed_size; off += sz)
+			if (!(off < idh + 4 && off + sz > idh))
+				return layout_fact(ff, c->hub, (int)off, boxes[i].type, "value");
+	}
+	return 0;
 }
 
 int classes_layout_facts(const struct hd_classes *t, const struct hd_layout *L,
 			 struct hd_field_facts *ff)
 {
-	(void)t;
-	(void)L;
-	(void)ff;
+	if (layout_fact(ff, L->string_hub, (int)L->str_value, HD_T_OBJECT, "value") != 0 ||
+	    layout_fact(ff, L->string_hub, L->str_coder, HD_T_BYTE, "coder") != 0 ||
+	    layout_fact(ff, L->string_hub, L->str_hash, HD_T_INT, "hash") != 0)
+		return -1;
+	const struct hd_class *reference = classes_named(t, "java.lang.ref.Reference");
+	if (reference && layout_fact(ff, reference->hub, L->referent_off, HD_T_OBJECT, "referent") != 0)
+		return -1;
+	for (size_t k = 0; k < t->n; k++)
+		if (boxed_fact(ff, L, &t->v[k]) != 0)
+			return -1;
 	return 0;
 }
 

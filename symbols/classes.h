@@ -43,6 +43,8 @@ enum hd_class_kind {
 struct hd_field {
 	uint32_t offset;
 	uint8_t type;       /* enum hd_type */
+	uint8_t named_by;   /* bit 1 << enum hd_field_source for each source that named
+			       it; 0: a synthetic name, kind@offset (ref@16, i32@24) */
 	uint32_t name;      /* index into hd_classes.interned */
 };
 
@@ -53,6 +55,7 @@ struct hd_class {
 	enum hd_class_kind kind;
 	uint8_t elem_type;  /* arrays: enum hd_type of the elements */
 	uint16_t idhash_off;
+	uint16_t monitor_off; /* its monitor slot, 0: none or unknown */
 	int32_t refmap_idx; /* into the reference-map table */
 	bool is_reference;  /* java.lang.ref.Reference or a subclass: referent is a reference */
 	bool is_filler;     /* heap padding: never dumped */
@@ -64,6 +67,8 @@ struct hd_class {
 	size_t nfields;
 	struct hd_field *own;    /* the fields this class adds over its HPROF super */
 	size_t nown;
+	uint8_t named_by;   /* the sources of its fields' names (inherited ones included) */
+	bool all_named;     /* it has fields, and each has a real name */
 };
 
 struct hd_classes {

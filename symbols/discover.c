@@ -1035,6 +1035,46 @@ static bool slot_in_map(const struct disc *d, uint64_t hub, unsigned off, unsign
 			       size, in_map_cb, &probe) != 0;
 }
 
+/* The hub slot of the per-type monitor offset: a u16 (the low half of an
+ * int in older images) that is 0 or a reference slot of the type's map in
+ * every instance hub, set in enough of them, and the only slot that is. */
+static void find_monitor(struct disc *d)
+{
+	struct hd_layout *L = &d->L;
+	int32_t enc;
+	L->hub_monitor = 0;
+	if (!hub_encoding(d, L->class_hub, &enc))
+		return;
+	int found = 0;
+	for (unsigned slot = L->hdr_size; slot + 2 <= le_base(enc) && found >= 0; slot += 2) {
+		if (interrupted(d) || (int)slot == L->hub_idhash || slot == L->hub_enc ||
+		    slot == L->hub_enc + 2 || slot == L->hub_refmap || slot == L->hub_refmap + 2)
+			continue;
+		bool ok = true;
+		unsigned set = 0;
+		for (size_t i = 0; i < d->hubs.n && ok; i++) {
+			int32_t e;
+			const uint8_t *p = at(d, d->hubs.v[i] + slot, 2);
+			if (!p || !hub_encoding(d, d->hubs.v[i], &e))
+				ok = false;
+			else if (le_is_instance(e) && ld_u16(p)) {
+				unsigned v = ld_u16(p);
+				ok = v % L->ref_size == 0 && v >= L->hdr_size && v + L->ref_size <= (unsigned)e &&
+				     slot_in_map(d, d->hubs.v[i], v, (unsigned)e);
+				set++;
+			}
+		}
+		if (ok && set >= 16)
+			found = found ? -1 : (int)slot;
+	}
+	if (found > 0) {
+		L->hub_monitor = found;
+		note(d, "monitor: per-type offset in hub@%d", found);
+	} else {
+		note(d, "monitor slot: %s", found ? "ambiguous" : "not found");
+	}
+}
+
 static bool extends(const struct disc *d, uint64_t hub, uint64_t ancestor)
 {
 	for (int depth = 0; hub && depth < 512; depth++) {
@@ -1200,6 +1240,7 @@ int discover_layout_within(hd_memview *mv, uint64_t start, uint64_t size,
 	    find_refmaps(&d) != 0 || check_references(&d) != 0 || load_names(&d) != 0)
 		goto out;
 	find_identity_hash(&d);
+	find_monitor(&d);
 	find_super(&d);
 	if (find_referent(&d) != 0)
 		goto out;

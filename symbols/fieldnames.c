@@ -1,6 +1,8 @@
 #include "fieldnames.h"
 
 #include "reflectmeta.h"
+#include "nodefields.h"
+#include "substratefields.h"
 #include "../common/interrupt.h"
 
 #include <inttypes.h>
@@ -21,6 +23,8 @@ static const struct {
 } sources[] = {
 	{HD_SRC_LAYOUT, names_from_layout},
 	{HD_SRC_REFLECTION, reflectmeta_facts},
+	{HD_SRC_SUBSTRATE, substratefields_facts},
+	{HD_SRC_TRUFFLE, nodefields_facts},
 };
 
 static bool is_fatal(void)

@@ -72,6 +72,8 @@ struct hd_layout {
 	unsigned hub_enc;          /* i32 layout encoding */
 	unsigned hub_refmap;       /* i32 index into the reference-map table */
 	int hub_idhash;            /* u16 per-type identity-hash offset, -1: fixed */
+	int hub_monitor;           /* u16 per-type offset of the monitor slot (a reference
+				      no Java field holds, not inherited); 0: unknown */
 	int hub_super;             /* reference to the superclass hub, -1 unknown */
 	int hub_super2;            /* if >= 0, hub_super leads to a companion whose
 				      slot hub_super2 holds the superclass */
@@ -138,6 +140,13 @@ static inline int32_t lay_hub_refmap_index(const struct hd_layout *L, const uint
 static inline unsigned lay_hub_idhash_off(const struct hd_layout *L, const uint8_t *hub)
 {
 	return L->hub_idhash >= 0 ? ld_u16(hub + L->hub_idhash) : 0;
+}
+
+/* The per-type monitor slot's offset, 0 where the type has none or the
+ * layout does not say. */
+static inline unsigned lay_hub_monitor_off(const struct hd_layout *L, const uint8_t *hub)
+{
+	return L->hub_monitor > 0 ? ld_u16(hub + L->hub_monitor) : 0;
 }
 
 /* The header words of a heap chunk, as offsets from the chunk (signed in

@@ -64,7 +64,8 @@ Test(options, every_option)
 {
 	struct parsed p;
 	parse(&p, "-p", "1234", "-o", "out.hprof", "-f", "--histo", "--json", "--isolate", "3",
-	      "--list-isolates", "--retries", "7", "--threads", "2", "--snapshot=fork", "-v", NULL);
+	      "--list-isolates", "--retries", "7", "--threads", "2", "--snapshot=fork", "-v",
+	      "--jdk", "/opt/jdk-21", NULL);
 	cr_assert(p.run, "%s", p.err);
 	cr_assert_eq(p.opt.pid, 1234);
 	cr_assert_null(p.opt.exe);
@@ -75,6 +76,7 @@ Test(options, every_option)
 	cr_assert_eq(p.opt.dump.retries, 7);
 	cr_assert_eq(p.opt.dump.threads, 2);
 	cr_assert_eq(p.opt.dump.snapshot, HDUMP_SNAPSHOT_FORK);
+	cr_assert_str_eq(p.opt.jdk, "/opt/jdk-21");
 }
 
 Test(options, long_names)

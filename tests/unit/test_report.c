@@ -21,6 +21,7 @@ static void expect_text(char *got, const char *want)
 static const struct hdump_result RESULT = {
 	.objects = 1234, .bytes = 56789, .fillers = 3, .chunks = 7, .classes = 42,
 	.hprof_bytes = 99999, .seconds = 1.2345, .attempts = 2,
+	.field_instances = 1000, .named_instances = 925, .named_by = {10, 20, 30, 40, 50},
 };
 
 /* ---- JSON and summary ----------------------------------------------------- */
@@ -41,10 +42,16 @@ Test(report, json_line)
 {
 	expect_text(json_of("out.hprof"),
 		    "{\"file\":\"out.hprof\",\"objects\":1234,\"heap_bytes\":56789,\"fillers\":3,"
-		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234}\n");
+		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234,"
+		    "\"naming\":{\"instances\":1000,\"instances_all_named\":925,\"by_source\":{"
+		    "\"layout\":10,\"reflection\":20,\"substrate\":30,\"truffle\":40,"
+		    "\"predicted\":50}}}\n");
 	expect_text(json_of(""),
 		    "{\"file\":\"\",\"objects\":1234,\"heap_bytes\":56789,\"fillers\":3,"
-		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234}\n");
+		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234,"
+		    "\"naming\":{\"instances\":1000,\"instances_all_named\":925,\"by_source\":{"
+		    "\"layout\":10,\"reflection\":20,\"substrate\":30,\"truffle\":40,"
+		    "\"predicted\":50}}}\n");
 }
 
 /* A file name is the user's bytes: quotes, backslashes and control bytes
@@ -57,6 +64,10 @@ Test(report, json_path_escaped)
 	free(text);
 }
 
+#define NAMING                                                                             \
+	"hdump: field names: 925 of 1000 instances (92.5 %) have only real names; with names " \
+	"from layout 10, reflection 20, substrate 30, truffle 40, predicted 50\n"
+
 Test(report, verbose_summary)
 {
 	struct capture c;
@@ -64,10 +75,10 @@ Test(report, verbose_summary)
 	report_summary("out.hprof", &RESULT);
 	report_summary("", &RESULT);
 	expect_text(capture_end(&c),
-		    "hdump: 1234 objects (56789 bytes, 3 fillers skipped) in 7 chunks, 42 classes; "
-		    "wrote 99999 bytes to out.hprof in 1.23 s\n"
-		    "hdump: 1234 objects (56789 bytes, 3 fillers skipped) in 7 chunks, 42 classes; "
-		    "wrote 99999 bytes in 1.23 s\n");
+		    NAMING "hdump: 1234 objects (56789 bytes, 3 fillers skipped) in 7 chunks, "
+		    "42 classes; wrote 99999 bytes to out.hprof in 1.23 s\n"
+		    NAMING "hdump: 1234 objects (56789 bytes, 3 fillers skipped) in 7 chunks, "
+		    "42 classes; wrote 99999 bytes in 1.23 s\n");
 }
 
 /* ---- Events --------------------------------------------------------------- */

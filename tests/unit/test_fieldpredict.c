@@ -1,0 +1,373 @@
+/* Names placed by the layout algorithm (symbols/fieldpredict.c), on class
+ * tables made by hand for the 22.3 layout (hash in the header, fields one
+ * after another) and the 25 layout (fields in gaps, a per-type hash), with
+ * JDK class files from a test double of symbols/jdkclasses.h. */
+#include "../../symbols/fieldpredict.h"
+#include "../../symbols/classes.h"
+#include "../../symbols/jdkclasses.h"
+#include "../../symbols/layout.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The test double: "installed" JDKs made of static class tables.  It is
+ * linked before the library, so the real jdkclasses.c is never pulled in. */
+struct hd_jdk {
+	unsigned major;
+	const struct hd_jclass *classes;
+	size_t n;
+};
+static struct hd_jdk installed[2];
+static size_t ninstalled;
+static unsigned opened;
+
+int jdk_open(struct hd_jdk **out, const char *dir, unsigned major)
+{
+	*out = NULL;
+	if (dir || !ninstalled)
+		return hd_fail(HD_E_NOENT, "no JDK");
+	opened++;
+	*out = &installed[0];
+	for (size_t i = 0; i < ninstalled; i++)
+		if (installed[i].major == major)
+			*out = &installed[i];
+	return 0;
+}
+
+unsigned jdk_major(const struct hd_jdk *j)
+{
+	return j->major;
+}
+
+const struct hd_jclass *jdk_class(struct hd_jdk *j, const char *name)
+{
+	for (size_t i = 0; i < j->n; i++)
+		if (strcmp(j->classes[i].name, name) == 0)
+			return &j->classes[i];
+	return NULL;
+}
+
+void jdk_close(struct hd_jdk *j)
+{
+	(void)j;
+}
+
+#define F(n, d) {(char *)(n), (d), false}
+#define STATIC(n, d) {(char *)(n), (d), true}
+#define JCLASS(n, s, fields) {(char *)(n), (char *)(s), fields, sizeof fields / sizeof fields[0]}
+
+static struct hd_jfield no_fields[1];
+static struct hd_jfield abstract_map[] = {F("keySet", 'L'), F("values", 'L')};
+static struct hd_jfield hash_map[] = {
+	STATIC("DEFAULT_LOAD_FACTOR", 'F'), F("table", '['), F("entrySet", 'L'),
+	F("size", 'I'), F("modCount", 'I'), F("threshold", 'I'), F("loadFactor", 'F'),
+};
+static struct hd_jfield two_ints[] = {F("x", 'I'), F("y", 'I')};
+static struct hd_jfield one_long[] = {F("l", 'J')};
+static struct hd_jfield one_int[] = {F("i", 'I')};
+static struct hd_jfield refs3[] = {F("a", 'L'), F("b", 'L'), F("c", 'L')};
+
+static const struct hd_jclass jdk_classes[] = {
+	{(char *)"java.lang.Object", NULL, no_fields, 0},
+	JCLASS("java.util.AbstractMap", "java.lang.Object", abstract_map),
+	JCLASS("java.util.HashMap", "java.util.AbstractMap", hash_map),
+	JCLASS("p.TwoInts", "java.lang.Object", two_ints),
+	JCLASS("p.Long", "java.lang.Object", one_long),
+	JCLASS("p.Int1", "p.Long", one_int),
+	JCLASS("p.Int2", "p.Long", one_int),
+	JCLASS("p.Int3", "p.Long", one_int),
+	JCLASS("p.Refs", "java.lang.Object", refs3),
+};
+
+/* A class of the image: its layout as the image's hub and reference map
+ * say, nothing about names. */
+struct spec {
+	const char *name;
+	int32_t jsuper;
+	enum hd_class_kind kind;
+	uint32_t size;
+	uint16_t idhash;
+	uint32_t refs[8]; /* reference slots, 0-terminated */
+};
+
+struct fixture {
+	struct hd_classes cl;
+	struct hd_layout L;
+	struct hd_field_facts ff;
+	struct hd_names_input in;
+};
+
+static void build(struct fixture *x, const struct spec *s, size_t n, bool v25)
+{
+	memset(x, 0, sizeof *x);
+	x->cl.v = calloc(n, sizeof *x->cl.v);
+	cr_assert_not_null(x->cl.v);
+	x->cl.n = n;
+	for (size_t i = 0; i < n; i++) {
+		struct hd_class *c = &x->cl.v[i];
+		c->hub = 0x10000 + 0x100 * i;
+		c->name = strdup(s[i].name);
+		c->jsuper = s[i].jsuper;
+		c->kind = s[i].kind;
+		c->fixed_size = s[i].size;
+		c->idhash_off = s[i].idhash;
+		c->fields = calloc(8, sizeof *c->fields);
+		for (size_t k = 0; k < 8 && s[i].refs[k]; k++)
+			c->fields[c->nfields++] = (struct hd_field){s[i].refs[k], HD_T_OBJECT, 0};
+	}
+	x->L.ref_size = 8;
+	x->L.hdr_size = 8;
+	x->L.hub_idhash = v25 ? 0x50 : -1;
+	x->L.idhash_fixed_off = 8;
+	x->in = (struct hd_names_input){.L = &x->L, .classes = &x->cl};
+	installed[0] = (struct hd_jdk){17, jdk_classes, sizeof jdk_classes / sizeof jdk_classes[0]};
+	ninstalled = 1;
+	opened = 0;
+}
+
+static void teardown_fixture(struct fixture *x)
+{
+	for (size_t i = 0; i < x->cl.n; i++) {
+		free(x->cl.v[i].name);
+		free(x->cl.v[i].fields);
+	}
+	free(x->cl.v);
+	ff_free(&x->ff);
+}
+
+/* The offset of the predicted fact NAME of class K, -1 if none. */
+static int predicted(const struct fixture *x, size_t k, const char *name, uint8_t *type)
+{
+	int found = -1;
+	for (size_t i = 0; i < x->ff.n; i++) {
+		const struct hd_field_fact *f = &x->ff.v[i];
+		if (f->source == HD_SRC_PREDICTED && f->hub == x->cl.v[k].hub &&
+		    strcmp(ff_name(&x->ff, f->name), name) == 0) {
+			cr_assert_eq(found, -1, "%s predicted twice", name);
+			found = (int)f->offset;
+			if (type)
+				*type = f->type;
+		}
+	}
+	return found;
+}
+
+static size_t predicted_count(const struct fixture *x)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < x->ff.n; i++)
+		n += x->ff.v[i].source == HD_SRC_PREDICTED;
+	return n;
+}
+
+static void add_list(struct fixture *x, size_t k, const char *const *names, size_t n)
+{
+	cr_assert_eq(ff_add_list(&x->ff, x->cl.v[k].hub, names, n), 0);
+}
+
+/* 22.3: hash @8, fields from 12 one after another; a superclass's padding
+ * is not reused, the monitor comes after the class's own fields.  HashMap
+ * has its name list (a static among the names), without which loadFactor
+ * could as well have been removed: it lies where padding would.  Three
+ * classes only the sequential layout reproduces (an int after a long that
+ * left 12..16 empty: 32 bytes sequentially, 24 in the gap) tell the
+ * algorithm. */
+static const struct spec seq_classes[] = {
+	{"java.lang.Object", -1, HD_KIND_INSTANCE, 16, 0, {0}},
+	{"java.util.AbstractMap", 0, HD_KIND_NONE, 0, 0, {0}},
+	/* keySet 16, values 24 | table 32, entrySet 40, loadFactor 48, size 52,
+	 * modCount 56, threshold 60, monitor 64 */
+	{"java.util.HashMap", 1, HD_KIND_INSTANCE, 72, 0, {16, 24, 32, 40, 64}},
+	{"p.Long", 0, HD_KIND_INSTANCE, 24, 0, {0}},
+	{"p.Int1", 3, HD_KIND_INSTANCE, 32, 0, {0}},
+	{"p.Int2", 3, HD_KIND_INSTANCE, 32, 0, {0}},
+	{"p.Int3", 3, HD_KIND_INSTANCE, 32, 0, {0}},
+};
+
+Test(fieldpredict, sequential_layout_of_22_3_is_reproduced)
+{
+	struct fixture x;
+	build(&x, seq_classes, sizeof seq_classes / sizeof seq_classes[0], false);
+	static const char *const names[] = {"DEFAULT_LOAD_FACTOR", "table", "entrySet", "size",
+					    "modCount", "threshold", "loadFactor"};
+	add_list(&x, 2, names, 7);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	uint8_t t = 0;
+	cr_assert_eq(predicted(&x, 1, "keySet", &t), 16);
+	cr_assert_eq(t, HD_T_OBJECT);
+	cr_assert_eq(predicted(&x, 1, "values", NULL), 24);
+	cr_assert_eq(predicted(&x, 2, "table", &t), 32);
+	cr_assert_eq(t, HD_T_OBJECT);
+	cr_assert_eq(predicted(&x, 2, "entrySet", NULL), 40);
+	cr_assert_eq(predicted(&x, 2, "loadFactor", &t), 48);
+	cr_assert_eq(t, HD_T_FLOAT);
+	cr_assert_eq(predicted(&x, 2, "size", &t), 52);
+	cr_assert_eq(t, HD_T_INT);
+	cr_assert_eq(predicted(&x, 2, "modCount", NULL), 56);
+	cr_assert_eq(predicted(&x, 2, "threshold", NULL), 60);
+	cr_assert_eq(predicted(&x, 2, "DEFAULT_LOAD_FACTOR", NULL), -1, "statics are not placed");
+	cr_assert_eq(predicted(&x, 3, "l", &t), 16);
+	cr_assert_eq(t, HD_T_LONG);
+	cr_assert_eq(predicted(&x, 4, "i", NULL), 24);
+	cr_assert_eq(predicted_count(&x), 2 + 6 + 1 + 3);
+	teardown_fixture(&x);
+}
+
+/* Without the classes that tell the algorithms apart, HashMap's primitives
+ * lie elsewhere in the gap-filling layout (loadFactor in 12..16), which
+ * reproduces the same size and references: they stay unnamed, the
+ * references (the same in both) are named. */
+Test(fieldpredict, algorithms_that_disagree_leave_names_out)
+{
+	struct fixture x;
+	build(&x, seq_classes, 3, false);
+	static const char *const names[] = {"table", "entrySet", "size", "modCount", "threshold",
+					    "loadFactor"};
+	add_list(&x, 2, names, 6);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 2, "table", NULL), 32);
+	cr_assert_eq(predicted(&x, 2, "entrySet", NULL), 40);
+	cr_assert_eq(predicted(&x, 2, "loadFactor", NULL), -1);
+	cr_assert_eq(predicted(&x, 2, "size", NULL), -1);
+	teardown_fixture(&x);
+}
+
+/* 25: fields from 8 into the best gap or appended, then the monitor, then
+ * the per-type hash (counted in the size).  No name list: every removal
+ * pattern is tried and only the full set reproduces. */
+static const struct spec gap_classes[] = {
+	{"java.lang.Object", -1, HD_KIND_INSTANCE, 16, 8, {0}},
+	{"java.util.AbstractMap", 0, HD_KIND_NONE, 0, 0, {0}},
+	/* keySet 8, values 16 | table 24, entrySet 32, loadFactor 40, size 44,
+	 * modCount 48, threshold 52, monitor 56, hash 64 */
+	{"java.util.HashMap", 1, HD_KIND_INSTANCE, 72, 64, {8, 16, 24, 32, 56}},
+	/* one of x, y was removed: 8, hash 12 */
+	{"p.TwoInts", 0, HD_KIND_INSTANCE, 16, 12, {0}},
+	/* l 8 would give 24 bytes */
+	{"p.Long", 0, HD_KIND_INSTANCE, 40, 16, {0}},
+};
+
+Test(fieldpredict, gap_layout_of_25_is_reproduced)
+{
+	struct fixture x;
+	build(&x, gap_classes, sizeof gap_classes / sizeof gap_classes[0], true);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 1, "keySet", NULL), 8);
+	cr_assert_eq(predicted(&x, 1, "values", NULL), 16);
+	cr_assert_eq(predicted(&x, 2, "table", NULL), 24);
+	cr_assert_eq(predicted(&x, 2, "entrySet", NULL), 32);
+	cr_assert_eq(predicted(&x, 2, "loadFactor", NULL), 40);
+	cr_assert_eq(predicted(&x, 2, "size", NULL), 44);
+	cr_assert_eq(predicted(&x, 2, "modCount", NULL), 48);
+	cr_assert_eq(predicted(&x, 2, "threshold", NULL), 52);
+	/* Ambiguous: one int of two, no list to say which. */
+	cr_assert_eq(predicted(&x, 3, "x", NULL), -1);
+	cr_assert_eq(predicted(&x, 3, "y", NULL), -1);
+	/* Contradicted: the size does not fit. */
+	cr_assert_eq(predicted(&x, 4, "l", NULL), -1);
+	cr_assert_eq(predicted_count(&x), 8);
+	teardown_fixture(&x);
+}
+
+/* A wrong hash offset refutes the layout as a wrong size does. */
+Test(fieldpredict, wrong_hash_offset_contradicts)
+{
+	struct spec s[3];
+	memcpy(s, gap_classes, sizeof s);
+	s[2].idhash = 60;
+	struct fixture x;
+	build(&x, s, 3, true);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 2, "table", NULL), -1);
+	cr_assert_eq(predicted(&x, 1, "keySet", NULL), -1, "no subclass speaks for it");
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+}
+
+/* The name list says which of two same-size fields exists. */
+Test(fieldpredict, name_list_filters_the_fields)
+{
+	struct fixture x;
+	build(&x, gap_classes, 4, true);
+	static const char *const y[] = {"y"};
+	add_list(&x, 3, y, 1);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	uint8_t t = 0;
+	cr_assert_eq(predicted(&x, 3, "y", &t), 8);
+	cr_assert_eq(t, HD_T_INT);
+	cr_assert_eq(predicted(&x, 3, "x", NULL), -1);
+	teardown_fixture(&x);
+}
+
+/* A listed name the class file does not declare (a field the image builder
+ * injected) means the class file is not the image's class. */
+Test(fieldpredict, injected_field_contradicts)
+{
+	struct fixture x;
+	build(&x, gap_classes, 4, true);
+	static const char *const names[] = {"y", "injected"};
+	add_list(&x, 3, names, 2);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 3, "y", NULL), -1);
+	teardown_fixture(&x);
+}
+
+/* Another source's fact at another offset refutes the layout; one at the
+ * predicted offset confirms it. */
+Test(fieldpredict, other_sources_check_the_layout)
+{
+	struct fixture x;
+	build(&x, gap_classes, 3, true);
+	struct hd_field_fact f = {.hub = x.cl.v[2].hub, .offset = 44, .type = HD_T_INT,
+				  .source = HD_SRC_SUBSTRATE};
+	cr_assert_eq(ff_add(&x.ff, &f, "size"), 0);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 2, "size", NULL), 44);
+	teardown_fixture(&x);
+
+	build(&x, gap_classes, 3, true);
+	f.hub = x.cl.v[2].hub;
+	f.offset = 48;
+	cr_assert_eq(ff_add(&x.ff, &f, "size"), 0);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+}
+
+/* Of the installed JDKs, the one whose class files reproduce the most
+ * classes is used. */
+Test(fieldpredict, the_jdk_that_reproduces_is_chosen)
+{
+	static struct hd_jfield hash_map_new[] = {F("table", '['), F("entrySet", 'L'),
+						  F("size", 'I'), F("modCount", 'I'),
+						  F("threshold", 'I'), F("loadFactor", 'F'),
+						  F("added", 'L')};
+	static const struct hd_jclass newer[] = {
+		{(char *)"java.lang.Object", NULL, no_fields, 0},
+		JCLASS("java.util.AbstractMap", "java.lang.Object", abstract_map),
+		JCLASS("java.util.HashMap", "java.util.AbstractMap", hash_map_new),
+	};
+	struct fixture x;
+	build(&x, gap_classes, 3, true);
+	installed[1] = installed[0];
+	installed[0] = (struct hd_jdk){25, newer, 3};
+	ninstalled = 2;
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	/* JDK 25's extra reference would leave the three unnamed. */
+	cr_assert_eq(predicted(&x, 2, "table", NULL), 24);
+	cr_assert_eq(predicted(&x, 2, "added", NULL), -1);
+	cr_assert_gt(opened, 2);
+	teardown_fixture(&x);
+}
+
+/* No JDK at all: nothing predicted, and no failure. */
+Test(fieldpredict, no_jdk_is_no_failure)
+{
+	struct fixture x;
+	build(&x, gap_classes, 3, true);
+	ninstalled = 0;
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+}

@@ -2,6 +2,7 @@
 
 #include "classes.h"
 #include "jdkclasses.h"
+#include "imageobjs.h"
 #include "layout.h"
 #include "../common/grow.h"
 #include "../common/interrupt.h"
@@ -18,6 +19,7 @@
 #define FP_MAX_NODES 4096  /* candidate layouts kept per class */
 #define FP_MAX_DEPTH 256   /* superclass chain */
 #define FP_MAX_JDKS 8      /* installed JDKs tried */
+#define FP_MAX_SAMPLES 256 /* image-heap instances read per class */
 #define FP_JDK_MAJOR_MIN 9 /* the majors asked of jdk_open when no JDK is named */
 #define FP_JDK_MAJOR_MAX 40
 
@@ -81,6 +83,7 @@ struct fp_class {
 	size_t nf;
 	uint8_t nrank[FP_NRANK];
 	bool has_list;
+	bool listed_only; /* no class file: the name list's references */
 	struct fp_node *nodes;
 	size_t nnodes;
 	uint8_t status;
@@ -93,6 +96,7 @@ struct fp_out {
 };
 
 struct fp_run {
+	const struct hd_names_input *in;
 	struct hd_field_facts *ff;
 	const struct hd_classes *cl;
 	const struct fp_model *m;
@@ -103,6 +107,7 @@ struct fp_run {
 	struct fp_class *pc;
 	bool algo_ok[FP_NALGO];
 	unsigned count[FP_ST_COUNT];
+	unsigned listed_exact; /* of the exact ones, placed from name lists alone */
 	struct fp_out out;
 };
 
@@ -266,6 +271,72 @@ static int own_fields(struct fp_run *r, struct fp_class *p, const struct hd_clas
 			p->nrank[rank]++;
 		}
 	return 0;
+}
+
+/* A class the JDK does not have, with a name list: its fields are taken to
+ * be references, in list order.  The reference map then refutes any other
+ * mix but one — a name that is a static or a primitive field, plus a
+ * monitor slot — which observed_refs rules out.  Names other sources type
+ * as primitives, or name outside the list, leave the class alone.  Returns
+ * 1 for a class left alone. */
+static int listed_fields(struct fp_run *r, struct fp_class *p, const struct hd_class *c)
+{
+	const struct hd_name_list *l = ff_list_of(r->ff, c->hub);
+	if (!l || !l->n || l->n > FP_MAX_OWN || c->kind != HD_KIND_INSTANCE || !r->in->objs ||
+	    !r->in->mv)
+		return 1;
+	p->has_list = true;
+	p->listed_only = true;
+	p->f = calloc(l->n, sizeof *p->f);
+	if (!p->f)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	for (uint32_t i = 0; i < l->n; i++) {
+		const char *name = ff_name(r->ff, r->ff->list_names[l->first + i]);
+		if (list_has(r->ff, &(struct hd_name_list){l->hub, l->first, i}, name))
+			return 1;
+		p->f[p->nf++] = (struct fp_field){name, HD_T_OBJECT, (uint8_t)r->m->ref,
+						  FP_RANK_OBJECT};
+	}
+	p->nrank[FP_RANK_OBJECT] = (uint8_t)p->nf;
+	size_t i, end;
+	for (facts_of(r, c->hub, &i, &end); i < end; i++) {
+		const struct hd_field_fact *f = &r->ff->v[r->facts[i]];
+		if (!list_has(r->ff, l, ff_name(r->ff, f->name)) ||
+		    (f->type && f->type != HD_T_OBJECT))
+			return 1;
+	}
+	return 0;
+}
+
+/* The reference slots of C that hold a non-null reference in at least one
+ * of its image-heap instances.  A monitor slot never does: the image
+ * builder leaves it null. */
+static void observed_refs(const struct fp_run *r, const struct hd_class *c, const fp_bits refs,
+			  fp_bits seen)
+{
+	memset(seen, 0, sizeof(fp_bits));
+	size_t n;
+	const uint32_t *idx = imageobjs_of(r->in->objs, c, &n);
+	uint8_t buf[FP_MAX_BYTES];
+	for (size_t i = 0; i < n && i < FP_MAX_SAMPLES; i++) {
+		if (lay_read_image(r->in->mv, r->in->objs->addr[idx[i]], buf, c->fixed_size,
+				   "an instance") != 0) {
+			hd_error_clear();
+			continue;
+		}
+		for (unsigned off = 0; off + r->m->ref <= c->fixed_size; off++)
+			if (bit_get(refs, off) && lay_ref(r->in->L, buf + off))
+				bits_set(seen, off, off + 1);
+	}
+}
+
+/* Does every own field of N lie on a slot seen holding a reference? */
+static bool refs_observed(const struct fp_class *p, const struct fp_node *n, const fp_bits seen)
+{
+	for (size_t q = 0; q < p->nf; q++)
+		if (!bit_get(seen, n->off[q]))
+			return false;
+	return true;
 }
 
 static int field_index(const struct fp_class *p, const char *name)
@@ -433,9 +504,12 @@ static int object_nodes(struct fp_run *r, struct fp_class *p)
 	return 0;
 }
 
-/* The reference slots the image's class table gives C, false if one lies
- * beyond the bounds. */
-static bool class_refs(const struct hd_class *c, fp_bits refs)
+/* The reference slots of C's reference map, false if one lies beyond the
+ * bounds.  The class table also marks java.lang.ref.Reference's referent,
+ * which the image's map leaves out (the GC treats it apart): so does this,
+ * and the class file's referent, a plain reference, is refuted — the
+ * image builder substitutes that class, fields in another order. */
+static bool class_refs(const struct fp_run *r, const struct hd_class *c, fp_bits refs)
 {
 	memset(refs, 0, sizeof(fp_bits));
 	for (size_t i = 0; i < c->nfields; i++)
@@ -443,6 +517,15 @@ static bool class_refs(const struct hd_class *c, fp_bits refs)
 			if (c->fields[i].offset >= FP_MAX_BYTES)
 				return false;
 			bits_set(refs, c->fields[i].offset, c->fields[i].offset + 1);
+		}
+	int32_t s = c->jsuper;
+	for (unsigned d = 0; s >= 0 && d < FP_MAX_DEPTH; s = r->cl->v[s].jsuper, d++)
+		if (strcmp(r->cl->v[s].name, "java.lang.ref.Reference") == 0 &&
+		    r->in->L->referent_off >= 0) {
+			unsigned off = (unsigned)r->in->L->referent_off;
+			if (off < FP_MAX_BYTES)
+				refs[off / 64] &= ~(1ull << (off % 64));
+			break;
 		}
 	return true;
 }
@@ -460,22 +543,23 @@ static int predict_class(struct fp_run *r, size_t k)
 	if (!sp->nnodes || (!concrete && c->kind != HD_KIND_NONE))
 		return 0;
 	const struct hd_jclass *jc = jdk_class(r->jdk, c->name);
-	if (!jc) {
-		p->status = FP_ST_NOCLASS;
-		return jdk_error();
-	}
+	if (!jc && jdk_error() != 0)
+		return -1;
 	fp_bits refs;
-	if (concrete && (c->fixed_size > FP_MAX_BYTES || !class_refs(c, refs))) {
+	if (concrete && (c->fixed_size > FP_MAX_BYTES || !class_refs(r, c, refs))) {
 		p->status = FP_ST_TOO_MANY;
 		return 0;
 	}
 	p->status = FP_ST_CONTRADICTED;
-	if (!jc->super || strcmp(jc->super, r->cl->v[c->jsuper].name) != 0)
+	if (jc && (!jc->super || strcmp(jc->super, r->cl->v[c->jsuper].name) != 0))
 		return 0;
-	int rc = own_fields(r, p, c, jc);
-	if (rc != 0)
+	int rc = jc ? own_fields(r, p, c, jc) : listed_fields(r, p, c);
+	if (rc != 0) {
+		if (!jc)
+			p->status = FP_ST_NOCLASS;
 		return rc < 0 ? -1 : 0;
-	if (!facts_allow_class(r, p, c, jc))
+	}
+	if (jc && !facts_allow_class(r, p, c, jc))
 		return jdk_error();
 	size_t combos = 1;
 	for (unsigned q = 0; q < FP_NRANK && !p->has_list; q++)
@@ -485,6 +569,8 @@ static int predict_class(struct fp_run *r, size_t k)
 		return 0;
 	}
 	size_t cap = 0;
+	bool observed = false;
+	fp_bits seen;
 	for (size_t pi = 0; pi < sp->nnodes; pi++) {
 		for (size_t ci = 0; ci < combos; ci++) {
 			if (hd_interrupted())
@@ -500,6 +586,12 @@ static int predict_class(struct fp_run *r, size_t k)
 				continue;
 			if (concrete && !reproduces(r, &n, false, c, refs) &&
 			    !reproduces(r, &n, true, c, refs))
+				continue;
+			if (!jc && !observed) {
+				observed_refs(r, c, refs, seen);
+				observed = true;
+			}
+			if (!jc && !refs_observed(p, &n, seen))
 				continue;
 			if (p->nnodes >= FP_MAX_NODES) {
 				p->status = FP_ST_TOO_MANY;
@@ -636,8 +728,10 @@ static int run_jdk(struct fp_run *r)
 	for (size_t k = 0; k < r->cl->n; k++) {
 		if (settle(r, k) != 0)
 			return -1;
-		if (r->cl->v[k].kind == HD_KIND_INSTANCE && r->cl->v[k].jsuper >= 0)
-			r->count[r->pc[k].status]++;
+		if (r->cl->v[k].kind != HD_KIND_INSTANCE || r->cl->v[k].jsuper < 0)
+			continue;
+		r->count[r->pc[k].status]++;
+		r->listed_exact += r->pc[k].status == FP_ST_EXACT && r->pc[k].listed_only;
 	}
 	return 0;
 }
@@ -755,8 +849,9 @@ int fieldpredict_facts(struct hd_field_facts *ff, const struct hd_names_input *i
 	    open_jdks(in, jdks, &njdks) != 0)
 		goto out;
 	for (size_t i = 0; i < njdks; i++) {
-		struct fp_run r = {ff, in->classes, &m, jdks[i], order, facts, nfacts, NULL,
-				   {algo_ok[0], algo_ok[1]}, {0}, {0}};
+		struct fp_run r = {.in = in, .ff = ff, .cl = in->classes, .m = &m,
+				   .jdk = jdks[i], .order = order, .facts = facts,
+				   .nfacts = nfacts, .algo_ok = {algo_ok[0], algo_ok[1]}};
 		if (run_jdk(&r) != 0) {
 			run_free(&r);
 			run_free(&best);
@@ -764,9 +859,11 @@ int fieldpredict_facts(struct hd_field_facts *ff, const struct hd_names_input *i
 		}
 		if (in->log)
 			fprintf(in->log,
-				"predicted names, JDK %u: %u classes exact, %u ambiguous, %u "
-				"contradicted, %u not in the JDK, %u too large\n",
-				jdk_major(jdks[i]), r.count[FP_ST_EXACT], r.count[FP_ST_AMBIGUOUS],
+				"predicted names, JDK %u: %u classes exact (%u from name lists "
+				"alone), %u ambiguous, %u contradicted, %u not in the JDK, %u too "
+				"large\n",
+				jdk_major(jdks[i]), r.count[FP_ST_EXACT], r.listed_exact,
+				r.count[FP_ST_AMBIGUOUS],
 				r.count[FP_ST_CONTRADICTED], r.count[FP_ST_NOCLASS],
 				r.count[FP_ST_TOO_MANY]);
 		/* Class files of the image's own JDK reproduce the most classes. */

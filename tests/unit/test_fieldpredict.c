@@ -4,6 +4,7 @@
  * JDK class files from a test double of symbols/jdkclasses.h. */
 #include "../../symbols/fieldpredict.h"
 #include "../../symbols/classes.h"
+#include "../../symbols/imageobjs.h"
 #include "../../symbols/jdkclasses.h"
 #include "../../symbols/layout.h"
 
@@ -67,6 +68,8 @@ static struct hd_jfield two_ints[] = {F("x", 'I'), F("y", 'I')};
 static struct hd_jfield one_long[] = {F("l", 'J')};
 static struct hd_jfield one_int[] = {F("i", 'I')};
 static struct hd_jfield refs3[] = {F("a", 'L'), F("b", 'L'), F("c", 'L')};
+static struct hd_jfield reference[] = {F("referent", 'L'), F("queue", 'L'), F("next", 'L'),
+				       F("discovered", 'L')};
 
 static const struct hd_jclass jdk_classes[] = {
 	{(char *)"java.lang.Object", NULL, no_fields, 0},
@@ -78,6 +81,8 @@ static const struct hd_jclass jdk_classes[] = {
 	JCLASS("p.Int2", "p.Long", one_int),
 	JCLASS("p.Int3", "p.Long", one_int),
 	JCLASS("p.Refs", "java.lang.Object", refs3),
+	JCLASS("java.lang.ref.Reference", "java.lang.Object", reference),
+	{(char *)"java.lang.ref.WeakReference", (char *)"java.lang.ref.Reference", no_fields, 0},
 };
 
 /* A class of the image: its layout as the image's hub and reference map
@@ -120,6 +125,7 @@ static void build(struct fixture *x, const struct spec *s, size_t n, bool v25)
 	x->L.hdr_size = 8;
 	x->L.hub_idhash = v25 ? 0x50 : -1;
 	x->L.idhash_fixed_off = 8;
+	x->L.referent_off = -1;
 	x->in = (struct hd_names_input){.L = &x->L, .classes = &x->cl};
 	installed[0] = (struct hd_jdk){17, jdk_classes, sizeof jdk_classes / sizeof jdk_classes[0]};
 	ninstalled = 1;
@@ -367,6 +373,124 @@ Test(fieldpredict, no_jdk_is_no_failure)
 	struct fixture x;
 	build(&x, gap_classes, 3, true);
 	ninstalled = 0;
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+}
+
+/* A class the JDK does not have, whose name list holds only references:
+ * they lie in list order, each seen holding a reference in an image-heap
+ * instance. */
+struct heap {
+	hd_memview *mv;
+	struct hd_imageobjs objs;
+	uint64_t addr[2];
+	uint32_t cls[2], by_class[2];
+	size_t first[3];
+	uint64_t words[2][5];
+};
+
+/* Two instances of class 1 of X, whose reference slots at 16, 24 and 32
+ * hold the values in SLOTS (0: null). */
+static void image_heap(struct fixture *x, struct heap *h, const uint64_t slots[2][3])
+{
+	memset(h, 0, sizeof *h);
+	h->mv = mv_new_local();
+	cr_assert_not_null(h->mv);
+	for (unsigned i = 0; i < 2; i++) {
+		h->addr[i] = 0x100000 + 0x40 * i;
+		memcpy(&h->words[i][2], slots[i], 3 * sizeof slots[i][0]);
+		cr_assert_eq(mv_add_local(h->mv, h->addr[i], h->words[i], sizeof h->words[i]), 0);
+		h->cls[i] = 1;
+		h->by_class[i] = i;
+	}
+	h->first[0] = 0;
+	h->first[1] = 0;
+	h->first[2] = 2;
+	h->objs = (struct hd_imageobjs){.classes = &x->cl, .addr = h->addr, .cls = h->cls, .n = 2,
+					.by_class = h->by_class, .first = h->first};
+	x->in.mv = h->mv;
+	x->in.objs = &h->objs;
+}
+
+static const struct spec listed_classes[] = {
+	{"java.lang.Object", -1, HD_KIND_INSTANCE, 16, 0, {0}},
+	{"q.Refs", 0, HD_KIND_INSTANCE, 40, 0, {16, 24, 32}},
+};
+
+Test(fieldpredict, references_only_class_placed_from_its_list)
+{
+	struct fixture x;
+	struct heap h;
+	build(&x, listed_classes, 2, false);
+	static const uint64_t slots[2][3] = {{0x100000, 0, 0x100040}, {0, 0x100000, 0}};
+	image_heap(&x, &h, slots);
+	static const char *const names[] = {"a", "b", "c"};
+	add_list(&x, 1, names, 3);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	uint8_t t = 0;
+	cr_assert_eq(predicted(&x, 1, "a", &t), 16);
+	cr_assert_eq(t, HD_T_OBJECT);
+	cr_assert_eq(predicted(&x, 1, "b", NULL), 24);
+	cr_assert_eq(predicted(&x, 1, "c", NULL), 32);
+	teardown_fixture(&x);
+	mv_free(h.mv);
+}
+
+/* The same reference map from two references, a static among the names
+ * and a monitor slot after them: the monitor slot is null in every
+ * instance, so no name is placed. */
+Test(fieldpredict, monitor_slot_is_not_taken_for_a_listed_field)
+{
+	struct fixture x;
+	struct heap h;
+	build(&x, listed_classes, 2, false);
+	static const uint64_t slots[2][3] = {{0x100000, 0, 0}, {0, 0x100000, 0}};
+	image_heap(&x, &h, slots);
+	static const char *const names[] = {"a", "STATIC", "b"};
+	add_list(&x, 1, names, 3);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+	mv_free(h.mv);
+}
+
+/* Another source that types a listed name as a primitive leaves the
+ * class alone. */
+Test(fieldpredict, listed_primitive_leaves_the_class_alone)
+{
+	struct fixture x;
+	struct heap h;
+	build(&x, listed_classes, 2, false);
+	static const uint64_t slots[2][3] = {{0x100000, 0x100000, 0x100000}, {0, 0, 0}};
+	image_heap(&x, &h, slots);
+	static const char *const names[] = {"a", "b", "c"};
+	add_list(&x, 1, names, 3);
+	struct hd_field_fact f = {.hub = x.cl.v[1].hub, .offset = 40, .type = HD_T_INT,
+				  .source = HD_SRC_SUBSTRATE};
+	cr_assert_eq(ff_add(&x.ff, &f, "b"), 0);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+	mv_free(h.mv);
+}
+
+/* java.lang.ref.Reference: the image's reference map leaves the referent
+ * out (the class table marks it all the same), which refutes the class
+ * file's layout — the image builder substitutes the class and its field
+ * order is not the class file's. */
+Test(fieldpredict, substituted_reference_is_contradicted)
+{
+	static const struct spec s[] = {
+		{"java.lang.Object", -1, HD_KIND_INSTANCE, 16, 0, {0}},
+		{"java.lang.ref.Reference", 0, HD_KIND_NONE, 0, 0, {0}},
+		{"java.lang.ref.WeakReference", 1, HD_KIND_INSTANCE, 48, 0, {16, 24, 32, 40}},
+	};
+	struct fixture x;
+	build(&x, s, 3, false);
+	x.L.referent_off = 16;
+	static const char *const names[] = {"referent", "queue", "next", "discovered"};
+	add_list(&x, 1, names, 4);
 	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
 	cr_assert_eq(predicted_count(&x), 0);
 	teardown_fixture(&x);

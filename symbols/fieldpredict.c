@@ -75,6 +75,7 @@ enum fp_status {
 	FP_ST_AMBIGUOUS,    /* reproduced, but some names are not unique */
 	FP_ST_CONTRADICTED, /* no layout reproduces the image's data */
 	FP_ST_TOO_MANY,     /* beyond the bounds above */
+	FP_ST_PENDING,      /* has layouts; which are alive is known at the end */
 	FP_ST_COUNT
 };
 
@@ -605,7 +606,7 @@ static int predict_class(struct fp_run *r, size_t k)
 		}
 	}
 	if (p->nnodes)
-		p->status = FP_ST_NONE; /* settled once the subclasses have spoken */
+		p->status = FP_ST_PENDING;
 	return 0;
 }
 
@@ -667,7 +668,7 @@ static int settle(struct fp_run *r, size_t k)
 		if (p->nodes[i].alive)
 			first = &p->nodes[i];
 	if (!first) {
-		if (p->status == FP_ST_NONE && r->cl->v[k].jsuper >= 0)
+		if (p->status == FP_ST_PENDING)
 			p->status = FP_ST_CONTRADICTED;
 		return 0;
 	}

@@ -519,15 +519,9 @@ static bool class_refs(const struct fp_run *r, const struct hd_class *c, fp_bits
 				return false;
 			bits_set(refs, c->fields[i].offset, c->fields[i].offset + 1);
 		}
-	int32_t s = c->jsuper;
-	for (unsigned d = 0; s >= 0 && d < FP_MAX_DEPTH; s = r->cl->v[s].jsuper, d++)
-		if (strcmp(r->cl->v[s].name, "java.lang.ref.Reference") == 0 &&
-		    r->in->L->referent_off >= 0) {
-			unsigned off = (unsigned)r->in->L->referent_off;
-			if (off < FP_MAX_BYTES)
-				refs[off / 64] &= ~(1ull << (off % 64));
-			break;
-		}
+	int off = r->in->L->referent_off;
+	if (c->is_reference && off >= 0 && off < FP_MAX_BYTES)
+		refs[off / 64] &= ~(1ull << (off % 64));
 	return true;
 }
 

@@ -117,6 +117,7 @@ static void build(struct fixture *x, const struct spec *s, size_t n, bool v25)
 		c->kind = s[i].kind;
 		c->fixed_size = s[i].size;
 		c->idhash_off = s[i].idhash;
+		c->is_reference = strncmp(c->name, "java.lang.ref.", 14) == 0;
 		c->fields = calloc(8, sizeof *c->fields);
 		for (size_t k = 0; k < 8 && s[i].refs[k]; k++)
 			c->fields[c->nfields++] = (struct hd_field){s[i].refs[k], HD_T_OBJECT, 0};

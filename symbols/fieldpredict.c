@@ -17,6 +17,7 @@
 #define FP_MAX_OWN 64      /* instance fields a class declares */
 #define FP_MAX_COMBOS 1024 /* field-removal patterns tried without a name list */
 #define FP_MAX_NODES 4096  /* candidate layouts kept per class */
+#define FP_MAX_WORK 65536  /* layouts tried per class */
 #define FP_MAX_DEPTH 256   /* superclass chain */
 #define FP_MAX_JDKS 8      /* installed JDKs tried */
 #define FP_MAX_SAMPLES 256 /* image-heap instances read per class */
@@ -559,7 +560,7 @@ static int predict_class(struct fp_run *r, size_t k)
 	size_t combos = 1;
 	for (unsigned q = 0; q < FP_NRANK && !p->has_list; q++)
 		combos *= p->nrank[q] + 1u;
-	if (combos > FP_MAX_COMBOS) {
+	if (combos > FP_MAX_COMBOS || combos * sp->nnodes > FP_MAX_WORK) {
 		p->status = FP_ST_TOO_MANY;
 		return 0;
 	}

@@ -862,8 +862,11 @@ int fieldpredict_facts(struct hd_field_facts *ff, const struct hd_names_input *i
 				r.count[FP_ST_AMBIGUOUS],
 				r.count[FP_ST_CONTRADICTED], r.count[FP_ST_NOCLASS],
 				r.count[FP_ST_TOO_MANY]);
-		/* Class files of the image's own JDK reproduce the most classes. */
-		if (!best.pc || r.count[FP_ST_EXACT] > best.count[FP_ST_EXACT]) {
+		/* Class files of the image's own JDK reproduce the most classes
+		 * and are refuted by the fewest. */
+		if (!best.pc || r.count[FP_ST_EXACT] > best.count[FP_ST_EXACT] ||
+		    (r.count[FP_ST_EXACT] == best.count[FP_ST_EXACT] &&
+		     r.count[FP_ST_CONTRADICTED] < best.count[FP_ST_CONTRADICTED])) {
 			run_free(&best);
 			best = r;
 		} else {

@@ -496,3 +496,34 @@ Test(fieldpredict, substituted_reference_is_contradicted)
 	cr_assert_eq(predicted_count(&x), 0);
 	teardown_fixture(&x);
 }
+
+/* JDKs that reproduce as many classes: the one refuted by fewer wins (here
+ * the second found, whose HashMap calls its size "count"). */
+Test(fieldpredict, of_equal_jdks_the_less_refuted_is_chosen)
+{
+	static struct hd_jfield one_long_z[] = {F("z", 'J')};
+	static struct hd_jfield hash_map_count[] = {F("table", '['), F("entrySet", 'L'),
+						    F("count", 'I'), F("modCount", 'I'),
+						    F("threshold", 'I'), F("loadFactor", 'F')};
+	static const struct hd_jclass refuted[] = {
+		{(char *)"java.lang.Object", NULL, no_fields, 0},
+		JCLASS("java.util.AbstractMap", "java.lang.Object", abstract_map),
+		JCLASS("java.util.HashMap", "java.util.AbstractMap", hash_map),
+		JCLASS("p.TwoInts", "java.lang.Object", one_long_z),
+	};
+	static const struct hd_jclass fitting[] = {
+		{(char *)"java.lang.Object", NULL, no_fields, 0},
+		JCLASS("java.util.AbstractMap", "java.lang.Object", abstract_map),
+		JCLASS("java.util.HashMap", "java.util.AbstractMap", hash_map_count),
+		JCLASS("p.TwoInts", "java.lang.Object", two_ints),
+	};
+	struct fixture x;
+	build(&x, gap_classes, 4, true);
+	installed[0] = (struct hd_jdk){17, refuted, 4};
+	installed[1] = (struct hd_jdk){21, fitting, 4};
+	ninstalled = 2;
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 2, "count", NULL), 44);
+	cr_assert_eq(predicted(&x, 2, "size", NULL), -1);
+	teardown_fixture(&x);
+}

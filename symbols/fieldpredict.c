@@ -54,6 +54,7 @@ struct fp_field {
 	uint8_t type;     /* enum hd_type */
 	uint8_t size;
 	uint8_t rank;
+	bool array;       /* declared as an array type */
 };
 
 /* One way a class's own fields can lie over one of its superclass's
@@ -260,7 +261,7 @@ static int own_fields(struct fp_run *r, struct fp_class *p, const struct hd_clas
 	for (unsigned rank = 0; rank < FP_NRANK; rank++)
 		for (size_t i = 0; i < jc->nfields; i++) {
 			const struct hd_jfield *jf = &jc->fields[i];
-			struct fp_field f = {jf->name, 0, 0, 0};
+			struct fp_field f = {jf->name, 0, 0, 0, jf->desc == '['};
 			if (jf->is_static || (l && !list_has(r->ff, l, jf->name)))
 				continue;
 			if (!desc_type(jf->desc, r->m->ref, &f.type, &f.size, &f.rank))
@@ -278,7 +279,7 @@ static int own_fields(struct fp_run *r, struct fp_class *p, const struct hd_clas
 /* A class the JDK does not have, with a name list: its fields are taken to
  * be references, in list order.  The reference map then refutes any other
  * mix but one — a name that is a static or a primitive field, plus a
- * monitor slot — which observed_refs rules out.  Names other sources type
+ * monitor slot — which instances_agree rules out.  Names other sources type
  * as primitives, or name outside the list, leave the class alone.  Returns
  * 1 for a class left alone. */
 static int listed_fields(struct fp_run *r, struct fp_class *p, const struct hd_class *c)
@@ -297,7 +298,7 @@ static int listed_fields(struct fp_run *r, struct fp_class *p, const struct hd_c
 		if (list_has(r->ff, &(struct hd_name_list){l->hub, l->first, i}, name))
 			return 1;
 		p->f[p->nf++] = (struct fp_field){name, HD_T_OBJECT, (uint8_t)r->m->ref,
-						  FP_RANK_OBJECT};
+						  FP_RANK_OBJECT, false};
 	}
 	p->nrank[FP_RANK_OBJECT] = (uint8_t)p->nf;
 	size_t i, end;
@@ -310,13 +311,17 @@ static int listed_fields(struct fp_run *r, struct fp_class *p, const struct hd_c
 	return 0;
 }
 
-/* The reference slots of C that hold a non-null reference in at least one
- * of its image-heap instances.  A monitor slot never does: the image
- * builder leaves it null. */
-static void observed_refs(const struct fp_run *r, const struct hd_class *c, const fp_bits refs,
-			  fp_bits seen)
+/* What C's image-heap instances hold in its reference slots: SEEN, the
+ * slots non-null in at least one; NOT_ARRAY, those holding something that
+ * is no array (or no object start) in at least one. */
+struct fp_observed {
+	fp_bits seen, not_array;
+};
+
+static void observe(const struct fp_run *r, const struct hd_class *c, const fp_bits refs,
+		    struct fp_observed *o)
 {
-	memset(seen, 0, sizeof(fp_bits));
+	memset(o, 0, sizeof *o);
 	size_t n;
 	const uint32_t *idx = imageobjs_of(r->in->objs, c, &n);
 	uint8_t buf[FP_MAX_BYTES];
@@ -326,17 +331,36 @@ static void observed_refs(const struct fp_run *r, const struct hd_class *c, cons
 			hd_error_clear();
 			continue;
 		}
-		for (unsigned off = 0; off + r->m->ref <= c->fixed_size; off++)
-			if (bit_get(refs, off) && lay_ref(r->in->L, buf + off))
-				bits_set(seen, off, off + 1);
+		for (unsigned off = 0; off + r->m->ref <= c->fixed_size; off++) {
+			uint64_t v = bit_get(refs, off) ? lay_ref(r->in->L, buf + off) : 0;
+			if (!v)
+				continue;
+			bits_set(o->seen, off, off + 1);
+			const struct hd_class *vc = imageobjs_class_at(r->in->objs, v);
+			if (!vc || (vc->kind != HD_KIND_OBJ_ARRAY && vc->kind != HD_KIND_PRIM_ARRAY))
+				bits_set(o->not_array, off, off + 1);
+		}
 	}
 }
 
-/* Does every own field of N lie on a slot seen holding a reference? */
-static bool refs_observed(const struct fp_class *p, const struct fp_node *n, const fp_bits seen)
+/* Do C's instances agree with node N?  From a name list alone, every
+ * placed slot must have held a reference (a monitor slot never does: the
+ * image builder leaves it null); a field declared as an array must never
+ * hold anything else. */
+static bool instances_agree(const struct fp_class *p, const struct fp_node *n,
+			    const struct fp_observed *o)
 {
-	for (size_t q = 0; q < p->nf; q++)
-		if (!bit_get(seen, n->off[q]))
+	unsigned np = 0;
+	for (unsigned q = 0; q < FP_NRANK; q++)
+		np += n->count[q];
+	for (unsigned q = 0; p->listed_only && q < np; q++)
+		if (!bit_get(o->seen, n->off[q]))
+			return false;
+	/* Which reference field is where is known when all are present. */
+	if (n->count[FP_RANK_OBJECT] != p->nrank[FP_RANK_OBJECT])
+		return true;
+	for (unsigned q = 0; q < p->nrank[FP_RANK_OBJECT]; q++)
+		if (p->f[q].array && bit_get(o->not_array, n->off[q]))
 			return false;
 	return true;
 }
@@ -566,7 +590,7 @@ static int predict_class(struct fp_run *r, size_t k)
 	}
 	size_t cap = 0;
 	bool observed = false;
-	fp_bits seen;
+	struct fp_observed seen;
 	for (size_t pi = 0; pi < sp->nnodes; pi++) {
 		for (size_t ci = 0; ci < combos; ci++) {
 			if (hd_interrupted())
@@ -583,11 +607,11 @@ static int predict_class(struct fp_run *r, size_t k)
 			if (concrete && !reproduces(r, &n, false, c, refs) &&
 			    !reproduces(r, &n, true, c, refs))
 				continue;
-			if (!jc && !observed) {
-				observed_refs(r, c, refs, seen);
+			if (concrete && r->in->objs && r->in->mv && !observed) {
+				observe(r, c, refs, &seen);
 				observed = true;
 			}
-			if (!jc && !refs_observed(p, &n, seen))
+			if (observed && !instances_agree(p, &n, &seen))
 				continue;
 			if (p->nnodes >= FP_MAX_NODES) {
 				p->status = FP_ST_TOO_MANY;

@@ -379,17 +379,45 @@ Test(fieldpredict, no_jdk_is_no_failure)
 	teardown_fixture(&x);
 }
 
-/* A class the JDK does not have, whose name list holds only references:
- * they lie in list order, each seen holding a reference in an image-heap
- * instance. */
+/* An image heap of a few objects, for the checks on instances. */
+#define HEAP_OBJS 3
 struct heap {
 	hd_memview *mv;
 	struct hd_imageobjs objs;
-	uint64_t addr[2];
-	uint32_t cls[2], by_class[2];
-	size_t first[3];
-	uint64_t words[2][5];
+	uint64_t addr[HEAP_OBJS];
+	uint32_t cls[HEAP_OBJS], by_class[HEAP_OBJS];
+	size_t first[16];
+	uint64_t words[HEAP_OBJS][9];
 };
+
+/* Object I of class K at ADDR (ascending with I), whose words at byte
+ * offsets OFFS[j] hold VALS[j] (up to three, 0-terminated offsets). */
+static void heap_obj(struct heap *h, unsigned i, uint32_t k, uint64_t addr, const unsigned offs[3],
+		     const uint64_t vals[3])
+{
+	h->addr[i] = addr;
+	h->cls[i] = k;
+	for (unsigned j = 0; j < 3 && offs[j]; j++)
+		h->words[i][offs[j] / 8] = vals[j];
+	cr_assert_eq(mv_add_local(h->mv, addr, h->words[i], sizeof h->words[i]), 0);
+}
+
+/* Indexes the N objects by class and hands them to X's input. */
+static void heap_done(struct fixture *x, struct heap *h, unsigned n)
+{
+	size_t m = 0;
+	for (size_t k = 0; k < x->cl.n; k++) {
+		h->first[k] = m;
+		for (unsigned i = 0; i < n; i++)
+			if (h->cls[i] == k)
+				h->by_class[m++] = i;
+	}
+	h->first[x->cl.n] = m;
+	h->objs = (struct hd_imageobjs){.classes = &x->cl, .addr = h->addr, .cls = h->cls, .n = n,
+					.by_class = h->by_class, .first = h->first};
+	x->in.mv = h->mv;
+	x->in.objs = &h->objs;
+}
 
 /* Two instances of class 1 of X, whose reference slots at 16, 24 and 32
  * hold the values in SLOTS (0: null). */
@@ -398,22 +426,15 @@ static void image_heap(struct fixture *x, struct heap *h, const uint64_t slots[2
 	memset(h, 0, sizeof *h);
 	h->mv = mv_new_local();
 	cr_assert_not_null(h->mv);
-	for (unsigned i = 0; i < 2; i++) {
-		h->addr[i] = 0x100000 + 0x40 * i;
-		memcpy(&h->words[i][2], slots[i], 3 * sizeof slots[i][0]);
-		cr_assert_eq(mv_add_local(h->mv, h->addr[i], h->words[i], sizeof h->words[i]), 0);
-		h->cls[i] = 1;
-		h->by_class[i] = i;
-	}
-	h->first[0] = 0;
-	h->first[1] = 0;
-	h->first[2] = 2;
-	h->objs = (struct hd_imageobjs){.classes = &x->cl, .addr = h->addr, .cls = h->cls, .n = 2,
-					.by_class = h->by_class, .first = h->first};
-	x->in.mv = h->mv;
-	x->in.objs = &h->objs;
+	static const unsigned offs[3] = {16, 24, 32};
+	for (unsigned i = 0; i < 2; i++)
+		heap_obj(h, i, 1, 0x100000 + 0x100 * i, offs, slots[i]);
+	heap_done(x, h, 2);
 }
 
+/* A class the JDK does not have, whose name list holds only references:
+ * they lie in list order, each seen holding a reference in an image-heap
+ * instance. */
 static const struct spec listed_classes[] = {
 	{"java.lang.Object", -1, HD_KIND_INSTANCE, 16, 0, {0}},
 	{"q.Refs", 0, HD_KIND_INSTANCE, 40, 0, {16, 24, 32}},
@@ -424,7 +445,7 @@ Test(fieldpredict, references_only_class_placed_from_its_list)
 	struct fixture x;
 	struct heap h;
 	build(&x, listed_classes, 2, false);
-	static const uint64_t slots[2][3] = {{0x100000, 0, 0x100040}, {0, 0x100000, 0}};
+	static const uint64_t slots[2][3] = {{0x100000, 0, 0x100100}, {0, 0x100000, 0}};
 	image_heap(&x, &h, slots);
 	static const char *const names[] = {"a", "b", "c"};
 	add_list(&x, 1, names, 3);
@@ -526,4 +547,42 @@ Test(fieldpredict, of_equal_jdks_the_less_refuted_is_chosen)
 	cr_assert_eq(predicted(&x, 2, "count", NULL), 44);
 	cr_assert_eq(predicted(&x, 2, "size", NULL), -1);
 	teardown_fixture(&x);
+}
+
+/* A field declared as an array that holds something else in an instance
+ * refutes the layout that put it there. */
+static void hash_map_heap(struct fixture *x, struct heap *h, uint64_t table)
+{
+	static const struct spec s[] = {
+		{"java.lang.Object", -1, HD_KIND_INSTANCE, 16, 8, {0}},
+		{"java.util.AbstractMap", 0, HD_KIND_NONE, 0, 0, {0}},
+		{"java.util.HashMap", 1, HD_KIND_INSTANCE, 72, 64, {8, 16, 24, 32, 56}},
+		{"[Ljava.util.HashMap$Node;", -1, HD_KIND_OBJ_ARRAY, 0, 0, {0}},
+	};
+	build(x, s, 4, true);
+	memset(h, 0, sizeof *h);
+	h->mv = mv_new_local();
+	cr_assert_not_null(h->mv);
+	static const unsigned map_offs[3] = {24, 0, 0}, no_offs[3] = {0};
+	const uint64_t vals[3] = {table, 0, 0};
+	heap_obj(h, 0, 2, 0x100000, map_offs, vals);
+	heap_obj(h, 1, 3, 0x100100, no_offs, vals);
+	heap_done(x, h, 2);
+}
+
+Test(fieldpredict, array_field_must_hold_arrays)
+{
+	struct fixture x;
+	struct heap h;
+	hash_map_heap(&x, &h, 0x100100);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 2, "table", NULL), 24);
+	teardown_fixture(&x);
+	mv_free(h.mv);
+
+	hash_map_heap(&x, &h, 0x100000);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+	mv_free(h.mv);
 }

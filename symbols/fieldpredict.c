@@ -77,6 +77,7 @@ enum fp_status {
 	FP_ST_AMBIGUOUS,    /* reproduced, but some names are not unique */
 	FP_ST_CONTRADICTED, /* no layout reproduces the image's data */
 	FP_ST_TOO_MANY,     /* beyond the bounds above */
+	FP_ST_UNPLACED,     /* no class file; its name list is not references only */
 	FP_ST_PENDING,      /* has layouts; which are alive is known at the end */
 	FP_ST_COUNT
 };
@@ -166,22 +167,25 @@ static unsigned place_in_gap(fp_bits used, unsigned *len, unsigned size)
 	return off;
 }
 
-static bool desc_type(char d, unsigned ref, uint8_t *type, uint8_t *size, uint8_t *rank)
+static const struct fp_kind {
+	char desc;
+	uint8_t type, size, rank; /* size 0: a reference */
+} kinds[] = {
+	{'L', HD_T_OBJECT, 0, 0}, {'[', HD_T_OBJECT, 0, 0}, {'D', HD_T_DOUBLE, 8, 1},
+	{'J', HD_T_LONG, 8, 2},   {'F', HD_T_FLOAT, 4, 3},  {'I', HD_T_INT, 4, 4},
+	{'C', HD_T_CHAR, 2, 5},   {'S', HD_T_SHORT, 2, 6},  {'B', HD_T_BYTE, 1, 7},
+	{'Z', HD_T_BOOLEAN, 1, 8},
+};
+
+/* A field of descriptor DESC, or (DESC 0) of enum hd_type TYPE. */
+static bool kind_field(char desc, uint8_t type, unsigned ref, struct fp_field *f)
 {
-	static const struct {
-		char d;
-		uint8_t type, size, rank;
-	} kinds[] = {
-		{'L', HD_T_OBJECT, 0, 0}, {'[', HD_T_OBJECT, 0, 0}, {'D', HD_T_DOUBLE, 8, 1},
-		{'J', HD_T_LONG, 8, 2},   {'F', HD_T_FLOAT, 4, 3},  {'I', HD_T_INT, 4, 4},
-		{'C', HD_T_CHAR, 2, 5},   {'S', HD_T_SHORT, 2, 6},  {'B', HD_T_BYTE, 1, 7},
-		{'Z', HD_T_BOOLEAN, 1, 8},
-	};
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-		if (kinds[i].d == d) {
-			*type = kinds[i].type;
-			*size = kinds[i].type == HD_T_OBJECT ? (uint8_t)ref : kinds[i].size;
-			*rank = kinds[i].rank;
+		if (desc ? kinds[i].desc == desc : kinds[i].type == type) {
+			f->type = kinds[i].type;
+			f->size = kinds[i].size ? kinds[i].size : (uint8_t)ref;
+			f->rank = kinds[i].rank;
+			f->array = kinds[i].desc == '[' && desc;
 			return true;
 		}
 	return false;
@@ -261,10 +265,10 @@ static int own_fields(struct fp_run *r, struct fp_class *p, const struct hd_clas
 	for (unsigned rank = 0; rank < FP_NRANK; rank++)
 		for (size_t i = 0; i < jc->nfields; i++) {
 			const struct hd_jfield *jf = &jc->fields[i];
-			struct fp_field f = {jf->name, 0, 0, 0, jf->desc == '['};
+			struct fp_field f = {jf->name, 0, 0, 0, false};
 			if (jf->is_static || (l && !list_has(r->ff, l, jf->name)))
 				continue;
-			if (!desc_type(jf->desc, r->m->ref, &f.type, &f.size, &f.rank))
+			if (!kind_field(jf->desc, 0, r->m->ref, &f))
 				return 1;
 			if (f.rank != rank)
 				continue;
@@ -276,38 +280,55 @@ static int own_fields(struct fp_run *r, struct fp_class *p, const struct hd_clas
 	return 0;
 }
 
-/* A class the JDK does not have, with a name list: its fields are taken to
- * be references, in list order.  The reference map then refutes any other
- * mix but one — a name that is a static or a primitive field, plus a
- * monitor slot — which instances_agree rules out.  Names other sources type
- * as primitives, or name outside the list, leave the class alone.  Returns
- * 1 for a class left alone. */
-static int listed_fields(struct fp_run *r, struct fp_class *p, const struct hd_class *c)
+/* A class the JDK does not have, with a name list: a name other sources
+ * type takes that type, every other name is taken to be a reference; each
+ * kind in list order.  The reference map then refutes any other truth but
+ * one — a name that is a static (or a primitive) plus a monitor slot —
+ * which instances_agree rules out.  A name of unknown primitive type, or a
+ * fact for a name outside the list, leaves the class alone.  Returns 1 for
+ * a class left alone. */
+static int listed_fields(struct fp_run *r, struct fp_class *p, const struct hd_class *c,
+			 const fp_bits refs)
 {
 	const struct hd_name_list *l = ff_list_of(r->ff, c->hub);
 	if (!l || !l->n || l->n > FP_MAX_OWN || c->kind != HD_KIND_INSTANCE || !r->in->objs ||
 	    !r->in->mv)
 		return 1;
+	size_t first, end;
+	facts_of(r, c->hub, &first, &end);
+	for (size_t i = first; i < end; i++)
+		if (!list_has(r->ff, l, ff_name(r->ff, r->ff->v[r->facts[i]].name)))
+			return 1;
+	struct fp_field listed[FP_MAX_OWN];
+	for (uint32_t k = 0; k < l->n; k++) {
+		const char *name = ff_name(r->ff, r->ff->list_names[l->first + k]);
+		if (list_has(r->ff, &(struct hd_name_list){l->hub, l->first, k}, name))
+			return 1;
+		uint8_t type = 0;
+		for (size_t i = first; i < end; i++) {
+			const struct hd_field_fact *f = &r->ff->v[r->facts[i]];
+			if (strcmp(ff_name(r->ff, f->name), name) != 0)
+				continue;
+			uint8_t t = f->type ? f->type : bit_get(refs, f->offset) ? HD_T_OBJECT : 0;
+			if (!t || (type && type != t))
+				return 1;
+			type = t;
+		}
+		listed[k].name = name;
+		if (!kind_field(0, type ? type : HD_T_OBJECT, r->m->ref, &listed[k]))
+			return 1;
+	}
 	p->has_list = true;
 	p->listed_only = true;
 	p->f = calloc(l->n, sizeof *p->f);
 	if (!p->f)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
-	for (uint32_t i = 0; i < l->n; i++) {
-		const char *name = ff_name(r->ff, r->ff->list_names[l->first + i]);
-		if (list_has(r->ff, &(struct hd_name_list){l->hub, l->first, i}, name))
-			return 1;
-		p->f[p->nf++] = (struct fp_field){name, HD_T_OBJECT, (uint8_t)r->m->ref,
-						  FP_RANK_OBJECT, false};
-	}
-	p->nrank[FP_RANK_OBJECT] = (uint8_t)p->nf;
-	size_t i, end;
-	for (facts_of(r, c->hub, &i, &end); i < end; i++) {
-		const struct hd_field_fact *f = &r->ff->v[r->facts[i]];
-		if (!list_has(r->ff, l, ff_name(r->ff, f->name)) ||
-		    (f->type && f->type != HD_T_OBJECT))
-			return 1;
-	}
+	for (unsigned rank = 0; rank < FP_NRANK; rank++)
+		for (uint32_t k = 0; k < l->n; k++)
+			if (listed[k].rank == rank) {
+				p->f[p->nf++] = listed[k];
+				p->nrank[rank]++;
+			}
 	return 0;
 }
 
@@ -350,10 +371,7 @@ static void observe(const struct fp_run *r, const struct hd_class *c, const fp_b
 static bool instances_agree(const struct fp_class *p, const struct fp_node *n,
 			    const struct fp_observed *o)
 {
-	unsigned np = 0;
-	for (unsigned q = 0; q < FP_NRANK; q++)
-		np += n->count[q];
-	for (unsigned q = 0; p->listed_only && q < np; q++)
+	for (unsigned q = 0; p->listed_only && q < n->count[FP_RANK_OBJECT]; q++)
 		if (!bit_get(o->seen, n->off[q]))
 			return false;
 	/* Which reference field is where is known when all are present. */
@@ -573,7 +591,7 @@ static int predict_class(struct fp_run *r, size_t k)
 	p->status = FP_ST_CONTRADICTED;
 	if (jc && (!jc->super || strcmp(jc->super, r->cl->v[c->jsuper].name) != 0))
 		return 0;
-	int rc = jc ? own_fields(r, p, c, jc) : listed_fields(r, p, c);
+	int rc = jc ? own_fields(r, p, c, jc) : listed_fields(r, p, c, refs);
 	if (rc != 0) {
 		if (!jc)
 			p->status = FP_ST_NOCLASS;
@@ -626,6 +644,8 @@ static int predict_class(struct fp_run *r, size_t k)
 	}
 	if (p->nnodes)
 		p->status = FP_ST_PENDING;
+	else if (p->listed_only)
+		p->status = FP_ST_UNPLACED;
 	return 0;
 }
 
@@ -688,7 +708,7 @@ static int settle(struct fp_run *r, size_t k)
 			first = &p->nodes[i];
 	if (!first) {
 		if (p->status == FP_ST_PENDING)
-			p->status = FP_ST_CONTRADICTED;
+			p->status = p->listed_only ? FP_ST_UNPLACED : FP_ST_CONTRADICTED;
 		return 0;
 	}
 	size_t placed = 0;
@@ -880,12 +900,13 @@ int fieldpredict_facts(struct hd_field_facts *ff, const struct hd_names_input *i
 		if (in->log)
 			fprintf(in->log,
 				"predicted names, JDK %u: %u classes exact (%u from name lists "
-				"alone), %u ambiguous, %u contradicted, %u not in the JDK, %u too "
-				"large\n",
+				"alone), %u ambiguous, %u contradicted, %u not in the JDK (%u "
+				"with a name list not placed), %u too large\n",
 				jdk_major(jdks[i]), r.count[FP_ST_EXACT], r.listed_exact,
 				r.count[FP_ST_AMBIGUOUS],
-				r.count[FP_ST_CONTRADICTED], r.count[FP_ST_NOCLASS],
-				r.count[FP_ST_TOO_MANY]);
+				r.count[FP_ST_CONTRADICTED],
+				r.count[FP_ST_NOCLASS] + r.count[FP_ST_UNPLACED],
+				r.count[FP_ST_UNPLACED], r.count[FP_ST_TOO_MANY]);
 		/* Class files of the image's own JDK reproduce the most classes
 		 * and are refuted by the fewest. */
 		if (!best.pc || r.count[FP_ST_EXACT] > best.count[FP_ST_EXACT] ||

@@ -477,20 +477,38 @@ Test(fieldpredict, monitor_slot_is_not_taken_for_a_listed_field)
 	mv_free(h.mv);
 }
 
-/* Another source that types a listed name as a primitive leaves the
- * class alone. */
-Test(fieldpredict, listed_primitive_leaves_the_class_alone)
+/* A listed name another source types as a primitive is laid out as one
+ * (ints before references, sequentially from 12); a fact for a name the
+ * list does not have leaves the class alone. */
+Test(fieldpredict, listed_primitive_takes_its_type_from_other_sources)
 {
+	static const struct spec s[] = {
+		{"java.lang.Object", -1, HD_KIND_INSTANCE, 16, 0, {0}},
+		{"q.Mixed", 0, HD_KIND_INSTANCE, 32, 0, {16, 24}},
+	};
+	static const uint64_t slots[2][3] = {{0x100000, 0x100000, 0}, {0, 0, 0}};
+	static const char *const names[] = {"a", "n", "b"};
 	struct fixture x;
 	struct heap h;
-	build(&x, listed_classes, 2, false);
-	static const uint64_t slots[2][3] = {{0x100000, 0x100000, 0x100000}, {0, 0, 0}};
+	build(&x, s, 2, false);
 	image_heap(&x, &h, slots);
-	static const char *const names[] = {"a", "b", "c"};
 	add_list(&x, 1, names, 3);
-	struct hd_field_fact f = {.hub = x.cl.v[1].hub, .offset = 40, .type = HD_T_INT,
+	struct hd_field_fact f = {.hub = x.cl.v[1].hub, .offset = 12, .type = HD_T_INT,
 				  .source = HD_SRC_SUBSTRATE};
-	cr_assert_eq(ff_add(&x.ff, &f, "b"), 0);
+	cr_assert_eq(ff_add(&x.ff, &f, "n"), 0);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 1, "a", NULL), 16);
+	cr_assert_eq(predicted(&x, 1, "b", NULL), 24);
+	cr_assert_eq(predicted(&x, 1, "n", NULL), 12);
+	teardown_fixture(&x);
+	mv_free(h.mv);
+
+	build(&x, s, 2, false);
+	image_heap(&x, &h, slots);
+	add_list(&x, 1, names, 3);
+	f.hub = x.cl.v[1].hub;
+	cr_assert_eq(ff_add(&x.ff, &f, "n"), 0);
+	cr_assert_eq(ff_add(&x.ff, &f, "unlisted"), 0);
 	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
 	cr_assert_eq(predicted_count(&x), 0);
 	teardown_fixture(&x);

@@ -282,17 +282,18 @@ static int own_fields(struct fp_run *r, struct fp_class *p, const struct hd_clas
 
 /* A class the JDK does not have, with a name list: a name other sources
  * type takes that type, every other name is taken to be a reference; each
- * kind in list order.  The reference map then refutes any other truth but
- * one — a name that is a static (or a primitive) plus a monitor slot —
- * which instances_agree rules out.  A name of unknown primitive type, or a
+ * kind in list order.  The reference map of the class (or, for an abstract
+ * one, of each subclass) then refutes any other truth but one — a name
+ * that is a static (or a primitive) plus a monitor slot — which
+ * chain_agrees rules out.  REFS: the class's reference slots, NULL for an
+ * abstract class.  A name of unknown primitive type, or a
  * fact for a name outside the list, leaves the class alone.  Returns 1 for
  * a class left alone. */
 static int listed_fields(struct fp_run *r, struct fp_class *p, const struct hd_class *c,
 			 const fp_bits refs)
 {
 	const struct hd_name_list *l = ff_list_of(r->ff, c->hub);
-	if (!l || !l->n || l->n > FP_MAX_OWN || c->kind != HD_KIND_INSTANCE || !r->in->objs ||
-	    !r->in->mv)
+	if (!l || l->n > FP_MAX_OWN || !r->in->objs || !r->in->mv)
 		return 1;
 	size_t first, end;
 	facts_of(r, c->hub, &first, &end);
@@ -309,7 +310,9 @@ static int listed_fields(struct fp_run *r, struct fp_class *p, const struct hd_c
 			const struct hd_field_fact *f = &r->ff->v[r->facts[i]];
 			if (strcmp(ff_name(r->ff, f->name), name) != 0)
 				continue;
-			uint8_t t = f->type ? f->type : bit_get(refs, f->offset) ? HD_T_OBJECT : 0;
+			uint8_t t = f->type            ? f->type
+				    : refs && bit_get(refs, f->offset) ? HD_T_OBJECT
+								   : 0;
 			if (!t || (type && type != t))
 				return 1;
 			type = t;
@@ -320,7 +323,7 @@ static int listed_fields(struct fp_run *r, struct fp_class *p, const struct hd_c
 	}
 	p->has_list = true;
 	p->listed_only = true;
-	p->f = calloc(l->n, sizeof *p->f);
+	p->f = calloc(l->n + 1, sizeof *p->f);
 	if (!p->f)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	for (unsigned rank = 0; rank < FP_NRANK; rank++)
@@ -364,10 +367,10 @@ static void observe(const struct fp_run *r, const struct hd_class *c, const fp_b
 	}
 }
 
-/* Do C's instances agree with node N?  From a name list alone, every
- * placed slot must have held a reference (a monitor slot never does: the
- * image builder leaves it null); a field declared as an array must never
- * hold anything else. */
+/* Do the instances observed in O agree with node N of P's fields?  From a
+ * name list alone, every placed reference must have held one (a monitor
+ * slot never does: the image builder leaves it null); a field declared as
+ * an array must never hold anything else. */
 static bool instances_agree(const struct fp_class *p, const struct fp_node *n,
 			    const struct fp_observed *o)
 {
@@ -380,6 +383,25 @@ static bool instances_agree(const struct fp_class *p, const struct fp_node *n,
 	for (unsigned q = 0; q < p->nrank[FP_RANK_OBJECT]; q++)
 		if (p->f[q].array && bit_get(o->not_array, n->off[q]))
 			return false;
+	return true;
+}
+
+/* Node N of class K, and the layouts of its abstract superclasses it rests
+ * on (which have no instances of their own to check), against K's
+ * instances. */
+static bool chain_agrees(const struct fp_run *r, size_t k, const struct fp_node *n,
+			 const struct fp_observed *o)
+{
+	if (!instances_agree(&r->pc[k], n, o))
+		return false;
+	int32_t s = r->cl->v[k].jsuper, pi = n->parent;
+	for (unsigned d = 0; s >= 0 && pi >= 0 && d < FP_MAX_DEPTH; d++) {
+		const struct fp_node *sn = &r->pc[s].nodes[pi];
+		if (r->cl->v[s].kind != HD_KIND_INSTANCE && !instances_agree(&r->pc[s], sn, o))
+			return false;
+		pi = sn->parent;
+		s = r->cl->v[s].jsuper;
+	}
 	return true;
 }
 
@@ -591,7 +613,7 @@ static int predict_class(struct fp_run *r, size_t k)
 	p->status = FP_ST_CONTRADICTED;
 	if (jc && (!jc->super || strcmp(jc->super, r->cl->v[c->jsuper].name) != 0))
 		return 0;
-	int rc = jc ? own_fields(r, p, c, jc) : listed_fields(r, p, c, refs);
+	int rc = jc ? own_fields(r, p, c, jc) : listed_fields(r, p, c, concrete ? refs : NULL);
 	if (rc != 0) {
 		if (!jc)
 			p->status = FP_ST_NOCLASS;
@@ -629,7 +651,7 @@ static int predict_class(struct fp_run *r, size_t k)
 				observe(r, c, refs, &seen);
 				observed = true;
 			}
-			if (observed && !instances_agree(p, &n, &seen))
+			if (observed && !chain_agrees(r, k, &n, &seen))
 				continue;
 			if (p->nnodes >= FP_MAX_NODES) {
 				p->status = FP_ST_TOO_MANY;

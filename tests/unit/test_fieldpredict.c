@@ -419,17 +419,22 @@ static void heap_done(struct fixture *x, struct heap *h, unsigned n)
 	x->in.objs = &h->objs;
 }
 
-/* Two instances of class 1 of X, whose reference slots at 16, 24 and 32
+/* Two instances of class K of X, whose reference slots at 16, 24 and 32
  * hold the values in SLOTS (0: null). */
-static void image_heap(struct fixture *x, struct heap *h, const uint64_t slots[2][3])
+static void image_heap_of(struct fixture *x, struct heap *h, uint32_t k, const uint64_t slots[2][3])
 {
 	memset(h, 0, sizeof *h);
 	h->mv = mv_new_local();
 	cr_assert_not_null(h->mv);
 	static const unsigned offs[3] = {16, 24, 32};
 	for (unsigned i = 0; i < 2; i++)
-		heap_obj(h, i, 1, 0x100000 + 0x100 * i, offs, slots[i]);
+		heap_obj(h, i, k, 0x100000 + 0x100 * i, offs, slots[i]);
 	heap_done(x, h, 2);
+}
+
+static void image_heap(struct fixture *x, struct heap *h, const uint64_t slots[2][3])
+{
+	image_heap_of(x, h, 1, slots);
 }
 
 /* A class the JDK does not have, whose name list holds only references:
@@ -599,6 +604,43 @@ Test(fieldpredict, array_field_must_hold_arrays)
 	mv_free(h.mv);
 
 	hash_map_heap(&x, &h, 0x100000);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+	mv_free(h.mv);
+}
+
+/* An abstract class the JDK does not have is placed through its concrete
+ * subclasses, whose instances must show a reference in its slots as in
+ * theirs: with a static among its names, the null slot that is really the
+ * subclass's monitor refutes the layout. */
+Test(fieldpredict, abstract_listed_class_placed_through_its_subclass)
+{
+	static const struct spec s[] = {
+		{"java.lang.Object", -1, HD_KIND_INSTANCE, 16, 0, {0}},
+		{"q.Abstract", 0, HD_KIND_NONE, 0, 0, {0}},
+		{"q.Concrete", 1, HD_KIND_INSTANCE, 32, 0, {16, 24}},
+	};
+	struct fixture x;
+	struct heap h;
+	build(&x, s, 3, false);
+	static const uint64_t full[2][3] = {{0x100000, 0, 0}, {0, 0x100000, 0}};
+	image_heap_of(&x, &h, 2, full);
+	static const char *const names[] = {"x", "w"};
+	add_list(&x, 1, names, 2);
+	add_list(&x, 2, names, 0);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 1, "x", NULL), 16);
+	cr_assert_eq(predicted(&x, 1, "w", NULL), 24);
+	teardown_fixture(&x);
+	mv_free(h.mv);
+
+	build(&x, s, 3, false);
+	static const uint64_t monitor[2][3] = {{0x100000, 0, 0}, {0x100000, 0, 0}};
+	image_heap_of(&x, &h, 2, monitor);
+	static const char *const with_static[] = {"S", "x"};
+	add_list(&x, 1, with_static, 2);
+	add_list(&x, 2, names, 0);
 	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
 	cr_assert_eq(predicted_count(&x), 0);
 	teardown_fixture(&x);

@@ -229,6 +229,7 @@ static const struct hd_jfield *jfield(const struct hd_jclass *jc, const char *na
 static bool inherited_field(struct fp_run *r, const struct hd_jclass *jc, const char *name)
 {
 	for (unsigned depth = 0; jc && jc->super && depth < FP_MAX_DEPTH; depth++) {
+		hd_error_clear();
 		jc = jdk_class(r->jdk, jc->super);
 		const struct hd_jfield *f = jc ? jfield(jc, name) : NULL;
 		if (f && !f->is_static)
@@ -602,6 +603,7 @@ static int predict_class(struct fp_run *r, size_t k)
 	bool concrete = c->kind == HD_KIND_INSTANCE;
 	if (!sp->nnodes || (!concrete && c->kind != HD_KIND_NONE))
 		return 0;
+	hd_error_clear(); /* a NULL with an error is a class file that did not read */
 	const struct hd_jclass *jc = jdk_class(r->jdk, c->name);
 	if (!jc && jdk_error() != 0)
 		return -1;

@@ -1,15 +1,12 @@
 #include "elffile.h"
 
-#include "../common/interrupt.h"
+#include "../common/readat.h"
 
 #include <elf.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* Reads go in pieces, so that a signal is noticed on a slow disk. */
-#define READ_PIECE (4u << 20)
 
 bool elffile_inside(const struct hd_elffile *f, uint64_t off, uint64_t len)
 {
@@ -18,24 +15,7 @@ bool elffile_inside(const struct hd_elffile *f, uint64_t off, uint64_t len)
 
 int elffile_read(const struct hd_elffile *f, uint64_t off, void *buf, size_t len)
 {
-	uint8_t *p = buf;
-	while (len) {
-		if (hd_interrupted())
-			return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d",
-				       hd_interrupted_signal());
-		size_t want = len < READ_PIECE ? len : READ_PIECE;
-		ssize_t n = pread(f->fd, p, want, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return hd_fail_errno(HD_E_NOENT, errno, "%s: read", f->path);
-		if (n == 0)
-			return hd_fail(HD_E_LAYOUT, "%s: the file shrank while being read", f->path);
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return hd_read_at(f->fd, f->path, off, buf, len);
 }
 
 int elffile_libelf_failed(const struct hd_elffile *f, enum hd_error_class cls, const char *what)

@@ -63,6 +63,8 @@ struct fp_node {
 	int32_t parent; /* in the superclass's nodes; -1 for java.lang.Object */
 	uint8_t algo;
 	bool alive;     /* reproduces a class of the image, itself or below */
+	bool excluded;  /* not on the layouts of some class that reproduces */
+	uint32_t stamp; /* the last class whose layouts rest on it, + 1 */
 	uint8_t count[FP_NRANK];   /* fields of each rank present */
 	uint16_t end;   /* sequential: where a subclass starts; gaps: bytes in use */
 	uint16_t off[FP_MAX_OWN]; /* of the present fields, in sorted order */
@@ -694,20 +696,39 @@ static void choose_algo(struct fp_run *r)
 			r->algo_ok[1 - a] = false;
 }
 
-/* Marks the layouts that reproduce an instance class, and the superclass
- * layouts they rest on. */
+/* Marks the layouts that reproduce an instance class and the superclass
+ * layouts they rest on.  The image's layout of a class is one: it is among
+ * the layouts of each class that reproduces, the class itself and every
+ * subclass, so a superclass layout none of one such subclass's layouts
+ * rests on is not the image's. */
 static void mark_alive(struct fp_run *r)
 {
-	for (size_t k = 0; k < r->cl->n; k++)
-		if (r->cl->v[k].kind == HD_KIND_INSTANCE)
-			for (size_t i = 0; i < r->pc[k].nnodes; i++)
-				r->pc[k].nodes[i].alive = r->algo_ok[r->pc[k].nodes[i].algo];
-	for (size_t o = r->cl->n; o-- > 0;) {
-		size_t k = r->order[o];
-		int32_t s = r->cl->v[k].jsuper;
-		for (size_t i = 0; s >= 0 && i < r->pc[k].nnodes; i++)
-			if (r->pc[k].nodes[i].alive)
-				r->pc[s].nodes[r->pc[k].nodes[i].parent].alive = true;
+	for (size_t k = 0; k < r->cl->n; k++) {
+		struct fp_class *p = &r->pc[k];
+		if (r->cl->v[k].kind != HD_KIND_INSTANCE || r->cl->v[k].jsuper < 0)
+			continue;
+		uint32_t stamp = (uint32_t)k + 1;
+		bool any = false;
+		for (size_t i = 0; i < p->nnodes; i++) {
+			if (!r->algo_ok[p->nodes[i].algo])
+				continue;
+			any = true;
+			p->nodes[i].stamp = stamp;
+			int32_t s = r->cl->v[k].jsuper, pi = p->nodes[i].parent;
+			for (unsigned d = 0; s >= 0 && pi >= 0 && d < FP_MAX_DEPTH; d++) {
+				struct fp_node *sn = &r->pc[s].nodes[pi];
+				sn->stamp = stamp;
+				pi = sn->parent;
+				s = r->cl->v[s].jsuper;
+			}
+		}
+		int32_t s = (int32_t)k;
+		for (unsigned d = 0; any && s >= 0 && d < FP_MAX_DEPTH; s = r->cl->v[s].jsuper, d++)
+			for (size_t i = 0; i < r->pc[s].nnodes; i++) {
+				struct fp_node *n = &r->pc[s].nodes[i];
+				n->alive |= n->stamp == stamp;
+				n->excluded |= n->stamp != stamp;
+			}
 	}
 }
 
@@ -728,7 +749,7 @@ static int settle(struct fp_run *r, size_t k)
 	struct fp_class *p = &r->pc[k];
 	const struct fp_node *first = NULL;
 	for (size_t i = 0; i < p->nnodes && !first; i++)
-		if (p->nodes[i].alive)
+		if (p->nodes[i].alive && !p->nodes[i].excluded)
 			first = &p->nodes[i];
 	if (!first) {
 		if (p->status == FP_ST_PENDING)
@@ -745,7 +766,7 @@ static int settle(struct fp_run *r, size_t k)
 		bool agree = true;
 		for (size_t i = 0; i < p->nnodes && agree; i++) {
 			const struct fp_node *n = &p->nodes[i];
-			if (!n->alive)
+			if (!n->alive || n->excluded)
 				continue;
 			size_t npos = 0;
 			for (unsigned q = 0; q < rank; q++)

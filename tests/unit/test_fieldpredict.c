@@ -81,6 +81,7 @@ static const struct hd_jclass jdk_classes[] = {
 	JCLASS("p.Int2", "p.Long", one_int),
 	JCLASS("p.Int3", "p.Long", one_int),
 	JCLASS("p.Refs", "java.lang.Object", refs3),
+	JCLASS("p.SubMap", "java.util.AbstractMap", refs3),
 	JCLASS("java.lang.ref.Reference", "java.lang.Object", reference),
 	{(char *)"java.lang.ref.WeakReference", (char *)"java.lang.ref.Reference", no_fields, 0},
 };
@@ -645,4 +646,30 @@ Test(fieldpredict, abstract_listed_class_placed_through_its_subclass)
 	cr_assert_eq(predicted_count(&x), 0);
 	teardown_fixture(&x);
 	mv_free(h.mv);
+}
+
+/* A superclass's layout is the one every reproducing subclass allows:
+ * p.SubMap alone cannot tell whether AbstractMap kept one reference or two
+ * (its own three, or two of them, fill the rest), HashMap can. */
+Test(fieldpredict, superclass_layout_is_what_all_subclasses_allow)
+{
+	static const struct spec s[] = {
+		{"java.lang.Object", -1, HD_KIND_INSTANCE, 16, 8, {0}},
+		{"java.util.AbstractMap", 0, HD_KIND_NONE, 0, 0, {0}},
+		{"java.util.HashMap", 1, HD_KIND_INSTANCE, 72, 64, {8, 16, 24, 32, 56}},
+		{"p.SubMap", 1, HD_KIND_INSTANCE, 48, 40, {8, 16, 24, 32}},
+	};
+	struct fixture x;
+	build(&x, s, 4, true);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 1, "keySet", NULL), 8);
+	cr_assert_eq(predicted(&x, 1, "values", NULL), 16);
+	cr_assert_eq(predicted(&x, 3, "a", NULL), -1, "two of three, or three");
+	teardown_fixture(&x);
+
+	build(&x, s, 4, true);
+	x.cl.v[2].kind = HD_KIND_NONE; /* without HashMap's word */
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 1, "keySet", NULL), -1);
+	teardown_fixture(&x);
 }

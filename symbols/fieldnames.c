@@ -1,5 +1,7 @@
 #include "fieldnames.h"
 
+#include "fieldpredict.h"
+
 #include "../common/interrupt.h"
 
 #include <inttypes.h>
@@ -19,6 +21,7 @@ static const struct {
 	hd_field_source_fn fn;
 } sources[] = {
 	{HD_SRC_LAYOUT, names_from_layout},
+	{HD_SRC_PREDICTED, fieldpredict_facts},
 };
 
 static bool is_fatal(void)

@@ -112,8 +112,13 @@ struct fp_run {
 	size_t nfacts;
 	struct fp_class *pc;
 	bool algo_ok[FP_NALGO];
+	/* The class files are not of the image's JDK (or that is not known):
+	 * fields of a kind with others of the same kind are left unnamed, for
+	 * their order may differ between versions where their sizes do not. */
+	bool other_jdk;
 	unsigned count[FP_ST_COUNT];
 	unsigned listed_exact; /* of the exact ones, placed from name lists alone */
+	unsigned withheld;     /* placed fields left unnamed for other_jdk */
 	struct fp_out out;
 };
 
@@ -284,14 +289,14 @@ static int own_fields(struct fp_run *r, struct fp_class *p, const struct hd_clas
 }
 
 /* A class the JDK does not have, with a name list: a name other sources
- * type takes that type, every other name is taken to be a reference; each
- * kind in list order.  The reference map of the class (or, for an abstract
- * one, of each subclass) then refutes any other truth but one — a name
- * that is a static (or a primitive) plus a monitor slot — which
- * chain_agrees rules out.  REFS: the class's reference slots, NULL for an
- * abstract class.  A name of unknown primitive type, or a
- * fact for a name outside the list, leaves the class alone.  Returns 1 for
- * a class left alone. */
+ * type takes that type, every other name is taken to be a reference, and
+ * no two names may be of one kind.  The reference map of the class (or,
+ * for an abstract one, of each subclass) then refutes any other truth but
+ * one — a name that is a static (or a primitive) plus a monitor slot —
+ * which chain_agrees rules out.  A name of unknown primitive type, or a
+ * fact for a name outside the list, leaves the class alone.  REFS: the
+ * class's reference slots, NULL for an abstract class.  Returns 1 for a
+ * class left alone. */
 static int listed_fields(struct fp_run *r, struct fp_class *p, const struct hd_class *c,
 			 const fp_bits refs)
 {
@@ -324,6 +329,13 @@ static int listed_fields(struct fp_run *r, struct fp_class *p, const struct hd_c
 		if (!kind_field(0, type ? type : HD_T_OBJECT, r->m->ref, &listed[k]))
 			return 1;
 	}
+	/* The list's order is not the declaration order (it is the image
+	 * builder's set order): which of two names of a kind comes first is
+	 * unknown, so a kind may have one name at most. */
+	for (uint32_t k = 0; k < l->n; k++)
+		for (uint32_t j = 0; j < k; j++)
+			if (listed[j].rank == listed[k].rank)
+				return 1;
 	p->has_list = true;
 	p->listed_only = true;
 	p->f = calloc(l->n + 1, sizeof *p->f);
@@ -776,16 +788,21 @@ static int settle(struct fp_run *r, size_t k)
 		}
 		if (!agree)
 			continue;
+		placed++;
+		if (r->other_jdk && !p->listed_only && p->nrank[rank] > 1) {
+			r->withheld++;
+			continue;
+		}
 		if (out_add(&r->out, r->cl->v[k].hub, first->off[pos + of_rank], p->f[f].type,
 			    p->f[f].name) != 0)
 			return -1;
-		placed++;
 	}
 	p->status = placed == p->nf ? FP_ST_EXACT : FP_ST_AMBIGUOUS;
 	return 0;
 }
 
-static void run_free(struct fp_run *r)
+/* The layouts of a run: its facts stay until they are added. */
+static void run_free_layouts(struct fp_run *r)
 {
 	for (size_t k = 0; r->pc && k < r->cl->n; k++) {
 		free(r->pc[k].f);
@@ -793,9 +810,30 @@ static void run_free(struct fp_run *r)
 	}
 	free(r->pc);
 	r->pc = NULL;
+}
+
+static void run_free(struct fp_run *r)
+{
+	run_free_layouts(r);
 	free(r->out.v);
 	free(r->out.names);
 	memset(&r->out, 0, sizeof r->out);
+}
+
+/* Does another JDK's run place the class of F otherwise?  Only a run that
+ * names some field of that class speaks. */
+static bool placed_otherwise(const struct fp_out *other, const struct hd_field_fact *f,
+			     const char *name)
+{
+	bool speaks = false;
+	for (size_t i = 0; i < other->n; i++) {
+		if (other->v[i].hub != f->hub)
+			continue;
+		speaks = true;
+		if (strcmp(other->names[i], name) == 0)
+			return other->v[i].offset != f->offset || other->v[i].type != f->type;
+	}
+	return speaks;
 }
 
 /* Predicts every class the JDK declares; R->out gets the facts, R->count
@@ -886,6 +924,45 @@ static void model_of(const struct hd_layout *L, struct fp_model *m, bool algo_ok
 	algo_ok[FP_GAPS] = true;
 }
 
+/* The Java major version the image was built for, from the VM's version
+ * string the image heap keeps as a byte[] ("GraalVM 22.3.1 Java 11 CE",
+ * "GraalVM CE 25+37.1": from 23 on, GraalVM's version is the JDK's); 0
+ * when no such string is found. */
+static unsigned image_java_major(const struct hd_names_input *in)
+{
+	const struct hd_class *bytes = classes_named(in->classes, "[B");
+	size_t n;
+	const uint32_t *idx = in->objs ? imageobjs_of(in->objs, bytes, &n) : NULL;
+	if (!idx || !in->mv || bytes->kind != HD_KIND_PRIM_ARRAY)
+		return 0;
+	unsigned base = le_base(bytes->enc);
+	uint8_t buf[4096];
+	for (size_t i = 0; i < n && base + 64 <= sizeof buf; i++) {
+		if (i % 4096 == 0 && hd_interrupted())
+			return 0;
+		size_t len = base + 64;
+		memset(buf, 0, sizeof buf);
+		if (mv_try_read(in->mv, in->objs->addr[idx[i]], buf, len) != 0)
+			continue;
+		int32_t alen = lay_array_length(in->L, buf);
+		if (alen < 12 || alen > 64 || memcmp(buf + base, "GraalVM ", 8) != 0)
+			continue;
+		char text[65];
+		memcpy(text, buf + base, (size_t)alen);
+		text[alen] = '\0';
+		unsigned major = 0;
+		const char *java = strstr(text, " Java ");
+		if (java && sscanf(java, " Java %u", &major) == 1 && major >= 8 && major < 100)
+			return major;
+		if ((sscanf(text, "GraalVM CE %u", &major) == 1 ||
+		     sscanf(text, "GraalVM EE %u", &major) == 1 ||
+		     sscanf(text, "GraalVM %u", &major) == 1) &&
+		    major >= 23 && major < 100)
+			return major;
+	}
+	return 0;
+}
+
 /* The JDKs to try: the one named, else each distinct installed one. */
 static int open_jdks(const struct hd_names_input *in, struct hd_jdk **j, size_t *n)
 {
@@ -922,7 +999,6 @@ static int open_jdks(const struct hd_names_input *in, struct hd_jdk **j, size_t 
 int fieldpredict_facts(struct hd_field_facts *ff, const struct hd_names_input *in)
 {
 	struct fp_model m;
-	struct fp_run best = {0};
 	struct hd_jdk *jdks[FP_MAX_JDKS];
 	size_t njdks = 0;
 	uint32_t *order = NULL, *facts = NULL;
@@ -933,46 +1009,73 @@ int fieldpredict_facts(struct hd_field_facts *ff, const struct hd_names_input *i
 	if (order_classes(in->classes, &order) != 0 || index_facts(ff, &facts, &nfacts) != 0 ||
 	    open_jdks(in, jdks, &njdks) != 0)
 		goto out;
+	/* With the image's own JDK installed, that one; else every JDK, the
+	 * one that reproduces best kept. */
+	unsigned major = image_java_major(in);
+	bool own = false;
+	for (size_t i = 0; i < njdks; i++)
+		own |= major && jdk_major(jdks[i]) == major;
+	if (in->log)
+		fprintf(in->log, "predicted names: the image's Java is %u%s\n", major,
+			!major ? " (unknown)" : own ? "" : ", whose class files are not at hand");
+	struct fp_run runs[FP_MAX_JDKS];
+	size_t nruns = 0, best = 0;
 	for (size_t i = 0; i < njdks; i++) {
-		struct fp_run r = {.in = in, .ff = ff, .cl = in->classes, .m = &m,
-				   .jdk = jdks[i], .order = order, .facts = facts,
-				   .nfacts = nfacts, .algo_ok = {algo_ok[0], algo_ok[1]}};
-		if (run_jdk(&r) != 0) {
-			run_free(&r);
-			run_free(&best);
-			goto out;
-		}
+		if (own && jdk_major(jdks[i]) != major)
+			continue;
+		struct fp_run *r = &runs[nruns++];
+		*r = (struct fp_run){.in = in, .ff = ff, .cl = in->classes, .m = &m,
+				     .jdk = jdks[i], .order = order, .facts = facts,
+				     .nfacts = nfacts, .algo_ok = {algo_ok[0], algo_ok[1]},
+				     .other_jdk = !own};
+		int failed = run_jdk(r);
+		run_free_layouts(r);
+		if (failed)
+			goto free_runs;
 		if (in->log)
 			fprintf(in->log,
 				"predicted names, JDK %u: %u classes exact (%u from name lists "
 				"alone), %u ambiguous, %u contradicted, %u not in the JDK (%u "
 				"with a name list not placed), %u too large\n",
-				jdk_major(jdks[i]), r.count[FP_ST_EXACT], r.listed_exact,
-				r.count[FP_ST_AMBIGUOUS],
-				r.count[FP_ST_CONTRADICTED],
-				r.count[FP_ST_NOCLASS] + r.count[FP_ST_UNPLACED],
-				r.count[FP_ST_UNPLACED], r.count[FP_ST_TOO_MANY]);
+				jdk_major(jdks[i]), r->count[FP_ST_EXACT], r->listed_exact,
+				r->count[FP_ST_AMBIGUOUS], r->count[FP_ST_CONTRADICTED],
+				r->count[FP_ST_NOCLASS] + r->count[FP_ST_UNPLACED],
+				r->count[FP_ST_UNPLACED], r->count[FP_ST_TOO_MANY]);
 		/* Class files of the image's own JDK reproduce the most classes
 		 * and are refuted by the fewest. */
-		if (!best.pc || r.count[FP_ST_EXACT] > best.count[FP_ST_EXACT] ||
-		    (r.count[FP_ST_EXACT] == best.count[FP_ST_EXACT] &&
-		     r.count[FP_ST_CONTRADICTED] < best.count[FP_ST_CONTRADICTED])) {
-			run_free(&best);
-			best = r;
-		} else {
-			run_free(&r);
-		}
+		const struct fp_run *b = &runs[best];
+		if (r->count[FP_ST_EXACT] > b->count[FP_ST_EXACT] ||
+		    (r->count[FP_ST_EXACT] == b->count[FP_ST_EXACT] &&
+		     r->count[FP_ST_CONTRADICTED] < b->count[FP_ST_CONTRADICTED]))
+			best = nruns - 1;
 	}
-	for (size_t i = 0; i < best.out.n; i++)
-		if (ff_add(ff, &best.out.v[i], best.out.names[i]) != 0) {
-			run_free(&best);
-			goto out;
+	/* Another JDK's class files: a name is kept only where every other
+	 * installed JDK that places its class agrees (a field whose type or
+	 * place changed between versions does not). */
+	unsigned disputed = 0;
+	for (size_t i = 0; nruns && i < runs[best].out.n; i++) {
+		const struct hd_field_fact *f = &runs[best].out.v[i];
+		const char *name = runs[best].out.names[i];
+		bool keep = true;
+		for (size_t j = 0; j < nruns && keep && !own; j++)
+			keep = j == best || !placed_otherwise(&runs[j].out, f, name);
+		if (!keep) {
+			disputed++;
+			continue;
 		}
-	if (in->log && best.pc)
-		fprintf(in->log, "predicted names: %zu fields, JDK %u\n", best.out.n,
-			jdk_major(best.jdk));
-	run_free(&best);
+		if (ff_add(ff, f, name) != 0)
+			goto free_runs;
+	}
+	if (in->log && nruns)
+		fprintf(in->log,
+			"predicted names: %zu fields, JDK %u; %u left unnamed (of a kind with "
+			"others, in another JDK's order), %u disputed by another JDK\n",
+			runs[best].out.n - disputed, jdk_major(runs[best].jdk), runs[best].withheld,
+			disputed);
 	rc = 0;
+free_runs:
+	for (size_t i = 0; i < nruns; i++)
+		run_free(&runs[i]);
 out:
 	for (size_t i = 0; i < njdks; i++)
 		jdk_close(jdks[i]);

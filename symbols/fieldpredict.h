@@ -12,7 +12,12 @@
 #include "fieldfacts.h"
 
 /* An hd_field_source_fn.  The JDK is IN->jdk_dir, else the installed JDK
- * whose class files reproduce the most classes. */
+ * of the image's Java version (its VM version string says which), else
+ * the installed JDK whose class files reproduce the most classes.  Class
+ * files of another version than the image's name no field that shares its
+ * kind with another (their order may have changed), nor one another
+ * installed JDK places otherwise.  A class the JDK does not have is placed
+ * from its name list when no two names can be of one kind. */
 HD_MUST_CHECK int fieldpredict_facts(struct hd_field_facts *ff, const struct hd_names_input *in);
 
 #endif

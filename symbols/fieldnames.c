@@ -3,6 +3,7 @@
 #include "reflectmeta.h"
 #include "nodefields.h"
 #include "substratefields.h"
+#include "fieldpredict.h"
 #include "../common/interrupt.h"
 
 #include <inttypes.h>
@@ -25,6 +26,7 @@ static const struct {
 	{HD_SRC_REFLECTION, reflectmeta_facts},
 	{HD_SRC_SUBSTRATE, substratefields_facts},
 	{HD_SRC_TRUFFLE, nodefields_facts},
+	{HD_SRC_PREDICTED, fieldpredict_facts},
 };
 
 static bool is_fatal(void)

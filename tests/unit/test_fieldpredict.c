@@ -158,7 +158,7 @@ static void build(struct fixture *x, const struct spec *s, size_t n, bool v25)
 		c->is_reference = strncmp(c->name, "java.lang.ref.", 14) == 0;
 		c->fields = calloc(8, sizeof *c->fields);
 		for (size_t k = 0; k < 8 && s[i].refs[k]; k++)
-			c->fields[c->nfields++] = (struct hd_field){s[i].refs[k], HD_T_OBJECT, 0};
+			c->fields[c->nfields++] = (struct hd_field){.offset = s[i].refs[k], .type = HD_T_OBJECT};
 	}
 	struct hd_class *bytes = &x->cl.v[n];
 	*bytes = (struct hd_class){.hub = 0x10000 + 0x100 * n, .name = strdup("[B"),

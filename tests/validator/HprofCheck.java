@@ -120,6 +120,7 @@ public final class HprofCheck {
     }
 
     static final int MAX_EXAMPLES = 5;
+    static final int NAMING_TOP = 10;
 
     // ---- options -------------------------------------------------------------
 
@@ -642,6 +643,8 @@ public final class HprofCheck {
         // instance field (arrays and field-less objects have nothing to name),
         // and is "all real" when no class of its chain has a synthetic name.
         Map<Long, Boolean> allReal = new HashMap<>();
+        // the class nearest each instance's own that keeps a synthetic name
+        Map<JavaClass, Long> blame = new HashMap<>();
         long instances = 0, allRealInstances = 0, classesWithSynthetic = 0, realFields = 0, syntheticFields = 0;
         long statics = 0, staticsSynthetic = 0, classesWithStatics = 0;
         for (JavaClass c : heap.getAllClasses()) {
@@ -669,11 +672,24 @@ public final class HprofCheck {
             if (c.getInstancesCount() == 0 || !hasInstanceFields(c)) continue;
             instances += c.getInstancesCount();
             if (chainAllReal(c, allReal)) allRealInstances += c.getInstancesCount();
+            else blame.merge(firstWithSynthetic(c), (long) c.getInstancesCount(), Long::sum);
         }
         kv("naming_instances", instances);
         kv("naming_all_real", allRealInstances);
         kv("naming_all_real_pct", String.format("%.1f", instances == 0 ? 0.0 : 100.0 * allRealInstances / instances));
         kv("naming_classes_with_synthetic", classesWithSynthetic);
+        // Where the missing share is: the classes whose synthetic names cost
+        // the most instances (a to-do list for whoever names them).
+        List<Map.Entry<JavaClass, Long>> worst = new ArrayList<>(blame.entrySet());
+        worst.sort(Map.Entry.<JavaClass, Long>comparingByValue().reversed()
+                .thenComparing(e -> e.getKey().getName()));
+        for (Map.Entry<JavaClass, Long> e : worst.subList(0, Math.min(NAMING_TOP, worst.size()))) {
+            List<String> names = new ArrayList<>();
+            for (Field f : e.getKey().getFields()) if (!f.isStatic() && synthetic(f.getName())) names.add(f.getName());
+            String more = names.size() > 8 ? ",+" + (names.size() - 8) : "";
+            kv("naming_synthetic_top", e.getValue() + " " + e.getKey().getName() + " "
+                    + list(names.subList(0, Math.min(8, names.size()))) + more);
+        }
         kv("naming_fields_real", realFields);
         kv("naming_fields_synthetic", syntheticFields);
         kv("static_fields", statics);
@@ -756,6 +772,15 @@ public final class HprofCheck {
             for (Field f : c.getFields()) if (!f.isStatic()) return true;
         }
         return false;
+    }
+
+    /** The first class up C's chain with a synthetic name (C when a cycle hides it). */
+    static JavaClass firstWithSynthetic(JavaClass c) {
+        JavaClass k = c;
+        for (int depth = 0; k != null && depth < 4096; k = k.getSuperClass(), depth++) {
+            for (Field f : k.getFields()) if (!f.isStatic() && synthetic(f.getName())) return k;
+        }
+        return c;
     }
 
     static boolean chainAllReal(JavaClass c, Map<Long, Boolean> memo) {

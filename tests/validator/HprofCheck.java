@@ -30,15 +30,29 @@
  *   --reachable-strings        with --dump-strings-matching: string_reachable=<0|1> <value>
  *   --naming                   how many fields carry real names, static fields, and
  *                              JDK classes whose fields are known checked by name,
- *                              type and value (see namingChecks)
+ *                              type and value (see namingChecks):
+ *                              naming_instances, naming_all_real, naming_all_real_pct,
+ *                              naming_classes_with_synthetic, naming_synthetic_top=
+ *                              <instances> <class> <names>..., naming_fields_real
+ *                              (slots included), naming_fields_synthetic,
+ *                              static_fields, static_fields_synthetic,
+ *                              classes_with_statics, known_class=<name> fields_ok=0|1
+ *                              missing= unexpected= wrong_type= synthetic= (lists or
+ *                              none), naming_values_checked, wrong_values
+ *                              (+wrong_value_example=)
  *   --stacks                   threads, their stack traces and java frame roots as
- *                              the library shows them (see stackChecks)
+ *                              the library shows them (see stackChecks): threads,
+ *                              thread=<name> frames=N real_frames=N top=<class.method
+ *                              of the first real frame|none>, threads_with_real_frame,
+ *                              stack_frames, stack_frames_real, java_frame_roots,
+ *                              java_frame_roots_tied, java_frame_roots_without_thread
  *
  * Output is "key=value", one per line, in this order:
  *   file, [library view] classes, instances, gcroots, gcroot_kind=<kind> <n>...,
  *   gcroots_dangling, has_java_lang_Class, gc_root_path_support
  *   (hotspot|svm|none), [option output], has_java_lang_String, strings,
  *   strings_utf16, strings_null_value, [--naming keys], [--stacks keys],
+ *   [unreachable],
  *   [raw view] format, id_size,
  *   raw_class_dumps, raw_instance_dumps, raw_obj_array_dumps,
  *   raw_prim_array_dumps, raw_instances, raw_gcroots, heap_dumps,
@@ -587,6 +601,21 @@ public final class HprofCheck {
      */
     static final Map<String, String> SLOTS = Map.of("<hash>", "int", "<monitor>", "object", "<pad>", "primitive");
 
+    static boolean slotKindOk(Field f) {
+        String want = SLOTS.get(f.getName()), t = f.getType().getName();
+        return "primitive".equals(want) ? !"object".equals(t) : want.equals(t);
+    }
+
+    /**
+     * A field that names no Java field: synthetic, or made to look like a
+     * slot without being one ("<anything>", a slot of the wrong kind).
+     */
+    static boolean unnamed(Field f) {
+        String n = f.getName();
+        if (synthetic(n)) return true;
+        return n.startsWith("<") && (!SLOTS.containsKey(n) || !slotKindOk(f));
+    }
+
     static final String HM = "java.util.HashMap", LHM = "java.util.LinkedHashMap",
             CHM = "java.util.concurrent.ConcurrentHashMap";
 
@@ -661,7 +690,7 @@ public final class HprofCheck {
             boolean own = false;
             for (Field f : c.getFields()) {
                 if (f.isStatic()) continue;
-                if (synthetic(f.getName())) {
+                if (unnamed(f)) {
                     own = true;
                     syntheticFields++;
                 } else {
@@ -685,7 +714,7 @@ public final class HprofCheck {
                 .thenComparing(e -> e.getKey().getName()));
         for (Map.Entry<JavaClass, Long> e : worst.subList(0, Math.min(NAMING_TOP, worst.size()))) {
             List<String> names = new ArrayList<>();
-            for (Field f : e.getKey().getFields()) if (!f.isStatic() && synthetic(f.getName())) names.add(f.getName());
+            for (Field f : e.getKey().getFields()) if (!f.isStatic() && unnamed(f)) names.add(f.getName());
             String more = names.size() > 8 ? ",+" + (names.size() - 8) : "";
             kv("naming_synthetic_top", e.getValue() + " " + e.getKey().getName() + " "
                     + list(names.subList(0, Math.min(8, names.size()))) + more);
@@ -715,11 +744,8 @@ public final class HprofCheck {
                     synth.add(n);
                     continue;
                 }
-                String slot = SLOTS.get(n);
-                if (slot != null) {
-                    String t = f.getType().getName();
-                    boolean kindOk = "primitive".equals(slot) ? !"object".equals(t) : slot.equals(t);
-                    if (!kindOk) wrongType.add(n + ":" + t);
+                if (SLOTS.containsKey(n)) {
+                    if (!slotKindOk(f)) wrongType.add(n + ":" + f.getType().getName());
                     continue;
                 }
                 present.add(n);
@@ -778,7 +804,7 @@ public final class HprofCheck {
     static JavaClass firstWithSynthetic(JavaClass c) {
         JavaClass k = c;
         for (int depth = 0; k != null && depth < 4096; k = k.getSuperClass(), depth++) {
-            for (Field f : k.getFields()) if (!f.isStatic() && synthetic(f.getName())) return k;
+            for (Field f : k.getFields()) if (!f.isStatic() && unnamed(f)) return k;
         }
         return c;
     }
@@ -787,7 +813,7 @@ public final class HprofCheck {
         Boolean m = memo.get(c.getJavaClassId());
         if (m != null) return m;
         boolean ok = true;
-        for (Field f : c.getFields()) if (!f.isStatic() && synthetic(f.getName())) ok = false;
+        for (Field f : c.getFields()) if (!f.isStatic() && unnamed(f)) ok = false;
         // a superclass cycle is bad_super in the raw view; here it ends the walk
         memo.put(c.getJavaClassId(), ok);
         JavaClass s = c.getSuperClass();

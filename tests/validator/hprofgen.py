@@ -468,9 +468,10 @@ def sc_char_array_string():
 # fit them.  Ids of the classes and objects added to the base heap:
 C_ABSMAP, C_HASHMAP, C_NODE, C_NODEARR, C_ABSLIST, C_ARRAYLIST, C_SYNTH, C_STATICS = (
     0x200, 0x208, 0x210, 0x218, 0x220, 0x228, 0x230, 0x238)
+C_SLOTTED, C_BADSLOT = 0x240, 0x248
 O_MAP, O_TABLE, O_NODE1, O_NODE2, O_KEY1, O_KEY1VAL, O_KEY2, O_KEY2VAL = (
     0x30000, 0x30008, 0x30010, 0x30018, 0x30020, 0x30028, 0x30030, 0x30038)
-O_LIST, O_ELEMS, O_SYNTH1, O_SYNTH2 = 0x30040, 0x30048, 0x30050, 0x30058
+O_LIST, O_ELEMS, O_SYNTH1, O_SYNTH2, O_SLOTTED, O_BADSLOT = 0x30040, 0x30048, 0x30050, 0x30058, 0x30060, 0x30068
 
 
 def java_hash(s):
@@ -490,12 +491,14 @@ def spread(s):
 def named_jdk(array_list_size_type=INT, map_extra=()):
     """HashMap {"a" -> Holder, "b" -> Holder} in one bucket chain, an
     ArrayList holding the map, two instances of a class with synthetic field
-    names, and a class with a named and a synthetic static."""
+    names, one whose identity hash and padding are named as slots, one with
+    a slot of the wrong kind, and a class with a named and a synthetic
+    static."""
     h = base()
     for cid, name in [(C_ABSMAP, 'java/util/AbstractMap'), (C_HASHMAP, 'java/util/HashMap'),
                       (C_NODE, 'java/util/HashMap$Node'), (C_NODEARR, '[Ljava/util/HashMap$Node;'),
                       (C_ABSLIST, 'java/util/AbstractList'), (C_ARRAYLIST, 'java/util/ArrayList'),
-                      (C_SYNTH, 'Synth'), (C_STATICS, 'Statics')]:
+                      (C_SYNTH, 'Synth'), (C_STATICS, 'Statics'), (C_SLOTTED, 'Slotted'), (C_BADSLOT, 'BadSlot')]:
         h.load_class(cid, name)
     h.class_dump(C_ABSMAP, C_OBJECT, fields=[('keySet', OBJ), ('values', OBJ)])
     h.class_dump(C_HASHMAP, C_ABSMAP, fields=[('table', OBJ), ('entrySet', OBJ), ('size', INT), ('modCount', INT),
@@ -506,6 +509,10 @@ def named_jdk(array_list_size_type=INT, map_extra=()):
     h.class_dump(C_ARRAYLIST, C_ABSLIST, fields=[('elementData', OBJ), ('size', array_list_size_type)])
     h.class_dump(C_SYNTH, C_OBJECT, fields=[('ref@16', OBJ), ('i32@24', INT)])
     h.class_dump(C_STATICS, C_OBJECT, statics=[('CACHE', OBJ, O_MAP), ('i32@16', INT, 5)])
+    h.class_dump(C_SLOTTED, C_OBJECT, fields=[('x', INT), ('<hash>', INT), ('<pad>', SHORT)])
+    h.class_dump(C_BADSLOT, C_OBJECT, fields=[('<monitor>', INT)])
+    h.instance(O_SLOTTED, C_SLOTTED, {'x': 1, '<hash>': 0x1234})
+    h.instance(O_BADSLOT, C_BADSLOT)
     h.instance(O_MAP, C_HASHMAP, {'table': O_TABLE, 'size': 2, 'threshold': 3, 'loadFactor': 0.75})
     h.obj_array(O_TABLE, C_NODEARR, [0, O_NODE1, 0, 0])
     h.instance(O_NODE1, C_NODE, {'hash': spread('a'), 'key': O_KEY1, 'value': O_HOLDER, 'next': O_NODE2})
@@ -518,10 +525,11 @@ def named_jdk(array_list_size_type=INT, map_extra=()):
     h.obj_array(O_ELEMS, C_OBJARR, [O_MAP, 0])
     h.instance(O_SYNTH1, C_SYNTH, {'ref@16': O_LIST})
     h.instance(O_SYNTH2, C_SYNTH)
-    for cid in (C_ABSMAP, C_HASHMAP, C_NODE, C_NODEARR, C_ABSLIST, C_ARRAYLIST, C_SYNTH, C_STATICS):
+    for cid in (C_ABSMAP, C_HASHMAP, C_NODE, C_NODEARR, C_ABSLIST, C_ARRAYLIST, C_SYNTH, C_STATICS,
+                C_SLOTTED, C_BADSLOT):
         h.root(0x05, cid)
-    h.root(0x01, O_SYNTH1)
-    h.root(0x01, O_SYNTH2)
+    for oid in (O_SYNTH1, O_SYNTH2, O_SLOTTED, O_BADSLOT):
+        h.root(0x01, oid)
     return h
 
 

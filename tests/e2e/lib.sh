@@ -96,6 +96,6 @@ check_naming() {
 	sed -n 's/^wrong_value_example=/    /p' "$out"
 	[ "$(kv "$out" naming_values_checked)" -gt 1000 ] && pass "$name: $(kv "$out" naming_values_checked) values checked" ||
 		fail "$name: only $(kv "$out" naming_values_checked) values checked"
-	[ "$(kv "$out" static_fields)" -gt 0 ] && pass "$name: $(kv "$out" static_fields) static fields in $(kv "$out" classes_with_statics) classes" ||
+	[ "$(kv "$out" static_fields)" -gt 0 ] && pass "$name: $(kv "$out" static_fields) static fields in $(kv "$out" classes_with_statics) classes ($(kv "$out" static_caches_checked) boxing caches checked)" ||
 		fail "$name: no static fields"
 }

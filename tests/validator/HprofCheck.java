@@ -38,7 +38,8 @@
  *                              static_fields, static_fields_synthetic,
  *                              classes_with_statics, known_class=<name> fields_ok=0|1
  *                              missing= unexpected= wrong_type= synthetic= (lists or
- *                              none), naming_values_checked, wrong_values
+ *                              none), naming_values_checked, static_caches_checked
+ *                              (boxing caches, as statics), wrong_values
  *                              (+wrong_value_example=)
  *   --stacks                   threads, their stack traces and java frame roots as
  *                              the library shows them (see stackChecks): threads,
@@ -103,6 +104,7 @@ import org.graalvm.visualvm.lib.jfluid.heap.HeapFactory;
 import org.graalvm.visualvm.lib.jfluid.heap.Instance;
 import org.graalvm.visualvm.lib.jfluid.heap.JavaClass;
 import org.graalvm.visualvm.lib.jfluid.heap.JavaFrameGCRoot;
+import org.graalvm.visualvm.lib.jfluid.heap.ObjectFieldValue;
 import org.graalvm.visualvm.lib.jfluid.heap.ObjectArrayInstance;
 import org.graalvm.visualvm.lib.jfluid.heap.PrimitiveArrayInstance;
 import org.graalvm.visualvm.lib.jfluid.heap.ThreadObjectGCRoot;
@@ -769,7 +771,8 @@ public final class HprofCheck {
             JavaClass c = heap.getJavaClassByName(k.name);
             if (c == null) continue;
             List<KnownClass> chain = new ArrayList<>();
-            for (JavaClass s = c; s != null && chain.size() < 64; s = s.getSuperClass()) {
+            JavaClass s = c;
+            for (int depth = 0; s != null && depth < 4096; s = s.getSuperClass(), depth++) {
                 KnownClass ks = byName.get(s.getName());
                 if (ks != null) chain.add(ks);
             }
@@ -778,6 +781,9 @@ public final class HprofCheck {
                 for (KnownClass ks : chain) checkValues(ks, i);
             }
         }
+        long caches = 0;
+        for (BoxCache bc : BOX_CACHES) if (checkBoxCache(heap, bc)) caches++;
+        kv("static_caches_checked", caches);
         kv("naming_values_checked", valuesChecked);
         kv("wrong_values", wrongValues);
         for (String s : wrongValueExamples) kv("wrong_value_example", s);
@@ -887,6 +893,70 @@ public final class HprofCheck {
             default:
                 break;
         }
+    }
+
+    /**
+     * The boxing caches: a static "cache" array the JDK fills at class
+     * initialisation, element k boxing FIRST + k; a static named "cache"
+     * there that holds anything else is a wrong name (and an element of the
+     * wrong value, a wrong "value" name of the box).
+     */
+    static final class BoxCache {
+        final String holder, array;
+        final long first;
+        final int minLength, maxLength;
+
+        BoxCache(String holder, String array, long first, int minLength, int maxLength) {
+            this.holder = holder;
+            this.array = array;
+            this.first = first;
+            this.minLength = minLength;
+            this.maxLength = maxLength;
+        }
+    }
+
+    static final List<BoxCache> BOX_CACHES = List.of(
+        new BoxCache("java.lang.Long$LongCache", "java.lang.Long[]", -128, 256, 256),
+        // IntegerCache's upper bound is java.lang.Integer.IntegerCache.high, >= 127
+        new BoxCache("java.lang.Integer$IntegerCache", "java.lang.Integer[]", -128, 256, Integer.MAX_VALUE),
+        new BoxCache("java.lang.Short$ShortCache", "java.lang.Short[]", -128, 256, 256),
+        new BoxCache("java.lang.Byte$ByteCache", "java.lang.Byte[]", -128, 256, 256),
+        new BoxCache("java.lang.Character$CharacterCache", "java.lang.Character[]", 0, 128, 128));
+
+    /** @return whether the dump has the cache as a named static (then checked). */
+    boolean checkBoxCache(Heap heap, BoxCache bc) {
+        JavaClass c = heap.getJavaClassByName(bc.holder);
+        if (c == null) return false;
+        FieldValue cache = null;
+        for (FieldValue v : c.getStaticFieldValues()) if ("cache".equals(v.getField().getName())) cache = v;
+        if (!(cache instanceof ObjectFieldValue)) return false;
+        Instance a = ((ObjectFieldValue) cache).getInstance();
+        if (a == null) return false; // not initialised
+        valuesChecked++;
+        String an = a.getJavaClass() == null ? "<no class>" : a.getJavaClass().getName();
+        if (!(a instanceof ObjectArrayInstance) || !bc.array.equals(an)) {
+            wrongValue(a, bc.holder + ".cache is a " + an);
+            return true;
+        }
+        List<Instance> elems = ((ObjectArrayInstance) a).getValues();
+        if (elems.size() < bc.minLength || elems.size() > bc.maxLength) {
+            wrongValue(a, bc.holder + ".cache has " + elems.size() + " elements");
+            return true;
+        }
+        for (int k = 0; k < elems.size(); k++) {
+            Instance e = elems.get(k);
+            if (e == null) continue;
+            Object v = e.getValueOfField("value");
+            Long n = v instanceof Number ? Long.valueOf(((Number) v).longValue())
+                    : v instanceof Character ? Long.valueOf((Character) v) : null;
+            if (n == null) continue; // value not named: counted by the name checks
+            valuesChecked++;
+            if (n != bc.first + k) {
+                wrongValue(e, bc.holder + ".cache[" + k + "] boxes " + n + ", not " + (bc.first + k));
+                return true; // one is enough to tell
+            }
+        }
+        return true;
     }
 
     /** HashMap.hash(): h ^ (h >>> 16) of the key's hashCode, masked by MASK. */

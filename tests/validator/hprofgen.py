@@ -552,6 +552,38 @@ def sc_named_jdk_wrong():
     return h.build()
 
 
+def box_caches(wrong):
+    """Long$LongCache.cache, the 256 Longs -128..127 (with WRONG: element 3
+    boxes 7, and Byte$ByteCache.cache is that same Long[])."""
+    h = base()
+    c_long, c_longarr, c_cache, c_bytecache = 0x400, 0x408, 0x410, 0x418
+    o_arr = 0x70000
+    h.load_class(c_long, 'java/lang/Long')
+    h.load_class(c_longarr, '[Ljava/lang/Long;')
+    h.load_class(c_cache, 'java/lang/Long$LongCache')
+    h.class_dump(c_long, C_OBJECT, fields=[('value', LONG)])
+    h.class_dump(c_longarr, C_OBJECT)
+    h.class_dump(c_cache, C_OBJECT, statics=[('cache', OBJ, o_arr)])
+    if wrong:
+        h.load_class(c_bytecache, 'java/lang/Byte$ByteCache')
+        h.class_dump(c_bytecache, C_OBJECT, statics=[('cache', OBJ, o_arr)])
+    elems = [o_arr + 8 * (k + 1) for k in range(256)]
+    h.obj_array(o_arr, c_longarr, elems)
+    for k, oid in enumerate(elems):
+        h.instance(oid, c_long, {'value': 7 if wrong and k == 3 else k - 128})
+    for cid in (c_long, c_longarr, c_cache) + ((c_bytecache,) if wrong else ()):
+        h.root(0x05, cid)
+    return h.build()
+
+
+def sc_box_caches():
+    return box_caches(False)
+
+
+def sc_box_caches_wrong():
+    return box_caches(True)
+
+
 # ---------------------------------------------------------------------------
 # Threads (--stacks): "main" runs Main.run <- Main.main and holds Holder in
 # its frame 1; "worker" has one frame whose class the dump does not know and
@@ -636,6 +668,8 @@ SCENARIOS = {
     'char_array_string': (sc_char_array_string, 0, 'String.value is char[] (no coder)'),
     'named_jdk': (sc_named_jdk, 0, 'HashMap, ArrayList, String with real names; synthetic names; statics'),
     'named_jdk_wrong': (sc_named_jdk_wrong, 0, 'wrong names and values (a problem only with --naming)'),
+    'box_caches': (sc_box_caches, 0, 'Long$LongCache.cache as a static, the Longs -128..127'),
+    'box_caches_wrong': (sc_box_caches_wrong, 0, 'a cache element boxing the wrong value, a cache of the wrong type'),
     'stacks': (sc_stacks, 0, 'two threads with stack traces and java frame roots'),
     'stacks_frame_of_no_thread': (sc_stacks_frame_of_no_thread, 0,
                                   'java frame root of a thread serial no thread has (a problem with --stacks)'),

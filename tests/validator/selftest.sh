@@ -200,6 +200,17 @@ run valid_named 0 "$work/valid.hprof" --naming
 expect valid_named 'naming_all_real_pct=100.0'
 if grep -q '^known_class=java.util.HashMap ' "$work/valid_named.out"; then fail "valid_named: absent class listed"; else pass "valid_named: absent classes not listed"; fi
 
+# Boxing caches held by statics: element k boxes -128 + k.
+run caches 0 "$work/box_caches.hprof" --naming
+expect caches 'static_caches_checked=1'
+expect caches 'naming_values_checked=259'
+expect caches 'wrong_values=0'
+run caches_wrong 1 "$work/box_caches_wrong.hprof" --naming
+expect caches_wrong 'static_caches_checked=2'
+expect caches_wrong 'wrong_values=2'
+expect caches_wrong 'wrong_value_example=java.lang.Long[]#70000 java.lang.Byte$ByteCache.cache is a java.lang.Long[]'
+expect caches_wrong 'wrong_value_example=java.lang.Long#70020 java.lang.Long$LongCache.cache[3] boxes 7, not -125'
+
 # Threads: the library's stack traces and frame roots.
 run stacks 0 "$work/stacks.hprof" --stacks
 expect stacks 'threads=2'

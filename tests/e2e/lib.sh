@@ -80,6 +80,7 @@ check_naming() {
 		pass "$name: $pct % of instances have only real names (target $min %)"
 	else
 		fail "$name: $pct % of instances have only real names, target $min % ($(kv "$out" naming_all_real) of $(kv "$out" naming_instances); $(kv "$out" naming_classes_with_synthetic) classes keep synthetic names)"
+		sed -n 's/^naming_synthetic_top=/    instances, class, its synthetic names: /p' "$out"
 	fi
 	# The classes every pkl image holds must be there, or the checks below prove nothing.
 	local k

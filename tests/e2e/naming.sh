@@ -7,8 +7,14 @@
 . "$(dirname "$0")/lib.sh"
 version=$1
 bin=$(pkl_binary "$version")
-"$HDUMP" --exe "$bin" -o "$WORK/exe.hprof" 2>"$WORK/stderr" ||
-	{ cat "$WORK/stderr"; fail "hdump --exe exited $?"; finish; exit 1; }
+rc=0
+"$HDUMP" --exe "$bin" -o "$WORK/exe.hprof" 2>"$WORK/stderr" || rc=$?
+if [ "$rc" != 0 ]; then
+	cat "$WORK/stderr"
+	fail "hdump --exe exited $rc"
+	finish
+	exit 1
+fi
 "$CHECK" --naming "$WORK/exe.hprof" >"$WORK/check" || true
 check_naming "--exe $version" "$WORK/check" "$version"
 finish

@@ -665,7 +665,8 @@ public final class HprofCheck {
     void wrongValue(Instance i, String what) {
         wrongValues++;
         if (wrongValueExamples.size() < MAX_EXAMPLES) {
-            wrongValueExamples.add(i.getJavaClass().getName() + "#" + Long.toHexString(i.getInstanceId()) + " " + what);
+            String cn = i.getJavaClass() == null ? "<no class>" : i.getJavaClass().getName();
+            wrongValueExamples.add(cn + "#" + Long.toHexString(i.getInstanceId()) + " " + what);
         }
     }
 

@@ -53,3 +53,50 @@ finish() {
 	echo "$passes passed, $failures failed"
 	[ "$failures" -eq 0 ]
 }
+
+# Issue 10's naming targets: the share of instances whose class and
+# superclasses carry only real field names, per image (22.3 images have the
+# reflection name lists; CE 25 images do not).
+naming_min_pct() {
+	case $1 in
+	0.25.1-2) echo 92 ;;
+	0.30.2) echo 80 ;;
+	*) echo "no naming target for pkl $1" >&2; return 1 ;;
+	esac
+}
+
+# check_naming NAME CHECK_OUTPUT VERSION: the library's view of a dump's
+# field names (hprof-check --naming output) against the targets: coverage,
+# the known JDK classes named right and holding what their fields allow,
+# static fields present.
+check_naming() {
+	local name=$1 out=$2 min
+	min=$(naming_min_pct "$3")
+	expect_eq "$name: library opens it" "$(kv "$out" library)" ok
+	expect_eq "$name: problems (wrong names or values count)" "$(kv "$out" problems)" none
+	local pct
+	pct=$(kv "$out" naming_all_real_pct)
+	if awk -v p="${pct:-0}" -v m="$min" 'BEGIN { exit !(p >= m) }'; then
+		pass "$name: $pct % of instances have only real names (target $min %)"
+	else
+		fail "$name: $pct % of instances have only real names, target $min % ($(kv "$out" naming_all_real) of $(kv "$out" naming_instances); $(kv "$out" naming_classes_with_synthetic) classes keep synthetic names)"
+		sed -n 's/^naming_synthetic_top=/    instances, class, its synthetic names: /p' "$out"
+	fi
+	# The classes every pkl image holds must be there, or the checks below prove nothing.
+	local k
+	for k in java.lang.String java.util.HashMap 'java.util.HashMap$Node' java.util.ArrayList; do
+		grep -q "^known_class=$k " "$out" && pass "$name: $k is in the dump" || fail "$name: no $k in the dump"
+	done
+	while read -r line; do
+		case $line in
+		*" fields_ok=1 "*) pass "$name: ${line%% *} has its real fields" ;;
+		*) fail "$name: $line" ;;
+		esac
+	done < <(sed -n 's/^known_class=//p' "$out")
+	expect_eq "$name: wrong values in known classes" "$(kv "$out" wrong_values)" 0
+	sed -n 's/^wrong_value_example=/    /p' "$out"
+	[ "$(kv "$out" naming_values_checked)" -gt 1000 ] && pass "$name: $(kv "$out" naming_values_checked) values checked" ||
+		fail "$name: only $(kv "$out" naming_values_checked) values checked"
+	[ "$(kv "$out" static_fields)" -gt 0 ] && pass "$name: $(kv "$out" static_fields) static fields in $(kv "$out" classes_with_statics) classes ($(kv "$out" static_caches_checked) boxing caches checked)" ||
+		fail "$name: no static fields"
+}

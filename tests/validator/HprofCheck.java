@@ -28,12 +28,33 @@
  *                              (control chars escaped as \n, \xNN, backslash as \\)
  *   --unreachable              unreachable=N via the library's nearest-GC-root BFS
  *   --reachable-strings        with --dump-strings-matching: string_reachable=<0|1> <value>
+ *   --naming                   how many fields carry real names, static fields, and
+ *                              JDK classes whose fields are known checked by name,
+ *                              type and value (see namingChecks):
+ *                              naming_instances, naming_all_real, naming_all_real_pct,
+ *                              naming_classes_with_synthetic, naming_synthetic_top=
+ *                              <instances> <class> <names>..., naming_fields_real
+ *                              (slots included), naming_fields_synthetic,
+ *                              static_fields, static_fields_synthetic,
+ *                              classes_with_statics, known_class=<name> fields_ok=0|1
+ *                              missing= unexpected= wrong_type= synthetic= (lists or
+ *                              none), naming_values_checked, static_caches_checked
+ *                              (boxing caches, as statics), wrong_values
+ *                              (+wrong_value_example=)
+ *   --stacks                   threads, their stack traces and java frame roots as
+ *                              the library shows them (see stackChecks): threads,
+ *                              thread=<name> frames=N real_frames=N top=<class.method
+ *                              of the first real frame|none>, threads_with_real_frame,
+ *                              stack_frames, stack_frames_real, java_frame_roots,
+ *                              java_frame_roots_tied, java_frame_roots_without_thread
  *
  * Output is "key=value", one per line, in this order:
  *   file, [library view] classes, instances, gcroots, gcroot_kind=<kind> <n>...,
  *   gcroots_dangling, has_java_lang_Class, gc_root_path_support
  *   (hotspot|svm|none), [option output], has_java_lang_String, strings,
- *   strings_utf16, strings_null_value, [raw view] format, id_size,
+ *   strings_utf16, strings_null_value, [--naming keys], [--stacks keys],
+ *   [unreachable],
+ *   [raw view] format, id_size,
  *   raw_class_dumps, raw_instance_dumps, raw_obj_array_dumps,
  *   raw_prim_array_dumps, raw_instances, raw_gcroots, heap_dumps,
  *   class_dumps_after_instances, dangling (+dangling_example=), classless
@@ -46,7 +67,9 @@
  *
  * Exit: 0 = opened and problems=none; 1 = opened but some problem counter is
  * non-zero (dangling, classless, and the structural checks listed in
- * RawScan.report()); 2 = the library could not open/parse the file.
+ * RawScan.report(); with --naming also wrong names and wrong values of known
+ * JDK classes, with --stacks java frame roots of no thread); 2 = the library
+ * could not open/parse the file.
  */
 
 import java.io.EOFException;
@@ -74,12 +97,17 @@ import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 import org.graalvm.visualvm.lib.jfluid.heap.Field;
+import org.graalvm.visualvm.lib.jfluid.heap.FieldValue;
 import org.graalvm.visualvm.lib.jfluid.heap.GCRoot;
 import org.graalvm.visualvm.lib.jfluid.heap.Heap;
 import org.graalvm.visualvm.lib.jfluid.heap.HeapFactory;
 import org.graalvm.visualvm.lib.jfluid.heap.Instance;
 import org.graalvm.visualvm.lib.jfluid.heap.JavaClass;
+import org.graalvm.visualvm.lib.jfluid.heap.JavaFrameGCRoot;
+import org.graalvm.visualvm.lib.jfluid.heap.ObjectFieldValue;
+import org.graalvm.visualvm.lib.jfluid.heap.ObjectArrayInstance;
 import org.graalvm.visualvm.lib.jfluid.heap.PrimitiveArrayInstance;
+import org.graalvm.visualvm.lib.jfluid.heap.ThreadObjectGCRoot;
 
 public final class HprofCheck {
 
@@ -108,6 +136,7 @@ public final class HprofCheck {
     }
 
     static final int MAX_EXAMPLES = 5;
+    static final int NAMING_TOP = 10;
 
     // ---- options -------------------------------------------------------------
 
@@ -118,6 +147,8 @@ public final class HprofCheck {
     Pattern dumpStringsPattern = null;
     boolean unreachable = false;
     boolean reachableStrings = false;
+    boolean naming = false;
+    boolean stacks = false;
     String file = null;
 
     final PrintStream out = new PrintStream(new BufferedOutputStream(System.out, 1 << 16), false,
@@ -157,7 +188,8 @@ public final class HprofCheck {
 
     static final String USAGE =
         "usage: HprofCheck [--histo N] [--strings-prefix P] [--string-equals S]...\n"
-        + "                  [--class-names] [--dump-strings-matching REGEX [--reachable-strings]] [--unreachable] FILE.hprof";
+        + "                  [--class-names] [--dump-strings-matching REGEX [--reachable-strings]] [--unreachable]\n"
+        + "                  [--naming] [--stacks] FILE.hprof";
 
     boolean parseArgs(String[] args) {
         for (int i = 0; i < args.length; i++) {
@@ -188,6 +220,12 @@ public final class HprofCheck {
                     break;
                 case "--reachable-strings":
                     reachableStrings = true;
+                    break;
+                case "--naming":
+                    naming = true;
+                    break;
+                case "--stacks":
+                    stacks = true;
                     break;
                 case "-h":
                 case "--help":
@@ -346,6 +384,8 @@ public final class HprofCheck {
         }
 
         stringChecks(heap);
+        if (naming) namingChecks(heap);
+        if (stacks) stackChecks(heap);
 
         if (unreachable && "none".equals(refSupport)) {
             // NearestGCRoot would throw "reference field not found"; that is a
@@ -500,6 +540,535 @@ public final class HprofCheck {
             else sb.append(ch);
         }
         return sb.toString();
+    }
+
+    // ---- field names (--naming) ------------------------------------------------------
+
+    /**
+     * hdump names a field it cannot name after its kind and offset
+     * ("ref@16", "i32@24", "i16@28", "i8@30", symbols/classes.c); no Java
+     * field name contains '@', so the character alone tells them apart.
+     */
+    static boolean synthetic(String fieldName) {
+        return fieldName.indexOf('@') >= 0;
+    }
+
+    /**
+     * A JDK class whose instance fields are known: the names it declares in
+     * every JDK from 11 to 25, by library type name ("object", "int", ...).
+     * Optional names are fields a JDK version lacks (String.hashIsZero before
+     * 13, AbstractStringBuilder.maybeLatin1 and LinkedHashMap.putMode before
+     * 21) or that Native Image gives no storage when nothing reads them (the
+     * lazily created collection views).  A table, not reflection on the
+     * running JVM: the image's JDK is not the checker's.
+     */
+    static final class KnownClass {
+        final String name;
+        final Map<String, String> required = new LinkedHashMap<>();
+        final Map<String, String> optional = new LinkedHashMap<>();
+        /** Reference field -> the classes a non-null value may have. */
+        final Map<String, Set<String>> refClasses = new LinkedHashMap<>();
+
+        KnownClass(String name) {
+            this.name = name;
+        }
+
+        KnownClass req(String type, String... fields) {
+            for (String f : fields) required.put(f, type);
+            return this;
+        }
+
+        KnownClass opt(String type, String... fields) {
+            for (String f : fields) optional.put(f, type);
+            return this;
+        }
+
+        KnownClass refs(String field, String... classes) {
+            refClasses.put(field, new HashSet<>(List.of(classes)));
+            return this;
+        }
+
+        String typeOf(String field) {
+            String t = required.get(field);
+            return t != null ? t : optional.get(field);
+        }
+    }
+
+    /**
+     * Bytes of an object that are no Java field but that hdump writes so that
+     * every byte is accounted for, if it names them so (a proposed
+     * convention, not a Java name, so never mistaken for a field): they are
+     * neither wrong nor missing names in a known class, but must have the
+     * kind of their slot.
+     */
+    static final Map<String, String> SLOTS = Map.of("<hash>", "int", "<monitor>", "object", "<pad>", "primitive");
+
+    static boolean slotKindOk(Field f) {
+        String want = SLOTS.get(f.getName()), t = f.getType().getName();
+        return "primitive".equals(want) ? !"object".equals(t) : want.equals(t);
+    }
+
+    /**
+     * A field that names no Java field: synthetic, or made to look like a
+     * slot without being one ("<anything>", a slot of the wrong kind).
+     */
+    static boolean unnamed(Field f) {
+        String n = f.getName();
+        if (synthetic(n)) return true;
+        return n.startsWith("<") && (!SLOTS.containsKey(n) || !slotKindOk(f));
+    }
+
+    static final String HM = "java.util.HashMap", LHM = "java.util.LinkedHashMap",
+            CHM = "java.util.concurrent.ConcurrentHashMap";
+
+    /**
+     * The classes the issue names, and the superclasses that declare their
+     * inherited fields (AbstractMap.keySet, AbstractList.modCount,
+     * AbstractStringBuilder.value...): a field hdump puts in the subclass
+     * instead shows as an unexpected name there and a missing one here.
+     */
+    static final List<KnownClass> KNOWN = List.of(
+        new KnownClass("java.lang.String").req("object", "value").req("byte", "coder").req("int", "hash")
+            .opt("boolean", "hashIsZero").refs("value", "byte[]", "char[]"),
+        new KnownClass("java.lang.Number"),
+        new KnownClass("java.lang.Long").req("long", "value"),
+        new KnownClass("java.lang.Integer").req("int", "value"),
+        new KnownClass("java.util.AbstractMap").opt("object", "keySet", "values"),
+        new KnownClass(HM).req("object", "table").req("int", "size", "modCount", "threshold")
+            .req("float", "loadFactor").opt("object", "entrySet")
+            .refs("table", HM + "$Node[]")
+            .refs("entrySet", HM + "$EntrySet", LHM + "$LinkedEntrySet"),
+        new KnownClass(HM + "$Node").req("int", "hash").req("object", "key", "value", "next")
+            .refs("next", HM + "$Node", LHM + "$Entry", HM + "$TreeNode"),
+        new KnownClass(LHM).req("object", "head", "tail").req("boolean", "accessOrder").opt("int", "putMode")
+            .refs("head", LHM + "$Entry", HM + "$TreeNode").refs("tail", LHM + "$Entry", HM + "$TreeNode"),
+        new KnownClass(LHM + "$Entry").req("object", "before", "after")
+            .refs("before", LHM + "$Entry", HM + "$TreeNode").refs("after", LHM + "$Entry", HM + "$TreeNode"),
+        new KnownClass("java.util.AbstractList").req("int", "modCount"),
+        new KnownClass("java.util.ArrayList").req("object", "elementData").req("int", "size")
+            .refs("elementData", "java.lang.Object[]"),
+        new KnownClass(CHM).req("object", "table").req("long", "baseCount").req("int", "sizeCtl")
+            .opt("object", "nextTable", "counterCells", "keySet", "values", "entrySet")
+            .opt("int", "transferIndex", "cellsBusy")
+            .refs("table", CHM + "$Node[]").refs("nextTable", CHM + "$Node[]")
+            .refs("counterCells", CHM + "$CounterCell[]").refs("keySet", CHM + "$KeySetView")
+            .refs("values", CHM + "$ValuesView").refs("entrySet", CHM + "$EntrySetView"),
+        new KnownClass(CHM + "$Node").req("int", "hash").req("object", "key", "val", "next")
+            .refs("next", CHM + "$Node", CHM + "$TreeNode"),
+        new KnownClass("java.lang.AbstractStringBuilder").req("object", "value").req("byte", "coder")
+            .req("int", "count").opt("boolean", "maybeLatin1").refs("value", "byte[]", "char[]"),
+        new KnownClass("java.lang.StringBuilder"));
+
+    long wrongValues, valuesChecked;
+    final List<String> wrongValueExamples = new ArrayList<>();
+
+    void wrongValue(Instance i, String what) {
+        wrongValues++;
+        if (wrongValueExamples.size() < MAX_EXAMPLES) {
+            String cn = i.getJavaClass() == null ? "<no class>" : i.getJavaClass().getName();
+            wrongValueExamples.add(cn + "#" + Long.toHexString(i.getInstanceId()) + " " + what);
+        }
+    }
+
+    void namingChecks(Heap heap) {
+        // Coverage: an instance counts when its class or a superclass has an
+        // instance field (arrays and field-less objects have nothing to name),
+        // and is "all real" when no class of its chain has a synthetic name.
+        Map<Long, Boolean> allReal = new HashMap<>();
+        // the class nearest each instance's own that keeps a synthetic name
+        Map<JavaClass, Long> blame = new HashMap<>();
+        long instances = 0, allRealInstances = 0, classesWithSynthetic = 0, realFields = 0, syntheticFields = 0;
+        long statics = 0, staticsSynthetic = 0, classesWithStatics = 0;
+        for (JavaClass c : heap.getAllClasses()) {
+            int nstatic = 0;
+            for (FieldValue v : c.getStaticFieldValues()) {
+                // the library adds "<classLoader>" to every class's statics
+                if (libraryPseudoField(v.getField().getName())) continue;
+                nstatic++;
+                if (synthetic(v.getField().getName())) staticsSynthetic++;
+            }
+            statics += nstatic;
+            if (nstatic > 0) classesWithStatics++;
+            if (c.isArray()) continue;
+            boolean own = false;
+            for (Field f : c.getFields()) {
+                if (f.isStatic()) continue;
+                if (unnamed(f)) {
+                    own = true;
+                    syntheticFields++;
+                } else {
+                    realFields++;
+                }
+            }
+            if (own) classesWithSynthetic++;
+            if (c.getInstancesCount() == 0 || !hasInstanceFields(c)) continue;
+            instances += c.getInstancesCount();
+            if (chainAllReal(c, allReal)) allRealInstances += c.getInstancesCount();
+            else blame.merge(firstWithSynthetic(c), (long) c.getInstancesCount(), Long::sum);
+        }
+        kv("naming_instances", instances);
+        kv("naming_all_real", allRealInstances);
+        kv("naming_all_real_pct", String.format("%.1f", instances == 0 ? 0.0 : 100.0 * allRealInstances / instances));
+        kv("naming_classes_with_synthetic", classesWithSynthetic);
+        // Where the missing share is: the classes whose synthetic names cost
+        // the most instances (a to-do list for whoever names them).
+        List<Map.Entry<JavaClass, Long>> worst = new ArrayList<>(blame.entrySet());
+        worst.sort(Map.Entry.<JavaClass, Long>comparingByValue().reversed()
+                .thenComparing(e -> e.getKey().getName()));
+        for (Map.Entry<JavaClass, Long> e : worst.subList(0, Math.min(NAMING_TOP, worst.size()))) {
+            List<String> names = new ArrayList<>();
+            for (Field f : e.getKey().getFields()) if (!f.isStatic() && unnamed(f)) names.add(f.getName());
+            String more = names.size() > 8 ? ",+" + (names.size() - 8) : "";
+            kv("naming_synthetic_top", e.getValue() + " " + e.getKey().getName() + " "
+                    + list(names.subList(0, Math.min(8, names.size()))) + more);
+        }
+        kv("naming_fields_real", realFields);
+        kv("naming_fields_synthetic", syntheticFields);
+        kv("static_fields", statics);
+        kv("static_fields_synthetic", staticsSynthetic);
+        kv("classes_with_statics", classesWithStatics);
+
+        // Names of the known classes: a real name the class does not declare,
+        // or one of the wrong type, is a wrong name (a problem: the dump would
+        // mislead whoever reads it); a missing or synthetic one only means
+        // hdump could not name it (fields_ok=0, for the coverage tests).
+        Map<String, KnownClass> byName = new HashMap<>();
+        for (KnownClass k : KNOWN) byName.put(k.name, k);
+        long wrongNames = 0;
+        for (KnownClass k : KNOWN) {
+            JavaClass c = heap.getJavaClassByName(k.name);
+            if (c == null) continue;
+            Set<String> present = new HashSet<>();
+            List<String> unexpected = new ArrayList<>(), wrongType = new ArrayList<>(), synth = new ArrayList<>();
+            for (Field f : c.getFields()) {
+                if (f.isStatic()) continue;
+                String n = f.getName();
+                if (synthetic(n)) {
+                    synth.add(n);
+                    continue;
+                }
+                if (SLOTS.containsKey(n)) {
+                    if (!slotKindOk(f)) wrongType.add(n + ":" + f.getType().getName());
+                    continue;
+                }
+                present.add(n);
+                String want = k.typeOf(n);
+                if (want == null) unexpected.add(n);
+                else if (!want.equals(f.getType().getName())) wrongType.add(n + ":" + f.getType().getName());
+            }
+            List<String> missing = new ArrayList<>();
+            for (String n : k.required.keySet()) if (!present.contains(n)) missing.add(n);
+            boolean ok = missing.isEmpty() && unexpected.isEmpty() && wrongType.isEmpty() && synth.isEmpty();
+            wrongNames += unexpected.size() + wrongType.size();
+            kv("known_class", k.name + " fields_ok=" + (ok ? 1 : 0) + " missing=" + list(missing)
+                    + " unexpected=" + list(unexpected) + " wrong_type=" + list(wrongType)
+                    + " synthetic=" + list(synth));
+        }
+        problem("naming_wrong_names", wrongNames);
+
+        // Values: every instance of a known class (and of its subclasses among
+        // them) must hold in each named field what the JDK's code can put there.
+        for (KnownClass k : KNOWN) {
+            JavaClass c = heap.getJavaClassByName(k.name);
+            if (c == null) continue;
+            List<KnownClass> chain = new ArrayList<>();
+            JavaClass s = c;
+            for (int depth = 0; s != null && depth < 4096; s = s.getSuperClass(), depth++) {
+                KnownClass ks = byName.get(s.getName());
+                if (ks != null) chain.add(ks);
+            }
+            for (Iterator<Instance> it = c.getInstancesIterator(); it.hasNext();) {
+                Instance i = it.next();
+                for (KnownClass ks : chain) checkValues(ks, i);
+            }
+        }
+        long caches = 0;
+        for (BoxCache bc : BOX_CACHES) if (checkBoxCache(heap, bc)) caches++;
+        kv("static_caches_checked", caches);
+        kv("naming_values_checked", valuesChecked);
+        kv("wrong_values", wrongValues);
+        for (String s : wrongValueExamples) kv("wrong_value_example", s);
+        problem("naming_wrong_values", wrongValues);
+    }
+
+    /** Fields the library makes up ("<classLoader>", "<class>"); no dump has them. */
+    static boolean libraryPseudoField(String name) {
+        return name.startsWith("<");
+    }
+
+    static String list(List<String> l) {
+        return l.isEmpty() ? "none" : String.join(",", l);
+    }
+
+    static boolean hasInstanceFields(JavaClass c) {
+        for (int depth = 0; c != null && depth < 4096; c = c.getSuperClass(), depth++) {
+            for (Field f : c.getFields()) if (!f.isStatic()) return true;
+        }
+        return false;
+    }
+
+    /** The first class up C's chain with a synthetic name (C when a cycle hides it). */
+    static JavaClass firstWithSynthetic(JavaClass c) {
+        JavaClass k = c;
+        for (int depth = 0; k != null && depth < 4096; k = k.getSuperClass(), depth++) {
+            for (Field f : k.getFields()) if (!f.isStatic() && unnamed(f)) return k;
+        }
+        return c;
+    }
+
+    static boolean chainAllReal(JavaClass c, Map<Long, Boolean> memo) {
+        Boolean m = memo.get(c.getJavaClassId());
+        if (m != null) return m;
+        boolean ok = true;
+        for (Field f : c.getFields()) if (!f.isStatic() && unnamed(f)) ok = false;
+        // a superclass cycle is bad_super in the raw view; here it ends the walk
+        memo.put(c.getJavaClassId(), ok);
+        JavaClass s = c.getSuperClass();
+        if (ok && s != null) ok = chainAllReal(s, memo);
+        memo.put(c.getJavaClassId(), ok);
+        return ok;
+    }
+
+    /**
+     * Checks the fields K declares in instance I.  Reference fields: null or
+     * one of the classes K allows.  Primitives where the JDK fixes a relation
+     * a misplaced name would break: a String's cached hash is 0 or its hash, a
+     * map node's hash is the spread hash of its String key, sizes fit their
+     * arrays, tables have power-of-two lengths.
+     */
+    void checkValues(KnownClass k, Instance i) {
+        for (Map.Entry<String, Set<String>> e : k.refClasses.entrySet()) {
+            Object v = i.getValueOfField(e.getKey());
+            if (!(v instanceof Instance)) continue;
+            valuesChecked++;
+            JavaClass vc = ((Instance) v).getJavaClass();
+            String vn = vc == null ? "<no class>" : vc.getName();
+            if (!e.getValue().contains(vn)) wrongValue(i, e.getKey() + " holds a " + vn);
+        }
+        switch (k.name) {
+            case "java.lang.String": {
+                Object value = i.getValueOfField("value"), hash = i.getValueOfField("hash");
+                if (!(value instanceof PrimitiveArrayInstance) || !(hash instanceof Integer)) break;
+                String s = decodeString(i, (PrimitiveArrayInstance) value, i.getValueOfField("coder"));
+                if (s == null) break;
+                valuesChecked++;
+                int h = (Integer) hash;
+                if (h != 0 && h != s.hashCode()) wrongValue(i, "hash " + h + " is not the hash of \"" + escape(s) + "\"");
+                break;
+            }
+            case HM + "$Node":
+                checkNodeHash(i, "hash", 0xffffffff);
+                break;
+            case CHM + "$Node":
+                checkNodeHash(i, "hash", 0x7fffffff); // ConcurrentHashMap.HASH_BITS
+                break;
+            case "java.util.ArrayList":
+                checkLength(i, "elementData", "size", 1);
+                break;
+            case "java.lang.AbstractStringBuilder": {
+                Object coder = i.getValueOfField("coder");
+                checkLength(i, "value", "count", coder instanceof Byte && (Byte) coder == 1 ? 2 : 1);
+                break;
+            }
+            case HM:
+            case CHM: {
+                Object t = i.getValueOfField("table");
+                if (t instanceof ObjectArrayInstance) {
+                    valuesChecked++;
+                    int n = ((ObjectArrayInstance) t).getLength();
+                    if (Integer.bitCount(n) != 1) wrongValue(i, "table of length " + n);
+                }
+                Object lf = i.getValueOfField("loadFactor");
+                if (lf instanceof Float) {
+                    valuesChecked++;
+                    float f = (Float) lf;
+                    if (!(f > 0) || Float.isInfinite(f)) wrongValue(i, "loadFactor " + f);
+                }
+                Object size = i.getValueOfField("size");
+                if (size instanceof Integer) {
+                    valuesChecked++;
+                    if ((Integer) size < 0) wrongValue(i, "size " + size);
+                }
+                break;
+            }
+            default:
+                break;
+        }
+    }
+
+    /**
+     * The boxing caches: a static "cache" array the JDK fills at class
+     * initialisation, element k boxing FIRST + k; a static named "cache"
+     * there that holds anything else is a wrong name (and an element of the
+     * wrong value, a wrong "value" name of the box).
+     */
+    static final class BoxCache {
+        final String holder, array;
+        final long first;
+        final int minLength, maxLength;
+
+        BoxCache(String holder, String array, long first, int minLength, int maxLength) {
+            this.holder = holder;
+            this.array = array;
+            this.first = first;
+            this.minLength = minLength;
+            this.maxLength = maxLength;
+        }
+    }
+
+    static final List<BoxCache> BOX_CACHES = List.of(
+        new BoxCache("java.lang.Long$LongCache", "java.lang.Long[]", -128, 256, 256),
+        // IntegerCache's upper bound is java.lang.Integer.IntegerCache.high, >= 127
+        new BoxCache("java.lang.Integer$IntegerCache", "java.lang.Integer[]", -128, 256, Integer.MAX_VALUE),
+        new BoxCache("java.lang.Short$ShortCache", "java.lang.Short[]", -128, 256, 256),
+        new BoxCache("java.lang.Byte$ByteCache", "java.lang.Byte[]", -128, 256, 256),
+        new BoxCache("java.lang.Character$CharacterCache", "java.lang.Character[]", 0, 128, 128));
+
+    /** @return whether the dump has the cache as a named static (then checked). */
+    boolean checkBoxCache(Heap heap, BoxCache bc) {
+        JavaClass c = heap.getJavaClassByName(bc.holder);
+        if (c == null) return false;
+        FieldValue cache = null;
+        for (FieldValue v : c.getStaticFieldValues()) if ("cache".equals(v.getField().getName())) cache = v;
+        if (!(cache instanceof ObjectFieldValue)) return false;
+        Instance a = ((ObjectFieldValue) cache).getInstance();
+        if (a == null) return false; // not initialised
+        valuesChecked++;
+        String an = a.getJavaClass() == null ? "<no class>" : a.getJavaClass().getName();
+        if (!(a instanceof ObjectArrayInstance) || !bc.array.equals(an)) {
+            wrongValue(a, bc.holder + ".cache is a " + an);
+            return true;
+        }
+        List<Instance> elems = ((ObjectArrayInstance) a).getValues();
+        if (elems.size() < bc.minLength || elems.size() > bc.maxLength) {
+            wrongValue(a, bc.holder + ".cache has " + elems.size() + " elements");
+            return true;
+        }
+        for (int k = 0; k < elems.size(); k++) {
+            Instance e = elems.get(k);
+            if (e == null) continue;
+            Object v = e.getValueOfField("value");
+            Long n = v instanceof Number ? Long.valueOf(((Number) v).longValue())
+                    : v instanceof Character ? Long.valueOf((Character) v) : null;
+            if (n == null) continue; // value not named: counted by the name checks
+            valuesChecked++;
+            if (n != bc.first + k) {
+                wrongValue(e, bc.holder + ".cache[" + k + "] boxes " + n + ", not " + (bc.first + k));
+                return true; // one is enough to tell
+            }
+        }
+        return true;
+    }
+
+    /** HashMap.hash(): h ^ (h >>> 16) of the key's hashCode, masked by MASK. */
+    void checkNodeHash(Instance node, String field, int mask) {
+        Object key = node.getValueOfField("key"), hash = node.getValueOfField(field);
+        if (!(key instanceof Instance) || !(hash instanceof Integer)) return;
+        Instance ki = (Instance) key;
+        if (ki.getJavaClass() == null || !"java.lang.String".equals(ki.getJavaClass().getName())) return;
+        Object value = ki.getValueOfField("value");
+        if (!(value instanceof PrimitiveArrayInstance)) return;
+        String s = decodeString(ki, (PrimitiveArrayInstance) value, ki.getValueOfField("coder"));
+        if (s == null) return;
+        valuesChecked++;
+        int h = s.hashCode();
+        int want = (h ^ (h >>> 16)) & mask;
+        if ((Integer) hash != want) wrongValue(node, field + " " + hash + " is not the spread hash " + want + " of key \"" + escape(s) + "\"");
+    }
+
+    /** 0 <= COUNT and COUNT * UNIT <= the length of the array in ARRAY. */
+    void checkLength(Instance i, String array, String count, int unit) {
+        Object a = i.getValueOfField(array), n = i.getValueOfField(count);
+        if (!(n instanceof Integer)) return;
+        int len;
+        if (a instanceof ObjectArrayInstance) len = ((ObjectArrayInstance) a).getLength();
+        else if (a instanceof PrimitiveArrayInstance) len = ((PrimitiveArrayInstance) a).getLength();
+        else return;
+        valuesChecked++;
+        long want = (long) (Integer) n * unit;
+        if ((Integer) n < 0 || want > len) wrongValue(i, count + " " + n + " does not fit " + array + " of length " + len);
+    }
+
+    // ---- threads (--stacks) ------------------------------------------------------
+
+    /**
+     * What VisualVM shows of threads: each ROOT_THREAD_OBJ's STACK TRACE
+     * (ThreadObjectGCRoot.getStackTrace) and the ROOT_JAVA_FRAME roots tied to
+     * a thread and a frame of it (JavaFrameGCRoot).  A frame is "real" when
+     * its LOAD CLASS resolves (the library says "N/A" otherwise) and its
+     * method name is a Java method name, not a placeholder.
+     */
+    void stackChecks(Heap heap) {
+        long threads = 0, withReal = 0, frames = 0, realFrames = 0;
+        long javaFrames = 0, tied = 0, noThread = 0;
+        List<String> lines = new ArrayList<>();
+        Map<ThreadObjectGCRoot, Integer> depth = new HashMap<>();
+        for (GCRoot r : heap.getGCRoots()) {
+            if (r instanceof ThreadObjectGCRoot) {
+                threads++;
+                ThreadObjectGCRoot t = (ThreadObjectGCRoot) r;
+                StackTraceElement[] st = t.getStackTrace();
+                int n = st == null ? 0 : st.length, real = 0;
+                String top = "none";
+                for (int k = 0; k < n; k++) {
+                    if (!realFrame(st[k])) continue;
+                    if (real++ == 0) top = st[k].getClassName() + "." + st[k].getMethodName();
+                }
+                depth.put(t, n);
+                frames += n;
+                realFrames += real;
+                if (real > 0) withReal++;
+                lines.add(threadName(t.getInstance()) + " frames=" + n + " real_frames=" + real + " top=" + top);
+            } else if (r instanceof JavaFrameGCRoot) {
+                javaFrames++;
+            }
+        }
+        for (GCRoot r : heap.getGCRoots()) {
+            if (!(r instanceof JavaFrameGCRoot)) continue;
+            JavaFrameGCRoot f = (JavaFrameGCRoot) r;
+            ThreadObjectGCRoot t = f.getThreadGCRoot();
+            if (t == null) {
+                noThread++;
+                continue;
+            }
+            // -1 is the "frame unknown" HPROF allows (a conservative scan)
+            Integer n = depth.get(t);
+            if (n != null && f.getFrameNumber() >= 0 && f.getFrameNumber() < n) tied++;
+        }
+        kv("threads", threads);
+        for (String l : lines) kv("thread", l);
+        kv("threads_with_real_frame", withReal);
+        kv("stack_frames", frames);
+        kv("stack_frames_real", realFrames);
+        kv("java_frame_roots", javaFrames);
+        kv("java_frame_roots_tied", tied);
+        kv("java_frame_roots_without_thread", noThread);
+        problem("java_frame_roots_without_thread", noThread);
+    }
+
+    static boolean realFrame(StackTraceElement e) {
+        String c = e.getClassName(), m = e.getMethodName();
+        if (c == null || c.isEmpty() || "N/A".equals(c) || m == null || m.isEmpty()) return false;
+        if (m.equals("<init>") || m.equals("<clinit>")) return true;
+        if (!Character.isJavaIdentifierStart(m.charAt(0))) return false;
+        for (int k = 1; k < m.length(); k++) if (!Character.isJavaIdentifierPart(m.charAt(k))) return false;
+        return true;
+    }
+
+    /** Thread.name when the dump names it, else the thread object's id. */
+    static String threadName(Instance t) {
+        if (t == null) return "<no object>";
+        Object n = t.getValueOfField("name");
+        if (n instanceof Instance) {
+            Instance s = (Instance) n;
+            Object value = s.getValueOfField("value");
+            if (s.getJavaClass() != null && "java.lang.String".equals(s.getJavaClass().getName())
+                    && value instanceof PrimitiveArrayInstance) {
+                String v = decodeString(s, (PrimitiveArrayInstance) value, s.getValueOfField("coder"));
+                if (v != null) return escape(v);
+            }
+        }
+        return "<thread " + hex(t.getInstanceId()) + ">";
     }
 
     // ---- raw pass ------------------------------------------------------------------

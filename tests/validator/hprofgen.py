@@ -50,10 +50,20 @@ class Hprof:
         return self.strings[s]
 
     def load_class(self, cid, name):
+        """Returns the class serial number (what STACK FRAME records name)."""
         self.class_serial += 1
         nid = self.utf8(name)
         self.top.append(self.record(0x02, struct.pack('>I', self.class_serial) + self.id(cid)
                                     + struct.pack('>I', 0) + self.id(nid)))
+        return self.class_serial
+
+    def stack_frame(self, fid, method, source, class_serial, line):
+        self.top.append(self.record(0x04, self.id(fid) + self.id(self.utf8(method)) + self.id(self.utf8('()V'))
+                                    + self.id(self.utf8(source)) + struct.pack('>Ii', class_serial, line)))
+
+    def stack_trace(self, serial, thread_serial, frame_ids):
+        self.top.append(self.record(0x05, struct.pack('>III', serial, thread_serial, len(frame_ids))
+                                    + b''.join(self.id(f) for f in frame_ids)))
 
     def value(self, t, v):
         return self.id(v) if t == OBJ else struct.pack('>' + PACK[t], v)
@@ -103,12 +113,14 @@ class Hprof:
             raw, n = b''.join(struct.pack('>' + PACK[t], v) for v in data), len(data)
         self.sub.append(b'\x23' + self.id(oid) + struct.pack('>II', 0, n) + bytes([t]) + raw)
 
-    def root(self, kind, oid):
-        """kind: HPROF root sub-tag (0xff, 0x01..0x08, 0x89..0x8e)."""
+    def root(self, kind, oid, serials=(1, 0)):
+        """kind: HPROF root sub-tag (0xff, 0x01..0x08, 0x89..0x8e); serials: the
+        two u4 of JNI local, java frame (thread, frame number) and thread
+        object (thread, stack trace) roots."""
         if kind == 0x01:
             extra = self.id(0)
         elif kind in (0x02, 0x03, 0x08):
-            extra = struct.pack('>II', 1, 0)
+            extra = struct.pack('>II', *serials)
         elif kind in (0x04, 0x06):
             extra = struct.pack('>I', 1)
         else:
@@ -451,6 +463,168 @@ def sc_char_array_string():
     return h.build()
 
 
+# ---------------------------------------------------------------------------
+# Field names (--naming): JDK classes with their real fields, and values that
+# fit them.  Ids of the classes and objects added to the base heap:
+C_ABSMAP, C_HASHMAP, C_NODE, C_NODEARR, C_ABSLIST, C_ARRAYLIST, C_SYNTH, C_STATICS = (
+    0x200, 0x208, 0x210, 0x218, 0x220, 0x228, 0x230, 0x238)
+C_SLOTTED, C_BADSLOT = 0x240, 0x248
+O_MAP, O_TABLE, O_NODE1, O_NODE2, O_KEY1, O_KEY1VAL, O_KEY2, O_KEY2VAL = (
+    0x30000, 0x30008, 0x30010, 0x30018, 0x30020, 0x30028, 0x30030, 0x30038)
+O_LIST, O_ELEMS, O_SYNTH1, O_SYNTH2, O_SLOTTED, O_BADSLOT = 0x30040, 0x30048, 0x30050, 0x30058, 0x30060, 0x30068
+
+
+def java_hash(s):
+    h = 0
+    for ch in s:
+        h = (31 * h + ord(ch)) & 0xffffffff
+    return h - (1 << 32) if h & 0x80000000 else h
+
+
+def spread(s):
+    """HashMap.hash() of a String key, as a signed int."""
+    h = java_hash(s) & 0xffffffff
+    h ^= h >> 16
+    return h - (1 << 32) if h & 0x80000000 else h
+
+
+def named_jdk(array_list_size_type=INT, map_extra=()):
+    """HashMap {"a" -> Holder, "b" -> Holder} in one bucket chain, an
+    ArrayList holding the map, two instances of a class with synthetic field
+    names, one whose identity hash and padding are named as slots, one with
+    a slot of the wrong kind, and a class with a named and a synthetic
+    static."""
+    h = base()
+    for cid, name in [(C_ABSMAP, 'java/util/AbstractMap'), (C_HASHMAP, 'java/util/HashMap'),
+                      (C_NODE, 'java/util/HashMap$Node'), (C_NODEARR, '[Ljava/util/HashMap$Node;'),
+                      (C_ABSLIST, 'java/util/AbstractList'), (C_ARRAYLIST, 'java/util/ArrayList'),
+                      (C_SYNTH, 'Synth'), (C_STATICS, 'Statics'), (C_SLOTTED, 'Slotted'), (C_BADSLOT, 'BadSlot')]:
+        h.load_class(cid, name)
+    h.class_dump(C_ABSMAP, C_OBJECT, fields=[('keySet', OBJ), ('values', OBJ)])
+    h.class_dump(C_HASHMAP, C_ABSMAP, fields=[('table', OBJ), ('entrySet', OBJ), ('size', INT), ('modCount', INT),
+                                              ('threshold', INT), ('loadFactor', FLOAT)] + list(map_extra))
+    h.class_dump(C_NODE, C_OBJECT, fields=[('hash', INT), ('key', OBJ), ('value', OBJ), ('next', OBJ)])
+    h.class_dump(C_NODEARR, C_OBJECT)
+    h.class_dump(C_ABSLIST, C_OBJECT, fields=[('modCount', INT)])
+    h.class_dump(C_ARRAYLIST, C_ABSLIST, fields=[('elementData', OBJ), ('size', array_list_size_type)])
+    h.class_dump(C_SYNTH, C_OBJECT, fields=[('ref@16', OBJ), ('i32@24', INT)])
+    h.class_dump(C_STATICS, C_OBJECT, statics=[('CACHE', OBJ, O_MAP), ('i32@16', INT, 5)])
+    h.class_dump(C_SLOTTED, C_OBJECT, fields=[('x', INT), ('<hash>', INT), ('<pad>', SHORT)])
+    h.class_dump(C_BADSLOT, C_OBJECT, fields=[('<monitor>', INT)])
+    h.instance(O_SLOTTED, C_SLOTTED, {'x': 1, '<hash>': 0x1234})
+    h.instance(O_BADSLOT, C_BADSLOT)
+    h.instance(O_MAP, C_HASHMAP, {'table': O_TABLE, 'size': 2, 'threshold': 3, 'loadFactor': 0.75})
+    h.obj_array(O_TABLE, C_NODEARR, [0, O_NODE1, 0, 0])
+    h.instance(O_NODE1, C_NODE, {'hash': spread('a'), 'key': O_KEY1, 'value': O_HOLDER, 'next': O_NODE2})
+    h.instance(O_NODE2, C_NODE, {'hash': spread('b'), 'key': O_KEY2, 'value': O_HOLDER})
+    h.instance(O_KEY1, C_STRING, {'value': O_KEY1VAL, 'hash': java_hash('a')})  # hash cached
+    h.prim_array(O_KEY1VAL, BYTE, b'a')
+    h.instance(O_KEY2, C_STRING, {'value': O_KEY2VAL})  # hash not computed yet
+    h.prim_array(O_KEY2VAL, BYTE, b'b')
+    h.instance(O_LIST, C_ARRAYLIST, {'elementData': O_ELEMS, 'size': 1})
+    h.obj_array(O_ELEMS, C_OBJARR, [O_MAP, 0])
+    h.instance(O_SYNTH1, C_SYNTH, {'ref@16': O_LIST})
+    h.instance(O_SYNTH2, C_SYNTH)
+    for cid in (C_ABSMAP, C_HASHMAP, C_NODE, C_NODEARR, C_ABSLIST, C_ARRAYLIST, C_SYNTH, C_STATICS,
+                C_SLOTTED, C_BADSLOT):
+        h.root(0x05, cid)
+    for oid in (O_SYNTH1, O_SYNTH2, O_SLOTTED, O_BADSLOT):
+        h.root(0x01, oid)
+    return h
+
+
+def sc_named_jdk():
+    return named_jdk().build()
+
+
+def sc_named_jdk_wrong():
+    # Each a name a writer could get wrong: a node's next holding a String,
+    # a String's cached hash and a node's hash that are not theirs, an
+    # ArrayList's elementData a byte[]; a name HashMap does not declare and
+    # an ArrayList.size of the wrong type.
+    h = named_jdk(array_list_size_type=LONG, map_extra=[('foo', INT)])
+    h.instance(0x40000, C_NODE, {'hash': spread('a'), 'key': O_KEY1, 'next': O_KEY2})
+    h.instance(0x40008, C_STRING, {'value': O_KEY1VAL, 'hash': java_hash('a') + 1})
+    h.instance(0x40010, C_ARRAYLIST, {'elementData': O_KEY1VAL})
+    h.instance(0x40018, C_NODE, {'hash': spread('b'), 'key': O_KEY1})
+    for oid in (0x40000, 0x40008, 0x40010, 0x40018):
+        h.root(0x01, oid)
+    return h.build()
+
+
+def box_caches(wrong):
+    """Long$LongCache.cache, the 256 Longs -128..127 (with WRONG: element 3
+    boxes 7, and Byte$ByteCache.cache is that same Long[])."""
+    h = base()
+    c_long, c_longarr, c_cache, c_bytecache = 0x400, 0x408, 0x410, 0x418
+    o_arr = 0x70000
+    h.load_class(c_long, 'java/lang/Long')
+    h.load_class(c_longarr, '[Ljava/lang/Long;')
+    h.load_class(c_cache, 'java/lang/Long$LongCache')
+    h.class_dump(c_long, C_OBJECT, fields=[('value', LONG)])
+    h.class_dump(c_longarr, C_OBJECT)
+    h.class_dump(c_cache, C_OBJECT, statics=[('cache', OBJ, o_arr)])
+    if wrong:
+        h.load_class(c_bytecache, 'java/lang/Byte$ByteCache')
+        h.class_dump(c_bytecache, C_OBJECT, statics=[('cache', OBJ, o_arr)])
+    elems = [o_arr + 8 * (k + 1) for k in range(256)]
+    h.obj_array(o_arr, c_longarr, elems)
+    for k, oid in enumerate(elems):
+        h.instance(oid, c_long, {'value': 7 if wrong and k == 3 else k - 128})
+    for cid in (c_long, c_longarr, c_cache) + ((c_bytecache,) if wrong else ()):
+        h.root(0x05, cid)
+    return h.build()
+
+
+def sc_box_caches():
+    return box_caches(False)
+
+
+def sc_box_caches_wrong():
+    return box_caches(True)
+
+
+# ---------------------------------------------------------------------------
+# Threads (--stacks): "main" runs Main.run <- Main.main and holds Holder in
+# its frame 1; "worker" has one frame whose class the dump does not know and
+# holds the String from a frame it cannot tell.
+C_THREAD, C_MAIN = 0x300, 0x308
+O_T1, O_T1NAME, O_T1NAMEVAL, O_T2, O_T2NAME, O_T2NAMEVAL = 0x50000, 0x50008, 0x50010, 0x50018, 0x50020, 0x50028
+
+
+def stacks(frame_thread_serial=1):
+    h = base()
+    h.load_class(C_THREAD, 'java/lang/Thread')
+    main_serial = h.load_class(C_MAIN, 'Main')
+    h.class_dump(C_THREAD, C_OBJECT, fields=[('name', OBJ), ('tid', LONG)])
+    h.class_dump(C_MAIN, C_OBJECT)
+    h.stack_frame(0x60000, 'run', 'Main.java', main_serial, 10)
+    h.stack_frame(0x60008, 'main', 'Main.java', main_serial, 3)
+    h.stack_frame(0x60010, 'work', 'Unknown.java', 999, -1)
+    h.stack_trace(2, 1, [0x60000, 0x60008])
+    h.stack_trace(3, 2, [0x60010])
+    for oid, name_id, val_id, name, tid in [(O_T1, O_T1NAME, O_T1NAMEVAL, b'main', 1),
+                                            (O_T2, O_T2NAME, O_T2NAMEVAL, b'worker', 2)]:
+        h.instance(oid, C_THREAD, {'name': name_id, 'tid': tid})
+        h.instance(name_id, C_STRING, {'value': val_id})
+        h.prim_array(val_id, BYTE, name)
+    h.root(0x05, C_THREAD)
+    h.root(0x05, C_MAIN)
+    h.root(0x08, O_T1, serials=(1, 2))
+    h.root(0x08, O_T2, serials=(2, 3))
+    h.root(0x03, O_HOLDER, serials=(frame_thread_serial, 1))
+    h.root(0x03, O_STR, serials=(2, 0xffffffff))
+    return h
+
+
+def sc_stacks():
+    return stacks().build()
+
+
+def sc_stacks_frame_of_no_thread():
+    return stacks(frame_thread_serial=7).build()
+
+
 # name -> (function, expected exit code, comment)
 SCENARIOS = {
     'valid': (sc_valid, 0, 'base heap, HEAP DUMP SEGMENT + END'),
@@ -492,6 +666,13 @@ SCENARIOS = {
     'utf16_string': (sc_utf16_string, 0, 'coder=1 String + StringUTF16 class'),
     'utf16_string_no_StringUTF16': (sc_utf16_string_no_StringUTF16, 1, 'coder=1 String, no StringUTF16 class'),
     'char_array_string': (sc_char_array_string, 0, 'String.value is char[] (no coder)'),
+    'named_jdk': (sc_named_jdk, 0, 'HashMap, ArrayList, String with real names; synthetic names; statics'),
+    'named_jdk_wrong': (sc_named_jdk_wrong, 0, 'wrong names and values (a problem only with --naming)'),
+    'box_caches': (sc_box_caches, 0, 'Long$LongCache.cache as a static, the Longs -128..127'),
+    'box_caches_wrong': (sc_box_caches_wrong, 0, 'a cache element boxing the wrong value, a cache of the wrong type'),
+    'stacks': (sc_stacks, 0, 'two threads with stack traces and java frame roots'),
+    'stacks_frame_of_no_thread': (sc_stacks_frame_of_no_thread, 0,
+                                  'java frame root of a thread serial no thread has (a problem with --stacks)'),
 }
 
 

@@ -95,6 +95,27 @@ if (cd "$work" && javac -d . SelfTestDump.java && java -Xshare:off -cp . SelfTes
         fail "jdk: instances=$n raw_instances=$r"
     fi
     if grep -q '^histo=[0-9]* [0-9]* ' "$work/jdk.out"; then pass "jdk: histo lines"; else fail "jdk: no histo lines"; fi
+    # HotSpot names every field and writes every thread's stack: the table of
+    # known JDK classes must agree with the JDK's own dump, field by field.
+    run jdk_named 0 "$work/jdk.hprof" --naming --stacks
+    expect jdk_named 'naming_all_real_pct=100.0'
+    expect jdk_named 'naming_classes_with_synthetic=0'
+    expect jdk_named 'wrong_values=0'
+    expect jdk_named 'java_frame_roots_without_thread=0'
+    nk=$(grep -c '^known_class=' "$work/jdk_named.out")
+    nok=$(grep -c '^known_class=[^ ]* fields_ok=1 missing=none unexpected=none wrong_type=none synthetic=none$' "$work/jdk_named.out")
+    if [ "$nk" -ge 12 ] && [ "$nk" = "$nok" ]; then pass "jdk_named: $nok known classes named right"; else fail "jdk_named: $nok of $nk known classes right"; fi
+    n=$(value jdk_named naming_values_checked)
+    if [ "${n:-0}" -gt 1000 ]; then pass "jdk_named: $n values checked"; else fail "jdk_named: naming_values_checked=$n"; fi
+    n=$(value jdk_named static_fields)
+    if [ "${n:-0}" -gt 100 ]; then pass "jdk_named: static_fields=$n"; else fail "jdk_named: static_fields=$n"; fi
+    if grep -q '^thread=main frames=[1-9][0-9]* real_frames=[1-9][0-9]* top=[^ ]*\.dumpHeap0$' "$work/jdk_named.out"; then
+        pass "jdk_named: main thread's stack ends in dumpHeap0"
+    else
+        fail "jdk_named: no main thread stack"
+    fi
+    t=$(value jdk_named java_frame_roots); tt=$(value jdk_named java_frame_roots_tied)
+    if [ "${t:-0}" -gt 0 ] && [ "$t" = "$tt" ]; then pass "jdk_named: $t java frame roots, each tied to a frame"; else fail "jdk_named: java_frame_roots=$t tied=$tt"; fi
 else
     fail "jdk: could not produce a heap dump with the JDK"
 fi
@@ -141,6 +162,68 @@ expect unknown_subrecord 'problems=unknown_subrecord_tag:1'
 expect all_root_kinds 'gcroots=22'
 expect utf16_string 'problems=none'
 expect utf16_string_no_StringUTF16 'problems=utf16_strings_without_StringUTF16_class:1'
+
+# Names: counted by whether they hold '@' (hdump's kind@offset form), judged
+# against the JDK's field table by name, type and value.
+run named 0 "$work/named_jdk.hprof" --naming
+# Slotted names its identity hash and padding as slots (<hash>, <pad>), and
+# counts as named; BadSlot's int <monitor> is no slot, so it does not.
+expect named 'naming_instances=12'
+expect named 'naming_all_real=9'
+expect named 'naming_all_real_pct=75.0'
+expect named 'naming_classes_with_synthetic=2'
+expect named 'naming_fields_synthetic=3'
+expect named 'naming_synthetic_top=2 Synth ref@16,i32@24'
+expect named 'naming_synthetic_top=1 BadSlot <monitor>'
+expect named 'static_fields=2'
+expect named 'static_fields_synthetic=1'
+expect named 'classes_with_statics=1'
+for k in java.lang.String java.util.AbstractMap java.util.HashMap 'java.util.HashMap$Node' java.util.AbstractList java.util.ArrayList; do
+    expect named "known_class=$k fields_ok=1 missing=none unexpected=none wrong_type=none synthetic=none"
+done
+expect named 'naming_values_checked=15'
+expect named 'wrong_values=0'
+expect named 'problems=none'
+# named_jdk_wrong exits 0 without --naming (above): names are judged only when asked.
+run named_wrong 1 "$work/named_jdk_wrong.hprof" --naming
+expect named_wrong 'known_class=java.util.HashMap fields_ok=0 missing=none unexpected=foo wrong_type=none synthetic=none'
+expect named_wrong 'known_class=java.util.ArrayList fields_ok=0 missing=none unexpected=none wrong_type=size:long synthetic=none'
+expect named_wrong 'wrong_values=4'
+expect named_wrong 'wrong_value_example=java.util.HashMap$Node#40000 next holds a java.lang.String'
+expect named_wrong 'wrong_value_example=java.lang.String#40008 hash 98 is not the hash of "a"'
+expect named_wrong 'wrong_value_example=java.util.HashMap$Node#40018 hash 98 is not the spread hash 97 of key "a"'
+expect named_wrong 'wrong_value_example=java.util.ArrayList#40010 elementData holds a byte[]'
+expect named_wrong 'problems=naming_wrong_names:2,naming_wrong_values:4'
+# The base heap's classes are not all named by the JDK's table: Holder has
+# real names, nothing is synthetic; known classes absent from a dump are not listed.
+run valid_named 0 "$work/valid.hprof" --naming
+expect valid_named 'naming_all_real_pct=100.0'
+if grep -q '^known_class=java.util.HashMap ' "$work/valid_named.out"; then fail "valid_named: absent class listed"; else pass "valid_named: absent classes not listed"; fi
+
+# Boxing caches held by statics: element k boxes -128 + k.
+run caches 0 "$work/box_caches.hprof" --naming
+expect caches 'static_caches_checked=1'
+expect caches 'naming_values_checked=259'
+expect caches 'wrong_values=0'
+run caches_wrong 1 "$work/box_caches_wrong.hprof" --naming
+expect caches_wrong 'static_caches_checked=2'
+expect caches_wrong 'wrong_values=2'
+expect caches_wrong 'wrong_value_example=java.lang.Long[]#70000 java.lang.Byte$ByteCache.cache is a java.lang.Long[]'
+expect caches_wrong 'wrong_value_example=java.lang.Long#70020 java.lang.Long$LongCache.cache[3] boxes 7, not -125'
+
+# Threads: the library's stack traces and frame roots.
+run stacks 0 "$work/stacks.hprof" --stacks
+expect stacks 'threads=2'
+expect stacks 'thread=main frames=2 real_frames=2 top=Main.run'
+expect stacks 'thread=worker frames=1 real_frames=0 top=none'
+expect stacks 'threads_with_real_frame=1'
+expect stacks 'java_frame_roots=2'
+expect stacks 'java_frame_roots_tied=1'
+expect stacks 'java_frame_roots_without_thread=0'
+run stacks_orphan 1 "$work/stacks_frame_of_no_thread.hprof" --stacks
+expect stacks_orphan 'problems=java_frame_roots_without_thread:1'
+run stacks_unnamed 0 "$work/valid.hprof" --stacks
+expect stacks_unnamed 'threads=0'
 
 run valid_opts 0 "$work/valid.hprof" --class-names --string-equals hello-hprofgen --strings-prefix hello \
     --dump-strings-matching '^hello'

@@ -565,6 +565,37 @@ static void check_overlaps(struct factset *fs, const struct hd_layout *L, size_t
 	}
 }
 
+/* Does a surviving fact of class A overlap [OFF, OFF+LEN)? */
+static bool group_overlaps(const struct apply *x, size_t a, unsigned off, unsigned len)
+{
+	const struct factset *fs = &x->fs;
+	for (size_t i = fs->first[a], j = i; next_live_group(fs, a, &i, &j); i = j) {
+		uint32_t f = fs->order[i];
+		unsigned o = fs->ff->v[f].offset;
+		if (o < off + len && off < o + field_len(x->L, fs->type[f]))
+			return true;
+	}
+	return false;
+}
+
+/* A fact of class K on the bytes of a name of one of its superclasses: the
+ * superclass declares the field there, K's name goes. */
+static void check_ancestors(struct apply *x, size_t k)
+{
+	struct factset *fs = &x->fs;
+	const struct hd_classes *t = x->t;
+	for (size_t i = fs->first[k], j = i; next_live_group(fs, k, &i, &j); i = j) {
+		uint32_t f = fs->order[i];
+		unsigned off = fs->ff->v[f].offset, len = field_len(x->L, fs->type[f]);
+		for (int32_t a = t->v[k].jsuper, depth = 0; a >= 0 && depth < 1024;
+		     a = t->v[a].jsuper, depth++)
+			if (group_overlaps(x, (size_t)a, off, len)) {
+				drop_group(fs, i, j);
+				break;
+			}
+	}
+}
+
 /* Keeps the facts that fit: see classes_apply_facts. */
 static int validate(struct apply *x)
 {
@@ -596,6 +627,8 @@ static int validate(struct apply *x)
 			return -1;
 		check_overlaps(fs, x->L, k);
 	}
+	for (size_t k = 0; k < t->n; k++)
+		check_ancestors(x, k);
 	return 0;
 }
 

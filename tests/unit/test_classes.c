@@ -550,3 +550,39 @@ Test(classes, complete_name_list_leaves_padding_out)
 		cr_assert_eq(c->nfields, 3, "%s: %zu fields", a.r.h.p.name, c->nfields);
 	}
 }
+
+/* More facts for one class than any class has fields: none is believed
+ * (each would otherwise be checked against all the others). */
+Test(classes, too_many_facts_for_a_class_are_dropped)
+{
+	struct applied a;
+	EACH_PRESET(&a) {
+		unsigned key = off_of(&a, NODE, "key");
+		for (int i = 0; i < 2049; i++)
+			fact(&a, NODE, key, HD_T_OBJECT, HD_SRC_SUBSTRATE, "key");
+		applied_run(&a);
+		cr_assert(synthetic_at(&a, NODE, key), "%s", a.r.h.p.name);
+		cr_assert_eq(a.st.facts_dropped[HD_SRC_SUBSTRATE], 2049);
+	}
+}
+
+/* Without superclass links every class stands alone: its fields still
+ * describe all of its instance bytes (java.lang.Object's but none). */
+Test(classes, no_superclass_links_still_fields)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct fixture r;
+		struct hd_classes t;
+		setup(&r, PRESETS[i]);
+		r.L.hub_super = -1;
+		cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), 0);
+		const struct hd_class *node = classes_named(&t, NODE);
+		cr_assert_eq(node->jsuper, -1);
+		cr_assert_not_null(field_at(node, sh_field(&r.h, NODE, "next")), "%s", r.h.p.name);
+		cr_assert_str_eq(t.interned[field_at(classes_named(&t, "java.lang.String"),
+						     r.L.str_value)->name], "value");
+		cr_assert_eq(classes_named(&t, "java.lang.Object")->nfields, 0);
+		classes_free(&t);
+		teardown(&r);
+	}
+}

@@ -454,8 +454,8 @@ static int factset_build(struct factset *fs, const struct hd_classes *t,
 			continue;
 		bool arraylike = c && (c->kind == HD_KIND_OBJ_ARRAY || c->kind == HD_KIND_PRIM_ARRAY);
 		uint8_t type = f->type;
-		if (!c || arraylike || (type != 0 && !is_type(type)) ||
-		    f->name >= ff->nnames) {
+		if (!c || arraylike || (type != 0 && !is_type(type)) || f->name >= ff->nnames ||
+		    f->source >= HD_SRC_COUNT) {
 			fs->drop[i] = true;
 			continue;
 		}

@@ -12,6 +12,11 @@
 
 #define MAX_HUB_BYTES 4096
 #define MAX_FIELDS 65536
+/* More facts than this for one class are not believed (none has that many
+ * fields); and checking facts may cost this many steps at most, past which
+ * the facts left unchecked are dropped: hostile facts cannot stall a dump. */
+#define MAX_CLASS_FACTS 2048
+#define CHECK_BUDGET (1ull << 28)
 
 unsigned hd_type_size(enum hd_type t)
 {
@@ -277,10 +282,12 @@ static int class_roles(const struct hd_layout *L, const uint8_t *table, uint32_t
 }
 
 /* Has C instance bytes that fields describe?  java.lang.Object's, past the
- * header, are its hash and padding. */
+ * header, are its hash and padding; a class whose superclass is not known
+ * describes all of its bytes. */
 static bool has_bytes(const struct hd_class *c)
 {
-	return (c->kind == HD_KIND_INSTANCE || c->kind == HD_KIND_HYBRID) && c->jsuper >= 0;
+	return (c->kind == HD_KIND_INSTANCE || c->kind == HD_KIND_HYBRID) &&
+	       (c->jsuper >= 0 || strcmp(c->name, "java.lang.Object") != 0);
 }
 
 /* Does a field of TYPE at OFF fit bytes of roles ROLE (SIZE of them)?  A
@@ -331,7 +338,15 @@ struct apply {
 	uint8_t **nofield; /* per class: NULL, or a flag per instance byte that no field
 			      this class declares or inherits lies there */
 	struct hd_naming_stats *stats;
+	uint64_t work;     /* steps spent checking facts (CHECK_BUDGET) */
 };
+
+/* Spends COST steps; false once the budget is gone. */
+static bool spend(struct apply *x, uint64_t cost)
+{
+	x->work += cost;
+	return x->work <= CHECK_BUDGET;
+}
 
 static int check_interrupted(void)
 {
@@ -439,8 +454,8 @@ static int factset_build(struct factset *fs, const struct hd_classes *t,
 			continue;
 		bool arraylike = c && (c->kind == HD_KIND_OBJ_ARRAY || c->kind == HD_KIND_PRIM_ARRAY);
 		uint8_t type = f->type;
-		if (!c || arraylike || (type != 0 && !is_type(type)) ||
-		    f->name >= ff->nnames) {
+		if (!c || arraylike || (type != 0 && !is_type(type)) || f->name >= ff->nnames ||
+		    f->source >= HD_SRC_COUNT) {
 			fs->drop[i] = true;
 			continue;
 		}
@@ -464,11 +479,12 @@ static int factset_build(struct factset *fs, const struct hd_classes *t,
 
 /* Within each class: the sources must agree on the name and type at an
  * offset, and a name must not stand at two offsets; else the name goes. */
-static void check_agreement(struct factset *fs, size_t nclasses)
+static void check_agreement(struct apply *x)
 {
-	for (size_t c = 0; c < nclasses; c++) {
-		size_t end = fs->first[c + 1];
-		if (end - fs->first[c] > MAX_FIELDS) {
+	struct factset *fs = &x->fs;
+	for (size_t c = 0; c < x->t->n; c++) {
+		size_t end = fs->first[c + 1], n = end - fs->first[c];
+		if (n > MAX_CLASS_FACTS || !spend(x, (uint64_t)n * n)) {
 			drop_group(fs, fs->first[c], end);
 			continue;
 		}
@@ -565,12 +581,44 @@ static void check_overlaps(struct factset *fs, const struct hd_layout *L, size_t
 	}
 }
 
+/* Does a surviving fact of class A overlap [OFF, OFF+LEN)? */
+static bool group_overlaps(const struct apply *x, size_t a, unsigned off, unsigned len)
+{
+	const struct factset *fs = &x->fs;
+	for (size_t i = fs->first[a], j = i; next_live_group(fs, a, &i, &j); i = j) {
+		uint32_t f = fs->order[i];
+		unsigned o = fs->ff->v[f].offset;
+		if (o < off + len && off < o + field_len(x->L, fs->type[f]))
+			return true;
+	}
+	return false;
+}
+
+/* A fact of class K on the bytes of a name of one of its superclasses: the
+ * superclass declares the field there, K's name goes. */
+static void check_ancestors(struct apply *x, size_t k)
+{
+	struct factset *fs = &x->fs;
+	const struct hd_classes *t = x->t;
+	for (size_t i = fs->first[k], j = i; next_live_group(fs, k, &i, &j); i = j) {
+		uint32_t f = fs->order[i];
+		unsigned off = fs->ff->v[f].offset, len = field_len(x->L, fs->type[f]);
+		for (int32_t a = t->v[k].jsuper, depth = 0; a >= 0 && depth < 1024;
+		     a = t->v[a].jsuper, depth++)
+			if (!spend(x, fs->first[a + 1] - fs->first[a] + 1) ||
+			    group_overlaps(x, (size_t)a, off, len)) {
+				drop_group(fs, i, j);
+				break;
+			}
+	}
+}
+
 /* Keeps the facts that fit: see classes_apply_facts. */
 static int validate(struct apply *x)
 {
 	struct hd_classes *t = x->t;
 	struct factset *fs = &x->fs;
-	check_agreement(fs, t->n);
+	check_agreement(x);
 	for (size_t k = 0; k < t->n; k++) {
 		const struct hd_class *c = &t->v[k];
 		if (!has_bytes(c))
@@ -579,8 +627,13 @@ static int validate(struct apply *x)
 		if (!role)
 			return -1;
 		for (int32_t s = (int32_t)k, depth = 0; s >= 0 && depth < 1024;
-		     s = t->v[s].jsuper, depth++)
-			check_in(fs, x->L, (size_t)s, role, c->fixed_size);
+		     s = t->v[s].jsuper, depth++) {
+			size_t n = fs->first[s + 1] - fs->first[s];
+			if (spend(x, n + c->fixed_size / 8 + 1))
+				check_in(fs, x->L, (size_t)s, role, c->fixed_size);
+			else
+				drop_group(fs, fs->first[s], fs->first[s + 1]);
+		}
 		free(role);
 	}
 	for (size_t k = 0; k < t->n; k++) {
@@ -596,6 +649,8 @@ static int validate(struct apply *x)
 			return -1;
 		check_overlaps(fs, x->L, k);
 	}
+	for (size_t k = 0; k < t->n; k++)
+		check_ancestors(x, k);
 	return 0;
 }
 
@@ -665,7 +720,8 @@ static int find_nofield(struct apply *x)
 			mark_fact_bytes(x, d, below, D->fixed_size);
 		for (int32_t a = D->jsuper, depth = 0; rc == 0 && a >= 0 && depth < 1024;
 		     a = t->v[a].jsuper, depth++) {
-			if (has_bytes(&t->v[a]) && t->v[a].fixed_size <= MAX_NOFIELD_BYTES)
+			if (has_bytes(&t->v[a]) && t->v[a].fixed_size <= MAX_NOFIELD_BYTES &&
+			    spend(x, t->v[a].fixed_size))
 				rc = mark_nofield(x, (size_t)a, rd, below, D->fixed_size);
 			mark_fact_bytes(x, (size_t)a, below, D->fixed_size);
 		}

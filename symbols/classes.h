@@ -1,8 +1,12 @@
 /* The class table: one record per DynamicHub, with its Java name, how its
  * instances are laid out, and the HPROF fields that describe them — real
- * names where the layout proves them (String, boxed primitives), otherwise
- * one field per reference slot and int/short/byte fields over the remaining
- * bytes, named by offset, so every instance's bytes are fully accounted for. */
+ * names and types where facts about them hold up (classes_apply_facts),
+ * otherwise one field per reference slot and int/short/byte fields over the
+ * remaining bytes, named by offset (ref@16, i32@24), so every byte that may
+ * hold a field is accounted for.  Each class lists the fields it declares;
+ * its HPROF super is its Java superclass.  The identity-hash and monitor
+ * slots, and padding a complete name list or a subclass proves, are no
+ * field of any class. */
 #ifndef HD_CLASSES_H
 #define HD_CLASSES_H
 
@@ -110,9 +114,20 @@ struct hd_naming_stats {
 };
 
 /* Re-derives every class's fields with the instance-field facts of FF
- * that fit (fieldfacts.h), counting into STATS what became of them.
- * Errors: HD_E_LAYOUT (a reference map that does not decode),
- * HD_E_INTERRUPTED, HD_E_INTERNAL. */
+ * that hold up, counting into STATS what became of them.  A fact names a
+ * field of the class that declares it (its hub) and stands only if: the
+ * sources that speak of that offset of that class agree on the name and
+ * type, and the name is at no other offset of it; it fits the bytes of the
+ * class and of every subclass with instances (a reference exactly on a
+ * reference slot, the referent included; a primitive naturally aligned on
+ * bytes that are no reference, identity hash or monitor; a fact without a
+ * type only on a reference slot); it is not on a reference of the nearest
+ * superclass with instances nor on a name a superclass keeps; it overlaps
+ * no other name of the class; and a class with instances holds it.  A
+ * name list (fieldfacts.h) all of whose names stand as instance fields or
+ * static facts of its class makes the class's other bytes padding.
+ * Statics are not applied here.  Errors: HD_E_LAYOUT (a reference map that
+ * does not decode), HD_E_INTERRUPTED, HD_E_INTERNAL. */
 HD_MUST_CHECK int classes_apply_facts(struct hd_classes *t, hd_memview *mv,
 				      const struct hd_layout *L, const struct hd_field_facts *ff,
 				      struct hd_naming_stats *stats);

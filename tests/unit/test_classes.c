@@ -149,26 +149,24 @@ static void check_classes(const struct sh_params *p)
 	const struct hd_class *integer = classes_named(&t, "java.lang.Integer");
 	f = field_at(integer, sh_field(&r.h, "java.lang.Integer", "value"));
 	cr_assert(f && f->type == HD_T_INT && strcmp(t.interned[f->name], "value") == 0);
-	/* FillsGap.r lies in WithLong's identity-hash slot with 4-byte
-	 * references (the long leaves a gap): no field of WithLong's is there,
-	 * so the HPROF super is the Java superclass.  With 8-byte references in
-	 * CE 25 it covers WithLong's hash and padding, on which WithLong has a
-	 * synthetic field: that superclass does not fit and is skipped. */
+	/* FillsGap.r lies in WithLong's gap: its identity-hash slot with
+	 * 4-byte references, its hash and padding with 8-byte ones in CE 25.
+	 * No field of WithLong's is there, so FillsGap's HPROF super is its
+	 * Java superclass, as every class's is. */
 	const struct hd_class *with_long = classes_named(&t, "hdump.test.WithLong");
-	const struct hd_class *fills = classes_named(&t, "hdump.test.FillsGap");
 	unsigned r_off = sh_field(&r.h, "hdump.test.FillsGap", "r");
 	if (p->ref_size == 4)
 		cr_assert_eq(r_off, with_long->idhash_off, "%s: the generator no longer fills "
 			     "WithLong's gap", p->name);
-	bool overlap = false;
 	for (size_t i = 0; i < with_long->nfields; i++) {
 		const struct hd_field *wf = &with_long->fields[i];
 		unsigned len = wf->type == HD_T_OBJECT ? p->ref_size : hd_type_size(wf->type);
-		overlap = overlap || (wf->offset < r_off + p->ref_size && r_off < wf->offset + len);
+		cr_assert(wf->offset >= r_off + p->ref_size || r_off >= wf->offset + len,
+			  "%s: WithLong has a field over FillsGap.r", p->name);
 	}
-	cr_assert(p->ref_size == 8 || !overlap, "%s: WithLong has a field on its hash", p->name);
-	cr_assert_str_eq(t.v[fills->super].name, overlap ? "java.lang.Object" : "hdump.test.WithLong",
-			 "%s: FillsGap's HPROF super", p->name);
+	for (size_t k = 0; k < t.n; k++)
+		cr_assert_eq(t.v[k].super, t.v[k].jsuper, "%s: %s's HPROF super is not its Java one",
+			     p->name, t.v[k].name);
 	cr_assert_eq(classes_named(&t, "[B")->elem_type, HD_T_BYTE);
 	cr_assert_eq(classes_named(&t, "[I")->elem_type, HD_T_INT);
 	if (p->char_array)
@@ -290,4 +288,301 @@ Test(classes, pending_sigterm_ends_the_class_table)
 	cr_assert_eq(hd_error_class(), HD_E_INTERRUPTED, "%s", hd_error_message());
 	classes_free(&t);
 	teardown(&r);
+}
+
+/* ---- Facts applied (classes_apply_facts) ---------------------------------- */
+
+/* A synthetic heap's class table with crafted facts, the layout's own
+ * among them. */
+struct applied {
+	struct hd_field_facts ff; /* the facts, applied to T */
+	struct hd_naming_stats st;
+	struct hd_classes t;
+	struct fixture r;
+};
+
+static void applied_begin(struct applied *a, const struct sh_params *p)
+{
+	memset(a, 0, sizeof *a);
+	setup(&a->r, p);
+	cr_assert_eq(classes_build(&a->t, a->r.mv, &a->r.L, a->r.hubs, a->r.nhubs), 0, "%s: %s",
+		     p->name, hd_error_message());
+	cr_assert_eq(classes_layout_facts(&a->t, &a->r.L, &a->ff), 0);
+}
+
+static void fact(struct applied *a, const char *cls, unsigned off, uint8_t type,
+		 enum hd_field_source src, const char *name)
+{
+	struct hd_field_fact f = {.hub = sh_class(&a->r.h, cls)->hub, .offset = off, .type = type,
+				  .source = (uint8_t)src};
+	cr_assert_eq(ff_add(&a->ff, &f, name), 0);
+}
+
+/* The field of CLS named by sh_field's offset of FIELD. */
+static unsigned off_of(struct applied *a, const char *cls, const char *field)
+{
+	return sh_field(&a->r.h, cls, field);
+}
+
+static void applied_run(struct applied *a)
+{
+	cr_assert_eq(classes_apply_facts(&a->t, a->r.mv, &a->r.L, &a->ff, &a->st), 0, "%s: %s",
+		     a->r.h.p.name, hd_error_message());
+}
+
+static void applied_end(struct applied *a)
+{
+	ff_free(&a->ff);
+	classes_free(&a->t);
+	teardown(&a->r);
+}
+
+/* The name of CLS's field at OFF (inherited ones included), with its type
+ * in *TYPE; NULL if no field starts there. */
+static const char *name_at(const struct applied *a, const char *cls, unsigned off, uint8_t *type)
+{
+	const struct hd_field *f = field_at(classes_named(&a->t, cls), off);
+	if (type)
+		*type = f ? f->type : 0;
+	return f ? a->t.interned[f->name] : NULL;
+}
+
+/* A synthetic name: kind@offset. */
+static bool synthetic_at(const struct applied *a, const char *cls, unsigned off)
+{
+	const char *n = name_at(a, cls, off, NULL);
+	return n && strchr(n, '@');
+}
+
+#define EACH_PRESET(a)                                                                     \
+	for (size_t preset_ = 0; preset_ < NPRESETS && (applied_begin(a, PRESETS[preset_]), 1); \
+	     applied_end(a), preset_++)
+
+static const char NODE[] = "java.util.HashMap$Node";
+
+Test(classes, facts_that_fit_name_fields_with_their_types)
+{
+	struct applied a;
+	EACH_PRESET(&a) {
+		fact(&a, NODE, off_of(&a, NODE, "hash"), HD_T_INT, HD_SRC_SUBSTRATE, "hash");
+		fact(&a, NODE, off_of(&a, NODE, "key"), HD_T_OBJECT, HD_SRC_SUBSTRATE, "key");
+		fact(&a, NODE, off_of(&a, NODE, "value"), 0, HD_SRC_TRUFFLE, "value");
+		fact(&a, NODE, off_of(&a, NODE, "next"), HD_T_OBJECT, HD_SRC_REFLECTION, "next");
+		fact(&a, NODE, off_of(&a, NODE, "next"), HD_T_OBJECT, HD_SRC_SUBSTRATE, "next");
+		/* Primitive types as the facts give them, not int chunks. */
+		fact(&a, "java.util.HashMap", off_of(&a, "java.util.HashMap", "loadFactor"), HD_T_FLOAT,
+		     HD_SRC_REFLECTION, "loadFactor");
+		fact(&a, "hdump.test.WithLong", off_of(&a, "hdump.test.WithLong", "l"), HD_T_DOUBLE,
+		     HD_SRC_REFLECTION, "d");
+		applied_run(&a);
+		const char *who = a.r.h.p.name;
+		uint8_t type;
+		cr_assert_str_eq(name_at(&a, NODE, off_of(&a, NODE, "hash"), &type), "hash", "%s", who);
+		cr_assert_eq(type, HD_T_INT);
+		cr_assert_str_eq(name_at(&a, NODE, off_of(&a, NODE, "key"), &type), "key");
+		cr_assert_eq(type, HD_T_OBJECT);
+		cr_assert_str_eq(name_at(&a, NODE, off_of(&a, NODE, "value"), &type), "value");
+		cr_assert_eq(type, HD_T_OBJECT, "%s: an untyped fact on a reference slot", who);
+		cr_assert_str_eq(name_at(&a, NODE, off_of(&a, NODE, "next"), NULL), "next");
+		cr_assert_str_eq(name_at(&a, "java.util.HashMap",
+					 off_of(&a, "java.util.HashMap", "loadFactor"), &type),
+				 "loadFactor");
+		cr_assert_eq(type, HD_T_FLOAT);
+		cr_assert_str_eq(name_at(&a, "hdump.test.WithLong",
+					 off_of(&a, "hdump.test.WithLong", "l"), &type), "d");
+		cr_assert_eq(type, HD_T_DOUBLE);
+		/* Every field of a Node is named: nothing else but its hash and
+		 * padding is in it. */
+		const struct hd_class *node = classes_named(&a.t, NODE);
+		cr_assert_eq(node->nfields, 4, "%s: %zu fields", who, node->nfields);
+		cr_assert(node->all_named, "%s", who);
+		cr_assert_eq(node->named_by, (1u << HD_SRC_SUBSTRATE) | (1u << HD_SRC_TRUFFLE) |
+						     (1u << HD_SRC_REFLECTION));
+		cr_assert_eq(a.st.facts_kept[HD_SRC_SUBSTRATE], 3);
+		cr_assert_eq(a.st.facts_kept[HD_SRC_REFLECTION], 3);
+		cr_assert_eq(a.st.facts_kept[HD_SRC_TRUFFLE], 1);
+		cr_assert_eq(a.st.facts_dropped[HD_SRC_REFLECTION] + a.st.facts_dropped[HD_SRC_SUBSTRATE] +
+				     a.st.facts_dropped[HD_SRC_TRUFFLE], 0);
+		cr_assert_geq(a.st.classes_named[HD_SRC_SUBSTRATE], 1);
+		cr_assert_eq(a.st.super_skips, 0);
+	}
+}
+
+Test(classes, sources_that_disagree_lose_the_name)
+{
+	struct applied a;
+	EACH_PRESET(&a) {
+		unsigned key = off_of(&a, NODE, "key"), hash = off_of(&a, NODE, "hash");
+		fact(&a, NODE, key, HD_T_OBJECT, HD_SRC_SUBSTRATE, "key");
+		fact(&a, NODE, key, HD_T_OBJECT, HD_SRC_TRUFFLE, "kee");
+		fact(&a, NODE, hash, HD_T_INT, HD_SRC_SUBSTRATE, "hash");
+		fact(&a, NODE, hash, HD_T_FLOAT, HD_SRC_REFLECTION, "hash");
+		/* One name at two offsets of a class: neither stands. */
+		fact(&a, NODE, off_of(&a, NODE, "value"), HD_T_OBJECT, HD_SRC_SUBSTRATE, "next");
+		fact(&a, NODE, off_of(&a, NODE, "next"), HD_T_OBJECT, HD_SRC_SUBSTRATE, "next");
+		applied_run(&a);
+		cr_assert(synthetic_at(&a, NODE, key), "%s: %s", a.r.h.p.name,
+			  name_at(&a, NODE, key, NULL));
+		cr_assert(synthetic_at(&a, NODE, hash));
+		cr_assert(synthetic_at(&a, NODE, off_of(&a, NODE, "value")));
+		cr_assert(synthetic_at(&a, NODE, off_of(&a, NODE, "next")));
+		cr_assert_eq(a.st.facts_dropped[HD_SRC_SUBSTRATE], 4);
+		cr_assert_eq(a.st.facts_dropped[HD_SRC_TRUFFLE], 1);
+		cr_assert_eq(a.st.facts_dropped[HD_SRC_REFLECTION], 1);
+		cr_assert_eq(a.st.facts_kept[HD_SRC_SUBSTRATE], 0);
+		cr_assert(!classes_named(&a.t, NODE)->all_named);
+	}
+}
+
+Test(classes, facts_that_do_not_fit_are_dropped)
+{
+	struct applied a;
+	EACH_PRESET(&a) {
+		const char *who = a.r.h.p.name;
+		const struct hd_class *node = classes_named(&a.t, NODE);
+		unsigned key = off_of(&a, NODE, "key"), hash = off_of(&a, NODE, "hash");
+		/* A primitive over a reference slot, a reference on a primitive. */
+		fact(&a, NODE, key, HD_T_LONG, HD_SRC_SUBSTRATE, "key");
+		fact(&a, NODE, hash, HD_T_OBJECT, HD_SRC_SUBSTRATE, "hash");
+		/* Past the instance, in the header, misaligned. */
+		fact(&a, NODE, node->fixed_size, HD_T_BYTE, HD_SRC_SUBSTRATE, "past");
+		fact(&a, NODE, 0, HD_T_BYTE, HD_SRC_SUBSTRATE, "header");
+		fact(&a, "hdump.test.WithLong", off_of(&a, "hdump.test.WithLong", "l") + 2, HD_T_INT,
+		     HD_SRC_SUBSTRATE, "misaligned");
+		/* The identity hash's slot (in the instance in every preset but
+		 * Oracle 21's, whose hash may lie past it). */
+		unsigned idh = a.r.L.hub_idhash >= 0 ? node->idhash_off : a.r.L.idhash_fixed_off;
+		bool hash_inside = idh + 4 <= node->fixed_size;
+		if (hash_inside)
+			fact(&a, NODE, idh, HD_T_INT, HD_SRC_SUBSTRATE, "identityHash");
+		/* Two names that overlap. */
+		fact(&a, "java.util.HashMap", off_of(&a, "java.util.HashMap", "size"), HD_T_INT,
+		     HD_SRC_TRUFFLE, "size");
+		fact(&a, "java.util.HashMap", off_of(&a, "java.util.HashMap", "size") + 2, HD_T_SHORT,
+		     HD_SRC_TRUFFLE, "half");
+		/* A static field is not an instance field. */
+		struct hd_field_fact st = {.hub = node->hub, .offset = off_of(&a, NODE, "next"),
+					   .type = HD_T_OBJECT, .source = HD_SRC_SUBSTRATE,
+					   .is_static = true};
+		cr_assert_eq(ff_add(&a.ff, &st, "CACHE"), 0);
+		/* A class the image does not have. */
+		struct hd_field_fact nohub = {.hub = 8, .offset = 16, .type = HD_T_INT,
+					      .source = HD_SRC_SUBSTRATE};
+		cr_assert_eq(ff_add(&a.ff, &nohub, "ghost"), 0);
+		applied_run(&a);
+		cr_assert(synthetic_at(&a, NODE, key), "%s", who);
+		cr_assert(synthetic_at(&a, NODE, hash), "%s", who);
+		cr_assert(synthetic_at(&a, NODE, off_of(&a, NODE, "next")), "%s: a static named it", who);
+		cr_assert(synthetic_at(&a, "java.util.HashMap", off_of(&a, "java.util.HashMap", "size")));
+		cr_assert_null(name_at(&a, NODE, idh, NULL), "%s: a field on the hash", who);
+		for (size_t i = 0; i < node->nfields; i++)
+			cr_assert_eq(node->fields[i].named_by, 0, "%s: %s", who,
+				     a.t.interned[node->fields[i].name]);
+		cr_assert_eq(a.st.facts_kept[HD_SRC_SUBSTRATE], 0, "%s", who);
+		cr_assert_eq(a.st.facts_dropped[HD_SRC_SUBSTRATE], 6u + hash_inside, "%s", who);
+		cr_assert_eq(a.st.facts_dropped[HD_SRC_TRUFFLE], 2);
+	}
+}
+
+/* A field belongs to the class that declares it: a subclass's fact on a
+ * superclass's reference or named field is dropped, and an abstract class
+ * lists its own names, checked against its subclasses' instances. */
+Test(classes, inherited_fields_belong_to_the_superclass)
+{
+	struct applied a;
+	EACH_PRESET(&a) {
+		const char *who = a.r.h.p.name;
+		const char *weak = "java.lang.ref.WeakReference", *ref = "java.lang.ref.Reference";
+		unsigned queue = off_of(&a, ref, "queue");
+		fact(&a, ref, queue, HD_T_OBJECT, HD_SRC_REFLECTION, "queue");
+		fact(&a, weak, queue, HD_T_OBJECT, HD_SRC_SUBSTRATE, "queue");
+		unsigned l = off_of(&a, "hdump.test.WithLong", "l");
+		fact(&a, "hdump.test.WithLong", l, HD_T_LONG, HD_SRC_REFLECTION, "l");
+		fact(&a, "hdump.test.FillsGap", l, HD_T_LONG, HD_SRC_SUBSTRATE, "l2");
+		const char *amap = "java.util.AbstractMap", *map = "java.util.HashMap";
+		fact(&a, amap, off_of(&a, map, "keySet"), HD_T_OBJECT, HD_SRC_REFLECTION, "keySet");
+		fact(&a, amap, off_of(&a, map, "values"), 0, HD_SRC_REFLECTION, "values");
+		fact(&a, map, off_of(&a, map, "table"), HD_T_OBJECT, HD_SRC_REFLECTION, "table");
+		applied_run(&a);
+		cr_assert_str_eq(name_at(&a, weak, queue, NULL), "queue", "%s", who);
+		const struct hd_class *w = classes_named(&a.t, weak);
+		for (size_t i = 0; i < w->nown; i++)
+			cr_assert(w->own[i].offset != queue, "%s: WeakReference lists queue", who);
+		cr_assert_str_eq(name_at(&a, "hdump.test.FillsGap", l, NULL), "l", "%s", who);
+		cr_assert_eq(a.st.facts_dropped[HD_SRC_SUBSTRATE], 2, "%s", who);
+		const struct hd_class *am = classes_named(&a.t, amap), *hm = classes_named(&a.t, map);
+		cr_assert_eq(am->nown, 2, "%s: AbstractMap lists %zu fields", who, am->nown);
+		cr_assert_eq(hm->super, (int32_t)(am - a.t.v));
+		for (size_t i = 0; i < hm->nown; i++) {
+			const char *n = a.t.interned[hm->own[i].name];
+			cr_assert(strcmp(n, "keySet") && strcmp(n, "values"), "%s: HashMap lists %s", who, n);
+		}
+		cr_assert_str_eq(name_at(&a, map, off_of(&a, map, "values"), NULL), "values");
+		cr_assert_str_eq(name_at(&a, map, off_of(&a, map, "table"), NULL), "table");
+		/* HashMap's monitor slot is no field of any class. */
+		cr_assert_eq(a.st.super_skips, 0);
+	}
+}
+
+/* A class whose name list is placed in full has no field but those: its
+ * other bytes are padding. */
+Test(classes, complete_name_list_leaves_padding_out)
+{
+	struct applied a;
+	EACH_PRESET(&a) {
+		const char *list[] = {"elementData", "size", "EMPTY"};
+		const char *al = "java.util.ArrayList";
+		const struct hd_class *c = classes_named(&a.t, al);
+		cr_assert_eq(ff_add_list(&a.ff, c->hub, list, 3), 0);
+		fact(&a, al, off_of(&a, al, "elementData"), HD_T_OBJECT, HD_SRC_PREDICTED, "elementData");
+		fact(&a, al, off_of(&a, al, "size"), HD_T_INT, HD_SRC_PREDICTED, "size");
+		fact(&a, "java.util.AbstractList", off_of(&a, al, "modCount"), HD_T_INT, HD_SRC_PREDICTED,
+		     "modCount");
+		applied_run(&a);
+		/* Incomplete (EMPTY is neither placed nor static): padding stays. */
+		bool padded = !c->all_named;
+		cr_assert_eq(c->nfields > 3, padded, "%s", a.r.h.p.name);
+		struct hd_field_fact st = {.hub = c->hub, .offset = 16, .type = HD_T_OBJECT,
+					   .source = HD_SRC_PREDICTED, .is_static = true};
+		cr_assert_eq(ff_add(&a.ff, &st, "EMPTY"), 0);
+		applied_run(&a);
+		cr_assert(c->all_named, "%s", a.r.h.p.name);
+		cr_assert_eq(c->nfields, 3, "%s: %zu fields", a.r.h.p.name, c->nfields);
+	}
+}
+
+/* More facts for one class than any class has fields: none is believed
+ * (each would otherwise be checked against all the others). */
+Test(classes, too_many_facts_for_a_class_are_dropped)
+{
+	struct applied a;
+	EACH_PRESET(&a) {
+		unsigned key = off_of(&a, NODE, "key");
+		for (int i = 0; i < 2049; i++)
+			fact(&a, NODE, key, HD_T_OBJECT, HD_SRC_SUBSTRATE, "key");
+		applied_run(&a);
+		cr_assert(synthetic_at(&a, NODE, key), "%s", a.r.h.p.name);
+		cr_assert_eq(a.st.facts_dropped[HD_SRC_SUBSTRATE], 2049);
+	}
+}
+
+/* Without superclass links every class stands alone: its fields still
+ * describe all of its instance bytes (java.lang.Object's but none). */
+Test(classes, no_superclass_links_still_fields)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct fixture r;
+		struct hd_classes t;
+		setup(&r, PRESETS[i]);
+		r.L.hub_super = -1;
+		cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), 0);
+		const struct hd_class *node = classes_named(&t, NODE);
+		cr_assert_eq(node->jsuper, -1);
+		cr_assert_not_null(field_at(node, sh_field(&r.h, NODE, "next")), "%s", r.h.p.name);
+		cr_assert_str_eq(t.interned[field_at(classes_named(&t, "java.lang.String"),
+						     r.L.str_value)->name], "value");
+		cr_assert_eq(classes_named(&t, "java.lang.Object")->nfields, 0);
+		classes_free(&t);
+		teardown(&r);
+	}
 }

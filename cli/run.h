@@ -17,6 +17,7 @@ struct cli_options {
 	bool verbose;
 	bool json;
 	bool list_isolates;
+	bool stacks;          /* --stacks / --threads-only: print them, write no dump */
 	struct hdump_options dump;
 };
 

@@ -21,6 +21,7 @@ static void expect_text(char *got, const char *want)
 static const struct hdump_result RESULT = {
 	.objects = 1234, .bytes = 56789, .fillers = 3, .chunks = 7, .classes = 42,
 	.hprof_bytes = 99999, .seconds = 1.2345, .attempts = 2,
+	.stack_threads = 4, .stack_frames = 77, .stack_undecoded = 1,
 };
 
 /* ---- JSON and summary ----------------------------------------------------- */
@@ -41,10 +42,12 @@ Test(report, json_line)
 {
 	expect_text(json_of("out.hprof"),
 		    "{\"file\":\"out.hprof\",\"objects\":1234,\"heap_bytes\":56789,\"fillers\":3,"
-		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234}\n");
+		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234,"
+		    "\"stack_threads\":4,\"stack_frames\":77,\"stack_undecoded\":1}\n");
 	expect_text(json_of(""),
 		    "{\"file\":\"\",\"objects\":1234,\"heap_bytes\":56789,\"fillers\":3,"
-		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234}\n");
+		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234,"
+		    "\"stack_threads\":4,\"stack_frames\":77,\"stack_undecoded\":1}\n");
 }
 
 /* A file name is the user's bytes: quotes, backslashes and control bytes
@@ -220,4 +223,34 @@ Test(report, histogram_to_a_full_stream_fails)
 	cr_assert_str_eq(hdump_error().message, "cannot print the histogram");
 	fclose(out);
 	hdump_close(t);
+}
+
+/* ---- --stacks ------------------------------------------------------------- */
+
+/* jstack's form, the line when known, else the bci; names from the target
+ * escaped (a method name is the image's bytes). */
+Test(report, stacks_like_jstack)
+{
+	const struct hdump_frame frames[] = {
+		{"java.lang.Object", "wait\x1b[2J", 108, 3},
+		{"org.pkl.cli.Main", "main", -1, 12},
+		{"?", "?", -1, -1},
+	};
+	const struct hdump_stack v[] = {
+		{1234, "pkl", frames, 3, 5, 1, "entry point"},
+		{-1, NULL, NULL, 0, 0, 0, "no Java frame to start at"},
+	};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	cr_assert_not_null(out);
+	cr_assert_eq(report_stacks(out, v, 2), 0);
+	fclose(out);
+	expect_text(text, "\"pkl\" tid=1234\n"
+			  "\tat java.lang.Object.wait\\x1b[2J(line 108)\n"
+			  "\tat org.pkl.cli.Main.main(bci 12)\n"
+			  "\tat ?.?(Unknown Source)\n"
+			  "\t(5 machine frames, 1 without frame info; walk ended: entry point)\n\n"
+			  "\"?\" tid=-1\n"
+			  "\t(0 machine frames, 0 without frame info; walk ended: no Java frame to start at)\n\n");
 }

@@ -81,6 +81,7 @@ enum {
 	FS_NONE = 0,
 	RM_NONE = 0, RM_EMPTY = 1,
 	FI_NONE = 0, FI_DEOPT = 1,
+	FRAME_SIZE_METHOD_START = 1,
 	FRAME_SIZE_ENTRY_POINT = 2,
 	FRAME_SIZE_STATUS_MASK = 7,
 };
@@ -146,6 +147,13 @@ bool codeinfo_lookup(const struct hd_codeinfo *ci, uint64_t ip, struct hd_code_e
 			return false;
 		if (e.has_size)
 			size = e.size;
+		if (e.has_size && (size & FRAME_SIZE_METHOD_START))
+			out->frame_info = -1; /* an earlier method's frames name nothing here */
+		if (e.frame_info >= 0 && at != rel) {
+			/* between call sites: the closest one before names the method */
+			out->frame_info = e.frame_info;
+			out->deopt_entry = ((e.flags >> 6) & 3) == FI_DEOPT;
+		}
 		if (at == rel) {
 			out->exact = true;
 			out->refmap = e.refmap;

@@ -78,7 +78,8 @@ struct hd_code_entry {
 	bool entry_point;      /* a C entry point: its caller is native code */
 	bool exact;            /* an entry exactly at the address (a call site) */
 	int64_t refmap;        /* index into refmaps, or a CODEINFO_*_REFMAP */
-	int64_t frame_info;    /* index into frames, -1: none */
+	int64_t frame_info;    /* index into frames, -1: none; not exact: the
+				  closest call site's before it in its method */
 	bool deopt_entry;
 };
 

@@ -24,10 +24,14 @@ Test(codeinfo, lookup_carries_the_frame_size_to_call_sites)
 	cr_assert_eq(e.frame_size, 32);
 	cr_assert_not(e.entry_point);
 	cr_assert_eq(e.refmap, 2);
+	int64_t call_a = e.frame_info;
 	cr_assert(codeinfo_lookup(&ci, CRAFT_CODE + 0x55, &e)); /* between entries */
 	cr_assert_not(e.exact);
 	cr_assert_eq(e.frame_size, 32);
-	cr_assert_eq(e.frame_info, -1);
+	cr_assert_eq(e.frame_info, call_a, "the call before it names the method");
+	cr_assert_eq(e.refmap, CODEINFO_NO_REFMAP);
+	cr_assert(codeinfo_lookup(&ci, CRAFT_CODE + 0x110, &e)); /* B, before its call */
+	cr_assert_eq(e.frame_info, -1, "A's frames do not name B");
 	cr_assert(codeinfo_lookup(&ci, CRAFT_CALL_B, &e));
 	cr_assert(e.exact && e.entry_point);
 	cr_assert_eq(e.frame_size, 48);

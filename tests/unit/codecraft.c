@@ -84,3 +84,12 @@ void craft_codeinfo(struct hd_codeinfo *ci)
 	ci->names[0] = 0x1000, ci->names[1] = 0x2000;
 	ci->nclasses = ci->nnames = 2;
 }
+
+hd_memview *craft_stack(uint64_t *stack, size_t bytes, uint64_t at)
+{
+	memset(stack, 0, bytes);
+	hd_memview *mv = mv_new_local();
+	cr_assert_not_null(mv);
+	cr_assert_eq(mv_add_local(mv, at, stack, bytes), 0);
+	return mv;
+}

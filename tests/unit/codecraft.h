@@ -26,4 +26,7 @@ uint8_t *put_sv(uint8_t *p, size_t *n, int64_t v);
 #define CRAFT_CALL_B (CRAFT_CODE + 0x120)
 void craft_codeinfo(struct hd_codeinfo *ci);
 
+/* A local view of STACK (BYTES, zeroed here) at address AT. */
+hd_memview *craft_stack(uint64_t *stack, size_t bytes, uint64_t at);
+
 #endif

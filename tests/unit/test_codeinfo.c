@@ -91,6 +91,17 @@ static bool frames_of(const uint8_t *p, size_t n, struct hd_java_frame *f, size_
 	return codeinfo_frames(&ci, &e, f, nf);
 }
 
+/* P[0..N) decodes to one frame: CLS.NAME at LINE, BCI. */
+static void expect_one(const uint8_t *p, size_t n, uint64_t cls, uint64_t name, int line, int bci)
+{
+	struct hd_java_frame f[CODEINFO_MAX_INLINE];
+	size_t nf;
+	cr_assert(frames_of(p, n, f, &nf));
+	cr_assert_eq(nf, 1);
+	expect_frame(&f[0], cls, name, line);
+	cr_assert_eq(f[0].bci, bci);
+}
+
 Test(codeinfo, shared_frames_and_successors)
 {
 	/* 0: a pointer to the shared frame at S, whose name index is negated:
@@ -128,12 +139,9 @@ Test(codeinfo, method_table_form)
 	uint8_t p[16];
 	size_t n = 0;
 	put_sv(p, &n, 1), put_sv(p, &n, -(12 + 3)), put_sv(p, &n, (6 + 4) << 2);
+	expect_one(p, n, 0x100, 0x2000, 12, 6);
 	struct hd_java_frame f[CODEINFO_MAX_INLINE];
 	size_t nf;
-	cr_assert(frames_of(p, n, f, &nf));
-	cr_assert_eq(nf, 1);
-	expect_frame(&f[0], 0x100, 0x2000, 12);
-	cr_assert_eq(f[0].bci, 6);
 	n = 0;
 	put_sv(p, &n, 2), put_sv(p, &n, -(12 + 3)), put_sv(p, &n, 0); /* no method 2 */
 	cr_assert_not(frames_of(p, n, f, &nf));
@@ -157,12 +165,7 @@ Test(codeinfo, uncompressed_frames_skip_their_values)
 	put_uv(p, &n, 0);                 /* no virtual objects */
 	put_sv(p, &n, 1), put_sv(p, &n, 0), put_sv(p, &n, 21), put_uv(p, &n, 77);
 	put_sv(p, &n, -1);
-	struct hd_java_frame f[CODEINFO_MAX_INLINE];
-	size_t nf;
-	cr_assert(frames_of(p, n, f, &nf));
-	cr_assert_eq(nf, 1);
-	expect_frame(&f[0], 0x200, 0x1000, 21);
-	cr_assert_eq(f[0].bci, 5);
+	expect_one(p, n, 0x200, 0x1000, 21, 5);
 }
 
 Test(codeinfo, index_past_its_table)

@@ -27,10 +27,7 @@ static struct hd_census census;
 static void setup(void)
 {
 	craft_codeinfo(&ci);
-	memset(stack, 0, sizeof stack);
-	mv = mv_new_local();
-	cr_assert_not_null(mv);
-	cr_assert_eq(mv_add_local(mv, STACK, stack, sizeof stack), 0);
+	mv = craft_stack(stack, sizeof stack, STACK);
 	memset(&census, 0, sizeof census);
 	cr_assert_eq(objindex_init(&census.starts, CHUNK), 0);
 	for (int i = 0; i < 8; i++)
@@ -54,6 +51,21 @@ static const struct hd_root *find(const struct root_scan *rs, uint64_t id)
 	return NULL;
 }
 
+/* Walks the one thread TASK (NULL: none matched) whose IsolateThread is at
+ * 0x800 (status at +8, last anchor at +16), its stack [0x80, 0x800). */
+static struct hd_ithread walk_one(struct hd_task *task, struct live_stacks *s)
+{
+	struct hd_ithread th = {.addr = STACK + 0x800, .task = task, .stack_lo = STACK + 0x80,
+				.stack_hi = STACK + 0x800};
+	struct hd_isolate iso = {.threads = &th, .nthreads = 1};
+	struct hd_threadlocals tl = {.status = 8, .last_anchor = 16};
+	struct hd_layout L = {.image_start = 0x10000000};
+	struct hd_classes classes = {0};
+	cr_assert_eq(stacks_walk(s, &ci, mv, &L, &classes, &tl, &iso), 0);
+	cr_assert_eq(s->n, 1);
+	return th;
+}
+
 Test(stacks, frame_roots_from_reference_maps)
 {
 	/* the thread runs Java code at A's call: A's frame [0x100, 0x120) holds
@@ -67,15 +79,8 @@ Test(stacks, frame_roots_from_reference_maps)
 	W(0x80) = OBJ(6);  /* below them: native frames */
 	W(0x808) = 1;      /* status: Java */
 	struct hd_task task = {.tid = 7, .rsp = STACK + 0x100, .rip = CRAFT_CALL_A, .have_regs = true};
-	struct hd_ithread th = {.addr = STACK + 0x800, .task = &task, .stack_lo = STACK + 0x80,
-				.stack_hi = STACK + 0x800};
-	struct hd_isolate iso = {.threads = &th, .nthreads = 1};
-	struct hd_threadlocals tl = {.status = 8, .last_anchor = 16};
-	struct hd_layout L = {.image_start = 0x10000000};
-	struct hd_classes classes = {0};
 	struct live_stacks s;
-	cr_assert_eq(stacks_walk(&s, &ci, mv, &L, &classes, &tl, &iso), 0);
-	cr_assert_eq(s.n, 1);
+	struct hd_ithread th = walk_one(&task, &s);
 	cr_assert_eq(s.total, 3);
 	cr_assert_eq(s.decoded_threads, 1);
 	cr_assert_eq(s.traces[0].n, 3);
@@ -104,14 +109,8 @@ Test(stacks, nothing_to_walk_scans_the_whole_stack)
 {
 	W(0x110) = OBJ(3);
 	W(0x808) = 3; /* native, no anchor */
-	struct hd_ithread th = {.addr = STACK + 0x800, .stack_lo = STACK + 0x80,
-				.stack_hi = STACK + 0x800};
-	struct hd_isolate iso = {.threads = &th, .nthreads = 1};
-	struct hd_threadlocals tl = {.status = 8, .last_anchor = 16};
-	struct hd_layout L = {.image_start = 0x10000000};
-	struct hd_classes classes = {0};
 	struct live_stacks s;
-	cr_assert_eq(stacks_walk(&s, &ci, mv, &L, &classes, &tl, &iso), 0);
+	struct hd_ithread th = walk_one(NULL, &s);
 	cr_assert_eq(s.total, 0);
 	cr_assert_eq(s.decoded_threads, 0);
 	cr_assert_str_eq(s.api[0].end, "no Java frame to start at");

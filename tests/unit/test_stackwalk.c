@@ -21,10 +21,7 @@ static hd_memview *mv;
 static void setup(void)
 {
 	craft_codeinfo(&ci);
-	memset(stack, 0, sizeof stack);
-	mv = mv_new_local();
-	cr_assert_not_null(mv);
-	cr_assert_eq(mv_add_local(mv, STACK, stack, sizeof stack), 0);
+	mv = craft_stack(stack, sizeof stack, STACK);
 }
 
 static void teardown(void)

@@ -414,6 +414,7 @@ bool codeinfo_refmap(const struct hd_codeinfo *ci, int64_t index, hd_refslot_fn 
 /* ---- finding the tables ------------------------------------------------ */
 
 #define MAX_ARRAYS 8    /* arrays of one kind an ImageCodeInfo holds */
+#define MAX_CODEINFOS 8 /* ImageCodeInfo objects tried (layered images have more than one) */
 #define MAX_WORDS 32
 #define MAX_SAMPLES 512 /* frame-info entries each role assignment must decode */
 
@@ -475,13 +476,11 @@ static int read_holdings(struct finder *f, uint64_t obj, const struct hd_class *
 			uint64_t a = lay_ref(L, raw);
 			long idx = a ? imageobjs_find(f->io, a) : -1;
 			const struct hd_class *ac = idx >= 0 ? &f->io->classes->v[f->io->cls[idx]] : NULL;
-			if (!ac)
-				;
-			else if (strcmp(ac->name, "[B") == 0)
+			if (ac && strcmp(ac->name, "[B") == 0)
 				add_array(h->bytes, &h->nbytes, f->io, idx, ac, a);
-			else if (strcmp(ac->name, "[Ljava.lang.Class;") == 0)
+			else if (ac && strcmp(ac->name, "[Ljava.lang.Class;") == 0)
 				add_array(h->classes, &h->nclasses, f->io, idx, ac, a);
-			else if (strcmp(ac->name, "[Ljava.lang.String;") == 0)
+			else if (ac && strcmp(ac->name, "[Ljava.lang.String;") == 0)
 				add_array(h->strings, &h->nstrings, f->io, idx, ac, a);
 			off += L->ref_size - 4;
 		} else if (off % 8 == 0 && !is_ref_field(c, off + 4) && h->nwords < MAX_WORDS) {
@@ -778,7 +777,7 @@ int codeinfo_discover(struct hd_codeinfo *ci, hd_memview *mv, const struct hd_la
 	if (!f.samples)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	int rc = 0;
-	for (size_t i = 0; i < n && i < MAX_ARRAYS && rc == 0; i++) {
+	for (size_t i = 0; i < n && i < MAX_CODEINFOS && rc == 0; i++) {
 		struct holdings h;
 		bool used[MAX_ARRAYS] = {0};
 		const struct hd_class *c = &io->classes->v[io->cls[objs[i]]];

@@ -4,6 +4,8 @@
  * hostile tables: indexes past their table, varints that run off the end,
  * frame chains that cycle, maps that never end. */
 #include "codecraft.h"
+#include "synthheap.h"
+#include "../../common/hd_error.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -237,4 +239,28 @@ Test(codeinfo, endless_reference_map_is_bounded)
 	size_t slots = 0;
 	cr_assert_not(codeinfo_refmap(&ci, 2, count_slots, &slots)); /* 0 is the empty map */
 	cr_assert_leq(slots, CODEINFO_MAX_SLOT_OFF / 8 + 1);
+}
+
+/* An image heap with no ImageCodeInfo (or none that decodes): a layout
+ * error the caller turns into conservative stacks, nothing kept. */
+Test(codeinfo, image_without_code_info)
+{
+	struct sh_heap h;
+	cr_assert_eq(sh_build(&sh_ce_25, &h), 0);
+	hd_memview *mv = sh_view(&h);
+	uint64_t *hubs = sh_hubs(&h);
+	struct hd_classes t;
+	cr_assert_eq(classes_build(&t, mv, &h.expect, hubs, h.nclasses), 0, "%s", hd_error_message());
+	struct hd_imageobjs io;
+	cr_assert_eq(imageobjs_build(&io, mv, &h.expect, &t), 0, "%s", hd_error_message());
+	struct hd_codeinfo found;
+	cr_assert_eq(codeinfo_discover(&found, mv, &h.expect, &io), -1);
+	cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+	cr_assert_null(found.index.p);
+	codeinfo_free(&found);
+	imageobjs_free(&io);
+	classes_free(&t);
+	free(hubs);
+	mv_free(mv);
+	sh_free(&h);
 }

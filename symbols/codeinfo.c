@@ -662,11 +662,40 @@ static bool refmaps_decode(struct finder *f)
 	return true;
 }
 
+/* With frame info, classes and names set: the method table MT (h->nbytes:
+ * none, 22.3's inline names) at each entry width the encoder may write
+ * (class and name indexes, plus signature and modifiers when all method
+ * metadata is kept), then a reference-map array among the rest.  Returns 1
+ * when one decodes, 0 if none, -1 on error. */
+static int try_method_table(struct finder *f, const struct holdings *h, const bool *used,
+			    size_t fi, size_t mt)
+{
+	struct hd_codeinfo *ci = f->ci;
+	bool table = mt < h->nbytes;
+	ci->format = table ? HD_FI_METHOD_TABLE : HD_FI_INLINE_NAMES;
+	free(ci->methods.p);
+	ci->methods = (struct hd_bytes){0};
+	if (table && copy_bytes(f, &h->bytes[mt], &ci->methods) != 0)
+		return -1;
+	unsigned idx = (ci->short_class ? 2 : 4) + (ci->short_name ? 2 : 4);
+	const unsigned widths[] = {idx, idx + 4, idx + 6};
+	for (size_t w = 0; w < (table ? 3u : 1u); w++) {
+		ci->method_entry = table ? widths[w] : 0;
+		if ((table && ci->methods.n % ci->method_entry) || !frames_decode(f) ||
+		    !names_plausible(f))
+			continue;
+		for (size_t rm = 0; rm < h->nbytes; rm++)
+			if (!used[rm] && rm != fi && rm != mt &&
+			    copy_bytes(f, &h->bytes[rm], &ci->refmaps) == 0 && refmaps_decode(f))
+				return 1;
+	}
+	return 0;
+}
+
 /* Tries the roles of the byte arrays left after the entry table (USED marks
  * the index and entries) and of the Class[] and String[] arrays: frame info,
- * method table (entry widths as the encoder may write them), names,
- * reference maps.  Returns 1 when one assignment decodes, 0 if none, -1 on
- * error. */
+ * names, method table, reference maps.  Returns 1 when one assignment
+ * decodes, 0 if none, -1 on error. */
 static int assign_frame_roles(struct finder *f, const struct holdings *h, const bool *used)
 {
 	struct hd_codeinfo *ci = f->ci;
@@ -681,31 +710,12 @@ static int assign_frame_roles(struct finder *f, const struct holdings *h, const 
 					return -1;
 				ci->short_class = ci->nclasses <= 0xffff;
 				ci->short_name = ci->nnames <= 0xffff;
-				unsigned idx = (ci->short_class ? 2 : 4) + (ci->short_name ? 2 : 4);
-				/* method table absent (22.3), or one of the other arrays */
 				for (size_t mt = 0; mt <= h->nbytes; mt++) {
 					if (mt < h->nbytes && (used[mt] || mt == fi))
 						continue;
-					ci->format = mt == h->nbytes ? HD_FI_INLINE_NAMES : HD_FI_METHOD_TABLE;
-					free(ci->methods.p);
-					ci->methods = (struct hd_bytes){0};
-					if (mt < h->nbytes && copy_bytes(f, &h->bytes[mt], &ci->methods) != 0)
-						return -1;
-					const unsigned widths[] = {idx, idx + 4, idx + 6};
-					for (size_t w = 0; w < (mt < h->nbytes ? 3u : 1u); w++) {
-						ci->method_entry = mt < h->nbytes ? widths[w] : 0;
-						if (ci->method_entry && ci->methods.n % ci->method_entry)
-							continue;
-						if (!frames_decode(f) || !names_plausible(f))
-							continue;
-						for (size_t rm = 0; rm < h->nbytes; rm++) {
-							if (used[rm] || rm == fi || rm == mt ||
-							    copy_bytes(f, &h->bytes[rm], &ci->refmaps) != 0)
-								continue;
-							if (refmaps_decode(f))
-								return 1;
-						}
-					}
+					int rc = try_method_table(f, h, used, fi, mt);
+					if (rc != 0)
+						return rc;
 				}
 			}
 		}

@@ -203,6 +203,7 @@ static void read_regs(struct hd_task *task)
 	if (ptrace(PTRACE_GETREGS, task->tid, 0, &regs) != 0)
 		return;
 	task->rsp = regs.rsp;
+	task->rip = regs.rip;
 	task->fs_base = regs.fs_base;
 	task->r14 = regs.r14;
 	task->r15 = regs.r15;

@@ -30,7 +30,7 @@ struct hd_task {
 	int pending_sig;  /* signal to deliver on detach */
 	/* x86-64 registers at the stop (have_regs): what isolate discovery
 	 * reads; other architectures leave have_regs false. */
-	uint64_t rsp, fs_base, r14, r15;
+	uint64_t rsp, rip, fs_base, r14, r15;
 	bool have_regs;
 	char comm[20];
 };

@@ -32,6 +32,9 @@ static void usage(FILE *f)
 		"                      with the most attached threads (Truffle's compiler\n"
 		"                      isolate has few)\n"
 		"      --list-isolates list the process's isolates and their threads, and exit\n"
+		"      --stacks, --threads-only\n"
+		"                      print each thread's Java frames (like jstack), decoded\n"
+		"                      from the image's code info, and exit without a dump\n"
 		"      --snapshot=MODE stop (default): the target stays stopped while its heap is\n"
 		"                      walked and written; hdump needs little memory.\n"
 		"                      copy: the heap is copied out at memory speed and the\n"
@@ -83,7 +86,7 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 		   int *exit_code)
 {
 	enum { OPT_EXE = 256, OPT_HISTO, OPT_VERSION, OPT_JSON, OPT_ISOLATE, OPT_LIST_ISOLATES,
-	       OPT_RETRIES, OPT_SNAPSHOT, OPT_THREADS, OPT_JDK };
+	       OPT_RETRIES, OPT_SNAPSHOT, OPT_THREADS, OPT_JDK, OPT_STACKS };
 	static const struct option longopts[] = {
 		{"pid", required_argument, NULL, 'p'},
 		{"exe", required_argument, NULL, OPT_EXE},
@@ -93,6 +96,8 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 		{"json", no_argument, NULL, OPT_JSON},
 		{"isolate", required_argument, NULL, OPT_ISOLATE},
 		{"list-isolates", no_argument, NULL, OPT_LIST_ISOLATES},
+		{"stacks", no_argument, NULL, OPT_STACKS},
+		{"threads-only", no_argument, NULL, OPT_STACKS},
 		{"retries", required_argument, NULL, OPT_RETRIES},
 		{"threads", required_argument, NULL, OPT_THREADS},
 		{"jdk", required_argument, NULL, OPT_JDK},
@@ -154,6 +159,9 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 		case OPT_LIST_ISOLATES:
 			opt->list_isolates = true;
 			break;
+		case OPT_STACKS:
+			opt->stacks = true;
+			break;
 		case OPT_THREADS:
 			if (parse_int(optarg, 1, 8, &v) != 0) {
 				fprintf(err, "hdump: --threads takes a number from 1 to 8\n");
@@ -189,6 +197,10 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 	}
 	if (optind < argc || (!opt->pid == !opt->exe)) {
 		fprintf(err, "hdump: give exactly one of -p PID or --exe FILE (see --help)\n");
+		return bad_usage(exit_code);
+	}
+	if (opt->stacks && opt->exe) {
+		fprintf(err, "hdump: --stacks needs a process (-p PID): an executable has no threads\n");
 		return bad_usage(exit_code);
 	}
 	return true;

@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include <errno.h>
 #include <inttypes.h>
 
 static void print_message(const char *prefix, const char *text)
@@ -120,7 +121,11 @@ void report_json(FILE *out, const char *path, const struct hdump_result *r)
 		",\"by_source\":{", r->field_instances, r->named_instances);
 	for (unsigned i = 0; i < HDUMP_NAME_SOURCES; i++)
 		fprintf(out, "%s\"%s\":%" PRIu64, i ? "," : "", hdump_name_source(i), r->named_by[i]);
-	fputs("}}}\n", out);
+	fputs("}}", out);
+	/* thread stacks */
+	fprintf(out, ",\"stack_threads\":%" PRIu64 ",\"stack_frames\":%" PRIu64
+		",\"stack_undecoded\":%" PRIu64 "}\n",
+		r->stack_threads, r->stack_frames, r->stack_undecoded);
 }
 
 void report_summary(const char *path, const struct hdump_result *r)
@@ -137,4 +142,38 @@ void report_summary(const char *path, const struct hdump_result *r)
 		" bytes%s%s in %.2f s\n",
 		r->objects, r->bytes, r->fillers, r->chunks, r->classes, r->hprof_bytes,
 		path[0] ? " to " : "", path, r->seconds);
+}
+
+/* ---- --stacks: each thread's Java frames, as jstack prints them ---- */
+
+/* "at class.method(line N)": the image keeps lines, not source file names. */
+static void print_frame(FILE *out, const struct hdump_frame *f)
+{
+	fputs("\tat ", out);
+	hdump_fputs_escaped(f->class_name, out);
+	fputc('.', out);
+	hdump_fputs_escaped(f->method, out);
+	if (f->line > 0)
+		fprintf(out, "(line %d)\n", f->line);
+	else if (f->bci >= 0)
+		fprintf(out, "(bci %d)\n", f->bci);
+	else
+		fputs("(Unknown Source)\n", out);
+}
+
+int report_stacks(FILE *out, const struct hdump_stack *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct hdump_stack *s = &v[i];
+		fputc('"', out);
+		hdump_fputs_escaped(s->name ? s->name : "?", out);
+		fprintf(out, "\" tid=%d\n", (int)s->tid);
+		for (size_t k = 0; k < s->nframes; k++)
+			print_frame(out, &s->frames[k]);
+		fprintf(out, "\t(%zu machine frames, %zu without frame info; walk ended: %s)\n\n",
+			s->physical_frames, s->undecoded_frames, s->end);
+	}
+	if (fflush(out) != 0 || ferror(out))
+		return hdump_fail_errno(HDUMP_E_OUTPUT, errno, "cannot print the stacks");
+	return 0;
 }

@@ -34,4 +34,9 @@ void report_json(FILE *out, const char *path, const struct hdump_result *r);
 /* The -v summary line. */
 void report_summary(const char *path, const struct hdump_result *r);
 
+/* --stacks: prints V[0..N) to OUT like jstack ("at class.method(line N)":
+ * the image keeps lines, not source file names).  Returns 0, or -1
+ * (HDUMP_E_OUTPUT) when OUT fails. */
+int report_stacks(FILE *out, const struct hdump_stack *v, size_t n);
+
 #endif

@@ -89,12 +89,21 @@ static int list(hdump_target *t, const struct cli_options *opt)
 	return 0;
 }
 
+static int stacks(hdump_target *t, const struct cli_options *opt)
+{
+	const struct hdump_stack *v;
+	size_t n;
+	if (hdump_stacks(t, &opt->dump, &v, &n) != 0)
+		return -1;
+	return report_stacks(stdout, v, n);
+}
+
 int run(const struct cli_options *opt)
 {
 	hdump_target *t = opt->exe ? hdump_open_executable(opt->exe) : hdump_open_process(opt->pid);
 	if (!t)
 		return -1;
-	bool listing = opt->list_isolates && !opt->exe;
+	bool listing = (opt->list_isolates || opt->stacks) && !opt->exe;
 	struct report_events want = {opt->verbose, opt->verbose && !listing};
 	hdump_set_events(t, report_event, &want);
 	if (opt->exe && opt->verbose) {
@@ -106,7 +115,7 @@ int run(const struct cli_options *opt)
 	if (rc == 0)
 		rc = hdump_discover(t);
 	if (rc == 0)
-		rc = listing ? list(t, opt) : dump(t, opt);
+		rc = opt->stacks && !opt->exe ? stacks(t, opt) : listing ? list(t, opt) : dump(t, opt);
 	hdump_close(t);
 	return rc;
 }

@@ -18,6 +18,7 @@ struct cli_options {
 	bool json;
 	bool list_isolates;
 	const char *jdk;      /* --jdk DIR, NULL: an installed JDK */
+	bool stacks;          /* --stacks / --threads-only: print them, write no dump */
 	struct hdump_options dump;
 };
 

@@ -20,6 +20,21 @@ struct hd_root {
 	uint64_t id;
 	uint32_t thread_serial; /* thread roots, frames */
 	uint32_t trace_serial;  /* ROOT_THREAD_OBJ: the thread's STACK TRACE */
+	uint32_t frame;         /* ROOT_JAVA_FRAME: 1 + its frame's number in the
+				   thread's STACK TRACE; 0: tied to no frame */
+};
+
+/* One Java frame of a thread's STACK TRACE. */
+struct hd_trace_frame {
+	const char *method;  /* NULL: unknown */
+	uint64_t class_hub;  /* 0: unknown */
+	int32_t line;        /* -1: unknown */
+};
+
+/* A thread's Java frames, most recent first. */
+struct hd_trace {
+	const struct hd_trace_frame *frames;
+	size_t n;
 };
 
 struct hd_census;
@@ -35,6 +50,7 @@ struct hd_dump_input {
 	int (*roots)(void *ctx, const struct hd_census *c, struct hd_root **roots, size_t *n);
 	void *roots_ctx;
 	uint32_t nthreads;           /* STACK TRACE serials 2..nthreads+1 */
+	const struct hd_trace *traces; /* per thread (nthreads), or NULL: empty traces */
 	unsigned threads;            /* writer threads; 0: one per CPU, at most 8 */
 };
 

@@ -190,8 +190,10 @@ static int write_root(hd_hprof *w, const struct hd_root *r)
 			return -1;
 		return hprof_sub_end(w);
 	case HPROF_ROOT_JNI_LOCAL:
-	case HPROF_ROOT_JAVA_FRAME:
 		second = 0xffffffffu; /* no frame */
+		break;
+	case HPROF_ROOT_JAVA_FRAME:
+		second = r->frame ? r->frame - 1 : 0xffffffffu;
 		break;
 	case HPROF_ROOT_THREAD_OBJ:
 		second = r->trace_serial;
@@ -559,6 +561,61 @@ static int write_objects(struct writer *proto, const struct job_chunks *chunks, 
 	return rc;
 }
 
+/* LOAD CLASS serial of the class whose hub is HUB, else java.lang.Object's
+ * (a frame must name some class). */
+static uint32_t class_serial(const struct hd_classes *t, uint64_t hub)
+{
+	const struct hd_class *c = hub ? classes_find(t, hub) : NULL;
+	if (!c)
+		c = classes_named(t, "java.lang.Object");
+	return c ? (uint32_t)(c - t->v) + 1 : 0;
+}
+
+/* One STACK TRACE per thread, for its thread root and its frame roots:
+ * its Java frames as STACK FRAME records (method names as UTF8 records in
+ * ids after every other name), or none. */
+static int write_traces(struct writer *x)
+{
+	const struct hd_dump_input *in = x->in;
+	const struct hd_classes *t = in->classes;
+	uint64_t base = utf8_name_id(t, (uint32_t)(t->ninterned + N_VIEWER_CLASSES)), total = 0;
+	for (uint32_t i = 0; in->traces && i < in->nthreads; i++)
+		total += in->traces[i].n;
+	uint64_t sig_id = base, source_id = base + 1, next = base + 2;
+	if (total && (hprof_utf8(x->w, sig_id, "()") != 0 ||
+		      hprof_utf8(x->w, source_id, "Unknown Source") != 0))
+		return -1;
+	uint64_t *ids = NULL;
+	size_t cap = 0;
+	int rc = 0;
+	for (uint32_t i = 0; i < in->nthreads && rc == 0; i++) {
+		const struct hd_trace *tr = in->traces ? &in->traces[i] : NULL;
+		size_t n = tr ? tr->n : 0;
+		if (n > cap) {
+			uint64_t *more = realloc(ids, n * sizeof *ids);
+			if (!more) {
+				rc = hd_fail(HD_E_INTERNAL, "out of memory");
+				break;
+			}
+			ids = more;
+			cap = n;
+		}
+		for (size_t k = 0; k < n && rc == 0; k++) {
+			const struct hd_trace_frame *f = &tr->frames[k];
+			uint64_t name_id = next++, frame_id = name_id + total;
+			rc = hprof_utf8(x->w, name_id, f->method ? f->method : "?");
+			if (rc == 0)
+				rc = hprof_frame(x->w, frame_id, name_id, sig_id, source_id,
+						 class_serial(t, f->class_hub), f->line > 0 ? f->line : -1);
+			ids[k] = frame_id;
+		}
+		if (rc == 0)
+			rc = hprof_trace(x->w, DUMMY_TRACE + 1 + i, i + 1, ids, (uint32_t)n);
+	}
+	free(ids);
+	return rc;
+}
+
 int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, hd_hprof *w)
 {
 	const struct hd_classes *t = in->classes;
@@ -583,10 +640,8 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 	if (write_class_names(&x) != 0 || each_missing_viewer_class(&x, viewer_class_name) != 0 ||
 	    hprof_trace(w, DUMMY_TRACE, 0, NULL, 0) != 0)
 		goto out_free;
-	/* One (empty) stack trace per thread, for its thread root. */
-	for (uint32_t i = 0; i < in->nthreads; i++)
-		if (hprof_trace(w, DUMMY_TRACE + 1 + i, i + 1, NULL, 0) != 0)
-			goto out_free;
+	if (write_traces(&x) != 0)
+		goto out_free;
 	for (size_t k = 0; k < t->n; k++)
 		if (write_class_dump(&x, k) != 0)
 			goto out_free;

@@ -249,6 +249,21 @@ int hprof_load_class(hd_hprof *w, uint32_t serial, uint64_t class_id, uint32_t t
 	return stage_put(w, b, sizeof b);
 }
 
+int hprof_frame(hd_hprof *w, uint64_t id, uint64_t method_id, uint64_t sig_id,
+		uint64_t source_id, uint32_t class_serial, int32_t line)
+{
+	uint8_t b[40];
+	be64(b, hprof_id_of(id));
+	be64(b + 8, hprof_id_of(method_id));
+	be64(b + 16, hprof_id_of(sig_id));
+	be64(b + 24, hprof_id_of(source_id));
+	be32(b + 32, class_serial);
+	be32(b + 36, (uint32_t)line);
+	if (top_level(w, HPROF_FRAME, sizeof b) != 0)
+		return -1;
+	return stage_put(w, b, sizeof b);
+}
+
 int hprof_trace(hd_hprof *w, uint32_t serial, uint32_t thread_serial,
 		const uint64_t *frame_ids, uint32_t nframes)
 {

@@ -17,6 +17,7 @@
 enum hprof_tag {
 	HPROF_UTF8 = 0x01,
 	HPROF_LOAD_CLASS = 0x02,
+	HPROF_FRAME = 0x04,
 	HPROF_TRACE = 0x05,
 	HPROF_HEAP_DUMP_SEGMENT = 0x1c,
 	HPROF_HEAP_DUMP_END = 0x2c,
@@ -83,6 +84,11 @@ HD_MUST_CHECK int hprof_flush(hd_hprof *w);
 HD_MUST_CHECK int hprof_utf8(hd_hprof *w, uint64_t id, const char *s);
 HD_MUST_CHECK int hprof_load_class(hd_hprof *w, uint32_t serial, uint64_t class_id,
 				   uint32_t trace, uint64_t name_id);
+/* A STACK FRAME record: its id, the UTF8 ids of its method name, signature
+ * and source file, its class's LOAD CLASS serial, and its line (> 0, or
+ * HPROF's -1 unknown). */
+HD_MUST_CHECK int hprof_frame(hd_hprof *w, uint64_t id, uint64_t method_id, uint64_t sig_id,
+			      uint64_t source_id, uint32_t class_serial, int32_t line);
 HD_MUST_CHECK int hprof_trace(hd_hprof *w, uint32_t serial, uint32_t thread_serial,
 			      const uint64_t *frame_ids, uint32_t nframes);
 

@@ -3,6 +3,7 @@
 #include "../common/grow.h"
 #include "../common/hd_error.h"
 #include "../common/interrupt.h"
+#include "hprof.h"
 
 #include <stdlib.h>
 
@@ -23,8 +24,20 @@ int root_scan_add(struct root_scan *rs, struct hd_root r)
 
 /* SEEN, a bit per object start, keeps each range's roots unique in O(1) a
  * word whatever the target put there. */
-int root_scan_range(struct root_scan *rs, hd_memview *view, uint64_t lo, uint64_t hi,
-		    uint8_t kind, uint32_t thread)
+/* The object a word of the target refers to, absolute or heap-base
+ * relative, 0 if none. */
+static uint64_t object_at(const struct root_scan *rs, uint64_t w)
+{
+	if (objindex_has(&rs->c->starts, w))
+		return w;
+	if (w && w < (1ull << 40) && objindex_has(&rs->c->starts, rs->heap_base + w))
+		return rs->heap_base + w;
+	return 0;
+}
+
+/* Roots like ROOT (its id set) for each object a word of [LO, HI) points to. */
+static int scan_range(struct root_scan *rs, hd_memview *view, uint64_t lo, uint64_t hi,
+		      struct hd_root root)
 {
 	if (!lo || hi <= lo || hi - lo > MAX_STACK_SCAN || hi - lo > rs->budget)
 		return 0;
@@ -44,16 +57,13 @@ int root_scan_range(struct root_scan *rs, hd_memview *view, uint64_t lo, uint64_
 					     hd_interrupted_signal());
 				break;
 			}
-			uint64_t w = ld_u64(buf + off), id = 0;
-			if (objindex_has(&rs->c->starts, w))
-				id = w;
-			else if (w && w < (1ull << 40) && objindex_has(&rs->c->starts, rs->heap_base + w))
-				id = rs->heap_base + w;
+			uint64_t id = object_at(rs, ld_u64(buf + off));
 			if (!id || objindex_has(&seen, id))
 				continue;
 			rc = objindex_add(&seen, id);
+			root.id = id;
 			if (rc == 0)
-				rc = root_scan_add(rs, (struct hd_root){kind, id, thread, 0});
+				rc = root_scan_add(rs, root);
 		}
 	}
 	objindex_free(&seen);
@@ -61,3 +71,30 @@ int root_scan_range(struct root_scan *rs, hd_memview *view, uint64_t lo, uint64_
 	return rc;
 }
 
+
+int root_scan_range(struct root_scan *rs, hd_memview *view, uint64_t lo, uint64_t hi,
+		    uint8_t kind, uint32_t thread)
+{
+	return scan_range(rs, view, lo, hi, (struct hd_root){.kind = kind, .thread_serial = thread});
+}
+
+int root_scan_frame(struct root_scan *rs, hd_memview *view, uint64_t lo, uint64_t hi,
+		    uint32_t thread, uint32_t frame)
+{
+	return scan_range(rs, view, lo, hi, (struct hd_root){.kind = HPROF_ROOT_JAVA_FRAME,
+							     .thread_serial = thread,
+							     .frame = frame + 1});
+}
+
+int root_scan_slot(struct root_scan *rs, hd_memview *view, uint64_t addr, unsigned size,
+		   uint32_t thread, uint32_t frame)
+{
+	uint64_t w = 0;
+	if (size > 8 || mv_try_read(view, addr, &w, size) != 0)
+		return 0;
+	uint64_t id = size < 8 ? (w ? rs->heap_base + w : 0) : object_at(rs, w);
+	if (!id || !objindex_has(&rs->c->starts, id))
+		return 0;
+	return root_scan_add(rs, (struct hd_root){.kind = HPROF_ROOT_JAVA_FRAME, .id = id,
+						  .thread_serial = thread, .frame = frame + 1});
+}

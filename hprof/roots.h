@@ -1,6 +1,7 @@
 /* The roots a live heap adds beyond the image heap: every word of a
  * thread's stack or thread-local block that is an object start, absolute or
- * heap-base relative (a conservative scan: precise stack maps are not read).
+ * heap-base relative (a conservative scan), or, for Java frames decoded
+ * from the code info, the slots their reference maps name.
  * The ranges come from the target, so each is capped (MAX_STACK_SCAN), so is
  * their sum (MAX_ROOT_SCAN: ranges past it are not scanned), and each word
  * costs O(1) however the target filled it. */
@@ -38,5 +39,18 @@ HD_MUST_CHECK int root_scan_add(struct root_scan *rs, struct hd_root r);
  * HD_E_INTERRUPTED. */
 HD_MUST_CHECK int root_scan_range(struct root_scan *rs, hd_memview *view, uint64_t lo,
 				  uint64_t hi, uint8_t kind, uint32_t thread);
+
+/* The same for the words of one Java frame [LO, HI): ROOT_JAVA_FRAME roots
+ * tied to frame FRAME of THREAD's STACK TRACE (when its reference map is
+ * unknown).  Errors: as root_scan_range. */
+HD_MUST_CHECK int root_scan_frame(struct root_scan *rs, hd_memview *view, uint64_t lo,
+				  uint64_t hi, uint32_t thread, uint32_t frame);
+
+/* A root of frame FRAME of THREAD for the reference slot of SIZE bytes at
+ * ADDR (a reference map's slot: SIZE below 8 is heap-base relative), when it
+ * holds an object start; an unreadable slot adds nothing.  Errors:
+ * HD_E_INTERNAL. */
+HD_MUST_CHECK int root_scan_slot(struct root_scan *rs, hd_memview *view, uint64_t addr,
+				 unsigned size, uint32_t thread, uint32_t frame);
 
 #endif

@@ -240,6 +240,10 @@ struct hdump_result {
 	uint64_t field_instances;
 	uint64_t named_instances;
 	uint64_t named_by[HDUMP_NAME_SOURCES];
+	/* Thread stacks (a process): threads with at least one Java frame decoded
+	 * from the code info, their Java frames, and machine frames walked that
+	 * had no frame info (their roots come from a conservative scan). */
+	uint64_t stack_threads, stack_frames, stack_undecoded;
 };
 
 /* Dumps T (discovered) into SINK.  Errors: besides those of the sink,
@@ -277,5 +281,33 @@ struct hdump_isolate {
  * valid until the next call or hdump_close.  Errors: as hdump_dump's. */
 HDUMP_MUST_CHECK int hdump_list_isolates(hdump_target *t, const struct hdump_options *o,
 					 const struct hdump_isolate **v, size_t *n);
+
+/* ---- Thread stacks --------------------------------------------------------
+ * Each thread's Java frames, decoded from the image's code-info tables (the
+ * same a dump writes as STACK TRACEs), without writing a dump: a process is
+ * held only while its stacks are walked. */
+
+struct hdump_frame {
+	const char *class_name; /* Java name, "?" when unknown */
+	const char *method;     /* hostile text; "?" when unknown */
+	int line;               /* -1: unknown */
+	int bci;                /* -1: unknown */
+};
+
+struct hdump_stack {
+	pid_t tid;                        /* -1: no OS thread matched */
+	const char *name;                 /* its comm, hostile text; NULL when none */
+	const struct hdump_frame *frames; /* most recent first */
+	size_t nframes;
+	size_t physical_frames;           /* machine frames walked */
+	size_t undecoded_frames;          /* of those, frames without frame info */
+	const char *end;                  /* why the walk ended */
+};
+
+/* The stacks of the isolate O chooses (O's retries apply); *V (NTHREADS of
+ * them) stays valid until the next call on T.  Errors: HDUMP_E_USAGE (an
+ * executable: no threads), and those of hdump_list_isolates. */
+HDUMP_MUST_CHECK int hdump_stacks(hdump_target *t, const struct hdump_options *o,
+				  const struct hdump_stack **v, size_t *nthreads);
 
 #endif

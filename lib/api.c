@@ -159,3 +159,20 @@ int hdump_list_isolates(hdump_target *t, const struct hdump_options *o,
 	*n = t->live.nisolates;
 	return 0;
 }
+
+int hdump_stacks(hdump_target *t, const struct hdump_options *o, const struct hdump_stack **v,
+		 size_t *nthreads)
+{
+	if (check_discovered(t) != 0)
+		return -1;
+	if (t->kind != HDUMP_TARGET_PROCESS)
+		return hd_fail(HD_E_USAGE, "only a process has thread stacks");
+	t->live.want_stacks = true;
+	int rc = live_list(&t->live, o, &t->ev);
+	t->live.want_stacks = false;
+	if (rc != 0)
+		return -1;
+	*v = t->live.stacks.api;
+	*nthreads = t->live.stacks.n;
+	return 0;
+}

@@ -7,6 +7,7 @@
 #include "../common/interrupt.h"
 #include "../hprof/roots.h"
 #include "../symbols/discover.h"
+#include "../symbols/imageobjs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,33 @@ static int name_fields(struct live *lv, const char *jdk_dir, FILE *log)
 	return 0;
 }
 
+/* The code-info tables, for thread stacks: an image whose tables do not
+ * decode is dumped with conservatively scanned stacks, said in one line. */
+static int find_codeinfo(struct live *lv, const struct live_isolate *li, const struct hd_events *ev)
+{
+	int rc = codeinfo_discover(&lv->ci, lv->local, &li->L, &li->naming.objs);
+	char line[200];
+	if (rc == 0) {
+		lv->have_ci = true;
+		/* tables hold offsets from the image start: any isolate's copy */
+		snprintf(line, sizeof line, "code info: code 0x%llx+0x%llx, %zu entries, frame info "
+			 "with %s, %zu classes, %zu method names",
+			 (unsigned long long)lv->ci.code_start, (unsigned long long)lv->ci.code_size,
+			 lv->ci.nentries, lv->ci.format == HD_FI_METHOD_TABLE ? "a method table" :
+			 "inline names", lv->ci.nclasses, lv->ci.nnames);
+		events_text(ev, HDUMP_EVENT_VERBOSE, line);
+		return 0;
+	}
+	enum hd_error_class c = hd_error_class();
+	if (c == HD_E_INTERRUPTED || c == HD_E_INTERNAL)
+		return -1;
+	codeinfo_free(&lv->ci);
+	snprintf(line, sizeof line, "code info: %s; stacks are scanned conservatively",
+		 hd_error_message());
+	events_text(ev, HDUMP_EVENT_VERBOSE, line);
+	return 0;
+}
+
 int live_discover(struct live *lv, const struct hd_events *ev, const char *jdk_dir)
 {
 	uint64_t *hubs = NULL;
@@ -101,7 +129,8 @@ int live_discover(struct live *lv, const struct hd_events *ev, const char *jdk_d
 		rc = name_fields(lv, jdk_dir, log);
 	if (log)
 		fclose(log);
-	if (rc != 0 || threadlocals_discover(lv->local, &first->L, &first->classes, &lv->tl) != 0)
+	if (rc != 0 || threadlocals_discover(lv->local, &first->L, &first->classes, &lv->tl) != 0 ||
+	    find_codeinfo(lv, first, ev) != 0)
 		return -1;
 	elfimage_drop_pages(lv->img);
 	lv->proc = lv->ops->open_memory(lv->ops_ctx, lv->pid);
@@ -116,6 +145,23 @@ struct roots_ctx {
 	hd_memview *view; /* the process, or the snapshot taken of it */
 };
 
+/* The stacks of LI's threads, walked through VIEW, with a line for -v. */
+static int walk_stacks(struct live *lv, const struct live_isolate *li, hd_memview *view,
+		       const struct hd_events *ev)
+{
+	stacks_free(&lv->stacks);
+	if (stacks_walk(&lv->stacks, lv->have_ci ? &lv->ci : NULL, view, &li->L,
+			&li->classes, &lv->tl, &li->scan) != 0)
+		return -1;
+	char line[160];
+	snprintf(line, sizeof line, "stacks: %zu threads, %llu with Java frames, %zu Java frames "
+		 "decoded, %llu machine frames without frame info", lv->stacks.n,
+		 (unsigned long long)lv->stacks.decoded_threads, lv->stacks.total,
+		 (unsigned long long)lv->stacks.undecoded_frames);
+	events_text(ev, HDUMP_EVENT_VERBOSE, line);
+	return 0;
+}
+
 static int live_roots(void *ctx, const struct hd_census *c, struct hd_root **out, size_t *nout)
 {
 	struct roots_ctx *x = ctx;
@@ -128,10 +174,10 @@ static int live_roots(void *ctx, const struct hd_census *c, struct hd_root **out
 		uint32_t serial = (uint32_t)i + 1;
 		if (th->thread_obj && objindex_has(&c->starts, th->thread_obj))
 			rc = root_scan_add(&rs, (struct hd_root){HPROF_ROOT_THREAD_OBJ, th->thread_obj,
-								 serial, serial + 1});
+								 serial, serial + 1, 0});
 		if (rc == 0)
-			rc = root_scan_range(&rs, x->view, th->stack_lo, th->stack_hi,
-					     HPROF_ROOT_JAVA_FRAME, serial);
+			rc = stacks_roots(&x->lv->stacks, x->lv->have_ci ? &x->lv->ci : NULL, i, th,
+					  &rs, x->view, serial);
 		if (rc == 0)
 			rc = root_scan_range(&rs, x->view, th->addr, th->addr + x->lv->tl.extent,
 					     HPROF_ROOT_JNI_LOCAL, serial);
@@ -265,12 +311,17 @@ static int dump_isolate(struct hold *h, const struct hdump_options *o, struct du
 			return -1;
 		view = snap.view;
 	}
+	if (walk_stacks(h->lv, li, view, h->ev) != 0) {
+		snapshot_free(&snap);
+		return -1;
+	}
 	struct roots_ctx rctx = {h->lv, li, view};
 	struct hd_dump_input in = {
 		.L = &li->L, .classes = &li->classes, .mv = view,
 		.chunks = isolate_chunks, .chunks_ctx = &li->scan,
 		.roots = live_roots, .roots_ctx = &rctx,
 		.nthreads = (uint32_t)li->scan.nthreads, .threads = o->threads,
+		.traces = h->lv->stacks.traces,
 	};
 	int rc = session_attempt(s, &in, n);
 	snapshot_free(&snap);
@@ -319,8 +370,11 @@ static int attempt(struct live *lv, const struct hdump_options *o, struct dump_s
 	if (rc == 0 && !forking)
 		hd_fault(HD_FAULT_TARGET_HELD, lv->pid);
 	if (rc == 0 && !s) {
+		if (lv->want_stacks) /* while the threads are held */
+			rc = walk_stacks(lv, &lv->iso[chosen], view, ev);
 		resume(&h, (struct hdump_event){.snapshot = HDUMP_SNAPSHOT_STOP});
-		rc = list_fill(lv, chosen);
+		if (rc == 0)
+			rc = list_fill(lv, chosen);
 	} else if (rc == 0) {
 		rc = dump_isolate(&h, o, s, &lv->iso[chosen], view, n);
 	}
@@ -377,7 +431,13 @@ int live_dump(struct live *lv, const struct hdump_options *o, const struct hdump
 	struct dump_session s;
 	session_begin(&s, o, sink, ev);
 	int rc = attempts(lv, o, &s, ev);
-	return session_end(&s, rc, r, h);
+	rc = session_end(&s, rc, r, h);
+	if (rc == 0 && r) {
+		r->stack_threads = lv->stacks.decoded_threads;
+		r->stack_frames = lv->stacks.total;
+		r->stack_undecoded = lv->stacks.undecoded_frames;
+	}
+	return rc;
 }
 
 int live_list(struct live *lv, const struct hdump_options *o, const struct hd_events *ev)
@@ -397,5 +457,7 @@ void live_close(struct live *lv)
 	mv_free(lv->local);
 	mv_free(lv->proc);
 	free(lv->listed_threads);
+	stacks_free(&lv->stacks);
+	codeinfo_free(&lv->ci);
 	memset(lv, 0, sizeof *lv);
 }

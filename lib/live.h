@@ -14,6 +14,7 @@
 #include "../symbols/threadlocals.h"
 #include "events.h"
 #include "process.h"
+#include "stacks.h"
 #include "session.h"
 
 #define MAX_ISOLATES 16
@@ -45,6 +46,13 @@ struct live {
 	/* hdump_list_isolates' answer */
 	struct hdump_isolate listed[MAX_ISOLATES];
 	struct hdump_thread *listed_threads;
+	/* Thread stacks: the code info (when the image's tables decode), the
+	 * last walk of the chosen isolate's threads, and whether a listing
+	 * (live_list) walks them too (hdump_stacks). */
+	struct hd_codeinfo ci;
+	bool have_ci;
+	bool want_stacks;
+	struct live_stacks stacks;
 };
 
 /* Reads PID's maps and executable (into IMG) through OPS and finds its

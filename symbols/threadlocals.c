@@ -116,6 +116,9 @@ int threadlocals_discover(hd_memview *mv, const struct hd_layout *L,
 		{"ThreadLocalAllocation.regularTLAB", &out->tlab},
 		{"PlatformThreads.currentThread", &out->current_thread},
 		{"JavaThreads.currentThread", &out->current_thread},
+		{"JavaFrameAnchors.lastAnchor", &out->last_anchor},
+		{"StatusSupport.statusTL", &out->status},
+		{"StatusSupport.status", &out->status},
 	};
 	for (size_t k = 0; k < sizeof wanted / sizeof wanted[0]; k++)
 		*wanted[k].slot = -1;

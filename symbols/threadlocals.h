@@ -17,6 +17,8 @@ struct hd_threadlocals {
 	int stack_base;     /* VMThreads.StackBase: highest address */
 	int tlab;           /* ThreadLocalAllocation.regularTLAB (struct hd_tlab) */
 	int current_thread; /* PlatformThreads/JavaThreads.currentThread: java.lang.Thread */
+	int last_anchor;    /* JavaFrameAnchors.lastAnchor: where a thread out of Java left it, -1 */
+	int status;         /* StatusSupport.status(TL): int, 1 = running Java code, -1 */
 	unsigned extent;    /* bytes of an IsolateThread the table covers */
 };
 

@@ -87,12 +87,12 @@ static int thread_roots(void *ctx, const struct hd_census *c, struct hd_root **o
 		const struct hd_ithread *th = &r->iso.threads[i];
 		cr_assert(objindex_has(&c->starts, th->thread_obj));
 		v[(*n)++] = (struct hd_root){HPROF_ROOT_THREAD_OBJ, th->thread_obj, (uint32_t)i + 1,
-					     (uint32_t)i + 2};
+					     (uint32_t)i + 2, 0};
 		for (uint64_t a = th->stack_lo & ~7ull; a + 8 <= th->stack_hi; a += 8) {
 			uint64_t w = 0;
 			cr_assert_eq(mv_read(r->t.proc, a, &w, 8), 0);
 			if (w != th->thread_obj && objindex_has(&c->starts, w))
-				v[(*n)++] = (struct hd_root){HPROF_ROOT_JAVA_FRAME, w, (uint32_t)i + 1, 0};
+				v[(*n)++] = (struct hd_root){HPROF_ROOT_JAVA_FRAME, w, (uint32_t)i + 1, 0, 0};
 		}
 	}
 	*out = v;

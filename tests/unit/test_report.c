@@ -22,6 +22,7 @@ static const struct hdump_result RESULT = {
 	.objects = 1234, .bytes = 56789, .fillers = 3, .chunks = 7, .classes = 42,
 	.hprof_bytes = 99999, .seconds = 1.2345, .attempts = 2,
 	.field_instances = 1000, .named_instances = 925, .named_by = {10, 20, 30, 40, 50},
+	.stack_threads = 4, .stack_frames = 77, .stack_undecoded = 1,
 };
 
 /* ---- JSON and summary ----------------------------------------------------- */
@@ -45,13 +46,13 @@ Test(report, json_line)
 		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234,"
 		    "\"naming\":{\"instances\":1000,\"instances_all_named\":925,\"by_source\":{"
 		    "\"layout\":10,\"reflection\":20,\"substrate\":30,\"truffle\":40,"
-		    "\"predicted\":50}}}\n");
+		    "\"predicted\":50}},\"stack_threads\":4,\"stack_frames\":77,\"stack_undecoded\":1}\n");
 	expect_text(json_of(""),
 		    "{\"file\":\"\",\"objects\":1234,\"heap_bytes\":56789,\"fillers\":3,"
 		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234,"
 		    "\"naming\":{\"instances\":1000,\"instances_all_named\":925,\"by_source\":{"
 		    "\"layout\":10,\"reflection\":20,\"substrate\":30,\"truffle\":40,"
-		    "\"predicted\":50}}}\n");
+		    "\"predicted\":50}},\"stack_threads\":4,\"stack_frames\":77,\"stack_undecoded\":1}\n");
 }
 
 /* A file name is the user's bytes: quotes, backslashes and control bytes
@@ -231,4 +232,34 @@ Test(report, histogram_to_a_full_stream_fails)
 	cr_assert_str_eq(hdump_error().message, "cannot print the histogram");
 	fclose(out);
 	hdump_close(t);
+}
+
+/* ---- --stacks ------------------------------------------------------------- */
+
+/* jstack's form, the line when known, else the bci; names from the target
+ * escaped (a method name is the image's bytes). */
+Test(report, stacks_like_jstack)
+{
+	const struct hdump_frame frames[] = {
+		{"java.lang.Object", "wait\x1b[2J", 108, 3},
+		{"org.pkl.cli.Main", "main", -1, 12},
+		{"?", "?", -1, -1},
+	};
+	const struct hdump_stack v[] = {
+		{1234, "pkl", frames, 3, 5, 1, "entry point"},
+		{-1, NULL, NULL, 0, 0, 0, "no Java frame to start at"},
+	};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	cr_assert_not_null(out);
+	cr_assert_eq(report_stacks(out, v, 2), 0);
+	fclose(out);
+	expect_text(text, "\"pkl\" tid=1234\n"
+			  "\tat java.lang.Object.wait\\x1b[2J(line 108)\n"
+			  "\tat org.pkl.cli.Main.main(bci 12)\n"
+			  "\tat ?.?(Unknown Source)\n"
+			  "\t(5 machine frames, 1 without frame info; walk ended: entry point)\n\n"
+			  "\"?\" tid=-1\n"
+			  "\t(0 machine frames, 0 without frame info; walk ended: no Java frame to start at)\n\n");
 }

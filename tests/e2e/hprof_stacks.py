@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Reads an HPROF file's STACK FRAME and STACK TRACE records and its
+ROOT_JAVA_FRAME roots (up to the first object dump: hdump writes every root
+before the objects) and prints key=value lines:
+  frames=N          STACK FRAME records
+  traces=N          thread traces (serial > 1)
+  empty_traces=N    of those, traces without frames
+  frame_roots=N     ROOT_JAVA_FRAME roots tied to a frame
+  untied_roots=N    ROOT_JAVA_FRAME roots tied to none
+  bad_frame_roots=N roots whose frame number is past their thread's trace
+  unnamed_frames=N  frames whose method name record is missing or "?"
+Usage: hprof_stacks.py FILE.hprof"""
+import struct
+import sys
+
+
+def main(path):
+    with open(path, 'rb') as f:
+        data = f.read()
+    end = data.index(b'\0')
+    idsize = struct.unpack_from('>I', data, end + 1)[0]
+    assert idsize == 8, idsize
+    pos = end + 1 + 4 + 8
+    utf8, frames, traces = {}, {}, {}
+    roots = []
+    while pos + 9 <= len(data):
+        tag = data[pos]
+        length = struct.unpack_from('>I', data, pos + 5)[0]
+        body = pos + 9
+        if tag == 0x01:
+            utf8[struct.unpack_from('>Q', data, body)[0]] = data[body + 8:body + length]
+        elif tag == 0x04:
+            fid, mid = struct.unpack_from('>QQ', data, body)
+            frames[fid] = mid
+        elif tag == 0x05:
+            serial, thread, n = struct.unpack_from('>III', data, body)
+            traces[thread] = n
+        elif tag in (0x0c, 0x1c):
+            if heap_roots(data, body, body + length, roots):
+                break
+        pos = body + length
+    print('frames=%d' % len(frames))
+    threads = {t: n for t, n in traces.items() if t > 0}
+    print('traces=%d' % len(threads))
+    print('empty_traces=%d' % sum(1 for n in threads.values() if n == 0))
+    tied = [(t, k) for t, k in roots if k != 0xffffffff]
+    print('frame_roots=%d' % len(tied))
+    print('untied_roots=%d' % (len(roots) - len(tied)))
+    print('bad_frame_roots=%d' % sum(1 for t, k in tied if k >= threads.get(t, 0)))
+    print('unnamed_frames=%d' % sum(1 for m in frames.values() if utf8.get(m, b'?') == b'?'))
+
+
+def heap_roots(data, pos, end, roots):
+    """Collects ROOT_JAVA_FRAME (thread, frame) pairs; True at the first object."""
+    fixed = {0xff: 8, 0x01: 16, 0x02: 16, 0x04: 12, 0x05: 8, 0x06: 12, 0x07: 8, 0x08: 16}
+    while pos < end:
+        sub = data[pos]
+        pos += 1
+        if sub == 0x03:
+            thread, frame = struct.unpack_from('>II', data, pos + 8)
+            roots.append((thread, frame))
+            pos += 16
+        elif sub in fixed:
+            pos += fixed[sub]
+        elif sub == 0x20:
+            pos = skip_class_dump(data, pos)
+        else:
+            return True
+    return False
+
+
+def skip_class_dump(data, pos):
+    sizes = {2: 8, 4: 1, 5: 2, 6: 4, 7: 8, 8: 1, 9: 2, 10: 4, 11: 8}
+    pos += 8 + 4 + 8 * 6 + 4
+    n = struct.unpack_from('>H', data, pos)[0]
+    pos += 2
+    for _ in range(n):
+        pos += 2
+        pos += 1 + sizes[data[pos]]
+    n = struct.unpack_from('>H', data, pos)[0]
+    pos += 2
+    for _ in range(n):
+        pos += 8
+        pos += 1 + sizes[data[pos]]
+    n = struct.unpack_from('>H', data, pos)[0]
+    return pos + 2 + 9 * n
+
+
+if __name__ == '__main__':
+    main(sys.argv[1])

@@ -23,6 +23,7 @@ struct hd_root {
 };
 
 struct hd_census;
+struct hd_statics;
 
 struct hd_dump_input {
 	const struct hd_layout *L;
@@ -34,6 +35,9 @@ struct hd_dump_input {
 	 * census knows where objects start; may be NULL.  *ROOTS is malloc'd. */
 	int (*roots)(void *ctx, const struct hd_census *c, struct hd_root **roots, size_t *n);
 	void *roots_ctx;
+	/* The image's static fields, whose values are read through MV when
+	 * the class dumps are written; NULL: no statics. */
+	const struct hd_statics *statics;
 	uint32_t nthreads;           /* STACK TRACE serials 2..nthreads+1 */
 	unsigned threads;            /* writer threads; 0: one per CPU, at most 8 */
 };

@@ -61,6 +61,7 @@ void hdump_close(hdump_target *t)
 		exe_close(&t->exe);
 	hd_real_process_free(t->real);
 	histogram_free(&t->histo);
+	free(t->jdk_dir);
 	elfimage_close(&t->img);
 	free(t);
 }
@@ -90,13 +91,23 @@ void hdump_set_events(hdump_target *t, hdump_event_fn fn, void *ctx)
 	t->ev = (struct hd_events){fn, ctx};
 }
 
+int hdump_set_jdk(hdump_target *t, const char *dir)
+{
+	char *copy = NULL;
+	if (dir && !(copy = strdup(dir)))
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	free(t->jdk_dir);
+	t->jdk_dir = copy;
+	return 0;
+}
+
 int hdump_discover(hdump_target *t)
 {
 	if (t->discovered)
 		return 0;
 	events_phase(&t->ev, HDUMP_EVENT_PHASE_BEGIN, HDUMP_PHASE_DISCOVER, 1);
-	int rc = t->kind == HDUMP_TARGET_PROCESS ? live_discover(&t->live, &t->ev)
-						 : exe_discover(&t->exe, &t->ev);
+	int rc = t->kind == HDUMP_TARGET_PROCESS ? live_discover(&t->live, &t->ev, t->jdk_dir)
+						 : exe_discover(&t->exe, &t->ev, t->jdk_dir);
 	events_phase(&t->ev, HDUMP_EVENT_PHASE_END, HDUMP_PHASE_DISCOVER, 1);
 	t->discovered = rc == 0;
 	return rc;

@@ -17,17 +17,19 @@ int exe_open(struct exe *x, const char *path, struct hd_elfimage *img)
 	return 0;
 }
 
-int exe_discover(struct exe *x, const struct hd_events *ev)
+int exe_discover(struct exe *x, const struct hd_events *ev, const char *jdk_dir)
 {
 	uint64_t *hubs = NULL;
 	size_t nhubs = 0;
 	FILE *log = events_verbose_stream(ev);
 	int rc = discover_layout(x->mv, OFFLINE_IMAGE_START, x->img->heap_size, &x->L, &hubs, &nhubs,
 				 log);
-	if (log)
-		fclose(log);
 	if (rc == 0)
 		rc = classes_build(&x->classes, x->mv, &x->L, hubs, nhubs);
+	if (rc == 0)
+		rc = fieldnames_apply(&x->naming, &x->classes, x->mv, &x->L, jdk_dir, log);
+	if (log)
+		fclose(log);
 	free(hubs);
 	return rc;
 }
@@ -53,6 +55,7 @@ int exe_dump(struct exe *x, const struct hdump_options *o, const struct hdump_si
 
 void exe_close(struct exe *x)
 {
+	fieldnames_free(&x->naming);
 	classes_free(&x->classes);
 	mv_free(x->mv);
 	memset(x, 0, sizeof *x);

@@ -7,6 +7,7 @@
 #include "../common/hd_error.h"
 #include "../symbols/classes.h"
 #include "../symbols/elfimage.h"
+#include "../symbols/fieldnames.h"
 #include "../symbols/layout.h"
 #include "events.h"
 #include "session.h"
@@ -21,12 +22,15 @@ struct exe {
 	hd_memview *mv;          /* the image heap at OFFLINE_IMAGE_START */
 	struct hd_layout L;
 	struct hd_classes classes;
+	struct hd_naming naming; /* the facts the classes' field names came from */
 };
 
 /* Reads PATH's image heap into IMG.  Errors: as elfimage_open's.  exe_close
  * in every case. */
 HD_MUST_CHECK int exe_open(struct exe *x, const char *path, struct hd_elfimage *img);
-HD_MUST_CHECK int exe_discover(struct exe *x, const struct hd_events *ev);
+/* Layout and class table from the image heap, fields named (JDK_DIR:
+ * fieldnames_apply's). */
+HD_MUST_CHECK int exe_discover(struct exe *x, const struct hd_events *ev, const char *jdk_dir);
 /* One attempt (the image heap never changes): on success R and H hold the
  * results and the histogram. */
 HD_MUST_CHECK int exe_dump(struct exe *x, const struct hdump_options *o,

@@ -47,7 +47,23 @@ int live_open(struct live *lv, const struct hd_process_ops *ops, void *ops_ctx, 
 	return 0;
 }
 
-int live_discover(struct live *lv, const struct hd_events *ev)
+/* Names the fields of every isolate's classes: the sources run on the
+ * first copy of the image heap, the others take its facts moved. */
+static int name_fields(struct live *lv, const char *jdk_dir, FILE *log)
+{
+	struct live_isolate *first = &lv->iso[0];
+	if (fieldnames_apply(&first->naming, &first->classes, lv->local, &first->L, jdk_dir, log) != 0)
+		return -1;
+	for (size_t i = 1; i < lv->nisolates; i++) {
+		struct live_isolate *li = &lv->iso[i];
+		if (fieldnames_apply_moved(&li->naming, &first->naming, lv->starts[i] - lv->starts[0],
+					   &li->classes, lv->local, &li->L) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int live_discover(struct live *lv, const struct hd_events *ev, const char *jdk_dir)
 {
 	uint64_t *hubs = NULL;
 	size_t nhubs = 0;
@@ -68,8 +84,6 @@ int live_discover(struct live *lv, const struct hd_events *ev)
 	FILE *log = events_verbose_stream(ev);
 	int rc = discover_layout(lv->local, lv->starts[0], lv->img->heap_size, &first->L, &hubs,
 				 &nhubs, log);
-	if (log)
-		fclose(log);
 	uint64_t moved = 0; /* how far HUBS have been moved from the first copy */
 	/* Every isolate maps its own copy of the same image heap. */
 	for (size_t i = 0; i < lv->nisolates && rc == 0; i++) {
@@ -83,6 +97,10 @@ int live_discover(struct live *lv, const struct hd_events *ev)
 		rc = classes_build(&li->classes, lv->local, &li->L, hubs, nhubs);
 	}
 	free(hubs);
+	if (rc == 0)
+		rc = name_fields(lv, jdk_dir, log);
+	if (log)
+		fclose(log);
 	if (rc != 0 || threadlocals_discover(lv->local, &first->L, &first->classes, &lv->tl) != 0)
 		return -1;
 	elfimage_drop_pages(lv->img);
@@ -372,6 +390,7 @@ void live_close(struct live *lv)
 	target_free(&lv->target);
 	for (size_t i = 0; i < lv->nisolates; i++) {
 		isolate_free(&lv->iso[i].scan);
+		fieldnames_free(&lv->iso[i].naming);
 		classes_free(&lv->iso[i].classes);
 	}
 	maps_free(&lv->maps);

@@ -9,6 +9,7 @@
 #include "../agent/memview.h"
 #include "../agent/procmaps.h"
 #include "../symbols/elfimage.h"
+#include "../symbols/fieldnames.h"
 #include "../symbols/isolate.h"
 #include "../symbols/threadlocals.h"
 #include "events.h"
@@ -23,6 +24,7 @@
 struct live_isolate {
 	struct hd_layout L;
 	struct hd_classes classes;
+	struct hd_naming naming; /* the facts its classes' field names came from */
 	struct hd_isolate scan;
 };
 
@@ -51,9 +53,10 @@ struct live {
 HD_MUST_CHECK int live_open(struct live *lv, const struct hd_process_ops *ops, void *ops_ctx,
 			    pid_t pid, struct hd_elfimage *img);
 
-/* Layout, classes and thread locals of every isolate, from the image heap;
- * then IMG's bytes are dropped and the process's memory opened. */
-HD_MUST_CHECK int live_discover(struct live *lv, const struct hd_events *ev);
+/* Layout, classes (fields named, JDK_DIR: fieldnames_apply's) and thread
+ * locals of every isolate, from the image heap; then IMG's bytes are
+ * dropped and the process's memory opened. */
+HD_MUST_CHECK int live_discover(struct live *lv, const struct hd_events *ev, const char *jdk_dir);
 
 /* The dump into SINK, with O's snapshot mode, retries and isolate; on
  * success R and H hold its results and histogram. */

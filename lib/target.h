@@ -15,6 +15,7 @@ struct hdump_target {
 	struct hd_events ev;
 	struct hd_elfimage img;
 	bool discovered;
+	char *jdk_dir;                  /* hdump_set_jdk's, NULL: an installed JDK */
 	struct exe exe;                 /* HDUMP_TARGET_EXECUTABLE */
 	struct live live;               /* HDUMP_TARGET_PROCESS */
 	struct hd_real_process *real;   /* the process ops' context, when real */

@@ -210,11 +210,6 @@ static int cmp_field(const void *a, const void *b)
 	return (x->offset > y->offset) - (x->offset < y->offset);
 }
 
-struct class_facts {
-	int32_t refmap_idx;
-	uint64_t super_hub;
-	bool is_reference;
-};
 
 struct refmap_marks {
 	const struct hd_layout *L;
@@ -269,7 +264,6 @@ static bool fields_fit(const struct hd_class *super, const struct field_builder 
 struct settle_ctx {
 	struct hd_classes *t;
 	const struct hd_layout *L;
-	const struct class_facts *facts;
 	const int32_t *real_super;
 	uint8_t *state;
 	const uint8_t *table;
@@ -371,9 +365,9 @@ static int settle(struct settle_ctx *x, size_t k)
 	int rc = 0;
 	if (b.size) {
 		struct refmap_marks marks = {L, &b};
-		rc = lay_refmap_each(L, x->table, x->table_len, x->facts[k].refmap_idx, b.size,
+		rc = lay_refmap_each(L, x->table, x->table_len, c->refmap_idx, b.size,
 				     mark_refs, &marks);
-		if (rc == 0 && x->facts[k].is_reference && L->referent_off >= 0 &&
+		if (rc == 0 && c->is_reference && L->referent_off >= 0 &&
 		    (unsigned)L->referent_off + L->ref_size <= b.size)
 			memset(b.role + L->referent_off, ROLE_REF, L->ref_size);
 	}
@@ -391,7 +385,7 @@ static int settle(struct settle_ctx *x, size_t k)
 	}
 	size_t inherited = b.n;
 	if (rc == 0 && b.size)
-		rc = claim_known_fields(&b, L, c, x->facts[k].is_reference);
+		rc = claim_known_fields(&b, L, c, c->is_reference);
 	if (rc == 0 && b.size)
 		rc = synthesize(&b, L);
 	free(b.role);
@@ -417,8 +411,7 @@ static int settle(struct settle_ctx *x, size_t k)
 }
 
 static int read_class(hd_memview *mv, const struct hd_layout *L,
-		      uint64_t hub, unsigned hub_bytes, struct hd_class *c,
-		      struct class_facts *facts)
+		      uint64_t hub, unsigned hub_bytes, struct hd_class *c, uint64_t *super_hub)
 {
 	uint8_t raw[MAX_HUB_BYTES];
 	if (lay_read_image(mv, hub, raw, hub_bytes, "hub") != 0)
@@ -433,17 +426,17 @@ static int read_class(hd_memview *mv, const struct hd_layout *L,
 		hd_error_context("the name of the hub at 0x%" PRIx64, hub);
 		return -1;
 	}
-	facts->refmap_idx = lay_hub_refmap_index(L, raw);
+	c->refmap_idx = lay_hub_refmap_index(L, raw);
 	c->idhash_off = (uint16_t)lay_hub_idhash_off(L, raw);
-	facts->super_hub = 0;
+	*super_hub = 0;
 	if (L->hub_super >= 0) {
-		facts->super_hub = lay_ref(L, raw + L->hub_super);
-		if (facts->super_hub && L->hub_super2 >= 0) {
+		*super_hub = lay_ref(L, raw + L->hub_super);
+		if (*super_hub && L->hub_super2 >= 0) {
 			uint8_t comp[8] = {0};
-			if (lay_read_image(mv, facts->super_hub + (unsigned)L->hub_super2, comp,
+			if (lay_read_image(mv, *super_hub + (unsigned)L->hub_super2, comp,
 					   L->ref_size, "hub companion") != 0)
 				return -1;
-			facts->super_hub = lay_ref(L, comp);
+			*super_hub = lay_ref(L, comp);
 		}
 	}
 	int32_t e = c->enc;
@@ -483,23 +476,18 @@ int classes_build(struct hd_classes *t, hd_memview *mv, const struct hd_layout *
 	if (hub_bytes > MAX_HUB_BYTES || hub_bytes < L->hub_enc + 4)
 		return hd_fail(HD_E_LAYOUT, "hub fields span %u bytes", hub_bytes);
 	t->v = calloc(nhubs ? nhubs : 1, sizeof *t->v);
-	struct class_facts *facts = calloc(nhubs ? nhubs : 1, sizeof *facts);
-	int32_t *real_super = malloc((nhubs ? nhubs : 1) * sizeof *real_super);
-	uint8_t *state = calloc(nhubs ? nhubs : 1, 1);
-	uint8_t *table = malloc(L->refmap_len ? L->refmap_len : 1);
+	uint64_t *super_hub = calloc(nhubs ? nhubs : 1, sizeof *super_hub);
 	int rc = -1;
-	if (!t->v || !facts || !real_super || !state || !table) {
+	if (!t->v || !super_hub) {
 		hd_fail(HD_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (lay_read_image(mv, L->refmap_data, table, L->refmap_len, "the reference-map table") != 0)
-		goto out;
 	for (size_t i = 0; i < nhubs; i++) {
 		if (hd_interrupted()) {
 			hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
 			goto out;
 		}
-		if (read_class(mv, L, hubs[i], hub_bytes, &t->v[i], &facts[i]) != 0) {
+		if (read_class(mv, L, hubs[i], hub_bytes, &t->v[i], &super_hub[i]) != 0) {
 			t->n = i + 1; /* classes_free frees the name read_class may have read */
 			goto out;
 		}
@@ -509,25 +497,65 @@ int classes_build(struct hd_classes *t, hd_memview *mv, const struct hd_layout *
 		goto out;
 	const struct hd_class *reference = classes_named(t, "java.lang.ref.Reference");
 	for (size_t i = 0; i < t->n; i++) {
-		const struct hd_class *s = classes_find(t, facts[i].super_hub);
-		real_super[i] = s ? (int32_t)(s - t->v) : -1;
-		t->v[i].jsuper = real_super[i];
+		const struct hd_class *s = classes_find(t, super_hub[i]);
+		t->v[i].jsuper = s ? (int32_t)(s - t->v) : -1;
 	}
 	for (size_t i = 0; i < t->n; i++)
-		for (int32_t s = (int32_t)i, depth = 0; s >= 0 && depth < 1024; s = real_super[s], depth++)
+		for (int32_t s = (int32_t)i, depth = 0; s >= 0 && depth < 1024; s = t->v[s].jsuper, depth++)
 			if (reference && &t->v[s] == reference)
-				facts[i].is_reference = true;
-	struct settle_ctx x = {t, L, facts, real_super, state, table, L->refmap_len};
+				t->v[i].is_reference = true;
+	struct hd_field_facts ff = {0};
+	struct hd_naming_stats stats;
+	rc = classes_layout_facts(t, L, &ff);
+	if (rc == 0)
+		rc = classes_apply_facts(t, mv, L, &ff, &stats);
+	ff_free(&ff);
+out:
+	free(super_hub);
+	return rc;
+}
+
+int classes_apply_facts(struct hd_classes *t, hd_memview *mv, const struct hd_layout *L,
+			const struct hd_field_facts *ff, struct hd_naming_stats *stats)
+{
+	(void)ff;
+	memset(stats, 0, sizeof *stats);
+	int32_t *real_super = malloc((t->n ? t->n : 1) * sizeof *real_super);
+	uint8_t *state = calloc(t->n ? t->n : 1, 1);
+	uint8_t *table = malloc(L->refmap_len ? L->refmap_len : 1);
+	int rc = -1;
+	if (!real_super || !state || !table) {
+		hd_fail(HD_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (lay_read_image(mv, L->refmap_data, table, L->refmap_len, "the reference-map table") != 0)
+		goto out;
+	for (size_t i = 0; i < t->n; i++) {
+		real_super[i] = t->v[i].jsuper;
+		free(t->v[i].fields);
+		free(t->v[i].own);
+		t->v[i].fields = t->v[i].own = NULL;
+		t->v[i].nfields = t->v[i].nown = 0;
+	}
+	struct settle_ctx x = {t, L, real_super, state, table, L->refmap_len};
 	for (size_t i = 0; i < t->n; i++)
 		if (settle(&x, i) != 0)
 			goto out;
 	rc = 0;
 out:
-	free(facts);
 	free(real_super);
 	free(state);
 	free(table);
 	return rc;
+}
+
+int classes_layout_facts(const struct hd_classes *t, const struct hd_layout *L,
+			 struct hd_field_facts *ff)
+{
+	(void)t;
+	(void)L;
+	(void)ff;
+	return 0;
 }
 
 void classes_free(struct hd_classes *t)

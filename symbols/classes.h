@@ -6,6 +6,7 @@
 #ifndef HD_CLASSES_H
 #define HD_CLASSES_H
 
+#include "fieldfacts.h"
 #include "layout.h"
 #include "../agent/memview.h"
 #include "../common/hd_error.h"
@@ -52,6 +53,8 @@ struct hd_class {
 	enum hd_class_kind kind;
 	uint8_t elem_type;  /* arrays: enum hd_type of the elements */
 	uint16_t idhash_off;
+	int32_t refmap_idx; /* into the reference-map table */
+	bool is_reference;  /* java.lang.ref.Reference or a subclass: referent is a reference */
 	bool is_filler;     /* heap padding: never dumped */
 	int32_t jsuper;     /* index of the Java superclass, -1: none (java.lang.Object) */
 	int32_t super;      /* index of the superclass as written to HPROF (the nearest
@@ -84,6 +87,30 @@ void classes_free(struct hd_classes *t);
 
 const struct hd_class *classes_find(const struct hd_classes *t, uint64_t hub);
 const struct hd_class *classes_named(const struct hd_classes *t, const char *name);
+
+/* The names layout discovery proves (String's value, coder and hash; the
+ * boxed primitives' value; Reference.referent), as facts of source
+ * HD_SRC_LAYOUT into FF.  Errors: HD_E_INTERNAL. */
+HD_MUST_CHECK int classes_layout_facts(const struct hd_classes *t, const struct hd_layout *L,
+				       struct hd_field_facts *ff);
+
+/* What became of each source's facts. */
+struct hd_naming_stats {
+	uint64_t classes_named[HD_SRC_COUNT]; /* classes with an own field that source named */
+	uint64_t facts_kept[HD_SRC_COUNT];    /* instance-field facts that named a field */
+	uint64_t facts_dropped[HD_SRC_COUNT]; /* instance-field facts that did not fit or that
+						 another source contradicted */
+	uint64_t super_skips; /* classes whose HPROF super is not their Java super: the
+				 parent's fields do not fit their bytes */
+};
+
+/* Re-derives every class's fields with the instance-field facts of FF
+ * that fit (fieldfacts.h), counting into STATS what became of them.
+ * Errors: HD_E_LAYOUT (a reference map that does not decode),
+ * HD_E_INTERRUPTED, HD_E_INTERNAL. */
+HD_MUST_CHECK int classes_apply_facts(struct hd_classes *t, hd_memview *mv,
+				      const struct hd_layout *L, const struct hd_field_facts *ff,
+				      struct hd_naming_stats *stats);
 
 /* Walker hub lookup backed by the table (CTX is the struct hd_classes). */
 struct hd_hubinfo;

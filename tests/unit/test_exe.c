@@ -60,7 +60,7 @@ Test(exe, image_heap_placed_and_discovered)
 
 	struct lines log = {0};
 	struct hd_events ev = {keep_verbose, &log};
-	cr_assert_eq(exe_discover(&x, &ev), 0, "%s", hd_error_message());
+	cr_assert_eq(exe_discover(&x, &ev, NULL), 0, "%s", hd_error_message());
 	cr_assert_eq(x.L.ref_size, truth.expect.ref_size);
 	cr_assert_eq(x.L.hdr_size, truth.expect.hdr_size);
 	cr_assert_eq(x.L.image_start, OFFLINE_IMAGE_START);
@@ -86,7 +86,7 @@ Test(exe, dumped_once_with_the_ground_truth)
 	struct exe x;
 	cr_assert_eq(exe_open(&x, image_path(), &img), 0, "%s", hd_error_message());
 	struct hd_events quiet = {0};
-	cr_assert_eq(exe_discover(&x, &quiet), 0, "%s", hd_error_message());
+	cr_assert_eq(exe_discover(&x, &quiet, NULL), 0, "%s", hd_error_message());
 	struct hdump_options o;
 	hdump_options_init(&o);
 	o.threads = 2;
@@ -154,7 +154,7 @@ Test(exe, a_corrupt_heap_is_a_layout_error)
 	cr_assert_eq(exe_open(&x, path, &img), 0, "%s", hd_error_message());
 	struct hd_events quiet = {0};
 	hd_error_clear();
-	cr_assert_eq(exe_discover(&x, &quiet), -1);
+	cr_assert_eq(exe_discover(&x, &quiet, NULL), -1);
 	cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%d: %s", hd_error_class(),
 		     hd_error_message());
 	exe_close(&x);

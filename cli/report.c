@@ -113,13 +113,21 @@ void report_json(FILE *out, const char *path, const struct hdump_result *r)
 	fprintf(out,
 		"\",\"objects\":%" PRIu64 ",\"heap_bytes\":%" PRIu64
 		",\"fillers\":%" PRIu64 ",\"chunks\":%" PRIu64 ",\"classes\":%" PRIu64
-		",\"hprof_bytes\":%" PRIu64 ",\"seconds\":%.3f}\n",
+		",\"hprof_bytes\":%" PRIu64 ",\"seconds\":%.3f"
+		",\"statics\":{\"in_classes\":%" PRIu64 ",\"written\":%" PRIu64
+		",\"unattributed_slots\":%" PRIu64 ",\"unattributed_bytes\":%" PRIu64 "}}\n",
 		r->objects, r->bytes, r->fillers, r->chunks, r->classes, r->hprof_bytes,
-		r->seconds);
+		r->seconds, r->statics_classes, r->statics_written, r->statics_unattributed_slots,
+		r->statics_unattributed_bytes);
 }
 
 void report_summary(const char *path, const struct hdump_result *r)
 {
+	fprintf(stderr,
+		"hdump: static fields: %" PRIu64 " in %" PRIu64 " classes; %" PRIu64
+		" Object[] slots and %" PRIu64 " byte[] bytes unattributed\n",
+		r->statics_written, r->statics_classes, r->statics_unattributed_slots,
+		r->statics_unattributed_bytes);
 	fprintf(stderr,
 		"hdump: %" PRIu64 " objects (%" PRIu64 " bytes, %" PRIu64
 		" fillers skipped) in %" PRIu64 " chunks, %" PRIu64 " classes; wrote %" PRIu64

@@ -224,6 +224,12 @@ struct hdump_result {
 	uint64_t hprof_bytes; /* written to the sink */
 	double seconds;
 	unsigned attempts;
+	/* Static fields written in the CLASS DUMPs (see README, "Static
+	 * fields"): classes with any, statics written, and the Object[] slots
+	 * and byte[] bytes of the image's statics arrays no name source
+	 * attributes to a class (not written). */
+	uint64_t statics_classes, statics_written;
+	uint64_t statics_unattributed_slots, statics_unattributed_bytes;
 };
 
 /* Dumps T (discovered) into SINK.  Errors: besides those of the sink,

@@ -38,29 +38,43 @@ struct scan {
 	const struct hd_layout *L;
 	const struct hd_class *heap_info; /* its references are partition bounds, not holders */
 	hd_memview *mv;
-	uint64_t *cand;     /* the Object[] and byte[] objects, ascending */
-	bool *refd;
-	size_t ncand;
+	/* One bit per 8 bytes of the image heap (objects are 8-aligned): an
+	 * Object[] or byte[] starts there; a reference lands on one. */
+	uint64_t *cand, *refd;
+	size_t nbits;
 	uint8_t *buf;       /* pieces of objects the walker did not buffer */
 };
+
+/* Bit of the image-heap address A, or SIZE_MAX when none has one. */
+static size_t bit_of(const struct scan *x, uint64_t a)
+{
+	uint64_t off = a - x->L->image_start;
+	if (a < x->L->image_start || off % 8 || off / 8 >= x->nbits)
+		return SIZE_MAX;
+	return (size_t)(off / 8);
+}
+
+static bool test_bit(const uint64_t *m, size_t i) { return m[i / 64] >> (i % 64) & 1; }
+static void set_bit(uint64_t *m, size_t i) { m[i / 64] |= 1ull << (i % 64); }
 
 #define SCAN_PIECE (1u << 20)
 
 static void mark(struct scan *x, uint64_t r)
 {
+	size_t i = bit_of(x, r);
+	if (i != SIZE_MAX && test_bit(x->cand, i))
+		set_bit(x->refd, i);
+}
 
-	if (!r || r < x->cand[0] || r > x->cand[x->ncand - 1])
-		return;
-	size_t lo = 0, hi = x->ncand;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (x->cand[mid] < r)
-			lo = mid + 1;
-		else
-			hi = mid;
+static void add_candidates(struct scan *x, const struct hd_imageobjs *io, const char *name)
+{
+	size_t n;
+	const uint32_t *v = imageobjs_named(io, name, &n);
+	for (size_t i = 0; i < n; i++) {
+		size_t b = bit_of(x, io->addr[v[i]]);
+		if (b != SIZE_MAX)
+			set_bit(x->cand, b);
 	}
-	if (lo < x->ncand && x->cand[lo] == r)
-		x->refd[lo] = true;
 }
 
 /* Bytes [OFF, OFF+LEN) of O (LEN <= SCAN_PIECE), from the walk's buffer or
@@ -122,21 +136,6 @@ static int scan_chunk(void *ctx, const struct hd_chunk *ch)
 	return hw_walk_range(sw->w, ch->first, ch->top, ch->gaps, ch->ngaps, scan_object, sw->x);
 }
 
-static void add_candidates(struct scan *x, const struct hd_imageobjs *io, const char *name)
-{
-	size_t n;
-	const uint32_t *v = imageobjs_named(io, name, &n);
-	for (size_t i = 0; i < n; i++)
-		x->cand[x->ncand++] = io->addr[v[i]];
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-
 static bool is_ref(const struct hd_field_fact *f) { return f->type == HD_T_OBJECT; }
 
 /* Whether a static of TYPE at OFFSET lies in A's elements, aligned as SVM
@@ -157,15 +156,24 @@ static bool usable(const struct hd_field_fact *f, const struct hd_classes *t)
 	       classes_find(t, f->hub);
 }
 
-static bool holds_all(const struct hd_statics_array *a, bool refs, const struct hd_field_facts *ff,
-		      const struct hd_classes *t)
+/* The end an array whose elements start at START, ELEM bytes each, must
+ * reach to hold every static fact of one kind that could lie in it (one
+ * before its elements or off their grid is refused later, whatever the
+ * array). */
+static uint64_t facts_need(const struct hd_field_facts *ff, const struct hd_classes *t, bool refs,
+			   uint32_t start, unsigned elem)
 {
+	const struct hd_statics_array open = {1, start, UINT32_MAX, elem};
+	uint64_t need = start;
 	for (size_t i = 0; i < ff->n; i++) {
 		const struct hd_field_fact *f = &ff->v[i];
-		if (usable(f, t) && is_ref(f) == refs && !fits(a, f->type, f->offset))
-			return false;
+		if (!usable(f, t) || is_ref(f) != refs || !fits(&open, f->type, f->offset))
+			continue;
+		uint64_t end = (uint64_t)f->offset + (refs ? elem : hd_type_size(f->type));
+		if (end > need)
+			need = end;
 	}
-	return true;
+	return need;
 }
 
 /* Among the unreferenced instances of NAME that hold every static fact of
@@ -182,17 +190,21 @@ static void choose(struct hd_statics_array *a, const struct scan *x, const struc
 	unsigned elem = refs ? in->L->ref_size : 1;
 	size_t unreferenced = 0, holding = 0, tied = 0;
 	struct hd_statics_array best = {0};
-	for (size_t i = 0; c && i < x->ncand; i++) {
-		long k = imageobjs_find(io, x->cand[i]);
-		if (x->refd[i] || k < 0 || &io->classes->v[io->cls[k]] != c)
+	size_t n;
+	const uint32_t *v = imageobjs_of(io, c, &n);
+	uint64_t need = c ? facts_need(ff, in->classes, refs, le_base(c->enc), elem) : 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t k = v[i];
+		size_t b = bit_of(x, io->addr[k]);
+		if (b == SIZE_MAX || test_bit(x->refd, b))
 			continue;
 		unreferenced++;
 		uint64_t end = le_base(c->enc) + (uint64_t)io->length[k] * elem;
 		if (end > UINT32_MAX)
 			continue;
-		struct hd_statics_array cand = {x->cand[i], le_base(c->enc), (uint32_t)end, elem};
-		if (!holds_all(&cand, refs, ff, in->classes))
+		if (end < need)
 			continue;
+		struct hd_statics_array cand = {io->addr[k], le_base(c->enc), (uint32_t)end, elem};
 		holding++;
 		if (!best.addr || cand.end > best.end) {
 			best = cand;
@@ -225,10 +237,10 @@ int statics_locate(struct hd_statics *s, const struct hd_field_facts *ff,
 		logf_(in->log, "no Object[] or byte[] in the image heap");
 		return 0;
 	}
-	struct scan x = {.L = in->L, .mv = in->mv,
+	struct scan x = {.L = in->L, .mv = in->mv, .nbits = (size_t)(in->L->image_size / 8),
 			 .heap_info = classes_named(in->classes, IMAGE_HEAP_INFO)};
-	x.cand = malloc((nobj + nbyte) * sizeof *x.cand);
-	x.refd = calloc(nobj + nbyte, sizeof *x.refd);
+	x.cand = calloc(x.nbits / 64 + 1, sizeof *x.cand);
+	x.refd = calloc(x.nbits / 64 + 1, sizeof *x.refd);
 	x.buf = malloc(SCAN_PIECE);
 	struct hd_walker w;
 	int rc = -1;
@@ -238,7 +250,6 @@ int statics_locate(struct hd_statics *s, const struct hd_field_facts *ff,
 	}
 	add_candidates(&x, io, OBJECT_ARRAY);
 	add_candidates(&x, io, BYTE_ARRAY);
-	qsort(x.cand, x.ncand, sizeof *x.cand, cmp_u64);
 	if (hw_init(&w, in->L, in->mv, classes_lookup, (void *)in->classes) != 0)
 		goto out;
 	w.in_image_heap = true;

@@ -41,15 +41,17 @@ struct hd_statics {
 	size_t nnames;
 	/* For --verbose and --json. */
 	uint64_t classes;      /* classes with at least one static */
-	uint64_t facts_dropped;/* static facts refused: outside, misaligned, contradicted */
+	uint64_t facts_dropped; /* static facts refused: outside, misaligned, contradicted */
 	uint64_t unattributed_refs;  /* Object[] slots no accepted static claims */
 	uint64_t unattributed_bytes; /* byte[] bytes no accepted static covers */
 };
 
 /* Finds the two arrays of IN's image heap among the Object[]s and byte[]s
  * no image object references (ImageHeapInfo's partition bounds aside) that
- * hold every static fact of FF of their kind: the largest such Object[]
- * when no other is as large, the byte[] only when it is the one left.
+ * reach every static fact of FF of their kind (those on their element
+ * grid): the largest such Object[] when no other is as large, the byte[]
+ * only when it is the one left (constant tables of the code are as
+ * unreferenced and as large).
  * Finding nothing is no error: S then says so (addr 0) and IN's log one
  * line why.  Errors: HD_E_INTERRUPTED, HD_E_INTERNAL. */
 HD_MUST_CHECK int statics_locate(struct hd_statics *s, const struct hd_field_facts *ff,

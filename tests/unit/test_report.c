@@ -21,6 +21,8 @@ static void expect_text(char *got, const char *want)
 static const struct hdump_result RESULT = {
 	.objects = 1234, .bytes = 56789, .fillers = 3, .chunks = 7, .classes = 42,
 	.hprof_bytes = 99999, .seconds = 1.2345, .attempts = 2,
+	.statics_classes = 5, .statics_written = 11, .statics_unattributed_slots = 13,
+	.statics_unattributed_bytes = 17,
 };
 
 /* ---- JSON and summary ----------------------------------------------------- */
@@ -41,10 +43,14 @@ Test(report, json_line)
 {
 	expect_text(json_of("out.hprof"),
 		    "{\"file\":\"out.hprof\",\"objects\":1234,\"heap_bytes\":56789,\"fillers\":3,"
-		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234}\n");
+		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234,"
+		    "\"statics\":{\"in_classes\":5,\"written\":11,\"unattributed_slots\":13,"
+		    "\"unattributed_bytes\":17}}\n");
 	expect_text(json_of(""),
 		    "{\"file\":\"\",\"objects\":1234,\"heap_bytes\":56789,\"fillers\":3,"
-		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234}\n");
+		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234,"
+		    "\"statics\":{\"in_classes\":5,\"written\":11,\"unattributed_slots\":13,"
+		    "\"unattributed_bytes\":17}}\n");
 }
 
 /* A file name is the user's bytes: quotes, backslashes and control bytes
@@ -64,8 +70,12 @@ Test(report, verbose_summary)
 	report_summary("out.hprof", &RESULT);
 	report_summary("", &RESULT);
 	expect_text(capture_end(&c),
+		    "hdump: static fields: 11 in 5 classes; 13 Object[] slots and 17 byte[] bytes "
+		    "unattributed\n"
 		    "hdump: 1234 objects (56789 bytes, 3 fillers skipped) in 7 chunks, 42 classes; "
 		    "wrote 99999 bytes to out.hprof in 1.23 s\n"
+		    "hdump: static fields: 11 in 5 classes; 13 Object[] slots and 17 byte[] bytes "
+		    "unattributed\n"
 		    "hdump: 1234 objects (56789 bytes, 3 fillers skipped) in 7 chunks, 42 classes; "
 		    "wrote 99999 bytes in 1.23 s\n");
 }

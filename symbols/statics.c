@@ -176,11 +176,46 @@ static uint64_t facts_need(const struct hd_field_facts *ff, const struct hd_clas
 	return need;
 }
 
+/* Boolean statics hold 0 or 1: the byte[] of statics shows it at each
+ * boolean fact where a constant table of the code, as unreferenced and as
+ * large, shows other bytes.  At most this many are looked at. */
+#define BOOLEAN_CHECKS 1024
+
+struct booleans {
+	uint32_t off[BOOLEAN_CHECKS];
+	size_t n;
+};
+
+static void collect_booleans(struct booleans *b, const struct hd_field_facts *ff,
+			     const struct hd_classes *t)
+{
+	b->n = 0;
+	for (size_t i = 0; i < ff->n && b->n < BOOLEAN_CHECKS; i++)
+		if (ff->v[i].type == HD_T_BOOLEAN && usable(&ff->v[i], t))
+			b->off[b->n++] = ff->v[i].offset;
+}
+
+/* Whether every boolean fact of B reads 0 or 1 in A (which reaches them);
+ * a byte that does not read counts against A. */
+static bool booleans_hold(const struct booleans *b, hd_memview *mv,
+			  const struct hd_statics_array *a)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		uint8_t v;
+		if (b->off[i] < a->start || b->off[i] >= a->end)
+			continue;
+		if (mv_try_read(mv, a->addr + b->off[i], &v, 1) != 0 || v > 1)
+			return false;
+	}
+	return true;
+}
+
 /* Among the unreferenced instances of NAME that hold every static fact of
  * their kind: for the Object[], the largest, when no other is as large (the
  * others are constants of compiled code, such as enum values() arrays); for
- * the byte[], the only one, since the code's constant tables are byte[]s
- * as large (two of 64 KiB in the pkl images). */
+ * the byte[], the only one whose boolean facts read 0 or 1, since the
+ * code's constant tables are byte[]s as large (two of 64 KiB in the pkl
+ * images). */
 static void choose(struct hd_statics_array *a, const struct scan *x, const struct hd_names_input *in,
 		   const struct hd_field_facts *ff, bool refs)
 {
@@ -193,6 +228,8 @@ static void choose(struct hd_statics_array *a, const struct scan *x, const struc
 	size_t n;
 	const uint32_t *v = imageobjs_of(io, c, &n);
 	uint64_t need = c ? facts_need(ff, in->classes, refs, le_base(c->enc), elem) : 0;
+	struct booleans bools;
+	collect_booleans(&bools, ff, in->classes);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t k = v[i];
 		size_t b = bit_of(x, io->addr[k]);
@@ -205,6 +242,8 @@ static void choose(struct hd_statics_array *a, const struct scan *x, const struc
 		if (end < need)
 			continue;
 		struct hd_statics_array cand = {io->addr[k], le_base(c->enc), (uint32_t)end, elem};
+		if (!refs && !booleans_hold(&bools, in->mv, &cand))
+			continue;
 		holding++;
 		if (!best.addr || cand.end > best.end) {
 			best = cand;
@@ -215,12 +254,12 @@ static void choose(struct hd_statics_array *a, const struct scan *x, const struc
 	}
 	memset(a, 0, sizeof *a);
 	if (!best.addr || tied || (!refs && holding > 1)) {
-		logf_(in->log, "%s: %zu unreferenced, %zu hold every static fact: none chosen", name,
+		logf_(in->log, "%s: %zu unreferenced, %zu fit every static fact: none chosen", name,
 		      unreferenced, holding);
 		return;
 	}
 	*a = best;
-	logf_(in->log, "%s at 0x%" PRIx64 ", %" PRIu32 " elements (%zu unreferenced, %zu hold every "
+	logf_(in->log, "%s at 0x%" PRIx64 ", %" PRIu32 " elements (%zu unreferenced, %zu fit every "
 	      "static fact)", name, a->addr, (a->end - a->start) / elem, unreferenced, holding);
 }
 

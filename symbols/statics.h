@@ -50,8 +50,8 @@ struct hd_statics {
  * no image object references (ImageHeapInfo's partition bounds aside) that
  * reach every static fact of FF of their kind (those on their element
  * grid): the largest such Object[] when no other is as large, the byte[]
- * only when it is the one left (constant tables of the code are as
- * unreferenced and as large).
+ * only when it is the one left once its boolean facts read 0 or 1 there
+ * (constant tables of the code are as unreferenced and as large).
  * Finding nothing is no error: S then says so (addr 0) and IN's log one
  * line why.  Errors: HD_E_INTERRUPTED, HD_E_INTERNAL. */
 HD_MUST_CHECK int statics_locate(struct hd_statics *s, const struct hd_field_facts *ff,

@@ -70,6 +70,9 @@ static uint32_t length_at(struct fixture *x, uint64_t addr)
 	return x->io.length[i];
 }
 
+static void expect(struct fixture *x, const char *cls, size_t i, const char *name, uint8_t type,
+		   uint32_t offset);
+
 /* ---- Finding the arrays ------------------------------------------------ */
 
 /* The heap has Object[]s of 10 (an ArrayList's, referenced), 0 and 3
@@ -126,6 +129,34 @@ Test(statics, facts_choose_among_candidates)
 	statics_of(&x.s, class_index(&x, "java.lang.Integer"), &n);
 	cr_assert_eq(n, 0);
 	cr_assert_eq(x.s.unattributed_bytes, 20000 - 4);
+	close_fixture(&x);
+}
+
+/* The unreferenced byte[]s of the heap (the reference-map table, the huge
+ * patterned array) all reach a boolean fact near their start; the one whose
+ * byte there is not 0 or 1 is no statics array, which leaves the other. */
+Test(statics, boolean_facts_rule_out_constant_tables)
+{
+	struct fixture x;
+	open_fixture(&x, &sh_ce_25);
+	unsigned base = sh_ce_25.array_base;
+	uint64_t table = x.d.L.refmap_data - base;
+	uint64_t big = 0;
+	for (size_t i = 0; !big; i++)
+		if (sh_nth(&x.d.h, "[B", i)->size >= 20000)
+			big = sh_nth(&x.d.h, "[B", i)->addr;
+	uint32_t table_len = length_at(&x, table);
+	uint32_t j = 0;
+	while (j < table_len && !(*sh_ptr(&x.d.h, table + base + j) <= 1 &&
+				  *sh_ptr(&x.d.h, big + base + j) > 1))
+		j++;
+	cr_assert_lt(j, table_len, "no byte that tells the two apart");
+	fact(&x, "java.lang.String", "flag", HD_T_BOOLEAN, base + j, HD_SRC_SUBSTRATE);
+	struct hd_names_input in = input(&x);
+	cr_assert_eq(statics_build(&x.s, &x.ff, &in), 0, "%s", hd_error_message());
+	cr_assert_eq(x.s.prims.addr, table, "byte[] at %#llx",
+		     (unsigned long long)x.s.prims.addr);
+	expect(&x, "java.lang.String", 0, "flag", HD_T_BOOLEAN, base + j);
 	close_fixture(&x);
 }
 

@@ -437,11 +437,10 @@ static void count_unattributed(struct hd_statics *s)
 int statics_attribute(struct hd_statics *s, const struct hd_field_facts *ff,
 		      const struct hd_classes *t, FILE *log)
 {
-	free(s->v);
-	free(s->first);
-	s->v = NULL;
-	s->first = NULL;
-	s->n = 0;
+	struct hd_statics_array objects = s->objects, prims = s->prims;
+	statics_free(s);
+	s->objects = objects;
+	s->prims = prims;
 	s->classes = s->facts_dropped = s->unattributed_refs = s->unattributed_bytes = 0;
 	s->nclasses = t->n;
 	struct placed *p = malloc((ff->n ? ff->n : 1) * sizeof *p);

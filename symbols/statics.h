@@ -63,7 +63,8 @@ HD_MUST_CHECK int statics_locate(struct hd_statics *s, const struct hd_field_fac
  * the table, its type says its array, it lies inside that array's elements
  * aligned to its size (a reference exactly on an element), and no fact
  * that is not the same field overlaps it; a class with any contradicted
- * static keeps none.  Errors: HD_E_INTERNAL. */
+ * static keeps none.  Replaces what S held but its arrays.  Errors:
+ * HD_E_INTERNAL. */
 HD_MUST_CHECK int statics_attribute(struct hd_statics *s, const struct hd_field_facts *ff,
 				    const struct hd_classes *classes, FILE *log);
 

@@ -605,3 +605,32 @@ Test(heapwrite, statics_nobody_names_are_not_written)
 	free(out.m.p);
 	statics_close(&c);
 }
+
+/* The values are the heap's when it is dumped, not when the statics were
+ * found: a process writes its statics as it runs. */
+Test(heapwrite, static_values_are_read_when_dumping)
+{
+	struct statics_case c;
+	statics_open(&c, &sh_oracle_21);
+	static_fact(&c, "LIST", HD_T_OBJECT, c.base);
+	static_fact(&c, "COUNT", HD_T_INT, c.base + 8);
+	cr_assert_eq(statics_attribute(&c.s, &c.ff, &c.d.classes, NULL), 0);
+	uint64_t map = sh_nth(&c.d.h, "java.util.HashMap", 0)->addr;
+	sh_put_ref(&c.d.h, c.three + c.base, map);
+	memcpy(sh_ptr(&c.d.h, c.big + c.base + 8), "\x78\x56\x34\x12", 4);
+	struct sink out = {0};
+	cr_assert_eq(dump_statics(&c, &out), 0, "%s", hd_error_message());
+	struct hp_file f;
+	char err[128];
+	cr_assert_eq(hp_parse(out.m.p, out.m.len, &f, err, sizeof err), 0, "%s", err);
+	struct class_dump cd = {.id = hd_class_id(sh_class(&c.d.h, "java.lang.String")->hub)};
+	each_sub(&f, find_class_dump, &cd);
+	cr_assert_not_null(cd.rec);
+	const uint8_t *q = cd.rec + 1 + 8 + 4 + 6 * 8 + 4 + 2;
+	cr_assert_eq(hp_u2(q), 2);
+	cr_assert_eq(hp_id(q + 2 + 9), map);
+	cr_assert_eq(hp_u4(q + 2 + 9 + 8 + 9), 0x12345678);
+	hp_free(&f);
+	free(out.m.p);
+	statics_close(&c);
+}

@@ -499,6 +499,17 @@ static void find_class_dump(const uint8_t *s, void *ctx)
 		cd->rec = s;
 }
 
+/* The CLASS DUMP of java.lang.String in OUT's dump, parsed into F. */
+static const uint8_t *string_class_dump(struct statics_case *c, struct sink *out, struct hp_file *f)
+{
+	char err[128];
+	cr_assert_eq(hp_parse(out->m.p, out->m.len, f, err, sizeof err), 0, "%s", err);
+	struct class_dump cd = {.id = hd_class_id(sh_class(&c->d.h, "java.lang.String")->hub)};
+	each_sub(f, find_class_dump, &cd);
+	cr_assert_not_null(cd.rec);
+	return cd.rec;
+}
+
 /* The big-endian bytes of the SIZE little-endian bytes at ADDR. */
 static uint64_t heap_le(struct statics_case *c, uint64_t addr, unsigned size)
 {
@@ -520,13 +531,8 @@ static void class_dump_statics(const struct sh_params *p)
 	struct sink out = {0};
 	cr_assert_eq(dump_statics(&c, &out), 0, "%s: %s", p->name, hd_error_message());
 	struct hp_file f;
-	char err[128];
-	cr_assert_eq(hp_parse(out.m.p, out.m.len, &f, err, sizeof err), 0, "%s: %s", p->name, err);
 	const struct sh_class *str = sh_class(&c.d.h, "java.lang.String");
-	struct class_dump cd = {.id = hd_class_id(str->hub)};
-	each_sub(&f, find_class_dump, &cd);
-	cr_assert_not_null(cd.rec);
-	const uint8_t *q = cd.rec + 1 + 8 + 4 + 6 * 8 + 4;
+	const uint8_t *q = string_class_dump(&c, &out, &f) + 1 + 8 + 4 + 6 * 8 + 4;
 	cr_assert_eq(hp_u2(q), 0); /* constant pool */
 	cr_assert_eq(hp_u2(q + 2), 5, "%s: statics", p->name);
 	q += 4;
@@ -594,12 +600,7 @@ Test(heapwrite, statics_nobody_names_are_not_written)
 	struct sink out = {0};
 	cr_assert_eq(dump_statics(&c, &out), 0, "%s", hd_error_message());
 	struct hp_file f;
-	char err[128];
-	cr_assert_eq(hp_parse(out.m.p, out.m.len, &f, err, sizeof err), 0, "%s", err);
-	struct class_dump cd = {.id = hd_class_id(sh_class(&c.d.h, "java.lang.String")->hub)};
-	each_sub(&f, find_class_dump, &cd);
-	cr_assert_not_null(cd.rec);
-	cr_assert_eq(hp_u2(cd.rec + 1 + 8 + 4 + 6 * 8 + 4 + 2), 0);
+	cr_assert_eq(hp_u2(string_class_dump(&c, &out, &f) + 1 + 8 + 4 + 6 * 8 + 4 + 2), 0);
 	cr_assert_eq(c.s.unattributed_refs, 3);
 	hp_free(&f);
 	free(out.m.p);
@@ -621,12 +622,7 @@ Test(heapwrite, static_values_are_read_when_dumping)
 	struct sink out = {0};
 	cr_assert_eq(dump_statics(&c, &out), 0, "%s", hd_error_message());
 	struct hp_file f;
-	char err[128];
-	cr_assert_eq(hp_parse(out.m.p, out.m.len, &f, err, sizeof err), 0, "%s", err);
-	struct class_dump cd = {.id = hd_class_id(sh_class(&c.d.h, "java.lang.String")->hub)};
-	each_sub(&f, find_class_dump, &cd);
-	cr_assert_not_null(cd.rec);
-	const uint8_t *q = cd.rec + 1 + 8 + 4 + 6 * 8 + 4 + 2;
+	const uint8_t *q = string_class_dump(&c, &out, &f) + 1 + 8 + 4 + 6 * 8 + 4 + 2;
 	cr_assert_eq(hp_u2(q), 2);
 	cr_assert_eq(hp_id(q + 2 + 9), map);
 	cr_assert_eq(hp_u4(q + 2 + 9 + 8 + 9), 0x12345678);

@@ -122,6 +122,10 @@ void report_json(FILE *out, const char *path, const struct hdump_result *r)
 	for (unsigned i = 0; i < HDUMP_NAME_SOURCES; i++)
 		fprintf(out, "%s\"%s\":%" PRIu64, i ? "," : "", hdump_name_source(i), r->named_by[i]);
 	fputs("}}", out);
+	fprintf(out, ",\"statics\":{\"in_classes\":%" PRIu64 ",\"written\":%" PRIu64
+		",\"unattributed_slots\":%" PRIu64 ",\"unattributed_bytes\":%" PRIu64 "}",
+		r->statics_classes, r->statics_written, r->statics_unattributed_slots,
+		r->statics_unattributed_bytes);
 	/* thread stacks */
 	fprintf(out, ",\"stack_threads\":%" PRIu64 ",\"stack_frames\":%" PRIu64
 		",\"stack_undecoded\":%" PRIu64 "}\n",
@@ -137,7 +141,12 @@ void report_summary(const char *path, const struct hdump_result *r)
 	for (unsigned i = 0; i < HDUMP_NAME_SOURCES; i++)
 		fprintf(stderr, "%s %s %" PRIu64, i ? "," : "", hdump_name_source(i), r->named_by[i]);
 	fprintf(stderr,
-		"\nhdump: %" PRIu64 " objects (%" PRIu64 " bytes, %" PRIu64
+		"\nhdump: static fields: %" PRIu64 " in %" PRIu64 " classes; %" PRIu64
+		" Object[] slots and %" PRIu64 " byte[] bytes unattributed\n",
+		r->statics_written, r->statics_classes, r->statics_unattributed_slots,
+		r->statics_unattributed_bytes);
+	fprintf(stderr,
+		"hdump: %" PRIu64 " objects (%" PRIu64 " bytes, %" PRIu64
 		" fillers skipped) in %" PRIu64 " chunks, %" PRIu64 " classes; wrote %" PRIu64
 		" bytes%s%s in %.2f s\n",
 		r->objects, r->bytes, r->fillers, r->chunks, r->classes, r->hprof_bytes,

@@ -38,6 +38,7 @@ struct hd_trace {
 };
 
 struct hd_census;
+struct hd_statics;
 
 struct hd_dump_input {
 	const struct hd_layout *L;
@@ -49,6 +50,9 @@ struct hd_dump_input {
 	 * census knows where objects start; may be NULL.  *ROOTS is malloc'd. */
 	int (*roots)(void *ctx, const struct hd_census *c, struct hd_root **roots, size_t *n);
 	void *roots_ctx;
+	/* The image's static fields, whose values are read through MV when
+	 * the class dumps are written; NULL: no statics. */
+	const struct hd_statics *statics;
 	uint32_t nthreads;           /* STACK TRACE serials 2..nthreads+1 */
 	const struct hd_trace *traces; /* per thread (nthreads), or NULL: empty traces */
 	unsigned threads;            /* writer threads; 0: one per CPU, at most 8 */

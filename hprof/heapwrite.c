@@ -3,6 +3,7 @@
 #include "../common/grow.h"
 #include "../common/hd_error.h"
 #include "../common/interrupt.h"
+#include "../symbols/statics.h"
 #include "workpool.h"
 
 #include <inttypes.h>
@@ -36,6 +37,8 @@ struct writer {
 	struct dangling dangling;
 	uint8_t *io;            /* staging for arrays too large to buffer */
 	uint8_t *rec;           /* one record being built */
+	uint8_t *static_refs;   /* the statics arrays as the dump reads them, */
+	uint8_t *static_prims;  /* from their start to their last element's end */
 };
 
 /* Object-array ids are encoded into the record buffer this many bytes at a time. */
@@ -81,6 +84,12 @@ static const struct {
 #define N_VIEWER_CLASSES (sizeof viewer_classes / sizeof viewer_classes[0])
 
 static uint64_t viewer_class_id(size_t i) { return 0x11 + 0x10 * (uint64_t)i; }
+
+/* Static field names come after the viewer classes' names. */
+static uint64_t static_name_id(const struct hd_classes *t, uint32_t name_index)
+{
+	return utf8_name_id(t, (uint32_t)(t->ninterned + N_VIEWER_CLASSES + name_index));
+}
 
 /* Calls FN for each viewer class the image lacks, with its super's hub. */
 static int each_missing_viewer_class(struct writer *x,
@@ -151,21 +160,68 @@ static int write_class_names(struct writer *x)
 	free(buf);
 	for (size_t i = 0; i < t->ninterned && rc == 0; i++)
 		rc = hprof_utf8(x->w, utf8_name_id(t, (uint32_t)i), t->interned[i]);
+	const struct hd_statics *s = x->in->statics;
+	for (size_t i = 0; s && i < s->nnames && rc == 0; i++)
+		rc = hprof_utf8(x->w, static_name_id(t, (uint32_t)i), s->names[i]);
 	return rc;
+}
+
+/* The statics of class K, at most as many as a CLASS DUMP can count. */
+static const struct hd_static *statics_of_class(const struct writer *x, size_t k, size_t *n)
+{
+	const struct hd_static *v = statics_of(x->in->statics, k, n);
+	if (*n > UINT16_MAX)
+		*n = UINT16_MAX;
+	return v;
+}
+
+/* Reads one statics array whole, as it is now: a process's are its own. */
+static int read_statics_array(struct writer *x, const struct hd_statics_array *a, uint8_t **out)
+{
+	if (!a->addr)
+		return 0;
+	if (!(*out = malloc(a->end)))
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	return mv_read(x->in->mv, a->addr, *out, a->end);
+}
+
+/* Its value, as the record holds it: an id, or the bytes big-endian. */
+static int write_static_value(struct writer *x, const struct hd_static *f)
+{
+	const struct hd_statics *s = x->in->statics;
+	if (f->type == HD_T_OBJECT)
+		return hprof_id(x->w, checked_ref(x, s->objects.addr,
+						  lay_ref(x->in->L, x->static_refs + f->offset)));
+	uint8_t be[8];
+	unsigned n = hd_type_size(f->type);
+	for (unsigned b = 0; b < n; b++)
+		be[b] = x->static_prims[f->offset + n - 1 - b];
+	return hprof_bytes(x->w, be, n);
 }
 
 static int write_class_dump(struct writer *x, size_t k)
 {
 	const struct hd_class *cls = class_of(x, k);
 	const struct hd_classes *t = x->in->classes;
+	size_t nstatics;
+	const struct hd_static *statics = statics_of_class(x, k, &nstatics);
 	uint64_t len = 1 + 8 + 4 + 8 * 6 + 4 + 2 + 2 + 2 + cls->nown * 9ull;
+	for (size_t i = 0; i < nstatics; i++)
+		len += 9 + value_size(statics[i].type);
 	hd_hprof *w = x->w;
 	uint64_t super = cls->super >= 0 ? hd_class_id(t->v[cls->super].hub) : 0;
 	uint32_t isize = cls->kind == HD_KIND_INSTANCE || cls->kind == HD_KIND_HYBRID ? cls->fixed_size : 0;
 	if (hprof_sub_begin(w, len) || hprof_u1(w, HPROF_CLASS_DUMP) ||
 	    hprof_id(w, hd_class_id(cls->hub)) || hprof_u4(w, DUMMY_TRACE) || hprof_id(w, super) ||
 	    hprof_id(w, 0) || hprof_id(w, 0) || hprof_id(w, 0) || hprof_id(w, 0) || hprof_id(w, 0) ||
-	    hprof_u4(w, isize) || hprof_u2(w, 0) || hprof_u2(w, 0) || hprof_u2(w, (uint16_t)cls->nown))
+	    hprof_u4(w, isize) || hprof_u2(w, 0) || hprof_u2(w, (uint16_t)nstatics))
+		return -1;
+	for (size_t i = 0; i < nstatics; i++)
+		if (hprof_id(w, static_name_id(t, statics[i].name)) ||
+		    hprof_u1(w, hprof_type_of(statics[i].type)) ||
+		    write_static_value(x, &statics[i]) != 0)
+			return -1;
+	if (hprof_u2(w, (uint16_t)cls->nown))
 		return -1;
 	for (size_t i = 0; i < cls->nown; i++) {
 		uint8_t type = hprof_type_of(cls->own[i].type);
@@ -640,7 +696,16 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 	if (write_class_names(&x) != 0 || each_missing_viewer_class(&x, viewer_class_name) != 0 ||
 	    hprof_trace(w, DUMMY_TRACE, 0, NULL, 0) != 0)
 		goto out_free;
+<<<<<<< HEAD
 	if (write_traces(&x) != 0)
+=======
+	/* One (empty) stack trace per thread, for its thread root. */
+	for (uint32_t i = 0; i < in->nthreads; i++)
+		if (hprof_trace(w, DUMMY_TRACE + 1 + i, i + 1, NULL, 0) != 0)
+			goto out_free;
+	if (in->statics && (read_statics_array(&x, &in->statics->objects, &x.static_refs) != 0 ||
+			    read_statics_array(&x, &in->statics->prims, &x.static_prims) != 0))
+>>>>>>> statics
 		goto out_free;
 	for (size_t k = 0; k < t->n; k++)
 		if (write_class_dump(&x, k) != 0)
@@ -682,5 +747,7 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 		rc = hprof_finish(w);
 out_free:
 	free(inst_bytes);
+	free(x.static_refs);
+	free(x.static_prims);
 	return rc;
 }

@@ -244,6 +244,12 @@ struct hdump_result {
 	 * from the code info, their Java frames, and machine frames walked that
 	 * had no frame info (their roots come from a conservative scan). */
 	uint64_t stack_threads, stack_frames, stack_undecoded;
+	/* Static fields written in the CLASS DUMPs (see README, "Static
+	 * fields"): classes with any, statics written, and the Object[] slots
+	 * and byte[] bytes of the image's statics arrays no name source
+	 * attributes to a class (not written). */
+	uint64_t statics_classes, statics_written;
+	uint64_t statics_unattributed_slots, statics_unattributed_bytes;
 };
 
 /* Dumps T (discovered) into SINK.  Errors: besides those of the sink,

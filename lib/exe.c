@@ -28,6 +28,9 @@ int exe_discover(struct exe *x, const struct hd_events *ev, const char *jdk_dir)
 		rc = classes_build(&x->classes, x->mv, &x->L, hubs, nhubs);
 	if (rc == 0)
 		rc = fieldnames_apply(&x->naming, &x->classes, x->mv, &x->L, jdk_dir, log);
+	if (rc == 0)
+		rc = statics_build(&x->statics, &x->naming.facts, &(struct hd_names_input){
+			.mv = x->mv, .L = &x->L, .classes = &x->classes, .objs = &x->naming.objs, .log = log});
 	if (log)
 		fclose(log);
 	free(hubs);
@@ -45,7 +48,7 @@ int exe_dump(struct exe *x, const struct hdump_options *o, const struct hdump_si
 {
 	struct hd_dump_input in = {
 		.L = &x->L, .classes = &x->classes, .mv = x->mv, .chunks = image_chunks,
-		.threads = o->threads,
+		.statics = &x->statics, .threads = o->threads,
 	};
 	struct dump_session s;
 	session_begin(&s, o, sink, ev);
@@ -55,6 +58,7 @@ int exe_dump(struct exe *x, const struct hdump_options *o, const struct hdump_si
 
 void exe_close(struct exe *x)
 {
+	statics_free(&x->statics);
 	fieldnames_free(&x->naming);
 	classes_free(&x->classes);
 	mv_free(x->mv);

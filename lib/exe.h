@@ -8,6 +8,7 @@
 #include "../symbols/classes.h"
 #include "../symbols/elfimage.h"
 #include "../symbols/fieldnames.h"
+#include "../symbols/statics.h"
 #include "../symbols/layout.h"
 #include "events.h"
 #include "session.h"
@@ -23,6 +24,7 @@ struct exe {
 	struct hd_layout L;
 	struct hd_classes classes;
 	struct hd_naming naming; /* the facts the classes' field names came from */
+	struct hd_statics statics;
 };
 
 /* Reads PATH's image heap into IMG.  Errors: as elfimage_open's.  exe_close

@@ -61,6 +61,13 @@ static int name_fields(struct live *lv, const char *jdk_dir, FILE *log)
 					   &li->classes, lv->local, &li->L) != 0)
 			return -1;
 	}
+	for (size_t i = 0; i < lv->nisolates; i++) {
+		struct live_isolate *li = &lv->iso[i];
+		if (statics_build(&li->statics, &li->naming.facts, &(struct hd_names_input){
+			.mv = lv->local, .L = &li->L, .classes = &li->classes,
+			.objs = &li->naming.objs, .log = i ? NULL : log}) != 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -319,7 +326,7 @@ static int dump_isolate(struct hold *h, const struct hdump_options *o, struct du
 	struct hd_dump_input in = {
 		.L = &li->L, .classes = &li->classes, .mv = view,
 		.chunks = isolate_chunks, .chunks_ctx = &li->scan,
-		.roots = live_roots, .roots_ctx = &rctx,
+		.roots = live_roots, .roots_ctx = &rctx, .statics = &li->statics,
 		.nthreads = (uint32_t)li->scan.nthreads, .threads = o->threads,
 		.traces = h->lv->stacks.traces,
 	};
@@ -450,6 +457,7 @@ void live_close(struct live *lv)
 	target_free(&lv->target);
 	for (size_t i = 0; i < lv->nisolates; i++) {
 		isolate_free(&lv->iso[i].scan);
+		statics_free(&lv->iso[i].statics);
 		fieldnames_free(&lv->iso[i].naming);
 		classes_free(&lv->iso[i].classes);
 	}

@@ -10,6 +10,7 @@
 #include "../agent/procmaps.h"
 #include "../symbols/elfimage.h"
 #include "../symbols/fieldnames.h"
+#include "../symbols/statics.h"
 #include "../symbols/isolate.h"
 #include "../symbols/threadlocals.h"
 #include "events.h"
@@ -26,6 +27,7 @@ struct live_isolate {
 	struct hd_layout L;
 	struct hd_classes classes;
 	struct hd_naming naming; /* the facts its classes' field names came from */
+	struct hd_statics statics;
 	struct hd_isolate scan;
 };
 

@@ -2,6 +2,7 @@
 
 #include "../common/clock.h"
 #include "../common/hd_error.h"
+#include "../symbols/statics.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ int session_attempt(struct dump_session *s, const struct hd_dump_input *in, unsi
 {
 	census_free(&s->census);
 	s->classes = in->classes;
+	s->statics = in->statics;
 	if (session_start_over(s) != 0)
 		return -1;
 	events_phase(s->ev, HDUMP_EVENT_PHASE_BEGIN, HDUMP_PHASE_CENSUS, attempt);
@@ -125,6 +127,12 @@ int session_end(struct dump_session *s, int rc, struct hdump_result *r, struct h
 			.attempts = s->attempts,
 		};
 		naming_coverage(s->classes, c, r);
+		if (s->statics) {
+			r->statics_classes = s->statics->classes;
+			r->statics_written = s->statics->n;
+			r->statics_unattributed_slots = s->statics->unattributed_refs;
+			r->statics_unattributed_bytes = s->statics->unattributed_bytes;
+		}
 	}
 	census_free(&s->census);
 	return rc;

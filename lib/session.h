@@ -20,6 +20,7 @@ struct dump_session {
 	const struct hd_events *ev;
 	struct hd_census census;
 	const struct hd_classes *classes; /* of the last attempt's heap */
+	const struct hd_statics *statics; /* of the last attempt's heap, or NULL */
 	uint64_t written;
 	uint64_t t0_ms;
 	unsigned attempts; /* begun by the caller, this one included */

@@ -102,6 +102,10 @@ Test(exe, dumped_once_with_the_ground_truth)
 	cr_assert_eq(r.attempts, 1);
 	cr_assert_gt(written, 0);
 	cr_assert_eq(r.hprof_bytes, written);
+	/* The statics Object[] (symbols/statics.h): the 3-element one nothing
+	 * references; no source names its slots here. */
+	cr_assert_eq(r.statics_unattributed_slots, 3);
+	cr_assert_eq(r.statics_written, 0);
 	/* Every class with instances has its generated count. */
 	size_t with_instances = 0;
 	for (size_t k = 0; k < truth.nclasses; k++)

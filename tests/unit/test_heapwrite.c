@@ -9,6 +9,7 @@
 #include "../../common/hd_error.h"
 #include "../../common/interrupt.h"
 #include "../../hprof/heapwrite.h"
+#include "../../symbols/statics.h"
 #include "hprofparse.h"
 #include "synthdump.h"
 
@@ -32,20 +33,26 @@ static int test_sink(void *ctx, const void *buf, size_t len)
 	return hprof_membuf_sink(&s->m, buf, len);
 }
 
-/* Dumps D with THREADS threads into S (segments of at most LIMIT bytes, 0:
- * the default); returns heap_write_hprof's result. */
-static int dump(struct sd_heap *d, unsigned threads, size_t limit, struct sink *s)
+/* Dumps IN into S (segments of at most LIMIT bytes, 0: the default);
+ * returns heap_write_hprof's result. */
+static int dump_input(const struct hd_dump_input *in, size_t limit, struct sink *s)
 {
-	struct hd_dump_input in = sd_input(d, threads);
 	struct hd_census c;
-	cr_assert_eq(heap_census(&in, &c), 0, "%s", hd_error_message());
+	cr_assert_eq(heap_census(in, &c), 0, "%s", hd_error_message());
 	hd_hprof *w = hprof_open(test_sink, s, 1, limit);
 	cr_assert_not_null(w);
 	hd_error_clear();
-	int rc = heap_write_hprof(&in, &c, w);
+	int rc = heap_write_hprof(in, &c, w);
 	hprof_free(w);
 	census_free(&c);
 	return rc;
+}
+
+/* The same for D with THREADS threads. */
+static int dump(struct sd_heap *d, unsigned threads, size_t limit, struct sink *s)
+{
+	struct hd_dump_input in = sd_input(d, threads);
+	return dump_input(&in, limit, s);
 }
 
 /* Calls FN for every sub-record of F's segments. */
@@ -428,3 +435,198 @@ static void check_dump(const struct sh_params *p)
 Test(heapwrite, every_record_holds_the_ground_truth_ce_22_3) { check_dump(&sh_ce_22_3); }
 Test(heapwrite, every_record_holds_the_ground_truth_oracle_21) { check_dump(&sh_oracle_21); }
 Test(heapwrite, every_record_holds_the_ground_truth_ce_25) { check_dump(&sh_ce_25); }
+
+/* ---- Static fields ------------------------------------------------------ */
+
+/* Statics of java.lang.String placed by hand in two real arrays of the
+ * heap: the Object[] of 3 elements (an ArrayList, "world!", a UTF-16
+ * string) and the huge byte[] whose bytes the generator patterned. */
+struct statics_case {
+	struct sd_heap d;
+	struct hd_field_facts ff;
+	struct hd_statics s;
+	uint64_t three, big;
+	unsigned base;
+};
+
+static void statics_open(struct statics_case *c, const struct sh_params *p)
+{
+	memset(c, 0, sizeof *c);
+	sd_open(&c->d, p, 1);
+	c->three = sh_nth(&c->d.h, "[Ljava.lang.Object;", 2)->addr;
+	size_t i = 0;
+	while (sh_nth(&c->d.h, "[B", i)->size < 20000)
+		i++;
+	c->big = sh_nth(&c->d.h, "[B", i)->addr;
+	c->base = p->array_base;
+	c->s.objects = (struct hd_statics_array){c->three, c->base, c->base + 3 * p->ref_size,
+						 p->ref_size};
+	c->s.prims = (struct hd_statics_array){c->big, c->base, c->base + 20000, 1};
+}
+
+static void static_fact(struct statics_case *c, const char *name, uint8_t type, uint32_t offset)
+{
+	struct hd_field_fact f = {.hub = sh_class(&c->d.h, "java.lang.String")->hub,
+				  .offset = offset, .type = type, .is_static = true};
+	cr_assert_eq(ff_add(&c->ff, &f, name), 0);
+}
+
+static int dump_statics(struct statics_case *c, struct sink *out)
+{
+	cr_assert_eq(statics_attribute(&c->s, &c->ff, &c->d.classes, NULL), 0);
+	struct hd_dump_input in = sd_input(&c->d, 2);
+	in.statics = &c->s;
+	return dump_input(&in, 0, out);
+}
+
+static void statics_close(struct statics_case *c)
+{
+	statics_free(&c->s);
+	ff_free(&c->ff);
+	sd_close(&c->d);
+}
+
+struct class_dump {
+	uint64_t id;
+	const uint8_t *rec;
+	size_t len;
+};
+
+static void find_class_dump(const uint8_t *s, void *ctx)
+{
+	struct class_dump *cd = ctx;
+	if (s[0] == HPROF_CLASS_DUMP && hp_id(s + 1) == cd->id)
+		cd->rec = s;
+}
+
+/* The CLASS DUMP of java.lang.String in OUT's dump, parsed into F. */
+static const uint8_t *string_class_dump(struct statics_case *c, struct sink *out, struct hp_file *f)
+{
+	char err[128];
+	cr_assert_eq(hp_parse(out->m.p, out->m.len, f, err, sizeof err), 0, "%s", err);
+	struct class_dump cd = {.id = hd_class_id(sh_class(&c->d.h, "java.lang.String")->hub)};
+	each_sub(f, find_class_dump, &cd);
+	cr_assert_not_null(cd.rec);
+	return cd.rec;
+}
+
+/* The big-endian bytes of the SIZE little-endian bytes at ADDR. */
+static uint64_t heap_le(struct statics_case *c, uint64_t addr, unsigned size)
+{
+	uint64_t v = 0;
+	memcpy(&v, sh_ptr(&c->d.h, addr), size);
+	return v;
+}
+
+static void class_dump_statics(const struct sh_params *p)
+{
+	struct statics_case c;
+	statics_open(&c, p);
+	unsigned rs = p->ref_size;
+	static_fact(&c, "LIST", HD_T_OBJECT, c.base);
+	static_fact(&c, "WIDE", HD_T_OBJECT, c.base + 2 * rs);
+	static_fact(&c, "COUNT", HD_T_INT, c.base + 8);
+	static_fact(&c, "TOTAL", HD_T_LONG, c.base + 16);
+	static_fact(&c, "ON", HD_T_BOOLEAN, c.base + 3);
+	struct sink out = {0};
+	cr_assert_eq(dump_statics(&c, &out), 0, "%s: %s", p->name, hd_error_message());
+	struct hp_file f;
+	const struct sh_class *str = sh_class(&c.d.h, "java.lang.String");
+	const uint8_t *q = string_class_dump(&c, &out, &f) + 1 + 8 + 4 + 6 * 8 + 4;
+	cr_assert_eq(hp_u2(q), 0); /* constant pool */
+	cr_assert_eq(hp_u2(q + 2), 5, "%s: statics", p->name);
+	q += 4;
+	/* References first, then the primitives, each by offset. */
+	static const char *const names[] = {"LIST", "WIDE", "ON", "COUNT", "TOTAL"};
+	static const uint8_t types[] = {2, 2, 4, 10, 11};
+	const uint64_t want[] = {
+		sh_nth(&c.d.h, "java.util.ArrayList", 0)->addr,
+		lay_ref(&c.d.L, sh_ptr(&c.d.h, c.three + c.base + 2 * rs)),
+		heap_le(&c, c.big + c.base + 3, 1),
+		heap_le(&c, c.big + c.base + 8, 4),
+		heap_le(&c, c.big + c.base + 16, 8),
+	};
+	cr_assert_neq(want[1], 0);
+	cr_assert_neq(want[3], 0, "the generator patterns the huge byte[]");
+	for (size_t i = 0; i < 5; i++) {
+		cr_assert_str_eq(utf8(&f, hp_id(q)), names[i], "%s: static %zu", p->name, i);
+		cr_assert_eq(q[8], types[i], "%s: %s", p->name, names[i]);
+		q += 9;
+		unsigned size = hp_type_size(types[i]);
+		uint64_t v = 0;
+		for (unsigned b = 0; b < size; b++)
+			v = v << 8 | q[b];
+		if (types[i] == 2)
+			v = hp_id(q);
+		cr_assert_eq(v, want[i], "%s: %s = %#llx, want %#llx", p->name, names[i],
+			     (unsigned long long)v, (unsigned long long)want[i]);
+		q += size;
+	}
+	/* The instance fields follow, as without statics: value, hash, coder... */
+	cr_assert_eq(hp_u2(q), classes_find(&c.d.classes, str->hub)->nown);
+	hp_free(&f);
+	free(out.m.p);
+	statics_close(&c);
+}
+
+Test(heapwrite, class_dumps_carry_statics_ce_22_3) { class_dump_statics(&sh_ce_22_3); }
+Test(heapwrite, class_dumps_carry_statics_oracle_21) { class_dump_statics(&sh_oracle_21); }
+Test(heapwrite, class_dumps_carry_statics_ce_25) { class_dump_statics(&sh_ce_25); }
+
+/* A static reference is checked like any other: one that lands on no
+ * object start fails the dump, naming the statics array. */
+Test(heapwrite, a_dangling_static_reference_fails_the_dump)
+{
+	struct statics_case c;
+	statics_open(&c, &sh_ce_25);
+	static_fact(&c, "LIST", HD_T_OBJECT, c.base);
+	uint64_t first = sh_nth(&c.d.h, "java.lang.String", 0)->addr;
+	sh_put_ref(&c.d.h, c.three + c.base, first + 8);
+	struct sink out = {0};
+	cr_assert_eq(dump_statics(&c, &out), -1);
+	cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s", hd_error_message());
+	char want[160];
+	snprintf(want, sizeof want, "in object 0x%" PRIx64 ")", c.three);
+	cr_assert_not_null(strstr(hd_error_message(), want), "%s", hd_error_message());
+	free(out.m.p);
+	statics_close(&c);
+}
+
+/* Statics with no class (no accepted fact) write no static field. */
+Test(heapwrite, statics_nobody_names_are_not_written)
+{
+	struct statics_case c;
+	statics_open(&c, &sh_ce_25);
+	struct sink out = {0};
+	cr_assert_eq(dump_statics(&c, &out), 0, "%s", hd_error_message());
+	struct hp_file f;
+	cr_assert_eq(hp_u2(string_class_dump(&c, &out, &f) + 1 + 8 + 4 + 6 * 8 + 4 + 2), 0);
+	cr_assert_eq(c.s.unattributed_refs, 3);
+	hp_free(&f);
+	free(out.m.p);
+	statics_close(&c);
+}
+
+/* The values are the heap's when it is dumped, not when the statics were
+ * found: a process writes its statics as it runs. */
+Test(heapwrite, static_values_are_read_when_dumping)
+{
+	struct statics_case c;
+	statics_open(&c, &sh_oracle_21);
+	static_fact(&c, "LIST", HD_T_OBJECT, c.base);
+	static_fact(&c, "COUNT", HD_T_INT, c.base + 8);
+	cr_assert_eq(statics_attribute(&c.s, &c.ff, &c.d.classes, NULL), 0);
+	uint64_t map = sh_nth(&c.d.h, "java.util.HashMap", 0)->addr;
+	sh_put_ref(&c.d.h, c.three + c.base, map);
+	memcpy(sh_ptr(&c.d.h, c.big + c.base + 8), "\x78\x56\x34\x12", 4);
+	struct sink out = {0};
+	cr_assert_eq(dump_statics(&c, &out), 0, "%s", hd_error_message());
+	struct hp_file f;
+	const uint8_t *q = string_class_dump(&c, &out, &f) + 1 + 8 + 4 + 6 * 8 + 4 + 2;
+	cr_assert_eq(hp_u2(q), 2);
+	cr_assert_eq(hp_id(q + 2 + 9), map);
+	cr_assert_eq(hp_u4(q + 2 + 9 + 8 + 9), 0x12345678);
+	hp_free(&f);
+	free(out.m.p);
+	statics_close(&c);
+}

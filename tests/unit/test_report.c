@@ -23,6 +23,8 @@ static const struct hdump_result RESULT = {
 	.hprof_bytes = 99999, .seconds = 1.2345, .attempts = 2,
 	.field_instances = 1000, .named_instances = 925, .named_by = {10, 20, 30, 40, 50},
 	.stack_threads = 4, .stack_frames = 77, .stack_undecoded = 1,
+	.statics_classes = 5, .statics_written = 11, .statics_unattributed_slots = 13,
+	.statics_unattributed_bytes = 17,
 };
 
 /* ---- JSON and summary ----------------------------------------------------- */
@@ -46,13 +48,17 @@ Test(report, json_line)
 		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234,"
 		    "\"naming\":{\"instances\":1000,\"instances_all_named\":925,\"by_source\":{"
 		    "\"layout\":10,\"reflection\":20,\"substrate\":30,\"truffle\":40,"
-		    "\"predicted\":50}},\"stack_threads\":4,\"stack_frames\":77,\"stack_undecoded\":1}\n");
+		    "\"predicted\":50}},"
+		    "\"statics\":{\"in_classes\":5,\"written\":11,\"unattributed_slots\":13,"
+		    "\"unattributed_bytes\":17},\"stack_threads\":4,\"stack_frames\":77,\"stack_undecoded\":1}\n");
 	expect_text(json_of(""),
 		    "{\"file\":\"\",\"objects\":1234,\"heap_bytes\":56789,\"fillers\":3,"
 		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234,"
 		    "\"naming\":{\"instances\":1000,\"instances_all_named\":925,\"by_source\":{"
 		    "\"layout\":10,\"reflection\":20,\"substrate\":30,\"truffle\":40,"
-		    "\"predicted\":50}},\"stack_threads\":4,\"stack_frames\":77,\"stack_undecoded\":1}\n");
+		    "\"predicted\":50}},"
+		    "\"statics\":{\"in_classes\":5,\"written\":11,\"unattributed_slots\":13,"
+		    "\"unattributed_bytes\":17},\"stack_threads\":4,\"stack_frames\":77,\"stack_undecoded\":1}\n");
 }
 
 /* A file name is the user's bytes: quotes, backslashes and control bytes
@@ -68,6 +74,8 @@ Test(report, json_path_escaped)
 #define NAMING                                                                             \
 	"hdump: field names: 925 of 1000 instances (92.5 %) have only real names; with names " \
 	"from layout 10, reflection 20, substrate 30, truffle 40, predicted 50\n"
+#define STATICS "hdump: static fields: 11 in 5 classes; 13 Object[] slots and 17 byte[] bytes " \
+	"unattributed\n"
 
 Test(report, verbose_summary)
 {
@@ -76,9 +84,9 @@ Test(report, verbose_summary)
 	report_summary("out.hprof", &RESULT);
 	report_summary("", &RESULT);
 	expect_text(capture_end(&c),
-		    NAMING "hdump: 1234 objects (56789 bytes, 3 fillers skipped) in 7 chunks, "
+		    NAMING STATICS "hdump: 1234 objects (56789 bytes, 3 fillers skipped) in 7 chunks, "
 		    "42 classes; wrote 99999 bytes to out.hprof in 1.23 s\n"
-		    NAMING "hdump: 1234 objects (56789 bytes, 3 fillers skipped) in 7 chunks, "
+		    NAMING STATICS "hdump: 1234 objects (56789 bytes, 3 fillers skipped) in 7 chunks, "
 		    "42 classes; wrote 99999 bytes in 1.23 s\n");
 }
 

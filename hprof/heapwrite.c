@@ -696,16 +696,10 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 	if (write_class_names(&x) != 0 || each_missing_viewer_class(&x, viewer_class_name) != 0 ||
 	    hprof_trace(w, DUMMY_TRACE, 0, NULL, 0) != 0)
 		goto out_free;
-<<<<<<< HEAD
 	if (write_traces(&x) != 0)
-=======
-	/* One (empty) stack trace per thread, for its thread root. */
-	for (uint32_t i = 0; i < in->nthreads; i++)
-		if (hprof_trace(w, DUMMY_TRACE + 1 + i, i + 1, NULL, 0) != 0)
-			goto out_free;
+		goto out_free;
 	if (in->statics && (read_statics_array(&x, &in->statics->objects, &x.static_refs) != 0 ||
 			    read_statics_array(&x, &in->statics->prims, &x.static_prims) != 0))
->>>>>>> statics
 		goto out_free;
 	for (size_t k = 0; k < t->n; k++)
 		if (write_class_dump(&x, k) != 0)

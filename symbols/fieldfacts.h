@@ -2,8 +2,8 @@
  * believed.  Each source of names (reflection metadata, the runtime
  * compiler's field objects, Truffle node data, JDK class files placed by the
  * layout algorithm) adds facts: a field of a class, at an offset, with a
- * type where the source knows it; or a class's list of field names in
- * declaration order, without offsets.  symbols/classes.c then keeps a fact
+ * type where the source knows it; or the set of a class's field names,
+ * without offsets.  symbols/classes.c then keeps a fact
  * only where it fits the class's own bytes and no other source contradicts
  * it, and names what is left by offset. */
 #ifndef HD_FIELDFACTS_H
@@ -39,9 +39,10 @@ struct hd_field_fact {
 	uint32_t name;     /* index into hd_field_facts.names */
 };
 
-/* The names of the fields a class declares that have storage, in
- * declaration order (the JDK's getDeclaredFields), without offsets or
- * types; statics may be among them. */
+/* The names of the fields a class declares that have storage, without
+ * offsets or types, as a set: the image's order is not declaration order
+ * (the encoder collects them through a hash map).  Statics may be among
+ * them. */
 struct hd_name_list {
 	uint64_t hub;
 	uint32_t first, n; /* hd_field_facts.list_names[first .. first+n) */

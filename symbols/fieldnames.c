@@ -1,9 +1,10 @@
 #include "fieldnames.h"
 
-#include "reflectmeta.h"
-#include "nodefields.h"
-#include "substratefields.h"
 #include "fieldpredict.h"
+#include "nodefields.h"
+#include "reflectmeta.h"
+#include "substratefields.h"
+
 #include "../common/interrupt.h"
 
 #include <inttypes.h>

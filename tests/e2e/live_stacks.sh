@@ -35,7 +35,10 @@ check_stacks() {
 	[ "$printed" -ge 1 ] && pass "$name prints $printed threads" || fail "$name printed no thread"
 	expect_eq "$name: threads without a named frame" "$(awk '$NF == 0' "$file.per-thread" | wc -l)" 0
 	awk '$NF == 0 { print "    without a named frame: " $0 }' "$file.per-thread"
-	grep -q '^"main"' "$file" && pass "$name names the main thread" || fail "$name: no \"main\" thread"
+	# names are the OS threads' (comm): the main thread's is the process's
+	grep -qF "\"$(cat "/proc/$REPL_PID/comm")\" tid=" "$file" &&
+		pass "$name names the main thread by its OS name" ||
+		fail "$name: no thread named $(cat "/proc/$REPL_PID/comm")"
 	grep -q 'at org\.jline\.utils\.NonBlockingInputStreamImpl\.run(line [0-9]*)' "$file" &&
 		pass "$name: the reader thread, blocked reading stdin, shows the line it waits at" ||
 		fail "$name: no NonBlockingInputStreamImpl.run frame"

@@ -61,6 +61,8 @@ void hd_error_context(const char *fmt, ...)
 }
 
 enum hd_error_class hd_error_class(void) { return last_class; }
+
+bool hd_error_is_fatal(void) { return last_class == HD_E_INTERRUPTED || last_class == HD_E_INTERNAL; }
 const char *hd_error_message(void) { return last_message; }
 
 void hd_error_save(struct hd_error_state *st)

@@ -17,6 +17,7 @@
 #define HD_ERROR_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 /* X(name, exit code, short description used by --help) */
 #define HD_ERRORS(X)                                                          \
@@ -64,6 +65,11 @@ void hd_error_context(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 enum hd_error_class hd_error_class(void);
 const char *hd_error_message(void);
 void hd_error_clear(void);
+
+/* Whether the recorded error must end the operation whatever the step that
+ * failed (a signal, or a bug / out of memory): the errors a best-effort
+ * step may not swallow. */
+bool hd_error_is_fatal(void);
 
 /* For clean-up that may fail on a path that has already failed: the first
  * error is the one to report. */

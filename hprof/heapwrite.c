@@ -11,8 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* HPROF ids of the UTF8 records: class names, then field names. */
-#define NAME_ID_BASE 1u
 #define DUMMY_TRACE 1u
 
 /* References that land on no object start, and the first of them. */
@@ -61,10 +59,6 @@ static uint64_t checked_ref(struct writer *x, uint64_t from, uint64_t r)
 	return r;
 }
 
-static uint64_t utf8_name_id(const struct hd_classes *t, uint32_t name_index)
-{
-	return NAME_ID_BASE + t->n + name_index;
-}
 
 /* Classes the viewers look up by name and fail without: VisualVM computes
  * GC-root paths only when all four java.lang.ref kinds exist, and reads
@@ -85,10 +79,30 @@ static const struct {
 
 static uint64_t viewer_class_id(size_t i) { return 0x11 + 0x10 * (uint64_t)i; }
 
-/* Static field names come after the viewer classes' names. */
-static uint64_t static_name_id(const struct hd_classes *t, uint32_t name_index)
+/* The HPROF ids of the UTF8 records, the only place they are handed out:
+ * one range per kind of name, in this order, so that no two names share an
+ * id (a viewer keeps one text per id). */
+enum name_kind {
+	NAME_CLASS,  /* t->n class names */
+	NAME_FIELD,  /* t->ninterned instance field names */
+	NAME_VIEWER, /* N_VIEWER_CLASSES names of classes the image lacks */
+	NAME_STATIC, /* the statics' nnames names */
+	NAME_TRACE,  /* the STACK FRAME strings, last: as many as there are */
+};
+
+static uint64_t name_id(const struct hd_dump_input *in, enum name_kind kind, uint64_t index)
 {
-	return utf8_name_id(t, (uint32_t)(t->ninterned + N_VIEWER_CLASSES + name_index));
+	const struct hd_statics *s = in->statics;
+	const uint64_t count[] = {
+		[NAME_CLASS] = in->classes->n,
+		[NAME_FIELD] = in->classes->ninterned,
+		[NAME_VIEWER] = N_VIEWER_CLASSES,
+		[NAME_STATIC] = s ? s->nnames : 0,
+	};
+	uint64_t base = 1;
+	for (unsigned k = 0; k < kind; k++)
+		base += count[k];
+	return base + index;
 }
 
 /* Calls FN for each viewer class the image lacks, with its super's hub. */
@@ -111,12 +125,12 @@ static int viewer_class_name(struct writer *x, size_t i, uint64_t super_hub)
 	size_t n = strlen(viewer_classes[i].name);
 	for (size_t k = 0; k <= n; k++)
 		name[k] = viewer_classes[i].name[k] == '.' ? '/' : viewer_classes[i].name[k];
-	uint64_t name_id = utf8_name_id(t, (uint32_t)(t->ninterned + i));
+	uint64_t id = name_id(x->in, NAME_VIEWER, i);
 	(void)super_hub;
-	if (hprof_utf8(x->w, name_id, name) != 0)
+	if (hprof_utf8(x->w, id, name) != 0)
 		return -1;
 	return hprof_load_class(x->w, (uint32_t)(t->n + 1 + i), viewer_class_id(i), DUMMY_TRACE,
-				name_id);
+				id);
 }
 
 static int viewer_class_dump(struct writer *x, size_t i, uint64_t super_hub)
@@ -152,17 +166,17 @@ static int write_class_names(struct writer *x)
 		}
 		for (size_t i = 0; i <= n; i++)
 			buf[i] = name[i] == '.' ? '/' : name[i];
-		rc = hprof_utf8(x->w, NAME_ID_BASE + k, buf);
+		rc = hprof_utf8(x->w, name_id(x->in, NAME_CLASS, k), buf);
 		if (rc == 0)
 			rc = hprof_load_class(x->w, (uint32_t)(k + 1), hd_class_id(t->v[k].hub),
-					      DUMMY_TRACE, NAME_ID_BASE + k);
+					      DUMMY_TRACE, name_id(x->in, NAME_CLASS, k));
 	}
 	free(buf);
 	for (size_t i = 0; i < t->ninterned && rc == 0; i++)
-		rc = hprof_utf8(x->w, utf8_name_id(t, (uint32_t)i), t->interned[i]);
+		rc = hprof_utf8(x->w, name_id(x->in, NAME_FIELD, i), t->interned[i]);
 	const struct hd_statics *s = x->in->statics;
 	for (size_t i = 0; s && i < s->nnames && rc == 0; i++)
-		rc = hprof_utf8(x->w, static_name_id(t, (uint32_t)i), s->names[i]);
+		rc = hprof_utf8(x->w, name_id(x->in, NAME_STATIC, i), s->names[i]);
 	return rc;
 }
 
@@ -217,7 +231,7 @@ static int write_class_dump(struct writer *x, size_t k)
 	    hprof_u4(w, isize) || hprof_u2(w, 0) || hprof_u2(w, (uint16_t)nstatics))
 		return -1;
 	for (size_t i = 0; i < nstatics; i++)
-		if (hprof_id(w, static_name_id(t, statics[i].name)) ||
+		if (hprof_id(w, name_id(x->in, NAME_STATIC, statics[i].name)) ||
 		    hprof_u1(w, hprof_type_of(statics[i].type)) ||
 		    write_static_value(x, &statics[i]) != 0)
 			return -1;
@@ -228,7 +242,7 @@ static int write_class_dump(struct writer *x, size_t k)
 		if (!type)
 			return hd_fail(HD_E_INTERNAL, "%s: field of type %u", cls->name,
 				       cls->own[i].type);
-		if (hprof_id(w, utf8_name_id(t, cls->own[i].name)) || hprof_u1(w, type))
+		if (hprof_id(w, name_id(x->in, NAME_FIELD, cls->own[i].name)) || hprof_u1(w, type))
 			return -1;
 	}
 	return hprof_sub_end(w);
@@ -634,7 +648,7 @@ static int write_traces(struct writer *x)
 {
 	const struct hd_dump_input *in = x->in;
 	const struct hd_classes *t = in->classes;
-	uint64_t base = utf8_name_id(t, (uint32_t)(t->ninterned + N_VIEWER_CLASSES)), total = 0;
+	uint64_t base = name_id(in, NAME_TRACE, 0), total = 0;
 	for (uint32_t i = 0; in->traces && i < in->nthreads; i++)
 		total += in->traces[i].n;
 	uint64_t sig_id = base, source_id = base + 1, next = base + 2;

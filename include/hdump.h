@@ -179,7 +179,8 @@ void hdump_set_events(hdump_target *t, hdump_event_fn fn, void *ctx);
 /* The JDK whose class files name the fields only the layout algorithm can
  * place (its home directory), for the next hdump_discover; NULL (the
  * default): a JDK installed on this machine, of the image's version, if
- * any.  A JDK that does not fit names nothing.  Errors: INTERNAL. */
+ * any.  A JDK that does not fit names nothing.  Errors: USAGE (DIR is no
+ * directory holding lib/modules, as every JDK 9 or later does), INTERNAL. */
 HDUMP_MUST_CHECK int hdump_set_jdk(hdump_target *t, const char *dir);
 
 /* Discovers the heap layout and the class table from the image heap (for a

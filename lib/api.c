@@ -3,6 +3,7 @@
 #include "target.h"
 
 #include "../common/hd_error.h"
+#include "../symbols/jdkclasses.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,9 @@ void hdump_set_events(hdump_target *t, hdump_event_fn fn, void *ctx)
 int hdump_set_jdk(hdump_target *t, const char *dir)
 {
 	char *copy = NULL;
+	/* named by the user: a typo is told, not a dump without its names */
+	if (dir && jdk_check_dir(dir) != 0)
+		return -1;
 	if (dir && !(copy = strdup(dir)))
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	free(t->jdk_dir);

@@ -88,12 +88,12 @@ static int find_codeinfo(struct live *lv, const struct live_isolate *li, const s
 		events_text(ev, HDUMP_EVENT_VERBOSE, line);
 		return 0;
 	}
-	enum hd_error_class c = hd_error_class();
-	if (c == HD_E_INTERRUPTED || c == HD_E_INTERNAL)
+	if (hd_error_is_fatal())
 		return -1;
 	codeinfo_free(&lv->ci);
 	snprintf(line, sizeof line, "code info: %s; stacks are scanned conservatively",
 		 hd_error_message());
+	hd_error_clear();
 	events_text(ev, HDUMP_EVENT_VERBOSE, line);
 	return 0;
 }
@@ -254,10 +254,13 @@ static int list_fill(struct live *lv, size_t chosen)
 	for (size_t i = 0; i < lv->nisolates; i++)
 		total += lv->iso[i].scan.nthreads;
 	free(lv->listed_threads);
+	free(lv->listed_names);
 	lv->listed_threads = calloc(total ? total : 1, sizeof *lv->listed_threads);
-	if (!lv->listed_threads)
+	lv->listed_names = calloc(total ? total : 1, sizeof *lv->listed_names);
+	if (!lv->listed_threads || !lv->listed_names)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	struct hdump_thread *th = lv->listed_threads;
+	struct thread_name *name = lv->listed_names;
 	for (size_t i = 0; i < lv->nisolates; i++) {
 		const struct hd_isolate *s = &lv->iso[i].scan;
 		lv->listed[i] = (struct hdump_isolate){
@@ -265,9 +268,9 @@ static int list_fill(struct live *lv, size_t chosen)
 			.runtime_chunks = s->runtime_chunks, .threads = th, .nthreads = s->nthreads,
 			.chosen = i == chosen,
 		};
-		for (size_t k = 0; k < s->nthreads; k++, th++) {
+		for (size_t k = 0; k < s->nthreads; k++, th++, name++) {
 			const struct hd_task *t = s->threads[k].task;
-			*th = (struct hdump_thread){t ? t->tid : -1, t ? t->comm : NULL};
+			*th = (struct hdump_thread){t ? t->tid : -1, thread_name_keep(name, t)};
 		}
 	}
 	return 0;
@@ -465,6 +468,7 @@ void live_close(struct live *lv)
 	mv_free(lv->local);
 	mv_free(lv->proc);
 	free(lv->listed_threads);
+	free(lv->listed_names);
 	stacks_free(&lv->stacks);
 	codeinfo_free(&lv->ci);
 	memset(lv, 0, sizeof *lv);

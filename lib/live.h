@@ -48,6 +48,7 @@ struct live {
 	/* hdump_list_isolates' answer */
 	struct hdump_isolate listed[MAX_ISOLATES];
 	struct hdump_thread *listed_threads;
+	struct thread_name *listed_names; /* what listed_threads[i].name points to */
 	/* Thread stacks: the code info (when the image's tables decode), the
 	 * last walk of the chosen isolate's threads, and whether a listing
 	 * (live_list) walks them too (hdump_stacks). */

@@ -19,6 +19,15 @@ static char *method_name(hd_memview *view, const struct hd_layout *L, uint64_t o
 	return s;
 }
 
+const char *thread_name_keep(struct thread_name *n, const struct hd_task *t)
+{
+	if (!t)
+		return NULL;
+	memcpy(n->s, t->comm, sizeof n->s);
+	n->s[sizeof n->s - 1] = '\0';
+	return n->s;
+}
+
 static int name_frames(struct live_stacks *s, hd_memview *view, const struct hd_layout *L,
 		       const struct hd_classes *classes, const struct hd_isolate *iso)
 {
@@ -37,7 +46,7 @@ static int name_frames(struct live_stacks *s, hd_memview *view, const struct hd_
 		const struct hd_task *t = iso->threads[i].task;
 		s->traces[i] = (struct hd_trace){s->frames + k, w->njava};
 		s->api[i] = (struct hdump_stack){
-			.tid = t ? t->tid : -1, .name = t ? t->comm : NULL,
+			.tid = t ? t->tid : -1, .name = thread_name_keep(&s->names[i], t),
 			.frames = s->api_frames + k, .nframes = w->njava,
 			.physical_frames = w->nphys, .end = w->end ? w->end : "no Java frame to start at",
 		};
@@ -69,7 +78,8 @@ int stacks_walk(struct live_stacks *s, const struct hd_codeinfo *ci, hd_memview 
 	s->walks = calloc(m, sizeof *s->walks);
 	s->traces = calloc(m, sizeof *s->traces);
 	s->api = calloc(m, sizeof *s->api);
-	if (!s->walks || !s->traces || !s->api)
+	s->names = calloc(m, sizeof *s->names);
+	if (!s->walks || !s->traces || !s->api || !s->names)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	for (size_t i = 0; i < s->n; i++) {
 		struct hd_walk_start start;
@@ -91,6 +101,7 @@ void stacks_free(struct live_stacks *s)
 	free(s->frames);
 	free(s->methods);
 	free(s->api);
+	free(s->names);
 	free(s->api_frames);
 	memset(s, 0, sizeof *s);
 }
@@ -130,6 +141,12 @@ int stacks_roots(const struct live_stacks *s, const struct hd_codeinfo *ci, size
 		return -1;
 	for (size_t p = 0; p < w->nphys; p++) {
 		const struct hd_phys_frame *f = &w->phys[p];
+		/* native frames between an entry point and the anchor's frame the
+		 * walk continued at, as before */
+		uint64_t prev_end = p ? w->phys[p - 1].sp + w->phys[p - 1].size : f->sp;
+		if (f->sp > prev_end && root_scan_range(rs, view, prev_end, f->sp,
+							HPROF_ROOT_JAVA_FRAME, serial) != 0)
+			return -1;
 		if (!w->njava) { /* no frame of the trace to tie its roots to */
 			if (root_scan_range(rs, view, f->sp, f->sp + f->size, HPROF_ROOT_JAVA_FRAME,
 					    serial) != 0)

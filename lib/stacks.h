@@ -15,9 +15,19 @@
 
 #include <stddef.h>
 
+/* A thread's name, copied: the target's task list it comes from is freed
+ * at the end of each attempt, and the API's names must outlive it. */
+struct thread_name {
+	char s[sizeof ((struct hd_task *)0)->comm];
+};
+
+/* N holds T's name; returns it, or NULL without T (no OS thread matched). */
+const char *thread_name_keep(struct thread_name *n, const struct hd_task *t);
+
 struct live_stacks {
 	size_t n;                      /* threads, as in the isolate's scan */
 	struct hd_stack *walks;
+	struct thread_name *names;     /* per thread, what api[i].name points to */
 	struct hd_trace *traces;       /* per thread, for the dump */
 	struct hd_trace_frame *frames; /* every thread's, in order */
 	char **methods;                /* each frame's method name (NULL: unknown) */

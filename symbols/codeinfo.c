@@ -2,60 +2,53 @@
 
 #include "../common/hd_error.h"
 #include "../common/interrupt.h"
+#include "varint.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- bounded readers over a table ------------------------------------ */
 
-/* A cursor that turns every read past the end into BAD, never a crash. */
+/* The shared varint reader (varint.h) with a sticky BAD flag: after the
+ * first read that fails every read gives 0, so a decoder checks BAD once
+ * per step rather than after each value. */
 struct rd {
-	const uint8_t *p;
-	size_t n, pos;
+	struct hd_varint v;
 	bool bad;
 };
 
-/* Graal's UNSIGNED5 variant (UnsafeArrayTypeWriter): bytes below 192 end
- * a value, byte i weighs 64^i, at most 11 bytes.  Private until the shared
- * varint module (symbols/varint.h) is merged. */
+static struct rd rd_at(const struct hd_bytes *b, size_t pos)
+{
+	return (struct rd){vi_at(b->p, b->n, pos), pos > b->n};
+}
+
 static uint64_t rd_uv(struct rd *r)
 {
-	uint64_t v = 0;
-	for (unsigned i = 0, shift = 0; i < 11; i++, shift += 6) {
-		if (r->pos >= r->n) {
-			r->bad = true;
-			return 0;
-		}
-		uint8_t b = r->p[r->pos++];
-		v += (uint64_t)b << shift;
-		if (b < 192)
-			break;
-	}
-	return v;
+	uint64_t x;
+	r->bad = r->bad || !vi_uv(&r->v, &x);
+	return r->bad ? 0 : x;
 }
 
 static int64_t rd_sv(struct rd *r)
 {
-	uint64_t v = rd_uv(r);
-	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+	int64_t x;
+	r->bad = r->bad || !vi_sv(&r->v, &x);
+	return r->bad ? 0 : x;
 }
 
 /* An int-sized signed value (getSVInt): anything wider is bad data. */
 static int32_t rd_svi(struct rd *r)
 {
-	int64_t v = rd_sv(r);
-	if (v < INT32_MIN || v > INT32_MAX)
-		r->bad = true;
-	return r->bad ? 0 : (int32_t)v;
+	int32_t x;
+	r->bad = r->bad || !vi_sv_int(&r->v, &x);
+	return r->bad ? 0 : x;
 }
 
 static uint8_t rd_u1(struct rd *r)
 {
-	if (r->pos >= r->n) {
-		r->bad = true;
-		return 0;
-	}
-	return r->p[r->pos++];
+	uint8_t x;
+	r->bad = r->bad || !vi_u1(&r->v, &x);
+	return r->bad ? 0 : x;
 }
 
 /* Little-endian fixed-size fields of SIZE bytes at OFF, signed or not. */
@@ -259,24 +252,24 @@ static bool compressed_chain(struct chain *c, int64_t first)
 	for (bool is_first = true; !done; is_first = false) {
 		size_t restore = SIZE_MAX;
 		if (succ >= 0) {
-			restore = r->pos;
-			r->pos = (size_t)succ;
+			restore = r->v.pos;
+			r->v.pos = (size_t)succ;
 		}
 		int64_t lead = is_first ? first : rd_svi(r);
 		if (lead < -1) {
 			if (restore != SIZE_MAX)
 				return false;
-			size_t back = r->pos;
-			r->pos = (size_t)(-(lead + 2));
+			size_t back = r->v.pos;
+			r->v.pos = (size_t)(-(lead + 2));
 			lead = rd_svi(r);
 			if (r->bad || lead < 0 || !compressed_frame(c, lead, &succ, &done))
 				return false;
-			r->pos = back;
+			r->v.pos = back;
 		} else if (lead < 0 || r->bad || !compressed_frame(c, lead, &succ, &done)) {
 			return false;
 		}
 		if (restore != SIZE_MAX)
-			r->pos = restore;
+			r->v.pos = restore;
 	}
 	return true;
 }
@@ -286,7 +279,7 @@ static bool compressed_chain(struct chain *c, int64_t first)
  * VirtualObject). */
 static bool skip_values(struct rd *r, uint64_t n)
 {
-	if (n > r->n - r->pos)
+	if (n > r->v.len - r->v.pos)
 		return false;
 	for (uint64_t i = 0; i < n && !r->bad; i++) {
 		unsigned type = rd_u1(r) & 7;
@@ -308,7 +301,7 @@ static bool skip_locals(struct rd *r, bool first)
 		return false;
 	if (first) {
 		uint64_t nvirt = rd_uv(r);
-		if (r->bad || nvirt > r->n - r->pos)
+		if (r->bad || nvirt > r->v.len - r->v.pos)
 			return false;
 		for (uint64_t i = 0; i < nvirt; i++)
 			if (!skip_values(r, rd_uv(r)))
@@ -363,7 +356,7 @@ bool codeinfo_frames(const struct hd_codeinfo *ci, const struct hd_code_entry *e
 	*n = 0;
 	if (e->frame_info < 0 || (uint64_t)e->frame_info >= ci->frames.n)
 		return false;
-	struct chain c = {ci, {ci->frames.p, ci->frames.n, (size_t)e->frame_info, false}, out, 0};
+	struct chain c = {ci, rd_at(&ci->frames, (size_t)e->frame_info), out, 0};
 	int64_t first = rd_svi(&c.r);
 	bool ok = !c.r.bad && (first == -1 ? uncompressed_chain(&c) : compressed_chain(&c, first));
 	*n = ok ? c.n : 0;
@@ -372,16 +365,16 @@ bool codeinfo_frames(const struct hd_codeinfo *ci, const struct hd_code_entry *e
 
 /* ---- reference maps (CodeReferenceMapDecoder) ------------------------- */
 
-bool codeinfo_refmap(const struct hd_codeinfo *ci, int64_t index, hd_refslot_fn fn, void *ctx)
+/* Walks the map at INDEX, calling FN for each slot when FN is not NULL. */
+static bool walk_refmap(const struct hd_codeinfo *ci, int64_t index, hd_refslot_fn fn, void *ctx)
 {
-	if (index == CODEINFO_EMPTY_REFMAP || index == CODEINFO_NO_REFMAP)
-		return index == CODEINFO_EMPTY_REFMAP;
-	if (index < 0 || (uint64_t)index >= ci->refmaps.n)
-		return false;
-	struct rd r = {ci->refmaps.p, ci->refmaps.n, (size_t)index, false};
+	struct rd r = rd_at(&ci->refmaps, (size_t)index);
 	int64_t off = 0, slots = 0;
 	for (bool first = true;; first = false) {
-		int64_t gap = rd_sv(&r), count = rd_sv(&r);
+		/* COUNT is an int (Graal's decoder asserts it), a GAP past an int is
+		 * past any frame: with int values, and OFF and SLOTS kept within
+		 * the limits, no sum below can overflow */
+		int64_t gap = rd_svi(&r), count = rd_svi(&r);
 		if (r.bad)
 			return false;
 		if (gap == 0 && count == 0)
@@ -398,7 +391,7 @@ bool codeinfo_refmap(const struct hd_codeinfo *ci, int64_t index, hd_refslot_fn 
 		    slots > CODEINFO_MAX_SLOT_OFF / 4)
 			return false;
 		if (derived) { /* a base, then interior pointers into its object */
-			if (fn(ctx, (int32_t)off, compressed) != 0)
+			if (fn && fn(ctx, (int32_t)off, compressed) != 0)
 				return false;
 			for (int64_t d = 0; d < count && !r.bad; d++)
 				(void)rd_sv(&r);
@@ -406,9 +399,20 @@ bool codeinfo_refmap(const struct hd_codeinfo *ci, int64_t index, hd_refslot_fn 
 			continue;
 		}
 		for (int64_t k = 0; k < count; k++, off += size)
-			if (off > CODEINFO_MAX_SLOT_OFF || fn(ctx, (int32_t)off, compressed) != 0)
+			if (off > CODEINFO_MAX_SLOT_OFF || (fn && fn(ctx, (int32_t)off, compressed) != 0))
 				return false;
 	}
+}
+
+bool codeinfo_refmap(const struct hd_codeinfo *ci, int64_t index, hd_refslot_fn fn, void *ctx)
+{
+	if (index == CODEINFO_EMPTY_REFMAP || index == CODEINFO_NO_REFMAP)
+		return index == CODEINFO_EMPTY_REFMAP;
+	if (index < 0 || (uint64_t)index >= ci->refmaps.n)
+		return false;
+	/* checked whole first: a map that fails halfway reports no slot, so
+	 * the caller's fallback (a scan of the frame) adds no root twice */
+	return walk_refmap(ci, index, NULL, NULL) && walk_refmap(ci, index, fn, ctx);
 }
 
 /* ---- finding the tables ------------------------------------------------ */
@@ -446,6 +450,7 @@ struct finder {
 	struct sample *samples;
 	size_t nsamples;
 	uint64_t last_ip;
+	struct copies *cp; /* of the ImageCodeInfo being tried */
 };
 
 static bool is_ref_field(const struct hd_class *c, uint32_t off)
@@ -493,52 +498,91 @@ static int read_holdings(struct finder *f, uint64_t obj, const struct hd_class *
 	return 0;
 }
 
-static int copy_bytes(struct finder *f, const struct array_ref *a, struct hd_bytes *out)
+/* Each array of one ImageCodeInfo, copied when first tried and kept: the
+ * search tries every array in several roles.  While roles are tried, CI's
+ * tables point into these copies; the winners are handed over to CI. */
+struct copy {
+	int state; /* 0 not tried yet, 1 copied, -1 unusable (too large, unreadable) */
+	struct hd_bytes bytes;  /* a byte array's bytes */
+	uint64_t *refs;         /* an object array's elements, as image offsets (0: unknown) */
+	size_t nrefs;
+};
+
+struct copies {
+	struct copy bytes[MAX_ARRAYS], classes[MAX_ARRAYS], strings[MAX_ARRAYS];
+};
+
+/* After a copy failed: a fatal error ends the search; any other is the
+ * image's data, which makes the array unusable in every role. */
+static int unusable(struct copy *c)
 {
-	free(out->p);
-	*out = (struct hd_bytes){0};
-	if (a->len > CODEINFO_MAX_TABLE)
-		return hd_fail(HD_E_LAYOUT, "a code-info table of %llu bytes", (unsigned long long)a->len);
-	out->p = malloc(a->len ? a->len : 1);
-	if (!out->p)
-		return hd_fail(HD_E_INTERNAL, "out of memory");
-	out->n = a->len;
-	return lay_read_image(f->mv, a->addr + a->base, out->p, a->len, "code-info table");
+	if (hd_error_is_fatal())
+		return -1;
+	hd_error_clear();
+	c->state = -1;
+	return 0;
 }
 
-/* The elements of an object array as offsets from the image start: those
- * that are not an object of class WANT (by hub) become 0 (unknown). */
+/* Byte array A's copy C: 1 when copied, 0 when unusable, -1 on a fatal error. */
+static int copy_bytes(struct finder *f, const struct array_ref *a, struct copy *c)
+{
+	if (c->state == 0 && a->len > CODEINFO_MAX_TABLE)
+		c->state = -1;
+	if (c->state == 0) {
+		if (!(c->bytes.p = malloc(a->len ? a->len : 1)))
+			return hd_fail(HD_E_INTERNAL, "out of memory");
+		c->bytes.n = a->len;
+		if (lay_read_image(f->mv, a->addr + a->base, c->bytes.p, a->len, "code-info table") != 0)
+			return unusable(c);
+		c->state = 1;
+	}
+	return c->state > 0;
+}
+
+/* Object array A's copy C, its elements as offsets from the image start:
+ * those that are no object of class WANT (by hub; 0: java.lang.Class)
+ * become 0 (unknown).  Returns as copy_bytes. */
 static int copy_refs(struct finder *f, const struct array_ref *a, uint64_t want_hub,
-		     uint64_t **out, size_t *n)
+		     struct copy *c)
 {
 	const struct hd_layout *L = f->L;
-	free(*out);
-	*out = NULL;
-	*n = 0;
-	if (a->len > CODEINFO_MAX_TABLE / L->ref_size)
-		return hd_fail(HD_E_LAYOUT, "a code-info array of %llu elements", (unsigned long long)a->len);
-	uint8_t *raw = malloc(a->len * L->ref_size + 1);
-	uint64_t *v = calloc(a->len + 1, sizeof *v);
-	if (!raw || !v) {
-		free(raw);
-		free(v);
-		return hd_fail(HD_E_INTERNAL, "out of memory");
+	if (c->state == 0) {
+		uint32_t n;
+		if (imageobjs_array_refs(f->io, f->mv, L, a->addr, CODEINFO_MAX_TABLE / L->ref_size,
+					 &c->refs, &n) != 0)
+			return unusable(c);
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t r = c->refs[i];
+			const struct hd_class *k = r ? imageobjs_class_at(f->io, r) : NULL;
+			bool ok = k && (want_hub ? k->hub == want_hub
+						 : strcmp(k->name, "java.lang.Class") == 0);
+			c->refs[i] = ok ? r - L->image_start : 0;
+		}
+		c->nrefs = n;
+		c->state = 1;
 	}
-	if (lay_read_image(f->mv, a->addr + a->base, raw, a->len * L->ref_size, "code-info array") != 0) {
-		free(raw);
-		free(v);
-		return -1;
+	return c->state > 0;
+}
+
+/* Frees the copies, but for those CI's tables now own (KEEP: the search
+ * succeeded) or with CI's tables cleared (they pointed into the copies). */
+static void copies_free(struct copies *cp, struct hd_codeinfo *ci, bool keep)
+{
+	if (!keep) {
+		ci->index = ci->entries = ci->frames = ci->methods = ci->refmaps = (struct hd_bytes){0};
+		ci->classes = ci->names = NULL;
+		ci->nclasses = ci->nnames = 0;
 	}
-	for (uint64_t i = 0; i < a->len; i++) {
-		uint64_t r = lay_ref(L, raw + i * L->ref_size);
-		const struct hd_class *c = r ? imageobjs_class_at(f->io, r) : NULL;
-		bool ok = c && (want_hub ? c->hub == want_hub : strcmp(c->name, "java.lang.Class") == 0);
-		v[i] = ok ? r - L->image_start : 0;
+	for (size_t i = 0; i < MAX_ARRAYS; i++) {
+		uint8_t *p = cp->bytes[i].bytes.p;
+		if (p != ci->index.p && p != ci->entries.p && p != ci->frames.p &&
+		    p != ci->methods.p && p != ci->refmaps.p)
+			free(p);
+		if (cp->classes[i].refs != ci->classes)
+			free(cp->classes[i].refs);
+		if (cp->strings[i].refs != ci->names)
+			free(cp->strings[i].refs);
 	}
-	free(raw);
-	*out = v;
-	*n = a->len;
-	return 0;
 }
 
 static void keep_sample(struct finder *f, const struct raw_entry *e, int64_t size, size_t ordinal)
@@ -673,10 +717,13 @@ static int try_method_table(struct finder *f, const struct holdings *h, const bo
 	struct hd_codeinfo *ci = f->ci;
 	bool table = mt < h->nbytes;
 	ci->format = table ? HD_FI_METHOD_TABLE : HD_FI_INLINE_NAMES;
-	free(ci->methods.p);
 	ci->methods = (struct hd_bytes){0};
-	if (table && copy_bytes(f, &h->bytes[mt], &ci->methods) != 0)
-		return -1;
+	if (table) {
+		int rc = copy_bytes(f, &h->bytes[mt], &f->cp->bytes[mt]);
+		if (rc <= 0)
+			return rc;
+		ci->methods = f->cp->bytes[mt].bytes;
+	}
 	unsigned idx = (ci->short_class ? 2 : 4) + (ci->short_name ? 2 : 4);
 	const unsigned widths[] = {idx, idx + 4, idx + 6};
 	for (size_t w = 0; w < (table ? 3u : 1u); w++) {
@@ -684,10 +731,46 @@ static int try_method_table(struct finder *f, const struct holdings *h, const bo
 		if ((table && ci->methods.n % ci->method_entry) || !frames_decode(f) ||
 		    !names_plausible(f))
 			continue;
-		for (size_t rm = 0; rm < h->nbytes; rm++)
-			if (!used[rm] && rm != fi && rm != mt &&
-			    copy_bytes(f, &h->bytes[rm], &ci->refmaps) == 0 && refmaps_decode(f))
+		for (size_t rm = 0; rm < h->nbytes; rm++) {
+			if (used[rm] || rm == fi || rm == mt)
+				continue;
+			int rc = copy_bytes(f, &h->bytes[rm], &f->cp->bytes[rm]);
+			if (rc < 0)
+				return -1;
+			if (rc == 0)
+				continue;
+			ci->refmaps = f->cp->bytes[rm].bytes;
+			if (refmaps_decode(f))
 				return 1;
+		}
+	}
+	return 0;
+}
+
+/* The roles of the method table and reference maps, with frame info FI,
+ * classes CL and names NM.  Returns as try_method_table. */
+static int try_names(struct finder *f, const struct holdings *h, const bool *used, size_t fi,
+		     size_t cl, size_t nm)
+{
+	struct hd_codeinfo *ci = f->ci;
+	if (hd_interrupted())
+		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
+	int rc = copy_refs(f, &h->classes[cl], 0, &f->cp->classes[cl]);
+	if (rc > 0)
+		rc = copy_refs(f, &h->strings[nm], f->L->string_hub, &f->cp->strings[nm]);
+	if (rc <= 0)
+		return rc;
+	ci->classes = f->cp->classes[cl].refs;
+	ci->nclasses = f->cp->classes[cl].nrefs;
+	ci->names = f->cp->strings[nm].refs;
+	ci->nnames = f->cp->strings[nm].nrefs;
+	ci->short_class = ci->nclasses <= 0xffff;
+	ci->short_name = ci->nnames <= 0xffff;
+	for (size_t mt = 0; mt <= h->nbytes; mt++) {
+		if (mt < h->nbytes && (used[mt] || mt == fi))
+			continue;
+		if ((rc = try_method_table(f, h, used, fi, mt)) != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -698,27 +781,20 @@ static int try_method_table(struct finder *f, const struct holdings *h, const bo
  * decodes, 0 if none, -1 on error. */
 static int assign_frame_roles(struct finder *f, const struct holdings *h, const bool *used)
 {
-	struct hd_codeinfo *ci = f->ci;
 	for (size_t fi = 0; fi < h->nbytes; fi++) {
-		if (used[fi] || copy_bytes(f, &h->bytes[fi], &ci->frames) != 0)
+		if (used[fi])
 			continue;
-		for (size_t cl = 0; cl < h->nclasses; cl++) {
-			if (copy_refs(f, &h->classes[cl], 0, &ci->classes, &ci->nclasses) != 0)
+		int rc = copy_bytes(f, &h->bytes[fi], &f->cp->bytes[fi]);
+		if (rc <= 0) {
+			if (rc < 0)
 				return -1;
-			for (size_t nm = 0; nm < h->nstrings; nm++) {
-				if (copy_refs(f, &h->strings[nm], f->L->string_hub, &ci->names, &ci->nnames) != 0)
-					return -1;
-				ci->short_class = ci->nclasses <= 0xffff;
-				ci->short_name = ci->nnames <= 0xffff;
-				for (size_t mt = 0; mt <= h->nbytes; mt++) {
-					if (mt < h->nbytes && (used[mt] || mt == fi))
-						continue;
-					int rc = try_method_table(f, h, used, fi, mt);
-					if (rc != 0)
-						return rc;
-				}
-			}
+			continue;
 		}
+		f->ci->frames = f->cp->bytes[fi].bytes;
+		for (size_t cl = 0; cl < h->nclasses; cl++)
+			for (size_t nm = 0; nm < h->nstrings; nm++)
+				if ((rc = try_names(f, h, used, fi, cl, nm)) != 0)
+					return rc;
 	}
 	return 0;
 }
@@ -756,10 +832,17 @@ static int find_entry_table(struct finder *f, const struct holdings *h, bool *us
 	for (size_t ix = 0; ix < h->nbytes; ix++) {
 		if (h->bytes[ix].len % 4 || h->bytes[ix].len == 0)
 			continue;
-		for (size_t en = 0; en < h->nbytes; en++) {
-			if (en == ix || copy_bytes(f, &h->bytes[ix], &ci->index) != 0 ||
-			    copy_bytes(f, &h->bytes[en], &ci->entries) != 0)
+		int rc = copy_bytes(f, &h->bytes[ix], &f->cp->bytes[ix]);
+		if (rc < 0)
+			return -1;
+		for (size_t en = 0; rc > 0 && en < h->nbytes; en++) {
+			int en_rc = en == ix ? 0 : copy_bytes(f, &h->bytes[en], &f->cp->bytes[en]);
+			if (en_rc < 0)
+				return -1;
+			if (en_rc == 0)
 				continue;
+			ci->index = f->cp->bytes[ix].bytes;
+			ci->entries = f->cp->bytes[en].bytes;
 			for (int deopt = 0; deopt < 2; deopt++) {
 				ci->deopt_byte = deopt;
 				int ok = table_holds(f);
@@ -776,6 +859,26 @@ static int find_entry_table(struct finder *f, const struct holdings *h, bool *us
 	return 0;
 }
 
+/* The tables of the ImageCodeInfo object OBJ of class C: 1 when they
+ * decode (CI holds them), 0 when not, -1 on a fatal error. */
+static int try_codeinfo(struct finder *f, uint64_t obj, const struct hd_class *c)
+{
+	struct holdings h;
+	bool used[MAX_ARRAYS] = {0};
+	struct copies cp = {0};
+	f->cp = &cp;
+	int rc = read_holdings(f, obj, c, &h);
+	if (rc != 0)
+		rc = hd_error_is_fatal() ? -1 : 0;
+	else if ((rc = find_entry_table(f, &h, used)) == 1)
+		rc = assign_frame_roles(f, &h, used);
+	if (rc == 0)
+		hd_error_clear(); /* what did not decode is told by the caller's one error */
+	copies_free(&cp, f->ci, rc == 1);
+	f->cp = NULL;
+	return rc;
+}
+
 int codeinfo_discover(struct hd_codeinfo *ci, hd_memview *mv, const struct hd_layout *L,
 		      const struct hd_imageobjs *io)
 {
@@ -783,27 +886,15 @@ int codeinfo_discover(struct hd_codeinfo *ci, hd_memview *mv, const struct hd_la
 	ci->ref_size = L->ref_size;
 	size_t n = 0;
 	const uint32_t *objs = imageobjs_named(io, "com.oracle.svm.core.code.ImageCodeInfo", &n);
-	struct finder f = {ci, mv, L, io, calloc(MAX_SAMPLES, sizeof(struct sample)), 0, 0};
+	struct finder f = {ci, mv, L, io, calloc(MAX_SAMPLES, sizeof(struct sample)), 0, 0, NULL};
 	if (!f.samples)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	int rc = 0;
-	for (size_t i = 0; i < n && i < MAX_CODEINFOS && rc == 0; i++) {
-		struct holdings h;
-		bool used[MAX_ARRAYS] = {0};
-		const struct hd_class *c = &io->classes->v[io->cls[objs[i]]];
-		if (read_holdings(&f, io->addr[objs[i]], c, &h) != 0)
-			break;
-		rc = find_entry_table(&f, &h, used);
-		if (rc == 1)
-			rc = assign_frame_roles(&f, &h, used);
-		if (rc == 1) {
-			free(f.samples);
-			return 0;
-		}
-	}
+	for (size_t i = 0; i < n && i < MAX_CODEINFOS && rc == 0; i++)
+		rc = try_codeinfo(&f, io->addr[objs[i]], &io->classes->v[io->cls[objs[i]]]);
 	free(f.samples);
-	if (rc < 0 || hd_error_class() == HD_E_INTERRUPTED || hd_error_class() == HD_E_INTERNAL)
-		return -1;
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
 	return hd_fail(HD_E_LAYOUT, "no code-info tables decode (%zu ImageCodeInfo objects)", n);
 }
 

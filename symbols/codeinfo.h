@@ -108,7 +108,8 @@ bool codeinfo_frames(const struct hd_codeinfo *ci, const struct hd_code_entry *e
  * pointers into an object are no object starts).  Offsets beyond
  * +-CODEINFO_MAX_SLOT_OFF, or more slots than that / 4, are bad data;
  * whether a slot lies in the frame is the caller's to check.  Returns false
- * when the map does not decode or FN returns nonzero. */
+ * when the map does not decode (then FN was not called) or FN returns
+ * nonzero. */
 #define CODEINFO_MAX_SLOT_OFF (1 << 20)
 typedef int (*hd_refslot_fn)(void *ctx, int32_t off, bool compressed);
 bool codeinfo_refmap(const struct hd_codeinfo *ci, int64_t index, hd_refslot_fn fn, void *ctx);

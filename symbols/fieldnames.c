@@ -30,12 +30,6 @@ static const struct {
 	{HD_SRC_PREDICTED, fieldpredict_facts},
 };
 
-static bool is_fatal(void)
-{
-	enum hd_error_class c = hd_error_class();
-	return c == HD_E_INTERRUPTED || c == HD_E_INTERNAL;
-}
-
 /* Runs one source; its facts are stamped with its name whatever it wrote,
  * and a source that fails for any other reason than a signal or memory
  * adds nothing. */
@@ -45,11 +39,12 @@ static int run_source(struct hd_field_facts *ff, size_t i, const struct hd_names
 	if (hd_interrupted())
 		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
 	if (sources[i].fn(ff, in) != 0) {
-		if (is_fatal())
+		if (hd_error_is_fatal())
 			return -1;
 		if (in->log)
 			fprintf(in->log, "field names from %s: %s\n", ff_source_name(sources[i].source),
 				hd_error_message());
+		hd_error_clear();
 		ff->n = n0;
 		ff->nlists = nlists0;
 		return 0;

@@ -139,3 +139,36 @@ const struct hd_class *imageobjs_class_at(const struct hd_imageobjs *io, uint64_
 	long i = imageobjs_find(io, addr);
 	return i < 0 ? NULL : &io->classes->v[io->cls[i]];
 }
+
+int imageobjs_array_refs(const struct hd_imageobjs *io, hd_memview *mv, const struct hd_layout *L,
+			 uint64_t addr, uint32_t max, uint64_t **refs, uint32_t *n)
+{
+	*refs = NULL;
+	*n = 0;
+	long i = imageobjs_find(io, addr);
+	const struct hd_class *c = i < 0 ? NULL : &io->classes->v[io->cls[i]];
+	if (!c || c->kind != HD_KIND_OBJ_ARRAY)
+		return hd_fail(HD_E_LAYOUT, "no object array at 0x%llx", (unsigned long long)addr);
+	uint32_t len = io->length[i];
+	if (len > max)
+		return hd_fail(HD_E_LAYOUT, "%s of %u elements", c->name, len);
+	unsigned rs = L->ref_size;
+	uint8_t *raw = malloc((size_t)len * rs + 1);
+	uint64_t *v = malloc((size_t)len * sizeof *v + 1);
+	if (!raw || !v) {
+		free(raw);
+		free(v);
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	}
+	if (lay_read_image(mv, addr + le_base(c->enc), raw, (size_t)len * rs, c->name) != 0) {
+		free(raw);
+		free(v);
+		return -1;
+	}
+	for (uint32_t k = 0; k < len; k++)
+		v[k] = lay_ref(L, raw + (size_t)k * rs);
+	free(raw);
+	*refs = v;
+	*n = len;
+	return 0;
+}

@@ -49,4 +49,13 @@ long imageobjs_find(const struct hd_imageobjs *io, uint64_t addr);
  * followed). */
 const struct hd_class *imageobjs_class_at(const struct hd_imageobjs *io, uint64_t addr);
 
+/* The references held by the object array starting at ADDR, as read (0
+ * for null; any other must still pass imageobjs_class_at before it is
+ * followed), read through MV: *N of them into *REFS (malloc'd, to free).
+ * Errors: HD_E_LAYOUT when no object array starts at ADDR or it has more
+ * than MAX elements, the read's error, HD_E_INTERNAL. */
+HD_MUST_CHECK int imageobjs_array_refs(const struct hd_imageobjs *io, hd_memview *mv,
+				       const struct hd_layout *L, uint64_t addr, uint32_t max,
+				       uint64_t **refs, uint32_t *n);
+
 #endif

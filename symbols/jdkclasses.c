@@ -523,12 +523,10 @@ static bool exists(const char *dir, const char *rel)
 	       access(path, F_OK) == 0;
 }
 
-static int open_dir(struct hd_jdk **out, const char *dir)
+/* DIR, whose status is ST, is laid out as a JDK 9 or later. */
+static int check_layout(const char *dir, const struct stat *st)
 {
-	struct stat st;
-	if (stat(dir, &st) != 0)
-		return hd_fail_errno(errno == EACCES ? HD_E_PERM : HD_E_NOENT, errno, "%s", dir);
-	if (!S_ISDIR(st.st_mode))
+	if (!S_ISDIR(st->st_mode))
 		return hd_fail(HD_E_USAGE, "%s: not a JDK (not a directory)", dir);
 	if (!exists(dir, "lib/modules")) {
 		if (exists(dir, "jre/lib/rt.jar") || exists(dir, "lib/rt.jar"))
@@ -536,6 +534,24 @@ static int open_dir(struct hd_jdk **out, const char *dir)
 				       "later (lib/modules)", dir);
 		return hd_fail(HD_E_USAGE, "%s: not a JDK (no lib/modules)", dir);
 	}
+	return 0;
+}
+
+int jdk_check_dir(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) != 0)
+		return hd_fail_errno(HD_E_USAGE, errno, "%s: not a JDK", dir);
+	return check_layout(dir, &st);
+}
+
+static int open_dir(struct hd_jdk **out, const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) != 0)
+		return hd_fail_errno(errno == EACCES ? HD_E_PERM : HD_E_NOENT, errno, "%s", dir);
+	if (check_layout(dir, &st) != 0)
+		return -1;
 	struct hd_jdk *j = calloc(1, sizeof *j);
 	if (!j)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
@@ -607,8 +623,7 @@ int jdk_open(struct hd_jdk **out, const char *dir, unsigned major)
 			rc = open_dir(out, cand[i]);
 			if (rc == 0)
 				break;
-			enum hd_error_class cls = hd_error_class();
-			stop = cls == HD_E_INTERRUPTED || cls == HD_E_INTERNAL;
+			stop = hd_error_is_fatal();
 			if (broken.cls == HD_OK && exists(cand[i], "lib/modules"))
 				hd_error_save(&broken);
 		}

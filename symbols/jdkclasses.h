@@ -45,6 +45,11 @@ struct hd_jdk;
  * the file. */
 HD_MUST_CHECK int jdk_open(struct hd_jdk **out, const char *dir, unsigned major);
 
+/* Whether DIR, named by the user, can be a JDK 9 or later: a directory
+ * with lib/modules (what is in it is read by jdk_open).  Errors:
+ * HD_E_USAGE, with a one-line message naming DIR. */
+HD_MUST_CHECK int jdk_check_dir(const char *dir);
+
 /* The JDK's major version, from JAVA_VERSION in its release file ("17.0.15"
  * is 17, "1.8.0_392" is 8); 0 when the file or the line is missing. */
 unsigned jdk_major(const struct hd_jdk *j);

@@ -295,13 +295,13 @@ int statics_locate(struct hd_statics *s, const struct hd_field_facts *ff,
 	rc = hw_image_chunks(&w, scan_chunk, &(struct scan_walk){&w, &x});
 	hw_fini(&w);
 	if (rc != 0) {
-		enum hd_error_class ec = hd_error_class();
-		if (ec == HD_E_INTERRUPTED || ec == HD_E_INTERNAL)
+		if (hd_error_is_fatal())
 			goto out;
 		/* Image data the index's walk already read once: not expected,
 		 * and no reason to refuse a dump. */
 		logf_(in->log, "the image heap's references could not be followed: %s",
 		      hd_error_message());
+		hd_error_clear();
 		rc = 0;
 		goto out;
 	}

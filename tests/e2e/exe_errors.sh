@@ -24,6 +24,11 @@ expect_error() {
 expect_error "missing file" 3 --exe ./no-such-file -o out.hprof
 expect_error "--threads out of range" 2 --exe "$bin" --threads 0 -o out.hprof
 expect_error "unknown --snapshot mode" 2 --exe "$bin" --snapshot=later -o out.hprof
+expect_error "--jdk that does not exist" 2 --exe "$bin" --jdk ./no-such-jdk -o out.hprof
+mkdir not-a-jdk
+expect_error "--jdk that is no JDK" 2 --exe "$bin" --jdk not-a-jdk -o out.hprof
+grep -q 'not-a-jdk: not a JDK (no lib/modules)' err && pass "--jdk: says why" || fail "--jdk: $(cat err)"
+rmdir not-a-jdk
 echo "just text" >text.txt
 expect_error "not ELF" 5 --exe text.txt -o out.hprof
 expect_error "ELF without an image heap" 6 --exe /bin/true -o out.hprof

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- The ground truth --------------------------------------------------- */
@@ -285,6 +286,38 @@ Test(api, misuse)
 	cr_assert_eq(hdump_list_isolates(t, &o, &v, &n), -1);
 	cr_assert_eq(hdump_error().cls, HDUMP_E_USAGE, "%s", hdump_error().message);
 	cr_assert_eq(m.len, 0);
+	hdump_close(t);
+}
+
+/* A JDK named by the user that cannot be one is refused at once, as a
+ * usage error saying why, and leaves the target as it was. */
+Test(api, named_jdk_must_be_one)
+{
+	hdump_target *t = hdump_open_executable(image_path());
+	cr_assert_not_null(t, "%s", hdump_error().message);
+	cr_assert_eq(hdump_set_jdk(t, "/nonexistent/hdump-api-jdk"), -1);
+	cr_assert_eq(hdump_error().cls, HDUMP_E_USAGE, "%s", hdump_error().message);
+	cr_assert_not_null(strstr(hdump_error().message, "/nonexistent/hdump-api-jdk: not a JDK"),
+			   "%s", hdump_error().message);
+	char dir[] = "/tmp/hdump-api-jdk.XXXXXX", modules[64];
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(hdump_set_jdk(t, dir), -1);
+	cr_assert_eq(hdump_error().cls, HDUMP_E_USAGE, "%s", hdump_error().message);
+	cr_assert_not_null(strstr(hdump_error().message, "no lib/modules"), "%s",
+			   hdump_error().message);
+	/* what lib/modules holds is read at discovery, by the name sources */
+	snprintf(modules, sizeof modules, "%s/lib", dir);
+	cr_assert_eq(mkdir(modules, 0700), 0);
+	snprintf(modules, sizeof modules, "%s/lib/modules", dir);
+	FILE *f = fopen(modules, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	cr_assert_eq(hdump_set_jdk(t, dir), 0, "%s", hdump_error().message);
+	cr_assert_eq(hdump_set_jdk(t, NULL), 0);
+	unlink(modules);
+	snprintf(modules, sizeof modules, "%s/lib", dir);
+	rmdir(modules);
+	rmdir(dir);
 	hdump_close(t);
 }
 

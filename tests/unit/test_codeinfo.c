@@ -241,6 +241,35 @@ Test(codeinfo, endless_reference_map_is_bounded)
 	cr_assert_leq(slots, CODEINFO_MAX_SLOT_OFF / 8 + 1);
 }
 
+/* A map at index 1 of BYTES (a pad byte first: 0 is the empty map), into
+ * CI: rejected, without arithmetic overflow (UBSan halts on one). */
+static void assert_refmap_rejected(const uint8_t *bytes, size_t len)
+{
+	uint8_t *p = malloc(len);
+	cr_assert_not_null(p);
+	memcpy(p, bytes, len);
+	free(ci.refmaps.p);
+	ci.refmaps = (struct hd_bytes){p, len};
+	size_t slots = 0;
+	cr_assert_not(codeinfo_refmap(&ci, 1, count_slots, &slots));
+	cr_assert_eq(slots, 0);
+}
+
+Test(codeinfo, reference_map_count_of_int64_min_is_bad_data)
+{
+	/* gap 0, count zig-zag 2^64-1 = INT64_MIN (negating it overflowed) */
+	static const uint8_t m[] = {9, 0, 255, 252, 252, 252, 252, 252, 252, 252, 252, 252, 12, 0, 0};
+	assert_refmap_rejected(m, sizeof m);
+}
+
+Test(codeinfo, reference_map_count_of_int64_max_is_bad_data)
+{
+	/* gap 0 count 1, then gap 0 count INT64_MAX (the slot sum overflowed):
+	 * nor is the first run's slot reported, the map being bad as a whole */
+	static const uint8_t m[] = {9, 0, 2, 0, 254, 252, 252, 252, 252, 252, 252, 252, 252, 252, 12, 0, 0};
+	assert_refmap_rejected(m, sizeof m);
+}
+
 /* An image heap with no ImageCodeInfo (or none that decodes): a layout
  * error the caller turns into conservative stacks, nothing kept. */
 Test(codeinfo, image_without_code_info)

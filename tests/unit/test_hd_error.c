@@ -1,6 +1,6 @@
 /* The recorded error (common/hd_error.h): class and message, errno text,
- * context, truncation, save and restore, the exit code table, and one
- * error per thread. */
+ * context, truncation, save and restore, the exit code table, which
+ * classes are fatal, and one error per thread. */
 #include "../../common/hd_error.h"
 
 #include <criterion/criterion.h>
@@ -22,6 +22,17 @@ Test(hd_error, records_class_and_message)
 	hd_error_clear();
 	cr_assert_eq(hd_error_class(), HD_OK);
 	cr_assert_str_eq(hd_error_message(), "");
+}
+
+Test(hd_error, only_signals_and_bugs_are_fatal)
+{
+	for (int c = HD_OK; c < HD_ERROR_CLASS_COUNT; c++) {
+		hd_fail((enum hd_error_class)c, "class %d", c);
+		cr_assert_eq(hd_error_is_fatal(), c == HD_E_INTERRUPTED || c == HD_E_INTERNAL,
+			     "class %d", c);
+	}
+	hd_error_clear();
+	cr_assert_not(hd_error_is_fatal());
 }
 
 Test(hd_error, long_messages_are_cut)

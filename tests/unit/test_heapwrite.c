@@ -607,15 +607,22 @@ Test(heapwrite, statics_nobody_names_are_not_written)
 	statics_close(&c);
 }
 
+/* Two statics of String, attributed: LIST, the Object[] array's first
+ * element, and COUNT, an int at byte 8 of the byte[] array's elements. */
+static void list_and_count(struct statics_case *c, const struct sh_params *p)
+{
+	statics_open(c, p);
+	static_fact(c, "LIST", HD_T_OBJECT, c->base);
+	static_fact(c, "COUNT", HD_T_INT, c->base + 8);
+	cr_assert_eq(statics_attribute(&c->s, &c->ff, &c->d.classes, NULL), 0);
+}
+
 /* The values are the heap's when it is dumped, not when the statics were
  * found: a process writes its statics as it runs. */
 Test(heapwrite, static_values_are_read_when_dumping)
 {
 	struct statics_case c;
-	statics_open(&c, &sh_oracle_21);
-	static_fact(&c, "LIST", HD_T_OBJECT, c.base);
-	static_fact(&c, "COUNT", HD_T_INT, c.base + 8);
-	cr_assert_eq(statics_attribute(&c.s, &c.ff, &c.d.classes, NULL), 0);
+	list_and_count(&c, &sh_oracle_21);
 	uint64_t map = sh_nth(&c.d.h, "java.util.HashMap", 0)->addr;
 	sh_put_ref(&c.d.h, c.three + c.base, map);
 	memcpy(sh_ptr(&c.d.h, c.big + c.base + 8), "\x78\x56\x34\x12", 4);
@@ -626,6 +633,38 @@ Test(heapwrite, static_values_are_read_when_dumping)
 	cr_assert_eq(hp_u2(q), 2);
 	cr_assert_eq(hp_id(q + 2 + 9), map);
 	cr_assert_eq(hp_u4(q + 2 + 9 + 8 + 9), 0x12345678);
+	hp_free(&f);
+	free(out.m.p);
+	statics_close(&c);
+}
+
+/* Every kind of name in one dump (classes, fields, statics, frame strings):
+ * a viewer keeps one text per UTF8 id, so no id may be written twice. */
+Test(heapwrite, utf8_ids_are_distinct_with_statics_and_traces)
+{
+	struct statics_case c;
+	list_and_count(&c, &sh_ce_25);
+	struct hd_dump_input in = sd_input(&c.d, 2);
+	in.statics = &c.s;
+	struct hd_trace_frame fr = {"run", 0, 7};
+	struct hd_trace tr = {&fr, 1};
+	in.nthreads = 1;
+	in.traces = &tr;
+	struct sink out = {0};
+	cr_assert_eq(dump_input(&in, 0, &out), 0, "%s", hd_error_message());
+	struct hp_file f;
+	char err[128];
+	cr_assert_eq(hp_parse(out.m.p, out.m.len, &f, err, sizeof err), 0, "%s", err);
+	size_t dups = 0;
+	for (size_t i = 0; i < f.nrecs; i++)
+		for (size_t j = i + 1; j < f.nrecs; j++)
+			if (f.recs[i].tag == HPROF_UTF8 && f.recs[j].tag == HPROF_UTF8 &&
+			    hp_id(f.recs[i].body) == hp_id(f.recs[j].body)) {
+				dups++;
+				cr_log_warn("dup id: '%.*s' vs '%.*s'", (int)f.recs[i].len - 8,
+					    f.recs[i].body + 8, (int)f.recs[j].len - 8, f.recs[j].body + 8);
+			}
+	cr_assert_eq(dups, 0, "%zu UTF8 ids written twice", dups);
 	hp_free(&f);
 	free(out.m.p);
 	statics_close(&c);

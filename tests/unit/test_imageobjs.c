@@ -1,6 +1,7 @@
 /* The image-object index (symbols/imageobjs.c) on synthetic image heaps:
  * every generated object is listed once, under its own class, in address
- * order, and nothing else is; lookups by address accept object starts only. */
+ * order, and nothing else is; lookups by address accept object starts only;
+ * an object array's references are read as they are. */
 #include "../../common/hd_error.h"
 #include "../../symbols/classes.h"
 #include "../../symbols/imageobjs.h"
@@ -76,6 +77,45 @@ Test(imageobjs, damaged_heap_is_refused)
 	hd_error_clear();
 	cr_assert_eq(imageobjs_build(&io, mv, &h.expect, &t), -1);
 	cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s", hd_error_message());
+	imageobjs_free(&io);
+	classes_free(&t);
+	free(hubs);
+	mv_free(mv);
+	sh_free(&h);
+}
+
+/* An object array's references, as read: the generated Object[] of ten
+ * [Integer, "hello", Integer, HashMap, null...]; no array where an
+ * instance starts, and none longer than asked for. */
+Test(imageobjs, object_array_references)
+{
+	struct sh_heap h;
+	cr_assert_eq(sh_build(&sh_oracle_21, &h), 0); /* compressed references */
+	hd_memview *mv = sh_view(&h);
+	uint64_t *hubs = sh_hubs(&h);
+	struct hd_classes t;
+	cr_assert_eq(classes_build(&t, mv, &h.expect, hubs, h.nclasses), 0);
+	struct hd_imageobjs io;
+	cr_assert_eq(imageobjs_build(&io, mv, &h.expect, &t), 0, "%s", hd_error_message());
+	uint64_t arr = sh_nth(&h, "[Ljava.lang.Object;", 0)->addr, *refs;
+	uint32_t n;
+	cr_assert_eq(imageobjs_array_refs(&io, mv, &h.expect, arr, 10, &refs, &n), 0, "%s",
+		     hd_error_message());
+	cr_assert_eq(n, 10);
+	cr_assert_eq(refs[0], sh_nth(&h, "java.lang.Integer", 2)->addr);
+	cr_assert_eq(refs[3], sh_nth(&h, "java.util.HashMap", 0)->addr);
+	for (uint32_t k = 4; k < n; k++)
+		cr_assert_eq(refs[k], 0);
+	free(refs);
+
+	cr_assert_eq(imageobjs_array_refs(&io, mv, &h.expect, arr, 9, &refs, &n), -1);
+	cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+	cr_assert_null(refs);
+	uint64_t map = sh_nth(&h, "java.util.HashMap", 0)->addr;
+	cr_assert_eq(imageobjs_array_refs(&io, mv, &h.expect, map, 10, &refs, &n), -1);
+	cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+	cr_assert_eq(imageobjs_array_refs(&io, mv, &h.expect, arr + 4, 10, &refs, &n), -1);
+	cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
 	imageobjs_free(&io);
 	classes_free(&t);
 	free(hubs);

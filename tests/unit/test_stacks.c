@@ -105,6 +105,30 @@ Test(stacks, frame_roots_from_reference_maps)
 	stacks_free(&s);
 }
 
+Test(stacks, native_frames_between_entry_point_and_anchor_are_scanned)
+{
+	/* A then B (an entry point) at [0x100, 0x150); the walk goes on at the
+	 * anchor's frame at 0x300: C frames lie in between, holding OBJ(7) */
+	W(0x118) = CRAFT_CALL_B;
+	W(0x400) = CRAFT_CALL_A, W(0x408) = STACK + 0x300, W(0x410) = 0;
+	W(0x318) = 0x1234;
+	W(0x200) = OBJ(7);
+	W(0x808) = 1, W(0x810) = STACK + 0x400;
+	struct hd_task task = {.tid = 7, .rsp = STACK + 0x100, .rip = CRAFT_CALL_A, .have_regs = true};
+	struct live_stacks s;
+	struct hd_ithread th = walk_one(&task, &s);
+	cr_assert_eq(s.walks[0].nphys, 3);
+	cr_assert_eq(s.walks[0].phys[2].sp, STACK + 0x300);
+	struct root_scan rs;
+	root_scan_init(&rs, &census, HEAP_BASE, CHUNK);
+	cr_assert_eq(stacks_roots(&s, &ci, 0, &th, &rs, mv, 1), 0);
+	const struct hd_root *r = find(&rs, OBJ(7));
+	cr_assert_not_null(r, "a root in the native frames after the entry point");
+	cr_assert_eq(r->frame, 0);
+	free(rs.v);
+	stacks_free(&s);
+}
+
 Test(stacks, nothing_to_walk_scans_the_whole_stack)
 {
 	W(0x110) = OBJ(3);

@@ -1214,6 +1214,8 @@ public final class HprofCheck {
         String format;
 
         final LongSet utf8Ids = new LongSet();
+        final LongSet utf8Repeated = new LongSet();             // UTF8 ids written more than once
+        final Map<Long, String> utf8FirstText = new HashMap<>(); // their first text, in sweep 2
         final Map<Long, Long> loadClassName = new HashMap<>(); // class id -> name string id
         final LongSet classNameIds = new LongSet();             // UTF8 ids named by LOAD CLASS
         final Map<Long, String> utf8Needed = new HashMap<>();   // name id -> text, only for LOAD CLASS names
@@ -1222,7 +1224,7 @@ public final class HprofCheck {
 
         long recordsClassDump, recordsInstance, recordsObjArray, recordsPrimArray, recordsRoots;
         long heapDumps, zeroLength, interleavedTopLevel, straddling, missingEnd, truncated, unknownSubTag;
-        long duplicateIds, zeroIds, classDumpsAfterInstances, nodataArrays, badPrimType;
+        long duplicateIds, duplicateUtf8Ids, zeroIds, classDumpsAfterInstances, nodataArrays, badPrimType;
         long classWithoutLoadClass, unresolvedClassNames, unresolvedFieldNames, badSuper, badFieldType;
         long dangling, danglingStatic, classless, sizeMismatch;
         int primTypesUsed; // bit mask by HPROF basic type
@@ -1314,7 +1316,16 @@ public final class HprofCheck {
                             if (len < idSize) break; // malformed; library would fail too
                             long sid = r.id();
                             if (sweep == 1) {
-                                utf8Ids.add(sid);
+                                if (!utf8Ids.add(sid)) utf8Repeated.add(sid);
+                            } else if (utf8Repeated.contains(sid)) {
+                                // A viewer keeps one text per id: a second, different
+                                // text renames whatever the first one named.
+                                byte[] b = new byte[(int) Math.min(len - idSize, 1 << 20)];
+                                r.read(b, b.length);
+                                String text = new String(b, StandardCharsets.UTF_8);
+                                String first = utf8FirstText.putIfAbsent(sid, text);
+                                if (first != null && !first.equals(text)) duplicateUtf8Ids++;
+                                if (classNameIds.contains(sid)) utf8Needed.putIfAbsent(sid, text);
                             } else if (classNameIds.contains(sid) && len - idSize < 65536) {
                                 // Only class names are worth keeping (for messages
                                 // when the library cannot name a class).
@@ -1727,6 +1738,7 @@ public final class HprofCheck {
             kv("size_mismatch", sizeMismatch);
             for (String s : sizeMismatchExamples) kv("size_mismatch_example", s);
             kv("duplicate_ids", duplicateIds);
+            kv("duplicate_utf8_ids", duplicateUtf8Ids);
             for (String s : duplicateExamples) kv("duplicate_id_example", s);
             kv("class_without_load_class", classWithoutLoadClass);
             kv("unresolved_class_names", unresolvedClassNames);
@@ -1740,6 +1752,7 @@ public final class HprofCheck {
             problem("dangling_static", danglingStatic);
             problem("size_mismatch", sizeMismatch);
             problem("duplicate_ids", duplicateIds);
+            problem("duplicate_utf8_ids", duplicateUtf8Ids);
             problem("zero_ids", zeroIds);
             problem("class_without_load_class", classWithoutLoadClass);
             problem("unresolved_class_names", unresolvedClassNames);

@@ -282,6 +282,22 @@ def sc_duplicate_instance_id():
     return h.build()
 
 
+def utf8_reused(text):
+    # The id of Holder's field name 'n' written again: the same text is
+    # harmless, another renames the field (or whatever shares the id).
+    h = base()
+    h.top.append(h.record(0x01, h.id(h.utf8('n')) + text.encode('utf-8')))
+    return h.build()
+
+
+def sc_utf8_id_reused():
+    return utf8_reused('COUNT')
+
+
+def sc_utf8_id_repeated_same_text():
+    return utf8_reused('n')
+
+
 def sc_prim_array_no_class():
     # int[] instance but no CLASS DUMP named [I / int[].
     h = base()
@@ -653,6 +669,8 @@ SCENARIOS = {
     'classless_instance': (sc_classless_instance, 1, 'instance/array whose class has no CLASS DUMP'),
     'class_dump_after_instances': (sc_class_dump_after_instances, 0, 'CLASS DUMP after instance records'),
     'no_load_class': (sc_no_load_class, 1, 'CLASS DUMP without LOAD CLASS (library names it garbage)'),
+    'utf8_id_reused': (sc_utf8_id_reused, 1, 'one UTF8 id written twice with different texts'),
+    'utf8_id_repeated_same_text': (sc_utf8_id_repeated_same_text, 0, 'one UTF8 id written twice, same text'),
     'unresolved_field_name': (sc_unresolved_field_name, 1, 'field name id with no UTF8 record'),
     'missing_super': (sc_missing_super, 1, 'super class id is not a CLASS DUMP'),
     'zero_length_segment': (sc_zero_length_segment, 2, 'empty HEAP DUMP SEGMENT record'),

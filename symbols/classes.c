@@ -218,7 +218,7 @@ static int add_field(struct field_builder *b, const struct hd_layout *L, struct 
 	return 0;
 }
 
-/* A field nobody names (kind@offset), or a slot (SLOT, named NAME). */
+/* A field nobody names (KIND@offset), or the slot SLOT (named KIND). */
 static int add_unnamed(struct field_builder *b, const struct hd_layout *L, unsigned off,
 		       uint8_t type, const char *kind, enum hd_slot slot)
 {
@@ -284,10 +284,12 @@ static void pad(uint8_t *role, unsigned from, unsigned to)
  *   then the hash, in the best-fitting free run below the end, or append
  *   them aligned.  A free run below the end only ever comes from the bytes
  *   an appended field of size s skipped to align itself (fewer than s <= 8,
- *   ending s-aligned), or from part of such a run (a field placed in it, a
- *   superclass's monitor or hash, which subclasses do not inherit, placed
- *   in it); so no run holds an aligned 8-byte slot and the monitor is
- *   appended after every field.  The hash comes after it or in a run below.
+ *   ending s-aligned), or is what is left of such a run once a field took
+ *   part of it (a superclass's monitor or hash in such a run is free again
+ *   in its subclasses, which lay out over the superclass's bytes without
+ *   them): so no run holds an aligned 8-byte slot, and the monitor is
+ *   appended after every field.  The hash follows it or lies in a run
+ *   below; nothing else comes after.
  *
  * - With a type-specific hash counted in the instance size (CE 25, hub
  *   offset, not the optional hash of 4-byte-reference builds), a hash at a

@@ -182,8 +182,11 @@ enum {
 	ROLE_FREE,      /* no field yet */
 	ROLE_REF_START, /* first byte of a reference slot (reference map, referent) */
 	ROLE_REF,       /* further bytes of one */
-	ROLE_NONE,      /* no field of this class or above: the identity hash, or a
-			   slot a subclass shows is not inherited (monitor, padding) */
+	ROLE_HASH,      /* the class's identity hash (4 bytes) */
+	ROLE_MONITOR_START, /* first byte of the class's monitor slot */
+	ROLE_MONITOR,   /* further bytes of it */
+	ROLE_NONE,      /* no field of this class or above: padding, or a slot of the
+			   class whose bytes a subclass reuses (see mark_nofield) */
 	ROLE_TAKEN,     /* header, or a field settled already */
 };
 
@@ -202,33 +205,34 @@ static unsigned field_len(const struct hd_layout *L, uint8_t type)
 	return type == HD_T_OBJECT ? L->ref_size : hd_type_size(type);
 }
 
-static int add_field(struct field_builder *b, unsigned off, uint8_t type, uint32_t name,
-		     uint8_t named_by)
+/* Adds F to the class and takes its bytes. */
+static int add_field(struct field_builder *b, const struct hd_layout *L, struct hd_field f)
 {
 	if (b->n >= MAX_FIELDS)
 		return hd_fail(HD_E_LAYOUT, "class with more than %d fields", MAX_FIELDS);
 	if (hd_grow(&b->f, &b->cap, b->n, sizeof *b->f, 16) != 0)
 		return -1;
-	b->f[b->n++] = (struct hd_field){off, type, named_by, name};
+	b->f[b->n++] = f;
+	if (b->size)
+		memset(b->role + f.offset, ROLE_TAKEN, field_len(L, f.type));
 	return 0;
 }
 
-static void take(struct field_builder *b, const struct hd_layout *L, unsigned off, uint8_t type)
-{
-	if (b->size)
-		memset(b->role + off, ROLE_TAKEN, field_len(L, type));
-}
-
-static int add_synthetic(struct field_builder *b, const struct hd_layout *L, unsigned off,
-			 uint8_t type, const char *kind)
+/* A field nobody names (KIND@offset), or the slot SLOT (named KIND). */
+static int add_unnamed(struct field_builder *b, const struct hd_layout *L, unsigned off,
+		       uint8_t type, const char *kind, enum hd_slot slot)
 {
 	char name[32];
 	uint32_t idx;
-	snprintf(name, sizeof name, "%s@%u", kind, off);
-	if (intern(b->t, name, &idx) != 0 || add_field(b, off, type, idx, 0) != 0)
+	if (slot == HD_SLOT_NONE)
+		snprintf(name, sizeof name, "%s@%u", kind, off);
+	else
+		snprintf(name, sizeof name, "%s", kind);
+	if (intern(b->t, name, &idx) != 0)
 		return -1;
-	take(b, L, off, type);
-	return 0;
+	uint8_t named_by = slot == HD_SLOT_NONE ? 0 : 1u << HD_SRC_LAYOUT;
+	return add_field(b, L, (struct hd_field){.offset = off, .type = type, .named_by = named_by,
+						 .slot = (uint8_t)slot, .name = idx});
 }
 
 static int cmp_field(const void *a, const void *b)
@@ -253,8 +257,70 @@ static int mark_refs(void *ctx, unsigned off, unsigned count)
 	return 0;
 }
 
+static unsigned hash_off(const struct hd_layout *L, const struct hd_class *c)
+{
+	return L->hub_idhash >= 0 ? c->idhash_off : L->idhash_fixed_off;
+}
+
+/* Makes the free bytes of ROLE in [FROM, TO) padding. */
+static void pad(uint8_t *role, unsigned from, unsigned to)
+{
+	for (unsigned i = from; i < to; i++)
+		if (role[i] == ROLE_FREE)
+			role[i] = ROLE_NONE;
+}
+
+/* The bytes of C's instances that the image builder's instance-field layout
+ * (hosted/meta/UniverseBuilder.layoutInstanceFields) leaves without a field,
+ * where that can be told from the class's size and slots alone.  Three
+ * rules, each sound whatever fields the class has:
+ *
+ * - java.lang.Object declares no instance field, and Native Image injects
+ *   none into it (no @Inject in Target_java_lang_Object, 22.3 to 25).
+ *
+ * - With 8-byte references, nothing but the identity hash follows the
+ *   monitor slot.  22.3 places the monitor after every field, then at most
+ *   @Contended padding.  23.1 and 25 place each field, then the monitor,
+ *   then the hash, in the best-fitting free run below the end, or append
+ *   them aligned.  A free run below the end only ever comes from the bytes
+ *   an appended field of size s skipped to align itself (fewer than s <= 8,
+ *   ending s-aligned), or is what is left of such a run once a field took
+ *   part of it (a superclass's monitor or hash in such a run is free again
+ *   in its subclasses, which lay out over the superclass's bytes without
+ *   them): so no run holds an aligned 8-byte slot, and the monitor is
+ *   appended after every field.  The hash follows it or lies in a run
+ *   below; nothing else comes after.
+ *
+ * - With a type-specific hash counted in the instance size (CE 25, hub
+ *   offset, not the optional hash of 4-byte-reference builds), a hash at a
+ *   multiple of 8 in an instance of exactly that offset + 8 bytes was
+ *   appended, after every field and the monitor: by the above, a 4-byte
+ *   slot in a free run is the last 4 bytes of an 8-byte field's alignment
+ *   skip, at 4 mod 8.  The 4 bytes after it are alignment padding
+ *   (instanceSize = alignUp(hash + 4, 8)).  A hash at 4 mod 8 may have
+ *   been put in such a run before larger fields: what follows it keeps its
+ *   fields (or its kind@offset names). */
+static void mark_padding(const struct hd_layout *L, const struct hd_class *c, uint8_t *role,
+			 unsigned size)
+{
+	if (c->kind != HD_KIND_INSTANCE)
+		return;
+	if (c->jsuper < 0 && strcmp(c->name, "java.lang.Object") == 0) {
+		pad(role, 0, size);
+		return;
+	}
+	unsigned m = c->monitor_off;
+	if (L->ref_size == 8 && m >= L->hdr_size && m < size && role[m] == ROLE_MONITOR_START)
+		pad(role, m + L->ref_size, size);
+	unsigned h = c->idhash_off;
+	if (L->hub_idhash >= 0 && !L->hash_appended && h >= L->hdr_size && h % 8 == 0 &&
+	    size == h + 8 && role[h] == ROLE_HASH)
+		pad(role, h + 4, size);
+}
+
 /* The roles of the SIZE bytes of C's instances before any field: header,
- * reference slots (the referent included), identity hash. */
+ * reference slots (the referent included), identity hash, monitor slot,
+ * padding. */
 static int class_roles(const struct hd_layout *L, const uint8_t *table, uint32_t table_len,
 		       const struct hd_class *c, uint8_t *role, unsigned size)
 {
@@ -271,23 +337,36 @@ static int class_roles(const struct hd_layout *L, const uint8_t *table, uint32_t
 		role[L->referent_off] = ROLE_REF_START;
 		memset(role + L->referent_off + 1, ROLE_REF, L->ref_size - 1);
 	}
-	unsigned h = L->hub_idhash >= 0 ? c->idhash_off : L->idhash_fixed_off;
+	/* A hash that is not whole inside the instance (the optional hash of an
+	 * object that grows by it) is no slot of the class. */
+	unsigned h = hash_off(L, c);
+	bool whole = h >= L->hdr_size && h <= size && size - h >= 4;
+	for (unsigned i = h; whole && i < h + 4; i++)
+		whole = role[i] == ROLE_FREE;
 	for (unsigned i = h; h >= L->hdr_size && i < h + 4 && i < size; i++)
 		if (role[i] == ROLE_FREE)
-			role[i] = ROLE_NONE;
+			role[i] = whole ? ROLE_HASH : ROLE_NONE;
 	unsigned m = c->monitor_off;
-	if (m >= L->hdr_size && m < size && role[m] == ROLE_REF_START)
-		memset(role + m, ROLE_NONE, L->ref_size);
+	if (m >= L->hdr_size && m < size && role[m] == ROLE_REF_START) {
+		role[m] = ROLE_MONITOR_START;
+		memset(role + m + 1, ROLE_MONITOR, L->ref_size - 1);
+	}
+	mark_padding(L, c, role, size);
 	return 0;
 }
 
-/* Has C instance bytes that fields describe?  java.lang.Object's, past the
- * header, are its hash and padding; a class whose superclass is not known
- * describes all of its bytes. */
+/* Has C instance bytes that fields describe? */
 static bool has_bytes(const struct hd_class *c)
 {
-	return (c->kind == HD_KIND_INSTANCE || c->kind == HD_KIND_HYBRID) &&
-	       (c->jsuper >= 0 || strcmp(c->name, "java.lang.Object") != 0);
+	return c->kind == HD_KIND_INSTANCE || c->kind == HD_KIND_HYBRID;
+}
+
+/* The role byte I of a slot of kind SLOT has. */
+static uint8_t slot_role(uint8_t slot, unsigned i)
+{
+	if (slot == HD_SLOT_HASH)
+		return ROLE_HASH;
+	return i ? ROLE_MONITOR : ROLE_MONITOR_START;
 }
 
 /* Does a field of TYPE at OFF fit bytes of roles ROLE (SIZE of them)?  A
@@ -303,6 +382,23 @@ static bool fits_roles(const struct hd_layout *L, const uint8_t *role, unsigned 
 		return role[off] == ROLE_REF_START;
 	for (unsigned i = 0; i < len; i++)
 		if (role[off + i] != ROLE_FREE)
+			return false;
+	return true;
+}
+
+/* Does F, a field of a superclass, fit bytes of roles ROLE?  A slot only on
+ * the same slot of this class (the subclass has its hash or monitor there
+ * too), any other field as fits_roles says. */
+static bool fits_field(const struct hd_layout *L, const uint8_t *role, unsigned size,
+		       const struct hd_field *f)
+{
+	if (f->slot == HD_SLOT_NONE)
+		return fits_roles(L, role, size, f->offset, f->type);
+	unsigned len = field_len(L, f->type);
+	if (f->offset > size || len > size - f->offset)
+		return false;
+	for (unsigned i = 0; i < len; i++)
+		if (role[f->offset + i] != slot_role(f->slot, i))
 			return false;
 	return true;
 }
@@ -671,11 +767,23 @@ static void mark_fact_bytes(const struct apply *x, size_t k, uint8_t *below, uns
 	}
 }
 
+/* Flags in NOFIELD the LEN bytes at AT of A's slot (roles RA) unless its
+ * subclass D (roles RD, DSIZE bytes) has the same slot there. */
+static void mark_slot_gone(uint8_t *nofield, const uint8_t *ra, const uint8_t *rd, unsigned dsize,
+			   unsigned at, unsigned len)
+{
+	if (at > dsize || len > dsize - at || memcmp(ra + at, rd + at, len) != 0)
+		memset(nofield + at, 1, len);
+}
+
 /* Flags the bytes of A that hold no field its subclass D inherits: where A
  * has a reference slot D has none, where A has a free byte D has something
  * else (a reference, its hash) or a name of its own or of a class between
- * them.  Those are A's own slots (its monitor, padding): no field of A is
- * put there, so that A can stay D's HPROF super. */
+ * them, A's hash or monitor slot where D has not the same slot.  Those are
+ * A's own (padding, or a slot whose bytes D reuses): no field of A is put
+ * there, so that A can stay D's HPROF super.  A slot D reuses is left out
+ * of A's fields, its value unwritten: HPROF has no field a subclass does not
+ * inherit. */
 static int mark_nofield(struct apply *x, size_t a, const uint8_t *rd, const uint8_t *below,
 			unsigned dsize)
 {
@@ -699,6 +807,16 @@ static int mark_nofield(struct apply *x, size_t a, const uint8_t *rd, const uint
 		unsigned len = ra[b] == ROLE_REF_START ? L->ref_size : 1;
 		memset(x->nofield[a] + b, 1, len);
 	}
+	unsigned h = hash_off(L, A), m = A->monitor_off;
+	bool has_hash = h < size && ra[h] == ROLE_HASH;
+	bool has_monitor = m < size && ra[m] == ROLE_MONITOR_START;
+	if (rc == 0 && (has_hash || has_monitor) && !x->nofield[a] &&
+	    !(x->nofield[a] = calloc(size, 1)))
+		rc = hd_fail(HD_E_INTERNAL, "out of memory");
+	if (rc == 0 && has_hash)
+		mark_slot_gone(x->nofield[a], ra, rd, dsize, h, 4);
+	if (rc == 0 && has_monitor)
+		mark_slot_gone(x->nofield[a], ra, rd, dsize, m, L->ref_size);
 	free(ra);
 	return rc;
 }
@@ -756,8 +874,7 @@ static bool super_fits(const struct hd_layout *L, const struct hd_class *super,
 	for (size_t i = 0; i < super->nfields; i++) {
 		const struct hd_field *f = &super->fields[i];
 		unsigned len = field_len(L, f->type);
-		if (!fits_roles(L, b->role, b->size, f->offset, f->type) ||
-		    memchr(b->claimed + f->offset, 1, len))
+		if (!fits_field(L, b->role, b->size, f) || memchr(b->claimed + f->offset, 1, len))
 			return false;
 	}
 	return true;
@@ -768,16 +885,22 @@ static int synthesize(struct field_builder *b, const struct hd_layout *L)
 	for (unsigned off = L->hdr_size; off < b->size;) {
 		int rc = 0;
 		if (b->role[off] == ROLE_REF_START) {
-			rc = add_synthetic(b, L, off, HD_T_OBJECT, "ref");
+			rc = add_unnamed(b, L, off, HD_T_OBJECT, "ref", HD_SLOT_NONE);
 			off += L->ref_size;
+		} else if (b->role[off] == ROLE_MONITOR_START) {
+			rc = add_unnamed(b, L, off, HD_T_OBJECT, "<monitor>", HD_SLOT_MONITOR);
+			off += L->ref_size;
+		} else if (b->role[off] == ROLE_HASH) {
+			rc = add_unnamed(b, L, off, HD_T_INT, "<hash>", HD_SLOT_HASH);
+			off += 4;
 		} else if (b->role[off] == ROLE_FREE) {
 			unsigned len = 1;
 			while (off + len < b->size && len < 4 && b->role[off + len] == ROLE_FREE)
 				len++;
 			/* Largest naturally aligned int/short/byte that fits. */
 			unsigned sz = (len >= 4 && off % 4 == 0) ? 4 : (len >= 2 && off % 2 == 0) ? 2 : 1;
-			rc = add_synthetic(b, L, off, sz == 4 ? HD_T_INT : sz == 2 ? HD_T_SHORT : HD_T_BYTE,
-					   sz == 4 ? "i32" : sz == 2 ? "i16" : "i8");
+			rc = add_unnamed(b, L, off, sz == 4 ? HD_T_INT : sz == 2 ? HD_T_SHORT : HD_T_BYTE,
+					 sz == 4 ? "i32" : sz == 2 ? "i16" : "i8", HD_SLOT_NONE);
 			off += sz;
 		} else {
 			off++;
@@ -797,12 +920,11 @@ static int keep_skipped_names(struct field_builder *b, const struct hd_layout *L
 		const struct hd_field *f = &jsuper->fields[i];
 		unsigned len = field_len(L, f->type);
 		if (!f->named_by || overlaps_field(L, b->f, inherited, f->offset, len, false) ||
-		    (b->size && (!fits_roles(L, b->role, b->size, f->offset, f->type) ||
+		    (b->size && (!fits_field(L, b->role, b->size, f) ||
 				 memchr(b->claimed + f->offset, 1, len))))
 			continue;
-		if (add_field(b, f->offset, f->type, f->name, f->named_by) != 0)
+		if (add_field(b, L, *f) != 0)
 			return -1;
-		take(b, L, f->offset, f->type);
 	}
 	return 0;
 }
@@ -869,9 +991,9 @@ static int add_named(struct apply *x, struct field_builder *b, size_t k)
 		}
 		uint32_t idx;
 		if (intern(x->t, ff_name(fs->ff, fs->ff->v[f].name), &idx) != 0 ||
-		    add_field(b, off, type, idx, named_by) != 0)
+		    add_field(b, x->L, (struct hd_field){.offset = off, .type = type,
+							 .named_by = named_by, .name = idx}) != 0)
 			return -1;
-		take(b, x->L, off, type);
 	}
 	return 0;
 }
@@ -910,7 +1032,8 @@ static int finish_class(struct hd_class *c, struct field_builder *b, size_t inhe
 	c->named_by = 0;
 	c->all_named = c->nfields > 0;
 	for (size_t i = 0; i < c->nfields; i++) {
-		c->named_by |= c->fields[i].named_by;
+		if (!c->fields[i].slot)
+			c->named_by |= c->fields[i].named_by;
 		c->all_named = c->all_named && c->fields[i].named_by;
 	}
 	return 0;
@@ -937,9 +1060,8 @@ static int settle_fields(struct apply *x, size_t k, struct field_builder *b)
 	const struct hd_class *sup = s >= 0 ? &t->v[s] : NULL;
 	for (size_t i = 0; sup && i < sup->nfields; i++) {
 		const struct hd_field *f = &sup->fields[i];
-		if (add_field(b, f->offset, f->type, f->name, f->named_by) != 0)
+		if (add_field(b, L, *f) != 0)
 			return -1;
-		take(b, L, f->offset, f->type);
 	}
 	size_t inherited = b->n;
 	if (sup != jsuper && keep_skipped_names(b, L, jsuper, inherited) != 0)
@@ -1004,7 +1126,8 @@ static void count_facts(const struct apply *x)
 		const struct hd_class *c = &x->t->v[k];
 		uint8_t own = 0;
 		for (size_t i = 0; i < c->nown; i++)
-			own |= c->own[i].named_by;
+			if (!c->own[i].slot)
+				own |= c->own[i].named_by;
 		for (unsigned s = 0; s < HD_SRC_COUNT; s++)
 			st->classes_named[s] += (own >> s) & 1;
 	}

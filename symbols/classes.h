@@ -4,9 +4,12 @@
  * otherwise one field per reference slot and int/short/byte fields over the
  * remaining bytes, named by offset (ref@16, i32@24), so every byte that may
  * hold a field is accounted for.  Each class lists the fields it declares;
- * its HPROF super is its Java superclass.  The identity-hash and monitor
- * slots, and padding a complete name list or a subclass proves, are no
- * field of any class. */
+ * its HPROF super is its Java superclass.  The slots the VM adds are fields
+ * of the class whose instances have them: its identity hash, an int named
+ * <hash>, and its monitor slot, a reference named <monitor> (classes.c
+ * says when a subclass's reuse of those bytes leaves them out).  Padding
+ * (bytes that provably hold no field) is no field of any class: the CLASS
+ * DUMP's instance size still counts it. */
 #ifndef HD_CLASSES_H
 #define HD_CLASSES_H
 
@@ -44,11 +47,20 @@ enum hd_class_kind {
 	HD_KIND_PRIM_ARRAY,
 };
 
+/* Bytes of an instance that the VM adds, not a Java field. */
+enum hd_slot {
+	HD_SLOT_NONE,    /* a Java field (named or kind@offset) */
+	HD_SLOT_HASH,    /* the identity hash: int <hash> */
+	HD_SLOT_MONITOR, /* the monitor slot: a reference <monitor> to the object's monitor */
+};
+
 struct hd_field {
 	uint32_t offset;
 	uint8_t type;       /* enum hd_type */
 	uint8_t named_by;   /* bit 1 << enum hd_field_source for each source that named
-			       it; 0: a synthetic name, kind@offset (ref@16, i32@24) */
+			       it (a slot: HD_SRC_LAYOUT); 0: a synthetic name,
+			       kind@offset (ref@16, i32@24) */
+	uint8_t slot;       /* enum hd_slot */
 	uint32_t name;      /* index into hd_classes.interned */
 };
 
@@ -71,8 +83,9 @@ struct hd_class {
 	size_t nfields;
 	struct hd_field *own;    /* the fields this class adds over its HPROF super */
 	size_t nown;
-	uint8_t named_by;   /* the sources of its fields' names (inherited ones included) */
-	bool all_named;     /* it has fields, and each has a real name */
+	uint8_t named_by;   /* the sources of its fields' names (inherited ones included;
+			       slots left out) */
+	bool all_named;     /* it has fields, and each has a real name or is a slot */
 };
 
 struct hd_classes {
@@ -125,8 +138,11 @@ struct hd_naming_stats {
  * superclass with instances nor on a name a superclass keeps; it overlaps
  * no other name of the class; and a class with instances holds it.  A
  * name list (fieldfacts.h) all of whose names stand as instance fields or
- * static facts of its class makes the class's other bytes padding.
- * Statics are not applied here.  Errors: HD_E_LAYOUT (a reference map that
+ * static facts of its class makes the class's other bytes padding; so does
+ * the image builder's layout where it proves padding (classes.c,
+ * mark_padding).  The hash and monitor slots are fields <hash> and
+ * <monitor> of the class that has them, left out where a subclass has
+ * something else on their bytes.  Statics are not applied here.  Errors: HD_E_LAYOUT (a reference map that
  * does not decode), HD_E_INTERRUPTED, HD_E_INTERNAL. */
 HD_MUST_CHECK int classes_apply_facts(struct hd_classes *t, hd_memview *mv,
 				      const struct hd_layout *L, const struct hd_field_facts *ff,

@@ -57,12 +57,40 @@ static void refused(struct fixture *r, const char *what)
 
 /* ---- Every class as generated ------------------------------------------- */
 
+static unsigned hash_off_of(const struct hd_layout *L, const struct hd_class *c)
+{
+	return L->hub_idhash >= 0 ? c->idhash_off : L->idhash_fixed_off;
+}
+
 static const struct hd_field *field_at(const struct hd_class *c, uint32_t off)
 {
 	for (size_t i = 0; i < c->nfields; i++)
 		if (c->fields[i].offset == off)
 			return &c->fields[i];
 	return NULL;
+}
+
+/* Is byte J of C's instances padding by the rules of classes.c
+ * (mark_padding)?  java.lang.Object's bytes, those after an 8-byte monitor
+ * slot, and on CE 25 the 4 bytes after a hash at a multiple of 8 that ends
+ * the instance but for them. */
+static bool provable_padding(const struct hd_layout *L, const struct hd_class *c, unsigned j)
+{
+	if (strcmp(c->name, "java.lang.Object") == 0)
+		return true;
+	if (L->ref_size == 8 && c->monitor_off && j >= c->monitor_off + 8u)
+		return true;
+	unsigned h = c->idhash_off;
+	return L->hub_idhash >= 0 && !L->hash_appended && h % 8 == 0 &&
+	       c->fixed_size == h + 8 && j >= h + 4;
+}
+
+static bool is_slot(const struct hd_classes *t, const struct hd_field *f, enum hd_slot slot)
+{
+	static const char *const names[] = {[HD_SLOT_HASH] = "<hash>", [HD_SLOT_MONITOR] = "<monitor>"};
+	return f->slot == slot && strcmp(t->interned[f->name], names[slot]) == 0 &&
+	       f->type == (slot == HD_SLOT_HASH ? HD_T_INT : HD_T_OBJECT) &&
+	       f->named_by == 1u << HD_SRC_LAYOUT;
 }
 
 static void check_classes(const struct sh_params *p)
@@ -99,18 +127,22 @@ static void check_classes(const struct sh_params *p)
 		if (c->kind != HD_KIND_INSTANCE || !want->super_hub)
 			continue;
 		/* No two fields share a byte; every byte of a generated field
-		 * belongs to one, and so does every other byte but the identity
-		 * hash's and padding a subclass puts a field in. */
+		 * belongs to one, and so does every other byte but padding and
+		 * slots a subclass puts a field in (a <hash> slot where the
+		 * subclass has its own hash elsewhere, a gap of WithLong's). */
 		uint8_t owner[256] = {0};
+		const struct hd_field *at[256] = {0};
 		cr_assert_eq(c->fixed_size, want->size);
 		for (size_t i = 0; i < c->nfields; i++) {
 			const struct hd_field *f = &c->fields[i];
 			unsigned len = f->type == HD_T_OBJECT ? p->ref_size : hd_type_size(f->type);
 			cr_assert_geq(f->offset, p->hdr_size, "%s: field in the header", want->name);
 			cr_assert_leq(f->offset + len, c->fixed_size, "%s: field past the end", want->name);
-			for (unsigned j = 0; j < len; j++)
+			for (unsigned j = 0; j < len; j++) {
 				cr_assert_eq(owner[f->offset + j]++, 0, "%s: fields overlap at %u",
 					     want->name, f->offset + j);
+				at[f->offset + j] = f;
+			}
 		}
 		uint8_t generated[256] = {0};
 		for (unsigned i = 0; i < want->nfields; i++) {
@@ -119,14 +151,24 @@ static void check_classes(const struct sh_params *p)
 				     : sf->kind && strchr("RXP", sf->kind) ? p->ref_size : 0;
 			memset(generated + sf->off, 1, len);
 		}
-		unsigned h = r.L.hub_idhash >= 0 ? c->idhash_off : r.L.idhash_fixed_off;
+		unsigned h = hash_off_of(&r.L, c);
 		bool gap_filled = strcmp(want->name, "hdump.test.WithLong") == 0 && p->ref_size == 8;
+		bool hash_whole = h + 4 <= c->fixed_size;
+		bool hash_reused = false; /* by a subclass's field */
+		for (size_t d = 0; d < t.n; d++)
+			for (int32_t s = t.v[d].jsuper; s >= 0 && !hash_reused; s = t.v[s].jsuper)
+				hash_reused = &t.v[s] == c && hash_off_of(&r.L, &t.v[d]) != h;
 		for (unsigned j = p->hdr_size; j < c->fixed_size; j++) {
 			bool hash = j >= h && j < h + 4;
-			cr_assert(owner[j] || (!generated[j] && (hash || gap_filled)),
+			cr_assert(owner[j] || (!generated[j] && ((hash && (!hash_whole || hash_reused)) ||
+								gap_filled ||
+								provable_padding(&r.L, c, j))),
 				  "%s.%s: byte %u not covered", p->name, want->name, j);
-			cr_assert(!owner[j] || !hash, "%s.%s: a field on the hash at %u", p->name,
-				  want->name, j);
+			cr_assert(!owner[j] || !hash || (is_slot(&t, at[j], HD_SLOT_HASH) &&
+							 at[j]->offset == h),
+				  "%s.%s: a field on the hash at %u", p->name, want->name, j);
+			cr_assert(!owner[j] || !provable_padding(&r.L, c, j) || hash,
+				  "%s.%s: a field on padding at %u", p->name, want->name, j);
 		}
 		/* Reference fields are exactly the generated ones. */
 		for (unsigned i = 0; i < want->nfields; i++) {
@@ -360,6 +402,15 @@ static bool synthetic_at(const struct applied *a, const char *cls, unsigned off)
 
 static const char NODE[] = "java.util.HashMap$Node";
 
+/* C's fields that are no slot (inherited ones included). */
+static size_t java_fields(const struct hd_class *c)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->nfields; i++)
+		n += c->fields[i].slot == HD_SLOT_NONE;
+	return n;
+}
+
 Test(classes, facts_that_fit_name_fields_with_their_types)
 {
 	struct applied a;
@@ -394,7 +445,7 @@ Test(classes, facts_that_fit_name_fields_with_their_types)
 		/* Every field of a Node is named: nothing else but its hash and
 		 * padding is in it. */
 		const struct hd_class *node = classes_named(&a.t, NODE);
-		cr_assert_eq(node->nfields, 4, "%s: %zu fields", who, node->nfields);
+		cr_assert_eq(java_fields(node), 4, "%s: %zu fields", who, node->nfields);
 		cr_assert(node->all_named, "%s", who);
 		cr_assert_eq(node->named_by, (1u << HD_SRC_SUBSTRATE) | (1u << HD_SRC_TRUFFLE) |
 						     (1u << HD_SRC_REFLECTION));
@@ -474,9 +525,11 @@ Test(classes, facts_that_do_not_fit_are_dropped)
 		cr_assert(synthetic_at(&a, NODE, hash), "%s", who);
 		cr_assert(synthetic_at(&a, NODE, off_of(&a, NODE, "next")), "%s: a static named it", who);
 		cr_assert(synthetic_at(&a, "java.util.HashMap", off_of(&a, "java.util.HashMap", "size")));
-		cr_assert_null(name_at(&a, NODE, idh, NULL), "%s: a field on the hash", who);
+		if (hash_inside)
+			cr_assert_str_eq(name_at(&a, NODE, idh, NULL), "<hash>", "%s: a field on the hash",
+					 who);
 		for (size_t i = 0; i < node->nfields; i++)
-			cr_assert_eq(node->fields[i].named_by, 0, "%s: %s", who,
+			cr_assert_eq(node->fields[i].named_by && !node->fields[i].slot, 0, "%s: %s", who,
 				     a.t.interned[node->fields[i].name]);
 		cr_assert_eq(a.st.facts_kept[HD_SRC_SUBSTRATE], 0, "%s", who);
 		cr_assert_eq(a.st.facts_dropped[HD_SRC_SUBSTRATE], 6u + hash_inside, "%s", who);
@@ -541,13 +594,13 @@ Test(classes, complete_name_list_leaves_padding_out)
 		applied_run(&a);
 		/* Incomplete (EMPTY is neither placed nor static): padding stays. */
 		bool padded = !c->all_named;
-		cr_assert_eq(c->nfields > 3, padded, "%s", a.r.h.p.name);
+		cr_assert_eq(java_fields(c) > 3, padded, "%s", a.r.h.p.name);
 		struct hd_field_fact st = {.hub = c->hub, .offset = 16, .type = HD_T_OBJECT,
 					   .source = HD_SRC_PREDICTED, .is_static = true};
 		cr_assert_eq(ff_add(&a.ff, &st, "EMPTY"), 0);
 		applied_run(&a);
 		cr_assert(c->all_named, "%s", a.r.h.p.name);
-		cr_assert_eq(c->nfields, 3, "%s: %zu fields", a.r.h.p.name, c->nfields);
+		cr_assert_eq(java_fields(c), 3, "%s: %zu fields", a.r.h.p.name, c->nfields);
 	}
 }
 
@@ -581,7 +634,208 @@ Test(classes, no_superclass_links_still_fields)
 		cr_assert_not_null(field_at(node, sh_field(&r.h, NODE, "next")), "%s", r.h.p.name);
 		cr_assert_str_eq(t.interned[field_at(classes_named(&t, "java.lang.String"),
 						     r.L.str_value)->name], "value");
-		cr_assert_eq(classes_named(&t, "java.lang.Object")->nfields, 0);
+		cr_assert_eq(java_fields(classes_named(&t, "java.lang.Object")), 0);
+		classes_free(&t);
+		teardown(&r);
+	}
+}
+
+/* ---- Slots and padding ---------------------------------------------------- */
+
+static void put_u16(struct sh_heap *h, uint64_t at, uint16_t v) { memcpy(sh_ptr(h, at), &v, 2); }
+
+/* The generator writes no monitor offsets: the last u16 of the hubs' fixed
+ * part, zero in every hub, becomes the slot that holds them. */
+static void monitor_slot(struct fixture *r)
+{
+	unsigned slot = r->h.p.hub_fixed - 2;
+	for (size_t k = 0; k < r->nhubs; k++) {
+		uint16_t v;
+		memcpy(&v, sh_ptr(&r->h, r->hubs[k] + slot), 2);
+		cr_assert_eq(v, 0, "%s: hub slot %u is in use", r->h.p.name, slot);
+	}
+	r->L.hub_monitor = (int)slot;
+}
+
+/* Gives class CLS the monitor slot at OFF (a slot of its reference map). */
+static void set_monitor(struct fixture *r, const char *cls, unsigned off)
+{
+	put_u16(&r->h, sh_class(&r->h, cls)->hub + (unsigned)r->L.hub_monitor, (uint16_t)off);
+}
+
+static const struct hd_field *own_at(const struct hd_class *c, unsigned off)
+{
+	for (size_t i = 0; i < c->nown; i++)
+		if (c->own[i].offset == off)
+			return &c->own[i];
+	return NULL;
+}
+
+/* HashMap's monitor slot (a reference of its map the image builder added)
+ * is HashMap's own <monitor> reference, not a ref@ field, and its hash its
+ * own <hash> int, or java.lang.Object's where every object has it at one
+ * offset (22.3).  Neither stands in the class's sources of names. */
+Test(classes, monitor_and_hash_are_slots_of_their_class)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct fixture r;
+		struct hd_classes t;
+		setup(&r, PRESETS[i]);
+		const char *who = r.h.p.name;
+		monitor_slot(&r);
+		unsigned m = sh_field(&r.h, "java.util.HashMap", "$monitor");
+		set_monitor(&r, "java.util.HashMap", m);
+		cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), 0, "%s: %s", who,
+			     hd_error_message());
+		const struct hd_class *hm = classes_named(&t, "java.util.HashMap");
+		const struct hd_field *f = own_at(hm, m);
+		cr_assert(f && is_slot(&t, f, HD_SLOT_MONITOR), "%s: no <monitor> at %u", who, m);
+		cr_assert_eq(hm->named_by & (1u << HD_SRC_LAYOUT), 0, "%s: a slot counts as a name",
+			     who);
+		unsigned h = hash_off_of(&r.L, hm);
+		const struct hd_class *object = classes_named(&t, "java.lang.Object");
+		if (r.L.hub_idhash < 0) {
+			/* One offset in every object: java.lang.Object's slot. */
+			cr_assert(own_at(object, h) && is_slot(&t, own_at(object, h), HD_SLOT_HASH), "%s",
+				  who);
+			cr_assert_null(own_at(hm, h), "%s: HashMap lists the hash again", who);
+			cr_assert(is_slot(&t, field_at(hm, h), HD_SLOT_HASH), "%s", who);
+		} else if (h + 4 <= hm->fixed_size) {
+			cr_assert(own_at(hm, h) && is_slot(&t, own_at(hm, h), HD_SLOT_HASH), "%s", who);
+			/* Object's hash is where its subclasses have fields. */
+			cr_assert_eq(object->nfields, 0, "%s", who);
+		}
+		classes_free(&t);
+		teardown(&r);
+	}
+}
+
+/* CE 25: WithLong made to have its monitor where its subclass FillsGap has
+ * the reference r, and its hash where FillsGap has its own: the <monitor>
+ * is left out of WithLong (HPROF would make FillsGap inherit it over r, so
+ * its value goes unwritten), the <hash> stays WithLong's and FillsGap
+ * inherits it, and WithLong stays FillsGap's HPROF super. */
+Test(classes, slot_a_subclass_reuses_is_left_out)
+{
+	struct fixture r;
+	struct hd_classes t;
+	setup(&r, &sh_ce_25);
+	monitor_slot(&r);
+	const struct sh_class *wl = sh_class(&r.h, "hdump.test.WithLong");
+	const struct sh_class *fg = sh_class(&r.h, "hdump.test.FillsGap");
+	unsigned rr = sh_field(&r.h, "hdump.test.FillsGap", "r");
+	cr_assert_eq(fg->size, 32);
+	cr_assert_eq(fg->idhash_off, 24, "the generator no longer places FillsGap's hash at 24");
+	put_i32(&r.h, wl->hub + r.L.hub_enc, 32);
+	put_i32(&r.h, wl->hub + r.L.hub_refmap, (uint32_t)fg->refmap_index);
+	put_u16(&r.h, wl->hub + (unsigned)r.L.hub_idhash, 24);
+	set_monitor(&r, "hdump.test.WithLong", rr);
+	cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), 0, "%s", hd_error_message());
+	const struct hd_class *w = classes_named(&t, "hdump.test.WithLong");
+	const struct hd_class *g = classes_named(&t, "hdump.test.FillsGap");
+	cr_assert_eq(g->super, (int32_t)(w - t.v));
+	cr_assert_null(field_at(w, rr), "WithLong has a field over FillsGap.r");
+	cr_assert(own_at(w, 24) && is_slot(&t, own_at(w, 24), HD_SLOT_HASH));
+	cr_assert_null(own_at(g, 24), "FillsGap lists the hash it inherits");
+	const struct hd_field *f = own_at(g, rr);
+	cr_assert(f && f->type == HD_T_OBJECT && f->slot == HD_SLOT_NONE);
+	/* l as two i32 chunks (nobody names it), the hash; after the monitor
+	 * slot, the hash then padding. */
+	cr_assert_eq(w->nfields, 3, "WithLong: %zu fields", w->nfields);
+	cr_assert_eq(java_fields(w), 2);
+	cr_assert(field_at(w, 8) && field_at(w, 12) && !field_at(w, 28));
+	classes_free(&t);
+	teardown(&r);
+}
+
+/* CE 25's String: its hash at 24 ends a 32-byte instance, so 28..31 are
+ * padding (no field); 22..23 may hold a short, so keep their i16@22. */
+Test(classes, bytes_after_an_appended_hash_are_padding)
+{
+	struct fixture r;
+	struct hd_classes t;
+	setup(&r, &sh_ce_25);
+	const struct hd_class *s;
+	cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), 0, "%s", hd_error_message());
+	s = classes_named(&t, "java.lang.String");
+	cr_assert_eq(s->idhash_off, 24, "the generator no longer places String's hash at 24");
+	cr_assert_eq(s->fixed_size, 32);
+	cr_assert(is_slot(&t, own_at(s, 24), HD_SLOT_HASH));
+	cr_assert_null(field_at(s, 28), "a field on String's padding");
+	cr_assert_str_eq(t.interned[field_at(s, 22)->name], "i16@22");
+	classes_free(&t);
+	teardown(&r);
+}
+
+/* Where the bytes after the hash could be a long (a hash at 4 mod 8, placed
+ * in the alignment gap of an 8-byte field, or more than 4 bytes after a
+ * hash at 0 mod 8), or the hash is the optional one of 4-byte-reference
+ * builds, they keep their kind@offset names. */
+Test(classes, bytes_after_a_hash_that_may_precede_a_field_keep_names)
+{
+	const struct {
+		const struct sh_params *p;
+		const char *cls;
+		unsigned hash, size;
+	} cases[] = {
+		{&sh_ce_25, "java.lang.Integer", 12, 24},
+		{&sh_ce_25, "java.lang.String", 24, 40},
+		{&sh_oracle_21, "java.lang.Integer", 8, 16},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct fixture r;
+		struct hd_classes t;
+		setup(&r, cases[i].p);
+		uint64_t hub = sh_class(&r.h, cases[i].cls)->hub;
+		put_i32(&r.h, hub + r.L.hub_enc, cases[i].size);
+		put_u16(&r.h, hub + (unsigned)r.L.hub_idhash, (uint16_t)cases[i].hash);
+		cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), 0, "%s",
+			     hd_error_message());
+		const struct hd_class *c = classes_named(&t, cases[i].cls);
+		for (unsigned j = cases[i].hash + 4; j < cases[i].size; j += 4) {
+			const struct hd_field *f = field_at(c, j);
+			cr_assert(f && !f->named_by && f->type == HD_T_INT, "%s %s: no i32@%u", r.h.p.name,
+				  cases[i].cls, j);
+		}
+		classes_free(&t);
+		teardown(&r);
+	}
+}
+
+/* Nothing but the hash follows an 8-byte monitor slot: bytes past it are
+ * padding (CE 22.3, 25); with 4-byte references a monitor may fill a gap,
+ * so they keep their names. */
+Test(classes, bytes_after_the_monitor_are_padding_with_8_byte_references)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct fixture r;
+		struct hd_classes t;
+		setup(&r, PRESETS[i]);
+		monitor_slot(&r);
+		const struct sh_class *hm = sh_class(&r.h, "java.util.HashMap");
+		unsigned m = sh_field(&r.h, "java.util.HashMap", "$monitor");
+		set_monitor(&r, "java.util.HashMap", m);
+		unsigned size = hm->size + 8; /* 8 more bytes than the generator made */
+		put_i32(&r.h, hm->hub + r.L.hub_enc, size);
+		cr_assert_eq(classes_build(&t, r.mv, &r.L, r.hubs, r.nhubs), 0, "%s",
+			     hd_error_message());
+		const struct hd_class *c = classes_named(&t, "java.util.HashMap");
+		unsigned h = hash_off_of(&r.L, c);
+		for (unsigned j = m + r.L.ref_size; j < size; j++) {
+			const struct hd_field *f = NULL;
+			for (size_t k = 0; k < c->nfields; k++)
+				if (j >= c->fields[k].offset &&
+				    j < c->fields[k].offset + (c->fields[k].type == HD_T_OBJECT
+								   ? r.L.ref_size
+								   : hd_type_size(c->fields[k].type)))
+					f = &c->fields[k];
+			if (r.L.ref_size == 8)
+				cr_assert(!f || (f->offset == h && is_slot(&t, f, HD_SLOT_HASH)),
+					  "%s: a field after the monitor at %u", r.h.p.name, j);
+			else if (j < h || j >= h + 4)
+				cr_assert(f && !f->named_by, "%s: byte %u after the monitor unnamed",
+					  r.h.p.name, j);
+		}
 		classes_free(&t);
 		teardown(&r);
 	}

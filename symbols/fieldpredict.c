@@ -95,10 +95,19 @@ struct fp_class {
 	uint8_t status;
 };
 
+/* A class whose every own field is placed: its facts are
+ * fp_out.v[first .. first+n). */
+struct fp_complete {
+	uint64_t hub;
+	size_t first, n;
+};
+
 struct fp_out {
 	struct hd_field_fact *v;
 	const char **names;
 	size_t n, cap, cap_names;
+	struct fp_complete *complete;
+	size_t ncomplete, cap_complete;
 };
 
 struct fp_run {
@@ -525,20 +534,27 @@ static bool lay_out(const struct fp_run *r, const struct fp_class *p, const stru
 	return true;
 }
 
+/* Does the hub say where each type's monitor slot is (0: none)? */
+static bool monitor_known(const struct fp_run *r)
+{
+	return r->in->L->hub_monitor > 0;
+}
+
 /* Does node N, with or without a monitor slot, give C's instance size,
- * reference map and identity-hash offset?  REFS: C's reference slots. */
+ * reference map, identity-hash offset and, where the hub says, monitor
+ * offset?  REFS: C's reference slots. */
 static bool reproduces(const struct fp_run *r, const struct fp_node *n, bool monitor,
 		       const struct hd_class *c, const fp_bits refs)
 {
 	const struct fp_model *m = r->m;
 	fp_bits want;
 	memcpy(want, n->refs, sizeof want);
-	unsigned after, hash = 0;
+	unsigned after, hash = 0, mon = 0;
 	if (n->algo == FP_SEQUENTIAL) {
 		/* The monitor follows the class's own fields. */
 		after = n->end;
 		if (monitor) {
-			after = align_up(after, m->ref);
+			mon = after = align_up(after, m->ref);
 			bits_set(want, after, after + 1);
 			after += m->ref;
 		}
@@ -547,8 +563,8 @@ static bool reproduces(const struct fp_run *r, const struct fp_node *n, bool mon
 		memcpy(used, n->used, sizeof used);
 		unsigned len = n->end;
 		if (monitor) {
-			unsigned off = place_in_gap(used, &len, m->ref);
-			bits_set(want, off, off + 1);
+			mon = place_in_gap(used, &len, m->ref);
+			bits_set(want, mon, mon + 1);
 		}
 		after = len;
 		if (m->hash != FP_HASH_FIXED) {
@@ -558,7 +574,8 @@ static bool reproduces(const struct fp_run *r, const struct fp_node *n, bool mon
 				after = hash + 4;
 		}
 	}
-	if (align_up(after, 8) != c->fixed_size || memcmp(want, refs, sizeof want) != 0)
+	if (align_up(after, 8) != c->fixed_size || memcmp(want, refs, sizeof want) != 0 ||
+	    (monitor_known(r) && mon != c->monitor_off))
 		return false;
 	return m->hash == FP_HASH_FIXED || hash == c->idhash_off;
 }
@@ -602,6 +619,10 @@ static bool class_refs(const struct fp_run *r, const struct hd_class *c, fp_bits
 	int off = r->in->L->referent_off;
 	if (c->is_reference && off >= 0 && off < FP_MAX_BYTES)
 		refs[off / 64] &= ~(1ull << (off % 64));
+	/* The class table names no field on the monitor slot the hub gives
+	 * (layout discovery proved it a slot of the reference map). */
+	if (monitor_known(r) && c->monitor_off)
+		bits_set(refs, c->monitor_off, c->monitor_off + 1u);
 	return true;
 }
 
@@ -755,6 +776,65 @@ static int out_add(struct fp_out *o, uint64_t hub, unsigned off, uint8_t type, c
 	return 0;
 }
 
+/* Marks in COVERED the bytes the fields of node N of class K and of the
+ * superclass layouts it rests on hold. */
+static void chain_bytes(const struct fp_run *r, size_t k, const struct fp_node *n, fp_bits covered)
+{
+	int32_t s = (int32_t)k;
+	for (unsigned d = 0; s >= 0 && n && d < FP_MAX_DEPTH; d++) {
+		const struct fp_class *p = &r->pc[s];
+		for (size_t i = 0, q = 0, of_rank = 0; i < p->nf; i++) {
+			of_rank = i && p->f[i].rank == p->f[i - 1].rank ? of_rank + 1 : 0;
+			if (of_rank >= n->count[p->f[i].rank])
+				continue;
+			bits_set(covered, n->off[q], n->off[q] + p->f[i].size);
+			q++;
+		}
+		s = r->cl->v[s].jsuper;
+		n = s >= 0 && n->parent >= 0 ? &r->pc[s].nodes[n->parent] : NULL;
+	}
+}
+
+/* Are the bytes of class K's image-heap instances that its live layouts
+ * leave to no field (nor to the header, a reference slot, the identity
+ * hash) zero in every instance?  The image builder writes padding as
+ * zeros: a byte that is not is a field the class file does not declare
+ * (one the image builder injected), and the layout is no proof that the
+ * class has no other field. */
+static bool padding_is_zero(const struct fp_run *r, size_t k)
+{
+	const struct hd_class *c = &r->cl->v[k];
+	const struct fp_class *p = &r->pc[k];
+	size_t n;
+	const uint32_t *idx = r->in->objs ? imageobjs_of(r->in->objs, c, &n) : NULL;
+	if (!idx || !r->in->mv || c->kind != HD_KIND_INSTANCE || c->fixed_size > FP_MAX_BYTES)
+		return true;
+	fp_bits refs, covered = {0};
+	if (!class_refs(r, c, refs))
+		return false;
+	for (unsigned off = 0; off < c->fixed_size; off++)
+		if (bit_get(refs, off))
+			bits_set(covered, off, off + r->m->ref);
+	bits_set(covered, 0, r->m->first);
+	if (r->m->hash != FP_HASH_FIXED)
+		bits_set(covered, c->idhash_off, c->idhash_off + 4u);
+	for (size_t i = 0; i < p->nnodes; i++)
+		if (p->nodes[i].alive && !p->nodes[i].excluded)
+			chain_bytes(r, k, &p->nodes[i], covered);
+	uint8_t buf[FP_MAX_BYTES];
+	for (size_t i = 0; i < n && i < FP_MAX_SAMPLES; i++) {
+		if (lay_read_image(r->in->mv, r->in->objs->addr[idx[i]], buf, c->fixed_size,
+				   "an instance") != 0) {
+			hd_error_clear();
+			return false;
+		}
+		for (unsigned off = 0; off < c->fixed_size; off++)
+			if (buf[off] && !bit_get(covered, off))
+				return false;
+	}
+	return true;
+}
+
 /* The own fields of class K on which all its live layouts agree. */
 static int settle(struct fp_run *r, size_t k)
 {
@@ -768,7 +848,7 @@ static int settle(struct fp_run *r, size_t k)
 			p->status = p->listed_only ? FP_ST_UNPLACED : FP_ST_CONTRADICTED;
 		return 0;
 	}
-	size_t placed = 0;
+	size_t placed = 0, out0 = r->out.n;
 	for (size_t f = 0, pos = 0, of_rank = 0; f < p->nf; f++) {
 		unsigned rank = p->f[f].rank;
 		of_rank = f && rank == p->f[f - 1].rank ? of_rank + 1 : 0;
@@ -798,6 +878,18 @@ static int settle(struct fp_run *r, size_t k)
 			return -1;
 	}
 	p->status = placed == p->nf ? FP_ST_EXACT : FP_ST_AMBIGUOUS;
+	/* Every layout that reproduces the class holds all of its class
+	 * file's fields, each at one place: that is its whole field set, as a
+	 * name list would say (a class with a list has it already).  Not so
+	 * for another JDK's class files: a field of the image's version that
+	 * they lack could lie where they leave padding. */
+	if (p->status != FP_ST_EXACT || p->has_list || r->other_jdk || r->out.n - out0 != p->nf ||
+	    !padding_is_zero(r, k))
+		return 0;
+	struct fp_out *o = &r->out;
+	if (hd_grow(&o->complete, &o->cap_complete, o->ncomplete, sizeof *o->complete, 64) != 0)
+		return -1;
+	o->complete[o->ncomplete++] = (struct fp_complete){r->cl->v[k].hub, out0, p->nf};
 	return 0;
 }
 
@@ -817,6 +909,7 @@ static void run_free(struct fp_run *r)
 	run_free_layouts(r);
 	free(r->out.v);
 	free(r->out.names);
+	free(r->out.complete);
 	memset(&r->out, 0, sizeof r->out);
 }
 
@@ -834,6 +927,39 @@ static bool placed_otherwise(const struct fp_out *other, const struct hd_field_f
 			return other->v[i].offset != f->offset || other->v[i].type != f->type;
 	}
 	return speaks;
+}
+
+/* Is fact I of the best run kept?  With another JDK's class files, only
+ * where every other installed JDK that places its class agrees (a field
+ * whose type or place changed between versions does not). */
+static bool undisputed(const struct fp_run *runs, size_t nruns, size_t best, bool own, size_t i)
+{
+	const struct hd_field_fact *f = &runs[best].out.v[i];
+	for (size_t j = 0; j < nruns && !own; j++)
+		if (j != best && placed_otherwise(&runs[j].out, f, runs[best].out.names[i]))
+			return false;
+	return true;
+}
+
+/* The classes the best run placed completely, each of whose facts is
+ * kept, get their field names as a name list, unless they have one:
+ * the class table then knows the bytes no name covers are padding. */
+static int add_complete(struct hd_field_facts *ff, const struct fp_run *runs, size_t nruns,
+			size_t best, bool own, size_t *added)
+{
+	const struct fp_out *o = &runs[best].out;
+	for (size_t c = 0; c < o->ncomplete; c++) {
+		const struct fp_complete *pc = &o->complete[c];
+		bool keep = !ff_list_of(ff, pc->hub);
+		for (size_t i = pc->first; keep && i < pc->first + pc->n; i++)
+			keep = undisputed(runs, nruns, best, own, i);
+		if (!keep)
+			continue;
+		if (ff_add_list(ff, pc->hub, o->names + pc->first, pc->n) != 0)
+			return -1;
+		(*added)++;
+	}
+	return 0;
 }
 
 /* Predicts every class the JDK declares; R->out gets the facts, R->count
@@ -1049,29 +1175,26 @@ int fieldpredict_facts(struct hd_field_facts *ff, const struct hd_names_input *i
 		     r->count[FP_ST_CONTRADICTED] < b->count[FP_ST_CONTRADICTED]))
 			best = nruns - 1;
 	}
-	/* Another JDK's class files: a name is kept only where every other
-	 * installed JDK that places its class agrees (a field whose type or
-	 * place changed between versions does not). */
 	unsigned disputed = 0;
 	for (size_t i = 0; nruns && i < runs[best].out.n; i++) {
 		const struct hd_field_fact *f = &runs[best].out.v[i];
-		const char *name = runs[best].out.names[i];
-		bool keep = true;
-		for (size_t j = 0; j < nruns && keep && !own; j++)
-			keep = j == best || !placed_otherwise(&runs[j].out, f, name);
-		if (!keep) {
+		if (!undisputed(runs, nruns, best, own, i)) {
 			disputed++;
 			continue;
 		}
-		if (ff_add(ff, f, name) != 0)
+		if (ff_add(ff, f, runs[best].out.names[i]) != 0)
 			goto free_runs;
 	}
+	size_t complete = 0;
+	if (nruns && add_complete(ff, runs, nruns, best, own, &complete) != 0)
+		goto free_runs;
 	if (in->log && nruns)
 		fprintf(in->log,
 			"predicted names: %zu fields, JDK %u; %u left unnamed (of a kind with "
-			"others, in another JDK's order), %u disputed by another JDK\n",
+			"others, in another JDK's order), %u disputed by another JDK; %zu classes "
+			"complete\n",
 			runs[best].out.n - disputed, jdk_major(runs[best].jdk), runs[best].withheld,
-			disputed);
+			disputed, complete);
 	rc = 0;
 free_runs:
 	for (size_t i = 0; i < nruns; i++)

@@ -207,22 +207,29 @@ static bool kind_field(char desc, uint8_t type, unsigned ref, struct fp_field *f
 	return false;
 }
 
-/* Facts of other sources about HUB's instance fields: [*first, *end) of
- * R->facts. */
-static void facts_of(const struct fp_run *r, uint64_t hub, size_t *first, size_t *end)
+/* The facts about HUB in IDX (N of FF's facts, by hub): [*first, *end). */
+static void facts_in(const struct hd_field_facts *ff, const uint32_t *idx, size_t n, uint64_t hub,
+		     size_t *first, size_t *end)
 {
-	size_t lo = 0, hi = r->nfacts;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (r->ff->v[r->facts[mid]].hub < hub)
+		if (ff->v[idx[mid]].hub < hub)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	*first = lo;
-	while (lo < r->nfacts && r->ff->v[r->facts[lo]].hub == hub)
+	while (lo < n && ff->v[idx[lo]].hub == hub)
 		lo++;
 	*end = lo;
+}
+
+/* Facts of other sources about HUB's instance fields: [*first, *end) of
+ * R->facts. */
+static void facts_of(const struct fp_run *r, uint64_t hub, size_t *first, size_t *end)
+{
+	facts_in(r->ff, r->facts, r->nfacts, hub, first, end);
 }
 
 static bool list_has(const struct hd_field_facts *ff, const struct hd_name_list *l, const char *name)
@@ -1020,14 +1027,34 @@ static int cmp_fact_hub(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int index_facts(const struct hd_field_facts *ff, uint32_t **out, size_t *n)
+/* Which facts index_facts keeps. */
+enum fp_facts {
+	FP_FACTS_OTHER,    /* instance facts of the other sources */
+	FP_FACTS_INSTANCE, /* instance facts, predicted ones included */
+	FP_FACTS_STATIC,   /* static facts */
+};
+
+static bool fact_kept(const struct hd_field_fact *f, enum fp_facts which)
+{
+	switch (which) {
+	case FP_FACTS_OTHER:
+		return !f->is_static && f->source != HD_SRC_PREDICTED;
+	case FP_FACTS_INSTANCE:
+		return !f->is_static;
+	default:
+		return f->is_static;
+	}
+}
+
+static int index_facts(const struct hd_field_facts *ff, enum fp_facts which, uint32_t **out,
+		       size_t *n)
 {
 	*n = 0;
 	*out = malloc((ff->n + 1) * sizeof **out);
 	if (!*out)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	for (size_t i = 0; i < ff->n && i < UINT32_MAX; i++)
-		if (!ff->v[i].is_static && ff->v[i].source != HD_SRC_PREDICTED)
+		if (fact_kept(&ff->v[i], which))
 			(*out)[(*n)++] = (uint32_t)i;
 	sort_ff = ff;
 	qsort(*out, *n, sizeof **out, cmp_fact_hub);
@@ -1089,6 +1116,108 @@ static unsigned image_java_major(const struct hd_names_input *in)
 	return 0;
 }
 
+/* The facts the last-reference rule reads: every instance fact, and the
+ * static ones, by class. */
+struct fp_known {
+	const struct hd_field_facts *ff;
+	uint32_t *inst, *stat;
+	size_t ninst, nstat;
+};
+
+static bool has_fact(const struct fp_known *kn, const uint32_t *idx, size_t first, size_t end,
+		     const char *name)
+{
+	for (size_t i = first; i < end; i++)
+		if (strcmp(ff_name(kn->ff, kn->ff->v[idx[i]].name), name) == 0)
+			return true;
+	return false;
+}
+
+/* A class's name list holds every field with storage it declares
+ * (fieldfacts.h).  The reference slots of its instances that its
+ * superclass's instances do not have are its own reference fields, but
+ * for its monitor (which the class table names no field when the hub
+ * says where it is: else it is not known which slot that is).  When one of them is left unnamed and one name of the
+ * list is neither named by a fact nor a static, that name is the slot's,
+ * whatever the layout algorithm; two could lie either way round.  Returns
+ * the slot, or 0 with *NAME NULL. */
+static unsigned last_reference(const struct fp_known *kn, const struct hd_names_input *in,
+			       const struct hd_class *c, const char **name)
+{
+	*name = NULL;
+	const struct hd_name_list *l = ff_list_of(kn->ff, c->hub);
+	const struct hd_class *s = c->jsuper >= 0 ? &in->classes->v[c->jsuper] : NULL;
+	if (!l || in->L->hub_monitor <= 0 || c->kind != HD_KIND_INSTANCE || !s ||
+	    (s->jsuper >= 0 && s->kind != HD_KIND_INSTANCE))
+		return 0;
+	size_t fi, fe, si, se;
+	facts_in(kn->ff, kn->inst, kn->ninst, c->hub, &fi, &fe);
+	facts_in(kn->ff, kn->stat, kn->nstat, c->hub, &si, &se);
+	for (size_t i = fi; i < fe; i++)
+		if (!list_has(kn->ff, l, ff_name(kn->ff, kn->ff->v[kn->inst[i]].name)))
+			return 0;
+	unsigned slot = 0, nslots = 0, nnames = 0;
+	for (size_t i = 0; i < c->nfields && nslots < 2; i++) {
+		unsigned off = c->fields[i].offset;
+		bool own = c->fields[i].type == HD_T_OBJECT && off != c->monitor_off;
+		for (size_t j = 0; own && s->jsuper >= 0 && j < s->nfields; j++)
+			own = !(s->fields[j].type == HD_T_OBJECT && s->fields[j].offset == off);
+		for (size_t j = fi; own && j < fe; j++)
+			own = kn->ff->v[kn->inst[j]].offset != off;
+		if (own) {
+			slot = off;
+			nslots++;
+		}
+	}
+	for (uint32_t i = 0; i < l->n && nnames < 2; i++) {
+		const char *n = ff_name(kn->ff, kn->ff->list_names[l->first + i]);
+		if (!has_fact(kn, kn->inst, fi, fe, n) && !has_fact(kn, kn->stat, si, se, n)) {
+			*name = n;
+			nnames++;
+		}
+	}
+	if (nslots != 1 || nnames != 1) {
+		*name = NULL;
+		return 0;
+	}
+	return slot;
+}
+
+/* last_reference for every class.  Runs after the predictions: their
+ * facts count as names placed. */
+static int name_last_references(struct hd_field_facts *ff, const struct hd_names_input *in,
+				size_t *named)
+{
+	const struct hd_classes *cl = in->classes;
+	struct fp_known kn = {.ff = ff};
+	int rc = -1;
+	struct fp_out out = {0};
+	if (index_facts(ff, FP_FACTS_INSTANCE, &kn.inst, &kn.ninst) != 0 ||
+	    index_facts(ff, FP_FACTS_STATIC, &kn.stat, &kn.nstat) != 0)
+		goto out;
+	for (size_t k = 0; k < cl->n; k++) {
+		if (k % 1024 == 0 && hd_interrupted()) {
+			hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
+			goto out;
+		}
+		const char *name;
+		unsigned slot = last_reference(&kn, in, &cl->v[k], &name);
+		if (name && out_add(&out, cl->v[k].hub, slot, HD_T_OBJECT, name) != 0)
+			goto out;
+	}
+	for (size_t i = 0; i < out.n; i++)
+		if (ff_add(ff, &out.v[i], out.names[i]) != 0)
+			goto out;
+	*named = out.n;
+	rc = 0;
+out:
+	free(out.v);
+	free(out.names);
+	free(kn.inst);
+	free(kn.stat);
+	return rc;
+}
+
 /* The JDKs to try: the one named, else each distinct installed one. */
 static int open_jdks(const struct hd_names_input *in, struct hd_jdk **j, size_t *n)
 {
@@ -1132,7 +1261,7 @@ int fieldpredict_facts(struct hd_field_facts *ff, const struct hd_names_input *i
 	int rc = -1;
 	bool algo_ok[FP_NALGO];
 	model_of(in->L, &m, algo_ok);
-	if (order_classes(in->classes, &order) != 0 || index_facts(ff, &facts, &nfacts) != 0 ||
+	if (order_classes(in->classes, &order) != 0 || index_facts(ff, FP_FACTS_OTHER, &facts, &nfacts) != 0 ||
 	    open_jdks(in, jdks, &njdks) != 0)
 		goto out;
 	/* With the image's own JDK installed, that one; else every JDK, the
@@ -1185,9 +1314,13 @@ int fieldpredict_facts(struct hd_field_facts *ff, const struct hd_names_input *i
 		if (ff_add(ff, f, runs[best].out.names[i]) != 0)
 			goto free_runs;
 	}
-	size_t complete = 0;
-	if (nruns && add_complete(ff, runs, nruns, best, own, &complete) != 0)
+	size_t complete = 0, last_refs = 0;
+	if ((nruns && add_complete(ff, runs, nruns, best, own, &complete) != 0) ||
+	    name_last_references(ff, in, &last_refs) != 0)
 		goto free_runs;
+	if (in->log)
+		fprintf(in->log, "predicted names: %zu classes' last reference named from their "
+			"name list\n", last_refs);
 	if (in->log && nruns)
 		fprintf(in->log,
 			"predicted names: %zu fields, JDK %u; %u left unnamed (of a kind with "

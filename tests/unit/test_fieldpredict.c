@@ -863,3 +863,82 @@ Test(fieldpredict, monitor_offset_from_the_hub)
 	cr_assert_eq(predicted_count(&x), 0);
 	teardown_fixture(&x);
 }
+
+/* Classes the JDK does not have: q.Sub's own reference slots are those
+ * q.Base's instances lack. */
+static const struct spec sub_classes[] = {
+	{"java.lang.Object", -1, HD_KIND_INSTANCE, 16, 0, {0}},
+	{"q.Base", 0, HD_KIND_INSTANCE, 24, 0, {16}},
+	{"q.Sub", 1, HD_KIND_INSTANCE, 40, 0, {16, 24, 32}},
+};
+
+/* q.Sub lists s, x and, when another source names it (at 32), a; x is a
+ * static when a fact says so.  The hub gives the monitor slots. */
+static void sub_with_facts(struct fixture *x, bool a_named, bool x_static)
+{
+	build(x, sub_classes, 3, false);
+	x->L.hub_monitor = 42;
+	static const char *const names[] = {"s", "x", "a"};
+	add_list(x, 2, names, a_named ? 3 : 2);
+	struct hd_field_fact f = {.hub = x->cl.v[2].hub, .offset = 32, .type = HD_T_OBJECT,
+				  .source = HD_SRC_SUBSTRATE};
+	if (a_named)
+		cr_assert_eq(ff_add(&x->ff, &f, "a"), 0);
+	f.is_static = true;
+	f.offset = 24;
+	if (x_static)
+		cr_assert_eq(ff_add(&x->ff, &f, "x"), 0);
+}
+
+/* s is the one own reference slot left, 24 (32 is a's, or q.Sub's
+ * monitor, which is none of its fields). */
+Test(fieldpredict, last_reference_takes_the_last_name)
+{
+	struct fixture x;
+	sub_with_facts(&x, true, true);
+	char *log = NULL;
+	predict_logged(&x, &log);
+	cr_assert_not_null(strstr(log, "1 classes' last reference named"), "%s", log);
+	free(log);
+	uint8_t t = 0;
+	cr_assert_eq(predicted(&x, 2, "s", &t), 24);
+	cr_assert_eq(t, HD_T_OBJECT);
+	cr_assert_eq(predicted_count(&x), 1);
+	teardown_fixture(&x);
+
+	sub_with_facts(&x, false, true);
+	x.cl.v[2].monitor_off = 32;
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 2, "s", NULL), 24, "the monitor is no field");
+	teardown_fixture(&x);
+}
+
+/* Two names left (x not known to be a static), two slots left (32 is no
+ * monitor), a superclass without instances to say which slots it has, or
+ * monitor slots not known (one could be taken for a field): nothing is
+ * named. */
+Test(fieldpredict, last_reference_needs_one_name_and_one_slot)
+{
+	struct fixture x;
+	sub_with_facts(&x, true, false);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+
+	sub_with_facts(&x, false, true);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+
+	sub_with_facts(&x, true, true);
+	x.cl.v[1].kind = HD_KIND_NONE;
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+
+	sub_with_facts(&x, true, true);
+	x.L.hub_monitor = 0;
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+}

@@ -95,10 +95,19 @@ struct fp_class {
 	uint8_t status;
 };
 
+/* A class whose every own field is placed: its facts are
+ * fp_out.v[first .. first+n). */
+struct fp_complete {
+	uint64_t hub;
+	size_t first, n;
+};
+
 struct fp_out {
 	struct hd_field_fact *v;
 	const char **names;
 	size_t n, cap, cap_names;
+	struct fp_complete *complete;
+	size_t ncomplete, cap_complete;
 };
 
 struct fp_run {
@@ -198,22 +207,29 @@ static bool kind_field(char desc, uint8_t type, unsigned ref, struct fp_field *f
 	return false;
 }
 
-/* Facts of other sources about HUB's instance fields: [*first, *end) of
- * R->facts. */
-static void facts_of(const struct fp_run *r, uint64_t hub, size_t *first, size_t *end)
+/* The facts about HUB in IDX (N of FF's facts, by hub): [*first, *end). */
+static void facts_in(const struct hd_field_facts *ff, const uint32_t *idx, size_t n, uint64_t hub,
+		     size_t *first, size_t *end)
 {
-	size_t lo = 0, hi = r->nfacts;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (r->ff->v[r->facts[mid]].hub < hub)
+		if (ff->v[idx[mid]].hub < hub)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	*first = lo;
-	while (lo < r->nfacts && r->ff->v[r->facts[lo]].hub == hub)
+	while (lo < n && ff->v[idx[lo]].hub == hub)
 		lo++;
 	*end = lo;
+}
+
+/* Facts of other sources about HUB's instance fields: [*first, *end) of
+ * R->facts. */
+static void facts_of(const struct fp_run *r, uint64_t hub, size_t *first, size_t *end)
+{
+	facts_in(r->ff, r->facts, r->nfacts, hub, first, end);
 }
 
 static bool list_has(const struct hd_field_facts *ff, const struct hd_name_list *l, const char *name)
@@ -525,20 +541,27 @@ static bool lay_out(const struct fp_run *r, const struct fp_class *p, const stru
 	return true;
 }
 
+/* Does the hub say where each type's monitor slot is (0: none)? */
+static bool monitor_known(const struct fp_run *r)
+{
+	return r->in->L->hub_monitor > 0;
+}
+
 /* Does node N, with or without a monitor slot, give C's instance size,
- * reference map and identity-hash offset?  REFS: C's reference slots. */
+ * reference map, identity-hash offset and, where the hub says, monitor
+ * offset?  REFS: C's reference slots. */
 static bool reproduces(const struct fp_run *r, const struct fp_node *n, bool monitor,
 		       const struct hd_class *c, const fp_bits refs)
 {
 	const struct fp_model *m = r->m;
 	fp_bits want;
 	memcpy(want, n->refs, sizeof want);
-	unsigned after, hash = 0;
+	unsigned after, hash = 0, mon = 0;
 	if (n->algo == FP_SEQUENTIAL) {
 		/* The monitor follows the class's own fields. */
 		after = n->end;
 		if (monitor) {
-			after = align_up(after, m->ref);
+			mon = after = align_up(after, m->ref);
 			bits_set(want, after, after + 1);
 			after += m->ref;
 		}
@@ -547,8 +570,8 @@ static bool reproduces(const struct fp_run *r, const struct fp_node *n, bool mon
 		memcpy(used, n->used, sizeof used);
 		unsigned len = n->end;
 		if (monitor) {
-			unsigned off = place_in_gap(used, &len, m->ref);
-			bits_set(want, off, off + 1);
+			mon = place_in_gap(used, &len, m->ref);
+			bits_set(want, mon, mon + 1);
 		}
 		after = len;
 		if (m->hash != FP_HASH_FIXED) {
@@ -558,7 +581,8 @@ static bool reproduces(const struct fp_run *r, const struct fp_node *n, bool mon
 				after = hash + 4;
 		}
 	}
-	if (align_up(after, 8) != c->fixed_size || memcmp(want, refs, sizeof want) != 0)
+	if (align_up(after, 8) != c->fixed_size || memcmp(want, refs, sizeof want) != 0 ||
+	    (monitor_known(r) && mon != c->monitor_off))
 		return false;
 	return m->hash == FP_HASH_FIXED || hash == c->idhash_off;
 }
@@ -602,6 +626,10 @@ static bool class_refs(const struct fp_run *r, const struct hd_class *c, fp_bits
 	int off = r->in->L->referent_off;
 	if (c->is_reference && off >= 0 && off < FP_MAX_BYTES)
 		refs[off / 64] &= ~(1ull << (off % 64));
+	/* The class table names no field on the monitor slot the hub gives
+	 * (layout discovery proved it a slot of the reference map). */
+	if (monitor_known(r) && c->monitor_off)
+		bits_set(refs, c->monitor_off, c->monitor_off + 1u);
 	return true;
 }
 
@@ -755,6 +783,65 @@ static int out_add(struct fp_out *o, uint64_t hub, unsigned off, uint8_t type, c
 	return 0;
 }
 
+/* Marks in COVERED the bytes the fields of node N of class K and of the
+ * superclass layouts it rests on hold. */
+static void chain_bytes(const struct fp_run *r, size_t k, const struct fp_node *n, fp_bits covered)
+{
+	int32_t s = (int32_t)k;
+	for (unsigned d = 0; s >= 0 && n && d < FP_MAX_DEPTH; d++) {
+		const struct fp_class *p = &r->pc[s];
+		for (size_t i = 0, q = 0, of_rank = 0; i < p->nf; i++) {
+			of_rank = i && p->f[i].rank == p->f[i - 1].rank ? of_rank + 1 : 0;
+			if (of_rank >= n->count[p->f[i].rank])
+				continue;
+			bits_set(covered, n->off[q], n->off[q] + p->f[i].size);
+			q++;
+		}
+		s = r->cl->v[s].jsuper;
+		n = s >= 0 && n->parent >= 0 ? &r->pc[s].nodes[n->parent] : NULL;
+	}
+}
+
+/* Are the bytes of class K's image-heap instances that its live layouts
+ * leave to no field (nor to the header, a reference slot, the identity
+ * hash) zero in every instance?  The image builder writes padding as
+ * zeros: a byte that is not is a field the class file does not declare
+ * (one the image builder injected), and the layout is no proof that the
+ * class has no other field. */
+static bool padding_is_zero(const struct fp_run *r, size_t k)
+{
+	const struct hd_class *c = &r->cl->v[k];
+	const struct fp_class *p = &r->pc[k];
+	size_t n;
+	const uint32_t *idx = r->in->objs ? imageobjs_of(r->in->objs, c, &n) : NULL;
+	if (!idx || !r->in->mv || c->kind != HD_KIND_INSTANCE || c->fixed_size > FP_MAX_BYTES)
+		return true;
+	fp_bits refs, covered = {0};
+	if (!class_refs(r, c, refs))
+		return false;
+	for (unsigned off = 0; off < c->fixed_size; off++)
+		if (bit_get(refs, off))
+			bits_set(covered, off, off + r->m->ref);
+	bits_set(covered, 0, r->m->first);
+	if (r->m->hash != FP_HASH_FIXED)
+		bits_set(covered, c->idhash_off, c->idhash_off + 4u);
+	for (size_t i = 0; i < p->nnodes; i++)
+		if (p->nodes[i].alive && !p->nodes[i].excluded)
+			chain_bytes(r, k, &p->nodes[i], covered);
+	uint8_t buf[FP_MAX_BYTES];
+	for (size_t i = 0; i < n && i < FP_MAX_SAMPLES; i++) {
+		if (lay_read_image(r->in->mv, r->in->objs->addr[idx[i]], buf, c->fixed_size,
+				   "an instance") != 0) {
+			hd_error_clear();
+			return false;
+		}
+		for (unsigned off = 0; off < c->fixed_size; off++)
+			if (buf[off] && !bit_get(covered, off))
+				return false;
+	}
+	return true;
+}
+
 /* The own fields of class K on which all its live layouts agree. */
 static int settle(struct fp_run *r, size_t k)
 {
@@ -768,7 +855,7 @@ static int settle(struct fp_run *r, size_t k)
 			p->status = p->listed_only ? FP_ST_UNPLACED : FP_ST_CONTRADICTED;
 		return 0;
 	}
-	size_t placed = 0;
+	size_t placed = 0, out0 = r->out.n;
 	for (size_t f = 0, pos = 0, of_rank = 0; f < p->nf; f++) {
 		unsigned rank = p->f[f].rank;
 		of_rank = f && rank == p->f[f - 1].rank ? of_rank + 1 : 0;
@@ -798,6 +885,18 @@ static int settle(struct fp_run *r, size_t k)
 			return -1;
 	}
 	p->status = placed == p->nf ? FP_ST_EXACT : FP_ST_AMBIGUOUS;
+	/* Every layout that reproduces the class holds all of its class
+	 * file's fields, each at one place: that is its whole field set, as a
+	 * name list would say (a class with a list has it already).  Not so
+	 * for another JDK's class files: a field of the image's version that
+	 * they lack could lie where they leave padding. */
+	if (p->status != FP_ST_EXACT || p->has_list || r->other_jdk || r->out.n - out0 != p->nf ||
+	    !padding_is_zero(r, k))
+		return 0;
+	struct fp_out *o = &r->out;
+	if (hd_grow(&o->complete, &o->cap_complete, o->ncomplete, sizeof *o->complete, 64) != 0)
+		return -1;
+	o->complete[o->ncomplete++] = (struct fp_complete){r->cl->v[k].hub, out0, p->nf};
 	return 0;
 }
 
@@ -817,6 +916,7 @@ static void run_free(struct fp_run *r)
 	run_free_layouts(r);
 	free(r->out.v);
 	free(r->out.names);
+	free(r->out.complete);
 	memset(&r->out, 0, sizeof r->out);
 }
 
@@ -834,6 +934,39 @@ static bool placed_otherwise(const struct fp_out *other, const struct hd_field_f
 			return other->v[i].offset != f->offset || other->v[i].type != f->type;
 	}
 	return speaks;
+}
+
+/* Is fact I of the best run kept?  With another JDK's class files, only
+ * where every other installed JDK that places its class agrees (a field
+ * whose type or place changed between versions does not). */
+static bool undisputed(const struct fp_run *runs, size_t nruns, size_t best, bool own, size_t i)
+{
+	const struct hd_field_fact *f = &runs[best].out.v[i];
+	for (size_t j = 0; j < nruns && !own; j++)
+		if (j != best && placed_otherwise(&runs[j].out, f, runs[best].out.names[i]))
+			return false;
+	return true;
+}
+
+/* The classes the best run placed completely, each of whose facts is
+ * kept, get their field names as a name list, unless they have one:
+ * the class table then knows the bytes no name covers are padding. */
+static int add_complete(struct hd_field_facts *ff, const struct fp_run *runs, size_t nruns,
+			size_t best, bool own, size_t *added)
+{
+	const struct fp_out *o = &runs[best].out;
+	for (size_t c = 0; c < o->ncomplete; c++) {
+		const struct fp_complete *pc = &o->complete[c];
+		bool keep = !ff_list_of(ff, pc->hub);
+		for (size_t i = pc->first; keep && i < pc->first + pc->n; i++)
+			keep = undisputed(runs, nruns, best, own, i);
+		if (!keep)
+			continue;
+		if (ff_add_list(ff, pc->hub, o->names + pc->first, pc->n) != 0)
+			return -1;
+		(*added)++;
+	}
+	return 0;
 }
 
 /* Predicts every class the JDK declares; R->out gets the facts, R->count
@@ -894,14 +1027,34 @@ static int cmp_fact_hub(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int index_facts(const struct hd_field_facts *ff, uint32_t **out, size_t *n)
+/* Which facts index_facts keeps. */
+enum fp_facts {
+	FP_FACTS_OTHER,    /* instance facts of the other sources */
+	FP_FACTS_INSTANCE, /* instance facts, predicted ones included */
+	FP_FACTS_STATIC,   /* static facts */
+};
+
+static bool fact_kept(const struct hd_field_fact *f, enum fp_facts which)
+{
+	switch (which) {
+	case FP_FACTS_OTHER:
+		return !f->is_static && f->source != HD_SRC_PREDICTED;
+	case FP_FACTS_INSTANCE:
+		return !f->is_static;
+	default:
+		return f->is_static;
+	}
+}
+
+static int index_facts(const struct hd_field_facts *ff, enum fp_facts which, uint32_t **out,
+		       size_t *n)
 {
 	*n = 0;
 	*out = malloc((ff->n + 1) * sizeof **out);
 	if (!*out)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	for (size_t i = 0; i < ff->n && i < UINT32_MAX; i++)
-		if (!ff->v[i].is_static && ff->v[i].source != HD_SRC_PREDICTED)
+		if (fact_kept(&ff->v[i], which))
 			(*out)[(*n)++] = (uint32_t)i;
 	sort_ff = ff;
 	qsort(*out, *n, sizeof **out, cmp_fact_hub);
@@ -963,6 +1116,108 @@ static unsigned image_java_major(const struct hd_names_input *in)
 	return 0;
 }
 
+/* The facts the last-reference rule reads: every instance fact, and the
+ * static ones, by class. */
+struct fp_known {
+	const struct hd_field_facts *ff;
+	uint32_t *inst, *stat;
+	size_t ninst, nstat;
+};
+
+static bool has_fact(const struct fp_known *kn, const uint32_t *idx, size_t first, size_t end,
+		     const char *name)
+{
+	for (size_t i = first; i < end; i++)
+		if (strcmp(ff_name(kn->ff, kn->ff->v[idx[i]].name), name) == 0)
+			return true;
+	return false;
+}
+
+/* A class's name list holds every field with storage it declares
+ * (fieldfacts.h).  The reference slots of its instances that its
+ * superclass's instances do not have are its own reference fields, but
+ * for its monitor (which the class table names no field when the hub
+ * says where it is: else it is not known which slot that is).  When one of them is left unnamed and one name of the
+ * list is neither named by a fact nor a static, that name is the slot's,
+ * whatever the layout algorithm; two could lie either way round.  Returns
+ * the slot, or 0 with *NAME NULL. */
+static unsigned last_reference(const struct fp_known *kn, const struct hd_names_input *in,
+			       const struct hd_class *c, const char **name)
+{
+	*name = NULL;
+	const struct hd_name_list *l = ff_list_of(kn->ff, c->hub);
+	const struct hd_class *s = c->jsuper >= 0 ? &in->classes->v[c->jsuper] : NULL;
+	if (!l || in->L->hub_monitor <= 0 || c->kind != HD_KIND_INSTANCE || !s ||
+	    (s->jsuper >= 0 && s->kind != HD_KIND_INSTANCE))
+		return 0;
+	size_t fi, fe, si, se;
+	facts_in(kn->ff, kn->inst, kn->ninst, c->hub, &fi, &fe);
+	facts_in(kn->ff, kn->stat, kn->nstat, c->hub, &si, &se);
+	for (size_t i = fi; i < fe; i++)
+		if (!list_has(kn->ff, l, ff_name(kn->ff, kn->ff->v[kn->inst[i]].name)))
+			return 0;
+	unsigned slot = 0, nslots = 0, nnames = 0;
+	for (size_t i = 0; i < c->nfields && nslots < 2; i++) {
+		unsigned off = c->fields[i].offset;
+		bool own = c->fields[i].type == HD_T_OBJECT && off != c->monitor_off;
+		for (size_t j = 0; own && s->jsuper >= 0 && j < s->nfields; j++)
+			own = !(s->fields[j].type == HD_T_OBJECT && s->fields[j].offset == off);
+		for (size_t j = fi; own && j < fe; j++)
+			own = kn->ff->v[kn->inst[j]].offset != off;
+		if (own) {
+			slot = off;
+			nslots++;
+		}
+	}
+	for (uint32_t i = 0; i < l->n && nnames < 2; i++) {
+		const char *n = ff_name(kn->ff, kn->ff->list_names[l->first + i]);
+		if (!has_fact(kn, kn->inst, fi, fe, n) && !has_fact(kn, kn->stat, si, se, n)) {
+			*name = n;
+			nnames++;
+		}
+	}
+	if (nslots != 1 || nnames != 1) {
+		*name = NULL;
+		return 0;
+	}
+	return slot;
+}
+
+/* last_reference for every class.  Runs after the predictions: their
+ * facts count as names placed. */
+static int name_last_references(struct hd_field_facts *ff, const struct hd_names_input *in,
+				size_t *named)
+{
+	const struct hd_classes *cl = in->classes;
+	struct fp_known kn = {.ff = ff};
+	int rc = -1;
+	struct fp_out out = {0};
+	if (index_facts(ff, FP_FACTS_INSTANCE, &kn.inst, &kn.ninst) != 0 ||
+	    index_facts(ff, FP_FACTS_STATIC, &kn.stat, &kn.nstat) != 0)
+		goto out;
+	for (size_t k = 0; k < cl->n; k++) {
+		if (k % 1024 == 0 && hd_interrupted()) {
+			hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
+			goto out;
+		}
+		const char *name;
+		unsigned slot = last_reference(&kn, in, &cl->v[k], &name);
+		if (name && out_add(&out, cl->v[k].hub, slot, HD_T_OBJECT, name) != 0)
+			goto out;
+	}
+	for (size_t i = 0; i < out.n; i++)
+		if (ff_add(ff, &out.v[i], out.names[i]) != 0)
+			goto out;
+	*named = out.n;
+	rc = 0;
+out:
+	free(out.v);
+	free(out.names);
+	free(kn.inst);
+	free(kn.stat);
+	return rc;
+}
+
 /* The JDKs to try: the one named, else each distinct installed one. */
 static int open_jdks(const struct hd_names_input *in, struct hd_jdk **j, size_t *n)
 {
@@ -1006,7 +1261,7 @@ int fieldpredict_facts(struct hd_field_facts *ff, const struct hd_names_input *i
 	int rc = -1;
 	bool algo_ok[FP_NALGO];
 	model_of(in->L, &m, algo_ok);
-	if (order_classes(in->classes, &order) != 0 || index_facts(ff, &facts, &nfacts) != 0 ||
+	if (order_classes(in->classes, &order) != 0 || index_facts(ff, FP_FACTS_OTHER, &facts, &nfacts) != 0 ||
 	    open_jdks(in, jdks, &njdks) != 0)
 		goto out;
 	/* With the image's own JDK installed, that one; else every JDK, the
@@ -1049,29 +1304,30 @@ int fieldpredict_facts(struct hd_field_facts *ff, const struct hd_names_input *i
 		     r->count[FP_ST_CONTRADICTED] < b->count[FP_ST_CONTRADICTED]))
 			best = nruns - 1;
 	}
-	/* Another JDK's class files: a name is kept only where every other
-	 * installed JDK that places its class agrees (a field whose type or
-	 * place changed between versions does not). */
 	unsigned disputed = 0;
 	for (size_t i = 0; nruns && i < runs[best].out.n; i++) {
 		const struct hd_field_fact *f = &runs[best].out.v[i];
-		const char *name = runs[best].out.names[i];
-		bool keep = true;
-		for (size_t j = 0; j < nruns && keep && !own; j++)
-			keep = j == best || !placed_otherwise(&runs[j].out, f, name);
-		if (!keep) {
+		if (!undisputed(runs, nruns, best, own, i)) {
 			disputed++;
 			continue;
 		}
-		if (ff_add(ff, f, name) != 0)
+		if (ff_add(ff, f, runs[best].out.names[i]) != 0)
 			goto free_runs;
 	}
+	size_t complete = 0, last_refs = 0;
+	if ((nruns && add_complete(ff, runs, nruns, best, own, &complete) != 0) ||
+	    name_last_references(ff, in, &last_refs) != 0)
+		goto free_runs;
+	if (in->log)
+		fprintf(in->log, "predicted names: %zu classes' last reference named from their "
+			"name list\n", last_refs);
 	if (in->log && nruns)
 		fprintf(in->log,
 			"predicted names: %zu fields, JDK %u; %u left unnamed (of a kind with "
-			"others, in another JDK's order), %u disputed by another JDK\n",
+			"others, in another JDK's order), %u disputed by another JDK; %zu classes "
+			"complete\n",
 			runs[best].out.n - disputed, jdk_major(runs[best].jdk), runs[best].withheld,
-			disputed);
+			disputed, complete);
 	rc = 0;
 free_runs:
 	for (size_t i = 0; i < nruns; i++)

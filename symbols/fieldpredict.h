@@ -17,7 +17,10 @@
  * files of another version than the image's name no field that shares its
  * kind with another (their order may have changed), nor one another
  * installed JDK places otherwise.  A class the JDK does not have is placed
- * from its name list when no two names can be of one kind. */
+ * from its name list when no two names can be of one kind.  A class with
+ * no name list whose every field the image's own class files place (and
+ * whose instances hold zeros wherever no field lies) gets those names as
+ * its list: its other bytes are padding. */
 HD_MUST_CHECK int fieldpredict_facts(struct hd_field_facts *ff, const struct hd_names_input *in);
 
 #endif

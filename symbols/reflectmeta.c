@@ -394,6 +394,16 @@ int rm_facts_from(struct hd_field_facts *ff, const struct rm_metadata *m, struct
 		else
 			rc = add_class(ff, m->holders[h].hub, e, n, names, c);
 	}
+	/* With reachable entries (-H:+IncludeMethodData), every field that got
+	 * storage has an entry, and a class with any entry a list: a holder
+	 * without one (-1, the encoder's empty list) is a class without
+	 * fields. */
+	for (size_t h = 0; rc == 0 && *found && c->lists && h < m->nholders; h++) {
+		if (m->holders[h].ints[rd.slot] != -1)
+			continue;
+		if ((rc = ff_add_list(ff, m->holders[h].hub, NULL, 0)) == 0)
+			c->no_fields++;
+	}
 	free(e);
 	free(names);
 	return rc;
@@ -801,9 +811,9 @@ int reflectmeta_facts(struct hd_field_facts *ff, const struct hd_names_input *in
 			"reflection metadata (fields index at +%u, %s counts, %s trusted-final "
 			"byte): %zu classes with name lists (%zu names), %zu complete fields "
 			"(%zu static), %zu without offset, %zu Field objects not read, %zu classes "
-			"not decoded\n",
+			"not decoded, %zu without fields\n",
 			im.int_offs[c.int_slot], c.signed_counts ? "signed" : "unsigned",
 			c.trusted_final ? "a" : "no", c.lists, c.list_names, c.complete,
-			c.complete_static, c.no_offset, c.in_heap, c.bad_classes);
+			c.complete_static, c.no_offset, c.in_heap, c.bad_classes, c.no_fields);
 	return 0;
 }

@@ -32,7 +32,9 @@
  * offsets into the static arrays); a class's reachable names, with its
  * registered fields that have an offset, as its name list, when no entry
  * leaves the list open (a Field object, whose name is not read here; a
- * hiding entry; a registered field without an offset). */
+ * hiding entry; a registered field without an offset); where there are
+ * reachable entries, an empty list for a class whose metadata holder has
+ * no field list (no field of it got storage). */
 int reflectmeta_facts(struct hd_field_facts *ff, const struct hd_names_input *in);
 
 /* The decoding, apart from the image: what reflectmeta_facts reads out of
@@ -72,6 +74,8 @@ struct rm_counts {
 	size_t no_offset;   /* complete entries without an offset (not unsafe-accessed) */
 	size_t in_heap;     /* entries that are java.lang.reflect.Field objects (skipped) */
 	size_t bad_classes; /* classes whose list did not decode (skipped) */
+	size_t no_fields;   /* holders without a list, given an empty one (reachable
+			       entries say every field with storage has one) */
 	/* the reading chosen */
 	unsigned int_slot;  /* which of the holders' ints is the fields index */
 	unsigned names;     /* which String[] holds member names */

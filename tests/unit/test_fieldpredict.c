@@ -664,9 +664,9 @@ Test(fieldpredict, of_equal_jdks_the_less_refuted_is_chosen)
 	teardown_fixture(&x);
 }
 
-/* A field declared as an array that holds something else in an instance
- * refutes the layout that put it there. */
-static void hash_map_heap(struct fixture *x, uint64_t table)
+/* A HashMap instance whose table is TABLE and whose bytes 64..72 (its
+ * identity hash 64..68, then padding) are WORD64, and a HashMap$Node[]. */
+static void hash_map_heap(struct fixture *x, uint64_t table, uint64_t word64)
 {
 	static const struct spec s[] = {
 		{"java.lang.Object", -1, HD_KIND_INSTANCE, 16, 8, {0}},
@@ -675,22 +675,24 @@ static void hash_map_heap(struct fixture *x, uint64_t table)
 		{"[Ljava.util.HashMap$Node;", -1, HD_KIND_OBJ_ARRAY, 0, 0, {0}},
 	};
 	build(x, s, 4, true);
-	static const unsigned map_offs[3] = {24, 0, 0}, no_offs[3] = {0};
-	const uint64_t vals[3] = {table, 0, 0};
+	static const unsigned map_offs[3] = {24, 64, 0}, no_offs[3] = {0};
+	const uint64_t vals[3] = {table, word64, 0};
 	heap_obj(x, 1, 2, 0x100000, map_offs, vals);
 	heap_obj(x, 2, 3, 0x100100, no_offs, vals);
 	heap_done(x, 3);
 }
 
+/* A field declared as an array that holds something else in an instance
+ * refutes the layout that put it there. */
 Test(fieldpredict, array_field_must_hold_arrays)
 {
 	struct fixture x;
-	hash_map_heap(&x, 0x100100);
+	hash_map_heap(&x, 0x100100, 0);
 	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
 	cr_assert_eq(predicted(&x, 2, "table", NULL), 24);
 	teardown_fixture(&x);
 
-	hash_map_heap(&x, 0x100000);
+	hash_map_heap(&x, 0x100000, 0);
 	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
 	cr_assert_eq(predicted_count(&x), 0);
 	teardown_fixture(&x);
@@ -752,5 +754,191 @@ Test(fieldpredict, superclass_layout_is_what_all_subclasses_allow)
 	x.cl.v[2].kind = HD_KIND_NONE; /* without HashMap's word */
 	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
 	cr_assert_eq(predicted(&x, 1, "keySet", NULL), -1);
+	teardown_fixture(&x);
+}
+
+/* The names of the name list of class K, joined by spaces ("" for an empty
+ * list), NULL for none; the order is the list's. */
+static char *list_of(const struct fixture *x, size_t k)
+{
+	const struct hd_name_list *l = ff_list_of(&x->ff, x->cl.v[k].hub);
+	if (!l)
+		return NULL;
+	static char buf[256];
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < l->n; i++) {
+		strcat(buf, i ? " " : "");
+		strcat(buf, ff_name(&x->ff, x->ff.list_names[l->first + i]));
+	}
+	return buf;
+}
+
+/* A class every reproducing layout places whole, with the image's own
+ * class files, gets its instance names as a name list (statics left out):
+ * the class table then knows the rest of its bytes are padding.  A class
+ * with a list keeps its own; an ambiguous one gets none. */
+Test(fieldpredict, completely_placed_class_gets_a_name_list)
+{
+	image_version = "GraalVM 22.3.1 Java 17 CE";
+	struct fixture x;
+	build(&x, gap_classes, 4, true);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_str_eq(list_of(&x, 1), "keySet values");
+	cr_assert_str_eq(list_of(&x, 2), "table entrySet loadFactor size modCount threshold");
+	cr_assert_null(list_of(&x, 3), "one of x, y: not known which");
+	teardown_fixture(&x);
+
+	build(&x, gap_classes, 4, true);
+	static const char *const y[] = {"y"};
+	add_list(&x, 3, y, 1);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_str_eq(list_of(&x, 3), "y");
+	cr_assert_str_eq(list_of(&x, 0), "", "java.lang.Object declares no instance field");
+	cr_assert_eq(x.ff.nlists, 4);
+	teardown_fixture(&x);
+}
+
+/* Another JDK's class files may lack a field of the image's version that
+ * lies where they leave padding: the names are placed, no list is made. */
+Test(fieldpredict, another_jdks_class_files_make_no_name_list)
+{
+	image_version = "GraalVM 22.3.1 Java 11 CE";
+	struct fixture x;
+	build(&x, seq_classes, sizeof seq_classes / sizeof seq_classes[0], false);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 3, "l", NULL), 16);
+	cr_assert_null(list_of(&x, 3));
+	cr_assert_eq(x.ff.nlists, 0);
+	teardown_fixture(&x);
+	image_version = "GraalVM 22.3.1 Java 17 CE";
+}
+
+/* The image builder writes padding as zeros: a byte that is not belongs to
+ * a field the class file does not declare, and no list is made (the names
+ * placed stand).  The identity hash is no padding. */
+Test(fieldpredict, padding_that_is_not_zero_makes_no_name_list)
+{
+	struct fixture x;
+	hash_map_heap(&x, 0x100100, 0x12345678);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_not_null(list_of(&x, 2));
+	teardown_fixture(&x);
+
+	hash_map_heap(&x, 0x100100, 0x100000000ull | 0x12345678);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 2, "size", NULL), 44);
+	cr_assert_null(list_of(&x, 2));
+	cr_assert_not_null(list_of(&x, 1), "AbstractMap has no instance of its own");
+	teardown_fixture(&x);
+}
+
+/* Where the hub gives each type's monitor offset, the class table has no
+ * field on that slot (it is no field), yet it is in the reference map: the
+ * layout with a monitor must put it there.  A class without one (offset 0)
+ * is not reproduced by a layout that has one. */
+Test(fieldpredict, monitor_offset_from_the_hub)
+{
+	struct fixture x;
+	build(&x, gap_classes, 3, true);
+	x.L.hub_monitor = 42;
+	x.cl.v[2].nfields = 4; /* the reference map's 8, 16, 24, 32; 56 is the monitor */
+	x.cl.v[2].monitor_off = 56;
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 2, "table", NULL), 24);
+	cr_assert_eq(predicted(&x, 2, "threshold", NULL), 52);
+	teardown_fixture(&x);
+
+	build(&x, gap_classes, 3, true);
+	x.L.hub_monitor = 42;
+	x.cl.v[2].nfields = 4;
+	x.cl.v[2].monitor_off = 0;
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+
+	build(&x, gap_classes, 3, true);
+	x.L.hub_monitor = 42;
+	x.cl.v[2].monitor_off = 64; /* not where the layout puts it */
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+}
+
+/* Classes the JDK does not have: q.Sub's own reference slots are those
+ * q.Base's instances lack. */
+static const struct spec sub_classes[] = {
+	{"java.lang.Object", -1, HD_KIND_INSTANCE, 16, 0, {0}},
+	{"q.Base", 0, HD_KIND_INSTANCE, 24, 0, {16}},
+	{"q.Sub", 1, HD_KIND_INSTANCE, 40, 0, {16, 24, 32}},
+};
+
+/* q.Sub lists s, x and, when another source names it (at 32), a; x is a
+ * static when a fact says so.  The hub gives the monitor slots. */
+static void sub_with_facts(struct fixture *x, bool a_named, bool x_static)
+{
+	build(x, sub_classes, 3, false);
+	x->L.hub_monitor = 42;
+	static const char *const names[] = {"s", "x", "a"};
+	add_list(x, 2, names, a_named ? 3 : 2);
+	struct hd_field_fact f = {.hub = x->cl.v[2].hub, .offset = 32, .type = HD_T_OBJECT,
+				  .source = HD_SRC_SUBSTRATE};
+	if (a_named)
+		cr_assert_eq(ff_add(&x->ff, &f, "a"), 0);
+	f.is_static = true;
+	f.offset = 24;
+	if (x_static)
+		cr_assert_eq(ff_add(&x->ff, &f, "x"), 0);
+}
+
+/* s is the one own reference slot left, 24 (32 is a's, or q.Sub's
+ * monitor, which is none of its fields). */
+Test(fieldpredict, last_reference_takes_the_last_name)
+{
+	struct fixture x;
+	sub_with_facts(&x, true, true);
+	char *log = NULL;
+	predict_logged(&x, &log);
+	cr_assert_not_null(strstr(log, "1 classes' last reference named"), "%s", log);
+	free(log);
+	uint8_t t = 0;
+	cr_assert_eq(predicted(&x, 2, "s", &t), 24);
+	cr_assert_eq(t, HD_T_OBJECT);
+	cr_assert_eq(predicted_count(&x), 1);
+	teardown_fixture(&x);
+
+	sub_with_facts(&x, false, true);
+	x.cl.v[2].monitor_off = 32;
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 2, "s", NULL), 24, "the monitor is no field");
+	teardown_fixture(&x);
+}
+
+/* Two names left (x not known to be a static), two slots left (32 is no
+ * monitor), a superclass without instances to say which slots it has, or
+ * monitor slots not known (one could be taken for a field): nothing is
+ * named. */
+Test(fieldpredict, last_reference_needs_one_name_and_one_slot)
+{
+	struct fixture x;
+	sub_with_facts(&x, true, false);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+
+	sub_with_facts(&x, false, true);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+
+	sub_with_facts(&x, true, true);
+	x.cl.v[1].kind = HD_KIND_NONE;
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+
+	sub_with_facts(&x, true, true);
+	x.L.hub_monitor = 0;
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
 	teardown_fixture(&x);
 }

@@ -51,6 +51,13 @@ static void list(struct craft *c, uint64_t hub, int32_t count)
 		vw_uv(&c->w, (uint64_t)count);
 }
 
+/* A holder of HUB without a field list (the class has other metadata). */
+static void no_list(struct craft *c, uint64_t hub)
+{
+	struct rm_holder *h = &c->holders[c->nholders++];
+	*h = (struct rm_holder){.hub = hub, .ints = {0x7fff0000, -1, (int32_t)c->w.n}};
+}
+
 static void modifiers(struct craft *c, int32_t mods)
 {
 	vw_uv_int(&c->w, mods);
@@ -176,6 +183,40 @@ Test(reflectmeta, graal_22_3_name_lists)
 	cr_assert_eq(f->source, HD_SRC_REFLECTION);
 	assert_counts(&d.n, (struct rm_counts){.lists = 3, .list_names = 9, .complete = 1,
 					       .complete_static = 1, .int_slot = 1});
+	ff_free(&d.ff);
+}
+
+/* Reachable entries say that every field with storage has an entry: a
+ * holder without a field list is a class without fields (an empty list).
+ * Without reachable entries (-H:-IncludeMethodData) that is not known. */
+Test(reflectmeta, holder_without_fields_gets_an_empty_list)
+{
+	struct craft c = {0};
+	list(&c, 0x1000, 1);
+	reachable(&c, N_VALUE);
+	no_list(&c, 0x2000);
+	list(&c, 0x3000, 1);
+	reachable(&c, N_KEY);
+	struct rm_metadata m = metadata(&c, false);
+	struct decoded d;
+	decode(&m, &d);
+	cr_assert(d.found);
+	assert_list(&d.ff, 0x2000, NULL, 0);
+	cr_assert_eq(d.n.no_fields, 1);
+	assert_counts(&d.n, (struct rm_counts){.lists = 2, .list_names = 2, .int_slot = 1});
+	ff_free(&d.ff);
+
+	struct craft r = {0};
+	list(&r, 0x1000, 1);
+	complete(&r, PRIVATE, N_VALUE, C_LONG, 16);
+	no_list(&r, 0x2000);
+	list(&r, 0x3000, 1);
+	complete(&r, PRIVATE, N_KEY, C_OBJECT, 24);
+	m = metadata(&r, false);
+	decode(&m, &d);
+	cr_assert(d.found);
+	cr_assert_null(ff_list_of(&d.ff, 0x2000));
+	cr_assert_eq(d.n.no_fields, 0);
 	ff_free(&d.ff);
 }
 

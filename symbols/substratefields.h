@@ -26,6 +26,31 @@ HD_MUST_CHECK int substratefields_decode(struct hd_field_facts *ff, const struct
 					 const struct fo_geom *g,
 					 struct fo_result *res);
 
+/* One SubstrateType's rawAllInstanceFields: the field objects (their
+ * addresses) of every instance field of CLS that has storage, its
+ * superclasses' included.  The image builder rebuilds that array from the
+ * laid-out class (22.3, 25: GraalObjectReplacer
+ * .updateSubstrateDataAfterCompilation; a type of at most one field keeps
+ * the array of the analysis, a superset), so each class of CLS's
+ * superclass chain declares exactly the fields the array gives it. */
+struct sf_type_fields {
+	const struct hd_class *cls;
+	const uint64_t *fields;
+	size_t n;
+};
+
+/* Adds the name list of each class of each type's chain (CLS, its jsuper,
+ * ...): the names of the type's fields that class declares, possibly
+ * none.  The field objects are the decoded candidates CANDS, at ADDR[i]
+ * (N of them).  A type is left out when one of its fields is not a
+ * decoded instance field with a name, declared in its chain, or when one
+ * class would have a name twice; a class two types give different names
+ * gets no list.  Errors: HD_E_INTERNAL, HD_E_INTERRUPTED. */
+HD_MUST_CHECK int substratefields_lists(struct hd_field_facts *ff, const struct hd_classes *t,
+					const struct sf_type_fields *types, size_t ntypes,
+					const uint64_t *addr, const struct fo_cand *cands,
+					size_t n);
+
 /* hd_field_source_fn: HD_SRC_SUBSTRATE facts from the image heap. */
 HD_MUST_CHECK int substratefields_facts(struct hd_field_facts *ff,
 					const struct hd_names_input *in);

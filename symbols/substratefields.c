@@ -73,6 +73,9 @@ long substratefields_hub_slot(const struct fo_rows *types)
 #define MAX_CHAIN 1024
 /* More fields than this in one type's array: not believed. */
 #define MAX_TYPE_FIELDS 65536
+/* All the types' arrays together (a real image: about 30,000 entries):
+ * arrays shared by many types must not make us hold gigabytes. */
+#define MAX_ALL_FIELDS (1u << 20)
 
 struct by_addr {
 	uint64_t addr;
@@ -83,11 +86,6 @@ static int cmp_by_addr(const void *a, const void *b)
 {
 	uint64_t x = ((const struct by_addr *)a)->addr, y = ((const struct by_addr *)b)->addr;
 	return (x > y) - (x < y);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* What one class's list is while the types are read. */
@@ -119,13 +117,18 @@ static size_t chain_of(const struct hd_classes *t, const struct hd_class *cls, i
 	return n;
 }
 
-static size_t chain_pos(const int32_t *chain, size_t n, const struct hd_class *decl,
-			const struct hd_classes *t)
+/* A field of a type's array: its declaring class's place in the chain. */
+struct chain_field {
+	int32_t pos;
+	const char *name;
+};
+
+static int by_pos_name(const void *a, const void *b)
 {
-	for (size_t i = 0; i < n; i++)
-		if (&t->v[chain[i]] == decl)
-			return i;
-	return n;
+	const struct chain_field *x = a, *y = b;
+	if (x->pos != y->pos)
+		return x->pos < y->pos ? -1 : 1;
+	return strcmp(x->name, y->name);
 }
 
 /* Merges NAMES (sorted, N) into class C's list. */
@@ -151,43 +154,58 @@ static int merge_list(struct class_list *c, const char **names, size_t n)
 	return 0;
 }
 
+/* Scratch space of type_lists. */
+struct scratch {
+	int32_t *chain;           /* MAX_CHAIN */
+	int32_t *pos;             /* per class: its place in the chain, -1 off it */
+	struct chain_field *f;    /* per field of the largest type */
+	const char **names;       /* likewise */
+};
+
+/* The fields of TYPE sorted by declaring class (place in CHAIN) and name
+ * into S->f; false when one is not a decoded instance field with a name
+ * declared in the chain, or a class has a name twice. */
+static bool chain_fields(const struct hd_classes *t, const struct sf_type_fields *type,
+			 const struct by_addr *index, size_t nidx, const struct fo_cand *cands,
+			 struct scratch *s)
+{
+	for (size_t i = 0; i < type->n; i++) {
+		const struct fo_cand *c = cand_at(index, nidx, cands, type->fields[i]);
+		if (!c || !c->decl || !c->name || c->is_static || c->decl < t->v ||
+		    c->decl >= t->v + t->n || s->pos[c->decl - t->v] < 0)
+			return false;
+		s->f[i] = (struct chain_field){s->pos[c->decl - t->v], c->name};
+	}
+	qsort(s->f, type->n, sizeof *s->f, by_pos_name);
+	for (size_t i = 1; i < type->n; i++)
+		if (by_pos_name(&s->f[i], &s->f[i - 1]) == 0)
+			return false;
+	return true;
+}
+
 /* The lists TYPE proves, merged into LISTS; nothing when it does not hold
- * up.  CHAIN and NAMES are scratch space (MAX_CHAIN, TYPE->n entries). */
+ * up (a type whose array is wrong somewhere says nothing of any class). */
 static int type_lists(struct class_list *lists, const struct hd_classes *t,
 		      const struct sf_type_fields *type, const struct by_addr *index, size_t nidx,
-		      const struct fo_cand *cands, int32_t *chain, const char **names)
+		      const struct fo_cand *cands, struct scratch *s)
 {
 	const struct hd_class *cls = type->cls;
 	if (!cls || cls < t->v || cls >= t->v + t->n || cls->kind == HD_KIND_OBJ_ARRAY ||
 	    cls->kind == HD_KIND_PRIM_ARRAY || type->n > MAX_TYPE_FIELDS)
 		return 0;
-	size_t nchain = chain_of(t, cls, chain);
-	const struct fo_cand **f = malloc((type->n ? type->n : 1) * sizeof *f);
-	if (!f)
-		return hd_fail(HD_E_INTERNAL, "out of memory");
-	bool ok = nchain > 0;
-	for (size_t i = 0; ok && i < type->n; i++) {
-		f[i] = cand_at(index, nidx, cands, type->fields[i]);
-		ok = f[i] && f[i]->decl && f[i]->name && !f[i]->is_static &&
-		     chain_pos(chain, nchain, f[i]->decl, t) < nchain;
-	}
-	/* Every class of the chain checked first: a type whose array does not
-	 * hold up says nothing of any of them. */
+	size_t nchain = chain_of(t, cls, s->chain);
+	for (size_t c = 0; c < nchain; c++)
+		s->pos[s->chain[c]] = (int32_t)c;
+	bool ok = nchain > 0 && chain_fields(t, type, index, nidx, cands, s);
 	int rc = 0;
-	for (int pass = 0; pass < 2 && ok && rc == 0; pass++) {
-		for (size_t c = 0; c < nchain && ok && rc == 0; c++) {
-			size_t n = 0;
-			for (size_t i = 0; i < type->n; i++)
-				if (f[i]->decl == &t->v[chain[c]])
-					names[n++] = f[i]->name;
-			qsort(names, n, sizeof *names, cmp_str);
-			for (size_t i = 1; i < n; i++)
-				ok = ok && strcmp(names[i], names[i - 1]) != 0;
-			if (pass == 1)
-				rc = merge_list(&lists[chain[c]], names, n);
-		}
+	for (size_t c = 0, i = 0; ok && c < nchain && rc == 0; c++) {
+		size_t n = 0;
+		for (; i < type->n && s->f[i].pos == (int32_t)c; i++)
+			s->names[n++] = s->f[i].name;
+		rc = merge_list(&lists[s->chain[c]], s->names, n);
 	}
-	free(f);
+	for (size_t c = 0; c < nchain; c++)
+		s->pos[s->chain[c]] = -1;
 	return rc;
 }
 
@@ -201,9 +219,15 @@ int substratefields_lists(struct hd_field_facts *ff, const struct hd_classes *t,
 			most = types[i].n;
 	struct by_addr *index = malloc((n ? n : 1) * sizeof *index);
 	struct class_list *lists = calloc(t->n ? t->n : 1, sizeof *lists);
-	int32_t *chain = malloc(MAX_CHAIN * sizeof *chain);
-	const char **names = malloc(most * sizeof *names);
-	int rc = index && lists && chain && names ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
+	struct scratch s = {.chain = malloc(MAX_CHAIN * sizeof *s.chain),
+			    .pos = malloc((t->n ? t->n : 1) * sizeof *s.pos),
+			    .f = malloc(most * sizeof *s.f),
+			    .names = malloc(most * sizeof *s.names)};
+	int rc = index && lists && s.chain && s.pos && s.f && s.names
+			 ? 0
+			 : hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t c = 0; rc == 0 && c < t->n; c++)
+		s.pos[c] = -1;
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		index[i] = (struct by_addr){addr[i], i};
 	if (rc == 0)
@@ -217,7 +241,7 @@ int substratefields_lists(struct hd_field_facts *ff, const struct hd_classes *t,
 			rc = hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d",
 				     hd_interrupted_signal());
 		else
-			rc = type_lists(lists, t, &types[i], index, n, cands, chain, names);
+			rc = type_lists(lists, t, &types[i], index, n, cands, &s);
 	}
 	for (size_t c = 0; rc == 0 && lists && c < t->n; c++)
 		if (lists[c].state == LIST_SET)
@@ -226,8 +250,10 @@ int substratefields_lists(struct hd_field_facts *ff, const struct hd_classes *t,
 		free(lists[c].names);
 	free(lists);
 	free(index);
-	free(chain);
-	free(names);
+	free(s.chain);
+	free(s.pos);
+	free(s.f);
+	free(s.names);
 	return rc;
 }
 
@@ -314,7 +340,7 @@ static int read_array(const struct hd_names_input *in, const struct hd_class *ar
 		return 1;
 	}
 	int32_t len = lay_array_length(in->L, head);
-	if (len < 0 || len > MAX_TYPE_FIELDS)
+	if (len < 0 || len > MAX_TYPE_FIELDS || *n + (size_t)len > MAX_ALL_FIELDS)
 		return 1;
 	while (*n + (size_t)len > *cap)
 		if (hd_grow(v, cap, *cap, sizeof **v, 4096) != 0)
@@ -375,6 +401,9 @@ static int type_fields(const struct hd_names_input *in, const struct fo_rows *ty
 			(*out)[(*ntypes)++] = (struct sf_type_fields){.cls = h->cls, .n = count};
 		}
 	}
+	if (in->log)
+		fprintf(in->log, "field names: %zu SubstrateType field arrays read, %zu entries\n",
+			*ntypes, n);
 	/* *ELEMS moved while it grew: the pointers are set once it is whole. */
 	for (size_t i = 0; i < *ntypes; i++)
 		(*out)[i].fields = *elems ? *elems + first[i] : NULL;

@@ -5,7 +5,10 @@
  * (the instance offset, or the offset in the statics arrays).  The image
  * does not say where in those objects each of these sits: the slots are
  * chosen by how well the locations fit the declaring classes' reference
- * maps over all objects, and nothing is said when no choice fits. */
+ * maps over all objects, and nothing is said when no choice fits.  Each
+ * SubstrateType's array of all its instance fields then gives the classes
+ * of its superclass chain their complete field sets (name lists), which
+ * let symbols/classes.c tell padding from unnamed fields. */
 #ifndef HD_SUBSTRATEFIELDS_H
 #define HD_SUBSTRATEFIELDS_H
 

@@ -433,6 +433,8 @@ struct apply {
 	uint8_t *state;
 	uint8_t **nofield; /* per class: NULL, or a flag per instance byte that no field
 			      this class declares or inherits lies there */
+	bool *complete;    /* per class settled: it and its ancestors up to the nearest
+			      with instances have every field named (padding_if_complete) */
 	struct hd_naming_stats *stats;
 	uint64_t work;     /* steps spent checking facts (CHECK_BUDGET) */
 };
@@ -944,16 +946,39 @@ static bool has_static(const struct factset *fs, uint32_t cls, uint32_t name)
 	return lo < fs->nstatics && fs->statics[lo].cls == key.cls && fs->statics[lo].offset == name;
 }
 
+/* Are the bytes of C's ancestors all accounted for in C: each ancestor
+ * without instances up to the nearest one with them complete, and that one
+ * C's HPROF super (its fields, synthetic ones included, are C's)?  An
+ * ancestor without instances has no synthetic fields: a field of it nobody
+ * named would otherwise pass for C's padding. */
+static bool ancestors_complete(const struct apply *x, size_t k)
+{
+	const struct hd_classes *t = x->t;
+	for (int32_t a = t->v[k].jsuper, depth = 0; a >= 0 && depth < 1024;
+	     a = t->v[a].jsuper, depth++) {
+		/* Object's bytes are its hash slot and padding (mark_padding),
+		 * whether or not it has a field for the hash. */
+		if (t->v[a].jsuper < 0 && strcmp(t->v[a].name, "java.lang.Object") == 0)
+			return true;
+		if (has_bytes(&t->v[a]))
+			return a == t->v[k].super;
+		if (!x->complete[a])
+			return false;
+	}
+	return false;
+}
+
 /* A name list holds every field of C that has storage (fieldfacts.h).  When
- * each of its names is one of C's named fields or a static field, and no
- * reference slot is left unnamed, the bytes left are padding: no synthetic
- * field is made for them. */
+ * each of its names is one of C's named fields or a static field, and the
+ * ancestors' bytes are accounted for, C is complete; with no reference slot
+ * left unnamed, the bytes left are padding: no synthetic field is made for
+ * them. */
 static void padding_if_complete(struct apply *x, struct field_builder *b, size_t k,
 				size_t inherited)
 {
 	const struct factset *fs = &x->fs;
 	const struct hd_name_list *l = ff_list_of(fs->ff, x->t->v[k].hub);
-	if (!l || !b->size || memchr(b->role, ROLE_REF_START, b->size))
+	if (!l || !ancestors_complete(x, k))
 		return;
 	for (uint32_t i = 0; i < l->n; i++) {
 		uint32_t name = fs->ff->list_names[l->first + i];
@@ -964,6 +989,9 @@ static void padding_if_complete(struct apply *x, struct field_builder *b, size_t
 		if (!placed)
 			return;
 	}
+	x->complete[k] = true;
+	if (!b->size || memchr(b->role, ROLE_REF_START, b->size))
+		return;
 	for (unsigned i = 0; i < b->size; i++)
 		if (b->role[i] == ROLE_FREE)
 			b->role[i] = ROLE_NONE;
@@ -1248,8 +1276,9 @@ int classes_apply_facts(struct hd_classes *t, hd_memview *mv, const struct hd_la
 	x.table = table;
 	x.state = calloc(t->n ? t->n : 1, 1);
 	x.nofield = calloc(t->n ? t->n : 1, sizeof *x.nofield);
+	x.complete = calloc(t->n ? t->n : 1, sizeof *x.complete);
 	int rc = -1;
-	if (!table || !x.state || !x.nofield) {
+	if (!table || !x.state || !x.nofield || !x.complete) {
 		hd_fail(HD_E_INTERNAL, "out of memory");
 		goto out;
 	}
@@ -1272,6 +1301,7 @@ out:
 	for (size_t i = 0; x.nofield && i < t->n; i++)
 		free(x.nofield[i]);
 	free(x.nofield);
+	free(x.complete);
 	free(table);
 	free(x.state);
 	return rc;

@@ -615,7 +615,7 @@ bool fo_error_propagates(FILE *log, const char *what)
 
 int fo_source(struct hd_field_facts *ff, const struct hd_names_input *in, const char *name,
 	      const struct fo_alias *aliases, size_t naliases, unsigned loc_width, bool with_mods,
-	      enum hd_field_source src)
+	      enum hd_field_source src, fo_then_fn then, const void *ctx)
 {
 	size_t n;
 	const struct hd_class *c = classes_named(in->classes, name);
@@ -633,6 +633,8 @@ int fo_source(struct hd_field_facts *ff, const struct hd_names_input *in, const 
 		rc = fo_decode(ff, &rows, &g, loc_width, with_mods, src, &res);
 	if (rc == 0)
 		fo_report(in->log, name, &rows, &res);
+	if (rc == 0 && then && res.found == FO_FOUND)
+		rc = then(ff, in, &rows, &res, ctx);
 	fo_rows_free(&rows);
 	fo_geom_free(&g);
 	return rc != 0 && fo_error_propagates(in->log, name) ? -1 : 0;

@@ -195,12 +195,20 @@ HD_MUST_CHECK int fo_decode(struct hd_field_facts *ff, const struct fo_rows *row
 void fo_report(FILE *log, const char *what, const struct fo_rows *rows,
 	       const struct fo_result *res);
 
+/* What a source does with the objects it decoded, past their facts (CTX
+ * is its own).  Errors: HD_E_INTERNAL, HD_E_INTERRUPTED. */
+typedef int (*fo_then_fn)(struct hd_field_facts *ff, const struct hd_names_input *in,
+			  const struct fo_rows *rows, const struct fo_result *res,
+			  const void *ctx);
+
 /* Reads the instances of the class named NAME (none: nothing to do),
- * decodes them (fo_decode) and reports.  Data that does not decode is
- * reported and left out; only HD_E_INTERRUPTED and HD_E_INTERNAL fail. */
+ * decodes them (fo_decode), reports, and when slots were found runs THEN
+ * (NULL: nothing more).  Data that does not decode is reported and left
+ * out; only HD_E_INTERRUPTED and HD_E_INTERNAL fail. */
 HD_MUST_CHECK int fo_source(struct hd_field_facts *ff, const struct hd_names_input *in,
 			    const char *name, const struct fo_alias *aliases, size_t naliases,
-			    unsigned loc_width, bool with_mods, enum hd_field_source src);
+			    unsigned loc_width, bool with_mods, enum hd_field_source src,
+			    fo_then_fn then, const void *ctx);
 
 /* Whether the error recorded must fail the dump (HD_E_INTERNAL,
  * HD_E_INTERRUPTED); otherwise it is logged to LOG with WHAT and cleared. */

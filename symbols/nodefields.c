@@ -11,5 +11,5 @@ int nodefields_decode(struct hd_field_facts *ff, const struct fo_rows *rows,
 
 int nodefields_facts(struct hd_field_facts *ff, const struct hd_names_input *in)
 {
-	return fo_source(ff, in, record_class, NULL, 0, 8, false, HD_SRC_TRUFFLE);
+	return fo_source(ff, in, record_class, NULL, 0, 8, false, HD_SRC_TRUFFLE, NULL, NULL);
 }

@@ -5,7 +5,10 @@
  * (the instance offset, or the offset in the statics arrays).  The image
  * does not say where in those objects each of these sits: the slots are
  * chosen by how well the locations fit the declaring classes' reference
- * maps over all objects, and nothing is said when no choice fits. */
+ * maps over all objects, and nothing is said when no choice fits.  Each
+ * SubstrateType's array of all its instance fields then gives the classes
+ * of its superclass chain their complete field sets (name lists), which
+ * let symbols/classes.c tell padding from unnamed fields. */
 #ifndef HD_SUBSTRATEFIELDS_H
 #define HD_SUBSTRATEFIELDS_H
 
@@ -25,6 +28,31 @@ long substratefields_hub_slot(const struct fo_rows *types);
 HD_MUST_CHECK int substratefields_decode(struct hd_field_facts *ff, const struct fo_rows *rows,
 					 const struct fo_geom *g,
 					 struct fo_result *res);
+
+/* One SubstrateType's rawAllInstanceFields: the field objects (their
+ * addresses) of every instance field of CLS that has storage, its
+ * superclasses' included.  The image builder rebuilds that array from the
+ * laid-out class (22.3, 25: GraalObjectReplacer
+ * .updateSubstrateDataAfterCompilation; a type of at most one field keeps
+ * the array of the analysis, a superset), so each class of CLS's
+ * superclass chain declares exactly the fields the array gives it. */
+struct sf_type_fields {
+	const struct hd_class *cls;
+	const uint64_t *fields;
+	size_t n;
+};
+
+/* Adds the name list of each class of each type's chain (CLS, its jsuper,
+ * ...): the names of the type's fields that class declares, possibly
+ * none.  The field objects are the decoded candidates CANDS, at ADDR[i]
+ * (N of them).  A type is left out when one of its fields is not a
+ * decoded instance field with a name, declared in its chain, or when one
+ * class would have a name twice; a class two types give different names
+ * gets no list.  Errors: HD_E_INTERNAL, HD_E_INTERRUPTED. */
+HD_MUST_CHECK int substratefields_lists(struct hd_field_facts *ff, const struct hd_classes *t,
+					const struct sf_type_fields *types, size_t ntypes,
+					const uint64_t *addr, const struct fo_cand *cands,
+					size_t n);
 
 /* hd_field_source_fn: HD_SRC_SUBSTRATE facts from the image heap. */
 HD_MUST_CHECK int substratefields_facts(struct hd_field_facts *ff,

@@ -189,3 +189,101 @@ Test(substratefields, the_type_hub_slot_leads_to_the_most_classes)
 	cr_assert_eq(substratefields_hub_slot(&x.r), -1, "no slot leads to classes");
 	fc_done(&x);
 }
+
+/* ---- Name lists from the types' field arrays --------------------------- */
+
+/* Field objects at 0x1000 + 0x10 * index. */
+static const struct {
+	const struct hd_class **decl;
+	const char *name;
+	bool is_static;
+} objs[] = {
+	{&node, "left", false},  {&node, "right", false}, {&node, "parent", false},
+	{&node, "count", false}, {&node, "dirty", false}, {&base, "owner", false},
+	{&str, "value", false},  {&str, "hash", false},   {&str, "coder", false},
+	{&str, "CACHE", true},   {NULL, "lost", false},   {&node, "left", false},
+};
+#define NOBJS (sizeof objs / sizeof *objs)
+#define OBJ(i) (0x1000u + 0x10u * (i))
+
+static uint64_t obj_addr[NOBJS];
+static struct fo_cand obj_cand[NOBJS];
+
+/* The field arrays: which objects each type's array holds. */
+static const uint64_t node_all[] = {OBJ(3), OBJ(0), OBJ(4), OBJ(1), OBJ(2)};
+static const uint64_t node_less[] = {OBJ(0), OBJ(1), OBJ(2), OBJ(3)};
+static const uint64_t node_twice[] = {OBJ(0), OBJ(1), OBJ(2), OBJ(3), OBJ(4), OBJ(11)};
+static const uint64_t node_foreign[] = {OBJ(0), OBJ(1), OBJ(2), OBJ(3), OBJ(4), OBJ(6)};
+static const uint64_t sub_all[] = {OBJ(5)};
+static const uint64_t str_lost[] = {OBJ(6), OBJ(7), OBJ(10)};
+static const uint64_t str_unknown[] = {OBJ(6), OBJ(7), 0x999};
+static const uint64_t str_static[] = {OBJ(6), OBJ(7), OBJ(8), OBJ(9)};
+
+#define TYPE(c, a) ((struct sf_type_fields){(c), (a), sizeof(a) / sizeof *(a)})
+
+/* The lists TYPES prove (the classes made already: TYPE reads them). */
+static void lists(const struct sf_type_fields *types, size_t n)
+{
+	memset(&x.ff, 0, sizeof x.ff);
+	for (size_t i = 0; i < NOBJS; i++) {
+		/* Declared in reverse, so that the lookup cannot rely on order. */
+		size_t j = NOBJS - 1 - i;
+		obj_addr[j] = OBJ(i);
+		obj_cand[j] = (struct fo_cand){.decl = objs[i].decl ? *objs[i].decl : NULL,
+					       .name = objs[i].name,
+					       .is_static = objs[i].is_static};
+	}
+	cr_assert_eq(substratefields_lists(&x.ff, &k.t, types, n, obj_addr, obj_cand, NOBJS), 0);
+}
+
+/* CLS's list as "a b c" in a static buffer, "-" for none. */
+static const char *list_of(const struct hd_class *cls)
+{
+	static char buf[256];
+	const struct hd_name_list *l = ff_list_of(&x.ff, cls->hub);
+	if (!l)
+		return "-";
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < l->n; i++) {
+		if (i)
+			strcat(buf, " ");
+		strcat(buf, ff_name(&x.ff, x.ff.list_names[l->first + i]));
+	}
+	return buf;
+}
+
+Test(substratefields, a_field_array_gives_its_chain_their_field_sets)
+{
+	classes();
+	struct sf_type_fields t[] = {TYPE(node, node_all), TYPE(sub, sub_all)};
+	lists(t, 2);
+	cr_assert_str_eq(list_of(node), "count dirty left parent right");
+	cr_assert_str_eq(list_of(sub), "", "Sub declares no field");
+	cr_assert_str_eq(list_of(base), "owner");
+	cr_assert_str_eq(list_of(t_obj), "");
+	cr_assert_str_eq(list_of(str), "-", "no type of String");
+	fc_done(&x);
+}
+
+Test(substratefields, an_array_that_does_not_hold_up_gives_no_list)
+{
+	classes();
+	struct sf_type_fields t[] = {TYPE(str, str_lost), TYPE(str, str_unknown),
+				     TYPE(str, str_static), TYPE(node, node_twice),
+				     TYPE(node, node_foreign)};
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+		lists(&t[i], 1);
+		cr_assert_eq(x.ff.nlists, 0, "type %zu", i);
+		fc_done(&x);
+	}
+}
+
+Test(substratefields, types_that_disagree_on_a_class_give_it_no_list)
+{
+	classes();
+	struct sf_type_fields t[] = {TYPE(node, node_all), TYPE(node, node_less)};
+	lists(t, 2);
+	cr_assert_str_eq(list_of(node), "-");
+	cr_assert_str_eq(list_of(t_obj), "", "both agree on Object");
+	fc_done(&x);
+}

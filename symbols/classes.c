@@ -115,6 +115,28 @@ const struct hd_class *classes_find(const struct hd_classes *t, uint64_t hub)
 	return NULL;
 }
 
+enum hd_type classes_field_type(const struct hd_class *c)
+{
+	static const struct {
+		const char *name;
+		enum hd_type t;
+	} prims[] = {
+		{"boolean", HD_T_BOOLEAN}, {"byte", HD_T_BYTE},   {"char", HD_T_CHAR},
+		{"short", HD_T_SHORT},     {"int", HD_T_INT},     {"long", HD_T_LONG},
+		{"float", HD_T_FLOAT},     {"double", HD_T_DOUBLE},
+	};
+	if (!c)
+		return 0;
+	if (c->kind == HD_KIND_NONE) {
+		for (size_t i = 0; i < sizeof prims / sizeof prims[0]; i++)
+			if (strcmp(c->name, prims[i].name) == 0)
+				return prims[i].t;
+		if (strcmp(c->name, "void") == 0)
+			return 0;
+	}
+	return HD_T_OBJECT;
+}
+
 const struct hd_class *classes_named(const struct hd_classes *t, const char *name)
 {
 	for (size_t i = 0; i < t->n; i++)

@@ -110,6 +110,12 @@ void classes_free(struct hd_classes *t);
 const struct hd_class *classes_find(const struct hd_classes *t, uint64_t hub);
 const struct hd_class *classes_named(const struct hd_classes *t, const char *name);
 
+/* The type of a value whose declared type is the class C (a field's type,
+ * as the image's field objects and reflection metadata give it): a
+ * primitive for the primitive classes, 0 for void or no class, else an
+ * object reference. */
+enum hd_type classes_field_type(const struct hd_class *c);
+
 /* The names layout discovery proves (String's value, coder and hash; the
  * boxed primitives' value; Reference.referent), as facts of source
  * HD_SRC_LAYOUT into FF.  Errors: HD_E_INTERNAL. */

@@ -11,28 +11,6 @@
 /* Static locations index the statics arrays, far smaller than this. */
 #define MAX_STATIC_LOC (1 << 24)
 
-enum hd_type fo_type_of(const struct hd_class *c)
-{
-	static const struct {
-		const char *name;
-		enum hd_type t;
-	} prims[] = {
-		{"boolean", HD_T_BOOLEAN}, {"byte", HD_T_BYTE},   {"char", HD_T_CHAR},
-		{"short", HD_T_SHORT},     {"int", HD_T_INT},     {"long", HD_T_LONG},
-		{"float", HD_T_FLOAT},     {"double", HD_T_DOUBLE},
-	};
-	if (!c)
-		return 0;
-	if (c->kind == HD_KIND_NONE) {
-		for (size_t i = 0; i < sizeof prims / sizeof prims[0]; i++)
-			if (strcmp(c->name, prims[i].name) == 0)
-				return prims[i].t;
-		if (strcmp(c->name, "void") == 0)
-			return 0;
-	}
-	return HD_T_OBJECT;
-}
-
 static unsigned type_size(enum hd_type t, const struct fo_geom *g)
 {
 	return t == HD_T_OBJECT ? g->ref_size : hd_type_size(t);
@@ -140,7 +118,7 @@ void fo_score(const struct fo_cand *c, size_t n, const struct fo_geom *g, struct
 {
 	memset(s, 0, sizeof *s);
 	for (size_t i = 0; i < n; i++) {
-		enum hd_type t = fo_type_of(c[i].type);
+		enum hd_type t = classes_field_type(c[i].type);
 		if (!c[i].decl || !t || !c[i].name)
 			continue;
 		if (c[i].is_static) {
@@ -262,7 +240,7 @@ int fo_emit(struct hd_field_facts *ff, const struct fo_cand *c, size_t n,
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	size_t np = 0;
 	for (size_t i = 0; i < n; i++) {
-		enum hd_type t = fo_type_of(c[i].type);
+		enum hd_type t = classes_field_type(c[i].type);
 		bool ok = plausible_name(c[i].name) &&
 			  (c[i].is_static ? static_fits(&c[i], t, g)
 					  : fo_instance_fits(c[i].decl, c[i].loc, t, g));
@@ -604,8 +582,7 @@ void fo_report(FILE *log, const char *what, const struct fo_rows *r,
 
 bool fo_error_propagates(FILE *log, const char *what)
 {
-	enum hd_error_class e = hd_error_class();
-	if (e == HD_E_INTERNAL || e == HD_E_INTERRUPTED)
+	if (hd_error_is_fatal())
 		return true;
 	if (log)
 		fprintf(log, "field names: %s unused: %s\n", what, hd_error_message());

@@ -76,10 +76,6 @@ struct fo_cand {
 	bool is_static;
 };
 
-/* The type a field of class C holds: the primitive's for a primitive
- * class, else HD_T_OBJECT; 0 for void or no class. */
-enum hd_type fo_type_of(const struct hd_class *c);
-
 /* Does DECL's instance field at LOC, of type T, fit its class (or, for a
  * class without instances, its representative): inside its fields' bytes,
  * and a reference exactly where the class has one? */

@@ -264,8 +264,7 @@ static bool inherited_field(struct fp_run *r, const struct hd_jclass *jc, const 
 /* A failed class-file read is no reason to stop, except these. */
 static int jdk_error(void)
 {
-	enum hd_error_class e = hd_error_class();
-	if (e == HD_E_INTERRUPTED || e == HD_E_INTERNAL)
+	if (hd_error_is_fatal())
 		return -1;
 	hd_error_clear();
 	return 0;

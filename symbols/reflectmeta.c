@@ -494,23 +494,11 @@ static int array_at(const struct image *im, uint64_t addr, uint32_t max, uint32_
 /* The references held by the object array at ADDR (malloc'd). */
 static uint64_t *read_refs(const struct image *im, uint64_t addr, uint32_t *len)
 {
-	uint64_t elems;
-	if (array_at(im, addr, MAX_ARRAY, len, &elems) != 0)
+	uint64_t *refs = NULL;
+	if (imageobjs_array_refs(im->in->objs, im->in->mv, im->in->L, addr, MAX_ARRAY, &refs,
+				 len) != 0)
 		return NULL;
-	unsigned rs = im->in->L->ref_size;
-	uint8_t *raw = malloc((size_t)*len * rs + 1);
-	uint64_t *refs = malloc((size_t)*len * sizeof *refs + 1);
-	if (!raw || !refs) {
-		hd_fail(HD_E_INTERNAL, "out of memory");
-	} else if (lay_read_image(im->in->mv, elems, raw, (size_t)*len * rs, "array") == 0) {
-		for (uint32_t k = 0; k < *len; k++)
-			refs[k] = lay_ref(im->in->L, raw + (size_t)k * rs);
-		free(raw);
-		return refs;
-	}
-	free(raw);
-	free(refs);
-	return NULL;
+	return refs;
 }
 
 /* The encoding byte[] its singleton holds. */
@@ -524,8 +512,8 @@ static int find_encoding(struct image *im)
 		if (refs_to(im, imageobjs_class_at(im->in->objs, holder), holder, "[B", &data, 1,
 			    &n) != 0)
 			return -1;
-		uint32_t len;
-		uint64_t elems;
+		uint32_t len = 0;
+		uint64_t elems = 0;
 		if (n != 1 || array_at(im, data, MAX_ENCODING, &len, &elems) != 0)
 			break;
 		im->data = malloc(len + 1u);
@@ -570,22 +558,6 @@ static int read_strings(struct image *im, uint64_t arr, char ***out, size_t *n)
 	return rc;
 }
 
-static uint8_t type_of_class(const struct hd_class *c)
-{
-	static const struct {
-		const char *name;
-		enum hd_type type;
-	} prims[] = {
-		{"boolean", HD_T_BOOLEAN}, {"char", HD_T_CHAR}, {"float", HD_T_FLOAT},
-		{"double", HD_T_DOUBLE},   {"byte", HD_T_BYTE}, {"short", HD_T_SHORT},
-		{"int", HD_T_INT},         {"long", HD_T_LONG}, {"void", 0},
-	};
-	for (size_t i = 0; i < sizeof prims / sizeof *prims; i++)
-		if (strcmp(c->name, prims[i].name) == 0)
-			return (uint8_t)prims[i].type;
-	return HD_T_OBJECT;
-}
-
 /* ImageCodeInfo's String[]s and its Class[] (the types of its elements). */
 static int find_code_info_arrays(struct image *im)
 {
@@ -621,7 +593,7 @@ static int find_code_info_arrays(struct image *im)
 	}
 	for (uint32_t k = 0; k < len; k++) {
 		const struct hd_class *c = refs[k] ? classes_find(im->in->classes, refs[k]) : NULL;
-		im->class_types[k] = c ? type_of_class(c) : 0;
+		im->class_types[k] = (uint8_t)classes_field_type(c);
 	}
 	free(refs);
 	im->m.class_types = im->class_types;
@@ -795,8 +767,7 @@ int reflectmeta_facts(struct hd_field_facts *ff, const struct hd_names_input *in
 		rc = rm_facts_from(ff, &im.m, &c, &found, in->log);
 	image_free(&im);
 	if (rc != 0) {
-		enum hd_error_class cls = hd_error_class();
-		if (cls == HD_E_INTERNAL || cls == HD_E_INTERRUPTED)
+		if (hd_error_is_fatal())
 			return -1;
 		if (in->log)
 			fprintf(in->log, "reflection metadata: %s; no names from it\n",

@@ -62,8 +62,7 @@ static int add_library(pid_t pid, const struct hd_maps *maps, const struct hd_ma
 	hd_symtab *st = symtab_open(fd, path);
 	close(fd);
 	if (!st) {
-		enum hd_error_class cls = hd_error_class();
-		if (cls == HD_E_INTERNAL || cls == HD_E_INTERRUPTED)
+		if (hd_error_is_fatal())
 			return -1;
 		hd_error_restore(&before); /* a damaged libc only offers no site */
 		return 0;

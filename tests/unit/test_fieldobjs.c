@@ -14,17 +14,17 @@ static struct fo_geom g;
 Test(fieldobjs, primitive_classes_give_their_types)
 {
 	fc_table_init(&k);
-	cr_assert_eq(fo_type_of(fc_class(&k, "int", HD_KIND_NONE, 0, -1, NULL, 0)), HD_T_INT);
-	cr_assert_eq(fo_type_of(fc_class(&k, "boolean", HD_KIND_NONE, 0, -1, NULL, 0)),
+	cr_assert_eq(classes_field_type(fc_class(&k, "int", HD_KIND_NONE, 0, -1, NULL, 0)), HD_T_INT);
+	cr_assert_eq(classes_field_type(fc_class(&k, "boolean", HD_KIND_NONE, 0, -1, NULL, 0)),
 		     HD_T_BOOLEAN);
-	cr_assert_eq(fo_type_of(fc_class(&k, "double", HD_KIND_NONE, 0, -1, NULL, 0)), HD_T_DOUBLE);
-	cr_assert_eq(fo_type_of(fc_class(&k, "void", HD_KIND_NONE, 0, -1, NULL, 0)), 0);
-	cr_assert_eq(fo_type_of(fc_class(&k, "java.util.List", HD_KIND_NONE, 0, -1, NULL, 0)),
+	cr_assert_eq(classes_field_type(fc_class(&k, "double", HD_KIND_NONE, 0, -1, NULL, 0)), HD_T_DOUBLE);
+	cr_assert_eq(classes_field_type(fc_class(&k, "void", HD_KIND_NONE, 0, -1, NULL, 0)), 0);
+	cr_assert_eq(classes_field_type(fc_class(&k, "java.util.List", HD_KIND_NONE, 0, -1, NULL, 0)),
 		     HD_T_OBJECT, "an interface is a reference type");
 	/* Only a class without instances can be a primitive. */
-	cr_assert_eq(fo_type_of(fc_class(&k, "int", HD_KIND_INSTANCE, 16, -1, NULL, 0)),
+	cr_assert_eq(classes_field_type(fc_class(&k, "int", HD_KIND_INSTANCE, 16, -1, NULL, 0)),
 		     HD_T_OBJECT);
-	cr_assert_eq(fo_type_of(NULL), 0);
+	cr_assert_eq(classes_field_type(NULL), 0);
 }
 
 static const unsigned foo_refs[] = {8, 16};

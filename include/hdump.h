@@ -303,7 +303,9 @@ struct hdump_frame {
 
 struct hdump_stack {
 	pid_t tid;                        /* -1: no OS thread matched */
-	const char *name;                 /* its comm, hostile text; NULL when none */
+	const char *name;                 /* its java.lang.Thread's name where it reads,
+					     else its OS name (comm); hostile text;
+					     NULL when neither */
 	const struct hdump_frame *frames; /* most recent first */
 	size_t nframes;
 	size_t physical_frames;           /* machine frames walked */

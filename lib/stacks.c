@@ -28,6 +28,32 @@ const char *thread_name_keep(struct thread_name *n, const struct hd_task *t)
 	return n->s;
 }
 
+/* The name of the java.lang.Thread at OBJ: its `name` String, as the
+ * field names found it, read through VIEW.  NULL when any step fails: the
+ * OS thread name stands in (a name never fails the walk). */
+static char *java_thread_name(hd_memview *view, const struct hd_layout *L,
+			      const struct hd_classes *classes, uint64_t obj)
+{
+	const struct hd_class *thread = classes_named(classes, "java.lang.Thread");
+	if (!obj || !thread)
+		return NULL;
+	const struct hd_field *name = NULL;
+	for (size_t i = 0; i < thread->nfields && !name; i++)
+		if (thread->fields[i].type == HD_T_OBJECT && thread->fields[i].named_by &&
+		    strcmp(classes->interned[thread->fields[i].name], "name") == 0)
+			name = &thread->fields[i];
+	uint8_t raw[8] = {0};
+	if (!name)
+		return NULL;
+	struct hd_error_state saved;
+	hd_error_save(&saved);
+	char *s = NULL;
+	if (mv_read(view, obj + name->offset, raw, L->ref_size) == 0 && lay_ref(L, raw))
+		s = lay_read_string(view, L, lay_ref(L, raw));
+	hd_error_restore(&saved);
+	return s;
+}
+
 static int name_frames(struct live_stacks *s, hd_memview *view, const struct hd_layout *L,
 		       const struct hd_classes *classes, const struct hd_isolate *iso)
 {
@@ -45,8 +71,10 @@ static int name_frames(struct live_stacks *s, hd_memview *view, const struct hd_
 		const struct hd_stack *w = &s->walks[i];
 		const struct hd_task *t = iso->threads[i].task;
 		s->traces[i] = (struct hd_trace){s->frames + k, w->njava};
+		const char *os_name = thread_name_keep(&s->names[i], t);
+		s->names[i].java = java_thread_name(view, L, classes, iso->threads[i].thread_obj);
 		s->api[i] = (struct hdump_stack){
-			.tid = t ? t->tid : -1, .name = thread_name_keep(&s->names[i], t),
+			.tid = t ? t->tid : -1, .name = s->names[i].java ? s->names[i].java : os_name,
 			.frames = s->api_frames + k, .nframes = w->njava,
 			.physical_frames = w->nphys, .end = w->end ? w->end : "no Java frame to start at",
 		};
@@ -101,6 +129,8 @@ void stacks_free(struct live_stacks *s)
 	free(s->frames);
 	free(s->methods);
 	free(s->api);
+	for (size_t i = 0; s->names && i < s->n; i++)
+		free(s->names[i].java);
 	free(s->names);
 	free(s->api_frames);
 	memset(s, 0, sizeof *s);

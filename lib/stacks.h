@@ -19,6 +19,7 @@
  * at the end of each attempt, and the API's names must outlive it. */
 struct thread_name {
 	char s[sizeof ((struct hd_task *)0)->comm];
+	char *java;  /* its java.lang.Thread's name (malloc'd), NULL if unread */
 };
 
 /* N holds T's name; returns it, or NULL without T (no OS thread matched). */

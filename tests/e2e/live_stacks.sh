@@ -35,10 +35,15 @@ check_stacks() {
 	[ "$printed" -ge 1 ] && pass "$name prints $printed threads" || fail "$name printed no thread"
 	expect_eq "$name: threads without a named frame" "$(awk '$NF == 0' "$file.per-thread" | wc -l)" 0
 	awk '$NF == 0 { print "    without a named frame: " $0 }' "$file.per-thread"
-	# names are the OS threads' (comm): the main thread's is the process's
-	grep -qF "\"$(cat "/proc/$REPL_PID/comm")\" tid=" "$file" &&
-		pass "$name names the main thread by its OS name" ||
-		fail "$name: no thread named $(cat "/proc/$REPL_PID/comm")"
+	# names are the java.lang.Threads': the REPL's main thread and the
+	# reader thread the REPL starts, whose OS names differ (comm is the
+	# process's, resp. cut at 15 bytes)
+	grep -qF '"main" tid=' "$file" &&
+		pass "$name names the main thread by its Java name" ||
+		fail "$name: no thread named \"main\""
+	grep -qF '"JLine terminal non blocking reader thread" tid=' "$file" &&
+		pass "$name gives a name longer than an OS thread name" ||
+		fail "$name: no thread named \"JLine terminal non blocking reader thread\""
 	grep -q 'at org\.jline\.utils\.NonBlockingInputStreamImpl\.run(line [0-9]*)' "$file" &&
 		pass "$name: the reader thread, blocked reading stdin, shows the line it waits at" ||
 		fail "$name: no NonBlockingInputStreamImpl.run frame"

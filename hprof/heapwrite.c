@@ -84,7 +84,7 @@ static uint64_t viewer_class_id(size_t i) { return 0x11 + 0x10 * (uint64_t)i; }
  * id (a viewer keeps one text per id). */
 enum name_kind {
 	NAME_CLASS,  /* t->n class names */
-	NAME_FIELD,  /* t->ninterned instance field names */
+	NAME_FIELD,  /* t->names.n instance field names */
 	NAME_VIEWER, /* N_VIEWER_CLASSES names of classes the image lacks */
 	NAME_STATIC, /* the statics' nnames names */
 	NAME_TRACE,  /* the STACK FRAME strings, last: as many as there are */
@@ -95,7 +95,7 @@ static uint64_t name_id(const struct hd_dump_input *in, enum name_kind kind, uin
 	const struct hd_statics *s = in->statics;
 	const uint64_t count[] = {
 		[NAME_CLASS] = in->classes->n,
-		[NAME_FIELD] = in->classes->ninterned,
+		[NAME_FIELD] = in->classes->names.n,
 		[NAME_VIEWER] = N_VIEWER_CLASSES,
 		[NAME_STATIC] = s ? s->nnames : 0,
 	};
@@ -172,8 +172,8 @@ static int write_class_names(struct writer *x)
 					      DUMMY_TRACE, name_id(x->in, NAME_CLASS, k));
 	}
 	free(buf);
-	for (size_t i = 0; i < t->ninterned && rc == 0; i++)
-		rc = hprof_utf8(x->w, name_id(x->in, NAME_FIELD, i), t->interned[i]);
+	for (size_t i = 0; i < t->names.n && rc == 0; i++)
+		rc = hprof_utf8(x->w, name_id(x->in, NAME_FIELD, i), t->names.v[i]);
 	const struct hd_statics *s = x->in->statics;
 	for (size_t i = 0; s && i < s->nnames && rc == 0; i++)
 		rc = hprof_utf8(x->w, name_id(x->in, NAME_STATIC, i), s->names[i]);

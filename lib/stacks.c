@@ -40,7 +40,7 @@ static char *java_thread_name(hd_memview *view, const struct hd_layout *L,
 	const struct hd_field *name = NULL;
 	for (size_t i = 0; i < thread->nfields && !name; i++)
 		if (thread->fields[i].type == HD_T_OBJECT && thread->fields[i].named_by &&
-		    strcmp(classes->interned[thread->fields[i].name], "name") == 0)
+		    strcmp(classes->names.v[thread->fields[i].name], "name") == 0)
 			name = &thread->fields[i];
 	uint8_t raw[8] = {0};
 	if (!name)

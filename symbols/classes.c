@@ -47,59 +47,6 @@ static uint64_t mix(uint64_t x)
 	return x;
 }
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
-	return h;
-}
-
-static int intern_grow(struct hd_classes *t)
-{
-	size_t nslots = t->intern_nslots ? t->intern_nslots * 2 : 1024;
-	uint32_t *slots = calloc(nslots, sizeof *slots);
-	char **v = realloc(t->interned, nslots / 2 * sizeof *v);
-	if (!slots || !v) {
-		free(slots);
-		if (v)
-			t->interned = v;
-		return hd_fail(HD_E_INTERNAL, "out of memory");
-	}
-	t->interned = v;
-	t->cap_interned = nslots / 2;
-	for (size_t k = 0; k < t->ninterned; k++) {
-		size_t i = hash_str(t->interned[k]) & (nslots - 1);
-		while (slots[i])
-			i = (i + 1) & (nslots - 1);
-		slots[i] = (uint32_t)(k + 1);
-	}
-	free(t->intern_slots);
-	t->intern_slots = slots;
-	t->intern_nslots = nslots;
-	return 0;
-}
-
-static int intern(struct hd_classes *t, const char *s, uint32_t *idx)
-{
-	if (t->ninterned == t->cap_interned && intern_grow(t) != 0)
-		return -1;
-	size_t i = hash_str(s) & (t->intern_nslots - 1);
-	for (; t->intern_slots[i]; i = (i + 1) & (t->intern_nslots - 1)) {
-		if (strcmp(t->interned[t->intern_slots[i] - 1], s) == 0) {
-			*idx = t->intern_slots[i] - 1;
-			return 0;
-		}
-	}
-	char *copy = strdup(s);
-	if (!copy)
-		return hd_fail(HD_E_INTERNAL, "out of memory");
-	t->interned[t->ninterned] = copy;
-	*idx = (uint32_t)t->ninterned++;
-	t->intern_slots[i] = *idx + 1;
-	return 0;
-}
-
 const struct hd_class *classes_find(const struct hd_classes *t, uint64_t hub)
 {
 	if (!t->nslots)
@@ -250,7 +197,7 @@ static int add_unnamed(struct field_builder *b, const struct hd_layout *L, unsig
 		snprintf(name, sizeof name, "%s@%u", kind, off);
 	else
 		snprintf(name, sizeof name, "%s", kind);
-	if (intern(b->t, name, &idx) != 0)
+	if (strintern_add(&b->t->names, name, &idx) != 0)
 		return -1;
 	uint8_t named_by = slot == HD_SLOT_NONE ? 0 : 1u << HD_SRC_LAYOUT;
 	return add_field(b, L, (struct hd_field){.offset = off, .type = type, .named_by = named_by,
@@ -574,7 +521,7 @@ static int factset_build(struct factset *fs, const struct hd_classes *t,
 			continue;
 		bool arraylike = c && (c->kind == HD_KIND_OBJ_ARRAY || c->kind == HD_KIND_PRIM_ARRAY);
 		uint8_t type = f->type;
-		if (!c || arraylike || (type != 0 && !is_type(type)) || f->name >= ff->nnames ||
+		if (!c || arraylike || (type != 0 && !is_type(type)) || f->name >= ff->names.n ||
 		    f->source >= HD_SRC_COUNT) {
 			fs->drop[i] = true;
 			continue;
@@ -1007,7 +954,7 @@ static void padding_if_complete(struct apply *x, struct field_builder *b, size_t
 		bool placed = has_static(fs, (uint32_t)k, name);
 		for (size_t f = inherited; f < b->n && !placed; f++)
 			placed = b->f[f].named_by &&
-				 strcmp(x->t->interned[b->f[f].name], ff_name(fs->ff, name)) == 0;
+				 strcmp(x->t->names.v[b->f[f].name], ff_name(fs->ff, name)) == 0;
 		if (!placed)
 			return;
 	}
@@ -1040,7 +987,7 @@ static int add_named(struct apply *x, struct field_builder *b, size_t k)
 			fs->kept[fs->order[m]] = true;
 		}
 		uint32_t idx;
-		if (intern(x->t, ff_name(fs->ff, fs->ff->v[f].name), &idx) != 0 ||
+		if (strintern_add(&x->t->names, ff_name(fs->ff, fs->ff->v[f].name), &idx) != 0 ||
 		    add_field(b, x->L, (struct hd_field){.offset = off, .type = type,
 							 .named_by = named_by, .name = idx}) != 0)
 			return -1;
@@ -1387,10 +1334,7 @@ void classes_free(struct hd_classes *t)
 		free(t->v[i].fields);
 		free(t->v[i].own);
 	}
-	for (size_t i = 0; i < t->ninterned; i++)
-		free(t->interned[i]);
-	free(t->interned);
-	free(t->intern_slots);
+	strintern_free(&t->names);
 	free(t->v);
 	free(t->slots);
 	memset(t, 0, sizeof *t);

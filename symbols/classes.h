@@ -17,6 +17,7 @@
 #include "layout.h"
 #include "../agent/memview.h"
 #include "../common/hd_error.h"
+#include "../common/strintern.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -61,7 +62,7 @@ struct hd_field {
 			       it (a slot: HD_SRC_LAYOUT); 0: a synthetic name,
 			       kind@offset (ref@16, i32@24) */
 	uint8_t slot;       /* enum hd_slot */
-	uint32_t name;      /* index into hd_classes.interned */
+	uint32_t name;      /* index into hd_classes.names */
 };
 
 struct hd_class {
@@ -93,10 +94,7 @@ struct hd_classes {
 	size_t n;
 	uint32_t *slots;    /* open-addressing index: hub -> position in v + 1 */
 	size_t nslots;
-	char **interned;    /* field names, each once */
-	size_t ninterned, cap_interned;
-	uint32_t *intern_slots; /* open-addressing index: name -> position + 1 */
-	size_t intern_nslots;
+	struct hd_strintern names; /* field names, each once */
 };
 
 /* Reads every hub in HUBS from the image heap in MV and derives its fields.

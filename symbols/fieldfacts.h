@@ -10,6 +10,7 @@
 #define HD_FIELDFACTS_H
 
 #include "../common/hd_error.h"
+#include "../common/strintern.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -55,10 +56,7 @@ struct hd_field_facts {
 	size_t nlists, cap_lists;
 	uint32_t *list_names;
 	size_t nlist_names, cap_list_names;
-	char **names;      /* each distinct name once */
-	size_t nnames, cap_names;
-	uint32_t *name_slots; /* open addressing: name -> index + 1 */
-	size_t name_nslots;
+	struct hd_strintern names; /* each distinct name once */
 };
 
 /* Adds a fact (F's name field is ignored: NAME is copied).  Errors:
@@ -72,7 +70,7 @@ HD_MUST_CHECK int ff_add_list(struct hd_field_facts *ff, uint64_t hub, const cha
 const struct hd_name_list *ff_list_of(const struct hd_field_facts *ff, uint64_t hub);
 static inline const char *ff_name(const struct hd_field_facts *ff, uint32_t i)
 {
-	return ff->names[i];
+	return ff->names.v[i];
 }
 void ff_free(struct hd_field_facts *ff);
 

@@ -397,13 +397,13 @@ static void find_contradictions(const struct hd_statics *s, struct placed *p, si
 
 static int keep_names(struct hd_statics *s, const struct hd_field_facts *ff)
 {
-	uint32_t *local = malloc((ff->nnames ? ff->nnames : 1) * sizeof *local);
+	uint32_t *local = malloc((ff->names.n ? ff->names.n : 1) * sizeof *local);
 	s->names = malloc((s->n ? s->n : 1) * sizeof *s->names);
 	if (!local || !s->names) {
 		free(local);
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	}
-	memset(local, 0xff, (ff->nnames ? ff->nnames : 1) * sizeof *local);
+	memset(local, 0xff, (ff->names.n ? ff->names.n : 1) * sizeof *local);
 	for (size_t i = 0; i < s->n; i++) {
 		uint32_t f = s->v[i].name;
 		if (local[f] == UINT32_MAX) {

@@ -88,7 +88,7 @@ static bool provable_padding(const struct hd_layout *L, const struct hd_class *c
 static bool is_slot(const struct hd_classes *t, const struct hd_field *f, enum hd_slot slot)
 {
 	static const char *const names[] = {[HD_SLOT_HASH] = "<hash>", [HD_SLOT_MONITOR] = "<monitor>"};
-	return f->slot == slot && strcmp(t->interned[f->name], names[slot]) == 0 &&
+	return f->slot == slot && strcmp(t->names.v[f->name], names[slot]) == 0 &&
 	       f->type == (slot == HD_SLOT_HASH ? HD_T_INT : HD_T_OBJECT) &&
 	       f->named_by == 1u << HD_SRC_LAYOUT;
 }
@@ -183,14 +183,14 @@ static void check_classes(const struct sh_params *p)
 	const struct hd_class *s = classes_named(&t, "java.lang.String");
 	cr_assert_not_null(s);
 	const struct hd_field *f = field_at(s, r.L.str_value);
-	cr_assert(f && f->type == HD_T_OBJECT && strcmp(t.interned[f->name], "value") == 0);
+	cr_assert(f && f->type == HD_T_OBJECT && strcmp(t.names.v[f->name], "value") == 0);
 	f = field_at(s, (uint32_t)r.L.str_hash);
-	cr_assert(f && f->type == HD_T_INT && strcmp(t.interned[f->name], "hash") == 0);
+	cr_assert(f && f->type == HD_T_INT && strcmp(t.names.v[f->name], "hash") == 0);
 	f = field_at(s, (uint32_t)r.L.str_coder);
-	cr_assert(f && f->type == HD_T_BYTE && strcmp(t.interned[f->name], "coder") == 0);
+	cr_assert(f && f->type == HD_T_BYTE && strcmp(t.names.v[f->name], "coder") == 0);
 	const struct hd_class *integer = classes_named(&t, "java.lang.Integer");
 	f = field_at(integer, sh_field(&r.h, "java.lang.Integer", "value"));
-	cr_assert(f && f->type == HD_T_INT && strcmp(t.interned[f->name], "value") == 0);
+	cr_assert(f && f->type == HD_T_INT && strcmp(t.names.v[f->name], "value") == 0);
 	/* FillsGap.r lies in WithLong's gap: its identity-hash slot with
 	 * 4-byte references, its hash and padding with 8-byte ones in CE 25.
 	 * No field of WithLong's is there, so FillsGap's HPROF super is its
@@ -234,7 +234,7 @@ Test(classes, weak_reference_names_its_referent)
 		const struct hd_field *f =
 			field_at(classes_named(&t, "java.lang.ref.WeakReference"), (uint32_t)r.L.referent_off);
 		cr_assert(f && f->type == HD_T_OBJECT);
-		cr_assert_str_eq(t.interned[f->name], "referent", "%s", PRESETS[i]->name);
+		cr_assert_str_eq(t.names.v[f->name], "referent", "%s", PRESETS[i]->name);
 		classes_free(&t);
 		teardown(&r);
 	}
@@ -386,7 +386,7 @@ static const char *name_at(const struct applied *a, const char *cls, unsigned of
 	const struct hd_field *f = field_at(classes_named(&a->t, cls), off);
 	if (type)
 		*type = f ? f->type : 0;
-	return f ? a->t.interned[f->name] : NULL;
+	return f ? a->t.names.v[f->name] : NULL;
 }
 
 /* A synthetic name: kind@offset. */
@@ -530,7 +530,7 @@ Test(classes, facts_that_do_not_fit_are_dropped)
 					 who);
 		for (size_t i = 0; i < node->nfields; i++)
 			cr_assert_eq(node->fields[i].named_by && !node->fields[i].slot, 0, "%s: %s", who,
-				     a.t.interned[node->fields[i].name]);
+				     a.t.names.v[node->fields[i].name]);
 		cr_assert_eq(a.st.facts_kept[HD_SRC_SUBSTRATE], 0, "%s", who);
 		cr_assert_eq(a.st.facts_dropped[HD_SRC_SUBSTRATE], 6u + hash_inside, "%s", who);
 		cr_assert_eq(a.st.facts_dropped[HD_SRC_TRUFFLE], 2);
@@ -567,7 +567,7 @@ Test(classes, inherited_fields_belong_to_the_superclass)
 		cr_assert_eq(am->nown, 2, "%s: AbstractMap lists %zu fields", who, am->nown);
 		cr_assert_eq(hm->super, (int32_t)(am - a.t.v));
 		for (size_t i = 0; i < hm->nown; i++) {
-			const char *n = a.t.interned[hm->own[i].name];
+			const char *n = a.t.names.v[hm->own[i].name];
 			cr_assert(strcmp(n, "keySet") && strcmp(n, "values"), "%s: HashMap lists %s", who, n);
 		}
 		cr_assert_str_eq(name_at(&a, map, off_of(&a, map, "values"), NULL), "values");
@@ -645,7 +645,7 @@ Test(classes, no_superclass_links_still_fields)
 		const struct hd_class *node = classes_named(&t, NODE);
 		cr_assert_eq(node->jsuper, -1);
 		cr_assert_not_null(field_at(node, sh_field(&r.h, NODE, "next")), "%s", r.h.p.name);
-		cr_assert_str_eq(t.interned[field_at(classes_named(&t, "java.lang.String"),
+		cr_assert_str_eq(t.names.v[field_at(classes_named(&t, "java.lang.String"),
 						     r.L.str_value)->name], "value");
 		cr_assert_eq(java_fields(classes_named(&t, "java.lang.Object")), 0);
 		classes_free(&t);
@@ -775,7 +775,7 @@ Test(classes, bytes_after_an_appended_hash_are_padding)
 	cr_assert_eq(s->fixed_size, 32);
 	cr_assert(is_slot(&t, own_at(s, 24), HD_SLOT_HASH));
 	cr_assert_null(field_at(s, 28), "a field on String's padding");
-	cr_assert_str_eq(t.interned[field_at(s, 22)->name], "i16@22");
+	cr_assert_str_eq(t.names.v[field_at(s, 22)->name], "i16@22");
 	classes_free(&t);
 	teardown(&r);
 }

@@ -18,7 +18,7 @@ Test(fieldfacts, facts_and_lists_come_back_as_added)
 		cr_assert_eq(ff_add(&ff, &f, name), 0);
 	}
 	cr_assert_eq(ff.n, 1000);
-	cr_assert_eq(ff.nnames, 300, "each name once");
+	cr_assert_eq(ff.names.n, 300, "each name once");
 	for (unsigned i = 0; i < 1000; i++) {
 		snprintf(name, sizeof name, "f%u", i % 300);
 		cr_assert_str_eq(ff_name(&ff, ff.v[i].name), name);

@@ -54,7 +54,7 @@ static const char *field_name(const struct hd_classes *t, const struct hd_class 
 {
 	for (size_t i = 0; i < c->nfields; i++)
 		if (c->fields[i].offset == off)
-			return t->interned[c->fields[i].name];
+			return t->names.v[c->fields[i].name];
 	return NULL;
 }
 
@@ -124,8 +124,8 @@ Test(fieldnames, moved_copy_named_alike)
 				continue;
 			cr_assert_eq(y->nfields, x->nfields, "%s: %s", h.p.name, x->name);
 			for (size_t f = 0; f < x->nfields; f++)
-				cr_assert_str_eq(b.t.interned[y->fields[f].name],
-						 a.t.interned[x->fields[f].name]);
+				cr_assert_str_eq(b.t.names.v[y->fields[f].name],
+						 a.t.names.v[x->fields[f].name]);
 		}
 		unplace(&a);
 		unplace(&b);

@@ -331,7 +331,7 @@ static long value_pos(const struct hd_classes *t, const struct hd_class *c, cons
 	long pos = 0;
 	for (const struct hd_class *k = c; k; k = k->super >= 0 ? &t->v[k->super] : NULL) {
 		for (size_t i = 0; i < k->nown; i++) {
-			if (strcmp(t->interned[k->own[i].name], name) == 0)
+			if (strcmp(t->names.v[k->own[i].name], name) == 0)
 				return pos;
 			pos += k->own[i].type == HD_T_OBJECT ? 8 : hd_type_size(k->own[i].type);
 		}

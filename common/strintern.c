@@ -1,17 +1,10 @@
 #include "strintern.h"
 
 #include "grow.h"
+#include "hash.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
-	return h;
-}
 
 static int rehash(struct hd_strintern *s)
 {
@@ -20,7 +13,7 @@ static int rehash(struct hd_strintern *s)
 	if (!slots)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	for (size_t k = 0; k < s->n; k++) {
-		size_t i = hash_str(s->v[k]) & (nslots - 1);
+		size_t i = hd_hash_str(s->v[k]) & (nslots - 1);
 		while (slots[i])
 			i = (i + 1) & (nslots - 1);
 		slots[i] = (uint32_t)(k + 1);
@@ -35,7 +28,7 @@ int strintern_add(struct hd_strintern *s, const char *str, uint32_t *idx)
 {
 	if ((s->n + 1) * 2 > s->nslots && rehash(s) != 0)
 		return -1;
-	size_t i = hash_str(str) & (s->nslots - 1);
+	size_t i = hd_hash_str(str) & (s->nslots - 1);
 	for (; s->slots[i]; i = (i + 1) & (s->nslots - 1))
 		if (strcmp(s->v[s->slots[i] - 1], str) == 0) {
 			*idx = s->slots[i] - 1;

@@ -2,6 +2,7 @@
 
 #include "heapwalk.h"
 #include "../common/grow.h"
+#include "../common/hash.h"
 #include "../common/hd_error.h"
 #include "../common/interrupt.h"
 
@@ -39,19 +40,11 @@ unsigned hd_type_size(enum hd_type t)
 	return 0;
 }
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	return x;
-}
-
 const struct hd_class *classes_find(const struct hd_classes *t, uint64_t hub)
 {
 	if (!t->nslots)
 		return NULL;
-	for (size_t i = mix(hub) & (t->nslots - 1), probes = 0; probes < t->nslots;
+	for (size_t i = hd_hash_u64(hub) & (t->nslots - 1), probes = 0; probes < t->nslots;
 	     i = (i + 1) & (t->nslots - 1), probes++) {
 		uint32_t s = t->slots[i];
 		if (!s)
@@ -112,7 +105,7 @@ static int build_index(struct hd_classes *t)
 	if (!t->slots)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	for (size_t k = 0; k < t->n; k++) {
-		size_t i = mix(t->v[k].hub) & (t->nslots - 1);
+		size_t i = hd_hash_u64(t->v[k].hub) & (t->nslots - 1);
 		while (t->slots[i])
 			i = (i + 1) & (t->nslots - 1);
 		t->slots[i] = (uint32_t)(k + 1);

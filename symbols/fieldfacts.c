@@ -1,6 +1,7 @@
 #include "fieldfacts.h"
 
 #include "../common/grow.h"
+#include "../common/hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +27,50 @@ int ff_add(struct hd_field_facts *ff, const struct hd_field_fact *f, const char 
 	return 0;
 }
 
+/* Slot of HUB's list in the index: where it is, or the free slot it would
+ * take. */
+static size_t list_slot(const struct hd_field_facts *ff, uint64_t hub)
+{
+	size_t i = hd_hash_u64(hub) & (ff->list_nslots - 1);
+	while (ff->list_slots[i] && ff->lists[ff->list_slots[i] - 1].hub != hub)
+		i = (i + 1) & (ff->list_nslots - 1);
+	return i;
+}
+
+/* Indexes lists [FROM, nlists), each hub's first list winning. */
+static void index_lists(struct hd_field_facts *ff, size_t from)
+{
+	for (size_t k = from; k < ff->nlists; k++) {
+		size_t i = list_slot(ff, ff->lists[k].hub);
+		if (!ff->list_slots[i])
+			ff->list_slots[i] = (uint32_t)(k + 1);
+	}
+}
+
+/* A fresh index for the lists there are, with room for one more. */
+static int reindex_lists(struct hd_field_facts *ff)
+{
+	size_t nslots = 64;
+	while (nslots < (ff->nlists + 1) * 2)
+		nslots <<= 1;
+	uint32_t *slots = calloc(nslots, sizeof *slots);
+	if (!slots)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	free(ff->list_slots);
+	ff->list_slots = slots;
+	ff->list_nslots = nslots;
+	index_lists(ff, 0);
+	return 0;
+}
+
 int ff_add_list(struct hd_field_facts *ff, uint64_t hub, const char *const *names, size_t n)
 {
 	if (n > UINT32_MAX - ff->nlist_names)
 		return hd_fail(HD_E_INTERNAL, "too many field names");
-	if (hd_grow(&ff->lists, &ff->cap_lists, ff->nlists, sizeof *ff->lists, 64) != 0)
+	if (ff->nlists >= UINT32_MAX - 1)
+		return hd_fail(HD_E_INTERNAL, "too many name lists");
+	if (hd_grow(&ff->lists, &ff->cap_lists, ff->nlists, sizeof *ff->lists, 64) != 0 ||
+	    ((ff->nlists + 1) * 2 > ff->list_nslots && reindex_lists(ff) != 0))
 		return -1;
 	struct hd_name_list l = {hub, (uint32_t)ff->nlist_names, 0};
 	for (size_t i = 0; i < n; i++) {
@@ -43,15 +83,27 @@ int ff_add_list(struct hd_field_facts *ff, uint64_t hub, const char *const *name
 		l.n++;
 	}
 	ff->lists[ff->nlists++] = l;
+	index_lists(ff, ff->nlists - 1);
 	return 0;
+}
+
+void ff_truncate(struct hd_field_facts *ff, size_t n, size_t nlists)
+{
+	if (n < ff->n)
+		ff->n = n;
+	if (nlists >= ff->nlists)
+		return;
+	ff->nlists = nlists;
+	memset(ff->list_slots, 0, ff->list_nslots * sizeof *ff->list_slots);
+	index_lists(ff, 0);
 }
 
 const struct hd_name_list *ff_list_of(const struct hd_field_facts *ff, uint64_t hub)
 {
-	for (size_t i = 0; i < ff->nlists; i++)
-		if (ff->lists[i].hub == hub)
-			return &ff->lists[i];
-	return NULL;
+	if (!ff->list_nslots)
+		return NULL;
+	uint32_t k = ff->list_slots[list_slot(ff, hub)];
+	return k ? &ff->lists[k - 1] : NULL;
 }
 
 void ff_free(struct hd_field_facts *ff)
@@ -59,6 +111,7 @@ void ff_free(struct hd_field_facts *ff)
 	strintern_free(&ff->names);
 	free(ff->v);
 	free(ff->lists);
+	free(ff->list_slots);
 	free(ff->list_names);
 	memset(ff, 0, sizeof *ff);
 }

@@ -54,6 +54,8 @@ struct hd_field_facts {
 	size_t n, cap;
 	struct hd_name_list *lists;
 	size_t nlists, cap_lists;
+	uint32_t *list_slots; /* open addressing: hub -> its first list + 1 */
+	size_t list_nslots;
 	uint32_t *list_names;
 	size_t nlist_names, cap_list_names;
 	struct hd_strintern names; /* each distinct name once */
@@ -66,7 +68,10 @@ HD_MUST_CHECK int ff_add(struct hd_field_facts *ff, const struct hd_field_fact *
 /* Adds HUB's name list.  Errors: HD_E_INTERNAL. */
 HD_MUST_CHECK int ff_add_list(struct hd_field_facts *ff, uint64_t hub, const char *const *names,
 			      size_t n);
-/* The name list of HUB, NULL if none was added. */
+/* Forgets every fact and list added after the first N and NLISTS (what a
+ * source that failed added). */
+void ff_truncate(struct hd_field_facts *ff, size_t n, size_t nlists);
+/* The (first) name list of HUB, NULL if none was added. */
 const struct hd_name_list *ff_list_of(const struct hd_field_facts *ff, uint64_t hub);
 static inline const char *ff_name(const struct hd_field_facts *ff, uint32_t i)
 {

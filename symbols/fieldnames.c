@@ -45,8 +45,7 @@ static int run_source(struct hd_field_facts *ff, size_t i, const struct hd_names
 			fprintf(in->log, "field names from %s: %s\n", ff_source_name(sources[i].source),
 				hd_error_message());
 		hd_error_clear();
-		ff->n = n0;
-		ff->nlists = nlists0;
+		ff_truncate(ff, n0, nlists0);
 		return 0;
 	}
 	for (size_t k = n0; k < ff->n; k++)

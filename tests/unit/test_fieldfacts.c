@@ -39,3 +39,32 @@ Test(fieldfacts, facts_and_lists_come_back_as_added)
 	ff_free(&ff);
 	cr_assert_eq(ff.n, 0);
 }
+
+/* Lists by hub across the index's growth: a hub's first list is its list;
+ * truncating forgets the later lists, for lookups too. */
+Test(fieldfacts, lists_by_hub_and_truncation)
+{
+	struct hd_field_facts ff = {0};
+	static const char *const a[] = {"a"}, *const b[] = {"b", "c"};
+	for (uint64_t h = 0; h < 3000; h++)
+		cr_assert_eq(ff_add_list(&ff, 0x10000 + 8 * h, a, 1), 0);
+	cr_assert_eq(ff_add_list(&ff, 0x10000, b, 2), 0); /* a second list for hub 0 */
+	for (uint64_t h = 0; h < 3000; h++) {
+		const struct hd_name_list *l = ff_list_of(&ff, 0x10000 + 8 * h);
+		cr_assert_not_null(l, "hub %llu", (unsigned long long)h);
+		cr_assert_eq(l->hub, 0x10000 + 8 * h);
+		cr_assert_eq(l->n, 1, "the first list of a hub is its list");
+	}
+	cr_assert_null(ff_list_of(&ff, 0x10004));
+	struct hd_field_fact f = {.hub = 0x10000, .offset = 8, .type = HD_T_INT};
+	cr_assert_eq(ff_add(&ff, &f, "x"), 0);
+	cr_assert_eq(ff_add(&ff, &f, "y"), 0);
+	ff_truncate(&ff, 1, 1000);
+	cr_assert_eq(ff.n, 1);
+	cr_assert_eq(ff.nlists, 1000);
+	cr_assert_not_null(ff_list_of(&ff, 0x10000 + 8 * 999));
+	cr_assert_null(ff_list_of(&ff, 0x10000 + 8 * 1000), "a forgotten list is not found");
+	cr_assert_eq(ff_add_list(&ff, 0x10000 + 8 * 1000, b, 2), 0);
+	cr_assert_eq(ff_list_of(&ff, 0x10000 + 8 * 1000)->n, 2);
+	ff_free(&ff);
+}

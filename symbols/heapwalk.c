@@ -1,6 +1,7 @@
 #include "heapwalk.h"
 
 #include "../common/hd_error.h"
+#include "../common/interrupt.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -335,4 +336,24 @@ int hw_image_chunks(struct hd_walker *w, hd_chunk_fn fn, void *ctx)
 		u += (uint64_t)h.next;
 	}
 	return 0;
+}
+
+struct image_objects {
+	struct hd_walker *w;
+	hd_object_fn fn;
+	void *ctx;
+};
+
+static int image_objects_chunk(void *ctx, const struct hd_chunk *ch)
+{
+	const struct image_objects *x = ctx;
+	if (hd_interrupted())
+		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
+	return hw_walk_range(x->w, ch->first, ch->top, ch->gaps, ch->ngaps, x->fn, x->ctx);
+}
+
+int hw_image_objects(struct hd_walker *w, hd_object_fn fn, void *ctx)
+{
+	w->in_image_heap = true;
+	return hw_image_chunks(w, image_objects_chunk, &(struct image_objects){w, fn, ctx});
 }

@@ -118,4 +118,10 @@ typedef int (*hd_chunk_fn)(void *ctx, const struct hd_chunk *chunk);
  * reports, HD_E_LAYOUT for a header that does not hold together. */
 HD_MUST_CHECK int hw_image_chunks(struct hd_walker *w, hd_chunk_fn fn, void *ctx);
 
+/* Every object of the image heap, chunk by chunk in hw_image_chunks'
+ * order: FN(CTX, object) for each (W walks as in_image_heap; a signal
+ * ends the walk between chunks, HD_E_INTERRUPTED).  Returns 0, FN's
+ * nonzero result, or -1 with the error recorded, as hw_image_chunks. */
+HD_MUST_CHECK int hw_image_objects(struct hd_walker *w, hd_object_fn fn, void *ctx);
+
 #endif

@@ -1,7 +1,6 @@
 #include "imageobjs.h"
 
 #include "heapwalk.h"
-#include "../common/interrupt.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +8,6 @@
 struct collect {
 	struct hd_imageobjs *io;
 	size_t cap;
-	struct hd_walker *w;
 };
 
 static int reserve(struct collect *x)
@@ -46,14 +44,6 @@ static int collect_object(void *ctx, const struct hd_object *o)
 	return 0;
 }
 
-static int collect_chunk(void *ctx, const struct hd_chunk *ch)
-{
-	struct collect *x = ctx;
-	if (hd_interrupted())
-		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
-	return hw_walk_range(x->w, ch->first, ch->top, ch->gaps, ch->ngaps, collect_object, x);
-}
-
 /* Groups the objects by class with a counting sort: the walk visited them
  * in address order, so each group comes out ascending. */
 static int group_by_class(struct hd_imageobjs *io)
@@ -85,9 +75,8 @@ int imageobjs_build(struct hd_imageobjs *io, hd_memview *mv, const struct hd_lay
 	struct hd_walker w;
 	if (hw_init(&w, L, mv, classes_lookup, (void *)t) != 0)
 		return -1;
-	w.in_image_heap = true;
-	struct collect x = {.io = io, .w = &w};
-	int rc = hw_image_chunks(&w, collect_chunk, &x);
+	struct collect x = {.io = io};
+	int rc = hw_image_objects(&w, collect_object, &x);
 	hw_fini(&w);
 	if (rc != 0)
 		return -1;

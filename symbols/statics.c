@@ -3,7 +3,6 @@
 #include "classes.h"
 #include "heapwalk.h"
 #include "imageobjs.h"
-#include "../common/interrupt.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -121,19 +120,6 @@ static int scan_object(void *ctx, const struct hd_object *o)
 		len -= n;
 	}
 	return 0;
-}
-
-struct scan_walk {
-	struct hd_walker *w;
-	struct scan *x;
-};
-
-static int scan_chunk(void *ctx, const struct hd_chunk *ch)
-{
-	struct scan_walk *sw = ctx;
-	if (hd_interrupted())
-		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
-	return hw_walk_range(sw->w, ch->first, ch->top, ch->gaps, ch->ngaps, scan_object, sw->x);
 }
 
 static bool is_ref(const struct hd_field_fact *f) { return f->type == HD_T_OBJECT; }
@@ -291,8 +277,7 @@ int statics_locate(struct hd_statics *s, const struct hd_field_facts *ff,
 	add_candidates(&x, io, BYTE_ARRAY);
 	if (hw_init(&w, in->L, in->mv, classes_lookup, (void *)in->classes) != 0)
 		goto out;
-	w.in_image_heap = true;
-	rc = hw_image_chunks(&w, scan_chunk, &(struct scan_walk){&w, &x});
+	rc = hw_image_objects(&w, scan_object, &x);
 	hw_fini(&w);
 	if (rc != 0) {
 		if (hd_error_is_fatal())

@@ -2,7 +2,6 @@
 
 #include "heapwalk.h"
 #include "../common/hd_error.h"
-#include "../common/interrupt.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,19 +20,6 @@ static int collect_cb(void *ctx, const struct hd_object *o)
 	if (o->hub == c->hub && c->n < MAX_INFOS)
 		c->v[c->n++] = o->addr;
 	return 0;
-}
-
-struct walk_ctx {
-	struct hd_walker *w;
-	struct collect *c;
-};
-
-static int chunk_cb(void *ctx, const struct hd_chunk *ch)
-{
-	struct walk_ctx *x = ctx;
-	if (hd_interrupted())
-		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
-	return hw_walk_range(x->w, ch->first, ch->top, NULL, 0, collect_cb, x->c);
 }
 
 /* The searches below try fields that may hold anything: a read that
@@ -56,9 +42,7 @@ int threadlocals_discover(hd_memview *mv, const struct hd_layout *L,
 	struct hd_walker w;
 	int rc = hw_init(&w, L, mv, classes_lookup, (void *)classes);
 	if (rc == 0) {
-		w.in_image_heap = true;
-		struct walk_ctx x = {&w, c};
-		rc = hw_image_chunks(&w, chunk_cb, &x);
+		rc = hw_image_objects(&w, collect_cb, c);
 		hw_fini(&w);
 	}
 	char **names = calloc(c->n + 1, sizeof *names);

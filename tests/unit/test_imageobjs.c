@@ -3,11 +3,13 @@
  * order, and nothing else is; lookups by address accept object starts only;
  * an object array's references are read as they are. */
 #include "../../common/hd_error.h"
+#include "../../common/interrupt.h"
 #include "../../symbols/classes.h"
 #include "../../symbols/imageobjs.h"
 #include "synthheap.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +118,28 @@ Test(imageobjs, object_array_references)
 	cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
 	cr_assert_eq(imageobjs_array_refs(&io, mv, &h.expect, arr + 4, 10, &refs, &n), -1);
 	cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+	imageobjs_free(&io);
+	classes_free(&t);
+	free(hubs);
+	mv_free(mv);
+	sh_free(&h);
+}
+
+/* A pending SIGINT ends the walk (hw_image_objects polls between chunks). */
+Test(imageobjs, pending_sigint_ends_the_walk)
+{
+	struct sh_heap h;
+	cr_assert_eq(sh_build(&sh_ce_22_3, &h), 0);
+	hd_memview *mv = sh_view(&h);
+	uint64_t *hubs = sh_hubs(&h);
+	struct hd_classes t;
+	cr_assert_eq(classes_build(&t, mv, &h.expect, hubs, h.nclasses), 0);
+	struct hd_imageobjs io;
+	hd_install_signal_handlers();
+	cr_assert_eq(raise(SIGINT), 0);
+	hd_error_clear();
+	cr_assert_eq(imageobjs_build(&io, mv, &h.expect, &t), -1);
+	cr_assert_eq(hd_error_class(), HD_E_INTERRUPTED, "%s", hd_error_message());
 	imageobjs_free(&io);
 	classes_free(&t);
 	free(hubs);

@@ -54,6 +54,12 @@ static void usage(FILE *f)
 		"      --jdk DIR       name fields from the class files of the JDK in DIR (the\n"
 		"                      image's Java version) where only the layout places them;\n"
 		"                      default: a JDK installed here, if one fits\n"
+		"  -z, --gzip          compress the dump with gzip (on --threads threads); also\n"
+		"                      when the output's name ends in .gz\n"
+		"      --gzip-level N  gzip compression level, 1 (fastest) to 9 (smallest);\n"
+		"                      default 1; implies --gzip\n"
+		"  -q, --quiet         no progress display and no warnings on stderr (errors\n"
+		"                      still); the display shows only when stderr is a terminal\n"
 		"  -v, --verbose       say what was discovered and how long it took (stderr)\n"
 		"  -h, --help          this text\n"
 		"      --version       print the version\n"
@@ -86,7 +92,8 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 		   int *exit_code)
 {
 	enum { OPT_EXE = 256, OPT_HISTO, OPT_VERSION, OPT_JSON, OPT_ISOLATE, OPT_LIST_ISOLATES,
-	       OPT_RETRIES, OPT_SNAPSHOT, OPT_THREADS, OPT_JDK, OPT_STACKS };
+	       OPT_RETRIES, OPT_SNAPSHOT, OPT_THREADS, OPT_JDK, OPT_STACKS,
+	       OPT_GZIP_LEVEL };
 	static const struct option longopts[] = {
 		{"pid", required_argument, NULL, 'p'},
 		{"exe", required_argument, NULL, OPT_EXE},
@@ -102,6 +109,9 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 		{"threads", required_argument, NULL, OPT_THREADS},
 		{"jdk", required_argument, NULL, OPT_JDK},
 		{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+		{"gzip", no_argument, NULL, 'z'},
+		{"gzip-level", required_argument, NULL, OPT_GZIP_LEVEL},
+		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
@@ -113,7 +123,7 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 	optind = 0;
 	int c;
 	long v;
-	while ((c = getopt_long(argc, argv, "p:o:fvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:o:fvhzq", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_int(optarg, 1, INT_MAX, &v) != 0) {
@@ -178,6 +188,20 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 			break;
 		case OPT_JDK:
 			opt->jdk = optarg;
+			break;
+		case 'z':
+			opt->gzip = true;
+			break;
+		case OPT_GZIP_LEVEL:
+			if (parse_int(optarg, 1, 9, &v) != 0) {
+				fprintf(err, "hdump: --gzip-level takes a number from 1 to 9\n");
+				return bad_usage(exit_code);
+			}
+			opt->gzip = true;
+			opt->gzip_level = (int)v;
+			break;
+		case 'q':
+			opt->quiet = true;
 			break;
 		case 'v':
 			opt->verbose = true;

@@ -1,5 +1,7 @@
 #include "output.h"
 
+#include "gzsink.h"
+
 #include "../include/hdump.h"
 
 #include <errno.h>
@@ -110,7 +112,8 @@ int output_open(struct hd_output *o, const char *path, bool force)
 	return 0;
 }
 
-int output_write(void *ctx, const void *buf, size_t len)
+/* What reaches the file: the dump's bytes, or gzip's. */
+static int file_write(void *ctx, const void *buf, size_t len)
 {
 	struct hd_output *o = ctx;
 	const char *p = buf;
@@ -129,11 +132,12 @@ int output_write(void *ctx, const void *buf, size_t len)
 		}
 		p += n;
 		len -= (size_t)n;
+		o->bytes_out += (uint64_t)n;
 	}
 	return 0;
 }
 
-int output_rewind(void *ctx, uint64_t written)
+static int file_rewind(void *ctx, uint64_t written)
 {
 	struct hd_output *o = ctx;
 	if (o->is_stream)
@@ -142,11 +146,46 @@ int output_rewind(void *ctx, uint64_t written)
 			       : 0;
 	if (ftruncate(o->fd, 0) != 0 || lseek(o->fd, 0, SEEK_SET) != 0)
 		return hdump_fail_errno(HDUMP_E_OUTPUT, errno, "cannot rewrite %s", o->path);
+	o->bytes_out = 0;
 	return 0;
+}
+
+int output_write(void *ctx, const void *buf, size_t len)
+{
+	struct hd_output *o = ctx;
+	if ((o->gz ? gzsink_write(o->gz, buf, len) : file_write(o, buf, len)) != 0)
+		return -1;
+	o->bytes_in += len;
+	return 0;
+}
+
+int output_rewind(void *ctx, uint64_t written)
+{
+	struct hd_output *o = ctx;
+	if ((o->gz ? gzsink_rewind(o->gz, written) : file_rewind(o, written)) != 0)
+		return -1;
+	o->bytes_in = 0;
+	return 0;
+}
+
+int output_set_gzip(struct hd_output *o, unsigned threads, int level)
+{
+	if (o->gz || o->bytes_out)
+		return hdump_fail(HDUMP_E_USAGE, "gzip must be chosen before the output is written");
+	o->gz = gzsink_new(&(struct hdump_sink){file_write, file_rewind, o}, threads, level);
+	return o->gz ? 0 : -1;
+}
+
+bool output_name_wants_gzip(const char *path)
+{
+	size_t n = strlen(path);
+	return n >= 3 && strcmp(path + n - 3, ".gz") == 0;
 }
 
 int output_commit(struct hd_output *o)
 {
+	if (o->gz && gzsink_finish(o->gz) != 0)
+		return -1;
 	if (o->is_stream && !o->path)
 		return 0;
 	if (!o->is_stream && fsync(o->fd) != 0) {
@@ -186,6 +225,8 @@ int output_commit(struct hd_output *o)
 
 void output_abort(struct hd_output *o)
 {
+	gzsink_free(o->gz); /* its threads stop before the file goes */
+	o->gz = NULL;
 	if (o->fd >= 0 && o->fd != STDOUT_FILENO)
 		close(o->fd);
 	o->fd = -1;

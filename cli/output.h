@@ -14,12 +14,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct hd_gzsink;
+
 struct hd_output {
 	int fd;
 	bool is_stream; /* written in place: no temporary file, no rename */
 	bool force;
 	char *path;     /* final name; NULL for standard output */
 	char *tmp_path; /* hidden temporary name, NULL once renamed */
+	struct hd_gzsink *gz; /* output_set_gzip: compresses what output_write gets */
+	uint64_t bytes_in;    /* given to output_write since the last rewind */
+	uint64_t bytes_out;   /* that reached the file (compressed, with gzip) */
 };
 
 /* Errors: HDUMP_E_OUTPUT_EXISTS (a regular file, without FORCE), HDUMP_E_OUTPUT
@@ -34,7 +39,18 @@ int output_write(void *ctx, const void *buf, size_t len);
  * Fails on a stream once anything was written. */
 int output_rewind(void *ctx, uint64_t written);
 
-/* Flushes to disk and gives the file its final name. */
+/* Compresses everything written from now on into one gzip member (see
+ * gzsink.h) on THREADS threads (0: one per CPU, at most 8) at LEVEL (1..9,
+ * 0: the default, 1).  Call after output_open, before the first write.
+ * Errors: HDUMP_E_USAGE (a level out of range, or bytes already written),
+ * HDUMP_E_INTERNAL. */
+int output_set_gzip(struct hd_output *o, unsigned threads, int level);
+
+/* True when PATH names a gzip file (ends in ".gz"). */
+bool output_name_wants_gzip(const char *path);
+
+/* Flushes to disk (with gzip: compresses what is left and writes the
+ * trailer first) and gives the file its final name. */
 int output_commit(struct hd_output *o);
 
 /* Removes whatever was written (idempotent; safe after a commit). */

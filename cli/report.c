@@ -20,7 +20,8 @@ void report_event(void *ctx, const struct hdump_event *ev)
 	bool verbose = want->verbose;
 	switch (ev->kind) {
 	case HDUMP_EVENT_WARNING:
-		report_warning(ev->text);
+		if (!want->quiet)
+			report_warning(ev->text);
 		return;
 	case HDUMP_EVENT_VERBOSE:
 		if (verbose)
@@ -46,6 +47,7 @@ void report_event(void *ctx, const struct hdump_event *ev)
 	case HDUMP_EVENT_PHASE_BEGIN:
 	case HDUMP_EVENT_PHASE_END:
 	case HDUMP_EVENT_PAUSED:
+	case HDUMP_EVENT_PROGRESS: /* cli/progress.c draws it */
 		return;
 	}
 }
@@ -109,6 +111,12 @@ static void json_string_body(FILE *out, const char *s)
 
 void report_json(FILE *out, const char *path, const struct hdump_result *r)
 {
+	report_json_file(out, path, r, &(struct report_file){false, r->hprof_bytes});
+}
+
+void report_json_file(FILE *out, const char *path, const struct hdump_result *r,
+		      const struct report_file *f)
+{
 	fputs("{\"file\":\"", out);
 	json_string_body(out, path);
 	fprintf(out,
@@ -128,8 +136,11 @@ void report_json(FILE *out, const char *path, const struct hdump_result *r)
 		r->statics_unattributed_bytes);
 	/* thread stacks */
 	fprintf(out, ",\"stack_threads\":%" PRIu64 ",\"stack_frames\":%" PRIu64
-		",\"stack_undecoded\":%" PRIu64 "}\n",
+		",\"stack_undecoded\":%" PRIu64,
 		r->stack_threads, r->stack_frames, r->stack_undecoded);
+	/* the output file: gzip, and what reached it */
+	fprintf(out, ",\"gzip\":%s,\"file_bytes\":%" PRIu64 "}\n", f->gzip ? "true" : "false",
+		f->bytes);
 }
 
 void report_summary(const char *path, const struct hdump_result *r)

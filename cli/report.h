@@ -13,6 +13,7 @@
 struct report_events {
 	bool verbose; /* -v: discovery text, retries */
 	bool pauses;  /* -v and dumping: how long the target was held */
+	bool quiet;   /* -q: no warnings either */
 };
 
 /* hdump_event_fn; CTX is a struct report_events. */
@@ -31,6 +32,16 @@ int report_histogram(FILE *out, const hdump_target *t, const struct hdump_result
 
 /* One JSON line to OUT (--json); PATH "" when no file was written. */
 void report_json(FILE *out, const char *path, const struct hdump_result *r);
+
+/* What reached the output file: gzip-compressed or not, and its bytes. */
+struct report_file {
+	bool gzip;
+	uint64_t bytes;
+};
+/* report_json with "gzip" and "file_bytes" (F->bytes: compressed with gzip,
+ * else the HPROF bytes). */
+void report_json_file(FILE *out, const char *path, const struct hdump_result *r,
+		      const struct report_file *f);
 /* The -v summary line. */
 void report_summary(const char *path, const struct hdump_result *r);
 

@@ -1,6 +1,7 @@
 #include "run.h"
 
 #include "output.h"
+#include "progress.h"
 #include "report.h"
 
 #include <libgen.h>
@@ -8,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-static char *default_name(const char *hint)
+static char *default_name(const char *hint, bool gz)
 {
 	char stamp[32];
 	time_t t = time(NULL);
@@ -19,11 +21,11 @@ static char *default_name(const char *hint)
 	size_t n = strlen(hint) + strlen(stamp) + 32;
 	char *name = malloc(n);
 	if (name)
-		snprintf(name, n, "hdump-%s-%s.hprof", hint, stamp);
+		snprintf(name, n, "hdump-%s-%s.hprof%s", hint, stamp, gz ? ".gz" : "");
 	return name;
 }
 
-/* The output's name: -o's, or hdump-<exe or pid>-<time>.hprof. */
+/* The output's name: -o's, or hdump-<exe or pid>-<time>.hprof[.gz]. */
 static char *output_name(const struct cli_options *opt)
 {
 	if (opt->output)
@@ -31,17 +33,35 @@ static char *output_name(const struct cli_options *opt)
 	char hint[32];
 	if (!opt->exe) {
 		snprintf(hint, sizeof hint, "%d", (int)opt->pid);
-		return default_name(hint);
+		return default_name(hint, opt->gzip);
 	}
 	char *copy = strdup(opt->exe);
-	char *name = copy ? default_name(basename(copy)) : NULL;
+	char *name = copy ? default_name(basename(copy), opt->gzip) : NULL;
 	free(copy);
 	return name;
 }
 
+/* What the library's events feed: the -v/warning text and the progress
+ * line, erased before text is printed over it. */
+struct cli_events {
+	struct report_events report;
+	struct progress *progress;
+};
+
+static void on_event(void *ctx, const struct hdump_event *ev)
+{
+	struct cli_events *c = ctx;
+	bool prints = ev->kind == HDUMP_EVENT_WARNING || ev->kind == HDUMP_EVENT_VERBOSE ||
+		      ev->kind == HDUMP_EVENT_RETRY || ev->kind == HDUMP_EVENT_RESUMED;
+	if (prints)
+		progress_hide(c->progress);
+	report_event(&c->report, ev);
+	progress_event(c->progress, ev);
+}
+
 /* The output is opened before the dump starts (an existing file fails
  * before the target is stopped), committed after the histogram. */
-static int dump(hdump_target *t, const struct cli_options *opt)
+static int dump(hdump_target *t, const struct cli_options *opt, struct cli_events *ev)
 {
 	bool write_file = opt->output || !opt->histo;
 	struct hd_output out = {.fd = -1};
@@ -54,24 +74,34 @@ static int dump(hdump_target *t, const struct cli_options *opt)
 			free(path);
 			return -1;
 		}
+		if ((opt->gzip || output_name_wants_gzip(path)) &&
+		    output_set_gzip(&out, opt->dump.threads, opt->gzip_level) != 0) {
+			output_abort(&out);
+			free(path);
+			return -1;
+		}
 	}
 	struct hdump_options o = opt->dump;
 	o.hprof = write_file;
 	struct hdump_sink sink = {output_write, output_rewind, &out};
 	struct hdump_result r;
 	int rc = hdump_dump(t, &o, write_file ? &sink : NULL, &r);
+	/* The line goes before anything else is printed. */
+	progress_stop(ev->progress);
+	ev->progress = NULL;
 	bool to_stdout = write_file && strcmp(path, "-") == 0;
 	FILE *text = to_stdout ? stderr : stdout;
 	if (rc == 0 && opt->histo && report_histogram(text, t, &r) != 0) {
 		if (!write_file)
 			rc = -1;
-		else /* a reader that stopped early (| head) must not cost the dump */
+		else if (!opt->quiet) /* a reader that stopped early (| head) must not cost the dump */
 			report_warning(hdump_error().message);
 	}
 	if (rc == 0 && write_file)
 		rc = output_commit(&out);
 	if (rc == 0 && opt->json)
-		report_json(text, write_file ? path : "", &r);
+		report_json_file(text, write_file ? path : "", &r,
+				 &(struct report_file){out.gz != NULL, out.bytes_out});
 	if (rc == 0 && opt->verbose)
 		report_summary(write_file ? path : "", &r);
 	output_abort(&out); /* after a commit this only frees */
@@ -104,8 +134,10 @@ int run(const struct cli_options *opt)
 	if (!t)
 		return -1;
 	bool listing = (opt->list_isolates || opt->stacks) && !opt->exe;
-	struct report_events want = {opt->verbose, opt->verbose && !listing};
-	hdump_set_events(t, report_event, &want);
+	struct cli_events ev = {.report = {opt->verbose, opt->verbose && !listing, opt->quiet}};
+	if (!listing && !opt->quiet && isatty(STDERR_FILENO))
+		ev.progress = progress_start(stderr);
+	hdump_set_events(t, on_event, &ev);
 	if (opt->exe && opt->verbose) {
 		struct hdump_target_info info;
 		hdump_target_info(t, &info);
@@ -115,7 +147,8 @@ int run(const struct cli_options *opt)
 	if (rc == 0)
 		rc = hdump_discover(t);
 	if (rc == 0)
-		rc = opt->stacks && !opt->exe ? stacks(t, opt) : listing ? list(t, opt) : dump(t, opt);
+		rc = opt->stacks && !opt->exe ? stacks(t, opt) : listing ? list(t, opt) : dump(t, opt, &ev);
+	progress_stop(ev.progress);
 	hdump_close(t);
 	return rc;
 }

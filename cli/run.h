@@ -19,6 +19,9 @@ struct cli_options {
 	bool list_isolates;
 	const char *jdk;      /* --jdk DIR, NULL: an installed JDK */
 	bool stacks;          /* --stacks / --threads-only: print them, write no dump */
+	bool gzip;            /* -z, or an output name ending in .gz */
+	int gzip_level;       /* --gzip-level, 0: the default */
+	bool quiet;           /* -q: no progress display, no warnings */
 	struct hdump_options dump;
 };
 

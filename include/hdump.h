@@ -145,6 +145,9 @@ enum hdump_event_kind {
 				     or copied_bytes for those snapshots */
 	HDUMP_EVENT_VERBOSE,      /* text: one line of what discovery found */
 	HDUMP_EVENT_WARNING,      /* text: a problem that does not fail the dump */
+	HDUMP_EVENT_PROGRESS,     /* phase (WRITE), attempt, done and total: HPROF bytes
+				     written and expected (an estimate until the phase
+				     ends: done may pass it); at most ~10 a second */
 };
 
 enum hdump_snapshot {
@@ -162,6 +165,7 @@ struct hdump_event {
 	uint64_t pause_ms;
 	pid_t fork_child;
 	uint64_t copied_bytes;
+	uint64_t done, total;   /* PROGRESS */
 };
 
 typedef void (*hdump_event_fn)(void *ctx, const struct hdump_event *ev);

@@ -3,6 +3,7 @@
 #include "../common/clock.h"
 #include "../common/hd_error.h"
 #include "../symbols/statics.h"
+#include "writeprogress.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,10 @@ int session_attempt(struct dump_session *s, const struct hd_dump_input *in, unsi
 		return rc;
 	events_phase(s->ev, HDUMP_EVENT_PHASE_BEGIN, HDUMP_PHASE_WRITE, attempt);
 	uint64_t date = s->opt->date_ms ? s->opt->date_ms : hd_wall_ms();
-	hd_hprof *w = hprof_open(s->sink->write, s->sink->ctx, date, 0);
+	struct write_progress progress;
+	write_progress_begin(&progress, s->sink, s->ev, attempt,
+			     write_progress_estimate(&s->census, in->classes->n));
+	hd_hprof *w = hprof_open(write_progress_write, &progress, date, 0);
 	if (w) {
 		rc = heap_write_hprof(in, &s->census, w);
 		s->written = hprof_bytes_written(w);
@@ -59,6 +63,8 @@ int session_attempt(struct dump_session *s, const struct hd_dump_input *in, unsi
 	} else {
 		rc = -1;
 	}
+	if (rc == 0)
+		write_progress_end(&progress);
 	events_phase(s->ev, HDUMP_EVENT_PHASE_END, HDUMP_PHASE_WRITE, attempt);
 	return rc;
 }

@@ -50,7 +50,8 @@ Test(report, json_line)
 		    "\"layout\":10,\"reflection\":20,\"substrate\":30,\"truffle\":40,"
 		    "\"predicted\":50}},"
 		    "\"statics\":{\"in_classes\":5,\"written\":11,\"unattributed_slots\":13,"
-		    "\"unattributed_bytes\":17},\"stack_threads\":4,\"stack_frames\":77,\"stack_undecoded\":1}\n");
+		    "\"unattributed_bytes\":17},\"stack_threads\":4,\"stack_frames\":77,\"stack_undecoded\":1,"
+		    "\"gzip\":false,\"file_bytes\":99999}\n");
 	expect_text(json_of(""),
 		    "{\"file\":\"\",\"objects\":1234,\"heap_bytes\":56789,\"fillers\":3,"
 		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234,"
@@ -58,7 +59,22 @@ Test(report, json_line)
 		    "\"layout\":10,\"reflection\":20,\"substrate\":30,\"truffle\":40,"
 		    "\"predicted\":50}},"
 		    "\"statics\":{\"in_classes\":5,\"written\":11,\"unattributed_slots\":13,"
-		    "\"unattributed_bytes\":17},\"stack_threads\":4,\"stack_frames\":77,\"stack_undecoded\":1}\n");
+		    "\"unattributed_bytes\":17},\"stack_threads\":4,\"stack_frames\":77,\"stack_undecoded\":1,"
+		    "\"gzip\":false,\"file_bytes\":99999}\n");
+}
+
+/* With gzip, what reached the file is not the HPROF's size. */
+Test(report, json_line_of_a_gzip_file)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	cr_assert_not_null(out);
+	report_json_file(out, "out.hprof.gz", &RESULT, &(struct report_file){true, 4321});
+	fclose(out);
+	cr_assert_not_null(strstr(text, ",\"hprof_bytes\":99999,"), "%s", text);
+	cr_assert_not_null(strstr(text, ",\"gzip\":true,\"file_bytes\":4321}\n"), "%s", text);
+	free(text);
 }
 
 /* A file name is the user's bytes: quotes, backslashes and control bytes

@@ -49,11 +49,21 @@ static int sink_rewind(void *ctx, uint64_t written)
 struct seen {
 	size_t n;
 	struct hdump_event ev[MAX_EVENTS];
+	unsigned progress;                  /* PROGRESS events, not in EV: */
+	struct hdump_event last_progress;   /* their number depends on the clock */
 };
 
 static void record(void *ctx, const struct hdump_event *ev)
 {
 	struct seen *s = ctx;
+	if (ev->kind == HDUMP_EVENT_PROGRESS) {
+		cr_assert(s->n && s->ev[s->n - 1].kind == HDUMP_EVENT_PHASE_BEGIN &&
+			  s->ev[s->n - 1].phase == HDUMP_PHASE_WRITE, "progress inside the write phase");
+		cr_assert(!s->progress || ev->done >= s->last_progress.done, "never backwards");
+		s->progress++;
+		s->last_progress = *ev;
+		return;
+	}
 	cr_assert_lt(s->n, MAX_EVENTS);
 	s->ev[s->n++] = *ev;
 }
@@ -167,6 +177,11 @@ Test(session, a_retried_attempt_starts_the_sink_over)
 	cr_assert_eq(f.out.len, clean.out.len);
 	cr_assert_eq(memcmp(f.out.buf, clean.out.buf, clean.out.len), 0,
 		     "the same bytes as one attempt");
+	/* Progress: the last attempt's end says all its bytes were written. */
+	cr_assert_geq(f.seen.progress, 3, "a start for each attempt and an end");
+	cr_assert_eq(f.seen.last_progress.attempt, 2);
+	cr_assert_eq(f.seen.last_progress.done, r.hprof_bytes);
+	cr_assert_eq(f.seen.last_progress.total, r.hprof_bytes);
 	/* Each attempt's phases, numbered. */
 	const struct { enum hdump_event_kind k; enum hdump_phase p; unsigned a; } want[] = {
 		{HDUMP_EVENT_PHASE_BEGIN, HDUMP_PHASE_CENSUS, 1},

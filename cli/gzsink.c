@@ -63,6 +63,24 @@ struct hd_gzsink {
 
 static struct slot *filling(hd_gzsink *g) { return &g->slots[g->next_seq % g->nslots]; }
 
+/* A slot's state changes hands between threads: always under the lock. */
+static enum slot_state state_of(hd_gzsink *g, const struct slot *s)
+{
+	pthread_mutex_lock(&g->lock);
+	enum slot_state st = s->state;
+	pthread_mutex_unlock(&g->lock);
+	return st;
+}
+
+static void set_state(hd_gzsink *g, struct slot *s, enum slot_state st)
+{
+	pthread_mutex_lock(&g->lock);
+	s->state = st;
+	if (st == SLOT_QUEUED)
+		pthread_cond_signal(&g->queued);
+	pthread_mutex_unlock(&g->lock);
+}
+
 static int stream_init(struct worker *w, int level)
 {
 	/* Raw deflate (negative window bits): the gzip framing is ours. */
@@ -132,22 +150,20 @@ static int inner_write(hd_gzsink *g, const void *buf, size_t len)
 static int emit_next(hd_gzsink *g, bool wait)
 {
 	struct slot *s = &g->slots[g->next_emit % g->nslots];
-	if (g->workers) {
-		pthread_mutex_lock(&g->lock);
-		while (wait && s->state != SLOT_DONE)
-			pthread_cond_wait(&g->done, &g->lock);
-		bool ready = s->state == SLOT_DONE;
-		pthread_mutex_unlock(&g->lock);
-		if (!ready)
-			return 1;
-	}
+	pthread_mutex_lock(&g->lock);
+	while (wait && s->state != SLOT_DONE)
+		pthread_cond_wait(&g->done, &g->lock);
+	bool ready = s->state == SLOT_DONE;
+	pthread_mutex_unlock(&g->lock);
+	if (!ready)
+		return 1;
 	if (s->failed)
 		return hdump_fail(HDUMP_E_INTERNAL, "zlib: deflate failed");
 	if (inner_write(g, s->out, s->out_len) != 0)
 		return -1;
 	g->crc = (uint32_t)crc32_combine(g->crc, s->crc, (z_off_t)s->in_len);
-	s->state = SLOT_FREE;
 	s->in_len = 0;
+	set_state(g, s, SLOT_FREE);
 	g->next_emit++;
 	return 0;
 }
@@ -173,19 +189,16 @@ static int submit(hd_gzsink *g, bool last)
 	}
 	if (!g->workers) {
 		compress_block(&g->self.strm, s, g->out_cap);
-		s->state = SLOT_DONE;
+		set_state(g, s, SLOT_DONE);
 		return emit_next(g, true);
 	}
-	pthread_mutex_lock(&g->lock);
-	s->state = SLOT_QUEUED;
-	pthread_cond_signal(&g->queued);
-	pthread_mutex_unlock(&g->lock);
+	set_state(g, s, SLOT_QUEUED);
 	int rc;
 	while ((rc = emit_next(g, false)) == 0 && g->next_emit < g->next_seq)
 		;
 	if (rc < 0)
 		return -1;
-	while (filling(g)->state != SLOT_FREE)
+	while (state_of(g, filling(g)) != SLOT_FREE)
 		if (emit_next(g, true) != 0)
 			return -1;
 	return 0;
@@ -226,17 +239,14 @@ int gzsink_write(void *ctx, const void *buf, size_t len)
 /* Waits for the workers' blocks and forgets every block. */
 static void drain(hd_gzsink *g)
 {
-	if (g->workers) {
-		pthread_mutex_lock(&g->lock);
-		for (size_t i = 0; i < g->nslots; i++)
-			while (g->slots[i].state == SLOT_QUEUED || g->slots[i].state == SLOT_BUSY)
-				pthread_cond_wait(&g->done, &g->lock);
-		pthread_mutex_unlock(&g->lock);
-	}
+	pthread_mutex_lock(&g->lock);
 	for (size_t i = 0; i < g->nslots; i++) {
+		while (g->slots[i].state == SLOT_QUEUED || g->slots[i].state == SLOT_BUSY)
+			pthread_cond_wait(&g->done, &g->lock);
 		g->slots[i].state = SLOT_FREE;
 		g->slots[i].in_len = 0;
 	}
+	pthread_mutex_unlock(&g->lock);
 }
 
 int gzsink_rewind(void *ctx, uint64_t written)

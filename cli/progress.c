@@ -159,13 +159,18 @@ void progress_event(struct progress *p, const struct hdump_event *ev)
 	}
 }
 
-void progress_hide(struct progress *p)
+void progress_suspend(struct progress *p)
 {
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->lock);
 	erase(p);
-	pthread_mutex_unlock(&p->lock);
+}
+
+void progress_resume(struct progress *p)
+{
+	if (p)
+		pthread_mutex_unlock(&p->lock);
 }
 
 void progress_stop(struct progress *p)

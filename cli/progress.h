@@ -20,9 +20,11 @@ struct progress *progress_start(FILE *tty);
  * NULL. */
 void progress_event(struct progress *p, const struct hdump_event *ev);
 
-/* Erases the line before something else is printed to the terminal; the
- * next redraw brings it back.  P may be NULL. */
-void progress_hide(struct progress *p);
+/* Erases the line and keeps it off the terminal until progress_resume,
+ * for something else to be printed; the next redraw brings it back.  P may
+ * be NULL. */
+void progress_suspend(struct progress *p);
+void progress_resume(struct progress *p);
 
 /* Stops the thread, erases the line, frees P (NULL: nothing). */
 void progress_stop(struct progress *p);

@@ -54,8 +54,10 @@ static void on_event(void *ctx, const struct hdump_event *ev)
 	bool prints = ev->kind == HDUMP_EVENT_WARNING || ev->kind == HDUMP_EVENT_VERBOSE ||
 		      ev->kind == HDUMP_EVENT_RETRY || ev->kind == HDUMP_EVENT_RESUMED;
 	if (prints)
-		progress_hide(c->progress);
+		progress_suspend(c->progress);
 	report_event(&c->report, ev);
+	if (prints)
+		progress_resume(c->progress);
 	progress_event(c->progress, ev);
 }
 

@@ -67,7 +67,7 @@ void progress_format(char *buf, size_t size, int phase, uint64_t elapsed_ms, uin
 	if (k < 0 || (size_t)(n + k) >= size || done >= total || rate < 1.0)
 		return;
 	snprintf(buf + n + k, size - (size_t)(n + k), "  ETA %.0f s",
-		 (double)(total - done) / rate + 0.5);
+		 (double)(total - done) / rate);
 }
 
 /* Under LOCK. */

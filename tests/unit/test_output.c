@@ -246,3 +246,60 @@ Test(output, a_device_swapped_in_during_the_dump_is_not_replaced)
 	cr_assert(S_ISFIFO(st.st_mode));
 	cr_assert_eq(entries(), 1, "the temporary file was left");
 }
+
+/* gzip: the file appears complete under its name, gzip inside, with the
+ * counts of what went in and what reached it; a retry starts the member
+ * over; gzip cannot be chosen once bytes went out. */
+Test(output, a_gzip_file_appears_complete_and_starts_over_on_a_rewind)
+{
+	make_dir();
+	snprintf(path, sizeof path, "%s/out.hprof.gz", dir);
+	cr_assert(output_name_wants_gzip(path));
+	cr_assert_not(output_name_wants_gzip("out.hprof"));
+	cr_assert_not(output_name_wants_gzip("gz"));
+	struct hd_output o;
+	cr_assert_eq(output_open(&o, path, false), 0, "%s", hdump_error().message);
+	cr_assert_eq(output_set_gzip(&o, 2, 0), 0, "%s", hdump_error().message);
+	cr_assert_eq(output_write(&o, "torn attempt", 12), 0);
+	cr_assert_eq(output_rewind(&o, 12), 0, "%s", hdump_error().message);
+	const char *text = "JAVA PROFILE 1.0.2";
+	for (int i = 0; i < 1000; i++)
+		cr_assert_eq(output_write(&o, text, strlen(text)), 0);
+	cr_assert_eq(entries(), 1, "only the temporary file so far");
+	cr_assert_eq(output_commit(&o), 0, "%s", hdump_error().message);
+	cr_assert_eq(o.bytes_in, 1000 * strlen(text));
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq((uint64_t)st.st_size, o.bytes_out);
+	cr_assert_lt(o.bytes_out, o.bytes_in / 10);
+	output_abort(&o);
+	char cmd[PATH_MAX + 64];
+	snprintf(cmd, sizeof cmd, "gzip -dc %s | head -c 18", path);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	char got[32] = {0};
+	size_t n = fread(got, 1, sizeof got - 1, p);
+	int status = pclose(p);
+	cr_assert_eq(n, 18);
+	cr_assert_str_eq(got, text, "the retry's bytes, not the torn attempt's");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(cmd, sizeof cmd, "gzip -dc %s | wc -c", path);
+	p = popen(cmd, "r");
+	unsigned long total = 0;
+	cr_assert_eq(fscanf(p, "%lu", &total), 1);
+	pclose(p);
+	cr_assert_eq(total, 1000 * strlen(text));
+	cr_assert_eq(entries(), 1);
+}
+
+Test(output, gzip_is_chosen_before_the_first_write)
+{
+	make_dir();
+	struct hd_output o;
+	cr_assert_eq(output_open(&o, path, false), 0);
+	cr_assert_eq(output_write(&o, "x", 1), 0);
+	cr_assert_eq(output_set_gzip(&o, 1, 0), -1);
+	cr_assert_eq(hdump_error().cls, HDUMP_E_USAGE);
+	output_abort(&o);
+	cr_assert_eq(entries(), 0, "the temporary file is gone");
+}

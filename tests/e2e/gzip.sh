@@ -64,6 +64,23 @@ else
 	echo "ok - disk full mid-gzip: skipped (cannot mount a small tmpfs here)"
 fi
 
+# SIGINT while compressing (bytes already in the temporary file): exit 14,
+# the compression threads stopped, no file left.
+mkdir "$WORK/int"
+"$HDUMP" --exe "$bin" --gzip-level 9 --threads 2 -o "$WORK/int/x.hprof.gz" 2>"$WORK/err" &
+dumper=$!
+cleanup_hooks+=("kill $dumper 2>/dev/null")
+gz_started() { [ -n "$(find "$WORK/int" -name '*.tmp' -size +0 2>/dev/null)" ]; }
+if wait_for 120 gz_started; then
+	kill -INT "$dumper"
+	rc=0
+	wait "$dumper" || rc=$?
+	expect_eq "SIGINT mid-gzip: exit code" "$rc" 14
+	expect_eq "SIGINT mid-gzip: nothing left" "$(ls -A "$WORK/int" | wc -l)" 0
+else
+	fail "SIGINT mid-gzip: no compressed bytes within 120 s"
+fi
+
 # A live REPL: -p -z to a file, by default name and to stdout.
 repl_start "$version"
 expect_answer "markers allocated" "$MARKERS_EXPR" ''

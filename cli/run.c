@@ -29,6 +29,12 @@ static char *output_name(const struct cli_options *opt)
 	if (opt->output)
 		return strdup(opt->output);
 	char hint[32];
+	if (opt->core) {
+		char *copy = strdup(opt->core);
+		char *name = copy ? default_name(basename(copy)) : NULL;
+		free(copy);
+		return name;
+	}
 	if (!opt->exe) {
 		snprintf(hint, sizeof hint, "%d", (int)opt->pid);
 		return default_name(hint);
@@ -98,24 +104,34 @@ static int stacks(hdump_target *t, const struct cli_options *opt)
 	return report_stacks(stdout, v, n);
 }
 
+/* The target the options name: a core file, an executable or a process. */
+static hdump_target *open_target(const struct cli_options *opt)
+{
+	if (opt->core)
+		return hdump_open_core(opt->core, opt->exe);
+	return opt->exe ? hdump_open_executable(opt->exe) : hdump_open_process(opt->pid);
+}
+
 int run(const struct cli_options *opt)
 {
-	hdump_target *t = opt->exe ? hdump_open_executable(opt->exe) : hdump_open_process(opt->pid);
+	hdump_target *t = open_target(opt);
 	if (!t)
 		return -1;
-	bool listing = (opt->list_isolates || opt->stacks) && !opt->exe;
+	/* with --core, --exe names the core's executable: it is no target */
+	const char *exe = opt->core ? NULL : opt->exe;
+	bool listing = (opt->list_isolates || opt->stacks) && !exe;
 	struct report_events want = {opt->verbose, opt->verbose && !listing};
 	hdump_set_events(t, report_event, &want);
-	if (opt->exe && opt->verbose) {
+	if (exe && opt->verbose) {
 		struct hdump_target_info info;
 		hdump_target_info(t, &info);
-		report_executable(opt->exe, &info);
+		report_executable(exe, &info);
 	}
 	int rc = hdump_set_jdk(t, opt->jdk);
 	if (rc == 0)
 		rc = hdump_discover(t);
 	if (rc == 0)
-		rc = opt->stacks && !opt->exe ? stacks(t, opt) : listing ? list(t, opt) : dump(t, opt);
+		rc = opt->stacks && !exe ? stacks(t, opt) : listing ? list(t, opt) : dump(t, opt);
 	hdump_close(t);
 	return rc;
 }

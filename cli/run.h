@@ -19,6 +19,7 @@ struct cli_options {
 	bool list_isolates;
 	const char *jdk;      /* --jdk DIR, NULL: an installed JDK */
 	bool stacks;          /* --stacks / --threads-only: print them, write no dump */
+	const char *core;     /* --core FILE: dump a core file (EXE: its executable) */
 	struct hdump_options dump;
 };
 

@@ -220,9 +220,17 @@ void core_explain(const struct hd_core *c)
 {
 	char msg[512];
 	snprintf(msg, sizeof msg, "%s", hd_error_message());
+	/* a view's "cannot read N bytes at 0xADDR" names a range; other
+	 * messages name addresses */
 	for (const char *p = strstr(msg, "0x"); p; p = strstr(p + 2, "0x")) {
-		uint64_t addr = strtoull(p, NULL, 16);
-		const struct core_gap *g = corememory_gap(&c->mem, addr, addr + 1);
+		uint64_t addr = strtoull(p, NULL, 16), len = 1;
+		const char *read = strstr(msg, "cannot read ");
+		unsigned long long n;
+		if (read && sscanf(read, "cannot read %llu bytes at", &n) == 1 && n > 0 &&
+		    strstr(read, " at 0x") + 4 == p)
+			len = n;
+		const struct core_gap *g = corememory_gap(&c->mem, addr,
+							  addr + len > addr ? addr + len : UINT64_MAX);
 		if (!g)
 			continue;
 		char what[400];

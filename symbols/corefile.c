@@ -238,7 +238,8 @@ int corefile_open(const char *path, struct hd_corefile *cf)
 	if (cf->fd < 0)
 		return hd_fail_errno(errno == EACCES ? HD_E_PERM : HD_E_NOENT, errno, "%s", path);
 	struct hd_elffile f;
-	const struct hd_elffile_want want = {EM_NONE, 1, HD_E_NOT_ELF};
+	/* gcore's cores have a section per segment */
+	const struct hd_elffile_want want = {EM_NONE, CORE_MAX_SECTIONS, HD_E_NOT_ELF};
 	if (elffile_open(&f, cf->fd, path, &want) != 0)
 		return -1;
 	cf->size = f.size;

@@ -25,6 +25,7 @@
 #define CORE_MAX_FILES (1u << 20)
 #define CORE_MAX_THREADS (1u << 16)
 #define CORE_MAX_NOTES (64u << 20)
+#define CORE_MAX_SECTIONS (1u << 17)
 
 struct core_segment {
 	uint64_t vaddr, memsz;  /* the mapping */

@@ -201,6 +201,9 @@ static int read_headers(struct hd_corefile *cf, const struct hd_elffile *f)
 	size_t n;
 	if (elf_getphdrnum(f->elf, &n) != 0)
 		return elffile_libelf_failed(f, HD_E_NOT_ELF, "unreadable program headers");
+	/* libelf silently takes only the headers that fit: a cut table is refused */
+	if (f->eh.e_phnum != PN_XNUM)
+		n = f->eh.e_phnum;
 	if (n > CORE_MAX_SEGMENTS || f->eh.e_phentsize != sizeof(Elf64_Phdr) ||
 	    !elffile_inside(f, f->eh.e_phoff, (uint64_t)n * sizeof(Elf64_Phdr)))
 		return corrupt(f->path, "program headers past the end of the file");

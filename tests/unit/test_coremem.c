@@ -60,6 +60,16 @@ static void build(struct hd_corefile *cf, struct hd_corememory *m, const struct 
 	cr_assert_eq(corememory_build(m, cf, EXE, exe_fd, EXE_SIZE), 0, "%s", hd_error_message());
 }
 
+/* The gap at ADDR, of kind WHY. */
+static const struct core_gap *expect_gap(const struct hd_corememory *m, uint64_t addr,
+					 enum core_gap_why why)
+{
+	const struct core_gap *g = corememory_gap(m, addr, addr + 1);
+	cr_assert_not_null(g, "no gap at 0x%llx", (unsigned long long)addr);
+	cr_assert_eq(g->why, why);
+	return g;
+}
+
 static void done(struct hd_corefile *cf, struct hd_corememory *m)
 {
 	corememory_free(m);
@@ -99,12 +109,8 @@ Test(coremem, anonymous_memory_filtered_out_stays_missing)
 	cr_assert_eq(mv_read(m.view, 0x401000, b, sizeof b), 0, "unmodified file pages");
 	cr_assert_eq(mv_try_read(m.view, 0x402000, b, 1), -1, "written exe page: stale in the file");
 	cr_assert_eq(mv_try_read(m.view, 0x403000, b, 1), -1);
-	const struct core_gap *g = corememory_gap(&m, 0x402000, 0x402001);
-	cr_assert_not_null(g);
-	cr_assert_eq(g->why, GAP_WRITTEN_EXE);
-	g = corememory_gap(&m, 0x404000, 0x404008);
-	cr_assert_not_null(g);
-	cr_assert_eq(g->why, GAP_ANONYMOUS);
+	expect_gap(&m, 0x402000, GAP_WRITTEN_EXE);
+	const struct core_gap *g = expect_gap(&m, 0x404000, GAP_ANONYMOUS);
 	char text[400];
 	corememory_describe(g, &cf, text, sizeof text);
 	cr_assert(strstr(text, "0x403000-0x405000") && strstr(text, "coredump_filter bit 0"), "%s",
@@ -124,9 +130,7 @@ Test(coremem, a_truncated_core_is_missing_its_tail)
 	uint8_t b[16];
 	cr_assert_eq(mv_read(m.view, 0x403ff0, b, sizeof b), 0);
 	cr_assert_eq(mv_try_read(m.view, 0x403ff8, b, sizeof b), -1, "a read into the cut");
-	const struct core_gap *g = corememory_gap(&m, 0x404000, 0x404001);
-	cr_assert_not_null(g);
-	cr_assert_eq(g->why, GAP_TRUNCATED);
+	const struct core_gap *g = expect_gap(&m, 0x404000, GAP_TRUNCATED);
 	cr_assert_eq(g->lo, 0x404000);
 	cr_assert_eq(g->hi, 0x405000);
 	done(&cf, &m);

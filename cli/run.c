@@ -120,7 +120,8 @@ int run(const struct cli_options *opt)
 	/* with --core, --exe names the core's executable: it is no target */
 	const char *exe = opt->core ? NULL : opt->exe;
 	bool listing = (opt->list_isolates || opt->stacks) && !exe;
-	struct report_events want = {opt->verbose, opt->verbose && !listing};
+	/* a core is never stopped: no pause to report */
+	struct report_events want = {opt->verbose, opt->verbose && !listing && !opt->core};
 	hdump_set_events(t, report_event, &want);
 	if (exe && opt->verbose) {
 		struct hdump_target_info info;

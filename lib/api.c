@@ -56,8 +56,8 @@ hdump_target *hdump_open_core(const char *core, const char *exe)
 		return NULL;
 	}
 	hdump_target *t = NULL;
-	if (core_open(c, core, exe) == 0)
-		t = target_open_process(&hd_core_ops, c, c->cf.pid);
+	if (core_open(c, core, exe) == 0 && !(t = target_open_process(&hd_core_ops, c, c->cf.pid)))
+		core_explain_open(c);
 	if (!t) {
 		core_free(c);
 		free(c);

@@ -239,3 +239,18 @@ void core_explain(const struct hd_core *c)
 		return;
 	}
 }
+
+void core_explain_open(const struct hd_core *c)
+{
+	if (hd_error_class() != HD_E_NOT_NATIVE_IMAGE)
+		return;
+	for (size_t i = 0; i < c->cf.nsegs; i++)
+		if (!c->cf.segs[i].r)
+			return;
+	/* An isolate's image heap is told from the loader's copy by the
+	 * inaccessible reservation below it. */
+	char msg[512];
+	snprintf(msg, sizeof msg, "%s", hd_error_message());
+	hd_fail(HD_E_NOT_NATIVE_IMAGE, "%s; this core marks no mapping inaccessible (gdb's gcore "
+		"writes inaccessible reservations as readable memory): use a kernel core", msg);
+}

@@ -37,4 +37,8 @@ void core_free(struct hd_core *c);
  * lacks, says which range is missing and why. */
 void core_explain(const struct hd_core *c);
 
+/* After the isolates were not found: says when the core cannot show them
+ * (a core that marks no mapping inaccessible, as gcore's). */
+void core_explain_open(const struct hd_core *c);
+
 #endif

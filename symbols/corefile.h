@@ -19,9 +19,10 @@
 #include <sys/types.h>
 
 /* Limits no real core reaches (a process has at most vm.max_map_count
- * mappings, 65530 by default; threads are bounded by the kernel's
- * threads-max, but one dump needs far fewer). */
-#define CORE_MAX_SEGMENTS (1u << 20)
+ * mappings, 65530 by default, and each segment costs hdump a mapping of
+ * its own; threads are bounded by the kernel's threads-max, but one dump
+ * needs far fewer). */
+#define CORE_MAX_SEGMENTS (1u << 17)
 #define CORE_MAX_FILES (1u << 20)
 #define CORE_MAX_THREADS (1u << 16)
 #define CORE_MAX_NOTES (64u << 20)

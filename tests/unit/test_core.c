@@ -103,3 +103,19 @@ Test(core, missing_chunks_fail_or_are_counted)
 		  hd_error_message());
 	cleanup(&c);
 }
+
+Test(core, a_core_without_inaccessible_mappings_is_explained)
+{
+	craft(0xee); /* every segment readable, as gcore writes them */
+	struct hd_core c;
+	cr_assert_eq(core_open(&c, core_path, NULL), 0, "%s", hd_error_message());
+	hd_fail(HD_E_NOT_NATIVE_IMAGE, "process 42 maps no isolate's image heap");
+	core_explain_open(&c);
+	cr_assert_eq(hd_error_class(), HD_E_NOT_NATIVE_IMAGE);
+	cr_assert(strstr(hd_error_message(), "gcore"), "%s", hd_error_message());
+	c.cf.segs[1].r = false; /* a kernel core keeps PROT_NONE reservations */
+	hd_fail(HD_E_NOT_NATIVE_IMAGE, "process 42 maps no isolate's image heap");
+	core_explain_open(&c);
+	cr_assert_null(strstr(hd_error_message(), "gcore"), "%s", hd_error_message());
+	cleanup(&c);
+}

@@ -216,12 +216,13 @@ const struct hd_process_ops hd_core_ops = {
 	.chunk_missing = core_chunk_missing,
 };
 
-void core_explain(const struct hd_core *c)
+/* The gap a failure most likely met: the one holding an address the
+ * message names (a view's "cannot read N bytes at 0xADDR" names a range),
+ * else the first where heap state can lie: a cut file, anonymous memory or
+ * the executable's written pages (pages of other files the core leaves out
+ * by default, and no heap lies there). */
+static const struct core_gap *gap_behind(const struct hd_core *c, const char *msg)
 {
-	char msg[512];
-	snprintf(msg, sizeof msg, "%s", hd_error_message());
-	/* a view's "cannot read N bytes at 0xADDR" names a range; other
-	 * messages name addresses */
 	for (const char *p = strstr(msg, "0x"); p; p = strstr(p + 2, "0x")) {
 		uint64_t addr = strtoull(p, NULL, 16), len = 1;
 		const char *read = strstr(msg, "cannot read ");
@@ -231,13 +232,26 @@ void core_explain(const struct hd_core *c)
 			len = n;
 		const struct core_gap *g = corememory_gap(&c->mem, addr,
 							  addr + len > addr ? addr + len : UINT64_MAX);
-		if (!g)
-			continue;
-		char what[400];
-		corememory_describe(g, &c->cf, what, sizeof what);
-		hd_fail(hd_error_class(), "%s: the core lacks %s", msg, what);
-		return;
+		if (g)
+			return g;
 	}
+	for (size_t i = 0; i < c->mem.ngaps; i++)
+		if (c->mem.gaps[i].why != GAP_FILE && c->mem.gaps[i].why != GAP_PAST_FILE)
+			return &c->mem.gaps[i];
+	return NULL;
+}
+
+void core_explain(const struct hd_core *c)
+{
+	char msg[512];
+	snprintf(msg, sizeof msg, "%s", hd_error_message());
+	const struct core_gap *g = gap_behind(c, msg);
+	if (!g || hd_error_is_fatal())
+		return;
+	char what[400];
+	corememory_describe(g, &c->cf, what, sizeof what);
+	hd_fail(hd_error_class(), "%s: the core lacks %s%s", msg, what,
+		c->mem.ngaps > 1 ? " (and more)" : "");
 }
 
 void core_explain_open(const struct hd_core *c)

@@ -101,6 +101,15 @@ Test(core, missing_chunks_fail_or_are_counted)
 	core_explain(&c);
 	cr_assert(strstr(hd_error_message(), "the core lacks 0x500000-0x600000"), "%s",
 		  hd_error_message());
+	/* a message naming no missing address: the gap where heap state lies */
+	hd_fail(HD_E_LAYOUT, "3 references do not land on an object start (first: 0x7000)");
+	core_explain(&c);
+	cr_assert(strstr(hd_error_message(), "do not land") &&
+		  strstr(hd_error_message(), "the core lacks 0x500000-0x600000"), "%s",
+		  hd_error_message());
+	hd_fail(HD_E_INTERRUPTED, "interrupted by signal 2");
+	core_explain(&c);
+	cr_assert_str_eq(hd_error_message(), "interrupted by signal 2");
 	cleanup(&c);
 }
 

@@ -39,6 +39,49 @@ grep -q 'the core lacks 0x[0-9a-f]*-0x[0-9a-f]* (.*): the core file is truncated
 	pass "truncated core: names the missing range and why" || fail "truncated core: $(cat "$WORK/err")"
 [ ! -e "$WORK/trunc.hprof" ] && pass "truncated core: no file" || fail "truncated core: a file"
 
+# The same core with one heap mapping of the dumped isolate left out, as
+# coredump_filter without bit 0 leaves anonymous memory out: the highest
+# writable mapping of 1 MiB or more in its heap's reservation keeps only its
+# first page.
+base=$("$HDUMP" --core "$CORE" --list-isolates | sed -n 's/^isolate [0-9]*: heap base \(0x[0-9a-f]*\),.*(default)$/\1/p')
+python3 - "$CORE" "$WORK/cut.core" "$base" >"$WORK/cut" <<'PY'
+import shutil, struct, sys
+src, dst, base = sys.argv[1], sys.argv[2], int(sys.argv[3], 16)
+shutil.copyfile(src, dst)
+with open(dst, 'r+b') as f:
+    eh = f.read(64)
+    phoff, = struct.unpack_from('<Q', eh, 32)
+    phnum, = struct.unpack_from('<H', eh, 56)
+    best = None
+    for i in range(phnum):
+        f.seek(phoff + i * 56)
+        t, flags, off, va, pa, fs, ms, al = struct.unpack('<IIQQQQQQ', f.read(56))
+        if t == 1 and flags & 2 and fs >= 1 << 20 and base <= va < base + (32 << 30):
+            best = (va, i) if best is None or va > best[0] else best
+    f.seek(phoff + best[1] * 56 + 32)
+    f.write(struct.pack('<Q', 4096))
+    print('0x%x' % (best[0] + 4096))
+PY
+cut=$(cat "$WORK/cut")
+rc=0
+"$HDUMP" --core "$WORK/cut.core" -o "$WORK/cut.hprof" 2>"$WORK/err" || rc=$?
+expect_eq "heap mapping left out: exit code" "$rc" 7
+grep -q "the core lacks $cut-0x[0-9a-f]* (anonymous memory, .*coredump_filter bit 0 was off" "$WORK/err" &&
+	pass "heap mapping left out: names the range and the filter bit" || fail "heap mapping left out: $(cat "$WORK/err")"
+[ ! -e "$WORK/cut.hprof" ] && pass "heap mapping left out: no file" || fail "heap mapping left out: a file"
+rc=0
+"$HDUMP" --core "$WORK/cut.core" --partial -o "$WORK/cutp.hprof" --json >"$WORK/cutp.json" 2>"$WORK/err" || rc=$?
+if [ "$rc" = 0 ]; then
+	"$CHECK" "$WORK/cutp.hprof" >"$WORK/check" || true
+	expect_eq "--partial: problems" "$(kv "$WORK/check" problems)" none
+	grep -q '"core":{"missing_chunks":[1-9]' "$WORK/cutp.json" && pass "--partial counts missing chunks" ||
+		fail "--partial: $(cat "$WORK/cutp.json")"
+else
+	expect_eq "--partial, the rest cannot stand alone: exit code" "$rc" 7
+	grep -q "the core lacks $cut-" "$WORK/err" && pass "--partial: names the range" || fail "--partial: $(cat "$WORK/err")"
+	[ ! -e "$WORK/cutp.hprof" ] && pass "--partial: no file" || fail "--partial: a file"
+fi
+
 # Files that are no core.
 rc=0
 "$HDUMP" --core "$(pkl_binary "$version")" -o "$WORK/x.hprof" 2>"$WORK/err" || rc=$?

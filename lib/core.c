@@ -14,7 +14,7 @@
 /* The executable's first page as the process mapped it, if the core has it
  * (the kernel dumps ELF header pages: coredump_filter bit 4, on by
  * default), is the file's first page: a different file is refused. */
-static int check_header_page(const struct hd_core *c, const char *exe, uint64_t exe_size)
+static int check_header_page(struct hd_core *c, const char *exe, uint64_t exe_size)
 {
 	const struct hd_corefile *cf = &c->cf;
 	for (size_t i = 0; i < cf->nsegs; i++) {
@@ -34,6 +34,7 @@ static int check_header_page(const struct hd_core *c, const char *exe, uint64_t 
 			return hd_fail(HD_E_USAGE, "%s is not the executable of this core (its ELF "
 				       "header differs from the one the process mapped at 0x%" PRIx64
 				       "); give --exe the executable the process ran", exe, s->vaddr);
+		c->header_checked = true;
 		return 0;
 	}
 	return 0;
@@ -258,13 +259,19 @@ void core_explain_open(const struct hd_core *c)
 {
 	if (hd_error_class() != HD_E_NOT_NATIVE_IMAGE)
 		return;
+	bool inaccessible = false;
 	for (size_t i = 0; i < c->cf.nsegs; i++)
-		if (!c->cf.segs[i].r)
-			return;
-	/* An isolate's image heap is told from the loader's copy by the
-	 * inaccessible reservation below it. */
+		inaccessible |= !c->cf.segs[i].r;
 	char msg[512];
 	snprintf(msg, sizeof msg, "%s", hd_error_message());
-	hd_fail(HD_E_NOT_NATIVE_IMAGE, "%s; this core marks no mapping inaccessible (gdb's gcore "
-		"writes inaccessible reservations as readable memory): use a kernel core", msg);
+	/* An isolate's image heap is told from the loader's copy by the
+	 * inaccessible reservation below it. */
+	if (!inaccessible)
+		hd_fail(HD_E_NOT_NATIVE_IMAGE, "%s; this core marks no mapping inaccessible (gdb's "
+			"gcore writes inaccessible reservations as readable memory): use a kernel "
+			"core", msg);
+	else if (!c->header_checked)
+		hd_fail(HD_E_NOT_NATIVE_IMAGE, "%s; the core holds no copy of %s's first page to "
+			"check it by (coredump_filter bit 4 was off): is it the executable the "
+			"process ran?", msg, c->exe);
 }

@@ -20,6 +20,7 @@ struct hd_core {
 	dev_t exe_dev;      /* its identity, given to its mappings */
 	ino_t exe_ino;
 	const char *exe_name_in_core; /* its NT_FILE name, "" when unknown */
+	bool header_checked; /* the core's copy of its first page matched */
 	bool partial;       /* leave missing chunks out instead of failing */
 	uint64_t missing_chunks, missing_chunk_bytes; /* left out by the last scan */
 };
@@ -38,7 +39,8 @@ void core_free(struct hd_core *c);
 void core_explain(const struct hd_core *c);
 
 /* After the isolates were not found: says when the core cannot show them
- * (a core that marks no mapping inaccessible, as gcore's). */
+ * (a core that marks no mapping inaccessible, as gcore's), or when the
+ * executable could not be checked against it. */
 void core_explain_open(const struct hd_core *c);
 
 #endif

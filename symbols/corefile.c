@@ -1,6 +1,7 @@
 #include "corefile.h"
 
 #include "elffile.h"
+#include "../common/grow.h"
 #include "../common/interrupt.h"
 
 #include <elf.h>
@@ -83,16 +84,12 @@ static int add_thread(struct hd_corefile *cf, const char *path, const uint8_t *d
 		return corrupt(path, "short NT_PRSTATUS note");
 	if (cf->ntasks >= CORE_MAX_THREADS)
 		return corrupt(path, "more threads than hdump takes");
-	if (cf->ntasks % 64 == 0) {
-		struct hd_task *v = realloc(cf->tasks, (cf->ntasks + 64) * sizeof *v);
-		if (!v)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		cf->tasks = v;
-	}
+	if (hd_grow(&cf->tasks, &cf->tasks_cap, cf->ntasks, sizeof *cf->tasks, 16) != 0)
+		return -1;
 	const uint8_t *regs = d + PRSTATUS_REGS;
 	cf->tasks[cf->ntasks++] = (struct hd_task){
 		.tid = (pid_t)get32(d + PRSTATUS_PID),
-		/* a core's threads stand still: held, as a stopped process's */
+		/* never seized: nothing to let go */
 		.state = TASK_DETACHED,
 		.rsp = get64(regs + 8 * REG_RSP), .rip = get64(regs + 8 * REG_RIP),
 		.fs_base = get64(regs + 8 * REG_FS_BASE), .r14 = get64(regs + 8 * REG_R14),
@@ -175,19 +172,34 @@ static int add_segment(struct hd_corefile *cf, const char *path, const GElf_Phdr
 	return 0;
 }
 
-/* Which file each segment maps (the NT_FILE entry that holds it). */
+static int by_start(const void *a, const void *b)
+{
+	const struct core_filemap *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Which file each segment maps: the NT_FILE entry that starts last at or
+ * below it, if it holds the whole segment (a real note's entries do not
+ * overlap; a forged one's cost a sort and a search per segment). */
 static void match_files(struct hd_corefile *cf)
 {
+	qsort(cf->files, cf->nfiles, sizeof *cf->files, by_start);
 	for (size_t i = 0; i < cf->nsegs; i++) {
 		struct core_segment *s = &cf->segs[i];
-		for (size_t k = 0; k < cf->nfiles; k++) {
-			const struct core_filemap *m = &cf->files[k];
-			if (s->vaddr >= m->start && s->vaddr < m->end &&
-			    s->memsz <= m->end - s->vaddr) {
-				s->file = (int)k;
-				s->file_offset = m->offset + (s->vaddr - m->start);
-				break;
-			}
+		size_t lo = 0, hi = cf->nfiles;
+		while (lo < hi) { /* the first entry starting above the segment */
+			size_t mid = lo + (hi - lo) / 2;
+			if (cf->files[mid].start <= s->vaddr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == 0)
+			continue;
+		const struct core_filemap *m = &cf->files[lo - 1];
+		if (s->vaddr < m->end && s->memsz <= m->end - s->vaddr) {
+			s->file = (int)(lo - 1);
+			s->file_offset = m->offset + (s->vaddr - m->start);
 		}
 	}
 }

@@ -23,7 +23,7 @@
  * its own; threads are bounded by the kernel's threads-max, but one dump
  * needs far fewer). */
 #define CORE_MAX_SEGMENTS (1u << 17)
-#define CORE_MAX_FILES (1u << 20)
+#define CORE_MAX_FILES (1u << 17)
 #define CORE_MAX_THREADS (1u << 16)
 #define CORE_MAX_NOTES (64u << 20)
 #define CORE_MAX_SECTIONS (1u << 17)
@@ -52,7 +52,7 @@ struct hd_corefile {
 	size_t nfiles;
 	char *names;           /* the NT_FILE note's names */
 	struct hd_task *tasks; /* one per NT_PRSTATUS, registers filled on x86-64 */
-	size_t ntasks;
+	size_t ntasks, tasks_cap;
 	pid_t pid;             /* the process (NT_PRPSINFO, else the first thread) */
 	char comm[17];         /* its name, "" when absent */
 	uint64_t entry;        /* AT_ENTRY, 0 when absent */

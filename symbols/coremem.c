@@ -182,10 +182,16 @@ void corememory_free(struct hd_corememory *m)
 
 const struct core_gap *corememory_gap(const struct hd_corememory *m, uint64_t lo, uint64_t hi)
 {
-	for (size_t i = 0; i < m->ngaps; i++)
-		if (m->gaps[i].lo < hi && lo < m->gaps[i].hi)
-			return &m->gaps[i];
-	return NULL;
+	/* gaps ascend and do not overlap: the first that ends above LO */
+	size_t a = 0, b = m->ngaps;
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		if (m->gaps[mid].hi <= lo)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	return a < m->ngaps && m->gaps[a].lo < hi ? &m->gaps[a] : NULL;
 }
 
 uint64_t corememory_missing_bytes(const struct hd_corememory *m)

@@ -247,8 +247,8 @@ void core_explain(const struct hd_core *c)
 	char msg[512];
 	snprintf(msg, sizeof msg, "%s", hd_error_message());
 	const struct core_gap *g = gap_behind(c, msg);
-	if (!g || hd_error_is_fatal())
-		return;
+	if (!g || hd_error_is_fatal() || strstr(msg, "the core lacks"))
+		return; /* nothing missing, or said already */
 	char what[400];
 	corememory_describe(g, &c->cf, what, sizeof what);
 	hd_fail(hd_error_class(), "%s: the core lacks %s%s", msg, what,

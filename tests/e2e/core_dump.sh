@@ -39,28 +39,25 @@ grep -q 'the core lacks 0x[0-9a-f]*-0x[0-9a-f]* (.*): the core file is truncated
 	pass "truncated core: names the missing range and why" || fail "truncated core: $(cat "$WORK/err")"
 [ ! -e "$WORK/trunc.hprof" ] && pass "truncated core: no file" || fail "truncated core: a file"
 
-# The same core with one heap mapping of the dumped isolate left out, as
-# coredump_filter without bit 0 leaves anonymous memory out: the highest
-# writable mapping of 1 MiB or more in its heap's reservation keeps only its
-# first page.
-base=$("$HDUMP" --core "$CORE" --list-isolates | sed -n 's/^isolate [0-9]*: heap base \(0x[0-9a-f]*\),.*(default)$/\1/p')
-python3 - "$CORE" "$WORK/cut.core" "$base" >"$WORK/cut" <<'PY'
-import shutil, struct, sys
-src, dst, base = sys.argv[1], sys.argv[2], int(sys.argv[3], 16)
+# The same core with the heap mapping that holds marker 5000 cut from that
+# marker's page on, as coredump_filter without bit 0 leaves anonymous
+# memory out.
+python3 - "$CORE" "$WORK/cut.core" >"$WORK/cut" <<'PY'
+import mmap, shutil, struct, sys
+src, dst = sys.argv[1], sys.argv[2]
 shutil.copyfile(src, dst)
 with open(dst, 'r+b') as f:
-    eh = f.read(64)
-    phoff, = struct.unpack_from('<Q', eh, 32)
-    phnum, = struct.unpack_from('<H', eh, 56)
-    best = None
+    m = mmap.mmap(f.fileno(), 0)
+    at = m.find(b'hdumpmarker-5000')
+    phoff, = struct.unpack_from('<Q', m, 32)
+    phnum, = struct.unpack_from('<H', m, 56)
     for i in range(phnum):
-        f.seek(phoff + i * 56)
-        t, flags, off, va, pa, fs, ms, al = struct.unpack('<IIQQQQQQ', f.read(56))
-        if t == 1 and flags & 2 and fs >= 1 << 20 and base <= va < base + (32 << 30):
-            best = (va, i) if best is None or va > best[0] else best
-    f.seek(phoff + best[1] * 56 + 32)
-    f.write(struct.pack('<Q', 4096))
-    print('0x%x' % (best[0] + 4096))
+        t, flags, off, va, pa, fs, ms, al = struct.unpack_from('<IIQQQQQQ', m, phoff + i * 56)
+        if t == 1 and off <= at < off + fs:
+            keep = max(4096, (at - off) // 4096 * 4096)
+            struct.pack_into('<Q', m, phoff + i * 56 + 32, keep)
+            print('0x%x' % (va + keep))
+    m.close()
 PY
 cut=$(cat "$WORK/cut")
 rc=0

@@ -107,6 +107,10 @@ Test(core, missing_chunks_fail_or_are_counted)
 	cr_assert(strstr(hd_error_message(), "do not land") &&
 		  strstr(hd_error_message(), "the core lacks 0x500000-0x600000"), "%s",
 		  hd_error_message());
+	char said[512];
+	snprintf(said, sizeof said, "%s", hd_error_message());
+	core_explain(&c);
+	cr_assert_str_eq(hd_error_message(), said, "said once");
 	hd_fail(HD_E_INTERRUPTED, "interrupted by signal 2");
 	core_explain(&c);
 	cr_assert_str_eq(hd_error_message(), "interrupted by signal 2");

@@ -23,21 +23,12 @@ grep -q '"core":{"missing_chunks":0,' "$WORK/core.json" && pass "--json reports 
 grep -q '^	at ' "$WORK/stacks" && pass "--stacks decodes the core's Java frames" || fail "--stacks: no frame"
 
 # The other pkl version is not this core's executable.
-rc=0
-"$HDUMP" --core "$CORE" --exe "$(pkl_binary "$other")" -o "$WORK/wrong.hprof" 2>"$WORK/err" || rc=$?
-expect_eq "wrong executable: exit code" "$rc" 2
-grep -q 'is not the executable of this core' "$WORK/err" && pass "wrong executable: says so" ||
-	fail "wrong executable: $(cat "$WORK/err")"
-[ ! -e "$WORK/wrong.hprof" ] && pass "wrong executable: no file" || fail "wrong executable: a file"
+core_refused "wrong executable" 2 'is not the executable of this core' "$CORE" --exe "$(pkl_binary "$other")"
 
 # A core cut at half its size lacks memory the dump needs.
 head -c $(($(stat -c %s "$CORE") / 2)) "$CORE" >"$WORK/truncated.core"
-rc=0
-"$HDUMP" --core "$WORK/truncated.core" -o "$WORK/trunc.hprof" 2>"$WORK/err" || rc=$?
-expect_eq "truncated core: exit code" "$rc" 7
-grep -q 'the core lacks 0x[0-9a-f]*-0x[0-9a-f]* (.*): the core file is truncated' "$WORK/err" &&
-	pass "truncated core: names the missing range and why" || fail "truncated core: $(cat "$WORK/err")"
-[ ! -e "$WORK/trunc.hprof" ] && pass "truncated core: no file" || fail "truncated core: a file"
+core_refused "truncated core" 7 'the core lacks 0x[0-9a-f]*-0x[0-9a-f]* (.*): the core file is truncated' \
+	"$WORK/truncated.core"
 
 # The same core with the heap mapping that holds marker 5000 cut from that
 # marker's page on, as coredump_filter without bit 0 leaves anonymous
@@ -60,31 +51,11 @@ with open(dst, 'r+b') as f:
     m.close()
 PY
 cut=$(cat "$WORK/cut")
-rc=0
-"$HDUMP" --core "$WORK/cut.core" -o "$WORK/cut.hprof" 2>"$WORK/err" || rc=$?
-expect_eq "heap mapping left out: exit code" "$rc" 7
-grep -q "the core lacks .*$cut-0x[0-9a-f]* (anonymous memory, .*coredump_filter bit 0 was off" "$WORK/err" &&
-	pass "heap mapping left out: names the range and the filter bit" || fail "heap mapping left out: $(cat "$WORK/err")"
-[ ! -e "$WORK/cut.hprof" ] && pass "heap mapping left out: no file" || fail "heap mapping left out: a file"
-rc=0
-"$HDUMP" --core "$WORK/cut.core" --partial -o "$WORK/cutp.hprof" --json >"$WORK/cutp.json" 2>"$WORK/err" || rc=$?
-if [ "$rc" = 0 ]; then
-	"$CHECK" "$WORK/cutp.hprof" >"$WORK/check" || true
-	expect_eq "--partial: problems" "$(kv "$WORK/check" problems)" none
-	grep -q '"core":{"missing_chunks":[1-9]' "$WORK/cutp.json" && pass "--partial counts missing chunks" ||
-		fail "--partial: $(cat "$WORK/cutp.json")"
-else
-	expect_eq "--partial, the rest cannot stand alone: exit code" "$rc" 7
-	grep -q "the core lacks .*$cut-" "$WORK/err" && pass "--partial: names the range" || fail "--partial: $(cat "$WORK/err")"
-	[ ! -e "$WORK/cutp.hprof" ] && pass "--partial: no file" || fail "--partial: a file"
-fi
+core_refused "heap mapping left out" 7 \
+	"the core lacks .*$cut-0x[0-9a-f]* (anonymous memory, .*coredump_filter bit 0 was off" "$WORK/cut.core"
+core_partial "heap mapping left out" "$WORK/cut.core" "the core lacks .*$cut-"
 
 # Files that are no core.
-rc=0
-"$HDUMP" --core "$(pkl_binary "$version")" -o "$WORK/x.hprof" 2>"$WORK/err" || rc=$?
-expect_eq "an executable is no core: exit code" "$rc" 5
-grep -q 'not a core file' "$WORK/err" && pass "an executable is no core: says so" || fail "$(cat "$WORK/err")"
-rc=0
-"$HDUMP" --core "$WORK/none" 2>"$WORK/err" || rc=$?
-expect_eq "no such core: exit code" "$rc" 3
+core_refused "an executable is no core" 5 'not a core file' "$(pkl_binary "$version")"
+core_refused "no such core" 3 'No such file' "$WORK/none"
 finish

@@ -10,6 +10,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: hdump -p PID [options]      dump a running native image\n"
 		"       hdump --exe FILE [options]  dump an executable's image heap\n"
+		"       hdump --core CORE [--exe FILE] [options]  dump a core file\n"
 		"\n"
 		"Writes an HPROF 1.0.2 heap dump that VisualVM and Eclipse MAT open.  The\n"
 		"target needs no special build and no debug info; it keeps running.\n"
@@ -18,6 +19,11 @@ static void usage(FILE *f)
 		"  -p, --pid PID       attach to process PID (ptrace; needs the rights of a debugger)\n"
 		"      --exe FILE      read the image heap (the objects the executable starts\n"
 		"                      with) from FILE, no process involved\n"
+		"      --core CORE     dump the process saved in the core file CORE; --exe FILE\n"
+		"                      names its executable (default: the file the core says\n"
+		"                      the process ran)\n"
+		"      --partial       with --core: leave out the heap chunks the core lacks\n"
+		"                      (counted in -v and --json) instead of failing\n"
 		"  -o, --output FILE   write the dump to FILE ('-' streams it to stdout); default\n"
 		"                      hdump-<pid or exe>-<time>.hprof in the current directory.\n"
 		"                      The file is created with mode 0600 and appears under its\n"
@@ -93,7 +99,7 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 {
 	enum { OPT_EXE = 256, OPT_HISTO, OPT_VERSION, OPT_JSON, OPT_ISOLATE, OPT_LIST_ISOLATES,
 	       OPT_RETRIES, OPT_SNAPSHOT, OPT_THREADS, OPT_JDK, OPT_STACKS,
-	       OPT_GZIP_LEVEL };
+	       OPT_GZIP_LEVEL, OPT_CORE, OPT_PARTIAL };
 	static const struct option longopts[] = {
 		{"pid", required_argument, NULL, 'p'},
 		{"exe", required_argument, NULL, OPT_EXE},
@@ -115,6 +121,8 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
+		{"core", required_argument, NULL, OPT_CORE},
+		{"partial", no_argument, NULL, OPT_PARTIAL},
 		{NULL, 0, NULL, 0},
 	};
 	*opt = (struct cli_options){0};
@@ -206,6 +214,12 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 		case 'v':
 			opt->verbose = true;
 			break;
+		case OPT_CORE:
+			opt->core = optarg;
+			break;
+		case OPT_PARTIAL:
+			opt->dump.partial = true;
+			break;
 		case 'h':
 			usage(out);
 			*exit_code = 0;
@@ -219,6 +233,16 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 			return bad_usage(exit_code);
 		}
 	}
+	if (opt->core && (optind < argc || opt->pid)) {
+		fprintf(err, "hdump: --core takes no -p PID (see --help)\n");
+		return bad_usage(exit_code);
+	}
+	if (opt->dump.partial && !opt->core) {
+		fprintf(err, "hdump: --partial needs --core\n");
+		return bad_usage(exit_code);
+	}
+	if (opt->core)
+		return true;
 	if (optind < argc || (!opt->pid == !opt->exe)) {
 		fprintf(err, "hdump: give exactly one of -p PID or --exe FILE (see --help)\n");
 		return bad_usage(exit_code);

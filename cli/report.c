@@ -134,6 +134,10 @@ void report_json_file(FILE *out, const char *path, const struct hdump_result *r,
 		",\"unattributed_slots\":%" PRIu64 ",\"unattributed_bytes\":%" PRIu64 "}",
 		r->statics_classes, r->statics_written, r->statics_unattributed_slots,
 		r->statics_unattributed_bytes);
+	if (r->core) /* a core file: what it lacked (README, "Core files") */
+		fprintf(out, ",\"core\":{\"missing_chunks\":%" PRIu64 ",\"missing_chunk_bytes\":%" PRIu64
+			",\"missing_bytes\":%" PRIu64 "}", r->core_missing_chunks,
+			r->core_missing_chunk_bytes, r->core_missing_bytes);
 	/* thread stacks */
 	fprintf(out, ",\"stack_threads\":%" PRIu64 ",\"stack_frames\":%" PRIu64
 		",\"stack_undecoded\":%" PRIu64,
@@ -162,6 +166,10 @@ void report_summary(const char *path, const struct hdump_result *r)
 		" bytes%s%s in %.2f s\n",
 		r->objects, r->bytes, r->fillers, r->chunks, r->classes, r->hprof_bytes,
 		path[0] ? " to " : "", path, r->seconds);
+	if (r->core)
+		fprintf(stderr, "hdump: core: %" PRIu64 " heap chunks (%" PRIu64 " bytes) left out: "
+			"the core lacks them; it lacks %" PRIu64 " bytes of memory in all\n",
+			r->core_missing_chunks, r->core_missing_chunk_bytes, r->core_missing_bytes);
 }
 
 /* ---- --stacks: each thread's Java frames, as jstack prints them ---- */

@@ -31,11 +31,12 @@ static char *output_name(const struct cli_options *opt)
 	if (opt->output)
 		return strdup(opt->output);
 	char hint[32];
-	if (!opt->exe) {
+	const char *file = opt->core ? opt->core : opt->exe;
+	if (!file) {
 		snprintf(hint, sizeof hint, "%d", (int)opt->pid);
 		return default_name(hint, opt->gzip);
 	}
-	char *copy = strdup(opt->exe);
+	char *copy = strdup(file);
 	char *name = copy ? default_name(basename(copy), opt->gzip) : NULL;
 	free(copy);
 	return name;
@@ -130,26 +131,38 @@ static int stacks(hdump_target *t, const struct cli_options *opt)
 	return report_stacks(stdout, v, n);
 }
 
+/* The target the options name: a core file, an executable or a process. */
+static hdump_target *open_target(const struct cli_options *opt)
+{
+	if (opt->core)
+		return hdump_open_core(opt->core, opt->exe);
+	return opt->exe ? hdump_open_executable(opt->exe) : hdump_open_process(opt->pid);
+}
+
 int run(const struct cli_options *opt)
 {
-	hdump_target *t = opt->exe ? hdump_open_executable(opt->exe) : hdump_open_process(opt->pid);
+	hdump_target *t = open_target(opt);
 	if (!t)
 		return -1;
-	bool listing = (opt->list_isolates || opt->stacks) && !opt->exe;
-	struct cli_events ev = {.report = {opt->verbose, opt->verbose && !listing, opt->quiet}};
+	/* with --core, --exe names the core's executable: it is no target */
+	const char *exe = opt->core ? NULL : opt->exe;
+	bool listing = (opt->list_isolates || opt->stacks) && !exe;
+	/* a core is never stopped: no pause to report */
+	struct cli_events ev = {.report = {opt->verbose, opt->verbose && !listing && !opt->core,
+					   opt->quiet}};
 	if (!listing && !opt->quiet && isatty(STDERR_FILENO))
 		ev.progress = progress_start(stderr);
 	hdump_set_events(t, on_event, &ev);
-	if (opt->exe && opt->verbose) {
+	if (exe && opt->verbose) {
 		struct hdump_target_info info;
 		hdump_target_info(t, &info);
-		report_executable(opt->exe, &info);
+		report_executable(exe, &info);
 	}
 	int rc = hdump_set_jdk(t, opt->jdk);
 	if (rc == 0)
 		rc = hdump_discover(t);
 	if (rc == 0)
-		rc = opt->stacks && !opt->exe ? stacks(t, opt) : listing ? list(t, opt) : dump(t, opt, &ev);
+		rc = opt->stacks && !exe ? stacks(t, opt) : listing ? list(t, opt) : dump(t, opt, &ev);
 	progress_stop(ev.progress);
 	hdump_close(t);
 	return rc;

@@ -22,6 +22,7 @@ struct cli_options {
 	bool gzip;            /* -z, or an output name ending in .gz */
 	int gzip_level;       /* --gzip-level, 0: the default */
 	bool quiet;           /* -q: no progress display, no warnings */
+	const char *core;     /* --core FILE: dump a core file (EXE: its executable) */
 	struct hdump_options dump;
 };
 

@@ -97,7 +97,7 @@ typedef struct hdump_target hdump_target;
 enum hdump_target_kind {
 	HDUMP_TARGET_PROCESS,    /* a running process, through ptrace */
 	HDUMP_TARGET_EXECUTABLE, /* the image heap of an executable file */
-	/* core files: to come */
+	HDUMP_TARGET_CORE,       /* a core file of a process, with its executable */
 };
 
 /* A running process: its maps and executable are read, its isolates found;
@@ -108,6 +108,19 @@ HDUMP_MUST_CHECK hdump_target *hdump_open_process(pid_t pid);
 /* An executable on disk; its image heap is read.  Errors: NOENT, PERM,
  * NOT_ELF, NOT_NATIVE_IMAGE, LAYOUT, INTERRUPTED. */
 HDUMP_MUST_CHECK hdump_target *hdump_open_executable(const char *path);
+
+/* ---- Core files ---------------------------------------------------------
+ * A core file (a kernel core, gcore's, coredumpctl dump's) read as a
+ * stopped process: threads and registers from its notes, memory from its
+ * segments and, where the core left them out unmodified, the executable's
+ * pages.  EXE: the executable the process ran; NULL: the file the core
+ * says was mapped at its entry point.  Only the two files are read.
+ * Errors: NOENT, PERM, NOT_ELF (not a core), LAYOUT (a damaged core),
+ * USAGE (EXE is not the core's executable), NOT_NATIVE_IMAGE.  A dump
+ * fails with LAYOUT naming the missing range when the core lacks memory a
+ * chunk needs (unless hdump_options.partial), never retries, and refuses
+ * the fork snapshot (USAGE). */
+HDUMP_MUST_CHECK hdump_target *hdump_open_core(const char *core, const char *exe);
 
 void hdump_close(hdump_target *t);
 
@@ -215,6 +228,8 @@ struct hdump_options {
 	unsigned threads;             /* writer threads; 0: one per CPU, at most 8 */
 	bool hprof;                   /* false: the census (results, histogram) only */
 	uint64_t date_ms;             /* the HPROF header's date; 0: now */
+	bool partial;                 /* a core: leave out the chunks it lacks (counted in
+					 hdump_result.core_missing_chunks) instead of failing */
 };
 
 /* stop, 5 retries, the application's isolate, one writer per CPU, HPROF. */
@@ -255,6 +270,10 @@ struct hdump_result {
 	 * attributes to a class (not written). */
 	uint64_t statics_classes, statics_written;
 	uint64_t statics_unattributed_slots, statics_unattributed_bytes;
+	/* A core (core true): the heap chunks left out because it lacks their
+	 * memory (partial), their bytes, and all the bytes of memory it lacks. */
+	bool core;
+	uint64_t core_missing_chunks, core_missing_chunk_bytes, core_missing_bytes;
 };
 
 /* Dumps T (discovered) into SINK.  Errors: besides those of the sink,

@@ -42,6 +42,52 @@ hdump_target *hdump_open_process(pid_t pid)
 	return t;
 }
 
+/* A process, or a core file read as one: both dump through lib/live.c. */
+static bool is_live(const hdump_target *t)
+{
+	return t->kind == HDUMP_TARGET_PROCESS || t->kind == HDUMP_TARGET_CORE;
+}
+
+hdump_target *hdump_open_core(const char *core, const char *exe)
+{
+	struct hd_core *c = calloc(1, sizeof *c);
+	if (!c) {
+		hd_fail(HD_E_INTERNAL, "out of memory");
+		return NULL;
+	}
+	hdump_target *t = NULL;
+	if (core_open(c, core, exe) == 0 && !(t = target_open_process(&hd_core_ops, c, c->cf.pid)))
+		core_explain_open(c);
+	if (!t) {
+		core_free(c);
+		free(c);
+		return NULL;
+	}
+	t->kind = HDUMP_TARGET_CORE;
+	t->core = c;
+	return t;
+}
+
+/* A core never changes: what failed once fails again, so no retries; and
+ * its missing chunks are left out only when asked. */
+static int core_dump(hdump_target *t, const struct hdump_options *o,
+		     const struct hdump_sink *sink, struct hdump_result *r)
+{
+	struct hdump_options once = *o;
+	once.retries = 0;
+	t->core->partial = o->partial;
+	int rc = live_dump(&t->live, &once, sink, &t->ev, r, &t->histo);
+	if (rc != 0) {
+		core_explain(t->core);
+		return -1;
+	}
+	r->core = true;
+	r->core_missing_chunks = t->core->missing_chunks;
+	r->core_missing_chunk_bytes = t->core->missing_chunk_bytes;
+	r->core_missing_bytes = corememory_missing_bytes(&t->core->mem);
+	return 0;
+}
+
 hdump_target *hdump_open_executable(const char *path)
 {
 	hdump_target *t = target_new(HDUMP_TARGET_EXECUTABLE);
@@ -56,11 +102,15 @@ void hdump_close(hdump_target *t)
 {
 	if (!t)
 		return;
-	if (t->kind == HDUMP_TARGET_PROCESS)
+	if (is_live(t))
 		live_close(&t->live);
 	else
 		exe_close(&t->exe);
 	hd_real_process_free(t->real);
+	if (t->core) {
+		core_free(t->core);
+		free(t->core);
+	}
 	histogram_free(&t->histo);
 	free(t->jdk_dir);
 	elfimage_close(&t->img);
@@ -69,7 +119,7 @@ void hdump_close(hdump_target *t)
 
 void hdump_target_info(const hdump_target *t, struct hdump_target_info *info)
 {
-	bool live = t->kind == HDUMP_TARGET_PROCESS;
+	bool live = is_live(t);
 	*info = (struct hdump_target_info){
 		.kind = t->kind,
 		.vm_version = t->img.vm_version,
@@ -81,7 +131,7 @@ void hdump_target_info(const hdump_target *t, struct hdump_target_info *info)
 
 int hdump_read(hdump_target *t, uint64_t addr, void *buf, size_t len)
 {
-	hd_memview *mv = t->kind == HDUMP_TARGET_PROCESS ? t->live.proc : t->exe.mv;
+	hd_memview *mv = is_live(t) ? t->live.proc : t->exe.mv;
 	if (!mv)
 		return hd_fail(HD_E_USAGE, "the process's memory is opened by hdump_discover");
 	return mv_read(mv, addr, buf, len);
@@ -110,7 +160,7 @@ int hdump_discover(hdump_target *t)
 	if (t->discovered)
 		return 0;
 	events_phase(&t->ev, HDUMP_EVENT_PHASE_BEGIN, HDUMP_PHASE_DISCOVER, 1);
-	int rc = t->kind == HDUMP_TARGET_PROCESS ? live_discover(&t->live, &t->ev, t->jdk_dir)
+	int rc = is_live(t) ? live_discover(&t->live, &t->ev, t->jdk_dir)
 						 : exe_discover(&t->exe, &t->ev, t->jdk_dir);
 	events_phase(&t->ev, HDUMP_EVENT_PHASE_END, HDUMP_PHASE_DISCOVER, 1);
 	t->discovered = rc == 0;
@@ -139,6 +189,8 @@ int hdump_dump(hdump_target *t, const struct hdump_options *o, const struct hdum
 	struct hdump_result ignored;
 	if (!r)
 		r = &ignored;
+	if (t->kind == HDUMP_TARGET_CORE)
+		return core_dump(t, o, sink, r);
 	if (t->kind == HDUMP_TARGET_PROCESS)
 		return live_dump(&t->live, o, sink, &t->ev, r, &t->histo);
 	return exe_dump(&t->exe, o, sink, &t->ev, r, &t->histo);
@@ -155,10 +207,16 @@ int hdump_list_isolates(hdump_target *t, const struct hdump_options *o,
 {
 	if (check_discovered(t) != 0)
 		return -1;
-	if (t->kind != HDUMP_TARGET_PROCESS)
+	if (!is_live(t))
 		return hd_fail(HD_E_USAGE, "only a process has isolates to list");
-	if (live_list(&t->live, o, &t->ev) != 0)
+	struct hdump_options once = *o;
+	if (t->kind == HDUMP_TARGET_CORE)
+		once.retries = 0; /* a core never changes */
+	if (live_list(&t->live, &once, &t->ev) != 0) {
+		if (t->core)
+			core_explain(t->core);
 		return -1;
+	}
 	*v = t->live.listed;
 	*n = t->live.nisolates;
 	return 0;
@@ -169,13 +227,19 @@ int hdump_stacks(hdump_target *t, const struct hdump_options *o, const struct hd
 {
 	if (check_discovered(t) != 0)
 		return -1;
-	if (t->kind != HDUMP_TARGET_PROCESS)
+	if (!is_live(t))
 		return hd_fail(HD_E_USAGE, "only a process has thread stacks");
+	struct hdump_options once = *o;
+	if (t->kind == HDUMP_TARGET_CORE)
+		once.retries = 0; /* a core never changes */
 	t->live.want_stacks = true;
-	int rc = live_list(&t->live, o, &t->ev);
+	int rc = live_list(&t->live, &once, &t->ev);
 	t->live.want_stacks = false;
-	if (rc != 0)
+	if (rc != 0) {
+		if (t->core)
+			core_explain(t->core);
 		return -1;
+	}
 	*v = t->live.stacks.api;
 	*nthreads = t->live.stacks.n;
 	return 0;

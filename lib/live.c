@@ -296,6 +296,21 @@ static void resume(struct hold *h, struct hdump_event ev)
 	events_emit(h->ev, &ev);
 }
 
+/* Leaves out of ISO the chunks the ops say are missing (a core's). */
+static int drop_missing_chunks(const struct live *lv, struct hd_isolate *iso)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < iso->nchunks; i++) {
+		int rc = lv->ops->chunk_missing(lv->ops_ctx, &iso->chunks[i]);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			iso->chunks[kept++] = iso->chunks[i];
+	}
+	iso->nchunks = kept;
+	return 0;
+}
+
 /* Copy: the ranges the dump reads, copied while the target is held. */
 static int take_copy(struct hold *h, const struct live_isolate *li, struct hd_snapshot *snap)
 {
@@ -316,6 +331,8 @@ static int dump_isolate(struct hold *h, const struct hdump_options *o, struct du
 			struct live_isolate *li, hd_memview *view, unsigned n)
 {
 	struct hd_snapshot snap = {0};
+	if (h->lv->ops->chunk_missing && drop_missing_chunks(h->lv, &li->scan) != 0)
+		return -1;
 	if (o->snapshot == HDUMP_SNAPSHOT_COPY) {
 		if (take_copy(h, li, &snap) != 0)
 			return -1;

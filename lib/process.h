@@ -14,6 +14,7 @@
 #include "../agent/procmaps.h"
 #include "../common/hd_error.h"
 #include "../symbols/elfimage.h"
+#include "../symbols/heapwalk.h"
 
 #include <sys/types.h>
 
@@ -38,6 +39,11 @@ struct hd_process_ops {
 	/* Ends the child of the last fork, if any (idempotent).  Clears the
 	 * recorded error first; -1 with the error when it could not be reaped. */
 	int (*discard_fork)(void *ctx);
+	/* Optional (NULL: a process has every chunk it maps): called for each
+	 * chunk a scan found, before anything of it is written.  0: the chunk
+	 * is there; 1: leave it out of the dump (the ops count it); -1: fail
+	 * with the error recorded (a core that lacks the chunk's memory). */
+	int (*chunk_missing)(void *ctx, const struct hd_chunk *chunk);
 };
 
 /* Over agent/: CTX is a struct hd_real_process. */

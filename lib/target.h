@@ -4,6 +4,7 @@
 #define HD_LIB_TARGET_H
 
 #include "../include/hdump.h"
+#include "core.h"
 #include "events.h"
 #include "exe.h"
 #include "live.h"
@@ -19,6 +20,7 @@ struct hdump_target {
 	struct exe exe;                 /* HDUMP_TARGET_EXECUTABLE */
 	struct live live;               /* HDUMP_TARGET_PROCESS */
 	struct hd_real_process *real;   /* the process ops' context, when real */
+	struct hd_core *core;           /* HDUMP_TARGET_CORE: the ops' context (live) */
 	struct histogram histo;         /* of the last successful dump */
 };
 

@@ -215,3 +215,28 @@ Test(options, parsed_again_from_the_start)
 	cr_assert_str_eq(p.opt.exe, "b");
 	cr_assert_not(p.opt.histo, "nothing kept from the first parse");
 }
+
+/* ---- --core (issue 12) ---- */
+
+Test(options, core_with_or_without_its_executable)
+{
+	struct parsed p;
+	parse(&p, "--core", "core.123", NULL);
+	cr_assert(p.run, "%s", p.err);
+	cr_assert_str_eq(p.opt.core, "core.123");
+	cr_assert_null(p.opt.exe);
+	cr_assert_not(p.opt.dump.partial);
+	parse(&p, "--core", "core.123", "--exe", "bin/app", "--partial", "-o", "x.hprof", NULL);
+	cr_assert(p.run, "%s", p.err);
+	cr_assert_str_eq(p.opt.exe, "bin/app");
+	cr_assert(p.opt.dump.partial);
+}
+
+Test(options, core_refuses_a_pid_and_partial_needs_a_core)
+{
+	struct parsed p;
+	parse(&p, "--core", "core.123", "-p", "42", NULL);
+	expect_usage_error(&p, "hdump: --core takes no -p PID (see --help)\n");
+	parse(&p, "--exe", "img", "--partial", NULL);
+	expect_usage_error(&p, "hdump: --partial needs --core\n");
+}

@@ -1,0 +1,46 @@
+/* A core file as a process (process.h's ops): maps from its segments and
+ * file note, the image from its executable (checked to be the one the
+ * process ran), memory through symbols/coremem.h, threads and registers
+ * from its notes; stopping and releasing do nothing, forking is refused.
+ * A core never changes, so nothing it lacks is worth a retry: the chunks
+ * it lacks fail the dump with what is missing and why, or, when partial,
+ * are left out and counted. */
+#ifndef HD_LIB_CORE_H
+#define HD_LIB_CORE_H
+
+#include "process.h"
+#include "../symbols/corefile.h"
+#include "../symbols/coremem.h"
+
+struct hd_core {
+	struct hd_corefile cf;
+	struct hd_corememory mem;
+	char *exe;          /* the executable's path */
+	int exe_fd;
+	dev_t exe_dev;      /* its identity, given to its mappings */
+	ino_t exe_ino;
+	const char *exe_name_in_core; /* its NT_FILE name, "" when unknown */
+	bool header_checked; /* the core's copy of its first page matched */
+	bool partial;       /* leave missing chunks out instead of failing */
+	uint64_t missing_chunks, missing_chunk_bytes; /* left out by the last scan */
+};
+
+extern const struct hd_process_ops hd_core_ops;
+
+/* Opens CORE and its executable: EXE, or the file the core says was
+ * mapped at its entry point.  Errors: those of corefile_open, HD_E_NOENT
+ * (no executable named or found: give --exe), HD_E_USAGE (EXE is not the
+ * executable the process ran), HD_E_INTERNAL.  core_free in every case. */
+HD_MUST_CHECK int core_open(struct hd_core *c, const char *core, const char *exe);
+void core_free(struct hd_core *c);
+
+/* After a failure: when the recorded message names an address the core
+ * lacks, says which range is missing and why. */
+void core_explain(const struct hd_core *c);
+
+/* After the isolates were not found: says when the core cannot show them
+ * (a core that marks no mapping inaccessible, as gcore's), or when the
+ * executable could not be checked against it. */
+void core_explain_open(const struct hd_core *c);
+
+#endif

@@ -1,0 +1,138 @@
+/* A core file as a process (lib/core.c), on a crafted core and executable:
+ * the executable named by the core or given, refused when it is another
+ * file; maps carrying the executable's identity; threads from the notes;
+ * missing chunks failing with the range and reason, or left out and
+ * counted when partial; a read error explained. */
+#include "../../lib/core.h"
+#include "corecraft.h"
+
+#include <criterion/criterion.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char core_path[64], exe_path[64];
+
+/* An executable of two pages of BYTE, and a core of it: its header page
+ * dumped (0xee), the rest left out, then anonymous memory left out. */
+static void craft(uint8_t byte)
+{
+	snprintf(exe_path, sizeof exe_path, "/tmp/hd-core-exe-%d", (int)getpid());
+	snprintf(core_path, sizeof core_path, "/tmp/hd-core-%d", (int)getpid());
+	FILE *f = fopen(exe_path, "wb");
+	for (int i = 0; i < 2 * 4096; i++)
+		fputc(byte, f);
+	fclose(f);
+	struct cc_core c;
+	cc_init(&c);
+	cc_thread(&c, 42, 0x400100, 0x7000);
+	cc_entry(&c, 0x400100);
+	static const uint64_t e[1][3] = {{0x400000, 0x402000, 0}};
+	const char *const names[1] = {exe_path};
+	cc_files(&c, 1, e, names);
+	cc_seg(&c, (struct cc_seg){0x400000, 0x2000, 0x1000, PF_R | PF_X, 0xee});
+	cc_seg(&c, (struct cc_seg){0x500000, 0x100000, 0, PF_R | PF_W, 0});
+	cr_assert_eq(cc_write(&c, core_path, 0), 0);
+}
+
+static void cleanup(struct hd_core *c)
+{
+	core_free(c);
+	unlink(core_path);
+	unlink(exe_path);
+}
+
+Test(core, the_cores_executable_read_as_a_process)
+{
+	craft(0xee);
+	struct hd_core c;
+	cr_assert_eq(core_open(&c, core_path, NULL), 0, "%s", hd_error_message());
+	cr_assert_str_eq(c.exe, exe_path, "found through NT_FILE and AT_ENTRY");
+	struct hd_maps m;
+	cr_assert_eq(hd_core_ops.read_maps(&c, c.cf.pid, &m), 0);
+	cr_assert_eq(m.n, 2);
+	struct stat st;
+	cr_assert_eq(stat(exe_path, &st), 0);
+	cr_assert(m.v[0].ino == st.st_ino && m.v[0].dev == st.st_dev, "the exe's identity");
+	cr_assert_eq(m.v[1].ino, 0, "anonymous");
+	maps_free(&m);
+	struct hd_target t;
+	cr_assert_eq(hd_core_ops.stop(&c, &t, c.cf.pid), 0);
+	cr_assert_eq(t.n, 1);
+	cr_assert_eq(t.tasks[0].tid, 42);
+	cr_assert_eq(t.tasks[0].rsp, 0x7000);
+	hd_core_ops.release(&c, &t);
+	target_free(&t);
+	cr_assert_eq(hd_core_ops.fork_allowed(&c, 42), -1);
+	cleanup(&c);
+}
+
+Test(core, another_executable_is_refused)
+{
+	craft(0x11);
+	struct hd_core c;
+	cr_assert_eq(core_open(&c, core_path, exe_path), -1);
+	cr_assert_eq(hd_error_class(), HD_E_USAGE, "%s", hd_error_message());
+	cr_assert(strstr(hd_error_message(), "is not the executable of this core"));
+	cleanup(&c);
+}
+
+Test(core, missing_chunks_fail_or_are_counted)
+{
+	craft(0xee);
+	struct hd_core c;
+	cr_assert_eq(core_open(&c, core_path, NULL), 0, "%s", hd_error_message());
+	struct hd_chunk there = {.addr = 0x400000, .top = 0x401800};
+	struct hd_chunk lost = {.addr = 0x500000, .top = 0x540000};
+	cr_assert_eq(hd_core_ops.chunk_missing(&c, &there), 0, "header page and file pages");
+	cr_assert_eq(hd_core_ops.chunk_missing(&c, &lost), -1);
+	cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+	cr_assert(strstr(hd_error_message(), "0x500000-0x600000") &&
+		  strstr(hd_error_message(), "coredump_filter bit 0"), "%s", hd_error_message());
+	c.partial = true;
+	cr_assert_eq(hd_core_ops.chunk_missing(&c, &lost), 1);
+	cr_assert_eq(c.missing_chunks, 1);
+	cr_assert_eq(c.missing_chunk_bytes, 0x40000);
+	hd_fail(HD_E_LAYOUT, "cannot read 16 bytes at 0x5ffff8: not mapped");
+	core_explain(&c);
+	cr_assert(strstr(hd_error_message(), "the core lacks 0x500000-0x600000"), "%s",
+		  hd_error_message());
+	/* a message naming no missing address: the gap where heap state lies */
+	hd_fail(HD_E_LAYOUT, "3 references do not land on an object start (first: 0x7000)");
+	core_explain(&c);
+	cr_assert(strstr(hd_error_message(), "do not land") &&
+		  strstr(hd_error_message(), "the core lacks 0x500000-0x600000"), "%s",
+		  hd_error_message());
+	char said[512];
+	snprintf(said, sizeof said, "%s", hd_error_message());
+	core_explain(&c);
+	cr_assert_str_eq(hd_error_message(), said, "said once");
+	hd_fail(HD_E_INTERRUPTED, "interrupted by signal 2");
+	core_explain(&c);
+	cr_assert_str_eq(hd_error_message(), "interrupted by signal 2");
+	cleanup(&c);
+}
+
+Test(core, a_core_without_inaccessible_mappings_is_explained)
+{
+	craft(0xee); /* every segment readable, as gcore writes them */
+	struct hd_core c;
+	cr_assert_eq(core_open(&c, core_path, NULL), 0, "%s", hd_error_message());
+	hd_fail(HD_E_NOT_NATIVE_IMAGE, "process 42 maps no isolate's image heap");
+	core_explain_open(&c);
+	cr_assert_eq(hd_error_class(), HD_E_NOT_NATIVE_IMAGE);
+	cr_assert(strstr(hd_error_message(), "gcore"), "%s", hd_error_message());
+	c.cf.segs[1].r = false; /* a kernel core keeps PROT_NONE reservations */
+	hd_fail(HD_E_NOT_NATIVE_IMAGE, "process 42 maps no isolate's image heap");
+	core_explain_open(&c);
+	cr_assert_str_eq(hd_error_message(), "process 42 maps no isolate's image heap",
+			 "the executable's header page was checked: nothing to add");
+	c.header_checked = false; /* as when coredump_filter bit 4 was off */
+	core_explain_open(&c);
+	cr_assert(strstr(hd_error_message(), "coredump_filter bit 4"), "%s", hd_error_message());
+	cleanup(&c);
+}

@@ -193,6 +193,8 @@ static bool process_exits(struct hd_exittrap *x, struct hd_task *task, unsigned 
 		return true;
 	if (regs.orig_rax != SYS_exit)
 		return false;
+#else
+	(void)task; /* elsewhere: the process exits when its last thread does */
 #endif
 	pid_t *tids;
 	size_t n;

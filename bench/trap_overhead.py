@@ -47,16 +47,25 @@ class Repl:
             buf += chunk
         return buf
 
+    def cpu_s(self):
+        """CPU time the process has used (utime + stime of /proc/PID/stat,
+        threads that ended included): less disturbed than wall time by the
+        other work of a shared machine."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def timed_eval(self, expr, answer):
+        """(wall seconds, CPU seconds) of one evaluation."""
         self.proc.stdin.write((expr + "\n").encode())
         self.proc.stdin.flush()
         self.n += 1
-        t0 = time.monotonic()
+        t0, c0 = time.monotonic(), self.cpu_s()
         out = self.read_until(f"pkl{self.n}> ".encode())
-        elapsed = time.monotonic() - t0
+        elapsed, cpu = time.monotonic() - t0, self.cpu_s() - c0
         if answer not in out:
             raise RuntimeError(f"wrong answer: {out[-200:]!r}")
-        return elapsed
+        return elapsed, cpu
 
     def close(self):
         self.proc.kill()
@@ -99,18 +108,18 @@ def main():
                         if trap:
                             trap.close()
                     times[mode] += block
-                    print(f"round {r + 1} {mode:8s} " + " ".join(f"{t:.3f}" for t in block), flush=True)
+                    print(f"round {r + 1} {mode:8s} wall/cpu s " +
+                          " ".join(f"{w:.3f}/{c:.3f}" for w, c in block), flush=True)
         finally:
             repl.close()
-    med = {m: statistics.median(v) for m, v in times.items()}
-    spread = {m: (max(v) - min(v)) / med[m] for m, v in times.items()}
-    ratio = med["untraced"] / med["traced"]
-    print(f"untraced: median {med['untraced']:.3f} s per evaluation ({len(times['untraced'])} runs, "
-          f"spread {100 * spread['untraced']:.1f} %)")
-    print(f"traced:   median {med['traced']:.3f} s per evaluation ({len(times['traced'])} runs, "
-          f"spread {100 * spread['traced']:.1f} %)")
-    print(f"throughput traced / untraced: {ratio:.3f} ({100 * (ratio - 1):+.1f} %)")
-
+    for i, what in ((0, "wall"), (1, "CPU")):
+        med = {m: statistics.median(t[i] for t in v) for m, v in times.items()}
+        spread = {m: (max(t[i] for t in v) - min(t[i] for t in v)) / med[m] for m, v in times.items()}
+        ratio = med["untraced"] / med["traced"]
+        print(f"{what} time per evaluation: untraced median {med['untraced']:.3f} s "
+              f"(spread {100 * spread['untraced']:.0f} %), traced {med['traced']:.3f} s "
+              f"(spread {100 * spread['traced']:.0f} %), {len(times['traced'])} runs each")
+        print(f"throughput traced / untraced ({what}): {ratio:.3f} ({100 * (ratio - 1):+.1f} %)")
 
 if __name__ == "__main__":
     main()

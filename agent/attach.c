@@ -225,16 +225,23 @@ void task_read_comm(pid_t pid, struct hd_task *task)
 	}
 }
 
-int target_stop(struct hd_target *t, pid_t pid)
+int target_check_untraced(pid_t pid)
 {
-	memset(t, 0, sizeof *t);
-	t->pid = pid;
-	if (kill(pid, 0) != 0 && errno == ESRCH)
+	if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
 		return hd_fail(HD_E_NOENT, "no such process: %d", (int)pid);
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	if (procfs_field(path, "TracerPid") > 0)
 		return target_explain_eperm(pid);
+	return 0;
+}
+
+int target_stop(struct hd_target *t, pid_t pid)
+{
+	memset(t, 0, sizeof *t);
+	t->pid = pid;
+	if (target_check_untraced(pid) != 0)
+		return -1;
 	for (int pass = 0;; pass++) {
 		size_t added;
 		if (seize_new_threads(t, &added) != 0 || wait_for_stops(t, true) != 0)

@@ -77,6 +77,10 @@ HD_MUST_CHECK int tracee_wait(pid_t tid, int *status);
  * Shared with agent/exittrap.c. */
 HD_MUST_CHECK int target_seize_refused(const struct hd_target *t, pid_t tid, int err);
 
+/* Whether PID exists and no one traces it yet: 0, or -1 with HD_E_NOENT,
+ * or why it cannot be traced (target_explain_eperm). */
+HD_MUST_CHECK int target_check_untraced(pid_t pid);
+
 /* T's task for thread TID, or NULL. */
 struct hd_task *target_find_task(struct hd_target *t, pid_t tid);
 

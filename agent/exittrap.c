@@ -3,7 +3,6 @@
 #include "../common/clock.h"
 #include "../common/grow.h"
 #include "../common/procfs.h"
-#include "eperm.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -130,12 +129,8 @@ int exittrap_open(struct hd_exittrap *x, pid_t pid, unsigned what)
 	x->what = what;
 	if (!what || (what & ~(EXITTRAP_EXIT | EXITTRAP_SIGNAL)))
 		return hd_fail(HD_E_USAGE, "nothing to trap (0x%x)", what);
-	if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
-		return hd_fail(HD_E_NOENT, "no such process: %d", (int)pid);
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	if (procfs_field(path, "TracerPid") > 0)
-		return target_explain_eperm(pid);
+	if (target_check_untraced(pid) != 0)
+		return -1;
 	for (int pass = 0;; pass++) {
 		size_t added;
 		if (seize_new_threads(x, &added) != 0)

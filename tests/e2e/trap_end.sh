@@ -43,7 +43,8 @@ if [ "$TD_RC" = 11 ] && grep -q 'tore down its isolate before it exited' "$TD_ER
 	[ ! -e "$WORK/quit.hprof" ] && pass ":quit: no dump written" || fail ":quit: a dump was written"
 else
 	expect_eq ":quit: trap client exit code ($(cat "$TD_ERR"))" "$TD_RC" 0
-	check_trap_dump ":quit dump" "$WORK/quit.hprof"
+	# The REPL's main has returned: the markers are there, garbage.
+	check_trap_dump ":quit dump" "$WORK/quit.hprof" unreachable
 fi
 expect_eq ":quit: the REPL's end" "$(waited_status)" "exited 0 core 0"
 

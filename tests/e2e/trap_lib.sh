@@ -82,10 +82,11 @@ trapdump_finish() {
 	wait "$TD_PID" || TD_RC=$?
 }
 
-# check_trap_dump NAME FILE: the markers in the dump the trap client wrote.
+# check_trap_dump NAME FILE [unreachable]: the markers in the dump the trap
+# client wrote (unreachable: after main returned, nothing refers to them).
 check_trap_dump() {
 	local objects
 	objects=$(sed -n 's/^dump objects=\([0-9]*\).*/\1/p' "$TD_OUT")
 	echo "{\"objects\":${objects:-0}}" >"$REPL_DIR/summary.json"
-	check_marker_dump "$1" "$2" "$REPL_DIR/summary.json"
+	check_marker_dump "$1" "$2" "$REPL_DIR/summary.json" "${3:-reachable}"
 }

@@ -37,6 +37,15 @@ static int file_write(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
+/* A retried attempt starts the file over. */
+static int file_rewind(void *ctx, uint64_t written)
+{
+	(void)written;
+	if (fflush(ctx) != 0 || ftruncate(fileno(ctx), 0) != 0 || fseek(ctx, 0, SEEK_SET) != 0)
+		return hdump_fail_errno(HDUMP_E_OUTPUT, errno, "starting the dump over");
+	return 0;
+}
+
 static int dump(hdump_target *t, const char *out)
 {
 	char tmp[4096];
@@ -46,7 +55,7 @@ static int dump(hdump_target *t, const char *out)
 		return hdump_fail_errno(HDUMP_E_OUTPUT, errno, "%s", tmp);
 	struct hdump_options o;
 	hdump_options_init(&o);
-	struct hdump_sink sink = {file_write, NULL, f};
+	struct hdump_sink sink = {file_write, file_rewind, f};
 	struct hdump_result r;
 	int rc = hdump_dump(t, &o, &sink, &r);
 	if (fclose(f) != 0 && rc == 0)

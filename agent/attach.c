@@ -25,7 +25,7 @@ bool task_is_ours(const struct hd_task *task)
 	return task->state == TASK_SEIZED || task->state == TASK_STOPPED;
 }
 
-static struct hd_task *find_task(struct hd_target *t, pid_t tid)
+struct hd_task *target_find_task(struct hd_target *t, pid_t tid)
 {
 	for (size_t i = 0; i < t->n; i++)
 		if (t->tasks[i].tid == tid)
@@ -71,7 +71,7 @@ static void task_status(pid_t pid, pid_t tid, char *state, long *tracer)
  * -1 with the cause recorded: another tracer holds it (it would run on
  * unstopped under our dump), permissions (with what to change), or an
  * errno no target explains. */
-static int seize_refused(const struct hd_target *t, pid_t tid, int err)
+int target_seize_refused(const struct hd_target *t, pid_t tid, int err)
 {
 	if (err == ESRCH)
 		return 0;
@@ -98,7 +98,7 @@ static int seize(struct hd_target *t, pid_t tid, bool *skipped)
 	*skipped = false;
 	if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
 		int err = errno;
-		if (seize_refused(t, tid, err) != 0)
+		if (target_seize_refused(t, tid, err) != 0)
 			return -1;
 		*skipped = true;
 		return 0;
@@ -122,7 +122,7 @@ static int seize_new_threads(struct hd_target *t, size_t *added)
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		bool skipped;
-		if (find_task(t, tids[i]))
+		if (target_find_task(t, tids[i]))
 			continue;
 		rc = seize(t, tids[i], &skipped);
 		*added += rc == 0 && !skipped;
@@ -162,7 +162,7 @@ static int wait_for_stops(struct hd_target *t, bool interruptible)
 			hd_sleep_ms(1);
 			continue;
 		}
-		struct hd_task *task = find_task(t, tid);
+		struct hd_task *task = target_find_task(t, tid);
 		if (!task)
 			continue;
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {
@@ -196,7 +196,7 @@ int tracee_wait(pid_t tid, int *status)
 	}
 }
 
-static void read_regs(struct hd_task *task)
+void task_read_regs(struct hd_task *task)
 {
 #if defined(__x86_64__)
 	struct user_regs_struct regs;
@@ -213,7 +213,7 @@ static void read_regs(struct hd_task *task)
 #endif
 }
 
-static void read_comm(pid_t pid, struct hd_task *task)
+void task_read_comm(pid_t pid, struct hd_task *task)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)task->tid);
@@ -225,16 +225,23 @@ static void read_comm(pid_t pid, struct hd_task *task)
 	}
 }
 
-int target_stop(struct hd_target *t, pid_t pid)
+int target_check_untraced(pid_t pid)
 {
-	memset(t, 0, sizeof *t);
-	t->pid = pid;
-	if (kill(pid, 0) != 0 && errno == ESRCH)
+	if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
 		return hd_fail(HD_E_NOENT, "no such process: %d", (int)pid);
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	if (procfs_field(path, "TracerPid") > 0)
 		return target_explain_eperm(pid);
+	return 0;
+}
+
+int target_stop(struct hd_target *t, pid_t pid)
+{
+	memset(t, 0, sizeof *t);
+	t->pid = pid;
+	if (target_check_untraced(pid) != 0)
+		return -1;
 	for (int pass = 0;; pass++) {
 		size_t added;
 		if (seize_new_threads(t, &added) != 0 || wait_for_stops(t, true) != 0)
@@ -246,15 +253,15 @@ int target_stop(struct hd_target *t, pid_t pid)
 			goto fail;
 		}
 	}
-	const struct hd_task *main_thread = find_task(t, pid);
+	const struct hd_task *main_thread = target_find_task(t, pid);
 	if (!main_thread || main_thread->state != TASK_STOPPED) {
 		hd_fail(HD_E_TARGET_GONE, "process %d exited", (int)pid);
 		goto fail;
 	}
 	for (size_t i = 0; i < t->n; i++)
 		if (t->tasks[i].state == TASK_STOPPED) {
-			read_regs(&t->tasks[i]);
-			read_comm(pid, &t->tasks[i]);
+			task_read_regs(&t->tasks[i]);
+			task_read_comm(pid, &t->tasks[i]);
 		}
 	return 0;
 fail:
@@ -277,7 +284,7 @@ int target_stop_thread(struct hd_target *t, pid_t pid, pid_t tid)
 		hd_fail(HD_E_TARGET_GONE, "thread %d of process %d exited", (int)tid, (int)pid);
 		goto fail;
 	}
-	read_regs(&t->tasks[0]);
+	task_read_regs(&t->tasks[0]);
 	return 0;
 fail:
 	target_release(t);

@@ -71,4 +71,22 @@ void target_free(struct hd_target *t);
  * reaped already). */
 HD_MUST_CHECK int tracee_wait(pid_t tid, int *status);
 
+/* PTRACE_SEIZE of thread TID of T's process failed with ERR: 0 when the
+ * thread is exiting (skip it), else -1 with the cause recorded (another
+ * tracer, permissions with what to change, or an unexplained errno).
+ * Shared with agent/exittrap.c. */
+HD_MUST_CHECK int target_seize_refused(const struct hd_target *t, pid_t tid, int err);
+
+/* Whether PID exists and no one traces it yet: 0, or -1 with HD_E_NOENT,
+ * or why it cannot be traced (target_explain_eperm). */
+HD_MUST_CHECK int target_check_untraced(pid_t pid);
+
+/* T's task for thread TID, or NULL. */
+struct hd_task *target_find_task(struct hd_target *t, pid_t tid);
+
+/* Fill TASK (a thread held in a ptrace stop) with its registers, and with
+ * its name from /proc/PID/task/TID/comm. */
+void task_read_regs(struct hd_task *task);
+void task_read_comm(pid_t pid, struct hd_task *task);
+
 #endif

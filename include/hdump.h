@@ -342,4 +342,72 @@ struct hdump_stack {
 HDUMP_MUST_CHECK int hdump_stacks(hdump_target *t, const struct hdump_options *o,
 				  const struct hdump_stack **v, size_t *nthreads);
 
+/* ---- Trapping a process's end ---------------------------------------------
+ * A dump of a process as it ends: hdump_trap_open traces every thread of a
+ * process (PTRACE_SEIZE with PTRACE_O_TRACEEXIT and PTRACE_O_TRACECLONE;
+ * nothing stops it but signal delivery and thread creation and exit, each
+ * continued at once) until it calls exit/exit_group or is about to receive
+ * a fatal signal it does not handle.  It is then held, with its memory
+ * intact, for a dump through hdump_trap_target; hdump_trap_release lets it
+ * end exactly as it would have (same exit code; the same signal, delivered
+ * by the kernel to a process no longer traced, so its core dump is the one
+ * it would have had).  A signal the process handles is passed on: a Native
+ * Image catches SIGSEGV and SIGBUS to print a crash log and then calls
+ * abort(), so the trap is at that SIGABRT.  If the tracer dies, the kernel
+ * detaches and the process runs on (or ends).
+ *
+ *   hdump_trap *tr = hdump_trap_open(pid, HDUMP_TRAP_EXIT | HDUMP_TRAP_FATAL_SIGNAL);
+ *   hdump_target *t = hdump_trap_target(tr);  hdump_discover(t);  (while it runs)
+ *   on each SIGCHLD (a signalfd): hdump_trap_poll(tr, &ev);
+ *   at EXITING or SIGNALLED: hdump_dump(t, ...); hdump_trap_release(tr);
+ *   hdump_trap_close(tr);
+ *
+ * One thread (ptrace's tracer) must make every call on TR. */
+#define HDUMP_TRAP_API 1
+
+typedef struct hdump_trap hdump_trap;
+
+enum hdump_trap_what { HDUMP_TRAP_EXIT = 1, HDUMP_TRAP_FATAL_SIGNAL = 2 };
+
+/* Traces PID for the ends in WHAT (a process that is not a native image is
+ * refused before anything is traced).  Errors: USAGE (WHAT), NOENT, PERM
+ * (with what to change), TRACED, NOT_NATIVE_IMAGE, INCONSISTENT (threads
+ * keep appearing). */
+HDUMP_MUST_CHECK hdump_trap *hdump_trap_open(pid_t pid, unsigned what);
+
+enum hdump_trap_event_kind {
+	HDUMP_TRAP_NONE,      /* nothing happened that ends the process */
+	HDUMP_TRAP_EXITING,   /* it called exit/exit_group: status = its exit code; held */
+	HDUMP_TRAP_SIGNALLED, /* signo (SIGSEGV, SIGBUS, SIGABRT, SIGILL or SIGFPE at its
+				 default disposition) is about to be delivered; held */
+	HDUMP_TRAP_GONE,      /* it ended untrapped (SIGKILL, another signal, a trap not
+				 asked for): status = its wait status, -1 if unknown.  When
+				 the tracer is also its parent, that status was reaped */
+};
+struct hdump_trap_event { enum hdump_trap_event_kind kind; int status; int signo; };
+
+/* The tracer receives SIGCHLD at every stop of the process: a client waits
+ * for it (signalfd, or sigtimedwait) and calls this, which handles every
+ * pending stop without blocking (ordinary signals passed on, new threads
+ * traced) and gives the trap (EXITING/SIGNALLED, again at every later call
+ * until hdump_trap_release), the end (GONE) or NONE.  0, or -1 with an
+ * error (USAGE: the trap was released or closed). */
+HDUMP_MUST_CHECK int hdump_trap_poll(hdump_trap *tr, struct hdump_trap_event *ev);
+
+/* The process as a target (owned by TR), available from hdump_trap_open
+ * on: discover it while it runs (hdump_discover), which keeps the hold
+ * short; hdump_dump (snapshot stop or copy) only while it is held, which
+ * stops its other threads as well and leaves every thread held.  A dump
+ * before the trap fails with USAGE; a fork snapshot with SNAPSHOT. */
+HDUMP_MUST_CHECK hdump_target *hdump_trap_target(hdump_trap *tr);
+
+/* Lets the held process end as it would have, and detaches from it.
+ * 0, or -1 with USAGE when nothing is held. */
+HDUMP_MUST_CHECK int hdump_trap_release(hdump_trap *tr);
+
+/* Detaches every thread (each with the signal it was stopped with: a held
+ * process ends as by hdump_trap_release) and frees TR.  Safe in every
+ * state; what a SIGINT or SIGTERM to the client should lead to. */
+void hdump_trap_close(hdump_trap *tr);
+
 #endif

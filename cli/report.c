@@ -128,8 +128,17 @@ void report_json(FILE *out, const char *path, const struct hdump_result *r)
 		r->statics_unattributed_bytes);
 	/* thread stacks */
 	fprintf(out, ",\"stack_threads\":%" PRIu64 ",\"stack_frames\":%" PRIu64
-		",\"stack_undecoded\":%" PRIu64 "}\n",
+		",\"stack_undecoded\":%" PRIu64,
 		r->stack_threads, r->stack_frames, r->stack_undecoded);
+	/* the snapshot a process's dump took, and why */
+	if (r->snapshot_reason[0]) {
+		static const char *const names[] = {"stop", "copy", "fork", "auto"};
+		fprintf(out, ",\"snapshot\":\"%s\",\"snapshot_reason\":\"",
+			(unsigned)r->snapshot < 4 ? names[r->snapshot] : "?");
+		json_string_body(out, r->snapshot_reason);
+		fputc('"', out);
+	}
+	fputs("}\n", out);
 }
 
 void report_summary(const char *path, const struct hdump_result *r)

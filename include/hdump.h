@@ -151,6 +151,7 @@ enum hdump_snapshot {
 	HDUMP_SNAPSHOT_STOP, /* walk the stopped target */
 	HDUMP_SNAPSHOT_COPY, /* copy the heap out, resume, walk the copy */
 	HDUMP_SNAPSHOT_FORK, /* fork it, resume, walk the frozen child */
+	HDUMP_SNAPSHOT_AUTO, /* fork where the target allows it, else stop (the default) */
 };
 
 struct hdump_event {
@@ -213,7 +214,8 @@ struct hdump_options {
 	uint64_t date_ms;             /* the HPROF header's date; 0: now */
 };
 
-/* stop, 5 retries, the application's isolate, one writer per CPU, HPROF. */
+/* auto (fork where allowed, else stop), 5 retries, the application's
+ * isolate, one writer per CPU, HPROF. */
 void hdump_options_init(struct hdump_options *o);
 
 /* The sources of field names, in the order of hdump_result.named_by. */
@@ -251,6 +253,10 @@ struct hdump_result {
 	 * attributes to a class (not written). */
 	uint64_t statics_classes, statics_written;
 	uint64_t statics_unattributed_slots, statics_unattributed_bytes;
+	/* A process: the snapshot the dump took (never AUTO) and why, e.g.
+	 * "requested", or why a fork was refused; "" for an executable. */
+	enum hdump_snapshot snapshot;
+	char snapshot_reason[256];
 };
 
 /* Dumps T (discovered) into SINK.  Errors: besides those of the sink,

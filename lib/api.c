@@ -119,7 +119,7 @@ int hdump_discover(hdump_target *t)
 
 void hdump_options_init(struct hdump_options *o)
 {
-	*o = (struct hdump_options){.snapshot = HDUMP_SNAPSHOT_STOP, .retries = 5,
+	*o = (struct hdump_options){.snapshot = HDUMP_SNAPSHOT_AUTO, .retries = 5,
 				    .isolate = HDUMP_APPLICATION_ISOLATE, .hprof = true};
 }
 

@@ -52,13 +52,17 @@ int heap_census(const struct hd_dump_input *in, struct hd_census *c)
 		return -1;
 	}
 	struct hd_walker w;
-	if (hw_init(&w, in->L, in->mv, classes_lookup, (void *)in->classes) != 0) {
+	if (hw_init(&w, in->L, in->mv, classes_lookup, (void *)in->classes) != 0 ||
+	    hw_cache_hubs(&w) != 0) {
+		hw_fini(&w);
 		census_free(c);
 		return -1;
 	}
 	struct census_ctx x = {in, c, &w};
 	int rc = in->chunks(in->chunks_ctx, &w, census_chunk, &x);
 	hw_fini(&w);
+	if (rc == 0)
+		rc = objindex_seal(&c->starts);
 	if (rc != 0)
 		census_free(c);
 	return rc;

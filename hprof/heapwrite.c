@@ -547,40 +547,7 @@ static int write_chunk(void *ctx, const struct hd_chunk *ch)
  * worker handed over its segments 2 MiB at a time), kept so that dumps stay
  * byte-identical. */
 #define SEGMENT_RUN (2u << 20)
-#define MAX_WORKERS 8
 #define SLOTS_PER_WORKER 2
-
-struct job_chunks {
-	struct hd_chunk *v;
-	size_t n, cap;
-};
-
-static void job_chunks_free(struct job_chunks *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free((void *)l->v[i].gaps);
-	free(l->v);
-}
-
-/* The chunk sources own their chunks only during the callback. */
-static int collect_chunk(void *ctx, const struct hd_chunk *ch)
-{
-	struct job_chunks *l = ctx;
-	if (hd_grow(&l->v, &l->cap, l->n, sizeof *l->v, 256) != 0)
-		return -1;
-	struct hd_chunk copy = *ch;
-	if (ch->ngaps) {
-		struct hd_gap *g = malloc(ch->ngaps * sizeof *g);
-		if (!g)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		memcpy(g, ch->gaps, ch->ngaps * sizeof *g);
-		copy.gaps = g;
-	} else {
-		copy.gaps = NULL;
-	}
-	l->v[l->n++] = copy;
-	return 0;
-}
 
 static bool is_big(const struct hd_chunk *ch) { return ch->top - ch->first > BIG_CHUNK; }
 
@@ -596,7 +563,7 @@ struct slot {
 };
 
 struct objects {
-	const struct job_chunks *chunks;
+	const struct hd_chunklist *chunks;
 	size_t *jobs;                /* job -> index of a chunk that is not big */
 	size_t njobs;
 	struct worker *workers;
@@ -678,17 +645,6 @@ static int commit_job(void *ctx, size_t job)
 	return 0;
 }
 
-static unsigned worker_count(unsigned wanted, size_t njobs)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned n = wanted ? wanted : (cpus > 0 ? (unsigned)cpus : 1);
-	if (n > MAX_WORKERS)
-		n = MAX_WORKERS;
-	if (n > njobs)
-		n = njobs ? (unsigned)njobs : 1;
-	return n;
-}
-
 static void objects_free(struct objects *o)
 {
 	for (unsigned i = 0; o->workers && i < o->nworkers; i++)
@@ -702,7 +658,7 @@ static void objects_free(struct objects *o)
 
 /* Writes every object of CHUNKS to OUT; adds the dangling references met to
  * PROTO's. */
-static int write_objects(struct writer *proto, const struct job_chunks *chunks, hd_hprof *out,
+static int write_objects(struct writer *proto, const struct hd_chunklist *chunks, hd_hprof *out,
 			 size_t max_rec)
 {
 	struct objects o = {.chunks = chunks, .out = out};
@@ -714,7 +670,7 @@ static int write_objects(struct writer *proto, const struct job_chunks *chunks, 
 		if (!is_big(&chunks->v[i]))
 			o.jobs[o.njobs++] = i;
 	if (rc == 0) {
-		o.nworkers = worker_count(proto->in->threads, o.njobs);
+		o.nworkers = workpool_threads(proto->in->threads, o.njobs);
 		o.nslots = (size_t)o.nworkers * SLOTS_PER_WORKER;
 		o.workers = calloc(o.nworkers, sizeof *o.workers);
 		o.slots = calloc(o.nslots, sizeof *o.slots);
@@ -808,7 +764,6 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 {
 	const struct hd_classes *t = in->classes;
 	struct writer x = {.in = in, .c = c, .w = w};
-	struct hd_walker walker;
 	int rc = -1;
 	uint32_t *inst_bytes = calloc(t->n ? t->n : 1, sizeof *inst_bytes);
 	struct field_op *ops = NULL;
@@ -859,14 +814,7 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 			goto out_free;
 		}
 	free(roots);
-	if (hw_init(&walker, in->L, in->mv, classes_lookup, (void *)t) != 0)
-		goto out_free;
-	struct job_chunks chunks = {0};
-	rc = in->chunks(in->chunks_ctx, &walker, collect_chunk, &chunks);
-	hw_fini(&walker);
-	if (rc == 0)
-		rc = write_objects(&x, &chunks, w, max_rec);
-	job_chunks_free(&chunks);
+	rc = write_objects(&x, &c->list, w, max_rec);
 	/* Final only in data that never changes: in a live process even the
 	 * image heap's references are written at run time (and moved by a
 	 * collection), so there a retry may not meet them. */

@@ -88,47 +88,49 @@ static int grow(struct hd_objindex *x)
 	return 0;
 }
 
+uint8_t *objindex_region(struct hd_objindex *x, uint64_t base, bool *made)
+{
+	*made = false;
+	if (x->direct)
+		unseal(x);
+	if (x->nused * 2 >= x->nslots && grow(x) != 0)
+		return NULL;
+	struct objindex_region *r = find(x, base);
+	if (!r->bits) {
+		r->bits = calloc(x->region_size / 64, 1);
+		if (!r->bits) {
+			hd_fail(HD_E_INTERNAL, "out of memory");
+			return NULL;
+		}
+		r->base = base;
+		x->nused++;
+		*made = true;
+	}
+	x->last = r;
+	return r->bits;
+}
+
 int objindex_add(struct hd_objindex *x, uint64_t addr)
 {
 	uint64_t base = addr & ~(x->region_size - 1);
 	struct objindex_region *r = x->last;
-	if (r && r->base == base && r->bits) {
-		uint64_t i = (addr - base) >> 3;
-		r->bits[i >> 3] |= (uint8_t)(1u << (i & 7));
-		return 0;
+	if (!r || r->base != base || !r->bits) {
+		bool made;
+		if (!objindex_region(x, base, &made))
+			return -1;
+		r = x->last;
 	}
-	if (x->direct)
-		unseal(x);
-	if (x->nused * 2 >= x->nslots && grow(x) != 0)
-		return -1;
-	r = find(x, base);
-	if (!r->bits) {
-		r->bits = calloc(x->region_size / 64, 1);
-		if (!r->bits)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		r->base = base;
-		x->nused++;
-	}
-	x->last = r;
 	uint64_t i = (addr - base) >> 3;
 	r->bits[i >> 3] |= (uint8_t)(1u << (i & 7));
 	return 0;
 }
 
-bool objindex_has(const struct hd_objindex *x, uint64_t addr)
+bool objindex_has_probed(const struct hd_objindex *x, uint64_t addr)
 {
 	if (addr & 7)
 		return false;
 	uint64_t base = addr & ~(x->region_size - 1);
-	const struct objindex_region *r;
-	if (x->direct) {
-		uint64_t k = (base - x->direct_lo) >> x->shift; /* wraps below lo: too large */
-		if (base < x->direct_lo || k >= x->ndirect || !x->direct[k])
-			return false;
-		r = &x->regions[x->direct[k] - 1];
-	} else {
-		r = find(x, base);
-	}
+	const struct objindex_region *r = find(x, base);
 	if (!r->bits)
 		return false;
 	uint64_t i = (addr - base) >> 3;

@@ -5,15 +5,26 @@ one run against HotSpot's own dumpers on a comparable Java heap.
 Targets it builds itself:
   * a pkl REPL (GraalVM CE 25 native image) holding a Listing of N items,
     at about 256 MB and about 1 GB of live heap;
+  * a pkl REPL holding many small objects: a Listing of three million short
+    strings (issue 13's case; --scale shrinks it for quick runs);
   * bench/HeapHolder.java on the installed JDK, holding as many objects
-    and bytes as hdump found in the pkl heap.
-Per configuration, the median of RUNS runs: wall time, heap MB/s, HPROF
-bytes, the dumper's peak RSS and the target's longest stop.  The stop of a
+    and bytes as hdump found in the pkl heap, in the same shape (items, or
+    short strings).
+Per configuration, the median of RUNS runs: wall time, heap MB/s, objects/s,
+the dumper's CPU time (user + system), HPROF bytes, its peak RSS and the
+target's longest stop; hdump also to /dev/null (processing alone), and a
+perf profile of where its time goes.
+
+  bench/bench.py [--quick] [--runs N] [--scale F] [--cases 256MB,1GB,small]
+                 [--no-perf]
+--quick: one run of 256MB and of the small-objects case at a quarter scale.
+HDUMP=path picks the hdump binary (default build/hdump).  The stop of a
 ptrace dumper is sampled from outside (every task's state in /proc, every
 ~0.5 ms: 't' is a ptrace stop); jcmd's pause is the JVM's own safepoint log
 for the HeapDumper operation, since threads parked at a safepoint look like
 any sleeping thread from outside.
 """
+import argparse
 import json
 import os
 import re
@@ -26,12 +37,27 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HDUMP = os.path.join(ROOT, "build", "hdump")
-QUICK = "--quick" in sys.argv
-RUNS = 1 if QUICK else 3
+HDUMP = os.environ.get("HDUMP", os.path.join(ROOT, "build", "hdump"))
+ARGS = argparse.ArgumentParser(description="hdump's benchmark")
+ARGS.add_argument("--quick", action="store_true")
+ARGS.add_argument("--runs", type=int)
+ARGS.add_argument("--scale", type=float, help="of the small-objects case (default 1, --quick 0.25)")
+ARGS.add_argument("--cases", help="comma-separated: 256MB,1GB,small")
+ARGS.add_argument("--no-perf", action="store_true", help="skip the perf profile")
+OPT = ARGS.parse_args()
+QUICK = OPT.quick
+RUNS = OPT.runs or (1 if QUICK else 3)
+SCALE = OPT.scale or (0.25 if QUICK else 1.0)
 WORK = tempfile.mkdtemp(prefix="hdump-bench.")
-# pkl items per target size (each item: a Dynamic with a name, a value and a list).
-SIZES = {"256MB": 270_000, "1GB": 1_400_000} if not QUICK else {"256MB": 270_000}
+# Per case: the pkl REPL's data and the HotSpot counterpart's shape.  Items:
+# a Dynamic with a name, a value and a list each; strings: short strings.
+ALL_CASES = {
+    "256MB": ("items", 270_000),
+    "1GB": ("items", 1_400_000),
+    "small": ("strings", int(3_000_000 * SCALE)),
+}
+CASES = OPT.cases.split(",") if OPT.cases else (["256MB", "small"] if QUICK else list(ALL_CASES))
+MODES = ("default", "stop", "copy", "fork")
 
 
 def log(*a):
@@ -78,7 +104,8 @@ class StopSampler(threading.Thread):
 
 
 def measure(cmd, target_pid, out_file, sample=True):
-    """Runs CMD; returns wall seconds, peak RSS (bytes), longest target stop, file size."""
+    """Runs CMD; returns wall seconds, peak RSS (bytes), longest target stop,
+    file size, stderr and CPU seconds (user + system)."""
     sampler = StopSampler(target_pid) if sample else None
     if sampler:
         sampler.start()
@@ -90,12 +117,12 @@ def measure(cmd, target_pid, out_file, sample=True):
     err = proc.stderr.read().decode(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{cmd[0]} failed: {err.strip()}")
-    size = os.path.getsize(out_file) if os.path.exists(out_file) else 0
-    return wall, usage.ru_maxrss * 1024, stop, size, err
+    size = os.path.getsize(out_file) if os.path.isfile(out_file) else 0
+    return wall, usage.ru_maxrss * 1024, stop, size, err, usage.ru_utime + usage.ru_stime
 
 
 class PklRepl:
-    def __init__(self, items):
+    def __init__(self, shape, items):
         pkl = subprocess.check_output([os.path.join(ROOT, "tests", "fetch-pkl.sh"), "0.30.2"],
                                       text=True).strip()
         self.dir = tempfile.mkdtemp(dir=WORK)
@@ -106,8 +133,12 @@ class PklRepl:
                                      stdout=open(self.out, "w"), stderr=subprocess.STDOUT)
         self.n = 0
         self.pid = self.proc.pid
-        self.eval(f'data = new Listing {{ for (i in IntSeq(0, {items - 1})) {{ new Dynamic '
-                  f'{{ name = "item-\\(i)"; value = i; tags = List("a\\(i)", "b\\(i)") }} }} }}')
+        if shape == "strings":
+            self.eval(f'data = new Listing {{ for (i in IntSeq(0, {items - 1})) '
+                      f'{{ "payload-\\(i)-abcdefghijklmnopqrstuvwxyz" }} }}')
+        else:
+            self.eval(f'data = new Listing {{ for (i in IntSeq(0, {items - 1})) {{ new Dynamic '
+                      f'{{ name = "item-\\(i)"; value = i; tags = List("a\\(i)", "b\\(i)") }} }} }}')
         self.eval("data.toList().length")
 
     def eval(self, expr):
@@ -126,7 +157,7 @@ class PklRepl:
 
 
 class JavaHolder:
-    def __init__(self, objects, nbytes, tag):
+    def __init__(self, objects, nbytes, tag, shape):
         src = os.path.join(ROOT, "bench", "HeapHolder.java")
         classes = os.path.join(WORK, "classes")
         if not os.path.exists(os.path.join(classes, "HeapHolder.class")):
@@ -135,7 +166,7 @@ class JavaHolder:
         heap_mb = max(512, nbytes * 3 // (1 << 20))
         self.proc = subprocess.Popen(
             ["java", f"-Xmx{heap_mb}m", f"-Xlog:safepoint:file={self.safepoints}",
-             "-XX:+UseSerialGC", "-cp", classes, "HeapHolder", str(objects), str(nbytes)],
+             "-XX:+UseSerialGC", "-cp", classes, "HeapHolder", str(objects), str(nbytes), shape],
             stdout=subprocess.PIPE, text=True)
         self.pid = self.proc.pid
         self.used = 0
@@ -167,11 +198,12 @@ def median(xs):
 rows = []
 
 
-def record(name, target, heap_bytes, results):
-    walls, rsss, stops, sizes = zip(*[(r[0], r[1], r[2], r[3]) for r in results])
+def record(name, target, heap_bytes, objects, results):
+    walls, rsss, stops, sizes, cpus = zip(*[(r[0], r[1], r[2], r[3], r[5]) for r in results])
     row = {
-        "dumper": name, "target": target, "heap_mb": heap_bytes / 1e6,
+        "dumper": name, "target": target, "heap_mb": heap_bytes / 1e6, "objects": objects,
         "wall_s": median(walls), "mb_per_s": heap_bytes / 1e6 / median(walls),
+        "mobj_per_s": objects / 1e6 / median(walls), "cpu_s": median(cpus),
         "hprof_mb": median(sizes) / 1e6,
         "rss_mb": median(rsss) / 1e6 if median(rsss) is not None else None,
         "pause_s": median(stops),
@@ -181,81 +213,124 @@ def record(name, target, heap_bytes, results):
     return row
 
 
-def bench_pkl(label, items):
-    log(f"pkl target {label}: {items} items")
-    repl = PklRepl(items)
+def perf_profile(label, pid):
+    """The symbols hdump spends its time in, one writer thread, to /dev/null."""
+    data = os.path.join(WORK, f"perf-{label}.data")
+    try:
+        subprocess.run(["perf", "record", "-q", "-F", "2000", "-o", data, "--", HDUMP, "-p",
+                        str(pid), "--snapshot=stop", "--threads", "1", "-o", "/dev/null"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        report = subprocess.run(["perf", "report", "--stdio", "-i", data, "--sort", "symbol",
+                                 "--percent-limit", "1.5"], check=True, text=True,
+                                capture_output=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        return [f"(perf unavailable: {e})"]
+    return [line for line in report.splitlines() if line.strip() and not line.startswith("#")][:15]
+
+
+profiles = {}
+
+
+def bench_pkl(label, shape, items):
+    log(f"pkl target {label}: {items} {shape}")
+    repl = PklRepl(shape, items)
+    target = f"pkl {label}"
     try:
         summary = subprocess.check_output([HDUMP, "-p", str(repl.pid), "--histo", "--json"],
                                           text=True)
         info = json.loads(summary.strip().splitlines()[-1])
-        heap = info["heap_bytes"]
-        for mode in ("stop", "copy", "fork"):
+        heap, objects = info["heap_bytes"], info["objects"]
+        for mode in MODES + ("null",):
             res = []
             for i in range(RUNS):
-                out = os.path.join(WORK, f"hdump-{label}-{mode}-{i}.hprof")
-                res.append(measure([HDUMP, "-p", str(repl.pid), f"--snapshot={mode}", "-o", out],
+                out = "/dev/null" if mode == "null" else \
+                    os.path.join(WORK, f"hdump-{label}-{mode}-{i}.hprof")
+                snap = [] if mode in ("default", "null") else [f"--snapshot={mode}"]
+                res.append(measure([HDUMP, "-p", str(repl.pid)] + snap + ["-o", out],
                                    repl.pid, out))
-                os.unlink(out)
-            record(f"hdump --snapshot={mode}", f"pkl {label}", heap, res)
+                if out != "/dev/null":
+                    os.unlink(out)
+            name = {"default": "hdump (default: " + info.get("snapshot", "?") + ")",
+                    "null": "hdump (default) >/dev/null"}.get(mode, f"hdump --snapshot={mode}")
+            record(name, target, heap, objects, res)
+        # The fixed cost in every dump: discovery of the layout, classes and
+        # names from the image heap, and the scan of threads and chunks.
+        res = [measure([HDUMP, "-p", str(repl.pid), "--list-isolates"], repl.pid, "/dev/null")
+               for _ in range(RUNS)]
+        record("hdump discovery (--list-isolates)", target, heap, objects, res)
+        if not OPT.no_perf:
+            profiles[label] = perf_profile(label, repl.pid)
         return info
     finally:
         repl.close()
 
 
-def bench_java(label, objects, nbytes, jhsdb=False):
-    log(f"Java target {label}: {objects} objects, {nbytes} bytes")
-    holder = JavaHolder(objects, nbytes, label)
+def bench_java(label, objects, nbytes, shape, jhsdb=False):
+    log(f"Java target {label}: {objects} objects, {nbytes} bytes, {shape}")
+    holder = JavaHolder(objects, nbytes, label, shape)
     try:
         res = []
         for i in range(RUNS):
             out = os.path.join(WORK, f"jcmd-{label}-{i}.hprof")
-            wall, rss, _, size, _ = measure(["jcmd", str(holder.pid), "GC.heap_dump", out],
-                                            holder.pid, out, sample=False)
-            # The work happens inside the JVM: jcmd's own RSS says nothing.
-            res.append((wall, None, holder.heap_dumper_pauses()[-1], size))
+            wall, rss, _, size, _, cpu = measure(["jcmd", str(holder.pid), "GC.heap_dump", out],
+                                                 holder.pid, out, sample=False)
+            # The work happens inside the JVM: jcmd's own RSS and CPU say nothing.
+            res.append((wall, None, holder.heap_dumper_pauses()[-1], size, None, None))
             os.unlink(out)
-        record("jcmd GC.heap_dump", f"Java {label}", holder.used, res)
+        record("jcmd GC.heap_dump", f"Java {label}", holder.used, objects, res)
         if jhsdb:
-            res = []
-            for i in range(1 if not QUICK else 1):
-                out = os.path.join(WORK, f"jhsdb-{label}-{i}.hprof")
-                res.append(measure(["jhsdb", "jmap", "--binaryheap", f"--dumpfile={out}",
-                                    "--pid", str(holder.pid)], holder.pid, out)[:4])
-                os.unlink(out)
-            record("jhsdb jmap --binaryheap", f"Java {label}", holder.used, res)
+            out = os.path.join(WORK, f"jhsdb-{label}.hprof")
+            res = [measure(["jhsdb", "jmap", "--binaryheap", f"--dumpfile={out}",
+                            "--pid", str(holder.pid)], holder.pid, out)]
+            os.unlink(out)
+            record("jhsdb jmap --binaryheap", f"Java {label}", holder.used, objects, res)
     finally:
         holder.close()
 
 
+def fmt(v, spec, none="-"):
+    return format(v, spec) if v is not None else none
+
+
 def main():
-    for label, items in SIZES.items():
-        info = bench_pkl(label, items)
-        bench_java(label, info["objects"], info["heap_bytes"])
-    bench_java("32MB", 400_000, 32 << 20, jhsdb=True)
+    for label in CASES:
+        shape, items = ALL_CASES[label]
+        info = bench_pkl(label, shape, items)
+        bench_java(label, info["objects"], info["heap_bytes"], shape)
+    if not QUICK:
+        bench_java("32MB", 400_000, 32 << 20, "items", jhsdb=True)
 
     print()
     print(f"hdump benchmark, {os.cpu_count()} cores, median of {RUNS} run(s); "
-          f"heap MB = live heap the dumper walked (pkl: hdump's count, Java: used after GC)")
-    hdr = f"{'dumper':26} {'target':12} {'heap MB':>8} {'wall s':>8} {'MB/s':>8} {'HPROF MB':>9} {'RSS MB':>8} {'pause s':>8}"
-    print(hdr)
-    print("-" * len(hdr))
-    for r in rows:
-        pause = f"{r['pause_s']:.3f}" if r["pause_s"] is not None else "-"
-        rss = f"{r['rss_mb']:.0f}" if r["rss_mb"] is not None else "(JVM)"
-        print(f"{r['dumper']:26} {r['target']:12} {r['heap_mb']:8.0f} {r['wall_s']:8.2f} "
-              f"{r['mb_per_s']:8.0f} {r['hprof_mb']:9.0f} {rss:>8} {pause:>8}")
+          f"heap MB = live heap the dumper walked (pkl: hdump's count, Java: used after GC); "
+          f"CPU s = the dumper's user + system time")
     print()
-    for label in SIZES:
+    print("| dumper | target | heap MB | objects M | wall s | MB/s | Mobj/s | CPU s | HPROF MB | RSS MB | pause s |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['dumper']} | {r['target']} | {r['heap_mb']:.0f} | {r['objects'] / 1e6:.2f} | "
+              f"{r['wall_s']:.2f} | {r['mb_per_s']:.0f} | {r['mobj_per_s']:.2f} | "
+              f"{fmt(r['cpu_s'], '.2f')} | {r['hprof_mb']:.0f} | {fmt(r['rss_mb'], '.0f', '(JVM)')} | "
+              f"{fmt(r['pause_s'], '.3f')} |")
+    print()
+    for label in CASES:
         jc = next((r for r in rows if r["target"] == f"Java {label}" and r["dumper"].startswith("jcmd")), None)
-        for mode in ("stop", "copy", "fork"):
-            hd = next((r for r in rows if r["target"] == f"pkl {label}" and r["dumper"].endswith(mode)), None)
-            if not jc or not hd:
+        for hd in (r for r in rows if r["target"] == f"pkl {label}"):
+            if not jc or "discovery" in hd["dumper"]:
                 continue
             budget = 64 + 0.02 * hd["heap_mb"]
-            print(f"{label} --snapshot={mode}: throughput hdump/jcmd = {hd['mb_per_s'] / jc['mb_per_s']:.2f}x "
-                  f"(target >= 2.5x); pause hdump/jcmd = {hd['pause_s'] / jc['pause_s']:.3f} "
-                  f"(target <= 0.05); RSS {hd['rss_mb']:.0f} MB vs budget {budget:.0f} MB "
-                  f"(64 MB + 2% of heap)")
+            line = (f"{label} {hd['dumper']}: throughput hdump/jcmd = "
+                    f"{hd['mb_per_s'] / jc['mb_per_s']:.2f}x (target >= 2.5x)")
+            if hd["pause_s"] is not None and jc["pause_s"]:
+                line += f"; pause hdump/jcmd = {hd['pause_s'] / jc['pause_s']:.3f} (target <= 0.05)"
+            line += f"; RSS {hd['rss_mb']:.0f} MB vs budget {budget:.0f} MB (64 MB + 2% of heap)"
+            print(line)
+    for label, lines in profiles.items():
+        print()
+        print(f"perf profile, pkl {label}, --snapshot=stop --threads 1 -o /dev/null "
+              f"(symbols over 1.5 % of samples):")
+        for line in lines:
+            print("   " + line.strip())
 
 
 if __name__ == "__main__":

@@ -142,6 +142,14 @@ void report_json_file(FILE *out, const char *path, const struct hdump_result *r,
 	fprintf(out, ",\"stack_threads\":%" PRIu64 ",\"stack_frames\":%" PRIu64
 		",\"stack_undecoded\":%" PRIu64,
 		r->stack_threads, r->stack_frames, r->stack_undecoded);
+	/* the snapshot a process's dump took, and why */
+	if (r->snapshot_reason[0]) {
+		static const char *const names[] = {"stop", "copy", "fork", "auto"};
+		fprintf(out, ",\"snapshot\":\"%s\",\"snapshot_reason\":\"",
+			(unsigned)r->snapshot < 4 ? names[r->snapshot] : "?");
+		json_string_body(out, r->snapshot_reason);
+		fputc('"', out);
+	}
 	/* the output file: gzip, and what reached it */
 	fprintf(out, ",\"gzip\":%s,\"file_bytes\":%" PRIu64 "}\n", f->gzip ? "true" : "false",
 		f->bytes);

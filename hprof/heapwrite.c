@@ -26,12 +26,24 @@ static void dangling_add(struct dangling *d, const struct dangling *more)
 		d->n += more->n;
 }
 
+/* One value of an INSTANCE DUMP: where it lies in the object, and how it
+ * is copied (a reference, or a primitive of KIND bytes turned big-endian). */
+struct field_op {
+	uint32_t offset;
+	uint8_t kind;
+};
+#define OP_REF 0
+
 struct writer {
 	const struct hd_dump_input *in;
 	const struct hd_census *c;
 	hd_hprof *w;
 	struct hd_walker *walker;
 	const uint32_t *inst_bytes; /* per class: bytes of an INSTANCE DUMP's values */
+	/* Per class K, its values' copy program: OPS[OP_START[K]..OP_START[K+1]),
+	 * its own fields, then each superclass's, as the viewers read them. */
+	const struct field_op *ops;
+	const size_t *op_start;
 	struct dangling dangling;
 	uint8_t *io;            /* staging for arrays too large to buffer */
 	uint8_t *rec;           /* one record being built */
@@ -279,37 +291,115 @@ static int write_root(hd_hprof *w, const struct hd_root *r)
 	return hprof_sub_end(w);
 }
 
-static uint8_t *put_be(uint8_t *p, uint64_t v, unsigned n)
+static uint8_t *put_u4(uint8_t *p, uint32_t v)
 {
-	for (unsigned i = n; i-- > 0; v >>= 8)
-		p[i] = (uint8_t)v;
-	return p + n;
+	v = __builtin_bswap32(v);
+	memcpy(p, &v, 4);
+	return p + 4;
+}
+
+static uint8_t *put_u8(uint8_t *p, uint64_t v)
+{
+	v = __builtin_bswap64(v);
+	memcpy(p, &v, 8);
+	return p + 8;
 }
 
 static uint8_t *put_id(uint8_t *p, uint64_t v)
 {
-	return put_be(p, hprof_id_of(v), HPROF_ID_SIZE);
+	return put_u8(p, hprof_id_of(v));
 }
 
-/* The INSTANCE DUMP's values, big-endian, into OUT: the class's own fields,
- * then each superclass's, as the viewers read them. */
-static void encode_values(struct writer *x, const struct hd_object *o, const struct hd_class *cls,
-			  uint8_t *out)
+/* The copy programs of every class with instances; the caller frees *OPS
+ * and *START. */
+static int build_copy_programs(const struct hd_classes *t, struct field_op **ops, size_t **start)
+{
+	size_t n = 0;
+	*ops = NULL;
+	*start = calloc(t->n + 1, sizeof **start);
+	if (!*start)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t pass = 0; pass < 2; pass++) {
+		n = 0;
+		for (size_t k = 0; k < t->n; k++) {
+			(*start)[k] = n;
+			const struct hd_class *cls = &t->v[k];
+			if (cls->kind != HD_KIND_INSTANCE && cls->kind != HD_KIND_HYBRID)
+				continue;
+			for (const struct hd_class *c = cls; c;
+			     c = c->super >= 0 ? &t->v[c->super] : NULL)
+				for (size_t i = 0; i < c->nown; i++, n++)
+					if (pass)
+						(*ops)[n] = (struct field_op){
+							c->own[i].offset,
+							c->own[i].type == HD_T_OBJECT
+								? OP_REF
+								: (uint8_t)hd_type_size(c->own[i].type)};
+		}
+		(*start)[t->n] = n;
+		if (!pass && !(*ops = malloc((n ? n : 1) * sizeof **ops)))
+			return hd_fail(HD_E_INTERNAL, "out of memory");
+	}
+	return 0;
+}
+
+/* The INSTANCE DUMP's values of O, of class K, big-endian, into OUT. */
+static void encode_values(struct writer *x, const struct hd_object *o, size_t k, uint8_t *out)
 {
 	const struct hd_layout *L = x->in->L;
-	for (const struct hd_class *k = cls; k; k = k->super >= 0 ? class_of(x, (size_t)k->super) : NULL) {
-		for (size_t i = 0; i < k->nown; i++) {
-			const struct hd_field *f = &k->own[i];
-			const uint8_t *p = o->data + f->offset;
-			if (f->type == HD_T_OBJECT) {
-				out = put_id(out, checked_ref(x, o->addr, lay_ref(L, p)));
-				continue;
-			}
-			unsigned n = hd_type_size(f->type);
-			for (unsigned b = 0; b < n; b++)
-				out[b] = p[n - 1 - b];
-			out += n;
+	const struct field_op *op = x->ops + x->op_start[k], *end = x->ops + x->op_start[k + 1];
+	for (; op < end; op++) {
+		const uint8_t *p = o->data + op->offset;
+		switch (op->kind) {
+		case OP_REF:
+			out = put_id(out, checked_ref(x, o->addr, lay_ref(L, p)));
+			break;
+		case 1:
+			*out++ = *p;
+			break;
+		case 2:
+			out[0] = p[1];
+			out[1] = p[0];
+			out += 2;
+			break;
+		case 4:
+			out = put_u4(out, ld_u32(p));
+			break;
+		default:
+			out = put_u8(out, ld_u64(p));
+			break;
 		}
+	}
+}
+
+/* The elements of an array held whole, big-endian, into OUT. */
+static void encode_elements(struct writer *x, const struct hd_object *o, const uint8_t *p,
+			    uint64_t n, unsigned elem, bool refs, uint8_t *out)
+{
+	const struct hd_layout *L = x->in->L;
+	if (refs) {
+		for (uint64_t i = 0; i < n; i++)
+			out = put_id(out, checked_ref(x, o->addr, lay_ref(L, p + i * elem)));
+		return;
+	}
+	switch (elem) {
+	case 1:
+		memcpy(out, p, n);
+		break;
+	case 2:
+		for (uint64_t i = 0; i < n; i++, p += 2, out += 2) {
+			out[0] = p[1];
+			out[1] = p[0];
+		}
+		break;
+	case 4:
+		for (uint64_t i = 0; i < n; i++, p += 4)
+			out = put_u4(out, ld_u32(p));
+		break;
+	default:
+		for (uint64_t i = 0; i < n; i++, p += 8)
+			out = put_u8(out, ld_u64(p));
+		break;
 	}
 }
 
@@ -359,25 +449,35 @@ static int write_object(void *ctx, const struct hd_object *o)
 		return 0;
 	hd_hprof *w = x->w;
 	if (x->walker->in_image_heap) {
-		struct hd_root r = {.kind = HPROF_ROOT_JNI_GLOBAL, .id = o->addr};
-		if (write_root(w, &r) != 0)
+		uint8_t *r = hprof_sub_reserve(w, 1 + 2 * HPROF_ID_SIZE);
+		if (!r)
 			return -1;
+		/* a JNI global root: its second id, the JNI global ref, is the object's */
+		*r = HPROF_ROOT_JNI_GLOBAL;
+		put_id(put_id(r + 1, o->addr), o->addr);
 	}
 	size_t k = (size_t)(cls - x->in->classes->v);
 	if (cls->kind == HD_KIND_INSTANCE || cls->kind == HD_KIND_HYBRID) {
 		if (!o->data)
 			return hd_fail(hw_contradiction(x->walker), /* a hybrid's length may be torn */
 				       "instance at 0x%" PRIx64 " is too large", o->addr);
-		/* Built whole, then handed over in one piece: the hot path. */
+		/* The hot path: built in place in the output (or built whole, then
+		 * handed over in one piece, when too large). */
 		uint32_t nb = x->inst_bytes[k];
-		uint8_t *p = x->rec;
+		size_t len = 1 + 8 + 4 + 8 + 4 + (size_t)nb;
+		bool in_place = len <= HPROF_RESERVE_MAX;
+		uint8_t *rec = in_place ? hprof_sub_reserve(w, len) : x->rec;
+		if (!rec)
+			return -1;
+		uint8_t *p = rec;
 		*p++ = HPROF_INSTANCE_DUMP;
 		p = put_id(p, o->addr);
-		p = put_be(p, DUMMY_TRACE, 4);
+		p = put_u4(p, DUMMY_TRACE);
 		p = put_id(p, hd_class_id(cls->hub));
-		p = put_be(p, nb, 4);
-		encode_values(x, o, cls, p);
-		size_t len = (size_t)(p - x->rec) + nb;
+		p = put_u4(p, nb);
+		encode_values(x, o, k, p);
+		if (in_place)
+			return 0;
 		if (hprof_sub_begin(w, len) || hprof_bytes(w, x->rec, len))
 			return -1;
 		return hprof_sub_end(w);
@@ -394,13 +494,29 @@ static int write_object(void *ctx, const struct hd_object *o)
 	 * what fits (SVM's own dumper does too). */
 	if (head + n * out_elem > HPROF_MAX_SUBRECORD)
 		n = (HPROF_MAX_SUBRECORD - head) / out_elem;
+	uint8_t elem_type = hprof_type_of(cls->elem_type);
+	if (!refs && !elem_type)
+		return hd_fail(HD_E_INTERNAL, "%s: elements of type %u", cls->name, cls->elem_type);
+	if (o->data && head + n * out_elem <= HPROF_RESERVE_MAX) {
+		/* A small array, held whole: built in place. */
+		uint8_t *p = hprof_sub_reserve(w, (size_t)(head + n * out_elem));
+		if (!p)
+			return -1;
+		*p++ = refs ? HPROF_OBJ_ARRAY_DUMP : HPROF_PRIM_ARRAY_DUMP;
+		p = put_id(p, o->addr);
+		p = put_u4(p, DUMMY_TRACE);
+		p = put_u4(p, (uint32_t)n);
+		if (refs)
+			p = put_id(p, hd_class_id(cls->hub));
+		else
+			*p++ = elem_type;
+		encode_elements(x, o, o->data + le_base(enc), n, elem, refs, p);
+		return 0;
+	}
 	if (hprof_sub_begin(w, head + n * out_elem) ||
 	    hprof_u1(w, refs ? HPROF_OBJ_ARRAY_DUMP : HPROF_PRIM_ARRAY_DUMP) ||
 	    hprof_id(w, o->addr) || hprof_u4(w, DUMMY_TRACE) || hprof_u4(w, (uint32_t)n))
 		return -1;
-	uint8_t elem_type = hprof_type_of(cls->elem_type);
-	if (!refs && !elem_type)
-		return hd_fail(HD_E_INTERNAL, "%s: elements of type %u", cls->name, cls->elem_type);
 	if (refs ? hprof_id(w, hd_class_id(cls->hub)) : hprof_u1(w, elem_type))
 		return -1;
 	if (stream_elements(x, o, le_base(enc), n * elem, elem, refs) != 0)
@@ -431,40 +547,7 @@ static int write_chunk(void *ctx, const struct hd_chunk *ch)
  * worker handed over its segments 2 MiB at a time), kept so that dumps stay
  * byte-identical. */
 #define SEGMENT_RUN (2u << 20)
-#define MAX_WORKERS 8
 #define SLOTS_PER_WORKER 2
-
-struct job_chunks {
-	struct hd_chunk *v;
-	size_t n, cap;
-};
-
-static void job_chunks_free(struct job_chunks *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free((void *)l->v[i].gaps);
-	free(l->v);
-}
-
-/* The chunk sources own their chunks only during the callback. */
-static int collect_chunk(void *ctx, const struct hd_chunk *ch)
-{
-	struct job_chunks *l = ctx;
-	if (hd_grow(&l->v, &l->cap, l->n, sizeof *l->v, 256) != 0)
-		return -1;
-	struct hd_chunk copy = *ch;
-	if (ch->ngaps) {
-		struct hd_gap *g = malloc(ch->ngaps * sizeof *g);
-		if (!g)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		memcpy(g, ch->gaps, ch->ngaps * sizeof *g);
-		copy.gaps = g;
-	} else {
-		copy.gaps = NULL;
-	}
-	l->v[l->n++] = copy;
-	return 0;
-}
 
 static bool is_big(const struct hd_chunk *ch) { return ch->top - ch->first > BIG_CHUNK; }
 
@@ -480,7 +563,7 @@ struct slot {
 };
 
 struct objects {
-	const struct job_chunks *chunks;
+	const struct hd_chunklist *chunks;
 	size_t *jobs;                /* job -> index of a chunk that is not big */
 	size_t njobs;
 	struct worker *workers;
@@ -509,6 +592,8 @@ static int worker_init(struct worker *k, const struct writer *proto, size_t max_
 	if (hw_init(&k->walker, proto->in->L, mv, classes_lookup, (void *)proto->in->classes) != 0)
 		return -1;
 	k->x.walker = &k->walker;
+	if (hw_cache_hubs(&k->walker) != 0)
+		return -1;
 	return 0;
 }
 
@@ -560,17 +645,6 @@ static int commit_job(void *ctx, size_t job)
 	return 0;
 }
 
-static unsigned worker_count(unsigned wanted, size_t njobs)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned n = wanted ? wanted : (cpus > 0 ? (unsigned)cpus : 1);
-	if (n > MAX_WORKERS)
-		n = MAX_WORKERS;
-	if (n > njobs)
-		n = njobs ? (unsigned)njobs : 1;
-	return n;
-}
-
 static void objects_free(struct objects *o)
 {
 	for (unsigned i = 0; o->workers && i < o->nworkers; i++)
@@ -584,7 +658,7 @@ static void objects_free(struct objects *o)
 
 /* Writes every object of CHUNKS to OUT; adds the dangling references met to
  * PROTO's. */
-static int write_objects(struct writer *proto, const struct job_chunks *chunks, hd_hprof *out,
+static int write_objects(struct writer *proto, const struct hd_chunklist *chunks, hd_hprof *out,
 			 size_t max_rec)
 {
 	struct objects o = {.chunks = chunks, .out = out};
@@ -596,7 +670,7 @@ static int write_objects(struct writer *proto, const struct job_chunks *chunks, 
 		if (!is_big(&chunks->v[i]))
 			o.jobs[o.njobs++] = i;
 	if (rc == 0) {
-		o.nworkers = worker_count(proto->in->threads, o.njobs);
+		o.nworkers = workpool_threads(proto->in->threads, o.njobs);
 		o.nslots = (size_t)o.nworkers * SLOTS_PER_WORKER;
 		o.workers = calloc(o.nworkers, sizeof *o.workers);
 		o.slots = calloc(o.nslots, sizeof *o.slots);
@@ -690,9 +764,10 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 {
 	const struct hd_classes *t = in->classes;
 	struct writer x = {.in = in, .c = c, .w = w};
-	struct hd_walker walker;
 	int rc = -1;
 	uint32_t *inst_bytes = calloc(t->n ? t->n : 1, sizeof *inst_bytes);
+	struct field_op *ops = NULL;
+	size_t *op_start = NULL;
 	size_t max_rec = REC_FLUSH + 64;
 	for (size_t k = 0; inst_bytes && k < t->n; k++) {
 		for (size_t i = 0; i < t->v[k].nfields; i++)
@@ -705,6 +780,10 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 		hd_fail(HD_E_INTERNAL, "out of memory");
 		goto out_free;
 	}
+	if (build_copy_programs(t, &ops, &op_start) != 0)
+		goto out_free;
+	x.ops = ops;
+	x.op_start = op_start;
 	/* Every top-level record comes before the first heap-dump segment:
 	 * viewers misread records between segments. */
 	if (write_class_names(&x) != 0 || each_missing_viewer_class(&x, viewer_class_name) != 0 ||
@@ -735,14 +814,7 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 			goto out_free;
 		}
 	free(roots);
-	if (hw_init(&walker, in->L, in->mv, classes_lookup, (void *)t) != 0)
-		goto out_free;
-	struct job_chunks chunks = {0};
-	rc = in->chunks(in->chunks_ctx, &walker, collect_chunk, &chunks);
-	hw_fini(&walker);
-	if (rc == 0)
-		rc = write_objects(&x, &chunks, w, max_rec);
-	job_chunks_free(&chunks);
+	rc = write_objects(&x, &c->list, w, max_rec);
 	/* Final only in data that never changes: in a live process even the
 	 * image heap's references are written at run time (and moved by a
 	 * collection), so there a retry may not meet them. */
@@ -755,6 +827,8 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 		rc = hprof_finish(w);
 out_free:
 	free(inst_bytes);
+	free(ops);
+	free(op_start);
 	free(x.static_refs);
 	free(x.static_prims);
 	return rc;

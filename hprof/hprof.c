@@ -361,6 +361,21 @@ int hprof_bytes(hd_hprof *w, const void *p, size_t len)
 	return 0;
 }
 
+uint8_t *hprof_sub_reserve(hd_hprof *w, size_t len)
+{
+	if (len > HPROF_RESERVE_MAX || (!w->records && len > w->seg_limit)) {
+		hd_fail(HD_E_INTERNAL, "HPROF sub-record of %zu bytes reserved", len);
+		return NULL;
+	}
+	if (hprof_sub_begin(w, len) != 0)
+		return NULL;
+	uint8_t *p = w->seg + w->seg_len;
+	w->seg_len += len;
+	w->sub_left = 0;
+	w->in_sub = false;
+	return p;
+}
+
 int hprof_u1(hd_hprof *w, uint8_t v) { return hprof_bytes(w, &v, 1); }
 
 int hprof_u2(hd_hprof *w, uint16_t v)

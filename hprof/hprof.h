@@ -96,6 +96,12 @@ HD_MUST_CHECK int hprof_trace(hd_hprof *w, uint32_t serial, uint32_t thread_seri
  * the puts below must add exactly LEN bytes before hprof_sub_end. */
 HD_MUST_CHECK int hprof_sub_begin(hd_hprof *w, uint64_t len);
 HD_MUST_CHECK int hprof_sub_end(hd_hprof *w);
+/* A whole sub-record of LEN bytes (at most HPROF_RESERVE_MAX) that the
+ * caller fills in place at the pointer returned, before any other call on
+ * W: hprof_sub_begin, hprof_bytes and hprof_sub_end without the copy, the
+ * bytes packed the same.  NULL on error. */
+#define HPROF_RESERVE_MAX 4096u
+HD_MUST_CHECK uint8_t *hprof_sub_reserve(hd_hprof *w, size_t len);
 
 HD_MUST_CHECK int hprof_u1(hd_hprof *w, uint8_t v);
 HD_MUST_CHECK int hprof_u2(hd_hprof *w, uint16_t v);

@@ -18,6 +18,7 @@ int objindex_init(struct hd_objindex *x, uint64_t region_size)
 		return hd_fail(HD_E_INTERNAL, "object index region size %llu",
 			       (unsigned long long)region_size);
 	x->region_size = region_size;
+	x->shift = (unsigned)__builtin_ctzll(region_size);
 	x->nslots = 64;
 	x->regions = calloc(x->nslots, sizeof *x->regions);
 	return x->regions ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
@@ -28,7 +29,38 @@ void objindex_free(struct hd_objindex *x)
 	for (size_t i = 0; i < x->nslots && x->regions; i++)
 		free(x->regions[i].bits);
 	free(x->regions);
+	free(x->direct);
 	memset(x, 0, sizeof *x);
+}
+
+static void unseal(struct hd_objindex *x)
+{
+	free(x->direct);
+	x->direct = NULL;
+	x->ndirect = 0;
+}
+
+int objindex_seal(struct hd_objindex *x)
+{
+	unseal(x);
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (size_t i = 0; i < x->nslots; i++)
+		if (x->regions[i].bits) {
+			lo = x->regions[i].base < lo ? x->regions[i].base : lo;
+			hi = x->regions[i].base > hi ? x->regions[i].base : hi;
+		}
+	if (lo > hi || ((hi - lo) >> x->shift) >= OBJINDEX_DIRECT_MAX)
+		return 0; /* empty, or too sparse: lookups probe */
+	size_t n = (size_t)((hi - lo) >> x->shift) + 1;
+	x->direct = calloc(n, sizeof *x->direct);
+	if (!x->direct)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < x->nslots; i++)
+		if (x->regions[i].bits)
+			x->direct[(x->regions[i].base - lo) >> x->shift] = (uint32_t)i + 1;
+	x->direct_lo = lo;
+	x->ndirect = n;
+	return 0;
 }
 
 static struct objindex_region *find(const struct hd_objindex *x, uint64_t base)
@@ -56,32 +88,44 @@ static int grow(struct hd_objindex *x)
 	return 0;
 }
 
+uint8_t *objindex_region(struct hd_objindex *x, uint64_t base, bool *made)
+{
+	*made = false;
+	if (x->direct)
+		unseal(x);
+	if (x->nused * 2 >= x->nslots && grow(x) != 0)
+		return NULL;
+	struct objindex_region *r = find(x, base);
+	if (!r->bits) {
+		r->bits = calloc(x->region_size / 64, 1);
+		if (!r->bits) {
+			hd_fail(HD_E_INTERNAL, "out of memory");
+			return NULL;
+		}
+		r->base = base;
+		x->nused++;
+		*made = true;
+	}
+	x->last = r;
+	return r->bits;
+}
+
 int objindex_add(struct hd_objindex *x, uint64_t addr)
 {
 	uint64_t base = addr & ~(x->region_size - 1);
 	struct objindex_region *r = x->last;
-	if (r && r->base == base && r->bits) {
-		uint64_t i = (addr - base) >> 3;
-		r->bits[i >> 3] |= (uint8_t)(1u << (i & 7));
-		return 0;
+	if (!r || r->base != base || !r->bits) {
+		bool made;
+		if (!objindex_region(x, base, &made))
+			return -1;
+		r = x->last;
 	}
-	if (x->nused * 2 >= x->nslots && grow(x) != 0)
-		return -1;
-	r = find(x, base);
-	if (!r->bits) {
-		r->bits = calloc(x->region_size / 64, 1);
-		if (!r->bits)
-			return hd_fail(HD_E_INTERNAL, "out of memory");
-		r->base = base;
-		x->nused++;
-	}
-	x->last = r;
 	uint64_t i = (addr - base) >> 3;
 	r->bits[i >> 3] |= (uint8_t)(1u << (i & 7));
 	return 0;
 }
 
-bool objindex_has(const struct hd_objindex *x, uint64_t addr)
+bool objindex_has_probed(const struct hd_objindex *x, uint64_t addr)
 {
 	if (addr & 7)
 		return false;

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 struct pool {
 	const struct hd_workpool *p;
@@ -130,4 +131,15 @@ int workpool_run(const struct hd_workpool *p)
 		return -1;
 	}
 	return 0;
+}
+
+unsigned workpool_threads(unsigned wanted, size_t njobs)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = wanted ? wanted : (cpus > 0 ? (unsigned)cpus : 1);
+	if (n > WORKPOOL_MAX_THREADS)
+		n = WORKPOOL_MAX_THREADS;
+	if (n > njobs)
+		n = njobs ? (unsigned)njobs : 1;
+	return n;
 }

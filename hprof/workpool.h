@@ -31,4 +31,9 @@ struct hd_workpool {
  * or HD_E_INTERNAL). */
 HD_MUST_CHECK int workpool_run(const struct hd_workpool *p);
 
+/* Threads for NJOBS jobs when WANTED are asked for (0: one per CPU), at
+ * most WORKPOOL_MAX_THREADS and NJOBS, at least 1. */
+#define WORKPOOL_MAX_THREADS 8
+unsigned workpool_threads(unsigned wanted, size_t njobs);
+
 #endif

@@ -167,6 +167,7 @@ enum hdump_snapshot {
 	HDUMP_SNAPSHOT_STOP, /* walk the stopped target */
 	HDUMP_SNAPSHOT_COPY, /* copy the heap out, resume, walk the copy */
 	HDUMP_SNAPSHOT_FORK, /* fork it, resume, walk the frozen child */
+	HDUMP_SNAPSHOT_AUTO, /* fork where the target allows it, else stop (the default) */
 };
 
 struct hdump_event {
@@ -232,7 +233,8 @@ struct hdump_options {
 					 hdump_result.core_missing_chunks) instead of failing */
 };
 
-/* stop, 5 retries, the application's isolate, one writer per CPU, HPROF. */
+/* auto (fork where allowed, else stop), 5 retries, the application's
+ * isolate, one writer per CPU, HPROF. */
 void hdump_options_init(struct hdump_options *o);
 
 /* The sources of field names, in the order of hdump_result.named_by. */
@@ -274,6 +276,10 @@ struct hdump_result {
 	 * memory (partial), their bytes, and all the bytes of memory it lacks. */
 	bool core;
 	uint64_t core_missing_chunks, core_missing_chunk_bytes, core_missing_bytes;
+	/* A process: the snapshot the dump took (never AUTO) and why, e.g.
+	 * "requested", or why a fork was refused; "" for an executable. */
+	enum hdump_snapshot snapshot;
+	char snapshot_reason[256];
 };
 
 /* Dumps T (discovered) into SINK.  Errors: besides those of the sink,

@@ -75,6 +75,8 @@ static int core_dump(hdump_target *t, const struct hdump_options *o,
 {
 	struct hdump_options once = *o;
 	once.retries = 0;
+	if (once.snapshot == HDUMP_SNAPSHOT_AUTO) /* nothing runs: no pause to shorten */
+		once.snapshot = HDUMP_SNAPSHOT_STOP;
 	t->core->partial = o->partial;
 	int rc = live_dump(&t->live, &once, sink, &t->ev, r, &t->histo);
 	if (rc != 0) {
@@ -169,7 +171,7 @@ int hdump_discover(hdump_target *t)
 
 void hdump_options_init(struct hdump_options *o)
 {
-	*o = (struct hdump_options){.snapshot = HDUMP_SNAPSHOT_STOP, .retries = 5,
+	*o = (struct hdump_options){.snapshot = HDUMP_SNAPSHOT_AUTO, .retries = 5,
 				    .isolate = HDUMP_APPLICATION_ISOLATE, .hprof = true};
 }
 

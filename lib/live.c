@@ -333,7 +333,7 @@ static int dump_isolate(struct hold *h, const struct hdump_options *o, struct du
 	struct hd_snapshot snap = {0};
 	if (h->lv->ops->chunk_missing && drop_missing_chunks(h->lv, &li->scan) != 0)
 		return -1;
-	if (o->snapshot == HDUMP_SNAPSHOT_COPY) {
+	if (h->lv->snapshot == HDUMP_SNAPSHOT_COPY) {
 		if (take_copy(h, li, &snap) != 0)
 			return -1;
 		view = snap.view;
@@ -355,13 +355,37 @@ static int dump_isolate(struct hold *h, const struct hdump_options *o, struct du
 	return rc;
 }
 
+static void say_snapshot(struct live *lv, const struct hd_events *ev)
+{
+	static const char *const names[] = {"stop", "copy", "fork"};
+	char line[sizeof lv->snapshot_reason + 32];
+	snprintf(line, sizeof line, "snapshot: %s (%s)", names[lv->snapshot], lv->snapshot_reason);
+	events_text(ev, HDUMP_EVENT_VERBOSE, line);
+}
+
+/* A fork the held target refused (its seccomp filters, no proven call
+ * site, the kernel) is no failure of a default dump: the target is as it
+ * was, still held, and is dumped stopped instead. */
+static bool fall_back_to_stop(struct live *lv, const struct hd_events *ev)
+{
+	if (!lv->fork_fallback || hd_error_class() != HD_E_SNAPSHOT)
+		return false;
+	lv->snapshot = HDUMP_SNAPSHOT_STOP;
+	lv->fork_fallback = false;
+	snprintf(lv->snapshot_reason, sizeof lv->snapshot_reason, "default, the fork refused: %s",
+		 hd_error_message());
+	hd_error_clear();
+	say_snapshot(lv, ev);
+	return true;
+}
+
 /* One attempt: hold the target (and fork it), scan every isolate, choose
  * one, then fill the list (S NULL) or dump it (copying it out first).  The
  * target is released on every path. */
 static int attempt(struct live *lv, const struct hdump_options *o, struct dump_session *s,
 		   const struct hd_events *ev, unsigned n)
 {
-	bool forking = s && o->snapshot == HDUMP_SNAPSHOT_FORK;
+	bool forking = s && lv->snapshot == HDUMP_SNAPSHOT_FORK;
 	if (s)
 		s->attempts = n;
 	struct hold h = {lv, ev, hd_monotonic_ms(), false};
@@ -372,7 +396,7 @@ static int attempt(struct live *lv, const struct hdump_options *o, struct dump_s
 	if (rc == 0) {
 		h.held = true;
 		events_emit(ev, &(struct hdump_event){.kind = HDUMP_EVENT_PAUSED, .attempt = n,
-						      .snapshot = s ? o->snapshot : HDUMP_SNAPSHOT_STOP});
+						      .snapshot = s ? lv->snapshot : HDUMP_SNAPSHOT_STOP});
 	}
 	if (rc == 0 && forking) {
 		/* Held only for the fork; everything after reads the child.  The
@@ -381,12 +405,18 @@ static int attempt(struct live *lv, const struct hdump_options *o, struct dump_s
 		rc = reread_maps(lv, lv->pid);
 		if (rc == 0)
 			rc = lv->ops->fork(lv->ops_ctx, &lv->target, lv->proc, &lv->maps, &child);
-		if (rc == 0)
-			hd_fault(HD_FAULT_TARGET_HELD, lv->pid);
-		resume(&h, (struct hdump_event){.snapshot = HDUMP_SNAPSHOT_FORK, .fork_child = child});
-		if (rc == 0 && !(view = child_view = lv->ops->open_memory(lv->ops_ctx, child)))
-			rc = -1;
-		scanned = child;
+		if (rc != 0 && fall_back_to_stop(lv, ev)) {
+			rc = 0;
+			forking = false;
+		} else {
+			if (rc == 0)
+				hd_fault(HD_FAULT_TARGET_HELD, lv->pid);
+			resume(&h, (struct hdump_event){.snapshot = HDUMP_SNAPSHOT_FORK,
+							.fork_child = child});
+			if (rc == 0 && !(view = child_view = lv->ops->open_memory(lv->ops_ctx, child)))
+				rc = -1;
+			scanned = child;
+		}
 	}
 	if (rc == 0)
 		rc = scan_all(lv, scanned, view);
@@ -450,10 +480,40 @@ static int attempts(struct live *lv, const struct hdump_options *o, struct dump_
 	}
 }
 
+/* The snapshot O asks for; AUTO is the shortest safe one: fork when the
+ * target allows it (memory to absorb the copies, a call site), else stop. */
+static int choose_snapshot(struct live *lv, const struct hdump_options *o,
+			   const struct hd_events *ev)
+{
+	lv->snapshot = o->snapshot;
+	lv->fork_fallback = false;
+	snprintf(lv->snapshot_reason, sizeof lv->snapshot_reason, "requested");
+	if (o->snapshot == HDUMP_SNAPSHOT_FORK || o->snapshot == HDUMP_SNAPSHOT_AUTO) {
+		if (lv->ops->fork_allowed(lv->ops_ctx, lv->pid) == 0) {
+			lv->snapshot = HDUMP_SNAPSHOT_FORK;
+			lv->fork_fallback = o->snapshot == HDUMP_SNAPSHOT_AUTO;
+			if (lv->fork_fallback)
+				snprintf(lv->snapshot_reason, sizeof lv->snapshot_reason,
+					 "default, the target allows a fork");
+		} else if (o->snapshot == HDUMP_SNAPSHOT_FORK || hd_error_is_fatal()) {
+			return -1;
+		} else {
+			lv->snapshot = HDUMP_SNAPSHOT_STOP;
+			snprintf(lv->snapshot_reason, sizeof lv->snapshot_reason,
+				 "default, no fork: %s", hd_error_message());
+			hd_error_clear();
+		}
+	} else if (o->snapshot != HDUMP_SNAPSHOT_STOP && o->snapshot != HDUMP_SNAPSHOT_COPY) {
+		return hd_fail(HD_E_USAGE, "no snapshot mode %d", (int)o->snapshot);
+	}
+	say_snapshot(lv, ev);
+	return 0;
+}
+
 int live_dump(struct live *lv, const struct hdump_options *o, const struct hdump_sink *sink,
 	      const struct hd_events *ev, struct hdump_result *r, struct histogram *h)
 {
-	if (o->snapshot == HDUMP_SNAPSHOT_FORK && lv->ops->fork_allowed(lv->ops_ctx, lv->pid) != 0)
+	if (choose_snapshot(lv, o, ev) != 0)
 		return -1;
 	struct dump_session s;
 	session_begin(&s, o, sink, ev);
@@ -463,6 +523,8 @@ int live_dump(struct live *lv, const struct hdump_options *o, const struct hdump
 		r->stack_threads = lv->stacks.decoded_threads;
 		r->stack_frames = lv->stacks.total;
 		r->stack_undecoded = lv->stacks.undecoded_frames;
+		r->snapshot = lv->snapshot;
+		snprintf(r->snapshot_reason, sizeof r->snapshot_reason, "%s", lv->snapshot_reason);
 	}
 	return rc;
 }

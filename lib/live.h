@@ -56,6 +56,12 @@ struct live {
 	bool have_ci;
 	bool want_stacks;
 	struct live_stacks stacks;
+	/* The snapshot the current dump takes (never AUTO), whether a fork
+	 * refused while the target is held may fall back to stop (AUTO), and
+	 * why it is the one taken (hdump_result.snapshot_reason). */
+	enum hdump_snapshot snapshot;
+	bool fork_fallback;
+	char snapshot_reason[256];
 };
 
 /* Reads PID's maps and executable (into IMG) through OPS and finds its

@@ -229,6 +229,10 @@ int chunks_find(struct hd_chunk_list *out, hd_memview *mv, const struct hd_reada
 	struct hd_walker w;
 	if (hw_init(&w, L, mv, classes_lookup, (void *)classes) != 0)
 		return -1;
+	if (hw_cache_hubs(&w) != 0) {
+		hw_fini(&w);
+		return -1;
+	}
 	struct chunk_ctx x = {.mv = mv, .r = r, .L = L, .threads = threads, .nthreads = nthreads,
 			      .w = &w, .out = out, .tlab_reserve = tlab_reserve(classes),
 			      .image_end = L->image_start + L->image_size};

@@ -9,6 +9,7 @@
 
 /* Enough of an object's start to decode its header and array length. */
 #define HEAD_BYTES 64
+#define HUB_CACHE 1024 /* entries, a power of two */
 
 int hw_init(struct hd_walker *w, const struct hd_layout *L, hd_memview *mv,
 	    hd_hub_lookup_fn lookup, void *lookup_ctx)
@@ -22,10 +23,35 @@ int hw_init(struct hd_walker *w, const struct hd_layout *L, hd_memview *mv,
 	return 0;
 }
 
+int hw_cache_hubs(struct hd_walker *w)
+{
+	if (!w->hubs && !(w->hubs = calloc(HUB_CACHE, sizeof *w->hubs)))
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	return 0;
+}
+
 void hw_fini(struct hd_walker *w)
 {
 	free(w->buf);
+	free(w->hubs);
 	w->buf = NULL;
+	w->hubs = NULL;
+}
+
+/* The lookup, through the cache: only hubs the lookup accepted are kept. */
+static bool lookup_hub(struct hd_walker *w, uint64_t hub, struct hd_hubinfo *info)
+{
+	if (!w->hubs)
+		return w->lookup(w->lookup_ctx, hub, info);
+	struct hw_hub_cache *e = &w->hubs[(hub >> 3) & (HUB_CACHE - 1)];
+	if (e->hub == hub && hub) {
+		*info = e->info;
+		return true;
+	}
+	if (!w->lookup(w->lookup_ctx, hub, info))
+		return false;
+	*e = (struct hw_hub_cache){hub, *info};
+	return true;
 }
 
 enum hd_error_class hw_contradiction(const struct hd_walker *w)
@@ -46,7 +72,7 @@ static int decode(struct hd_walker *w, uint64_t addr, const uint8_t *p, size_t a
 		return hd_fail(hw_contradiction(w),
 			       "object at 0x%" PRIx64 " is forwarded (a GC was in progress)", addr);
 	obj->hub = lay_hub_from_header(L, obj->header);
-	if (!w->lookup(w->lookup_ctx, obj->hub, &obj->hubinfo))
+	if (!lookup_hub(w, obj->hub, &obj->hubinfo))
 		return hd_fail(hw_contradiction(w),
 			       "object at 0x%" PRIx64 ": header 0x%" PRIx64 " does not point to a hub",
 			       addr, obj->header);
@@ -266,7 +292,7 @@ int hw_image_chunks(struct hd_walker *w, hd_chunk_fn fn, void *ctx)
 	uint64_t max_chunks = L->image_size / 64 + 1;
 	uint64_t c = L->image_start, n = 0;
 	for (;;) {
-		struct lay_chunk_header h;
+		struct lay_chunk_header h = {0};
 		if (L->chunk_size > image_end - c)
 			return hd_fail(HD_E_LAYOUT, "image heap ends inside the chunk at +0x%" PRIx64,
 				       c - L->image_start);
@@ -293,7 +319,7 @@ int hw_image_chunks(struct hd_walker *w, hd_chunk_fn fn, void *ctx)
 	}
 	uint64_t u = (c + L->chunk_size + 7) & ~7ull;
 	while (u < image_end) {
-		struct lay_chunk_header h;
+		struct lay_chunk_header h = {0};
 		if (u + L->ch_struct_end > image_end) {
 			/* Zero padding may end the heap; a header may not. */
 			uint8_t tail[128] = {0}, zero[128] = {0};

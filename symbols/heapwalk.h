@@ -48,6 +48,12 @@ struct hd_walker {
 	void *lookup_ctx;
 	bool in_image_heap;  /* image objects always carry the optional hash, and a
 				contradiction there is final (HD_E_LAYOUT) */
+	/* The hubs met last, direct-mapped by address (hw_cache_hubs; NULL:
+	 * none): a heap of small objects looks up a few hubs millions of times. */
+	struct hw_hub_cache {
+		uint64_t hub;     /* 0: empty */
+		struct hd_hubinfo info;
+	} *hubs;
 	uint8_t *buf;        /* chunk-sized read buffer */
 	size_t buf_cap;
 	uint64_t bytes;      /* bytes of the objects visited so far */
@@ -64,6 +70,9 @@ enum hd_error_class hw_contradiction(const struct hd_walker *w);
 HD_MUST_CHECK int hw_init(struct hd_walker *w, const struct hd_layout *L, hd_memview *mv,
 			  hd_hub_lookup_fn lookup, void *lookup_ctx);
 void hw_fini(struct hd_walker *w);
+/* Keeps the lookup's answers: for a lookup whose answer for a hub never
+ * changes while W lives (a class table).  Errors: HD_E_INTERNAL. */
+HD_MUST_CHECK int hw_cache_hubs(struct hd_walker *w);
 
 /* Walks the objects of [FROM, TO), skipping GAPS (sorted, may be NULL), and
  * calls FN for each.  The walk must end exactly at TO.  Returns 0, FN's

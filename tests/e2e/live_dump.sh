@@ -11,9 +11,11 @@ expect_answer "REPL evaluates" '1 + 1' 2
 expect_answer "markers allocated" "$MARKERS_EXPR" ''
 expect_answer "markers forced" "$MARKERS_FORCE" "$MARKERS_SUM"
 
-"$HDUMP" -p "$REPL_PID" -o "$WORK/fresh.hprof" --json >"$WORK/fresh.json" 2>"$WORK/err" ||
+"$HDUMP" -p "$REPL_PID" --snapshot=stop -o "$WORK/fresh.hprof" --json >"$WORK/fresh.json" 2>"$WORK/err" ||
 	fail "dump after allocation: exit $? ($(cat "$WORK/err"))"
 check_marker_dump "fresh markers" "$WORK/fresh.hprof" "$WORK/fresh.json"
+grep -q '"snapshot":"stop","snapshot_reason":"requested"' "$WORK/fresh.json" &&
+	pass "--snapshot=stop: stopped, as requested" || fail "--snapshot=stop json: $(cat "$WORK/fresh.json")"
 expect_running "after the first dump"
 expect_answer "REPL answers after the dump" '40 + 2' 42
 
@@ -21,9 +23,15 @@ expect_answer "REPL answers after the dump" '40 + 2' 42
 for i in 1 2 3 4 5; do
 	expect_answer "allocation round $i" 'IntSeq(0, 2000000).fold(0, (acc, i) -> acc + "\(i)".length)' 12888897
 done
-"$HDUMP" -p "$REPL_PID" -o "$WORK/old.hprof" --json >"$WORK/old.json" 2>"$WORK/err" ||
+# The default snapshot: a fork, since this target allows one; -v and --json say so.
+"$HDUMP" -p "$REPL_PID" -v -o "$WORK/old.hprof" --json >"$WORK/old.json" 2>"$WORK/err" ||
 	fail "dump after GCs: exit $? ($(cat "$WORK/err"))"
 check_marker_dump "markers after GCs" "$WORK/old.hprof" "$WORK/old.json"
+grep -q '"snapshot":"fork","snapshot_reason":"default, the target allows a fork"' "$WORK/old.json" &&
+	pass "default snapshot: fork (--json)" || fail "default snapshot json: $(cat "$WORK/old.json")"
+grep -q '^hdump: snapshot: fork (default, the target allows a fork)$' "$WORK/err" &&
+	grep -q 'target stopped for [0-9]* ms (fork [0-9]*)' "$WORK/err" &&
+	pass "default snapshot: fork (-v)" || fail "default snapshot -v: $(cat "$WORK/err")"
 expect_running "after the second dump"
 # The copy snapshot keeps every guarantee of the stopped one.
 "$HDUMP" -p "$REPL_PID" --snapshot=copy -o "$WORK/copy.hprof" --json >"$WORK/copy.json" 2>"$WORK/err" ||
@@ -33,7 +41,7 @@ expect_running "after the copy snapshot"
 expect_answer "markers intact" "$MARKERS_FORCE" "$MARKERS_SUM"
 
 # Reading through /proc/PID/mem (when process_vm_readv is refused) gives the same dump.
-HDUMP_FAULT=proc-mem "$HDUMP_FAULTS" -p "$REPL_PID" -o "$WORK/procmem.hprof" --json >"$WORK/procmem.json" 2>"$WORK/err" ||
+HDUMP_FAULT=proc-mem "$HDUMP_FAULTS" -p "$REPL_PID" --snapshot=stop -o "$WORK/procmem.hprof" --json >"$WORK/procmem.json" 2>"$WORK/err" ||
 	fail "/proc/PID/mem dump: $(cat "$WORK/err")"
 check_marker_dump "/proc/PID/mem reads" "$WORK/procmem.hprof" "$WORK/procmem.json"
 

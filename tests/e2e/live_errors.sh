@@ -82,7 +82,7 @@ expect_failure "unwritable output" 9 "cannot create" "$HDUMP" -p "$REPL_PID" -o 
 holding() { grep -q 'HDUMP_FAULT=stall: holding' err; }
 for sig in INT TERM KILL; do
 	rm -f err # the last round's "holding" must not release this one early
-	HDUMP_FAULT=stall "$HDUMP_FAULTS" -p "$REPL_PID" -o "sig.hprof" 2>err &
+	HDUMP_FAULT=stall "$HDUMP_FAULTS" -p "$REPL_PID" --snapshot=stop -o "sig.hprof" 2>err &
 	dumper=$!
 	wait_for 120 holding || fail "SIG$sig: hdump never reached the stall: $(cat err)"
 	kill -"$sig" "$dumper"
@@ -101,5 +101,5 @@ done
 # The target dies while stopped: hdump says so and leaves nothing.
 repl_stop
 repl_start "$1"
-expect_failure "target exits mid-dump" 11 "exited" env HDUMP_FAULT=kill-target "$HDUMP_FAULTS" -p "$REPL_PID" -o out.hprof
+expect_failure "target exits mid-dump" 11 "exited" env HDUMP_FAULT=kill-target "$HDUMP_FAULTS" -p "$REPL_PID" --snapshot=stop -o out.hprof
 finish

@@ -147,6 +147,14 @@ if [ -n "$cg_dir" ]; then
 		fail "memory limit message: $(cat err)"
 	expect_eq "memory limit: one-line message" "$(wc -l <err)" 1
 	[ ! -e limited.hprof ] && pass "memory limit: no file" || fail "memory limit left a file"
+	# The default snapshot falls back to a stop, and says why.
+	echo "$REPL_PID" >"$cg_dir/cgroup.procs"
+	rc=0
+	"$HDUMP" -p "$REPL_PID" --histo --json >limited.json 2>err || rc=$?
+	echo "$REPL_PID" >"$cg_home/cgroup.procs"
+	expect_eq "memory limit, default snapshot: exit code" "$rc" 0
+	grep -q '"snapshot":"stop","snapshot_reason":"default, no fork: refusing a fork snapshot.*cgroup' limited.json &&
+		pass "memory limit, default snapshot: stopped, says why" || fail "memory limit default: $(cat limited.json err)"
 	"$HDUMP" -p "$REPL_PID" --snapshot=fork --histo >/dev/null 2>err && pass "fork allowed again outside the cgroup" ||
 		fail "fork outside the cgroup: $(cat err)"
 else
@@ -199,6 +207,21 @@ if repl_wait_prompt 0 60; then
 	expect_answer "filtered REPL answers after the refusal" '40 + 2' 42
 	"$HDUMP" -p "$REPL_PID" --snapshot=stop --histo >/dev/null 2>err &&
 		pass "filtered REPL: --snapshot=stop dumps it" || fail "--snapshot=stop under seccomp: $(cat err)"
+	# The default snapshot: the fork refused while the target is held, the
+	# same hold becomes the stop.
+	target_state "$REPL_PID" >before
+	rc=0
+	"$HDUMP" -p "$REPL_PID" -v -o default.hprof --json >default.json 2>err || rc=$?
+	expect_eq "seccomp, default snapshot: exit code" "$rc" 0
+	grep -q '"snapshot":"stop","snapshot_reason":"default, the fork refused: refusing a fork snapshot: .*KILL_PROCESS' default.json &&
+		pass "seccomp, default snapshot: stopped, says why (--json)" || fail "seccomp default json: $(cat default.json err)"
+	grep -q '^hdump: snapshot: stop (default, the fork refused: ' err &&
+		pass "seccomp, default snapshot: says why (-v)" || fail "seccomp default -v: $(cat err)"
+	expect_eq "seccomp, default snapshot: one pause" "$(grep -c 'target stopped for' err)" 1
+	target_state "$REPL_PID" >after
+	same_state "seccomp, default snapshot"
+	expect_eq "seccomp, default snapshot: no child" "$(children "$REPL_PID")" 0
+	expect_answer "filtered REPL answers after the default dump" '40 + 2' 42
 else
 	fail "pkl $1 repl did not start under a seccomp filter"
 fi

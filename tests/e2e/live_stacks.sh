@@ -79,7 +79,7 @@ check_dump() {
 	expect_eq "$name: frame roots inside their trace" "$(kv "$records" bad_frame_roots)" 0
 }
 
-"$HDUMP" -p "$REPL_PID" -o "$WORK/live.hprof" --json >"$WORK/live.json" 2>"$WORK/err" ||
+"$HDUMP" -p "$REPL_PID" --snapshot=stop -o "$WORK/live.hprof" --json >"$WORK/live.json" 2>"$WORK/err" ||
 	fail "dump: exit $? ($(cat "$WORK/err"))"
 expect_running "after the dump"
 check_dump "stop dump" "$WORK/live.hprof" "$WORK/live.json"

@@ -19,11 +19,11 @@ static bool is_filler(const struct sh_class *k)
 	return strcmp(k->name, "com.oracle.svm.core.heap.FillerObject") == 0;
 }
 
-static void counts_every_object(const struct sh_params *p, unsigned repeat)
+static void counts_every_object(const struct sh_params *p, unsigned repeat, unsigned threads)
 {
 	struct sd_heap d;
 	sd_open(&d, p, repeat);
-	struct hd_dump_input in = sd_input(&d, 1);
+	struct hd_dump_input in = sd_input(&d, threads);
 	struct hd_census c;
 	cr_assert_eq(heap_census(&in, &c), 0, "%s: %s", p->name, hd_error_message());
 	/* Chunks seen twice are counted twice; the index of starts is a set. */
@@ -62,12 +62,22 @@ static void counts_every_object(const struct sh_params *p, unsigned repeat)
 Test(census, counts_every_object_of_every_layout)
 {
 	for (size_t i = 0; i < NPRESETS; i++)
-		counts_every_object(PRESETS[i], 1);
+		counts_every_object(PRESETS[i], 1, 1);
 }
 
+/* The aligned chunks are walked on several threads: the same census. */
+Test(census, on_threads_counts_the_same)
+{
+	for (size_t i = 0; i < NPRESETS; i++)
+		counts_every_object(PRESETS[i], 1, 3);
+}
+
+/* A chunk listed twice is walked twice, the second time not on a thread of
+ * its own (its region is taken). */
 Test(census, a_chunk_seen_twice_counts_twice)
 {
-	counts_every_object(&sh_ce_25, 2);
+	counts_every_object(&sh_ce_25, 2, 1);
+	counts_every_object(&sh_ce_25, 2, 3);
 }
 
 static int failing_source(void *ctx, struct hd_walker *w, hd_chunk_fn fn, void *fnctx)

@@ -113,6 +113,40 @@ Test(heapwalk, objects_in_order_with_their_sizes)
 	teardown(&f);
 }
 
+static unsigned lookups;
+
+static bool counting_lookup(void *ctx, uint64_t hub, struct hd_hubinfo *info)
+{
+	lookups++;
+	return lookup(ctx, hub, info);
+}
+
+/* With the hub cache, a walk sees the same objects and asks the lookup once
+ * per hub; a header naming no hub, whose address shares a cache entry with
+ * a hub met before, is still refused. */
+Test(heapwalk, cached_hubs_are_looked_up_once)
+{
+	struct fixture f;
+	setup(&f, 2 * CHUNK, true);
+	f.w.lookup = counting_lookup;
+	cr_assert_eq(hw_cache_hubs(&f.w), 0);
+	lookups = 0;
+	for (int pass = 0; pass < 3; pass++) {
+		struct seen s = {0};
+		cr_assert_eq(hw_walk_range(&f.w, IMAGE + 64, IMAGE + 112, NULL, 0, note_object, &s),
+			     0, "%s", hd_error_message());
+		cr_assert_eq(s.n, 2);
+		cr_assert_eq(s.size[1], 24);
+		cr_assert_eq(s.length[1], 5);
+	}
+	cr_assert_eq(lookups, 2, "%u lookups for 2 hubs", lookups);
+	put64(IMAGE + 64, INSTANCE_HUB + 1024 * 8); /* the same cache entry, no hub */
+	cr_assert_eq(hw_walk_range(&f.w, IMAGE + 64, IMAGE + 112, NULL, 0, NULL, NULL), -1);
+	cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+	cr_assert_eq(lookups, 3);
+	teardown(&f);
+}
+
 /* A live TLAB's unformatted tail is stepped over; a walk that lands inside
  * one is refused. */
 Test(heapwalk, gaps_are_stepped_over)

@@ -580,6 +580,72 @@ Test(hprof, repack_equals_writing_directly)
 		repack_equals_writing_directly(limits[i]);
 }
 
+/* A sub-record reserved and filled in place is packed exactly as one
+ * written with begin, bytes and end: into a file's segments (across their
+ * limits) and into a records writer repacked. */
+static void fill(uint8_t *p, size_t len, uint64_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)(seed * 31 + i);
+}
+
+Test(hprof, reserved_subrecords_pack_as_written_ones)
+{
+	static const size_t limits[] = {100, 1000, 0};
+	for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
+		struct membuf written, reserved = {0}, repacked = {0};
+		hd_hprof *a = open_mem(&written, 3, limits[l]);
+		hd_hprof *b = hprof_open(mem_sink, &reserved, 3, limits[l]);
+		hd_hprof *c = hprof_open(mem_sink, &repacked, 3, limits[l]);
+		hd_hprof *r = hprof_open_records();
+		cr_assert(b && c && r);
+		uint64_t x = 0x2545f4914f6cdd1dull;
+		uint8_t buf[HPROF_RESERVE_MAX];
+		for (int i = 0; i < 500; i++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			size_t len = 1 + (size_t)(x >> 33) % (limits[l] ? limits[l] : 3000);
+			fill(buf, len, (uint64_t)i);
+			cr_assert_eq(hprof_sub_begin(a, len), 0);
+			cr_assert_eq(hprof_bytes(a, buf, len), 0);
+			cr_assert_eq(hprof_sub_end(a), 0);
+			uint8_t *p = hprof_sub_reserve(b, len), *q = hprof_sub_reserve(r, len);
+			cr_assert(p && q, "%zu bytes: %s", len, hd_error_message());
+			fill(p, len, (uint64_t)i);
+			fill(q, len, (uint64_t)i);
+			if (i % 50 == 49)
+				cr_assert_eq(hprof_repack(c, r), 0, "%s", hd_error_message());
+		}
+		cr_assert_eq(hprof_repack(c, r), 0);
+		cr_assert_eq(hprof_finish(a), 0);
+		cr_assert_eq(hprof_finish(b), 0);
+		cr_assert_eq(hprof_finish(c), 0);
+		cr_assert_eq(reserved.len, written.len);
+		cr_assert_arr_eq(reserved.b, written.b, written.len, "limit %zu", limits[l]);
+		cr_assert_eq(repacked.len, written.len);
+		/* repacked in batches: segments close where the batches end */
+		hprof_free(a);
+		hprof_free(b);
+		hprof_free(c);
+		hprof_free(r);
+		free(written.b);
+		free(reserved.b);
+		free(repacked.b);
+	}
+}
+
+/* Larger than HPROF_RESERVE_MAX, or than a file's segment, is refused. */
+Test(hprof, reserving_more_than_fits_is_refused)
+{
+	struct membuf m;
+	hd_hprof *w = open_mem(&m, 1, 100);
+	cr_assert_null(hprof_sub_reserve(w, 101));
+	cr_assert_eq(hd_error_class(), HD_E_INTERNAL);
+	cr_assert_null(hprof_sub_reserve(w, HPROF_RESERVE_MAX + 1));
+	cr_assert_not_null(hprof_sub_reserve(w, 100));
+	hprof_free(w);
+	free(m.b);
+}
+
 /* A records writer holds sub-records only: no top-level record, no flush,
  * no finish; repack moves from a records writer, into a file's writer,
  * between sub-records only. */

@@ -47,6 +47,9 @@ struct synth {
 	uintptr_t tasks_lo, tasks_hi;
 	/* A signal the target's release raises (a SIGINT typed mid-attempt). */
 	int raise_at_release;
+	/* The default snapshot's refusals: before the target is held (memory),
+	 * or by the fork itself while it is held (seccomp, no call site). */
+	bool refuse_fork_early, refuse_fork_held;
 	/* The fork's child: every region of the target, copied at the fork. */
 	hd_memview *child;
 	uint8_t **child_bufs;
@@ -159,7 +162,7 @@ static int synth_fork_allowed(void *ctx, pid_t pid)
 {
 	struct synth *s = ctx;
 	cr_assert_eq(pid, s->t.target.pid);
-	return 0;
+	return s->refuse_fork_early ? hdump_fail(HDUMP_E_SNAPSHOT, "no memory to spare") : 0;
 }
 
 static int synth_fork(void *ctx, struct hd_target *t, hd_memview *mv, const struct hd_maps *maps,
@@ -170,6 +173,8 @@ static int synth_fork(void *ctx, struct hd_target *t, hd_memview *mv, const stru
 	(void)maps;
 	cr_assert(s->held && t->n == s->t.target.n, "forked a target not held");
 	cr_assert_null(s->child, "a fork before the last one's end");
+	if (s->refuse_fork_held)
+		return hdump_fail(HDUMP_E_SNAPSHOT, "a filter kills clone");
 	s->forks++;
 	s->forks_on_fresh_maps += s->maps_read_held;
 	s->child = mv_new_local();
@@ -382,6 +387,71 @@ static void check_mode(enum hdump_snapshot mode)
 Test(live, stop) { check_mode(HDUMP_SNAPSHOT_STOP); }
 Test(live, copy) { check_mode(HDUMP_SNAPSHOT_COPY); }
 Test(live, fork) { check_mode(HDUMP_SNAPSHOT_FORK); }
+
+/* The default is the shortest safe snapshot: a fork where the target
+ * allows it, else a stop; the result says which and why. */
+Test(live, the_default_forks_where_allowed)
+{
+	struct hdump_options o;
+	hdump_options_init(&o);
+	cr_assert_eq(o.snapshot, HDUMP_SNAPSHOT_AUTO);
+	struct run r;
+	open_run(&r, &sh_ce_25);
+	cr_assert_eq(dump(&r, HDUMP_SNAPSHOT_AUTO, 0), 0, "%s", hdump_error().message);
+	check_dump(&r);
+	check_attempts(&r, 1);
+	cr_assert_eq(r.s.forks, 1);
+	cr_assert_eq(r.seen.resumed_with, HDUMP_SNAPSHOT_FORK);
+	cr_assert_eq(r.result.snapshot, HDUMP_SNAPSHOT_FORK);
+	cr_assert_str_eq(r.result.snapshot_reason, "default, the target allows a fork");
+	close_run(&r);
+}
+
+/* Refused before the target is held (memory) or while it is (seccomp, no
+ * call site): one hold either way, which becomes the stop. */
+static void check_default_stop(bool refused_held, const char *reason)
+{
+	struct run r;
+	open_run(&r, &sh_ce_25);
+	r.s.refuse_fork_early = !refused_held;
+	r.s.refuse_fork_held = refused_held;
+	cr_assert_eq(dump(&r, HDUMP_SNAPSHOT_AUTO, 0), 0, "%s", hdump_error().message);
+	check_dump(&r);
+	check_attempts(&r, 1);
+	cr_assert_eq(r.s.forks, 0);
+	cr_assert_eq(r.seen.paused, 1);
+	cr_assert_eq(r.seen.resumed, 1);
+	cr_assert_eq(r.seen.resumed_with, HDUMP_SNAPSHOT_STOP);
+	cr_assert_eq(r.result.snapshot, HDUMP_SNAPSHOT_STOP);
+	cr_assert_str_eq(r.result.snapshot_reason, reason);
+	close_run(&r);
+}
+
+Test(live, the_default_stops_where_a_fork_is_refused_early)
+{
+	check_default_stop(false, "default, no fork: no memory to spare");
+}
+
+Test(live, the_default_stops_where_the_held_target_refuses_the_fork)
+{
+	check_default_stop(true, "default, the fork refused: a filter kills clone");
+}
+
+/* Asked for, a fork refused either way fails the dump (exit 15). */
+Test(live, a_requested_fork_refused_fails)
+{
+	for (int held = 0; held < 2; held++) {
+		struct run r;
+		open_run(&r, &sh_ce_25);
+		r.s.refuse_fork_early = !held;
+		r.s.refuse_fork_held = held;
+		cr_assert_eq(dump(&r, HDUMP_SNAPSHOT_FORK, 0), -1);
+		cr_assert_eq(hdump_error().cls, HDUMP_E_SNAPSHOT, "%s", hdump_error().message);
+		cr_assert_eq(r.s.stops, (unsigned)held);
+		cr_assert_eq(r.s.releases, (unsigned)held);
+		close_run(&r);
+	}
+}
 
 /* ---- Retries ------------------------------------------------------------------ */
 

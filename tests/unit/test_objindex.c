@@ -113,6 +113,37 @@ Test(objindex, far_apart_regions_stay_apart)
 	objindex_free(&x);
 }
 
+/* Sealed, a lookup indexes a table over the regions' span: it answers as
+ * the probing one does, inside the span, at its edges and outside it; an
+ * add unseals; regions too far apart for the table stay probed. */
+Test(objindex, sealed_lookups_answer_as_probed_ones)
+{
+	fresh(REGION);
+	const uint64_t lo = 0x7f0000000000ull;
+	for (uint64_t i = 0; i < 300; i += 3)
+		cr_assert_eq(objindex_add(&x, lo + i * REGION + 8 * i), 0);
+	bool before[302 * 3];
+	for (uint64_t i = 0; i < 302 * 3; i++)
+		before[i] = objindex_has(&x, lo - REGION + (i / 3) * REGION + 8 * (i % 3 + i / 3 - 1));
+	cr_assert_eq(objindex_seal(&x), 0);
+	cr_assert_not_null(x.direct);
+	cr_assert_eq(x.ndirect, 298);
+	for (uint64_t i = 0; i < 302 * 3; i++)
+		cr_assert_eq(objindex_has(&x, lo - REGION + (i / 3) * REGION + 8 * (i % 3 + i / 3 - 1)),
+			     before[i], "%llu", (unsigned long long)i);
+	cr_assert_not(objindex_has(&x, 0));
+	cr_assert_not(objindex_has(&x, UINT64_MAX - 7));
+	cr_assert_eq(objindex_add(&x, lo + 1000 * REGION), 0);
+	cr_assert_null(x.direct, "an add must unseal");
+	cr_assert(objindex_has(&x, lo + 1000 * REGION));
+	cr_assert(objindex_has(&x, lo + 297 * REGION + 8 * 297));
+	cr_assert_eq(objindex_add(&x, lo + ((uint64_t)OBJINDEX_DIRECT_MAX + 5) * REGION), 0);
+	cr_assert_eq(objindex_seal(&x), 0);
+	cr_assert_null(x.direct, "a span too large for the table");
+	cr_assert(objindex_has(&x, lo + ((uint64_t)OBJINDEX_DIRECT_MAX + 5) * REGION));
+	objindex_free(&x);
+}
+
 Test(objindex, region_sizes_are_powers_of_two_of_at_least_64)
 {
 	static const uint64_t bad[] = {0, 1, 8, 32, 63, 96, REGION + 64, UINT64_MAX};

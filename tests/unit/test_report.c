@@ -77,6 +77,24 @@ Test(report, json_line_of_a_gzip_file)
 	free(text);
 }
 
+/* A process's dump says which snapshot it took and why (the reason is
+ * hostile text: it may quote the target's names). */
+Test(report, json_snapshot)
+{
+	struct hdump_result r = RESULT;
+	r.snapshot = HDUMP_SNAPSHOT_STOP;
+	snprintf(r.snapshot_reason, sizeof r.snapshot_reason, "default, no fork: \"x\"");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	cr_assert_not_null(out);
+	report_json(out, "o", &r);
+	fclose(out);
+	cr_assert_not_null(strstr(text, ",\"stack_undecoded\":1,\"snapshot\":\"stop\","
+				  "\"snapshot_reason\":\"default, no fork: \\\"x\\\"\"}\n"), "%s", text);
+	free(text);
+}
+
 /* A file name is the user's bytes: quotes, backslashes and control bytes
  * must not break the JSON line ops tooling parses. */
 Test(report, json_path_escaped)

@@ -64,7 +64,7 @@ finish() {
 # java.lang.Class (the hub), keep synthetic names (README, "Field names").
 naming_target_pct() {
 	case $1 in
-	0.25.1-2) echo 92 ;;
+	0.25.1-2 | 0.28.2) echo 92 ;;
 	0.30.2) echo 80 ;;
 	*) echo "no naming target for pkl $1" >&2; return 1 ;;
 	esac
@@ -72,6 +72,7 @@ naming_target_pct() {
 naming_floor_pct() {
 	case $1 in
 	0.25.1-2) echo 88 ;;
+	0.28.2) echo 88 ;;
 	0.30.2) echo 80 ;;
 	*) echo "no naming floor for pkl $1" >&2; return 1 ;;
 	esac

@@ -233,7 +233,7 @@ static void lists(const struct sf_type_fields *types, size_t n)
 					       .name = objs[i].name,
 					       .is_static = objs[i].is_static};
 	}
-	cr_assert_eq(substratefields_lists(&x.ff, &k.t, types, n, obj_addr, obj_cand, NOBJS), 0);
+	cr_assert_eq(substratefields_lists(&x.ff, &k.t, types, n, obj_addr, obj_cand, NOBJS, NULL), 0);
 }
 
 /* CLS's list as "a b c" in a static buffer, "-" for none. */

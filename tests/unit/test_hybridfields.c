@@ -23,6 +23,19 @@ static int parts(const struct hybrid_class *c, struct hybrid_field a, struct hyb
 	return hybrid_parts_of(c, f, n, p);
 }
 
+/* P's storage names: N of them, the first FIRST, the last LAST. */
+static void expect_names(const struct hybrid_parts *p, size_t n, const char *first,
+			 const char *last)
+{
+	char **names;
+	size_t got;
+	cr_assert_eq(hybrid_names(p, &names, &got), 0);
+	cr_assert_eq(got, n);
+	cr_assert_str_eq(names[0], first);
+	cr_assert_str_eq(names[n - 1], last);
+	hybrid_names_free(names, got);
+}
+
 Test(hybridfields, a_hub_gives_length_and_slots)
 {
 	struct hybrid_parts p;
@@ -34,14 +47,7 @@ Test(hybridfields, a_hub_gives_length_and_slots)
 	cr_assert_eq(p.nslots, 13);
 	cr_assert_eq(p.base, 216);
 	cr_assert_eq(p.shift, 3);
-	char **names;
-	size_t n;
-	cr_assert_eq(hybrid_names(&p, &names, &n), 0);
-	cr_assert_eq(n, 14);
-	cr_assert_str_eq(names[0], "vtable.length");
-	cr_assert_str_eq(names[1], "typeCheckSlots[0]");
-	cr_assert_str_eq(names[13], "typeCheckSlots[12]");
-	hybrid_names_free(names, n);
+	expect_names(&p, 14, "vtable.length", "typeCheckSlots[12]");
 }
 
 Test(hybridfields, without_slots_field_only_the_length)
@@ -50,12 +56,7 @@ Test(hybridfields, without_slots_field_only_the_length)
 	cr_assert_eq(parts(&hub, vtable, vtable, 1, &p), 0);
 	cr_assert_null(p.slots);
 	cr_assert_eq(p.nslots, 0);
-	char **names;
-	size_t n;
-	cr_assert_eq(hybrid_names(&p, &names, &n), 0);
-	cr_assert_eq(n, 1);
-	cr_assert_str_eq(names[0], "vtable.length");
-	hybrid_names_free(names, n);
+	expect_names(&p, 1, "vtable.length", "vtable.length");
 }
 
 Test(hybridfields, slots_that_do_not_fit_the_gap_prove_nothing)

@@ -68,15 +68,15 @@ void hybrid_names_free(char **names, size_t n)
 	free(names);
 }
 
-static char *name_of(const char *field, const char *suffix, long index)
+/* FIELD's length (INDEX < 0: "FIELD.length") or element ("FIELD[INDEX]"). */
+static char *name_of(const char *field, long index)
 {
-	int len = index < 0 ? snprintf(NULL, 0, "%s%s", field, suffix)
-			    : snprintf(NULL, 0, "%s[%ld]", field, index);
-	char *s = len >= 0 ? malloc((size_t)len + 1) : NULL;
+	size_t len = strlen(field) + 24; /* ".length", or "[" a long "]" */
+	char *s = malloc(len);
 	if (s && index < 0)
-		snprintf(s, (size_t)len + 1, "%s%s", field, suffix);
+		snprintf(s, len, "%s.length", field);
 	else if (s)
-		snprintf(s, (size_t)len + 1, "%s[%ld]", field, index);
+		snprintf(s, len, "%s[%ld]", field, index);
 	return s;
 }
 
@@ -86,9 +86,9 @@ int hybrid_names(const struct hybrid_parts *p, char ***names, size_t *n)
 	*names = calloc(1 + (size_t)p->nslots, sizeof **names);
 	if (!*names)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
-	(*names)[(*n)++] = name_of(p->array, ".length", -1);
+	(*names)[(*n)++] = name_of(p->array, -1);
 	for (unsigned i = 0; i < p->nslots; i++)
-		(*names)[(*n)++] = name_of(p->slots, "", (long)i);
+		(*names)[(*n)++] = name_of(p->slots, (long)i);
 	for (size_t i = 0; i < *n; i++)
 		if (!(*names)[i]) {
 			hybrid_names_free(*names, *n);

@@ -97,7 +97,7 @@ struct hd_java_frame {
 	uint64_t class_off;  /* source class hub, as an offset from the image start; 0: unknown */
 	uint64_t name_off;   /* method name String, likewise */
 	int32_t line;        /* source line, -1 unknown */
-	int32_t bci;         /* bytecode index, -1 unknown */
+	int32_t bci;         /* bytecode index; negative: unknown (or a VM marker bci) */
 };
 
 /* Decodes the frame-info chain at E (deepest inlined frame first) into

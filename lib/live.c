@@ -84,6 +84,7 @@ static int find_codeinfo(struct live *lv, const struct live_isolate *li, const s
 			 "with %s, %zu classes, %zu method names",
 			 (unsigned long long)lv->ci.code_start, (unsigned long long)lv->ci.code_size,
 			 lv->ci.nentries, lv->ci.format == HD_FI_METHOD_TABLE ? "a method table" :
+			 lv->ci.format == HD_FI_INLINE_NAMES_BCI ? "inline names and bcis" :
 			 "inline names", lv->ci.nclasses, lv->ci.nnames);
 		events_text(ev, HDUMP_EVENT_VERBOSE, line);
 		return 0;

@@ -175,7 +175,7 @@ struct chain {
 	size_t n;
 };
 
-/* The class and name of method table entry MID (23.1 on). */
+/* The class and name of method table entry MID (24.1 on). */
 static bool method_names(const struct hd_codeinfo *ci, int64_t mid, struct hd_java_frame *f)
 {
 	if (!ci->method_entry || mid < 0 || (uint64_t)mid >= ci->methods.n / ci->method_entry)
@@ -201,6 +201,19 @@ static bool inline_names(const struct hd_codeinfo *ci, int64_t cls, int64_t name
 	return true;
 }
 
+/* An encoded bci (23.1 on): the bci +4, shifted past two flag bits; both
+ * flags set is the end marker of an uncompressed chain, no bci.  A bci
+ * that is no int is bad data. */
+#define BCI_NO_CALLER 3u
+static bool decode_bci(uint64_t encoded, struct hd_java_frame *f)
+{
+	int64_t bci = (int64_t)(encoded >> 2) - 4;
+	if (encoded == BCI_NO_CALLER || bci > INT32_MAX)
+		return false;
+	f->bci = (int32_t)bci;
+	return true;
+}
+
 static bool push(struct chain *c, const struct hd_java_frame *f)
 {
 	if (c->n >= CODEINFO_MAX_INLINE)
@@ -218,14 +231,20 @@ static bool compressed_frame(struct chain *c, int64_t first, int64_t *succ, bool
 	struct hd_java_frame f = {.line = -1, .bci = -1};
 	int64_t line;
 	*succ = -1;
-	if (c->ci->format == HD_FI_INLINE_NAMES) {
+	if (c->ci->format != HD_FI_METHOD_TABLE) {
+		bool with_bci = c->ci->format == HD_FI_INLINE_NAMES_BCI;
 		int64_t name = rd_svi(r);
 		line = rd_svi(r);
+		uint64_t bci = with_bci ? rd_uv(r) : 0;
+		if (with_bci)
+			(void)rd_svi(r); /* method id */
 		if (name < 0)
 			*succ = rd_svi(r);
 		if (r->bad || !inline_names(c->ci, first, name < 0 ? -(name + 1) : name, &f))
 			return false;
-		f.line = (int32_t)((line < 0 ? -line : line) - 2);
+		f.line = (int32_t)((line < 0 ? -line : line) - (with_bci ? 3 : 2));
+		if (with_bci && !decode_bci(bci, &f))
+			return false;
 	} else {
 		line = rd_svi(r);
 		int64_t bci = rd_sv(r);
@@ -234,8 +253,8 @@ static bool compressed_frame(struct chain *c, int64_t first, int64_t *succ, bool
 		if (r->bad || !method_names(c->ci, first, &f))
 			return false;
 		f.line = (int32_t)((line < 0 ? -line : line) - 3);
-		bci = bci < 0 ? -(bci + 1) : bci;
-		f.bci = (int32_t)((bci >> 2) - 4);
+		if (!decode_bci((uint64_t)(bci < 0 ? -(bci + 1) : bci), &f))
+			return false;
 	}
 	*done = line < 0;
 	return !(*done && *succ >= 0) && push(c, &f);
@@ -335,14 +354,19 @@ static bool uncompressed_chain(struct chain *c)
 			uint64_t bci = rd_uv(r);
 			if (r->bad)
 				return false;
-			if (bci == 3)
+			if (bci == BCI_NO_CALLER)
 				return true;
-			if (!skip_locals(r, first))
+			if (!skip_locals(r, first) || !decode_bci(bci, &f))
 				return false;
-			f.bci = (int32_t)((int64_t)(bci >> 2) - 4);
-			int64_t mid = rd_svi(r);
+			/* class and name indexes, or (method table) a method id */
+			bool table = c->ci->format == HD_FI_METHOD_TABLE;
+			int64_t cls = table ? -1 : rd_svi(r);
+			int64_t method = rd_svi(r);
 			f.line = rd_svi(r);
-			if (r->bad || !method_names(c->ci, mid, &f))
+			if (!table)
+				(void)rd_uv(r); /* method id */
+			if (r->bad || !(table ? method_names(c->ci, method, &f)
+					      : inline_names(c->ci, cls, method, &f)))
 				return false;
 		}
 		if (!push(c, &f))
@@ -707,16 +731,15 @@ static bool refmaps_decode(struct finder *f)
 }
 
 /* With frame info, classes and names set: the method table MT (h->nbytes:
- * none, 22.3's inline names) at each entry width the encoder may write
- * (class and name indexes, plus signature and modifiers when all method
- * metadata is kept), then a reference-map array among the rest.  Returns 1
- * when one decodes, 0 if none, -1 on error. */
+ * none) at each entry width the encoder may write (class and name indexes,
+ * plus signature and modifiers when all method metadata is kept), or
+ * without one each form of inline names, then a reference-map array among
+ * the rest.  Returns 1 when one decodes, 0 if none, -1 on error. */
 static int try_method_table(struct finder *f, const struct holdings *h, const bool *used,
 			    size_t fi, size_t mt)
 {
 	struct hd_codeinfo *ci = f->ci;
 	bool table = mt < h->nbytes;
-	ci->format = table ? HD_FI_METHOD_TABLE : HD_FI_INLINE_NAMES;
 	ci->methods = (struct hd_bytes){0};
 	if (table) {
 		int rc = copy_bytes(f, &h->bytes[mt], &f->cp->bytes[mt]);
@@ -726,7 +749,9 @@ static int try_method_table(struct finder *f, const struct holdings *h, const bo
 	}
 	unsigned idx = (ci->short_class ? 2 : 4) + (ci->short_name ? 2 : 4);
 	const unsigned widths[] = {idx, idx + 4, idx + 6};
-	for (size_t w = 0; w < (table ? 3u : 1u); w++) {
+	const enum hd_fi_format inline_forms[] = {HD_FI_INLINE_NAMES, HD_FI_INLINE_NAMES_BCI};
+	for (size_t w = 0; w < (table ? 3u : 2u); w++) {
+		ci->format = table ? HD_FI_METHOD_TABLE : inline_forms[w];
 		ci->method_entry = table ? widths[w] : 0;
 		if ((table && ci->methods.n % ci->method_entry) || !frames_decode(f) ||
 		    !names_plausible(f))

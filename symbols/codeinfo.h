@@ -20,9 +20,12 @@
 #include <stdint.h>
 
 /* How frame info names its source methods: class and name indexes in each
- * frame (GraalVM 22.3), or a method id into a method table (23.1 on). */
+ * frame (GraalVM 22.3), the same followed by the frame's bci and method id
+ * (23.1 and 24.0, whose lines are stored +3 where 22.3's are +2), or a
+ * method id into a method table (24.1 on). */
 enum hd_fi_format {
 	HD_FI_INLINE_NAMES,
+	HD_FI_INLINE_NAMES_BCI,
 	HD_FI_METHOD_TABLE,
 };
 
@@ -94,7 +97,7 @@ struct hd_java_frame {
 	uint64_t class_off;  /* source class hub, as an offset from the image start; 0: unknown */
 	uint64_t name_off;   /* method name String, likewise */
 	int32_t line;        /* source line, -1 unknown */
-	int32_t bci;         /* bytecode index, -1 unknown */
+	int32_t bci;         /* bytecode index; negative: unknown (or a VM marker bci) */
 };
 
 /* Decodes the frame-info chain at E (deepest inlined frame first) into

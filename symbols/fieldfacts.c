@@ -37,12 +37,14 @@ static size_t list_slot(const struct hd_field_facts *ff, uint64_t hub)
 	return i;
 }
 
-/* Indexes lists [FROM, nlists), each hub's first list winning. */
+/* Indexes lists [FROM, nlists), each hub's first refined list winning,
+ * else its first. */
 static void index_lists(struct hd_field_facts *ff, size_t from)
 {
 	for (size_t k = from; k < ff->nlists; k++) {
 		size_t i = list_slot(ff, ff->lists[k].hub);
-		if (!ff->list_slots[i])
+		if (!ff->list_slots[i] ||
+		    (ff->lists[k].refines && !ff->lists[ff->list_slots[i] - 1].refines))
 			ff->list_slots[i] = (uint32_t)(k + 1);
 	}
 }
@@ -63,7 +65,8 @@ static int reindex_lists(struct hd_field_facts *ff)
 	return 0;
 }
 
-int ff_add_list(struct hd_field_facts *ff, uint64_t hub, const char *const *names, size_t n)
+static int add_list(struct hd_field_facts *ff, uint64_t hub, const char *const *names, size_t n,
+		    bool refines)
 {
 	if (n > UINT32_MAX - ff->nlist_names)
 		return hd_fail(HD_E_INTERNAL, "too many field names");
@@ -72,7 +75,7 @@ int ff_add_list(struct hd_field_facts *ff, uint64_t hub, const char *const *name
 	if (hd_grow(&ff->lists, &ff->cap_lists, ff->nlists, sizeof *ff->lists, 64) != 0 ||
 	    ((ff->nlists + 1) * 2 > ff->list_nslots && reindex_lists(ff) != 0))
 		return -1;
-	struct hd_name_list l = {hub, (uint32_t)ff->nlist_names, 0};
+	struct hd_name_list l = {hub, (uint32_t)ff->nlist_names, 0, refines};
 	for (size_t i = 0; i < n; i++) {
 		uint32_t idx;
 		if (strintern_add(&ff->names, names[i], &idx) != 0 ||
@@ -85,6 +88,17 @@ int ff_add_list(struct hd_field_facts *ff, uint64_t hub, const char *const *name
 	ff->lists[ff->nlists++] = l;
 	index_lists(ff, ff->nlists - 1);
 	return 0;
+}
+
+int ff_add_list(struct hd_field_facts *ff, uint64_t hub, const char *const *names, size_t n)
+{
+	return add_list(ff, hub, names, n, false);
+}
+
+int ff_add_refined_list(struct hd_field_facts *ff, uint64_t hub, const char *const *names,
+			size_t n)
+{
+	return add_list(ff, hub, names, n, true);
 }
 
 void ff_truncate(struct hd_field_facts *ff, size_t n, size_t nlists)

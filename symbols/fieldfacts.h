@@ -47,6 +47,7 @@ struct hd_field_fact {
 struct hd_name_list {
 	uint64_t hub;
 	uint32_t first, n; /* hd_field_facts.list_names[first .. first+n) */
+	bool refines;      /* exactly the fields with storage (ff_add_refined_list) */
 };
 
 struct hd_field_facts {
@@ -68,10 +69,18 @@ HD_MUST_CHECK int ff_add(struct hd_field_facts *ff, const struct hd_field_fact *
 /* Adds HUB's name list.  Errors: HD_E_INTERNAL. */
 HD_MUST_CHECK int ff_add_list(struct hd_field_facts *ff, uint64_t hub, const char *const *names,
 			      size_t n);
+/* Adds HUB's name list that names exactly the storage of its final
+ * layout (the SubstrateType field arrays, rebuilt from it; a hybrid's
+ * array as its length, its slots one by one): it is the list ff_list_of
+ * gives, over lists that may also hold statics, or fields without
+ * storage of their own (reflection metadata's).  Errors: HD_E_INTERNAL. */
+HD_MUST_CHECK int ff_add_refined_list(struct hd_field_facts *ff, uint64_t hub,
+				      const char *const *names, size_t n);
 /* Forgets every fact and list added after the first N and NLISTS (what a
  * source that failed added). */
 void ff_truncate(struct hd_field_facts *ff, size_t n, size_t nlists);
-/* The (first) name list of HUB, NULL if none was added. */
+/* The name list of HUB (its refined one, else the first), NULL if none
+ * was added. */
 const struct hd_name_list *ff_list_of(const struct hd_field_facts *ff, uint64_t hub);
 static inline const char *ff_name(const struct hd_field_facts *ff, uint32_t i)
 {

@@ -89,7 +89,8 @@ static int copy_list(struct hd_field_facts *to, const struct hd_field_facts *fro
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	for (uint32_t k = 0; k < l->n; k++)
 		names[k] = ff_name(from, from->list_names[l->first + k]);
-	int rc = ff_add_list(to, l->hub + delta, names, l->n);
+	int rc = l->refines ? ff_add_refined_list(to, l->hub + delta, names, l->n)
+			    : ff_add_list(to, l->hub + delta, names, l->n);
 	free(names);
 	return rc;
 }

@@ -326,7 +326,7 @@ static int listed_fields(struct fp_run *r, struct fp_class *p, const struct hd_c
 	struct fp_field listed[FP_MAX_OWN];
 	for (uint32_t k = 0; k < l->n; k++) {
 		const char *name = ff_name(r->ff, r->ff->list_names[l->first + k]);
-		if (list_has(r->ff, &(struct hd_name_list){l->hub, l->first, k}, name))
+		if (list_has(r->ff, &(struct hd_name_list){.hub = l->hub, .first = l->first, .n = k}, name))
 			return 1;
 		uint8_t type = 0;
 		for (size_t i = first; i < end; i++) {

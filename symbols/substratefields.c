@@ -154,12 +154,22 @@ static int merge_list(struct class_list *c, const char **names, size_t n)
 	return 0;
 }
 
+/* What a hybrid class's type proved of its hybrid parts. */
+enum { HYBRID_NONE, HYBRID_SET, HYBRID_CONFLICT };
+struct hybrid_plan {
+	uint8_t state;
+	struct hybrid_parts parts;
+};
+
 /* Scratch space of type_lists. */
 struct scratch {
 	int32_t *chain;           /* MAX_CHAIN */
 	int32_t *pos;             /* per class: its place in the chain, -1 off it */
 	struct chain_field *f;    /* per field of the largest type */
 	const char **names;       /* likewise */
+	struct hybrid_field *hf;  /* likewise */
+	struct hybrid_plan *plans; /* per class */
+	const struct sf_hybrid *hy;
 };
 
 /* The fields of TYPE sorted by declaring class (place in CHAIN) and name
@@ -183,6 +193,61 @@ static bool chain_fields(const struct hd_classes *t, const struct sf_type_fields
 	return true;
 }
 
+static bool same_parts(const struct hybrid_parts *a, const struct hybrid_parts *b)
+{
+	return a->len_off == b->len_off && a->slots_off == b->slots_off &&
+	       a->nslots == b->nslots && a->base == b->base && a->shift == b->shift &&
+	       strcmp(a->array, b->array) == 0 &&
+	       (a->slots && b->slots ? strcmp(a->slots, b->slots) == 0 : a->slots == b->slots);
+}
+
+/* The hybrid parts of TYPE's class CLS (hybrid), from its fields without a
+ * location and the lowest location of the others, checked against CLS's
+ * instances, into S->plans.  A type whose fields leave the parts unproven
+ * proves nothing of them. */
+static int type_hybrid(const struct hd_classes *t, const struct sf_type_fields *type,
+		       const struct by_addr *index, size_t nidx, const struct fo_cand *cands,
+		       struct scratch *s)
+{
+	const struct hd_class *cls = type->cls;
+	struct hybrid_class hc = {.len_off = s->hy->len_off, .enc = cls->enc};
+	size_t nh = 0;
+	for (size_t i = 0; i < type->n; i++) {
+		const struct fo_cand *c = cand_at(index, nidx, cands, type->fields[i]);
+		if (c->loc >= 0) {
+			if (c->loc <= UINT32_MAX && (hc.first_loc == 0 || c->loc < hc.first_loc))
+				hc.first_loc = (uint32_t)c->loc;
+			continue;
+		}
+		if (c->decl != cls || !c->type || c->type < t->v || c->type >= t->v + t->n)
+			return 0;
+		bool arr = le_is_pure_array(c->type->enc);
+		s->hf[nh++] = (struct hybrid_field){
+			.name = c->name,
+			.is_array = arr,
+			.short_elems = arr && c->type->kind == HD_KIND_PRIM_ARRAY &&
+				       c->type->elem_type == HD_T_SHORT,
+			.elem_shift = le_shift(c->type->enc)};
+	}
+	struct hybrid_parts parts;
+	if (nh == 0 || hybrid_parts_of(&hc, s->hf, nh, &parts) != 0)
+		return 0;
+	struct hybrid_obs *obs = NULL;
+	size_t nobs = 0;
+	if (s->hy->observe(s->hy->ctx, cls, &parts, &obs, &nobs) != 0)
+		return -1;
+	bool agree = hybrid_parts_agree(&parts, obs, nobs);
+	free(obs);
+	struct hybrid_plan *plan = &s->plans[cls - t->v];
+	if (!agree)
+		plan->state = HYBRID_CONFLICT;
+	else if (plan->state == HYBRID_NONE)
+		*plan = (struct hybrid_plan){HYBRID_SET, parts};
+	else if (plan->state == HYBRID_SET && !same_parts(&plan->parts, &parts))
+		plan->state = HYBRID_CONFLICT;
+	return 0;
+}
+
 /* The lists TYPE proves, merged into LISTS; nothing when it does not hold
  * up (a type whose array is wrong somewhere says nothing of any class). */
 static int type_lists(struct class_list *lists, const struct hd_classes *t,
@@ -197,7 +262,8 @@ static int type_lists(struct class_list *lists, const struct hd_classes *t,
 	for (size_t c = 0; c < nchain; c++)
 		s->pos[s->chain[c]] = (int32_t)c;
 	bool ok = nchain > 0 && chain_fields(t, type, index, nidx, cands, s);
-	int rc = 0;
+	int rc = ok && s->hy && le_is_hybrid(cls->enc) ? type_hybrid(t, type, index, nidx, cands, s)
+						       : 0;
 	for (size_t c = 0, i = 0; ok && c < nchain && rc == 0; c++) {
 		size_t n = 0;
 		for (; i < type->n && s->f[i].pos == (int32_t)c; i++)
@@ -209,9 +275,40 @@ static int type_lists(struct class_list *lists, const struct hd_classes *t,
 	return rc;
 }
 
+/* HUB's list L with the hybrid fields of P replaced by the names of their
+ * storage, and those as facts. */
+static int add_hybrid(struct hd_field_facts *ff, uint64_t hub, const struct class_list *l,
+		      const struct hybrid_parts *p)
+{
+	char **hn;
+	size_t nh;
+	if (hybrid_names(p, &hn, &nh) != 0)
+		return -1;
+	const char **names = malloc((l->n + nh) * sizeof *names);
+	int rc = names ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
+	size_t n = 0;
+	for (size_t i = 0; rc == 0 && i < l->n; i++)
+		if (strcmp(l->names[i], p->array) != 0 && (!p->slots || strcmp(l->names[i], p->slots) != 0))
+			names[n++] = l->names[i];
+	for (size_t i = 0; rc == 0 && i < nh; i++) {
+		names[n++] = hn[i];
+		struct hd_field_fact f = {
+			.hub = hub,
+			.offset = i == 0 ? p->len_off : p->slots_off + 2 * (unsigned)(i - 1),
+			.type = i == 0 ? HD_T_INT : HD_T_SHORT,
+			.source = HD_SRC_SUBSTRATE};
+		rc = ff_add(ff, &f, hn[i]);
+	}
+	if (rc == 0)
+		rc = ff_add_refined_list(ff, hub, names, n);
+	free(names);
+	hybrid_names_free(hn, nh);
+	return rc;
+}
+
 int substratefields_lists(struct hd_field_facts *ff, const struct hd_classes *t,
 			  const struct sf_type_fields *types, size_t ntypes, const uint64_t *addr,
-			  const struct fo_cand *cands, size_t n)
+			  const struct fo_cand *cands, size_t n, const struct sf_hybrid *hy)
 {
 	size_t most = 1;
 	for (size_t i = 0; i < ntypes; i++)
@@ -222,8 +319,11 @@ int substratefields_lists(struct hd_field_facts *ff, const struct hd_classes *t,
 	struct scratch s = {.chain = malloc(MAX_CHAIN * sizeof *s.chain),
 			    .pos = malloc((t->n ? t->n : 1) * sizeof *s.pos),
 			    .f = malloc(most * sizeof *s.f),
-			    .names = malloc(most * sizeof *s.names)};
-	int rc = index && lists && s.chain && s.pos && s.f && s.names
+			    .names = malloc(most * sizeof *s.names),
+			    .hf = malloc(most * sizeof *s.hf),
+			    .plans = calloc(t->n ? t->n : 1, sizeof *s.plans),
+			    .hy = hy};
+	int rc = index && lists && s.chain && s.pos && s.f && s.names && s.hf && s.plans
 			 ? 0
 			 : hd_fail(HD_E_INTERNAL, "out of memory");
 	for (size_t c = 0; rc == 0 && c < t->n; c++)
@@ -245,7 +345,9 @@ int substratefields_lists(struct hd_field_facts *ff, const struct hd_classes *t,
 	}
 	for (size_t c = 0; rc == 0 && lists && c < t->n; c++)
 		if (lists[c].state == LIST_SET)
-			rc = ff_add_list(ff, t->v[c].hub, lists[c].names, lists[c].n);
+			rc = s.plans[c].state == HYBRID_SET
+				     ? add_hybrid(ff, t->v[c].hub, &lists[c], &s.plans[c].parts)
+				     : ff_add_refined_list(ff, t->v[c].hub, lists[c].names, lists[c].n);
 	for (size_t c = 0; lists && c < t->n; c++)
 		free(lists[c].names);
 	free(lists);
@@ -254,6 +356,8 @@ int substratefields_lists(struct hd_field_facts *ff, const struct hd_classes *t,
 	free(s.pos);
 	free(s.f);
 	free(s.names);
+	free(s.hf);
+	free(s.plans);
 	return rc;
 }
 
@@ -416,6 +520,48 @@ struct type_set {
 	size_t n;
 };
 
+/* The bytes from the object at index I of the image heap to the next one
+ * in its chunk, as the heap walk found them; 0: it ends its chunk (the
+ * rest of the chunk is free), or the heap. */
+static uint64_t span_of(const struct hd_names_input *in, size_t i)
+{
+	const struct hd_imageobjs *io = in->objs;
+	uint64_t cs = in->L->chunk_size, base = in->L->heap_base;
+	if (i + 1 >= io->n || !cs ||
+	    (io->addr[i] - base) / cs != (io->addr[i + 1] - base) / cs)
+		return 0;
+	return io->addr[i + 1] - io->addr[i];
+}
+
+/* sf_hybrid.observe over the image heap (CTX: the hd_names_input): each
+ * instance's length and last slot as read, its span to the next object. */
+static int observe_image(void *ctx, const struct hd_class *c, const struct hybrid_parts *p,
+			 struct hybrid_obs **o, size_t *n)
+{
+	const struct hd_names_input *in = ctx;
+	size_t count;
+	const uint32_t *idx = imageobjs_of(in->objs, c, &count);
+	*n = 0;
+	*o = malloc((count ? count : 1) * sizeof **o);
+	if (!*o)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < count; i++) {
+		uint64_t addr = in->objs->addr[idx[i]];
+		uint8_t len[4], slot[2] = {0, 0};
+		if (lay_read_image(in->mv, addr + p->len_off, len, sizeof len, "hybrid length") != 0 ||
+		    (p->nslots && lay_read_image(in->mv, addr + p->slots_off + 2 * (p->nslots - 1),
+						 slot, sizeof slot, "type-id slot") != 0)) {
+			hd_error_clear();
+			continue;
+		}
+		(*o)[(*n)++] = (struct hybrid_obs){
+			.length = (int32_t)ld_u32(len),
+			.span = span_of(in, idx[i]),
+			.last_slot = (uint16_t)(slot[0] | slot[1] << 8)};
+	}
+	return 0;
+}
+
 /* fo_then_fn: the name lists the types' field arrays (CTX, a type_set)
  * prove from the decoded field objects. */
 static int lists_from(struct hd_field_facts *ff, const struct hd_names_input *in,
@@ -429,7 +575,9 @@ static int lists_from(struct hd_field_facts *ff, const struct hd_names_input *in
 	int rc = fo_candidates(rows, &res->slots, &cands);
 	if (rc == 0)
 		rc = substratefields_lists(ff, in->classes, types->v, types->n, rows->addr, cands,
-					   rows->n);
+					   rows->n,
+					   &(struct sf_hybrid){in->L->array_length_off, observe_image,
+							       (void *)in});
 	if (rc == 0 && in->log)
 		fprintf(in->log, "field names: %zu SubstrateType field arrays: field sets of %zu "
 			"classes\n", types->n, ff->nlists - before);

@@ -14,6 +14,7 @@
 
 #include "fieldfacts.h"
 #include "fieldobjs.h"
+#include "hybridfields.h"
 
 /* The reference slot of SubstrateType rows that holds the type's
  * DynamicHub: of the slots that lead to a class in (nearly) every row,
@@ -42,17 +43,32 @@ struct sf_type_fields {
 	size_t n;
 };
 
+/* How the instances of a hybrid class are seen, to check what its type's
+ * list says of its hybrid parts (hybridfields.h): OBSERVE fills *O (N,
+ * malloc'd) for class C laid out as P; 0, or -1 with HD_E_INTERNAL. */
+struct sf_hybrid {
+	unsigned len_off; /* the array length's offset, from layout discovery */
+	int (*observe)(void *ctx, const struct hd_class *c, const struct hybrid_parts *p,
+		       struct hybrid_obs **o, size_t *n);
+	void *ctx;
+};
+
 /* Adds the name list of each class of each type's chain (CLS, its jsuper,
  * ...): the names of the type's fields that class declares, possibly
- * none.  The field objects are the decoded candidates CANDS, at ADDR[i]
- * (N of them).  A type is left out when one of its fields is not a
- * decoded instance field with a name, declared in its chain, or when one
- * class would have a name twice; a class two types give different names
- * gets no list.  Errors: HD_E_INTERNAL, HD_E_INTERRUPTED. */
+ * none, as refined lists (fieldfacts.h: the arrays hold no statics).
+ * The field objects are the decoded candidates CANDS, at ADDR[i] (N of
+ * them).  A type is left out when one of its fields is not a decoded
+ * instance field with a name, declared in its chain, or when one class
+ * would have a name twice; a class two types give different names gets
+ * no list.  With HY, a hybrid class whose fields without a location prove
+ * its hybrid parts, as its instances confirm, gets them as facts, and
+ * the names of their storage ("vtable.length", "typeCheckSlots[0]", ...)
+ * in its list for the fields' names.  Errors: HD_E_INTERNAL,
+ * HD_E_INTERRUPTED. */
 HD_MUST_CHECK int substratefields_lists(struct hd_field_facts *ff, const struct hd_classes *t,
 					const struct sf_type_fields *types, size_t ntypes,
 					const uint64_t *addr, const struct fo_cand *cands,
-					size_t n);
+					size_t n, const struct sf_hybrid *hy);
 
 /* hd_field_source_fn: HD_SRC_SUBSTRATE facts from the image heap. */
 HD_MUST_CHECK int substratefields_facts(struct hd_field_facts *ff,

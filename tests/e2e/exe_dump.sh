@@ -39,8 +39,13 @@ done
 # The histogram hdump prints comes from the hubs' own names; the library
 # must see the same classes with the same counts (array names as Java
 # prints them: [B is byte[], [Ljava.lang.Object; is java.lang.Object[]).
+# Word arrays (CFunctionPointer[]...) keep their classes, but HPROF has no
+# class for a primitive array (README): their instances are long[] to the
+# library, which sees their classes without instances (check1 lists every
+# class).  So an object-array class hdump counts and the library sees
+# empty is a word array, counted under long[].
 "$HDUMP" --exe "$bin" --histo >"$WORK/histo"
-python3 - "$WORK/histo" "$WORK/check" <<'PY' && pass "class names and counts match the hubs" || fail "histogram mismatch"
+python3 - "$WORK/histo" "$WORK/check" "$WORK/check1" <<'PY' && pass "class names and counts match the hubs" || fail "histogram mismatch"
 import re, sys
 prim = dict(Z="boolean", B="byte", C="char", S="short", I="int", J="long", F="float", D="double")
 def java_name(n):
@@ -55,11 +60,19 @@ for line in open(sys.argv[1]):
     m = re.match(r"\s*\d+:\s+(\d+)\s+\d+\s+(\S+)$", line)
     if m:
         mine[java_name(m.group(2))] = int(m.group(1))
-theirs = {}
-for line in open(sys.argv[2]):
-    if line.startswith("histo="):
-        count, _, name = line[6:].rstrip("\n").split(" ", 2)
-        theirs[name] = int(count)
+def histo(path):
+    h = {}
+    for line in open(path):
+        if line.startswith("histo="):
+            count, _, name = line[6:].rstrip("\n").split(" ", 2)
+            h[name] = int(count)
+    return h
+theirs, every_class = histo(sys.argv[2]), histo(sys.argv[3])
+for n in [n for n in mine if n.endswith("[]") and n[:-2] not in prim.values()]:
+    if mine[n] and every_class.get(n) == 0:
+        print("word array, counted as long[]:", n, mine[n])
+        mine["long[]"] = mine.get("long[]", 0) + mine[n]
+        mine[n] = 0
 bad = [(n, c, mine.get(n)) for n, c in theirs.items() if mine.get(n) != c]
 for b in bad:
     print("mismatch:", b)

@@ -1,8 +1,8 @@
 /* The code-info decoders (symbols/codeinfo.h) on crafted tables: entry
- * lookup (frame sizes carried over, exact call sites, entry points), both
- * frame-info forms with shared frames and successors, reference maps; and
- * hostile tables: indexes past their table, varints that run off the end,
- * frame chains that cycle, maps that never end. */
+ * lookup (frame sizes carried over, exact call sites, entry points), the
+ * three frame-info forms with shared frames and successors, reference
+ * maps; and hostile tables: indexes past their table, varints that run off
+ * the end, frame chains that cycle, maps that never end. */
 #include "codecraft.h"
 #include "synthheap.h"
 #include "../../common/hd_error.h"
@@ -104,6 +104,19 @@ static void expect_one(const uint8_t *p, size_t n, uint64_t cls, uint64_t name, 
 	cr_assert_eq(f[0].bci, bci);
 }
 
+/* P[0..N) decodes to the chain WANT[0..NWANT): classes, names, lines, bcis. */
+static void expect_chain(const uint8_t *p, size_t n, const struct hd_java_frame *want, size_t nwant)
+{
+	struct hd_java_frame f[CODEINFO_MAX_INLINE];
+	size_t nf;
+	cr_assert(frames_of(p, n, f, &nf));
+	cr_assert_eq(nf, nwant);
+	for (size_t i = 0; i < nf; i++) {
+		expect_frame(&f[i], want[i].class_off, want[i].name_off, want[i].line);
+		cr_assert_eq(f[i].bci, want[i].bci, "frame %zu", i);
+	}
+}
+
 Test(codeinfo, shared_frames_and_successors)
 {
 	/* 0: a pointer to the shared frame at S, whose name index is negated:
@@ -130,7 +143,7 @@ Test(codeinfo, shared_frames_and_successors)
 
 Test(codeinfo, method_table_form)
 {
-	/* 23.1 on: a method id into a table of (u2 class, u2 name) entries;
+	/* 24.1 on: a method id into a table of (u2 class, u2 name) entries;
 	 * lines +3, a bci after them. */
 	uint8_t mt[] = {1, 0, 0, 0, 0, 0, 1, 0}; /* method 0: B.a; method 1: A.b */
 	ci.methods = (struct hd_bytes){malloc(sizeof mt), sizeof mt};
@@ -150,6 +163,89 @@ Test(codeinfo, method_table_form)
 	cr_assert_eq(nf, 0);
 }
 
+Test(codeinfo, inline_names_with_bci_form)
+{
+	/* 23.1 and 24.0: class and name indexes as in 22.3, lines +3, then an
+	 * encoded bci ((bci + 4) << 2 | flags) and a method id, then the
+	 * successor's index when the name index is negated. */
+	ci.format = HD_FI_INLINE_NAMES_BCI;
+	uint8_t p[32];
+	size_t n = 0;
+	put_sv(p, &n, 1), put_sv(p, &n, -(1 + 1)), put_sv(p, &n, 5 + 3); /* B.b line 5 */
+	put_uv(p, &n, (6 + 4) << 2), put_sv(p, &n, 77);                 /* bci 6 */
+	put_sv(p, &n, 16);                                               /* successor at 16 */
+	while (n < 16)
+		p[n++] = 0;
+	put_sv(p, &n, 0), put_sv(p, &n, 0), put_sv(p, &n, -(4 + 3));    /* A.a line 4, end */
+	put_uv(p, &n, (2 + 4) << 2 | 2), put_sv(p, &n, 5);               /* bci 2, during call */
+	expect_chain(p, n, (struct hd_java_frame[]){{0x200, 0x2000, 5, 6}, {0x100, 0x1000, 4, 2}}, 2);
+	/* a method's default frame info: no line (-1 + 3, the slice's end), bci 0 */
+	n = 0;
+	put_sv(p, &n, 0), put_sv(p, &n, 1), put_sv(p, &n, -(-1 + 3)), put_uv(p, &n, 4 << 2),
+		put_sv(p, &n, 0);
+	expect_one(p, n, 0x100, 0x2000, -1, 0);
+	/* read as 22.3's form, the line is off by one and the bci unknown */
+	ci.format = HD_FI_INLINE_NAMES;
+	expect_one(p, n, 0x100, 0x2000, 0, -1);
+}
+
+Test(codeinfo, inline_names_with_bci_hostile)
+{
+	ci.format = HD_FI_INLINE_NAMES_BCI;
+	struct hd_java_frame f[CODEINFO_MAX_INLINE];
+	size_t nf = 99;
+	uint8_t p[32];
+	size_t n = 0;
+	put_sv(p, &n, 0), put_sv(p, &n, 0), put_sv(p, &n, -5), put_uv(p, &n, 1ull << 40),
+		put_sv(p, &n, 0); /* a bci no int holds */
+	cr_assert_not(frames_of(p, n, f, &nf));
+	cr_assert_eq(nf, 0);
+	n = 0;
+	put_sv(p, &n, 0), put_sv(p, &n, 0), put_sv(p, &n, -5), put_uv(p, &n, 3),
+		put_sv(p, &n, 0); /* the end marker as a frame's bci */
+	cr_assert_not(frames_of(p, n, f, &nf));
+	n = 0;
+	put_sv(p, &n, 0), put_sv(p, &n, 0), put_sv(p, &n, -5), put_uv(p, &n, 16); /* no method id */
+	cr_assert_not(frames_of(p, n, f, &nf));
+	n = 0;
+	put_sv(p, &n, -1), put_uv(p, &n, 3); /* an uncompressed chain without a frame */
+	cr_assert_not(frames_of(p, n, f, &nf));
+}
+
+/* An uncompressed chain's first frame's values after its bci: locks,
+ * locals, stack, deopt target, values (a stack slot with data, an illegal
+ * one without), no virtual objects. */
+static void put_first_locals(uint8_t *p, size_t *n)
+{
+	put_uv(p, n, 0), put_uv(p, n, 2), put_uv(p, n, 0), put_sv(p, n, 0);
+	put_uv(p, n, 2);
+	p[(*n)++] = 1, put_sv(p, n, -16);
+	p[(*n)++] = 0;
+	put_uv(p, n, 0);
+}
+
+Test(codeinfo, uncompressed_frames_with_bci_form)
+{
+	/* 23.1's values-carrying frames: an unsigned encoded bci (3 ends the
+	 * chain), always locals, then class, name, line, method id. */
+	ci.format = HD_FI_INLINE_NAMES_BCI;
+	uint8_t p[64];
+	size_t n = 0;
+	put_sv(p, &n, -1);
+	put_uv(p, &n, (5 + 4) << 2);
+	put_first_locals(p, &n);
+	put_sv(p, &n, 1), put_sv(p, &n, 0), put_sv(p, &n, 21), put_uv(p, &n, 77);
+	put_uv(p, &n, (9 + 4) << 2);      /* the caller: no virtual objects */
+	put_uv(p, &n, 0), put_uv(p, &n, 0), put_uv(p, &n, 0), put_sv(p, &n, 0), put_uv(p, &n, 0);
+	put_sv(p, &n, 0), put_sv(p, &n, 1), put_sv(p, &n, 30), put_uv(p, &n, 3);
+	put_uv(p, &n, 3);
+	expect_chain(p, n, (struct hd_java_frame[]){{0x200, 0x1000, 21, 5}, {0x100, 0x2000, 30, 9}}, 2);
+	struct hd_java_frame f[CODEINFO_MAX_INLINE];
+	size_t nf;
+	n -= 1; /* without its end marker the chain runs off the table */
+	cr_assert_not(frames_of(p, n, f, &nf));
+}
+
 Test(codeinfo, uncompressed_frames_skip_their_values)
 {
 	/* -1 marks values-carrying frames: bci, locks/locals/stack, deopt
@@ -160,11 +256,7 @@ Test(codeinfo, uncompressed_frames_skip_their_values)
 	size_t n = 0;
 	put_sv(p, &n, -1);
 	put_sv(p, &n, 5 << 2);
-	put_uv(p, &n, 0), put_uv(p, &n, 2), put_uv(p, &n, 0), put_sv(p, &n, 0);
-	put_uv(p, &n, 2);
-	p[n++] = 1, put_sv(p, &n, -16);   /* stack slot */
-	p[n++] = 0;                       /* illegal */
-	put_uv(p, &n, 0);                 /* no virtual objects */
+	put_first_locals(p, &n);
 	put_sv(p, &n, 1), put_sv(p, &n, 0), put_sv(p, &n, 21), put_uv(p, &n, 77);
 	put_sv(p, &n, -1);
 	expect_one(p, n, 0x200, 0x1000, 21, 5);

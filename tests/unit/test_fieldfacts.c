@@ -68,3 +68,23 @@ Test(fieldfacts, lists_by_hub_and_truncation)
 	cr_assert_eq(ff_list_of(&ff, 0x10000 + 8 * 1000)->n, 2);
 	ff_free(&ff);
 }
+
+Test(fieldfacts, a_refined_list_wins_over_earlier_and_later_ones)
+{
+	struct hd_field_facts ff = {0};
+	static const char *const a[] = {"a"}, *const b[] = {"b", "c"}, *const c[] = {"c", "d", "e"};
+	cr_assert_eq(ff_add_list(&ff, 0x10000, a, 1), 0);
+	cr_assert_eq(ff_add_refined_list(&ff, 0x10000, b, 2), 0);
+	cr_assert_eq(ff_add_refined_list(&ff, 0x10000, c, 3), 0);
+	/* enough other hubs that the index is rebuilt */
+	for (uint64_t h = 1; h < 3000; h++)
+		cr_assert_eq(ff_add_list(&ff, 0x10000 + 8 * h, a, 1), 0);
+	cr_assert_eq(ff_add_list(&ff, 0x10000, a, 1), 0);
+	const struct hd_name_list *l = ff_list_of(&ff, 0x10000);
+	cr_assert_not_null(l);
+	cr_assert_eq(l->n, 2, "the first refined list is the hub's list");
+	cr_assert_str_eq(ff_name(&ff, ff.list_names[l->first]), "b");
+	ff_truncate(&ff, 0, 1);
+	cr_assert_eq(ff_list_of(&ff, 0x10000)->n, 1, "once the refined lists are forgotten, the first");
+	ff_free(&ff);
+}

@@ -101,7 +101,9 @@ Test(fieldnames, moved_copy_named_alike)
 					      .type = HD_T_OBJECT, .source = HD_SRC_SUBSTRATE};
 		cr_assert_eq(ff_add(&a.nm.facts, &extra, "next"), 0);
 		const char *names[] = {"hash", "key", "value", "next"};
-		cr_assert_eq(ff_add_list(&a.nm.facts, extra.hub, names, 4), 0);
+		/* a list of another source first: the refined one wins in both */
+		cr_assert_eq(ff_add_list(&a.nm.facts, extra.hub, names, 3), 0);
+		cr_assert_eq(ff_add_refined_list(&a.nm.facts, extra.hub, names, 4), 0);
 		cr_assert_eq(fieldnames_apply_moved(&b.nm, &a.nm, DELTA, &b.t, b.mv, &b.L), 0, "%s: %s",
 			     h.p.name, hd_error_message());
 		cr_assert_eq(b.nm.objs.n, h.nobjs);
@@ -109,7 +111,7 @@ Test(fieldnames, moved_copy_named_alike)
 		for (size_t k = 0; k < a.nm.facts.n; k++)
 			cr_assert_eq(b.nm.facts.v[k].hub, a.nm.facts.v[k].hub + DELTA);
 		const struct hd_name_list *l = ff_list_of(&b.nm.facts, extra.hub + DELTA);
-		cr_assert(l && l->n == 4);
+		cr_assert(l && l->n == 4 && l->refines, "the moved copy keeps the refined list");
 		cr_assert_str_eq(ff_name(&b.nm.facts, b.nm.facts.list_names[l->first + 3]), "next");
 		/* The moved copy used the extra fact; the first copy's table was
 		 * settled before it was added. */

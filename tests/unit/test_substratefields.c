@@ -7,6 +7,7 @@
 #include "fieldcraft.h"
 
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* type +8, declaring class +16, name +24, constant value +32; modifiers
@@ -233,7 +234,7 @@ static void lists(const struct sf_type_fields *types, size_t n)
 					       .name = objs[i].name,
 					       .is_static = objs[i].is_static};
 	}
-	cr_assert_eq(substratefields_lists(&x.ff, &k.t, types, n, obj_addr, obj_cand, NOBJS), 0);
+	cr_assert_eq(substratefields_lists(&x.ff, &k.t, types, n, obj_addr, obj_cand, NOBJS, NULL), 0);
 }
 
 /* CLS's list as "a b c" in a static buffer, "-" for none. */
@@ -285,5 +286,97 @@ Test(substratefields, types_that_disagree_on_a_class_give_it_no_list)
 	lists(t, 2);
 	cr_assert_str_eq(list_of(node), "-");
 	cr_assert_str_eq(list_of(t_obj), "", "both agree on Object");
+	fc_done(&x);
+}
+
+Test(substratefields, lists_are_refined)
+{
+	classes();
+	struct sf_type_fields t[] = {TYPE(node, node_all)};
+	lists(t, 1);
+	cr_assert(ff_list_of(&x.ff, node->hub)->refines, "a SubstrateType array holds no statics");
+	fc_done(&x);
+}
+
+/* ---- A hybrid class's parts (22.3's DynamicHub in small) ---------------- */
+
+static const struct hd_class *hub_cls, *vtable_type, *slots_type;
+static struct hybrid_obs hub_obs[2];
+
+/* Length at 12, four type-id slots at 16..22, "name" at 24, the vtable's
+ * 8-byte entries from 32. */
+static void hybrid_classes(void)
+{
+	classes();
+	static const unsigned hub_refs[] = {24};
+	hub_cls = fc_class(&k, "java.lang.Class", HD_KIND_HYBRID, 32, 2, hub_refs, 1);
+	vtable_type = fc_class(&k, "[J", HD_KIND_PRIM_ARRAY, 0, 2, NULL, 0);
+	slots_type = fc_class(&k, "[S", HD_KIND_PRIM_ARRAY, 0, 2, NULL, 0);
+	k.v[hub_cls - k.v].enc = (int32_t)(0xc0000003u | 32u << 8);
+	k.v[vtable_type - k.v].enc = (int32_t)(0xe0000003u | 16u << 8);
+	k.v[vtable_type - k.v].elem_type = HD_T_LONG;
+	k.v[slots_type - k.v].enc = (int32_t)(0xe0000001u | 16u << 8);
+	k.v[slots_type - k.v].elem_type = HD_T_SHORT;
+	hub_obs[0] = (struct hybrid_obs){.length = 4, .span = 32 + 4 * 8, .last_slot = 3};
+	hub_obs[1] = (struct hybrid_obs){.length = 2, .span = 0, .last_slot = 0};
+}
+
+static int observe(void *ctx, const struct hd_class *c, const struct hybrid_parts *p,
+		   struct hybrid_obs **o, size_t *n)
+{
+	(void)ctx;
+	cr_assert_eq(c, hub_cls);
+	cr_assert_eq(p->nslots, 4);
+	*o = malloc(sizeof hub_obs);
+	cr_assert_not_null(*o);
+	memcpy(*o, hub_obs, sizeof hub_obs);
+	*n = 2;
+	return 0;
+}
+
+/* The list of the hub's type (its fields: vtable, typeCheckSlots, name). */
+static void hybrid_lists(void)
+{
+	static const uint64_t addr[] = {0x2000, 0x2010, 0x2020};
+	const uint64_t fields[] = {0x2020, 0x2000, 0x2010};
+	struct fo_cand cands[] = {
+		{.decl = hub_cls, .type = vtable_type, .name = "vtable", .loc = -1},
+		{.decl = hub_cls, .type = slots_type, .name = "typeCheckSlots", .loc = -1},
+		{.decl = hub_cls, .type = t_obj, .name = "name", .loc = 24},
+	};
+	struct sf_type_fields t = {hub_cls, fields, 3};
+	memset(&x.ff, 0, sizeof x.ff);
+	cr_assert_eq(substratefields_lists(&x.ff, &k.t, &t, 1, addr, cands, 3,
+					   &(struct sf_hybrid){12, observe, NULL}), 0);
+}
+
+Test(substratefields, a_hybrid_class_gets_its_parts_by_their_storage)
+{
+	hybrid_classes();
+	hybrid_lists();
+	cr_assert_str_eq(list_of(hub_cls), "name vtable.length typeCheckSlots[0] typeCheckSlots[1] "
+					    "typeCheckSlots[2] typeCheckSlots[3]");
+	cr_assert_str_eq(fc_facts(&x.ff, hub_cls), "vtable.length@12:10 typeCheckSlots[0]@16:9 "
+						   "typeCheckSlots[1]@18:9 typeCheckSlots[2]@20:9 "
+						   "typeCheckSlots[3]@22:9");
+	fc_done(&x);
+}
+
+Test(substratefields, a_hybrid_length_that_lies_names_nothing)
+{
+	hybrid_classes();
+	hub_obs[0].length = 5; /* past the next object */
+	hybrid_lists();
+	cr_assert_str_eq(list_of(hub_cls), "name typeCheckSlots vtable", "the fields, unplaced");
+	cr_assert_str_eq(fc_facts(&x.ff, hub_cls), "");
+	fc_done(&x);
+}
+
+Test(substratefields, hybrid_slots_no_hub_uses_name_nothing)
+{
+	hybrid_classes();
+	hub_obs[0].last_slot = 0;
+	hybrid_lists();
+	cr_assert_str_eq(fc_facts(&x.ff, hub_cls), "");
 	fc_done(&x);
 }

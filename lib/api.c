@@ -62,6 +62,7 @@ void hdump_close(hdump_target *t)
 		exe_close(&t->exe);
 	hd_real_process_free(t->real);
 	histogram_free(&t->histo);
+	heapusage_free(t->heapusage);
 	free(t->jdk_dir);
 	elfimage_close(&t->img);
 	free(t);

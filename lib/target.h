@@ -6,6 +6,7 @@
 #include "../include/hdump.h"
 #include "events.h"
 #include "exe.h"
+#include "heapusage.h"
 #include "live.h"
 #include "process.h"
 #include "session.h"
@@ -20,6 +21,7 @@ struct hdump_target {
 	struct live live;               /* HDUMP_TARGET_PROCESS */
 	struct hd_real_process *real;   /* the process ops' context, when real */
 	struct histogram histo;         /* of the last successful dump */
+	struct heapusage *heapusage;    /* hdump_heap_usage's roots, found at its first call */
 };
 
 /* hdump_open_process over OPS (CTX), which may simulate a process. */

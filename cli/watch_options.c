@@ -42,7 +42,8 @@ static void watch_usage(FILE *f)
 		"      --interval DURATION  how often thresholds are sampled (default 1s)\n"
 		"      --snapshot=MODE    auto (default): fork when the memory limits leave room\n"
 		"                         for it, else stop; or stop, fork, copy\n"
-		"      --retries N, --threads N, --jdk DIR  as for hdump -p\n"
+		"      --retries N        retries of a heap caught mid-change (default 20)\n"
+		"      --threads N, --jdk DIR  as for hdump -p\n"
 		"  -h, --help             this text\n",
 	      f);
 }
@@ -95,6 +96,9 @@ bool watch_options_parse(int argc, char **argv, struct watch_config *c, FILE *ou
 	*c = (struct watch_config){.min_interval_ms = 60000, .interval_ms = 1000, .dir = ".",
 				   .snapshot_auto = true};
 	hdump_options_init(&c->dump);
+	/* A process near its memory limit collects often: a dump that meets a
+	 * collection is let go and retried, up to about 12 s in all. */
+	c->dump.retries = 20;
 	optind = 0;
 	int opt;
 	long v;

@@ -183,7 +183,7 @@ int cgroup_memory_read(const char *cgroup_file, const struct cgroup_mounts *m,
 		bool memory = false;
 		for (const char *o = controllers; *o; o += strcspn(o, ","), o += *o == ',')
 			memory |= strncmp(o, "memory", 6) == 0 && (o[6] == ',' || !o[6]);
-		if (strcmp(line, "0") == 0 && !controllers[0])
+		if (c1 == line + 1 && line[0] == '0' && !controllers[0])
 			strcpy(v2_rel, c2 + 1);
 		else if (memory)
 			strcpy(v1_rel, c2 + 1);

@@ -7,6 +7,7 @@ set -euo pipefail
 # libdwfl.  gcc-aarch64-linux-gnu: tools/check-aarch64.sh.
 pkgs=(meson ninja-build gcc pkg-config libelf-dev libdw-dev zlib1g-dev libcriterion-dev
       visualvm python3 binutils procps strace util-linux gcc-aarch64-linux-gnu)
+pkgs+=(python3-jsonschema) # hdump watch's events checked against doc/watch-events.schema.json
 [ "${1:-}" != fuzz ] || pkgs+=(clang)
 missing=()
 for p in "${pkgs[@]}"; do

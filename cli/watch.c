@@ -50,7 +50,11 @@ struct watch {
 	const struct watch_config *c;
 	struct watched v[MAX_TARGETS];
 	size_t n;
-	pid_t ignored[MAX_IGNORED]; /* --cgroup members that are no native image */
+	struct ignored {           /* --cgroup members that are no native image, */
+		pid_t pid;         /* each with a hash of its executable's path: */
+		uint64_t exe;      /* after an exec it is tried again */
+		uint64_t since_ms; /* first failure with this executable */
+	} ignored[MAX_IGNORED];
 	size_t nignored;
 	unsigned dumps;
 	char **written;            /* for --keep, oldest first */
@@ -550,8 +554,22 @@ static void poll_trap(struct watch *x, struct watched *w)
 	mark_gone(w);
 }
 
+/* A hash of PID's executable's path (0: none), which an exec changes. */
+static uint64_t exe_hash(pid_t pid)
+{
+	char path[64], exe[4096];
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, exe, sizeof exe);
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (ssize_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)exe[i]) * 0x100000001b3ull;
+	return n > 0 ? h : 0;
+}
+
 /* --cgroup: new members are opened; those that are no native image (or
- * cannot be opened) are remembered and not tried again. */
+ * cannot be opened) are tried at each interval for COMMAND_OPEN_MS (a
+ * runtime maps its isolate a moment after its exec), then no more until
+ * they exec again (a wrapper shell that execs the image). */
 static void scan_cgroup(struct watch *x)
 {
 	pid_t *pids;
@@ -564,19 +582,28 @@ static void scan_cgroup(struct watch *x)
 		bool known = false;
 		for (size_t k = 0; k < x->n && !known; k++)
 			known = x->v[k].pid == pids[i] && !x->v[k].gone;
+		uint64_t exe = exe_hash(pids[i]);
 		for (size_t k = 0; k < x->nignored && !known; k++)
-			known = x->ignored[k] == pids[i];
+			known = x->ignored[k].pid == pids[i] && x->ignored[k].exe == exe &&
+				now_ms() - x->ignored[k].since_ms >= COMMAND_OPEN_MS;
 		if (known || pids[i] == getpid())
 			continue;
 		if (add_target(x, pids[i]) != 0) {
-			if (hdump_error().cls != HDUMP_E_NOT_NATIVE_IMAGE &&
+			size_t k = 0;
+			while (k < x->nignored && x->ignored[k].pid != pids[i])
+				k++;
+			bool fresh = k == x->nignored || x->ignored[k].exe != exe;
+			if (fresh && k < MAX_IGNORED)
+				x->ignored[k] = (struct ignored){pids[i], exe, now_ms()};
+			if (k == x->nignored && k < MAX_IGNORED)
+				x->nignored++;
+			/* told once per executable, and not for what is no native image */
+			if (fresh && hdump_error().cls != HDUMP_E_NOT_NATIVE_IMAGE &&
 			    hdump_error().cls != HDUMP_E_INTERRUPTED) {
 				struct watched tmp = {.pid = pids[i]};
 				target_name(pids[i], tmp.name, sizeof tmp.name);
 				emit_last_error(&tmp, NULL);
 			}
-			if (x->nignored < MAX_IGNORED)
-				x->ignored[x->nignored++] = pids[i];
 		}
 	}
 	free(pids);

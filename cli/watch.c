@@ -164,28 +164,33 @@ static int add_target(struct watch *x, pid_t pid)
 	const struct watch_config *c = x->c;
 	if (x->n == MAX_TARGETS)
 		return hdump_fail(HDUMP_E_USAGE, "more than %d targets", MAX_TARGETS);
-	hdump_target *t = hdump_open_process(pid);
-	if (!t)
-		return -1;
-	if (hdump_set_jdk(t, c->jdk) != 0 || hdump_discover(t) != 0) {
-		hdump_close(t);
-		return -1;
-	}
-	struct watched *w = &x->v[x->n];
-	*w = (struct watched){.pid = pid, .t = t, .heap_armed = true, .memory_armed = true,
-			      .rss_armed = true, .events_high = -1, .events_max = -1};
-	target_name(pid, w->name, sizeof w->name);
-	if (c->every_ms)
-		w->next_every_ms = now_ms() + c->every_ms;
+	/* With --on-exit/--on-signal the trap traces the process from the start
+	 * and owns its target (the contract of hdump_trap_*); else the target
+	 * is opened for each dump's attach. */
+	hdump_trap *trap = NULL;
+	hdump_target *t;
 	if (c->on_exit || c->on_signal) {
 		unsigned what = (c->on_exit ? HDUMP_TRAP_EXIT : 0) |
 				(c->on_signal ? HDUMP_TRAP_FATAL_SIGNAL : 0);
-		w->trap = hdump_trap_open(pid, what);
-		if (!w->trap) {
-			hdump_close(t);
-			return -1;
-		}
+		trap = hdump_trap_open(pid, what);
+		t = trap ? hdump_trap_target(trap) : NULL;
+	} else {
+		t = hdump_open_process(pid);
 	}
+	if (!t || hdump_set_jdk(t, c->jdk) != 0 || hdump_discover(t) != 0) {
+		if (trap)
+			hdump_trap_close(trap);
+		else
+			hdump_close(t);
+		return -1;
+	}
+	struct watched *w = &x->v[x->n];
+	*w = (struct watched){.pid = pid, .t = t, .trap = trap, .heap_armed = true,
+			      .memory_armed = true, .rss_armed = true, .events_high = -1,
+			      .events_max = -1};
+	target_name(pid, w->name, sizeof w->name);
+	if (c->every_ms)
+		w->next_every_ms = now_ms() + c->every_ms;
 	x->n++;
 	struct watch_json j;
 	wj_begin(&j, "started");
@@ -218,9 +223,10 @@ static int add_target(struct watch *x, pid_t pid)
 static void drop_target(struct watched *w)
 {
 	if (w->trap)
-		hdump_trap_close(w->trap);
+		hdump_trap_close(w->trap); /* and the target it owns */
+	else
+		hdump_close(w->t);
 	w->trap = NULL;
-	hdump_close(w->t);
 	w->t = NULL;
 	w->gone = true;
 }
@@ -366,7 +372,7 @@ static int remember(struct watch *x, const char *path)
 	return 0;
 }
 
-/* One dump of T (W's target, or the trap's held one) into DIR. */
+/* One dump of T (W's target, held by its trap or not) into DIR. */
 static int dump_into(struct watch *x, struct watched *w, hdump_target *t, enum watch_trigger trig,
 		     enum hdump_snapshot snapshot)
 {
@@ -436,6 +442,12 @@ static void fire(struct watch *x, struct watched *w, enum watch_trigger trig, co
 	emit(&j);
 	if (suppressed)
 		return;
+	if (w->trap && !held) {
+		/* The trap's target can be dumped only while the trap holds it. */
+		emit_error(w, watch_trigger_name(trig), HDUMP_E_USAGE,
+			   "a target traced for --on-exit/--on-signal is dumped only at its end");
+		return;
+	}
 	w->dumped = true;
 	w->last_dump_ms = now;
 	uint64_t expected;
@@ -535,6 +547,11 @@ static void poll_trap(struct watch *x, struct watched *w)
 		return;
 	}
 	if (ev.kind == HDUMP_TRAP_GONE) {
+		/* The trap reaped our own child (-- CMD): its status is here. */
+		if (w->pid == x->child && !x->child_done && ev.status != -1) {
+			x->child_done = true;
+			x->child_status = ev.status;
+		}
 		mark_gone(w);
 		return;
 	}
@@ -544,11 +561,8 @@ static void poll_trap(struct watch *x, struct watched *w)
 	char detail[64];
 	snprintf(detail, sizeof detail, ev.kind == HDUMP_TRAP_EXITING ? "exit status %d" : "signal %d",
 		 ev.kind == HDUMP_TRAP_EXITING ? ev.status : ev.signo);
-	hdump_target *held = hdump_trap_target(w->trap);
-	if (!held || hdump_discover(held) != 0)
-		emit_last_error(w, watch_trigger_name(trig));
-	else if (!x->c->max_dumps || x->dumps < x->c->max_dumps)
-		fire(x, w, trig, detail, held);
+	if (!x->c->max_dumps || x->dumps < x->c->max_dumps)
+		fire(x, w, trig, detail, w->t);
 	if (hdump_trap_release(w->trap) != 0)
 		emit_last_error(w, watch_trigger_name(trig));
 	mark_gone(w);
@@ -669,7 +683,15 @@ static void reap_command(struct watch *x)
 {
 	if (!x->child || x->child_done)
 		return;
-	if (waitpid(x->child, &x->child_status, WNOHANG) == x->child) {
+	/* While the trap traces it, its wait statuses (its stops too) are the
+	 * trap's: it reaps the child and hands the status over (poll_trap). */
+	for (size_t i = 0; i < x->n; i++)
+		if (x->v[i].pid == x->child && x->v[i].trap)
+			return;
+	int status;
+	if (waitpid(x->child, &status, WNOHANG) == x->child &&
+	    (WIFEXITED(status) || WIFSIGNALED(status))) {
+		x->child_status = status;
 		x->child_done = true;
 		for (size_t i = 0; i < x->n; i++)
 			if (x->v[i].pid == x->child)

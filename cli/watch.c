@@ -44,6 +44,8 @@ struct watched {
 	bool heap_armed, memory_armed, rss_armed; /* re-armed below the threshold */
 	int64_t events_high, events_max;
 	uint64_t heap_used;      /* last sample, for the expected dump size */
+	int psi_fd;              /* --pressure: its trigger's file, -1: none */
+	bool psi_fired;
 };
 
 struct watch {
@@ -158,6 +160,39 @@ static bool threshold_set(const struct watch_config *c)
 	return c->heap.set || c->memory.set || c->rss.set;
 }
 
+/* --pressure: a PSI trigger on the memory.pressure of W's v2 cgroup, else
+ * on the system's (/proc/pressure/memory: cgroup v1 has none); the kernel
+ * then signals POLLPRI on the file when tasks stall that long.  A failure
+ * is an error event; the other triggers go on. */
+static void open_pressure(struct watched *w, const struct watch_pressure *p)
+{
+	struct hdump_memory_usage m;
+	char path[600];
+	if (hdump_memory_usage(w->pid, &m) == 0 && m.cgroup_version == 2)
+		snprintf(path, sizeof path, "%s/memory.pressure", m.cgroup);
+	else
+		snprintf(path, sizeof path, "/proc/pressure/memory");
+	char trigger[96];
+	int len = snprintf(trigger, sizeof trigger, "%s %llu %llu", p->full ? "full" : "some",
+			   (unsigned long long)p->stall_us, (unsigned long long)p->window_us);
+	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	/* the trigger is the write, terminating NUL included */
+	if (fd < 0 || write(fd, trigger, (size_t)len + 1) != len + 1) {
+		char msg[800];
+		int e = errno;
+		snprintf(msg, sizeof msg, "cannot set a pressure trigger in %s: %s%s", path, strerror(e),
+			 e == EINVAL && p->window_us % 2000000 ?
+				 " (without CAP_SYS_RESOURCE the window must be a multiple of 2s)" : "");
+		errno = e;
+		emit_error(w, "pressure", errno == EACCES || errno == EPERM ? HDUMP_E_PERM : HDUMP_E_USAGE,
+			   msg);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	w->psi_fd = fd;
+}
+
 /* Opens and discovers PID; adds it.  -1 with the error recorded. */
 static int add_target(struct watch *x, pid_t pid)
 {
@@ -187,11 +222,13 @@ static int add_target(struct watch *x, pid_t pid)
 	struct watched *w = &x->v[x->n];
 	*w = (struct watched){.pid = pid, .t = t, .trap = trap, .heap_armed = true,
 			      .memory_armed = true, .rss_armed = true, .events_high = -1,
-			      .events_max = -1};
+			      .events_max = -1, .psi_fd = -1};
 	target_name(pid, w->name, sizeof w->name);
 	if (c->every_ms)
 		w->next_every_ms = now_ms() + c->every_ms;
 	x->n++;
+	if (c->pressure.set)
+		open_pressure(w, &c->pressure);
 	struct watch_json j;
 	wj_begin(&j, "started");
 	wj_i64(&j, "pid", pid);
@@ -222,6 +259,9 @@ static int add_target(struct watch *x, pid_t pid)
 
 static void drop_target(struct watched *w)
 {
+	if (w->psi_fd >= 0)
+		close(w->psi_fd);
+	w->psi_fd = -1;
 	if (w->trap)
 		hdump_trap_close(w->trap); /* and the target it owns */
 	else
@@ -727,10 +767,10 @@ static bool max_reached(const struct watch *x)
 	return x->c->max_dumps && x->dumps >= x->c->max_dumps;
 }
 
-/* Sleeps until the next sample or a signal, without losing one that
- * arrives just before the sleep: they are blocked while the flags are
- * looked at, and unblocked atomically by ppoll. */
-static void wait_interval(const struct watch_config *c)
+/* Sleeps until the next sample, a signal or a pressure trigger, without
+ * losing a signal that arrives just before the sleep: they are blocked
+ * while the flags are looked at, and unblocked atomically by ppoll. */
+static void wait_interval(struct watch *x)
 {
 	sigset_t block, old;
 	sigemptyset(&block);
@@ -742,9 +782,25 @@ static void wait_interval(const struct watch_config *c)
 	sigaddset(&block, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &block, &old);
 	if (!usr1_flag && !chld_flag && !hdump_interrupted()) {
-		struct timespec ts = {(time_t)(c->interval_ms / 1000),
-				      (long)(c->interval_ms % 1000) * 1000000};
-		(void)ppoll(NULL, 0, &ts, &old);
+		struct pollfd fds[MAX_TARGETS];
+		struct watched *of[MAX_TARGETS];
+		nfds_t n = 0;
+		for (size_t i = 0; i < x->n; i++)
+			if (!x->v[i].gone && x->v[i].psi_fd >= 0) {
+				fds[n] = (struct pollfd){.fd = x->v[i].psi_fd, .events = POLLPRI};
+				of[n++] = &x->v[i];
+			}
+		struct timespec ts = {(time_t)(x->c->interval_ms / 1000),
+				      (long)(x->c->interval_ms % 1000) * 1000000};
+		if (ppoll(fds, n, &ts, &old) > 0)
+			for (nfds_t i = 0; i < n; i++) {
+				if (fds[i].revents & POLLPRI)
+					of[i]->psi_fired = true;
+				if (fds[i].revents & (POLLERR | POLLNVAL)) { /* the cgroup went away */
+					close(of[i]->psi_fd);
+					of[i]->psi_fd = -1;
+				}
+			}
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
@@ -803,9 +859,12 @@ static int loop(struct watch *x)
 			}
 			if (!w->gone && !max_reached(x) && threshold_set(c))
 				sample(x, w);
+			if (w->psi_fired && !w->gone && !max_reached(x))
+				fire(x, w, WATCH_T_PRESSURE, NULL, NULL);
+			w->psi_fired = false;
 		}
 		if (!hdump_interrupted() && !max_reached(x))
-			wait_interval(c);
+			wait_interval(x);
 	}
 }
 

@@ -20,6 +20,7 @@ struct watch_config {
 	const char *cgroup;   /* --cgroup DIR */
 	char **command;       /* -- CMD ARGS..., NULL-terminated */
 	struct watch_threshold heap, memory, rss;
+	struct watch_pressure pressure; /* --pressure: PSI trigger on memory */
 	uint64_t every_ms;        /* 0: no periodic dump */
 	uint64_t min_interval_ms; /* per target */
 	uint64_t interval_ms;     /* sampling period */

@@ -28,6 +28,9 @@ static void watch_usage(FILE *f)
 		"                         also when its memory.events high/max counters grow\n"
 		"      --rss THRESHOLD    resident set >= THRESHOLD (N%: of the cgroup limit,\n"
 		"                         else of physical memory)\n"
+		"      --pressure [full:]STALL/WINDOW  memory pressure (PSI) of its v2 cgroup\n"
+		"                         (else the system's): tasks stalled STALL within WINDOW\n"
+		"                         (500ms to 10s), e.g. 150ms/1s\n"
 		"      --every DURATION   a periodic dump\n"
 		"      --trigger-file PATH  a dump of every target when PATH appears (removed)\n"
 		"      --on-exit          dump a target that calls exit, then let it exit\n"
@@ -70,13 +73,14 @@ bool watch_options_parse(int argc, char **argv, struct watch_config *c, FILE *ou
 {
 	enum { O_CGROUP = 256, O_HEAP, O_MEMORY, O_RSS, O_EVERY, O_TRIGGER_FILE, O_ON_EXIT,
 	       O_ON_SIGNAL, O_DIR, O_MAX_DUMPS, O_MIN_INTERVAL, O_KEEP, O_INTERVAL, O_SNAPSHOT,
-	       O_RETRIES, O_THREADS, O_JDK };
+	       O_RETRIES, O_THREADS, O_JDK, O_PRESSURE };
 	static const struct option longopts[] = {
 		{"pid", required_argument, NULL, 'p'},
 		{"cgroup", required_argument, NULL, O_CGROUP},
 		{"heap", required_argument, NULL, O_HEAP},
 		{"memory", required_argument, NULL, O_MEMORY},
 		{"rss", required_argument, NULL, O_RSS},
+		{"pressure", required_argument, NULL, O_PRESSURE},
 		{"every", required_argument, NULL, O_EVERY},
 		{"trigger-file", required_argument, NULL, O_TRIGGER_FILE},
 		{"on-exit", no_argument, NULL, O_ON_EXIT},
@@ -135,6 +139,12 @@ bool watch_options_parse(int argc, char **argv, struct watch_config *c, FILE *ou
 						  optarg);
 			break;
 		}
+		case O_PRESSURE:
+			if (watch_parse_pressure(optarg, &c->pressure) != 0)
+				return fail_usage(err, exit_code,
+						  "--pressure takes [full:]STALL/WINDOW, WINDOW from 500ms to 10s, not",
+						  optarg);
+			break;
 		case O_TRIGGER_FILE:
 			c->trigger_file = optarg;
 			break;

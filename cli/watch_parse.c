@@ -81,6 +81,28 @@ int watch_parse_duration(const char *s, bool allow_zero, uint64_t *ms)
 	return -1;
 }
 
+int watch_parse_pressure(const char *s, struct watch_pressure *p)
+{
+	*p = (struct watch_pressure){0};
+	bool full = strncmp(s, "full:", 5) == 0;
+	if (full)
+		s += 5;
+	const char *slash = strchr(s, '/');
+	char stall[32];
+	if (!slash || (size_t)(slash - s) >= sizeof stall)
+		return -1;
+	memcpy(stall, s, (size_t)(slash - s));
+	stall[slash - s] = '\0';
+	uint64_t stall_ms, window_ms;
+	if (watch_parse_duration(stall, false, &stall_ms) != 0 ||
+	    watch_parse_duration(slash + 1, false, &window_ms) != 0 || window_ms < 500 ||
+	    window_ms > 10000 || stall_ms > window_ms)
+		return -1;
+	*p = (struct watch_pressure){.set = true, .full = full, .stall_us = stall_ms * 1000,
+				     .window_us = window_ms * 1000};
+	return 0;
+}
+
 const char *watch_trigger_name(enum watch_trigger t)
 {
 	static const char *const names[] = {

@@ -30,10 +30,22 @@ uint64_t watch_threshold_bytes(const struct watch_threshold *t, uint64_t max);
  * at most 366 days.  ALLOW_ZERO: "0" is valid.  0 or -1. */
 int watch_parse_duration(const char *s, bool allow_zero, uint64_t *ms);
 
+/* A PSI trigger: "[full:]STALL/WINDOW" (durations as above, STALL > 0,
+ * STALL <= WINDOW, WINDOW from 500ms to 10s: the kernel's bounds), e.g.
+ * "150ms/1s": tasks stalled on memory ("some" of them, or with "full:" all
+ * at once) for 150 ms within any 1 s.  0 or -1. */
+struct watch_pressure {
+	bool set;
+	bool full;
+	uint64_t stall_us, window_us;
+};
+int watch_parse_pressure(const char *s, struct watch_pressure *p);
+
 /* Triggers, as they appear in file names and events. */
 #define WATCH_TRIGGERS(X) \
 	X(HEAP, "heap") X(MEMORY, "memory") X(RSS, "rss") X(SIGNAL, "sigusr1") \
-	X(FILE, "file") X(EVERY, "every") X(EXIT, "exit") X(FATAL, "fatal-signal")
+	X(FILE, "file") X(EVERY, "every") X(EXIT, "exit") X(FATAL, "fatal-signal") \
+	X(PRESSURE, "pressure")
 enum watch_trigger {
 #define WATCH_TRIGGER_ENUM(e, s) WATCH_T_##e,
 	WATCH_TRIGGERS(WATCH_TRIGGER_ENUM)

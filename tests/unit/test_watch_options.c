@@ -55,7 +55,8 @@ Test(watch_options, everything)
 	cr_assert(PARSE(&c, &code, "-p", "1", "--pid", "2", "--heap", "80%", "--memory", "1G", "--rss",
 			"512M", "--every", "1h", "--trigger-file", "/run/x", "--dir", "/d", "--max-dumps",
 			"3", "--min-interval", "0", "--keep", "2", "--interval", "250ms", "--snapshot=stop",
-			"--retries", "7", "--threads", "2", "--on-exit", "--on-signal"));
+			"--retries", "7", "--threads", "2", "--on-exit", "--on-signal", "--pressure",
+			"full:200ms/2s"));
 	cr_assert_eq(c.npids, 2);
 	cr_assert(c.heap.percent && c.heap.pct == 80);
 	cr_assert_eq(c.memory.bytes, 1ull << 30);
@@ -72,6 +73,7 @@ Test(watch_options, everything)
 	cr_assert_eq(c.dump.retries, 7);
 	cr_assert_eq(c.dump.threads, 2);
 	cr_assert(c.on_exit && c.on_signal);
+	cr_assert(c.pressure.set && c.pressure.full && c.pressure.stall_us == 200000);
 }
 
 Test(watch_options, command_after_double_dash)
@@ -110,6 +112,7 @@ Test(watch_options, refused)
 		(char *[]){"-p", "1", "--threads", "9", NULL},
 		(char *[]){"-p", "1", "--retries", "101", NULL},
 		(char *[]){"-p", "1", "--no-such-option", NULL},
+		(char *[]){"-p", "1", "--pressure", "1s/20s", NULL},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		code = -1;

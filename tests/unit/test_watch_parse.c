@@ -130,3 +130,20 @@ Test(watch_parse, retention_deletes_only_the_oldest_of_ours)
 	};
 	cr_assert_eq(watch_retention_excess(mixed, 3, 1), 1, "stops before a name not of ours");
 }
+
+Test(watch_parse, pressure)
+{
+	struct watch_pressure p;
+	cr_assert_eq(watch_parse_pressure("150ms/1s", &p), 0);
+	cr_assert(p.set && !p.full);
+	cr_assert_eq(p.stall_us, 150000);
+	cr_assert_eq(p.window_us, 1000000);
+	cr_assert_eq(watch_parse_pressure("full:2s/10s", &p), 0);
+	cr_assert(p.full);
+	cr_assert_eq(p.stall_us, 2000000);
+	cr_assert_eq(watch_parse_pressure("500ms/500ms", &p), 0);
+	const char *bad[] = {"", "150ms", "/1s", "150ms/", "0ms/1s", "2s/1s", "100ms/499ms",
+			     "1s/11s", "some:1s/2s", "full:", "1s/2s/3s", "123456789012345678901234567890123/1s"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		cr_assert_eq(watch_parse_pressure(bad[i], &p), -1, "'%s'", bad[i]);
+}

@@ -488,6 +488,8 @@ static void fire(struct watch *x, struct watched *w, enum watch_trigger trig, co
 			   "a target traced for --on-exit/--on-signal is dumped only at its end");
 		return;
 	}
+	/* An attempt counts for --min-interval, failed or not: a target whose
+	 * dump fails is not stopped again at every interval. */
 	w->dumped = true;
 	w->last_dump_ms = now;
 	uint64_t expected;
@@ -603,6 +605,8 @@ static void poll_trap(struct watch *x, struct watched *w)
 		 ev.kind == HDUMP_TRAP_EXITING ? ev.status : ev.signo);
 	if (!x->c->max_dumps || x->dumps < x->c->max_dumps)
 		fire(x, w, trig, detail, w->t);
+	if (w->gone) /* a dump that found it gone closed the trap, releasing it */
+		return;
 	if (hdump_trap_release(w->trap) != 0)
 		emit_last_error(w, watch_trigger_name(trig));
 	mark_gone(w);

@@ -108,18 +108,8 @@ cgroup_oom_kills() {
 
 # repl_start_in_cgroup VERSION: repl_start, the REPL started inside CG_DIR.
 repl_start_in_cgroup() {
-	local bin
-	bin=$(pkl_binary "$1")
-	REPL_DIR=$(mktemp -d "$WORK/repl-$1.XXXXXX")
-	mkfifo "$REPL_DIR/in"
-	sleep 100000 >"$REPL_DIR/in" &
-	REPL_HOLDER=$!
 	# shellcheck disable=SC2016
-	sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" repl' sh "$CG_DIR" "$bin" \
-		<"$REPL_DIR/in" >"$REPL_DIR/out" 2>&1 &
-	REPL_PID=$!
-	REPL_OUT="$REPL_DIR/out"
-	REPL_N=0
-	cleanup_hooks+=("repl_stop")
-	repl_wait_prompt 0 60 || { fail "pkl $1 repl did not start in $CG_DIR"; return 1; }
+	REPL_LAUNCHER=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG_DIR")
+	repl_start "$1"
+	REPL_LAUNCHER=()
 }

@@ -3,6 +3,15 @@
 # guessed delay), a memory cgroup to put a REPL in.  Sourced after lib.sh
 # and repl.sh.
 
+# Background processes of these tests (watchers, FIFO holders), killed at
+# the end before anything else: repl_stop's `wait` would wait for them.
+WATCH_KILL=()
+_watch_cleanup() {
+	local p
+	for p in "${WATCH_KILL[@]}"; do kill "$p" 2>/dev/null || true; done
+}
+cleanup_hooks=("_watch_cleanup" "${cleanup_hooks[@]}")
+
 # watch_start OUT ARGS...: starts `hdump watch ARGS` with its stdout in OUT;
 # sets WATCH_PID.  Killed at the end if still running.
 watch_start() {
@@ -10,7 +19,7 @@ watch_start() {
 	shift
 	"$HDUMP" watch "$@" >"$out" 2>"$out.err" &
 	WATCH_PID=$!
-	cleanup_hooks+=("kill $WATCH_PID 2>/dev/null")
+	WATCH_KILL+=("$WATCH_PID")
 }
 
 # events OUT EVENT: how many lines of OUT are EVENT events.

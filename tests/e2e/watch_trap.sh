@@ -21,12 +21,12 @@ watch_cmd() {
 	mkdir -p "$CMD_DIR/d"
 	mkfifo "$CMD_DIR/in"
 	sleep 100000 >"$CMD_DIR/in" &
-	cleanup_hooks+=("kill $! 2>/dev/null")
+	WATCH_KILL+=("$!")
 	W=$CMD_DIR/events.jsonl
 	"$HDUMP" watch --on-exit --on-signal --interval 100ms --dir "$CMD_DIR/d" \
 		-- "$(pkl_binary "$2")" repl <"$CMD_DIR/in" >"$W" 2>"$CMD_DIR/err" &
 	WATCH_PID=$!
-	cleanup_hooks+=("kill $WATCH_PID 2>/dev/null")
+	WATCH_KILL+=("$WATCH_PID")
 	wait_event "$W" started 1 120 || fail "$1: not started: $(cat "$CMD_DIR/err")"
 	TARGET=$(json_field "$(nth_event "$W" started 1)" pid)
 }

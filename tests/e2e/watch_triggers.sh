@@ -121,14 +121,13 @@ repl_stop
 # -- CMD: the watcher starts the REPL, dumps it on SIGUSR1, ends when it ends.
 mkfifo "$WORK/cmd.in"
 sleep 100000 >"$WORK/cmd.in" &
-HOLDER=$!
-cleanup_hooks+=("kill $HOLDER 2>/dev/null")
+WATCH_KILL+=("$!")
 W=$WORK/cmd.jsonl
 outs+=("$W")
 mkdir -p "$WORK/cmd"
 "$HDUMP" watch --interval 100ms --dir "$WORK/cmd" -- "$(pkl_binary "$1")" repl <"$WORK/cmd.in" >"$W" 2>"$W.err" &
 WATCH_PID=$!
-cleanup_hooks+=("kill $WATCH_PID 2>/dev/null")
+WATCH_KILL+=("$WATCH_PID")
 wait_event "$W" started 1 120 || fail "-- CMD: not started: $(cat "$W.err")"
 kill -USR1 "$WATCH_PID"
 wait_event "$W" dump 1 120 || fail "-- CMD: no dump: $(cat "$W" "$W.err")"

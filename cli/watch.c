@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -46,6 +47,12 @@ struct watched {
 	uint64_t heap_used;      /* last sample, for the expected dump size */
 	int psi_fd;              /* --pressure: its trigger's file, -1: none */
 	bool psi_fired;
+	/* --memory: what the kernel signals when the cgroup's usage crosses the
+	 * threshold (v1: an eventfd registered in cgroup.event_control) or its
+	 * memory.events changes (v2: POLLPRI on the file), so that a sample is
+	 * taken at once rather than at the next interval; -1: none. */
+	int mem_fd;
+	int mem_version;
 };
 
 struct watch {
@@ -193,6 +200,60 @@ static void open_pressure(struct watched *w, const struct watch_pressure *p)
 	w->psi_fd = fd;
 }
 
+/* --memory: the kernel's own notification, where there is one (see struct
+ * watched).  Without it the interval's samples still apply. */
+static void open_memory_notify(struct watched *w, const struct watch_threshold *t)
+{
+	struct hdump_memory_usage m;
+	if (hdump_memory_usage(w->pid, &m) != 0 || !m.cgroup_version)
+		return;
+	char path[600];
+	if (m.cgroup_version == 2) {
+		snprintf(path, sizeof path, "%s/memory.events", m.cgroup);
+		w->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+		w->mem_version = 2;
+		return;
+	}
+	uint64_t limit = watch_threshold_bytes(t, m.cgroup_limit > 0 ? (uint64_t)m.cgroup_limit : 0);
+	if (!limit)
+		return;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	snprintf(path, sizeof path, "%s/memory.usage_in_bytes", m.cgroup);
+	int ufd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof path, "%s/cgroup.event_control", m.cgroup);
+	int cfd = open(path, O_WRONLY | O_CLOEXEC);
+	bool ok = efd >= 0 && ufd >= 0 && cfd >= 0 &&
+		  dprintf(cfd, "%d %d %llu", efd, ufd, (unsigned long long)limit) > 0;
+	if (ufd >= 0)
+		close(ufd);
+	if (cfd >= 0)
+		close(cfd);
+	if (!ok) {
+		if (efd >= 0)
+			close(efd);
+		return;
+	}
+	w->mem_fd = efd;
+	w->mem_version = 1;
+}
+
+/* Takes the notification that woke the watcher, so that the next one can
+ * come: the eventfd's count, or memory.events read again. */
+static void consume_memory_notify(struct watched *w)
+{
+	char buf[512];
+	if (w->mem_version == 1) {
+		uint64_t count;
+		if (read(w->mem_fd, &count, sizeof count) < 0 && errno != EAGAIN) {
+			close(w->mem_fd);
+			w->mem_fd = -1;
+		}
+	} else if (pread(w->mem_fd, buf, sizeof buf, 0) < 0) {
+		close(w->mem_fd);
+		w->mem_fd = -1;
+	}
+}
+
 /* Opens and discovers PID; adds it.  -1 with the error recorded. */
 static int add_target(struct watch *x, pid_t pid)
 {
@@ -222,13 +283,15 @@ static int add_target(struct watch *x, pid_t pid)
 	struct watched *w = &x->v[x->n];
 	*w = (struct watched){.pid = pid, .t = t, .trap = trap, .heap_armed = true,
 			      .memory_armed = true, .rss_armed = true, .events_high = -1,
-			      .events_max = -1, .psi_fd = -1};
+			      .events_max = -1, .psi_fd = -1, .mem_fd = -1};
 	target_name(pid, w->name, sizeof w->name);
 	if (c->every_ms)
 		w->next_every_ms = now_ms() + c->every_ms;
 	x->n++;
 	if (c->pressure.set)
 		open_pressure(w, &c->pressure);
+	if (c->memory.set)
+		open_memory_notify(w, &c->memory);
 	struct watch_json j;
 	wj_begin(&j, "started");
 	wj_i64(&j, "pid", pid);
@@ -261,7 +324,9 @@ static void drop_target(struct watched *w)
 {
 	if (w->psi_fd >= 0)
 		close(w->psi_fd);
-	w->psi_fd = -1;
+	if (w->mem_fd >= 0)
+		close(w->mem_fd);
+	w->psi_fd = w->mem_fd = -1;
 	if (w->trap)
 		hdump_trap_close(w->trap); /* and the target it owns */
 	else
@@ -786,23 +851,36 @@ static void wait_interval(struct watch *x)
 	sigaddset(&block, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &block, &old);
 	if (!usr1_flag && !chld_flag && !hdump_interrupted()) {
-		struct pollfd fds[MAX_TARGETS];
-		struct watched *of[MAX_TARGETS];
+		struct pollfd fds[2 * MAX_TARGETS];
+		struct watched *of[2 * MAX_TARGETS];
 		nfds_t n = 0;
-		for (size_t i = 0; i < x->n; i++)
-			if (!x->v[i].gone && x->v[i].psi_fd >= 0) {
-				fds[n] = (struct pollfd){.fd = x->v[i].psi_fd, .events = POLLPRI};
-				of[n++] = &x->v[i];
+		for (size_t i = 0; i < x->n; i++) {
+			struct watched *w = &x->v[i];
+			if (!w->gone && w->psi_fd >= 0) {
+				fds[n] = (struct pollfd){.fd = w->psi_fd, .events = POLLPRI};
+				of[n++] = w;
 			}
+			if (!w->gone && w->mem_fd >= 0) {
+				/* an eventfd is readable; a cgroup v2 file signals POLLPRI */
+				fds[n] = (struct pollfd){.fd = w->mem_fd,
+							 .events = w->mem_version == 1 ? POLLIN : POLLPRI};
+				of[n++] = w;
+			}
+		}
 		struct timespec ts = {(time_t)(x->c->interval_ms / 1000),
 				      (long)(x->c->interval_ms % 1000) * 1000000};
 		if (ppoll(fds, n, &ts, &old) > 0)
 			for (nfds_t i = 0; i < n; i++) {
-				if (fds[i].revents & POLLPRI)
-					of[i]->psi_fired = true;
-				if (fds[i].revents & (POLLERR | POLLNVAL)) { /* the cgroup went away */
-					close(of[i]->psi_fd);
-					of[i]->psi_fd = -1;
+				struct watched *w = of[i];
+				if (!fds[i].revents)
+					continue;
+				if (fds[i].fd == w->mem_fd) {
+					consume_memory_notify(w);
+				} else if (fds[i].revents & POLLPRI) {
+					w->psi_fired = true;
+				} else { /* POLLERR without POLLPRI: the cgroup went away */
+					close(w->psi_fd);
+					w->psi_fd = -1;
 				}
 			}
 	}

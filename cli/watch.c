@@ -712,6 +712,9 @@ static void scan_cgroup(struct watch *x)
 		if (known || pids[i] == getpid())
 			continue;
 		if (add_target(x, pids[i]) != 0) {
+			enum hdump_error_class cls = hdump_error().cls;
+			if (cls == HDUMP_E_NOENT || cls == HDUMP_E_TARGET_GONE)
+				continue; /* a member that ended since the list was read */
 			size_t k = 0;
 			while (k < x->nignored && x->ignored[k].pid != pids[i])
 				k++;
@@ -721,8 +724,7 @@ static void scan_cgroup(struct watch *x)
 			if (k == x->nignored && k < MAX_IGNORED)
 				x->nignored++;
 			/* told once per executable, and not for what is no native image */
-			if (fresh && hdump_error().cls != HDUMP_E_NOT_NATIVE_IMAGE &&
-			    hdump_error().cls != HDUMP_E_INTERRUPTED) {
+			if (fresh && cls != HDUMP_E_NOT_NATIVE_IMAGE && cls != HDUMP_E_INTERRUPTED) {
 				struct watched tmp = {.pid = pids[i]};
 				target_name(pids[i], tmp.name, sizeof tmp.name);
 				emit_last_error(&tmp, NULL);

@@ -51,12 +51,28 @@ expect_eq "heap dump's trigger" "$(json_field "$(nth_event "$HW" dump 1)" trigge
 watch_wait_exit "heap watcher (--max-dumps 1)"
 expect_eq "the cgroup watcher has not fired yet" "$(events "$CGW" trigger)" 0
 
-# Toward the limit: the REPL keeps allocating until the OOM killer ends it.
+# Toward the limit, in steps of ~20 MB the REPL retains: until the cgroup's
+# usage is over the watcher's threshold (65 %), each step is followed by a
+# look at the usage, so the watcher is never raced (a REPL allocating at
+# full speed can cross the last third of its limit faster than a loaded
+# machine schedules the watcher).  Then it must dump the idle REPL; then the
+# REPL allocates without pause until the OOM killer ends it.
 kills0=$(cgroup_oom_kills)
+cg_usage() {
+	if [ "$CG_VERSION" = 2 ]; then cat "$CG_DIR/memory.current"; else cat "$CG_DIR/memory.usage_in_bytes"; fi
+}
+threshold=$((LIMIT / 100 * 65))
+for i in $(seq 1 40); do
+	[ "$(cg_usage)" -lt "$threshold" ] || break
+	repl_eval "s$i = IntSeq(0, 200000).map((n) -> \"step-$i-\(n)\").toList()" &&
+		repl_eval "s$i.length" || { fail "the REPL died at step $i, below the threshold"; break; }
+done
+if [ "$(cg_usage)" -ge "$threshold" ]; then pass "cgroup usage over the threshold after $i steps"
+else fail "cgroup usage $(cg_usage) never reached $threshold"; fi
+_dump_or_error() { [ "$(events "$1" dump)" -ge 1 ] || grep -q '^{"event":"error".*"trigger":"memory"' "$1"; }
+wait_for 300 _dump_or_error "$CGW" || fail "the cgroup watcher neither dumped nor failed: $(cat "$CGW" "$CGW.err")"
 echo 'big = IntSeq(0, 8000000).map((i) -> "pad-\(i)").toList()' >"$REPL_DIR/in"
 echo 'big.length' >"$REPL_DIR/in"
-_dump_or_error() { [ "$(events "$1" dump)" -ge 1 ] || [ "$(events "$1" error)" -ge 1 ]; }
-wait_for 300 _dump_or_error "$CGW" || fail "the cgroup watcher neither dumped nor failed: $(cat "$CGW.err")"
 dump=$(nth_event "$CGW" dump 1)
 expect_eq "memory trigger dumped" "$(json_field "$dump" trigger)" memory
 [ "$(events "$CGW" error)" = 0 ] && pass "no error event" || fail "error events: $(grep '"error"' "$CGW")"

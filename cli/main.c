@@ -1,14 +1,18 @@
 /* hdump: heap dumps of GraalVM Native Image executables, from the outside. */
 #include "options.h"
 #include "run.h"
+#include "watch.h"
 
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 int main(int argc, char **argv)
 {
 	/* Write errors are reported where they happen, not by a signal. */
 	signal(SIGPIPE, SIG_IGN);
+	if (argc > 1 && strcmp(argv[1], "watch") == 0)
+		return watch_main(argc - 1, argv + 1);
 	struct cli_options opt;
 	int exit_code;
 	if (!options_parse(argc, argv, &opt, stdout, stderr, &exit_code))

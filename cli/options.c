@@ -11,6 +11,7 @@ static void usage(FILE *f)
 		"Usage: hdump -p PID [options]      dump a running native image\n"
 		"       hdump --exe FILE [options]  dump an executable's image heap\n"
 		"       hdump --core CORE [--exe FILE] [options]  dump a core file\n"
+		"       hdump watch [options] ...   dump when a trigger fires (hdump watch --help)\n"
 		"\n"
 		"Writes an HPROF 1.0.2 heap dump that VisualVM and Eclipse MAT open.  The\n"
 		"target needs no special build and no debug info; it keeps running.\n"

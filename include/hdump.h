@@ -416,4 +416,64 @@ HDUMP_MUST_CHECK int hdump_trap_release(hdump_trap *tr);
  * state; what a SIGINT or SIGTERM to the client should lead to. */
 void hdump_trap_close(hdump_trap *tr);
 
+/* ---- Watching a process's memory (hdump watch) ----------------------------
+ * Read while the process runs: nothing is stopped, so what is read may be
+ * caught mid-change; a read that does not hold together is retried. */
+
+/* Where hdump_heap_usage's maximum came from. */
+enum hdump_max_heap_source {
+	HDUMP_MAX_HEAP_UNKNOWN,
+	HDUMP_MAX_HEAP_XMX,              /* -Xmx on the process's command line */
+	HDUMP_MAX_HEAP_MAX_HEAP_SIZE,    /* -XX:MaxHeapSize= on it */
+	HDUMP_MAX_HEAP_DEFAULT_PHYSICAL, /* GraalVM's default: MaximumHeapSizePercent
+					    (80) % of physical memory */
+	HDUMP_MAX_HEAP_DEFAULT_CGROUP,   /* the same default of the memory cgroup's
+					    limit, when lower (container support) */
+};
+
+struct hdump_heap_usage {
+	uint64_t used;             /* bytes of the collected heap's chunks: aligned
+				      chunks whole, unaligned ones to their end */
+	uint64_t aligned_chunks, unaligned_chunks;
+	uint64_t max;              /* the isolate's maximum heap size, 0: unknown */
+	enum hdump_max_heap_source max_source;
+	int isolate;               /* the isolate measured: the one using most */
+	unsigned attempts;         /* reads it took (a torn one is read again) */
+};
+
+/* A name for S in reports: "-Xmx", "-XX:MaxHeapSize", "default-physical",
+ * "default-cgroup", "unknown". */
+const char *hdump_max_heap_source_name(enum hdump_max_heap_source s);
+
+/* The Java heap T's isolates use, from their own accounting: the chunk
+ * lists of the collector's Space and HeapAllocation objects (found once in
+ * the image heap), followed while the process runs, bounded and checked
+ * (each chunk header validated; a list that changes under the read is read
+ * again, up to 5 times).  The current TLAB chunk of each thread, not yet in
+ * a list, is not counted (GraalVM 22.3 to 24: a thread's whole TLAB chain of
+ * eden chunks allocated since the last collection).  T must be a discovered process.  Errors: USAGE
+ * (not a discovered process), LAYOUT (no Space object in the image heap),
+ * INCONSISTENT (every attempt torn), TARGET_GONE, INTERRUPTED. */
+HDUMP_MUST_CHECK int hdump_heap_usage(hdump_target *t, struct hdump_heap_usage *u);
+
+/* A process's memory and its memory cgroup's (v2, or v1 where the memory
+ * controller is bound to v1).  -1 (as int64_t) stands for unknown. */
+struct hdump_memory_usage {
+	int64_t rss;               /* VmRSS, bytes */
+	int64_t rss_anon;          /* RssAnon: what a fork snapshot may have to copy */
+	int64_t mem_total;         /* the machine's MemTotal */
+	int cgroup_version;        /* 0: in no memory cgroup hdump can read */
+	char cgroup[512];          /* the cgroup (self or ancestor) with least room */
+	int64_t cgroup_current, cgroup_limit; /* limit -1: none */
+	int64_t events_high, events_max, events_oom, events_oom_kill; /* counters */
+};
+
+/* Errors: NOENT (no such process). */
+HDUMP_MUST_CHECK int hdump_memory_usage(pid_t pid, struct hdump_memory_usage *m);
+
+/* The processes of the cgroup directory DIR (absolute, e.g.
+ * /sys/fs/cgroup/app.slice/x.service), not its descendants', into *PIDS
+ * (malloc'd; the caller frees it).  Errors: NOENT, PERM, INTERNAL. */
+HDUMP_MUST_CHECK int hdump_cgroup_pids(const char *dir, pid_t **pids, size_t *n);
+
 #endif

@@ -114,6 +114,7 @@ void hdump_close(hdump_target *t)
 		free(t->core);
 	}
 	histogram_free(&t->histo);
+	heapusage_free(t->heapusage);
 	free(t->jdk_dir);
 	elfimage_close(&t->img);
 	free(t);

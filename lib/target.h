@@ -7,6 +7,7 @@
 #include "core.h"
 #include "events.h"
 #include "exe.h"
+#include "heapusage.h"
 #include "live.h"
 #include "process.h"
 #include "session.h"
@@ -22,6 +23,7 @@ struct hdump_target {
 	struct hd_real_process *real;   /* the process ops' context, when real */
 	struct hd_core *core;           /* HDUMP_TARGET_CORE: the ops' context (live) */
 	struct histogram histo;         /* of the last successful dump */
+	struct heapusage *heapusage;    /* hdump_heap_usage's roots, found at its first call */
 };
 
 /* hdump_open_process over OPS (CTX), which may simulate a process. */

@@ -8,6 +8,7 @@ set -euo pipefail
 pkgs=(meson ninja-build gcc pkg-config libelf-dev libdw-dev zlib1g-dev libcriterion-dev
       visualvm python3 binutils procps strace util-linux gcc-aarch64-linux-gnu)
 pkgs+=(groff-base man-db gzip) # the man page's test; gzip output's e2e test
+pkgs+=(python3-jsonschema) # hdump watch's events checked against doc/watch-events.schema.json
 [ "${1:-}" != fuzz ] || pkgs+=(clang)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -2,6 +2,10 @@
 # FIFO, evaluate expressions and check their answers, stop it.  Sourced
 # after lib.sh.
 
+# A command the REPL is started through (exec'ing it: REPL_PID is the
+# REPL's), e.g. one that enters a cgroup first; none by default.
+REPL_LAUNCHER=()
+
 # repl_start VERSION: sets REPL_PID, REPL_OUT.
 repl_start() {
 	local bin
@@ -11,7 +15,7 @@ repl_start() {
 	# A writer that never writes keeps stdin open between expressions.
 	sleep 100000 >"$REPL_DIR/in" &
 	REPL_HOLDER=$!
-	"$bin" repl <"$REPL_DIR/in" >"$REPL_DIR/out" 2>&1 &
+	"${REPL_LAUNCHER[@]}" "$bin" repl <"$REPL_DIR/in" >"$REPL_DIR/out" 2>&1 &
 	REPL_PID=$!
 	REPL_OUT="$REPL_DIR/out"
 	REPL_N=0

@@ -1,0 +1,286 @@
+/* hdump_heap_usage: the Java heap an isolate uses, read from its own chunk
+ * lists while it runs, and its maximum heap size. */
+#include "heapusage.h"
+
+#include "target.h"
+#include "../common/procfs.h"
+#include "../symbols/addrmap.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PAGE 4096u
+#define MAX_ROOTS 64        /* Space/HeapAllocation objects per isolate */
+#define MAX_ROOT_SIZE 512   /* bytes of one such object read per sample */
+#define MAX_SLOTS 16        /* word slots of one such object */
+#define ATTEMPTS 5
+#define MAX_CMDLINE (256u << 10)
+
+struct root {
+	uint64_t addr;
+	unsigned size;
+	unsigned nslots;
+	uint16_t slot[MAX_SLOTS];
+};
+
+struct iso_roots {
+	struct root v[MAX_ROOTS];
+	unsigned n;
+};
+
+struct heapusage {
+	struct iso_roots iso[MAX_ISOLATES];
+};
+
+void heapusage_free(struct heapusage *hu)
+{
+	free(hu);
+}
+
+/* Records an image-heap object of the collector's Space or HeapAllocation
+ * classes with its word (non-reference, 8-byte aligned) slots, which is
+ * where they keep chunk pointers. */
+static int find_root_cb(void *ctx, const struct hd_object *o)
+{
+	struct iso_roots *r = ctx;
+	const struct hd_class *cls = o->hubinfo.cls;
+	static const char pkg[] = "com.oracle.svm.core.genscavenge.";
+	if (cls->kind != HD_KIND_INSTANCE || strncmp(cls->name, pkg, sizeof pkg - 1) != 0)
+		return 0;
+	const char *simple = cls->name + sizeof pkg - 1;
+	if ((strcmp(simple, "Space") != 0 && strcmp(simple, "HeapAllocation") != 0) ||
+	    r->n >= MAX_ROOTS || o->size > MAX_ROOT_SIZE)
+		return 0;
+	struct root *root = &r->v[r->n];
+	*root = (struct root){.addr = o->addr, .size = (unsigned)o->size};
+	for (size_t i = 0; i < cls->nfields && root->nslots < MAX_SLOTS; i++) {
+		const struct hd_field *f = &cls->fields[i];
+		if (f->type != HD_T_OBJECT && f->offset % 8 == 0 && f->offset + 8 <= o->size)
+			root->slot[root->nslots++] = (uint16_t)f->offset;
+	}
+	if (root->nslots)
+		r->n++;
+	return 0;
+}
+
+static int find_roots(struct live_isolate *iso, hd_memview *mv, struct iso_roots *r)
+{
+	struct hd_walker w;
+	if (hw_init(&w, &iso->L, mv, classes_lookup, &iso->classes) != 0)
+		return -1;
+	int rc = hw_image_objects(&w, find_root_cb, r);
+	hw_fini(&w);
+	return rc;
+}
+
+struct tally {
+	const struct hd_layout *L;
+	hd_memview *mv;
+	struct addr_map seen;
+	uint64_t steps;
+	uint64_t used, aligned, unaligned;
+};
+
+/* Follows the chain at C, counting each chunk not seen yet.  A header that
+ * does not hold together is a list caught changing: HD_E_TORN. */
+static int follow(struct tally *x, uint64_t c)
+{
+	const struct hd_layout *L = x->L;
+	uint64_t image_end = L->image_start + L->image_size;
+	uint8_t raw[128];
+	if (L->ch_struct_end > sizeof raw)
+		return hd_fail(HD_E_LAYOUT, "chunk header too large");
+	while (c) {
+		if (++x->steps > CHUNKS_MAX)
+			return hd_fail(HD_E_TORN, "more than %u heap chunks", CHUNKS_MAX);
+		if ((c & (PAGE - 1)) || (c >= L->image_start && c < image_end))
+			return hd_fail(HD_E_TORN, "a chunk list leads off the heap");
+		if (addr_get(&x->seen, c))
+			return 0;
+		if (mv_read(x->mv, c, raw, L->ch_struct_end) != 0)
+			return -1;
+		struct lay_chunk_header h = lay_chunk_header(L, raw);
+		if (!(c & (L->chunk_size - 1)) && lay_chunk_is_aligned(L, &h)) {
+			x->used += L->chunk_size;
+			x->aligned++;
+		} else if (lay_unaligned_header_ok(L, &h) && h.end < (1LL << 40)) {
+			x->used += (uint64_t)h.end;
+			x->unaligned++;
+		} else {
+			return hd_fail(HD_E_TORN, "a chunk list changed while it was read");
+		}
+		if (addr_put(&x->seen, c, 1) != 0)
+			return -1;
+		c = h.next ? c + (uint64_t)h.next : 0;
+	}
+	return 0;
+}
+
+/* Is V worth following: page-aligned, outside the image heap, with a
+ * header that reads (a stale slot may point at unmapped memory)? */
+static bool chunk_start(struct tally *x, uint64_t v)
+{
+	const struct hd_layout *L = x->L;
+	uint8_t raw[128];
+	if (!v || (v & (PAGE - 1)) || (v >= L->image_start && v < L->image_start + L->image_size) ||
+	    L->ch_struct_end > sizeof raw || mv_try_read(x->mv, v, raw, L->ch_struct_end) != 0)
+		return false;
+	struct lay_chunk_header h = lay_chunk_header(L, raw);
+	return (!(v & (L->chunk_size - 1)) && lay_chunk_is_aligned(L, &h)) ||
+	       (lay_unaligned_header_ok(L, &h) && h.end < (1LL << 40));
+}
+
+static int measure_once(const struct hd_layout *L, hd_memview *mv, const struct iso_roots *r,
+			struct tally *x)
+{
+	*x = (struct tally){.L = L, .mv = mv};
+	int rc = 0;
+	for (unsigned i = 0; rc == 0 && i < r->n; i++) {
+		uint8_t obj[MAX_ROOT_SIZE];
+		const struct root *root = &r->v[i];
+		if ((rc = mv_read(mv, root->addr, obj, root->size)) != 0)
+			break;
+		for (unsigned s = 0; rc == 0 && s < root->nslots; s++) {
+			uint64_t v;
+			memcpy(&v, obj + root->slot[s], 8);
+			if (chunk_start(x, v))
+				rc = follow(x, v);
+		}
+	}
+	addr_map_free(&x->seen);
+	return rc;
+}
+
+/* A Java size option's value: digits with an optional k, m, g or t. */
+static uint64_t java_size(const char *s)
+{
+	if (!isdigit((unsigned char)*s))
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	unsigned shift = 0;
+	switch (tolower((unsigned char)*end)) {
+	case 'k': shift = 10; end++; break;
+	case 'm': shift = 20; end++; break;
+	case 'g': shift = 30; end++; break;
+	case 't': shift = 40; end++; break;
+	}
+	if (errno || *end || v > (UINT64_MAX >> shift))
+		return 0;
+	return (uint64_t)v << shift;
+}
+
+/* -Xmx / -XX:MaxHeapSize= on the process's command line; the last wins, as
+ * the runtime's own argument parser has it. */
+static void max_from_cmdline(pid_t pid, struct hdump_heap_usage *u)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char *buf = malloc(MAX_CMDLINE + 1);
+	ssize_t n = buf ? read(fd, buf, MAX_CMDLINE) : -1;
+	close(fd);
+	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(buf + i) + 1) {
+		buf[n] = '\0';
+		const char *arg = buf + i;
+		uint64_t v;
+		if (strncmp(arg, "-Xmx", 4) == 0 && (v = java_size(arg + 4))) {
+			u->max = v;
+			u->max_source = HDUMP_MAX_HEAP_XMX;
+		} else if (strncmp(arg, "-XX:MaxHeapSize=", 16) == 0 && (v = java_size(arg + 16))) {
+			u->max = v;
+			u->max_source = HDUMP_MAX_HEAP_MAX_HEAP_SIZE;
+		}
+	}
+	free(buf);
+}
+
+/* GraalVM's default (every version's serial GC): MaximumHeapSizePercent,
+ * 80, of the physical memory, which its container support takes as the
+ * memory cgroup's limit when that is lower. */
+static void max_by_default(pid_t pid, struct hdump_heap_usage *u)
+{
+	struct hdump_memory_usage m;
+	if (hdump_memory_usage(pid, &m) != 0 || m.mem_total <= 0)
+		return;
+	uint64_t physical = (uint64_t)m.mem_total;
+	u->max_source = HDUMP_MAX_HEAP_DEFAULT_PHYSICAL;
+	if (m.cgroup_limit > 0 && (uint64_t)m.cgroup_limit < physical) {
+		physical = (uint64_t)m.cgroup_limit;
+		u->max_source = HDUMP_MAX_HEAP_DEFAULT_CGROUP;
+	}
+	u->max = physical / 100 * 80;
+}
+
+const char *hdump_max_heap_source_name(enum hdump_max_heap_source s)
+{
+	switch (s) {
+	case HDUMP_MAX_HEAP_XMX: return "-Xmx";
+	case HDUMP_MAX_HEAP_MAX_HEAP_SIZE: return "-XX:MaxHeapSize";
+	case HDUMP_MAX_HEAP_DEFAULT_PHYSICAL: return "default-physical";
+	case HDUMP_MAX_HEAP_DEFAULT_CGROUP: return "default-cgroup";
+	case HDUMP_MAX_HEAP_UNKNOWN: break;
+	}
+	return "unknown";
+}
+
+int hdump_heap_usage(hdump_target *t, struct hdump_heap_usage *u)
+{
+	memset(u, 0, sizeof *u);
+	struct live *lv = &t->live;
+	if (t->kind != HDUMP_TARGET_PROCESS || !t->discovered || !lv->proc)
+		return hd_fail(HD_E_USAGE, "heap usage needs a discovered process");
+	if (!t->heapusage) {
+		struct heapusage *hu = calloc(1, sizeof *hu);
+		if (!hu)
+			return hd_fail(HD_E_INTERNAL, "out of memory");
+		unsigned roots = 0;
+		for (size_t i = 0; i < lv->nisolates; i++) {
+			if (find_roots(&lv->iso[i], lv->proc, &hu->iso[i]) != 0) {
+				free(hu);
+				return -1;
+			}
+			roots += hu->iso[i].n;
+		}
+		if (!roots) {
+			free(hu);
+			return hd_fail(HD_E_LAYOUT, "no Space object in the image heap: "
+						    "the heap's accounting cannot be read");
+		}
+		t->heapusage = hu;
+	}
+	for (size_t i = 0; i < lv->nisolates; i++) {
+		struct tally x;
+		int rc = -1;
+		for (unsigned a = 1; a <= ATTEMPTS && rc != 0; a++) {
+			if (hdump_interrupted())
+				return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d",
+					       hdump_interrupted());
+			u->attempts++;
+			rc = measure_once(&lv->iso[i].L, lv->proc, &t->heapusage->iso[i], &x);
+			if (rc != 0 && hd_error_class() != HD_E_TORN &&
+			    hd_error_class() != HD_E_INCONSISTENT)
+				return -1;
+		}
+		if (rc != 0)
+			return hd_fail(HD_E_INCONSISTENT, "the heap's chunk lists changed under "
+							  "%d reads", ATTEMPTS);
+		if (i == 0 || x.used > u->used) {
+			u->used = x.used;
+			u->aligned_chunks = x.aligned;
+			u->unaligned_chunks = x.unaligned;
+			u->isolate = (int)i;
+		}
+	}
+	max_from_cmdline(lv->pid, u);
+	if (!u->max)
+		max_by_default(lv->pid, u);
+	return 0;
+}

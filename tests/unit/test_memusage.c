@@ -1,0 +1,50 @@
+/* hdump_memory_usage and hdump_cgroup_pids (lib/memusage.c) on this very
+ * process and a crafted cgroup directory. */
+#include "../../include/hdump.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+Test(memusage, this_process)
+{
+	struct hdump_memory_usage m;
+	cr_assert_eq(hdump_memory_usage(getpid(), &m), 0, "%s", hdump_error().message);
+	cr_assert_gt(m.rss, 0);
+	cr_assert_gt(m.rss_anon, 0);
+	cr_assert_gt(m.mem_total, m.rss);
+	cr_assert(m.cgroup_version >= 0 && m.cgroup_version <= 2);
+	if (m.cgroup_version) {
+		cr_assert_neq(m.cgroup[0], '\0');
+		cr_assert(m.cgroup_limit == -1 || m.cgroup_limit > 0);
+	}
+}
+
+Test(memusage, no_such_process)
+{
+	struct hdump_memory_usage m;
+	cr_assert_eq(hdump_memory_usage(999999999, &m), -1);
+	cr_assert_eq(hdump_error().cls, HDUMP_E_NOENT);
+}
+
+Test(memusage, cgroup_members)
+{
+	char dir[] = "/tmp/hd-memusage-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[64];
+	snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+	FILE *f = fopen(path, "we");
+	cr_assert_not_null(f);
+	fputs("5\n6\n", f);
+	fclose(f);
+	pid_t *pids;
+	size_t n;
+	cr_assert_eq(hdump_cgroup_pids(dir, &pids, &n), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(pids[1], 6);
+	free(pids);
+	unlink(path);
+	rmdir(dir);
+}

@@ -449,9 +449,12 @@ const char *hdump_max_heap_source_name(enum hdump_max_heap_source s);
  * lists of the collector's Space and HeapAllocation objects (found once in
  * the image heap), followed while the process runs, bounded and checked
  * (each chunk header validated; a list that changes under the read is read
- * again, up to 5 times).  The current TLAB chunk of each thread, not yet in
- * a list, is not counted (GraalVM 22.3 to 24: a thread's whole TLAB chain of
- * eden chunks allocated since the last collection).  T must be a discovered process.  Errors: USAGE
+ * again, up to 5 times), and the chunks each thread's TLAB chains hold
+ * (GraalVM 22.3 to 24: the eden chunks it allocated since the last
+ * collection), the thread list read as a dump reads it, its threads matched
+ * to the running ones by kernel id or, on static musl images, by pthread_t
+ * (a 22.3 image linked with glibc: not matched, its TLAB chains not
+ * counted); each chunk counted once.  T must be a discovered process.  Errors: USAGE
  * (not a discovered process), LAYOUT (no Space object in the image heap),
  * INCONSISTENT (every attempt torn), TARGET_GONE, INTERRUPTED. */
 HDUMP_MUST_CHECK int hdump_heap_usage(hdump_target *t, struct hdump_heap_usage *u);

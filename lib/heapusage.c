@@ -5,8 +5,10 @@
 #include "target.h"
 #include "../common/procfs.h"
 #include "../symbols/addrmap.h"
+#include "../symbols/threadlist.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -19,6 +21,15 @@
 #define MAX_SLOTS 16        /* word slots of one such object */
 #define ATTEMPTS 5
 #define MAX_CMDLINE (256u << 10)
+#define MAX_TASKS 4096u
+/* musl's struct pthread, what fs points at on x86-64: self first, then the
+ * dtv, prev and next of the ring of every live thread, sysinfo, the stack
+ * canary (fs:0x28), and the kernel thread id. */
+#define MUSL_TCB_PREV_NEXT 16u
+#define MUSL_TCB_TID 48u
+#define MUSL_TCB_SIZE 56u
+#define TCB_SEARCH_MAPPING_MAX (1u << 20) /* the main thread's sits in a small one */
+#define TCB_SEARCH_BYTES_MAX (64u << 20)
 
 struct root {
 	uint64_t addr;
@@ -34,6 +45,8 @@ struct iso_roots {
 
 struct heapusage {
 	struct iso_roots iso[MAX_ISOLATES];
+	uint64_t main_tcb; /* the main thread's control block, 0: not found (yet) */
+	bool tcb_searched;
 };
 
 void heapusage_free(struct heapusage *hu)
@@ -75,6 +88,127 @@ static int find_roots(struct live_isolate *iso, hd_memview *mv, struct iso_roots
 	int rc = hw_image_objects(&w, find_root_cb, r);
 	hw_fini(&w);
 	return rc;
+}
+
+/* What one call reads of the process before its chunk lists: its mappings
+ * and its running threads. */
+struct sample {
+	struct hd_maps maps;
+	struct hd_readable r;
+	struct hd_target running;
+};
+
+static bool read_tcb(hd_memview *mv, uint64_t p, uint64_t *next, int32_t *tid)
+{
+	uint8_t raw[MUSL_TCB_SIZE];
+	if (!p || (p & 7) || mv_try_read(mv, p, raw, sizeof raw) != 0 || ld_u64(raw) != p)
+		return false;
+	*next = ld_u64(raw + MUSL_TCB_PREV_NEXT + 8);
+	memcpy(tid, raw + MUSL_TCB_TID, 4);
+	return true;
+}
+
+/* The main thread's control block: a word that points at itself with the
+ * process id where musl keeps the thread id, in a small writable mapping
+ * (static musl places it in the executable's data or early heap).  Bounded
+ * by TCB_SEARCH_BYTES_MAX; 0 if none (glibc, whose blocks are laid out
+ * otherwise). */
+static uint64_t find_main_tcb(const struct live *lv, const struct hd_maps *maps)
+{
+	const struct hd_layout *L = &lv->iso[0].L;
+	uint8_t *buf = malloc(TCB_SEARCH_MAPPING_MAX);
+	uint64_t found = 0, budget = TCB_SEARCH_BYTES_MAX;
+	for (size_t i = 0; buf && !found && i < maps->n; i++) {
+		const struct hd_mapping *m = &maps->v[i];
+		uint64_t len = m->end - m->start;
+		if (!m->r || !m->w || len > TCB_SEARCH_MAPPING_MAX || len > budget ||
+		    (m->start < L->image_start + L->image_size && m->end > L->image_start) ||
+		    mv_try_read(lv->proc, m->start, buf, (size_t)len) != 0)
+			continue;
+		budget -= len;
+		for (uint64_t k = 0; k + MUSL_TCB_SIZE <= len; k += 8) {
+			int32_t tid;
+			memcpy(&tid, buf + k + MUSL_TCB_TID, 4);
+			if (ld_u64(buf + k) == m->start + k && tid == lv->pid) {
+				found = m->start + k;
+				break;
+			}
+		}
+	}
+	free(buf);
+	return found;
+}
+
+/* PID's threads by kernel id, from /proc. */
+static int proc_tasks(pid_t pid, struct hd_target *t)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return hd_fail(HD_E_TARGET_GONE, "process %d is gone", (int)pid);
+	struct dirent *e;
+	while ((e = readdir(d)) && t->n < t->cap) {
+		char *end;
+		long tid = strtol(e->d_name, &end, 10);
+		if (e->d_name[0] != '.' && !*end && tid > 0)
+			t->tasks[t->n++] = (struct hd_task){.tid = (pid_t)tid};
+	}
+	closedir(d);
+	return 0;
+}
+
+/* The running threads as the thread-list search matches them: by kernel id
+ * (OSThreadIdTL from GraalVM 23.1) and, following musl's ring of control
+ * blocks from the main thread's, by pthread_t (22.3's OSThreadIdTL and
+ * every version's OSThreadHandleTL), which x86-64 keeps as fs_base. */
+static int running_threads(struct live *lv, struct heapusage *hu, const struct hd_maps *maps,
+			   struct hd_target *t)
+{
+	if (proc_tasks(lv->pid, t) != 0)
+		return -1;
+	uint64_t next;
+	int32_t tid;
+	if (!read_tcb(lv->proc, hu->main_tcb, &next, &tid) || tid != lv->pid) {
+		hu->main_tcb = hu->tcb_searched ? 0 : find_main_tcb(lv, maps);
+		hu->tcb_searched = true;
+	}
+	uint64_t p = hu->main_tcb;
+	for (size_t steps = 0; p && steps < t->n && read_tcb(lv->proc, p, &next, &tid); steps++) {
+		struct hd_task *task = NULL;
+		for (size_t i = 0; i < t->n && !task; i++)
+			if (t->tasks[i].tid == tid)
+				task = &t->tasks[i];
+		if (!task || task->have_regs)
+			break; /* not a live thread, or the ring closed */
+		task->fs_base = p;
+		task->have_regs = true; /* only fs_base: r14 0 is no heap base */
+		p = next;
+	}
+	return 0;
+}
+
+static void sample_free(struct sample *smp)
+{
+	readable_fini(&smp->r);
+	maps_free(&smp->maps);
+	free(smp->running.tasks);
+}
+
+static int sample_read(struct live *lv, struct heapusage *hu, struct sample *smp)
+{
+	memset(smp, 0, sizeof *smp);
+	smp->running = (struct hd_target){.pid = lv->pid, .cap = MAX_TASKS};
+	smp->running.tasks = calloc(MAX_TASKS, sizeof *smp->running.tasks);
+	if (!smp->running.tasks)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	if (lv->ops->read_maps(lv->ops_ctx, lv->pid, &smp->maps) != 0)
+		return -1;
+	if (readable_init(&smp->r, &smp->maps) != 0)
+		return -1;
+	if (lv->ops->running_threads)
+		return lv->ops->running_threads(lv->ops_ctx, lv->pid, &smp->running);
+	return running_threads(lv, hu, &smp->maps, &smp->running);
 }
 
 struct tally {
@@ -134,9 +268,34 @@ static bool chunk_start(struct tally *x, uint64_t v)
 	       (lay_unaligned_header_ok(L, &h) && h.end < (1LL << 40));
 }
 
-static int measure_once(const struct hd_layout *L, hd_memview *mv, const struct iso_roots *r,
-			struct tally *x)
+/* The chunks each thread of the isolate allocated into and no list holds
+ * yet (GraalVM 22.3 to 24: its TLAB's chain of aligned eden chunks; every
+ * version: its unaligned chunks), found the way the dump's scan finds them
+ * (symbols/threadlist.h) in the running process: a thread list that does
+ * not hold together is HD_E_INCONSISTENT, read again like a torn list. */
+static int count_tlab_chains(const struct live *lv, const struct hd_layout *L,
+			     const struct sample *smp, struct tally *x)
 {
+	struct hd_ithread *threads = NULL;
+	size_t n = 0;
+	int rc = threadlist_read(lv->proc, &smp->r, L, &lv->tl, &smp->running, &threads, &n);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const struct hd_tlab *tlab = &threads[i].tlab;
+		/* A CE 25 TLAB starts inside a shared chunk a Space lists: no
+		 * chunk header there. */
+		if (!(tlab->start & (L->chunk_size - 1)) && chunk_start(x, tlab->start))
+			rc = follow(x, tlab->start);
+		if (rc == 0 && chunk_start(x, tlab->unaligned))
+			rc = follow(x, tlab->unaligned);
+	}
+	free(threads);
+	return rc;
+}
+
+static int measure_once(const struct live *lv, const struct hd_layout *L, const struct iso_roots *r,
+			const struct sample *smp, struct tally *x)
+{
+	hd_memview *mv = lv->proc;
 	*x = (struct tally){.L = L, .mv = mv};
 	int rc = 0;
 	for (unsigned i = 0; rc == 0 && i < r->n; i++) {
@@ -151,6 +310,8 @@ static int measure_once(const struct hd_layout *L, hd_memview *mv, const struct 
 				rc = follow(x, v);
 		}
 	}
+	if (rc == 0)
+		rc = count_tlab_chains(lv, L, smp, x);
 	addr_map_free(&x->seen);
 	return rc;
 }
@@ -256,22 +417,33 @@ int hdump_heap_usage(hdump_target *t, struct hdump_heap_usage *u)
 		}
 		t->heapusage = hu;
 	}
+	struct sample smp;
+	if (sample_read(lv, t->heapusage, &smp) != 0) {
+		sample_free(&smp);
+		return -1;
+	}
 	for (size_t i = 0; i < lv->nisolates; i++) {
 		struct tally x;
 		int rc = -1;
 		for (unsigned a = 1; a <= ATTEMPTS && rc != 0; a++) {
-			if (hdump_interrupted())
+			if (hdump_interrupted()) {
+				sample_free(&smp);
 				return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d",
 					       hdump_interrupted());
+			}
 			u->attempts++;
-			rc = measure_once(&lv->iso[i].L, lv->proc, &t->heapusage->iso[i], &x);
+			rc = measure_once(lv, &lv->iso[i].L, &t->heapusage->iso[i], &smp, &x);
 			if (rc != 0 && hd_error_class() != HD_E_TORN &&
-			    hd_error_class() != HD_E_INCONSISTENT)
+			    hd_error_class() != HD_E_INCONSISTENT) {
+				sample_free(&smp);
 				return -1;
+			}
 		}
-		if (rc != 0)
+		if (rc != 0) {
+			sample_free(&smp);
 			return hd_fail(HD_E_INCONSISTENT, "the heap's chunk lists changed under "
 							  "%d reads", ATTEMPTS);
+		}
 		if (i == 0 || x.used > u->used) {
 			u->used = x.used;
 			u->aligned_chunks = x.aligned;
@@ -279,6 +451,7 @@ int hdump_heap_usage(hdump_target *t, struct hdump_heap_usage *u)
 			u->isolate = (int)i;
 		}
 	}
+	sample_free(&smp);
 	max_from_cmdline(lv->pid, u);
 	if (!u->max)
 		max_by_default(lv->pid, u);

@@ -44,6 +44,11 @@ struct hd_process_ops {
 	 * is there; 1: leave it out of the dump (the ops count it); -1: fail
 	 * with the error recorded (a core that lacks the chunk's memory). */
 	int (*chunk_missing)(void *ctx, const struct hd_chunk *chunk);
+	/* Optional (NULL: /proc and the threads' control blocks, heapusage.c):
+	 * the running threads of PID into T, by kernel id and, where known,
+	 * pthread_t as fs_base (have_regs then set, the other registers 0);
+	 * nothing is stopped. */
+	int (*running_threads)(void *ctx, pid_t pid, struct hd_target *t);
 };
 
 /* Over agent/: CTX is a struct hd_real_process. */

@@ -38,9 +38,17 @@ struct root {
 	uint16_t slot[MAX_SLOTS];
 };
 
+#define HEAD_PAGES 4 /* pages of the writable image heap holding the head's value */
+
 struct iso_roots {
 	struct root v[MAX_ROOTS];
 	unsigned n;
+	/* Where the thread list's head (a static word) was found, once a full
+	 * search found one: later searches look only there. */
+	uint64_t head_page[HEAD_PAGES];
+	unsigned nhead_pages;
+	bool head_pages_shared; /* another isolate's, rebased: its copy of the same
+				   static word, trusted even when it leads nowhere */
 };
 
 struct heapusage {
@@ -273,12 +281,94 @@ static bool chunk_start(struct tally *x, uint64_t v)
  * version: its unaligned chunks), found the way the dump's scan finds them
  * (symbols/threadlist.h) in the running process: a thread list that does
  * not hold together is HD_E_INCONSISTENT, read again like a torn list. */
+static bool overlaps_image(const struct hd_layout *L, const struct hd_mapping *m)
+{
+	return m->start < L->image_start + L->image_size && m->end > L->image_start;
+}
+
+/* The pages of the writable image heap that hold the word HEAD (up to
+ * HEAD_PAGES): the head search needs to look nowhere else. */
+static void find_head_pages(const struct live *lv, const struct hd_layout *L,
+			    const struct hd_maps *maps, uint64_t head, struct iso_roots *r)
+{
+	uint8_t page[PAGE];
+	r->nhead_pages = 0;
+	for (size_t i = 0; i < maps->n && r->nhead_pages < HEAD_PAGES; i++) {
+		const struct hd_mapping *m = &maps->v[i];
+		if (!m->w || !m->r || !overlaps_image(L, m))
+			continue;
+		uint64_t end = m->end < L->image_start + L->image_size ? m->end : L->image_start + L->image_size;
+		for (uint64_t a = m->start; a < end && r->nhead_pages < HEAD_PAGES; a += PAGE) {
+			if (mv_try_read(lv->proc, a, page, PAGE) != 0)
+				continue;
+			for (size_t k = 0; k < PAGE; k += 8)
+				if (ld_u64(page + k) == head) {
+					r->head_page[r->nhead_pages++] = a;
+					break;
+				}
+		}
+	}
+}
+
+/* MAPS with the writable image heap cut down to R's head pages, into OUT
+ * (its v malloc'd). */
+static int narrow_maps(const struct hd_layout *L, const struct hd_maps *maps, const struct iso_roots *r,
+		       struct hd_maps *out)
+{
+	out->n = 0;
+	out->v = malloc((maps->n + HEAD_PAGES) * sizeof *out->v);
+	if (!out->v)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < maps->n; i++) {
+		const struct hd_mapping *m = &maps->v[i];
+		if (!m->w || !overlaps_image(L, m)) {
+			out->v[out->n++] = *m;
+			continue;
+		}
+		for (unsigned k = 0; k < r->nhead_pages; k++)
+			if (r->head_page[k] >= m->start && r->head_page[k] + PAGE <= m->end) {
+				out->v[out->n] = *m;
+				out->v[out->n].start = r->head_page[k];
+				out->v[out->n++].end = r->head_page[k] + PAGE;
+			}
+	}
+	return 0;
+}
+
+/* The thread list, searched only in R's head pages when they are known
+ * and still lead to it, else in the whole writable image heap (then the
+ * head pages are learnt). */
+static int read_threads(const struct live *lv, const struct hd_layout *L, const struct sample *smp,
+			struct iso_roots *r, struct hd_ithread **threads, size_t *n)
+{
+	if (r->nhead_pages) {
+		struct hd_maps narrow;
+		struct hd_readable nr;
+		if (narrow_maps(L, &smp->maps, r, &narrow) != 0)
+			return -1;
+		int rc = readable_init(&nr, &narrow);
+		if (rc == 0) {
+			rc = threadlist_read(lv->proc, &nr, L, &lv->tl, &smp->running, threads, n);
+			readable_fini(&nr);
+		}
+		free(narrow.v);
+		if (rc != 0 || *n || r->head_pages_shared)
+			return rc;
+		free(*threads);
+		*threads = NULL;
+	}
+	int rc = threadlist_read(lv->proc, &smp->r, L, &lv->tl, &smp->running, threads, n);
+	if (rc == 0 && *n)
+		find_head_pages(lv, L, &smp->maps, (*threads)[0].addr, r);
+	return rc;
+}
+
 static int count_tlab_chains(const struct live *lv, const struct hd_layout *L,
-			     const struct sample *smp, struct tally *x)
+			     const struct sample *smp, struct iso_roots *r, struct tally *x)
 {
 	struct hd_ithread *threads = NULL;
 	size_t n = 0;
-	int rc = threadlist_read(lv->proc, &smp->r, L, &lv->tl, &smp->running, &threads, &n);
+	int rc = read_threads(lv, L, smp, r, &threads, &n);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const struct hd_tlab *tlab = &threads[i].tlab;
 		/* A CE 25 TLAB starts inside a shared chunk a Space lists: no
@@ -292,7 +382,7 @@ static int count_tlab_chains(const struct live *lv, const struct hd_layout *L,
 	return rc;
 }
 
-static int measure_once(const struct live *lv, const struct hd_layout *L, const struct iso_roots *r,
+static int measure_once(const struct live *lv, const struct hd_layout *L, struct iso_roots *r,
 			const struct sample *smp, struct tally *x)
 {
 	hd_memview *mv = lv->proc;
@@ -311,7 +401,7 @@ static int measure_once(const struct live *lv, const struct hd_layout *L, const 
 		}
 	}
 	if (rc == 0)
-		rc = count_tlab_chains(lv, L, smp, x);
+		rc = count_tlab_chains(lv, L, smp, r, x);
 	addr_map_free(&x->seen);
 	return rc;
 }
@@ -392,6 +482,27 @@ const char *hdump_max_heap_source_name(enum hdump_max_heap_source s)
 	return "unknown";
 }
 
+/* Every isolate maps its own copy of the same image heap, so the head
+ * pages one isolate's search found serve the others, rebased (an isolate
+ * with no thread attached, e.g. a compiler isolate, is then not searched
+ * in full at every sample). */
+static void share_head_pages(const struct live *lv, struct heapusage *hu)
+{
+	size_t from = 0;
+	while (from < lv->nisolates && (!hu->iso[from].nhead_pages || hu->iso[from].head_pages_shared))
+		from++;
+	for (size_t i = 0; from < lv->nisolates && i < lv->nisolates; i++) {
+		struct iso_roots *r = &hu->iso[i];
+		if (r->nhead_pages)
+			continue;
+		uint64_t delta = lv->iso[i].L.image_start - lv->iso[from].L.image_start;
+		for (unsigned k = 0; k < hu->iso[from].nhead_pages; k++)
+			r->head_page[k] = hu->iso[from].head_page[k] + delta;
+		r->nhead_pages = hu->iso[from].nhead_pages;
+		r->head_pages_shared = true;
+	}
+}
+
 int hdump_heap_usage(hdump_target *t, struct hdump_heap_usage *u)
 {
 	memset(u, 0, sizeof *u);
@@ -422,6 +533,7 @@ int hdump_heap_usage(hdump_target *t, struct hdump_heap_usage *u)
 		sample_free(&smp);
 		return -1;
 	}
+	share_head_pages(lv, t->heapusage);
 	for (size_t i = 0; i < lv->nisolates; i++) {
 		struct tally x;
 		int rc = -1;

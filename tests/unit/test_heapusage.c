@@ -247,3 +247,20 @@ Test(heapusage, a_thread_list_that_loops_is_not_followed)
 	hdump_close(h);
 	sl_free(&t);
 }
+
+Test(heapusage, a_thread_leaving_the_list_takes_its_chains_along)
+{
+	struct sl_live t;
+	hdump_target *h = open_discovered(&t, &sh_ce_22_3);
+	struct hdump_heap_usage u, v;
+	cr_assert_eq(hdump_heap_usage(h, &u), 0, "%s", hdump_error().message);
+	/* Thread 0 detaches after the head was found: the head word (read
+	 * where it was found) now names thread 1, and thread 0's TLAB chain
+	 * of two aligned chunks and its unaligned chunk are no longer its. */
+	memcpy(sl_ptr(&t, t.h.thread_head), &t.threads[1].addr, 8);
+	cr_assert_eq(hdump_heap_usage(h, &v), 0, "%s", hdump_error().message);
+	cr_assert_eq(v.aligned_chunks, u.aligned_chunks - 2);
+	cr_assert_eq(v.unaligned_chunks, u.unaligned_chunks - 1);
+	hdump_close(h);
+	sl_free(&t);
+}

@@ -392,18 +392,23 @@ void exittrap_detach(struct hd_exittrap *x)
 	struct hd_error_state err;
 	hd_error_save(&err);
 	/* PTRACE_DETACH needs a stopped thread: every one is held first
-	 * (its pending signal recorded), then let go with it. */
+	 * (its pending signal recorded), then let go with it.  Threads with a
+	 * signal go last: a fatal one ends the whole process at once, and a
+	 * thread still traced then would stop at its PTRACE_EVENT_EXIT and
+	 * wait there for a tracer that has moved on. */
 	x->holding = true;
 	(void)stop_running(x);
-	for (size_t i = 0; i < x->t.n; i++) {
-		struct hd_task *task = &x->t.tasks[i];
-		if (task->state != TASK_STOPPED && task->state != TASK_SEIZED)
-			continue;
-		/* Marked first, never detached twice: a stale tid could belong
-		 * to someone else. */
-		task->state = TASK_DETACHED;
-		ptrace(PTRACE_DETACH, task->tid, 0, (void *)(long)task->pending_sig);
-	}
+	for (int with_signal = 0; with_signal < 2; with_signal++)
+		for (size_t i = 0; i < x->t.n; i++) {
+			struct hd_task *task = &x->t.tasks[i];
+			if ((task->state != TASK_STOPPED && task->state != TASK_SEIZED) ||
+			    (task->pending_sig != 0) != with_signal)
+				continue;
+			/* Marked first, never detached twice: a stale tid could
+			 * belong to someone else. */
+			task->state = TASK_DETACHED;
+			ptrace(PTRACE_DETACH, task->tid, 0, (void *)(long)task->pending_sig);
+		}
 	free(x->t.tasks);
 	memset(x, 0, sizeof *x);
 	hd_error_restore(&err);

@@ -5,6 +5,7 @@
 #include "target.h"
 #include "../common/procfs.h"
 #include "../symbols/addrmap.h"
+#include "../symbols/chunks.h"
 #include "../symbols/threadlist.h"
 
 #include <ctype.h>
@@ -69,12 +70,7 @@ static int find_root_cb(void *ctx, const struct hd_object *o)
 {
 	struct iso_roots *r = ctx;
 	const struct hd_class *cls = o->hubinfo.cls;
-	static const char pkg[] = "com.oracle.svm.core.genscavenge.";
-	if (cls->kind != HD_KIND_INSTANCE || strncmp(cls->name, pkg, sizeof pkg - 1) != 0)
-		return 0;
-	const char *simple = cls->name + sizeof pkg - 1;
-	if ((strcmp(simple, "Space") != 0 && strcmp(simple, "HeapAllocation") != 0) ||
-	    r->n >= MAX_ROOTS || o->size > MAX_ROOT_SIZE)
+	if (!chunks_is_root_class(cls) || r->n >= MAX_ROOTS || o->size > MAX_ROOT_SIZE)
 		return 0;
 	struct root *root = &r->v[r->n];
 	*root = (struct root){.addr = o->addr, .size = (unsigned)o->size};

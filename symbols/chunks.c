@@ -126,15 +126,20 @@ static bool is_chunk_header(struct chunk_ctx *x, uint64_t v, bool *aligned)
 	return false;
 }
 
+bool chunks_is_root_class(const struct hd_class *cls)
+{
+	static const char pkg[] = "com.oracle.svm.core.genscavenge.";
+	if (cls->kind != HD_KIND_INSTANCE || strncmp(cls->name, pkg, sizeof pkg - 1) != 0)
+		return false;
+	const char *simple = cls->name + sizeof pkg - 1;
+	return strcmp(simple, "Space") == 0 || strcmp(simple, "HeapAllocation") == 0;
+}
+
 static int chain_roots_cb(void *ctx, const struct hd_object *o)
 {
 	struct chunk_ctx *x = ctx;
 	const struct hd_class *cls = o->hubinfo.cls;
-	static const char pkg[] = "com.oracle.svm.core.genscavenge.";
-	if (cls->kind != HD_KIND_INSTANCE || strncmp(cls->name, pkg, sizeof pkg - 1) != 0)
-		return 0;
-	const char *simple = cls->name + sizeof pkg - 1;
-	if (strcmp(simple, "Space") != 0 && strcmp(simple, "HeapAllocation") != 0)
+	if (!chunks_is_root_class(cls))
 		return 0;
 	/* Chunk pointers are word fields: try every non-reference 8-byte slot. */
 	for (size_t i = 0; i < cls->nfields; i++) {

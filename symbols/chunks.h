@@ -14,6 +14,7 @@
 #include "../agent/memview.h"
 #include "../common/hd_error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct hd_chunk_list {
@@ -43,5 +44,10 @@ HD_MUST_CHECK int chunks_find(struct hd_chunk_list *out, hd_memview *mv,
 			      size_t nthreads);
 
 void chunk_list_free(struct hd_chunk_list *list);
+
+/* Whether CLS is one of the collector's classes whose image-heap objects
+ * hold the collected heap's chunk chains in their word fields (Space,
+ * HeapAllocation). */
+bool chunks_is_root_class(const struct hd_class *cls);
 
 #endif

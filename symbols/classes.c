@@ -908,11 +908,21 @@ static bool has_static(const struct factset *fs, uint32_t cls, uint32_t name)
 	return lo < fs->nstatics && fs->statics[lo].cls == key.cls && fs->statics[lo].offset == name;
 }
 
+/* Is A on C's chain of HPROF supers (C inherits its fields)? */
+static bool hprof_ancestor(const struct hd_classes *t, size_t k, int32_t a)
+{
+	for (int32_t s = t->v[k].super, depth = 0; s >= 0 && depth < 1024; s = t->v[s].super, depth++)
+		if (s == a)
+			return true;
+	return false;
+}
+
 /* Are the bytes of C's ancestors all accounted for in C: each ancestor
  * without instances up to the nearest one with them complete, and that one
- * C's HPROF super (its fields, synthetic ones included, are C's)?  An
- * ancestor without instances has no synthetic fields: a field of it nobody
- * named would otherwise pass for C's padding. */
+ * among C's HPROF supers (its fields, synthetic ones included, are C's,
+ * through the complete abstract classes between them)?  An ancestor
+ * without instances has no synthetic fields: a field of it nobody named
+ * would otherwise pass for C's padding. */
 static bool ancestors_complete(const struct apply *x, size_t k)
 {
 	const struct hd_classes *t = x->t;
@@ -923,7 +933,7 @@ static bool ancestors_complete(const struct apply *x, size_t k)
 		if (t->v[a].jsuper < 0 && strcmp(t->v[a].name, "java.lang.Object") == 0)
 			return true;
 		if (has_bytes(&t->v[a]))
-			return a == t->v[k].super;
+			return hprof_ancestor(t, k, a);
 		if (!x->complete[a])
 			return false;
 	}

@@ -92,7 +92,7 @@ const struct sh_params sh_ce_25 = {
 
 enum ckind { CK_INSTANCE, CK_ABSTRACT, CK_HUB, CK_PRIM_ARRAY, CK_OBJ_ARRAY };
 
-enum { IF_ALWAYS, IF_CHAR_ARRAY, IF_COMPANION, IF_VM, IF_VM_25 };
+enum { IF_ALWAYS, IF_CHAR_ARRAY, IF_COMPANION, IF_VM, IF_VM_25, IF_CHAIN };
 
 struct fdesc {
 	char kind; /* R, X (reference excluded from the map), J, I, B, Z (byte, JDK 17+ only) */
@@ -171,6 +171,15 @@ static const struct cdesc CLASSES[] = {
 	{"com.oracle.svm.core.threadlocal.VMThreadLocalInfo", "java.lang.Object", CK_INSTANCE,
 	 .vtable_len = 7, .only_if = IF_VM,
 	 .f = {{'R', "name"}, {'I', "offset"}, {'I', "sizeInBytes"}, {'I', "maxOffset"}}},
+	/* sh_params.abstract_chain: a byte, then padding to the reference
+	 * (22.3), in a class with instances that a leaf's abstract superclass
+	 * extends. */
+	{"hdump.test.Base", "java.lang.Object", CK_INSTANCE, .vtable_len = 7, .only_if = IF_CHAIN,
+	 .f = {{'B', "flag"}, {'R', "b"}}},
+	{"hdump.test.Middle", "hdump.test.Base", CK_ABSTRACT, .vtable_len = 7, .only_if = IF_CHAIN,
+	 .f = {{'R', "m"}}},
+	{"hdump.test.Leaf", "hdump.test.Middle", CK_INSTANCE, .vtable_len = 7, .only_if = IF_CHAIN,
+	 .f = {{'R', "leaf"}}},
 };
 
 /* ---- Generator state ---------------------------------------------------- */
@@ -483,7 +492,8 @@ static void build_classes(struct gen *g)
 		if ((d->only_if == IF_CHAR_ARRAY && !p->char_array) ||
 		    (d->only_if == IF_COMPANION && !p->companion) ||
 		    (d->only_if == IF_VM && !p->vm_classes) ||
-		    (d->only_if == IF_VM_25 && !(p->vm_classes && p->companion)))
+		    (d->only_if == IF_VM_25 && !(p->vm_classes && p->companion)) ||
+		    (d->only_if == IF_CHAIN && !p->abstract_chain))
 			continue;
 		struct gclass *c = &g->cls[g->ncls];
 		memset(c, 0, sizeof *c);

@@ -84,6 +84,8 @@ struct sh_params {
 					      companion, as in 25), the VMThreadLocalInfo table
 					      and the static word that heads the thread list
 					      (see synthlive.h) */
+	bool abstract_chain;               /* hdump.test.Leaf, under an abstract class
+					      under a class with instances and padding */
 };
 
 /* GraalVM CE 22.3 (JDK 11): 8-byte references and headers, hash at +8. */

@@ -617,6 +617,58 @@ Test(classes, complete_name_list_leaves_padding_out)
 	cr_assert_gt(with_padding, 0, "no layout tells padding from fields");
 }
 
+/* Base, Middle and Leaf (sh_params.abstract_chain) named by facts, with
+ * the name lists given, Middle's with the extra name EXTRA if not NULL. */
+static void chain_applied(struct applied *a, const struct sh_params *preset, bool lists,
+			  const char *extra)
+{
+	struct sh_params p = *preset;
+	p.abstract_chain = true;
+	applied_begin(a, &p);
+	const char *base = "hdump.test.Base", *mid = "hdump.test.Middle", *leaf = "hdump.test.Leaf";
+	const char *bl[] = {"flag", "b"}, *ml[] = {"m", extra}, *ll[] = {"leaf"};
+	fact(a, base, off_of(a, base, "flag"), HD_T_BYTE, HD_SRC_SUBSTRATE, "flag");
+	fact(a, base, off_of(a, base, "b"), HD_T_OBJECT, HD_SRC_SUBSTRATE, "b");
+	fact(a, mid, off_of(a, mid, "m"), HD_T_OBJECT, HD_SRC_SUBSTRATE, "m");
+	fact(a, leaf, off_of(a, leaf, "leaf"), HD_T_OBJECT, HD_SRC_SUBSTRATE, "leaf");
+	if (lists) {
+		cr_assert_eq(ff_add_list(&a->ff, sh_class(&a->r.h, base)->hub, bl, 2), 0);
+		cr_assert_eq(ff_add_list(&a->ff, sh_class(&a->r.h, mid)->hub, ml, extra ? 2 : 1), 0);
+		cr_assert_eq(ff_add_list(&a->ff, sh_class(&a->r.h, leaf)->hub, ll, 1), 0);
+	}
+	applied_run(a);
+}
+
+/* Through an abstract superclass whose list is placed, a class with a
+ * complete list inherits the fields of the nearest superclass with
+ * instances (java.lang.reflect.Method, Executable, AccessibleObject): the
+ * bytes none of them names are padding.  An unplaced name of the abstract
+ * class keeps them. */
+Test(classes, complete_below_an_abstract_class_leaves_padding_out)
+{
+	size_t with_padding = 0;
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct applied a;
+		const char *who = PRESETS[i]->name;
+		chain_applied(&a, PRESETS[i], false, NULL);
+		size_t unlisted = java_fields(classes_named(&a.t, "hdump.test.Leaf"));
+		with_padding += unlisted > 4;
+		applied_end(&a);
+
+		chain_applied(&a, PRESETS[i], true, NULL);
+		const struct hd_class *c = classes_named(&a.t, "hdump.test.Leaf");
+		cr_assert(c->all_named, "%s", who);
+		cr_assert_eq(java_fields(c), 4, "%s: %zu fields", who, java_fields(c));
+		applied_end(&a);
+
+		chain_applied(&a, PRESETS[i], true, "gone");
+		c = classes_named(&a.t, "hdump.test.Leaf");
+		cr_assert_eq(java_fields(c), unlisted, "%s", who);
+		applied_end(&a);
+	}
+	cr_assert_gt(with_padding, 0, "no layout has padding in the chain");
+}
+
 /* More facts for one class than any class has fields: none is believed
  * (each would otherwise be checked against all the others). */
 Test(classes, too_many_facts_for_a_class_are_dropped)

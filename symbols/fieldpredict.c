@@ -1132,22 +1132,67 @@ static bool has_fact(const struct fp_known *kn, const uint32_t *idx, size_t firs
 	return false;
 }
 
+/* Is OFF a reference slot of a superclass of C?  Up to the nearest one
+ * with instances (and instance bytes of its own), each superclass must be
+ * complete by facts, every name of its list placed by a fact of its own or
+ * a static, for the answer to be known: then the slots none of them holds
+ * are not theirs.  *KNOWN is false when that cannot be told. */
+static bool inherited_reference(const struct fp_known *kn, const struct hd_names_input *in,
+				const struct hd_class *c, unsigned off, bool *known)
+{
+	const struct hd_classes *cl = in->classes;
+	*known = false;
+	for (int32_t a = c->jsuper, depth = 0; a >= 0 && depth < FP_MAX_DEPTH;
+	     a = cl->v[a].jsuper, depth++) {
+		const struct hd_class *s = &cl->v[a];
+		if (s->jsuper < 0) { /* java.lang.Object: its bytes are header, hash, padding */
+			*known = true;
+			return false;
+		}
+		if (s->kind == HD_KIND_INSTANCE) {
+			*known = true;
+			for (size_t j = 0; j < s->nfields; j++)
+				if (s->fields[j].type == HD_T_OBJECT && s->fields[j].offset == off)
+					return true;
+			return false;
+		}
+		const struct hd_name_list *l = ff_list_of(kn->ff, s->hub);
+		size_t fi, fe, si, se;
+		if (!l)
+			return false;
+		facts_in(kn->ff, kn->inst, kn->ninst, s->hub, &fi, &fe);
+		facts_in(kn->ff, kn->stat, kn->nstat, s->hub, &si, &se);
+		for (uint32_t i = 0; i < l->n; i++) {
+			const char *n = ff_name(kn->ff, kn->ff->list_names[l->first + i]);
+			if (!has_fact(kn, kn->inst, fi, fe, n) && !has_fact(kn, kn->stat, si, se, n))
+				return false;
+		}
+		for (size_t j = fi; j < fe; j++)
+			if (kn->ff->v[kn->inst[j]].offset == off) {
+				*known = true;
+				return true;
+			}
+	}
+	return false;
+}
+
 /* A class's name list holds every field with storage it declares
  * (fieldfacts.h).  The reference slots of its instances that its
- * superclass's instances do not have are its own reference fields, but
- * for its monitor (which the class table names no field when the hub
- * says where it is: else it is not known which slot that is).  When one of them is left unnamed and one name of the
- * list is neither named by a fact nor a static, that name is the slot's,
- * whatever the layout algorithm; two could lie either way round.  Returns
- * the slot, or 0 with *NAME NULL. */
+ * superclasses do not hold are its own reference fields, but for its
+ * monitor (which the class table names no field when the hub says where
+ * it is: else it is not known which slot that is).  A superclass with
+ * instances holds the slots of its reference map; one without, those its
+ * facts place, once they place its whole list (inherited_reference).
+ * When one of the own slots is left unnamed and one name of the list is
+ * neither named by a fact nor a static, that name is the slot's, whatever
+ * the layout algorithm; two could lie either way round.  Returns the slot,
+ * or 0 with *NAME NULL. */
 static unsigned last_reference(const struct fp_known *kn, const struct hd_names_input *in,
 			       const struct hd_class *c, const char **name)
 {
 	*name = NULL;
 	const struct hd_name_list *l = ff_list_of(kn->ff, c->hub);
-	const struct hd_class *s = c->jsuper >= 0 ? &in->classes->v[c->jsuper] : NULL;
-	if (!l || in->L->hub_monitor <= 0 || c->kind != HD_KIND_INSTANCE || !s ||
-	    (s->jsuper >= 0 && s->kind != HD_KIND_INSTANCE))
+	if (!l || in->L->hub_monitor <= 0 || c->kind != HD_KIND_INSTANCE || c->jsuper < 0)
 		return 0;
 	size_t fi, fe, si, se;
 	facts_in(kn->ff, kn->inst, kn->ninst, c->hub, &fi, &fe);
@@ -1158,9 +1203,11 @@ static unsigned last_reference(const struct fp_known *kn, const struct hd_names_
 	unsigned slot = 0, nslots = 0, nnames = 0;
 	for (size_t i = 0; i < c->nfields && nslots < 2; i++) {
 		unsigned off = c->fields[i].offset;
-		bool own = c->fields[i].type == HD_T_OBJECT && off != c->monitor_off;
-		for (size_t j = 0; own && s->jsuper >= 0 && j < s->nfields; j++)
-			own = !(s->fields[j].type == HD_T_OBJECT && s->fields[j].offset == off);
+		bool known, own = c->fields[i].type == HD_T_OBJECT && off != c->monitor_off;
+		if (own && inherited_reference(kn, in, c, off, &known))
+			own = false;
+		else if (own && !known)
+			return 0;
 		for (size_t j = fi; own && j < fe; j++)
 			own = kn->ff->v[kn->inst[j]].offset != off;
 		if (own) {

@@ -942,3 +942,44 @@ Test(fieldpredict, last_reference_needs_one_name_and_one_slot)
 	cr_assert_eq(predicted_count(&x), 0);
 	teardown_fixture(&x);
 }
+
+/* q.Sub below an abstract q.Base: q.Base's slots are those its facts
+ * place, once they place its whole list.  b at 16 is q.Base's, 32 is a's:
+ * s is the one own slot left, 24. */
+static void abstract_base_with_facts(struct fixture *x, const char *const *base_list,
+				     size_t nbase, unsigned b_at)
+{
+	sub_with_facts(x, true, true);
+	x->cl.v[1].kind = HD_KIND_NONE;
+	x->cl.v[1].fixed_size = 0;
+	x->cl.v[1].nfields = 0;
+	add_list(x, 1, base_list, nbase);
+	struct hd_field_fact f = {.hub = x->cl.v[1].hub, .offset = b_at, .type = HD_T_OBJECT,
+				  .source = HD_SRC_SUBSTRATE};
+	cr_assert_eq(ff_add(&x->ff, &f, "b"), 0);
+}
+
+Test(fieldpredict, last_reference_below_a_complete_abstract_superclass)
+{
+	static const char *const base[] = {"b"}, *const base_more[] = {"b", "c"};
+	struct fixture x;
+	abstract_base_with_facts(&x, base, 1, 16);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 2, "s", NULL), 24);
+	cr_assert_eq(predicted_count(&x), 1);
+	teardown_fixture(&x);
+
+	/* c, a field of q.Base nobody placed, could be at 16 or 24: the
+	 * slots of q.Base are not known, nothing is named. */
+	abstract_base_with_facts(&x, base_more, 2, 16);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+
+	/* q.Base's fact on no slot of q.Sub leaves two own slots, 16 and 24,
+	 * for one name: nothing is named. */
+	abstract_base_with_facts(&x, base, 1, 8);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+}

@@ -969,6 +969,33 @@ static void padding_if_complete(struct apply *x, struct field_builder *b, size_t
 			b->role[i] = ROLE_NONE;
 }
 
+/* With the sequential layout (hd_field_facts.sequential_layout), the
+ * bytes below the end of a superclass's fields are its and its
+ * superclasses': where the nearest complete superclass is among C's HPROF
+ * supers (so its fields, and its superclasses' synthetic ones, are C's),
+ * the bytes no field holds below the end of its fields are padding, even
+ * when C's own list is not all placed. */
+static void padding_below_complete_super(struct apply *x, struct field_builder *b, size_t k)
+{
+	const struct hd_classes *t = x->t;
+	if (!x->fs.ff->sequential_layout || !b->size)
+		return;
+	int32_t a = t->v[k].jsuper;
+	for (int depth = 0; a >= 0 && !x->complete[a] && depth < 1024; depth++)
+		a = t->v[a].jsuper;
+	if (a < 0 || !x->complete[a] || !hprof_ancestor(t, k, a))
+		return;
+	unsigned end = 0;
+	for (size_t i = 0; i < t->v[a].nfields; i++) {
+		const struct hd_field *f = &t->v[a].fields[i];
+		if (f->slot == HD_SLOT_NONE && f->offset + field_len(x->L, f->type) > end)
+			end = f->offset + field_len(x->L, f->type);
+	}
+	for (unsigned i = 0; i < end && i < b->size; i++)
+		if (b->role[i] == ROLE_FREE)
+			b->role[i] = ROLE_NONE;
+}
+
 /* C's own named fields: the groups of facts that survived validation and
  * still fit after the inherited fields. */
 static int add_named(struct apply *x, struct field_builder *b, size_t k)
@@ -1069,6 +1096,7 @@ static int settle_fields(struct apply *x, size_t k, struct field_builder *b)
 	if (add_named(x, b, k) != 0)
 		return -1;
 	padding_if_complete(x, b, k, inherited);
+	padding_below_complete_super(x, b, k);
 	if (b->size && synthesize(b, L) != 0)
 		return -1;
 	return finish_class(c, b, inherited);

@@ -60,6 +60,11 @@ struct hd_field_facts {
 	uint32_t *list_names;
 	size_t nlist_names, cap_list_names;
 	struct hd_strintern names; /* each distinct name once */
+	/* The image builder laid out each class's fields one after another
+	 * from where its superclass's end (22.3), as the layouts of the
+	 * image's classes prove (fieldpredict.h): no field of a subclass lies
+	 * below the end of its superclass's fields. */
+	bool sequential_layout;
 };
 
 /* Adds a fact (F's name field is ignored: NAME is copied).  Errors:

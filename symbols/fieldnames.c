@@ -111,6 +111,7 @@ int fieldnames_apply_moved(struct hd_naming *nm, const struct hd_naming *from, u
 	for (size_t i = 0; i < ff->nlists; i++)
 		if (copy_list(&nm->facts, ff, &ff->lists[i], delta) != 0)
 			return -1;
+	nm->facts.sequential_layout = ff->sequential_layout;
 	return classes_apply_facts(t, mv, L, &nm->facts, &nm->stats);
 }
 

@@ -1374,6 +1374,9 @@ int fieldpredict_facts(struct hd_field_facts *ff, const struct hd_names_input *i
 			"complete\n",
 			runs[best].out.n - disputed, jdk_major(runs[best].jdk), runs[best].withheld,
 			disputed, complete);
+	/* The image's classes said which algorithm laid them out. */
+	ff->sequential_layout = nruns && runs[best].algo_ok[FP_SEQUENTIAL] &&
+				!runs[best].algo_ok[FP_GAPS];
 	rc = 0;
 free_runs:
 	for (size_t i = 0; i < nruns; i++)

@@ -618,25 +618,38 @@ Test(classes, complete_name_list_leaves_padding_out)
 }
 
 /* Base, Middle and Leaf (sh_params.abstract_chain) named by facts, with
- * the name lists given, Middle's with the extra name EXTRA if not NULL. */
-static void chain_applied(struct applied *a, const struct sh_params *preset, bool lists,
-			  const char *extra)
+ * the name lists given, Middle's with the extra name EXTRA, Leaf's with
+ * LEAF_EXTRA and Base's with BASE_EXTRA if not NULL; SEQUENTIAL: the facts
+ * say the layout is 22.3's. */
+static void chain_applied_leaf(struct applied *a, const struct sh_params *preset, bool lists,
+			       const char *extra, const char *leaf_extra, const char *base_extra,
+			       bool sequential)
 {
 	struct sh_params p = *preset;
 	p.abstract_chain = true;
 	applied_begin(a, &p);
 	const char *base = "hdump.test.Base", *mid = "hdump.test.Middle", *leaf = "hdump.test.Leaf";
-	const char *bl[] = {"flag", "b"}, *ml[] = {"m", extra}, *ll[] = {"leaf"};
+	const char *bl[] = {"flag", "b", base_extra}, *ml[] = {"m", extra};
+	const char *ll[] = {"leaf", leaf_extra};
 	fact(a, base, off_of(a, base, "flag"), HD_T_BYTE, HD_SRC_SUBSTRATE, "flag");
 	fact(a, base, off_of(a, base, "b"), HD_T_OBJECT, HD_SRC_SUBSTRATE, "b");
 	fact(a, mid, off_of(a, mid, "m"), HD_T_OBJECT, HD_SRC_SUBSTRATE, "m");
 	fact(a, leaf, off_of(a, leaf, "leaf"), HD_T_OBJECT, HD_SRC_SUBSTRATE, "leaf");
 	if (lists) {
-		cr_assert_eq(ff_add_list(&a->ff, sh_class(&a->r.h, base)->hub, bl, 2), 0);
+		cr_assert_eq(ff_add_list(&a->ff, sh_class(&a->r.h, base)->hub, bl,
+					 base_extra ? 3 : 2), 0);
 		cr_assert_eq(ff_add_list(&a->ff, sh_class(&a->r.h, mid)->hub, ml, extra ? 2 : 1), 0);
-		cr_assert_eq(ff_add_list(&a->ff, sh_class(&a->r.h, leaf)->hub, ll, 1), 0);
+		cr_assert_eq(ff_add_list(&a->ff, sh_class(&a->r.h, leaf)->hub, ll,
+					 leaf_extra ? 2 : 1), 0);
 	}
+	a->ff.sequential_layout = sequential;
 	applied_run(a);
+}
+
+static void chain_applied(struct applied *a, const struct sh_params *preset, bool lists,
+			  const char *extra)
+{
+	chain_applied_leaf(a, preset, lists, extra, NULL, NULL, false);
 }
 
 /* Through an abstract superclass whose list is placed, a class with a
@@ -667,6 +680,32 @@ Test(classes, complete_below_an_abstract_class_leaves_padding_out)
 		applied_end(&a);
 	}
 	cr_assert_gt(with_padding, 0, "no layout has padding in the chain");
+}
+
+/* In 22.3's sequential layout the bytes below the end of a complete
+ * superclass's fields are its own: padding, though the leaf's list has a
+ * name nobody placed (java.lang.Character$UnicodeBlock below Subset).  Not
+ * where the layout may fill a superclass's gaps. */
+Test(classes, sequential_layout_pads_below_a_complete_superclass)
+{
+	struct applied a;
+	chain_applied_leaf(&a, &sh_ce_22_3, true, NULL, "unplaced", NULL, false);
+	size_t unpadded = java_fields(classes_named(&a.t, "hdump.test.Leaf"));
+	applied_end(&a);
+	cr_assert_gt(unpadded, 4, "22.3's Base has no padding");
+	chain_applied_leaf(&a, &sh_ce_22_3, true, NULL, "unplaced", NULL, true);
+	const struct hd_class *c = classes_named(&a.t, "hdump.test.Leaf");
+	cr_assert_eq(java_fields(c), 4, "%zu fields", java_fields(c));
+	cr_assert(c->all_named);
+	applied_end(&a);
+	/* An unplaced name of Middle lies after Base's fields: the padding
+	 * stays padding.  One of Base's could be in it: nothing changes. */
+	chain_applied_leaf(&a, &sh_ce_22_3, true, "gone", "unplaced", NULL, true);
+	cr_assert_eq(java_fields(classes_named(&a.t, "hdump.test.Leaf")), 4);
+	applied_end(&a);
+	chain_applied_leaf(&a, &sh_ce_22_3, true, NULL, "unplaced", "gone", true);
+	cr_assert_eq(java_fields(classes_named(&a.t, "hdump.test.Leaf")), unpadded);
+	applied_end(&a);
 }
 
 /* More facts for one class than any class has fields: none is believed

@@ -104,6 +104,7 @@ Test(fieldnames, moved_copy_named_alike)
 		/* a list of another source first: the refined one wins in both */
 		cr_assert_eq(ff_add_list(&a.nm.facts, extra.hub, names, 3), 0);
 		cr_assert_eq(ff_add_refined_list(&a.nm.facts, extra.hub, names, 4), 0);
+		a.nm.facts.sequential_layout = !a.nm.facts.sequential_layout;
 		cr_assert_eq(fieldnames_apply_moved(&b.nm, &a.nm, DELTA, &b.t, b.mv, &b.L), 0, "%s: %s",
 			     h.p.name, hd_error_message());
 		cr_assert_eq(b.nm.objs.n, h.nobjs);
@@ -112,6 +113,8 @@ Test(fieldnames, moved_copy_named_alike)
 			cr_assert_eq(b.nm.facts.v[k].hub, a.nm.facts.v[k].hub + DELTA);
 		const struct hd_name_list *l = ff_list_of(&b.nm.facts, extra.hub + DELTA);
 		cr_assert(l && l->n == 4 && l->refines, "the moved copy keeps the refined list");
+		cr_assert_eq(b.nm.facts.sequential_layout, a.nm.facts.sequential_layout,
+			     "the moved copy keeps the layout algorithm");
 		cr_assert_str_eq(ff_name(&b.nm.facts, b.nm.facts.list_names[l->first + 3]), "next");
 		/* The moved copy used the extra fact; the first copy's table was
 		 * settled before it was added. */

@@ -312,6 +312,7 @@ Test(fieldpredict, sequential_layout_of_22_3_is_reproduced)
 	cr_assert_eq(t, HD_T_LONG);
 	cr_assert_eq(predicted(&x, 4, "i", NULL), 24);
 	cr_assert_eq(predicted_count(&x), 2 + 6 + 1 + 3);
+	cr_assert(x.ff.sequential_layout, "the classes prove the sequential layout");
 	teardown_fixture(&x);
 }
 
@@ -331,6 +332,7 @@ Test(fieldpredict, algorithms_that_disagree_leave_names_out)
 	cr_assert_eq(predicted(&x, 2, "entrySet", NULL), 40);
 	cr_assert_eq(predicted(&x, 2, "loadFactor", NULL), -1);
 	cr_assert_eq(predicted(&x, 2, "size", NULL), -1);
+	cr_assert_not(x.ff.sequential_layout, "nothing proves the sequential layout");
 	teardown_fixture(&x);
 }
 

@@ -1121,11 +1121,17 @@ struct fp_known {
 	const struct hd_field_facts *ff;
 	uint32_t *inst, *stat;
 	size_t ninst, nstat;
+	uint64_t work; /* names compared so far (FP_MAX_LAST_REF_WORK) */
 };
 
-static bool has_fact(const struct fp_known *kn, const uint32_t *idx, size_t first, size_t end,
+/* Names the last-reference rule compares, over all classes: past this,
+ * hostile lists and chains leave the classes left alone. */
+#define FP_MAX_LAST_REF_WORK (1ull << 27)
+
+static bool has_fact(struct fp_known *kn, const uint32_t *idx, size_t first, size_t end,
 		     const char *name)
 {
+	kn->work += end - first;
 	for (size_t i = first; i < end; i++)
 		if (strcmp(ff_name(kn->ff, kn->ff->v[idx[i]].name), name) == 0)
 			return true;
@@ -1137,7 +1143,7 @@ static bool has_fact(const struct fp_known *kn, const uint32_t *idx, size_t firs
  * complete by facts, every name of its list placed by a fact of its own or
  * a static, for the answer to be known: then the slots none of them holds
  * are not theirs.  *KNOWN is false when that cannot be told. */
-static bool inherited_reference(const struct fp_known *kn, const struct hd_names_input *in,
+static bool inherited_reference(struct fp_known *kn, const struct hd_names_input *in,
 				const struct hd_class *c, unsigned off, bool *known)
 {
 	const struct hd_classes *cl = in->classes;
@@ -1164,9 +1170,11 @@ static bool inherited_reference(const struct fp_known *kn, const struct hd_names
 		facts_in(kn->ff, kn->stat, kn->nstat, s->hub, &si, &se);
 		for (uint32_t i = 0; i < l->n; i++) {
 			const char *n = ff_name(kn->ff, kn->ff->list_names[l->first + i]);
-			if (!has_fact(kn, kn->inst, fi, fe, n) && !has_fact(kn, kn->stat, si, se, n))
+			if ((!has_fact(kn, kn->inst, fi, fe, n) && !has_fact(kn, kn->stat, si, se, n)) ||
+			    kn->work > FP_MAX_LAST_REF_WORK)
 				return false;
 		}
+		kn->work += fe - fi;
 		for (size_t j = fi; j < fe; j++)
 			if (kn->ff->v[kn->inst[j]].offset == off) {
 				*known = true;
@@ -1187,16 +1195,21 @@ static bool inherited_reference(const struct fp_known *kn, const struct hd_names
  * neither named by a fact nor a static, that name is the slot's, whatever
  * the layout algorithm; two could lie either way round.  Returns the slot,
  * or 0 with *NAME NULL. */
-static unsigned last_reference(const struct fp_known *kn, const struct hd_names_input *in,
+static unsigned last_reference(struct fp_known *kn, const struct hd_names_input *in,
 			       const struct hd_class *c, const char **name)
 {
 	*name = NULL;
+	if (kn->work > FP_MAX_LAST_REF_WORK)
+		return 0;
 	const struct hd_name_list *l = ff_list_of(kn->ff, c->hub);
 	if (!l || in->L->hub_monitor <= 0 || c->kind != HD_KIND_INSTANCE || c->jsuper < 0)
 		return 0;
 	size_t fi, fe, si, se;
 	facts_in(kn->ff, kn->inst, kn->ninst, c->hub, &fi, &fe);
 	facts_in(kn->ff, kn->stat, kn->nstat, c->hub, &si, &se);
+	kn->work += (uint64_t)l->n * (fe - fi);
+	if (kn->work > FP_MAX_LAST_REF_WORK)
+		return 0;
 	for (size_t i = fi; i < fe; i++)
 		if (!list_has(kn->ff, l, ff_name(kn->ff, kn->ff->v[kn->inst[i]].name)))
 			return 0;
@@ -1222,7 +1235,7 @@ static unsigned last_reference(const struct fp_known *kn, const struct hd_names_
 			nnames++;
 		}
 	}
-	if (nslots != 1 || nnames != 1) {
+	if (nslots != 1 || nnames != 1 || kn->work > FP_MAX_LAST_REF_WORK) {
 		*name = NULL;
 		return 0;
 	}

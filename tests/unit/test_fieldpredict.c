@@ -9,6 +9,7 @@
 #include "../../symbols/layout.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -983,5 +984,51 @@ Test(fieldpredict, last_reference_below_a_complete_abstract_superclass)
 	abstract_base_with_facts(&x, base, 1, 8);
 	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
 	cr_assert_eq(predicted_count(&x), 0);
+	teardown_fixture(&x);
+}
+
+/* A hostile abstract superclass (a list of thousands of names, each placed
+ * by a fact) makes each slot's check of its subclasses costly: past a bound
+ * on the work of the whole pass, classes are left alone.  q.Burn's eight
+ * slots spend it; q.Sub, named (s at 24) when q.Base's list is short, is
+ * not. */
+static const struct spec burn_classes[] = {
+	{"java.lang.Object", -1, HD_KIND_INSTANCE, 16, 0, {0}},
+	{"q.Base", 0, HD_KIND_NONE, 0, 0, {0}},
+	{"q.Burn", 1, HD_KIND_INSTANCE, 88, 0, {16, 24, 32, 40, 48, 56, 64, 72}},
+	{"q.Sub", 1, HD_KIND_INSTANCE, 40, 0, {16, 24}},
+};
+
+static void burn_fixture(struct fixture *x, bool burn)
+{
+	enum { NBASE = 6000 };
+	build(x, burn_classes, sizeof burn_classes / sizeof burn_classes[0], false);
+	x->L.hub_monitor = 42;
+	static char names[NBASE][8];
+	static const char *list[NBASE];
+	for (unsigned i = 0; i < NBASE; i++) {
+		snprintf(names[i], sizeof names[i], "f%u", i);
+		list[i] = names[i];
+		struct hd_field_fact f = {.hub = x->cl.v[1].hub, .offset = i ? 8 : 16,
+					  .type = HD_T_OBJECT, .source = HD_SRC_SUBSTRATE};
+		cr_assert_eq(ff_add(&x->ff, &f, names[i]), 0);
+	}
+	add_list(x, 1, list, burn ? NBASE : 1);
+	static const char *const burn_list[] = {"x", "y"}, *const sub_list[] = {"s"};
+	add_list(x, 2, burn_list, 2);
+	add_list(x, 3, sub_list, 1);
+}
+
+Test(fieldpredict, last_reference_work_is_bounded, .timeout = 60)
+{
+	struct fixture x;
+	burn_fixture(&x, false);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 3, "s", NULL), 24);
+	teardown_fixture(&x);
+
+	burn_fixture(&x, true);
+	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
+	cr_assert_eq(predicted(&x, 3, "s", NULL), -1);
 	teardown_fixture(&x);
 }

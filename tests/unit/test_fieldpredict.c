@@ -962,6 +962,14 @@ static void abstract_base_with_facts(struct fixture *x, const char *const *base_
 	cr_assert_eq(ff_add(&x->ff, &f, "b"), 0);
 }
 
+/* The predictor runs and names nothing; the fixture is torn down. */
+static void predicts_nothing(struct fixture *x)
+{
+	cr_assert_eq(fieldpredict_facts(&x->ff, &x->in), 0);
+	cr_assert_eq(predicted_count(x), 0);
+	teardown_fixture(x);
+}
+
 Test(fieldpredict, last_reference_below_a_complete_abstract_superclass)
 {
 	static const char *const base[] = {"b"}, *const base_more[] = {"b", "c"};
@@ -975,16 +983,12 @@ Test(fieldpredict, last_reference_below_a_complete_abstract_superclass)
 	/* c, a field of q.Base nobody placed, could be at 16 or 24: the
 	 * slots of q.Base are not known, nothing is named. */
 	abstract_base_with_facts(&x, base_more, 2, 16);
-	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
-	cr_assert_eq(predicted_count(&x), 0);
-	teardown_fixture(&x);
+	predicts_nothing(&x);
 
 	/* q.Base's fact on no slot of q.Sub leaves two own slots, 16 and 24,
 	 * for one name: nothing is named. */
 	abstract_base_with_facts(&x, base, 1, 8);
-	cr_assert_eq(fieldpredict_facts(&x.ff, &x.in), 0);
-	cr_assert_eq(predicted_count(&x), 0);
-	teardown_fixture(&x);
+	predicts_nothing(&x);
 }
 
 /* A hostile abstract superclass (a list of thousands of names, each placed

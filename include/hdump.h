@@ -429,6 +429,13 @@ enum hdump_max_heap_source {
 					    (80) % of physical memory */
 	HDUMP_MAX_HEAP_DEFAULT_CGROUP,   /* the same default of the memory cgroup's
 					    limit, when lower (container support) */
+	HDUMP_MAX_HEAP_ISOLATE,          /* the isolate's own: the maximum its
+					    collection policy computed */
+	HDUMP_MAX_HEAP_IMAGE_OPTION,     /* (max_rule only) the isolate's maximum is
+					    none of the above rules': the image's
+					    built-in runtime options (-R:MaxHeapSize,
+					    -R:MaximumHeapSizePercent) or a value the
+					    program set */
 };
 
 struct hdump_heap_usage {
@@ -439,10 +446,15 @@ struct hdump_heap_usage {
 	enum hdump_max_heap_source max_source;
 	int isolate;               /* the isolate measured: the one using most */
 	unsigned attempts;         /* reads it took (a torn one is read again) */
+	enum hdump_max_heap_source max_rule; /* with max_source ISOLATE: the rule
+				      whose value, aligned down to a heap chunk,
+				      is the isolate's (-Xmx … default-cgroup),
+				      IMAGE_OPTION when none is, UNKNOWN when no
+				      rule could be computed; else max_source */
 };
 
 /* A name for S in reports: "-Xmx", "-XX:MaxHeapSize", "default-physical",
- * "default-cgroup", "unknown". */
+ * "default-cgroup", "isolate", "image-option", "unknown". */
 const char *hdump_max_heap_source_name(enum hdump_max_heap_source s);
 
 /* The Java heap T's isolates use, from their own accounting: the chunk

@@ -416,6 +416,11 @@ HDUMP_MUST_CHECK int hdump_trap_release(hdump_trap *tr);
  * state; what a SIGINT or SIGTERM to the client should lead to. */
 void hdump_trap_close(hdump_trap *tr);
 
+/* The ptrace stops of TR's process handled so far (signal deliveries,
+ * thread creations and exits, group-stops; the trap's own): each a round
+ * trip of a target thread to the tracer, the whole cost of being traced. */
+uint64_t hdump_trap_stops(const hdump_trap *tr);
+
 /* ---- Watching a process's memory (hdump watch) ----------------------------
  * Read while the process runs: nothing is stopped, so what is read may be
  * caught mid-change; a read that does not hold together is retried. */

@@ -20,6 +20,9 @@ evaluation reports the ptrace stops the trap handled in it (trapdump's
 "stops=N"), the whole of what being traced costs.
 
     bench/trap_overhead.sh [PAIRS [SEED]]      (after tools/build.sh)
+
+SIGINT (Ctrl-C) ends the run early; the summary then covers the pairs
+done.
 """
 import os
 import random
@@ -48,8 +51,9 @@ class Repl:
     def __init__(self):
         pkl = subprocess.check_output([os.path.join(ROOT, "tests", "fetch-pkl.sh"), "0.30.2"],
                                       text=True).strip()
+        # Its own session: a Ctrl-C meant for the bench does not reach it.
         self.proc = subprocess.Popen([pkl, "repl"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, start_new_session=True)
         self.n = 0
         self.worker = None
         self.read_until(b"pkl0> ")
@@ -121,7 +125,8 @@ class Trap:
 
     def __init__(self, pid, workdir):
         self.proc = subprocess.Popen([TRAPDUMP, str(pid), os.path.join(workdir, "t.hprof"), "both"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     start_new_session=True)
         line = self.proc.stdout.readline()
         if line.strip() != b"ready":
             raise RuntimeError(f"trapdump: {line!r} {self.proc.stderr.read()!r}")
@@ -144,7 +149,16 @@ def median_ci(values, rng):
     return statistics.median(values), meds[int(0.025 * BOOTSTRAP)], meds[int(0.975 * BOOTSTRAP) - 1]
 
 
+stop_early = False
+
+
+def on_sigint(signo, frame):
+    global stop_early
+    stop_early = True
+
+
 def main():
+    signal.signal(signal.SIGINT, on_sigint)
     pairs = int(sys.argv[1]) if len(sys.argv) > 1 else 60
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     rng = random.Random(seed)
@@ -162,6 +176,8 @@ def main():
                 answer = repl.timed_eval(WORK_EXPR)[3]
             repl.find_worker()
             for p in range(pairs):
+                if stop_early:
+                    break
                 order = ["untraced", "traced"]
                 rng.shuffle(order)
                 got = {}
@@ -185,6 +201,9 @@ def main():
                       f"wall {ratios['wall'][-1]:.3f}", flush=True)
         finally:
             repl.close()
+    pairs = len(ratios["thread"])
+    if not pairs:
+        sys.exit("no pair done")
     print(f"{pairs} pairs, seed {seed}; thread CPU s per evaluation: untraced median "
           f"{statistics.median(cpu['untraced']):.3f}, traced {statistics.median(cpu['traced']):.3f}")
     print(f"ptrace stops per traced evaluation: median {statistics.median(stops)}, "

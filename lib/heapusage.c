@@ -68,6 +68,7 @@ struct iso_roots {
 	struct root v[MAX_ROOTS];
 	unsigned n;
 	struct policy policy;
+	uint64_t policy_max; /* the last maximum read from the policy, 0: none yet */
 	/* Where the thread list's head (a static word) was found, once a full
 	 * search found one: later searches look only there. */
 	uint64_t head_page[HEAD_PAGES];
@@ -713,8 +714,13 @@ int hdump_heap_usage(hdump_target *t, struct hdump_heap_usage *u)
 		}
 	}
 	sample_free(&smp);
+	/* A read caught in a collection that moves the sizes gives the last
+	 * value read rather than flip to a rule for one sample. */
 	const struct live_isolate *iso = &lv->iso[u->isolate];
-	resolve_max(lv->pid, isolate_max(iso, lv->proc, &t->heapusage->iso[u->isolate].policy),
-		    iso->L.chunk_size, u);
+	struct iso_roots *r = &t->heapusage->iso[u->isolate];
+	uint64_t own = isolate_max(iso, lv->proc, &r->policy);
+	if (own)
+		r->policy_max = own;
+	resolve_max(lv->pid, r->policy_max, iso->L.chunk_size, u);
 	return 0;
 }

@@ -381,8 +381,6 @@ Test(heapusage, a_max_that_does_not_hold_together_is_not_the_isolates)
 	/* Good sizes, but the policy's reference leads to another object (a
 	 * String), or to nothing. */
 	set_sizes(&t, good);
-	cr_assert_eq(hdump_heap_usage(h, &u), 0);
-	cr_assert_eq(u.max, 1024 * chunk);
 	point_sizes_at(&t, sh_nth(&t.h, "java.lang.String", 0)->addr);
 	cr_assert_eq(hdump_heap_usage(h, &u), 0, "%s", hdump_error().message);
 	cr_assert_eq(u.max_source, rule, "a String taken for the sizes");
@@ -390,6 +388,33 @@ Test(heapusage, a_max_that_does_not_hold_together_is_not_the_isolates)
 	point_sizes_at(&t, 0);
 	cr_assert_eq(hdump_heap_usage(h, &u), 0, "%s", hdump_error().message);
 	cr_assert_eq(u.max_source, rule);
+	hdump_close(h);
+	sl_free(&t);
+}
+
+/* Once read, the isolate's maximum stays the source when a later read
+ * does not hold together (the sizes moved by a collection under it), and
+ * follows the policy when it changes. */
+Test(heapusage, the_isolates_max_survives_a_torn_read)
+{
+	struct sl_live t;
+	hdump_target *h = open_as_self(&t, &sh_oracle_21);
+	uint64_t chunk = h->live.iso[0].L.chunk_size;
+	uint64_t v[6] = {1024 * chunk, 340 * chunk, 128 * chunk, 48 * chunk, 8 * chunk, 16 * chunk};
+	set_sizes(&t, v);
+	struct hdump_heap_usage u;
+	cr_assert_eq(hdump_heap_usage(h, &u), 0, "%s", hdump_error().message);
+	cr_assert_eq(u.max, 1024 * chunk);
+	uint64_t sizes = sh_nth(&t.h, SIZES, 0)->addr;
+	point_sizes_at(&t, sh_nth(&t.h, "java.lang.String", 0)->addr);
+	cr_assert_eq(hdump_heap_usage(h, &u), 0, "%s", hdump_error().message);
+	cr_assert_eq(u.max_source, HDUMP_MAX_HEAP_ISOLATE);
+	cr_assert_eq(u.max, 1024 * chunk);
+	point_sizes_at(&t, sizes);
+	v[0] = 2048 * chunk;
+	set_sizes(&t, v);
+	cr_assert_eq(hdump_heap_usage(h, &u), 0, "%s", hdump_error().message);
+	cr_assert_eq(u.max, 2048 * chunk, "the policy's new maximum");
 	hdump_close(h);
 	sl_free(&t);
 }

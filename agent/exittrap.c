@@ -291,6 +291,8 @@ static size_t collect(struct hd_exittrap *x)
 			if (r == 0)
 				break;
 			got++;
+			if (WIFSTOPPED(status))
+				x->stops++;
 			handle(x, task, status);
 		}
 	}

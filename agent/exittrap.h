@@ -53,6 +53,8 @@ struct hd_exittrap {
 	unsigned what;
 	bool holding;                /* a trap fired: stops are held, not continued */
 	struct exittrap_event ev;    /* the trap, or the end */
+	unsigned long stops;         /* ptrace stops of the target handled so far:
+					what being traced cost it, in round trips */
 };
 
 /* Whether SIGNO is one of the crash signals a trap may stop at (SIGSEGV,

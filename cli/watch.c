@@ -304,6 +304,7 @@ static int add_target(struct watch *x, pid_t pid)
 		wj_u64(&j, "heap_used", hu.used);
 		wj_u64(&j, "heap_max", hu.max);
 		wj_str(&j, "heap_max_source", hdump_max_heap_source_name(hu.max_source));
+		wj_str(&j, "heap_max_rule", hdump_max_heap_source_name(hu.max_rule));
 	} else if (c->heap.set) {
 		struct hdump_error e = hdump_error();
 		emit_error(w, "heap", e.cls, e.message);
@@ -610,9 +611,10 @@ static void sample(struct watch *x, struct watched *w)
 			w->heap_used = hu.used;
 			uint64_t limit = watch_threshold_bytes(&c->heap, hu.max);
 			if (crossed(&w->heap_armed, hu.used, limit)) {
-				snprintf(detail, sizeof detail, "heap used %llu >= %llu (max %llu, %s)",
+				snprintf(detail, sizeof detail, "heap used %llu >= %llu (max %llu, %s, %s)",
 					 (unsigned long long)hu.used, (unsigned long long)limit,
-					 (unsigned long long)hu.max, hdump_max_heap_source_name(hu.max_source));
+					 (unsigned long long)hu.max, hdump_max_heap_source_name(hu.max_source),
+					 hdump_max_heap_source_name(hu.max_rule));
 				fire(x, w, WATCH_T_HEAP, detail, NULL);
 			}
 		}

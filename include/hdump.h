@@ -416,6 +416,11 @@ HDUMP_MUST_CHECK int hdump_trap_release(hdump_trap *tr);
  * state; what a SIGINT or SIGTERM to the client should lead to. */
 void hdump_trap_close(hdump_trap *tr);
 
+/* The ptrace stops of TR's process handled so far (signal deliveries,
+ * thread creations and exits, group-stops; the trap's own): each a round
+ * trip of a target thread to the tracer, the whole cost of being traced. */
+uint64_t hdump_trap_stops(const hdump_trap *tr);
+
 /* ---- Watching a process's memory (hdump watch) ----------------------------
  * Read while the process runs: nothing is stopped, so what is read may be
  * caught mid-change; a read that does not hold together is retried. */
@@ -429,6 +434,13 @@ enum hdump_max_heap_source {
 					    (80) % of physical memory */
 	HDUMP_MAX_HEAP_DEFAULT_CGROUP,   /* the same default of the memory cgroup's
 					    limit, when lower (container support) */
+	HDUMP_MAX_HEAP_ISOLATE,          /* the isolate's own: the maximum its
+					    collection policy computed */
+	HDUMP_MAX_HEAP_IMAGE_OPTION,     /* (max_rule only) the isolate's maximum is
+					    none of the above rules': the image's
+					    built-in runtime options (-R:MaxHeapSize,
+					    -R:MaximumHeapSizePercent) or a value the
+					    program set */
 };
 
 struct hdump_heap_usage {
@@ -439,10 +451,15 @@ struct hdump_heap_usage {
 	enum hdump_max_heap_source max_source;
 	int isolate;               /* the isolate measured: the one using most */
 	unsigned attempts;         /* reads it took (a torn one is read again) */
+	enum hdump_max_heap_source max_rule; /* with max_source ISOLATE: the rule
+				      whose value, aligned down to a heap chunk,
+				      is the isolate's (-Xmx … default-cgroup),
+				      IMAGE_OPTION when none is, UNKNOWN when no
+				      rule could be computed; else max_source */
 };
 
 /* A name for S in reports: "-Xmx", "-XX:MaxHeapSize", "default-physical",
- * "default-cgroup", "unknown". */
+ * "default-cgroup", "isolate", "image-option", "unknown". */
 const char *hdump_max_heap_source_name(enum hdump_max_heap_source s);
 
 /* The Java heap T's isolates use, from their own accounting: the chunk

@@ -31,6 +31,20 @@
 #define MUSL_TCB_SIZE 56u
 #define TCB_SEARCH_MAPPING_MAX (1u << 20) /* the main thread's sits in a small one */
 #define TCB_SEARCH_BYTES_MAX (64u << 20)
+/* The serial GC's collection policy (an image-heap singleton) keeps the
+ * sizes it computed at startup from the runtime options, the command line
+ * and the physical memory in a SizeParameters object it replaces when they
+ * change (GraalVM 22.3 to 25): maxHeapSize, maxYoungSize, initialHeapSize,
+ * initialEdenSize, initialSurvivorSize and (23.1 on) minHeapSize, each a
+ * multiple of the aligned chunk size, the maximum heap the largest. */
+#define POLICY_CLASS "com.oracle.svm.core.genscavenge.AbstractCollectionPolicy"
+#define SIZES_CLASS POLICY_CLASS "$SizeParameters"
+#define MAX_POLICY_SIZE 1024
+#define MAX_POLICY_REFS 32
+#define MAX_SIZES_SIZE 256
+#define SIZES_WORDS_MIN 5
+#define MAX_SUPER_DEPTH 64
+#define MAX_HEAP_LIMIT (1ull << 47) /* x86-64's user address space */
 
 struct root {
 	uint64_t addr;
@@ -41,9 +55,20 @@ struct root {
 
 #define HEAD_PAGES 4 /* pages of the writable image heap holding the head's value */
 
+/* The collection policy object and its reference slots (one of them
+ * holds the current SizeParameters); addr 0: none found. */
+struct policy {
+	uint64_t addr;
+	unsigned size;
+	unsigned nrefs;
+	uint16_t ref[MAX_POLICY_REFS];
+};
+
 struct iso_roots {
 	struct root v[MAX_ROOTS];
 	unsigned n;
+	struct policy policy;
+	uint64_t policy_max; /* the last maximum read from the policy, 0: none yet */
 	/* Where the thread list's head (a static word) was found, once a full
 	 * search found one: later searches look only there. */
 	uint64_t head_page[HEAD_PAGES];
@@ -63,13 +88,47 @@ void heapusage_free(struct heapusage *hu)
 	free(hu);
 }
 
+struct find_roots_ctx {
+	struct iso_roots *r;
+	const struct hd_classes *classes;
+	const struct hd_layout *L;
+};
+
+/* Is CLS AbstractCollectionPolicy or one of its subclasses? */
+static bool is_policy_class(const struct hd_classes *classes, const struct hd_class *cls)
+{
+	for (unsigned depth = 0; cls && depth < MAX_SUPER_DEPTH; depth++) {
+		if (strcmp(cls->name, POLICY_CLASS) == 0)
+			return true;
+		cls = cls->jsuper >= 0 && (size_t)cls->jsuper < classes->n ? &classes->v[cls->jsuper] : NULL;
+	}
+	return false;
+}
+
+/* Records the first collection policy object with its reference slots. */
+static void find_policy(struct find_roots_ctx *x, const struct hd_object *o)
+{
+	const struct hd_class *cls = o->hubinfo.cls;
+	struct policy *p = &x->r->policy;
+	if (p->addr || o->size > MAX_POLICY_SIZE || !is_policy_class(x->classes, cls))
+		return;
+	*p = (struct policy){.addr = o->addr, .size = (unsigned)o->size};
+	for (size_t i = 0; i < cls->nfields && p->nrefs < MAX_POLICY_REFS; i++) {
+		const struct hd_field *f = &cls->fields[i];
+		if (f->type == HD_T_OBJECT && f->slot == HD_SLOT_NONE && f->offset + x->L->ref_size <= o->size)
+			p->ref[p->nrefs++] = (uint16_t)f->offset;
+	}
+}
+
 /* Records an image-heap object of the collector's Space or HeapAllocation
  * classes with its word (non-reference, 8-byte aligned) slots, which is
- * where they keep chunk pointers. */
+ * where they keep chunk pointers, and the collection policy. */
 static int find_root_cb(void *ctx, const struct hd_object *o)
 {
-	struct iso_roots *r = ctx;
+	struct find_roots_ctx *x = ctx;
+	struct iso_roots *r = x->r;
 	const struct hd_class *cls = o->hubinfo.cls;
+	find_policy(x, o);
 	if (!chunks_is_root_class(cls) || r->n >= MAX_ROOTS || o->size > MAX_ROOT_SIZE)
 		return 0;
 	struct root *root = &r->v[r->n];
@@ -89,7 +148,8 @@ static int find_roots(struct live_isolate *iso, hd_memview *mv, struct iso_roots
 	struct hd_walker w;
 	if (hw_init(&w, &iso->L, mv, classes_lookup, &iso->classes) != 0)
 		return -1;
-	int rc = hw_image_objects(&w, find_root_cb, r);
+	struct find_roots_ctx x = {.r = r, .classes = &iso->classes, .L = &iso->L};
+	int rc = hw_image_objects(&w, find_root_cb, &x);
 	hw_fini(&w);
 	return rc;
 }
@@ -473,9 +533,103 @@ const char *hdump_max_heap_source_name(enum hdump_max_heap_source s)
 	case HDUMP_MAX_HEAP_MAX_HEAP_SIZE: return "-XX:MaxHeapSize";
 	case HDUMP_MAX_HEAP_DEFAULT_PHYSICAL: return "default-physical";
 	case HDUMP_MAX_HEAP_DEFAULT_CGROUP: return "default-cgroup";
+	case HDUMP_MAX_HEAP_ISOLATE: return "isolate";
+	case HDUMP_MAX_HEAP_IMAGE_OPTION: return "image-option";
 	case HDUMP_MAX_HEAP_UNKNOWN: break;
 	}
 	return "unknown";
+}
+
+/* Is the 8-byte slot at OFF of CLS's instances a word: all its bytes
+ * primitive Java fields (no header, reference, hash or monitor)? */
+static bool word_slot(const struct hd_layout *L, const struct hd_class *cls, uint32_t off)
+{
+	uint32_t covered = 0;
+	for (size_t i = 0; i < cls->nfields; i++) {
+		const struct hd_field *f = &cls->fields[i];
+		uint32_t size = f->type == HD_T_OBJECT ? L->ref_size : hd_type_size(f->type);
+		if (f->offset >= off + 8 || f->offset + size <= off)
+			continue;
+		if (f->type == HD_T_OBJECT || f->slot != HD_SLOT_NONE || f->offset < off ||
+		    f->offset + size > off + 8)
+			return false;
+		covered += size;
+	}
+	return covered == 8;
+}
+
+/* The maximum heap size a SizeParameters object O holds: its largest word
+ * (an 8-byte aligned slot of primitive fields), if it has at least
+ * SIZES_WORDS_MIN, each a multiple of the chunk size, the largest above
+ * every other and within the address space; else 0. */
+static uint64_t sizes_max(const struct hd_layout *L, hd_memview *mv, const struct hd_object *o)
+{
+	const struct hd_class *cls = o->hubinfo.cls;
+	uint8_t raw[MAX_SIZES_SIZE];
+	if (!cls || strcmp(cls->name, SIZES_CLASS) != 0 || o->size > sizeof raw ||
+	    mv_try_read(mv, o->addr, raw, (size_t)o->size) != 0)
+		return 0;
+	uint64_t max = 0, second = 0;
+	unsigned words = 0;
+	for (uint32_t off = 0; off + 8 <= o->size; off += 8) {
+		if (!word_slot(L, cls, off))
+			continue;
+		uint64_t v = ld_u64(raw + off);
+		if (v % L->chunk_size)
+			return 0;
+		words++;
+		if (v > max) {
+			second = max;
+			max = v;
+		} else if (v > second || v == max) {
+			second = v;
+		}
+	}
+	return words >= SIZES_WORDS_MIN && max > second && max <= MAX_HEAP_LIMIT ? max : 0;
+}
+
+/* The isolate's own maximum heap size: the one its collection policy P
+ * computed, read while the isolate runs (the policy's SizeParameters is
+ * immutable, replaced whole); 0 when it is not found or does not hold
+ * together (a collection may have moved it under the read). */
+static uint64_t isolate_max(const struct live_isolate *iso, hd_memview *mv, const struct policy *p)
+{
+	const struct hd_layout *L = &iso->L;
+	uint8_t obj[MAX_POLICY_SIZE];
+	struct hd_walker w;
+	if (!p->addr || mv_try_read(mv, p->addr, obj, p->size) != 0)
+		return 0;
+	if (hw_init(&w, L, mv, classes_lookup, (void *)&iso->classes) != 0) {
+		hd_error_clear();
+		return 0;
+	}
+	uint64_t max = 0;
+	for (unsigned i = 0; !max && i < p->nrefs; i++) {
+		uint64_t a = lay_ref(L, obj + p->ref[i]);
+		struct hd_object o;
+		if (a && !(a & 7) && hw_decode_at(&w, a, MAX_SIZES_SIZE, &o) == 0)
+			max = sizes_max(L, mv, &o);
+	}
+	hw_fini(&w);
+	hd_error_clear(); /* a slot that led nowhere is no error of the sample */
+	return max;
+}
+
+/* U's maximum: the isolate's own (OWN, 0: not found) where it is known,
+ * else the command line's, else the default rule's; with the rule that
+ * reproduces the isolate's value (the policy aligns it down to a chunk). */
+static void resolve_max(pid_t pid, uint64_t own, uint64_t chunk, struct hdump_heap_usage *u)
+{
+	max_from_cmdline(pid, u);
+	if (!u->max)
+		max_by_default(pid, u);
+	u->max_rule = u->max_source;
+	if (!own)
+		return;
+	if (u->max && u->max - u->max % chunk != own)
+		u->max_rule = HDUMP_MAX_HEAP_IMAGE_OPTION;
+	u->max = own;
+	u->max_source = HDUMP_MAX_HEAP_ISOLATE;
 }
 
 /* Every isolate maps its own copy of the same image heap, so the head
@@ -560,8 +714,13 @@ int hdump_heap_usage(hdump_target *t, struct hdump_heap_usage *u)
 		}
 	}
 	sample_free(&smp);
-	max_from_cmdline(lv->pid, u);
-	if (!u->max)
-		max_by_default(lv->pid, u);
+	/* A read caught in a collection that moves the sizes gives the last
+	 * value read rather than flip to a rule for one sample. */
+	const struct live_isolate *iso = &lv->iso[u->isolate];
+	struct iso_roots *r = &t->heapusage->iso[u->isolate];
+	uint64_t own = isolate_max(iso, lv->proc, &r->policy);
+	if (own)
+		r->policy_max = own;
+	resolve_max(lv->pid, r->policy_max, iso->L.chunk_size, u);
 	return 0;
 }

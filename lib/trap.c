@@ -185,3 +185,8 @@ void hdump_trap_close(hdump_trap *tr)
 	hdump_close(tr->target);
 	free(tr);
 }
+
+uint64_t hdump_trap_stops(const hdump_trap *tr)
+{
+	return tr->x.stops;
+}

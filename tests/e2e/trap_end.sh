@@ -51,9 +51,16 @@ expect_eq ":quit: the REPL's end" "$(waited_status)" "exited 0 core 0"
 # --- SIGINT to the client while it traces: detached, the REPL runs on -------
 waited_repl_start "$V" 0 || exit 1
 trapdump_start "$WORK/int.hprof" both || exit 1
+# A SIGWINCH while traced is one signal-delivery stop at least, which the
+# client counts and tells when it detaches.
+kill -WINCH "$REPL_PID"
+expect_answer "REPL answers after SIGWINCH while traced" '40 + 2' 42
 kill -INT "$TD_PID"
 trapdump_finish
 expect_eq "SIGINT to the trap client: its exit code" "$TD_RC" 14
+stops=$(sed -n 's/^stops=//p' "$TD_OUT")
+[ "${stops:-0}" -ge 1 ] && pass "the trap counted $stops ptrace stops while traced" ||
+	fail "stops counted: '${stops}' ($(cat "$TD_OUT"))"
 expect_eq "SIGINT to the trap client: REPL no longer traced" "$(tracer_of "$REPL_PID")" 0
 expect_running "after the trap client was interrupted"
 expect_answer "REPL answers after the trap client was interrupted" '40 + 2' 42

@@ -9,7 +9,7 @@
  * complete), prints the --json-like summary line "dump objects=N", then
  * releases the process and exits 0.  A process that ends untrapped:
  * "gone status=N", exit 3.  SIGINT/SIGTERM: the trap is closed (the process
- * detached, running on), exit 14.  Every error: its line, its exit code. */
+ * detached, running on), "stops=N" (the ptrace stops it handled), exit 14.  Every error: its line, its exit code. */
 #include "../../include/hdump.h"
 
 #include <errno.h>
@@ -116,6 +116,7 @@ int main(int argc, char **argv)
 		if (hdump_interrupted()) {
 			fprintf(stderr, "trapdump: interrupted by signal %d; process detached\n",
 				hdump_interrupted());
+			printf("stops=%" PRIu64 "\n", hdump_trap_stops(tr));
 			rc = 14;
 			break;
 		}

@@ -168,6 +168,17 @@ static const struct cdesc CLASSES[] = {
 	{"com.oracle.svm.core.genscavenge.HeapAllocation", "java.lang.Object", CK_INSTANCE,
 	 .vtable_len = 7, .only_if = IF_VM_25,
 	 .f = {{'J', "currentChunk"}, {'J', "retainedChunk"}}},
+	/* The serial GC's collection policy and the sizes it computed (its
+	 * words 0 in the image: a test fills them). */
+	{"com.oracle.svm.core.genscavenge.AbstractCollectionPolicy", "java.lang.Object", CK_ABSTRACT,
+	 .vtable_len = 7, .only_if = IF_VM, .f = {{'J', "edenSize"}, {'R', "sizes"}}},
+	{"com.oracle.svm.core.genscavenge.AdaptiveCollectionPolicy",
+	 "com.oracle.svm.core.genscavenge.AbstractCollectionPolicy", CK_INSTANCE, .vtable_len = 7,
+	 .only_if = IF_VM, .f = {{'R', "avgPause"}, {'I', "count"}}},
+	{"com.oracle.svm.core.genscavenge.AbstractCollectionPolicy$SizeParameters", "java.lang.Object",
+	 CK_INSTANCE, .vtable_len = 7, .only_if = IF_VM,
+	 .f = {{'J', "maxHeapSize"}, {'J', "maxYoungSize"}, {'J', "initialHeapSize"},
+	       {'J', "initialEdenSize"}, {'J', "initialSurvivorSize"}, {'J', "minHeapSize"}}},
 	{"com.oracle.svm.core.threadlocal.VMThreadLocalInfo", "java.lang.Object", CK_INSTANCE,
 	 .vtable_len = 7, .only_if = IF_VM,
 	 .f = {{'R', "name"}, {'I', "offset"}, {'I', "sizeInBytes"}, {'I', "maxOffset"}}},
@@ -792,6 +803,12 @@ static void build_vm(struct gen *g)
 	}
 	if (p->companion)
 		new_obj(g, cls_of(g, "com.oracle.svm.core.genscavenge.HeapAllocation"), 0, P_RW);
+	size_t policy = new_obj(g, cls_of(g, "com.oracle.svm.core.genscavenge.AdaptiveCollectionPolicy"), 0,
+				P_RW);
+	size_t sizes = new_obj(g, cls_of(g, "com.oracle.svm.core.genscavenge.AbstractCollectionPolicy$SizeParameters"),
+			       0, P_RW);
+	if (!g->failed)
+		set_ref(g, policy, "sizes", sizes);
 	g->statics_obj = new_obj(g, cls_of(g, "[B"), 64, P_RW);
 }
 

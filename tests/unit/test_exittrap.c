@@ -184,6 +184,9 @@ Test(exittrap, threads_that_come_and_go_are_no_trap)
 	}
 	exittrap_poll(&x, &(struct exittrap_event){0});
 	cr_assert_eq(x.t.n, 1, "exited threads are forgotten (%zu left)", x.t.n);
+	/* Each thread cost three stops: the creator's clone event, the new
+	 * thread's first stop, its exit. */
+	cr_assert_eq(x.stops, 3 * 20, "%lu stops", x.stops);
 	command(&h, DO_EXIT);
 	cr_assert_eq(await_event(&x).kind, EXITTRAP_EXITING);
 	exittrap_detach(&x);
@@ -249,6 +252,9 @@ Test(exittrap, ordinary_signals_pass_through_once_each)
 	int usr2 = -1, winch = -1;
 	cr_assert_eq(sscanf(report, "usr2=%d winch=%d", &usr2, &winch), 2, "%s", report);
 	cr_assert(usr2 >= 1 && usr2 <= 3 && winch >= 1 && winch <= 3, "%s", report);
+	/* One signal-delivery stop for each signal delivered, SIGCHLD's too. */
+	cr_assert(x.stops >= (unsigned long)(usr2 + winch + 1) && x.stops <= 9, "%lu stops, %s", x.stops,
+		  report);
 	exittrap_detach(&x);
 	helper_end(&h);
 }

@@ -4,7 +4,9 @@
  * chains lead to, counted once each and only runtime chunks; a list whose
  * header does not hold together is read again and then refused; a thread
  * list or TLAB chain that loops is followed once; a target not discovered
- * is refused. */
+ * is refused; the maximum heap is the one the isolate's collection policy
+ * computed (its SizeParameters) where that holds together, with the rule
+ * that gives it, else the rule's. */
 #include "../../include/hdump.h"
 #include "../../lib/target.h"
 #include "synthlive.h"
@@ -12,6 +14,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int maps_of(void *ctx, pid_t pid, struct hd_maps *m)
 {
@@ -186,6 +189,8 @@ Test(heapusage, max_source_names)
 	cr_assert_str_eq(hdump_max_heap_source_name(HDUMP_MAX_HEAP_MAX_HEAP_SIZE), "-XX:MaxHeapSize");
 	cr_assert_str_eq(hdump_max_heap_source_name(HDUMP_MAX_HEAP_DEFAULT_PHYSICAL), "default-physical");
 	cr_assert_str_eq(hdump_max_heap_source_name(HDUMP_MAX_HEAP_DEFAULT_CGROUP), "default-cgroup");
+	cr_assert_str_eq(hdump_max_heap_source_name(HDUMP_MAX_HEAP_ISOLATE), "isolate");
+	cr_assert_str_eq(hdump_max_heap_source_name(HDUMP_MAX_HEAP_IMAGE_OPTION), "image-option");
 	cr_assert_str_eq(hdump_max_heap_source_name(HDUMP_MAX_HEAP_UNKNOWN), "unknown");
 }
 
@@ -261,6 +266,155 @@ Test(heapusage, a_thread_leaving_the_list_takes_its_chains_along)
 	cr_assert_eq(hdump_heap_usage(h, &v), 0, "%s", hdump_error().message);
 	cr_assert_eq(v.aligned_chunks, u.aligned_chunks - 2);
 	cr_assert_eq(v.unaligned_chunks, u.unaligned_chunks - 1);
+	hdump_close(h);
+	sl_free(&t);
+}
+
+#define POLICY "com.oracle.svm.core.genscavenge.AdaptiveCollectionPolicy"
+#define SIZES "com.oracle.svm.core.genscavenge.AbstractCollectionPolicy$SizeParameters"
+
+static const char *const size_fields[] = {"maxHeapSize", "maxYoungSize", "initialHeapSize",
+					  "initialEdenSize", "initialSurvivorSize", "minHeapSize"};
+
+/* The synthetic isolate's SizeParameters words set to V (6 of them). */
+static void set_sizes(struct sl_live *t, const uint64_t v[6])
+{
+	uint64_t obj = sh_nth(&t->h, SIZES, 0)->addr;
+	for (size_t i = 0; i < 6; i++)
+		memcpy(sl_ptr(t, obj + sh_field(&t->h, SIZES, size_fields[i])), &v[i], 8);
+}
+
+/* The policy's sizes reference pointed at TO. */
+static void point_sizes_at(struct sl_live *t, uint64_t to)
+{
+	uint64_t at = sh_nth(&t->h, POLICY, 0)->addr + sh_field(&t->h, POLICY, "sizes");
+	uint64_t ref = sh_encode_ref(&t->h, to);
+	memcpy(sl_ptr(t, at), &ref, t->h.p.ref_size);
+}
+
+/* A discovered synthetic target whose /proc files (command line, memory,
+ * cgroup) are this test process's: the default rule is computed from them. */
+static hdump_target *open_as_self(struct sl_live *t, const struct sh_params *p)
+{
+	hdump_target *h = open_discovered(t, p);
+	t->target.pid = getpid();
+	h->live.pid = getpid();
+	return h;
+}
+
+/* GraalVM's default for this process: 80 % of the physical memory or of
+ * the memory cgroup's lower limit, and which of the two. */
+static uint64_t default_rule(enum hdump_max_heap_source *which)
+{
+	struct hdump_memory_usage m;
+	cr_assert_eq(hdump_memory_usage(getpid(), &m), 0, "%s", hdump_error().message);
+	*which = HDUMP_MAX_HEAP_DEFAULT_PHYSICAL;
+	uint64_t physical = (uint64_t)m.mem_total;
+	if (m.cgroup_limit > 0 && (uint64_t)m.cgroup_limit < physical) {
+		physical = (uint64_t)m.cgroup_limit;
+		*which = HDUMP_MAX_HEAP_DEFAULT_CGROUP;
+	}
+	return physical / 100 * 80;
+}
+
+static void check_isolate_max(const struct sh_params *p)
+{
+	struct sl_live t;
+	hdump_target *h = open_as_self(&t, p);
+	uint64_t chunk = h->live.iso[0].L.chunk_size;
+	enum hdump_max_heap_source rule;
+	uint64_t def = default_rule(&rule);
+	/* The policy's sizes as computed from the default rule: the maximum
+	 * aligned down to a chunk. */
+	uint64_t max = def - def % chunk;
+	uint64_t v[6] = {max, max / 3 - max / 3 % chunk, 128 * chunk, 48 * chunk, 8 * chunk, 16 * chunk};
+	set_sizes(&t, v);
+	struct hdump_heap_usage u;
+	cr_assert_eq(hdump_heap_usage(h, &u), 0, "%s: %s", p->name, hdump_error().message);
+	cr_assert_eq(u.max, max, "%s: max %llu", p->name, (unsigned long long)u.max);
+	cr_assert_eq(u.max_source, HDUMP_MAX_HEAP_ISOLATE, "%s", p->name);
+	cr_assert_eq(u.max_rule, rule, "%s: rule %s", p->name, hdump_max_heap_source_name(u.max_rule));
+	/* A maximum no rule gives (built into the image): reported as the
+	 * isolate's, with the image's options as its rule. */
+	v[0] = max + 4 * chunk;
+	set_sizes(&t, v);
+	cr_assert_eq(hdump_heap_usage(h, &u), 0, "%s: %s", p->name, hdump_error().message);
+	cr_assert_eq(u.max, max + 4 * chunk, "%s", p->name);
+	cr_assert_eq(u.max_source, HDUMP_MAX_HEAP_ISOLATE);
+	cr_assert_eq(u.max_rule, HDUMP_MAX_HEAP_IMAGE_OPTION);
+	hdump_close(h);
+	sl_free(&t);
+}
+
+Test(heapusage, isolate_max_ce_22_3) { check_isolate_max(&sh_ce_22_3); }
+Test(heapusage, isolate_max_oracle_21) { check_isolate_max(&sh_oracle_21); }
+Test(heapusage, isolate_max_ce_25) { check_isolate_max(&sh_ce_25); }
+
+/* Sizes that do not hold together, or no SizeParameters where the policy
+ * points: the rule's maximum, unaligned, with the rule as its source. */
+Test(heapusage, a_max_that_does_not_hold_together_is_not_the_isolates)
+{
+	struct sl_live t;
+	hdump_target *h = open_as_self(&t, &sh_ce_25);
+	uint64_t chunk = h->live.iso[0].L.chunk_size;
+	enum hdump_max_heap_source rule;
+	uint64_t def = default_rule(&rule);
+	const uint64_t good[6] = {1024 * chunk, 340 * chunk, 128 * chunk, 48 * chunk, 8 * chunk, 16 * chunk};
+	struct {
+		const char *why;
+		uint64_t v[6];
+	} bad[] = {
+		{"all zero (not computed yet)", {0}},
+		{"a word off the chunk size", {1024 * chunk, 340 * chunk + 8, 128 * chunk, 48 * chunk, 8 * chunk, 16 * chunk}},
+		{"no single largest", {1024 * chunk, 1024 * chunk, 128 * chunk, 48 * chunk, 8 * chunk, 16 * chunk}},
+		{"beyond the address space", {1ull << 50, 340 * chunk, 128 * chunk, 48 * chunk, 8 * chunk, 16 * chunk}},
+	};
+	struct hdump_heap_usage u;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		set_sizes(&t, bad[i].v);
+		cr_assert_eq(hdump_heap_usage(h, &u), 0, "%s: %s", bad[i].why, hdump_error().message);
+		cr_assert_eq(u.max_source, rule, "%s: source %s", bad[i].why,
+			     hdump_max_heap_source_name(u.max_source));
+		cr_assert_eq(u.max, def, "%s", bad[i].why);
+		cr_assert_eq(u.max_rule, rule, "%s", bad[i].why);
+	}
+	/* Good sizes, but the policy's reference leads to another object (a
+	 * String), or to nothing. */
+	set_sizes(&t, good);
+	point_sizes_at(&t, sh_nth(&t.h, "java.lang.String", 0)->addr);
+	cr_assert_eq(hdump_heap_usage(h, &u), 0, "%s", hdump_error().message);
+	cr_assert_eq(u.max_source, rule, "a String taken for the sizes");
+	cr_assert_eq(u.max, def);
+	point_sizes_at(&t, 0);
+	cr_assert_eq(hdump_heap_usage(h, &u), 0, "%s", hdump_error().message);
+	cr_assert_eq(u.max_source, rule);
+	hdump_close(h);
+	sl_free(&t);
+}
+
+/* Once read, the isolate's maximum stays the source when a later read
+ * does not hold together (the sizes moved by a collection under it), and
+ * follows the policy when it changes. */
+Test(heapusage, the_isolates_max_survives_a_torn_read)
+{
+	struct sl_live t;
+	hdump_target *h = open_as_self(&t, &sh_oracle_21);
+	uint64_t chunk = h->live.iso[0].L.chunk_size;
+	uint64_t v[6] = {1024 * chunk, 340 * chunk, 128 * chunk, 48 * chunk, 8 * chunk, 16 * chunk};
+	set_sizes(&t, v);
+	struct hdump_heap_usage u;
+	cr_assert_eq(hdump_heap_usage(h, &u), 0, "%s", hdump_error().message);
+	cr_assert_eq(u.max, 1024 * chunk);
+	uint64_t sizes = sh_nth(&t.h, SIZES, 0)->addr;
+	point_sizes_at(&t, sh_nth(&t.h, "java.lang.String", 0)->addr);
+	cr_assert_eq(hdump_heap_usage(h, &u), 0, "%s", hdump_error().message);
+	cr_assert_eq(u.max_source, HDUMP_MAX_HEAP_ISOLATE);
+	cr_assert_eq(u.max, 1024 * chunk);
+	point_sizes_at(&t, sizes);
+	v[0] = 2048 * chunk;
+	set_sizes(&t, v);
+	cr_assert_eq(hdump_heap_usage(h, &u), 0, "%s", hdump_error().message);
+	cr_assert_eq(u.max, 2048 * chunk, "the policy's new maximum");
 	hdump_close(h);
 	sl_free(&t);
 }

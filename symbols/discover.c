@@ -292,8 +292,14 @@ static int each_object_counted(struct disc *d, hd_object_fn fn, void *ctx, uint6
 	if (interrupted(d))
 		return -1;
 	struct pass p = {.fn = fn, .ctx = ctx, .d = d};
+	/* The layout stays fixed during a walk, and so does each hub's answer:
+	 * it is cached. */
 	if (hw_init(&p.w, &d->L, d->mv, probe_lookup, d) != 0)
 		return -1;
+	if (hw_cache_hubs(&p.w) != 0) {
+		hw_fini(&p.w);
+		return -1;
+	}
 	p.w.in_image_heap = true;
 	int rc = hw_image_chunks(&p.w, pass_chunk_cb, &p);
 	if (walked)

@@ -1,6 +1,7 @@
 #include "exe.h"
 
 #include "../symbols/discover.h"
+#include "../symbols/imageobjs.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,9 @@ int exe_dump(struct exe *x, const struct hdump_options *o, const struct hdump_si
 		.L = &x->L, .classes = &x->classes, .mv = x->mv, .chunks = image_chunks,
 		.statics = &x->statics, .threads = o->threads,
 	};
+	/* The dump does not read the image objects' index (discovery's): its
+	 * memory is the writer's now. */
+	imageobjs_free(&x->naming.objs);
 	struct dump_session s;
 	session_begin(&s, o, sink, ev);
 	s.attempts = 1;

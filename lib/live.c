@@ -67,6 +67,10 @@ static int name_fields(struct live *lv, const char *jdk_dir, FILE *log)
 			.mv = lv->local, .L = &li->L, .classes = &li->classes,
 			.objs = &li->naming.objs, .log = i ? NULL : log}) != 0)
 			return -1;
+		/* Only the first isolate's index serves later (the code info):
+		 * the others' go now, before the peak of discovery. */
+		if (i > 0)
+			imageobjs_free(&li->naming.objs);
 	}
 	return 0;
 }
@@ -140,6 +144,8 @@ int live_discover(struct live *lv, const struct hd_events *ev, const char *jdk_d
 	if (rc != 0 || threadlocals_discover(lv->local, &first->L, &first->classes, &lv->tl) != 0 ||
 	    find_codeinfo(lv, first, ev) != 0)
 		return -1;
+	/* The dump needs neither the image heap's bytes nor its object index. */
+	imageobjs_free(&first->naming.objs);
 	elfimage_drop_pages(lv->img);
 	lv->proc = lv->ops->open_memory(lv->ops_ctx, lv->pid);
 	return lv->proc ? 0 : -1;

@@ -292,8 +292,14 @@ static int each_object_counted(struct disc *d, hd_object_fn fn, void *ctx, uint6
 	if (interrupted(d))
 		return -1;
 	struct pass p = {.fn = fn, .ctx = ctx, .d = d};
+	/* The layout stays fixed during a walk, and so does each hub's answer:
+	 * it is cached. */
 	if (hw_init(&p.w, &d->L, d->mv, probe_lookup, d) != 0)
 		return -1;
+	if (hw_cache_hubs(&p.w) != 0) {
+		hw_fini(&p.w);
+		return -1;
+	}
 	p.w.in_image_heap = true;
 	int rc = hw_image_chunks(&p.w, pass_chunk_cb, &p);
 	if (walked)
@@ -590,9 +596,15 @@ static int find_names(struct disc *d)
 	return hd_fail(HD_E_LAYOUT, "the Class hub does not reference its name String");
 }
 
-/* Finds String.hash (an i32 equal to the Java hash of the text; image strings
- * have it precomputed) and String.coder (a byte, 1 only for UTF-16 text). */
-static int find_string_fields(struct disc *d)
+/* An image String's text, read once for every candidate offset. */
+struct text {
+	const uint8_t *b; /* NULL: the value did not read */
+	uint32_t n;       /* bytes */
+	int32_t latin1;   /* Java hash of the bytes as Latin-1, for odd n >= 3 */
+};
+
+/* find_string_fields over the strings' texts T. */
+static int string_fields_from(struct disc *d, const struct text *t)
 {
 	struct hd_layout *L = &d->L;
 	int32_t senc;
@@ -609,15 +621,10 @@ static int find_string_fields(struct disc *d)
 			continue;
 		unsigned hits = 0, tried = 0;
 		for (size_t i = 0; i < d->strings.n; i++) {
-			uint32_t n;
-			int coder;
-			const uint8_t *b = string_bytes(d, d->strings.v[i], &n, &coder);
-			if (!b)
+			if (!t[i].b || t[i].n % 2 == 0 || t[i].n < 3)
 				continue;
-			if (n % 2 == 0 || n < 3)
-				continue; /* odd byte counts are certainly Latin-1 */
 			tried++;
-			if ((int32_t)ld_u32(at(d, d->strings.v[i], size) + off) == java_hash(b, n, false))
+			if ((int32_t)ld_u32(at(d, d->strings.v[i], size) + off) == t[i].latin1)
 				hits++;
 		}
 		if (tried && hits * 10 >= tried * 9 && hits > best_hits) {
@@ -642,9 +649,8 @@ static int find_string_fields(struct disc *d)
 		for (size_t i = 0; i < d->strings.n && ok; i++) {
 			uint64_t s = d->strings.v[i];
 			uint8_t c = at(d, s, size)[off];
-			uint32_t n;
-			int unused;
-			const uint8_t *b = string_bytes(d, s, &n, &unused);
+			const uint8_t *b = t[i].b;
+			uint32_t n = t[i].n;
 			if (!b)
 				continue;
 			if (c > 1 || (c == 1 && n % 2)) {
@@ -674,6 +680,26 @@ static int find_string_fields(struct disc *d)
 	note(d, "String hash@%d coder@%d (%u UTF-16 strings confirm it), %zu image strings",
 	     L->str_hash, L->str_coder, best_utf16, d->strings.n);
 	return 0;
+}
+
+/* Finds String.hash (an i32 equal to the Java hash of the text; image strings
+ * have it precomputed) and String.coder (a byte, 1 only for UTF-16 text). */
+static int find_string_fields(struct disc *d)
+{
+	struct text *t = malloc((d->strings.n + 1) * sizeof *t);
+	if (!t)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < d->strings.n; i++) {
+		int coder;
+		struct text *x = &t[i];
+		x->n = 0;
+		x->b = string_bytes(d, d->strings.v[i], &x->n, &coder);
+		/* odd byte counts are certainly Latin-1 */
+		x->latin1 = x->b && x->n % 2 && x->n >= 3 ? java_hash(x->b, x->n, false) : 0;
+	}
+	int rc = string_fields_from(d, t);
+	free(t);
+	return rc;
 }
 
 /* ---- Stage 4: reference maps -------------------------------------------- */

@@ -586,9 +586,11 @@ static bool reproduces(const struct fp_run *r, const struct fp_node *n, bool mon
 	return m->hash == FP_HASH_FIXED || hash == c->idhash_off;
 }
 
+/* Most classes keep one or two layouts of several hundred bytes each, and
+ * every class's stay until the run ends: the vector starts small. */
 static int add_node(struct fp_class *p, const struct fp_node *n, size_t *cap)
 {
-	if (hd_grow(&p->nodes, cap, p->nnodes, sizeof *p->nodes, 16) != 0)
+	if (hd_grow(&p->nodes, cap, p->nnodes, sizeof *p->nodes, 1) != 0)
 		return -1;
 	p->nodes[p->nnodes++] = *n;
 	return 0;

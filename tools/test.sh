@@ -10,11 +10,25 @@ cd "$(dirname "$0")/.."
 tools/deps.sh
 tools/check-layers.sh
 tools/check-tests.sh
-tools/check-aarch64.sh
+# Steps that keep one core busy, or leave it idle now and then, share the
+# machine with the next step; none is left running when this script ends.
+pending=()
+trap 'for p in "${pending[@]}"; do wait "$p" 2>/dev/null || true; done' EXIT
+# The aarch64 check compiles one file after another: the build takes the
+# other core.
+tools/check-aarch64.sh &
+pending+=($!)
 tools/build.sh
+wait "${pending[0]}"
 tests/fetch-pkl.sh >/dev/null
+# The ASan build runs at the lowest priority while the tests run: they leave
+# a core idle now and then (a REPL reading its next expression, a test
+# polling a state, a process starting), which the build fills and hardly
+# slows them; what is left of it runs at full speed once they are done.
+nice -n 19 tools/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug &
+pending+=($!)
 meson test -C build --print-errorlogs --num-processes 2
-tools/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+wait "${pending[1]}"
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
 	meson test -C build-asan --suite unit --print-errorlogs --num-processes 2
 # One closing line over both runs, counted from meson's own logs.

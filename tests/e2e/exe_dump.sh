@@ -25,10 +25,15 @@ grep -qx 'string_found=java.lang.String 1' "$WORK/check" && pass "Latin-1 string
 grep -qx 'string_found=-∞ 1' "$WORK/check" && pass "UTF-16 string -∞" || fail "UTF-16 string -∞ not found"
 [ "$(kv "$WORK/check" strings_utf16)" -gt 0 ] && pass "UTF-16 strings present" || fail "no UTF-16 strings"
 
-# Written by one thread or by several, the dump holds the same objects.
+# Written by one thread or by several, the dump holds the same objects
+# (both judged in one run of the checker).
 for t in 1 5; do
 	"$HDUMP" --exe "$bin" --threads "$t" -o "$WORK/t$t.hprof" || fail "--threads $t: exit $?"
-	"$CHECK" --histo 100000 "$WORK/t$t.hprof" >"$WORK/check$t" || true
+done
+"$CHECK" --histo 100000 "$WORK/t1.hprof" "$WORK/t5.hprof" >"$WORK/checks" || true
+for t in 1 5; do
+	check_block $((t == 1 ? 1 : 2)) "$WORK/checks" >"$WORK/check$t"
+	expect_eq "--threads $t: judged" "$(kv "$WORK/check$t" file)" "$WORK/t$t.hprof"
 	expect_eq "--threads $t: problems" "$(kv "$WORK/check$t" problems)" none
 	expect_eq "--threads $t: instances" "$(kv "$WORK/check$t" instances)" "$objects"
 	rm -f "$WORK/t$t.hprof"

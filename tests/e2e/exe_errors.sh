@@ -106,7 +106,9 @@ rm -f existing.hprof
 
 # Random corruption: flip bytes in the image heap's structural first
 # megabytes (chunk headers, hubs, small objects).  Either hdump refuses with
-# the layout error and writes nothing, or its dump validates.
+# the layout error and writes nothing, or its dump validates (the dumps are
+# judged together after the loop, in one run of the checker).
+dumped=()
 for seed in $(seq 1 12); do
 	cp "$bin" img
 	python3 - img "$heap_off" "$seed" <<'PY'
@@ -121,13 +123,7 @@ PY
 	rc=0
 	timeout 120 "$HDUMP" --exe img -o fuzz.hprof 2>err >/dev/null || rc=$?
 	case $rc in
-	0)
-		if "$CHECK" fuzz.hprof >check 2>&1 && [ "$(kv check dangling)" = 0 ]; then
-			pass "fuzz seed $seed: dump validates"
-		else
-			fail "fuzz seed $seed: dump does not validate"
-		fi
-		;;
+	0) mv fuzz.hprof "fuzz$seed.hprof" && dumped+=("$seed") ;;
 	7)
 		[ ! -e fuzz.hprof ] && [ -z "$(ls -A | grep '\.tmp$' || true)" ] &&
 			pass "fuzz seed $seed: refused ($(cut -c1-80 err))" ||
@@ -137,4 +133,20 @@ PY
 	esac
 	rm -f fuzz.hprof img
 done
+if [ ${#dumped[@]} -gt 0 ]; then
+	files=()
+	for seed in "${dumped[@]}"; do files+=("fuzz$seed.hprof"); done
+	"$CHECK" "${files[@]}" >checks 2>&1 || true
+	k=0
+	for seed in "${dumped[@]}"; do
+		k=$((k + 1))
+		check_block "$k" checks >check
+		if [ "$(kv check file)" = "$WORK/fuzz$seed.hprof" ] && [ "$(kv check status)" = 0 ] &&
+			[ "$(kv check dangling)" = 0 ]; then
+			pass "fuzz seed $seed: dump validates"
+		else
+			fail "fuzz seed $seed: dump does not validate"
+		fi
+	done
+fi
 finish

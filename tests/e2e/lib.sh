@@ -129,3 +129,7 @@ check_naming() {
 	[ "$(kv "$out" static_fields)" -gt 0 ] && pass "$name: $(kv "$out" static_fields) static fields in $(kv "$out" classes_with_statics) classes ($(kv "$out" static_caches_checked) boxing caches checked)" ||
 		fail "$name: no static fields"
 }
+
+# check_block N OUT: the N-th file's block (from 1) in the output of one
+# hprof-check run over several files (each block starts with its file= line).
+check_block() { awk -v n="$1" '/^file=/ { k++ } k == n' "$2"; }

@@ -61,7 +61,6 @@ target_state "$REPL_PID" >before
 	fail "fork dump: exit $? ($(cat err))"
 grep -q 'target stopped for [0-9]* ms (fork [0-9]*)' err && pass "fork dump reports its pause" ||
 	fail "no pause report: $(cat err)"
-check_marker_dump "fork snapshot" fresh.hprof fresh.json
 target_state "$REPL_PID" >after
 same_state "one fork dump"
 expect_eq "no child left" "$(children "$REPL_PID")" 0
@@ -72,7 +71,7 @@ for i in 1 2 3; do
 done
 "$HDUMP" -p "$REPL_PID" --snapshot=fork -o old.hprof --json >old.json 2>err ||
 	fail "fork dump after GCs: exit $? ($(cat err))"
-check_marker_dump "fork snapshot after GCs" old.hprof old.json
+check_marker_dumps "fork snapshot" fresh.hprof fresh.json "fork snapshot after GCs" old.hprof old.json
 expect_answer "markers intact" "$MARKERS_FORCE" "$MARKERS_SUM"
 
 # Dumps in a row: nothing accumulates in the target.  Thirty show a leak of

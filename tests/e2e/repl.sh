@@ -72,21 +72,48 @@ MARKERS_EXPR='markers = new Listing { for (i in IntSeq(0, 9999)) { "hdumpmarker-
 MARKERS_FORCE='markers.toList().fold(0, (acc, s) -> acc + s.length)'
 MARKERS_SUM=158890
 
+# The checker's options that list the markers and whether each is reachable.
+MARKERS_CHECK=(--dump-strings-matching '^hdumpmarker-[0-9]+$' --reachable-strings)
+
 # check_marker_dump NAME FILE SUMMARY [unreachable]: the library's verdict on FILE, and the
 # marker truth (after MARKERS_EXPR was evaluated) against hdump's --json SUMMARY.
 check_marker_dump() {
-	local name=$1 file=$2 objects
+	"$CHECK" "${MARKERS_CHECK[@]}" "$2" >"$WORK/check" || true
+	judge_marker_check "$1" "$WORK/check" "$3" "${4:-reachable}"
+}
+
+# check_marker_dumps NAME FILE SUMMARY [NAME FILE SUMMARY...]: check_marker_dump
+# of several dumps (markers reachable in each), all judged in one run of the
+# checker: one JVM start and warm-up instead of one per dump.  The dumps are
+# taken first, then judged together.
+check_marker_dumps() {
+	local files=() i
+	for ((i = 2; i <= $#; i += 3)); do files+=("${!i}"); done
+	"$CHECK" "${MARKERS_CHECK[@]}" "${files[@]}" >"$WORK/checks" || true
+	i=0
+	while [ $# -ge 3 ]; do
+		i=$((i + 1))
+		check_block "$i" "$WORK/checks" >"$WORK/check"
+		expect_eq "$1: judged" "$(kv "$WORK/check" file)" "$(realpath -s "$2")"
+		judge_marker_check "$1" "$WORK/check" "$3" reachable
+		shift 3
+	done
+}
+
+# judge_marker_check NAME CHECK_OUTPUT SUMMARY reachable|unreachable: the
+# checker's output on a dump against the marker truth and hdump's SUMMARY.
+judge_marker_check() {
+	local name=$1 out=$2 objects
 	objects=$(sed -n 's/.*"objects":\([0-9]*\).*/\1/p' "$3")
-	"$CHECK" --dump-strings-matching '^hdumpmarker-[0-9]+$' --reachable-strings "$file" >"$WORK/check" || true
-	expect_eq "$name: library opens it" "$(kv "$WORK/check" library)" ok
-	expect_eq "$name: problems" "$(kv "$WORK/check" problems)" none
-	expect_eq "$name: dangling references" "$(kv "$WORK/check" dangling)" 0
-	expect_eq "$name: objects without a class" "$(kv "$WORK/check" classless)" 0
-	expect_eq "$name: instances == objects walked" "$(kv "$WORK/check" instances)" "$objects"
-	grep '^string_reachable=' "$WORK/check" >"$WORK/markers" || true
+	expect_eq "$name: library opens it" "$(kv "$out" library)" ok
+	expect_eq "$name: problems" "$(kv "$out" problems)" none
+	expect_eq "$name: dangling references" "$(kv "$out" dangling)" 0
+	expect_eq "$name: objects without a class" "$(kv "$out" classless)" 0
+	expect_eq "$name: instances == objects walked" "$(kv "$out" instances)" "$objects"
+	grep '^string_reachable=' "$out" >"$WORK/markers" || true
 	expect_eq "$name: marker strings" "$(wc -l <"$WORK/markers")" 10000
 	# A process dumped after its main returned (an exit trap) holds them unreachable.
-	[ "${4:-reachable}" = reachable ] &&
+	[ "$4" = reachable ] &&
 		expect_eq "$name: reachable markers" "$(grep -c '^string_reachable=1 ' "$WORK/markers")" 10000
 	expect_eq "$name: distinct marker ids 0..9999" \
 		"$(sed 's/.*hdumpmarker-//' "$WORK/markers" | sort -n | uniq | awk 'NR-1==$1' | wc -l)" 10000

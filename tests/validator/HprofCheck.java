@@ -17,8 +17,11 @@
  *     ourselves is the only way to *count* those defects, and it also lets us
  *     print hints when the library refuses the file altogether.
  *
- * Usage: java -cp <heap jar>:<classes> HprofCheck [options] FILE.hprof
- * (normally via the "hprof-check" wrapper next to this file).
+ * Usage: java -cp <heap jar>:<classes> HprofCheck [options] FILE.hprof...
+ * (normally via the "hprof-check" wrapper next to this file).  Several files
+ * are checked one after the other with the same options, each from scratch
+ * (its own library heap, raw scan and counters): one JVM start and warm-up
+ * serve them all.
  *
  *   --histo N                  histo=<count> <bytes> <class name>, top N by count
  *   --strings-prefix P         strings_prefix_count=N, strings_prefix_distinct=N
@@ -48,7 +51,8 @@
  *                              stack_frames, stack_frames_real, java_frame_roots,
  *                              java_frame_roots_tied, java_frame_roots_without_thread
  *
- * Output is "key=value", one per line, in this order:
+ * Output is "key=value", one per line, in this order (one such block per
+ * file, in the order given, each starting with its file= line):
  *   file, [library view] classes, instances, gcroots, gcroot_kind=<kind> <n>...,
  *   gcroots_dangling, has_java_lang_Class, gc_root_path_support
  *   (hotspot|svm|none), [option output], has_java_lang_String, strings,
@@ -61,11 +65,12 @@
  *   (+classless_example=), dangling_static, size_mismatch, duplicate_ids,
  *   class_without_load_class, unresolved_class_names, unresolved_field_names,
  *   bad_super, prim_array_class_missing, instances_match_records,
- *   library=ok|failed, [error=<one line>], problems=none|name:count,...
+ *   library=ok|failed, [error=<one line>], problems=none|name:count,...,
+ *   status=<the exit status below, of this file alone>
  * If the library fails, its keys are missing and the raw keys are computed
  * against our own id set instead (hints only).
  *
- * Exit: 0 = opened and problems=none; 1 = opened but some problem counter is
+ * Exit (with several files, the highest of theirs): 0 = opened and problems=none; 1 = opened but some problem counter is
  * non-zero (dangling, classless, and the structural checks listed in
  * RawScan.report(); with --naming also wrong names and wrong values of known
  * JDK classes, with --stacks java frame roots of no thread); 2 = the library
@@ -149,7 +154,8 @@ public final class HprofCheck {
     boolean reachableStrings = false;
     boolean naming = false;
     boolean stacks = false;
-    String file = null;
+    final List<String> files = new ArrayList<>();
+    String file = null; // the one being checked
 
     final PrintStream out = new PrintStream(new BufferedOutputStream(System.out, 1 << 16), false,
             StandardCharsets.UTF_8);
@@ -170,26 +176,40 @@ public final class HprofCheck {
     }
 
     public static void main(String[] args) {
-        HprofCheck c = new HprofCheck();
-        int rc;
-        try {
+        List<String> files = new ArrayList<>();
+        {
+            HprofCheck c = new HprofCheck();
             if (!c.parseArgs(args)) {
                 System.err.println(USAGE);
                 System.exit(2);
             }
-            rc = c.run();
-        } catch (Throwable t) {
-            c.kv("error", oneLine(t));
-            rc = 2;
+            files.addAll(c.files);
         }
-        c.out.flush();
-        System.exit(rc);
+        int worst = 0;
+        for (String f : files) {
+            // A fresh checker per file: no counter, problem or library state
+            // of one file can leak into the verdict on the next.
+            HprofCheck c = new HprofCheck();
+            c.parseArgs(args);
+            c.file = f;
+            int rc;
+            try {
+                rc = c.run();
+            } catch (Throwable t) {
+                c.kv("error", oneLine(t));
+                rc = 2;
+            }
+            c.kv("status", rc);
+            c.out.flush();
+            worst = Math.max(worst, rc);
+        }
+        System.exit(worst);
     }
 
     static final String USAGE =
         "usage: HprofCheck [--histo N] [--strings-prefix P] [--string-equals S]...\n"
         + "                  [--class-names] [--dump-strings-matching REGEX [--reachable-strings]] [--unreachable]\n"
-        + "                  [--naming] [--stacks] FILE.hprof";
+        + "                  [--naming] [--stacks] FILE.hprof...";
 
     boolean parseArgs(String[] args) {
         for (int i = 0; i < args.length; i++) {
@@ -231,11 +251,11 @@ public final class HprofCheck {
                 case "--help":
                     return false;
                 default:
-                    if (a.startsWith("--") || file != null) return false;
-                    file = a;
+                    if (a.startsWith("--")) return false;
+                    files.add(a);
             }
         }
-        return file != null;
+        return !files.isEmpty();
     }
 
     static String oneLine(Throwable t) {
@@ -249,11 +269,11 @@ public final class HprofCheck {
 
     int run() throws Exception {
         File dump = new File(file).getAbsoluteFile();
+        kv("file", dump);
         if (!dump.isFile()) {
             kv("error", "no such file: " + dump);
             return 2;
         }
-        kv("file", dump);
 
         // HeapFactory.createHeap(f) keeps an index in "<f>.hwcache/" next to the
         // dump and *reuses* it on the next open if only the header timestamp

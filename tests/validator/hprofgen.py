@@ -4,6 +4,7 @@ VisualVM's heap library treats edge cases hdump might produce).
 
     hprofgen.py list                 # scenario names, expected exit, comment
     hprofgen.py SCENARIO OUT.hprof   # write one scenario
+    hprofgen.py all DIR              # write every scenario as DIR/SCENARIO.hprof
 
 Everything is big-endian per the HPROF spec.  Scenarios start from a small
 "base" heap that is valid and self-consistent, then break exactly one thing,
@@ -698,6 +699,11 @@ def main(argv):
     if len(argv) == 2 and argv[1] == 'list':
         for name, (_, rc, comment) in SCENARIOS.items():
             print('%s %d %s' % (name, rc, comment))
+        return 0
+    if len(argv) == 3 and argv[1] == 'all':
+        for name, (gen, _, _) in SCENARIOS.items():
+            with open('%s/%s.hprof' % (argv[2], name), 'wb') as f:
+                f.write(gen())
         return 0
     if len(argv) != 3 or argv[1] not in SCENARIOS:
         sys.stderr.write(__doc__)

@@ -43,6 +43,36 @@ expect() {
 
 value() { sed -n "s/^$2=//p" "$work/$1.out" | head -1; }
 
+# run_all OPTION... -- NAME:RC:FILE...: one checker run judges every FILE
+# with the OPTIONs (a JVM start per file would be most of the self-test's
+# time); each file's block goes to NAME.out, its status= line must be RC,
+# and the run's exit status is the worst of theirs.
+run_all() {
+    local opts=() spec name want worst=0 i=0
+    while [ "$1" != -- ]; do opts+=("$1"); shift; done
+    shift
+    local files=()
+    for spec in "$@"; do files+=("${spec#*:*:}"); done
+    "$check" "${opts[@]}" "${files[@]}" >"$work/all.out" 2>"$work/all.err"
+    local rc=$?
+    for spec in "$@"; do
+        i=$((i + 1))
+        name=${spec%%:*}
+        want=${spec#*:}
+        want=${want%%:*}
+        [ "$want" -gt "$worst" ] && worst=$want
+        awk -v n="$i" '/^file=/ { k++ } k == n' "$work/all.out" >"$work/$name.out"
+        expect "$name" "file=${files[i - 1]}"
+        expect "$name" "status=$want"
+    done
+    if [ "$rc" = "$worst" ]; then
+        pass "${#files[@]} files in one run: exit $rc, the worst status"
+    else
+        fail "${#files[@]} files in one run: exit $rc, expected $worst"
+        sed 's/^/    /' "$work/all.err" | head -20
+    fi
+}
+
 # ---------------------------------------------------------------------------
 # 1. A real heap dump written by HotSpot itself.
 #
@@ -122,10 +152,17 @@ fi
 
 # ---------------------------------------------------------------------------
 # 2. Crafted files: every scenario must give its expected exit status.
+python3 "$gen" all "$work" || fail "hprofgen all failed"
+crafted=()
 while read -r name rc comment; do
-    python3 "$gen" "$name" "$work/$name.hprof" || { fail "$name: hprofgen failed"; continue; }
-    run "$name" "$rc" "$work/$name.hprof"
+    [ -f "$work/$name.hprof" ] || { fail "$name: hprofgen wrote no file"; continue; }
+    crafted+=("$name:$rc:$work/$name.hprof")
 done < <(python3 "$gen" list)
+run_all -- "${crafted[@]}"
+# ...and one of each status on its own: the exit status is the file's.
+run alone_valid 0 "$work/valid.hprof"
+run alone_dangling 1 "$work/minimal_dangling.hprof"
+run alone_unparsable 2 "$work/zero_length_segment.hprof"
 
 # ...and the specific findings that make them fail (or not).
 expect minimal_dangling 'dangling=1'
@@ -167,7 +204,12 @@ expect utf16_string_no_StringUTF16 'problems=utf16_strings_without_StringUTF16_c
 
 # Names: counted by whether they hold '@' (hdump's kind@offset form), judged
 # against the JDK's field table by name, type and value.
-run named 0 "$work/named_jdk.hprof" --naming
+# Judged with --naming in one run: named_jdk, its wrong twin, the base heap
+# (named_jdk_wrong exits 0 without --naming, above: names are judged only
+# when asked) and the boxing caches.
+run_all --naming -- named:0:"$work/named_jdk.hprof" named_wrong:1:"$work/named_jdk_wrong.hprof" \
+    valid_named:0:"$work/valid.hprof" caches:0:"$work/box_caches.hprof" \
+    caches_wrong:1:"$work/box_caches_wrong.hprof"
 # Slotted names its identity hash and padding as slots (<hash>, <pad>), and
 # counts as named; BadSlot's int <monitor> is no slot, so it does not.
 expect named 'naming_instances=12'
@@ -186,8 +228,6 @@ done
 expect named 'naming_values_checked=15'
 expect named 'wrong_values=0'
 expect named 'problems=none'
-# named_jdk_wrong exits 0 without --naming (above): names are judged only when asked.
-run named_wrong 1 "$work/named_jdk_wrong.hprof" --naming
 expect named_wrong 'known_class=java.util.HashMap fields_ok=0 missing=none unexpected=foo wrong_type=none synthetic=none'
 expect named_wrong 'known_class=java.util.ArrayList fields_ok=0 missing=none unexpected=none wrong_type=size:long synthetic=none'
 expect named_wrong 'wrong_values=4'
@@ -198,23 +238,21 @@ expect named_wrong 'wrong_value_example=java.util.ArrayList#40010 elementData ho
 expect named_wrong 'problems=naming_wrong_names:2,naming_wrong_values:4'
 # The base heap's classes are not all named by the JDK's table: Holder has
 # real names, nothing is synthetic; known classes absent from a dump are not listed.
-run valid_named 0 "$work/valid.hprof" --naming
 expect valid_named 'naming_all_real_pct=100.0'
 if grep -q '^known_class=java.util.HashMap ' "$work/valid_named.out"; then fail "valid_named: absent class listed"; else pass "valid_named: absent classes not listed"; fi
 
 # Boxing caches held by statics: element k boxes -128 + k.
-run caches 0 "$work/box_caches.hprof" --naming
 expect caches 'static_caches_checked=1'
 expect caches 'naming_values_checked=259'
 expect caches 'wrong_values=0'
-run caches_wrong 1 "$work/box_caches_wrong.hprof" --naming
 expect caches_wrong 'static_caches_checked=2'
 expect caches_wrong 'wrong_values=2'
 expect caches_wrong 'wrong_value_example=java.lang.Long[]#70000 java.lang.Byte$ByteCache.cache is a java.lang.Long[]'
 expect caches_wrong 'wrong_value_example=java.lang.Long#70020 java.lang.Long$LongCache.cache[3] boxes 7, not -125'
 
 # Threads: the library's stack traces and frame roots.
-run stacks 0 "$work/stacks.hprof" --stacks
+run_all --stacks -- stacks:0:"$work/stacks.hprof" stacks_orphan:1:"$work/stacks_frame_of_no_thread.hprof" \
+    stacks_unnamed:0:"$work/valid.hprof"
 expect stacks 'threads=2'
 expect stacks 'thread=main frames=2 real_frames=2 top=Main.run'
 expect stacks 'thread=worker frames=1 real_frames=0 top=none'
@@ -222,9 +260,7 @@ expect stacks 'threads_with_real_frame=1'
 expect stacks 'java_frame_roots=2'
 expect stacks 'java_frame_roots_tied=1'
 expect stacks 'java_frame_roots_without_thread=0'
-run stacks_orphan 1 "$work/stacks_frame_of_no_thread.hprof" --stacks
 expect stacks_orphan 'problems=java_frame_roots_without_thread:1'
-run stacks_unnamed 0 "$work/valid.hprof" --stacks
 expect stacks_unnamed 'threads=0'
 
 run valid_opts 0 "$work/valid.hprof" --class-names --string-equals hello-hprofgen --strings-prefix hello \

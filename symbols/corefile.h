@@ -35,6 +35,9 @@ struct core_segment {
 	bool r, w, x;
 	int file;               /* index in files, -1: anonymous */
 	uint64_t file_offset;   /* of VADDR in that file */
+	bool from_note;         /* no PT_LOAD: a mapping only NT_FILE names (gcore
+				   leaves unmodified file mappings out of its
+				   headers; the kernel lists every mapping) */
 };
 
 /* One NT_FILE entry: a mapping of a file. */
@@ -47,7 +50,7 @@ struct hd_corefile {
 	int fd;
 	uint64_t size;         /* of the file: what lies past it is missing */
 	struct core_segment *segs; /* ascending, not overlapping */
-	size_t nsegs;
+	size_t nsegs, segs_cap;
 	struct core_filemap *files;
 	size_t nfiles;
 	char *names;           /* the NT_FILE note's names */
@@ -57,6 +60,8 @@ struct hd_corefile {
 	char comm[17];         /* its name, "" when absent */
 	uint64_t entry;        /* AT_ENTRY, 0 when absent */
 	bool x86_64;           /* whether the registers could be read */
+	bool marks_inaccessible; /* some segment is not readable: a kernel core
+				    (gcore writes every mapping as readable) */
 };
 
 /* Opens PATH as a core.  Errors: HD_E_NOENT, HD_E_PERM, HD_E_NOT_ELF (not

@@ -62,7 +62,7 @@ int cc_write(const struct cc_core *c, const char *path, uint64_t truncate)
 {
 	size_t phnum = 1 + c->nsegs;
 	uint64_t notes_at = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr);
-	uint64_t data_at = (notes_at + c->nnotes + 4095) / 4096 * 4096;
+	uint64_t data_at = (notes_at + c->nnotes + 4095) / 4096 * 4096 + c->data_shift;
 	uint64_t size = data_at;
 	for (size_t i = 0; i < c->nsegs; i++)
 		size += c->segs[i].filesz;

@@ -20,6 +20,8 @@ struct cc_core {
 	size_t nsegs;
 	uint16_t type;       /* ET_CORE unless a test says otherwise */
 	uint16_t phnum_lie;  /* nonzero: the header claims this many */
+	uint32_t data_shift; /* bytes before the first segment's, as gcore puts
+				its notes there: offsets then miss page alignment */
 };
 
 void cc_init(struct cc_core *c);

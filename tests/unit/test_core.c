@@ -126,7 +126,7 @@ Test(core, a_core_without_inaccessible_mappings_is_explained)
 	core_explain_open(&c);
 	cr_assert_eq(hd_error_class(), HD_E_NOT_NATIVE_IMAGE);
 	cr_assert(strstr(hd_error_message(), "gcore"), "%s", hd_error_message());
-	c.cf.segs[1].r = false; /* a kernel core keeps PROT_NONE reservations */
+	c.cf.marks_inaccessible = true; /* a kernel core keeps PROT_NONE reservations */
 	hd_fail(HD_E_NOT_NATIVE_IMAGE, "process 42 maps no isolate's image heap");
 	core_explain_open(&c);
 	cr_assert_str_eq(hd_error_message(), "process 42 maps no isolate's image heap",
@@ -134,5 +134,69 @@ Test(core, a_core_without_inaccessible_mappings_is_explained)
 	c.header_checked = false; /* as when coredump_filter bit 4 was off */
 	core_explain_open(&c);
 	cr_assert(strstr(hd_error_message(), "coredump_filter bit 4"), "%s", hd_error_message());
+	cleanup(&c);
+}
+
+/* A two-page ELF executable loaded at 0x400000, entry 0x400100. */
+static void write_elf_exe(void)
+{
+	snprintf(exe_path, sizeof exe_path, "/tmp/hd-core-exe-%d", (int)getpid());
+	static uint8_t file[2 * 4096];
+	Elf64_Ehdr eh = {.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
+			 .e_entry = 0x400100, .e_phoff = sizeof eh, .e_ehsize = sizeof eh,
+			 .e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 1};
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	Elf64_Phdr ph = {.p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_vaddr = 0x400000,
+			 .p_filesz = sizeof file, .p_memsz = sizeof file, .p_align = 4096};
+	memcpy(file, &eh, sizeof eh);
+	memcpy(file + sizeof eh, &ph, sizeof ph);
+	FILE *f = fopen(exe_path, "wb");
+	fwrite(file, 1, sizeof file, f);
+	fclose(f);
+}
+
+/* A gcore core of that executable: the loader's mapping at 0x400000 and an
+ * isolate's copy at 0x600000, neither dumped (NT_FILE names them), the copy
+ * right above an anonymous mapping gcore wrote as readable FILL bytes. */
+static void craft_gcore(uint8_t fill)
+{
+	write_elf_exe();
+	snprintf(core_path, sizeof core_path, "/tmp/hd-core-%d", (int)getpid());
+	struct cc_core c;
+	cc_init(&c);
+	cc_thread(&c, 42, 0x400100, 0x7000);
+	cc_entry(&c, 0x400100);
+	static const uint64_t e[2][3] = {{0x400000, 0x402000, 0}, {0x600000, 0x602000, 0}};
+	const char *const names[2] = {exe_path, exe_path};
+	cc_files(&c, 2, e, names);
+	cc_seg(&c, (struct cc_seg){0x5f0000, 0x10000, 0x10000, PF_R | PF_W, fill});
+	cc_seg(&c, (struct cc_seg){0x700000, 0x1000, 0x1000, PF_R | PF_W, 0});
+	c.data_shift = 0x358;
+	cr_assert_eq(cc_write(&c, core_path, 0), 0);
+}
+
+Test(core, the_null_region_below_an_isolates_copy_is_inaccessible)
+{
+	craft_gcore(0);
+	struct hd_core c;
+	cr_assert_eq(core_open(&c, core_path, NULL), 0, "%s", hd_error_message());
+	struct hd_maps m;
+	cr_assert_eq(hd_core_ops.read_maps(&c, c.cf.pid, &m), 0);
+	cr_assert_eq(m.n, 4);
+	cr_assert(m.v[0].start == 0x400000 && m.v[0].r, "the loader's mapping");
+	cr_assert(m.v[1].start == 0x5f0000 && !m.v[1].r, "zeros below a copy: the null region");
+	cr_assert(m.v[2].start == 0x600000 && m.v[2].r, "the isolate's copy");
+	cr_assert(m.v[3].start == 0x700000 && m.v[3].r, "zeros below no copy stay readable");
+	maps_free(&m);
+	cleanup(&c);
+
+	craft_gcore(0x5a); /* not zeros: memory the process had */
+	cr_assert_eq(core_open(&c, core_path, NULL), 0, "%s", hd_error_message());
+	cr_assert_eq(hd_core_ops.read_maps(&c, c.cf.pid, &m), 0);
+	cr_assert(m.v[1].start == 0x5f0000 && m.v[1].r);
+	maps_free(&m);
 	cleanup(&c);
 }

@@ -135,3 +135,32 @@ Test(coremem, a_truncated_core_is_missing_its_tail)
 	cr_assert_eq(g->hi, 0x405000);
 	done(&cf, &m);
 }
+
+/* As gcore writes a core: its segments at offsets that miss page alignment
+ * (its notes come first), no segment for the executable's unwritten pages
+ * (only NT_FILE names them), its written pages and anonymous memory dumped
+ * right after.  One read across all of it sees each byte where it was. */
+Test(coremem, a_gcore_core_at_odd_offsets)
+{
+	struct cc_core c;
+	cc_init(&c);
+	cc_thread(&c, 7, 0x400100, 0);
+	cc_entry(&c, 0x400100);
+	static const uint64_t e[1][3] = {{0x400000, 0x403000, 0}};
+	static const char *const names[1] = {EXE};
+	cc_files(&c, 1, e, names);
+	cc_seg(&c, (struct cc_seg){0x400000, 0x1000, 0x1000, PF_R, 0xee});
+	cc_seg(&c, (struct cc_seg){0x403000, 0x5000, 0x5000, PF_R | PF_W, 0xcc});
+	c.data_shift = 0xa18;
+	struct hd_corefile cf;
+	struct hd_corememory m;
+	build(&cf, &m, &c, 0);
+	static uint8_t b[0x8000];
+	cr_assert_eq(mv_read(m.view, 0x400000, b, sizeof b), 0, "%s", hd_error_message());
+	cr_assert(b[0] == 0xee && b[0xfff] == 0xee);
+	cr_assert(b[0x1000] == 2 && b[0x2fff] == 3, "the file's pages, where only NT_FILE names them");
+	for (size_t i = 0x3000; i < sizeof b; i++)
+		cr_assert_eq(b[i], 0xcc, "byte 0x%zx", i);
+	cr_assert_eq(m.ngaps, 0);
+	done(&cf, &m);
+}

@@ -56,8 +56,45 @@ static int check_extent(const struct hd_core *c, const char *exe, uint64_t exe_s
 
 /* The executable's PT_LOAD segments and load bias (the core's AT_ENTRY less
  * the file's entry point), for telling the loader's mappings of it from an
- * isolate's.  A file libelf cannot read, or a core without AT_ENTRY, leaves
- * the bias unknown: the mappings are then taken as the core marks them. */
+ * isolate's; and its build-id, checked against the core's.  A file libelf
+ * cannot read, or a core without AT_ENTRY, leaves the bias unknown: the
+ * mappings are then taken as the core marks them. */
+/* The GNU build-id note in the PT_NOTE segment PH of F into ID (at most
+ * SIZE bytes); its length, 0 when there is none. */
+static size_t build_id_in(const struct hd_elffile *f, const GElf_Phdr *ph, uint8_t *id,
+			  size_t size)
+{
+	if (ph->p_type != PT_NOTE || ph->p_filesz > (1u << 20) ||
+	    !elffile_inside(f, ph->p_offset, ph->p_filesz))
+		return 0;
+	Elf_Data *d = elf_getdata_rawchunk(f->elf, (int64_t)ph->p_offset, ph->p_filesz, ELF_T_NHDR);
+	GElf_Nhdr nh;
+	size_t at = 0, name_at, desc_at, next;
+	while (d && (next = gelf_getnote(d, at, &nh, &name_at, &desc_at)) > 0) {
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+		    memcmp((const char *)d->d_buf + name_at, "GNU", 4) == 0 && nh.n_descsz <= size) {
+			memcpy(id, (const uint8_t *)d->d_buf + desc_at, nh.n_descsz);
+			return nh.n_descsz;
+		}
+		at = next;
+	}
+	return 0;
+}
+
+/* The build-id the process had in memory (libdwfl found it in the core)
+ * must be the file's. */
+static int check_build_id(const struct hd_core *c, const uint8_t *id, size_t len)
+{
+	const struct hd_corefile *cf = &c->cf;
+	if (!cf->build_id_len || (len == cf->build_id_len && memcmp(id, cf->build_id, len) == 0))
+		return 0;
+	char want[2 * sizeof cf->build_id + 1] = "";
+	for (size_t i = 0; i < cf->build_id_len; i++)
+		snprintf(want + 2 * i, 3, "%02x", cf->build_id[i]);
+	return hd_fail(HD_E_USAGE, "%s is not the executable of this core (the process's "
+		       "build-id is %s, the file's %s)", c->exe, want, len ? "another" : "none");
+}
+
 static int read_load_plan(struct hd_core *c)
 {
 	struct hd_elffile f;
@@ -70,18 +107,23 @@ static int read_load_plan(struct hd_core *c)
 		hd_error_restore(&before);
 		return 0;
 	}
-	size_t n = 0;
-	if (elf_getphdrnum(f.elf, &n) != 0)
+	size_t n = 0, id_len = 0;
+	uint8_t id[sizeof c->cf.build_id];
+	if (elf_getphdrnum(f.elf, &n) != 0 || n > (1u << 16))
 		n = 0;
-	for (size_t i = 0; i < n && c->nloads < CORE_EXE_LOADS; i++) {
+	for (size_t i = 0; i < n; i++) {
 		GElf_Phdr ph;
-		if (gelf_getphdr(f.elf, (int)i, &ph) && ph.p_type == PT_LOAD)
+		if (!gelf_getphdr(f.elf, (int)i, &ph))
+			continue;
+		if (ph.p_type == PT_LOAD && c->nloads < CORE_EXE_LOADS)
 			c->loads[c->nloads++] = (struct core_load){ph.p_vaddr, ph.p_offset, ph.p_filesz};
+		if (!id_len)
+			id_len = build_id_in(&f, &ph, id, sizeof id);
 	}
 	c->bias_known = c->cf.entry != 0 && f.eh.e_entry != 0;
 	c->load_bias = c->cf.entry - f.eh.e_entry;
 	elffile_close(&f);
-	return 0;
+	return check_build_id(c, id, id_len);
 }
 
 int core_open(struct hd_core *c, const char *core, const char *exe)
@@ -238,6 +280,7 @@ static int core_stop(void *ctx, struct hd_target *t, pid_t pid)
 	for (size_t i = 0; i < cf->ntasks; i++)
 		snprintf(t->tasks[i].comm, sizeof t->tasks[i].comm, "%s", cf->comm);
 	t->n = t->cap = cf->ntasks;
+	t->lacks_memory = c->partial;
 	c->missing_chunks = c->missing_chunk_bytes = 0;
 	return 0;
 }
@@ -284,7 +327,8 @@ static int core_chunk_missing(void *ctx, const struct hd_chunk *chunk)
 		return hd_fail(HD_E_LAYOUT, "the core lacks heap chunk 0x%" PRIx64 "-0x%" PRIx64
 			       ": %s; --partial dumps what is there", chunk->addr, end, what);
 	c->missing_chunks++;
-	c->missing_chunk_bytes += end - chunk->addr;
+	/* a chunk whose header the core lacks has no known size */
+	c->missing_chunk_bytes += chunk->top > chunk->addr ? chunk->top - chunk->addr : 0;
 	return 1;
 }
 

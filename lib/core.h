@@ -37,10 +37,12 @@ struct hd_core {
 
 extern const struct hd_process_ops hd_core_ops;
 
-/* Opens CORE and its executable: EXE, or the file the core says was
- * mapped at its entry point.  Errors: those of corefile_open, HD_E_NOENT
- * (no executable named or found: give --exe), HD_E_USAGE (EXE is not the
- * executable the process ran), HD_E_INTERNAL.  core_free in every case. */
+/* Opens CORE and its executable: EXE, or the module libdwfl reports at the
+ * core's entry point (the file NT_FILE maps there).  Errors: those of
+ * corefile_open, HD_E_NOENT (no executable named or found: give --exe),
+ * HD_E_USAGE (EXE is not the executable the process ran: its ELF header
+ * page, its extent or its build-id differ), HD_E_INTERNAL.  core_free in
+ * every case. */
 HD_MUST_CHECK int core_open(struct hd_core *c, const char *core, const char *exe);
 void core_free(struct hd_core *c);
 

@@ -5,6 +5,7 @@
 #include "../common/interrupt.h"
 
 #include <elf.h>
+#include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -306,6 +307,55 @@ static int read_headers(struct hd_corefile *cf, const struct hd_elffile *f)
 	return check_order(cf, f->path);
 }
 
+/* libdwfl may open the files a core names to find their ELF images; a
+ * hostile core could name a FIFO or a device.  Only what the core's own
+ * memory holds is used. */
+static int no_file(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+		   char **file_name, Elf **elf)
+{
+	(void)mod, (void)userdata, (void)name, (void)base, (void)file_name, (void)elf;
+	return -1;
+}
+
+static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+			const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			char **debuginfo_file_name)
+{
+	(void)mod, (void)userdata, (void)name, (void)base, (void)file_name;
+	(void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
+	return -1;
+}
+
+/* The module at the entry point as libdwfl reports the core's modules, and
+ * its build-id.  Nothing found is no error: a core may hold no ELF header
+ * page (coredump_filter bit 4 off), and NT_FILE still names the file. */
+static int report_modules(struct hd_corefile *cf, Elf *elf)
+{
+	static const Dwfl_Callbacks callbacks = {.find_elf = no_file,
+						 .find_debuginfo = no_debuginfo};
+	if (!cf->entry)
+		return 0;
+	Dwfl *dwfl = dwfl_begin(&callbacks);
+	if (!dwfl)
+		return hd_fail(HD_E_INTERNAL, "libdwfl: %s", dwfl_errmsg(-1));
+	Dwfl_Module *mod = NULL;
+	if (dwfl_core_file_report(dwfl, elf, NULL) > 0 && dwfl_report_end(dwfl, NULL, NULL) == 0)
+		mod = dwfl_addrmodule(dwfl, cf->entry);
+	const char *name = mod ? dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL) : NULL;
+	int rc = 0;
+	if (name && name[0] == '/' && !(cf->module = strdup(name)))
+		rc = hd_fail(HD_E_INTERNAL, "out of memory");
+	const unsigned char *bits;
+	GElf_Addr at;
+	int len = mod ? dwfl_module_build_id(mod, &bits, &at) : 0;
+	if (rc == 0 && len > 0 && (size_t)len <= sizeof cf->build_id) {
+		memcpy(cf->build_id, bits, (size_t)len);
+		cf->build_id_len = (size_t)len;
+	}
+	dwfl_end(dwfl);
+	return rc;
+}
+
 int corefile_open(const char *path, struct hd_corefile *cf)
 {
 	memset(cf, 0, sizeof *cf);
@@ -319,6 +369,8 @@ int corefile_open(const char *path, struct hd_corefile *cf)
 		return -1;
 	cf->size = f.size;
 	int rc = read_headers(cf, &f);
+	if (rc == 0)
+		rc = report_modules(cf, f.elf);
 	elffile_close(&f);
 	return rc;
 }
@@ -331,12 +383,15 @@ void corefile_close(struct hd_corefile *cf)
 	free(cf->files);
 	free(cf->names);
 	free(cf->tasks);
+	free(cf->module);
 	memset(cf, 0, sizeof *cf);
 	cf->fd = -1;
 }
 
 const char *corefile_executable(const struct hd_corefile *cf)
 {
+	if (cf->module)
+		return cf->module;
 	for (size_t k = 0; cf->entry && k < cf->nfiles; k++)
 		if (cf->entry >= cf->files[k].start && cf->entry < cf->files[k].end)
 			return cf->files[k].name;

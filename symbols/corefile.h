@@ -3,7 +3,13 @@
  * threads and their registers (NT_PRSTATUS), the process's name
  * (NT_PRPSINFO) and entry point (NT_AUXV).
  *
- * Read with libelf (symbols/elffile.h: header checked first).  The file
+ * Read with libelf (symbols/elffile.h: header checked first), and its
+ * modules with libdwfl (dwfl_core_file_report).  Threads and registers
+ * come from the NT_PRSTATUS notes, not dwfl_getthreads: hdump needs fs_base
+ * and the raw user_regs_struct of each thread, which libdwfl hands out only
+ * through its unwinder as DWARF registers.  Memory is read from the
+ * segments with libelf's offsets (symbols/coremem.h): libdwfl has no public
+ * call that reads a core's memory.  The file
  * is hostile: every count is bounded by the file's real size and by fixed
  * limits, every note's fields by its descriptor's size, and segments that
  * overlap or wrap the address space refuse the core. */
@@ -62,6 +68,12 @@ struct hd_corefile {
 	bool x86_64;           /* whether the registers could be read */
 	bool marks_inaccessible; /* some segment is not readable: a kernel core
 				    (gcore writes every mapping as readable) */
+	/* The module libdwfl reports at the entry point (dwfl_core_file_report:
+	 * the ELF images the core's memory holds, named by NT_FILE), and its
+	 * build-id as the process had it in memory; NULL and 0 when none. */
+	char *module;
+	uint8_t build_id[64];
+	size_t build_id_len;
 };
 
 /* Opens PATH as a core.  Errors: HD_E_NOENT, HD_E_PERM, HD_E_NOT_ELF (not
@@ -71,7 +83,8 @@ struct hd_corefile {
 HD_MUST_CHECK int corefile_open(const char *path, struct hd_corefile *cf);
 void corefile_close(struct hd_corefile *cf);
 
-/* The file mapped at the entry point (the executable), or NULL. */
+/* The executable: the module libdwfl found at the entry point, else the
+ * file NT_FILE maps there; NULL when neither is known. */
 const char *corefile_executable(const struct hd_corefile *cf);
 
 #endif

@@ -135,15 +135,20 @@ static int fill(struct builder *b, const struct piece *p, uint8_t *dst, uint64_t
 /* Where in a page the run's first byte goes: so that the piece holding
  * most bytes shares its source's page alignment and is mapped, not
  * copied (a kernel core's segments lie page-aligned in the file; gcore's
- * start at an odd offset, its adjacent segments adjacent in the file). */
+ * start at an odd offset, its adjacent segments adjacent in the file).
+ * Addresses keep their place in 8 bytes, which readers of the view's
+ * pointers may count on: a piece whose offset would break that is copied. */
 static uint64_t run_shift(const struct builder *b, size_t first, size_t end, uint64_t page)
 {
 	size_t best = first;
+	uint64_t lo = b->pieces[first].lo;
 	for (size_t i = first + 1; i < end; i++)
 		if (b->pieces[i].hi - b->pieces[i].lo > b->pieces[best].hi - b->pieces[best].lo)
 			best = i;
 	const struct piece *p = &b->pieces[best];
-	return (p->off % page + page - (p->lo - b->pieces[first].lo) % page) % page;
+	if ((p->off - p->lo) % 8 != 0)
+		return lo % page;
+	return (p->off % page + page - (p->lo - lo) % page) % page;
 }
 
 static int map_run(struct builder *b, size_t first, size_t end, uint64_t page)

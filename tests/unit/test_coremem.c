@@ -140,7 +140,7 @@ Test(coremem, a_truncated_core_is_missing_its_tail)
  * (its notes come first), no segment for the executable's unwritten pages
  * (only NT_FILE names them), its written pages and anonymous memory dumped
  * right after.  One read across all of it sees each byte where it was. */
-Test(coremem, a_gcore_core_at_odd_offsets)
+static void gcore_odd_offsets(uint32_t shift)
 {
 	struct cc_core c;
 	cc_init(&c);
@@ -151,7 +151,7 @@ Test(coremem, a_gcore_core_at_odd_offsets)
 	cc_files(&c, 1, e, names);
 	cc_seg(&c, (struct cc_seg){0x400000, 0x1000, 0x1000, PF_R, 0xee});
 	cc_seg(&c, (struct cc_seg){0x403000, 0x5000, 0x5000, PF_R | PF_W, 0xcc});
-	c.data_shift = 0xa18;
+	c.data_shift = shift;
 	struct hd_corefile cf;
 	struct hd_corememory m;
 	build(&cf, &m, &c, 0);
@@ -162,5 +162,15 @@ Test(coremem, a_gcore_core_at_odd_offsets)
 	for (size_t i = 0x3000; i < sizeof b; i++)
 		cr_assert_eq(b[i], 0xcc, "byte 0x%zx", i);
 	cr_assert_eq(m.ngaps, 0);
+	/* an address keeps its place in 8 bytes, mapped or copied */
+	const void *p = mv_local_ptr(m.view, 0x403008, 8);
+	cr_assert_not_null(p);
+	cr_assert_eq((uintptr_t)p % 8, 0, "shift 0x%x", shift);
 	done(&cf, &m);
+}
+
+Test(coremem, a_gcore_core_at_odd_offsets)
+{
+	gcore_odd_offsets(0xa18); /* gcore's: 8-aligned, mapped */
+	gcore_odd_offsets(0x3);   /* not even that: copied */
 }

@@ -39,6 +39,9 @@ struct hd_target {
 	pid_t pid;
 	struct hd_task *tasks;
 	size_t n, cap;
+	/* a core dumped with --partial: a heap chunk header it lacks ends that
+	 * chunk chain instead of failing the scan */
+	bool lacks_memory;
 };
 
 /* Whether we hold TASK and must detach it. */

@@ -136,8 +136,9 @@ void report_json_file(FILE *out, const char *path, const struct hdump_result *r,
 		r->statics_unattributed_bytes);
 	if (r->core) /* a core file: what it lacked (README, "Core files") */
 		fprintf(out, ",\"core\":{\"missing_chunks\":%" PRIu64 ",\"missing_chunk_bytes\":%" PRIu64
-			",\"missing_bytes\":%" PRIu64 "}", r->core_missing_chunks,
-			r->core_missing_chunk_bytes, r->core_missing_bytes);
+			",\"missing_bytes\":%" PRIu64 ",\"missing_refs\":%" PRIu64 "}",
+			r->core_missing_chunks, r->core_missing_chunk_bytes, r->core_missing_bytes,
+			r->core_missing_refs);
 	/* thread stacks */
 	fprintf(out, ",\"stack_threads\":%" PRIu64 ",\"stack_frames\":%" PRIu64
 		",\"stack_undecoded\":%" PRIu64,
@@ -176,8 +177,10 @@ void report_summary(const char *path, const struct hdump_result *r)
 		path[0] ? " to " : "", path, r->seconds);
 	if (r->core)
 		fprintf(stderr, "hdump: core: %" PRIu64 " heap chunks (%" PRIu64 " bytes) left out: "
-			"the core lacks them; it lacks %" PRIu64 " bytes of memory in all\n",
-			r->core_missing_chunks, r->core_missing_chunk_bytes, r->core_missing_bytes);
+			"the core lacks them; it lacks %" PRIu64 " bytes of memory in all; %" PRIu64
+			" references into them written as null\n",
+			r->core_missing_chunks, r->core_missing_chunk_bytes, r->core_missing_bytes,
+			r->core_missing_refs);
 }
 
 /* ---- --stacks: each thread's Java frames, as jstack prints them ---- */

@@ -56,6 +56,11 @@ struct hd_dump_input {
 	uint32_t nthreads;           /* STACK TRACE serials 2..nthreads+1 */
 	const struct hd_trace *traces; /* per thread (nthreads), or NULL: empty traces */
 	unsigned threads;            /* writer threads; 0: one per CPU, at most 8 */
+	/* Non-NULL: a partial dump of memory that lacks heap chunks (a core's,
+	 * --partial): a reference that lands on no object start (its chunk
+	 * left out, or lost behind a chunk header the core lacks) is written
+	 * as null and counted here, where it would fail the dump. */
+	uint64_t *missing_refs;
 };
 
 /* HPROF id of a class: hub addresses are also object ids, since every

@@ -13,17 +13,21 @@
 
 #define DUMMY_TRACE 1u
 
-/* References that land on no object start, and the first of them. */
+/* References that land on no object start, and the first of them; and
+ * those of a partial dump, written as null instead (MISSING). */
 struct dangling {
 	uint64_t n, from, to;
+	uint64_t missing;
 };
 
 static void dangling_add(struct dangling *d, const struct dangling *more)
 {
+	uint64_t missing = d->missing + more->missing;
 	if (!d->n)
 		*d = *more;
 	else
 		d->n += more->n;
+	d->missing = missing;
 }
 
 /* One value of an INSTANCE DUMP: where it lies in the object, and how it
@@ -66,8 +70,13 @@ static unsigned value_size(uint8_t type)
 
 static uint64_t checked_ref(struct writer *x, uint64_t from, uint64_t r)
 {
-	if (r && !objindex_has(&x->c->starts, r))
-		dangling_add(&x->dangling, &(struct dangling){1, from, r});
+	if (r && !objindex_has(&x->c->starts, r)) {
+		if (x->in->missing_refs) {
+			x->dangling.missing++;
+			return 0;
+		}
+		dangling_add(&x->dangling, &(struct dangling){1, from, r, 0});
+	}
 	return r;
 }
 
@@ -815,6 +824,8 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 		}
 	free(roots);
 	rc = write_objects(&x, &c->list, w, max_rec);
+	if (in->missing_refs)
+		*in->missing_refs += x.dangling.missing;
 	/* Final only in data that never changes: in a live process even the
 	 * image heap's references are written at run time (and moved by a
 	 * collection), so there a retry may not meet them. */

@@ -276,6 +276,9 @@ struct hdump_result {
 	 * memory (partial), their bytes, and all the bytes of memory it lacks. */
 	bool core;
 	uint64_t core_missing_chunks, core_missing_chunk_bytes, core_missing_bytes;
+	/* references of the objects kept into the chunks left out, written as
+	 * null (partial) */
+	uint64_t core_missing_refs;
 	/* A process: the snapshot the dump took (never AUTO) and why, e.g.
 	 * "requested", or why a fork was refused; "" for an executable. */
 	enum hdump_snapshot snapshot;

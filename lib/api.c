@@ -78,6 +78,7 @@ static int core_dump(hdump_target *t, const struct hdump_options *o,
 	if (once.snapshot == HDUMP_SNAPSHOT_AUTO) /* nothing runs: no pause to shorten */
 		once.snapshot = HDUMP_SNAPSHOT_STOP;
 	t->core->partial = o->partial;
+	t->live.missing_refs = 0;
 	int rc = live_dump(&t->live, &once, sink, &t->ev, r, &t->histo);
 	if (rc != 0) {
 		core_explain(t->core);
@@ -87,6 +88,7 @@ static int core_dump(hdump_target *t, const struct hdump_options *o,
 	r->core_missing_chunks = t->core->missing_chunks;
 	r->core_missing_chunk_bytes = t->core->missing_chunk_bytes;
 	r->core_missing_bytes = corememory_missing_bytes(&t->core->mem);
+	r->core_missing_refs = t->live.missing_refs;
 	return 0;
 }
 

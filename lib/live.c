@@ -356,6 +356,7 @@ static int dump_isolate(struct hold *h, const struct hdump_options *o, struct du
 		.roots = live_roots, .roots_ctx = &rctx, .statics = &li->statics,
 		.nthreads = (uint32_t)li->scan.nthreads, .threads = o->threads,
 		.traces = h->lv->stacks.traces,
+		.missing_refs = h->lv->target.lacks_memory ? &h->lv->missing_refs : NULL,
 	};
 	int rc = session_attempt(s, &in, n);
 	snapshot_free(&snap);

@@ -45,6 +45,9 @@ struct live {
 	size_t nisolates;
 	size_t ignored_isolates; /* mapped beyond MAX_ISOLATES: warned of at discovery */
 	struct live_isolate iso[MAX_ISOLATES];
+	/* References into heap chunks left out (a core's, --partial), written
+	 * as null by the dumps so far */
+	uint64_t missing_refs;
 	/* hdump_list_isolates' answer */
 	struct hdump_isolate listed[MAX_ISOLATES];
 	struct hdump_thread *listed_threads;

@@ -23,6 +23,7 @@ struct chunk_ctx {
 	struct addr_map seen; /* chunk address -> 1 */
 	uint64_t tlab_reserve;
 	uint64_t image_end;
+	bool partial; /* chunks_find_partial */
 };
 
 static int push_chunk(struct chunk_ctx *x, const struct hd_chunk *c)
@@ -64,8 +65,15 @@ static int add_chain(struct chunk_ctx *x, uint64_t c, bool aligned)
 		if (addr_get(&x->seen, c))
 			return 0;
 		uint8_t raw[MAX_CHUNK_HEADER];
-		if (mv_read(x->mv, c, raw, L->ch_struct_end) != 0)
-			return -1;
+		if (mv_read(x->mv, c, raw, L->ch_struct_end) != 0) {
+			if (!x->partial || hd_error_is_fatal())
+				return -1;
+			/* The chain is lost from here on; the chunk is listed empty,
+			 * for the core to count as missing. */
+			hd_error_clear();
+			return push_chunk(x, &(struct hd_chunk){.addr = c, .first = c, .top = c,
+								 .aligned = aligned});
+		}
 		struct lay_chunk_header h = lay_chunk_header(L, raw);
 		struct hd_chunk ch = {.addr = c, .aligned = aligned};
 		if (aligned) {
@@ -226,9 +234,9 @@ static uint64_t tlab_reserve(const struct hd_classes *classes)
 	return min > 8 ? min : 0;
 }
 
-int chunks_find(struct hd_chunk_list *out, hd_memview *mv, const struct hd_readable *r,
+static int find(struct hd_chunk_list *out, hd_memview *mv, const struct hd_readable *r,
 		const struct hd_layout *L, const struct hd_classes *classes,
-		const struct hd_ithread *threads, size_t nthreads)
+		const struct hd_ithread *threads, size_t nthreads, bool partial)
 {
 	memset(out, 0, sizeof *out);
 	struct hd_walker w;
@@ -240,7 +248,7 @@ int chunks_find(struct hd_chunk_list *out, hd_memview *mv, const struct hd_reada
 	}
 	struct chunk_ctx x = {.mv = mv, .r = r, .L = L, .threads = threads, .nthreads = nthreads,
 			      .w = &w, .out = out, .tlab_reserve = tlab_reserve(classes),
-			      .image_end = L->image_start + L->image_size};
+			      .image_end = L->image_start + L->image_size, .partial = partial};
 	int rc = hw_image_chunks(&w, image_chunk_cb, &x);
 	for (size_t i = 0; rc == 0 && i < nthreads; i++) {
 		const struct hd_tlab *tlab = &threads[i].tlab;
@@ -256,6 +264,20 @@ int chunks_find(struct hd_chunk_list *out, hd_memview *mv, const struct hd_reada
 	if (rc == 0)
 		rc = attach_gaps(&x);
 	return rc;
+}
+
+int chunks_find(struct hd_chunk_list *out, hd_memview *mv, const struct hd_readable *r,
+		const struct hd_layout *L, const struct hd_classes *classes,
+		const struct hd_ithread *threads, size_t nthreads)
+{
+	return find(out, mv, r, L, classes, threads, nthreads, false);
+}
+
+int chunks_find_partial(struct hd_chunk_list *out, hd_memview *mv, const struct hd_readable *r,
+			const struct hd_layout *L, const struct hd_classes *classes,
+			const struct hd_ithread *threads, size_t nthreads)
+{
+	return find(out, mv, r, L, classes, threads, nthreads, true);
 }
 
 void chunk_list_free(struct hd_chunk_list *list)

@@ -43,6 +43,15 @@ HD_MUST_CHECK int chunks_find(struct hd_chunk_list *out, hd_memview *mv,
 			      const struct hd_classes *classes, const struct hd_ithread *threads,
 			      size_t nthreads);
 
+/* As chunks_find, for a core dumped partially: a chunk header MV cannot
+ * read (memory the core lacks) ends its chain there instead of failing.
+ * That chunk is listed empty (top = first = addr: the core counts it as
+ * missing); the chunks behind it are lost with it. */
+HD_MUST_CHECK int chunks_find_partial(struct hd_chunk_list *out, hd_memview *mv,
+				      const struct hd_readable *r, const struct hd_layout *L,
+				      const struct hd_classes *classes,
+				      const struct hd_ithread *threads, size_t nthreads);
+
 void chunk_list_free(struct hd_chunk_list *list);
 
 /* Whether CLS is one of the collector's classes whose image-heap objects

@@ -5,6 +5,7 @@
 #include "../common/interrupt.h"
 
 #include <elf.h>
+#include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -204,6 +205,63 @@ static void match_files(struct hd_corefile *cf)
 	}
 }
 
+static int add_note_segment(struct hd_corefile *cf, const char *path, size_t k, uint64_t lo,
+			    uint64_t hi)
+{
+	if (hd_grow(&cf->segs, &cf->segs_cap, cf->nsegs, sizeof *cf->segs, 64) != 0)
+		return -1;
+	if (cf->nsegs >= CORE_MAX_SEGMENTS)
+		return corrupt(path, "more mappings than hdump takes");
+	cf->segs[cf->nsegs++] = (struct core_segment){
+		.vaddr = lo, .memsz = hi - lo, .r = true, .file = (int)k,
+		.file_offset = cf->files[k].offset + (lo - cf->files[k].start), .from_note = true,
+	};
+	return 0;
+}
+
+/* Mappings NT_FILE names that no segment covers (a gcore core's unmodified
+ * file mappings: the image heap among them) become segments without bytes,
+ * readable (NT_FILE keeps no permissions; the file's bytes are what a
+ * process reads there).  A real note's entries do not overlap each other,
+ * so the (entry, segment) pairs met are at most entries + segments: a
+ * forged note that meets more is refused. */
+static int add_note_segments(struct hd_corefile *cf, const char *path)
+{
+	size_t n = cf->nsegs, budget = cf->nsegs + cf->nfiles;
+	for (size_t k = 0; k < cf->nfiles; k++) {
+		const struct core_filemap *m = &cf->files[k];
+		size_t lo = 0, hi = n;
+		while (lo < hi) { /* the first segment ending above the entry's start */
+			size_t mid = lo + (hi - lo) / 2;
+			if (cf->segs[mid].vaddr + cf->segs[mid].memsz <= m->start)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		uint64_t at = m->start;
+		for (size_t i = lo; i < n && cf->segs[i].vaddr < m->end; i++) {
+			if (budget-- == 0)
+				return corrupt(path, "NT_FILE entries overlap");
+			const struct core_segment *s = &cf->segs[i];
+			if (s->vaddr > at && add_note_segment(cf, path, k, at, s->vaddr) != 0)
+				return -1;
+			at = s->vaddr + s->memsz;
+		}
+		if (at < m->end && add_note_segment(cf, path, k, at, m->end) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int check_order(struct hd_corefile *cf, const char *path)
+{
+	qsort(cf->segs, cf->nsegs, sizeof *cf->segs, by_vaddr);
+	for (size_t i = 1; i < cf->nsegs; i++)
+		if (cf->segs[i].vaddr < cf->segs[i - 1].vaddr + cf->segs[i - 1].memsz)
+			return corrupt(path, "segments overlap");
+	return 0;
+}
+
 static int read_headers(struct hd_corefile *cf, const struct hd_elffile *f)
 {
 	if (f->eh.e_type != ET_CORE)
@@ -222,6 +280,7 @@ static int read_headers(struct hd_corefile *cf, const struct hd_elffile *f)
 	cf->segs = calloc(n ? n : 1, sizeof *cf->segs);
 	if (!cf->segs)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
+	cf->segs_cap = n ? n : 1;
 	for (size_t i = 0; i < n; i++) {
 		if (hd_interrupted())
 			return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d",
@@ -234,16 +293,67 @@ static int read_headers(struct hd_corefile *cf, const struct hd_elffile *f)
 		if (rc != 0)
 			return -1;
 	}
-	qsort(cf->segs, cf->nsegs, sizeof *cf->segs, by_vaddr);
-	for (size_t i = 1; i < cf->nsegs; i++)
-		if (cf->segs[i].vaddr < cf->segs[i - 1].vaddr + cf->segs[i - 1].memsz)
-			return corrupt(f->path, "segments overlap");
+	if (check_order(cf, f->path) != 0)
+		return -1;
 	if (cf->ntasks == 0)
 		return corrupt(f->path, "no thread (no NT_PRSTATUS note)");
 	if (cf->pid == 0)
 		cf->pid = cf->tasks[0].tid;
+	for (size_t i = 0; i < cf->nsegs; i++)
+		cf->marks_inaccessible |= !cf->segs[i].r;
 	match_files(cf);
-	return 0;
+	if (add_note_segments(cf, f->path) != 0)
+		return -1;
+	return check_order(cf, f->path);
+}
+
+/* libdwfl may open the files a core names to find their ELF images; a
+ * hostile core could name a FIFO or a device.  Only what the core's own
+ * memory holds is used. */
+static int no_file(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+		   char **file_name, Elf **elf)
+{
+	(void)mod, (void)userdata, (void)name, (void)base, (void)file_name, (void)elf;
+	return -1;
+}
+
+static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+			const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			char **debuginfo_file_name)
+{
+	(void)mod, (void)userdata, (void)name, (void)base, (void)file_name;
+	(void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
+	return -1;
+}
+
+/* The module at the entry point as libdwfl reports the core's modules, and
+ * its build-id.  Nothing found is no error: a core may hold no ELF header
+ * page (coredump_filter bit 4 off), and NT_FILE still names the file. */
+static int report_modules(struct hd_corefile *cf, Elf *elf)
+{
+	static const Dwfl_Callbacks callbacks = {.find_elf = no_file,
+						 .find_debuginfo = no_debuginfo};
+	if (!cf->entry)
+		return 0;
+	Dwfl *dwfl = dwfl_begin(&callbacks);
+	if (!dwfl)
+		return hd_fail(HD_E_INTERNAL, "libdwfl: %s", dwfl_errmsg(-1));
+	Dwfl_Module *mod = NULL;
+	if (dwfl_core_file_report(dwfl, elf, NULL) > 0 && dwfl_report_end(dwfl, NULL, NULL) == 0)
+		mod = dwfl_addrmodule(dwfl, cf->entry);
+	const char *name = mod ? dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL) : NULL;
+	int rc = 0;
+	if (name && name[0] == '/' && !(cf->module = strdup(name)))
+		rc = hd_fail(HD_E_INTERNAL, "out of memory");
+	const unsigned char *bits;
+	GElf_Addr at;
+	int len = mod ? dwfl_module_build_id(mod, &bits, &at) : 0;
+	if (rc == 0 && len > 0 && (size_t)len <= sizeof cf->build_id) {
+		memcpy(cf->build_id, bits, (size_t)len);
+		cf->build_id_len = (size_t)len;
+	}
+	dwfl_end(dwfl);
+	return rc;
 }
 
 int corefile_open(const char *path, struct hd_corefile *cf)
@@ -259,6 +369,8 @@ int corefile_open(const char *path, struct hd_corefile *cf)
 		return -1;
 	cf->size = f.size;
 	int rc = read_headers(cf, &f);
+	if (rc == 0)
+		rc = report_modules(cf, f.elf);
 	elffile_close(&f);
 	return rc;
 }
@@ -271,12 +383,15 @@ void corefile_close(struct hd_corefile *cf)
 	free(cf->files);
 	free(cf->names);
 	free(cf->tasks);
+	free(cf->module);
 	memset(cf, 0, sizeof *cf);
 	cf->fd = -1;
 }
 
 const char *corefile_executable(const struct hd_corefile *cf)
 {
+	if (cf->module)
+		return cf->module;
 	for (size_t k = 0; cf->entry && k < cf->nfiles; k++)
 		if (cf->entry >= cf->files[k].start && cf->entry < cf->files[k].end)
 			return cf->files[k].name;

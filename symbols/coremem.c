@@ -31,6 +31,7 @@ struct builder {
 	const struct hd_corefile *cf;
 	struct piece *pieces;
 	size_t npieces, cap_pieces, cap_gaps;
+	uint64_t copied; /* bytes read into memory, not mapped */
 };
 
 static int add_piece(struct builder *b, uint64_t lo, uint64_t hi, int fd, uint64_t off)
@@ -99,41 +100,77 @@ static int collect(struct builder *b, const char *exe, int exe_fd, uint64_t exe_
 	return 0;
 }
 
-/* Fills [P->lo, P->hi) at DST: mapped where the source's offset and the
- * address share the page alignment, else read. */
-static int fill(const struct piece *p, uint8_t *dst, uint64_t page)
+/* Copying is for the few bytes that cannot be mapped; a core that would
+ * need more is refused rather than read into memory. */
+#define COPY_MAX (1ull << 30)
+
+/* Fills [P->lo, P->hi) at DST: the whole pages mapped from the source
+ * where its offset shares DST's place in a page, the rest read. */
+static int fill(struct builder *b, const struct piece *p, uint8_t *dst, uint64_t page)
 {
-	size_t len = (size_t)(p->hi - p->lo);
-	if ((uintptr_t)dst % page == 0 && p->off % page == 0) {
-		void *q = mmap(dst, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
-			       p->fd, (off_t)p->off);
-		if (q == MAP_FAILED)
-			return hd_fail_errno(HD_E_INTERNAL, errno, "cannot map a core's memory");
-		return 0;
+	uint64_t len = p->hi - p->lo, head = 0, mapped = 0;
+	if (((uintptr_t)dst - p->off) % page == 0) {
+		head = (page - (uintptr_t)dst % page) % page;
+		mapped = head < len ? (len - head) / page * page : 0;
 	}
-	return hd_read_at(p->fd, "core", p->off, dst, len);
+	uint64_t copied = len - mapped;
+	if (copied > COPY_MAX - b->copied)
+		return hd_fail(HD_E_INTERNAL, "a core's memory lies in it at offsets that are not "
+			       "page-aligned as its addresses are, beyond the %llu MiB hdump copies",
+			       COPY_MAX >> 20);
+	b->copied += copied;
+	if (mapped && mmap(dst + head, (size_t)mapped, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, p->fd,
+			   (off_t)(p->off + head)) == MAP_FAILED)
+		return hd_fail_errno(HD_E_INTERNAL, errno, "cannot map a core's memory");
+	if (!mapped)
+		head = len;
+	uint64_t tail = head + mapped;
+	if (hd_read_at(p->fd, "core", p->off, dst, (size_t)head) != 0 ||
+	    hd_read_at(p->fd, "core", p->off + tail, dst + tail, (size_t)(len - tail)) != 0)
+		return -1;
+	return 0;
+}
+
+/* Where in a page the run's first byte goes: so that the piece holding
+ * most bytes shares its source's page alignment and is mapped, not
+ * copied (a kernel core's segments lie page-aligned in the file; gcore's
+ * start at an odd offset, its adjacent segments adjacent in the file).
+ * Addresses keep their place in 8 bytes, which readers of the view's
+ * pointers may count on: a piece whose offset would break that is copied. */
+static uint64_t run_shift(const struct builder *b, size_t first, size_t end, uint64_t page)
+{
+	size_t best = first;
+	uint64_t lo = b->pieces[first].lo;
+	for (size_t i = first + 1; i < end; i++)
+		if (b->pieces[i].hi - b->pieces[i].lo > b->pieces[best].hi - b->pieces[best].lo)
+			best = i;
+	const struct piece *p = &b->pieces[best];
+	if ((p->off - p->lo) % 8 != 0)
+		return lo % page;
+	return (p->off % page + page - (p->lo - lo) % page) % page;
 }
 
 static int map_run(struct builder *b, size_t first, size_t end, uint64_t page)
 {
 	struct hd_corememory *m = b->m;
 	uint64_t lo = b->pieces[first].lo, hi = b->pieces[end - 1].hi;
-	uint64_t delta = lo % page; /* addresses keep their place in a page */
-	if (hi - lo > SIZE_MAX - delta - page)
+	uint64_t shift = run_shift(b, first, end, page);
+	if (hi - lo > SIZE_MAX - shift - page)
 		return hd_fail(HD_E_INTERNAL, "a core's memory does not fit this address space");
-	size_t len = (size_t)((delta + (hi - lo) + page - 1) / page * page);
+	size_t len = (size_t)((shift + (hi - lo) + page - 1) / page * page);
 	void *base = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (base == MAP_FAILED)
 		return hd_fail_errno(HD_E_INTERNAL, errno, "cannot reserve %zu bytes for a core's "
 				     "memory", len);
 	m->runs[m->nruns++] = (struct core_run){base, len};
-	uint8_t *at = (uint8_t *)base + delta;
+	uint8_t *at = (uint8_t *)base + shift;
 	for (size_t i = first; i < end; i++) {
 		if (hd_interrupted())
 			return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d",
 				       hd_interrupted_signal());
-		if (fill(&b->pieces[i], at + (b->pieces[i].lo - lo), page) != 0)
+		if (fill(b, &b->pieces[i], at + (b->pieces[i].lo - lo), page) != 0)
 			return -1;
 	}
 	if (mprotect(base, len, PROT_READ) != 0)

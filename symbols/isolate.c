@@ -66,7 +66,8 @@ int isolate_scan(struct hd_isolate *iso, hd_memview *proc, const struct hd_maps 
 	struct hd_chunk_list chunks = {0};
 	int rc = threadlist_read(proc, &r, L, tl, t, &iso->threads, &iso->nthreads);
 	if (rc == 0)
-		rc = chunks_find(&chunks, proc, &r, L, classes, iso->threads, iso->nthreads);
+		rc = (t->lacks_memory ? chunks_find_partial : chunks_find)(
+			&chunks, proc, &r, L, classes, iso->threads, iso->nthreads);
 	readable_fini(&r);
 	iso->chunks = chunks.v;
 	iso->nchunks = chunks.n;

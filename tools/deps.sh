@@ -3,8 +3,8 @@
 #   tools/deps.sh          build and test
 #   tools/deps.sh fuzz     also clang, for tools/fuzz.sh (libFuzzer)
 set -euo pipefail
-# libdw-dev: not linked today; issue 12 (core files) reads them through
-# libdwfl.  gcc-aarch64-linux-gnu: tools/check-aarch64.sh.
+# libdw-dev: libdwfl reports a core file's modules (symbols/corefile.c).
+# gcc-aarch64-linux-gnu: tools/check-aarch64.sh.
 pkgs=(meson ninja-build gcc pkg-config libelf-dev libdw-dev zlib1g-dev libcriterion-dev
       visualvm python3 binutils procps strace util-linux gcc-aarch64-linux-gnu)
 pkgs+=(groff-base man-db gzip) # the man page's test; gzip output's e2e test

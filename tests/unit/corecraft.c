@@ -58,11 +58,17 @@ void cc_seg(struct cc_core *c, struct cc_seg s)
 	c->segs[c->nsegs++] = s;
 }
 
+void cc_seg_bytes(struct cc_core *c, struct cc_seg s, const uint8_t *bytes)
+{
+	c->bytes[c->nsegs] = bytes;
+	cc_seg(c, s);
+}
+
 int cc_write(const struct cc_core *c, const char *path, uint64_t truncate)
 {
 	size_t phnum = 1 + c->nsegs;
 	uint64_t notes_at = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr);
-	uint64_t data_at = (notes_at + c->nnotes + 4095) / 4096 * 4096;
+	uint64_t data_at = (notes_at + c->nnotes + 4095) / 4096 * 4096 + c->data_shift;
 	uint64_t size = data_at;
 	for (size_t i = 0; i < c->nsegs; i++)
 		size += c->segs[i].filesz;
@@ -86,7 +92,10 @@ int cc_write(const struct cc_core *c, const char *path, uint64_t truncate)
 				 .p_vaddr = s->vaddr, .p_filesz = s->filesz, .p_memsz = s->memsz,
 				 .p_align = 4096};
 		memcpy(f + sizeof eh + (1 + i) * sizeof ph, &ph, sizeof ph);
-		memset(f + at, s->fill, s->filesz);
+		if (c->bytes[i])
+			memcpy(f + at, c->bytes[i], s->filesz);
+		else
+			memset(f + at, s->fill, s->filesz);
 		at += s->filesz;
 	}
 	FILE *out = fopen(path, "wb");

@@ -17,9 +17,12 @@ struct cc_core {
 	uint8_t notes[8192];
 	size_t nnotes;
 	struct cc_seg segs[16];
+	const uint8_t *bytes[16]; /* a segment's FILESZ bytes, NULL: its fill */
 	size_t nsegs;
 	uint16_t type;       /* ET_CORE unless a test says otherwise */
 	uint16_t phnum_lie;  /* nonzero: the header claims this many */
+	uint32_t data_shift; /* bytes before the first segment's, as gcore puts
+				its notes there: offsets then miss page alignment */
 };
 
 void cc_init(struct cc_core *c);
@@ -30,6 +33,8 @@ void cc_entry(struct cc_core *c, uint64_t entry);
 /* NT_FILE with N entries (start, end, page offset) named NAMES[i] */
 void cc_files(struct cc_core *c, size_t n, const uint64_t (*e)[3], const char *const *names);
 void cc_seg(struct cc_core *c, struct cc_seg s);
+/* A segment holding BYTES (S.filesz of them) */
+void cc_seg_bytes(struct cc_core *c, struct cc_seg s, const uint8_t *bytes);
 /* Writes C to PATH, cut at TRUNCATE bytes when nonzero.  Returns 0. */
 int cc_write(const struct cc_core *c, const char *path, uint64_t truncate);
 

@@ -97,6 +97,15 @@ Test(core, missing_chunks_fail_or_are_counted)
 	cr_assert_eq(hd_core_ops.chunk_missing(&c, &lost), 1);
 	cr_assert_eq(c.missing_chunks, 1);
 	cr_assert_eq(c.missing_chunk_bytes, 0x40000);
+	/* a chunk whose header the core lacks, listed empty by the scan */
+	struct hd_chunk headless = {.addr = 0x580000, .first = 0x580000, .top = 0x580000};
+	cr_assert_eq(hd_core_ops.chunk_missing(&c, &headless), 1);
+	cr_assert_eq(c.missing_chunks, 2);
+	cr_assert_eq(c.missing_chunk_bytes, 0x40000, "no size known");
+	struct hd_target t;
+	cr_assert_eq(hd_core_ops.stop(&c, &t, c.cf.pid), 0);
+	cr_assert(t.lacks_memory, "the scan ends a chain at a header the core lacks");
+	target_free(&t);
 	hd_fail(HD_E_LAYOUT, "cannot read 16 bytes at 0x5ffff8: not mapped");
 	core_explain(&c);
 	cr_assert(strstr(hd_error_message(), "the core lacks 0x500000-0x600000"), "%s",
@@ -126,7 +135,7 @@ Test(core, a_core_without_inaccessible_mappings_is_explained)
 	core_explain_open(&c);
 	cr_assert_eq(hd_error_class(), HD_E_NOT_NATIVE_IMAGE);
 	cr_assert(strstr(hd_error_message(), "gcore"), "%s", hd_error_message());
-	c.cf.segs[1].r = false; /* a kernel core keeps PROT_NONE reservations */
+	c.cf.marks_inaccessible = true; /* a kernel core keeps PROT_NONE reservations */
 	hd_fail(HD_E_NOT_NATIVE_IMAGE, "process 42 maps no isolate's image heap");
 	core_explain_open(&c);
 	cr_assert_str_eq(hd_error_message(), "process 42 maps no isolate's image heap",
@@ -135,4 +144,132 @@ Test(core, a_core_without_inaccessible_mappings_is_explained)
 	core_explain_open(&c);
 	cr_assert(strstr(hd_error_message(), "coredump_filter bit 4"), "%s", hd_error_message());
 	cleanup(&c);
+}
+
+/* Into FILE: the ELF header of an executable with entry 0x400100 and
+ * PHNUM program headers, the first loading two pages at 0x400000. */
+static void elf_exe_header(uint8_t *file, uint16_t phnum)
+{
+	Elf64_Ehdr eh = {.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
+			 .e_entry = 0x400100, .e_phoff = sizeof eh, .e_ehsize = sizeof eh,
+			 .e_phentsize = sizeof(Elf64_Phdr), .e_phnum = phnum};
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	Elf64_Phdr ph = {.p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_vaddr = 0x400000,
+			 .p_filesz = 2 * 4096, .p_memsz = 2 * 4096, .p_align = 4096};
+	memcpy(file, &eh, sizeof eh);
+	memcpy(file + sizeof eh, &ph, sizeof ph);
+}
+
+/* A two-page ELF executable loaded at 0x400000, entry 0x400100. */
+static void write_elf_exe(void)
+{
+	snprintf(exe_path, sizeof exe_path, "/tmp/hd-core-exe-%d", (int)getpid());
+	static uint8_t file[2 * 4096];
+	elf_exe_header(file, 1);
+	FILE *f = fopen(exe_path, "wb");
+	fwrite(file, 1, sizeof file, f);
+	fclose(f);
+}
+
+/* A gcore core of that executable: the loader's mapping at 0x400000 and an
+ * isolate's copy at 0x600000, neither dumped (NT_FILE names them), the copy
+ * right above an anonymous mapping gcore wrote as readable FILL bytes. */
+static void craft_gcore(uint8_t fill)
+{
+	write_elf_exe();
+	snprintf(core_path, sizeof core_path, "/tmp/hd-core-%d", (int)getpid());
+	struct cc_core c;
+	cc_init(&c);
+	cc_thread(&c, 42, 0x400100, 0x7000);
+	cc_entry(&c, 0x400100);
+	static const uint64_t e[2][3] = {{0x400000, 0x402000, 0}, {0x600000, 0x602000, 0}};
+	const char *const names[2] = {exe_path, exe_path};
+	cc_files(&c, 2, e, names);
+	cc_seg(&c, (struct cc_seg){0x5f0000, 0x10000, 0x10000, PF_R | PF_W, fill});
+	cc_seg(&c, (struct cc_seg){0x700000, 0x1000, 0x1000, PF_R | PF_W, 0});
+	c.data_shift = 0x358;
+	cr_assert_eq(cc_write(&c, core_path, 0), 0);
+}
+
+Test(core, the_null_region_below_an_isolates_copy_is_inaccessible)
+{
+	craft_gcore(0);
+	struct hd_core c;
+	cr_assert_eq(core_open(&c, core_path, NULL), 0, "%s", hd_error_message());
+	struct hd_maps m;
+	cr_assert_eq(hd_core_ops.read_maps(&c, c.cf.pid, &m), 0);
+	cr_assert_eq(m.n, 4);
+	cr_assert(m.v[0].start == 0x400000 && m.v[0].r, "the loader's mapping");
+	cr_assert(m.v[1].start == 0x5f0000 && !m.v[1].r, "zeros below a copy: the null region");
+	cr_assert(m.v[2].start == 0x600000 && m.v[2].r, "the isolate's copy");
+	cr_assert(m.v[3].start == 0x700000 && m.v[3].r, "zeros below no copy stay readable");
+	maps_free(&m);
+	cleanup(&c);
+
+	craft_gcore(0x5a); /* not zeros: memory the process had */
+	cr_assert_eq(core_open(&c, core_path, NULL), 0, "%s", hd_error_message());
+	cr_assert_eq(hd_core_ops.read_maps(&c, c.cf.pid, &m), 0);
+	cr_assert(m.v[1].start == 0x5f0000 && m.v[1].r);
+	maps_free(&m);
+	cleanup(&c);
+}
+
+/* A two-page ELF executable loaded at 0x400000 whose second page holds its
+ * GNU build-id note (ID_BYTE repeated), into FILE. */
+static void build_id_exe(uint8_t *file, uint8_t id_byte)
+{
+	memset(file, 0, 2 * 4096);
+	elf_exe_header(file, 2);
+	Elf64_Phdr note = {.p_type = PT_NOTE, .p_flags = PF_R, .p_offset = 0x1000,
+			   .p_vaddr = 0x401000, .p_filesz = 16 + 20, .p_memsz = 16 + 20,
+			   .p_align = 4};
+	memcpy(file + sizeof(Elf64_Ehdr) + sizeof note, &note, sizeof note);
+	Elf64_Nhdr nh = {.n_namesz = 4, .n_descsz = 20, .n_type = NT_GNU_BUILD_ID};
+	memcpy(file + 0x1000, &nh, sizeof nh);
+	memcpy(file + 0x1000 + sizeof nh, "GNU", 4);
+	memset(file + 0x1000 + sizeof nh + 4, id_byte, 20);
+}
+
+/* libdwfl finds the module at the entry point and its build-id in the
+ * core's memory; a file whose first page is the process's but whose
+ * build-id is not is refused. */
+Test(core, the_build_id_libdwfl_finds_must_be_the_files)
+{
+	static uint8_t ran[2 * 4096], other[2 * 4096];
+	build_id_exe(ran, 0xab);
+	build_id_exe(other, 0xcd);
+	snprintf(exe_path, sizeof exe_path, "/tmp/hd-core-exe-%d", (int)getpid());
+	snprintf(core_path, sizeof core_path, "/tmp/hd-core-%d", (int)getpid());
+	struct cc_core cc;
+	cc_init(&cc);
+	cc_thread(&cc, 42, 0x400100, 0x7000);
+	cc_entry(&cc, 0x400100);
+	static const uint64_t e[1][3] = {{0x400000, 0x402000, 0}};
+	const char *const names[1] = {exe_path};
+	cc_files(&cc, 1, e, names);
+	cc_seg_bytes(&cc, (struct cc_seg){0x400000, 0x2000, 0x2000, PF_R | PF_X, 0}, ran);
+	cr_assert_eq(cc_write(&cc, core_path, 0), 0);
+	for (int k = 0; k < 2; k++) {
+		FILE *f = fopen(exe_path, "wb");
+		fwrite(k ? other : ran, 1, sizeof ran, f);
+		fclose(f);
+		struct hd_core c;
+		int rc = core_open(&c, core_path, NULL);
+		if (k == 0) {
+			cr_assert_eq(rc, 0, "%s", hd_error_message());
+			cr_assert_str_eq(c.cf.module, exe_path, "the module at the entry point");
+			cr_assert_eq(c.cf.build_id_len, 20);
+			cr_assert_eq(c.cf.build_id[0], 0xab);
+		} else {
+			cr_assert_eq(rc, -1);
+			cr_assert_eq(hd_error_class(), HD_E_USAGE, "%s", hd_error_message());
+			cr_assert(strstr(hd_error_message(), "build-id is abab"), "%s", hd_error_message());
+		}
+		core_free(&c);
+	}
+	unlink(core_path);
+	unlink(exe_path);
 }

@@ -19,18 +19,25 @@ static void write_core(const struct cc_core *c, uint64_t truncate)
 	cr_assert_eq(cc_write(c, path, truncate), 0);
 }
 
-static void sound(struct cc_core *c)
+/* A sound core's threads, entry and segments, its NT_FILE note the
+ * caller's. */
+static void sound_but_files(struct cc_core *c)
 {
 	cc_init(c);
 	cc_thread(c, 101, 0x401000, 0x7ff000);
 	cc_thread(c, 102, 0x401010, 0x7fe000);
 	cc_entry(c, 0x401000);
-	static const uint64_t e[2][3] = {{0x400000, 0x402000, 0}, {0x500000, 0x501000, 3}};
-	static const char *const names[2] = {"/opt/app/bin/app", "/lib/libc.so.6"};
-	cc_files(c, 2, e, names);
 	cc_seg(c, (struct cc_seg){0x400000, 0x2000, 0x1000, PF_R | PF_X, 0xaa});
 	cc_seg(c, (struct cc_seg){0x500000, 0x1000, 0, PF_R, 0});
 	cc_seg(c, (struct cc_seg){0x600000, 0x3000, 0x3000, PF_R | PF_W, 0xbb});
+}
+
+static void sound(struct cc_core *c)
+{
+	sound_but_files(c);
+	static const uint64_t e[2][3] = {{0x400000, 0x402000, 0}, {0x500000, 0x501000, 3}};
+	static const char *const names[2] = {"/opt/app/bin/app", "/lib/libc.so.6"};
+	cc_files(c, 2, e, names);
 }
 
 static int open_it(struct hd_corefile *cf)
@@ -145,4 +152,36 @@ Test(corefile, huge_counts_and_other_files_are_refused)
 	cr_assert_eq(open_it(&cf), -1);
 	cr_assert_eq(hd_error_class(), HD_E_NOT_ELF);
 	corefile_close(&cf);
+}
+
+Test(corefile, mappings_only_the_file_note_names)
+{
+	struct cc_core c;
+	sound_but_files(&c);
+	/* gcore writes no segment for unmodified file mappings: the rest of
+	 * the executable's first entry and all of a second one */
+	static const uint64_t e[3][3] = {
+		{0x400000, 0x404000, 0}, {0x500000, 0x501000, 3}, {0x700000, 0x702000, 8}};
+	static const char *const names[3] = {"/opt/app/bin/app", "/lib/libc.so.6", "/opt/app/bin/app"};
+	cc_files(&c, 3, e, names);
+	write_core(&c, 0);
+	struct hd_corefile cf;
+	cr_assert_eq(open_it(&cf), 0, "%s", hd_error_message());
+	cr_assert_eq(cf.nsegs, 5);
+	const struct core_segment *rest = &cf.segs[1], *other = &cf.segs[4];
+	cr_assert(rest->from_note && rest->vaddr == 0x402000 && rest->memsz == 0x2000);
+	cr_assert(rest->r && !rest->w && rest->filesz == 0);
+	cr_assert_eq(rest->file_offset, 0x2000);
+	cr_assert_str_eq(cf.files[rest->file].name, "/opt/app/bin/app");
+	cr_assert(other->from_note && other->vaddr == 0x700000 && other->file_offset == 0x8000);
+	cr_assert(!cf.segs[0].from_note && !cf.segs[2].from_note);
+	cr_assert(cf.marks_inaccessible == false, "every segment readable");
+	corefile_close(&cf);
+
+	/* two entries naming the same unwritten range */
+	sound_but_files(&c);
+	static const uint64_t twice[2][3] = {{0x700000, 0x702000, 0}, {0x700000, 0x702000, 0}};
+	static const char *const two[2] = {"/a", "/b"};
+	cc_files(&c, 2, twice, two);
+	expect_refused(&c, HD_E_LAYOUT, "entries naming one range twice");
 }

@@ -135,3 +135,42 @@ Test(coremem, a_truncated_core_is_missing_its_tail)
 	cr_assert_eq(g->hi, 0x405000);
 	done(&cf, &m);
 }
+
+/* As gcore writes a core: its segments at offsets that miss page alignment
+ * (its notes come first), no segment for the executable's unwritten pages
+ * (only NT_FILE names them), its written pages and anonymous memory dumped
+ * right after.  One read across all of it sees each byte where it was. */
+static void gcore_odd_offsets(uint32_t shift)
+{
+	struct cc_core c;
+	cc_init(&c);
+	cc_thread(&c, 7, 0x400100, 0);
+	cc_entry(&c, 0x400100);
+	static const uint64_t e[1][3] = {{0x400000, 0x403000, 0}};
+	static const char *const names[1] = {EXE};
+	cc_files(&c, 1, e, names);
+	cc_seg(&c, (struct cc_seg){0x400000, 0x1000, 0x1000, PF_R, 0xee});
+	cc_seg(&c, (struct cc_seg){0x403000, 0x5000, 0x5000, PF_R | PF_W, 0xcc});
+	c.data_shift = shift;
+	struct hd_corefile cf;
+	struct hd_corememory m;
+	build(&cf, &m, &c, 0);
+	static uint8_t b[0x8000];
+	cr_assert_eq(mv_read(m.view, 0x400000, b, sizeof b), 0, "%s", hd_error_message());
+	cr_assert(b[0] == 0xee && b[0xfff] == 0xee);
+	cr_assert(b[0x1000] == 2 && b[0x2fff] == 3, "the file's pages, where only NT_FILE names them");
+	for (size_t i = 0x3000; i < sizeof b; i++)
+		cr_assert_eq(b[i], 0xcc, "byte 0x%zx", i);
+	cr_assert_eq(m.ngaps, 0);
+	/* an address keeps its place in 8 bytes, mapped or copied */
+	const void *p = mv_local_ptr(m.view, 0x403008, 8);
+	cr_assert_not_null(p);
+	cr_assert_eq((uintptr_t)p % 8, 0, "shift 0x%x", shift);
+	done(&cf, &m);
+}
+
+Test(coremem, a_gcore_core_at_odd_offsets)
+{
+	gcore_odd_offsets(0xa18); /* gcore's: 8-aligned, mapped */
+	gcore_odd_offsets(0x3);   /* not even that: copied */
+}

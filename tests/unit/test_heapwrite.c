@@ -241,6 +241,31 @@ Test(heapwrite, a_dangling_reference_in_a_live_heap_is_retryable)
 	sd_close(&d);
 }
 
+/* A partial dump (a core lacking heap chunks, --partial): the same
+ * references are written as null and counted, on every thread count, and
+ * the dump succeeds. */
+Test(heapwrite, a_partial_dump_nulls_and_counts_references_to_no_object)
+{
+	struct sd_heap d;
+	sd_open(&d, &sh_oracle_21, 3);
+	const struct sh_class *str = sh_class(&d.h, "java.lang.String");
+	uint64_t first = sh_nth(&d.h, "java.lang.String", 0)->addr;
+	uint64_t last = sh_nth(&d.h, "java.lang.String", str->count - 1)->addr;
+	unsigned value = sh_field(&d.h, "java.lang.String", "value");
+	sh_put_ref(&d.h, first + value, first + 8);
+	sh_put_ref(&d.h, last + value, last + 8);
+	for (unsigned threads = 1; threads <= 4; threads++) {
+		uint64_t missing = 0;
+		struct hd_dump_input in = sd_input(&d, threads);
+		in.missing_refs = &missing;
+		struct sink s = {0};
+		cr_assert_eq(dump_input(&in, 0, &s), 0, "%s", hd_error_message());
+		cr_assert_eq(missing, 6, "%u threads: every pass's, as the error counts them", threads);
+		free(s.m.p);
+	}
+	sd_close(&d);
+}
+
 Test(heapwrite, a_pending_sigint_stops_it)
 {
 	struct sd_heap d;

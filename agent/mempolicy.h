@@ -7,6 +7,7 @@
 #ifndef HD_MEMPOLICY_H
 #define HD_MEMPOLICY_H
 
+#include "../common/cgroup.h"
 #include "../common/hd_error.h"
 
 #include <sys/types.h>
@@ -18,12 +19,12 @@
 HD_MUST_CHECK int mempolicy_check_fork(pid_t pid);
 
 /* The cgroup half, from CGROUP_FILE (the format of /proc/PID/cgroup, v1 and
- * v2 lines) and a cgroup file system mounted at FS_ROOT (/sys/fs/cgroup;
- * v1 memory controller under FS_ROOT/memory): refuses (HD_E_SNAPSHOT) when
- * a cgroup or one of its ancestors has less than NEED bytes left under its
- * limit.  PID names the process in the message.  A missing CGROUP_FILE
- * passes (no cgroups). */
+ * v2 lines) and the hierarchies mounted at M: refuses (HD_E_SNAPSHOT) when
+ * the process's memory cgroup or one of its ancestors has less than NEED
+ * bytes left under its limit (the one with least room is named).  PID
+ * names the process in the message.  A missing CGROUP_FILE passes (no
+ * cgroups). */
 HD_MUST_CHECK int mempolicy_check_cgroups(pid_t pid, const char *cgroup_file,
-					  const char *fs_root, long long need);
+					  const struct cgroup_mounts *m, long long need);
 
 #endif

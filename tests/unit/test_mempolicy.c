@@ -62,8 +62,11 @@ static int check(const char *cgroup_file, long long need)
 {
 	char path[256];
 	snprintf(path, sizeof path, "%s/%s", root, cgroup_file);
+	struct cgroup_mounts m;
+	snprintf(m.v2, sizeof m.v2, "%s", root);
+	snprintf(m.v1_memory, sizeof m.v1_memory, "%s/memory", root);
 	hd_error_clear();
-	return mempolicy_check_cgroups(4242, path, root, need);
+	return mempolicy_check_cgroups(4242, path, &m, need);
 }
 
 static void clean(void)

@@ -127,7 +127,7 @@ int exittrap_open(struct hd_exittrap *x, pid_t pid, unsigned what)
 	memset(x, 0, sizeof *x);
 	x->t.pid = pid;
 	x->what = what;
-	if (!what || (what & ~(EXITTRAP_EXIT | EXITTRAP_SIGNAL)))
+	if (!what || (what & ~(EXITTRAP_EXIT | EXITTRAP_SIGNAL | EXITTRAP_SHUTDOWN)))
 		return hd_fail(HD_E_USAGE, "nothing to trap (0x%x)", what);
 	if (target_check_untraced(pid) != 0)
 		return -1;
@@ -199,6 +199,46 @@ static bool process_exits(struct hd_exittrap *x, struct hd_task *task, unsigned 
 	return n == 1;
 }
 
+/* Whether TID, stopped creating a thread, runs the process's shutdown: the
+ * caller's probe, asked only when the shutdown is to be trapped. */
+static bool shutting_down(struct hd_exittrap *x, pid_t tid)
+{
+	if (!(x->what & EXITTRAP_SHUTDOWN) || !x->probe.shutting_down)
+		return false;
+#if defined(__x86_64__)
+	struct user_regs_struct regs;
+	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) != 0)
+		return false;
+	x->probes++;
+	return x->probe.shutting_down(x->probe.ctx, regs.rsp);
+#else
+	(void)tid; /* the stack pointer is read on x86-64 only */
+	return false;
+#endif
+}
+
+#define SCAN_PAGE 4096u
+
+bool exittrap_stack_holds(hd_memview *mv, uint64_t sp, uint64_t lo, uint64_t hi,
+			  bool (*match)(void *ctx, uint64_t word), void *ctx)
+{
+	/* Aligned down: a return address sits in an 8-byte slot at or above
+	 * the stack pointer (x86-64 keeps rsp 8-aligned at calls). */
+	uint64_t at = sp & ~(uint64_t)7;
+	uint64_t words[SCAN_PAGE / 8];
+	for (uint64_t done = 0; done < EXITTRAP_SCAN_MAX;) {
+		uint64_t len = SCAN_PAGE - at % SCAN_PAGE; /* to the page's end */
+		if (at > UINT64_MAX - len || mv_try_read(mv, at, words, len) != 0)
+			return false;
+		for (size_t i = 0; i < len / 8; i++)
+			if (words[i] >= lo && words[i] < hi && match(ctx, words[i]))
+				return true;
+		at += len;
+		done += len;
+	}
+	return false;
+}
+
 static bool is_stop_signal(int sig)
 {
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
@@ -224,6 +264,8 @@ static void handle(struct hd_exittrap *x, struct hd_task *task, int status)
 		bool ok = ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0;
 		if (x->holding)
 			hold(task, 0);
+		else if (shutting_down(x, tid))
+			trap(x, task, EXITTRAP_SHUTTING_DOWN, -1, 0);
 		else
 			resume(task, 0);
 		/* The new thread is traced already; its first stop comes to us. */
@@ -378,7 +420,7 @@ int exittrap_hold_all(struct hd_exittrap *x)
 		return hd_fail(HD_E_USAGE, "process %d is not held at a trap", (int)x->t.pid);
 	if (stop_running(x) != 0)
 		return -1;
-	if (x->ev.kind != EXITTRAP_EXITING && x->ev.kind != EXITTRAP_SIGNALLED)
+	if (x->ev.kind == EXITTRAP_NONE || x->ev.kind == EXITTRAP_GONE)
 		return hd_fail(HD_E_TARGET_GONE, "process %d ended", (int)x->t.pid);
 	for (size_t i = 0; i < x->t.n; i++)
 		if (x->t.tasks[i].state == TASK_STOPPED) {

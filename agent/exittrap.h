@@ -25,12 +25,15 @@
 #define HD_EXITTRAP_H
 
 #include "attach.h"
+#include "memview.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define EXITTRAP_EXIT 1u   /* trap exit/exit_group */
 #define EXITTRAP_SIGNAL 2u /* trap a fatal signal at its default disposition */
+#define EXITTRAP_SHUTDOWN 4u /* trap a thread creation the probe says is the VM's shutdown */
 
 enum exittrap_kind {
 	EXITTRAP_NONE,      /* nothing held */
@@ -38,12 +41,23 @@ enum exittrap_kind {
 	EXITTRAP_SIGNALLED, /* held before delivery of signo */
 	EXITTRAP_GONE,      /* ended untrapped: status = its wait status when we saw it
 			       (-1 when we did not) */
+	EXITTRAP_SHUTTING_DOWN, /* held where a thread creates another and the probe says
+			       the process is shutting down: status -1 (not known yet) */
 };
 
 struct exittrap_event {
 	enum exittrap_kind kind;
 	int status, signo;
 	pid_t tid; /* the thread at the trap */
+};
+
+/* Asked at each thread creation while EXITTRAP_SHUTDOWN is traced (x86-64):
+ * whether the creating thread, stopped in its clone with its stack pointer
+ * at SP, is running the process's shutdown.  A false answer (also any
+ * doubt) only means "no trap here". */
+struct exittrap_probe {
+	bool (*shutting_down)(void *ctx, uint64_t sp);
+	void *ctx;
 };
 
 struct hd_exittrap {
@@ -55,6 +69,8 @@ struct hd_exittrap {
 	struct exittrap_event ev;    /* the trap, or the end */
 	unsigned long stops;         /* ptrace stops of the target handled so far:
 					what being traced cost it, in round trips */
+	struct exittrap_probe probe; /* set by the caller; none: no shutdown trap */
+	unsigned long probes;        /* thread creations the probe was asked about */
 };
 
 /* Whether SIGNO is one of the crash signals a trap may stop at (SIGSEGV,
@@ -65,6 +81,17 @@ bool exittrap_fatal_signal(int signo);
  * SigIgn, hexadecimal masks), is the default: neither caught nor ignored.
  * STATUS is that file's text. */
 bool exittrap_default_disposition(const char *status, int signo);
+
+/* The most a stack scan reads above the stack pointer. */
+#define EXITTRAP_SCAN_MAX (256u << 10)
+
+/* Whether a word of the stack above SP (8-byte aligned words from SP up,
+ * read through MV page by page until a page does not read or
+ * EXITTRAP_SCAN_MAX bytes were read) lies in [LO, HI) and MATCH says yes
+ * for it.  A stack pointer anywhere (unmapped, misaligned, near the top of
+ * the address space) is answered, never followed further than the bound. */
+bool exittrap_stack_holds(hd_memview *mv, uint64_t sp, uint64_t lo, uint64_t hi,
+			  bool (*match)(void *ctx, uint64_t word), void *ctx);
 
 /* Seizes every thread of PID (rescanning /proc/PID/task until a pass adds
  * none) for the ends in WHAT; nothing is stopped.  On failure nothing stays

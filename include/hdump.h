@@ -376,7 +376,11 @@ HDUMP_MUST_CHECK int hdump_stacks(hdump_target *t, const struct hdump_options *o
 
 typedef struct hdump_trap hdump_trap;
 
-enum hdump_trap_what { HDUMP_TRAP_EXIT = 1, HDUMP_TRAP_FATAL_SIGNAL = 2 };
+enum hdump_trap_what { HDUMP_TRAP_EXIT = 1, HDUMP_TRAP_FATAL_SIGNAL = 2,
+		       /* also the thread creation that starts the shutdown hooks once
+			  main returned (README "Exit and crash dumps"): GraalVM 25
+			  frees its heap before it exits */
+		       HDUMP_TRAP_SHUTDOWN = 4 };
 
 /* Traces PID for the ends in WHAT (a process that is not a native image is
  * refused before anything is traced).  Errors: USAGE (WHAT), NOENT, PERM
@@ -392,6 +396,9 @@ enum hdump_trap_event_kind {
 	HDUMP_TRAP_GONE,      /* it ended untrapped (SIGKILL, another signal, a trap not
 				 asked for): status = its wait status, -1 if unknown.  When
 				 the tracer is also its parent, that status was reaped */
+	HDUMP_TRAP_SHUTTING_DOWN, /* main returned and the VM starts a shutdown hook
+				     (HDUMP_TRAP_SHUTDOWN): status -1, its exit code is
+				     not known yet; held */
 };
 struct hdump_trap_event { enum hdump_trap_event_kind kind; int status; int signo; };
 
@@ -423,6 +430,12 @@ void hdump_trap_close(hdump_trap *tr);
  * thread creations and exits, group-stops; the trap's own): each a round
  * trip of a target thread to the tracer, the whole cost of being traced. */
 uint64_t hdump_trap_stops(const hdump_trap *tr);
+
+/* The thread creations TR checked for the shutdown (HDUMP_TRAP_SHUTDOWN,
+ * from the first poll after hdump_discover on): the trap's one if it fired
+ * there, and those that were not (each a scan of at most 256 KiB of the
+ * creating thread's stack while it waits in its clone stop). */
+uint64_t hdump_trap_shutdown_checks(const hdump_trap *tr);
 
 /* ---- Watching a process's memory (hdump watch) ----------------------------
  * Read while the process runs: nothing is stopped, so what is read may be

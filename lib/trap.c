@@ -7,14 +7,34 @@
 #include "../agent/exittrap.h"
 #include "../common/hd_error.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* What tells a thread creation of the shutdown from any other: a return
+ * address on the creating thread's stack at a call site whose Java frames
+ * (inlined ones included) hold java.lang.Shutdown.shutdown, the method the
+ * VM runs when main returns (JDK: "invoked by DestroyJavaVM when the last
+ * non-daemon thread has finished"), which starts each shutdown hook in a
+ * thread of its own.  It runs once per process: a return address into it
+ * is in no other thread's stack, ever. */
+#define SHUTDOWN_CLASS "java.lang.Shutdown"
+#define SHUTDOWN_METHOD "shutdown"
+
+struct shutdown_probe {
+	bool tried;                   /* prepared, or said why not, once */
+	const struct hd_codeinfo *ci; /* NULL: not prepared (no shutdown trap) */
+	const struct hd_layout *L;    /* the first isolate's (the tables' offsets) */
+	hd_memview *mv;               /* the process, for the method names */
+	uint64_t class_off;           /* java.lang.Shutdown's hub, from the image start */
+};
 
 struct hdump_trap {
 	struct hd_exittrap x;
 	hdump_target *target;
 	struct hd_real_process *real; /* the seam's real operations (maps, memory, image) */
 	bool opened;                  /* x is tracing (until released) */
+	struct shutdown_probe shutdown;
 };
 
 static int trap_read_maps(void *ctx, pid_t pid, struct hd_maps *m)
@@ -107,6 +127,67 @@ static int trap_discard_fork(void *ctx)
 	return 0; /* never forked */
 }
 
+/* Whether the call site whose return address is RA runs in
+ * java.lang.Shutdown.shutdown (at any depth of inlining). */
+static bool in_shutdown(void *ctx, uint64_t ra)
+{
+	const struct shutdown_probe *p = ctx;
+	struct hd_code_entry e;
+	struct hd_java_frame frames[CODEINFO_MAX_INLINE];
+	size_t n;
+	if (!codeinfo_lookup(p->ci, ra, &e) || !e.exact || !codeinfo_frames(p->ci, &e, frames, &n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (frames[i].class_off != p->class_off || !frames[i].name_off)
+			continue;
+		struct hd_error_state saved;
+		hd_error_save(&saved);
+		char *name = lay_read_string(p->mv, p->L, p->L->image_start + frames[i].name_off);
+		hd_error_restore(&saved);
+		bool hit = name && strcmp(name, SHUTDOWN_METHOD) == 0;
+		free(name);
+		if (hit)
+			return true;
+	}
+	return false;
+}
+
+static bool probe_shutting_down(void *ctx, uint64_t sp)
+{
+	struct shutdown_probe *p = ctx;
+	return exittrap_stack_holds(p->mv, sp, p->ci->code_start,
+				    p->ci->code_start + p->ci->code_size, in_shutdown, p);
+}
+
+/* Once the target is discovered: the shutdown probe, from its code info
+ * and classes.  An image where it cannot be prepared is trapped at its
+ * exit only, said once (-v). */
+static void prepare_shutdown_probe(hdump_trap *tr)
+{
+	struct shutdown_probe *p = &tr->shutdown;
+	if (p->tried || !(tr->x.what & EXITTRAP_SHUTDOWN) || !tr->target->discovered)
+		return;
+	p->tried = true;
+	const struct live *lv = &tr->target->live;
+	const struct hd_class *c = lv->nisolates ? classes_named(&lv->iso[0].classes, SHUTDOWN_CLASS)
+						 : NULL;
+	const char *why = !lv->have_ci ? "the image's code info does not decode"
+			  : !c        ? "the image has no class " SHUTDOWN_CLASS
+				      : NULL;
+	char line[200];
+	if (why) {
+		snprintf(line, sizeof line, "shutdown trap: %s; trapped at exit only", why);
+		events_text(&tr->target->ev, HDUMP_EVENT_VERBOSE, line);
+		return;
+	}
+	*p = (struct shutdown_probe){true, &lv->ci, &lv->iso[0].L, lv->proc,
+				     c->hub - lv->iso[0].L.image_start};
+	tr->x.probe = (struct exittrap_probe){probe_shutting_down, p};
+	snprintf(line, sizeof line, "shutdown trap: at a thread created in %s.%s",
+		 SHUTDOWN_CLASS, SHUTDOWN_METHOD);
+	events_text(&tr->target->ev, HDUMP_EVENT_VERBOSE, line);
+}
+
 static const struct hd_process_ops trap_process_ops = {
 	.read_maps = trap_read_maps,
 	.open_image = trap_open_image,
@@ -120,7 +201,8 @@ static const struct hd_process_ops trap_process_ops = {
 
 hdump_trap *hdump_trap_open(pid_t pid, unsigned what)
 {
-	if (!what || (what & ~(unsigned)(HDUMP_TRAP_EXIT | HDUMP_TRAP_FATAL_SIGNAL))) {
+	if (!what ||
+	    (what & ~(unsigned)(HDUMP_TRAP_EXIT | HDUMP_TRAP_FATAL_SIGNAL | HDUMP_TRAP_SHUTDOWN))) {
 		hd_fail(HD_E_USAGE, "hdump_trap_open: nothing to trap (0x%x)", what);
 		return NULL;
 	}
@@ -135,7 +217,8 @@ hdump_trap *hdump_trap_open(pid_t pid, unsigned what)
 		goto fail;
 	tr->target->real = tr->real; /* hdump_close frees it */
 	unsigned agent_what = (what & HDUMP_TRAP_EXIT ? EXITTRAP_EXIT : 0) |
-			      (what & HDUMP_TRAP_FATAL_SIGNAL ? EXITTRAP_SIGNAL : 0);
+			      (what & HDUMP_TRAP_FATAL_SIGNAL ? EXITTRAP_SIGNAL : 0) |
+			      (what & HDUMP_TRAP_SHUTDOWN ? EXITTRAP_SHUTDOWN : 0);
 	if (exittrap_open(&tr->x, pid, agent_what) != 0)
 		goto fail;
 	tr->opened = true;
@@ -154,10 +237,12 @@ int hdump_trap_poll(hdump_trap *tr, struct hdump_trap_event *ev)
 	if (!tr->opened)
 		return hd_fail(HD_E_USAGE, "the trap was released");
 	struct exittrap_event e;
+	prepare_shutdown_probe(tr);
 	exittrap_poll(&tr->x, &e);
 	static const enum hdump_trap_event_kind kinds[] = {
 		[EXITTRAP_NONE] = HDUMP_TRAP_NONE, [EXITTRAP_EXITING] = HDUMP_TRAP_EXITING,
 		[EXITTRAP_SIGNALLED] = HDUMP_TRAP_SIGNALLED, [EXITTRAP_GONE] = HDUMP_TRAP_GONE,
+		[EXITTRAP_SHUTTING_DOWN] = HDUMP_TRAP_SHUTTING_DOWN,
 	};
 	*ev = (struct hdump_trap_event){kinds[e.kind], e.status, e.signo};
 	return 0;
@@ -189,4 +274,9 @@ void hdump_trap_close(hdump_trap *tr)
 uint64_t hdump_trap_stops(const hdump_trap *tr)
 {
 	return tr->x.stops;
+}
+
+uint64_t hdump_trap_shutdown_checks(const hdump_trap *tr)
+{
+	return tr->x.probes;
 }

@@ -3,8 +3,10 @@
  *   trapdump PID OUT.hprof exit|signal|both
  *
  * traces PID, discovers it while it runs, prints "ready" once traced, then
- * waits for SIGCHLD on a signalfd and polls the trap.  At the trap it
- * prints "trap=exiting status=N" or "trap=signalled signo=N", dumps the
+ * waits for SIGCHLD on a signalfd and polls the trap (exit and both: the
+ * shutdown too).  At the trap it prints "trap=exiting status=N",
+ * "trap=signalled signo=N" or "trap=shutting-down checks=N" (the thread
+ * creations checked for the shutdown, the trap's included), dumps the
  * held process to OUT.hprof (written under a temporary name, renamed when
  * complete), prints the --json-like summary line "dump objects=N", then
  * releases the process and exits 0.  A process that ends untrapped:
@@ -87,9 +89,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: trapdump PID OUT.hprof exit|signal|both\n");
 		return 2;
 	}
-	unsigned what = strcmp(argv[3], "exit") == 0     ? HDUMP_TRAP_EXIT
+	unsigned what = strcmp(argv[3], "exit") == 0     ? HDUMP_TRAP_EXIT | HDUMP_TRAP_SHUTDOWN
 			: strcmp(argv[3], "signal") == 0 ? HDUMP_TRAP_FATAL_SIGNAL
-							 : HDUMP_TRAP_EXIT | HDUMP_TRAP_FATAL_SIGNAL;
+							 : HDUMP_TRAP_EXIT | HDUMP_TRAP_FATAL_SIGNAL |
+							   HDUMP_TRAP_SHUTDOWN;
 	hdump_install_signal_handlers();
 	sigset_t chld;
 	sigemptyset(&chld);
@@ -136,6 +139,8 @@ int main(int argc, char **argv)
 		}
 		if (ev.kind == HDUMP_TRAP_EXITING)
 			printf("trap=exiting status=%d\n", ev.status);
+		else if (ev.kind == HDUMP_TRAP_SHUTTING_DOWN)
+			printf("trap=shutting-down checks=%" PRIu64 "\n", hdump_trap_shutdown_checks(tr));
 		else
 			printf("trap=signalled signo=%d\n", ev.signo);
 		fflush(stdout);

@@ -5,6 +5,7 @@
  * and every release ending the helper exactly as it would have ended. */
 #include "../../agent/exittrap.h"
 #include "../../common/clock.h"
+#include "../../common/hd_error.h"
 #include "tracee.h"
 
 #include <criterion/criterion.h>
@@ -23,7 +24,11 @@
 
 /* The helpers' commands: a byte on their input. */
 enum { DO_EXIT = 'x', DO_THREAD_EXIT_GROUP = 'g', DO_ABORT = 'a', DO_THREAD_COMES_AND_GOES = 't',
-       DO_REPORT = 'r' };
+       DO_REPORT = 'r', DO_MARKED_THREAD = 'm' };
+
+/* A word DO_MARKED_THREAD keeps on its stack while it creates a thread, as
+ * a return address into the shutdown would be. */
+#define STACK_MARK 0x5eedfacecafe0001ull
 
 static volatile sig_atomic_t usr2_seen, winch_seen;
 static void count_usr2(int s) { (void)s; usr2_seen++; }
@@ -34,6 +39,17 @@ static void segv_aborts(int s) { (void)s; abort(); }
  * check first, which traces the process itself). */
 static void *exit_group_thread(void *arg) { _exit((int)(long)arg); }
 static void *short_thread(void *arg) { return arg; }
+
+/* Creates a thread and waits for its end with STACK_MARK in its frame,
+ * above the stack pointer of the clone. */
+__attribute__((noinline)) static void marked_thread(void)
+{
+	volatile uint64_t mark[2] = {STACK_MARK, 0};
+	pthread_t th;
+	pthread_create(&th, NULL, short_thread, NULL);
+	pthread_join(th, NULL);
+	mark[0] = 0; /* no stale mark left below later stack pointers */
+}
 
 /* Waits for commands until told to end; counts USR2 and WINCH; SIGSEGV
  * leads to abort() as a Native Image's handler does.  No core file. */
@@ -62,6 +78,11 @@ static void commanded(const void *ctx, int in, int out)
 		case DO_THREAD_COMES_AND_GOES:
 			pthread_create(&th, NULL, short_thread, NULL);
 			pthread_join(th, NULL);
+			if (write(out, "T", 1) != 1)
+				_exit(92);
+			break;
+		case DO_MARKED_THREAD:
+			marked_thread();
 			if (write(out, "T", 1) != 1)
 				_exit(92);
 			break;
@@ -343,4 +364,184 @@ Test(exittrap, dispositions_from_status_masks)
 		  exittrap_fatal_signal(SIGFPE));
 	cr_assert(!exittrap_fatal_signal(SIGTERM) && !exittrap_fatal_signal(SIGUSR2) &&
 		  !exittrap_fatal_signal(SIGKILL));
+}
+
+/* ---- the shutdown trap: a thread creation the probe recognises ---------- */
+
+static bool is_mark(void *ctx, uint64_t word)
+{
+	(void)ctx;
+	return word == STACK_MARK;
+}
+
+/* The probe of these tests: STACK_MARK on the creating thread's stack,
+ * read through the process view CTX. */
+static bool marked_stack(void *ctx, uint64_t sp)
+{
+	return exittrap_stack_holds(ctx, sp, STACK_MARK, STACK_MARK + 1, is_mark, NULL);
+}
+
+/* A helper traced for WHAT with marked_stack as its probe (over the
+ * returned view). */
+static hd_memview *traced_with_probe(struct hd_exittrap *x, struct tracee *h, unsigned what)
+{
+	*h = traced(x, what);
+	hd_memview *mv = mv_new_process(h->pid);
+	cr_assert(mv);
+	x->probe = (struct exittrap_probe){marked_stack, mv};
+	return mv;
+}
+
+/* Has H run COMMAND (a thread created) with no trap. */
+static void thread_passes(struct hd_exittrap *x, struct tracee *h, char command_byte)
+{
+	command(h, command_byte);
+	char reply[8];
+	await_reply(x, h, reply, sizeof reply);
+	cr_assert_str_eq(reply, "T");
+}
+
+Test(exittrap, a_recognised_thread_creation_is_held_then_goes_on)
+{
+	struct hd_exittrap x;
+	struct tracee h;
+	hd_memview *mv = traced_with_probe(&x, &h, EXITTRAP_EXIT | EXITTRAP_SHUTDOWN);
+	/* Unmarked creations are checked and let go. */
+	for (int i = 0; i < 3; i++)
+		thread_passes(&x, &h, DO_THREAD_COMES_AND_GOES);
+	cr_assert_eq(x.probes, 3);
+	command(&h, DO_MARKED_THREAD);
+	struct exittrap_event ev = await_event(&x);
+	cr_assert_eq(ev.kind, EXITTRAP_SHUTTING_DOWN);
+	cr_assert_eq(ev.status, -1);
+	cr_assert_eq(ev.tid, h.pid, "the creating thread is held");
+	cr_assert_eq(x.probes, 4);
+	cr_assert_eq(exittrap_hold_all(&x), 0, "%s", hd_error_message());
+	/* Held: the new thread has not run, so the helper cannot reply. */
+	cr_assert_eq(waitpid(h.pid, &(int){0}, WNOHANG), 0);
+	exittrap_detach(&x);
+	mv_free(mv);
+	/* Let go, it goes on: the thread runs, the reply comes, and it ends as
+	 * it would have. */
+	char c;
+	cr_assert_eq(read(h.from, &c, 1), 1);
+	cr_assert_eq(c, 'T');
+	helper_end(&h);
+}
+
+Test(exittrap, the_probe_is_asked_only_for_the_shutdown_trap)
+{
+	struct hd_exittrap x;
+	struct tracee h;
+	hd_memview *mv = traced_with_probe(&x, &h, EXITTRAP_EXIT | EXITTRAP_SIGNAL);
+	thread_passes(&x, &h, DO_MARKED_THREAD);
+	cr_assert_eq(x.probes, 0);
+	exittrap_detach(&x);
+	mv_free(mv);
+	helper_end(&h);
+}
+
+/* ---- exittrap_stack_holds on synthetic stacks ---------------------------- */
+
+#define STACK_BASE 0x7f0000000000ull
+#define PAGE 4096u
+
+struct synthetic_stack {
+	hd_memview *mv;
+	uint64_t *words;
+	size_t len;
+};
+
+/* LEN bytes of zero words mapped at STACK_BASE. */
+static struct synthetic_stack stack_of(size_t len)
+{
+	struct synthetic_stack s = {mv_new_local(), aligned_alloc(PAGE, len), len};
+	cr_assert(s.mv && s.words);
+	memset(s.words, 0, len);
+	cr_assert_eq(mv_add_local(s.mv, STACK_BASE, s.words, len), 0);
+	return s;
+}
+
+static void stack_free(struct synthetic_stack *s)
+{
+	mv_free(s->mv);
+	free(s->words);
+}
+
+static void put(struct synthetic_stack *s, uint64_t off, uint64_t word)
+{
+	cr_assert(off % 8 == 0 && off + 8 <= s->len);
+	s->words[off / 8] = word;
+}
+
+static bool holds(struct synthetic_stack *s, uint64_t sp)
+{
+	return exittrap_stack_holds(s->mv, sp, STACK_MARK, STACK_MARK + 16, is_mark, NULL);
+}
+
+Test(exittrap, stack_scan_finds_a_word_at_or_above_the_stack_pointer)
+{
+	struct synthetic_stack s = stack_of(4 * PAGE);
+	put(&s, 2 * PAGE + 24, STACK_MARK);
+	cr_assert(holds(&s, STACK_BASE));
+	cr_assert(holds(&s, STACK_BASE + PAGE + 100), "from mid-page");
+	cr_assert(holds(&s, STACK_BASE + 2 * PAGE + 24), "at the stack pointer");
+	cr_assert(holds(&s, STACK_BASE + 2 * PAGE + 27), "misaligned: aligned down");
+	cr_assert_not(holds(&s, STACK_BASE + 2 * PAGE + 32), "below the stack pointer is not looked at");
+	stack_free(&s);
+}
+
+Test(exittrap, stack_scan_asks_the_matcher_only_in_range)
+{
+	struct synthetic_stack s = stack_of(2 * PAGE);
+	put(&s, 8, STACK_MARK + 1); /* in range, but the matcher says no */
+	put(&s, 16, STACK_MARK - 1);
+	put(&s, 24, STACK_MARK + 16);
+	cr_assert_not(holds(&s, STACK_BASE));
+	put(&s, PAGE, STACK_MARK);
+	cr_assert(holds(&s, STACK_BASE));
+	stack_free(&s);
+}
+
+Test(exittrap, stack_scan_is_bounded)
+{
+	/* A stack larger than the bound, marked past it: not found. */
+	size_t len = EXITTRAP_SCAN_MAX + 4 * PAGE;
+	struct synthetic_stack s = stack_of(len);
+	put(&s, EXITTRAP_SCAN_MAX + PAGE, STACK_MARK);
+	cr_assert_not(holds(&s, STACK_BASE));
+	cr_assert(holds(&s, STACK_BASE + 2 * PAGE), "found when within the bound");
+	put(&s, EXITTRAP_SCAN_MAX - 8, STACK_MARK);
+	cr_assert(holds(&s, STACK_BASE), "the last word within the bound");
+	stack_free(&s);
+}
+
+Test(exittrap, stack_scan_of_hostile_stack_pointers)
+{
+	struct synthetic_stack s = stack_of(2 * PAGE);
+	put(&s, PAGE, STACK_MARK);
+	/* The scan ends where memory does: a mark beyond a hole is not found. */
+	cr_assert_not(holds(&s, STACK_BASE - PAGE), "unmapped stack pointer");
+	cr_assert_not(holds(&s, 0));
+	cr_assert_not(holds(&s, UINT64_MAX));
+	cr_assert_not(holds(&s, UINT64_MAX - PAGE - 5));
+	cr_assert_not(holds(&s, STACK_BASE + 2 * PAGE), "past the stack's end");
+	/* An empty range matches nothing. */
+	cr_assert_not(exittrap_stack_holds(s.mv, STACK_BASE, STACK_MARK, STACK_MARK, is_mark, NULL));
+	stack_free(&s);
+}
+
+Test(exittrap, stack_scan_stops_at_a_hole)
+{
+	/* Two mappings with a page between them: the second is not read. */
+	struct synthetic_stack s = stack_of(PAGE);
+	uint64_t *beyond = aligned_alloc(PAGE, PAGE);
+	cr_assert(beyond);
+	memset(beyond, 0, PAGE);
+	beyond[3] = STACK_MARK;
+	cr_assert_eq(mv_add_local(s.mv, STACK_BASE + 2 * PAGE, beyond, PAGE), 0);
+	cr_assert_not(holds(&s, STACK_BASE));
+	cr_assert(holds(&s, STACK_BASE + 2 * PAGE));
+	stack_free(&s);
+	free(beyond);
 }

@@ -22,8 +22,7 @@ plant_markers() {
 # GraalVM 25 frees its heap after the hooks, before exit_group: the trap is
 # the hook thread's creation, told from any other thread creation by
 # java.lang.Shutdown.shutdown on the creating thread's stack (README, "Exit
-# and crash dumps").  pkl registers a hook once Truffle has compiled code,
-# which the markers' evaluation makes it do.
+# and crash dumps").  pkl's REPL has a hook once it evaluated anything.
 waited_repl_start "$V" 0 || exit 1
 trapdump_start "$WORK/quit.hprof" both || exit 1
 expect_eq ":quit: traced by the trap client" "$(tracer_of "$REPL_PID")" "$TD_PID"

@@ -26,6 +26,8 @@ Test(trap, a_process_that_is_no_native_image_is_refused_untraced)
 	struct tracee h = tracee_spawn(idle, NULL);
 	cr_assert_null(hdump_trap_open(h.pid, HDUMP_TRAP_EXIT | HDUMP_TRAP_FATAL_SIGNAL));
 	cr_assert_eq(hdump_error().cls, HDUMP_E_NOT_NATIVE_IMAGE, "%s", hdump_error().message);
+	cr_assert_null(hdump_trap_open(h.pid, HDUMP_TRAP_SHUTDOWN));
+	cr_assert_eq(hdump_error().cls, HDUMP_E_NOT_NATIVE_IMAGE, "%s", hdump_error().message);
 	cr_assert_eq(tracer_of(h.pid), 0);
 	tracee_kill(&h);
 }
@@ -34,7 +36,7 @@ Test(trap, refusals)
 {
 	cr_assert_null(hdump_trap_open(getpid(), 0));
 	cr_assert_eq(hdump_error().cls, HDUMP_E_USAGE);
-	cr_assert_null(hdump_trap_open(getpid(), 4));
+	cr_assert_null(hdump_trap_open(getpid(), 8)); /* no such end */
 	cr_assert_eq(hdump_error().cls, HDUMP_E_USAGE);
 	cr_assert_null(hdump_trap_open(1 << 30, HDUMP_TRAP_EXIT));
 	cr_assert_eq(hdump_error().cls, HDUMP_E_NOENT, "%s", hdump_error().message);

@@ -27,7 +27,12 @@ struct shutdown_probe {
 	const struct hd_layout *L;    /* the first isolate's (the tables' offsets) */
 	hd_memview *mv;               /* the process, for the method names */
 	uint64_t class_off;           /* java.lang.Shutdown's hub, from the image start */
+	/* Return addresses judged not in it, direct-mapped by address: the
+	 * code info never changes, and most thread creations come from the
+	 * same few call paths, so a later one skips their frame decoding. */
+	uint64_t *elsewhere;
 };
+#define ELSEWHERE_SLOTS 4096u
 
 struct hdump_trap {
 	struct hd_exittrap x;
@@ -127,16 +132,10 @@ static int trap_discard_fork(void *ctx)
 	return 0; /* never forked */
 }
 
-/* Whether the call site whose return address is RA runs in
- * java.lang.Shutdown.shutdown (at any depth of inlining). */
-static bool in_shutdown(void *ctx, uint64_t ra)
+/* Whether one of FRAMES[0..N) is java.lang.Shutdown.shutdown. */
+static bool frames_in_shutdown(const struct shutdown_probe *p, const struct hd_java_frame *frames,
+			       size_t n)
 {
-	const struct shutdown_probe *p = ctx;
-	struct hd_code_entry e;
-	struct hd_java_frame frames[CODEINFO_MAX_INLINE];
-	size_t n;
-	if (!codeinfo_lookup(p->ci, ra, &e) || !e.exact || !codeinfo_frames(p->ci, &e, frames, &n))
-		return false;
 	for (size_t i = 0; i < n; i++) {
 		if (frames[i].class_off != p->class_off || !frames[i].name_off)
 			continue;
@@ -149,6 +148,24 @@ static bool in_shutdown(void *ctx, uint64_t ra)
 		if (hit)
 			return true;
 	}
+	return false;
+}
+
+/* Whether the call site whose return address is RA runs in
+ * java.lang.Shutdown.shutdown (at any depth of inlining). */
+static bool in_shutdown(void *ctx, uint64_t ra)
+{
+	const struct shutdown_probe *p = ctx;
+	uint64_t *known = &p->elsewhere[(ra ^ ra >> 12) % ELSEWHERE_SLOTS];
+	if (*known == ra)
+		return false;
+	struct hd_code_entry e;
+	struct hd_java_frame frames[CODEINFO_MAX_INLINE];
+	size_t n;
+	if (codeinfo_lookup(p->ci, ra, &e) && e.exact && codeinfo_frames(p->ci, &e, frames, &n) &&
+	    frames_in_shutdown(p, frames, n))
+		return true;
+	*known = ra;
 	return false;
 }
 
@@ -180,8 +197,14 @@ static void prepare_shutdown_probe(hdump_trap *tr)
 		events_text(&tr->target->ev, HDUMP_EVENT_VERBOSE, line);
 		return;
 	}
+	uint64_t *elsewhere = calloc(ELSEWHERE_SLOTS, sizeof *elsewhere);
+	if (!elsewhere) {
+		events_text(&tr->target->ev, HDUMP_EVENT_VERBOSE,
+			    "shutdown trap: out of memory; trapped at exit only");
+		return;
+	}
 	*p = (struct shutdown_probe){true, &lv->ci, &lv->iso[0].L, lv->proc,
-				     c->hub - lv->iso[0].L.image_start};
+				     c->hub - lv->iso[0].L.image_start, elsewhere};
 	tr->x.probe = (struct exittrap_probe){probe_shutting_down, p};
 	snprintf(line, sizeof line, "shutdown trap: at a thread created in %s.%s",
 		 SHUTDOWN_CLASS, SHUTDOWN_METHOD);
@@ -268,6 +291,7 @@ void hdump_trap_close(hdump_trap *tr)
 		return;
 	exittrap_detach(&tr->x);
 	hdump_close(tr->target);
+	free(tr->shutdown.elsewhere);
 	free(tr);
 }
 

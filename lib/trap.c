@@ -13,11 +13,11 @@
 
 /* What tells a thread creation of the shutdown from any other: a return
  * address on the creating thread's stack at a call site whose Java frames
- * (inlined ones included) hold java.lang.Shutdown.shutdown, the method the
- * VM runs when main returns (JDK: "invoked by DestroyJavaVM when the last
- * non-daemon thread has finished"), which starts each shutdown hook in a
- * thread of its own.  It runs once per process: a return address into it
- * is in no other thread's stack, ever. */
+ * (inlined ones included) hold java.lang.Shutdown.shutdown, which the VM
+ * runs once main returned and the last non-daemon thread ended (the
+ * DestroyJavaVM path; System.exit takes Shutdown.exit instead), and which
+ * starts each shutdown hook in a thread of its own.  It runs once per
+ * process: a return address into it is on no other thread's stack. */
 #define SHUTDOWN_CLASS "java.lang.Shutdown"
 #define SHUTDOWN_METHOD "shutdown"
 

@@ -71,7 +71,10 @@ sh -c 'echo $$ >"$0/cgroup.procs" && echo $$ >"$1/cgroup.procs" &&
 STRESS_PID=$!
 WATCH_KILL+=("$STRESS_PID")
 wait_event "$W" dump 1 180 || fail "no pressure-triggered dump: $(cat "$W" "$W.err")"
-kill "$STRESS_PID" 2>/dev/null || true
+# The writer's loop and its dd (the cgroup's members but the REPL).
+for p in $STRESS_PID $(cat "$PSI_DIR/cgroup.procs"); do
+	[ "$p" = "$REPL_PID" ] || kill "$p" 2>/dev/null || true
+done
 stall=$(sed -n 's/^some .*total=\([0-9]*\)$/\1/p' "$PSI_DIR/memory.pressure")
 if [ "$stall" -gt "$stall0" ]; then pass "the cgroup's tasks stalled on memory ($((stall - stall0)) us)"
 else fail "no memory stall in $PSI_DIR ($stall0 -> $stall us)"; fi

@@ -118,13 +118,27 @@ static int await_result(int from, int sfd, struct hd_exittrap *x, struct result 
 				return -1;
 			}
 		}
-		if (p[0].revents & (POLLIN | POLLHUP))
-			return read(from, r, sizeof *r) == (ssize_t)sizeof *r ? 0 : -1;
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			if (read(from, r, sizeof *r) == (ssize_t)sizeof *r)
+				return 0;
+			fprintf(stderr, "stopcost: the child gave no result (it ended?)\n");
+			return -1;
+		}
 		if (time(NULL) > deadline) {
 			fprintf(stderr, "stopcost: a block took more than %d s\n", BLOCK_DEADLINE_S);
 			return -1;
 		}
 	}
+}
+
+/* Tells the child to run a block.  0, or -1 with a message printed. */
+static int order(int to, char kind, uint32_t n)
+{
+	struct command c = {kind, n};
+	if (write(to, &c, sizeof c) == (ssize_t)sizeof c)
+		return 0;
+	perror("stopcost: telling the child");
+	return -1;
 }
 
 static int run_block(pid_t pid, int to, int from, int sfd, char kind, uint32_t n, bool traced,
@@ -135,10 +149,8 @@ static int run_block(pid_t pid, int to, int from, int sfd, char kind, uint32_t n
 		fprintf(stderr, "stopcost: trap: %s\n", hd_error_message());
 		return -1;
 	}
-	struct command c = {kind, n};
 	struct result r;
-	int rc = write(to, &c, sizeof c) == (ssize_t)sizeof c ? await_result(from, sfd, traced ? &x : NULL, &r)
-							      : -1;
+	int rc = order(to, kind, n) == 0 ? await_result(from, sfd, traced ? &x : NULL, &r) : -1;
 	unsigned long stops = traced ? x.stops : 0;
 	if (traced)
 		exittrap_detach(&x);
@@ -162,6 +174,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	srand((unsigned)strtoul(argv[3], NULL, 10));
+	signal(SIGPIPE, SIG_IGN); /* a child that ended: an error message, not a silent death */
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
@@ -189,8 +202,7 @@ int main(int argc, char **argv)
 	/* A warm-up block of each kind, untraced and not reported. */
 	struct result r;
 	for (const char *k = "cs"; *k && rc == 0; k++) {
-		struct command c = {*k, (uint32_t)events};
-		rc = write(down[1], &c, sizeof c) == (ssize_t)sizeof c ? await_result(up[0], sfd, NULL, &r) : -1;
+		rc = order(down[1], *k, (uint32_t)events) == 0 ? await_result(up[0], sfd, NULL, &r) : -1;
 	}
 	for (unsigned p = 0; p < pairs && rc == 0; p++)
 		for (const char *k = "cs"; *k && rc == 0; k++) {

@@ -46,6 +46,7 @@ struct watched {
 	uint64_t heap_used;      /* last sample, for the expected dump size */
 	int psi_fd;              /* --pressure: its trigger's file, -1: none */
 	bool psi_fired;
+	char psi_detail[700];    /* the trigger event's detail: file and trigger */
 	/* --memory: what the kernel signals when the cgroup's usage crosses the
 	 * threshold (v1: an eventfd registered in cgroup.event_control) or its
 	 * memory.events changes (v2: POLLPRI on the file), so that a sample is
@@ -166,16 +167,17 @@ static bool threshold_set(const struct watch_config *c)
 	return c->heap.set || c->memory.set || c->rss.set;
 }
 
-/* --pressure: a PSI trigger on the memory.pressure of W's v2 cgroup, else
- * on the system's (/proc/pressure/memory: cgroup v1 has none); the kernel
+/* --pressure: a PSI trigger on the memory.pressure of W's own v2 cgroup
+ * (there on a hybrid system too, whose memory controller is on v1), else
+ * on the system's (/proc/pressure/memory: no cgroup2 mounted); the kernel
  * then signals POLLPRI on the file when tasks stall that long.  A failure
  * is an error event; the other triggers go on. */
 static void open_pressure(struct watched *w, const struct watch_pressure *p)
 {
 	struct hdump_memory_usage m;
 	char path[600];
-	if (hdump_memory_usage(w->pid, &m) == 0 && m.cgroup_version == 2)
-		snprintf(path, sizeof path, "%s/memory.pressure", m.cgroup);
+	if (hdump_memory_usage(w->pid, &m) == 0 && m.pressure[0])
+		snprintf(path, sizeof path, "%s", m.pressure);
 	else
 		snprintf(path, sizeof path, "/proc/pressure/memory");
 	char trigger[96];
@@ -197,6 +199,7 @@ static void open_pressure(struct watched *w, const struct watch_pressure *p)
 		return;
 	}
 	w->psi_fd = fd;
+	snprintf(w->psi_detail, sizeof w->psi_detail, "%s: %s", path, trigger);
 }
 
 /* --memory: the kernel's own notification, where there is one (see struct
@@ -951,7 +954,7 @@ static int loop(struct watch *x)
 			if (!w->gone && !max_reached(x) && threshold_set(c))
 				sample(x, w);
 			if (w->psi_fired && !w->gone && !max_reached(x))
-				fire(x, w, WATCH_T_PRESSURE, NULL, NULL);
+				fire(x, w, WATCH_T_PRESSURE, w->psi_detail, NULL);
 			w->psi_fired = false;
 		}
 		if (!hdump_interrupted() && !max_reached(x))

@@ -189,6 +189,10 @@ int cgroup_memory_read(const char *cgroup_file, const struct cgroup_mounts *m,
 			strcpy(v1_rel, c2 + 1);
 	}
 	fclose(f);
+	if (v2_rel[0] && m->v2[0] &&
+	    (size_t)snprintf(out->v2_dir, sizeof out->v2_dir, "%s%s", m->v2,
+			     strcmp(v2_rel, "/") ? v2_rel : "") >= sizeof out->v2_dir)
+		out->v2_dir[0] = '\0';
 	/* On a hybrid system the memory controller is bound to v1 and the v2
 	 * hierarchy has none: v1 first. */
 	if (v1_rel[0] && m->v1_memory[0])

@@ -40,6 +40,11 @@ struct cgroup_memory {
 	 * "oom", "oom_kill"; v1: max = memory.failcnt, oom_kill from
 	 * memory.oom_control, high and oom unknown. */
 	long long events_high, events_max, events_oom, events_oom_kill;
+	/* The process's own v2 cgroup directory ("" when it has none or no v2
+	 * hierarchy is mounted), whichever hierarchy holds the memory
+	 * controller: PSI's memory.pressure is in every v2 cgroup, on a
+	 * hybrid system too, where the numbers above come from v1. */
+	char v2_dir[CGROUP_PATH_MAX];
 };
 
 /* Reads the memory cgroup of the process whose cgroup file (the format of

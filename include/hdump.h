@@ -502,6 +502,10 @@ struct hdump_memory_usage {
 	char cgroup[512];          /* the cgroup (self or ancestor) with least room */
 	int64_t cgroup_current, cgroup_limit; /* limit -1: none */
 	int64_t events_high, events_max, events_oom, events_oom_kill; /* counters */
+	/* The memory.pressure (PSI) file of the process's own v2 cgroup, on a
+	 * hybrid v1/v2 system too; "" when there is none (then only the
+	 * system's /proc/pressure/memory). */
+	char pressure[560];
 };
 
 /* Errors: NOENT (no such process). */

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int64_t kb_field(const char *path, const char *key)
 {
@@ -37,6 +38,11 @@ int hdump_memory_usage(pid_t pid, struct hdump_memory_usage *m)
 	m->events_max = cg.events_max;
 	m->events_oom = cg.events_oom;
 	m->events_oom_kill = cg.events_oom_kill;
+	if (cg.v2_dir[0]) {
+		snprintf(m->pressure, sizeof m->pressure, "%s/memory.pressure", cg.v2_dir);
+		if (access(m->pressure, F_OK) != 0)
+			m->pressure[0] = '\0';
+	}
 	return 0;
 }
 

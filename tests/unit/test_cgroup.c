@@ -177,6 +177,33 @@ Test(cgroup, hybrid_prefers_v1_memory_controller)
 	cr_assert_eq(cg.events_high, -1);
 }
 
+/* PSI's memory.pressure is in the process's own v2 cgroup whichever
+ * hierarchy has the memory controller: on a hybrid system the v2 directory
+ * is reported beside the v1 numbers; without a v2 mount there is none. */
+Test(cgroup, own_v2_dir_reported_on_a_hybrid_system)
+{
+	struct cgroup_mounts m;
+	v2_tree(&m);
+	mk("v1");
+	put("v1/memory.limit_in_bytes", "209715200\n");
+	put("v1/memory.usage_in_bytes", "104857600\n");
+	snprintf(m.v1_memory, sizeof m.v1_memory, "%s/v1", root);
+	struct cgroup_memory cg;
+	read_cg("4:memory:/\n0::/a/b\n", &m, &cg);
+	cr_assert_eq(cg.version, 1);
+	char want[256];
+	snprintf(want, sizeof want, "%s/v2/a/b", root);
+	cr_assert_str_eq(cg.v2_dir, want);
+	read_cg("4:memory:/\n0::/\n", &m, &cg);
+	snprintf(want, sizeof want, "%s/v2", root);
+	cr_assert_str_eq(cg.v2_dir, want, "the root cgroup is the mount point itself");
+	m.v2[0] = '\0';
+	read_cg("4:memory:/\n0::/a/b\n", &m, &cg);
+	cr_assert_str_eq(cg.v2_dir, "");
+	read_cg("4:memory:/\n0::/a/../../etc\n", &(struct cgroup_mounts){.v2 = "/x"}, &cg);
+	cr_assert_str_eq(cg.v2_dir, "", "a path leaving the hierarchy is refused");
+}
+
 Test(cgroup, paths_leaving_the_hierarchy_are_refused)
 {
 	struct cgroup_mounts m;

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,18 @@ Test(memusage, this_process)
 	if (m.cgroup_version) {
 		cr_assert_neq(m.cgroup[0], '\0');
 		cr_assert(m.cgroup_limit == -1 || m.cgroup_limit > 0);
+	}
+}
+
+/* The PSI file is named only where it exists, in the v2 hierarchy. */
+Test(memusage, pressure_file_exists_or_is_empty)
+{
+	struct hdump_memory_usage m;
+	cr_assert_eq(hdump_memory_usage(getpid(), &m), 0, "%s", hdump_error().message);
+	if (m.pressure[0]) {
+		cr_assert_eq(access(m.pressure, R_OK), 0, "%s", m.pressure);
+		size_t n = strlen(m.pressure);
+		cr_assert(n > 16 && strcmp(m.pressure + n - 16, "/memory.pressure") == 0, "%s", m.pressure);
 	}
 }
 

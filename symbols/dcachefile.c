@@ -46,10 +46,24 @@ uint64_t dcache_hash(const void *p, size_t n, uint64_t seed)
 	return h ^ (h >> 33);
 }
 
+/* The image heap's hash, a piece at a time: a mapped image heap can then
+ * drop each piece behind the hash. */
+#define HASH_PIECE (4u << 20)
+
+static uint64_t heap_hash(const struct hd_elfimage *img)
+{
+	uint64_t h = 0;
+	for (uint64_t off = 0; off < img->heap_size; off += HASH_PIECE) {
+		uint64_t len = img->heap_size - off < HASH_PIECE ? img->heap_size - off : HASH_PIECE;
+		h = dcache_hash(elfimage_heap(img) + off, (size_t)len, h);
+	}
+	return h;
+}
+
 void dcache_key(struct hd_dcache_key *k, const struct hd_elfimage *img, const char *jdk_dir)
 {
 	*k = (struct hd_dcache_key){
-		.heap_hash = dcache_hash(elfimage_heap(img), img->heap_size, 0),
+		.heap_hash = heap_hash(img),
 		.heap_size = img->heap_size,
 		.heap_offset = img->heap_offset,
 		.file_size = img->file_size,

@@ -60,6 +60,25 @@ static uint64_t heap_hash(const struct hd_elfimage *img)
 	return h;
 }
 
+/* The hash of the running program's file (0 when it does not read), read
+ * a piece at a time: a few MB, once per discovery. */
+static uint64_t tool_hash(void)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	uint8_t *buf = malloc(1u << 20);
+	uint64_t h = 0, off = 0;
+	ssize_t n = buf ? 1 : -1;
+	while (n > 0 && off < DCACHE_MAX_FILE && (n = pread(fd, buf, 1u << 20, (off_t)off)) > 0) {
+		h = dcache_hash(buf, (size_t)n, h);
+		off += (uint64_t)n;
+	}
+	free(buf);
+	close(fd);
+	return n == 0 ? h : 0;
+}
+
 void dcache_key(struct hd_dcache_key *k, const struct hd_elfimage *img, const char *jdk_dir)
 {
 	*k = (struct hd_dcache_key){
@@ -68,6 +87,7 @@ void dcache_key(struct hd_dcache_key *k, const struct hd_elfimage *img, const ch
 		.heap_offset = img->heap_offset,
 		.file_size = img->file_size,
 		.jdk_hash = jdk_dir ? dcache_hash(jdk_dir, strlen(jdk_dir), 1) : 0,
+		.tool_hash = tool_hash(),
 	};
 }
 

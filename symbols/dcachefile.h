@@ -3,7 +3,8 @@
  *
  * The key is what discovery's results depend on: the image heap's bytes
  * (a 64-bit hash of all of them, their size and file offset), the file's
- * size, and the --jdk directory named for field names.  Discovery reads
+ * size, the --jdk directory named for field names, and the running
+ * program's own file (hdump rebuilt is another discovery).  Discovery reads
  * nothing of the executable but its image heap, so the hash covers
  * everything a build-id would vouch for, and a rebuilt or patched file
  * misses even when its build-id, size or mtime did not change.
@@ -33,6 +34,8 @@
 
 struct hd_dcache_key {
 	uint64_t heap_hash, heap_size, heap_offset, file_size, jdk_hash;
+	uint64_t tool_hash; /* of the running program's own file: a rebuilt hdump,
+			       whose discovery may differ, never reads an older one's entries */
 };
 
 /* A 64-bit hash of P[0..N), SEED first: for change detection, not against

@@ -65,7 +65,7 @@ def h64(b, seed):  # symbols/dcachefile.c, dcache_hash
     h = (h * 0xc4ceb9fe1a85ec53) & M
     return h ^ (h >> 33)
 data = bytearray(open(sys.argv[1], 'rb').read())
-header = 104  # magic, format, reserved, version, key, payload length and hash
+header = 112  # magic, format, reserved, version, key, payload length and hash
 payload = data[header:]
 at = 1 + 32 * 8  # parts byte, layout words
 (nnames,) = struct.unpack_from('<Q', payload, at)

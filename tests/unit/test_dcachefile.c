@@ -31,7 +31,7 @@ static void remove_dir(void)
 
 TestSuite(dcachefile, .init = make_dir, .fini = remove_dir);
 
-static const struct hd_dcache_key KEY = {0x1234, 55246848, 4096, 99999999, 0};
+static const struct hd_dcache_key KEY = {0x1234, 55246848, 4096, 99999999, 0, 42};
 static const uint8_t PAYLOAD[] = "layout, classes, statics: whatever dcache.c encodes";
 
 static void read_back(const struct hd_dcache_key *k, uint8_t **buf, size_t *n)

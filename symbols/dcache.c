@@ -442,13 +442,36 @@ static bool statics_fit(const struct hd_layout *L, const struct hd_statics *s)
 	return true;
 }
 
-/* Every class's HPROF and Java superclass chains end (no cycle), and the
- * fields the writer reads for an instance of it (its own and its HPROF
- * ancestors') lie in its fixed bytes. */
+/* The kind, fixed size and element type C's layout encoding gives (as
+ * classes.c reads them from a hub): the walker sizes objects by the
+ * encoding, the writer reads fields and elements by these. */
+static bool kind_fits_enc(const struct hd_layout *L, const struct hd_class *c)
+{
+	int32_t e = c->enc;
+	if (!le_is_plausible(e))
+		return false;
+	if (le_is_instance(e))
+		return c->kind == HD_KIND_INSTANCE && c->fixed_size == (uint32_t)e;
+	if (le_is_hybrid(e))
+		return c->kind == HD_KIND_HYBRID && c->fixed_size == le_base(e);
+	if (!le_is_pure_array(e))
+		return c->kind == HD_KIND_NONE;
+	if (c->kind != (le_has_primitive_elems(e) ? HD_KIND_PRIM_ARRAY : HD_KIND_OBJ_ARRAY) ||
+	    le_shift(e) > 3)
+		return false;
+	return (c->kind == HD_KIND_OBJ_ARRAY) == (c->elem_type == HD_T_OBJECT) &&
+	       type_size(L, c->elem_type) == 1u << le_shift(e);
+}
+
+/* Every class's kind fits its encoding, its HPROF and Java superclass
+ * chains end (no cycle), and the fields the writer reads for an instance of
+ * it (its own and its HPROF ancestors') lie in its fixed bytes. */
 static bool classes_fit(const struct hd_layout *L, const struct hd_classes *t)
 {
 	for (size_t k = 0; k < t->n; k++) {
 		const struct hd_class *cls = &t->v[k];
+		if (!kind_fits_enc(L, cls))
+			return false;
 		bool instance = cls->kind == HD_KIND_INSTANCE || cls->kind == HD_KIND_HYBRID;
 		size_t depth = 0;
 		for (int32_t s = (int32_t)k; s >= 0; s = t->v[s].super) {
@@ -602,8 +625,9 @@ int dcache_decode(const struct hd_discovery *d, uint64_t image_start, const uint
 	    get_statics(&r, d->statics, d->classes->n, image_start) != 0)
 		return -1;
 	if (!r.bad && (!classes_fit(d->L, d->classes) || !statics_fit(d->L, d->statics)))
-		return hd_fail(HD_E_LAYOUT, "the cache entry's fields lie outside their objects "
-			       "or its superclasses form a cycle");
+		return hd_fail(HD_E_LAYOUT, "the cache entry's classes do not fit their layout "
+			       "encodings, fields or statics lie outside their objects, or "
+			       "superclasses form a cycle");
 	if (parts & PART_LIVE) {
 		struct hd_threadlocals tl;
 		struct hd_codeinfo ci = {0};

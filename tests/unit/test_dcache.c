@@ -1,7 +1,7 @@
 /* The discovery cache's payload (symbols/dcache.c): the synthetic
  * executable's discovery encoded and decoded back equal, at its own and at
- * another address; every truncation, a huge count, an index out of range
- * and a superclass cycle refused; and the check against the image heap
+ * another address; every truncation, a huge count, an index out of range,
+ * a superclass cycle and a class that does not fit its encoding refused; and the check against the image heap
  * refusing hubs that are not the image's. */
 #include "../../common/hd_error.h"
 #include "../../lib/exe.h"
@@ -189,6 +189,12 @@ Test(dcache, huge_counts_and_bad_indexes_refused)
 	int32_t bad[] = {(int32_t)n, 0, -2};
 	for (size_t i = 0; i < 3; i++)
 		refused_patched(&f, super_at, &bad[i], 4);
+	/* its fixed size 8 bytes past what its encoding says (fields the writer
+	 * would read past the object), and its kind another than the encoding's */
+	uint32_t fixed = f.x.classes.v[0].fixed_size + 8;
+	refused_patched(&f, super_at + 4, &fixed, 4);
+	uint8_t kind = (uint8_t)((f.x.classes.v[0].kind + 1) % (HD_KIND_PRIM_ARRAY + 1));
+	refused_patched(&f, first_class + 8 + 4 + len + 4, &kind, 1);
 	release(&f);
 }
 

@@ -65,6 +65,10 @@ static void usage(FILE *f)
 		"      --jdk DIR       name fields from the class files of the JDK in DIR (the\n"
 		"                      image's Java version) where only the layout places them;\n"
 		"                      default: a JDK installed here, if one fits\n"
+		"      --cache-dir DIR keep the discovery cache in DIR (default:\n"
+		"                      $HDUMP_CACHE_DIR, else $XDG_CACHE_HOME/hdump/discovery,\n"
+		"                      else ~/.cache/hdump/discovery)\n"
+		"      --no-cache      neither read nor write the discovery cache\n"
 		"  -z, --gzip          compress the dump with gzip (on --threads threads); also\n"
 		"                      when the output's name ends in .gz\n"
 		"      --gzip-level N  gzip compression level, 1 (fastest) to 9 (smallest);\n"
@@ -104,7 +108,7 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 {
 	enum { OPT_EXE = 256, OPT_HISTO, OPT_VERSION, OPT_JSON, OPT_ISOLATE, OPT_LIST_ISOLATES,
 	       OPT_RETRIES, OPT_SNAPSHOT, OPT_THREADS, OPT_JDK, OPT_STACKS,
-	       OPT_GZIP_LEVEL, OPT_CORE, OPT_PARTIAL };
+	       OPT_GZIP_LEVEL, OPT_CORE, OPT_PARTIAL, OPT_CACHE_DIR, OPT_NO_CACHE };
 	static const struct option longopts[] = {
 		{"pid", required_argument, NULL, 'p'},
 		{"exe", required_argument, NULL, OPT_EXE},
@@ -128,6 +132,8 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 		{"version", no_argument, NULL, OPT_VERSION},
 		{"core", required_argument, NULL, OPT_CORE},
 		{"partial", no_argument, NULL, OPT_PARTIAL},
+		{"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
+		{"no-cache", no_argument, NULL, OPT_NO_CACHE},
 		{NULL, 0, NULL, 0},
 	};
 	*opt = (struct cli_options){0};
@@ -224,6 +230,12 @@ bool options_parse(int argc, char **argv, struct cli_options *opt, FILE *out, FI
 			break;
 		case OPT_PARTIAL:
 			opt->dump.partial = true;
+			break;
+		case OPT_CACHE_DIR:
+			opt->cache_dir = optarg;
+			break;
+		case OPT_NO_CACHE:
+			opt->no_cache = true;
 			break;
 		case 'h':
 			usage(out);

@@ -151,6 +151,8 @@ void report_json_file(FILE *out, const char *path, const struct hdump_result *r,
 		json_string_body(out, r->snapshot_reason);
 		fputc('"', out);
 	}
+	/* what the discovery cache did (README, "Discovery cache") */
+	fprintf(out, ",\"discovery_cache\":\"%s\"", hdump_discovery_cache_name(r->discovery_cache));
 	/* the output file: gzip, and what reached it */
 	fprintf(out, ",\"gzip\":%s,\"file_bytes\":%" PRIu64 "}\n", f->gzip ? "true" : "false",
 		f->bytes);

@@ -139,6 +139,23 @@ static hdump_target *open_target(const struct cli_options *opt)
 	return opt->exe ? hdump_open_executable(opt->exe) : hdump_open_process(opt->pid);
 }
 
+/* The discovery cache: --cache-dir, else the default directory; none with
+ * --no-cache, or when no default can be named (said under -v). */
+static int set_cache(hdump_target *t, const struct cli_options *opt)
+{
+	char dir[4096];
+	if (opt->no_cache)
+		return 0;
+	if (opt->cache_dir)
+		return hdump_set_discovery_cache(t, opt->cache_dir);
+	if (hdump_discovery_cache_default(dir, sizeof dir) != 0) {
+		if (opt->verbose)
+			fprintf(stderr, "hdump: discovery cache: off: %s\n", hdump_error().message);
+		return 0;
+	}
+	return hdump_set_discovery_cache(t, dir);
+}
+
 int run(const struct cli_options *opt)
 {
 	hdump_target *t = open_target(opt);
@@ -159,6 +176,8 @@ int run(const struct cli_options *opt)
 		report_executable(exe, &info);
 	}
 	int rc = hdump_set_jdk(t, opt->jdk);
+	if (rc == 0)
+		rc = set_cache(t, opt);
 	if (rc == 0)
 		rc = hdump_discover(t);
 	if (rc == 0)

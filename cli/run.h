@@ -24,6 +24,8 @@ struct cli_options {
 	bool quiet;           /* -q: no progress display, no warnings */
 	const char *core;     /* --core FILE: dump a core file (EXE: its executable) */
 	struct hdump_options dump;
+	const char *cache_dir; /* --cache-dir DIR, NULL: the default's (hdump.h) */
+	bool no_cache;         /* --no-cache */
 };
 
 /* 0, or -1 with the error recorded (hdump_error). */

@@ -201,6 +201,31 @@ void hdump_set_events(hdump_target *t, hdump_event_fn fn, void *ctx);
  * directory holding lib/modules, as every JDK 9 or later does), INTERNAL. */
 HDUMP_MUST_CHECK int hdump_set_jdk(hdump_target *t, const char *dir);
 
+/* What the discovery cache did for the last hdump_discover (README,
+ * "Discovery cache"): no cache, its entry used, none yet (written), or
+ * one that did not hold up (rewritten). */
+enum hdump_discovery_cache {
+	HDUMP_DCACHE_OFF,
+	HDUMP_DCACHE_HIT,
+	HDUMP_DCACHE_MISS,
+	HDUMP_DCACHE_STALE,
+};
+
+/* The directory of the discovery cache for the next hdump_discover: its
+ * entry for the target's executable is used when it holds up against the
+ * image, else written from the fresh discovery.  NULL (the default): no
+ * cache.  A directory that is not the user's own is refused then, with a
+ * warning, never failing the discovery.  Errors: INTERNAL. */
+HDUMP_MUST_CHECK int hdump_set_discovery_cache(hdump_target *t, const char *dir);
+
+/* The default directory of the discovery cache into BUF: $HDUMP_CACHE_DIR,
+ * else $XDG_CACHE_HOME/hdump/discovery, else ~/.cache/hdump/discovery.
+ * Errors: USAGE (none of them can be named, or longer than SIZE). */
+HDUMP_MUST_CHECK int hdump_discovery_cache_default(char *buf, size_t size);
+
+/* "off", "hit", "miss" or "stale" */
+const char *hdump_discovery_cache_name(enum hdump_discovery_cache c);
+
 /* Discovers the heap layout and the class table from the image heap (for a
  * process, in every isolate's copy).  Errors: LAYOUT, INTERRUPTED. */
 HDUMP_MUST_CHECK int hdump_discover(hdump_target *t);
@@ -283,6 +308,8 @@ struct hdump_result {
 	 * "requested", or why a fork was refused; "" for an executable. */
 	enum hdump_snapshot snapshot;
 	char snapshot_reason[256];
+	/* what the discovery cache did for this target's discovery */
+	enum hdump_discovery_cache discovery_cache;
 };
 
 /* Dumps T (discovered) into SINK.  Errors: besides those of the sink,

@@ -118,6 +118,7 @@ void hdump_close(hdump_target *t)
 	histogram_free(&t->histo);
 	heapusage_free(t->heapusage);
 	free(t->jdk_dir);
+	dcache_use_free(&t->cache);
 	elfimage_close(&t->img);
 	free(t);
 }
@@ -160,11 +161,33 @@ int hdump_set_jdk(hdump_target *t, const char *dir)
 	return 0;
 }
 
+int hdump_set_discovery_cache(hdump_target *t, const char *dir)
+{
+	char *copy = NULL;
+	if (dir && !(copy = strdup(dir)))
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	free(t->cache.dir);
+	t->cache.dir = copy;
+	return 0;
+}
+
+int hdump_discovery_cache_default(char *buf, size_t size)
+{
+	return dcache_default_dir(buf, size);
+}
+
+const char *hdump_discovery_cache_name(enum hdump_discovery_cache c)
+{
+	static const char *const names[] = {"off", "hit", "miss", "stale"};
+	return (unsigned)c < sizeof names / sizeof *names ? names[c] : "off";
+}
+
 int hdump_discover(hdump_target *t)
 {
 	if (t->discovered)
 		return 0;
 	events_phase(&t->ev, HDUMP_EVENT_PHASE_BEGIN, HDUMP_PHASE_DISCOVER, 1);
+	t->live.cache = t->exe.cache = &t->cache;
 	int rc = is_live(t) ? live_discover(&t->live, &t->ev, t->jdk_dir)
 						 : exe_discover(&t->exe, &t->ev, t->jdk_dir);
 	events_phase(&t->ev, HDUMP_EVENT_PHASE_END, HDUMP_PHASE_DISCOVER, 1);
@@ -194,11 +217,11 @@ int hdump_dump(hdump_target *t, const struct hdump_options *o, const struct hdum
 	struct hdump_result ignored;
 	if (!r)
 		r = &ignored;
-	if (t->kind == HDUMP_TARGET_CORE)
-		return core_dump(t, o, sink, r);
-	if (t->kind == HDUMP_TARGET_PROCESS)
-		return live_dump(&t->live, o, sink, &t->ev, r, &t->histo);
-	return exe_dump(&t->exe, o, sink, &t->ev, r, &t->histo);
+	int rc = t->kind == HDUMP_TARGET_CORE      ? core_dump(t, o, sink, r)
+		 : t->kind == HDUMP_TARGET_PROCESS ? live_dump(&t->live, o, sink, &t->ev, r, &t->histo)
+						   : exe_dump(&t->exe, o, sink, &t->ev, r, &t->histo);
+	r->discovery_cache = t->cache.state;
+	return rc;
 }
 
 size_t hdump_histogram(const hdump_target *t, const struct hdump_histogram_row **rows)

@@ -1,4 +1,5 @@
 #include "exe.h"
+#include "dcacheuse.h"
 
 #include "../symbols/discover.h"
 #include "../symbols/imageobjs.h"
@@ -18,7 +19,7 @@ int exe_open(struct exe *x, const char *path, struct hd_elfimage *img)
 	return 0;
 }
 
-int exe_discover(struct exe *x, const struct hd_events *ev, const char *jdk_dir)
+static int discover_fresh(struct exe *x, const struct hd_events *ev, const char *jdk_dir)
 {
 	uint64_t *hubs = NULL;
 	size_t nhubs = 0;
@@ -36,6 +37,18 @@ int exe_discover(struct exe *x, const struct hd_events *ev, const char *jdk_dir)
 		fclose(log);
 	free(hubs);
 	return rc;
+}
+
+int exe_discover(struct exe *x, const struct hd_events *ev, const char *jdk_dir)
+{
+	struct dcache_use *cache = x->cache;
+	struct hd_discovery d = {&x->L, &x->classes, &x->statics, NULL, NULL, NULL};
+	if (!(dcache_use_open(cache, x->img, jdk_dir, ev) &&
+	      dcache_use_apply(cache, &d, OFFLINE_IMAGE_START, x->mv, ev)) &&
+	    (hd_error_is_fatal() || discover_fresh(x, ev, jdk_dir) != 0))
+		return -1;
+	dcache_use_done(cache, &d, ev);
+	return 0;
 }
 
 static int image_chunks(void *ctx, struct hd_walker *w, hd_chunk_fn fn, void *fnctx)

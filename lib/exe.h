@@ -25,12 +25,14 @@ struct exe {
 	struct hd_classes classes;
 	struct hd_naming naming; /* the facts the classes' field names came from */
 	struct hd_statics statics;
+	struct dcache_use *cache; /* the discovery cache, NULL: none (dcacheuse.h) */
 };
 
 /* Reads PATH's image heap into IMG.  Errors: as elfimage_open's.  exe_close
  * in every case. */
 HD_MUST_CHECK int exe_open(struct exe *x, const char *path, struct hd_elfimage *img);
-/* Layout and class table from the image heap, fields named (JDK_DIR:
+/* Layout and class table from X->cache's entry where it holds up, else
+ * from the image heap (and written to X->cache), fields named (JDK_DIR:
  * fieldnames_apply's). */
 HD_MUST_CHECK int exe_discover(struct exe *x, const struct hd_events *ev, const char *jdk_dir);
 /* One attempt (the image heap never changes): on success R and H hold the

@@ -1,4 +1,5 @@
 #include "live.h"
+#include "dcacheuse.h"
 
 #include "../agent/snapshot.h"
 #include "../common/clock.h"
@@ -103,23 +104,40 @@ static int find_codeinfo(struct live *lv, const struct live_isolate *li, const s
 	return 0;
 }
 
-int live_discover(struct live *lv, const struct hd_events *ev, const char *jdk_dir)
+/* Isolate I's share of discovery: its layout, classes and statics; the
+ * first's also the thread locals and code info, which serve every isolate. */
+static struct hd_discovery isolate_discovery(struct live *lv, size_t i)
+{
+	struct live_isolate *li = &lv->iso[i];
+	return (struct hd_discovery){&li->L, &li->classes, &li->statics, i ? NULL : &lv->tl,
+				     i ? NULL : &lv->ci, i ? NULL : &lv->have_ci};
+}
+
+/* Every isolate's discovery from the cache's entry, checked against its
+ * copy of the image heap; false (nothing kept) when one does not hold up. */
+static bool discover_cached(struct live *lv, const struct hd_events *ev, const char *jdk_dir,
+			    struct dcache_use *cache)
+{
+	if (!dcache_use_open(cache, lv->img, jdk_dir, ev))
+		return false;
+	for (size_t i = 0; i < lv->nisolates; i++) {
+		struct hd_discovery d = isolate_discovery(lv, i);
+		if (!dcache_use_apply(cache, &d, lv->starts[i], lv->local, ev)) {
+			for (size_t k = 0; k < i; k++) {
+				d = isolate_discovery(lv, k);
+				dcache_use_discard(&d);
+			}
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Discovery from the image heap itself, isolate by isolate. */
+static int discover_fresh(struct live *lv, const struct hd_events *ev, const char *jdk_dir)
 {
 	uint64_t *hubs = NULL;
 	size_t nhubs = 0;
-	if (lv->ignored_isolates) {
-		char why[160];
-		snprintf(why, sizeof why, "the process maps %zu isolates; only the %d lowest in memory "
-			 "can be listed and dumped, %zu ignored", lv->nisolates + lv->ignored_isolates,
-			 MAX_ISOLATES, lv->ignored_isolates);
-		events_text(ev, HDUMP_EVENT_WARNING, why);
-	}
-	lv->local = mv_new_local();
-	if (!lv->local)
-		return -1;
-	for (size_t i = 0; i < lv->nisolates; i++)
-		if (mv_add_local(lv->local, lv->starts[i], elfimage_heap(lv->img), lv->img->heap_size) != 0)
-			return -1;
 	struct live_isolate *first = &lv->iso[0];
 	FILE *log = events_verbose_stream(ev);
 	int rc = discover_layout(lv->local, lv->starts[0], lv->img->heap_size, &first->L, &hubs,
@@ -144,8 +162,33 @@ int live_discover(struct live *lv, const struct hd_events *ev, const char *jdk_d
 	if (rc != 0 || threadlocals_discover(lv->local, &first->L, &first->classes, &lv->tl) != 0 ||
 	    find_codeinfo(lv, first, ev) != 0)
 		return -1;
+	return 0;
+}
+
+int live_discover(struct live *lv, const struct hd_events *ev, const char *jdk_dir)
+{
+	struct dcache_use *cache = lv->cache;
+	if (lv->ignored_isolates) {
+		char why[160];
+		snprintf(why, sizeof why, "the process maps %zu isolates; only the %d lowest in memory "
+			 "can be listed and dumped, %zu ignored", lv->nisolates + lv->ignored_isolates,
+			 MAX_ISOLATES, lv->ignored_isolates);
+		events_text(ev, HDUMP_EVENT_WARNING, why);
+	}
+	lv->local = mv_new_local();
+	if (!lv->local)
+		return -1;
+	for (size_t i = 0; i < lv->nisolates; i++)
+		if (mv_add_local(lv->local, lv->starts[i], elfimage_heap(lv->img), lv->img->heap_size) != 0)
+			return -1;
+	if (!discover_cached(lv, ev, jdk_dir, cache)) {
+		if (hd_error_is_fatal() || discover_fresh(lv, ev, jdk_dir) != 0)
+			return -1;
+	}
+	struct hd_discovery d = isolate_discovery(lv, 0);
+	dcache_use_done(cache, &d, ev);
 	/* The dump needs neither the image heap's bytes nor its object index. */
-	imageobjs_free(&first->naming.objs);
+	imageobjs_free(&lv->iso[0].naming.objs);
 	elfimage_drop_pages(lv->img);
 	lv->proc = lv->ops->open_memory(lv->ops_ctx, lv->pid);
 	return lv->proc ? 0 : -1;

@@ -36,6 +36,7 @@ struct live {
 	void *ops_ctx;
 	pid_t pid;
 	struct hd_elfimage *img; /* the caller's */
+	struct dcache_use *cache; /* the discovery cache, NULL: none (dcacheuse.h) */
 	hd_memview *local;       /* .svm_heap at every isolate's address */
 	hd_memview *proc;
 	struct hd_maps maps;
@@ -74,8 +75,9 @@ HD_MUST_CHECK int live_open(struct live *lv, const struct hd_process_ops *ops, v
 			    pid_t pid, struct hd_elfimage *img);
 
 /* Layout, classes (fields named, JDK_DIR: fieldnames_apply's) and thread
- * locals of every isolate, from the image heap; then IMG's bytes are
- * dropped and the process's memory opened. */
+ * locals of every isolate, from LV->cache's entry where it holds up, else
+ * from the image heap (and written to it); then IMG's bytes are dropped and
+ * the process's memory opened. */
 HD_MUST_CHECK int live_discover(struct live *lv, const struct hd_events *ev, const char *jdk_dir);
 
 /* The dump into SINK, with O's snapshot mode, retries and isolate; on

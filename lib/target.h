@@ -5,6 +5,7 @@
 
 #include "../include/hdump.h"
 #include "core.h"
+#include "dcacheuse.h"
 #include "events.h"
 #include "exe.h"
 #include "heapusage.h"
@@ -18,6 +19,7 @@ struct hdump_target {
 	struct hd_elfimage img;
 	bool discovered;
 	char *jdk_dir;                  /* hdump_set_jdk's, NULL: an installed JDK */
+	struct dcache_use cache;        /* hdump_set_discovery_cache's, and what it did */
 	struct exe exe;                 /* HDUMP_TARGET_EXECUTABLE */
 	struct live live;               /* HDUMP_TARGET_PROCESS */
 	struct hd_real_process *real;   /* the process ops' context, when real */

@@ -1370,3 +1370,9 @@ void classes_free(struct hd_classes *t)
 	free(t->slots);
 	memset(t, 0, sizeof *t);
 }
+
+int classes_index(struct hd_classes *t)
+{
+	free(t->slots);
+	return build_index(t);
+}

@@ -105,6 +105,10 @@ HD_MUST_CHECK int classes_build(struct hd_classes *t, hd_memview *mv, const stru
 				const uint64_t *hubs, size_t nhubs);
 void classes_free(struct hd_classes *t);
 
+/* Indexes T's classes by hub, for a table filled from elsewhere (the
+ * discovery cache, dcache.h).  Errors: HD_E_INTERNAL. */
+HD_MUST_CHECK int classes_index(struct hd_classes *t);
+
 const struct hd_class *classes_find(const struct hd_classes *t, uint64_t hub);
 const struct hd_class *classes_named(const struct hd_classes *t, const char *name);
 

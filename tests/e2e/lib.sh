@@ -9,6 +9,9 @@ HDUMP_FAULTS=${HDUMP_FAULTS:?set HDUMP_FAULTS to the hdump-faults test binary}
 SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CHECK="$SRCDIR/tests/validator/hprof-check"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hdump-e2e.XXXXXX")
+# Each test its own discovery cache (README, "Discovery cache"): its first
+# dump of an executable discovers in full, never from the user's cache.
+export HDUMP_CACHE_DIR="$WORK/discovery-cache"
 failures=0
 passes=0
 cleanup_hooks=()

@@ -240,3 +240,20 @@ Test(options, core_refuses_a_pid_and_partial_needs_a_core)
 	parse(&p, "--exe", "img", "--partial", NULL);
 	expect_usage_error(&p, "hdump: --partial needs --core\n");
 }
+
+Test(options, discovery_cache_dir_or_none)
+{
+	struct parsed p;
+	parse(&p, "--exe", "img", NULL);
+	cr_assert(p.run);
+	cr_assert_null(p.opt.cache_dir, "the default directory");
+	cr_assert_not(p.opt.no_cache);
+	parse(&p, "-p", "42", "--cache-dir", "/var/cache/hd", NULL);
+	cr_assert(p.run);
+	cr_assert_str_eq(p.opt.cache_dir, "/var/cache/hd");
+	parse(&p, "--exe", "img", "--no-cache", NULL);
+	cr_assert(p.run);
+	cr_assert(p.opt.no_cache);
+	parse(&p, "--exe", "img", "--cache-dir", NULL);
+	cr_assert_not(p.run, "--cache-dir needs its DIR");
+}

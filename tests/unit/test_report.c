@@ -24,7 +24,7 @@ static const struct hdump_result RESULT = {
 	.field_instances = 1000, .named_instances = 925, .named_by = {10, 20, 30, 40, 50},
 	.stack_threads = 4, .stack_frames = 77, .stack_undecoded = 1,
 	.statics_classes = 5, .statics_written = 11, .statics_unattributed_slots = 13,
-	.statics_unattributed_bytes = 17,
+	.statics_unattributed_bytes = 17, .discovery_cache = HDUMP_DCACHE_HIT,
 };
 
 /* ---- JSON and summary ----------------------------------------------------- */
@@ -51,7 +51,7 @@ Test(report, json_line)
 		    "\"predicted\":50}},"
 		    "\"statics\":{\"in_classes\":5,\"written\":11,\"unattributed_slots\":13,"
 		    "\"unattributed_bytes\":17},\"stack_threads\":4,\"stack_frames\":77,\"stack_undecoded\":1,"
-		    "\"gzip\":false,\"file_bytes\":99999}\n");
+		    "\"discovery_cache\":\"hit\",\"gzip\":false,\"file_bytes\":99999}\n");
 	expect_text(json_of(""),
 		    "{\"file\":\"\",\"objects\":1234,\"heap_bytes\":56789,\"fillers\":3,"
 		    "\"chunks\":7,\"classes\":42,\"hprof_bytes\":99999,\"seconds\":1.234,"
@@ -60,7 +60,7 @@ Test(report, json_line)
 		    "\"predicted\":50}},"
 		    "\"statics\":{\"in_classes\":5,\"written\":11,\"unattributed_slots\":13,"
 		    "\"unattributed_bytes\":17},\"stack_threads\":4,\"stack_frames\":77,\"stack_undecoded\":1,"
-		    "\"gzip\":false,\"file_bytes\":99999}\n");
+		    "\"discovery_cache\":\"hit\",\"gzip\":false,\"file_bytes\":99999}\n");
 }
 
 /* With gzip, what reached the file is not the HPROF's size. */

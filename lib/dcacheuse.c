@@ -1,0 +1,110 @@
+#include "dcacheuse.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void say(const struct hd_events *ev, enum hdump_event_kind kind, const char *what,
+		const char *why)
+{
+	char line[512];
+	snprintf(line, sizeof line, "discovery cache: %s%s%s", what, why ? ": " : "",
+		 why ? why : "");
+	events_text(ev, kind, line);
+}
+
+bool dcache_use_open(struct dcache_use *u, const struct hd_elfimage *img, const char *jdk_dir,
+		     const struct hd_events *ev)
+{
+	if (!u)
+		return false;
+	u->state = HDUMP_DCACHE_OFF;
+	if (!u->dir)
+		return false;
+	dcache_key(&u->key, img, jdk_dir);
+	bool found = false;
+	size_t n = 0;
+	if (dcache_read(u->dir, &u->key, &u->file, &n, &found) != 0) {
+		/* a directory or file others control is refused, and said */
+		bool refused = hd_error_class() == HD_E_PERM;
+		if (hd_error_class() == HD_E_INTERRUPTED)
+			return false;
+		u->state = refused ? HDUMP_DCACHE_OFF : HDUMP_DCACHE_STALE;
+		say(ev, refused ? HDUMP_EVENT_WARNING : HDUMP_EVENT_VERBOSE,
+		    refused ? "off" : "stale", hd_error_message());
+		hd_error_clear();
+		return false;
+	}
+	u->state = HDUMP_DCACHE_MISS;
+	if (!found)
+		return false;
+	if (dcache_parse(u->file, n, &u->key, &u->off, &u->len) != 0) {
+		u->state = HDUMP_DCACHE_STALE;
+		say(ev, HDUMP_EVENT_VERBOSE, "stale", hd_error_message());
+		hd_error_clear();
+		return false;
+	}
+	return true;
+}
+
+void dcache_use_discard(const struct hd_discovery *d)
+{
+	classes_free(d->classes);
+	statics_free(d->statics);
+	memset(d->L, 0, sizeof *d->L);
+	if (d->ci)
+		codeinfo_free(d->ci);
+	if (d->have_ci)
+		*d->have_ci = false;
+}
+
+bool dcache_use_apply(struct dcache_use *u, const struct hd_discovery *d, uint64_t start,
+		      hd_memview *mv, const struct hd_events *ev)
+{
+	if (dcache_decode(d, start, u->file + u->off, u->len) == 0 && dcache_check(d, mv) == 0) {
+		u->state = HDUMP_DCACHE_HIT;
+		return true;
+	}
+	dcache_use_discard(d);
+	if (hd_error_class() == HD_E_INTERRUPTED || hd_error_class() == HD_E_INTERNAL)
+		return false; /* the caller's discovery meets the same and fails */
+	u->state = HDUMP_DCACHE_STALE;
+	say(ev, HDUMP_EVENT_VERBOSE, "stale, discovering afresh", hd_error_message());
+	hd_error_clear();
+	return false;
+}
+
+void dcache_use_done(struct dcache_use *u, const struct hd_discovery *d,
+		     const struct hd_events *ev)
+{
+	if (!u)
+		return;
+	free(u->file);
+	u->file = NULL;
+	if (u->state == HDUMP_DCACHE_HIT) {
+		char what[160];
+		snprintf(what, sizeof what, "hit, %zu classes from %s", d->classes->n, u->dir);
+		say(ev, HDUMP_EVENT_VERBOSE, what, NULL);
+		return;
+	}
+	if (u->state != HDUMP_DCACHE_MISS && u->state != HDUMP_DCACHE_STALE)
+		return;
+	uint8_t *payload = NULL;
+	size_t n = 0;
+	struct hd_error_state before;
+	hd_error_save(&before);
+	if (dcache_encode(d, &payload, &n) != 0 || dcache_write(u->dir, &u->key, payload, n) != 0)
+		say(ev, HDUMP_EVENT_WARNING, "not written", hd_error_message());
+	else
+		say(ev, HDUMP_EVENT_VERBOSE, u->state == HDUMP_DCACHE_MISS ? "miss, entry written"
+			: "stale, entry rewritten", NULL);
+	hd_error_restore(&before);
+	free(payload);
+}
+
+void dcache_use_free(struct dcache_use *u)
+{
+	free(u->file);
+	free(u->dir);
+	memset(u, 0, sizeof *u);
+}

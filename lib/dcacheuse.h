@@ -1,0 +1,47 @@
+/* A target's use of the discovery cache (symbols/dcache.h, dcachefile.h):
+ * the entry of its executable read once, applied to each copy of the image
+ * heap and checked there, or, when it is missing or does not hold up, the
+ * fresh discovery's results written back.  Nothing here fails a dump: a
+ * cache that cannot be read is "off" and one that does not hold up
+ * "stale", both said under -v (a refused directory also as a warning),
+ * and discovery runs as if there were none. */
+#ifndef HD_LIB_DCACHEUSE_H
+#define HD_LIB_DCACHEUSE_H
+
+#include "events.h"
+#include "../include/hdump.h"
+#include "../symbols/dcache.h"
+#include "../symbols/dcachefile.h"
+
+struct dcache_use {
+	char *dir;                   /* NULL: no cache (the library's default) */
+	enum hdump_discovery_cache state;
+	struct hd_dcache_key key;
+	uint8_t *file;               /* the entry read, while discovery runs */
+	size_t off, len;             /* its payload */
+};
+
+/* Reads the entry of IMG (JDK_DIR: the --jdk named) from U's directory.
+ * Returns true when there is one to apply; false also for U NULL (no
+ * cache). */
+bool dcache_use_open(struct dcache_use *u, const struct hd_elfimage *img, const char *jdk_dir,
+		     const struct hd_events *ev);
+
+/* Decodes the entry into D for a copy of the image heap at START and
+ * checks it against MV.  False: the entry is stale (said), D's structures
+ * are freed, and discovery must run. */
+bool dcache_use_apply(struct dcache_use *u, const struct hd_discovery *d, uint64_t start,
+		      hd_memview *mv, const struct hd_events *ev);
+
+/* After discovery: a hit is said; otherwise D, discovered afresh, is
+ * written as the entry (a failure is a warning).  Frees what was read.
+ * U NULL: nothing. */
+void dcache_use_done(struct dcache_use *u, const struct hd_discovery *d,
+		     const struct hd_events *ev);
+
+/* Frees D's structures (a failed apply's partial decode). */
+void dcache_use_discard(const struct hd_discovery *d);
+
+void dcache_use_free(struct dcache_use *u);
+
+#endif

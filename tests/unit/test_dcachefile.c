@@ -1,0 +1,197 @@
+/* The discovery cache's files (symbols/dcachefile.c): written and read
+ * back; a header with another magic, format, key or length, a truncated
+ * file and a payload byte flipped all refused; a directory or file others
+ * may write refused; the directory made 0700; the oldest entries pruned;
+ * the default directory from the environment. */
+#include "../../common/hd_error.h"
+#include "../../symbols/dcachefile.h"
+
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static void make_dir(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/test_dcachefile.XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(dcachefile, .init = make_dir, .fini = remove_dir);
+
+static const struct hd_dcache_key KEY = {0x1234, 55246848, 4096, 99999999, 0, 42};
+static const uint8_t PAYLOAD[] = "layout, classes, statics: whatever dcache.c encodes";
+
+static void read_back(const struct hd_dcache_key *k, uint8_t **buf, size_t *n)
+{
+	bool found = false;
+	cr_assert_eq(dcache_read(dir, k, buf, n, &found), 0, "%s", hd_error_message());
+	cr_assert(found);
+}
+
+Test(dcachefile, written_then_read_back)
+{
+	cr_assert_eq(dcache_write(dir, &KEY, PAYLOAD, sizeof PAYLOAD), 0, "%s", hd_error_message());
+	uint8_t *buf;
+	size_t n, off, len;
+	read_back(&KEY, &buf, &n);
+	cr_assert_eq(dcache_parse(buf, n, &KEY, &off, &len), 0, "%s", hd_error_message());
+	cr_assert_eq(len, sizeof PAYLOAD);
+	cr_assert_eq(memcmp(buf + off, PAYLOAD, len), 0);
+	free(buf);
+	/* another key has no entry */
+	struct hd_dcache_key other = KEY;
+	other.heap_hash++;
+	bool found = true;
+	cr_assert_eq(dcache_read(dir, &other, &buf, &n, &found), 0);
+	cr_assert_not(found);
+}
+
+static void refused(const uint8_t *buf, size_t n, const struct hd_dcache_key *k, const char *says)
+{
+	size_t off, len;
+	cr_assert_eq(dcache_parse(buf, n, k, &off, &len), -1, "accepted: %s", says);
+	cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+	cr_assert_not_null(strstr(hd_error_message(), says), "%s", hd_error_message());
+}
+
+Test(dcachefile, damaged_headers_and_payloads_refused)
+{
+	cr_assert_eq(dcache_write(dir, &KEY, PAYLOAD, sizeof PAYLOAD), 0, "%s", hd_error_message());
+	uint8_t *buf;
+	size_t n;
+	read_back(&KEY, &buf, &n);
+	size_t header = n - sizeof PAYLOAD;
+	for (size_t len = 0; len < header; len++)
+		refused(buf, len, &KEY, "truncated");
+	refused(buf, n - 1, &KEY, "follow its header");
+	buf[0] ^= 1;
+	refused(buf, n, &KEY, "magic");
+	buf[0] ^= 1;
+	buf[8] ^= 1; /* the format number */
+	refused(buf, n, &KEY, "format");
+	buf[8] ^= 1;
+	buf[16] ^= 1; /* hdump's version */
+	refused(buf, n, &KEY, "version");
+	buf[16] ^= 1;
+	struct hd_dcache_key other = KEY;
+	other.file_size++;
+	refused(buf, n, &other, "another executable");
+	for (size_t i = header; i < n; i++) {
+		buf[i] ^= 0x40;
+		refused(buf, n, &KEY, "checksum");
+		buf[i] ^= 0x40;
+	}
+	uint64_t huge = UINT64_MAX;
+	memcpy(buf + header - 16, &huge, 8); /* the payload's length */
+	refused(buf, n, &KEY, "follow its header");
+	free(buf);
+}
+
+Test(dcachefile, others_writable_directory_or_file_refused)
+{
+	cr_assert_eq(dcache_write(dir, &KEY, PAYLOAD, sizeof PAYLOAD), 0, "%s", hd_error_message());
+	struct stat st;
+	cr_assert_eq(stat(dir, &st), 0);
+	cr_assert_eq(chmod(dir, 0777), 0);
+	uint8_t *buf = NULL;
+	size_t n;
+	bool found;
+	cr_assert_eq(dcache_read(dir, &KEY, &buf, &n, &found), -1);
+	cr_assert_eq(hd_error_class(), HD_E_PERM);
+	cr_assert_eq(dcache_write(dir, &KEY, PAYLOAD, sizeof PAYLOAD), -1, "nor written");
+	cr_assert_eq(hd_error_class(), HD_E_PERM);
+	cr_assert_eq(chmod(dir, 0700), 0);
+	/* the entry itself, group-writable */
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "chmod 0620 '%s'/*.dcache", dir);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_eq(dcache_read(dir, &KEY, &buf, &n, &found), -1);
+	cr_assert_eq(hd_error_class(), HD_E_PERM);
+	cr_assert_null(buf);
+}
+
+Test(dcachefile, missing_directories_made_private_and_files_0600)
+{
+	char sub[128];
+	snprintf(sub, sizeof sub, "%s/a/b/discovery", dir);
+	cr_assert_eq(dcache_write(sub, &KEY, PAYLOAD, sizeof PAYLOAD), 0, "%s", hd_error_message());
+	struct stat st;
+	cr_assert_eq(stat(sub, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0700);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "test \"$(stat -c %%a '%s'/*.dcache)\" = 600 && "
+		 "test -z \"$(ls -A '%s' | grep -v '\\.dcache$')\"", sub, sub);
+	cr_assert_eq(system(cmd), 0, "one 0600 entry, no temporary file left");
+}
+
+Test(dcachefile, the_oldest_entries_pruned)
+{
+	struct hd_dcache_key k = KEY;
+	for (unsigned i = 0; i < DCACHE_KEEP + 3; i++) {
+		k.heap_hash = 1000 + i;
+		cr_assert_eq(dcache_write(dir, &k, PAYLOAD, sizeof PAYLOAD), 0, "%s",
+			     hd_error_message());
+		/* mtimes a second apart, oldest first, without waiting for them */
+		char name_cmd[512];
+		snprintf(name_cmd, sizeof name_cmd, "cd '%s' && touch -d @%u $(ls -t | head -1)",
+			 dir, 1000000 + i);
+		cr_assert_eq(system(name_cmd), 0);
+	}
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "test $(ls '%s' | wc -l) -eq %u", dir, DCACHE_KEEP);
+	cr_assert_eq(system(cmd), 0, "at most DCACHE_KEEP entries");
+	uint8_t *buf;
+	size_t n;
+	bool found;
+	k.heap_hash = 1000; /* the oldest: gone */
+	cr_assert_eq(dcache_read(dir, &k, &buf, &n, &found), 0);
+	cr_assert_not(found);
+	k.heap_hash = 1000 + DCACHE_KEEP + 2; /* the newest: kept */
+	read_back(&k, &buf, &n);
+	free(buf);
+}
+
+Test(dcachefile, default_directory_from_the_environment)
+{
+	char buf[256];
+	setenv("HDUMP_CACHE_DIR", "/x/y", 1);
+	cr_assert_eq(dcache_default_dir(buf, sizeof buf), 0);
+	cr_assert_str_eq(buf, "/x/y");
+	unsetenv("HDUMP_CACHE_DIR");
+	setenv("XDG_CACHE_HOME", "/xdg", 1);
+	cr_assert_eq(dcache_default_dir(buf, sizeof buf), 0);
+	cr_assert_str_eq(buf, "/xdg/hdump/discovery");
+	unsetenv("XDG_CACHE_HOME");
+	setenv("HOME", "/home/u", 1);
+	cr_assert_eq(dcache_default_dir(buf, sizeof buf), 0);
+	cr_assert_str_eq(buf, "/home/u/.cache/hdump/discovery");
+	cr_assert_eq(dcache_default_dir(buf, 8), -1, "too long for the buffer");
+	unsetenv("HOME");
+	cr_assert_eq(dcache_default_dir(buf, sizeof buf), -1);
+	cr_assert_eq(hd_error_class(), HD_E_USAGE);
+}
+
+Test(dcachefile, the_hash_sees_every_byte)
+{
+	uint8_t b[67] = {0};
+	uint64_t h = dcache_hash(b, sizeof b, 0);
+	for (size_t i = 0; i < sizeof b; i++) {
+		b[i] = 1;
+		cr_assert_neq(dcache_hash(b, sizeof b, 0), h, "byte %zu", i);
+		b[i] = 0;
+	}
+	cr_assert_neq(dcache_hash(b, sizeof b - 1, 0), h, "the length counts");
+}

@@ -68,15 +68,24 @@ static unsigned value_size(uint8_t type)
 	return type == HD_T_OBJECT ? HPROF_ID_SIZE : hd_type_size(type);
 }
 
-static uint64_t checked_ref(struct writer *x, uint64_t from, uint64_t r)
+/* A reference R that lands on no object start: counted (the dump fails),
+ * or written as null in a partial dump.  Out of line: the hot path is the
+ * test in checked_ref. */
+static __attribute__((noinline, cold)) uint64_t dangling_ref(struct writer *x, uint64_t from,
+							     uint64_t r)
 {
-	if (r && !objindex_has(&x->c->starts, r)) {
-		if (x->in->missing_refs) {
-			x->dangling.missing++;
-			return 0;
-		}
-		dangling_add(&x->dangling, &(struct dangling){1, from, r, 0});
+	if (x->in->missing_refs) {
+		x->dangling.missing++;
+		return 0;
 	}
+	dangling_add(&x->dangling, &(struct dangling){1, from, r, 0});
+	return r;
+}
+
+static inline uint64_t checked_ref(struct writer *x, uint64_t from, uint64_t r)
+{
+	if (r && !objindex_has(&x->c->starts, r))
+		return dangling_ref(x, from, r);
 	return r;
 }
 

@@ -9,22 +9,6 @@
 
 #define DEFAULT_SEGMENT (1u << 20)
 
-uint8_t hprof_type_of(enum hd_type t)
-{
-	switch (t) {
-	case HD_T_OBJECT: return HPROF_T_OBJECT;
-	case HD_T_BOOLEAN: return HPROF_T_BOOLEAN;
-	case HD_T_CHAR: return HPROF_T_CHAR;
-	case HD_T_FLOAT: return HPROF_T_FLOAT;
-	case HD_T_DOUBLE: return HPROF_T_DOUBLE;
-	case HD_T_BYTE: return HPROF_T_BYTE;
-	case HD_T_SHORT: return HPROF_T_SHORT;
-	case HD_T_INT: return HPROF_T_INT;
-	case HD_T_LONG: return HPROF_T_LONG;
-	}
-	return 0;
-}
-
 #define STAGE_SIZE (256u << 10)
 
 struct hd_hprof {
@@ -363,6 +347,17 @@ int hprof_bytes(hd_hprof *w, const void *p, size_t len)
 
 uint8_t *hprof_sub_reserve(hd_hprof *w, size_t len)
 {
+	/* The path of nearly every object: room where it goes, nothing to
+	 * check, grow or flush first. */
+	if (len && len <= HPROF_RESERVE_MAX && !w->in_sub && !w->failed &&
+	    (w->records ? len <= w->seg_cap - w->seg_len && w->nlens < w->lens_cap
+			: len <= w->seg_limit - w->seg_len)) {
+		uint8_t *p = w->seg + w->seg_len;
+		w->seg_len += len;
+		if (w->records)
+			w->lens[w->nlens++] = (uint32_t)len;
+		return p;
+	}
 	if (len > HPROF_RESERVE_MAX || (!w->records && len > w->seg_limit)) {
 		hd_fail(HD_E_INTERNAL, "HPROF sub-record of %zu bytes reserved", len);
 		return NULL;

@@ -345,6 +345,24 @@ int hprof_bytes(hd_hprof *w, const void *p, size_t len)
 	return 0;
 }
 
+/* hprof_sub_reserve when the sub-record does not simply fit: checked,
+ * grown or flushed for.  Out of line, so that the fast path saves no
+ * registers. */
+static __attribute__((noinline)) uint8_t *sub_reserve_slow(hd_hprof *w, size_t len)
+{
+	if (len > HPROF_RESERVE_MAX || (!w->records && len > w->seg_limit)) {
+		hd_fail(HD_E_INTERNAL, "HPROF sub-record of %zu bytes reserved", len);
+		return NULL;
+	}
+	if (hprof_sub_begin(w, len) != 0)
+		return NULL;
+	uint8_t *p = w->seg + w->seg_len;
+	w->seg_len += len;
+	w->sub_left = 0;
+	w->in_sub = false;
+	return p;
+}
+
 uint8_t *hprof_sub_reserve(hd_hprof *w, size_t len)
 {
 	/* The path of nearly every object: room where it goes, nothing to
@@ -358,17 +376,7 @@ uint8_t *hprof_sub_reserve(hd_hprof *w, size_t len)
 			w->lens[w->nlens++] = (uint32_t)len;
 		return p;
 	}
-	if (len > HPROF_RESERVE_MAX || (!w->records && len > w->seg_limit)) {
-		hd_fail(HD_E_INTERNAL, "HPROF sub-record of %zu bytes reserved", len);
-		return NULL;
-	}
-	if (hprof_sub_begin(w, len) != 0)
-		return NULL;
-	uint8_t *p = w->seg + w->seg_len;
-	w->seg_len += len;
-	w->sub_left = 0;
-	w->in_sub = false;
-	return p;
+	return sub_reserve_slow(w, len);
 }
 
 int hprof_u1(hd_hprof *w, uint8_t v) { return hprof_bytes(w, &v, 1); }

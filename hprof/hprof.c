@@ -199,6 +199,11 @@ uint64_t hprof_bytes_written(const hd_hprof *w)
 	return w->records ? w->seg_len : w->written + w->stage_len;
 }
 
+uint64_t hprof_bytes_put(const hd_hprof *w)
+{
+	return w->records ? w->seg_len : w->written + w->stage_len + w->seg_len;
+}
+
 static int top_level(hd_hprof *w, uint8_t tag, uint64_t len)
 {
 	if (w->failed)

@@ -147,5 +147,7 @@ void hprof_free(hd_hprof *w);
  * and closed segments, not the open segment (a records writer: the bytes of
  * the sub-records it holds). */
 uint64_t hprof_bytes_written(const hd_hprof *w);
+/* Every byte put so far: hprof_bytes_written and the open segment's. */
+uint64_t hprof_bytes_put(const hd_hprof *w);
 
 #endif

@@ -82,34 +82,9 @@ static __attribute__((noinline, cold)) uint64_t dangling_ref(struct writer *x, u
 	return r;
 }
 
-/* How references are read and checked, copied into a local of each loop
- * that writes them: the loop's byte stores may alias any field read through
- * a pointer, so the layout's and the index's fields would otherwise be
- * reloaded for every reference. */
-struct refs {
-	struct objindex_view starts;
-	uint64_t heap_base;
-	unsigned ref_shift;
-	bool wide;
-};
-
-static inline struct refs refs_of(const struct writer *x)
+static inline uint64_t checked_ref(struct writer *x, uint64_t from, uint64_t r)
 {
-	const struct hd_layout *L = x->in->L;
-	return (struct refs){objindex_view(&x->c->starts), L->heap_base, L->ref_shift,
-			     L->ref_size == 8};
-}
-
-/* The reference at P (decoded as lay_ref does), checked to land on an
- * object start; FROM is the object holding it. */
-static inline uint64_t checked_ref(struct writer *x, const struct refs *rv, uint64_t from,
-				   const uint8_t *p)
-{
-	uint64_t v = rv->wide ? ld_u64(p) : ld_u32(p);
-	if (!v)
-		return 0;
-	uint64_t r = rv->heap_base + (v << rv->ref_shift);
-	if (!objindex_view_has(&rv->starts, r))
+	if (r && !objindex_has(&x->c->starts, r))
 		return dangling_ref(x, from, r);
 	return r;
 }
@@ -258,10 +233,9 @@ static int read_statics_array(struct writer *x, const struct hd_statics_array *a
 static int write_static_value(struct writer *x, const struct hd_static *f)
 {
 	const struct hd_statics *s = x->in->statics;
-	if (f->type == HD_T_OBJECT) {
-		struct refs rv = refs_of(x);
-		return hprof_id(x->w, checked_ref(x, &rv, s->objects.addr, x->static_refs + f->offset));
-	}
+	if (f->type == HD_T_OBJECT)
+		return hprof_id(x->w, checked_ref(x, s->objects.addr,
+						  lay_ref(x->in->L, x->static_refs + f->offset)));
 	uint8_t be[8];
 	unsigned n = hd_type_size(f->type);
 	for (unsigned b = 0; b < n; b++)
@@ -390,13 +364,13 @@ static int build_copy_programs(const struct hd_classes *t, struct field_op **ops
 /* The INSTANCE DUMP's values of O, of class K, big-endian, into OUT. */
 static void encode_values(struct writer *x, const struct hd_object *o, size_t k, uint8_t *out)
 {
-	const struct refs rv = refs_of(x);
+	const struct hd_layout *L = x->in->L;
 	const struct field_op *op = x->ops + x->op_start[k], *end = x->ops + x->op_start[k + 1];
 	for (; op < end; op++) {
 		const uint8_t *p = o->data + op->offset;
 		switch (op->kind) {
 		case OP_REF:
-			out = put_id(out, checked_ref(x, &rv, o->addr, p));
+			out = put_id(out, checked_ref(x, o->addr, lay_ref(L, p)));
 			break;
 		case 1:
 			*out++ = *p;
@@ -420,10 +394,10 @@ static void encode_values(struct writer *x, const struct hd_object *o, size_t k,
 static void encode_elements(struct writer *x, const struct hd_object *o, const uint8_t *p,
 			    uint64_t n, unsigned elem, bool refs, uint8_t *out)
 {
+	const struct hd_layout *L = x->in->L;
 	if (refs) {
-		const struct refs rv = refs_of(x);
 		for (uint64_t i = 0; i < n; i++)
-			out = put_id(out, checked_ref(x, &rv, o->addr, p + i * elem));
+			out = put_id(out, checked_ref(x, o->addr, lay_ref(L, p + i * elem)));
 		return;
 	}
 	switch (elem) {
@@ -465,10 +439,9 @@ static int stream_elements(struct writer *x, const struct hd_object *o, uint64_t
 			p = x->io;
 		}
 		if (refs) {
-			const struct refs rv = refs_of(x);
 			uint8_t *q = x->rec;
 			for (size_t i = 0; i < n; i += L->ref_size) {
-				q = put_id(q, checked_ref(x, &rv, o->addr, p + i));
+				q = put_id(q, checked_ref(x, o->addr, lay_ref(L, p + i)));
 				if (q - x->rec >= REC_FLUSH) {
 					if (hprof_bytes(x->w, x->rec, (size_t)(q - x->rec)))
 						return -1;

@@ -38,43 +38,20 @@ HD_MUST_CHECK int objindex_add(struct hd_objindex *x, uint64_t addr);
 HD_MUST_CHECK uint8_t *objindex_region(struct hd_objindex *x, uint64_t base, bool *made);
 /* objindex_has by a probe of the region table (an unsealed index). */
 bool objindex_has_probed(const struct hd_objindex *x, uint64_t addr);
-
-/* What a lookup reads, copied out of the index: a caller that asks in a
- * loop which also stores bytes (which may alias any field) keeps it in
- * registers instead of reloading each field for every lookup. */
-struct objindex_view {
-	const struct hd_objindex *x;
-	uint8_t *const *direct;
-	uint64_t direct_lo, ndirect, in_region; /* region_size - 1 */
-	unsigned shift;
-};
-
-static inline struct objindex_view objindex_view(const struct hd_objindex *x)
-{
-	return (struct objindex_view){x, x->direct, x->direct_lo, x->ndirect, x->region_size - 1,
-				      x->shift};
-}
-
-static inline bool objindex_view_has(const struct objindex_view *v, uint64_t addr)
-{
-	if (addr & 7)
-		return false;
-	if (!v->direct)
-		return objindex_has_probed(v->x, addr);
-	/* Below DIRECT_LO the difference wraps: too large an index. */
-	uint64_t k = (addr - v->direct_lo) >> v->shift;
-	if (k >= v->ndirect || !v->direct[k])
-		return false;
-	uint64_t i = (addr & v->in_region) >> 3;
-	return v->direct[k][i >> 3] & (1u << (i & 7));
-}
-
 /* Whether an object starts at ADDR: inline, since every reference written
  * asks it. */
 static inline bool objindex_has(const struct hd_objindex *x, uint64_t addr)
 {
-	struct objindex_view v = objindex_view(x);
-	return objindex_view_has(&v, addr);
+	if (addr & 7)
+		return false;
+	if (!x->direct)
+		return objindex_has_probed(x, addr);
+	/* Below DIRECT_LO the difference wraps: too large an index. */
+	uint64_t k = (addr - x->direct_lo) >> x->shift;
+	if (k >= x->ndirect || !x->direct[k])
+		return false;
+	uint64_t i = (addr & (x->region_size - 1)) >> 3;
+	return x->direct[k][i >> 3] & (1u << (i & 7));
 }
 /* Makes lookups direct where the regions span at most OBJINDEX_DIRECT_MAX
  * regions (a heap's reserved address space does), until the next add.

@@ -78,8 +78,9 @@ enum hd_error_class hw_contradiction(const struct hd_walker *w)
 /* Decodes the object whose first AVAIL (>= hdr) bytes are at P.  Inlined
  * into the walk: it runs once per object of every walk, and a call's
  * prologue and epilogue were a fifth of its cost. */
-static inline __attribute__((always_inline)) int decode(struct hd_walker *w, uint64_t addr, const uint8_t *p, size_t avail,
-		  uint64_t limit, struct hd_object *obj)
+static inline __attribute__((always_inline)) int decode(struct hd_walker *w, uint64_t addr,
+							const uint8_t *p, size_t avail,
+							uint64_t limit, struct hd_object *obj)
 {
 	const struct hd_layout *L = w->layout;
 	if (avail < L->hdr_size)

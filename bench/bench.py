@@ -13,7 +13,9 @@ Targets it builds itself:
 Per configuration, the median of RUNS runs: wall time, heap MB/s, objects/s,
 the dumper's CPU time (user + system), HPROF bytes, its peak RSS and the
 target's longest stop; hdump also to /dev/null (processing alone), and a
-perf profile of where its time goes.
+perf profile of where its time goes.  hdump runs with its discovery cache
+($HDUMP_CACHE_DIR) warmed by one untimed run, except the "cold cache" row,
+whose every run starts from an empty cache.
 
   bench/bench.py [--quick] [--runs N] [--scale F] [--cases 256MB,1GB,small]
                  [--no-perf]
@@ -103,14 +105,15 @@ class StopSampler(threading.Thread):
         return self.longest
 
 
-def measure(cmd, target_pid, out_file, sample=True):
-    """Runs CMD; returns wall seconds, peak RSS (bytes), longest target stop,
-    file size, stderr and CPU seconds (user + system)."""
+def measure(cmd, target_pid, out_file, sample=True, env=None):
+    """Runs CMD (in ENV, default this process's); returns wall seconds, peak
+    RSS (bytes), longest target stop, file size, stderr and CPU seconds
+    (user + system)."""
     sampler = StopSampler(target_pid) if sample else None
     if sampler:
         sampler.start()
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.monotonic() - start
     stop = sampler.finish() if sampler else None
@@ -213,13 +216,19 @@ def record(name, target, heap_bytes, objects, results):
     return row
 
 
-def perf_profile(label, pid):
+def cache_env(cache_dir):
+    """hdump's environment with its discovery cache in CACHE_DIR (an hdump
+    without the cache ignores the variable)."""
+    return {**os.environ, "HDUMP_CACHE_DIR": cache_dir}
+
+
+def perf_profile(label, pid, env):
     """The symbols hdump spends its time in, one writer thread, to /dev/null."""
     data = os.path.join(WORK, f"perf-{label}.data")
     try:
         subprocess.run(["perf", "record", "-q", "-F", "2000", "-o", data, "--", HDUMP, "-p",
                         str(pid), "--snapshot=stop", "--threads", "1", "-o", "/dev/null"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         report = subprocess.run(["perf", "report", "--stdio", "-i", data, "--sort", "symbol",
                                  "--percent-limit", "1.5"], check=True, text=True,
                                 capture_output=True).stdout
@@ -235,9 +244,12 @@ def bench_pkl(label, shape, items):
     log(f"pkl target {label}: {items} {shape}")
     repl = PklRepl(shape, items)
     target = f"pkl {label}"
+    # The hdump rows run with a discovery cache warmed by this first,
+    # untimed run: the steady state of repeated dumps of one executable.
+    warm = cache_env(os.path.join(WORK, f"cache-{label}"))
     try:
         summary = subprocess.check_output([HDUMP, "-p", str(repl.pid), "--histo", "--json"],
-                                          text=True)
+                                          text=True, env=warm)
         info = json.loads(summary.strip().splitlines()[-1])
         heap, objects = info["heap_bytes"], info["objects"]
         for mode in MODES + ("null",):
@@ -247,7 +259,7 @@ def bench_pkl(label, shape, items):
                     os.path.join(WORK, f"hdump-{label}-{mode}-{i}.hprof")
                 snap = [] if mode in ("default", "null") else [f"--snapshot={mode}"]
                 res.append(measure([HDUMP, "-p", str(repl.pid)] + snap + ["-o", out],
-                                   repl.pid, out))
+                                   repl.pid, out, env=warm))
                 if out != "/dev/null":
                     os.unlink(out)
             name = {"default": "hdump (default: " + info.get("snapshot", "?") + ")",
@@ -255,11 +267,20 @@ def bench_pkl(label, shape, items):
             record(name, target, heap, objects, res)
         # The fixed cost in every dump: discovery of the layout, classes and
         # names from the image heap, and the scan of threads and chunks.
-        res = [measure([HDUMP, "-p", str(repl.pid), "--list-isolates"], repl.pid, "/dev/null")
+        # A first dump of an executable: every run with an empty cache of its own.
+        res = []
+        for i in range(RUNS):
+            out = os.path.join(WORK, f"hdump-{label}-cold-{i}.hprof")
+            cold = cache_env(tempfile.mkdtemp(dir=WORK, prefix="cache-cold-"))
+            res.append(measure([HDUMP, "-p", str(repl.pid), "-o", out], repl.pid, out, env=cold))
+            os.unlink(out)
+        record("hdump (default), cold cache", target, heap, objects, res)
+        res = [measure([HDUMP, "-p", str(repl.pid), "--list-isolates"], repl.pid, "/dev/null",
+                       env=warm)
                for _ in range(RUNS)]
         record("hdump discovery (--list-isolates)", target, heap, objects, res)
         if not OPT.no_perf:
-            profiles[label] = perf_profile(label, repl.pid)
+            profiles[label] = perf_profile(label, repl.pid, warm)
         return info
     finally:
         repl.close()

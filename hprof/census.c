@@ -12,8 +12,8 @@ struct tally {
 	const struct hd_classes *classes;
 	struct hd_walker w;
 	hd_memview *mv;      /* its own view (NULL: the input's) */
-	uint64_t *count, *size;
-	uint64_t objects, bytes, fillers;
+	uint64_t *count, *size; /* per class: the census's objects and bytes, summed at the end */
+	uint64_t fillers;
 	/* The bits of the region the chunk walked alone owns, from BASE; NULL:
 	 * starts go through the shared index STARTS (one thread). */
 	uint8_t *bits;
@@ -32,12 +32,10 @@ static int count_object(void *ctx, const struct hd_object *o)
 	size_t k = (size_t)(cls - t->classes->v);
 	t->count[k]++;
 	t->size[k] += o->size;
-	t->objects++;
-	t->bytes += o->size;
 	if (!t->bits)
 		return objindex_add(t->starts, o->addr);
 	uint64_t i = (o->addr - t->base) >> 3;
-	if (o->addr < t->base || o->addr - t->base >= t->region_size)
+	if (o->addr - t->base >= t->region_size) /* below BASE too: it wraps */
 		return hd_fail(HD_E_INTERNAL, "object 0x%llx outside its chunk's region",
 			       (unsigned long long)o->addr);
 	t->bits[i >> 3] |= (uint8_t)(1u << (i & 7));
@@ -178,9 +176,9 @@ static int walk_all(const struct hd_dump_input *in, struct hd_census *c)
 		for (size_t i = 0; rc == 0 && i < in->classes->n; i++) {
 			c->count[i] += t->count[i];
 			c->size[i] += t->size[i];
+			c->objects += t->count[i];
+			c->bytes += t->size[i];
 		}
-		c->objects += t->objects;
-		c->bytes += t->bytes;
 		c->fillers += t->fillers;
 		tally_fini(&p.tallies[k]);
 	}

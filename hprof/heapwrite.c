@@ -68,15 +68,24 @@ static unsigned value_size(uint8_t type)
 	return type == HD_T_OBJECT ? HPROF_ID_SIZE : hd_type_size(type);
 }
 
-static uint64_t checked_ref(struct writer *x, uint64_t from, uint64_t r)
+/* A reference R that lands on no object start: counted (the dump fails),
+ * or written as null in a partial dump.  Out of line: the hot path is the
+ * test in checked_ref. */
+static __attribute__((noinline, cold)) uint64_t dangling_ref(struct writer *x, uint64_t from,
+							     uint64_t r)
 {
-	if (r && !objindex_has(&x->c->starts, r)) {
-		if (x->in->missing_refs) {
-			x->dangling.missing++;
-			return 0;
-		}
-		dangling_add(&x->dangling, &(struct dangling){1, from, r, 0});
+	if (x->in->missing_refs) {
+		x->dangling.missing++;
+		return 0;
 	}
+	dangling_add(&x->dangling, &(struct dangling){1, from, r, 0});
+	return r;
+}
+
+static inline uint64_t checked_ref(struct writer *x, uint64_t from, uint64_t r)
+{
+	if (r && !objindex_has(&x->c->starts, r))
+		return dangling_ref(x, from, r);
 	return r;
 }
 
@@ -654,6 +663,34 @@ static int commit_job(void *ctx, size_t job)
 	return 0;
 }
 
+/* One worker: each chunk's records go straight into OUT's segments, packed
+ * as hprof_repack packs a records writer's (the same bytes, without that
+ * copy of every byte).  The roots' segment is closed before the first
+ * chunk rather than before the first chunk with records: the bytes differ
+ * only if no chunk but the big ones held an object, which an image heap
+ * (holding every hub) never allows. */
+static int write_in_place(struct objects *o)
+{
+	struct writer *x = &o->workers[0].x;
+	x->w = o->out;
+	if (o->njobs && close_segment(o) != 0)
+		return -1;
+	for (size_t j = 0; j < o->njobs; j++) {
+		uint64_t before = hprof_bytes_put(o->out);
+		x->dangling = (struct dangling){0};
+		if (write_chunk(x, &o->chunks->v[o->jobs[j]]) != 0)
+			return -1;
+		dangling_add(&o->dangling, &x->dangling);
+		if (hprof_bytes_put(o->out) == before)
+			continue;
+		o->repacked = true;
+		if (hprof_bytes_written(o->out) - o->closed_at >= SEGMENT_RUN &&
+		    close_segment(o) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static void objects_free(struct objects *o)
 {
 	for (unsigned i = 0; o->workers && i < o->nworkers; i++)
@@ -680,9 +717,10 @@ static int write_objects(struct writer *proto, const struct hd_chunklist *chunks
 			o.jobs[o.njobs++] = i;
 	if (rc == 0) {
 		o.nworkers = workpool_threads(proto->in->threads, o.njobs);
-		o.nslots = (size_t)o.nworkers * SLOTS_PER_WORKER;
+		/* One worker writes in place: no slots. */
+		o.nslots = o.nworkers > 1 ? (size_t)o.nworkers * SLOTS_PER_WORKER : 0;
 		o.workers = calloc(o.nworkers, sizeof *o.workers);
-		o.slots = calloc(o.nslots, sizeof *o.slots);
+		o.slots = calloc(o.nslots ? o.nslots : 1, sizeof *o.slots);
 		if (!o.workers || !o.slots)
 			rc = hd_fail(HD_E_INTERNAL, "out of memory");
 	}
@@ -691,7 +729,9 @@ static int write_objects(struct writer *proto, const struct hd_chunklist *chunks
 			rc = -1;
 	for (unsigned i = 0; rc == 0 && i < o.nworkers; i++)
 		rc = worker_init(&o.workers[i], proto, max_rec, i > 0);
-	if (rc == 0) {
+	if (rc == 0 && o.nworkers == 1) {
+		rc = write_in_place(&o);
+	} else if (rc == 0) {
 		struct hd_workpool pool = {.njobs = o.njobs, .threads = o.nworkers,
 					   .window = o.nslots, .run = run_job,
 					   .commit = commit_job, .ctx = &o};

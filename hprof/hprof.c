@@ -9,22 +9,6 @@
 
 #define DEFAULT_SEGMENT (1u << 20)
 
-uint8_t hprof_type_of(enum hd_type t)
-{
-	switch (t) {
-	case HD_T_OBJECT: return HPROF_T_OBJECT;
-	case HD_T_BOOLEAN: return HPROF_T_BOOLEAN;
-	case HD_T_CHAR: return HPROF_T_CHAR;
-	case HD_T_FLOAT: return HPROF_T_FLOAT;
-	case HD_T_DOUBLE: return HPROF_T_DOUBLE;
-	case HD_T_BYTE: return HPROF_T_BYTE;
-	case HD_T_SHORT: return HPROF_T_SHORT;
-	case HD_T_INT: return HPROF_T_INT;
-	case HD_T_LONG: return HPROF_T_LONG;
-	}
-	return 0;
-}
-
 #define STAGE_SIZE (256u << 10)
 
 struct hd_hprof {
@@ -215,6 +199,11 @@ uint64_t hprof_bytes_written(const hd_hprof *w)
 	return w->records ? w->seg_len : w->written + w->stage_len;
 }
 
+uint64_t hprof_bytes_put(const hd_hprof *w)
+{
+	return w->records ? w->seg_len : w->written + w->stage_len + w->seg_len;
+}
+
 static int top_level(hd_hprof *w, uint8_t tag, uint64_t len)
 {
 	if (w->failed)
@@ -361,7 +350,10 @@ int hprof_bytes(hd_hprof *w, const void *p, size_t len)
 	return 0;
 }
 
-uint8_t *hprof_sub_reserve(hd_hprof *w, size_t len)
+/* hprof_sub_reserve when the sub-record does not simply fit: checked,
+ * grown or flushed for.  Out of line, so that the fast path saves no
+ * registers. */
+static __attribute__((noinline)) uint8_t *sub_reserve_slow(hd_hprof *w, size_t len)
 {
 	if (len > HPROF_RESERVE_MAX || (!w->records && len > w->seg_limit)) {
 		hd_fail(HD_E_INTERNAL, "HPROF sub-record of %zu bytes reserved", len);
@@ -374,6 +366,22 @@ uint8_t *hprof_sub_reserve(hd_hprof *w, size_t len)
 	w->sub_left = 0;
 	w->in_sub = false;
 	return p;
+}
+
+uint8_t *hprof_sub_reserve(hd_hprof *w, size_t len)
+{
+	/* The path of nearly every object: room where it goes, nothing to
+	 * check, grow or flush first. */
+	if (len && len <= HPROF_RESERVE_MAX && !w->in_sub && !w->failed &&
+	    (w->records ? len <= w->seg_cap - w->seg_len && w->nlens < w->lens_cap
+			: len <= w->seg_limit - w->seg_len)) {
+		uint8_t *p = w->seg + w->seg_len;
+		w->seg_len += len;
+		if (w->records)
+			w->lens[w->nlens++] = (uint32_t)len;
+		return p;
+	}
+	return sub_reserve_slow(w, len);
 }
 
 int hprof_u1(hd_hprof *w, uint8_t v) { return hprof_bytes(w, &v, 1); }

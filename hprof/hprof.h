@@ -50,8 +50,23 @@ enum hprof_type {
 	HPROF_T_LONG = 11,
 };
 
-/* HPROF's code for the Java type T; 0 for a value that names no type. */
-uint8_t hprof_type_of(enum hd_type t);
+/* HPROF's code for the Java type T; 0 for a value that names no type.
+ * Inline: every array written asks it. */
+static inline uint8_t hprof_type_of(enum hd_type t)
+{
+	switch (t) {
+	case HD_T_OBJECT: return HPROF_T_OBJECT;
+	case HD_T_BOOLEAN: return HPROF_T_BOOLEAN;
+	case HD_T_CHAR: return HPROF_T_CHAR;
+	case HD_T_FLOAT: return HPROF_T_FLOAT;
+	case HD_T_DOUBLE: return HPROF_T_DOUBLE;
+	case HD_T_BYTE: return HPROF_T_BYTE;
+	case HD_T_SHORT: return HPROF_T_SHORT;
+	case HD_T_INT: return HPROF_T_INT;
+	case HD_T_LONG: return HPROF_T_LONG;
+	}
+	return 0;
+}
 
 #define HPROF_ID_SIZE 8u
 /* The largest sub-record a segment's u4 length can carry. */
@@ -132,5 +147,7 @@ void hprof_free(hd_hprof *w);
  * and closed segments, not the open segment (a records writer: the bytes of
  * the sub-records it holds). */
 uint64_t hprof_bytes_written(const hd_hprof *w);
+/* Every byte put so far: hprof_bytes_written and the open segment's. */
+uint64_t hprof_bytes_put(const hd_hprof *w);
 
 #endif

@@ -14,7 +14,9 @@ static size_t slot_of(const struct hd_objindex *x, uint64_t base)
 int objindex_init(struct hd_objindex *x, uint64_t region_size)
 {
 	memset(x, 0, sizeof *x);
-	if (region_size < 64 || (region_size & (region_size - 1)))
+	/* At most 2^40: a lookup below the direct table's start must wrap to
+	 * an index past its end (OBJINDEX_DIRECT_MAX). */
+	if (region_size < 64 || region_size > (1ull << 40) || (region_size & (region_size - 1)))
 		return hd_fail(HD_E_INTERNAL, "object index region size %llu",
 			       (unsigned long long)region_size);
 	x->region_size = region_size;
@@ -57,7 +59,7 @@ int objindex_seal(struct hd_objindex *x)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	for (size_t i = 0; i < x->nslots; i++)
 		if (x->regions[i].bits)
-			x->direct[(x->regions[i].base - lo) >> x->shift] = (uint32_t)i + 1;
+			x->direct[(x->regions[i].base - lo) >> x->shift] = x->regions[i].bits;
 	x->direct_lo = lo;
 	x->ndirect = n;
 	return 0;

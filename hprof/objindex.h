@@ -19,9 +19,9 @@ struct hd_objindex {
 	} *regions;             /* open addressing on base */
 	size_t nslots, nused;
 	struct objindex_region *last; /* walks add object after object in one region */
-	/* Once sealed: slot + 1 of each region from DIRECT_LO on, 0 where none,
-	 * so that a lookup is an index, not a probe. */
-	uint32_t *direct;
+	/* Once sealed: the bits of each region from DIRECT_LO on, NULL where
+	 * none, so that a lookup is an index, not a probe. */
+	uint8_t **direct;
 	uint64_t direct_lo;
 	size_t ndirect;
 	unsigned shift;         /* log2(region_size) */
@@ -46,12 +46,12 @@ static inline bool objindex_has(const struct hd_objindex *x, uint64_t addr)
 		return false;
 	if (!x->direct)
 		return objindex_has_probed(x, addr);
-	uint64_t base = addr & ~(x->region_size - 1);
-	uint64_t k = (base - x->direct_lo) >> x->shift; /* wraps below lo: too large */
-	if (base < x->direct_lo || k >= x->ndirect || !x->direct[k])
+	/* Below DIRECT_LO the difference wraps: too large an index. */
+	uint64_t k = (addr - x->direct_lo) >> x->shift;
+	if (k >= x->ndirect || !x->direct[k])
 		return false;
-	uint64_t i = (addr - base) >> 3;
-	return x->regions[x->direct[k] - 1].bits[i >> 3] & (1u << (i & 7));
+	uint64_t i = (addr & (x->region_size - 1)) >> 3;
+	return x->direct[k][i >> 3] & (1u << (i & 7));
 }
 /* Makes lookups direct where the regions span at most OBJINDEX_DIRECT_MAX
  * regions (a heap's reserved address space does), until the next add.

@@ -24,6 +24,10 @@ struct chunk_ctx {
 	uint64_t tlab_reserve;
 	uint64_t image_end;
 	bool partial; /* chunks_find_partial */
+	/* Per class index: chunks_is_root_class, decided once, not by name
+	 * for each of the image heap's objects. */
+	const struct hd_classes *classes;
+	bool *is_root;
 };
 
 static int push_chunk(struct chunk_ctx *x, const struct hd_chunk *c)
@@ -147,7 +151,7 @@ static int chain_roots_cb(void *ctx, const struct hd_object *o)
 {
 	struct chunk_ctx *x = ctx;
 	const struct hd_class *cls = o->hubinfo.cls;
-	if (!chunks_is_root_class(cls))
+	if (!x->is_root[cls - x->classes->v])
 		return 0;
 	/* Chunk pointers are word fields: try every non-reference 8-byte slot. */
 	for (size_t i = 0; i < cls->nfields; i++) {
@@ -248,8 +252,14 @@ static int find(struct hd_chunk_list *out, hd_memview *mv, const struct hd_reada
 	}
 	struct chunk_ctx x = {.mv = mv, .r = r, .L = L, .threads = threads, .nthreads = nthreads,
 			      .w = &w, .out = out, .tlab_reserve = tlab_reserve(classes),
-			      .image_end = L->image_start + L->image_size, .partial = partial};
-	int rc = hw_image_chunks(&w, image_chunk_cb, &x);
+			      .image_end = L->image_start + L->image_size, .partial = partial,
+			      .classes = classes,
+			      .is_root = calloc(classes->n ? classes->n : 1, sizeof(bool))};
+	int rc = x.is_root ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t k = 0; rc == 0 && k < classes->n; k++)
+		x.is_root[k] = chunks_is_root_class(&classes->v[k]);
+	if (rc == 0)
+		rc = hw_image_chunks(&w, image_chunk_cb, &x);
 	for (size_t i = 0; rc == 0 && i < nthreads; i++) {
 		const struct hd_tlab *tlab = &threads[i].tlab;
 		bool aligned;
@@ -260,6 +270,7 @@ static int find(struct hd_chunk_list *out, hd_memview *mv, const struct hd_reada
 			rc = add_chain(&x, tlab->unaligned, false);
 	}
 	hw_fini(&w);
+	free(x.is_root);
 	addr_map_free(&x.seen);
 	if (rc == 0)
 		rc = attach_gaps(&x);

@@ -478,6 +478,7 @@ Test(hprof, failing_sink_makes_every_later_call_fail)
 	put_prim_array(w, 40, 1, &expect);
 	cr_assert_eq(hprof_sub_begin(w, 40), -1);
 	cr_assert_eq(hprof_sub_begin(w, 9), -1, "a 9-byte sub-record still fits the segment");
+	cr_assert_null(hprof_sub_reserve(w, 9), "reserved room in a failed writer");
 	cr_assert_eq(hprof_u1(w, HPROF_ROOT_UNKNOWN), -1);
 	cr_assert_eq(hprof_id(w, 1), -1);
 	cr_assert_eq(hd_error_class(), HD_E_DISK_FULL);
@@ -631,6 +632,47 @@ Test(hprof, reserved_subrecords_pack_as_written_ones)
 		free(reserved.b);
 		free(repacked.b);
 	}
+}
+
+/* Thousands of small reserved sub-records in a records writer (its table
+ * of lengths grown past its first sizes) repack exactly as written ones;
+ * hprof_bytes_put counts the open segment, hprof_bytes_written does not. */
+Test(hprof, many_small_reserved_records_repack_as_written_ones)
+{
+	struct membuf written, repacked = {0};
+	hd_hprof *a = open_mem(&written, 3, 4096);
+	hd_hprof *c = hprof_open(mem_sink, &repacked, 3, 4096);
+	hd_hprof *r = hprof_open_records();
+	cr_assert(c && r);
+	uint8_t buf[32];
+	uint64_t put = 0;
+	for (int i = 0; i < 5000; i++) {
+		size_t len = 1 + (size_t)i % sizeof buf;
+		fill(buf, len, (uint64_t)i);
+		cr_assert_eq(hprof_sub_begin(a, len), 0);
+		cr_assert_eq(hprof_bytes(a, buf, len), 0);
+		cr_assert_eq(hprof_sub_end(a), 0);
+		uint8_t *q = hprof_sub_reserve(r, len);
+		cr_assert_not_null(q, "record %d: %s", i, hd_error_message());
+		fill(q, len, (uint64_t)i);
+		put += len;
+		cr_assert_eq(hprof_bytes_put(r), put);
+	}
+	uint64_t before = hprof_bytes_put(c);
+	cr_assert_eq(hprof_repack(c, r), 0, "%s", hd_error_message());
+	cr_assert_gt(hprof_bytes_put(c), hprof_bytes_written(c), "the open segment is counted");
+	/* the records, and the 9-byte headers of the segments closed meanwhile */
+	cr_assert_geq(hprof_bytes_put(c) - before, put);
+	cr_assert_eq((hprof_bytes_put(c) - before - put) % 9, 0);
+	cr_assert_eq(hprof_finish(a), 0);
+	cr_assert_eq(hprof_finish(c), 0);
+	cr_assert_eq(repacked.len, written.len);
+	cr_assert_arr_eq(repacked.b, written.b, written.len);
+	hprof_free(a);
+	hprof_free(c);
+	hprof_free(r);
+	free(written.b);
+	free(repacked.b);
 }
 
 /* Larger than HPROF_RESERVE_MAX, or than a file's segment, is refused. */

@@ -268,7 +268,9 @@ static int add_target(struct watch *x, pid_t pid)
 	hdump_trap *trap = NULL;
 	hdump_target *t;
 	if (c->on_exit || c->on_signal) {
-		unsigned what = (c->on_exit ? HDUMP_TRAP_EXIT : 0) |
+		/* The shutdown is --on-exit's too: GraalVM 25 frees its heap
+		 * after the hooks, before it calls exit. */
+		unsigned what = (c->on_exit ? HDUMP_TRAP_EXIT | HDUMP_TRAP_SHUTDOWN : 0) |
 				(c->on_signal ? HDUMP_TRAP_FATAL_SIGNAL : 0);
 		trap = hdump_trap_open(pid, what);
 		t = trap ? hdump_trap_target(trap) : NULL;
@@ -672,12 +674,17 @@ static void poll_trap(struct watch *x, struct watched *w)
 		mark_gone(w);
 		return;
 	}
-	if (ev.kind != HDUMP_TRAP_EXITING && ev.kind != HDUMP_TRAP_SIGNALLED)
+	if (ev.kind != HDUMP_TRAP_EXITING && ev.kind != HDUMP_TRAP_SIGNALLED &&
+	    ev.kind != HDUMP_TRAP_SHUTTING_DOWN)
 		return;
-	enum watch_trigger trig = ev.kind == HDUMP_TRAP_EXITING ? WATCH_T_EXIT : WATCH_T_FATAL;
+	enum watch_trigger trig = ev.kind == HDUMP_TRAP_SIGNALLED ? WATCH_T_FATAL : WATCH_T_EXIT;
 	char detail[64];
-	snprintf(detail, sizeof detail, ev.kind == HDUMP_TRAP_EXITING ? "exit status %d" : "signal %d",
-		 ev.kind == HDUMP_TRAP_EXITING ? ev.status : ev.signo);
+	if (ev.kind == HDUMP_TRAP_SHUTTING_DOWN)
+		snprintf(detail, sizeof detail, "shutdown (main returned)");
+	else
+		snprintf(detail, sizeof detail,
+			 ev.kind == HDUMP_TRAP_EXITING ? "exit status %d" : "signal %d",
+			 ev.kind == HDUMP_TRAP_EXITING ? ev.status : ev.signo);
 	if (!x->c->max_dumps || x->dumps < x->c->max_dumps)
 		fire(x, w, trig, detail, w->t);
 	if (w->gone) /* a dump that found it gone closed the trap, releasing it */

@@ -48,6 +48,8 @@ __attribute__((noinline)) static void marked_thread(void)
 	pthread_t th;
 	pthread_create(&th, NULL, short_thread, NULL);
 	pthread_join(th, NULL);
+	if (mark[0] != STACK_MARK) /* read back: an optimiser keeps the store */
+		abort();
 	mark[0] = 0; /* no stale mark left below later stack pointers */
 }
 

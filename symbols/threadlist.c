@@ -143,6 +143,9 @@ static int find_thread_head(hd_memview *mv, const struct hd_maps *maps, const st
 	if (!buf)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	int rc = 0;
+	/* Most pointer-like words of the image heap point into one mapping or a
+	 * few (the heap's chunks): the last one found answers before a search. */
+	const struct hd_mapping *last = NULL;
 	for (size_t i = 0; i < maps->n && rc == 0; i++) {
 		const struct hd_mapping *m = &maps->v[i];
 		if (!m->w || !m->r || m->end <= L->image_start || m->start >= image_end)
@@ -159,9 +162,11 @@ static int find_thread_head(hd_memview *mv, const struct hd_maps *maps, const st
 				uint64_t p = ld_u64(buf + k), n;
 				if (p < PAGE || (p & 7) || (p >= L->image_start && p < image_end))
 					continue;
-				const struct hd_mapping *pm = maps_find(maps, p);
+				const struct hd_mapping *pm =
+					last && p >= last->start && p < last->end ? last : maps_find(maps, p);
 				if (!pm || !pm->r || !pm->w)
 					continue;
+				last = pm;
 				if (live_chain_length(&s, p, &n) != 0) {
 					rc = -1;
 					break;

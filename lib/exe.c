@@ -28,7 +28,8 @@ int exe_discover(struct exe *x, const struct hd_events *ev, const char *jdk_dir)
 	if (rc == 0)
 		rc = classes_build(&x->classes, x->mv, &x->L, hubs, nhubs);
 	if (rc == 0)
-		rc = fieldnames_apply(&x->naming, &x->classes, x->mv, &x->L, jdk_dir, log);
+		rc = fieldnames_apply(&x->naming, &x->classes, x->mv, &x->L, jdk_dir, log,
+				      x->img);
 	if (rc == 0)
 		rc = statics_build(&x->statics, &x->naming.facts, &(struct hd_names_input){
 			.mv = x->mv, .L = &x->L, .classes = &x->classes, .objs = &x->naming.objs, .log = log});

@@ -9,6 +9,7 @@
 #include "../symbols/discover.h"
 #include "../symbols/imageobjs.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,24 +54,30 @@ int live_open(struct live *lv, const struct hd_process_ops *ops, void *ops_ctx, 
 static int name_fields(struct live *lv, const char *jdk_dir, FILE *log)
 {
 	struct live_isolate *first = &lv->iso[0];
-	if (fieldnames_apply(&first->naming, &first->classes, lv->local, &first->L, jdk_dir, log) != 0)
+	if (fieldnames_apply(&first->naming, &first->classes, lv->local, &first->L, jdk_dir, log,
+			     lv->img) != 0)
 		return -1;
+	elfimage_release(lv->img);
 	for (size_t i = 1; i < lv->nisolates; i++) {
 		struct live_isolate *li = &lv->iso[i];
 		if (fieldnames_apply_moved(&li->naming, &first->naming, lv->starts[i] - lv->starts[0],
-					   &li->classes, lv->local, &li->L) != 0)
+					   &li->classes, lv->local, &li->L, lv->img) != 0)
 			return -1;
+		elfimage_release(lv->img);
 	}
 	for (size_t i = 0; i < lv->nisolates; i++) {
 		struct live_isolate *li = &lv->iso[i];
 		if (statics_build(&li->statics, &li->naming.facts, &(struct hd_names_input){
 			.mv = lv->local, .L = &li->L, .classes = &li->classes,
-			.objs = &li->naming.objs, .log = i ? NULL : log}) != 0)
+			.objs = &li->naming.objs, .log = i ? NULL : log, .img = lv->img}) != 0)
 			return -1;
-		/* Only the first isolate's index serves later (the code info):
-		 * the others' go now, before the peak of discovery. */
+		/* The class table holds the names now: the facts serve no one
+		 * later.  Only the first isolate's index serves later (the code
+		 * info): the others' go now, before the peak of discovery. */
+		ff_free(&li->naming.facts);
 		if (i > 0)
 			imageobjs_free(&li->naming.objs);
+		elfimage_release(lv->img);
 	}
 	return 0;
 }
@@ -121,9 +128,13 @@ int live_discover(struct live *lv, const struct hd_events *ev, const char *jdk_d
 		if (mv_add_local(lv->local, lv->starts[i], elfimage_heap(lv->img), lv->img->heap_size) != 0)
 			return -1;
 	struct live_isolate *first = &lv->iso[0];
+	events_text(ev, HDUMP_EVENT_VERBOSE, elfimage_is_mapped(lv->img) ?
+		    "image heap: the executable's, mapped; its pages let go after each stage" :
+		    "image heap: a copy read from the executable");
 	FILE *log = events_verbose_stream(ev);
 	int rc = discover_layout(lv->local, lv->starts[0], lv->img->heap_size, &first->L, &hubs,
 				 &nhubs, log);
+	elfimage_release(lv->img);
 	uint64_t moved = 0; /* how far HUBS have been moved from the first copy */
 	/* Every isolate maps its own copy of the same image heap. */
 	for (size_t i = 0; i < lv->nisolates && rc == 0; i++) {
@@ -137,12 +148,20 @@ int live_discover(struct live *lv, const struct hd_events *ev, const char *jdk_d
 		rc = classes_build(&li->classes, lv->local, &li->L, hubs, nhubs);
 	}
 	free(hubs);
+	elfimage_release(lv->img);
 	if (rc == 0)
 		rc = name_fields(lv, jdk_dir, log);
+	/* What discovery freed (facts, indexes) goes back to the system before
+	 * the walks that follow, rather than staying in malloc's free lists at
+	 * the peak. */
+	malloc_trim(0);
 	if (log)
 		fclose(log);
-	if (rc != 0 || threadlocals_discover(lv->local, &first->L, &first->classes, &lv->tl) != 0 ||
-	    find_codeinfo(lv, first, ev) != 0)
+	if (rc != 0 || threadlocals_discover_releasing(lv->local, &first->L, &first->classes,
+							   &lv->tl, lv->img) != 0)
+		return -1;
+	elfimage_release(lv->img);
+	if (find_codeinfo(lv, first, ev) != 0)
 		return -1;
 	/* The dump needs neither the image heap's bytes nor its object index. */
 	imageobjs_free(&first->naming.objs);

@@ -27,9 +27,11 @@ struct hd_naming {
  * and re-derives T's fields with them.  T must outlive NM.  A source never
  * fails the naming; errors: HD_E_LAYOUT (the image heap does not walk),
  * HD_E_INTERRUPTED, HD_E_INTERNAL.  NM is to be freed with fieldnames_free
- * also on failure. */
+ * also on failure.  IMG (or NULL), when MV's image heap is its mapping, has
+ * its pages let go behind the index's walk and after each source. */
 HD_MUST_CHECK int fieldnames_apply(struct hd_naming *nm, struct hd_classes *t, hd_memview *mv,
-				   const struct hd_layout *L, const char *jdk_dir, FILE *log);
+				   const struct hd_layout *L, const char *jdk_dir, FILE *log,
+				   const struct hd_elfimage *img);
 
 /* The same naming for another copy of the image heap that lies DELTA bytes
  * further (a live process maps one per isolate): FROM's facts moved by
@@ -37,7 +39,7 @@ HD_MUST_CHECK int fieldnames_apply(struct hd_naming *nm, struct hd_classes *t, h
  * freeing as fieldnames_apply's. */
 HD_MUST_CHECK int fieldnames_apply_moved(struct hd_naming *nm, const struct hd_naming *from,
 					 uint64_t delta, struct hd_classes *t, hd_memview *mv,
-					 const struct hd_layout *L);
+					 const struct hd_layout *L, const struct hd_elfimage *img);
 
 void fieldnames_free(struct hd_naming *nm);
 

@@ -8,6 +8,7 @@
 struct collect {
 	struct hd_imageobjs *io;
 	size_t cap;
+	struct hd_release_behind behind;
 };
 
 static int reserve(struct collect *x)
@@ -41,6 +42,7 @@ static int collect_object(void *ctx, const struct hd_object *o)
 	io->cls[io->n] = (uint32_t)((const struct hd_class *)o->hubinfo.cls - io->classes->v);
 	io->length[io->n] = o->length;
 	io->n++;
+	elfimage_passed(&x->behind, o->addr);
 	return 0;
 }
 
@@ -70,12 +72,18 @@ static int group_by_class(struct hd_imageobjs *io)
 int imageobjs_build(struct hd_imageobjs *io, hd_memview *mv, const struct hd_layout *L,
 		    const struct hd_classes *t)
 {
+	return imageobjs_build_releasing(io, mv, L, t, NULL);
+}
+
+int imageobjs_build_releasing(struct hd_imageobjs *io, hd_memview *mv, const struct hd_layout *L,
+			      const struct hd_classes *t, const struct hd_elfimage *img)
+{
 	memset(io, 0, sizeof *io);
 	io->classes = t;
 	struct hd_walker w;
 	if (hw_init(&w, L, mv, classes_lookup, (void *)t) != 0)
 		return -1;
-	struct collect x = {.io = io};
+	struct collect x = {.io = io, .behind = {.img = img, .image_start = L->image_start}};
 	int rc = hw_image_objects(&w, collect_object, &x);
 	hw_fini(&w);
 	if (rc != 0)

@@ -7,6 +7,7 @@
 #define HD_IMAGEOBJS_H
 
 #include "classes.h"
+#include "elfimage.h"
 #include "layout.h"
 #include "../agent/memview.h"
 #include "../common/hd_error.h"
@@ -31,6 +32,13 @@ struct hd_imageobjs {
  * HD_E_INTERNAL.  IO is to be freed with imageobjs_free also on failure. */
 HD_MUST_CHECK int imageobjs_build(struct hd_imageobjs *io, hd_memview *mv,
 				  const struct hd_layout *L, const struct hd_classes *t);
+
+/* The same, letting the pages of IMG's image heap go behind the walk
+ * (elfimage_release_range) when MV's image heap is IMG's mapping: the
+ * walk then holds a window of the image, not all of it.  IMG may be NULL. */
+HD_MUST_CHECK int imageobjs_build_releasing(struct hd_imageobjs *io, hd_memview *mv,
+					    const struct hd_layout *L, const struct hd_classes *t,
+					    const struct hd_elfimage *img);
 void imageobjs_free(struct hd_imageobjs *io);
 
 /* The instances of class C exactly (not of its subclasses): *N object

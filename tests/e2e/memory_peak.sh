@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # hdump's own peak memory (issue 13): the kernel's high-water mark of its
 # resident set (ru_maxrss, what `time -v` shows), for an --exe dump and a
-# default-mode dump of a live REPL, against bounds that discovery's
-# scratch memory used to exceed: the image heap (read from the executable
-# whole) plus 76 MiB for --exe, and that plus 2 % of the live heap for -p.
+# default-mode dump of a live REPL: --exe below the image heap (read from
+# the executable whole) plus 76 MiB, which discovery's scratch memory used
+# to exceed; -p below 70 MiB plus 2 % of the live heap, near issue 13's
+# goal of 64 MiB (the image heap is mapped and its pages let go between
+# stages and behind walks: a copy held through discovery was 53 MB of pkl
+# 0.30.2's 113 MB peak; with it gone the REPL's two isolates peak at 65-67
+# MB, their class tables, object index and field facts).
 #   HDUMP=build/hdump tests/e2e/memory_peak.sh PKL_VERSION
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl.sh"
@@ -12,9 +16,11 @@ bin=$(pkl_binary "$version")
 command -v python3 >/dev/null || { echo "skip: no python3 to read ru_maxrss"; exit 77; }
 
 # peak_kb CMD...: runs CMD (its output discarded); prints its peak RSS in
-# KiB, or nothing when it failed.
+# KiB, or nothing when it failed.  Without MALLOC_PERTURB_ (which meson
+# test sets): glibc then writes every byte malloc hands out, making pages
+# resident that hdump reserves but never touches (a vector's doubled room).
 peak_kb() {
-	python3 -c '
+	env -u MALLOC_PERTURB_ python3 -c '
 import os, subprocess, sys
 p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 _, status, usage = os.wait4(p.pid, 0)
@@ -48,7 +54,7 @@ expect_answer "REPL holds its markers" "$MARKERS_FORCE" "$MARKERS_SUM"
 	fail "-p --histo: exit $? ($(cat "$WORK/err"))"
 heap_kb=$(( $(sed -n 's/.*"heap_bytes":\([0-9]*\).*/\1/p' "$WORK/summary.json") / 1024 ))
 peak=$(peak_kb "$HDUMP" -p "$REPL_PID" -o "$WORK/live.hprof")
-expect_peak "-p" "$peak" $((image_kb + 76 * 1024 + heap_kb / 50)) \
-	"image heap + 76 MiB + 2 % of the heap's $heap_kb KiB"
+expect_peak "-p" "$peak" $((70 * 1024 + heap_kb / 50)) \
+	"70 MiB + 2 % of the heap's $heap_kb KiB"
 expect_running "after the -p dump"
 finish

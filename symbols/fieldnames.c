@@ -102,12 +102,9 @@ static int copy_list(struct hd_field_facts *to, const struct hd_field_facts *fro
 }
 
 int fieldnames_apply_moved(struct hd_naming *nm, const struct hd_naming *from, uint64_t delta,
-			   struct hd_classes *t, hd_memview *mv, const struct hd_layout *L,
-			   const struct hd_elfimage *img)
+			   struct hd_classes *t, hd_memview *mv, const struct hd_layout *L)
 {
 	memset(nm, 0, sizeof *nm);
-	if (imageobjs_build_releasing(&nm->objs, mv, L, t, img) != 0)
-		return -1;
 	const struct hd_field_facts *ff = &from->facts;
 	for (size_t i = 0; i < ff->n; i++) {
 		struct hd_field_fact f = ff->v[i];

@@ -35,11 +35,12 @@ HD_MUST_CHECK int fieldnames_apply(struct hd_naming *nm, struct hd_classes *t, h
 
 /* The same naming for another copy of the image heap that lies DELTA bytes
  * further (a live process maps one per isolate): FROM's facts moved by
- * DELTA, the objects of T's copy indexed, T re-derived.  Errors and
- * freeing as fieldnames_apply's. */
+ * DELTA, T re-derived.  No object index is built for the copy (NM's is
+ * empty): what the first copy's index found lies DELTA further.  Errors
+ * and freeing as fieldnames_apply's. */
 HD_MUST_CHECK int fieldnames_apply_moved(struct hd_naming *nm, const struct hd_naming *from,
 					 uint64_t delta, struct hd_classes *t, hd_memview *mv,
-					 const struct hd_layout *L, const struct hd_elfimage *img);
+					 const struct hd_layout *L);
 
 void fieldnames_free(struct hd_naming *nm);
 

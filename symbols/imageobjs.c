@@ -69,6 +69,24 @@ static int group_by_class(struct hd_imageobjs *io)
 	return 0;
 }
 
+/* The block table: one pass over the addresses, which ascend. */
+static int index_blocks(struct hd_imageobjs *io, const struct hd_layout *L)
+{
+	io->base = L->image_start;
+	io->nblocks = (size_t)(L->image_size / IMAGEOBJS_BLOCK) + 1;
+	io->block = malloc((io->nblocks + 1) * sizeof *io->block);
+	if (!io->block)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	size_t i = 0;
+	for (size_t b = 0; b <= io->nblocks; b++) {
+		uint64_t end = io->base + (uint64_t)b * IMAGEOBJS_BLOCK;
+		while (i < io->n && io->addr[i] < end)
+			i++;
+		io->block[b] = (uint32_t)i;
+	}
+	return 0;
+}
+
 int imageobjs_build(struct hd_imageobjs *io, hd_memview *mv, const struct hd_layout *L,
 		    const struct hd_classes *t)
 {
@@ -90,7 +108,7 @@ int imageobjs_build_releasing(struct hd_imageobjs *io, hd_memview *mv, const str
 		return -1;
 	if (io->n > UINT32_MAX)
 		return hd_fail(HD_E_LAYOUT, "more than %u objects in the image heap", UINT32_MAX);
-	return group_by_class(io);
+	return group_by_class(io) != 0 ? -1 : index_blocks(io, L);
 }
 
 void imageobjs_free(struct hd_imageobjs *io)
@@ -100,6 +118,7 @@ void imageobjs_free(struct hd_imageobjs *io)
 	free(io->length);
 	free(io->by_class);
 	free(io->first);
+	free(io->block);
 	memset(io, 0, sizeof *io);
 }
 
@@ -121,6 +140,13 @@ const uint32_t *imageobjs_named(const struct hd_imageobjs *io, const char *name,
 long imageobjs_find(const struct hd_imageobjs *io, uint64_t addr)
 {
 	size_t lo = 0, hi = io->n;
+	if (io->block) {
+		uint64_t b = (addr - io->base) / IMAGEOBJS_BLOCK;
+		if (addr < io->base || b >= io->nblocks)
+			return -1;
+		lo = io->block[b];
+		hi = io->block[b + 1];
+	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (io->addr[mid] < addr)

@@ -24,7 +24,14 @@ struct hd_imageobjs {
 	size_t n;
 	uint32_t *by_class; /* object indexes grouped by class, ascending within */
 	size_t *first;      /* class k's group: by_class[first[k] .. first[k+1]) */
+	/* imageobjs_find's direct table: the objects starting in block b of
+	 * IMAGEOBJS_BLOCK bytes from BASE are addr[block[b] .. block[b+1]). */
+	uint64_t base;
+	uint32_t *block;
+	size_t nblocks;
 };
+
+#define IMAGEOBJS_BLOCK 512u
 
 /* Walks the image heap of MV (L's image_start, image_size) once, with the
  * class table T (which must outlive IO).  Errors: what the walk reports

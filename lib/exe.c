@@ -3,6 +3,7 @@
 #include "../symbols/discover.h"
 #include "../symbols/imageobjs.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,9 +53,12 @@ int exe_dump(struct exe *x, const struct hdump_options *o, const struct hdump_si
 		.L = &x->L, .classes = &x->classes, .mv = x->mv, .chunks = image_chunks,
 		.statics = &x->statics, .threads = o->threads,
 	};
-	/* The dump does not read the image objects' index (discovery's): its
-	 * memory is the writer's now. */
+	/* The dump does not read the image objects' index nor the field facts
+	 * (discovery's; the class table holds the names): their memory is the
+	 * writer's now. */
 	imageobjs_free(&x->naming.objs);
+	ff_free(&x->naming.facts);
+	malloc_trim(0);
 	struct dump_session s;
 	session_begin(&s, o, sink, ev);
 	s.attempts = 1;

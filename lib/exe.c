@@ -4,6 +4,7 @@
 #include "../symbols/discover.h"
 #include "../symbols/imageobjs.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +30,8 @@ static int discover_fresh(struct exe *x, const struct hd_events *ev, const char 
 	if (rc == 0)
 		rc = classes_build(&x->classes, x->mv, &x->L, hubs, nhubs);
 	if (rc == 0)
-		rc = fieldnames_apply(&x->naming, &x->classes, x->mv, &x->L, jdk_dir, log);
+		rc = fieldnames_apply(&x->naming, &x->classes, x->mv, &x->L, jdk_dir, log,
+				      x->img);
 	if (rc == 0)
 		rc = statics_build(&x->statics, &x->naming.facts, &(struct hd_names_input){
 			.mv = x->mv, .L = &x->L, .classes = &x->classes, .objs = &x->naming.objs, .log = log});
@@ -64,9 +66,12 @@ int exe_dump(struct exe *x, const struct hdump_options *o, const struct hdump_si
 		.L = &x->L, .classes = &x->classes, .mv = x->mv, .chunks = image_chunks,
 		.statics = &x->statics, .threads = o->threads,
 	};
-	/* The dump does not read the image objects' index (discovery's): its
-	 * memory is the writer's now. */
+	/* The dump does not read the image objects' index nor the field facts
+	 * (discovery's; the class table holds the names): their memory is the
+	 * writer's now. */
 	imageobjs_free(&x->naming.objs);
+	ff_free(&x->naming.facts);
+	malloc_trim(0);
 	struct dump_session s;
 	session_begin(&s, o, sink, ev);
 	s.attempts = 1;

@@ -10,6 +10,7 @@
 #include "../symbols/discover.h"
 #include "../symbols/imageobjs.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,30 +50,64 @@ int live_open(struct live *lv, const struct hd_process_ops *ops, void *ops_ctx, 
 	return 0;
 }
 
+/* Isolate LI's static fields: the same bytes as the first isolate's image
+ * heap read DELTA further, so its two statics arrays are the first's moved
+ * (checked: the same class, moved, heads each), attributed with its facts.
+ * No walk and no object index for it. */
+static int move_statics(struct live *lv, struct live_isolate *li, uint64_t delta)
+{
+	const struct live_isolate *first = &lv->iso[0];
+	struct hd_statics_array *to[] = {&li->statics.objects, &li->statics.prims};
+	const struct hd_statics_array *from[] = {&first->statics.objects, &first->statics.prims};
+	for (size_t k = 0; k < 2; k++) {
+		*to[k] = *from[k];
+		if (!from[k]->addr)
+			continue;
+		uint64_t h0 = 0, h1 = 0;
+		if (mv_read(lv->local, from[k]->addr, &h0, first->L.hdr_size) != 0 ||
+		    mv_read(lv->local, from[k]->addr + delta, &h1, li->L.hdr_size) != 0)
+			return -1;
+		if (lay_hub_from_header(&li->L, h1) != lay_hub_from_header(&first->L, h0) + delta)
+			return hd_fail(HD_E_LAYOUT, "the statics array at 0x%llx has no moved twin at "
+				       "0x%llx", (unsigned long long)from[k]->addr,
+				       (unsigned long long)(from[k]->addr + delta));
+		to[k]->addr += delta;
+	}
+	return statics_attribute(&li->statics, &li->naming.facts, &li->classes, NULL);
+}
+
 /* Names the fields of every isolate's classes: the sources run on the
- * first copy of the image heap, the others take its facts moved. */
-static int name_fields(struct live *lv, const char *jdk_dir, FILE *log)
+ * first copy of the image heap, the others take its facts moved.  The
+ * other isolates' class tables are built here from HUBS (the first's,
+ * moved in place), after the first's naming, whose peak they would add to. */
+static int name_fields(struct live *lv, const char *jdk_dir, FILE *log, uint64_t *hubs,
+		       size_t nhubs)
 {
 	struct live_isolate *first = &lv->iso[0];
-	if (fieldnames_apply(&first->naming, &first->classes, lv->local, &first->L, jdk_dir, log) != 0)
+	if (fieldnames_apply(&first->naming, &first->classes, lv->local, &first->L, jdk_dir, log,
+			     lv->img) != 0 ||
+	    statics_build(&first->statics, &first->naming.facts, &(struct hd_names_input){
+		    .mv = lv->local, .L = &first->L, .classes = &first->classes,
+		    .objs = &first->naming.objs, .log = log, .img = lv->img}) != 0)
 		return -1;
+	elfimage_release(lv->img);
+	uint64_t moved = 0; /* how far HUBS have been moved from the first copy */
 	for (size_t i = 1; i < lv->nisolates; i++) {
 		struct live_isolate *li = &lv->iso[i];
-		if (fieldnames_apply_moved(&li->naming, &first->naming, lv->starts[i] - lv->starts[0],
-					   &li->classes, lv->local, &li->L) != 0)
+		uint64_t delta = lv->starts[i] - lv->starts[0];
+		for (size_t k = 0; k < nhubs; k++)
+			hubs[k] += delta - moved;
+		moved = delta;
+		if (classes_build(&li->classes, lv->local, &li->L, hubs, nhubs) != 0 ||
+		    fieldnames_apply_moved(&li->naming, &first->naming, delta, &li->classes, lv->local,
+					   &li->L) != 0 ||
+		    move_statics(lv, li, delta) != 0)
 			return -1;
+		/* The class table holds the names now: the facts serve no one
+		 * later. */
+		ff_free(&li->naming.facts);
 	}
-	for (size_t i = 0; i < lv->nisolates; i++) {
-		struct live_isolate *li = &lv->iso[i];
-		if (statics_build(&li->statics, &li->naming.facts, &(struct hd_names_input){
-			.mv = lv->local, .L = &li->L, .classes = &li->classes,
-			.objs = &li->naming.objs, .log = i ? NULL : log}) != 0)
-			return -1;
-		/* Only the first isolate's index serves later (the code info):
-		 * the others' go now, before the peak of discovery. */
-		if (i > 0)
-			imageobjs_free(&li->naming.objs);
-	}
+	ff_free(&first->naming.facts);
 	return 0;
 }
 
@@ -139,28 +174,35 @@ static int discover_fresh(struct live *lv, const struct hd_events *ev, const cha
 	uint64_t *hubs = NULL;
 	size_t nhubs = 0;
 	struct live_isolate *first = &lv->iso[0];
+	events_text(ev, HDUMP_EVENT_VERBOSE, elfimage_is_mapped(lv->img) ?
+		    "image heap: the executable's, mapped; its pages let go after each stage" :
+		    "image heap: a copy read from the executable");
 	FILE *log = events_verbose_stream(ev);
 	int rc = discover_layout(lv->local, lv->starts[0], lv->img->heap_size, &first->L, &hubs,
 				 &nhubs, log);
-	uint64_t moved = 0; /* how far HUBS have been moved from the first copy */
+	elfimage_release(lv->img);
 	/* Every isolate maps its own copy of the same image heap. */
 	for (size_t i = 0; i < lv->nisolates && rc == 0; i++) {
-		uint64_t delta = lv->starts[i] - lv->starts[0];
-		struct live_isolate *li = &lv->iso[i];
-		li->L = first->L;
-		lay_rebase(&li->L, delta);
-		for (size_t k = 0; k < nhubs; k++)
-			hubs[k] += delta - moved;
-		moved = delta;
-		rc = classes_build(&li->classes, lv->local, &li->L, hubs, nhubs);
+		lv->iso[i].L = first->L;
+		lay_rebase(&lv->iso[i].L, lv->starts[i] - lv->starts[0]);
 	}
-	free(hubs);
 	if (rc == 0)
-		rc = name_fields(lv, jdk_dir, log);
+		rc = classes_build(&first->classes, lv->local, &first->L, hubs, nhubs);
+	elfimage_release(lv->img);
+	if (rc == 0)
+		rc = name_fields(lv, jdk_dir, log, hubs, nhubs);
+	free(hubs);
+	/* What discovery freed (facts, indexes) goes back to the system before
+	 * the walks that follow, rather than staying in malloc's free lists at
+	 * the peak. */
+	malloc_trim(0);
 	if (log)
 		fclose(log);
-	if (rc != 0 || threadlocals_discover(lv->local, &first->L, &first->classes, &lv->tl) != 0 ||
-	    find_codeinfo(lv, first, ev) != 0)
+	if (rc != 0 || threadlocals_discover_releasing(lv->local, &first->L, &first->classes,
+							   &lv->tl, lv->img) != 0)
+		return -1;
+	elfimage_release(lv->img);
+	if (find_codeinfo(lv, first, ev) != 0)
 		return -1;
 	return 0;
 }

@@ -45,7 +45,7 @@ static int real_open_image(void *ctx, pid_t pid, struct hd_elfimage *img)
 	(void)ctx;
 	char exe[64];
 	snprintf(exe, sizeof exe, "/proc/%d/exe", (int)pid);
-	return elfimage_open(exe, img);
+	return elfimage_open_running(exe, img);
 }
 
 static hd_memview *real_open_memory(void *ctx, pid_t pid)

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 static const char VM_KEY[] = "com.oracle.svm.core.VM=";
@@ -69,9 +71,55 @@ static int find_vm_version(struct hd_elfimage *img, const struct hd_elffile *f, 
 	return 0;
 }
 
-/* The image heap's bytes: a private copy (read in pieces that poll for
- * signals), so that nothing the file does later can reach them. */
-static int read_heap(struct hd_elfimage *img, const struct hd_elffile *f, const GElf_Shdr *heap)
+/* Filesystems on which the kernel's refusal to open an executing file for
+ * writing holds for every writer: local ones (and overlayfs, whose writes
+ * copy a file up and leave the mapped lower file alone).  The magic numbers
+ * are statfs(2)'s. */
+static bool write_denied_while_running(int fd)
+{
+	static const unsigned long local[] = {
+		0xEF53,     /* ext2/3/4 */
+		0x58465342, /* xfs */
+		0x9123683E, /* btrfs */
+		0x01021994, /* tmpfs */
+		0x794c7630, /* overlayfs */
+		0xF2F52010, /* f2fs */
+		0x2FC12FC1, /* zfs */
+		0x73717368, /* squashfs */
+		0xE0F5E1E2, /* erofs */
+	};
+	struct statfs sf;
+	if (fstatfs(fd, &sf) != 0)
+		return false;
+	for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
+		if ((unsigned long)sf.f_type == local[i])
+			return true;
+	return false;
+}
+
+/* Maps the image heap read-only; false (nothing recorded) when the kernel
+ * will not, and the copy is read instead. */
+static bool map_heap(struct hd_elfimage *img, const struct hd_elffile *f)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	if (page <= 0)
+		return false;
+	uint64_t skew = img->heap_offset % (uint64_t)page;
+	size_t len = (size_t)(img->heap_size + skew);
+	void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, f->fd, (off_t)(img->heap_offset - skew));
+	if (p == MAP_FAILED)
+		return false;
+	img->map = p;
+	img->map_len = len;
+	img->heap = (uint8_t *)p + skew;
+	return true;
+}
+
+/* The image heap's bytes: a mapping (see elfimage.h) when RUNNING says the
+ * file cannot change under it, else a private copy (read in pieces that
+ * poll for signals), so that nothing the file does later can reach them. */
+static int read_heap(struct hd_elfimage *img, const struct hd_elffile *f, const GElf_Shdr *heap,
+		     bool running)
 {
 	if (heap->sh_size == 0 || heap->sh_type == SHT_NOBITS ||
 	    !elffile_inside(f, heap->sh_offset, heap->sh_size))
@@ -83,6 +131,8 @@ static int read_heap(struct hd_elfimage *img, const struct hd_elffile *f, const 
 			       (unsigned long long)HD_MAX_IMAGE_HEAP);
 	img->heap_offset = heap->sh_offset;
 	img->heap_size = heap->sh_size;
+	if (running && write_denied_while_running(f->fd) && map_heap(img, f))
+		return 0;
 	img->heap = malloc(img->heap_size);
 	if (!img->heap)
 		return hd_fail(HD_E_INTERNAL, "out of memory (image heap of %llu bytes)",
@@ -92,7 +142,7 @@ static int read_heap(struct hd_elfimage *img, const struct hd_elffile *f, const 
 
 /* Walks the section table through libelf for the image heap and the
  * writable data sections the VM version may lie in. */
-static int scan_sections(struct hd_elfimage *img, const struct hd_elffile *f)
+static int scan_sections(struct hd_elfimage *img, const struct hd_elffile *f, bool running)
 {
 	if (f->shnum == 0)
 		return hd_fail(HD_E_NOT_NATIVE_IMAGE, "%s: no section table", f->path);
@@ -132,13 +182,13 @@ static int scan_sections(struct hd_elfimage *img, const struct hd_elffile *f)
 			"%s: not a GraalVM native image (no .svm_heap section)", f->path);
 		goto out;
 	}
-	rc = read_heap(img, f, &heap);
+	rc = read_heap(img, f, &heap, running);
 out:
 	free(buf);
 	return rc;
 }
 
-int elfimage_open(const char *path, struct hd_elfimage *img)
+static int open_image(const char *path, struct hd_elfimage *img, bool running)
 {
 	memset(img, 0, sizeof *img);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -164,7 +214,7 @@ int elfimage_open(const char *path, struct hd_elfimage *img)
 		img->dev = f.dev;
 		img->ino = f.ino;
 		img->section_count = f.shnum;
-		rc = scan_sections(img, &f);
+		rc = scan_sections(img, &f, running);
 		elffile_close(&f);
 	}
 	close(fd);
@@ -173,14 +223,62 @@ int elfimage_open(const char *path, struct hd_elfimage *img)
 	return rc;
 }
 
+int elfimage_open(const char *path, struct hd_elfimage *img)
+{
+	return open_image(path, img, false);
+}
+
+int elfimage_open_running(const char *path, struct hd_elfimage *img)
+{
+	return open_image(path, img, true);
+}
+
+void elfimage_release(const struct hd_elfimage *img)
+{
+	/* A private mapping never written holds only page-cache pages:
+	 * dropping them loses nothing. */
+	if (img->map)
+		(void)madvise(img->map, img->map_len, MADV_DONTNEED);
+}
+
+void elfimage_release_range(const struct hd_elfimage *img, uint64_t offset, uint64_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	if (!img || !img->map || page <= 0 || offset >= img->heap_size)
+		return;
+	if (len > img->heap_size - offset)
+		len = img->heap_size - offset;
+	uintptr_t lo = (uintptr_t)(img->heap + offset), hi = lo + (uintptr_t)len;
+	lo -= lo % (uintptr_t)page;
+	(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* How far a walk gets ahead of the pages it lets go: large enough that
+ * madvise is rare, small against an image heap. */
+#define RELEASE_STEP (1u << 20)
+
+void elfimage_passed(struct hd_release_behind *r, uint64_t addr)
+{
+	uint64_t at = addr - r->image_start;
+	if (r->img && addr >= r->image_start && at > r->released + RELEASE_STEP) {
+		elfimage_release_range(r->img, r->released, at - r->released);
+		r->released = at;
+	}
+}
+
 void elfimage_drop_pages(struct hd_elfimage *img)
 {
-	free(img->heap);
+	if (img->map)
+		munmap(img->map, img->map_len);
+	else
+		free(img->heap);
+	img->map = NULL;
+	img->map_len = 0;
 	img->heap = NULL;
 }
 
 void elfimage_close(struct hd_elfimage *img)
 {
-	free(img->heap);
+	elfimage_drop_pages(img);
 	memset(img, 0, sizeof *img);
 }

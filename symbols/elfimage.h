@@ -8,12 +8,23 @@
  * size before anything is allocated, and the work spent on the version
  * string is bounded, so a hostile file (a section table larger than the
  * file, extended section numbering claiming billions of sections, tens of
- * thousands of sections) costs little. */
+ * thousands of sections) costs little.
+ *
+ * The image heap is either a private copy (pread) or, for the executable of
+ * a running process on a local filesystem, a read-only mapping of the file
+ * (elfimage_open_running): the kernel refuses every open for writing of a
+ * file being executed (ETXTBSY), so the mapping cannot be truncated under
+ * hdump, and its pages can leave hdump's resident set between the stages
+ * that read them (elfimage_release) while the page cache keeps them.  A
+ * network or FUSE filesystem does not enforce that refusal for writers on
+ * other machines: there the copy is read, as for --exe and cores, whose
+ * files nothing holds. */
 #ifndef HD_ELFIMAGE_H
 #define HD_ELFIMAGE_H
 
 #include "../common/hd_error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -32,7 +43,9 @@
 #define HD_VERSION_SCAN_BYTES (16u << 20)
 
 struct hd_elfimage {
-	uint8_t *heap;         /* .svm_heap's bytes, read from the file (malloc'd) */
+	uint8_t *heap;         /* .svm_heap's bytes: malloc'd, or inside MAP */
+	void *map;             /* the read-only mapping HEAP lies in, or NULL */
+	size_t map_len;
 	uint64_t file_size;
 	dev_t dev;             /* identity, to find the file's mappings in a process */
 	ino_t ino;
@@ -51,6 +64,37 @@ struct hd_elfimage {
  * table or section that lies outside the file: truncated, or changed while
  * being read), HD_E_INTERRUPTED. */
 HD_MUST_CHECK int elfimage_open(const char *path, struct hd_elfimage *img);
+
+/* The same for PATH, the executable of a running process (/proc/PID/exe):
+ * the image heap is mapped when the filesystem is a local one, else read. */
+HD_MUST_CHECK int elfimage_open_running(const char *path, struct hd_elfimage *img);
+
+/* Whether the image heap is a mapping of the file rather than a copy. */
+static inline bool elfimage_is_mapped(const struct hd_elfimage *img)
+{
+	return img->map != NULL;
+}
+
+/* Lets the image heap's pages go from hdump's resident set when it is a
+ * mapping (the next read faults them back from the page cache); nothing
+ * for a copy.  For the end of each stage that read much of it. */
+void elfimage_release(const struct hd_elfimage *img);
+
+/* The same for the LEN bytes at OFFSET into the image heap (widened to
+ * whole pages, clipped to the heap): for a walk to let go of what it has
+ * passed.  IMG may be NULL. */
+void elfimage_release_range(const struct hd_elfimage *img, uint64_t offset, uint64_t len);
+
+/* A walk of the image heap in address order that lets the pages it has
+ * passed go, every few MiB: set IMG (NULL: nothing is let go) and
+ * IMAGE_START (the address the image heap's first byte is read at), then
+ * call elfimage_passed with each object's address. */
+struct hd_release_behind {
+	const struct hd_elfimage *img;
+	uint64_t image_start;
+	uint64_t released; /* offset below which the pages were let go */
+};
+void elfimage_passed(struct hd_release_behind *r, uint64_t addr);
 
 void elfimage_close(struct hd_elfimage *img);
 

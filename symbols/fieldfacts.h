@@ -96,6 +96,7 @@ void ff_free(struct hd_field_facts *ff);
 /* What a source reads from: the image heap and what is known of it. */
 struct hd_classes;
 struct hd_imageobjs;
+struct hd_elfimage;
 struct hd_layout;
 struct hd_memview;
 struct hd_names_input {
@@ -105,6 +106,9 @@ struct hd_names_input {
 	const struct hd_imageobjs *objs;   /* the image heap's objects by class */
 	const char *jdk_dir;               /* class files for layout prediction, or NULL */
 	FILE *log;                         /* --verbose lines, or NULL */
+	/* The executable whose mapped image heap MV holds, for walks to let
+	 * its pages go behind them (elfimage_passed), or NULL. */
+	const struct hd_elfimage *img;
 };
 
 /* A source of facts.  A source that finds nothing it can use, or data that

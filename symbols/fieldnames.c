@@ -66,15 +66,21 @@ static void log_stats(const struct hd_naming *nm, FILE *log)
 }
 
 int fieldnames_apply(struct hd_naming *nm, struct hd_classes *t, hd_memview *mv,
-		     const struct hd_layout *L, const char *jdk_dir, FILE *log)
+		     const struct hd_layout *L, const char *jdk_dir, FILE *log,
+		     const struct hd_elfimage *img)
 {
 	memset(nm, 0, sizeof *nm);
-	if (imageobjs_build(&nm->objs, mv, L, t) != 0)
+	if (imageobjs_build_releasing(&nm->objs, mv, L, t, img) != 0)
 		return -1;
-	struct hd_names_input in = {mv, L, t, &nm->objs, jdk_dir, log};
-	for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
+	if (img)
+		elfimage_release(img);
+	struct hd_names_input in = {mv, L, t, &nm->objs, jdk_dir, log, img};
+	for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++) {
 		if (run_source(&nm->facts, i, &in) != 0)
 			return -1;
+		if (img)
+			elfimage_release(img);
+	}
 	if (classes_apply_facts(t, mv, L, &nm->facts, &nm->stats) != 0)
 		return -1;
 	log_stats(nm, log);
@@ -99,8 +105,6 @@ int fieldnames_apply_moved(struct hd_naming *nm, const struct hd_naming *from, u
 			   struct hd_classes *t, hd_memview *mv, const struct hd_layout *L)
 {
 	memset(nm, 0, sizeof *nm);
-	if (imageobjs_build(&nm->objs, mv, L, t) != 0)
-		return -1;
 	const struct hd_field_facts *ff = &from->facts;
 	for (size_t i = 0; i < ff->n; i++) {
 		struct hd_field_fact f = ff->v[i];

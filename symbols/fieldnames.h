@@ -27,14 +27,17 @@ struct hd_naming {
  * and re-derives T's fields with them.  T must outlive NM.  A source never
  * fails the naming; errors: HD_E_LAYOUT (the image heap does not walk),
  * HD_E_INTERRUPTED, HD_E_INTERNAL.  NM is to be freed with fieldnames_free
- * also on failure. */
+ * also on failure.  IMG (or NULL), when MV's image heap is its mapping, has
+ * its pages let go behind the index's walk and after each source. */
 HD_MUST_CHECK int fieldnames_apply(struct hd_naming *nm, struct hd_classes *t, hd_memview *mv,
-				   const struct hd_layout *L, const char *jdk_dir, FILE *log);
+				   const struct hd_layout *L, const char *jdk_dir, FILE *log,
+				   const struct hd_elfimage *img);
 
 /* The same naming for another copy of the image heap that lies DELTA bytes
  * further (a live process maps one per isolate): FROM's facts moved by
- * DELTA, the objects of T's copy indexed, T re-derived.  Errors and
- * freeing as fieldnames_apply's. */
+ * DELTA, T re-derived.  No object index is built for the copy (NM's is
+ * empty): what the first copy's index found lies DELTA further.  Errors
+ * and freeing as fieldnames_apply's. */
 HD_MUST_CHECK int fieldnames_apply_moved(struct hd_naming *nm, const struct hd_naming *from,
 					 uint64_t delta, struct hd_classes *t, hd_memview *mv,
 					 const struct hd_layout *L);

@@ -149,19 +149,32 @@ static unsigned align_up(unsigned v, unsigned a)
 
 /* The smallest gap below LEN that holds SIZE aligned bytes (the first of
  * equal ones), or -1. */
+/* The first byte in [FROM, LEN) whose bit is WANT (bytes past
+ * FP_MAX_BYTES read clear, as bit_get has them), else LEN: a word at a
+ * time, layouts being mostly runs. */
+static unsigned next_bit(const fp_bits b, unsigned from, unsigned len, bool want)
+{
+	while (from < len) {
+		if (from >= FP_MAX_BYTES)
+			return want ? len : from;
+		unsigned w = from / 64;
+		uint64_t word = (want ? b[w] : ~b[w]) & (~0ull << (from % 64));
+		if (word) {
+			unsigned i = w * 64 + (unsigned)__builtin_ctzll(word);
+			return i < len ? i : len;
+		}
+		from = (w + 1) * 64;
+	}
+	return len;
+}
+
 static int find_gap(const fp_bits used, unsigned len, unsigned size)
 {
 	int best = -1;
 	unsigned best_len = 0;
-	unsigned off = 0;
-	while (off < len) {
-		if (bit_get(used, off)) {
-			off++;
-			continue;
-		}
-		unsigned end = off + 1;
-		while (end < len && !bit_get(used, end))
-			end++;
+	for (unsigned off = next_bit(used, 0, len, false); off < len;
+	     off = next_bit(used, off, len, false)) {
+		unsigned end = next_bit(used, off + 1, len, true);
 		unsigned adj = align_up(off, size) - off;
 		if (end - off >= adj + size && (best < 0 || end - off < best_len)) {
 			best = (int)(off + adj);

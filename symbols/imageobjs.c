@@ -8,6 +8,7 @@
 struct collect {
 	struct hd_imageobjs *io;
 	size_t cap;
+	struct hd_release_behind behind;
 };
 
 static int reserve(struct collect *x)
@@ -41,6 +42,7 @@ static int collect_object(void *ctx, const struct hd_object *o)
 	io->cls[io->n] = (uint32_t)((const struct hd_class *)o->hubinfo.cls - io->classes->v);
 	io->length[io->n] = o->length;
 	io->n++;
+	elfimage_passed(&x->behind, o->addr);
 	return 0;
 }
 
@@ -67,22 +69,46 @@ static int group_by_class(struct hd_imageobjs *io)
 	return 0;
 }
 
+/* The block table: one pass over the addresses, which ascend. */
+static int index_blocks(struct hd_imageobjs *io, const struct hd_layout *L)
+{
+	io->base = L->image_start;
+	io->nblocks = (size_t)(L->image_size / IMAGEOBJS_BLOCK) + 1;
+	io->block = malloc((io->nblocks + 1) * sizeof *io->block);
+	if (!io->block)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	size_t i = 0;
+	for (size_t b = 0; b <= io->nblocks; b++) {
+		uint64_t end = io->base + (uint64_t)b * IMAGEOBJS_BLOCK;
+		while (i < io->n && io->addr[i] < end)
+			i++;
+		io->block[b] = (uint32_t)i;
+	}
+	return 0;
+}
+
 int imageobjs_build(struct hd_imageobjs *io, hd_memview *mv, const struct hd_layout *L,
 		    const struct hd_classes *t)
+{
+	return imageobjs_build_releasing(io, mv, L, t, NULL);
+}
+
+int imageobjs_build_releasing(struct hd_imageobjs *io, hd_memview *mv, const struct hd_layout *L,
+			      const struct hd_classes *t, const struct hd_elfimage *img)
 {
 	memset(io, 0, sizeof *io);
 	io->classes = t;
 	struct hd_walker w;
 	if (hw_init(&w, L, mv, classes_lookup, (void *)t) != 0)
 		return -1;
-	struct collect x = {.io = io};
+	struct collect x = {.io = io, .behind = {.img = img, .image_start = L->image_start}};
 	int rc = hw_image_objects(&w, collect_object, &x);
 	hw_fini(&w);
 	if (rc != 0)
 		return -1;
 	if (io->n > UINT32_MAX)
 		return hd_fail(HD_E_LAYOUT, "more than %u objects in the image heap", UINT32_MAX);
-	return group_by_class(io);
+	return group_by_class(io) != 0 ? -1 : index_blocks(io, L);
 }
 
 void imageobjs_free(struct hd_imageobjs *io)
@@ -92,6 +118,7 @@ void imageobjs_free(struct hd_imageobjs *io)
 	free(io->length);
 	free(io->by_class);
 	free(io->first);
+	free(io->block);
 	memset(io, 0, sizeof *io);
 }
 
@@ -113,6 +140,13 @@ const uint32_t *imageobjs_named(const struct hd_imageobjs *io, const char *name,
 long imageobjs_find(const struct hd_imageobjs *io, uint64_t addr)
 {
 	size_t lo = 0, hi = io->n;
+	if (io->block) {
+		uint64_t b = (addr - io->base) / IMAGEOBJS_BLOCK;
+		if (addr < io->base || b >= io->nblocks)
+			return -1;
+		lo = io->block[b];
+		hi = io->block[b + 1];
+	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (io->addr[mid] < addr)

@@ -7,6 +7,7 @@
 #define HD_IMAGEOBJS_H
 
 #include "classes.h"
+#include "elfimage.h"
 #include "layout.h"
 #include "../agent/memview.h"
 #include "../common/hd_error.h"
@@ -23,7 +24,14 @@ struct hd_imageobjs {
 	size_t n;
 	uint32_t *by_class; /* object indexes grouped by class, ascending within */
 	size_t *first;      /* class k's group: by_class[first[k] .. first[k+1]) */
+	/* imageobjs_find's direct table: the objects starting in block b of
+	 * IMAGEOBJS_BLOCK bytes from BASE are addr[block[b] .. block[b+1]). */
+	uint64_t base;
+	uint32_t *block;
+	size_t nblocks;
 };
+
+#define IMAGEOBJS_BLOCK 512u
 
 /* Walks the image heap of MV (L's image_start, image_size) once, with the
  * class table T (which must outlive IO).  Errors: what the walk reports
@@ -31,6 +39,13 @@ struct hd_imageobjs {
  * HD_E_INTERNAL.  IO is to be freed with imageobjs_free also on failure. */
 HD_MUST_CHECK int imageobjs_build(struct hd_imageobjs *io, hd_memview *mv,
 				  const struct hd_layout *L, const struct hd_classes *t);
+
+/* The same, letting the pages of IMG's image heap go behind the walk
+ * (elfimage_release_range) when MV's image heap is IMG's mapping: the
+ * walk then holds a window of the image, not all of it.  IMG may be NULL. */
+HD_MUST_CHECK int imageobjs_build_releasing(struct hd_imageobjs *io, hd_memview *mv,
+					    const struct hd_layout *L, const struct hd_classes *t,
+					    const struct hd_elfimage *img);
 void imageobjs_free(struct hd_imageobjs *io);
 
 /* The instances of class C exactly (not of its subclasses): *N object

@@ -238,9 +238,12 @@ static int score_reading(const struct rm_metadata *m, const struct reading *rd, 
 		size_t n;
 		if (poll_interrupt(h) != 0)
 			return -1;
-		if (!read_list(m, rd, m->holders[h].ints[rd->slot], e, &n))
-			s->bad++;
-		else if (n) {
+		if (!read_list(m, rd, m->holders[h].ints[rd->slot], e, &n)) {
+			/* Half the lists failed: this reading can no longer
+			 * decode more than it fails, and is never chosen. */
+			if (2 * ++s->bad >= m->nholders)
+				return 0;
+		} else if (n) {
 			s->lists++;
 			s->entries += n;
 		}

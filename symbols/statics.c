@@ -1,6 +1,7 @@
 #include "statics.h"
 
 #include "classes.h"
+#include "elfimage.h"
 #include "heapwalk.h"
 #include "imageobjs.h"
 
@@ -42,6 +43,7 @@ struct scan {
 	uint64_t *cand, *refd;
 	size_t nbits;
 	uint8_t *buf;       /* pieces of objects the walker did not buffer */
+	struct hd_release_behind behind;
 };
 
 /* Bit of the image-heap address A, or SIZE_MAX when none has one. */
@@ -91,6 +93,7 @@ static int scan_object(void *ctx, const struct hd_object *o)
 	struct scan *x = ctx;
 	const struct hd_class *c = o->hubinfo.cls;
 	unsigned rs = x->L->ref_size;
+	elfimage_passed(&x->behind, o->addr);
 	if (c == x->heap_info)
 		return 0;
 	if (c->kind == HD_KIND_INSTANCE || c->kind == HD_KIND_HYBRID) {
@@ -263,7 +266,8 @@ int statics_locate(struct hd_statics *s, const struct hd_field_facts *ff,
 		return 0;
 	}
 	struct scan x = {.L = in->L, .mv = in->mv, .nbits = (size_t)(in->L->image_size / 8),
-			 .heap_info = classes_named(in->classes, IMAGE_HEAP_INFO)};
+			 .heap_info = classes_named(in->classes, IMAGE_HEAP_INFO),
+			 .behind = {.img = in->img, .image_start = in->L->image_start}};
 	x.cand = calloc(x.nbits / 64 + 1, sizeof *x.cand);
 	x.refd = calloc(x.nbits / 64 + 1, sizeof *x.refd);
 	x.buf = malloc(SCAN_PIECE);

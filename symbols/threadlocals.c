@@ -12,11 +12,13 @@ struct collect {
 	uint64_t hub;
 	uint64_t v[MAX_INFOS];
 	size_t n;
+	struct hd_release_behind behind;
 };
 
 static int collect_cb(void *ctx, const struct hd_object *o)
 {
 	struct collect *c = ctx;
+	elfimage_passed(&c->behind, o->addr);
 	if (o->hub == c->hub && c->n < MAX_INFOS)
 		c->v[c->n++] = o->addr;
 	return 0;
@@ -32,6 +34,13 @@ static bool try_i32(hd_memview *mv, uint64_t a, int32_t *v)
 int threadlocals_discover(hd_memview *mv, const struct hd_layout *L,
 			  const struct hd_classes *classes, struct hd_threadlocals *out)
 {
+	return threadlocals_discover_releasing(mv, L, classes, out, NULL);
+}
+
+int threadlocals_discover_releasing(hd_memview *mv, const struct hd_layout *L,
+				    const struct hd_classes *classes, struct hd_threadlocals *out,
+				    const struct hd_elfimage *img)
+{
 	const struct hd_class *info = classes_named(classes, "com.oracle.svm.core.threadlocal.VMThreadLocalInfo");
 	if (!info)
 		return hd_fail(HD_E_LAYOUT, "the image has no VMThreadLocalInfo table");
@@ -39,6 +48,7 @@ int threadlocals_discover(hd_memview *mv, const struct hd_layout *L,
 	if (!c)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	c->hub = info->hub;
+	c->behind = (struct hd_release_behind){.img = img, .image_start = L->image_start};
 	struct hd_walker w;
 	int rc = hw_init(&w, L, mv, classes_lookup, (void *)classes);
 	if (rc == 0) {

@@ -5,6 +5,7 @@
 #define HD_THREADLOCALS_H
 
 #include "classes.h"
+#include "elfimage.h"
 #include "layout.h"
 #include "../agent/memview.h"
 #include "../common/hd_error.h"
@@ -26,5 +27,12 @@ struct hd_threadlocals {
  * Errors: HD_E_LAYOUT when the table or a required entry is missing. */
 HD_MUST_CHECK int threadlocals_discover(hd_memview *mv, const struct hd_layout *L,
 			  const struct hd_classes *classes, struct hd_threadlocals *out);
+
+/* The same, letting the pages of IMG's mapped image heap go behind its
+ * walk (elfimage_passed); IMG may be NULL. */
+HD_MUST_CHECK int threadlocals_discover_releasing(hd_memview *mv, const struct hd_layout *L,
+						  const struct hd_classes *classes,
+						  struct hd_threadlocals *out,
+						  const struct hd_elfimage *img);
 
 #endif

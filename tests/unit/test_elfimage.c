@@ -10,6 +10,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -396,4 +397,67 @@ Test(elfimage, pending_sigint_ends_reading)
 	cr_assert_eq(hd_error_class(), HD_E_INTERRUPTED, "%s", hd_error_message());
 	unlink(path);
 	free(path);
+}
+
+/* Resident KiB of this process's mapping that holds P (/proc/self/smaps),
+ * -1 when none does. */
+static long resident_kib(const void *p)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	cr_assert_not_null(f);
+	char line[512];
+	bool in = false;
+	long kib = -1;
+	uintptr_t a = (uintptr_t)p;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+			in = a >= lo && a < hi;
+		else if (in && sscanf(line, "Rss: %ld kB", &kib) == 1)
+			break;
+	}
+	fclose(f);
+	return kib;
+}
+
+/* The executable of a running process is mapped, not copied; its pages
+ * leave the resident set when let go, and read back the same.  A copy
+ * (elfimage_open) is never let go: its bytes would be lost. */
+Test(elfimage, running_executable_is_mapped_and_its_pages_let_go)
+{
+	const size_t size = 4u << 20;
+	uint8_t *heap = pattern(size);
+	struct elf_spec s = {.heap = heap, .heap_size = size};
+	char *path = write_elf(&s);
+	struct hd_elfimage img;
+	cr_assert_eq(elfimage_open_running(path, &img), 0, "%s", hd_error_message());
+	if (!elfimage_is_mapped(&img)) {
+		elfimage_close(&img);
+		unlink(path);
+		cr_skip_test("%s is not on a filesystem known to be local", path);
+	}
+	cr_assert_eq(memcmp(elfimage_heap(&img), heap, size), 0);
+	cr_assert_geq(resident_kib(elfimage_heap(&img)), (long)(size >> 10) - 4);
+	elfimage_release(&img);
+	cr_assert_leq(resident_kib(elfimage_heap(&img)), 8);
+	cr_assert_eq(memcmp(elfimage_heap(&img), heap, size), 0);
+
+	/* A walk lets go of what lies more than a step behind it. */
+	struct hd_release_behind behind = {.img = &img, .image_start = 0x1000};
+	for (uint64_t off = 0; off < size; off += 4096)
+		elfimage_passed(&behind, 0x1000 + off);
+	cr_assert_gt(behind.released, 0);
+	cr_assert_leq(resident_kib(elfimage_heap(&img)), (long)((size - behind.released) >> 10) + 8);
+	cr_assert_eq(memcmp(elfimage_heap(&img), heap, size), 0);
+	elfimage_close(&img);
+
+	cr_assert_eq(elfimage_open(path, &img), 0, "%s", hd_error_message());
+	cr_assert_not(elfimage_is_mapped(&img));
+	elfimage_release(&img);
+	elfimage_release_range(&img, 0, size);
+	cr_assert_eq(memcmp(elfimage_heap(&img), heap, size), 0);
+	elfimage_close(&img);
+	unlink(path);
+	free(path);
+	free(heap);
 }

@@ -35,6 +35,13 @@ static void check_index(const struct sh_params *p)
 			     (unsigned long long)o->addr);
 		cr_assert_null(imageobjs_class_at(&io, o->addr + 4), "inside an object");
 	}
+	/* Outside the image heap, on either side of its block table. */
+	uint64_t start = h.expect.image_start, end = start + h.expect.image_size;
+	cr_assert_eq(imageobjs_find(&io, start - 8), -1);
+	cr_assert_eq(imageobjs_find(&io, 0), -1);
+	cr_assert_eq(imageobjs_find(&io, end), -1);
+	cr_assert_eq(imageobjs_find(&io, end + 4 * IMAGEOBJS_BLOCK), -1);
+	cr_assert_eq(imageobjs_find(&io, UINT64_MAX - 7), -1);
 	/* Each class lists exactly its generated instances, ascending. */
 	for (size_t k = 0; k < h.nclasses; k++) {
 		const struct sh_class *want = &h.classes[k];

@@ -56,6 +56,9 @@ static uint64_t heap_hash(const struct hd_elfimage *img)
 	for (uint64_t off = 0; off < img->heap_size; off += HASH_PIECE) {
 		uint64_t len = img->heap_size - off < HASH_PIECE ? img->heap_size - off : HASH_PIECE;
 		h = dcache_hash(elfimage_heap(img) + off, (size_t)len, h);
+		/* A mapped image heap's pages go behind the hash: on a hit nothing
+		 * else reads them but the hub checks. */
+		elfimage_release_range(img, off, len);
 	}
 	return h;
 }

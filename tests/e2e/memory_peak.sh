@@ -7,7 +7,8 @@
 # issue 13's goal, 64 MiB plus 2 % of the live heap (main: 113 MB; the image
 # heap is now mapped and its pages let go between stages and behind walks,
 # and the REPL's second isolate takes the first's names and statics arrays
-# moved instead of walking its own copy).
+# moved instead of walking its own copy), with discovery in full and with
+# its results from the discovery cache.
 #   HDUMP=build/hdump tests/e2e/memory_peak.sh PKL_VERSION
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl.sh"
@@ -53,8 +54,14 @@ expect_answer "REPL holds its markers" "$MARKERS_FORCE" "$MARKERS_SUM"
 "$HDUMP" -p "$REPL_PID" --histo --json >"$WORK/summary.json" 2>"$WORK/err" ||
 	fail "-p --histo: exit $? ($(cat "$WORK/err"))"
 heap_kb=$(( $(sed -n 's/.*"heap_bytes":\([0-9]*\).*/\1/p' "$WORK/summary.json") / 1024 ))
+# The first dump of an executable discovers in full (--no-cache: as with
+# an empty cache); later ones take discovery's results from the cache that
+# the runs above left in this test's HDUMP_CACHE_DIR.
+peak=$(peak_kb "$HDUMP" -p "$REPL_PID" --no-cache -o "$WORK/live.hprof")
+expect_peak "-p, full discovery" "$peak" $((64 * 1024 + heap_kb / 50)) \
+	"64 MiB + 2 % of the heap's $heap_kb KiB"
 peak=$(peak_kb "$HDUMP" -p "$REPL_PID" -o "$WORK/live.hprof")
-expect_peak "-p" "$peak" $((64 * 1024 + heap_kb / 50)) \
+expect_peak "-p, discovery cached" "$peak" $((64 * 1024 + heap_kb / 50)) \
 	"64 MiB + 2 % of the heap's $heap_kb KiB"
 expect_running "after the -p dump"
 finish

@@ -60,7 +60,7 @@ heap_kb=$(( $(sed -n 's/.*"heap_bytes":\([0-9]*\).*/\1/p' "$WORK/summary.json") 
 peak=$(peak_kb "$HDUMP" -p "$REPL_PID" --no-cache -o "$WORK/live.hprof")
 expect_peak "-p, full discovery" "$peak" $((64 * 1024 + heap_kb / 50)) \
 	"64 MiB + 2 % of the heap's $heap_kb KiB"
-peak=$(peak_kb "$HDUMP" -p "$REPL_PID" -o "$WORK/live.hprof")
+peak=$(peak_kb "$HDUMP" -p "$REPL_PID" -o "$WORK/live-cached.hprof")
 expect_peak "-p, discovery cached" "$peak" $((64 * 1024 + heap_kb / 50)) \
 	"64 MiB + 2 % of the heap's $heap_kb KiB"
 expect_running "after the -p dump"

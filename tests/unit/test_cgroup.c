@@ -5,6 +5,8 @@
  * the event counters, and cgroup.procs with junk in it. */
 #include "../../common/cgroup.h"
 
+#include "tmpdir.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,18 +33,8 @@ static void mk(const char *rel)
 	cr_assert(mkdir(path, 0700) == 0, "%s", path);
 }
 
-static void setup(void)
-{
-	snprintf(root, sizeof root, "/tmp/hd-cgroup-XXXXXX");
-	cr_assert(mkdtemp(root));
-}
-
-static void teardown(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-	cr_assert(system(cmd) == 0);
-}
+static void setup(void) { tmpdir_make(root, sizeof root, "hd-cgroup"); }
+static void teardown(void) { tmpdir_remove(root); }
 
 TestSuite(cgroup, .init = setup, .fini = teardown);
 

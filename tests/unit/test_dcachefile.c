@@ -6,6 +6,8 @@
 #include "../../common/hd_error.h"
 #include "../../symbols/dcachefile.h"
 
+#include "tmpdir.h"
+
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,18 +18,8 @@
 
 static char dir[64];
 
-static void make_dir(void)
-{
-	snprintf(dir, sizeof dir, "/tmp/test_dcachefile.XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static void remove_dir(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
-}
+static void make_dir(void) { tmpdir_make(dir, sizeof dir, "test_dcachefile"); }
+static void remove_dir(void) { tmpdir_remove(dir); }
 
 TestSuite(dcachefile, .init = make_dir, .fini = remove_dir);
 

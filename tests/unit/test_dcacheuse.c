@@ -7,6 +7,8 @@
 #include "../../lib/dcacheuse.h"
 #include "../../lib/exe.h"
 
+#include "tmpdir.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,18 +17,8 @@
 
 static char dir[64];
 
-static void make_dir(void)
-{
-	snprintf(dir, sizeof dir, "/tmp/test_dcacheuse.XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static void remove_dir(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
-}
+static void make_dir(void) { tmpdir_make(dir, sizeof dir, "test_dcacheuse"); }
+static void remove_dir(void) { tmpdir_remove(dir); }
 
 TestSuite(dcacheuse, .init = make_dir, .fini = remove_dir);
 

@@ -7,6 +7,8 @@
 #include "../../symbols/jdkclasses.h"
 #include "jimagecraft.h"
 
+#include "tmpdir.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,7 +384,7 @@ Test(jdkclasses, every_byte_spoiled_is_survived)
 
 /* ---- a crafted JDK ---- */
 
-static char jdk[] = "/tmp/hd-jdk-XXXXXX";
+static char jdk[64];
 
 static void write_file(const char *rel, const void *data, size_t len)
 {
@@ -433,17 +435,8 @@ static void craft_jdk(bool object_compressed)
 	free(im.buf);
 }
 
-static void make_jdk(void)
-{
-	cr_assert_not_null(mkdtemp(jdk));
-}
-
-static void remove_jdk(void)
-{
-	char cmd[64];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", jdk);
-	cr_assert_eq(system(cmd), 0);
-}
+static void make_jdk(void) { tmpdir_make(jdk, sizeof jdk, "hd-jdk"); }
+static void remove_jdk(void) { tmpdir_remove(jdk); }
 
 TestSuite(jdkdir, .init = make_jdk, .fini = remove_jdk);
 

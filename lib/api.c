@@ -106,10 +106,13 @@ void hdump_close(hdump_target *t)
 {
 	if (!t)
 		return;
-	if (is_live(t))
+	if (is_live(t)) {
+		live_cache_write(&t->live, &t->ev);
 		live_close(&t->live);
-	else
+	} else {
+		exe_cache_write(&t->exe, &t->ev);
 		exe_close(&t->exe);
+	}
 	hd_real_process_free(t->real);
 	if (t->core) {
 		core_free(t->core);

@@ -1,5 +1,7 @@
 #include "dcacheuse.h"
 
+#include "../common/interrupt.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,8 +89,15 @@ void dcache_use_done(struct dcache_use *u, const struct hd_discovery *d,
 		say(ev, HDUMP_EVENT_VERBOSE, what, NULL);
 		return;
 	}
-	if (u->state != HDUMP_DCACHE_MISS && u->state != HDUMP_DCACHE_STALE)
+	u->unwritten = u->state == HDUMP_DCACHE_MISS || u->state == HDUMP_DCACHE_STALE;
+}
+
+void dcache_use_write(struct dcache_use *u, const struct hd_discovery *d,
+		      const struct hd_events *ev)
+{
+	if (!u || !u->unwritten || hd_interrupted())
 		return;
+	u->unwritten = false;
 	uint8_t *payload = NULL;
 	size_t n = 0;
 	struct hd_error_state before;

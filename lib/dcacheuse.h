@@ -19,6 +19,7 @@ struct dcache_use {
 	struct hd_dcache_key key;
 	uint8_t *file;               /* the entry read, while discovery runs */
 	size_t off, len;             /* its payload */
+	bool unwritten;              /* discovered afresh: the entry is still to write */
 };
 
 /* Reads the entry of IMG (JDK_DIR: the --jdk named) from U's directory.
@@ -33,11 +34,17 @@ bool dcache_use_open(struct dcache_use *u, const struct hd_elfimage *img, const 
 bool dcache_use_apply(struct dcache_use *u, const struct hd_discovery *d, uint64_t start,
 		      hd_memview *mv, const struct hd_events *ev);
 
-/* After discovery: a hit is said; otherwise D, discovered afresh, is
- * written as the entry (a failure is a warning).  Frees what was read.
- * U NULL: nothing. */
+/* After a successful discovery: a hit is said; otherwise the entry is
+ * left for dcache_use_write.  Frees what was read.  U NULL: nothing. */
 void dcache_use_done(struct dcache_use *u, const struct hd_discovery *d,
 		     const struct hd_events *ev);
+
+/* Writes D, discovered afresh, as the entry (once; a failure is a
+ * warning; nothing after SIGINT).  Called as the target is closed, once
+ * the dump has freed its own buffers: the entry's encoding (some 17 MB
+ * for pkl) then does not add to the dump's peak RSS.  U NULL: nothing. */
+void dcache_use_write(struct dcache_use *u, const struct hd_discovery *d,
+		      const struct hd_events *ev);
 
 /* Frees D's structures (a failed apply's partial decode). */
 void dcache_use_discard(const struct hd_discovery *d);

@@ -78,6 +78,12 @@ int exe_dump(struct exe *x, const struct hdump_options *o, const struct hdump_si
 	return session_end(&s, session_attempt(&s, &in, 1), r, h);
 }
 
+void exe_cache_write(struct exe *x, const struct hd_events *ev)
+{
+	struct hd_discovery d = {&x->L, &x->classes, &x->statics, NULL, NULL, NULL};
+	dcache_use_write(x->cache, &d, ev);
+}
+
 void exe_close(struct exe *x)
 {
 	statics_free(&x->statics);

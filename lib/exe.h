@@ -40,6 +40,9 @@ HD_MUST_CHECK int exe_discover(struct exe *x, const struct hd_events *ev, const 
 HD_MUST_CHECK int exe_dump(struct exe *x, const struct hdump_options *o,
 			   const struct hdump_sink *sink, const struct hd_events *ev,
 			   struct hdump_result *r, struct histogram *h);
+/* Writes the discovery cache's entry when discovery ran afresh
+ * (dcache_use_write): before exe_close, after the dumps. */
+void exe_cache_write(struct exe *x, const struct hd_events *ev);
 void exe_close(struct exe *x);
 
 #endif

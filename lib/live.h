@@ -90,6 +90,10 @@ HD_MUST_CHECK int live_dump(struct live *lv, const struct hdump_options *o,
 HD_MUST_CHECK int live_list(struct live *lv, const struct hdump_options *o,
 			    const struct hd_events *ev);
 
+/* Writes the discovery cache's entry when discovery ran afresh
+ * (dcache_use_write): before live_close, after the dumps. */
+void live_cache_write(struct live *lv, const struct hd_events *ev);
+
 void live_close(struct live *lv);
 
 #endif

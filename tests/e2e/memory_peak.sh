@@ -54,10 +54,12 @@ expect_answer "REPL holds its markers" "$MARKERS_FORCE" "$MARKERS_SUM"
 "$HDUMP" -p "$REPL_PID" --histo --json >"$WORK/summary.json" 2>"$WORK/err" ||
 	fail "-p --histo: exit $? ($(cat "$WORK/err"))"
 heap_kb=$(( $(sed -n 's/.*"heap_bytes":\([0-9]*\).*/\1/p' "$WORK/summary.json") / 1024 ))
-# The first dump of an executable discovers in full (--no-cache: as with
-# an empty cache); later ones take discovery's results from the cache that
-# the runs above left in this test's HDUMP_CACHE_DIR.
-peak=$(peak_kb "$HDUMP" -p "$REPL_PID" --no-cache -o "$WORK/live.hprof")
+# The first dump of an executable, with an empty cache, discovers in full
+# and writes the cache's entry (as the target is closed); the next one
+# takes discovery's results from that entry.
+export HDUMP_CACHE_DIR="$WORK/first-cache"
+peak=$(peak_kb "$HDUMP" -p "$REPL_PID" -o "$WORK/live.hprof")
+[ -n "$(ls "$HDUMP_CACHE_DIR" 2>/dev/null)" ] || fail "the first -p dump wrote no cache entry"
 expect_peak "-p, full discovery" "$peak" $((64 * 1024 + heap_kb / 50)) \
 	"64 MiB + 2 % of the heap's $heap_kb KiB"
 peak=$(peak_kb "$HDUMP" -p "$REPL_PID" -o "$WORK/live-cached.hprof")

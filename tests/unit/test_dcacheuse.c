@@ -48,6 +48,7 @@ static size_t discover_with(struct dcache_use *u, struct said *s)
 	struct hd_events ev = {keep, s};
 	cr_assert_eq(exe_discover(&x, &ev, NULL), 0, "%s", hd_error_message());
 	size_t n = x.classes.n;
+	exe_cache_write(&x, &ev);
 	exe_close(&x);
 	elfimage_close(&img);
 	return n;

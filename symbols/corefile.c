@@ -242,10 +242,11 @@ static int add_note_segments(struct hd_corefile *cf, const char *path)
 		for (size_t i = lo; i < n && cf->segs[i].vaddr < m->end; i++) {
 			if (budget-- == 0)
 				return corrupt(path, "NT_FILE entries overlap");
-			const struct core_segment *s = &cf->segs[i];
-			if (s->vaddr > at && add_note_segment(cf, path, k, at, s->vaddr) != 0)
+			/* by value: adding a segment may move cf->segs */
+			uint64_t s_lo = cf->segs[i].vaddr, s_end = s_lo + cf->segs[i].memsz;
+			if (s_lo > at && add_note_segment(cf, path, k, at, s_lo) != 0)
 				return -1;
-			at = s->vaddr + s->memsz;
+			at = s_end;
 		}
 		if (at < m->end && add_note_segment(cf, path, k, at, m->end) != 0)
 			return -1;

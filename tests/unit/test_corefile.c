@@ -178,6 +178,26 @@ Test(corefile, mappings_only_the_file_note_names)
 	cr_assert(cf.marks_inaccessible == false, "every segment readable");
 	corefile_close(&cf);
 
+	/* an entry that starts below a segment and ends above it: a range on
+	 * each side (the first added while its segment is being read) */
+	sound_but_files(&c);
+	static const uint64_t around[1][3] = {{0x3fe000, 0x404000, 0}};
+	static const char *const one[1] = {"/opt/app/bin/app"};
+	cc_files(&c, 1, around, one);
+	write_core(&c, 0);
+	cr_assert_eq(open_it(&cf), 0, "%s", hd_error_message());
+	cr_assert_eq(cf.nsegs, 5);
+	bool below = false, above = false;
+	for (size_t i = 0; i < cf.nsegs; i++) {
+		const struct core_segment *g = &cf.segs[i];
+		below |= g->from_note && g->vaddr == 0x3fe000 && g->memsz == 0x2000 &&
+			 g->file_offset == 0;
+		above |= g->from_note && g->vaddr == 0x402000 && g->memsz == 0x2000 &&
+			 g->file_offset == 0x4000;
+	}
+	cr_assert(below && above, "the ranges on both sides of the segment");
+	corefile_close(&cf);
+
 	/* two entries naming the same unwritten range */
 	sound_but_files(&c);
 	static const uint64_t twice[2][3] = {{0x700000, 0x702000, 0}, {0x700000, 0x702000, 0}};

@@ -1,7 +1,8 @@
 /* Reading exactly so many bytes at an offset of a file: the one copy of
  * that loop, for the files hdump parses with pread rather than mapping
  * them (a file truncated meanwhile is then an error, not a SIGBUS): ELF
- * files (symbols/elffile.h) and a JDK's jimage (symbols/jimage.h). */
+ * files (symbols/elffile.h), a JDK's jimage (symbols/jimage.h) and the
+ * discovery cache's entries (symbols/dcachefile.h). */
 #ifndef HD_READAT_H
 #define HD_READAT_H
 

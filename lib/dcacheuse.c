@@ -2,6 +2,7 @@
 
 #include "../common/interrupt.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,9 @@ void dcache_use_write(struct dcache_use *u, const struct hd_discovery *d,
 	if (!u || !u->unwritten || hd_interrupted())
 		return;
 	u->unwritten = false;
+	/* What the dump freed goes back first: the entry's encoding then
+	 * takes pages of its own, not a rise over what the dump left. */
+	malloc_trim(0);
 	uint8_t *payload = NULL;
 	size_t n = 0;
 	struct hd_error_state before;

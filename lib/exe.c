@@ -41,10 +41,17 @@ static int discover_fresh(struct exe *x, const struct hd_events *ev, const char 
 	return rc;
 }
 
+/* What the discovery cache keeps of X: no thread locals nor code info
+ * (an executable runs no thread). */
+static struct hd_discovery exe_discovery(struct exe *x)
+{
+	return (struct hd_discovery){&x->L, &x->classes, &x->statics, NULL, NULL, NULL};
+}
+
 int exe_discover(struct exe *x, const struct hd_events *ev, const char *jdk_dir)
 {
 	struct dcache_use *cache = x->cache;
-	struct hd_discovery d = {&x->L, &x->classes, &x->statics, NULL, NULL, NULL};
+	struct hd_discovery d = exe_discovery(x);
 	if (!(dcache_use_open(cache, x->img, jdk_dir, ev) &&
 	      dcache_use_apply(cache, &d, OFFLINE_IMAGE_START, x->mv, ev)) &&
 	    (hd_error_is_fatal() || discover_fresh(x, ev, jdk_dir) != 0))
@@ -80,7 +87,7 @@ int exe_dump(struct exe *x, const struct hdump_options *o, const struct hdump_si
 
 void exe_cache_write(struct exe *x, const struct hd_events *ev)
 {
-	struct hd_discovery d = {&x->L, &x->classes, &x->statics, NULL, NULL, NULL};
+	struct hd_discovery d = exe_discovery(x);
 	dcache_use_write(x->cache, &d, ev);
 }
 

@@ -631,10 +631,6 @@ void live_cache_write(struct live *lv, const struct hd_events *ev)
 {
 	if (!lv->nisolates)
 		return;
-	/* What the dump freed goes back first: the entry's encoding then
-	 * takes pages of its own, not a rise over what the dump left. */
-	if (lv->cache && lv->cache->unwritten)
-		malloc_trim(0);
 	struct hd_discovery d = isolate_discovery(lv, 0);
 	dcache_use_write(lv->cache, &d, ev);
 }

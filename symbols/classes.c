@@ -601,7 +601,7 @@ static int check_not_inherited(struct apply *x, size_t a)
 {
 	const struct hd_classes *t = x->t;
 	int32_t p = t->v[a].jsuper;
-	for (int depth = 0; p >= 0 && depth < 1024; p = t->v[p].jsuper, depth++)
+	for (int depth = 0; p >= 0 && depth < HD_CLASS_MAX_DEPTH; p = t->v[p].jsuper, depth++)
 		if (t->v[p].kind == HD_KIND_INSTANCE || t->v[p].kind == HD_KIND_HYBRID)
 			break;
 	if (p < 0 || t->v[p].jsuper < 0)
@@ -663,7 +663,7 @@ static void check_ancestors(struct apply *x, size_t k)
 	for (size_t i = fs->first[k], j = i; next_live_group(fs, k, &i, &j); i = j) {
 		uint32_t f = fs->order[i];
 		unsigned off = fs->ff->v[f].offset, len = field_len(x->L, fs->type[f]);
-		for (int32_t a = t->v[k].jsuper, depth = 0; a >= 0 && depth < 1024;
+		for (int32_t a = t->v[k].jsuper, depth = 0; a >= 0 && depth < HD_CLASS_MAX_DEPTH;
 		     a = t->v[a].jsuper, depth++)
 			if (!spend(x, fs->first[a + 1] - fs->first[a] + 1) ||
 			    group_overlaps(x, (size_t)a, off, len)) {
@@ -686,7 +686,7 @@ static int validate(struct apply *x)
 		uint8_t *role = check_interrupted() == 0 ? roles_of(x, c) : NULL;
 		if (!role)
 			return -1;
-		for (int32_t s = (int32_t)k, depth = 0; s >= 0 && depth < 1024;
+		for (int32_t s = (int32_t)k, depth = 0; s >= 0 && depth < HD_CLASS_MAX_DEPTH;
 		     s = t->v[s].jsuper, depth++) {
 			size_t n = fs->first[s + 1] - fs->first[s];
 			if (spend(x, n + c->fixed_size / 8 + 1))
@@ -800,7 +800,7 @@ static int find_nofield(struct apply *x)
 			hd_fail(HD_E_INTERNAL, "out of memory");
 		if (rc == 0)
 			mark_fact_bytes(x, d, below, D->fixed_size);
-		for (int32_t a = D->jsuper, depth = 0; rc == 0 && a >= 0 && depth < 1024;
+		for (int32_t a = D->jsuper, depth = 0; rc == 0 && a >= 0 && depth < HD_CLASS_MAX_DEPTH;
 		     a = t->v[a].jsuper, depth++) {
 			if (has_bytes(&t->v[a]) && t->v[a].fixed_size <= MAX_NOFIELD_BYTES &&
 			    spend(x, t->v[a].fixed_size))
@@ -911,7 +911,8 @@ static bool has_static(const struct factset *fs, uint32_t cls, uint32_t name)
 /* Is A on C's chain of HPROF supers (C inherits its fields)? */
 static bool hprof_ancestor(const struct hd_classes *t, size_t k, int32_t a)
 {
-	for (int32_t s = t->v[k].super, depth = 0; s >= 0 && depth < 1024; s = t->v[s].super, depth++)
+	for (int32_t s = t->v[k].super, depth = 0; s >= 0 && depth < HD_CLASS_MAX_DEPTH;
+	     s = t->v[s].super, depth++)
 		if (s == a)
 			return true;
 	return false;
@@ -926,7 +927,7 @@ static bool hprof_ancestor(const struct hd_classes *t, size_t k, int32_t a)
 static bool ancestors_complete(const struct apply *x, size_t k)
 {
 	const struct hd_classes *t = x->t;
-	for (int32_t a = t->v[k].jsuper, depth = 0; a >= 0 && depth < 1024;
+	for (int32_t a = t->v[k].jsuper, depth = 0; a >= 0 && depth < HD_CLASS_MAX_DEPTH;
 	     a = t->v[a].jsuper, depth++) {
 		/* Object's bytes are its hash slot and padding (mark_padding),
 		 * whether or not it has a field for the hash. */
@@ -981,7 +982,7 @@ static void padding_below_complete_super(struct apply *x, struct field_builder *
 	if (!x->fs.ff->sequential_layout || !b->size)
 		return;
 	int32_t a = t->v[k].jsuper;
-	for (int depth = 0; a >= 0 && !x->complete[a] && depth < 1024; depth++)
+	for (int depth = 0; a >= 0 && !x->complete[a] && depth < HD_CLASS_MAX_DEPTH; depth++)
 		a = t->v[a].jsuper;
 	if (a < 0 || !x->complete[a] || !hprof_ancestor(t, k, a))
 		return;
@@ -1079,7 +1080,7 @@ static int settle_fields(struct apply *x, size_t k, struct field_builder *b)
 			b->role[i] = ROLE_NONE;
 	claim_own(x, b, k, jsuper);
 	int32_t s = c->jsuper;
-	for (int depth = 0; s >= 0 && depth < 1024 && !super_fits(L, &t->v[s], b); depth++)
+	for (int depth = 0; s >= 0 && depth < HD_CLASS_MAX_DEPTH && !super_fits(L, &t->v[s], b); depth++)
 		s = t->v[s].jsuper;
 	c->super = s;
 	if (s != c->jsuper)
@@ -1253,7 +1254,8 @@ int classes_build(struct hd_classes *t, hd_memview *mv, const struct hd_layout *
 		t->v[i].jsuper = s ? (int32_t)(s - t->v) : -1;
 	}
 	for (size_t i = 0; i < t->n; i++)
-		for (int32_t s = (int32_t)i, depth = 0; s >= 0 && depth < 1024; s = t->v[s].jsuper, depth++)
+		for (int32_t s = (int32_t)i, depth = 0; s >= 0 && depth < HD_CLASS_MAX_DEPTH;
+		     s = t->v[s].jsuper, depth++)
 			if (reference && &t->v[s] == reference)
 				t->v[i].is_reference = true;
 	struct hd_field_facts ff = {0};

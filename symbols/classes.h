@@ -23,6 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The deepest superclass chain walked: real images stay below 20, and a
+ * hostile table's chain (a cycle, or a cache entry's million-class chain)
+ * must not cost more than this per class. */
+#define HD_CLASS_MAX_DEPTH 1024
+
 /* Java's basic types, numbered by the JVM's array-type codes (JVMS 6.5
  * newarray: boolean 4 ... long 11) plus 2 for a reference; the writer maps
  * them to HPROF's (hprof/), which happen to share those numbers. */

@@ -464,7 +464,8 @@ static bool kind_fits_enc(const struct hd_layout *L, const struct hd_class *c)
 }
 
 /* Every class's kind fits its encoding, its HPROF and Java superclass
- * chains end (no cycle), and the fields the writer reads for an instance of
+ * chains end within HD_CLASS_MAX_DEPTH (no cycle, no chain that would cost
+ * a hostile entry's length squared), and the fields the writer reads for an instance of
  * it (its own and its HPROF ancestors') lie in its fixed bytes. */
 static bool classes_fit(const struct hd_layout *L, const struct hd_classes *t)
 {
@@ -475,7 +476,7 @@ static bool classes_fit(const struct hd_layout *L, const struct hd_classes *t)
 		bool instance = cls->kind == HD_KIND_INSTANCE || cls->kind == HD_KIND_HYBRID;
 		size_t depth = 0;
 		for (int32_t s = (int32_t)k; s >= 0; s = t->v[s].super) {
-			if (++depth > t->n)
+			if (++depth > HD_CLASS_MAX_DEPTH)
 				return false;
 			for (size_t i = 0; instance && i < t->v[s].nown; i++) {
 				const struct hd_field *f = &t->v[s].own[i];
@@ -486,7 +487,7 @@ static bool classes_fit(const struct hd_layout *L, const struct hd_classes *t)
 		}
 		depth = 0;
 		for (int32_t s = (int32_t)k; s >= 0; s = t->v[s].jsuper)
-			if (++depth > t->n)
+			if (++depth > HD_CLASS_MAX_DEPTH)
 				return false;
 	}
 	return true;

@@ -1,5 +1,7 @@
 #include "dcachefile.h"
 
+#include "../common/readat.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -210,16 +212,11 @@ int dcache_read(const char *dir, const struct hd_dcache_key *k, uint8_t **buf, s
 		rc = hd_fail(HD_E_LAYOUT, "cache entry %s/%s is too large", dir, name);
 	else if (!(*buf = malloc(st.st_size ? (size_t)st.st_size : 1)))
 		rc = hd_fail(HD_E_INTERNAL, "out of memory");
-	size_t got = 0;
-	while (rc == 0 && got < (size_t)st.st_size) {
-		ssize_t r = read(fd, *buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) { /* shrank under us: as damaged as a bad checksum */
-			rc = hd_fail(HD_E_LAYOUT, "cache entry %s/%s: short read", dir, name);
-			break;
-		}
-		got += (size_t)r;
+	if (rc == 0) {
+		/* a file that shrank under us is as damaged as a bad checksum */
+		char path[4200];
+		snprintf(path, sizeof path, "cache entry %s/%s", dir, name);
+		rc = hd_read_at(fd, path, 0, *buf, (size_t)st.st_size);
 	}
 	close(fd);
 	if (rc != 0) {
@@ -227,7 +224,7 @@ int dcache_read(const char *dir, const struct hd_dcache_key *k, uint8_t **buf, s
 		*buf = NULL;
 		return -1;
 	}
-	*n = got;
+	*n = (size_t)st.st_size;
 	*found = true;
 	return 0;
 }

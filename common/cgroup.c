@@ -197,13 +197,8 @@ int cgroup_memory_read(const char *cgroup_file, const struct cgroup_mounts *m,
 	 * hierarchy has none: v1 first. */
 	if (v1_rel[0] && m->v1_memory[0])
 		read_levels(m->v1_memory, v1_rel, 1, out);
-	else if (v2_rel[0] && m->v2[0]) {
-		char probe[CGROUP_PATH_MAX];
-		if ((size_t)snprintf(probe, sizeof probe, "%s%s", m->v2, strcmp(v2_rel, "/") ? v2_rel : "") <
-			    sizeof probe &&
-		    read_number(probe, "memory.current") >= 0)
-			read_levels(m->v2, v2_rel, 2, out);
-	}
+	else if (out->v2_dir[0] && read_number(out->v2_dir, "memory.current") >= 0)
+		read_levels(m->v2, v2_rel, 2, out);
 	return 0;
 }
 

@@ -54,11 +54,6 @@ static int check_extent(const struct hd_core *c, const char *exe, uint64_t exe_s
 	return 0;
 }
 
-/* The executable's PT_LOAD segments and load bias (the core's AT_ENTRY less
- * the file's entry point), for telling the loader's mappings of it from an
- * isolate's; and its build-id, checked against the core's.  A file libelf
- * cannot read, or a core without AT_ENTRY, leaves the bias unknown: the
- * mappings are then taken as the core marks them. */
 /* The GNU build-id note in the PT_NOTE segment PH of F into ID (at most
  * SIZE bytes); its length, 0 when there is none. */
 static size_t build_id_in(const struct hd_elffile *f, const GElf_Phdr *ph, uint8_t *id,
@@ -95,6 +90,11 @@ static int check_build_id(const struct hd_core *c, const uint8_t *id, size_t len
 		       "build-id is %s, the file's %s)", c->exe, want, len ? "another" : "none");
 }
 
+/* The executable's PT_LOAD segments and load bias (the core's AT_ENTRY less
+ * the file's entry point), for telling the loader's mappings of it from an
+ * isolate's; and its build-id, checked against the core's.  A file libelf
+ * cannot read, or a core without AT_ENTRY, leaves the bias unknown: the
+ * mappings are then taken as the core marks them. */
 static int read_load_plan(struct hd_core *c)
 {
 	struct hd_elffile f;

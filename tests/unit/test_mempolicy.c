@@ -5,6 +5,8 @@
 #include "../../agent/mempolicy.h"
 #include "../../common/hd_error.h"
 
+#include "tmpdir.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +44,7 @@ static void put_bytes(const char *rel, long long v)
 
 static void make_tree(void)
 {
-	strcpy(root, "/tmp/hdump-cgroup-XXXXXX");
-	cr_assert(mkdtemp(root));
+	tmpdir_make(root, sizeof root, "hdump-cgroup");
 	dir("a");
 	dir("a/b");
 	dir("memory");
@@ -69,12 +70,7 @@ static int check(const char *cgroup_file, long long need)
 	return mempolicy_check_cgroups(4242, path, &m, need);
 }
 
-static void clean(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-	cr_assert(system(cmd) == 0);
-}
+static void clean(void) { tmpdir_remove(root); }
 
 Test(mempolicy, a_v2_cgroup_refuses_what_it_has_no_room_for)
 {

@@ -9,6 +9,7 @@ pkgs=(meson ninja-build gcc pkg-config libelf-dev libdw-dev zlib1g-dev libcriter
       visualvm python3 binutils procps strace util-linux gcc-aarch64-linux-gnu)
 pkgs+=(groff-base man-db gzip) # the man page's test; gzip output's e2e test
 pkgs+=(python3-jsonschema) # hdump watch's events checked against doc/watch-events.schema.json
+pkgs+=(gdb) # a hung e2e test's report: the stacks of hdump's threads (tests/e2e/lib.sh)
 [ "${1:-}" != fuzz ] || pkgs+=(clang)
 missing=()
 for p in "${pkgs[@]}"; do

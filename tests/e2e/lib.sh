@@ -16,8 +16,42 @@ failures=0
 passes=0
 cleanup_hooks=()
 
+# hang_report: where a test that runs far past its usual time stands, for
+# its log: every process of its session (meson starts each test in one of
+# its own) with state, wait channel and age, the threads' stacks of each
+# hdump, the state of each pkl target.  A hang then says what hung.
+hang_report() {
+	local sid pid
+	sid=$(ps -o sid= -p $$ | tr -d ' ')
+	echo "=== hang report at $(date -u +%T): the test has run ${SECONDS} s"
+	ps -o pid,ppid,stat,etimes,wchan:32,args -s "$sid"
+	for pid in $(pgrep -s "$sid" -x 'hdump|hdump-faults|trapdump'); do
+		echo "=== stacks of $(cat /proc/$pid/comm 2>/dev/null) $pid"
+		timeout 60 gdb -p "$pid" -batch -ex 'thread apply all bt' 2>&1 | grep -v '^\[New LWP'
+	done
+	for pid in $(pgrep -s "$sid" -x pkl); do
+		echo "=== pkl $pid: $(grep -E '^(State|TracerPid)' /proc/$pid/status 2>/dev/null | tr '\n' ' ')"
+	done
+	ls -la "$WORK"
+}
+# Reported once, after HDUMP_E2E_HANG_REPORT seconds (default 480: every
+# test takes under two minutes idle, and meson gives each 600 s or more).
+# The sleep holds none of the test's output, so it never keeps meson
+# waiting; the watcher is no job of the test (a bare `wait` in it does not
+# wait for it), and it and its sleep are ended with the test.
+( sleep "${HDUMP_E2E_HANG_REPORT:-480}" </dev/null >/dev/null 2>&1 && hang_report >&2 ) &
+HANG_WATCH=$!
+disown "$HANG_WATCH"
+
+# A check that outlives this (per file) fails with the library's thread
+# dump in the log, within the test's own timeout (hprof-check's default,
+# 600 s a file, does not fit two files in 900 s).
+export HPROF_CHECK_TIMEOUT=${HPROF_CHECK_TIMEOUT:-200}
+
 on_exit() {
 	local h
+	pkill -P "$HANG_WATCH" 2>/dev/null || true
+	kill "$HANG_WATCH" 2>/dev/null || true
 	for h in "${cleanup_hooks[@]}"; do eval "$h" || true; done
 	rm -rf "$WORK"
 }

@@ -112,6 +112,31 @@ int output_open(struct hd_output *o, const char *path, bool force)
 	return 0;
 }
 
+/* Has the device start writing what the file received since the last
+ * call, every OUTPUT_WRITEBACK_STEP bytes, without waiting for it.  Left to
+ * the kernel, a dump stays in the page cache up to the background dirty
+ * limit (10 % of memory by default, more than most dumps), and the final
+ * fsync then waits for all of it at device speed once the walk is done
+ * (0.8 s of 1.5 GB here); started early, the device writes while hdump
+ * walks and the fsync finds little left. */
+static int start_writeback(struct hd_output *o)
+{
+	uint64_t pending = o->bytes_out - o->written_back;
+	if (o->is_stream || pending < OUTPUT_WRITEBACK_STEP)
+		return 0;
+	if (sync_file_range(o->fd, (off_t)o->written_back, (off_t)pending,
+			    SYNC_FILE_RANGE_WRITE) != 0) {
+		/* An I/O error or a full disk fails the dump; any other error
+		 * (a file system without early write-back) leaves the writing
+		 * to the final fsync, as without this call. */
+		int e = errno;
+		if (e == EIO || e == ENOSPC || e == EDQUOT)
+			return hdump_fail_errno(class_of_errno(e), e, "writing %s", o->path);
+	}
+	o->written_back = o->bytes_out;
+	return 0;
+}
+
 /* What reaches the file: the dump's bytes, or gzip's. */
 static int file_write(void *ctx, const void *buf, size_t len)
 {
@@ -134,7 +159,7 @@ static int file_write(void *ctx, const void *buf, size_t len)
 		len -= (size_t)n;
 		o->bytes_out += (uint64_t)n;
 	}
-	return 0;
+	return start_writeback(o);
 }
 
 static int file_rewind(void *ctx, uint64_t written)
@@ -146,7 +171,7 @@ static int file_rewind(void *ctx, uint64_t written)
 			       : 0;
 	if (ftruncate(o->fd, 0) != 0 || lseek(o->fd, 0, SEEK_SET) != 0)
 		return hdump_fail_errno(HDUMP_E_OUTPUT, errno, "cannot rewrite %s", o->path);
-	o->bytes_out = 0;
+	o->bytes_out = o->written_back = 0;
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "output.h"
 
+#include "dio.h"
 #include "gzsink.h"
 
 #include "../include/hdump.h"
@@ -11,11 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static enum hdump_error_class class_of_errno(int e)
-{
-	return e == ENOSPC || e == EDQUOT ? HDUMP_E_DISK_FULL : HDUMP_E_OUTPUT;
-}
 
 static char *temp_name(const char *path)
 {
@@ -58,7 +54,7 @@ static int open_stream(struct hd_output *o, const char *path)
 	if (fd < 0 && errno == EINTR)
 		return hdump_fail(HDUMP_E_INTERRUPTED, "interrupted while opening %s", path);
 	if (fd < 0)
-		return hdump_fail_errno(class_of_errno(errno), errno, "cannot open %s", path);
+		return hdump_fail_errno(dio_error_class(errno), errno, "cannot open %s", path);
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
 		close(fd);
@@ -107,33 +103,13 @@ int output_open(struct hd_output *o, const char *path, bool force)
 		free(o->tmp_path);
 		o->tmp_path = NULL;
 		output_abort(o);
-		return hdump_fail_errno(class_of_errno(e), e, "cannot create %s", path);
+		return hdump_fail_errno(dio_error_class(e), e, "cannot create %s", path);
 	}
-	return 0;
-}
-
-/* Has the device start writing what the file received since the last
- * call, every OUTPUT_WRITEBACK_STEP bytes, without waiting for it.  Left to
- * the kernel, a dump stays in the page cache up to the background dirty
- * limit (10 % of memory by default, more than most dumps), and the final
- * fsync then waits for all of it at device speed once the walk is done
- * (0.8 s of 1.5 GB here); started early, the device writes while hdump
- * walks and the fsync finds little left. */
-static int start_writeback(struct hd_output *o)
-{
-	uint64_t pending = o->bytes_out - o->written_back;
-	if (o->is_stream || pending < OUTPUT_WRITEBACK_STEP)
-		return 0;
-	if (sync_file_range(o->fd, (off_t)o->written_back, (off_t)pending,
-			    SYNC_FILE_RANGE_WRITE) != 0) {
-		/* An I/O error or a full disk fails the dump; any other error
-		 * (a file system without early write-back) leaves the writing
-		 * to the final fsync, as without this call. */
-		int e = errno;
-		if (e == EIO || e == ENOSPC || e == EDQUOT)
-			return hdump_fail_errno(class_of_errno(e), e, "writing %s", o->path);
+	o->dio = dio_new(o->fd, o->path, true);
+	if (!o->dio) {
+		output_abort(o);
+		return -1;
 	}
-	o->written_back = o->bytes_out;
 	return 0;
 }
 
@@ -141,6 +117,12 @@ static int start_writeback(struct hd_output *o)
 static int file_write(void *ctx, const void *buf, size_t len)
 {
 	struct hd_output *o = ctx;
+	if (o->dio) {
+		if (dio_write(o->dio, buf, len) != 0)
+			return -1;
+		o->bytes_out += len;
+		return 0;
+	}
 	const char *p = buf;
 	while (len) {
 		/* A stream's reader may stall: a signal to hdump ends the wait. */
@@ -152,14 +134,14 @@ static int file_write(void *ctx, const void *buf, size_t len)
 			continue;
 		if (n < 0) {
 			int e = errno;
-			return hdump_fail_errno(class_of_errno(e), e, "writing %s",
+			return hdump_fail_errno(dio_error_class(e), e, "writing %s",
 					     o->path ? o->path : "standard output");
 		}
 		p += n;
 		len -= (size_t)n;
 		o->bytes_out += (uint64_t)n;
 	}
-	return start_writeback(o);
+	return 0;
 }
 
 static int file_rewind(void *ctx, uint64_t written)
@@ -169,9 +151,9 @@ static int file_rewind(void *ctx, uint64_t written)
 		return written ? hdump_fail(HDUMP_E_OUTPUT, "cannot retry a dump already streamed to %s",
 					 o->path ? o->path : "standard output")
 			       : 0;
-	if (ftruncate(o->fd, 0) != 0 || lseek(o->fd, 0, SEEK_SET) != 0)
-		return hdump_fail_errno(HDUMP_E_OUTPUT, errno, "cannot rewrite %s", o->path);
-	o->bytes_out = o->written_back = 0;
+	if (dio_rewind(o->dio) != 0)
+		return -1;
+	o->bytes_out = 0;
 	return 0;
 }
 
@@ -213,14 +195,18 @@ int output_commit(struct hd_output *o)
 		return -1;
 	if (o->is_stream && !o->path)
 		return 0;
+	if (o->dio && dio_flush(o->dio) != 0)
+		return -1;
+	dio_free(o->dio);
+	o->dio = NULL;
 	if (!o->is_stream && fsync(o->fd) != 0) {
 		int e = errno;
-		return hdump_fail_errno(class_of_errno(e), e, "writing %s", o->path);
+		return hdump_fail_errno(dio_error_class(e), e, "writing %s", o->path);
 	}
 	if (close(o->fd) != 0) {
 		int e = errno;
 		o->fd = -1;
-		return hdump_fail_errno(class_of_errno(e), e, "writing %s", o->path);
+		return hdump_fail_errno(dio_error_class(e), e, "writing %s", o->path);
 	}
 	o->fd = -1;
 	if (o->is_stream)
@@ -252,6 +238,8 @@ void output_abort(struct hd_output *o)
 {
 	gzsink_free(o->gz); /* its threads stop before the file goes */
 	o->gz = NULL;
+	dio_free(o->dio);
+	o->dio = NULL;
 	if (o->fd >= 0 && o->fd != STDOUT_FILENO)
 		close(o->fd);
 	o->fd = -1;

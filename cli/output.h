@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct hd_dio;
 struct hd_gzsink;
 
 struct hd_output {
@@ -25,12 +26,8 @@ struct hd_output {
 	struct hd_gzsink *gz; /* output_set_gzip: compresses what output_write gets */
 	uint64_t bytes_in;    /* given to output_write since the last rewind */
 	uint64_t bytes_out;   /* that reached the file (compressed, with gzip) */
-	uint64_t written_back; /* of bytes_out, those whose write-back was started */
+	struct hd_dio *dio;   /* writes a regular file (see dio.h); NULL for a stream */
 };
-
-/* A file's bytes whose write-back output_write has not started yet: at
- * most this many (see output.c's start_writeback). */
-#define OUTPUT_WRITEBACK_STEP (8u << 20)
 
 /* Errors: HDUMP_E_OUTPUT_EXISTS (a regular file, without FORCE), HDUMP_E_OUTPUT
  * (directory missing, no permission, a name that is not a regular file nor a

@@ -2,6 +2,7 @@
  * ever replaced; character devices and FIFOs are written in place as
  * streams; symlinks, directories, sockets and block devices are refused,
  * --force or not. */
+#include "../../cli/dio.h"
 #include "../../cli/output.h"
 #include "../../include/hdump.h"
 
@@ -9,15 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/magic.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -307,61 +307,61 @@ Test(output, gzip_is_chosen_before_the_first_write)
 	cr_assert_eq(entries(), 0, "the temporary file is gone");
 }
 
-/* cachestat(2) (Linux 6.5): a file's pages in the page cache, and how many
- * of them are dirty (not yet handed to the device).  No libc wrapper yet. */
-#ifndef __NR_cachestat
-#define __NR_cachestat 451
-#endif
-struct cachestat_range {
-	uint64_t off, len;
-};
-struct cachestat {
-	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
-};
-
-static uint64_t dirty_bytes(int fd)
-{
-	struct cachestat_range whole = {0, 0}; /* len 0: to the end of the file */
-	struct cachestat cs;
-	if (syscall(__NR_cachestat, fd, &whole, &cs, 0) != 0)
-		cr_skip("cachestat: %s", strerror(errno));
-	return cs.nr_dirty * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
-static void write_mib(struct hd_output *o, unsigned mib)
-{
-	static char block[1 << 20];
-	memset(block, 'h', sizeof block);
-	for (unsigned i = 0; i < mib; i++)
-		cr_assert_eq(output_write(o, block, sizeof block), 0, "%s", hdump_error().message);
-}
-
-/* The device writes the dump while it is made: what output_write got is
- * handed to it every OUTPUT_WRITEBACK_STEP bytes, not left in the page cache
- * for the final fsync (the kernel would start before its background dirty
- * limit, a tenth of memory, only after 30 s).  Also after a rewind. */
-Test(output, a_file_is_written_back_while_it_is_written, .timeout = 60)
+/* A file system of TYPE mounted with OPTS on DIR, in a mount namespace of
+ * this test's own process (Criterion runs each test in a process). */
+static void mount_private(const char *type, const char *opts)
 {
 	make_dir();
-	struct statfs fs;
-	cr_assert_eq(statfs(dir, &fs), 0);
-	if (fs.f_type == TMPFS_MAGIC)
-		cr_skip("%s is on tmpfs: no write-back to see", dir);
+	if (unshare(CLONE_NEWNS) != 0)
+		cr_skip("unshare(CLONE_NEWNS): %s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0, "%s", strerror(errno));
+	if (mount("none", dir, type, 0, opts) != 0)
+		cr_skip("mount -t %s: %s", type, strerror(errno));
+}
+
+/* A disk full in the middle of the dump: the write fails with exit 10's
+ * class, and the temporary file goes. */
+Test(output, a_full_disk_fails_the_dump_and_leaves_no_file, .timeout = 60)
+{
+	mount_private("tmpfs", "size=3m");
 	struct hd_output o;
 	cr_assert_eq(output_open(&o, path, false), 0, "%s", hdump_error().message);
-	write_mib(&o, 64);
-	uint64_t dirty = dirty_bytes(o.fd);
-	cr_assert_leq(dirty, OUTPUT_WRITEBACK_STEP, "%llu of 64 MiB still dirty",
-		      (unsigned long long)dirty);
-	cr_assert_eq(output_rewind(&o, o.bytes_in), 0, "%s", hdump_error().message);
-	write_mib(&o, 40);
-	dirty = dirty_bytes(o.fd);
-	cr_assert_leq(dirty, OUTPUT_WRITEBACK_STEP, "after a rewind, %llu of 40 MiB still dirty",
-		      (unsigned long long)dirty);
-	cr_assert_eq(output_commit(&o), 0, "%s", hdump_error().message);
-	struct stat st;
-	cr_assert_eq(stat(path, &st), 0);
-	cr_assert_eq(st.st_size, 40 << 20);
+	static char block[1 << 20];
+	int rc = 0;
+	for (int i = 0; i < 8 && rc == 0; i++)
+		rc = output_write(&o, block, sizeof block);
+	if (rc == 0)
+		rc = output_commit(&o);
+	cr_assert_eq(rc, -1, "8 MiB written to a 3 MiB file system");
+	cr_assert_eq(hdump_error().cls, HDUMP_E_DISK_FULL, "%s", hdump_error().message);
 	output_abort(&o);
-	cr_assert_eq(entries(), 1);
+	cr_assert_eq(entries(), 0, "the temporary file is gone");
+	umount(dir);
+}
+
+/* ramfs has no O_DIRECT: the file is written through the cache, the same
+ * bytes. */
+Test(output, a_file_system_without_o_direct_gets_the_same_file, .timeout = 60)
+{
+	mount_private("ramfs", "");
+	struct hd_output o;
+	cr_assert_eq(output_open(&o, path, false), 0, "%s", hdump_error().message);
+	cr_assert_not(dio_is_direct(o.dio));
+	static char block[(1 << 20) + 5];
+	for (size_t i = 0; i < sizeof block; i++)
+		block[i] = (char)(i * 7 + i / 4096);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(output_write(&o, block, sizeof block), 0, "%s", hdump_error().message);
+	cr_assert_eq(output_commit(&o), 0, "%s", hdump_error().message);
+	output_abort(&o);
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f);
+	static char got[sizeof block];
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(fread(got, 1, sizeof got, f), sizeof got);
+		cr_assert_eq(memcmp(got, block, sizeof got), 0, "copy %d differs", i);
+	}
+	cr_assert_eq(fgetc(f), EOF);
+	fclose(f);
+	umount(dir);
 }

@@ -230,12 +230,9 @@ int dio_rewind(hd_dio *d)
 	return 0;
 }
 
-bool dio_is_direct(hd_dio *d)
+bool dio_is_direct(const hd_dio *d)
 {
-	pthread_mutex_lock(&d->lock);
-	bool direct = d->direct;
-	pthread_mutex_unlock(&d->lock);
-	return direct;
+	return d->direct;
 }
 
 void dio_free(hd_dio *d)

@@ -38,8 +38,9 @@ enum hdump_error_class dio_error_class(int e);
 hd_dio *dio_new(int fd, const char *name, bool try_direct);
 
 /* Copies BUF for the thread; waits only while every block waits for the
- * device.  Errors (HDUMP_E_DISK_FULL, HDUMP_E_OUTPUT): a write failed, this
- * call's or an earlier one's; every later call fails the same. */
+ * device.  Errors (HDUMP_E_DISK_FULL, HDUMP_E_OUTPUT): a write of the
+ * thread failed, found when a full block is handed over (so at most a
+ * block later) and by every dio_flush and dio_rewind after it. */
 HDUMP_MUST_CHECK int dio_write(hd_dio *d, const void *buf, size_t len);
 
 /* Waits until everything given is written, the tail included.  Errors as
@@ -50,8 +51,9 @@ HDUMP_MUST_CHECK int dio_flush(hd_dio *d);
  * dump).  Errors as dio_write's. */
 HDUMP_MUST_CHECK int dio_rewind(hd_dio *d);
 
-/* True while the file is written with O_DIRECT. */
-bool dio_is_direct(hd_dio *d);
+/* True while the file is written with O_DIRECT.  Asked while the thread
+ * has nothing to write: after dio_new, dio_flush or dio_rewind. */
+bool dio_is_direct(const hd_dio *d);
 
 /* Stops the thread (waiting for a write under way) and frees D (NULL:
  * nothing).  Writes nothing more. */

@@ -1,5 +1,6 @@
 #include "output.h"
 
+#include "dio.h"
 #include "gzsink.h"
 
 #include "../include/hdump.h"
@@ -11,11 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static enum hdump_error_class class_of_errno(int e)
-{
-	return e == ENOSPC || e == EDQUOT ? HDUMP_E_DISK_FULL : HDUMP_E_OUTPUT;
-}
 
 static char *temp_name(const char *path)
 {
@@ -58,7 +54,7 @@ static int open_stream(struct hd_output *o, const char *path)
 	if (fd < 0 && errno == EINTR)
 		return hdump_fail(HDUMP_E_INTERRUPTED, "interrupted while opening %s", path);
 	if (fd < 0)
-		return hdump_fail_errno(class_of_errno(errno), errno, "cannot open %s", path);
+		return hdump_fail_errno(dio_error_class(errno), errno, "cannot open %s", path);
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
 		close(fd);
@@ -107,7 +103,12 @@ int output_open(struct hd_output *o, const char *path, bool force)
 		free(o->tmp_path);
 		o->tmp_path = NULL;
 		output_abort(o);
-		return hdump_fail_errno(class_of_errno(e), e, "cannot create %s", path);
+		return hdump_fail_errno(dio_error_class(e), e, "cannot create %s", path);
+	}
+	o->dio = dio_new(o->fd, o->path, true);
+	if (!o->dio) {
+		output_abort(o);
+		return -1;
 	}
 	return 0;
 }
@@ -116,6 +117,12 @@ int output_open(struct hd_output *o, const char *path, bool force)
 static int file_write(void *ctx, const void *buf, size_t len)
 {
 	struct hd_output *o = ctx;
+	if (o->dio) {
+		if (dio_write(o->dio, buf, len) != 0)
+			return -1;
+		o->bytes_out += len;
+		return 0;
+	}
 	const char *p = buf;
 	while (len) {
 		/* A stream's reader may stall: a signal to hdump ends the wait. */
@@ -127,7 +134,7 @@ static int file_write(void *ctx, const void *buf, size_t len)
 			continue;
 		if (n < 0) {
 			int e = errno;
-			return hdump_fail_errno(class_of_errno(e), e, "writing %s",
+			return hdump_fail_errno(dio_error_class(e), e, "writing %s",
 					     o->path ? o->path : "standard output");
 		}
 		p += n;
@@ -144,8 +151,8 @@ static int file_rewind(void *ctx, uint64_t written)
 		return written ? hdump_fail(HDUMP_E_OUTPUT, "cannot retry a dump already streamed to %s",
 					 o->path ? o->path : "standard output")
 			       : 0;
-	if (ftruncate(o->fd, 0) != 0 || lseek(o->fd, 0, SEEK_SET) != 0)
-		return hdump_fail_errno(HDUMP_E_OUTPUT, errno, "cannot rewrite %s", o->path);
+	if (dio_rewind(o->dio) != 0)
+		return -1;
 	o->bytes_out = 0;
 	return 0;
 }
@@ -188,14 +195,18 @@ int output_commit(struct hd_output *o)
 		return -1;
 	if (o->is_stream && !o->path)
 		return 0;
+	if (o->dio && dio_flush(o->dio) != 0)
+		return -1;
+	dio_free(o->dio);
+	o->dio = NULL;
 	if (!o->is_stream && fsync(o->fd) != 0) {
 		int e = errno;
-		return hdump_fail_errno(class_of_errno(e), e, "writing %s", o->path);
+		return hdump_fail_errno(dio_error_class(e), e, "writing %s", o->path);
 	}
 	if (close(o->fd) != 0) {
 		int e = errno;
 		o->fd = -1;
-		return hdump_fail_errno(class_of_errno(e), e, "writing %s", o->path);
+		return hdump_fail_errno(dio_error_class(e), e, "writing %s", o->path);
 	}
 	o->fd = -1;
 	if (o->is_stream)
@@ -227,6 +238,8 @@ void output_abort(struct hd_output *o)
 {
 	gzsink_free(o->gz); /* its threads stop before the file goes */
 	o->gz = NULL;
+	dio_free(o->dio);
+	o->dio = NULL;
 	if (o->fd >= 0 && o->fd != STDOUT_FILENO)
 		close(o->fd);
 	o->fd = -1;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct hd_dio;
 struct hd_gzsink;
 
 struct hd_output {
@@ -25,6 +26,7 @@ struct hd_output {
 	struct hd_gzsink *gz; /* output_set_gzip: compresses what output_write gets */
 	uint64_t bytes_in;    /* given to output_write since the last rewind */
 	uint64_t bytes_out;   /* that reached the file (compressed, with gzip) */
+	struct hd_dio *dio;   /* writes a regular file (see dio.h); NULL for a stream */
 };
 
 /* Errors: HDUMP_E_OUTPUT_EXISTS (a regular file, without FORCE), HDUMP_E_OUTPUT

@@ -9,7 +9,10 @@
 
 #define DEFAULT_SEGMENT (1u << 20)
 
-#define STAGE_SIZE (256u << 10)
+/* Top-level records and segment headers are gathered here, so that a
+ * stream is not written a few bytes at a time; segments go to the sink
+ * from their own buffer.  Small: it counts in the memory budget. */
+#define STAGE_SIZE (16u << 10)
 
 struct hd_hprof {
 	hprof_sink_fn sink;

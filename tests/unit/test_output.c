@@ -2,6 +2,7 @@
  * ever replaced; character devices and FIFOs are written in place as
  * streams; symlinks, directories, sockets and block devices are refused,
  * --force or not. */
+#include "../../cli/dio.h"
 #include "../../cli/output.h"
 #include "../../include/hdump.h"
 
@@ -9,11 +10,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
@@ -302,4 +305,63 @@ Test(output, gzip_is_chosen_before_the_first_write)
 	cr_assert_eq(hdump_error().cls, HDUMP_E_USAGE);
 	output_abort(&o);
 	cr_assert_eq(entries(), 0, "the temporary file is gone");
+}
+
+/* A file system of TYPE mounted with OPTS on DIR, in a mount namespace of
+ * this test's own process (Criterion runs each test in a process). */
+static void mount_private(const char *type, const char *opts)
+{
+	make_dir();
+	if (unshare(CLONE_NEWNS) != 0)
+		cr_skip("unshare(CLONE_NEWNS): %s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0, "%s", strerror(errno));
+	if (mount("none", dir, type, 0, opts) != 0)
+		cr_skip("mount -t %s: %s", type, strerror(errno));
+}
+
+/* A disk full in the middle of the dump: the write fails with exit 10's
+ * class, and the temporary file goes. */
+Test(output, a_full_disk_fails_the_dump_and_leaves_no_file, .timeout = 60)
+{
+	mount_private("tmpfs", "size=3m");
+	struct hd_output o;
+	cr_assert_eq(output_open(&o, path, false), 0, "%s", hdump_error().message);
+	static char block[1 << 20];
+	int rc = 0;
+	for (int i = 0; i < 8 && rc == 0; i++)
+		rc = output_write(&o, block, sizeof block);
+	if (rc == 0)
+		rc = output_commit(&o);
+	cr_assert_eq(rc, -1, "8 MiB written to a 3 MiB file system");
+	cr_assert_eq(hdump_error().cls, HDUMP_E_DISK_FULL, "%s", hdump_error().message);
+	output_abort(&o);
+	cr_assert_eq(entries(), 0, "the temporary file is gone");
+	umount(dir);
+}
+
+/* ramfs has no O_DIRECT: the file is written through the cache, the same
+ * bytes. */
+Test(output, a_file_system_without_o_direct_gets_the_same_file, .timeout = 60)
+{
+	mount_private("ramfs", "");
+	struct hd_output o;
+	cr_assert_eq(output_open(&o, path, false), 0, "%s", hdump_error().message);
+	cr_assert_not(dio_is_direct(o.dio));
+	static char block[(1 << 20) + 5];
+	for (size_t i = 0; i < sizeof block; i++)
+		block[i] = (char)(i * 7 + i / 4096);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(output_write(&o, block, sizeof block), 0, "%s", hdump_error().message);
+	cr_assert_eq(output_commit(&o), 0, "%s", hdump_error().message);
+	output_abort(&o);
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f);
+	static char got[sizeof block];
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(fread(got, 1, sizeof got, f), sizeof got);
+		cr_assert_eq(memcmp(got, block, sizeof got), 0, "copy %d differs", i);
+	}
+	cr_assert_eq(fgetc(f), EOF);
+	fclose(f);
+	umount(dir);
 }

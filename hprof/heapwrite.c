@@ -548,7 +548,8 @@ static int write_chunk(void *ctx, const struct hd_chunk *ch)
 	if (hd_interrupted())
 		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
 	x->walker->in_image_heap = ch->image;
-	return hw_walk_range(x->walker, ch->first, ch->top, ch->gaps, ch->ngaps, write_object, x);
+	return hw_walk_range_with(x->walker, ch->first, ch->top, ch->gaps, ch->ngaps, write_object,
+				  x);
 }
 
 /* ---- The objects, on several threads -------------------------------------

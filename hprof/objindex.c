@@ -21,9 +21,20 @@ int objindex_init(struct hd_objindex *x, uint64_t region_size)
 			       (unsigned long long)region_size);
 	x->region_size = region_size;
 	x->shift = (unsigned)__builtin_ctzll(region_size);
+	x->word_shift = x->shift - 3;
+	x->word_mask = (region_size >> 3) - 1;
 	x->nslots = 64;
 	x->regions = calloc(x->nslots, sizeof *x->regions);
 	return x->regions ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
+}
+
+static void unseal(struct hd_objindex *x)
+{
+	free(x->direct);
+	free(x->zero);
+	x->direct = NULL;
+	x->zero = NULL;
+	x->ndirect = 0;
 }
 
 void objindex_free(struct hd_objindex *x)
@@ -31,15 +42,8 @@ void objindex_free(struct hd_objindex *x)
 	for (size_t i = 0; i < x->nslots && x->regions; i++)
 		free(x->regions[i].bits);
 	free(x->regions);
-	free(x->direct);
+	unseal(x);
 	memset(x, 0, sizeof *x);
-}
-
-static void unseal(struct hd_objindex *x)
-{
-	free(x->direct);
-	x->direct = NULL;
-	x->ndirect = 0;
 }
 
 int objindex_seal(struct hd_objindex *x)
@@ -55,8 +59,13 @@ int objindex_seal(struct hd_objindex *x)
 		return 0; /* empty, or too sparse: lookups probe */
 	size_t n = (size_t)((hi - lo) >> x->shift) + 1;
 	x->direct = calloc(n, sizeof *x->direct);
-	if (!x->direct)
+	x->zero = calloc(x->region_size / 64, 1);
+	if (!x->direct || !x->zero) {
+		unseal(x);
 		return hd_fail(HD_E_INTERNAL, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		x->direct[i] = x->zero;
 	for (size_t i = 0; i < x->nslots; i++)
 		if (x->regions[i].bits)
 			x->direct[(x->regions[i].base - lo) >> x->shift] = x->regions[i].bits;
@@ -127,9 +136,9 @@ int objindex_add(struct hd_objindex *x, uint64_t addr)
 	return 0;
 }
 
-bool objindex_has_probed(const struct hd_objindex *x, uint64_t addr)
+bool objindex_has_outside(const struct hd_objindex *x, uint64_t addr)
 {
-	if (addr & 7)
+	if (x->direct || (addr & 7))
 		return false;
 	uint64_t base = addr & ~(x->region_size - 1);
 	const struct objindex_region *r = find(x, base);

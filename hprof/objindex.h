@@ -19,12 +19,16 @@ struct hd_objindex {
 	} *regions;             /* open addressing on base */
 	size_t nslots, nused;
 	struct objindex_region *last; /* walks add object after object in one region */
-	/* Once sealed: the bits of each region from DIRECT_LO on, NULL where
-	 * none, so that a lookup is an index, not a probe. */
+	/* Once sealed: the bits of each region from DIRECT_LO on (a region
+	 * without objects: ZERO's, all clear), so that a lookup is an index,
+	 * not a probe. */
 	uint8_t **direct;
 	uint64_t direct_lo;
 	size_t ndirect;
+	uint8_t *zero;
 	unsigned shift;         /* log2(region_size) */
+	unsigned word_shift;    /* log2(region_size / 8): 8-byte words per region */
+	uint64_t word_mask;     /* region_size / 8 - 1 */
 };
 
 /* REGION_SIZE: a power of two, typically the aligned chunk size. */
@@ -36,22 +40,24 @@ HD_MUST_CHECK int objindex_add(struct hd_objindex *x, uint64_t addr);
  * its bits (bit (addr - BASE) / 8) while others do the same in theirs.
  * NULL on error (HD_E_INTERNAL). */
 HD_MUST_CHECK uint8_t *objindex_region(struct hd_objindex *x, uint64_t base, bool *made);
-/* objindex_has by a probe of the region table (an unsealed index). */
-bool objindex_has_probed(const struct hd_objindex *x, uint64_t addr);
+/* objindex_has for an address the direct table does not cover (or for
+ * an index not sealed: then it covers none). */
+bool objindex_has_outside(const struct hd_objindex *x, uint64_t addr);
 /* Whether an object starts at ADDR: inline, since every reference written
  * asks it. */
 static inline bool objindex_has(const struct hd_objindex *x, uint64_t addr)
 {
-	if (addr & 7)
-		return false;
-	if (!x->direct)
-		return objindex_has_probed(x, addr);
-	/* Below DIRECT_LO the difference wraps: too large an index. */
-	uint64_t k = (addr - x->direct_lo) >> x->shift;
-	if (k >= x->ndirect || !x->direct[k])
-		return false;
-	uint64_t i = (addr & (x->region_size - 1)) >> 3;
-	return x->direct[k][i >> 3] & (1u << (i & 7));
+	/* The offset in 8-byte words, rotated: the bits of a misaligned
+	 * ADDR land on top, and so does an address below DIRECT_LO (the
+	 * difference wraps): either gives an index far past the table's end
+	 * (OBJINDEX_DIRECT_MAX, region sizes up to 2^40). */
+	uint64_t d = addr - x->direct_lo;
+	d = (d >> 3) | (d << 61);
+	uint64_t k = d >> x->word_shift;
+	if (k >= x->ndirect)
+		return objindex_has_outside(x, addr);
+	uint64_t i = d & x->word_mask;
+	return (x->direct[k][i >> 3] >> (i & 7)) & 1;
 }
 /* Makes lookups direct where the regions span at most OBJINDEX_DIRECT_MAX
  * regions (a heap's reserved address space does), until the next add.

@@ -9,7 +9,6 @@
 
 /* Enough of an object's start to decode its header and array length. */
 #define HEAD_BYTES 64
-#define HUB_CACHE 1024 /* entries, a power of two */
 
 int hw_init(struct hd_walker *w, const struct hd_layout *L, hd_memview *mv,
 	    hd_hub_lookup_fn lookup, void *lookup_ctx)
@@ -25,7 +24,7 @@ int hw_init(struct hd_walker *w, const struct hd_layout *L, hd_memview *mv,
 
 int hw_cache_hubs(struct hd_walker *w)
 {
-	if (!w->hubs && !(w->hubs = calloc(HUB_CACHE, sizeof *w->hubs)))
+	if (!w->hubs && !(w->hubs = calloc(HW_HUB_CACHE, sizeof *w->hubs)))
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	return 0;
 }
@@ -38,36 +37,15 @@ void hw_fini(struct hd_walker *w)
 	w->hubs = NULL;
 }
 
-static struct hw_hub_cache *cache_entry(const struct hd_walker *w, uint64_t hub)
-{
-	return &w->hubs[(hub >> 3) & (HUB_CACHE - 1)];
-}
-
 /* The lookup itself, its answer kept when W caches: only hubs the lookup
  * accepted are. */
-static __attribute__((noinline)) bool lookup_hub_uncached(struct hd_walker *w, uint64_t hub,
-							  struct hd_hubinfo *info)
+bool hw_lookup_hub_uncached(struct hd_walker *w, uint64_t hub, struct hd_hubinfo *info)
 {
 	if (!w->lookup(w->lookup_ctx, hub, info))
 		return false;
 	if (w->hubs)
-		*cache_entry(w, hub) = (struct hw_hub_cache){hub, *info};
+		*hw_cache_entry(w, hub) = (struct hw_hub_cache){hub, *info};
 	return true;
-}
-
-/* The lookup, through the cache: inline, since a cached hub is the answer
- * for nearly every object of a dump. */
-static inline __attribute__((always_inline)) bool lookup_hub(struct hd_walker *w, uint64_t hub,
-							     struct hd_hubinfo *info)
-{
-	if (w->hubs) {
-		const struct hw_hub_cache *e = cache_entry(w, hub);
-		if (e->hub == hub && hub) {
-			*info = e->info;
-			return true;
-		}
-	}
-	return lookup_hub_uncached(w, hub, info);
 }
 
 enum hd_error_class hw_contradiction(const struct hd_walker *w)
@@ -75,46 +53,30 @@ enum hd_error_class hw_contradiction(const struct hd_walker *w)
 	return w->in_image_heap ? HD_E_LAYOUT : HD_E_INCONSISTENT;
 }
 
-/* Decodes the object whose first AVAIL (>= hdr) bytes are at P.  Inlined
- * into the walk: it runs once per object of every walk, and a call's
- * prologue and epilogue were a fifth of its cost. */
-static inline __attribute__((always_inline)) int decode(struct hd_walker *w, uint64_t addr,
-							const uint8_t *p, size_t avail,
-							uint64_t limit, struct hd_object *obj)
+int hw_decode_failed(const struct hd_walker *w, enum hw_bad why, uint64_t addr, uint64_t a,
+		     uint64_t b, uint64_t c)
 {
-	const struct hd_layout *L = w->layout;
-	if (avail < L->hdr_size)
-		return hd_fail(hw_contradiction(w), "object at 0x%" PRIx64 " is cut off", addr);
-	obj->addr = addr;
-	obj->header = lay_header(L, p);
-	if (obj->header & HD_HDR_FORWARDED)
-		return hd_fail(hw_contradiction(w),
-			       "object at 0x%" PRIx64 " is forwarded (a GC was in progress)", addr);
-	obj->hub = lay_hub_from_header(L, obj->header);
-	if (!lookup_hub(w, obj->hub, &obj->hubinfo))
-		return hd_fail(hw_contradiction(w),
-			       "object at 0x%" PRIx64 ": header 0x%" PRIx64 " does not point to a hub",
-			       addr, obj->header);
-	int32_t enc = obj->hubinfo.enc;
-	obj->length = 0;
-	if (le_is_arraylike(enc)) {
-		if (avail < L->array_length_off + 4u)
-			return hd_fail(hw_contradiction(w), "array at 0x%" PRIx64 " is cut off", addr);
-		int32_t len = lay_array_length(L, p);
-		if (len < 0)
-			return hd_fail(hw_contradiction(w), "array at 0x%" PRIx64 " has length %d", addr,
-				       len);
-		obj->length = (uint32_t)len;
+	enum hd_error_class cls = hw_contradiction(w);
+	switch (why) {
+	case HW_BAD_CUT:
+		return hd_fail(cls, "object at 0x%" PRIx64 " is cut off", addr);
+	case HW_BAD_FORWARDED:
+		return hd_fail(cls, "object at 0x%" PRIx64 " is forwarded (a GC was in progress)",
+			       addr);
+	case HW_BAD_HUB:
+		return hd_fail(cls, "object at 0x%" PRIx64 ": header 0x%" PRIx64
+			       " does not point to a hub", addr, a);
+	case HW_BAD_ARRAY_CUT:
+		return hd_fail(cls, "array at 0x%" PRIx64 " is cut off", addr);
+	case HW_BAD_LENGTH:
+		return hd_fail(cls, "array at 0x%" PRIx64 " has length %d", addr, (int32_t)a);
+	case HW_BAD_SIZE:
+		break;
 	}
-	bool with_hash = w->in_image_heap ||
-			 (L->hub_shift >= 5 && ((obj->header >> 3) & 3) == 2);
-	obj->size = lay_object_size(L, enc, obj->length, with_hash, obj->hubinfo.idhash_off);
-	if (obj->size < L->hdr_size || obj->size > limit)
-		return hd_fail(hw_contradiction(w),
-			       "object at 0x%" PRIx64 " has impossible size %" PRIu64
-			       " (encoding 0x%x, %" PRIu64 " bytes left)",
-			       addr, obj->size, (uint32_t)enc, limit);
-	return 0;
+	return hd_fail(cls,
+		       "object at 0x%" PRIx64 " has impossible size %" PRIu64
+		       " (encoding 0x%x, %" PRIu64 " bytes left)",
+		       addr, a, (uint32_t)c, b);
 }
 
 int hw_decode_at(struct hd_walker *w, uint64_t addr, uint64_t limit, struct hd_object *obj)
@@ -123,15 +85,14 @@ int hw_decode_at(struct hd_walker *w, uint64_t addr, uint64_t limit, struct hd_o
 	size_t n = limit < sizeof head ? (size_t)limit : sizeof head;
 	if (mv_read(w->mv, addr, head, n) != 0)
 		return -1;
-	if (decode(w, addr, head, n, limit, obj) != 0)
+	if (hw_decode(w, addr, head, n, limit, obj) != 0)
 		return -1;
 	obj->data = NULL;
 	return 0;
 }
 
-/* Skips the gap starting at CUR, if any.  Fails if CUR lies inside one. */
-static int skip_gaps(const struct hd_walker *w, const struct hd_gap *gaps, size_t ngaps,
-		     uint64_t *cur)
+int hw_skip_gaps(const struct hd_walker *w, const struct hd_gap *gaps, size_t ngaps,
+		 uint64_t *cur)
 {
 	for (size_t i = 0; i < ngaps; i++) {
 		if (*cur == gaps[i].from)
@@ -143,51 +104,42 @@ static int skip_gaps(const struct hd_walker *w, const struct hd_gap *gaps, size_
 	return 0;
 }
 
-int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
-		  const struct hd_gap *gaps, size_t ngaps, hd_object_fn fn, void *ctx)
+int hw_walk_start(struct hd_walker *w, uint64_t from, uint64_t to, const uint8_t **base)
 {
 	if (to < from)
 		return hd_fail(hw_contradiction(w), "chunk top 0x%" PRIx64 " lies below its start", to);
 	/* Local memory (an executable, a snapshot) is walked in place. */
-	const uint8_t *base = mv_local_ptr(w->mv, from, to - from);
-	bool whole = base || to - from <= w->buf_cap;
-	if (whole && !base) {
+	*base = mv_local_ptr(w->mv, from, to - from);
+	if (!*base && to - from <= w->buf_cap) {
 		if (mv_read(w->mv, from, w->buf, (size_t)(to - from)) != 0)
 			return -1;
-		base = w->buf;
+		*base = w->buf;
 	}
-	uint64_t cur = from;
-	for (;;) {
-		if (ngaps && skip_gaps(w, gaps, ngaps, &cur) != 0)
-			return -1;
-		if (cur >= to)
-			break;
-		struct hd_object obj;
-		if (whole) {
-			const uint8_t *p = base + (cur - from);
-			if (decode(w, cur, p, (size_t)(to - cur), to - cur, &obj) != 0)
-				return -1;
-			obj.data = p;
-		} else {
-			if (hw_decode_at(w, cur, to - cur, &obj) != 0)
-				return -1;
-			if (obj.size <= w->buf_cap) {
-				if (mv_read(w->mv, cur, w->buf, (size_t)obj.size) != 0)
-					return -1;
-				obj.data = w->buf;
-			}
-		}
-		w->bytes += obj.size;
-		int rc = fn ? fn(ctx, &obj) : 0;
-		if (rc != 0)
-			return rc;
-		cur += obj.size;
-	}
-	if (cur != to)
-		return hd_fail(hw_contradiction(w),
-			       "walk overshot the chunk top 0x%" PRIx64 " (ended at 0x%" PRIx64 ")",
-			       to, cur);
 	return 0;
+}
+
+int hw_decode_streamed(struct hd_walker *w, uint64_t cur, uint64_t to, struct hd_object *obj)
+{
+	if (hw_decode_at(w, cur, to - cur, obj) != 0)
+		return -1;
+	if (obj->size <= w->buf_cap) {
+		if (mv_read(w->mv, cur, w->buf, (size_t)obj->size) != 0)
+			return -1;
+		obj->data = w->buf;
+	}
+	return 0;
+}
+
+int hw_walk_overshot(const struct hd_walker *w, uint64_t to, uint64_t cur)
+{
+	return hd_fail(hw_contradiction(w),
+		       "walk overshot the chunk top 0x%" PRIx64 " (ended at 0x%" PRIx64 ")", to, cur);
+}
+
+int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to, const struct hd_gap *gaps,
+		  size_t ngaps, hd_object_fn fn, void *ctx)
+{
+	return hw_walk_range_with(w, from, to, gaps, ngaps, fn, ctx);
 }
 
 static bool object_fills(struct hd_walker *w, uint64_t chunk, uint64_t start, uint64_t top)

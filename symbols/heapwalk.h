@@ -85,6 +85,127 @@ HD_MUST_CHECK int hw_walk_range(struct hd_walker *w, uint64_t from, uint64_t to,
 				const struct hd_gap *gaps, size_t ngaps, hd_object_fn fn,
 				void *ctx);
 
+/* hw_walk_range inline, for a caller whose FN is known at compile time:
+ * FN is then inlined into the loop, which a heap of small objects runs
+ * millions of times (the dump's census and writer).  What follows down to
+ * it is that loop's parts, for it alone. */
+
+#define HW_HUB_CACHE 1024 /* entries, a power of two */
+
+static inline struct hw_hub_cache *hw_cache_entry(const struct hd_walker *w, uint64_t hub)
+{
+	return &w->hubs[(hub >> 3) & (HW_HUB_CACHE - 1)];
+}
+
+/* W's lookup, its answer cached when W caches; out of line. */
+bool hw_lookup_hub_uncached(struct hd_walker *w, uint64_t hub, struct hd_hubinfo *info);
+
+/* Through the cache: a cached hub is the answer for nearly every object. */
+static inline __attribute__((always_inline)) bool hw_lookup_hub(struct hd_walker *w, uint64_t hub,
+								struct hd_hubinfo *info)
+{
+	if (w->hubs) {
+		const struct hw_hub_cache *e = hw_cache_entry(w, hub);
+		if (e->hub == hub && hub) {
+			*info = e->info;
+			return true;
+		}
+	}
+	return hw_lookup_hub_uncached(w, hub, info);
+}
+
+/* Why an object does not decode, recorded by hw_decode_failed (out of line,
+ * off the loop's path) with A, B and C as each reason's message needs. */
+enum hw_bad {
+	HW_BAD_CUT,       /* the header is cut off */
+	HW_BAD_FORWARDED,
+	HW_BAD_HUB,       /* A: the header */
+	HW_BAD_ARRAY_CUT,
+	HW_BAD_LENGTH,    /* A: the length */
+	HW_BAD_SIZE,      /* A: the size, B: the bytes left, C: the encoding */
+};
+__attribute__((cold)) int hw_decode_failed(const struct hd_walker *w, enum hw_bad why,
+					   uint64_t addr, uint64_t a, uint64_t b, uint64_t c);
+
+/* Decodes the object whose first AVAIL (>= hdr) bytes are at P, at most
+ * LIMIT bytes long; errors as hw_walk_range's. */
+static inline __attribute__((always_inline)) int hw_decode(struct hd_walker *w, uint64_t addr,
+							   const uint8_t *p, size_t avail,
+							   uint64_t limit, struct hd_object *obj)
+{
+	const struct hd_layout *L = w->layout;
+	if (avail < L->hdr_size)
+		return hw_decode_failed(w, HW_BAD_CUT, addr, 0, 0, 0);
+	obj->addr = addr;
+	obj->header = lay_header(L, p);
+	if (obj->header & HD_HDR_FORWARDED)
+		return hw_decode_failed(w, HW_BAD_FORWARDED, addr, 0, 0, 0);
+	obj->hub = lay_hub_from_header(L, obj->header);
+	if (!hw_lookup_hub(w, obj->hub, &obj->hubinfo))
+		return hw_decode_failed(w, HW_BAD_HUB, addr, obj->header, 0, 0);
+	int32_t enc = obj->hubinfo.enc;
+	obj->length = 0;
+	if (le_is_arraylike(enc)) {
+		if (avail < L->array_length_off + 4u)
+			return hw_decode_failed(w, HW_BAD_ARRAY_CUT, addr, 0, 0, 0);
+		int32_t len = lay_array_length(L, p);
+		if (len < 0)
+			return hw_decode_failed(w, HW_BAD_LENGTH, addr, (uint32_t)len, 0, 0);
+		obj->length = (uint32_t)len;
+	}
+	bool with_hash = w->in_image_heap ||
+			 (L->hub_shift >= 5 && ((obj->header >> 3) & 3) == 2);
+	obj->size = lay_object_size(L, enc, obj->length, with_hash, obj->hubinfo.idhash_off);
+	if (obj->size < L->hdr_size || obj->size > limit)
+		return hw_decode_failed(w, HW_BAD_SIZE, addr, obj->size, limit, (uint32_t)enc);
+	return 0;
+}
+
+/* The walk's start: *BASE the bytes of [FROM, TO) when they are local or
+ * fit W's buffer (read into it), else NULL (objects are read one by one). */
+HD_MUST_CHECK int hw_walk_start(struct hd_walker *w, uint64_t from, uint64_t to,
+				const uint8_t **base);
+/* Skips the gap starting at *CUR, if any; fails if *CUR lies inside one. */
+HD_MUST_CHECK int hw_skip_gaps(const struct hd_walker *w, const struct hd_gap *gaps,
+			       size_t ngaps, uint64_t *cur);
+/* The object at CUR of a range read one object at a time. */
+HD_MUST_CHECK int hw_decode_streamed(struct hd_walker *w, uint64_t cur, uint64_t to,
+				     struct hd_object *obj);
+__attribute__((cold)) int hw_walk_overshot(const struct hd_walker *w, uint64_t to, uint64_t cur);
+
+static inline __attribute__((always_inline)) int
+hw_walk_range_with(struct hd_walker *w, uint64_t from, uint64_t to, const struct hd_gap *gaps,
+		   size_t ngaps, hd_object_fn fn, void *ctx)
+{
+	const uint8_t *base;
+	if (hw_walk_start(w, from, to, &base) != 0)
+		return -1;
+	uint64_t cur = from;
+	for (;;) {
+		if (ngaps && hw_skip_gaps(w, gaps, ngaps, &cur) != 0)
+			return -1;
+		if (cur >= to)
+			break;
+		struct hd_object obj;
+		if (base) {
+			const uint8_t *p = base + (cur - from);
+			if (hw_decode(w, cur, p, (size_t)(to - cur), to - cur, &obj) != 0)
+				return -1;
+			obj.data = p;
+		} else if (hw_decode_streamed(w, cur, to, &obj) != 0) {
+			return -1;
+		}
+		w->bytes += obj.size;
+		int rc = fn ? fn(ctx, &obj) : 0;
+		if (rc != 0)
+			return rc;
+		cur += obj.size;
+	}
+	if (cur != to)
+		return hw_walk_overshot(w, to, cur);
+	return 0;
+}
+
 /* Decodes one object at ADDR (at most LIMIT bytes long) without visiting;
  * errors as hw_walk_range's. */
 HD_MUST_CHECK int hw_decode_at(struct hd_walker *w, uint64_t addr, uint64_t limit,

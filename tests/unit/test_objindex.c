@@ -162,3 +162,28 @@ Test(objindex, region_sizes_are_powers_of_two_from_64_to_2_40)
 	cr_assert_not(objindex_has(&x, 128));
 	objindex_free(&x);
 }
+
+/* Sealed, a misaligned address is no object start even one byte past one,
+ * at the smallest and the largest region size (the direct lookup rotates
+ * the low bits out of the table's reach). */
+Test(objindex, sealed_misaligned_addresses_are_not_starts)
+{
+	const uint64_t sizes[] = {64, REGION, 1ull << 30};
+	for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+		fresh(sizes[s]);
+		const uint64_t start = 4 * sizes[s] + 8;
+		cr_assert_eq(objindex_add(&x, start), 0);
+		cr_assert_eq(objindex_add(&x, 6 * sizes[s]), 0);
+		cr_assert_eq(objindex_seal(&x), 0);
+		cr_assert_not_null(x.direct);
+		cr_assert(objindex_has(&x, start));
+		for (uint64_t b = 1; b < 8; b++) {
+			cr_assert_not(objindex_has(&x, start + b), "%llu + %llu",
+				      (unsigned long long)sizes[s], (unsigned long long)b);
+			cr_assert_not(objindex_has(&x, start - b), "%llu - %llu",
+				      (unsigned long long)sizes[s], (unsigned long long)b);
+		}
+		cr_assert_not(objindex_has(&x, 5 * sizes[s] + 8), "a region without objects");
+		objindex_free(&x);
+	}
+}

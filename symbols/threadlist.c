@@ -128,6 +128,56 @@ static int live_chain_length(struct head_search *s, uint64_t p, uint64_t *live)
 	return 0;
 }
 
+/* The readable and writable ranges of a process, adjacent mappings merged,
+ * ascending: where a thread list can be.  Most pointer-like words of an
+ * image heap are code addresses or offsets below the first such range, or
+ * garbage above the last, and are turned away by two comparisons. */
+struct rw_ranges {
+	struct rw_range {
+		uint64_t from, to;
+	} *v;
+	size_t n;
+	size_t last; /* the range the last word fell in: the next often does too */
+};
+
+static int rw_ranges_build(struct rw_ranges *rw, const struct hd_maps *maps)
+{
+	*rw = (struct rw_ranges){.v = malloc((maps->n ? maps->n : 1) * sizeof *rw->v)};
+	if (!rw->v)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < maps->n; i++) {
+		const struct hd_mapping *m = &maps->v[i];
+		if (!m->r || !m->w)
+			continue;
+		if (rw->n && rw->v[rw->n - 1].to == m->start)
+			rw->v[rw->n - 1].to = m->end;
+		else
+			rw->v[rw->n++] = (struct rw_range){m->start, m->end};
+	}
+	return 0;
+}
+
+static bool rw_ranges_hold(struct rw_ranges *rw, uint64_t p)
+{
+	if (!rw->n || p < rw->v[0].from || p >= rw->v[rw->n - 1].to)
+		return false;
+	if (p >= rw->v[rw->last].from && p < rw->v[rw->last].to)
+		return true;
+	size_t lo = 0, hi = rw->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p < rw->v[mid].from) {
+			hi = mid;
+		} else if (p >= rw->v[mid].to) {
+			lo = mid + 1;
+		} else {
+			rw->last = mid;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The head of the thread list: VMThreads.head is a word in the writable
  * image heap.  Any word there that points at an IsolateThread of this heap
  * is a candidate; the head is the one with the most live threads behind it.
@@ -139,13 +189,11 @@ static int find_thread_head(hd_memview *mv, const struct hd_maps *maps, const st
 	struct head_search s = {.mv = mv, .tl = tl, .heap_base = L->heap_base, .t = t};
 	uint64_t best = 0, best_len = 0;
 	uint64_t image_end = L->image_start + L->image_size;
+	struct rw_ranges rw;
+	if (rw_ranges_build(&rw, maps) != 0)
+		return -1;
 	uint8_t *buf = malloc(1u << 20);
-	if (!buf)
-		return hd_fail(HD_E_INTERNAL, "out of memory");
-	int rc = 0;
-	/* Most pointer-like words of the image heap point into one mapping or a
-	 * few (the heap's chunks): the last one found answers before a search. */
-	const struct hd_mapping *last = NULL;
+	int rc = buf ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
 	for (size_t i = 0; i < maps->n && rc == 0; i++) {
 		const struct hd_mapping *m = &maps->v[i];
 		if (!m->w || !m->r || m->end <= L->image_start || m->start >= image_end)
@@ -160,13 +208,9 @@ static int find_thread_head(hd_memview *mv, const struct hd_maps *maps, const st
 			}
 			for (size_t k = 0; k + 8 <= len; k += 8) {
 				uint64_t p = ld_u64(buf + k), n;
-				if (p < PAGE || (p & 7) || (p >= L->image_start && p < image_end))
+				if (p < PAGE || (p & 7) || (p >= L->image_start && p < image_end) ||
+				    !rw_ranges_hold(&rw, p))
 					continue;
-				const struct hd_mapping *pm =
-					last && p >= last->start && p < last->end ? last : maps_find(maps, p);
-				if (!pm || !pm->r || !pm->w)
-					continue;
-				last = pm;
 				if (live_chain_length(&s, p, &n) != 0) {
 					rc = -1;
 					break;
@@ -178,6 +222,7 @@ static int find_thread_head(hd_memview *mv, const struct hd_maps *maps, const st
 			}
 		}
 	}
+	free(rw.v);
 	free(buf);
 	addr_map_free(&s.nodes);
 	/* Without a static head, a thread stopped in Java code has its

@@ -128,3 +128,35 @@ Test(threadlist, head_from_a_thread_in_java_code)
 		teardown(&f);
 	}
 }
+
+/* The IsolateThreads in two adjacent writable mappings (as /proc/PID/maps
+ * shows mappings the kernel did not merge): the head's search, which
+ * merges them into one range, finds the list across the split. */
+Test(threadlist, list_across_adjacent_writable_mappings)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct fixture f;
+		setup(&f, PRESETS[i]);
+		uint64_t split = f.t.threads[1].addr;
+		for (size_t k = 0; k < f.t.maps.n; k++) {
+			struct hd_mapping *m = &f.t.maps.v[k];
+			if (m->start <= split && split < m->end) {
+				struct hd_mapping *v = realloc(f.t.maps.v, (f.t.maps.n + 1) * sizeof *v);
+				cr_assert_not_null(v);
+				f.t.maps.v = v;
+				m = &v[k];
+				memmove(m + 1, m, (f.t.maps.n - k) * sizeof *m);
+				f.t.maps.n++;
+				m->end = split;
+				m[1].start = split;
+				break;
+			}
+		}
+		cr_assert_eq(read_list(&f), 0, "%s: %s", PRESETS[i]->name, hd_error_message());
+		cr_assert_eq(f.n, SL_THREADS, "%s: %zu threads", PRESETS[i]->name, f.n);
+		for (size_t k = 0; k < SL_THREADS; k++)
+			cr_assert_eq(f.threads[k].addr, f.t.threads[k].addr, "%s: thread %zu",
+				     PRESETS[i]->name, k);
+		teardown(&f);
+	}
+}

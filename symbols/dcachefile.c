@@ -29,17 +29,36 @@ struct header {
 	uint64_t payload_len, payload_hash;
 };
 
+static uint64_t hash_word(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 29);
+}
+
+#define HASH_LANES 4
+
 uint64_t dcache_hash(const void *p, size_t n, uint64_t seed)
 {
 	const uint8_t *b = p;
-	uint64_t h = seed ^ 0x9e3779b97f4a7c15ull ^ n;
+	uint64_t lane[HASH_LANES];
+	for (unsigned k = 0; k < HASH_LANES; k++)
+		lane[k] = (seed ^ 0x9e3779b97f4a7c15ull ^ n) + k * 0x632be59bd9b4e019ull;
 	size_t i = 0;
-	/* a word at a time: the image heap is tens of MB */
+	/* A word at a time into independent lanes: the image heap is tens of MB,
+	 * and one chain of multiplies would wait on each in turn. */
+	for (; i + HASH_LANES * 8 <= n; i += HASH_LANES * 8)
+		for (unsigned k = 0; k < HASH_LANES; k++) {
+			uint64_t w;
+			memcpy(&w, b + i + 8 * k, 8);
+			lane[k] = hash_word(lane[k], w);
+		}
+	uint64_t h = lane[0];
+	for (unsigned k = 1; k < HASH_LANES; k++)
+		h = hash_word(h, lane[k]);
 	for (; i + 8 <= n; i += 8) {
 		uint64_t w;
 		memcpy(&w, b + i, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 29;
+		h = hash_word(h, w);
 	}
 	for (; i < n; i++)
 		h = (h ^ b[i]) * 1099511628211ull;

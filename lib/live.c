@@ -472,6 +472,17 @@ static bool fall_back_to_stop(struct live *lv, const struct hd_events *ev)
 	return true;
 }
 
+/* Ends the last fork's child, if any.  The recorded error stays: the dump
+ * stands, and a zombie left behind is worth a warning. */
+static void discard_fork(struct live *lv, const struct hd_events *ev)
+{
+	struct hd_error_state first;
+	hd_error_save(&first);
+	if (lv->ops->discard_fork(lv->ops_ctx) != 0)
+		events_text(ev, HDUMP_EVENT_WARNING, hd_error_message());
+	hd_error_restore(&first);
+}
+
 /* One attempt: hold the target (and fork it), scan every isolate, choose
  * one, then fill the list (S NULL) or dump it (copying it out first).  The
  * target is released on every path. */
@@ -531,11 +542,12 @@ static int attempt(struct live *lv, const struct hdump_options *o, struct dump_s
 	resume(&h, (struct hdump_event){.snapshot = HDUMP_SNAPSHOT_STOP});
 	target_free(&lv->target);
 	mv_free(child_view);
-	struct hd_error_state first;
-	hd_error_save(&first);
-	if (lv->ops->discard_fork(lv->ops_ctx) != 0) /* the dump stands; a zombie is worth a word */
-		events_text(ev, HDUMP_EVENT_WARNING, hd_error_message());
-	hd_error_restore(&first);
+	/* A dump that read all it needs of the fork lets its child die while
+	 * the file is finished; live_dump reaps it after. */
+	if (rc == 0 && forking && lv->ops->let_go_fork)
+		lv->ops->let_go_fork(lv->ops_ctx);
+	else
+		discard_fork(lv, ev);
 	return rc;
 }
 
@@ -612,6 +624,7 @@ int live_dump(struct live *lv, const struct hdump_options *o, const struct hdump
 	session_begin(&s, o, sink, ev);
 	int rc = attempts(lv, o, &s, ev);
 	rc = session_end(&s, rc, r, h);
+	discard_fork(lv, ev);
 	if (rc == 0 && r) {
 		r->stack_threads = lv->stacks.decoded_threads;
 		r->stack_frames = lv->stacks.total;

@@ -207,6 +207,20 @@ static int discover_fresh(struct live *lv, const struct hd_events *ev, const cha
 	return 0;
 }
 
+/* VMThreads.head is a static word, held in the primitive statics array:
+ * the thread-list search looks among its elements first (kilobytes) before
+ * the whole writable image heap (tens of MB, in every scan). */
+static void locate_thread_head(struct live *lv)
+{
+	const struct live_isolate *first = &lv->iso[0];
+	const struct hd_statics_array *a = &first->statics.prims;
+	lv->tl.head_from = lv->tl.head_to = 0;
+	if (a->addr >= first->L.image_start && a->end > a->start) {
+		lv->tl.head_from = a->addr - first->L.image_start + a->start;
+		lv->tl.head_to = a->addr - first->L.image_start + a->end;
+	}
+}
+
 int live_discover(struct live *lv, const struct hd_events *ev, const char *jdk_dir)
 {
 	struct dcache_use *cache = lv->cache;
@@ -229,6 +243,7 @@ int live_discover(struct live *lv, const struct hd_events *ev, const char *jdk_d
 	}
 	struct hd_discovery d = isolate_discovery(lv, 0);
 	dcache_use_done(cache, &d, ev);
+	locate_thread_head(lv);
 	/* The dump needs neither the image heap's bytes nor its object index. */
 	imageobjs_free(&lv->iso[0].naming.objs);
 	elfimage_drop_pages(lv->img);

@@ -514,7 +514,8 @@ static void get_threadlocals(struct reader *r, struct hd_threadlocals *tl)
 	for (size_t i = 0; i < 9; i++)
 		if (v[i] < -1 || v[i] >= (int)extent)
 			r->bad = true;
-	*tl = (struct hd_threadlocals){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], extent};
+	*tl = (struct hd_threadlocals){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], extent,
+				       0, 0};
 }
 
 static void put_offsets(struct writer *w, const uint64_t *v, size_t n)

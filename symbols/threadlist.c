@@ -192,7 +192,11 @@ static int scan_candidates(struct head_search *s, const struct hd_maps *maps,
 			   struct rw_ranges *rw, const struct hd_layout *L, uint64_t lo, uint64_t hi,
 			   uint8_t *buf, struct head_best *best)
 {
-	uint64_t image_end = L->image_start + L->image_size;
+	/* From the lowest writable byte (above the zero page) to the highest: one
+	 * unsigned comparison turns away most words, small numbers, code
+	 * addresses and garbage alike. */
+	uint64_t span_from = rw->n && rw->v[0].from > PAGE ? rw->v[0].from : PAGE;
+	uint64_t span = rw->n && rw->v[rw->n - 1].to > span_from ? rw->v[rw->n - 1].to - span_from : 0;
 	lo &= ~7ull;
 	for (size_t i = 0; i < maps->n; i++) {
 		const struct hd_mapping *m = &maps->v[i];
@@ -208,7 +212,7 @@ static int scan_candidates(struct head_search *s, const struct hd_maps *maps,
 					       hd_interrupted_signal());
 			for (size_t k = 0; k + 8 <= len; k += 8) {
 				uint64_t p = ld_u64(buf + k), n;
-				if (p < PAGE || (p & 7) || (p >= L->image_start && p < image_end) ||
+				if (p - span_from >= span || (p & 7) || p - L->image_start < L->image_size ||
 				    !rw_ranges_hold(rw, p))
 					continue;
 				if (live_chain_length(s, p, &n) != 0)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -203,6 +204,22 @@ static int open_dir(const char *dir, bool create)
 	return fd;
 }
 
+/* Room for an entry of N bytes, its pages made present at once: the read
+ * into fresh pages otherwise takes a fault for each 4 KiB of the entry's
+ * ~17 MB (pkl 0.30.2: 45 -> 27 ms here). */
+static uint8_t *entry_buf(size_t n)
+{
+	void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void dcache_buf_free(uint8_t *buf, size_t n)
+{
+	if (buf)
+		munmap(buf, n ? n : 1);
+}
+
 int dcache_read(const char *dir, const struct hd_dcache_key *k, uint8_t **buf, size_t *n,
 		bool *found)
 {
@@ -220,7 +237,7 @@ int dcache_read(const char *dir, const struct hd_dcache_key *k, uint8_t **buf, s
 	if (fd < 0)
 		return errno == ENOENT ? 0 : hd_fail(HD_E_PERM, "cache entry %s/%s: %s", dir, name,
 						     strerror(errno));
-	struct stat st;
+	struct stat st = {0};
 	int rc = 0;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		rc = hd_fail(HD_E_LAYOUT, "cache entry %s/%s is not a regular file", dir, name);
@@ -229,7 +246,7 @@ int dcache_read(const char *dir, const struct hd_dcache_key *k, uint8_t **buf, s
 			     "writable by others", dir, name);
 	else if ((uint64_t)st.st_size > DCACHE_MAX_FILE)
 		rc = hd_fail(HD_E_LAYOUT, "cache entry %s/%s is too large", dir, name);
-	else if (!(*buf = malloc(st.st_size ? (size_t)st.st_size : 1)))
+	else if (!(*buf = entry_buf((size_t)st.st_size)))
 		rc = hd_fail(HD_E_INTERNAL, "out of memory");
 	if (rc == 0) {
 		/* a file that shrank under us is as damaged as a bad checksum */
@@ -239,7 +256,7 @@ int dcache_read(const char *dir, const struct hd_dcache_key *k, uint8_t **buf, s
 	}
 	close(fd);
 	if (rc != 0) {
-		free(*buf);
+		dcache_buf_free(*buf, (size_t)st.st_size);
 		*buf = NULL;
 		return -1;
 	}

@@ -42,7 +42,7 @@ Test(dcachefile, written_then_read_back)
 	cr_assert_eq(dcache_parse(buf, n, &KEY, &off, &len), 0, "%s", hd_error_message());
 	cr_assert_eq(len, sizeof PAYLOAD);
 	cr_assert_eq(memcmp(buf + off, PAYLOAD, len), 0);
-	free(buf);
+	dcache_buf_free(buf, n);
 	/* another key has no entry */
 	struct hd_dcache_key other = KEY;
 	other.heap_hash++;
@@ -89,7 +89,7 @@ Test(dcachefile, damaged_headers_and_payloads_refused)
 	uint64_t huge = UINT64_MAX;
 	memcpy(buf + header - 16, &huge, 8); /* the payload's length */
 	refused(buf, n, &KEY, "follow its header");
-	free(buf);
+	dcache_buf_free(buf, n);
 }
 
 Test(dcachefile, others_writable_directory_or_file_refused)
@@ -153,7 +153,7 @@ Test(dcachefile, the_oldest_entries_pruned)
 	cr_assert_not(found);
 	k.heap_hash = 1000 + DCACHE_KEEP + 2; /* the newest: kept */
 	read_back(&k, &buf, &n);
-	free(buf);
+	dcache_buf_free(buf, n);
 }
 
 Test(dcachefile, default_directory_from_the_environment)

@@ -14,6 +14,7 @@
 #include <sys/ptrace.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ATTACH_PASSES 16       /* rescans of /proc/PID/task before giving up */
@@ -144,6 +145,7 @@ static const struct hd_task *first_unstopped(const struct hd_target *t)
 static int wait_for_stops(struct hd_target *t, bool interruptible)
 {
 	uint64_t deadline = hd_monotonic_ms() + STOP_TIMEOUT_MS;
+	unsigned round = 0;
 	const struct hd_task *late;
 	while ((late = first_unstopped(t))) {
 		if (interruptible && hd_interrupted())
@@ -159,7 +161,7 @@ static int wait_for_stops(struct hd_target *t, bool interruptible)
 				return hd_fail(HD_E_INCONSISTENT,
 					       "thread %d of process %d did not stop within %d ms",
 					       (int)late->tid, (int)t->pid, STOP_TIMEOUT_MS);
-			hd_sleep_ms(1);
+			tracee_poll_pause(&round);
 			continue;
 		}
 		struct hd_task *task = target_find_task(t, tid);
@@ -183,6 +185,14 @@ static int wait_for_stops(struct hd_target *t, bool interruptible)
 			task->pending_sig = WSTOPSIG(status);
 	}
 	return 0;
+}
+
+void tracee_poll_pause(unsigned *round)
+{
+	long us = 50L << (*round < 4 ? *round : 4);
+	struct timespec ts = {0, (us < 1000 ? us : 1000) * 1000L};
+	nanosleep(&ts, NULL);
+	(*round)++;
 }
 
 int tracee_wait(pid_t tid, int *status)
@@ -297,12 +307,13 @@ static void await_late_stop(pid_t tid)
 {
 	ptrace(PTRACE_INTERRUPT, tid, 0, 0);
 	uint64_t deadline = hd_monotonic_ms() + RELEASE_STOP_MS;
+	unsigned round = 0;
 	for (;;) {
 		int status;
 		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
 		if (r == tid || (r < 0 && errno != EINTR) || hd_monotonic_ms() > deadline)
 			return;
-		hd_sleep_ms(1);
+		tracee_poll_pause(&round);
 	}
 }
 

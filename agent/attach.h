@@ -74,6 +74,13 @@ void target_free(struct hd_target *t);
  * reaped already). */
 HD_MUST_CHECK int tracee_wait(pid_t tid, int *status);
 
+/* The pause between two polls for a tracee's stop: 50 us at *ROUND 0,
+ * doubling each round up to 1 ms.  A stop mostly comes within microseconds
+ * of the request, and a whole millisecond's sleep added to every wait added
+ * to the target's pause; the longer pauses keep a slow stop from costing a
+ * core. */
+void tracee_poll_pause(unsigned *round);
+
 /* PTRACE_SEIZE of thread TID of T's process failed with ERR: 0 when the
  * thread is exiting (skip it), else -1 with the cause recorded (another
  * tracer, permissions with what to change, or an unexplained errno).

@@ -47,12 +47,20 @@ static int guard_child(const struct hd_cowfork *f)
 	return 0;
 }
 
+void cowfork_let_go(const struct hd_cowfork *f)
+{
+	/* Until the target reaps it, the child's pid stays its zombie's: a
+	 * signal sent early or twice cannot reach another process. */
+	if (f->child > 0)
+		kill(f->child, SIGKILL);
+}
+
 /* Preserves the recorded error: it runs on paths that failed already. */
 static void kill_child(struct hd_cowfork *f)
 {
 	struct hd_error_state first;
 	hd_error_save(&first);
-	kill(f->child, SIGKILL);
+	cowfork_let_go(f);
 	int status;
 	/* Our wait collects the tracer's notice; the target's own is left.
 	 * The kernel makes the child the target's zombie inside that wait
@@ -241,6 +249,11 @@ int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
 	memset(f, 0, sizeof *f);
 	f->target = t->pid;
 	return hd_fail(HD_E_SNAPSHOT, "fork snapshots need x86-64");
+}
+
+void cowfork_let_go(const struct hd_cowfork *f)
+{
+	(void)f; /* cowfork_take never makes a child here */
 }
 
 int cowfork_discard(struct hd_cowfork *f)

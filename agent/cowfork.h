@@ -55,7 +55,13 @@ bool cowfork_supported(void);
 HD_MUST_CHECK int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
 			       const struct hd_maps *maps, const struct inject_entries *libc);
 
-/* Kills the child and reaps it through one briefly stopped target thread
+/* Sends the child SIGKILL without waiting for it: called once its memory
+ * has been read, so that its exit (the teardown of a copy of the target's
+ * page tables, tens of ms per GB) runs while the dump's file is finished;
+ * cowfork_discard still collects and reaps it.  No-op without a child. */
+void cowfork_let_go(const struct hd_cowfork *f);
+
+/* Kills the child (if cowfork_let_go has not) and reaps it through one briefly stopped target thread
  * whose seccomp filters allow the wait4 (checked then: a thread may add
  * filters at any time).  Only that thread is held, so the check has a
  * window the others can use: a filter another thread adds to it with

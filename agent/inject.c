@@ -122,7 +122,8 @@ int inject_find_site(hd_memview *mv, const struct hd_maps *maps, const struct hd
 /* Waits for TID's next stop until DEADLINE (ms), or until hdump is told to
  * stop when WATCH_SIGNALS; *LATE tells which came first.  A poll: a stop
  * normally comes within microseconds, the first look costs nothing, and
- * the millisecond pause bounds what polling adds to the target's pause.
+ * the pauses between looks (tracee_poll_pause: 50 us growing to 1 ms)
+ * bound what polling adds to the target's pause.
  * With NO_DEADLINE and no signals to watch, a blocking wait that nothing
  * but the stop (or SIGKILL of hdump) ends.  Returns 0, or -1
  * (HD_E_TARGET_GONE: TID exited). */
@@ -130,6 +131,7 @@ static int wait_stop_until(pid_t tid, int *status, uint64_t deadline, bool watch
 			   bool *late)
 {
 	bool blocking = deadline == NO_DEADLINE && !watch_signals;
+	unsigned round = 0;
 	*late = false;
 	for (;;) {
 		pid_t r = waitpid(tid, status, __WALL | (blocking ? 0 : WNOHANG));
@@ -144,7 +146,7 @@ static int wait_stop_until(pid_t tid, int *status, uint64_t deadline, bool watch
 			*late = true;
 			return 0;
 		}
-		hd_sleep_ms(1);
+		tracee_poll_pause(&round);
 	}
 }
 

@@ -26,8 +26,7 @@ bool dcache_use_open(struct dcache_use *u, const struct hd_elfimage *img, const 
 		return false;
 	dcache_key(&u->key, img, jdk_dir);
 	bool found = false;
-	size_t n = 0;
-	if (dcache_read(u->dir, &u->key, &u->file, &n, &found) != 0) {
+	if (dcache_read(u->dir, &u->key, &u->file, &u->file_len, &found) != 0) {
 		/* a directory or file others control is refused, and said */
 		bool refused = hd_error_class() == HD_E_PERM;
 		if (hd_error_class() == HD_E_INTERRUPTED)
@@ -41,7 +40,7 @@ bool dcache_use_open(struct dcache_use *u, const struct hd_elfimage *img, const 
 	u->state = HDUMP_DCACHE_MISS;
 	if (!found)
 		return false;
-	if (dcache_parse(u->file, n, &u->key, &u->off, &u->len) != 0) {
+	if (dcache_parse(u->file, u->file_len, &u->key, &u->off, &u->len) != 0) {
 		u->state = HDUMP_DCACHE_STALE;
 		say(ev, HDUMP_EVENT_VERBOSE, "stale", hd_error_message());
 		hd_error_clear();
@@ -82,7 +81,7 @@ void dcache_use_done(struct dcache_use *u, const struct hd_discovery *d,
 {
 	if (!u)
 		return;
-	free(u->file);
+	dcache_buf_free(u->file, u->file_len);
 	u->file = NULL;
 	if (u->state == HDUMP_DCACHE_HIT) {
 		char what[160];
@@ -117,7 +116,7 @@ void dcache_use_write(struct dcache_use *u, const struct hd_discovery *d,
 
 void dcache_use_free(struct dcache_use *u)
 {
-	free(u->file);
+	dcache_buf_free(u->file, u->file_len);
 	free(u->dir);
 	memset(u, 0, sizeof *u);
 }

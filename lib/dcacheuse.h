@@ -18,6 +18,7 @@ struct dcache_use {
 	enum hdump_discovery_cache state;
 	struct hd_dcache_key key;
 	uint8_t *file;               /* the entry read, while discovery runs */
+	size_t file_len;             /* its bytes (dcache_buf_free) */
 	size_t off, len;             /* its payload */
 	bool unwritten;              /* discovered afresh: the entry is still to write */
 };

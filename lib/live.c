@@ -207,6 +207,20 @@ static int discover_fresh(struct live *lv, const struct hd_events *ev, const cha
 	return 0;
 }
 
+/* VMThreads.head is a static word, held in the primitive statics array:
+ * the thread-list search looks among its elements first (kilobytes) before
+ * the whole writable image heap (tens of MB, in every scan). */
+static void locate_thread_head(struct live *lv)
+{
+	const struct live_isolate *first = &lv->iso[0];
+	const struct hd_statics_array *a = &first->statics.prims;
+	lv->tl.head_from = lv->tl.head_to = 0;
+	if (a->addr >= first->L.image_start && a->end > a->start) {
+		lv->tl.head_from = a->addr - first->L.image_start + a->start;
+		lv->tl.head_to = a->addr - first->L.image_start + a->end;
+	}
+}
+
 int live_discover(struct live *lv, const struct hd_events *ev, const char *jdk_dir)
 {
 	struct dcache_use *cache = lv->cache;
@@ -229,6 +243,7 @@ int live_discover(struct live *lv, const struct hd_events *ev, const char *jdk_d
 	}
 	struct hd_discovery d = isolate_discovery(lv, 0);
 	dcache_use_done(cache, &d, ev);
+	locate_thread_head(lv);
 	/* The dump needs neither the image heap's bytes nor its object index. */
 	imageobjs_free(&lv->iso[0].naming.objs);
 	elfimage_drop_pages(lv->img);
@@ -472,6 +487,17 @@ static bool fall_back_to_stop(struct live *lv, const struct hd_events *ev)
 	return true;
 }
 
+/* Ends the last fork's child, if any.  The recorded error stays: the dump
+ * stands, and a zombie left behind is worth a warning. */
+static void discard_fork(struct live *lv, const struct hd_events *ev)
+{
+	struct hd_error_state first;
+	hd_error_save(&first);
+	if (lv->ops->discard_fork(lv->ops_ctx) != 0)
+		events_text(ev, HDUMP_EVENT_WARNING, hd_error_message());
+	hd_error_restore(&first);
+}
+
 /* One attempt: hold the target (and fork it), scan every isolate, choose
  * one, then fill the list (S NULL) or dump it (copying it out first).  The
  * target is released on every path. */
@@ -531,11 +557,12 @@ static int attempt(struct live *lv, const struct hdump_options *o, struct dump_s
 	resume(&h, (struct hdump_event){.snapshot = HDUMP_SNAPSHOT_STOP});
 	target_free(&lv->target);
 	mv_free(child_view);
-	struct hd_error_state first;
-	hd_error_save(&first);
-	if (lv->ops->discard_fork(lv->ops_ctx) != 0) /* the dump stands; a zombie is worth a word */
-		events_text(ev, HDUMP_EVENT_WARNING, hd_error_message());
-	hd_error_restore(&first);
+	/* A dump that read all it needs of the fork lets its child die while
+	 * the file is finished; live_dump reaps it after. */
+	if (rc == 0 && forking && lv->ops->let_go_fork)
+		lv->ops->let_go_fork(lv->ops_ctx);
+	else
+		discard_fork(lv, ev);
 	return rc;
 }
 
@@ -612,6 +639,7 @@ int live_dump(struct live *lv, const struct hdump_options *o, const struct hdump
 	session_begin(&s, o, sink, ev);
 	int rc = attempts(lv, o, &s, ev);
 	rc = session_end(&s, rc, r, h);
+	discard_fork(lv, ev);
 	if (rc == 0 && r) {
 		r->stack_threads = lv->stacks.decoded_threads;
 		r->stack_frames = lv->stacks.total;

@@ -100,6 +100,12 @@ static int real_discard_fork(void *ctx)
 	return cowfork_discard(&p->cow);
 }
 
+static void real_let_go_fork(void *ctx)
+{
+	struct hd_real_process *p = ctx;
+	cowfork_let_go(&p->cow);
+}
+
 const struct hd_process_ops hd_real_process_ops = {
 	.read_maps = real_read_maps,
 	.open_image = real_open_image,
@@ -109,4 +115,5 @@ const struct hd_process_ops hd_real_process_ops = {
 	.fork_allowed = real_fork_allowed,
 	.fork = real_fork,
 	.discard_fork = real_discard_fork,
+	.let_go_fork = real_let_go_fork,
 };

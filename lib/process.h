@@ -39,6 +39,9 @@ struct hd_process_ops {
 	/* Ends the child of the last fork, if any (idempotent).  Clears the
 	 * recorded error first; -1 with the error when it could not be reaped. */
 	int (*discard_fork)(void *ctx);
+	/* Optional: the dump has read all it needs of the last fork's child: let
+	 * it die now, while the dump's file is finished; discard_fork reaps it. */
+	void (*let_go_fork)(void *ctx);
 	/* Optional (NULL: a process has every chunk it maps): called for each
 	 * chunk a scan found, before anything of it is written.  0: the chunk
 	 * is there; 1: leave it out of the dump (the ops count it); -1: fail

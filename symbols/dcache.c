@@ -68,7 +68,9 @@ struct reader {
 	bool bad;
 };
 
-static bool get(struct reader *r, void *v, size_t len)
+/* Inline, so that the fixed-size reads below copy with one load: an entry
+ * is some hundred thousand of them. */
+static inline __attribute__((always_inline)) bool get(struct reader *r, void *v, size_t len)
 {
 	if (r->bad || len > r->n - r->at) {
 		r->bad = true;
@@ -514,7 +516,8 @@ static void get_threadlocals(struct reader *r, struct hd_threadlocals *tl)
 	for (size_t i = 0; i < 9; i++)
 		if (v[i] < -1 || v[i] >= (int)extent)
 			r->bad = true;
-	*tl = (struct hd_threadlocals){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], extent};
+	*tl = (struct hd_threadlocals){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], extent,
+				       0, 0};
 }
 
 static void put_offsets(struct writer *w, const uint64_t *v, size_t n)

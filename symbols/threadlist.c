@@ -128,68 +128,142 @@ static int live_chain_length(struct head_search *s, uint64_t p, uint64_t *live)
 	return 0;
 }
 
+/* The readable and writable ranges of a process, adjacent mappings merged,
+ * ascending: where a thread list can be.  Most pointer-like words of an
+ * image heap are code addresses or offsets below the first such range, or
+ * garbage above the last, and are turned away by two comparisons. */
+struct rw_ranges {
+	struct rw_range {
+		uint64_t from, to;
+	} *v;
+	size_t n;
+	size_t last; /* the range the last word fell in: the next often does too */
+};
+
+static int rw_ranges_build(struct rw_ranges *rw, const struct hd_maps *maps)
+{
+	*rw = (struct rw_ranges){.v = malloc((maps->n ? maps->n : 1) * sizeof *rw->v)};
+	if (!rw->v)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < maps->n; i++) {
+		const struct hd_mapping *m = &maps->v[i];
+		if (!m->r || !m->w)
+			continue;
+		if (rw->n && rw->v[rw->n - 1].to == m->start)
+			rw->v[rw->n - 1].to = m->end;
+		else
+			rw->v[rw->n++] = (struct rw_range){m->start, m->end};
+	}
+	return 0;
+}
+
+static bool rw_ranges_hold(struct rw_ranges *rw, uint64_t p)
+{
+	if (!rw->n || p < rw->v[0].from || p >= rw->v[rw->n - 1].to)
+		return false;
+	if (p >= rw->v[rw->last].from && p < rw->v[rw->last].to)
+		return true;
+	size_t lo = 0, hi = rw->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p < rw->v[mid].from) {
+			hi = mid;
+		} else if (p >= rw->v[mid].to) {
+			lo = mid + 1;
+		} else {
+			rw->last = mid;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The best candidate so far: the word with the most live threads behind it. */
+struct head_best {
+	uint64_t head, live;
+};
+
+#define SCAN_PIECE (1u << 20)
+
+/* Judges every candidate word of the writable memory in [LO, HI) (within
+ * the image heap) into *BEST; BUF holds SCAN_PIECE bytes.  Returns 0, or
+ * -1 (error recorded). */
+static int scan_candidates(struct head_search *s, const struct hd_maps *maps,
+			   struct rw_ranges *rw, const struct hd_layout *L, uint64_t lo, uint64_t hi,
+			   uint8_t *buf, struct head_best *best)
+{
+	/* From the lowest writable byte (above the zero page) to the highest: one
+	 * unsigned comparison turns away most words, small numbers, code
+	 * addresses and garbage alike. */
+	uint64_t span_from = rw->n && rw->v[0].from > PAGE ? rw->v[0].from : PAGE;
+	uint64_t span = rw->n && rw->v[rw->n - 1].to > span_from ? rw->v[rw->n - 1].to - span_from : 0;
+	lo &= ~7ull;
+	for (size_t i = 0; i < maps->n; i++) {
+		const struct hd_mapping *m = &maps->v[i];
+		if (!m->w || !m->r || m->end <= lo || m->start >= hi)
+			continue;
+		uint64_t end = m->end < hi ? m->end : hi;
+		for (uint64_t a = m->start > lo ? m->start : lo; a < end; a += SCAN_PIECE) {
+			size_t len = (size_t)(end - a < SCAN_PIECE ? end - a : SCAN_PIECE);
+			if (mv_try_read(s->mv, a, buf, len) != 0)
+				continue;
+			if (hd_interrupted())
+				return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d",
+					       hd_interrupted_signal());
+			for (size_t k = 0; k + 8 <= len; k += 8) {
+				uint64_t p = ld_u64(buf + k), n;
+				if (p - span_from >= span || (p & 7) || p - L->image_start < L->image_size ||
+				    !rw_ranges_hold(rw, p))
+					continue;
+				if (live_chain_length(s, p, &n) != 0)
+					return -1;
+				if (n > best->live)
+					*best = (struct head_best){p, n};
+			}
+		}
+	}
+	return 0;
+}
+
 /* The head of the thread list: VMThreads.head is a word in the writable
  * image heap.  Any word there that points at an IsolateThread of this heap
  * is a candidate; the head is the one with the most live threads behind it.
+ * A static word lives among the primitive statics array's elements (TL's
+ * head area): when a list is found there, the true head is among those
+ * candidates and no word elsewhere can have more live threads behind it,
+ * so the rest of the writable image heap (tens of MB) is not read.
  * Returns 0 and *HEAD (0: none found), or -1. */
 static int find_thread_head(hd_memview *mv, const struct hd_maps *maps, const struct hd_layout *L,
 			    const struct hd_threadlocals *tl, const struct hd_target *t,
 			    uint64_t *head)
 {
 	struct head_search s = {.mv = mv, .tl = tl, .heap_base = L->heap_base, .t = t};
-	uint64_t best = 0, best_len = 0;
-	uint64_t image_end = L->image_start + L->image_size;
-	uint8_t *buf = malloc(1u << 20);
-	if (!buf)
-		return hd_fail(HD_E_INTERNAL, "out of memory");
-	int rc = 0;
-	/* Most pointer-like words of the image heap point into one mapping or a
-	 * few (the heap's chunks): the last one found answers before a search. */
-	const struct hd_mapping *last = NULL;
-	for (size_t i = 0; i < maps->n && rc == 0; i++) {
-		const struct hd_mapping *m = &maps->v[i];
-		if (!m->w || !m->r || m->end <= L->image_start || m->start >= image_end)
-			continue;
-		for (uint64_t a = m->start; a < m->end && a < image_end && rc == 0; a += 1u << 20) {
-			size_t len = (size_t)((m->end - a) < (1u << 20) ? (m->end - a) : (1u << 20));
-			if (mv_try_read(mv, a, buf, len) != 0)
-				continue;
-			if (hd_interrupted()) {
-				rc = hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
-				break;
-			}
-			for (size_t k = 0; k + 8 <= len; k += 8) {
-				uint64_t p = ld_u64(buf + k), n;
-				if (p < PAGE || (p & 7) || (p >= L->image_start && p < image_end))
-					continue;
-				const struct hd_mapping *pm =
-					last && p >= last->start && p < last->end ? last : maps_find(maps, p);
-				if (!pm || !pm->r || !pm->w)
-					continue;
-				last = pm;
-				if (live_chain_length(&s, p, &n) != 0) {
-					rc = -1;
-					break;
-				}
-				if (n > best_len) {
-					best_len = n;
-					best = p;
-				}
-			}
-		}
-	}
+	struct head_best best = {0, 0};
+	struct rw_ranges rw;
+	if (rw_ranges_build(&rw, maps) != 0)
+		return -1;
+	uint8_t *buf = malloc(SCAN_PIECE);
+	int rc = buf ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
+	if (rc == 0 && tl->head_from < tl->head_to && tl->head_to <= L->image_size)
+		rc = scan_candidates(&s, maps, &rw, L, L->image_start + tl->head_from,
+				     L->image_start + tl->head_to, buf, &best);
+	if (rc == 0 && !best.head)
+		rc = scan_candidates(&s, maps, &rw, L, L->image_start,
+				     L->image_start + L->image_size, buf, &best);
+	free(rw.v);
 	free(buf);
 	addr_map_free(&s.nodes);
+	uint64_t found = best.head;
 	/* Without a static head, a thread stopped in Java code has its
 	 * IsolateThread in r15 (and the heap base in r14). */
-	for (size_t i = 0; rc == 0 && !best && i < t->n; i++) {
+	for (size_t i = 0; rc == 0 && !found && i < t->n; i++) {
 		const struct hd_task *task = &t->tasks[i];
 		uint64_t iso;
 		if (task->have_regs && task->r14 == L->heap_base &&
 		    rd64(mv, task->r15 + (unsigned)tl->isolate, &iso) && iso == L->heap_base)
-			best = task->r15;
+			found = task->r15;
 	}
-	*head = best;
+	*head = found;
 	return rc;
 }
 

@@ -21,6 +21,12 @@ struct hd_threadlocals {
 	int last_anchor;    /* JavaFrameAnchors.lastAnchor: where a thread out of Java left it, -1 */
 	int status;         /* StatusSupport.status(TL): int, 1 = running Java code, -1 */
 	unsigned extent;    /* bytes of an IsolateThread the table covers */
+	/* Where VMThreads.head, a static word, is looked for first: the
+	 * primitive statics array's elements, as offsets from the image heap's
+	 * start (head_from == head_to: unknown).  Set by the caller once the
+	 * statics are known; the whole writable image heap is searched when no
+	 * list is found there. */
+	uint64_t head_from, head_to;
 };
 
 /* Reads the table from the image heap in MV (which must hold it locally).

@@ -7,6 +7,7 @@
 #include "../../agent/cowfork.h"
 #include "../../agent/memview.h"
 #include "../../agent/procmaps.h"
+#include "../../common/clock.h"
 #include "../../common/hd_error.h"
 #include "../../symbols/syscall_wrappers.h"
 #include "tracee.h"
@@ -60,6 +61,32 @@ static void spinner_main(const void *ctx, int in, int out)
 		_exit(2);
 	for (volatile uint64_t x = 0;; x++)
 		;
+}
+
+/* The state letter of PID in /proc/PID/stat, '\0' when it is gone. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return '\0';
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren[2] : '\0';
+}
+
+/* Polls until PID is a zombie, for at most ten seconds. */
+static bool becomes_zombie(pid_t pid)
+{
+	for (uint64_t deadline = hd_monotonic_ms() + 10000; hd_monotonic_ms() < deadline;) {
+		if (proc_state(pid) == 'Z')
+			return true;
+		hd_sleep_ms(1);
+	}
+	return false;
 }
 
 struct held {
@@ -128,6 +155,12 @@ Test(cowfork, frozen_copy_then_killed_and_reaped)
 	free(piece);
 	mv_free(cv);
 	pid_t child = f.child;
+	/* Let go once read: it dies at once, and stays the helper's child until
+	 * the discard has the helper reap it. */
+	cowfork_let_go(&f);
+	cr_assert(becomes_zombie(child), "fork %d did not die (state %c)", (int)child,
+		  proc_state(child));
+	cr_assert_eq(tracee_children(h.pid), 1);
 	cr_assert(cowfork_discard(&f) == 0, "%s", hd_error_message());
 	cr_assert_eq(f.child, 0);
 	cr_assert_eq(tracee_children(h.pid), 0);

@@ -42,7 +42,7 @@ Test(dcachefile, written_then_read_back)
 	cr_assert_eq(dcache_parse(buf, n, &KEY, &off, &len), 0, "%s", hd_error_message());
 	cr_assert_eq(len, sizeof PAYLOAD);
 	cr_assert_eq(memcmp(buf + off, PAYLOAD, len), 0);
-	free(buf);
+	dcache_buf_free(buf, n);
 	/* another key has no entry */
 	struct hd_dcache_key other = KEY;
 	other.heap_hash++;
@@ -89,7 +89,7 @@ Test(dcachefile, damaged_headers_and_payloads_refused)
 	uint64_t huge = UINT64_MAX;
 	memcpy(buf + header - 16, &huge, 8); /* the payload's length */
 	refused(buf, n, &KEY, "follow its header");
-	free(buf);
+	dcache_buf_free(buf, n);
 }
 
 Test(dcachefile, others_writable_directory_or_file_refused)
@@ -153,7 +153,7 @@ Test(dcachefile, the_oldest_entries_pruned)
 	cr_assert_not(found);
 	k.heap_hash = 1000 + DCACHE_KEEP + 2; /* the newest: kept */
 	read_back(&k, &buf, &n);
-	free(buf);
+	dcache_buf_free(buf, n);
 }
 
 Test(dcachefile, default_directory_from_the_environment)
@@ -186,4 +186,23 @@ Test(dcachefile, the_hash_sees_every_byte)
 		b[i] = 0;
 	}
 	cr_assert_neq(dcache_hash(b, sizeof b - 1, 0), h, "the length counts");
+}
+
+/* The hash runs words in lanes: two different words swapped, within a
+ * round of lanes, across rounds or into the tail words, change it. */
+Test(dcachefile, the_hash_sees_the_order_of_words)
+{
+	uint8_t b[107];
+	for (size_t i = 0; i < sizeof b; i++)
+		b[i] = (uint8_t)(i * 37 + 11);
+	uint64_t h = dcache_hash(b, sizeof b, 0);
+	static const size_t pairs[][2] = {{0, 8}, {8, 24}, {0, 32}, {16, 88}, {64, 96}};
+	for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
+		uint8_t c[sizeof b];
+		memcpy(c, b, sizeof b);
+		memcpy(c + pairs[k][0], b + pairs[k][1], 8);
+		memcpy(c + pairs[k][1], b + pairs[k][0], 8);
+		cr_assert_neq(dcache_hash(c, sizeof c, 0), h, "words at %zu and %zu swapped",
+			      pairs[k][0], pairs[k][1]);
+	}
 }

@@ -128,3 +128,68 @@ Test(threadlist, head_from_a_thread_in_java_code)
 		teardown(&f);
 	}
 }
+
+/* The IsolateThreads in two adjacent writable mappings (as /proc/PID/maps
+ * shows mappings the kernel did not merge): the head's search, which
+ * merges them into one range, finds the list across the split. */
+Test(threadlist, list_across_adjacent_writable_mappings)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct fixture f;
+		setup(&f, PRESETS[i]);
+		uint64_t split = f.t.threads[1].addr;
+		for (size_t k = 0; k < f.t.maps.n; k++) {
+			struct hd_mapping *m = &f.t.maps.v[k];
+			if (m->start <= split && split < m->end) {
+				struct hd_mapping *v = realloc(f.t.maps.v, (f.t.maps.n + 1) * sizeof *v);
+				cr_assert_not_null(v);
+				f.t.maps.v = v;
+				m = &v[k];
+				memmove(m + 1, m, (f.t.maps.n - k) * sizeof *m);
+				f.t.maps.n++;
+				m->end = split;
+				m[1].start = split;
+				break;
+			}
+		}
+		cr_assert_eq(read_list(&f), 0, "%s: %s", PRESETS[i]->name, hd_error_message());
+		cr_assert_eq(f.n, SL_THREADS, "%s: %zu threads", PRESETS[i]->name, f.n);
+		for (size_t k = 0; k < SL_THREADS; k++)
+			cr_assert_eq(f.threads[k].addr, f.t.threads[k].addr, "%s: thread %zu",
+				     PRESETS[i]->name, k);
+		teardown(&f);
+	}
+}
+
+/* Reads a clean search of F's thread list costs. */
+static uint64_t list_reads(struct fixture *f)
+{
+	uint64_t before = mv_stats(f->t.proc).reads;
+	cr_assert_eq(read_list(f), 0, "%s: %s", f->t.h.p.name, hd_error_message());
+	cr_assert_eq(f->n, SL_THREADS, "%s: %zu threads", f->t.h.p.name, f->n);
+	return mv_stats(f->t.proc).reads - before;
+}
+
+/* With the statics array that holds VMThreads.head named as the place to
+ * look first, the head is found there and the rest of the writable image
+ * heap is not read; named wrongly (a range without the head), the whole
+ * writable image heap is searched as before. */
+Test(threadlist, head_looked_for_first_among_the_statics)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct fixture f;
+		setup(&f, PRESETS[i]);
+		uint64_t everywhere = list_reads(&f);
+		uint64_t elements = f.t.h.thread_head - 8 - f.t.image_start;
+		f.t.h.tl.head_from = elements;
+		f.t.h.tl.head_to = elements + 64;
+		uint64_t statics_only = list_reads(&f);
+		cr_assert_lt(statics_only, everywhere, "%s: %llu reads, %llu without the area",
+			     PRESETS[i]->name, (unsigned long long)statics_only,
+			     (unsigned long long)everywhere);
+		f.t.h.tl.head_from = elements + 24; /* past the head and the stale word beside it */
+		cr_assert_geq(list_reads(&f), everywhere, "%s: the area, then everywhere",
+			      PRESETS[i]->name);
+		teardown(&f);
+	}
+}

@@ -25,8 +25,8 @@ static int discover_fresh(struct exe *x, const struct hd_events *ev, const char 
 	uint64_t *hubs = NULL;
 	size_t nhubs = 0;
 	FILE *log = events_verbose_stream(ev);
-	int rc = discover_layout(x->mv, OFFLINE_IMAGE_START, x->img->heap_size, &x->L, &hubs, &nhubs,
-				 log);
+	int rc = discover_layout_of_image(x->mv, OFFLINE_IMAGE_START, x->img, &x->L, &hubs, &nhubs,
+					  log);
 	if (rc == 0)
 		rc = classes_build(&x->classes, x->mv, &x->L, hubs, nhubs);
 	if (rc == 0)

@@ -115,7 +115,7 @@ static int name_fields(struct live *lv, const char *jdk_dir, FILE *log, uint64_t
  * decode is dumped with conservatively scanned stacks, said in one line. */
 static int find_codeinfo(struct live *lv, const struct live_isolate *li, const struct hd_events *ev)
 {
-	int rc = codeinfo_discover(&lv->ci, lv->local, &li->L, &li->naming.objs);
+	int rc = codeinfo_discover(&lv->ci, lv->local, &li->L, &li->naming.objs, lv->img);
 	char line[200];
 	if (rc == 0) {
 		lv->have_ci = true;
@@ -178,8 +178,8 @@ static int discover_fresh(struct live *lv, const struct hd_events *ev, const cha
 		    "image heap: the executable's, mapped; its pages let go after each stage" :
 		    "image heap: a copy read from the executable");
 	FILE *log = events_verbose_stream(ev);
-	int rc = discover_layout(lv->local, lv->starts[0], lv->img->heap_size, &first->L, &hubs,
-				 &nhubs, log);
+	int rc = discover_layout_of_image(lv->local, lv->starts[0], lv->img, &first->L, &hubs,
+					  &nhubs, log);
 	elfimage_release(lv->img);
 	/* Every isolate maps its own copy of the same image heap. */
 	for (size_t i = 0; i < lv->nisolates && rc == 0; i++) {

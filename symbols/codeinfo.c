@@ -1,5 +1,7 @@
 #include "codeinfo.h"
 
+#include "elfimage.h"
+
 #include "../common/hd_error.h"
 #include "../common/interrupt.h"
 #include "varint.h"
@@ -471,6 +473,7 @@ struct finder {
 	hd_memview *mv;
 	const struct hd_layout *L;
 	const struct hd_imageobjs *io;
+	const struct hd_elfimage *img; /* whose pages a copied table lets go, or NULL */
 	struct sample *samples;
 	size_t nsamples;
 	uint64_t last_ip;
@@ -558,6 +561,8 @@ static int copy_bytes(struct finder *f, const struct array_ref *a, struct copy *
 		c->bytes.n = a->len;
 		if (lay_read_image(f->mv, a->addr + a->base, c->bytes.p, a->len, "code-info table") != 0)
 			return unusable(c);
+		/* Tables of megabytes: their pages would stay beside the copy. */
+		elfimage_release_range(f->img, a->addr + a->base - f->L->image_start, a->len);
 		c->state = 1;
 	}
 	return c->state > 0;
@@ -905,13 +910,13 @@ static int try_codeinfo(struct finder *f, uint64_t obj, const struct hd_class *c
 }
 
 int codeinfo_discover(struct hd_codeinfo *ci, hd_memview *mv, const struct hd_layout *L,
-		      const struct hd_imageobjs *io)
+		      const struct hd_imageobjs *io, const struct hd_elfimage *img)
 {
 	memset(ci, 0, sizeof *ci);
 	ci->ref_size = L->ref_size;
 	size_t n = 0;
 	const uint32_t *objs = imageobjs_named(io, "com.oracle.svm.core.code.ImageCodeInfo", &n);
-	struct finder f = {ci, mv, L, io, calloc(MAX_SAMPLES, sizeof(struct sample)), 0, 0, NULL};
+	struct finder f = {ci, mv, L, io, img, calloc(MAX_SAMPLES, sizeof(struct sample)), 0, 0, NULL};
 	if (!f.samples)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	int rc = 0;

@@ -62,13 +62,17 @@ struct hd_codeinfo {
 #define CODEINFO_MAX_TABLE (256u << 20)
 #define CODEINFO_MAX_INLINE 64u
 
+struct hd_elfimage;
+
 /* Finds the ImageCodeInfo among IO's objects (image heap of MV, layout L)
  * and decides its arrays' roles, validating them by decoding the whole
  * entry table.  Errors: HD_E_LAYOUT (no such object, or tables that do not
  * decode), HD_E_INTERRUPTED, HD_E_INTERNAL.  CI is to be freed with
- * codeinfo_free also on failure. */
+ * codeinfo_free also on failure.  IMG (or NULL): the executable whose
+ * mapped image heap MV holds, whose pages each copied table lets go. */
 HD_MUST_CHECK int codeinfo_discover(struct hd_codeinfo *ci, hd_memview *mv,
-				    const struct hd_layout *L, const struct hd_imageobjs *io);
+				    const struct hd_layout *L, const struct hd_imageobjs *io,
+				    const struct hd_elfimage *img);
 void codeinfo_free(struct hd_codeinfo *ci);
 
 /* Sentinels for hd_code_entry.refmap. */

@@ -1,5 +1,6 @@
 #include "discover.h"
 
+#include "elfimage.h"
 #include "heapwalk.h"
 #include "../common/grow.h"
 #include "../common/hd_error.h"
@@ -39,6 +40,7 @@ struct disc {
 	struct hd_layout L;
 	hd_memview *mv;  /* holds the image heap in local memory */
 	const uint8_t *img;
+	const struct hd_elfimage *map; /* IMG's mapping, whose pages walks let go (NULL: none) */
 	FILE *log;
 	uint8_t *starts; /* one bit per 8 bytes of the image heap: an object starts here */
 	struct addr_vec hubs;
@@ -282,7 +284,12 @@ static int pass_chunk_cb(void *ctx, const struct hd_chunk *ch)
 	struct pass *p = ctx;
 	if (interrupted(p->d))
 		return -1;
-	return hw_walk_range(&p->w, ch->first, ch->top, NULL, 0, p->fn, p->ctx);
+	int rc = hw_walk_range(&p->w, ch->first, ch->top, NULL, 0, p->fn, p->ctx);
+	/* The search walks the whole image heap several times: without this a
+	 * mapped image heap would be resident whole by its end (a large folio
+	 * faults back whole, so only what a walk has passed is let go). */
+	elfimage_release_range(p->d->map, ch->addr - p->d->L.image_start, ch->top - ch->addr);
+	return rc;
 }
 
 /* Visits every image-heap object with FN(CTX), if any, under the layout in
@@ -1231,18 +1238,35 @@ static void disc_free(struct disc *d)
 	free(d->names);
 }
 
+static int discover(hd_memview *mv, uint64_t start, uint64_t size, const struct hd_elfimage *map,
+		    const struct hd_search_budget *budget, struct hd_layout *out, uint64_t **hubs,
+		    size_t *nhubs, FILE *log);
+
 int discover_layout(hd_memview *mv, uint64_t start, uint64_t size, struct hd_layout *out,
 		    uint64_t **hubs, size_t *nhubs, FILE *log)
 {
-	return discover_layout_within(mv, start, size, &hd_default_search_budget, out, hubs, nhubs,
-				      log);
+	return discover(mv, start, size, NULL, &hd_default_search_budget, out, hubs, nhubs, log);
+}
+
+int discover_layout_of_image(hd_memview *mv, uint64_t start, const struct hd_elfimage *img,
+			     struct hd_layout *out, uint64_t **hubs, size_t *nhubs, FILE *log)
+{
+	return discover(mv, start, img->heap_size, img, &hd_default_search_budget, out, hubs, nhubs,
+			log);
 }
 
 int discover_layout_within(hd_memview *mv, uint64_t start, uint64_t size,
 			   const struct hd_search_budget *budget, struct hd_layout *out,
 			   uint64_t **hubs, size_t *nhubs, FILE *log)
 {
-	struct disc d = {.log = log, .mv = mv, .budget = budget};
+	return discover(mv, start, size, NULL, budget, out, hubs, nhubs, log);
+}
+
+static int discover(hd_memview *mv, uint64_t start, uint64_t size, const struct hd_elfimage *map,
+		    const struct hd_search_budget *budget, struct hd_layout *out, uint64_t **hubs,
+		    size_t *nhubs, FILE *log)
+{
+	struct disc d = {.log = log, .mv = mv, .map = map, .budget = budget};
 	if (!budget->walk_factor)
 		return hd_fail(HD_E_INTERNAL, "layout search without a walk budget");
 	d.img = mv_local_ptr(mv, start, size);

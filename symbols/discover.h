@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct hd_elfimage;
+
 /* Discovers the layout of the image heap held in local memory by MV at
  * [START, START+SIZE).  On success *HUBS (malloc'd, the caller frees) lists
  * every DynamicHub in the image heap.  On failure (HD_E_LAYOUT) the message
@@ -21,6 +23,13 @@
  * per finding (for --verbose). */
 HD_MUST_CHECK int discover_layout(hd_memview *mv, uint64_t start, uint64_t size,
 				  struct hd_layout *out, uint64_t **hubs, size_t *nhubs, FILE *log);
+
+/* discover_layout of IMG's image heap, held by MV at START: where IMG maps
+ * it, the search's walks let go of the pages they have passed (the search
+ * walks it whole several times). */
+HD_MUST_CHECK int discover_layout_of_image(hd_memview *mv, uint64_t start,
+					   const struct hd_elfimage *img, struct hd_layout *out,
+					   uint64_t **hubs, size_t *nhubs, FILE *log);
 
 /* What the candidate-layout search may spend.  It tries header, chunk and
  * hub configurations in turn, walking chunk 0 and then the whole heap under

@@ -96,6 +96,11 @@ struct hd_release_behind {
 };
 void elfimage_passed(struct hd_release_behind *r, uint64_t addr);
 
+/* For a stage that reads the image heap in no order (a class's objects,
+ * its metadata, wherever they lie): call once per item it handles; every
+ * few hundred items the pages go.  IMG may be NULL. */
+void elfimage_tick(const struct hd_elfimage *img, uint32_t *ticks);
+
 void elfimage_close(struct hd_elfimage *img);
 
 /* Frees the image heap's bytes: a live dump needs them only for discovery.

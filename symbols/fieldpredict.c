@@ -1,6 +1,7 @@
 #include "fieldpredict.h"
 
 #include "classes.h"
+#include "elfimage.h"
 #include "jdkclasses.h"
 #include "imageobjs.h"
 #include "layout.h"
@@ -990,14 +991,18 @@ static int run_jdk(struct fp_run *r)
 	r->pc = calloc(r->cl->n + 1, sizeof *r->pc);
 	if (!r->pc)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
-	for (size_t o = 0; o < r->cl->n; o++)
+	uint32_t ticks = 0;
+	for (size_t o = 0; o < r->cl->n; o++) {
 		if (predict_class(r, r->order[o]) != 0)
 			return -1;
+		elfimage_tick(r->in->img, &ticks);
+	}
 	choose_algo(r);
 	mark_alive(r);
 	for (size_t k = 0; k < r->cl->n; k++) {
 		if (settle(r, k) != 0)
 			return -1;
+		elfimage_tick(r->in->img, &ticks);
 		if (r->cl->v[k].kind != HD_KIND_INSTANCE || r->cl->v[k].jsuper < 0)
 			continue;
 		r->count[r->pc[k].status]++;

@@ -1,6 +1,7 @@
 #include "reflectmeta.h"
 
 #include "classes.h"
+#include "elfimage.h"
 #include "imageobjs.h"
 #include "layout.h"
 #include "varint.h"
@@ -655,9 +656,11 @@ static int count_paths(const struct image *im, const struct hd_class *classcls,
 {
 	const struct hd_classes *t = im->in->classes;
 	uint8_t hub[MAX_OBJECT], comp[MAX_OBJECT];
+	uint32_t ticks = 0;
 	for (size_t h = 0; h < t->n; h++) {
 		if (poll_interrupt(h) != 0 || read_object(im, classcls, t->v[h].hub, hub) != 0)
 			return -1;
+		elfimage_tick(im->in->img, &ticks);
 		for (size_t i = 0; i < classcls->nfields; i++) {
 			unsigned off = classcls->fields[i].offset;
 			uint64_t to;
@@ -727,10 +730,12 @@ static int find_holders(struct image *im)
 	if (!im->holders)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	uint8_t hub[MAX_OBJECT], obj[MAX_OBJECT];
+	uint32_t ticks = 0;
 	for (size_t h = 0; h < t->n; h++) {
 		uint64_t rm;
 		if (poll_interrupt(h) != 0 || read_object(im, classcls, t->v[h].hub, hub) != 0)
 			return -1;
+		elfimage_tick(im->in->img, &ticks);
 		if (!(rm = follow(im, classcls, cc, hub, best, holder)))
 			continue;
 		if (read_object(im, holder, rm, obj) != 0)

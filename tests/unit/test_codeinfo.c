@@ -375,7 +375,7 @@ Test(codeinfo, image_without_code_info)
 	struct hd_imageobjs io;
 	cr_assert_eq(imageobjs_build(&io, mv, &h.expect, &t), 0, "%s", hd_error_message());
 	struct hd_codeinfo found;
-	cr_assert_eq(codeinfo_discover(&found, mv, &h.expect, &io), -1);
+	cr_assert_eq(codeinfo_discover(&found, mv, &h.expect, &io, NULL), -1);
 	cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
 	cr_assert_null(found.index.p);
 	codeinfo_free(&found);

@@ -5,6 +5,7 @@
 #include "../../cli/dio.h"
 #include "../../cli/output.h"
 #include "../../include/hdump.h"
+#include "tmpdir.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -23,14 +24,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/hdump-output-XXXXXX";
+static char dir[64];
 static char path[PATH_MAX];
 
 static void make_dir(void)
 {
-	cr_assert_not_null(mkdtemp(dir));
+	tmpdir_make(dir, sizeof dir, "test_output");
 	snprintf(path, sizeof path, "%s/out", dir);
 }
+
+static void remove_dir(void) { tmpdir_remove(dir); }
+
+TestSuite(output, .init = make_dir, .fini = remove_dir);
 
 /* Everything in DIR but the names the test made itself: no temp file left. */
 static int entries(void)
@@ -97,7 +102,6 @@ Test(output, dev_null_is_a_stream_with_or_without_force)
 	expect_char_device("/dev/null", before.st_rdev);
 	/* --force on a private twin of /dev/null: a regression must not cost
 	 * the machine its /dev/null. */
-	make_dir();
 	if (mknod(path, S_IFCHR | 0666, before.st_rdev) != 0)
 		cr_skip("mknod of a character device needs CAP_MKNOD (%s)", strerror(errno));
 	dump_text(path, true, "JAVA PROFILE 1.0.2");
@@ -109,7 +113,6 @@ Test(output, a_stream_cannot_start_over)
 {
 	struct stat null;
 	cr_assert_eq(stat("/dev/null", &null), 0);
-	make_dir();
 	if (mknod(path, S_IFCHR | 0666, null.st_rdev) != 0)
 		cr_skip("mknod of a character device needs CAP_MKNOD (%s)", strerror(errno));
 	struct hd_output o;
@@ -124,7 +127,6 @@ Test(output, a_stream_cannot_start_over)
 /* The timeout: a dump that does not reach the FIFO leaves its reader blocked. */
 Test(output, a_fifo_gets_the_stream_and_stays_a_fifo, .timeout = 30)
 {
-	make_dir();
 	cr_assert_eq(mkfifo(path, 0600), 0);
 	int back[2];
 	cr_assert_eq(pipe(back), 0);
@@ -156,7 +158,6 @@ Test(output, a_fifo_gets_the_stream_and_stays_a_fifo, .timeout = 30)
 
 Test(output, a_symlink_is_never_followed_nor_replaced)
 {
-	make_dir();
 	char victim[PATH_MAX + 8];
 	snprintf(victim, sizeof victim, "%s/victim", dir);
 	write_file(victim, "keep");
@@ -176,7 +177,6 @@ Test(output, a_symlink_is_never_followed_nor_replaced)
 
 Test(output, a_regular_file_is_replaced_only_with_force)
 {
-	make_dir();
 	write_file(path, "keep");
 	expect_refused(path, false, HDUMP_E_OUTPUT_EXISTS);
 	expect_contents(path, "keep");
@@ -191,7 +191,6 @@ Test(output, a_regular_file_is_replaced_only_with_force)
 
 Test(output, a_new_file_appears_complete)
 {
-	make_dir();
 	struct hd_output o;
 	cr_assert_eq(output_open(&o, path, false), 0);
 	cr_assert_eq(output_write(&o, "new", 3), 0);
@@ -204,7 +203,6 @@ Test(output, a_new_file_appears_complete)
 
 Test(output, directories_sockets_and_block_devices_are_refused)
 {
-	make_dir();
 	cr_assert_eq(mkdir(path, 0700), 0);
 	expect_refused(path, false, HDUMP_E_OUTPUT);
 	expect_refused(path, true, HDUMP_E_OUTPUT);
@@ -234,7 +232,6 @@ Test(output, directories_sockets_and_block_devices_are_refused)
 
 Test(output, a_device_swapped_in_during_the_dump_is_not_replaced)
 {
-	make_dir();
 	write_file(path, "old");
 	struct hd_output o;
 	cr_assert_eq(output_open(&o, path, true), 0);
@@ -255,7 +252,6 @@ Test(output, a_device_swapped_in_during_the_dump_is_not_replaced)
  * over; gzip cannot be chosen once bytes went out. */
 Test(output, a_gzip_file_appears_complete_and_starts_over_on_a_rewind)
 {
-	make_dir();
 	snprintf(path, sizeof path, "%s/out.hprof.gz", dir);
 	cr_assert(output_name_wants_gzip(path));
 	cr_assert_not(output_name_wants_gzip("out.hprof"));
@@ -297,7 +293,6 @@ Test(output, a_gzip_file_appears_complete_and_starts_over_on_a_rewind)
 
 Test(output, gzip_is_chosen_before_the_first_write)
 {
-	make_dir();
 	struct hd_output o;
 	cr_assert_eq(output_open(&o, path, false), 0);
 	cr_assert_eq(output_write(&o, "x", 1), 0);
@@ -311,7 +306,6 @@ Test(output, gzip_is_chosen_before_the_first_write)
  * this test's own process (Criterion runs each test in a process). */
 static void mount_private(const char *type, const char *opts)
 {
-	make_dir();
 	if (unshare(CLONE_NEWNS) != 0)
 		cr_skip("unshare(CLONE_NEWNS): %s", strerror(errno));
 	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0, "%s", strerror(errno));

@@ -560,7 +560,12 @@ static int write_chunk(void *ctx, const struct hd_chunk *ch)
  * number of threads or on which finished first.  Chunks too large to hold
  * in memory are streamed straight to the file afterwards, by one thread. */
 
-#define BIG_CHUNK (8u << 20)
+/* A slot's records writer keeps the room its largest chunk needed, and an
+ * array's records can take twice its bytes (8-byte ids for 4-byte
+ * references): with chunks of up to 8 MiB the slots held 28 MiB between
+ * them at 256 MB of heap.  Only an aligned chunk (1 MiB at most) or a
+ * smaller unaligned one goes through a slot. */
+#define BIG_CHUNK (1u << 20)
 /* After a chunk, the file's open segment is closed once this many bytes
  * went out since the last close: where earlier versions closed it (each
  * worker handed over its segments 2 MiB at a time), kept so that dumps stay

@@ -560,12 +560,6 @@ static int write_chunk(void *ctx, const struct hd_chunk *ch)
  * number of threads or on which finished first.  Chunks too large to hold
  * in memory are streamed straight to the file afterwards, by one thread. */
 
-/* A slot's records writer keeps the room its largest chunk needed, and an
- * array's records can take twice its bytes (8-byte ids for 4-byte
- * references): with chunks of up to 8 MiB the slots held 28 MiB between
- * them at 256 MB of heap.  Only an aligned chunk (1 MiB at most) or a
- * smaller unaligned one goes through a slot. */
-#define BIG_CHUNK (1u << 20)
 /* After a chunk, the file's open segment is closed once this many bytes
  * went out since the last close: where earlier versions closed it (each
  * worker handed over its segments 2 MiB at a time), kept so that dumps stay
@@ -573,7 +567,15 @@ static int write_chunk(void *ctx, const struct hd_chunk *ch)
 #define SEGMENT_RUN (2u << 20)
 #define SLOTS_PER_WORKER 2
 
-static bool is_big(const struct hd_chunk *ch) { return ch->top - ch->first > BIG_CHUNK; }
+/* A slot's records writer keeps the room its largest chunk needed, and an
+ * array's records can take twice its bytes (8-byte ids for 4-byte
+ * references): with chunks of up to 8 MiB the slots held 28 MiB between
+ * them at 256 MB of heap.  Only what fits an aligned chunk of the layout
+ * (1 MiB for pkl) goes through a slot, whatever size the release chose. */
+static bool is_big(const struct hd_layout *L, const struct hd_chunk *ch)
+{
+	return ch->top - ch->first > L->chunk_size;
+}
 
 struct worker {
 	struct writer x;             /* x.w: the records writer of its job's slot */
@@ -719,7 +721,7 @@ static int write_objects(struct writer *proto, const struct hd_chunklist *chunks
 	if (!o.jobs)
 		rc = hd_fail(HD_E_INTERNAL, "out of memory");
 	for (size_t i = 0; rc == 0 && i < chunks->n; i++)
-		if (!is_big(&chunks->v[i]))
+		if (!is_big(proto->in->L, &chunks->v[i]))
 			o.jobs[o.njobs++] = i;
 	if (rc == 0) {
 		o.nworkers = workpool_threads(proto->in->threads, o.njobs);
@@ -752,7 +754,7 @@ static int write_objects(struct writer *proto, const struct hd_chunklist *chunks
 		direct.w = out;
 		direct.dangling = (struct dangling){0};
 		for (size_t i = 0; rc == 0 && i < chunks->n; i++)
-			if (is_big(&chunks->v[i]))
+			if (is_big(proto->in->L, &chunks->v[i]))
 				rc = write_chunk(&direct, &chunks->v[i]);
 		dangling_add(&proto->dangling, &direct.dangling);
 	}

@@ -22,6 +22,13 @@
 
 /* No exit signal (the low byte): the target is never sent SIGCHLD for it. */
 #define CLONE_FLAGS (CLONE_FILES | CLONE_FS)
+/* The child's stack pointer: non-canonical, so no mapping can back it.  The
+ * guard below comes a moment after the clone; should hdump die in between,
+ * the child is let go at the forker's next instruction, a system call
+ * wrapper's way back to its caller, and faults at its first push, pop or
+ * signal frame: SIGSEGV, with no handler able to run, ends it before the
+ * target's code can do anything in its name. */
+#define CHILD_STACK 0x8000000000000000UL
 #define REAP_TRIES 20
 #define REAP_THREADS 4 /* threads tried in turn when the forker cannot reap */
 
@@ -198,7 +205,7 @@ int cowfork_take(struct hd_cowfork *f, struct hd_target *t, hd_memview *mv,
 			       (int)t->pid);
 	/* Every call this thread may be made to run, before running any: the
 	 * reaping wait4 names a child that does not exist yet. */
-	long args[6] = {CLONE_FLAGS, 0, 0, 0, 0, 0}, wait_args[6];
+	long args[6] = {CLONE_FLAGS, (long)CHILD_STACK, 0, 0, 0, 0}, wait_args[6];
 	reap_args(f, wait_args);
 	struct seccomp_call calls[2] = {
 		seccomp_view(f, "clone", SYS_clone, args, 0),

@@ -5,7 +5,9 @@
  *
  * The child never executes an instruction: it is born in a ptrace stop of
  * ours, with PTRACE_O_EXITKILL so it dies if hdump dies, and its registers
- * pointed at exit_group as a second guard.  It shares the target's file
+ * pointed at exit_group as a second guard.  Should hdump die between the
+ * clone and that guard, the child's stack pointer, which nothing can back,
+ * makes its first push or return fault it to death.  It shares the target's file
  * table (CLONE_FILES) so it holds no extra reference on any open file, and
  * has no exit signal, so the target is never sent SIGCHLD.  When the dump is
  * done it is killed, and reaped by a wait4 injected into the target.

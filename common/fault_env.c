@@ -1,7 +1,8 @@
 /* The test build's fault hook (hdump-faults only, never installed):
  * HDUMP_FAULT=kill-target kills the target while it is held, "stall" says
- * so on stderr and holds it for 3 s (or until a signal), "proc-mem" reads
- * through /proc/PID/mem as if process_vm_readv were refused. */
+ * so on stderr and holds it until a signal (at most 2 minutes, so that a
+ * test that never sends one still ends), "proc-mem" reads through
+ * /proc/PID/mem as if process_vm_readv were refused. */
 #include "clock.h"
 #include "fault.h"
 #include "interrupt.h"
@@ -28,7 +29,7 @@ static bool env_fault(enum hd_fault_point point, pid_t pid)
 		if (planned("stall")) {
 			/* The tests wait for this line, not for a guessed time. */
 			fprintf(stderr, "hdump: HDUMP_FAULT=stall: holding\n");
-			for (int i = 0; i < 300 && !hd_interrupted(); i++)
+			for (int i = 0; i < 12000 && !hd_interrupted(); i++)
 				hd_sleep_ms(10);
 			return true;
 		}

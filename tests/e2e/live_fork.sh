@@ -41,7 +41,6 @@ await() {
 	shift
 	wait_for "$@" || { fail "$what: not within the deadline"; return 1; }
 }
-has_children() { [ "$(children "$1")" -eq "$2" ]; }
 has_live_children() { [ "$(live_children "$1")" -eq "$2" ]; }
 # same_state NAME: the states in files before and after match.  The JDK's
 # idle threads ("process reaper") end on their own after a minute, so only
@@ -101,11 +100,18 @@ expect_answer "REPL answers after $rounds fork dumps" '40 + 2' 42
 # Signals to hdump while the fork is being dumped: the fork is killed and
 # reaped (exit 14).  SIGKILL cannot be handled: PTRACE_O_EXITKILL still kills
 # the fork, which the target alone can then reap (a zombie, see README).
-for sig in TERM INT; do
+# Each signal is sent once hdump says it holds the guarded fork: a fork seen
+# in /proc may still be inside the injected clone, a moment README covers.
+holding() { grep -q 'HDUMP_FAULT=stall: holding' err; }
+stalled_fork_dump() {
+	rm -f err # the last round's "holding" must not release this one early
 	HDUMP_FAULT=stall "$HDUMP_FAULTS" -p "$REPL_PID" --snapshot=fork -o sig.hprof 2>err &
 	dumper=$!
-	await "SIG$sig: a fork exists while hdump works" 60 has_children "$REPL_PID" 1 &&
-		pass "SIG$sig: a fork exists while hdump works"
+	wait_for 120 holding || fail "SIG$1: hdump never reached the stall: $(cat err)"
+	expect_eq "SIG$1: a fork exists while hdump works" "$(children "$REPL_PID")" 1
+}
+for sig in TERM INT; do
+	stalled_fork_dump "$sig"
 	kill -"$sig" "$dumper"
 	rc=0
 	wait "$dumper" || rc=$?
@@ -113,9 +119,7 @@ for sig in TERM INT; do
 	expect_eq "SIG$sig: fork reaped" "$(children "$REPL_PID")" 0
 	[ ! -e sig.hprof ] && pass "SIG$sig: no dump file" || fail "SIG$sig left sig.hprof"
 done
-HDUMP_FAULT=stall "$HDUMP_FAULTS" -p "$REPL_PID" --snapshot=fork -o sig.hprof 2>err &
-dumper=$!
-await "SIGKILL: a fork exists while hdump works" 60 has_children "$REPL_PID" 1 || true
+stalled_fork_dump KILL
 kill -KILL "$dumper"
 wait "$dumper" 2>/dev/null || true
 # PTRACE_O_EXITKILL kills the fork when its tracer goes, asynchronously.
@@ -123,6 +127,7 @@ await "SIGKILL to hdump: no live fork left" 30 has_live_children "$REPL_PID" 0 &
 	pass "SIGKILL to hdump: no live fork left"
 expect_eq "SIGKILL to hdump: the fork is a zombie only the target can reap" \
 	"$(ps -eo ppid=,stat= | awk -v p="$REPL_PID" '$1 == p && $2 ~ /^Z/' | wc -l)" 1
+rm -f .sig.hprof.*.tmp
 expect_answer "REPL answers after the interrupted fork dumps" '"forks"' forks
 
 # A memory cgroup without room for the worst case refuses the fork, before

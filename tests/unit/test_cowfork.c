@@ -1,6 +1,7 @@
 /* The fork snapshot (agent/cowfork.h) on helper processes: the fork is a
  * faithful frozen copy of the helper, killed and reaped afterwards, and the
- * helper never sees SIGCHLD nor notices anything else; a helper with no
+ * helper never sees SIGCHLD nor notices anything else; a fork let go before
+ * its guard dies at once without running the helper's code; a helper with no
  * thread in a system call forks at a libc wrapper only when the caller
  * hands the wrappers in. */
 #include "../../agent/attach.h"
@@ -19,11 +20,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/user.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t sigchld_seen;
 static void on_sigchld(int s) { (void)s; sigchld_seen++; }
+
+/* A native image handles faults; a fork running this would say so. */
+static int report_fd = -1;
+static void on_fault(int s)
+{
+	(void)s;
+	if (write(report_fd, "fault handled ", 14) < 0)
+		_exit(3);
+	_exit(4);
+}
 
 /* Read by the test in the helper and in its frozen fork. */
 static volatile uint64_t marker = 0x5eed;
@@ -31,7 +44,8 @@ static volatile uint64_t marker = 0x5eed;
 static uint8_t *ballast;
 #define BALLAST_SIZE (32u << 20)
 
-/* Blocks in a read, then reports what it read and the SIGCHLDs it saw. */
+/* Blocks in a read, then reports what it read and the SIGCHLDs it saw;
+ * handles faults by reporting them. */
 static void reader_main(const void *ctx, int in, int out)
 {
 	(void)ctx;
@@ -40,6 +54,10 @@ static void reader_main(const void *ctx, int in, int out)
 	sa.sa_flags = SA_RESTART;
 	sa.sa_handler = on_sigchld;
 	sigaction(SIGCHLD, &sa, NULL);
+	report_fd = out;
+	sa.sa_handler = on_fault;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
 	marker = 0xfeedface;
 	memset(ballast, 0x5a, BALLAST_SIZE);
 	if (write(out, "R", 1) != 1) /* the ballast is written, the read comes next */
@@ -120,20 +138,27 @@ Test(cowfork, supported_exactly_on_x86_64)
 #endif
 }
 
-Test(cowfork, frozen_copy_then_killed_and_reaped)
+/* A reader helper blocked in its read, forked, and running on: in *H, *X, *F. */
+static void fork_a_reader(struct tracee *h, struct held *x, struct hd_cowfork *f)
 {
 	/* Small pages, as a native image's heap chunks have. */
 	ballast = mmap(NULL, BALLAST_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	cr_assert(ballast != MAP_FAILED);
 	madvise(ballast, BALLAST_SIZE, MADV_NOHUGEPAGE);
-	struct tracee h = tracee_spawn(reader_main, NULL);
-	tracee_await_syscall(h.pid, SYS_read);
+	*h = tracee_spawn(reader_main, NULL);
+	tracee_await_syscall(h->pid, SYS_read);
+	hold(x, h->pid);
+	cr_assert(cowfork_take(f, &x->t, x->mv, &x->maps, NULL) == 0, "%s", hd_error_message());
+	target_release(&x->t);
+	cr_assert(f->child > 0);
+}
+
+Test(cowfork, frozen_copy_then_killed_and_reaped)
+{
+	struct tracee h;
 	struct held x;
-	hold(&x, h.pid);
 	struct hd_cowfork f;
-	cr_assert(cowfork_take(&f, &x.t, x.mv, &x.maps, NULL) == 0, "%s", hd_error_message());
-	target_release(&x.t);
-	cr_assert(f.child > 0);
+	fork_a_reader(&h, &x, &f);
 	/* The helper runs on; the child is its frozen copy. */
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)f.child);
@@ -171,6 +196,56 @@ Test(cowfork, frozen_copy_then_killed_and_reaped)
 	munmap(ballast, BALLAST_SIZE);
 	ballast = NULL;
 }
+
+/* The exit code the kernel keeps for zombie PID (/proc/PID/stat field 52),
+ * -1 when it cannot be read. */
+static int zombie_status(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	for (int field = 2; p && field < 52; field++)
+		p = strchr(p + 1, ' ');
+	return p ? atoi(p + 1) : -1;
+}
+
+#if defined(__x86_64__)
+/* hdump killed between the clone and the guard: the kernel lets the child go
+ * as it was born, at the instruction after the `syscall` with 0 in rax.  It
+ * must die there, by SIGSEGV, without running the helper's code: that code
+ * would take the helper's input and report a read of its own, its fault
+ * handler would report the fault. */
+Test(cowfork, a_fork_let_go_before_its_guard_dies_without_running, .timeout = 60)
+{
+	struct tracee h;
+	struct held x;
+	struct hd_cowfork f;
+	fork_a_reader(&h, &x, &f);
+	struct user_regs_struct regs;
+	cr_assert(ptrace(PTRACE_GETREGS, f.child, 0, &regs) == 0);
+	regs.rip = f.site + INJECT_SYSCALL_LEN;
+	regs.rax = 0;
+	cr_assert(ptrace(PTRACE_SETREGS, f.child, 0, &regs) == 0);
+	cr_assert(ptrace(PTRACE_DETACH, f.child, 0, 0) == 0);
+	cr_assert(becomes_zombie(f.child), "fork %d did not die (state %c)", (int)f.child,
+		  proc_state(f.child));
+	int status = zombie_status(f.child);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+		  "fork ended with status 0x%x, not SIGSEGV", status);
+	cr_assert(cowfork_discard(&f) == 0, "%s", hd_error_message());
+	cr_assert_eq(tracee_children(h.pid), 0);
+	let_go(&x);
+	cr_assert_str_eq(tracee_finish(&h, "xyz"), "read=3:xyz chld=0");
+	munmap(ballast, BALLAST_SIZE);
+	ballast = NULL;
+}
+#endif
 
 /* No thread in a call: the clone can only run at a libc wrapper, which the
  * caller finds (symbols/) and hands in; without them the fork is refused

@@ -14,7 +14,6 @@
 #include <sys/ptrace.h>
 #include <sys/user.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define ATTACH_PASSES 16       /* rescans of /proc/PID/task before giving up */
@@ -189,9 +188,8 @@ static int wait_for_stops(struct hd_target *t, bool interruptible)
 
 void tracee_poll_pause(unsigned *round)
 {
-	long us = 50L << (*round < 4 ? *round : 4);
-	struct timespec ts = {0, (us < 1000 ? us : 1000) * 1000L};
-	nanosleep(&ts, NULL);
+	uint64_t us = 50u << (*round < 4 ? *round : 4);
+	hd_sleep_us(us < 1000 ? us : 1000);
 	(*round)++;
 }
 

@@ -11,8 +11,9 @@ uint64_t hd_monotonic_ms(void);
 /* Milliseconds since the epoch, for the HPROF header's date. */
 uint64_t hd_wall_ms(void);
 
-/* Sleeps MS milliseconds, or less when a signal arrives (the caller polls
- * hd_interrupted). */
+/* Sleeps MS milliseconds (US microseconds), or less when a signal arrives
+ * (the caller polls hd_interrupted). */
 void hd_sleep_ms(unsigned ms);
+void hd_sleep_us(uint64_t us);
 
 #endif

@@ -593,6 +593,36 @@ static int get_codeinfo(struct reader *r, struct hd_codeinfo *ci, bool *have)
 	return 0;
 }
 
+static void put_roots(struct writer *w, const struct hd_chunk_roots *roots)
+{
+	size_t n = roots ? roots->n : 0;
+	put_u64(w, n);
+	for (size_t i = 0; i < n; i++) {
+		put_u64(w, roots->v[i].off);
+		put_u64(w, roots->v[i].hub_off);
+	}
+}
+
+/* Each root and its hub lie in the image heap, in address order; that
+ * each is a root object of that hub is checked where it is read
+ * (chunks_find), a list that is not being walked past. */
+static int get_roots(struct reader *r, const struct hd_layout *L, struct hd_chunk_roots *out)
+{
+	size_t n = get_count(r, CHUNK_ROOTS_MAX, 16);
+	if (r->bad || !n)
+		return 0;
+	if (!(out->v = malloc(n * sizeof *out->v)))
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	out->n = n;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t off = get_u64(r), hub = get_u64(r);
+		if (off >= L->image_size || hub >= L->image_size || (i && off <= out->v[i - 1].off))
+			r->bad = true;
+		out->v[i] = (struct hd_chunk_root){off, hub};
+	}
+	return 0;
+}
+
 int dcache_encode(const struct hd_discovery *d, uint8_t **out, size_t *n)
 {
 	struct writer w = {0};
@@ -605,6 +635,7 @@ int dcache_encode(const struct hd_discovery *d, uint8_t **out, size_t *n)
 	if (live) {
 		put_threadlocals(&w, d->tl);
 		put_codeinfo(&w, d->ci, *d->have_ci);
+		put_roots(&w, d->roots);
 	}
 	if (w.oom) {
 		free(w.p);
@@ -635,11 +666,15 @@ int dcache_decode(const struct hd_discovery *d, uint64_t image_start, const uint
 	if (parts & PART_LIVE) {
 		struct hd_threadlocals tl;
 		struct hd_codeinfo ci = {0};
+		struct hd_chunk_roots roots = {0};
 		bool have = false;
 		get_threadlocals(&r, &tl);
 		if (get_codeinfo(&r, d->ci ? d->ci : &ci, d->have_ci ? d->have_ci : &have) != 0)
 			return -1;
 		codeinfo_free(&ci);
+		if (get_roots(&r, d->L, d->roots ? d->roots : &roots) != 0)
+			return -1;
+		chunk_roots_free(&roots);
 		if (d->tl)
 			*d->tl = tl;
 	}

@@ -60,6 +60,8 @@ void dcache_use_discard(const struct hd_discovery *d)
 		*d->have_ci = false;
 	if (d->roots)
 		chunk_roots_free(d->roots);
+	if (d->tl) /* what a stale entry said of VMThreads.head goes too */
+		*d->tl = (struct hd_threadlocals){0};
 }
 
 bool dcache_use_apply(struct dcache_use *u, const struct hd_discovery *d, uint64_t start,

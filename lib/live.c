@@ -352,6 +352,9 @@ static int scan_all(struct live *lv, pid_t pid, hd_memview *view)
 			hd_error_context("isolate %zu", i);
 			return -1;
 		}
+		/* a static word: every isolate's scan (and the cache) reads it */
+		if (!lv->tl.head_word)
+			lv->tl.head_word = lv->iso[i].scan.head_word;
 	}
 	return 0;
 }

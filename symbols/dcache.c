@@ -502,22 +502,27 @@ static void put_threadlocals(struct writer *w, const struct hd_threadlocals *tl)
 	for (size_t i = 0; i < sizeof v / sizeof *v; i++)
 		put_u32(w, (uint32_t)v[i]);
 	put_u32(w, tl->extent);
+	put_u64(w, tl->head_word);
 }
 
-/* Thread-local offsets lie in the IsolateThread the table covers. */
-static void get_threadlocals(struct reader *r, struct hd_threadlocals *tl)
+/* Thread-local offsets lie in the IsolateThread the table covers;
+ * VMThreads.head's word in the image heap. */
+static void get_threadlocals(struct reader *r, struct hd_threadlocals *tl,
+			     const struct hd_layout *L)
 {
 	int v[9];
 	for (size_t i = 0; i < 9; i++)
 		v[i] = get_i32(r);
 	unsigned extent = get_u32(r);
-	if (extent > (1u << 20))
+	uint64_t head_word = get_u64(r);
+	if (extent > (1u << 20) || head_word % 8 || L->image_size < 8 ||
+	    head_word > L->image_size - 8)
 		r->bad = true;
 	for (size_t i = 0; i < 9; i++)
 		if (v[i] < -1 || v[i] >= (int)extent)
 			r->bad = true;
 	*tl = (struct hd_threadlocals){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], extent,
-				       0, 0};
+				       0, 0, head_word};
 }
 
 static void put_offsets(struct writer *w, const uint64_t *v, size_t n)
@@ -668,7 +673,7 @@ int dcache_decode(const struct hd_discovery *d, uint64_t image_start, const uint
 		struct hd_codeinfo ci = {0};
 		struct hd_chunk_roots roots = {0};
 		bool have = false;
-		get_threadlocals(&r, &tl);
+		get_threadlocals(&r, &tl, d->L);
 		if (get_codeinfo(&r, d->ci ? d->ci : &ci, d->have_ci ? d->have_ci : &have) != 0)
 			return -1;
 		codeinfo_free(&ci);

@@ -27,7 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The payload's format (dcache.c): 2 added the chunk roots to the live part;
+/* The payload's format (dcache.c): 2 added the chunk roots and VMThreads.head's
+ * word to the live part;
  * an entry of another format is refused, never misread. */
 #define DCACHE_FORMAT 2u
 #define DCACHE_KEEP 16u

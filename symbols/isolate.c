@@ -65,7 +65,8 @@ int isolate_scan(struct hd_isolate *iso, hd_memview *proc, const struct hd_maps 
 	if (readable_init(&r, maps) != 0)
 		return -1;
 	struct hd_chunk_list chunks = {0};
-	int rc = threadlist_read(proc, &r, L, tl, t, &iso->threads, &iso->nthreads);
+	int rc = threadlist_read_learning(proc, &r, L, tl, t, &iso->head_word, &iso->threads,
+					  &iso->nthreads);
 	if (rc == 0)
 		rc = (t->lacks_memory ? chunks_find_partial : chunks_find)(
 			&chunks, proc, &r, L, classes, roots, iso->threads, iso->nthreads);

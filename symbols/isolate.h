@@ -26,6 +26,7 @@ struct hd_isolate {
 	size_t ngaps;
 	size_t runtime_chunks;
 	bool chunks_by_roots; /* chunks_find followed the roots given */
+	uint64_t head_word;   /* VMThreads.head as the search learned it (0: not) */
 };
 
 /* Image-heap copies of IMG mapped in MAPS (one per isolate): the lowest MAX

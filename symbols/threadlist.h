@@ -54,4 +54,16 @@ HD_MUST_CHECK int threadlist_read(hd_memview *mv, const struct hd_readable *r,
 				  const struct hd_target *t, struct hd_ithread **threads,
 				  size_t *n);
 
+/* As threadlist_read.  With TL->head_word known, the word there is the
+ * head: null, no thread is attached; a proper list with a live thread,
+ * that list; anything else, and the search runs as without it.  *LEARNED
+ * gets the offset of the word a search found the head in when no other
+ * word had as many live threads behind it (that word is then
+ * VMThreads.head), else 0. */
+HD_MUST_CHECK int threadlist_read_learning(hd_memview *mv, const struct hd_readable *r,
+					   const struct hd_layout *L,
+					   const struct hd_threadlocals *tl,
+					   const struct hd_target *t, uint64_t *learned,
+					   struct hd_ithread **threads, size_t *n);
+
 #endif

@@ -241,11 +241,12 @@ Test(dcache, an_executables_entry_does_not_serve_a_process)
 	release(&f);
 }
 
-/* A process's entry: F's discovery with thread locals, no code info and
- * ROOTS. */
-static void encode_live(struct fixture *f, struct hd_chunk_roots *roots, uint8_t **p, size_t *n)
+/* A process's entry: F's discovery with thread locals (VMThreads.head at
+ * HEAD_WORD), no code info and ROOTS. */
+static void encode_live(struct fixture *f, uint64_t head_word, struct hd_chunk_roots *roots,
+			uint8_t **p, size_t *n)
 {
-	struct hd_threadlocals tl = {-1, -1, -1, -1, -1, -1, -1, -1, -1, 64, 0, 0};
+	struct hd_threadlocals tl = {-1, -1, -1, -1, -1, -1, -1, -1, -1, 64, 0, 0, head_word};
 	struct hd_codeinfo ci = {0};
 	bool have_ci = false;
 	struct hd_discovery d = f->d;
@@ -256,14 +257,16 @@ static void encode_live(struct fixture *f, struct hd_chunk_roots *roots, uint8_t
 	cr_assert_eq(dcache_encode(&d, p, n), 0, "%s", hd_error_message());
 }
 
-/* Decodes P as a process's entry into O and *ROOTS. */
+static struct hd_threadlocals decoded_tl;
+
+/* Decodes P as a process's entry into O, *ROOTS and decoded_tl. */
 static int decode_live(struct decoded *o, struct hd_chunk_roots *roots, const uint8_t *p, size_t n)
 {
-	static struct hd_threadlocals tl;
+	struct hd_threadlocals *tl = &decoded_tl;
 	static struct hd_codeinfo ci;
 	static bool have_ci;
 	decoded_init(o);
-	o->d.tl = &tl;
+	o->d.tl = tl;
 	o->d.ci = &ci;
 	o->d.have_ci = &have_ci;
 	o->d.roots = roots;
@@ -283,7 +286,7 @@ Test(dcache, chunk_roots_round_trip_and_bounds)
 	struct hd_chunk_roots roots = {v, 3};
 	uint8_t *p;
 	size_t n;
-	encode_live(&f, &roots, &p, &n);
+	encode_live(&f, 0x40, &roots, &p, &n);
 	struct decoded o;
 	struct hd_chunk_roots back = {0};
 	cr_assert_eq(decode_live(&o, &back, p, n), 0, "%s", hd_error_message());
@@ -299,9 +302,39 @@ Test(dcache, chunk_roots_round_trip_and_bounds)
 	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
 		struct hd_chunk_root w[2] = {bad[k][0], bad[k][1]};
 		roots = (struct hd_chunk_roots){w, 2};
-		encode_live(&f, &roots, &p, &n);
+		encode_live(&f, 0x40, &roots, &p, &n);
 		cr_assert_eq(decode_live(&o, &back, p, n), -1, "list %zu decoded", k);
 		cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+		chunk_roots_free(&back);
+		decoded_free(&o);
+		free(p);
+	}
+	release(&f);
+}
+
+/* VMThreads.head's word comes back as written; one not 8-byte aligned or
+ * past the image heap is refused. */
+Test(dcache, head_word_round_trip_and_bounds)
+{
+	struct fixture f = {0};
+	discover(&f);
+	uint64_t size = f.x.L.image_size;
+	const uint64_t words[] = {0, 0x100, size - 8, 0x104, size, UINT64_MAX - 7};
+	for (size_t k = 0; k < sizeof words / sizeof *words; k++) {
+		uint8_t *p;
+		size_t n;
+		encode_live(&f, words[k], NULL, &p, &n);
+		struct decoded o;
+		struct hd_chunk_roots back = {0};
+		int rc = decode_live(&o, &back, p, n);
+		if (k < 3) {
+			cr_assert_eq(rc, 0, "+0x%llx: %s", (unsigned long long)words[k],
+				     hd_error_message());
+			cr_assert_eq(decoded_tl.head_word, words[k]);
+		} else {
+			cr_assert_eq(rc, -1, "+0x%llx decoded", (unsigned long long)words[k]);
+			cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+		}
 		chunk_roots_free(&back);
 		decoded_free(&o);
 		free(p);

@@ -41,8 +41,10 @@ struct hd_ithread {
 #define THREADLIST_MAX 256
 
 /* Finds the thread list of the isolate whose heap base is L->heap_base
- * (the head: a word of its writable image heap, or a stopped thread's r15)
- * and reads every IsolateThread on it through MV, matched to T's tasks;
+ * (the head: the word TL->head_word names when that holds, else one
+ * searched for among its writable image heap's words, or a stopped
+ * thread's r15) and reads every IsolateThread on it through MV, matched
+ * to T's tasks;
  * each stack runs from its thread's rsp up to StackBase, within the
  * readable run R knows.  *THREADS (malloc'd, THREADLIST_MAX entries) gets
  * *N of them; an isolate may have none attached.  Every search is bounded

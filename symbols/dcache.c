@@ -26,7 +26,7 @@ struct writer {
 
 static void put(struct writer *w, const void *v, size_t len)
 {
-	if (w->oom)
+	if (w->oom || !len) /* an empty table may have no buffer */
 		return;
 	if (len > w->cap - w->n) {
 		size_t cap = w->cap ? w->cap : 1u << 16;
@@ -121,11 +121,19 @@ static char *get_str(struct reader *r, bool *oom)
 	return s;
 }
 
-static int get_bytes(struct reader *r, struct hd_bytes *b)
+/* A table of bytes into *B, or only its length when not KEEP: a second
+ * isolate's decode reads past the code info the first one's holds (tens
+ * of MB copied, faulted in and freed for nothing). */
+static int get_bytes(struct reader *r, struct hd_bytes *b, bool keep)
 {
 	size_t n = get_count(r, CODEINFO_MAX_TABLE, 1);
 	if (r->bad)
 		return 0;
+	if (!keep) {
+		*b = (struct hd_bytes){NULL, n};
+		r->at += n; /* get_count: no more than the bytes left */
+		return 0;
+	}
 	b->p = malloc(n ? n : 1);
 	if (!b->p)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
@@ -532,11 +540,15 @@ static void put_offsets(struct writer *w, const uint64_t *v, size_t n)
 		put_u64(w, v[i]);
 }
 
-static int get_offsets(struct reader *r, uint64_t **v, size_t *n)
+static int get_offsets(struct reader *r, uint64_t **v, size_t *n, bool keep)
 {
 	size_t c = get_count(r, CODEINFO_MAX_TABLE, 8);
 	if (r->bad)
 		return 0;
+	if (!keep) {
+		r->at += c * 8;
+		return 0;
+	}
 	if (!(*v = malloc((c ? c : 1) * sizeof **v)))
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	*n = c;
@@ -569,25 +581,27 @@ static void put_codeinfo(struct writer *w, const struct hd_codeinfo *ci, bool ha
 }
 
 /* The tables are decoded later as the hostile data they are (codeinfo.h:
- * every decode bounded); here only what sizes them is checked. */
-static int get_codeinfo(struct reader *r, struct hd_codeinfo *ci, bool *have)
+ * every decode bounded); here only what sizes them is checked.  Not KEEP:
+ * only their sizes are read into CI, for a decode that does not want
+ * them. */
+static int get_codeinfo(struct reader *r, struct hd_codeinfo *ci, bool *have, bool keep)
 {
 	*have = get_u8(r) != 0;
 	if (!*have || r->bad)
 		return 0;
 	ci->code_start = get_u64(r);
 	ci->code_size = get_u64(r);
-	if (get_bytes(r, &ci->index) != 0 || get_bytes(r, &ci->entries) != 0 ||
-	    get_bytes(r, &ci->refmaps) != 0 || get_bytes(r, &ci->frames) != 0 ||
-	    get_bytes(r, &ci->methods) != 0)
+	if (get_bytes(r, &ci->index, keep) != 0 || get_bytes(r, &ci->entries, keep) != 0 ||
+	    get_bytes(r, &ci->refmaps, keep) != 0 || get_bytes(r, &ci->frames, keep) != 0 ||
+	    get_bytes(r, &ci->methods, keep) != 0)
 		return -1;
 	ci->format = get_u8(r);
 	ci->deopt_byte = get_u8(r) != 0;
 	ci->method_entry = get_u32(r);
 	ci->short_class = get_u8(r) != 0;
 	ci->short_name = get_u8(r) != 0;
-	if (get_offsets(r, &ci->classes, &ci->nclasses) != 0 ||
-	    get_offsets(r, &ci->names, &ci->nnames) != 0)
+	if (get_offsets(r, &ci->classes, &ci->nclasses, keep) != 0 ||
+	    get_offsets(r, &ci->names, &ci->nnames, keep) != 0)
 		return -1;
 	ci->ref_size = get_u32(r);
 	ci->nentries = get_u64(r);
@@ -674,7 +688,8 @@ int dcache_decode(const struct hd_discovery *d, uint64_t image_start, const uint
 		struct hd_chunk_roots roots = {0};
 		bool have = false;
 		get_threadlocals(&r, &tl, d->L);
-		if (get_codeinfo(&r, d->ci ? d->ci : &ci, d->have_ci ? d->have_ci : &have) != 0)
+		if (get_codeinfo(&r, d->ci ? d->ci : &ci, d->have_ci ? d->have_ci : &have,
+				 d->ci != NULL) != 0)
 			return -1;
 		codeinfo_free(&ci);
 		if (get_roots(&r, d->L, d->roots ? d->roots : &roots) != 0)

@@ -341,3 +341,54 @@ Test(dcache, head_word_round_trip_and_bounds)
 	}
 	release(&f);
 }
+
+/* A second isolate's decode (no thread locals nor code info wanted) reads
+ * past the code-info tables without keeping them, and still refuses every
+ * truncation; the first's keeps them whole. */
+Test(dcache, code_info_read_past_for_a_second_isolate)
+{
+	struct fixture f = {0};
+	discover(&f);
+	uint8_t index[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, frames[3] = {7, 8, 9};
+	uint64_t classes[2] = {0x10, 0x20};
+	struct hd_codeinfo ci = {.code_start = 0x1000, .ref_size = 8, .index = {index, 16},
+				 .frames = {frames, 3}, .classes = classes, .nclasses = 2};
+	struct hd_threadlocals tl = {-1, -1, -1, -1, -1, -1, -1, -1, -1, 64, 0, 0, 0};
+	bool have_ci = true;
+	struct hd_discovery d = f.d;
+	d.tl = &tl;
+	d.ci = &ci;
+	d.have_ci = &have_ci;
+	uint8_t *p;
+	size_t n;
+	cr_assert_eq(dcache_encode(&d, &p, &n), 0, "%s", hd_error_message());
+	struct decoded o;
+	decoded_init(&o);
+	cr_assert_eq(dcache_decode(&o.d, OFFLINE_IMAGE_START, p, n), 0, "%s", hd_error_message());
+	decoded_free(&o);
+	struct hd_codeinfo back = {0};
+	bool have = false;
+	decoded_init(&o);
+	o.d.tl = &tl;
+	o.d.ci = &back;
+	o.d.have_ci = &have;
+	cr_assert_eq(dcache_decode(&o.d, OFFLINE_IMAGE_START, p, n), 0, "%s", hd_error_message());
+	cr_assert(have);
+	cr_assert_eq(back.index.n, 16);
+	cr_assert_eq(memcmp(back.index.p, index, 16), 0);
+	cr_assert_eq(back.frames.n, 3);
+	cr_assert_eq(memcmp(back.frames.p, frames, 3), 0);
+	cr_assert_eq(back.nclasses, 2);
+	cr_assert_eq(back.classes[1], 0x20);
+	codeinfo_free(&back);
+	decoded_free(&o);
+	for (size_t len = n - 64; len < n; len++) { /* the tables and what follows, cut */
+		decoded_init(&o);
+		cr_assert_eq(dcache_decode(&o.d, OFFLINE_IMAGE_START, p, len), -1, "%zu of %zu", len,
+			     n);
+		cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+		decoded_free(&o);
+	}
+	free(p);
+	release(&f);
+}

@@ -58,6 +58,10 @@ void dcache_use_discard(const struct hd_discovery *d)
 		codeinfo_free(d->ci);
 	if (d->have_ci)
 		*d->have_ci = false;
+	if (d->roots)
+		chunk_roots_free(d->roots);
+	if (d->tl) /* what a stale entry said of VMThreads.head goes too */
+		*d->tl = (struct hd_threadlocals){0};
 }
 
 bool dcache_use_apply(struct dcache_use *u, const struct hd_discovery *d, uint64_t start,

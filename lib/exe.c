@@ -45,7 +45,7 @@ static int discover_fresh(struct exe *x, const struct hd_events *ev, const char 
  * (an executable runs no thread). */
 static struct hd_discovery exe_discovery(struct exe *x)
 {
-	return (struct hd_discovery){&x->L, &x->classes, &x->statics, NULL, NULL, NULL};
+	return (struct hd_discovery){&x->L, &x->classes, &x->statics, NULL, NULL, NULL, NULL};
 }
 
 int exe_discover(struct exe *x, const struct hd_events *ev, const char *jdk_dir)

@@ -145,7 +145,8 @@ static struct hd_discovery isolate_discovery(struct live *lv, size_t i)
 {
 	struct live_isolate *li = &lv->iso[i];
 	return (struct hd_discovery){&li->L, &li->classes, &li->statics, i ? NULL : &lv->tl,
-				     i ? NULL : &lv->ci, i ? NULL : &lv->have_ci};
+				     i ? NULL : &lv->ci, i ? NULL : &lv->have_ci,
+				     i ? NULL : &lv->roots};
 }
 
 /* Every isolate's discovery from the cache's entry, checked against its
@@ -204,7 +205,7 @@ static int discover_fresh(struct live *lv, const struct hd_events *ev, const cha
 	elfimage_release(lv->img);
 	if (find_codeinfo(lv, first, ev) != 0)
 		return -1;
-	return 0;
+	return chunk_roots_collect(&lv->roots, &first->naming.objs, &first->L);
 }
 
 /* VMThreads.head is a static word, held in the primitive statics array:
@@ -347,10 +348,13 @@ static int scan_all(struct live *lv, pid_t pid, hd_memview *view)
 	for (size_t i = 0; i < lv->nisolates; i++) {
 		isolate_free(&lv->iso[i].scan);
 		if (isolate_scan(&lv->iso[i].scan, view, &lv->maps, &lv->iso[i].L, &lv->iso[i].classes,
-				 &lv->tl, &lv->target) != 0) {
+				 &lv->roots, &lv->tl, &lv->target) != 0) {
 			hd_error_context("isolate %zu", i);
 			return -1;
 		}
+		/* a static word: every isolate's scan (and the cache) reads it */
+		if (!lv->tl.head_word)
+			lv->tl.head_word = lv->iso[i].scan.head_word;
 	}
 	return 0;
 }
@@ -679,5 +683,6 @@ void live_close(struct live *lv)
 	free(lv->listed_names);
 	stacks_free(&lv->stacks);
 	codeinfo_free(&lv->ci);
+	chunk_roots_free(&lv->roots);
 	memset(lv, 0, sizeof *lv);
 }

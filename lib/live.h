@@ -42,6 +42,7 @@ struct live {
 	struct hd_maps maps;
 	struct hd_target target;
 	struct hd_threadlocals tl;
+	struct hd_chunk_roots roots; /* where every isolate's chunk chains start */
 	uint64_t starts[MAX_ISOLATES];
 	size_t nisolates;
 	size_t ignored_isolates; /* mapped beyond MAX_ISOLATES: warned of at discovery */

@@ -11,6 +11,13 @@
 #define PAGE 4096u
 #define MAX_CHUNK_HEADER 128 /* bytes: more than any layout's header words */
 
+/* A root object as read from the process. */
+struct root_obj {
+	uint64_t addr, size;
+	const struct hd_class *cls;
+	uint8_t data[CHUNK_ROOT_BYTES];
+};
+
 struct chunk_ctx {
 	hd_memview *mv;
 	const struct hd_readable *r;
@@ -25,9 +32,15 @@ struct chunk_ctx {
 	uint64_t image_end;
 	bool partial; /* chunks_find_partial */
 	/* Per class index: chunks_is_root_class, decided once, not by name
-	 * for each of the image heap's objects. */
+	 * for each of the image heap's objects (the walk without roots). */
 	const struct hd_classes *classes;
 	bool *is_root;
+	/* The roots given, read and checked, in address order; NULL: the image
+	 * heap is walked for them. */
+	struct root_obj *roots;
+	size_t nroots, next_root;
+	struct hd_chunk *img; /* the image heap's chunks, listed before any walk */
+	size_t nimg, cap_img;
 };
 
 static int push_chunk(struct chunk_ctx *x, const struct hd_chunk *c)
@@ -147,18 +160,17 @@ bool chunks_is_root_class(const struct hd_class *cls)
 	return strcmp(simple, "Space") == 0 || strcmp(simple, "HeapAllocation") == 0;
 }
 
-static int chain_roots_cb(void *ctx, const struct hd_object *o)
+/* Follows the chains the root object of class CLS, SIZE bytes at DATA,
+ * points at. */
+static int follow_root(struct chunk_ctx *x, const struct hd_class *cls, const uint8_t *data,
+		       uint64_t size)
 {
-	struct chunk_ctx *x = ctx;
-	const struct hd_class *cls = o->hubinfo.cls;
-	if (!x->is_root[cls - x->classes->v])
-		return 0;
 	/* Chunk pointers are word fields: try every non-reference 8-byte slot. */
 	for (size_t i = 0; i < cls->nfields; i++) {
 		const struct hd_field *f = &cls->fields[i];
-		if (f->type == HD_T_OBJECT || f->offset % 8 || f->offset + 8 > o->size)
+		if (f->type == HD_T_OBJECT || f->offset % 8 || f->offset + 8 > size)
 			continue;
-		uint64_t v = ld_u64(o->data + f->offset);
+		uint64_t v = ld_u64(data + f->offset);
 		bool aligned;
 		if (is_chunk_header(x, v, &aligned) && add_chain(x, v, aligned) != 0)
 			return -1;
@@ -166,14 +178,99 @@ static int chain_roots_cb(void *ctx, const struct hd_object *o)
 	return 0;
 }
 
-static int image_chunk_cb(void *ctx, const struct hd_chunk *ch)
+static int chain_roots_cb(void *ctx, const struct hd_object *o)
 {
 	struct chunk_ctx *x = ctx;
-	if (push_chunk(x, ch) != 0)
+	const struct hd_class *cls = o->hubinfo.cls;
+	if (!x->is_root[cls - x->classes->v])
+		return 0;
+	return follow_root(x, cls, o->data, o->size);
+}
+
+static int collect_image_chunk(void *ctx, const struct hd_chunk *ch)
+{
+	struct chunk_ctx *x = ctx;
+	if (hd_grow(&x->img, &x->cap_img, x->nimg, sizeof *x->img, 64) != 0)
 		return -1;
-	x->out->image++;
-	x->w->in_image_heap = true;
-	return hw_walk_range(x->w, ch->first, ch->top, NULL, 0, chain_roots_cb, x);
+	x->img[x->nimg++] = *ch;
+	return 0;
+}
+
+/* Reads each of ROOTS from the process and checks it: in address order,
+ * inside one of the image heap's chunks (X->img), decoding to
+ * an object of a root class whose hub is the one listed, of no more than
+ * CHUNK_ROOT_BYTES.  True with X->roots set when every one holds; false
+ * (no error recorded) on the first that does not. */
+static bool read_roots(struct chunk_ctx *x, const struct hd_chunk_roots *roots)
+{
+	const struct hd_layout *L = x->L;
+	const struct hd_chunk *img = x->img;
+	size_t nimg = x->nimg, c = 0;
+	if (roots->n > CHUNK_ROOTS_MAX || !(x->roots = calloc(roots->n, sizeof *x->roots)))
+		return false;
+	bool ok = true;
+	for (size_t i = 0; ok && i < roots->n; i++) {
+		const struct hd_chunk_root *r = &roots->v[i];
+		uint64_t addr = L->image_start + r->off;
+		struct root_obj *o = &x->roots[i];
+		while (c < nimg && img[c].top <= addr)
+			c++;
+		ok = r->off < L->image_size && r->hub_off < L->image_size &&
+		     (i == 0 || r->off > roots->v[i - 1].off) && c < nimg && addr >= img[c].first;
+		if (!ok)
+			break;
+		uint64_t room = img[c].top - addr;
+		size_t n = room < CHUNK_ROOT_BYTES ? (size_t)room : CHUNK_ROOT_BYTES;
+		struct hd_object obj;
+		ok = mv_try_read(x->mv, addr, o->data, n) == 0 &&
+		     hw_decode(x->w, addr, o->data, n, n, &obj) == 0 &&
+		     obj.hub == L->image_start + r->hub_off && obj.hubinfo.cls &&
+		     chunks_is_root_class(obj.hubinfo.cls);
+		if (ok) {
+			o->addr = addr;
+			o->size = obj.size;
+			o->cls = obj.hubinfo.cls;
+		}
+	}
+	if (!ok) {
+		hd_error_clear(); /* a header that did not decode: not this scan's failure */
+		free(x->roots);
+		x->roots = NULL;
+		return false;
+	}
+	x->nroots = roots->n;
+	return true;
+}
+
+/* Each image heap chunk, then the chains from its root objects: the roots
+ * read, else every object of the chunk walked.  Pushed in the same order
+ * either way. */
+static int image_chains(struct chunk_ctx *x)
+{
+	if (!x->roots) {
+		x->is_root = calloc(x->classes->n ? x->classes->n : 1, sizeof(bool));
+		if (!x->is_root)
+			return hd_fail(HD_E_INTERNAL, "out of memory");
+		for (size_t k = 0; k < x->classes->n; k++)
+			x->is_root[k] = chunks_is_root_class(&x->classes->v[k]);
+	}
+	for (size_t i = 0; i < x->nimg; i++) {
+		const struct hd_chunk ch = x->img[i];
+		if (push_chunk(x, &ch) != 0)
+			return -1;
+		x->out->image++;
+		if (x->roots) {
+			for (; x->next_root < x->nroots && x->roots[x->next_root].addr < ch.top;
+			     x->next_root++) {
+				const struct root_obj *o = &x->roots[x->next_root];
+				if (follow_root(x, o->cls, o->data, o->size) != 0)
+					return -1;
+			}
+		} else if (hw_walk_range(x->w, ch.first, ch.top, NULL, 0, chain_roots_cb, x) != 0) {
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int cmp_gap(const void *a, const void *b)
@@ -240,7 +337,8 @@ static uint64_t tlab_reserve(const struct hd_classes *classes)
 
 static int find(struct hd_chunk_list *out, hd_memview *mv, const struct hd_readable *r,
 		const struct hd_layout *L, const struct hd_classes *classes,
-		const struct hd_ithread *threads, size_t nthreads, bool partial)
+		const struct hd_chunk_roots *roots, const struct hd_ithread *threads,
+		size_t nthreads, bool partial)
 {
 	memset(out, 0, sizeof *out);
 	struct hd_walker w;
@@ -253,13 +351,13 @@ static int find(struct hd_chunk_list *out, hd_memview *mv, const struct hd_reada
 	struct chunk_ctx x = {.mv = mv, .r = r, .L = L, .threads = threads, .nthreads = nthreads,
 			      .w = &w, .out = out, .tlab_reserve = tlab_reserve(classes),
 			      .image_end = L->image_start + L->image_size, .partial = partial,
-			      .classes = classes,
-			      .is_root = calloc(classes->n ? classes->n : 1, sizeof(bool))};
-	int rc = x.is_root ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
-	for (size_t k = 0; rc == 0 && k < classes->n; k++)
-		x.is_root[k] = chunks_is_root_class(&classes->v[k]);
+			      .classes = classes};
+	w.in_image_heap = true;
+	int rc = hw_image_chunks(&w, collect_image_chunk, &x);
+	if (rc == 0 && roots && roots->n)
+		out->by_roots = read_roots(&x, roots);
 	if (rc == 0)
-		rc = hw_image_chunks(&w, image_chunk_cb, &x);
+		rc = image_chains(&x);
 	for (size_t i = 0; rc == 0 && i < nthreads; i++) {
 		const struct hd_tlab *tlab = &threads[i].tlab;
 		bool aligned;
@@ -271,6 +369,8 @@ static int find(struct hd_chunk_list *out, hd_memview *mv, const struct hd_reada
 	}
 	hw_fini(&w);
 	free(x.is_root);
+	free(x.roots);
+	free(x.img);
 	addr_map_free(&x.seen);
 	if (rc == 0)
 		rc = attach_gaps(&x);
@@ -279,16 +379,61 @@ static int find(struct hd_chunk_list *out, hd_memview *mv, const struct hd_reada
 
 int chunks_find(struct hd_chunk_list *out, hd_memview *mv, const struct hd_readable *r,
 		const struct hd_layout *L, const struct hd_classes *classes,
-		const struct hd_ithread *threads, size_t nthreads)
+		const struct hd_chunk_roots *roots, const struct hd_ithread *threads,
+		size_t nthreads)
 {
-	return find(out, mv, r, L, classes, threads, nthreads, false);
+	return find(out, mv, r, L, classes, roots, threads, nthreads, false);
 }
 
 int chunks_find_partial(struct hd_chunk_list *out, hd_memview *mv, const struct hd_readable *r,
 			const struct hd_layout *L, const struct hd_classes *classes,
-			const struct hd_ithread *threads, size_t nthreads)
+			const struct hd_chunk_roots *roots, const struct hd_ithread *threads,
+			size_t nthreads)
 {
-	return find(out, mv, r, L, classes, threads, nthreads, true);
+	return find(out, mv, r, L, classes, roots, threads, nthreads, true);
+}
+
+static int cmp_root(const void *a, const void *b)
+{
+	const struct hd_chunk_root *x = a, *y = b;
+	return (x->off > y->off) - (x->off < y->off);
+}
+
+int chunk_roots_collect(struct hd_chunk_roots *out, const struct hd_imageobjs *objs,
+			const struct hd_layout *L)
+{
+	memset(out, 0, sizeof *out);
+	const struct hd_classes *classes = objs->classes;
+	size_t cap = 0;
+	for (size_t k = 0; k < classes->n; k++) {
+		const struct hd_class *cls = &classes->v[k];
+		if (!chunks_is_root_class(cls))
+			continue;
+		size_t n;
+		const uint32_t *idx = imageobjs_of(objs, cls, &n);
+		uint64_t size = lay_object_size(L, cls->enc, 0, true, cls->idhash_off);
+		if (out->n + n > CHUNK_ROOTS_MAX || size > CHUNK_ROOT_BYTES ||
+		    cls->hub - L->image_start >= L->image_size) {
+			chunk_roots_free(out); /* the scans walk the image heap */
+			return 0;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (hd_grow(&out->v, &cap, out->n, sizeof *out->v, 32) != 0) {
+				chunk_roots_free(out);
+				return -1;
+			}
+			out->v[out->n++] = (struct hd_chunk_root){objs->addr[idx[i]] - L->image_start,
+								 cls->hub - L->image_start};
+		}
+	}
+	qsort(out->v, out->n, sizeof *out->v, cmp_root);
+	return 0;
+}
+
+void chunk_roots_free(struct hd_chunk_roots *roots)
+{
+	free(roots->v);
+	memset(roots, 0, sizeof *roots);
 }
 
 void chunk_list_free(struct hd_chunk_list *list)

@@ -8,6 +8,7 @@
 
 #include "classes.h"
 #include "heapwalk.h"
+#include "imageobjs.h"
 #include "layout.h"
 #include "readable.h"
 #include "threadlist.h"
@@ -25,14 +26,50 @@ struct hd_chunk_list {
 	size_t image;       /* how many of them are the image heap's */
 	struct hd_gap *gaps; /* live TLAB tails, sorted; the chunks point into it */
 	size_t ngaps;
+	bool by_roots;      /* the chains were followed from the roots given, each
+			       checked; false: from a walk of the whole image heap */
 };
+
+/* Where an isolate's chunk chains start: its image heap's objects of the
+ * root classes (chunks_is_root_class), as offsets from the image heap's
+ * start, ascending, with their hubs.  The image heap's objects never move
+ * and lie alike in every copy of one executable, so discovery lists them
+ * once (the discovery cache keeps the list) and a scan reads only these
+ * objects instead of walking the whole image heap (tens of MB). */
+struct hd_chunk_root {
+	uint64_t off;     /* the object */
+	uint64_t hub_off; /* its hub */
+};
+
+struct hd_chunk_roots {
+	struct hd_chunk_root *v;
+	size_t n;
+};
+
+/* Root objects a list may hold (pkl: 20 per isolate), and the bytes one
+ * may span. */
+#define CHUNK_ROOTS_MAX 4096u
+#define CHUNK_ROOT_BYTES 512u
+
+/* Lists the root objects among the image heap's objects OBJS (at
+ * L->image_start) into *OUT (malloc'd; chunk_roots_free).  An image with
+ * none, more than CHUNK_ROOTS_MAX or one larger than CHUNK_ROOT_BYTES gets
+ * an empty list: its scans walk the image heap.  Errors: HD_E_INTERNAL. */
+HD_MUST_CHECK int chunk_roots_collect(struct hd_chunk_roots *out, const struct hd_imageobjs *objs,
+				      const struct hd_layout *L);
+void chunk_roots_free(struct hd_chunk_roots *roots);
 
 /* Chunks one isolate may have, and links one chain may follow. */
 #define CHUNKS_MAX (1u << 22)
 
 /* Finds the chunks of the isolate whose layout is L, read through MV: its
  * image heap's, and every chunk the chains from its Space and HeapAllocation
- * objects and from the TLABs of its THREADS lead to.  A chunk's top must lie
+ * objects and from the TLABs of its THREADS lead to.  ROOTS (NULL or empty:
+ * none known) say where those objects lie: each is read alone and must be
+ * an object of a root class with the hub listed, inside an image heap
+ * chunk; when any is not, the whole image heap is walked for them as
+ * without ROOTS (OUT->by_roots says which), and the chunks found are the
+ * same either way, in the same order.  A chunk's top must lie
  * within the readable run R knows; unaligned objects are probed within a
  * bounded budget.  *OUT's arrays are malloc'd (chunk_list_free) also on
  * failure.  Errors: HD_E_INCONSISTENT (a header, chain or top that does not
@@ -40,8 +77,8 @@ struct hd_chunk_list {
  * reports, HD_E_INTERRUPTED, HD_E_INTERNAL. */
 HD_MUST_CHECK int chunks_find(struct hd_chunk_list *out, hd_memview *mv,
 			      const struct hd_readable *r, const struct hd_layout *L,
-			      const struct hd_classes *classes, const struct hd_ithread *threads,
-			      size_t nthreads);
+			      const struct hd_classes *classes, const struct hd_chunk_roots *roots,
+			      const struct hd_ithread *threads, size_t nthreads);
 
 /* As chunks_find, for a core dumped partially: a chunk header MV cannot
  * read (memory the core lacks) ends its chain there instead of failing.
@@ -50,6 +87,7 @@ HD_MUST_CHECK int chunks_find(struct hd_chunk_list *out, hd_memview *mv,
 HD_MUST_CHECK int chunks_find_partial(struct hd_chunk_list *out, hd_memview *mv,
 				      const struct hd_readable *r, const struct hd_layout *L,
 				      const struct hd_classes *classes,
+				      const struct hd_chunk_roots *roots,
 				      const struct hd_ithread *threads, size_t nthreads);
 
 void chunk_list_free(struct hd_chunk_list *list);

@@ -26,7 +26,7 @@ struct writer {
 
 static void put(struct writer *w, const void *v, size_t len)
 {
-	if (w->oom)
+	if (w->oom || !len) /* an empty table may have no buffer */
 		return;
 	if (len > w->cap - w->n) {
 		size_t cap = w->cap ? w->cap : 1u << 16;
@@ -121,11 +121,19 @@ static char *get_str(struct reader *r, bool *oom)
 	return s;
 }
 
-static int get_bytes(struct reader *r, struct hd_bytes *b)
+/* A table of bytes into *B, or only its length when not KEEP: a second
+ * isolate's decode reads past the code info the first one's holds (tens
+ * of MB copied, faulted in and freed for nothing). */
+static int get_bytes(struct reader *r, struct hd_bytes *b, bool keep)
 {
 	size_t n = get_count(r, CODEINFO_MAX_TABLE, 1);
 	if (r->bad)
 		return 0;
+	if (!keep) {
+		*b = (struct hd_bytes){NULL, n};
+		r->at += n; /* get_count: no more than the bytes left */
+		return 0;
+	}
 	b->p = malloc(n ? n : 1);
 	if (!b->p)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
@@ -502,22 +510,27 @@ static void put_threadlocals(struct writer *w, const struct hd_threadlocals *tl)
 	for (size_t i = 0; i < sizeof v / sizeof *v; i++)
 		put_u32(w, (uint32_t)v[i]);
 	put_u32(w, tl->extent);
+	put_u64(w, tl->head_word);
 }
 
-/* Thread-local offsets lie in the IsolateThread the table covers. */
-static void get_threadlocals(struct reader *r, struct hd_threadlocals *tl)
+/* Thread-local offsets lie in the IsolateThread the table covers;
+ * VMThreads.head's word in the image heap. */
+static void get_threadlocals(struct reader *r, struct hd_threadlocals *tl,
+			     const struct hd_layout *L)
 {
 	int v[9];
 	for (size_t i = 0; i < 9; i++)
 		v[i] = get_i32(r);
 	unsigned extent = get_u32(r);
-	if (extent > (1u << 20))
+	uint64_t head_word = get_u64(r);
+	if (extent > (1u << 20) || head_word % 8 || L->image_size < 8 ||
+	    head_word > L->image_size - 8)
 		r->bad = true;
 	for (size_t i = 0; i < 9; i++)
 		if (v[i] < -1 || v[i] >= (int)extent)
 			r->bad = true;
 	*tl = (struct hd_threadlocals){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], extent,
-				       0, 0};
+				       0, 0, head_word};
 }
 
 static void put_offsets(struct writer *w, const uint64_t *v, size_t n)
@@ -527,11 +540,15 @@ static void put_offsets(struct writer *w, const uint64_t *v, size_t n)
 		put_u64(w, v[i]);
 }
 
-static int get_offsets(struct reader *r, uint64_t **v, size_t *n)
+static int get_offsets(struct reader *r, uint64_t **v, size_t *n, bool keep)
 {
 	size_t c = get_count(r, CODEINFO_MAX_TABLE, 8);
 	if (r->bad)
 		return 0;
+	if (!keep) {
+		r->at += c * 8;
+		return 0;
+	}
 	if (!(*v = malloc((c ? c : 1) * sizeof **v)))
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	*n = c;
@@ -564,25 +581,27 @@ static void put_codeinfo(struct writer *w, const struct hd_codeinfo *ci, bool ha
 }
 
 /* The tables are decoded later as the hostile data they are (codeinfo.h:
- * every decode bounded); here only what sizes them is checked. */
-static int get_codeinfo(struct reader *r, struct hd_codeinfo *ci, bool *have)
+ * every decode bounded); here only what sizes them is checked.  Not KEEP:
+ * only their sizes are read into CI, for a decode that does not want
+ * them. */
+static int get_codeinfo(struct reader *r, struct hd_codeinfo *ci, bool *have, bool keep)
 {
 	*have = get_u8(r) != 0;
 	if (!*have || r->bad)
 		return 0;
 	ci->code_start = get_u64(r);
 	ci->code_size = get_u64(r);
-	if (get_bytes(r, &ci->index) != 0 || get_bytes(r, &ci->entries) != 0 ||
-	    get_bytes(r, &ci->refmaps) != 0 || get_bytes(r, &ci->frames) != 0 ||
-	    get_bytes(r, &ci->methods) != 0)
+	if (get_bytes(r, &ci->index, keep) != 0 || get_bytes(r, &ci->entries, keep) != 0 ||
+	    get_bytes(r, &ci->refmaps, keep) != 0 || get_bytes(r, &ci->frames, keep) != 0 ||
+	    get_bytes(r, &ci->methods, keep) != 0)
 		return -1;
 	ci->format = get_u8(r);
 	ci->deopt_byte = get_u8(r) != 0;
 	ci->method_entry = get_u32(r);
 	ci->short_class = get_u8(r) != 0;
 	ci->short_name = get_u8(r) != 0;
-	if (get_offsets(r, &ci->classes, &ci->nclasses) != 0 ||
-	    get_offsets(r, &ci->names, &ci->nnames) != 0)
+	if (get_offsets(r, &ci->classes, &ci->nclasses, keep) != 0 ||
+	    get_offsets(r, &ci->names, &ci->nnames, keep) != 0)
 		return -1;
 	ci->ref_size = get_u32(r);
 	ci->nentries = get_u64(r);
@@ -590,6 +609,36 @@ static int get_codeinfo(struct reader *r, struct hd_codeinfo *ci, bool *have)
 	    (ci->ref_size != 4 && ci->ref_size != 8) || ci->code_start + ci->code_size < ci->code_start ||
 	    ci->index.n / 4 < ci->code_size / CODEINFO_GRANULARITY)
 		r->bad = true;
+	return 0;
+}
+
+static void put_roots(struct writer *w, const struct hd_chunk_roots *roots)
+{
+	size_t n = roots ? roots->n : 0;
+	put_u64(w, n);
+	for (size_t i = 0; i < n; i++) {
+		put_u64(w, roots->v[i].off);
+		put_u64(w, roots->v[i].hub_off);
+	}
+}
+
+/* Each root and its hub lie in the image heap, in address order; that
+ * each is a root object of that hub is checked where it is read
+ * (chunks_find), a list that is not being walked past. */
+static int get_roots(struct reader *r, const struct hd_layout *L, struct hd_chunk_roots *out)
+{
+	size_t n = get_count(r, CHUNK_ROOTS_MAX, 16);
+	if (r->bad || !n)
+		return 0;
+	if (!(out->v = malloc(n * sizeof *out->v)))
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	out->n = n;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t off = get_u64(r), hub = get_u64(r);
+		if (off >= L->image_size || hub >= L->image_size || (i && off <= out->v[i - 1].off))
+			r->bad = true;
+		out->v[i] = (struct hd_chunk_root){off, hub};
+	}
 	return 0;
 }
 
@@ -605,6 +654,7 @@ int dcache_encode(const struct hd_discovery *d, uint8_t **out, size_t *n)
 	if (live) {
 		put_threadlocals(&w, d->tl);
 		put_codeinfo(&w, d->ci, *d->have_ci);
+		put_roots(&w, d->roots);
 	}
 	if (w.oom) {
 		free(w.p);
@@ -635,11 +685,16 @@ int dcache_decode(const struct hd_discovery *d, uint64_t image_start, const uint
 	if (parts & PART_LIVE) {
 		struct hd_threadlocals tl;
 		struct hd_codeinfo ci = {0};
+		struct hd_chunk_roots roots = {0};
 		bool have = false;
-		get_threadlocals(&r, &tl);
-		if (get_codeinfo(&r, d->ci ? d->ci : &ci, d->have_ci ? d->have_ci : &have) != 0)
+		get_threadlocals(&r, &tl, d->L);
+		if (get_codeinfo(&r, d->ci ? d->ci : &ci, d->have_ci ? d->have_ci : &have,
+				 d->ci != NULL) != 0)
 			return -1;
 		codeinfo_free(&ci);
+		if (get_roots(&r, d->L, d->roots ? d->roots : &roots) != 0)
+			return -1;
+		chunk_roots_free(&roots);
 		if (d->tl)
 			*d->tl = tl;
 	}

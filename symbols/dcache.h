@@ -12,6 +12,7 @@
 #ifndef HD_DCACHE_H
 #define HD_DCACHE_H
 
+#include "chunks.h"
 #include "classes.h"
 #include "codeinfo.h"
 #include "layout.h"
@@ -26,7 +27,8 @@
 
 /* Where discovery's results live: the caller's structures.  TL and CI are
  * NULL for an executable (no threads, no stacks); HAVE_CI says whether CI
- * holds decoded tables. */
+ * holds decoded tables.  ROOTS, where the chunk chains start (chunks.h), is
+ * kept with TL, for a process; NULL writes and reads an empty list. */
 struct hd_discovery {
 	struct hd_layout *L;
 	struct hd_classes *classes;
@@ -34,6 +36,7 @@ struct hd_discovery {
 	struct hd_threadlocals *tl;
 	struct hd_codeinfo *ci;
 	bool *have_ci;
+	struct hd_chunk_roots *roots;
 };
 
 /* Encodes D (its image heap at L->image_start) into *OUT (malloc'd, *N

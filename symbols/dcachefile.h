@@ -27,7 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DCACHE_FORMAT 1u
+/* The payload's format (dcache.c): 2 added the chunk roots and VMThreads.head's
+ * word to the live part;
+ * an entry of another format is refused, never misread. */
+#define DCACHE_FORMAT 2u
 #define DCACHE_KEEP 16u
 #define DCACHE_KEEP_BYTES (512ull << 20)
 #define DCACHE_MAX_FILE (1ull << 30)

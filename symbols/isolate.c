@@ -55,7 +55,8 @@ size_t isolates_find(const struct hd_maps *maps, const struct hd_elfimage *img,
 
 int isolate_scan(struct hd_isolate *iso, hd_memview *proc, const struct hd_maps *maps,
 		 const struct hd_layout *L, const struct hd_classes *classes,
-		 const struct hd_threadlocals *tl, const struct hd_target *t)
+		 const struct hd_chunk_roots *roots, const struct hd_threadlocals *tl,
+		 const struct hd_target *t)
 {
 	memset(iso, 0, sizeof *iso);
 	iso->image_start = L->image_start;
@@ -64,16 +65,18 @@ int isolate_scan(struct hd_isolate *iso, hd_memview *proc, const struct hd_maps 
 	if (readable_init(&r, maps) != 0)
 		return -1;
 	struct hd_chunk_list chunks = {0};
-	int rc = threadlist_read(proc, &r, L, tl, t, &iso->threads, &iso->nthreads);
+	int rc = threadlist_read_learning(proc, &r, L, tl, t, &iso->head_word, &iso->threads,
+					  &iso->nthreads);
 	if (rc == 0)
 		rc = (t->lacks_memory ? chunks_find_partial : chunks_find)(
-			&chunks, proc, &r, L, classes, iso->threads, iso->nthreads);
+			&chunks, proc, &r, L, classes, roots, iso->threads, iso->nthreads);
 	readable_fini(&r);
 	iso->chunks = chunks.v;
 	iso->nchunks = chunks.n;
 	iso->runtime_chunks = chunks.n - chunks.image;
 	iso->gaps = chunks.gaps;
 	iso->ngaps = chunks.ngaps;
+	iso->chunks_by_roots = chunks.by_roots;
 	return rc;
 }
 

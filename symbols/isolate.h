@@ -25,6 +25,8 @@ struct hd_isolate {
 	struct hd_gap *gaps;
 	size_t ngaps;
 	size_t runtime_chunks;
+	bool chunks_by_roots; /* chunks_find followed the roots given */
+	uint64_t head_word;   /* VMThreads.head as the search learned it (0: not) */
 };
 
 /* Image-heap copies of IMG mapped in MAPS (one per isolate): the lowest MAX
@@ -35,7 +37,8 @@ size_t isolates_find(const struct hd_maps *maps, const struct hd_elfimage *img,
 		     uint64_t *starts, size_t max);
 
 /* Finds the isolate's threads (IsolateThreads whose isolate word is its
- * heap base, matched to T's tasks) and every heap chunk, through PROC.
+ * heap base, matched to T's tasks) and every heap chunk, through PROC;
+ * ROOTS (may be NULL) as chunks_find takes them.
  * Everything read is bounded by MAPS (chunk tops, stacks) and by fixed
  * budgets (the thread-list search, unaligned-object probing), so a forged
  * target costs an error, not minutes or memory.  Errors: HD_E_INCONSISTENT
@@ -45,8 +48,8 @@ size_t isolates_find(const struct hd_maps *maps, const struct hd_elfimage *img,
  * freed with isolate_free also on failure. */
 HD_MUST_CHECK int isolate_scan(struct hd_isolate *iso, hd_memview *proc,
 			       const struct hd_maps *maps, const struct hd_layout *L,
-			       const struct hd_classes *classes, const struct hd_threadlocals *tl,
-			       const struct hd_target *t);
+			       const struct hd_classes *classes, const struct hd_chunk_roots *roots,
+			       const struct hd_threadlocals *tl, const struct hd_target *t);
 void isolate_free(struct hd_isolate *iso);
 
 /* hd_chunk_source_fn over ISO's chunks: returns 0, FN's nonzero result, or

@@ -178,9 +178,11 @@ static bool rw_ranges_hold(struct rw_ranges *rw, uint64_t p)
 	return false;
 }
 
-/* The best candidate so far: the word with the most live threads behind it. */
+/* The best candidate so far: the word with the most live threads behind
+ * it, where it lies, and whether another word had as many. */
 struct head_best {
-	uint64_t head, live;
+	uint64_t head, live, word;
+	bool tie;
 };
 
 #define SCAN_PIECE (1u << 20)
@@ -218,40 +220,79 @@ static int scan_candidates(struct head_search *s, const struct hd_maps *maps,
 				if (live_chain_length(s, p, &n) != 0)
 					return -1;
 				if (n > best->live)
-					*best = (struct head_best){p, n};
+					*best = (struct head_best){p, n, a + k, false};
+				else if (n && n == best->live)
+					best->tie = true;
 			}
 		}
 	}
 	return 0;
 }
 
-/* The head of the thread list: VMThreads.head is a word in the writable
+/* The head as the word at TL->head_word says: true with *HEAD set (0: the
+ * word is null, no thread is attached) when it holds; false when the
+ * search must run (unknown, unreadable, or no proper list with a live
+ * thread behind it), or on an error (*RC -1). */
+static bool known_head(struct head_search *s, const struct hd_layout *L,
+		       const struct hd_threadlocals *tl, uint64_t *head, int *rc)
+{
+	uint64_t p, live = 0;
+	if (!tl->head_word || tl->head_word % 8 || L->image_size < 8 ||
+	    tl->head_word > L->image_size - 8 ||
+	    !rd64(s->mv, L->image_start + tl->head_word, &p))
+		return false;
+	if (p && (*rc = live_chain_length(s, p, &live)) != 0)
+		return false;
+	if (p && !live)
+		return false;
+	*head = p;
+	return true;
+}
+
+/* The search for the head: VMThreads.head is a word in the writable
  * image heap.  Any word there that points at an IsolateThread of this heap
  * is a candidate; the head is the one with the most live threads behind it.
  * A static word lives among the primitive statics array's elements (TL's
  * head area): when a list is found there, the true head is among those
  * candidates and no word elsewhere can have more live threads behind it,
  * so the rest of the writable image heap (tens of MB) is not read.
- * Returns 0 and *HEAD (0: none found), or -1. */
-static int find_thread_head(hd_memview *mv, const struct hd_maps *maps, const struct hd_layout *L,
-			    const struct hd_threadlocals *tl, const struct hd_target *t,
-			    uint64_t *head)
+ * Returns 0 with *BEST (head 0: none found), or -1. */
+static int search_head(struct head_search *s, const struct hd_maps *maps,
+		       const struct hd_layout *L, const struct hd_threadlocals *tl,
+		       struct head_best *best)
 {
-	struct head_search s = {.mv = mv, .tl = tl, .heap_base = L->heap_base, .t = t};
-	struct head_best best = {0, 0};
 	struct rw_ranges rw;
 	if (rw_ranges_build(&rw, maps) != 0)
 		return -1;
 	uint8_t *buf = malloc(SCAN_PIECE);
 	int rc = buf ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
 	if (rc == 0 && tl->head_from < tl->head_to && tl->head_to <= L->image_size)
-		rc = scan_candidates(&s, maps, &rw, L, L->image_start + tl->head_from,
-				     L->image_start + tl->head_to, buf, &best);
-	if (rc == 0 && !best.head)
-		rc = scan_candidates(&s, maps, &rw, L, L->image_start,
-				     L->image_start + L->image_size, buf, &best);
+		rc = scan_candidates(s, maps, &rw, L, L->image_start + tl->head_from,
+				     L->image_start + tl->head_to, buf, best);
+	if (rc == 0 && !best->head)
+		rc = scan_candidates(s, maps, &rw, L, L->image_start,
+				     L->image_start + L->image_size, buf, best);
 	free(rw.v);
 	free(buf);
+	return rc;
+}
+
+/* The head of the thread list: the word TL->head_word names, else the
+ * search's.  Returns 0 and *HEAD (0: none found) and *LEARNED (as
+ * threadlist_read_learning), or -1. */
+static int find_thread_head(hd_memview *mv, const struct hd_maps *maps, const struct hd_layout *L,
+			    const struct hd_threadlocals *tl, const struct hd_target *t,
+			    uint64_t *head, uint64_t *learned)
+{
+	struct head_search s = {.mv = mv, .tl = tl, .heap_base = L->heap_base, .t = t};
+	struct head_best best = {0};
+	int rc = 0;
+	*learned = 0;
+	if (!known_head(&s, L, tl, &best.head, &rc) && rc == 0) {
+		rc = search_head(&s, maps, L, tl, &best);
+		if (rc == 0 && best.head && !best.tie)
+			*learned = best.word - L->image_start;
+	}
 	addr_map_free(&s.nodes);
 	uint64_t found = best.head;
 	/* Without a static head, a thread stopped in Java code has its
@@ -303,10 +344,19 @@ int threadlist_read(hd_memview *mv, const struct hd_readable *r, const struct hd
 		    const struct hd_threadlocals *tl, const struct hd_target *t,
 		    struct hd_ithread **threads, size_t *n)
 {
+	uint64_t learned;
+	return threadlist_read_learning(mv, r, L, tl, t, &learned, threads, n);
+}
+
+int threadlist_read_learning(hd_memview *mv, const struct hd_readable *r,
+			     const struct hd_layout *L, const struct hd_threadlocals *tl,
+			     const struct hd_target *t, uint64_t *learned,
+			     struct hd_ithread **threads, size_t *n)
+{
 	*threads = NULL;
 	*n = 0;
 	uint64_t p = 0;
-	if (find_thread_head(mv, r->maps, L, tl, t, &p) != 0)
+	if (find_thread_head(mv, r->maps, L, tl, t, &p, learned) != 0)
 		return -1;
 	struct hd_ithread *v = calloc(THREADLIST_MAX, sizeof *v);
 	if (!v)

@@ -41,8 +41,10 @@ struct hd_ithread {
 #define THREADLIST_MAX 256
 
 /* Finds the thread list of the isolate whose heap base is L->heap_base
- * (the head: a word of its writable image heap, or a stopped thread's r15)
- * and reads every IsolateThread on it through MV, matched to T's tasks;
+ * (the head: the word TL->head_word names when that holds, else one
+ * searched for among its writable image heap's words, or a stopped
+ * thread's r15) and reads every IsolateThread on it through MV, matched
+ * to T's tasks;
  * each stack runs from its thread's rsp up to StackBase, within the
  * readable run R knows.  *THREADS (malloc'd, THREADLIST_MAX entries) gets
  * *N of them; an isolate may have none attached.  Every search is bounded
@@ -53,5 +55,17 @@ HD_MUST_CHECK int threadlist_read(hd_memview *mv, const struct hd_readable *r,
 				  const struct hd_layout *L, const struct hd_threadlocals *tl,
 				  const struct hd_target *t, struct hd_ithread **threads,
 				  size_t *n);
+
+/* As threadlist_read.  With TL->head_word known, the word there is the
+ * head: null, no thread is attached; a proper list with a live thread,
+ * that list; anything else, and the search runs as without it.  *LEARNED
+ * gets the offset of the word a search found the head in when no other
+ * word had as many live threads behind it (that word is then
+ * VMThreads.head), else 0. */
+HD_MUST_CHECK int threadlist_read_learning(hd_memview *mv, const struct hd_readable *r,
+					   const struct hd_layout *L,
+					   const struct hd_threadlocals *tl,
+					   const struct hd_target *t, uint64_t *learned,
+					   struct hd_ithread **threads, size_t *n);
 
 #endif

@@ -27,6 +27,11 @@ struct hd_threadlocals {
 	 * statics are known; the whole writable image heap is searched when no
 	 * list is found there. */
 	uint64_t head_from, head_to;
+	/* VMThreads.head itself, as an offset from the image heap's start (0:
+	 * unknown): a static word lies alike in every copy of the image, so
+	 * once a search has found it unambiguously (threadlist_read_learning)
+	 * a scan reads that word instead of searching. */
+	uint64_t head_word;
 };
 
 /* Reads the table from the image heap in MV (which must hold it locally).

@@ -26,7 +26,7 @@ static void discover(struct fixture *f)
 	cr_assert_eq(exe_open(&f->x, path, &f->img), 0, "%s", hd_error_message());
 	struct hd_events quiet = {0};
 	cr_assert_eq(exe_discover(&f->x, &quiet, NULL), 0, "%s", hd_error_message());
-	f->d = (struct hd_discovery){&f->x.L, &f->x.classes, &f->x.statics, NULL, NULL, NULL};
+	f->d = (struct hd_discovery){&f->x.L, &f->x.classes, &f->x.statics, NULL, NULL, NULL, NULL};
 	cr_assert_eq(dcache_encode(&f->d, &f->payload, &f->n), 0, "%s", hd_error_message());
 }
 
@@ -48,7 +48,7 @@ struct decoded {
 static void decoded_init(struct decoded *o)
 {
 	memset(o, 0, sizeof *o);
-	o->d = (struct hd_discovery){&o->L, &o->classes, &o->statics, NULL, NULL, NULL};
+	o->d = (struct hd_discovery){&o->L, &o->classes, &o->statics, NULL, NULL, NULL, NULL};
 }
 
 static void decoded_free(struct decoded *o)
@@ -238,5 +238,157 @@ Test(dcache, an_executables_entry_does_not_serve_a_process)
 	cr_assert_not_null(strstr(hd_error_message(), "thread locals"), "%s", hd_error_message());
 	decoded_free(&o);
 	codeinfo_free(&ci);
+	release(&f);
+}
+
+/* A process's entry: F's discovery with thread locals (VMThreads.head at
+ * HEAD_WORD), no code info and ROOTS. */
+static void encode_live(struct fixture *f, uint64_t head_word, struct hd_chunk_roots *roots,
+			uint8_t **p, size_t *n)
+{
+	struct hd_threadlocals tl = {-1, -1, -1, -1, -1, -1, -1, -1, -1, 64, 0, 0, head_word};
+	struct hd_codeinfo ci = {0};
+	bool have_ci = false;
+	struct hd_discovery d = f->d;
+	d.tl = &tl;
+	d.ci = &ci;
+	d.have_ci = &have_ci;
+	d.roots = roots;
+	cr_assert_eq(dcache_encode(&d, p, n), 0, "%s", hd_error_message());
+}
+
+static struct hd_threadlocals decoded_tl;
+
+/* Decodes P as a process's entry into O, *ROOTS and decoded_tl. */
+static int decode_live(struct decoded *o, struct hd_chunk_roots *roots, const uint8_t *p, size_t n)
+{
+	struct hd_threadlocals *tl = &decoded_tl;
+	static struct hd_codeinfo ci;
+	static bool have_ci;
+	decoded_init(o);
+	o->d.tl = tl;
+	o->d.ci = &ci;
+	o->d.have_ci = &have_ci;
+	o->d.roots = roots;
+	int rc = dcache_decode(&o->d, OFFLINE_IMAGE_START, p, n);
+	codeinfo_free(&ci);
+	return rc;
+}
+
+/* The chunk roots come back as written; a list out of address order or
+ * reaching past the image heap is refused. */
+Test(dcache, chunk_roots_round_trip_and_bounds)
+{
+	struct fixture f = {0};
+	discover(&f);
+	uint64_t size = f.x.L.image_size;
+	struct hd_chunk_root v[] = {{0x100, 0x40}, {0x300, 0x40}, {size - 16, 0x80}};
+	struct hd_chunk_roots roots = {v, 3};
+	uint8_t *p;
+	size_t n;
+	encode_live(&f, 0x40, &roots, &p, &n);
+	struct decoded o;
+	struct hd_chunk_roots back = {0};
+	cr_assert_eq(decode_live(&o, &back, p, n), 0, "%s", hd_error_message());
+	cr_assert_eq(back.n, 3);
+	for (size_t i = 0; i < 3; i++)
+		cr_assert(back.v[i].off == v[i].off && back.v[i].hub_off == v[i].hub_off);
+	chunk_roots_free(&back);
+	decoded_free(&o);
+	free(p);
+	const struct hd_chunk_root bad[][2] = {{{0x300, 0x40}, {0x100, 0x40}},
+					       {{0x100, 0x40}, {size, 0x40}},
+					       {{0x100, size + 8}, {0x300, 0x40}}};
+	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+		struct hd_chunk_root w[2] = {bad[k][0], bad[k][1]};
+		roots = (struct hd_chunk_roots){w, 2};
+		encode_live(&f, 0x40, &roots, &p, &n);
+		cr_assert_eq(decode_live(&o, &back, p, n), -1, "list %zu decoded", k);
+		cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+		chunk_roots_free(&back);
+		decoded_free(&o);
+		free(p);
+	}
+	release(&f);
+}
+
+/* VMThreads.head's word comes back as written; one not 8-byte aligned or
+ * past the image heap is refused. */
+Test(dcache, head_word_round_trip_and_bounds)
+{
+	struct fixture f = {0};
+	discover(&f);
+	uint64_t size = f.x.L.image_size;
+	const uint64_t words[] = {0, 0x100, size - 8, 0x104, size, UINT64_MAX - 7};
+	for (size_t k = 0; k < sizeof words / sizeof *words; k++) {
+		uint8_t *p;
+		size_t n;
+		encode_live(&f, words[k], NULL, &p, &n);
+		struct decoded o;
+		struct hd_chunk_roots back = {0};
+		int rc = decode_live(&o, &back, p, n);
+		if (k < 3) {
+			cr_assert_eq(rc, 0, "+0x%llx: %s", (unsigned long long)words[k],
+				     hd_error_message());
+			cr_assert_eq(decoded_tl.head_word, words[k]);
+		} else {
+			cr_assert_eq(rc, -1, "+0x%llx decoded", (unsigned long long)words[k]);
+			cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+		}
+		chunk_roots_free(&back);
+		decoded_free(&o);
+		free(p);
+	}
+	release(&f);
+}
+
+/* A second isolate's decode (no thread locals nor code info wanted) reads
+ * past the code-info tables without keeping them, and still refuses every
+ * truncation; the first's keeps them whole. */
+Test(dcache, code_info_read_past_for_a_second_isolate)
+{
+	struct fixture f = {0};
+	discover(&f);
+	uint8_t index[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, frames[3] = {7, 8, 9};
+	uint64_t classes[2] = {0x10, 0x20};
+	struct hd_codeinfo ci = {.code_start = 0x1000, .ref_size = 8, .index = {index, 16},
+				 .frames = {frames, 3}, .classes = classes, .nclasses = 2};
+	struct hd_threadlocals tl = {-1, -1, -1, -1, -1, -1, -1, -1, -1, 64, 0, 0, 0};
+	bool have_ci = true;
+	struct hd_discovery d = f.d;
+	d.tl = &tl;
+	d.ci = &ci;
+	d.have_ci = &have_ci;
+	uint8_t *p;
+	size_t n;
+	cr_assert_eq(dcache_encode(&d, &p, &n), 0, "%s", hd_error_message());
+	struct decoded o;
+	decoded_init(&o);
+	cr_assert_eq(dcache_decode(&o.d, OFFLINE_IMAGE_START, p, n), 0, "%s", hd_error_message());
+	decoded_free(&o);
+	struct hd_codeinfo back = {0};
+	bool have = false;
+	decoded_init(&o);
+	o.d.tl = &tl;
+	o.d.ci = &back;
+	o.d.have_ci = &have;
+	cr_assert_eq(dcache_decode(&o.d, OFFLINE_IMAGE_START, p, n), 0, "%s", hd_error_message());
+	cr_assert(have);
+	cr_assert_eq(back.index.n, 16);
+	cr_assert_eq(memcmp(back.index.p, index, 16), 0);
+	cr_assert_eq(back.frames.n, 3);
+	cr_assert_eq(memcmp(back.frames.p, frames, 3), 0);
+	cr_assert_eq(back.nclasses, 2);
+	cr_assert_eq(back.classes[1], 0x20);
+	codeinfo_free(&back);
+	decoded_free(&o);
+	for (size_t len = n - 64; len < n; len++) { /* the tables and what follows, cut */
+		decoded_init(&o);
+		cr_assert_eq(dcache_decode(&o.d, OFFLINE_IMAGE_START, p, len), -1, "%zu of %zu", len,
+			     n);
+		cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
+		decoded_free(&o);
+	}
+	free(p);
 	release(&f);
 }

@@ -60,7 +60,7 @@ static int scan(struct live_run *r)
 {
 	hd_error_clear();
 	isolate_free(&r->iso);
-	return isolate_scan(&r->iso, r->t.proc, &r->t.maps, &r->L, &r->classes, &r->tl, &r->t.target);
+	return isolate_scan(&r->iso, r->t.proc, &r->t.maps, &r->L, &r->classes, NULL, &r->tl, &r->t.target);
 }
 
 static void scan_ok(struct live_run *r)

@@ -193,3 +193,79 @@ Test(threadlist, head_looked_for_first_among_the_statics)
 		teardown(&f);
 	}
 }
+
+/* F's list read with LEARNED: the generated threads, in order.  Returns
+ * the bytes read. */
+static uint64_t learn_list(struct fixture *f, uint64_t *learned)
+{
+	free(f->threads);
+	hd_error_clear();
+	uint64_t before = mv_stats(f->t.proc).bytes;
+	cr_assert_eq(threadlist_read_learning(f->t.proc, &f->r, &f->t.h.expect, &f->t.h.tl,
+					      &f->t.target, learned, &f->threads, &f->n),
+		     0, "%s: %s", f->t.h.p.name, hd_error_message());
+	cr_assert_eq(f->n, SL_THREADS, "%s: %zu threads", f->t.h.p.name, f->n);
+	for (size_t k = 0; k < SL_THREADS; k++)
+		cr_assert_eq(f->threads[k].addr, f->t.threads[k].addr, "%s: thread %zu",
+			     f->t.h.p.name, k);
+	return mv_stats(f->t.proc).bytes - before;
+}
+
+/* A search learns where VMThreads.head lies (the stale word beside it
+ * leads to fewer live threads); with that word known, a scan reads it and
+ * the list, not the writable image heap; a known word that leads to no
+ * list is searched past, and learned again; a search that finds two words
+ * with every live thread behind them learns nothing. */
+Test(threadlist, head_word_learned_then_read_alone)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct fixture f;
+		setup(&f, PRESETS[i]);
+		uint64_t want = f.t.h.thread_head - f.t.image_start, learned;
+		uint64_t searched = learn_list(&f, &learned);
+		cr_assert_eq(learned, want, "%s: learned +0x%llx, VMThreads.head is at +0x%llx",
+			     PRESETS[i]->name, (unsigned long long)learned, (unsigned long long)want);
+		f.t.h.tl.head_word = learned;
+		uint64_t known = learn_list(&f, &learned);
+		cr_assert_eq(learned, 0, "%s: nothing learned without a search", PRESETS[i]->name);
+		cr_assert_lt(known, searched / 4, "%s: %llu bytes read with the word known, %llu searching",
+			     PRESETS[i]->name, (unsigned long long)known,
+			     (unsigned long long)searched);
+		/* the Class hub's header word: no IsolateThread */
+		f.t.h.tl.head_word = f.t.h.expect.class_hub - f.t.image_start;
+		cr_assert_geq(learn_list(&f, &learned), searched, "%s", PRESETS[i]->name);
+		cr_assert_eq(learned, want, "%s", PRESETS[i]->name);
+		/* two words leading to every live thread: which is VMThreads.head
+		 * is not known, and nothing is learned */
+		f.t.h.tl.head_word = 0;
+		memcpy(sl_ptr(&f.t, f.t.h.thread_head + 8), sl_ptr(&f.t, f.t.h.thread_head), 8);
+		learn_list(&f, &learned);
+		cr_assert_eq(learned, 0, "%s: learned from a tie", PRESETS[i]->name);
+		teardown(&f);
+	}
+}
+
+/* VMThreads.head known and null: no search runs (the writable image heap
+ * is not read), and no thread is found but through one stopped in Java
+ * code, as when a search finds none. */
+Test(threadlist, null_head_word_is_not_searched_past)
+{
+	for (size_t i = 0; i < NPRESETS; i++) {
+		struct fixture f;
+		setup(&f, PRESETS[i]);
+		uint64_t learned, searched = learn_list(&f, &learned);
+		memset(sl_ptr(&f.t, f.t.h.thread_head), 0, 8);
+		struct hd_target none = {0}; /* no thread's registers to fall back on */
+		f.t.h.tl.head_word = learned;
+		free(f.threads);
+		uint64_t before = mv_stats(f.t.proc).bytes;
+		cr_assert_eq(threadlist_read_learning(f.t.proc, &f.r, &f.t.h.expect, &f.t.h.tl,
+						      &none, &learned, &f.threads, &f.n),
+			     0, "%s", hd_error_message());
+		cr_assert_lt(mv_stats(f.t.proc).bytes - before, searched / 4, "%s",
+			     PRESETS[i]->name);
+		cr_assert_eq(learned, 0);
+		cr_assert_eq(f.n, 0, "%s: %zu threads", PRESETS[i]->name, f.n);
+		teardown(&f);
+	}
+}

@@ -47,7 +47,7 @@ static int walk_chunk(struct tally *t, const struct hd_chunk *ch)
 	if (hd_interrupted())
 		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
 	t->w.in_image_heap = ch->image;
-	return hw_walk_range_with(&t->w, ch->first, ch->top, ch->gaps, ch->ngaps, count_object, t);
+	return hw_walk_range_small(&t->w, ch->first, ch->top, ch->gaps, ch->ngaps, count_object, t);
 }
 
 static int collect_chunk(void *ctx, const struct hd_chunk *ch)

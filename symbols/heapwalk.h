@@ -191,9 +191,14 @@ HD_MUST_CHECK int hw_decode_streamed(struct hd_walker *w, uint64_t cur, uint64_t
 				     struct hd_object *obj);
 __attribute__((cold)) int hw_walk_overshot(const struct hd_walker *w, uint64_t to, uint64_t cur);
 
+/* The loop of both: with OBJ_APART the streamed path decodes into an
+ * object of its own, so that OBJ's address never leaves the loop and OBJ
+ * can live in registers.  That pays for a small visitor (the census: 8 %
+ * fewer instructions), not for a large one, whose loop then spills more
+ * than it saves (the writer: 4 % more). */
 static inline __attribute__((always_inline)) int
-hw_walk_range_with(struct hd_walker *w, uint64_t from, uint64_t to, const struct hd_gap *gaps,
-		   size_t ngaps, hd_object_fn fn, void *ctx)
+hw_walk_loop(struct hd_walker *w, uint64_t from, uint64_t to, const struct hd_gap *gaps,
+	     size_t ngaps, hd_object_fn fn, void *ctx, bool obj_apart)
 {
 	const uint8_t *base;
 	if (hw_walk_start(w, from, to, &base) != 0)
@@ -210,13 +215,13 @@ hw_walk_range_with(struct hd_walker *w, uint64_t from, uint64_t to, const struct
 			if (hw_decode(w, cur, p, (size_t)(to - cur), to - cur, &obj) != 0)
 				return -1;
 			obj.data = p;
-		} else {
-			/* Apart, so that OBJ's address never leaves the loop,
-			 * and OBJ can live in registers. */
+		} else if (obj_apart) {
 			struct hd_object streamed = {0};
 			if (hw_decode_streamed(w, cur, to, &streamed) != 0)
 				return -1;
 			obj = streamed;
+		} else if (hw_decode_streamed(w, cur, to, &obj) != 0) {
+			return -1;
 		}
 		w->bytes += obj.size;
 		int rc = fn ? fn(ctx, &obj) : 0;
@@ -227,6 +232,21 @@ hw_walk_range_with(struct hd_walker *w, uint64_t from, uint64_t to, const struct
 	if (cur != to)
 		return hw_walk_overshot(w, to, cur);
 	return 0;
+}
+
+static inline __attribute__((always_inline)) int
+hw_walk_range_with(struct hd_walker *w, uint64_t from, uint64_t to, const struct hd_gap *gaps,
+		   size_t ngaps, hd_object_fn fn, void *ctx)
+{
+	return hw_walk_loop(w, from, to, gaps, ngaps, fn, ctx, false);
+}
+
+/* hw_walk_range_with for a visitor of a few lines (the census's). */
+static inline __attribute__((always_inline)) int
+hw_walk_range_small(struct hd_walker *w, uint64_t from, uint64_t to, const struct hd_gap *gaps,
+		    size_t ngaps, hd_object_fn fn, void *ctx)
+{
+	return hw_walk_loop(w, from, to, gaps, ngaps, fn, ctx, true);
 }
 
 /* Decodes one object at ADDR (at most LIMIT bytes long) without visiting;

@@ -26,6 +26,7 @@ struct hd_memview {
 	bool may_tear; /* reads that miss are torn reads, not layout errors */
 	int mem_fd;  /* /proc/PID/mem, opened lazily when process_vm_readv is refused */
 	bool use_mem_fd;
+	uint64_t page_mask; /* the kernel's page size - 1 */
 	struct local_region *regions;
 	size_t nregions, cap;
 	struct mv_stats stats;
@@ -39,6 +40,8 @@ hd_memview *mv_new_local(void)
 		return NULL;
 	}
 	mv->mem_fd = -1;
+	long page = sysconf(_SC_PAGESIZE);
+	mv->page_mask = page > 0 ? (uint64_t)page - 1 : 4095;
 	return mv;
 }
 
@@ -142,7 +145,11 @@ const void *mv_local_ptr(hd_memview *mv, uint64_t addr, size_t len)
 }
 
 /* /proc/PID/mem: user-space addresses are far below 2^63, where pread's
- * signed offset would stop (elfutils f17d1012). */
+ * signed offset would stop (elfutils f17d1012).  The kernel copies a read
+ * one page-sized step at a time from the read's offset, looking up and
+ * taking each page the step touches: a read that starts inside a page
+ * touches two pages per step.  So the head up to the first page boundary
+ * is read alone, and every later step covers one whole page. */
 static int read_proc_mem(hd_memview *mv, uint64_t addr, void *buf, size_t len)
 {
 	if (mv->mem_fd < 0) {
@@ -158,7 +165,12 @@ static int read_proc_mem(hd_memview *mv, uint64_t addr, void *buf, size_t len)
 	}
 	size_t done = 0;
 	while (done < len) {
-		ssize_t n = pread(mv->mem_fd, (uint8_t *)buf + done, len - done, (off_t)(addr + done));
+		size_t want = len - done;
+		uint64_t in_page = (addr + done) & mv->page_mask;
+		if (in_page && want > mv->page_mask + 1 - in_page)
+			want = (size_t)(mv->page_mask + 1 - in_page);
+		mv->stats.syscalls++;
+		ssize_t n = pread(mv->mem_fd, (uint8_t *)buf + done, want, (off_t)(addr + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -179,6 +191,7 @@ static int read_process(hd_memview *mv, uint64_t addr, void *buf, size_t len)
 		while (done < len) {
 			struct iovec local = {(uint8_t *)buf + done, len - done};
 			struct iovec remote = {(void *)(uintptr_t)(addr + done), len - done};
+			mv->stats.syscalls++;
 			ssize_t n = process_vm_readv(mv->pid, &local, 1, &remote, 1, 0);
 			if (n < 0 && errno == EINTR)
 				continue;

@@ -66,9 +66,11 @@ HD_MUST_CHECK int mv_try_read(hd_memview *mv, uint64_t addr, void *buf, size_t l
 const void *mv_local_ptr(hd_memview *mv, uint64_t addr, size_t len);
 
 /* Reads asked of MV so far (mv_read and mv_try_read calls, and their
- * bytes): what a walk cost, counted without a clock. */
+ * bytes): what a walk cost, counted without a clock; and the system calls
+ * that read a process for them. */
 struct mv_stats {
 	uint64_t reads, bytes;
+	uint64_t syscalls;
 };
 struct mv_stats mv_stats(const hd_memview *mv);
 

@@ -16,7 +16,7 @@ struct tally {
 	uint64_t fillers;
 	/* The bits of the region the chunk walked alone owns, from BASE; NULL:
 	 * starts go through the shared index STARTS (one thread). */
-	uint8_t *bits;
+	uint64_t *bits;
 	uint64_t base, region_size;
 	struct hd_objindex *starts;
 };
@@ -38,7 +38,7 @@ static int count_object(void *ctx, const struct hd_object *o)
 	if (o->addr - t->base >= t->region_size) /* below BASE too: it wraps */
 		return hd_fail(HD_E_INTERNAL, "object 0x%llx outside its chunk's region",
 			       (unsigned long long)o->addr);
-	t->bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+	t->bits[i >> 6] |= 1ull << (i & 63);
 	return 0;
 }
 
@@ -47,7 +47,7 @@ static int walk_chunk(struct tally *t, const struct hd_chunk *ch)
 	if (hd_interrupted())
 		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
 	t->w.in_image_heap = ch->image;
-	return hw_walk_range_with(&t->w, ch->first, ch->top, ch->gaps, ch->ngaps, count_object, t);
+	return hw_walk_range_small(&t->w, ch->first, ch->top, ch->gaps, ch->ngaps, count_object, t);
 }
 
 static int collect_chunk(void *ctx, const struct hd_chunk *ch)
@@ -81,7 +81,7 @@ static void chunklist_free(struct hd_chunklist *l)
 struct pass {
 	const struct hd_chunklist *list;
 	const size_t *jobs;
-	uint8_t **bits;
+	uint64_t **bits;
 	struct tally *tallies;
 };
 
@@ -127,14 +127,14 @@ static void tally_fini(struct tally *t)
  * region's start, within it, and the only chunk there (a chunk list may
  * name one twice). */
 static int claim_region(struct hd_census *c, const struct hd_chunk *ch, uint64_t region,
-			uint8_t **bits)
+			uint64_t **bits)
 {
 	*bits = NULL;
 	if (!ch->aligned || (ch->addr & (region - 1)) || ch->first < ch->addr ||
 	    ch->top > ch->addr + region || ch->top < ch->first)
 		return 0;
 	bool made;
-	uint8_t *b = objindex_region(&c->starts, ch->addr, &made);
+	uint64_t *b = objindex_region(&c->starts, ch->addr, &made);
 	if (!b)
 		return -1;
 	*bits = made ? b : NULL;
@@ -147,7 +147,7 @@ static int walk_all(const struct hd_dump_input *in, struct hd_census *c)
 {
 	const struct hd_chunklist *l = &c->list;
 	size_t *jobs = malloc((l->n ? l->n : 1) * sizeof *jobs);
-	uint8_t **bits = malloc((l->n ? l->n : 1) * sizeof *bits);
+	uint64_t **bits = malloc((l->n ? l->n : 1) * sizeof *bits);
 	bool *parallel = calloc(l->n ? l->n : 1, sizeof *parallel);
 	struct pass p = {.list = l, .jobs = jobs, .bits = bits};
 	size_t njobs = 0;

@@ -11,6 +11,12 @@ static size_t slot_of(const struct hd_objindex *x, uint64_t base)
 	return (size_t)(h >> 20) & (x->nslots - 1);
 }
 
+/* A bit per 8 bytes, in words of 64 (a region may be as small as 64 bytes). */
+static size_t region_words(const struct hd_objindex *x)
+{
+	return (size_t)((x->region_size / 8 + 63) / 64);
+}
+
 int objindex_init(struct hd_objindex *x, uint64_t region_size)
 {
 	memset(x, 0, sizeof *x);
@@ -59,7 +65,7 @@ int objindex_seal(struct hd_objindex *x)
 		return 0; /* empty, or too sparse: lookups probe */
 	size_t n = (size_t)((hi - lo) >> x->shift) + 1;
 	x->direct = calloc(n, sizeof *x->direct);
-	x->zero = calloc(x->region_size / 64, 1);
+	x->zero = calloc(region_words(x), sizeof *x->zero);
 	if (!x->direct || !x->zero) {
 		unseal(x);
 		return hd_fail(HD_E_INTERNAL, "out of memory");
@@ -99,7 +105,7 @@ static int grow(struct hd_objindex *x)
 	return 0;
 }
 
-uint8_t *objindex_region(struct hd_objindex *x, uint64_t base, bool *made)
+uint64_t *objindex_region(struct hd_objindex *x, uint64_t base, bool *made)
 {
 	*made = false;
 	if (x->direct)
@@ -108,7 +114,7 @@ uint8_t *objindex_region(struct hd_objindex *x, uint64_t base, bool *made)
 		return NULL;
 	struct objindex_region *r = find(x, base);
 	if (!r->bits) {
-		r->bits = calloc(x->region_size / 64, 1);
+		r->bits = calloc(region_words(x), sizeof *r->bits);
 		if (!r->bits) {
 			hd_fail(HD_E_INTERNAL, "out of memory");
 			return NULL;
@@ -132,7 +138,7 @@ int objindex_add(struct hd_objindex *x, uint64_t addr)
 		r = x->last;
 	}
 	uint64_t i = (addr - base) >> 3;
-	r->bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+	r->bits[i >> 6] |= 1ull << (i & 63);
 	return 0;
 }
 
@@ -145,5 +151,5 @@ bool objindex_has_outside(const struct hd_objindex *x, uint64_t addr)
 	if (!r->bits)
 		return false;
 	uint64_t i = (addr - base) >> 3;
-	return r->bits[i >> 3] & (1u << (i & 7));
+	return (r->bits[i >> 6] >> (i & 63)) & 1;
 }

@@ -15,17 +15,18 @@ struct hd_objindex {
 	uint64_t region_size;   /* power of two */
 	struct objindex_region {
 		uint64_t base;
-		uint8_t *bits;
+		uint64_t *bits; /* words, not bytes: a walk's store of a bit then
+				   aliases no pointer or narrower field it reads */
 	} *regions;             /* open addressing on base */
 	size_t nslots, nused;
 	struct objindex_region *last; /* walks add object after object in one region */
 	/* Once sealed: the bits of each region from DIRECT_LO on (a region
 	 * without objects: ZERO's, all clear), so that a lookup is an index,
 	 * not a probe. */
-	uint8_t **direct;
+	uint64_t **direct;
 	uint64_t direct_lo;
 	size_t ndirect;
-	uint8_t *zero;
+	uint64_t *zero;
 	unsigned shift;         /* log2(region_size) */
 	unsigned word_shift;    /* log2(region_size / 8): 8-byte words per region */
 	uint64_t word_mask;     /* region_size / 8 - 1 */
@@ -37,9 +38,9 @@ void objindex_free(struct hd_objindex *x);
 HD_MUST_CHECK int objindex_add(struct hd_objindex *x, uint64_t addr);
 /* The bits of the region at BASE (region-aligned), made if need be; *MADE
  * says whether it was made now.  A thread that alone owns a region may set
- * its bits (bit (addr - BASE) / 8) while others do the same in theirs.
- * NULL on error (HD_E_INTERNAL). */
-HD_MUST_CHECK uint8_t *objindex_region(struct hd_objindex *x, uint64_t base, bool *made);
+ * its bits (bit I = (addr - BASE) / 8: bit I % 64 of word I / 64) while
+ * others do the same in theirs.  NULL on error (HD_E_INTERNAL). */
+HD_MUST_CHECK uint64_t *objindex_region(struct hd_objindex *x, uint64_t base, bool *made);
 /* objindex_has for an address the direct table does not cover (or for
  * an index not sealed: then it covers none). */
 bool objindex_has_outside(const struct hd_objindex *x, uint64_t addr);
@@ -57,7 +58,7 @@ static inline bool objindex_has(const struct hd_objindex *x, uint64_t addr)
 	if (k >= x->ndirect)
 		return objindex_has_outside(x, addr);
 	uint64_t i = d & x->word_mask;
-	return (x->direct[k][i >> 3] >> (i & 7)) & 1;
+	return (x->direct[k][i >> 6] >> (i & 63)) & 1;
 }
 /* Makes lookups direct where the regions span at most OBJINDEX_DIRECT_MAX
  * regions (a heap's reserved address space does), until the next add.

@@ -39,13 +39,18 @@ void hw_fini(struct hd_walker *w)
 
 /* The lookup itself, its answer kept when W caches: only hubs the lookup
  * accepted are. */
-bool hw_lookup_hub_uncached(struct hd_walker *w, uint64_t hub, struct hd_hubinfo *info)
+const struct hd_hubinfo *hw_lookup_hub_uncached(struct hd_walker *w, uint64_t hub)
 {
-	if (!w->lookup(w->lookup_ctx, hub, info))
-		return false;
-	if (w->hubs)
-		*hw_cache_entry(w, hub) = (struct hw_hub_cache){hub, *info};
-	return true;
+	struct hd_hubinfo info;
+	if (!w->lookup(w->lookup_ctx, hub, &info))
+		return NULL;
+	if (!w->hubs) {
+		w->missed = info;
+		return &w->missed;
+	}
+	struct hw_hub_cache *e = hw_cache_entry(w, hub);
+	*e = (struct hw_hub_cache){hub, info};
+	return &e->info;
 }
 
 enum hd_error_class hw_contradiction(const struct hd_walker *w)
@@ -53,30 +58,35 @@ enum hd_error_class hw_contradiction(const struct hd_walker *w)
 	return w->in_image_heap ? HD_E_LAYOUT : HD_E_INCONSISTENT;
 }
 
-int hw_decode_failed(const struct hd_walker *w, enum hw_bad why, uint64_t addr, uint64_t a,
-		     uint64_t b, uint64_t c)
+void hw_decode_failed(const struct hd_walker *w, enum hw_bad why, uint64_t addr, uint64_t a,
+		      uint64_t b, uint64_t c)
 {
 	enum hd_error_class cls = hw_contradiction(w);
 	switch (why) {
 	case HW_BAD_CUT:
-		return hd_fail(cls, "object at 0x%" PRIx64 " is cut off", addr);
+		hd_fail(cls, "object at 0x%" PRIx64 " is cut off", addr);
+		return;
 	case HW_BAD_FORWARDED:
-		return hd_fail(cls, "object at 0x%" PRIx64 " is forwarded (a GC was in progress)",
-			       addr);
+		hd_fail(cls, "object at 0x%" PRIx64 " is forwarded (a GC was in progress)",
+			addr);
+		return;
 	case HW_BAD_HUB:
-		return hd_fail(cls, "object at 0x%" PRIx64 ": header 0x%" PRIx64
-			       " does not point to a hub", addr, a);
+		hd_fail(cls, "object at 0x%" PRIx64 ": header 0x%" PRIx64
+			" does not point to a hub", addr, a);
+		return;
 	case HW_BAD_ARRAY_CUT:
-		return hd_fail(cls, "array at 0x%" PRIx64 " is cut off", addr);
+		hd_fail(cls, "array at 0x%" PRIx64 " is cut off", addr);
+		return;
 	case HW_BAD_LENGTH:
-		return hd_fail(cls, "array at 0x%" PRIx64 " has length %d", addr, (int32_t)a);
+		hd_fail(cls, "array at 0x%" PRIx64 " has length %d", addr, (int32_t)a);
+		return;
 	case HW_BAD_SIZE:
 		break;
 	}
-	return hd_fail(cls,
-		       "object at 0x%" PRIx64 " has impossible size %" PRIu64
-		       " (encoding 0x%x, %" PRIu64 " bytes left)",
-		       addr, a, (uint32_t)c, b);
+	hd_fail(cls,
+		"object at 0x%" PRIx64 " has impossible size %" PRIu64
+		" (encoding 0x%x, %" PRIu64 " bytes left)",
+		addr, a, (uint32_t)c, b);
 }
 
 int hw_decode_at(struct hd_walker *w, uint64_t addr, uint64_t limit, struct hd_object *obj)

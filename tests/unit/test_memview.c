@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -167,4 +168,30 @@ Test(memview, a_process_read_across_mappings_and_into_a_hole)
 Test(memview, the_same_through_proc_pid_mem)
 {
 	process_view(false);
+}
+
+/* /proc/PID/mem copies a read a page-sized step at a time from its start:
+ * an unaligned read's head is read alone, so that no step takes two pages. */
+Test(memview, proc_pid_mem_reads_whole_pages_after_the_head)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct tracee h = tracee_spawn(holed_main, NULL);
+	uint64_t at = tracee_announced(&h);
+	hd_memview *mv = mv_new_process(h.pid);
+	cr_assert(mv);
+	mv_read_without_pinning(mv);
+	size_t len = 2 * (size_t)page - 16;
+	uint8_t *out = malloc(len);
+	cr_assert(out);
+	cr_assert(mv_read(mv, at + 8, out, len) == 0, "%s", hd_error_message());
+	cr_assert(out[0] == 0x11 && out[page - 9] == 0x11 && out[page - 8] == 0x22 &&
+		  out[len - 1] == 0x22);
+	cr_assert_eq(mv_stats(mv).syscalls, 2, "the head to the page boundary, then the rest");
+	cr_assert(mv_read(mv, at, out, len) == 0, "%s", hd_error_message());
+	cr_assert_eq(mv_stats(mv).syscalls, 3, "an aligned read in one");
+	cr_assert(mv_read(mv, at + 8, out, 16) == 0, "%s", hd_error_message());
+	cr_assert_eq(mv_stats(mv).syscalls, 4, "inside one page, in one");
+	free(out);
+	tracee_kill(&h);
+	mv_free(mv);
 }

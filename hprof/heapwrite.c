@@ -581,13 +581,10 @@ static int write_object(void *ctx, const struct hd_object *o)
  * threads or on which finished first.  A job is a chunk; or, in a chunk
  * larger than the layout's aligned chunk (an unaligned chunk: one large
  * array), an object, or a part of a large array's elements, whose record
- * is repacked from one slot after another. */
-
-/* After a chunk, the file's open segment is closed once this many bytes
- * went out since the last close: where earlier versions closed it (each
- * worker handed over its segments 2 MiB at a time), kept so that dumps stay
- * byte-identical. */
-#define SEGMENT_RUN (2u << 20)
+ * is repacked from one slot after another.  Each job's records start a
+ * segment, and the segment is closed after them (unless a record goes on
+ * in the next job): so a slot's records fill segments alone, which go to
+ * the file from the slot's memory, without a copy. */
 #define SLOTS_PER_WORKER 2
 
 /* A slot's records writer keeps the room its largest job needed, and an
@@ -623,6 +620,7 @@ struct job {
 	const struct hd_class *cls;
 	uint32_t length;
 	uint64_t from, to;
+	bool open;                    /* a part before the last: its record goes on */
 };
 
 struct worker {
@@ -640,14 +638,11 @@ struct objects {
 	const struct hd_chunklist *chunks;
 	struct job *jobs;            /* the chunks that are not big, then the big ones' */
 	size_t njobs, jobs_cap;
-	size_t nsmall;               /* jobs of chunks that are not big */
 	struct worker *workers;
 	unsigned nworkers;
 	struct slot *slots;
 	size_t nslots;
 	hd_hprof *out;
-	bool repacked;               /* an object's sub-record went to OUT */
-	uint64_t closed_at;          /* hprof_bytes_written(OUT) at the last close */
 	struct dangling dangling;    /* of the committed jobs, in chunk order */
 };
 
@@ -687,6 +682,7 @@ static int plan_object(void *ctx, const struct hd_object *obj)
 	j.kind = JOB_PART;
 	for (j.from = 0; j.from < bytes; j.from = j.to) {
 		j.to = bytes - j.from > step ? j.from + step : bytes;
+		j.open = j.to < bytes;
 		if (add_job(p->o, &j) != 0)
 			return -1;
 	}
@@ -703,7 +699,6 @@ static int plan_jobs(struct objects *o, struct hd_walker *w)
 		if (!is_big(L, &o->chunks->v[i]) &&
 		    add_job(o, &(struct job){.kind = JOB_CHUNK, .chunk = i}) != 0)
 			return -1;
-	o->nsmall = o->njobs;
 	for (size_t i = 0; i < o->chunks->n; i++) {
 		const struct hd_chunk *ch = &o->chunks->v[i];
 		if (!is_big(L, ch))
@@ -734,7 +729,7 @@ static int write_part(struct writer *x, const struct job *j)
 	if (stream_elements(x, &o, le_base(j->cls->enc) + j->from, j->to - j->from, a.elem,
 			    a.refs) != 0)
 		return -1;
-	return j->to == bytes ? hprof_sub_end(x->w) : hprof_sub_pause(x->w);
+	return j->open ? hprof_sub_pause(x->w) : hprof_sub_end(x->w);
 }
 
 static int write_job(struct writer *x, const struct objects *o, const struct job *j)
@@ -798,65 +793,29 @@ static int run_job(void *ctx, unsigned worker, size_t job)
 	return 0;
 }
 
-static int close_segment(struct objects *o)
-{
-	if (hprof_flush(o->out) != 0)
-		return -1;
-	o->closed_at = hprof_bytes_written(o->out);
-	return 0;
-}
-
-/* The segments' cuts, the same for both ways of writing (commit_job,
- * write_in_place): the big chunks' objects never share a segment with the
- * others' (they used to be streamed after them), and only the others'
- * are cut every SEGMENT_RUN bytes (an open record can never be).  Before
- * job JOB, and after it (AFTER) when it added to OUT. */
-static int cut_segment(struct objects *o, size_t job, bool after)
-{
-	if (!after)
-		return job == o->nsmall ? close_segment(o) : 0;
-	o->repacked = true;
-	if (job < o->nsmall && hprof_bytes_written(o->out) - o->closed_at >= SEGMENT_RUN)
-		return close_segment(o);
-	return 0;
-}
-
 static int commit_job(void *ctx, size_t job)
 {
 	struct objects *o = ctx;
 	const struct slot *s = &o->slots[job % o->nslots];
 	dangling_add(&o->dangling, &s->dangling);
-	if (cut_segment(o, job, false) != 0)
-		return -1;
-	if (!hprof_bytes_written(s->records))
-		return 0;
-	/* The objects never share a segment with the roots before them. */
-	if (!o->repacked && close_segment(o) != 0)
-		return -1;
-	if (hprof_repack(o->out, s->records) != 0)
-		return -1;
-	return cut_segment(o, job, true);
+	return hprof_repack(o->out, s->records);
 }
 
 /* One worker: each job's records go straight into OUT's segments, packed
- * as hprof_repack packs a records writer's (the same bytes, without that
- * copy of every byte).  The roots' segment is closed before the first
- * job rather than before the first job with records: the same bytes. */
+ * and cut as hprof_repack packs a records writer's (the same bytes, without
+ * the slots). */
 static int write_in_place(struct objects *o)
 {
 	struct writer *x = &o->workers[0].x;
 	x->w = o->out;
-	if (o->njobs && close_segment(o) != 0)
-		return -1;
 	for (size_t j = 0; j < o->njobs; j++) {
-		if (cut_segment(o, j, false) != 0)
-			return -1;
+		const struct job *job = &o->jobs[j];
 		uint64_t before = hprof_bytes_put(o->out);
 		x->dangling = (struct dangling){0};
-		if (write_job(x, o, &o->jobs[j]) != 0)
+		if (write_job(x, o, job) != 0)
 			return -1;
 		dangling_add(&o->dangling, &x->dangling);
-		if (hprof_bytes_put(o->out) != before && cut_segment(o, j, true) != 0)
+		if (hprof_bytes_put(o->out) != before && !job->open && hprof_flush(o->out) != 0)
 			return -1;
 	}
 	return 0;
@@ -879,11 +838,12 @@ static int write_objects(struct writer *proto, const struct hd_chunklist *chunks
 			 size_t max_rec)
 {
 	struct objects o = {.chunks = chunks, .out = out};
+	/* The objects never share a segment with the roots before them. */
+	int rc = hprof_flush(out);
 	/* The first worker, set up first, plans the jobs. */
 	unsigned threads = workpool_threads(proto->in->threads, SIZE_MAX);
-	int rc = 0;
 	o.workers = calloc(threads, sizeof *o.workers);
-	if (!o.workers)
+	if (rc == 0 && !o.workers)
 		rc = hd_fail(HD_E_INTERNAL, "out of memory");
 	if (rc == 0) {
 		o.nworkers = 1;
@@ -912,8 +872,6 @@ static int write_objects(struct writer *proto, const struct hd_chunklist *chunks
 					   .commit = commit_job, .ctx = &o};
 		rc = workpool_run(&pool);
 	}
-	if (rc == 0 && o.repacked)
-		rc = close_segment(&o);
 	dangling_add(&proto->dangling, &o.dangling);
 	objects_free(&o);
 	return rc;

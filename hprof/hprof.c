@@ -96,12 +96,19 @@ static int record_header(hd_hprof *w, uint8_t tag, uint64_t len)
 	return stage_put(w, h, sizeof h);
 }
 
+/* A whole segment, its LEN bytes at P. */
+static int segment_put(hd_hprof *w, const uint8_t *p, size_t len)
+{
+	if (record_header(w, HPROF_HEAP_DUMP_SEGMENT, len) != 0 || stage_flush(w) != 0)
+		return -1;
+	return sink(w, p, len);
+}
+
 static int segment_flush(hd_hprof *w)
 {
 	if (w->seg_len == 0)
 		return 0;
-	if (record_header(w, HPROF_HEAP_DUMP_SEGMENT, w->seg_len) != 0 || stage_flush(w) != 0 ||
-	    sink(w, w->seg, w->seg_len) != 0)
+	if (segment_put(w, w->seg, w->seg_len) != 0)
 		return -1;
 	w->seg_len = 0;
 	return 0;
@@ -186,16 +193,26 @@ int hprof_repack(hd_hprof *w, hd_hprof *records)
 	const uint8_t *p = records->seg + records->head_len;
 	const uint32_t *len = records->lens;
 	/* A paused last sub-record is begun here, and left open. */
-	size_t complete = records->nlens - (records->paused && records->nlens);
+	bool tail = records->paused && records->nlens;
+	size_t complete = records->nlens - tail;
 	for (size_t i = 0; i < complete;) {
-		/* The sub-records that fit in the open segment, in one copy: what
+		/* The sub-records that fit in the open segment: what
 		 * hprof_sub_begin and hprof_bytes would do for each. */
 		size_t room = w->seg_limit - w->seg_len, run = 0, j = i;
 		while (j < complete && len[j] <= room - run)
 			run += len[j++];
 		if (run) {
-			memcpy(w->seg + w->seg_len, p, run);
-			w->seg_len += run;
+			/* A segment they fill alone (it is empty, and the next
+			 * sub-record does not fit or none follows: the segment is
+			 * closed after the last) goes to the sink from RECORDS,
+			 * without a copy. */
+			if (!w->seg_len && (j < complete || !tail || len[complete] > room - run)) {
+				if (segment_put(w, p, run) != 0)
+					return -1;
+			} else {
+				memcpy(w->seg + w->seg_len, p, run);
+				w->seg_len += run;
+			}
 			p += run;
 			i = j;
 			continue;
@@ -205,9 +222,9 @@ int hprof_repack(hd_hprof *w, hd_hprof *records)
 			return -1;
 		p += len[i++];
 	}
-	if (complete < records->nlens &&
-	    (hprof_sub_begin(w, len[complete]) != 0 ||
-	     hprof_bytes(w, p, (size_t)(records->seg + records->seg_len - p)) != 0))
+	if (tail ? hprof_sub_begin(w, len[complete]) != 0 ||
+			   hprof_bytes(w, p, (size_t)(records->seg + records->seg_len - p)) != 0
+		 : !w->in_sub && segment_flush(w) != 0)
 		return -1;
 	records->seg_len = 0;
 	records->nlens = 0;

@@ -88,9 +88,11 @@ HD_MUST_CHECK hd_hprof *hprof_open(hprof_sink_fn sink, void *ctx, uint64_t times
  * hprof_bytes_written is what it holds.  NULL on error. */
 HD_MUST_CHECK hd_hprof *hprof_open_records(void);
 /* Moves every sub-record RECORDS holds into W's segments, packed exactly as
- * if they had been written to W, and empties RECORDS: a resumed part first
- * goes into the sub-record W holds open, a paused one is begun in W and
- * left open for the next records writer's part.  Errors: HD_E_INTERNAL
+ * if they had been written to W, and closes W's segment after them (but
+ * inside a sub-record); empties RECORDS.  A resumed part first goes into
+ * the sub-record W holds open, a paused one is begun in W and left open for
+ * the next records writer's part.  A segment that RECORDS' sub-records fill
+ * alone goes to the sink straight from RECORDS' memory.  Errors: HD_E_INTERNAL
  * (RECORDS is not a records writer, or is inside a sub-record; W is inside
  * one and RECORDS resumes none, or the reverse), W's sink's. */
 HD_MUST_CHECK int hprof_repack(hd_hprof *w, hd_hprof *records);

@@ -536,7 +536,8 @@ static size_t random_len(uint64_t *x)
 
 /* Sub-records held by records writers (one reused, batches of every size,
  * oversized ones included) and moved with hprof_repack come out exactly as
- * if written directly, with the segment limit at several places. */
+ * if written directly and the segment closed after each batch, with the
+ * segment limit at several places. */
 static void repack_equals_writing_directly(size_t limit)
 {
 	struct membuf direct, packed, scratch = {0};
@@ -557,6 +558,8 @@ static void repack_equals_writing_directly(size_t limit)
 		cr_assert_eq(hprof_bytes_written(r), held);
 		cr_assert_eq(hprof_repack(b, r), 0, "%s", hd_error_message());
 		cr_assert_eq(hprof_bytes_written(r), 0);
+		cr_assert_eq(hprof_flush(a), 0);
+		cr_assert_eq(hprof_bytes_put(b), hprof_bytes_written(b), "the segment is closed");
 		if (batch % 10 == 9) { /* a top-level record closes the segment in both */
 			cr_assert_eq(hprof_utf8(a, (uint64_t)batch, "between"), 0);
 			cr_assert_eq(hprof_utf8(b, (uint64_t)batch, "between"), 0);
@@ -613,8 +616,12 @@ Test(hprof, reserved_subrecords_pack_as_written_ones)
 			cr_assert(p && q, "%zu bytes: %s", len, hd_error_message());
 			fill(p, len, (uint64_t)i);
 			fill(q, len, (uint64_t)i);
-			if (i % 50 == 49)
+			if (i % 50 == 49) {
+				/* the batch's segment closed after it, as a repack does */
+				cr_assert_eq(hprof_flush(a), 0);
+				cr_assert_eq(hprof_flush(b), 0);
 				cr_assert_eq(hprof_repack(c, r), 0, "%s", hd_error_message());
+			}
 		}
 		cr_assert_eq(hprof_repack(c, r), 0);
 		cr_assert_eq(hprof_finish(a), 0);
@@ -623,7 +630,7 @@ Test(hprof, reserved_subrecords_pack_as_written_ones)
 		cr_assert_eq(reserved.len, written.len);
 		cr_assert_arr_eq(reserved.b, written.b, written.len, "limit %zu", limits[l]);
 		cr_assert_eq(repacked.len, written.len);
-		/* repacked in batches: segments close where the batches end */
+		cr_assert_arr_eq(repacked.b, written.b, written.len, "limit %zu", limits[l]);
 		hprof_free(a);
 		hprof_free(b);
 		hprof_free(c);
@@ -636,7 +643,8 @@ Test(hprof, reserved_subrecords_pack_as_written_ones)
 
 /* Thousands of small reserved sub-records in a records writer (its table
  * of lengths grown past its first sizes) repack exactly as written ones;
- * hprof_bytes_put counts the open segment, hprof_bytes_written does not. */
+ * hprof_bytes_put counts the open segment, hprof_bytes_written does not,
+ * and a repack closes the segment after the records. */
 Test(hprof, many_small_reserved_records_repack_as_written_ones)
 {
 	struct membuf written, repacked = {0};
@@ -660,7 +668,8 @@ Test(hprof, many_small_reserved_records_repack_as_written_ones)
 	}
 	uint64_t before = hprof_bytes_put(c);
 	cr_assert_eq(hprof_repack(c, r), 0, "%s", hd_error_message());
-	cr_assert_gt(hprof_bytes_put(c), hprof_bytes_written(c), "the open segment is counted");
+	cr_assert_gt(hprof_bytes_put(a), hprof_bytes_written(a), "the open segment is counted");
+	cr_assert_eq(hprof_bytes_put(c), hprof_bytes_written(c), "the segment is closed");
 	/* the records, and the 9-byte headers of the segments closed meanwhile */
 	cr_assert_geq(hprof_bytes_put(c) - before, put);
 	cr_assert_eq((hprof_bytes_put(c) - before - put) % 9, 0);

@@ -361,8 +361,11 @@ static int build_copy_programs(const struct hd_classes *t, struct field_op **ops
 	return 0;
 }
 
-/* The INSTANCE DUMP's values of O, of class K, big-endian, into OUT. */
-static void encode_values(struct writer *x, const struct hd_object *o, size_t k, uint8_t *out)
+/* The INSTANCE DUMP's values of O, of class K, big-endian, into OUT.
+ * Inline, as write_object: every instance runs it. */
+static inline __attribute__((always_inline)) void encode_values(struct writer *x,
+								const struct hd_object *o,
+								size_t k, uint8_t *out)
 {
 	const struct hd_layout *L = x->in->L;
 	const struct field_op *op = x->ops + x->op_start[k], *end = x->ops + x->op_start[k + 1];
@@ -482,7 +485,10 @@ struct array_shape {
 	uint64_t head, n;
 };
 
-static int array_shape(const struct hd_class *cls, uint32_t length, struct array_shape *a)
+/* Inline: every array written asks it. */
+static inline __attribute__((always_inline)) int array_shape(const struct hd_class *cls,
+							     uint32_t length,
+							     struct array_shape *a)
 {
 	a->refs = cls->kind == HD_KIND_OBJ_ARRAY;
 	a->elem = 1u << le_shift(cls->enc);
@@ -512,7 +518,10 @@ static int begin_array(hd_hprof *w, const struct hd_object *o, const struct arra
 	return a->refs ? hprof_id(w, hd_class_id(cls->hub)) : hprof_u1(w, a->elem_type);
 }
 
-static int write_object(void *ctx, const struct hd_object *o)
+/* Inline: the chunks' walk loop calls it for every object (a big chunk's
+ * objects call it through a pointer). */
+static inline __attribute__((always_inline)) int write_object(void *ctx,
+							      const struct hd_object *o)
 {
 	struct writer *x = ctx;
 	const struct hd_class *cls = o->hubinfo.cls;

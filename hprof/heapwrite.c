@@ -361,8 +361,11 @@ static int build_copy_programs(const struct hd_classes *t, struct field_op **ops
 	return 0;
 }
 
-/* The INSTANCE DUMP's values of O, of class K, big-endian, into OUT. */
-static void encode_values(struct writer *x, const struct hd_object *o, size_t k, uint8_t *out)
+/* The INSTANCE DUMP's values of O, of class K, big-endian, into OUT.
+ * Inline, as write_object: every instance runs it. */
+static inline __attribute__((always_inline)) void encode_values(struct writer *x,
+								const struct hd_object *o,
+								size_t k, uint8_t *out)
 {
 	const struct hd_layout *L = x->in->L;
 	const struct field_op *op = x->ops + x->op_start[k], *end = x->ops + x->op_start[k + 1];
@@ -459,21 +462,74 @@ static int stream_elements(struct writer *x, const struct hd_object *o, uint64_t
 	return 0;
 }
 
-static int write_object(void *ctx, const struct hd_object *o)
+/* An object of the image heap is a root: a JNI global one, whose second
+ * id, the JNI global ref, is the object's. */
+static int write_image_root(struct writer *x, const struct hd_object *o)
+{
+	if (!x->walker->in_image_heap)
+		return 0;
+	uint8_t *r = hprof_sub_reserve(x->w, 1 + 2 * HPROF_ID_SIZE);
+	if (!r)
+		return -1;
+	*r = HPROF_ROOT_JNI_GLOBAL;
+	put_id(put_id(r + 1, o->addr), o->addr);
+	return 0;
+}
+
+/* An array's record: HEAD bytes, then N elements of ELEM bytes in the heap
+ * and OUT_ELEM in the file. */
+struct array_shape {
+	bool refs;
+	uint8_t elem_type;      /* a primitive array's */
+	unsigned elem, out_elem;
+	uint64_t head, n;
+};
+
+/* Inline: every array written asks it. */
+static inline __attribute__((always_inline)) int array_shape(const struct hd_class *cls,
+							     uint32_t length,
+							     struct array_shape *a)
+{
+	a->refs = cls->kind == HD_KIND_OBJ_ARRAY;
+	a->elem = 1u << le_shift(cls->enc);
+	a->out_elem = a->refs ? HPROF_ID_SIZE : a->elem;
+	a->head = a->refs ? 1 + 8 + 4 + 4 + 8 : 1 + 8 + 4 + 4 + 1;
+	/* The elements lie inside the object: its size was computed from this
+	 * length and element size, and object arrays have reference-sized
+	 * elements (classes_build refuses others).  A record's length is a u4: keep
+	 * what fits (SVM's own dumper does too). */
+	a->n = length;
+	if (a->head + a->n * a->out_elem > HPROF_MAX_SUBRECORD)
+		a->n = (HPROF_MAX_SUBRECORD - a->head) / a->out_elem;
+	a->elem_type = hprof_type_of(cls->elem_type);
+	if (!a->refs && !a->elem_type)
+		return hd_fail(HD_E_INTERNAL, "%s: elements of type %u", cls->name, cls->elem_type);
+	return 0;
+}
+
+/* Begins the record of the array O, of shape A, whose elements follow. */
+static int begin_array(hd_hprof *w, const struct hd_object *o, const struct array_shape *a)
+{
+	const struct hd_class *cls = o->hubinfo.cls;
+	if (hprof_sub_begin(w, a->head + a->n * a->out_elem) ||
+	    hprof_u1(w, a->refs ? HPROF_OBJ_ARRAY_DUMP : HPROF_PRIM_ARRAY_DUMP) ||
+	    hprof_id(w, o->addr) || hprof_u4(w, DUMMY_TRACE) || hprof_u4(w, (uint32_t)a->n))
+		return -1;
+	return a->refs ? hprof_id(w, hd_class_id(cls->hub)) : hprof_u1(w, a->elem_type);
+}
+
+/* Inline: the chunks' walk loop calls it for every object (a big chunk's
+ * objects call it through a pointer). */
+static inline __attribute__((always_inline)) int write_object(void *ctx,
+							      const struct hd_object *o)
 {
 	struct writer *x = ctx;
 	const struct hd_class *cls = o->hubinfo.cls;
 	if (cls->is_filler)
 		return 0;
 	hd_hprof *w = x->w;
-	if (x->walker->in_image_heap) {
-		uint8_t *r = hprof_sub_reserve(w, 1 + 2 * HPROF_ID_SIZE);
-		if (!r)
-			return -1;
-		/* a JNI global root: its second id, the JNI global ref, is the object's */
-		*r = HPROF_ROOT_JNI_GLOBAL;
-		put_id(put_id(r + 1, o->addr), o->addr);
-	}
+	if (write_image_root(x, o) != 0)
+		return -1;
 	size_t k = (size_t)(cls - x->in->classes->v);
 	if (cls->kind == HD_KIND_INSTANCE || cls->kind == HD_KIND_HYBRID) {
 		if (!o->data)
@@ -500,82 +556,81 @@ static int write_object(void *ctx, const struct hd_object *o)
 			return -1;
 		return hprof_sub_end(w);
 	}
-	int32_t enc = cls->enc;
-	bool refs = cls->kind == HD_KIND_OBJ_ARRAY;
-	unsigned elem = 1u << le_shift(enc);
-	unsigned out_elem = refs ? HPROF_ID_SIZE : elem;
-	uint64_t head = refs ? 1 + 8 + 4 + 4 + 8 : 1 + 8 + 4 + 4 + 1;
-	uint64_t n = o->length;
-	/* The elements lie inside the object: its size was computed from this
-	 * length and element size, and object arrays have reference-sized
-	 * elements (classes_build refuses others).  A record's length is a u4: keep
-	 * what fits (SVM's own dumper does too). */
-	if (head + n * out_elem > HPROF_MAX_SUBRECORD)
-		n = (HPROF_MAX_SUBRECORD - head) / out_elem;
-	uint8_t elem_type = hprof_type_of(cls->elem_type);
-	if (!refs && !elem_type)
-		return hd_fail(HD_E_INTERNAL, "%s: elements of type %u", cls->name, cls->elem_type);
-	if (o->data && head + n * out_elem <= HPROF_RESERVE_MAX) {
+	struct array_shape a;
+	if (array_shape(cls, o->length, &a) != 0)
+		return -1;
+	uint64_t len = a.head + a.n * a.out_elem;
+	if (o->data && len <= HPROF_RESERVE_MAX) {
 		/* A small array, held whole: built in place. */
-		uint8_t *p = hprof_sub_reserve(w, (size_t)(head + n * out_elem));
+		uint8_t *p = hprof_sub_reserve(w, (size_t)len);
 		if (!p)
 			return -1;
-		*p++ = refs ? HPROF_OBJ_ARRAY_DUMP : HPROF_PRIM_ARRAY_DUMP;
+		*p++ = a.refs ? HPROF_OBJ_ARRAY_DUMP : HPROF_PRIM_ARRAY_DUMP;
 		p = put_id(p, o->addr);
 		p = put_u4(p, DUMMY_TRACE);
-		p = put_u4(p, (uint32_t)n);
-		if (refs)
+		p = put_u4(p, (uint32_t)a.n);
+		if (a.refs)
 			p = put_id(p, hd_class_id(cls->hub));
 		else
-			*p++ = elem_type;
-		encode_elements(x, o, o->data + le_base(enc), n, elem, refs, p);
+			*p++ = a.elem_type;
+		encode_elements(x, o, o->data + le_base(cls->enc), a.n, a.elem, a.refs, p);
 		return 0;
 	}
-	if (hprof_sub_begin(w, head + n * out_elem) ||
-	    hprof_u1(w, refs ? HPROF_OBJ_ARRAY_DUMP : HPROF_PRIM_ARRAY_DUMP) ||
-	    hprof_id(w, o->addr) || hprof_u4(w, DUMMY_TRACE) || hprof_u4(w, (uint32_t)n))
-		return -1;
-	if (refs ? hprof_id(w, hd_class_id(cls->hub)) : hprof_u1(w, elem_type))
-		return -1;
-	if (stream_elements(x, o, le_base(enc), n * elem, elem, refs) != 0)
+	if (begin_array(w, o, &a) != 0 ||
+	    stream_elements(x, o, le_base(cls->enc), a.n * a.elem, a.elem, a.refs) != 0)
 		return -1;
 	return hprof_sub_end(w);
 }
 
-static int write_chunk(void *ctx, const struct hd_chunk *ch)
-{
-	struct writer *x = ctx;
-	if (hd_interrupted())
-		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
-	x->walker->in_image_heap = ch->image;
-	return hw_walk_range_with(x->walker, ch->first, ch->top, ch->gaps, ch->ngaps, write_object,
-				  x);
-}
-
 /* ---- The objects, on several threads -------------------------------------
  *
- * Each chunk is a job of the pool (workpool.h): a worker writes its objects
- * to the records writer of the job's slot, and the slots are repacked into
- * the file's segments in chunk order, so the bytes do not depend on the
- * number of threads or on which finished first.  Chunks too large to hold
- * in memory are streamed straight to the file afterwards, by one thread. */
-
-/* After a chunk, the file's open segment is closed once this many bytes
- * went out since the last close: where earlier versions closed it (each
- * worker handed over its segments 2 MiB at a time), kept so that dumps stay
- * byte-identical. */
-#define SEGMENT_RUN (2u << 20)
+ * Each job of the pool (workpool.h) writes its objects to the records
+ * writer of the job's slot, and the slots are repacked into the file's
+ * segments in job order, so the bytes do not depend on the number of
+ * threads or on which finished first.  A job is a chunk; or, in a chunk
+ * larger than the layout's aligned chunk (an unaligned chunk: one large
+ * array), an object, or a part of a large array's elements, whose record
+ * is repacked from one slot after another.  Each job's records start a
+ * segment, and the segment is closed after them (unless a record goes on
+ * in the next job): so a slot's records fill segments alone, which go to
+ * the file from the slot's memory, without a copy. */
 #define SLOTS_PER_WORKER 2
 
-/* A slot's records writer keeps the room its largest chunk needed, and an
+/* A slot's records writer keeps the room its largest job needed, and an
  * array's records can take twice its bytes (8-byte ids for 4-byte
  * references): with chunks of up to 8 MiB the slots held 28 MiB between
- * them at 256 MB of heap.  Only what fits an aligned chunk of the layout
- * (1 MiB for pkl) goes through a slot, whatever size the release chose. */
+ * them at 256 MB of heap.  So a chunk larger than an aligned chunk of the
+ * layout (512 KiB or 1 MiB for pkl) is cut into jobs that write no more
+ * than an aligned chunk's bytes each, whatever size the release chose. */
 static bool is_big(const struct hd_layout *L, const struct hd_chunk *ch)
 {
 	return ch->top - ch->first > L->chunk_size;
 }
+
+/* The file bytes of a part's elements: half an aligned chunk's (a slot
+ * then holds no more than an aligned chunk's records need: those of small
+ * objects take more bytes than the objects), less room for the record's
+ * head and root. */
+static uint64_t part_bytes(const struct hd_layout *L)
+{
+	return L->chunk_size > (8u << 10) ? L->chunk_size / 2 - 64 : 4u << 10;
+}
+
+enum job_kind {
+	JOB_CHUNK,   /* a chunk that is not big */
+	JOB_OBJECT,  /* an object of a big chunk, with few elements if any */
+	JOB_PART,    /* element bytes [FROM, TO) of a big chunk's array */
+};
+
+struct job {
+	enum job_kind kind;
+	size_t chunk;
+	uint64_t addr, size;          /* the object's, as the plan decoded it */
+	const struct hd_class *cls;
+	uint32_t length;
+	uint64_t from, to;
+	bool open;                    /* a part before the last: its record goes on */
+};
 
 struct worker {
 	struct writer x;             /* x.w: the records writer of its job's slot */
@@ -590,17 +645,119 @@ struct slot {
 
 struct objects {
 	const struct hd_chunklist *chunks;
-	size_t *jobs;                /* job -> index of a chunk that is not big */
-	size_t njobs;
+	struct job *jobs;            /* the chunks that are not big, then the big ones' */
+	size_t njobs, jobs_cap;
 	struct worker *workers;
 	unsigned nworkers;
 	struct slot *slots;
 	size_t nslots;
 	hd_hprof *out;
-	bool repacked;               /* an object's sub-record went to OUT */
-	uint64_t closed_at;          /* hprof_bytes_written(OUT) at the last close */
 	struct dangling dangling;    /* of the committed jobs, in chunk order */
 };
+
+static int add_job(struct objects *o, const struct job *j)
+{
+	if (o->njobs == o->jobs_cap &&
+	    hd_grow(&o->jobs, &o->jobs_cap, o->njobs, sizeof *o->jobs, 64) != 0)
+		return -1;
+	o->jobs[o->njobs++] = *j;
+	return 0;
+}
+
+struct plan {
+	struct objects *o;
+	size_t chunk;
+	uint64_t part;               /* part_bytes */
+};
+
+/* The jobs of an object of a big chunk: its parts when its elements are
+ * more than a part's bytes, else the object. */
+static int plan_object(void *ctx, const struct hd_object *obj)
+{
+	struct plan *p = ctx;
+	const struct hd_class *cls = obj->hubinfo.cls;
+	if (cls->is_filler)
+		return 0;
+	struct job j = {.kind = JOB_OBJECT, .chunk = p->chunk, .addr = obj->addr,
+			.size = obj->size, .cls = cls, .length = obj->length};
+	struct array_shape a;
+	if (cls->kind != HD_KIND_OBJ_ARRAY && cls->kind != HD_KIND_PRIM_ARRAY)
+		return add_job(p->o, &j);
+	if (array_shape(cls, obj->length, &a) != 0)
+		return -1;
+	if (a.n * a.out_elem <= p->part)
+		return add_job(p->o, &j);
+	uint64_t bytes = a.n * a.elem, step = p->part / a.out_elem * a.elem;
+	j.kind = JOB_PART;
+	for (j.from = 0; j.from < bytes; j.from = j.to) {
+		j.to = bytes - j.from > step ? j.from + step : bytes;
+		j.open = j.to < bytes;
+		if (add_job(p->o, &j) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The jobs: each chunk that is not big, then the objects and parts of the
+ * big ones, walked here by W (their headers alone: each holds large
+ * objects, read later by the jobs). */
+static int plan_jobs(struct objects *o, struct hd_walker *w)
+{
+	const struct hd_layout *L = w->layout;
+	for (size_t i = 0; i < o->chunks->n; i++)
+		if (!is_big(L, &o->chunks->v[i]) &&
+		    add_job(o, &(struct job){.kind = JOB_CHUNK, .chunk = i}) != 0)
+			return -1;
+	for (size_t i = 0; i < o->chunks->n; i++) {
+		const struct hd_chunk *ch = &o->chunks->v[i];
+		if (!is_big(L, ch))
+			continue;
+		if (hd_interrupted())
+			return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d",
+				       hd_interrupted_signal());
+		struct plan p = {.o = o, .chunk = i, .part = part_bytes(L)};
+		w->in_image_heap = ch->image;
+		if (hw_walk_range(w, ch->first, ch->top, ch->gaps, ch->ngaps, plan_object, &p) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Element bytes [J->FROM, J->TO) of a big array, and its record's head
+ * before the first: the record stays open in X->w until the last. */
+static int write_part(struct writer *x, const struct job *j)
+{
+	const struct hd_object o = {.addr = j->addr, .length = j->length, .hubinfo.cls = j->cls};
+	struct array_shape a;
+	if (array_shape(j->cls, j->length, &a) != 0)
+		return -1;
+	uint64_t bytes = a.n * a.elem;
+	if (j->from == 0 ? write_image_root(x, &o) != 0 || begin_array(x->w, &o, &a) != 0
+			 : hprof_sub_resume(x->w, (bytes - j->from) / a.elem * a.out_elem) != 0)
+		return -1;
+	if (stream_elements(x, &o, le_base(j->cls->enc) + j->from, j->to - j->from, a.elem,
+			    a.refs) != 0)
+		return -1;
+	return j->open ? hprof_sub_pause(x->w) : hprof_sub_end(x->w);
+}
+
+static int write_job(struct writer *x, const struct objects *o, const struct job *j)
+{
+	const struct hd_chunk *ch = &o->chunks->v[j->chunk];
+	if (hd_interrupted())
+		return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d", hd_interrupted_signal());
+	x->walker->in_image_heap = ch->image;
+	switch (j->kind) {
+	case JOB_CHUNK:
+		return hw_walk_range_with(x->walker, ch->first, ch->top, ch->gaps, ch->ngaps,
+					  write_object, x);
+	case JOB_OBJECT:
+		return hw_walk_range(x->walker, j->addr, j->addr + j->size, NULL, 0, write_object, x);
+	case JOB_PART:
+		return write_part(x, j);
+	}
+	return hd_fail(HD_E_INTERNAL, "writer job of kind %d", (int)j->kind);
+}
 
 static int worker_init(struct worker *k, const struct writer *proto, size_t max_rec,
 		       bool own_view)
@@ -639,17 +796,9 @@ static int run_job(void *ctx, unsigned worker, size_t job)
 	struct slot *s = &o->slots[job % o->nslots];
 	k->x.w = s->records;
 	k->x.dangling = (struct dangling){0};
-	if (write_chunk(&k->x, &o->chunks->v[o->jobs[job]]) != 0)
+	if (write_job(&k->x, o, &o->jobs[job]) != 0)
 		return -1;
 	s->dangling = k->x.dangling;
-	return 0;
-}
-
-static int close_segment(struct objects *o)
-{
-	if (hprof_flush(o->out) != 0)
-		return -1;
-	o->closed_at = hprof_bytes_written(o->out);
 	return 0;
 }
 
@@ -658,42 +807,24 @@ static int commit_job(void *ctx, size_t job)
 	struct objects *o = ctx;
 	const struct slot *s = &o->slots[job % o->nslots];
 	dangling_add(&o->dangling, &s->dangling);
-	if (!hprof_bytes_written(s->records))
-		return 0;
-	/* The objects never share a segment with the roots before them. */
-	if (!o->repacked && close_segment(o) != 0)
-		return -1;
-	o->repacked = true;
-	if (hprof_repack(o->out, s->records) != 0)
-		return -1;
-	if (hprof_bytes_written(o->out) - o->closed_at >= SEGMENT_RUN)
-		return close_segment(o);
-	return 0;
+	return hprof_repack(o->out, s->records);
 }
 
-/* One worker: each chunk's records go straight into OUT's segments, packed
- * as hprof_repack packs a records writer's (the same bytes, without that
- * copy of every byte).  The roots' segment is closed before the first
- * chunk rather than before the first chunk with records: the bytes differ
- * only if no chunk but the big ones held an object, which an image heap
- * (holding every hub) never allows. */
+/* One worker: each job's records go straight into OUT's segments, packed
+ * and cut as hprof_repack packs a records writer's (the same bytes, without
+ * the slots). */
 static int write_in_place(struct objects *o)
 {
 	struct writer *x = &o->workers[0].x;
 	x->w = o->out;
-	if (o->njobs && close_segment(o) != 0)
-		return -1;
 	for (size_t j = 0; j < o->njobs; j++) {
+		const struct job *job = &o->jobs[j];
 		uint64_t before = hprof_bytes_put(o->out);
 		x->dangling = (struct dangling){0};
-		if (write_chunk(x, &o->chunks->v[o->jobs[j]]) != 0)
+		if (write_job(x, o, job) != 0)
 			return -1;
 		dangling_add(&o->dangling, &x->dangling);
-		if (hprof_bytes_put(o->out) == before)
-			continue;
-		o->repacked = true;
-		if (hprof_bytes_written(o->out) - o->closed_at >= SEGMENT_RUN &&
-		    close_segment(o) != 0)
+		if (hprof_bytes_put(o->out) != before && !job->open && hprof_flush(o->out) != 0)
 			return -1;
 	}
 	return 0;
@@ -716,27 +847,32 @@ static int write_objects(struct writer *proto, const struct hd_chunklist *chunks
 			 size_t max_rec)
 {
 	struct objects o = {.chunks = chunks, .out = out};
-	int rc = 0;
-	o.jobs = malloc((chunks->n ? chunks->n : 1) * sizeof *o.jobs);
-	if (!o.jobs)
+	/* The objects never share a segment with the roots before them. */
+	int rc = hprof_flush(out);
+	/* The first worker, set up first, plans the jobs. */
+	unsigned threads = workpool_threads(proto->in->threads, SIZE_MAX);
+	o.workers = calloc(threads, sizeof *o.workers);
+	if (rc == 0 && !o.workers)
 		rc = hd_fail(HD_E_INTERNAL, "out of memory");
-	for (size_t i = 0; rc == 0 && i < chunks->n; i++)
-		if (!is_big(proto->in->L, &chunks->v[i]))
-			o.jobs[o.njobs++] = i;
 	if (rc == 0) {
-		o.nworkers = workpool_threads(proto->in->threads, o.njobs);
+		o.nworkers = 1;
+		rc = worker_init(&o.workers[0], proto, max_rec, false);
+	}
+	if (rc == 0)
+		rc = plan_jobs(&o, &o.workers[0].walker);
+	if (rc == 0) {
+		unsigned n = workpool_threads(proto->in->threads, o.njobs);
 		/* One worker writes in place: no slots. */
-		o.nslots = o.nworkers > 1 ? (size_t)o.nworkers * SLOTS_PER_WORKER : 0;
-		o.workers = calloc(o.nworkers, sizeof *o.workers);
+		o.nslots = n > 1 ? (size_t)n * SLOTS_PER_WORKER : 0;
 		o.slots = calloc(o.nslots ? o.nslots : 1, sizeof *o.slots);
-		if (!o.workers || !o.slots)
+		if (!o.slots)
 			rc = hd_fail(HD_E_INTERNAL, "out of memory");
+		for (; rc == 0 && o.nworkers < n; o.nworkers++)
+			rc = worker_init(&o.workers[o.nworkers], proto, max_rec, true);
 	}
 	for (size_t i = 0; rc == 0 && i < o.nslots; i++)
 		if (!(o.slots[i].records = hprof_open_records()))
 			rc = -1;
-	for (unsigned i = 0; rc == 0 && i < o.nworkers; i++)
-		rc = worker_init(&o.workers[i], proto, max_rec, i > 0);
 	if (rc == 0 && o.nworkers == 1) {
 		rc = write_in_place(&o);
 	} else if (rc == 0) {
@@ -745,19 +881,7 @@ static int write_objects(struct writer *proto, const struct hd_chunklist *chunks
 					   .commit = commit_job, .ctx = &o};
 		rc = workpool_run(&pool);
 	}
-	if (rc == 0 && o.repacked)
-		rc = close_segment(&o);
 	dangling_add(&proto->dangling, &o.dangling);
-	/* The big chunks, streamed by this thread straight into the file. */
-	if (rc == 0) {
-		struct writer direct = o.workers[0].x;
-		direct.w = out;
-		direct.dangling = (struct dangling){0};
-		for (size_t i = 0; rc == 0 && i < chunks->n; i++)
-			if (is_big(proto->in->L, &chunks->v[i]))
-				rc = write_chunk(&direct, &chunks->v[i]);
-		dangling_add(&proto->dangling, &direct.dangling);
-	}
 	objects_free(&o);
 	return rc;
 }

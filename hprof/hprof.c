@@ -25,6 +25,12 @@ struct hd_hprof {
 	size_t seg_cap;
 	uint32_t *lens;
 	size_t nlens, lens_cap;
+	/* A sub-record written in parts (hprof_sub_pause, hprof_sub_resume):
+	 * a records writer's first HEAD_LEN bytes end one begun elsewhere
+	 * (RESUMED; IN_HEAD while they are put), and its last sub-record may
+	 * stop short of its length (PAUSED). */
+	bool resumed, in_head, paused;
+	size_t head_len;
 	bool direct;           /* a sub-record too big for a segment streams through stage */
 	bool in_sub;
 	uint64_t sub_left;     /* bytes the open sub-record still owes */
@@ -90,12 +96,19 @@ static int record_header(hd_hprof *w, uint8_t tag, uint64_t len)
 	return stage_put(w, h, sizeof h);
 }
 
+/* A whole segment, its LEN bytes at P. */
+static int segment_put(hd_hprof *w, const uint8_t *p, size_t len)
+{
+	if (record_header(w, HPROF_HEAP_DUMP_SEGMENT, len) != 0 || stage_flush(w) != 0)
+		return -1;
+	return sink(w, p, len);
+}
+
 static int segment_flush(hd_hprof *w)
 {
 	if (w->seg_len == 0)
 		return 0;
-	if (record_header(w, HPROF_HEAP_DUMP_SEGMENT, w->seg_len) != 0 || stage_flush(w) != 0 ||
-	    sink(w, w->seg, w->seg_len) != 0)
+	if (segment_put(w, w->seg, w->seg_len) != 0)
 		return -1;
 	w->seg_len = 0;
 	return 0;
@@ -157,23 +170,49 @@ int hprof_flush(hd_hprof *w)
 	return stage_flush(w);
 }
 
+/* Moves the first HEAD_LEN bytes of RECORDS, the end of the sub-record W
+ * holds open, into it; ends it unless RECORDS paused it there. */
+static int repack_head(hd_hprof *w, const hd_hprof *records)
+{
+	if (!w->in_sub)
+		return hd_fail(HD_E_INTERNAL, "HPROF repack of a part of no open sub-record");
+	if (hprof_bytes(w, records->seg, records->head_len) != 0)
+		return -1;
+	return records->paused && !records->nlens ? 0 : hprof_sub_end(w);
+}
+
 int hprof_repack(hd_hprof *w, hd_hprof *records)
 {
 	if (w->records || !records->records || records->in_sub)
 		return hd_fail(HD_E_INTERNAL, "HPROF repack of other than a records writer's records");
 	if (w->failed)
 		return -1;
-	const uint8_t *p = records->seg;
+	if (records->resumed ? repack_head(w, records) != 0
+			     : w->in_sub && hd_fail(HD_E_INTERNAL, "HPROF repack inside a sub-record"))
+		return -1;
+	const uint8_t *p = records->seg + records->head_len;
 	const uint32_t *len = records->lens;
-	for (size_t i = 0; i < records->nlens;) {
-		/* The sub-records that fit in the open segment, in one copy: what
+	/* A paused last sub-record is begun here, and left open. */
+	bool tail = records->paused && records->nlens;
+	size_t complete = records->nlens - tail;
+	for (size_t i = 0; i < complete;) {
+		/* The sub-records that fit in the open segment: what
 		 * hprof_sub_begin and hprof_bytes would do for each. */
 		size_t room = w->seg_limit - w->seg_len, run = 0, j = i;
-		while (j < records->nlens && len[j] <= room - run)
+		while (j < complete && len[j] <= room - run)
 			run += len[j++];
 		if (run) {
-			memcpy(w->seg + w->seg_len, p, run);
-			w->seg_len += run;
+			/* A segment they fill alone (it is empty, and the next
+			 * sub-record does not fit or none follows: the segment is
+			 * closed after the last) goes to the sink from RECORDS,
+			 * without a copy. */
+			if (!w->seg_len && (j < complete || !tail || len[complete] > room - run)) {
+				if (segment_put(w, p, run) != 0)
+					return -1;
+			} else {
+				memcpy(w->seg + w->seg_len, p, run);
+				w->seg_len += run;
+			}
 			p += run;
 			i = j;
 			continue;
@@ -183,8 +222,14 @@ int hprof_repack(hd_hprof *w, hd_hprof *records)
 			return -1;
 		p += len[i++];
 	}
+	if (tail ? hprof_sub_begin(w, len[complete]) != 0 ||
+			   hprof_bytes(w, p, (size_t)(records->seg + records->seg_len - p)) != 0
+		 : !w->in_sub && segment_flush(w) != 0)
+		return -1;
 	records->seg_len = 0;
 	records->nlens = 0;
+	records->head_len = 0;
+	records->resumed = records->paused = false;
 	return 0;
 }
 
@@ -293,11 +338,10 @@ static int reserve(uint8_t **p, size_t *cap, size_t len, uint64_t more)
 	return 0;
 }
 
-/* Makes room for a sub-record of LEN bytes in a records writer. */
+/* Counts a sub-record of LEN bytes in a records writer; its room is made
+ * as its bytes come (a part of it may be all this writer holds). */
 static int records_begin(hd_hprof *w, uint64_t len)
 {
-	if (reserve(&w->seg, &w->seg_cap, w->seg_len, len) != 0)
-		return -1;
 	if (w->nlens == w->lens_cap &&
 	    hd_grow(&w->lens, &w->lens_cap, w->nlens, sizeof *w->lens, 1024) != 0)
 		return -1;
@@ -311,7 +355,7 @@ int hprof_sub_begin(hd_hprof *w, uint64_t len)
 {
 	if (w->failed)
 		return -1;
-	if (w->in_sub || len == 0 || len > HPROF_MAX_SUBRECORD)
+	if (w->in_sub || w->paused || len == 0 || len > HPROF_MAX_SUBRECORD)
 		return hd_fail(HD_E_INTERNAL, "bad HPROF sub-record of %llu bytes",
 			       (unsigned long long)len);
 	if (w->records)
@@ -329,13 +373,49 @@ int hprof_sub_begin(hd_hprof *w, uint64_t len)
 	return 0;
 }
 
+/* The open sub-record's bytes stop here (a resumed one's head too). */
+static void leave_sub(hd_hprof *w)
+{
+	if (w->in_head) {
+		w->in_head = false;
+		w->head_len = w->seg_len;
+	}
+	w->in_sub = false;
+	w->direct = false;
+}
+
 int hprof_sub_end(hd_hprof *w)
 {
 	if (!w->in_sub || w->sub_left != 0)
 		return hd_fail(HD_E_INTERNAL, "HPROF sub-record is %llu bytes short",
 			       (unsigned long long)w->sub_left);
-	w->in_sub = false;
-	w->direct = false;
+	leave_sub(w);
+	return 0;
+}
+
+int hprof_sub_pause(hd_hprof *w)
+{
+	if (!w->in_sub || !w->sub_left)
+		return hd_fail(HD_E_INTERNAL, "HPROF pause outside a sub-record");
+	if (!w->records)
+		return 0; /* the sub-record stays open: its next part comes next */
+	leave_sub(w);
+	w->paused = true;
+	return 0;
+}
+
+int hprof_sub_resume(hd_hprof *w, uint64_t left)
+{
+	if (!w->records) {
+		if (!w->in_sub || w->sub_left != left)
+			return hd_fail(HD_E_INTERNAL, "HPROF resume of no sub-record owing %llu bytes",
+				       (unsigned long long)left);
+		return 0;
+	}
+	if (w->in_sub || w->seg_len || w->nlens || w->resumed || !left || left > HPROF_MAX_SUBRECORD)
+		return hd_fail(HD_E_INTERNAL, "HPROF resume in a records writer not empty");
+	w->resumed = w->in_head = w->in_sub = true;
+	w->sub_left = left;
 	return 0;
 }
 
@@ -345,6 +425,8 @@ int hprof_bytes(hd_hprof *w, const void *p, size_t len)
 		return -1;
 	if (!w->in_sub || len > w->sub_left)
 		return hd_fail(HD_E_INTERNAL, "HPROF sub-record overflow");
+	if (w->records && reserve(&w->seg, &w->seg_cap, w->seg_len, len) != 0)
+		return -1;
 	w->sub_left -= len;
 	if (w->direct)
 		return stage_put(w, p, len);
@@ -362,7 +444,8 @@ static __attribute__((noinline)) uint8_t *sub_reserve_slow(hd_hprof *w, size_t l
 		hd_fail(HD_E_INTERNAL, "HPROF sub-record of %zu bytes reserved", len);
 		return NULL;
 	}
-	if (hprof_sub_begin(w, len) != 0)
+	if (hprof_sub_begin(w, len) != 0 ||
+	    (w->records && reserve(&w->seg, &w->seg_cap, w->seg_len, len) != 0))
 		return NULL;
 	uint8_t *p = w->seg + w->seg_len;
 	w->seg_len += len;

@@ -88,9 +88,13 @@ HD_MUST_CHECK hd_hprof *hprof_open(hprof_sink_fn sink, void *ctx, uint64_t times
  * hprof_bytes_written is what it holds.  NULL on error. */
 HD_MUST_CHECK hd_hprof *hprof_open_records(void);
 /* Moves every sub-record RECORDS holds into W's segments, packed exactly as
- * if they had been written to W, and empties RECORDS.  Errors: HD_E_INTERNAL
- * (RECORDS is not a records writer, or is inside a sub-record), W's
- * sink's. */
+ * if they had been written to W, and closes W's segment after them (but
+ * inside a sub-record); empties RECORDS.  A resumed part first goes into
+ * the sub-record W holds open, a paused one is begun in W and left open for
+ * the next records writer's part.  A segment that RECORDS' sub-records fill
+ * alone goes to the sink straight from RECORDS' memory.  Errors: HD_E_INTERNAL
+ * (RECORDS is not a records writer, or is inside a sub-record; W is inside
+ * one and RECORDS resumes none, or the reverse), W's sink's. */
 HD_MUST_CHECK int hprof_repack(hd_hprof *w, hd_hprof *records);
 /* Closes the open segment and pushes everything to the sink. */
 HD_MUST_CHECK int hprof_flush(hd_hprof *w);
@@ -111,6 +115,16 @@ HD_MUST_CHECK int hprof_trace(hd_hprof *w, uint32_t serial, uint32_t thread_seri
  * the puts below must add exactly LEN bytes before hprof_sub_end. */
 HD_MUST_CHECK int hprof_sub_begin(hd_hprof *w, uint64_t len);
 HD_MUST_CHECK int hprof_sub_end(hd_hprof *w);
+/* A sub-record too large for one records writer, written in parts by
+ * several, repacked in order into one writer: the first part begins it and
+ * ends with hprof_sub_pause, each later one starts with hprof_sub_resume
+ * (LEFT: the bytes it still owes) in an empty records writer and ends with
+ * hprof_sub_pause or, with the last byte, hprof_sub_end.  A records writer
+ * takes nothing after a pause until it is repacked.  On a file's writer the
+ * parts are written in place: the sub-record stays open across the pause,
+ * and the resume checks it owes LEFT. */
+HD_MUST_CHECK int hprof_sub_pause(hd_hprof *w);
+HD_MUST_CHECK int hprof_sub_resume(hd_hprof *w, uint64_t left);
 /* A whole sub-record of LEN bytes (at most HPROF_RESERVE_MAX) that the
  * caller fills in place at the pointer returned, before any other call on
  * W: hprof_sub_begin, hprof_bytes and hprof_sub_end without the copy, the

@@ -33,19 +33,32 @@ static int test_sink(void *ctx, const void *buf, size_t len)
 	return hprof_membuf_sink(&s->m, buf, len);
 }
 
-/* Dumps IN into S (segments of at most LIMIT bytes, 0: the default);
+/* Dumps IN into S (segments of at most LIMIT bytes, 0: the default), the
+ * writer seeing aligned chunks of CHUNK_SIZE bytes (0: the layout's);
  * returns heap_write_hprof's result. */
-static int dump_input(const struct hd_dump_input *in, size_t limit, struct sink *s)
+static int dump_chunked(const struct hd_dump_input *in, size_t limit, uint64_t chunk_size,
+			struct sink *s)
 {
 	struct hd_census c;
 	cr_assert_eq(heap_census(in, &c), 0, "%s", hd_error_message());
 	hd_hprof *w = hprof_open(test_sink, s, 1, limit);
 	cr_assert_not_null(w);
+	struct hd_layout L = *in->L;
+	struct hd_dump_input writer_in = *in;
+	if (chunk_size) {
+		L.chunk_size = chunk_size;
+		writer_in.L = &L;
+	}
 	hd_error_clear();
-	int rc = heap_write_hprof(in, &c, w);
+	int rc = heap_write_hprof(&writer_in, &c, w);
 	hprof_free(w);
 	census_free(&c);
 	return rc;
+}
+
+static int dump_input(const struct hd_dump_input *in, size_t limit, struct sink *s)
+{
+	return dump_chunked(in, limit, 0, s);
 }
 
 /* The same for D with THREADS threads. */
@@ -81,12 +94,16 @@ static void count_object(const uint8_t *s, void *ctx)
  * thread count here, so that jobs finish out of order. */
 #define REPEAT 12
 
-static void same_bytes_for_every_thread_count(const struct sh_params *p, size_t limit)
+/* CHUNK_SIZE: the layout's aligned chunk size as the writer sees it (0:
+ * the heap's). */
+static void same_bytes_for_every_thread_count(const struct sh_params *p, size_t limit,
+					      uint64_t chunk_size)
 {
 	struct sd_heap d;
 	sd_open(&d, p, REPEAT);
+	struct hd_dump_input one_in = sd_input(&d, 1);
 	struct sink one = {0};
-	cr_assert_eq(dump(&d, 1, limit, &one), 0, "%s: %s", p->name, hd_error_message());
+	cr_assert_eq(dump_chunked(&one_in, limit, chunk_size, &one), 0, "%s: %s", p->name, hd_error_message());
 	struct hp_file f;
 	char err[128];
 	cr_assert_eq(hp_parse(one.m.p, one.m.len, &f, err, sizeof err), 0, "%s: %s", p->name, err);
@@ -97,8 +114,10 @@ static void same_bytes_for_every_thread_count(const struct sh_params *p, size_t 
 	static const unsigned threads[] = {2, 3, 4, 8};
 	for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++)
 		for (int run = 0; run < 4; run++) {
+			struct hd_dump_input in = sd_input(&d, threads[t]);
 			struct sink many = {0};
-			cr_assert_eq(dump(&d, threads[t], limit, &many), 0, "%s", hd_error_message());
+			cr_assert_eq(dump_chunked(&in, limit, chunk_size, &many), 0, "%s",
+				     hd_error_message());
 			cr_assert_eq(many.m.len, one.m.len, "%s: %u threads: %zu bytes, one thread %zu",
 				     p->name, threads[t], many.m.len, one.m.len);
 			cr_assert_arr_eq(many.m.p, one.m.p, one.m.len, "%s: %u threads, run %d",
@@ -111,8 +130,8 @@ static void same_bytes_for_every_thread_count(const struct sh_params *p, size_t 
 
 Test(heapwrite, every_thread_count_writes_the_same_bytes)
 {
-	same_bytes_for_every_thread_count(&sh_ce_25, 0);
-	same_bytes_for_every_thread_count(&sh_oracle_21, 4096);
+	same_bytes_for_every_thread_count(&sh_ce_25, 0, 0);
+	same_bytes_for_every_thread_count(&sh_oracle_21, 4096, 0);
 }
 
 /* ---- Type codes --------------------------------------------------------- */
@@ -460,6 +479,65 @@ static void check_dump(const struct sh_params *p)
 Test(heapwrite, every_record_holds_the_ground_truth_ce_22_3) { check_dump(&sh_ce_22_3); }
 Test(heapwrite, every_record_holds_the_ground_truth_oracle_21) { check_dump(&sh_oracle_21); }
 Test(heapwrite, every_record_holds_the_ground_truth_ce_25) { check_dump(&sh_ce_25); }
+
+/* ---- Chunks larger than an aligned chunk ---------------------------------- */
+
+/* A layout whose aligned chunks are 8 KiB, over heaps generated with
+ * 64 KiB ones: every chunk is larger, each object is a job, and each array
+ * of more than 4 KiB of elements is written in parts (the huge ones in 3 to
+ * 5), on several threads through the slots or in place on one. */
+#define SMALL_CHUNK (8u << 10)
+
+struct huge_check {
+	struct sd_heap *d;
+	unsigned found;
+};
+
+/* A primitive array of over 4 KiB: its elements are the heap's, big-endian. */
+static void check_huge_array(const uint8_t *s, void *ctx)
+{
+	struct huge_check *c = ctx;
+	if (s[0] != HPROF_PRIM_ARRAY_DUMP)
+		return;
+	const struct sh_object *o = object_at(&c->d->h, hp_id(s + 1));
+	cr_assert_not_null(o);
+	uint32_t n = hp_u4(s + 13);
+	unsigned size = s[17] == HPROF_T_INT ? 4 : s[17] == HPROF_T_BYTE ? 1 : 0;
+	if ((uint64_t)n * size <= 4 << 10)
+		return;
+	const uint8_t *heap = sh_ptr(&c->d->h, o->addr) + c->d->h.p.array_base;
+	for (uint64_t i = 0; i < (uint64_t)n * size; i++)
+		cr_assert_eq(s[18 + i], heap[i - i % size + size - 1 - i % size],
+			     "element byte %llu of %#llx", (unsigned long long)i,
+			     (unsigned long long)o->addr);
+	c->found++;
+}
+
+Test(heapwrite, arrays_larger_than_an_aligned_chunk_are_written_in_parts)
+{
+	static const struct sh_params *presets[] = {&sh_ce_22_3, &sh_oracle_21, &sh_ce_25};
+	for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
+		const struct sh_params *p = presets[i];
+		/* Parts inside a segment, and parts of a record longer than one. */
+		same_bytes_for_every_thread_count(p, 0, SMALL_CHUNK);
+		same_bytes_for_every_thread_count(p, 4096, SMALL_CHUNK);
+		struct sd_heap d;
+		sd_open(&d, p, 1);
+		struct hd_dump_input in = sd_input(&d, 3);
+		struct sink out = {0};
+		cr_assert_eq(dump_chunked(&in, 0, SMALL_CHUNK, &out), 0, "%s: %s", p->name,
+			     hd_error_message());
+		struct hp_file f;
+		char err[128];
+		cr_assert_eq(hp_parse(out.m.p, out.m.len, &f, err, sizeof err), 0, "%s", err);
+		struct huge_check c = {.d = &d};
+		each_sub(&f, check_huge_array, &c);
+		cr_assert_geq(c.found, p->unaligned_chunks, "%s: %u arrays", p->name, c.found);
+		hp_free(&f);
+		free(out.m.p);
+		sd_close(&d);
+	}
+}
 
 /* ---- Static fields ------------------------------------------------------ */
 

@@ -536,7 +536,8 @@ static size_t random_len(uint64_t *x)
 
 /* Sub-records held by records writers (one reused, batches of every size,
  * oversized ones included) and moved with hprof_repack come out exactly as
- * if written directly, with the segment limit at several places. */
+ * if written directly and the segment closed after each batch, with the
+ * segment limit at several places. */
 static void repack_equals_writing_directly(size_t limit)
 {
 	struct membuf direct, packed, scratch = {0};
@@ -557,6 +558,8 @@ static void repack_equals_writing_directly(size_t limit)
 		cr_assert_eq(hprof_bytes_written(r), held);
 		cr_assert_eq(hprof_repack(b, r), 0, "%s", hd_error_message());
 		cr_assert_eq(hprof_bytes_written(r), 0);
+		cr_assert_eq(hprof_flush(a), 0);
+		cr_assert_eq(hprof_bytes_put(b), hprof_bytes_written(b), "the segment is closed");
 		if (batch % 10 == 9) { /* a top-level record closes the segment in both */
 			cr_assert_eq(hprof_utf8(a, (uint64_t)batch, "between"), 0);
 			cr_assert_eq(hprof_utf8(b, (uint64_t)batch, "between"), 0);
@@ -613,8 +616,12 @@ Test(hprof, reserved_subrecords_pack_as_written_ones)
 			cr_assert(p && q, "%zu bytes: %s", len, hd_error_message());
 			fill(p, len, (uint64_t)i);
 			fill(q, len, (uint64_t)i);
-			if (i % 50 == 49)
+			if (i % 50 == 49) {
+				/* the batch's segment closed after it, as a repack does */
+				cr_assert_eq(hprof_flush(a), 0);
+				cr_assert_eq(hprof_flush(b), 0);
 				cr_assert_eq(hprof_repack(c, r), 0, "%s", hd_error_message());
+			}
 		}
 		cr_assert_eq(hprof_repack(c, r), 0);
 		cr_assert_eq(hprof_finish(a), 0);
@@ -623,7 +630,7 @@ Test(hprof, reserved_subrecords_pack_as_written_ones)
 		cr_assert_eq(reserved.len, written.len);
 		cr_assert_arr_eq(reserved.b, written.b, written.len, "limit %zu", limits[l]);
 		cr_assert_eq(repacked.len, written.len);
-		/* repacked in batches: segments close where the batches end */
+		cr_assert_arr_eq(repacked.b, written.b, written.len, "limit %zu", limits[l]);
 		hprof_free(a);
 		hprof_free(b);
 		hprof_free(c);
@@ -636,7 +643,8 @@ Test(hprof, reserved_subrecords_pack_as_written_ones)
 
 /* Thousands of small reserved sub-records in a records writer (its table
  * of lengths grown past its first sizes) repack exactly as written ones;
- * hprof_bytes_put counts the open segment, hprof_bytes_written does not. */
+ * hprof_bytes_put counts the open segment, hprof_bytes_written does not,
+ * and a repack closes the segment after the records. */
 Test(hprof, many_small_reserved_records_repack_as_written_ones)
 {
 	struct membuf written, repacked = {0};
@@ -660,7 +668,8 @@ Test(hprof, many_small_reserved_records_repack_as_written_ones)
 	}
 	uint64_t before = hprof_bytes_put(c);
 	cr_assert_eq(hprof_repack(c, r), 0, "%s", hd_error_message());
-	cr_assert_gt(hprof_bytes_put(c), hprof_bytes_written(c), "the open segment is counted");
+	cr_assert_gt(hprof_bytes_put(a), hprof_bytes_written(a), "the open segment is counted");
+	cr_assert_eq(hprof_bytes_put(c), hprof_bytes_written(c), "the segment is closed");
 	/* the records, and the 9-byte headers of the segments closed meanwhile */
 	cr_assert_geq(hprof_bytes_put(c) - before, put);
 	cr_assert_eq((hprof_bytes_put(c) - before - put) % 9, 0);
@@ -722,6 +731,107 @@ Test(hprof, records_writers_are_used_only_as_such)
 	hp_free(&f);
 	hprof_free(w);
 	hprof_free(r);
+	free(m.b);
+	free(scratch.b);
+}
+
+/* ---- Sub-records written in parts -------------------------------------- */
+
+/* A byte array record of LEN bytes, in parts: its head and bytes
+ * [0, CUTS[0]) of its elements, then [CUTS[i-1], CUTS[i]) ... to the end;
+ * each part in a records writer of its own (a small record before the
+ * first part and after the last), repacked in order, comes out exactly as
+ * the record written whole. */
+static void parts_equal_writing_whole(size_t limit, size_t len, const size_t *cuts, size_t ncuts)
+{
+	struct membuf whole, parts, scratch = {0};
+	hd_hprof *a = open_mem(&whole, 9, limit);
+	memset(&parts, 0, sizeof parts);
+	hd_hprof *b = hprof_open(mem_sink, &parts, 9, limit);
+	cr_assert_not_null(b);
+	put_root(a, 1, &scratch);
+	put_prim_array(a, len, 2, &scratch);
+	put_root(a, 3, &scratch);
+	const uint8_t *bytes = scratch.b + 9; /* the array's record, as written whole */
+	size_t from = 0;
+	for (size_t i = 0; i <= ncuts; i++) {
+		size_t to = i < ncuts ? 18 + cuts[i] : len;
+		hd_hprof *r = hprof_open_records();
+		cr_assert_not_null(r);
+		if (i == 0) {
+			put_root(r, 1, &scratch);
+			cr_assert_eq(hprof_sub_begin(r, len), 0);
+		} else {
+			cr_assert_eq(hprof_sub_resume(r, len - from), 0, "%s", hd_error_message());
+		}
+		cr_assert_eq(hprof_bytes(r, bytes + from, to - from), 0, "%s", hd_error_message());
+		if (i < ncuts) {
+			cr_assert_eq(hprof_sub_pause(r), 0);
+			expect_internal(hprof_sub_begin(r, 9), "a record after a pause");
+		} else {
+			cr_assert_eq(hprof_sub_end(r), 0);
+			put_root(r, 3, &scratch);
+		}
+		cr_assert_eq(hprof_repack(b, r), 0, "part %zu: %s", i, hd_error_message());
+		if (i < ncuts)
+			expect_internal(hprof_utf8(b, 1, "x"), "a top-level record between parts");
+		hprof_free(r);
+		from = to;
+	}
+	cr_assert_eq(hprof_finish(a), 0);
+	cr_assert_eq(hprof_finish(b), 0, "%s", hd_error_message());
+	cr_assert_eq(parts.len, whole.len, "limit %zu, length %zu", limit, len);
+	cr_assert_arr_eq(parts.b, whole.b, whole.len, "limit %zu, length %zu", limit, len);
+	hprof_free(a);
+	hprof_free(b);
+	free(whole.b);
+	free(parts.b);
+	free(scratch.b);
+}
+
+Test(hprof, a_subrecord_in_parts_repacks_as_written_whole)
+{
+	static const size_t one[] = {100}, three[] = {0, 1, 700}, four[] = {50, 51, 300, 981};
+	static const size_t limits[] = {100, 1000, 0};
+	for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
+		parts_equal_writing_whole(limits[l], 1000, one, 1);
+		parts_equal_writing_whole(limits[l], 1000, three, 3);
+		parts_equal_writing_whole(limits[l], 1000, four, 4);
+		parts_equal_writing_whole(limits[l], 5000, three, 3); /* a segment of its own */
+	}
+}
+
+Test(hprof, parts_out_of_place_are_refused)
+{
+	struct membuf m, scratch = {0};
+	hd_hprof *w = open_mem(&m, 1, 0);
+	hd_hprof *r = hprof_open_records();
+	cr_assert_not_null(r);
+	expect_internal(hprof_sub_pause(r), "a pause outside a sub-record");
+	put_root(r, 1, &scratch);
+	expect_internal(hprof_sub_resume(r, 10), "a resume in a records writer holding records");
+	cr_assert_eq(hprof_repack(w, r), 0);
+	cr_assert_eq(hprof_sub_resume(r, 10), 0);
+	cr_assert_eq(hprof_bytes(r, "abc", 3), 0);
+	cr_assert_eq(hprof_sub_pause(r), 0);
+	expect_internal(hprof_repack(w, r), "a part of no open sub-record");
+	hd_hprof *begun = hprof_open_records();
+	cr_assert_not_null(begun);
+	cr_assert_eq(hprof_sub_begin(begun, 20), 0);
+	cr_assert_eq(hprof_bytes(begun, "0123456789", 10), 0);
+	cr_assert_eq(hprof_sub_pause(begun), 0);
+	cr_assert_eq(hprof_repack(w, begun), 0, "%s", hd_error_message());
+	hd_hprof *whole = hprof_open_records();
+	cr_assert_not_null(whole);
+	put_root(whole, 2, &scratch);
+	expect_internal(hprof_repack(w, whole), "whole records inside an open sub-record");
+	/* In place, on the file's writer: the resume checks what is owed. */
+	expect_internal(hprof_sub_resume(w, 9), "a resume owing other than 10 bytes");
+	cr_assert_eq(hprof_sub_resume(w, 10), 0);
+	hprof_free(r);
+	hprof_free(begun);
+	hprof_free(whole);
+	hprof_free(w);
 	free(m.b);
 	free(scratch.b);
 }

@@ -38,7 +38,7 @@ static int count_object(void *ctx, const struct hd_object *o)
 	if (o->addr - t->base >= t->region_size) /* below BASE too: it wraps */
 		return hd_fail(HD_E_INTERNAL, "object 0x%llx outside its chunk's region",
 			       (unsigned long long)o->addr);
-	t->bits[i >> 6] |= 1ull << (i & 63);
+	objindex_bit_set(t->bits, i);
 	return 0;
 }
 

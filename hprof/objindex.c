@@ -138,7 +138,7 @@ int objindex_add(struct hd_objindex *x, uint64_t addr)
 		r = x->last;
 	}
 	uint64_t i = (addr - base) >> 3;
-	r->bits[i >> 6] |= 1ull << (i & 63);
+	objindex_bit_set(r->bits, i);
 	return 0;
 }
 
@@ -151,5 +151,5 @@ bool objindex_has_outside(const struct hd_objindex *x, uint64_t addr)
 	if (!r->bits)
 		return false;
 	uint64_t i = (addr - base) >> 3;
-	return (r->bits[i >> 6] >> (i & 63)) & 1;
+	return objindex_bit(r->bits, i);
 }

@@ -38,9 +38,19 @@ void objindex_free(struct hd_objindex *x);
 HD_MUST_CHECK int objindex_add(struct hd_objindex *x, uint64_t addr);
 /* The bits of the region at BASE (region-aligned), made if need be; *MADE
  * says whether it was made now.  A thread that alone owns a region may set
- * its bits (bit I = (addr - BASE) / 8: bit I % 64 of word I / 64) while
+ * its bits (objindex_bit_set) while
  * others do the same in theirs.  NULL on error (HD_E_INTERNAL). */
 HD_MUST_CHECK uint64_t *objindex_region(struct hd_objindex *x, uint64_t base, bool *made);
+/* Bit I of a region's BITS (I = (addr - base) / 8), the one layout every
+ * reader and writer of the bits goes through. */
+static inline void objindex_bit_set(uint64_t *bits, uint64_t i)
+{
+	bits[i >> 6] |= 1ull << (i & 63);
+}
+static inline bool objindex_bit(const uint64_t *bits, uint64_t i)
+{
+	return (bits[i >> 6] >> (i & 63)) & 1;
+}
 /* objindex_has for an address the direct table does not cover (or for
  * an index not sealed: then it covers none). */
 bool objindex_has_outside(const struct hd_objindex *x, uint64_t addr);
@@ -58,7 +68,7 @@ static inline bool objindex_has(const struct hd_objindex *x, uint64_t addr)
 	if (k >= x->ndirect)
 		return objindex_has_outside(x, addr);
 	uint64_t i = d & x->word_mask;
-	return (x->direct[k][i >> 6] >> (i & 63)) & 1;
+	return objindex_bit(x->direct[k], i);
 }
 /* Makes lookups direct where the regions span at most OBJINDEX_DIRECT_MAX
  * regions (a heap's reserved address space does), until the next add.

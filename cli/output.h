@@ -21,6 +21,11 @@ struct hd_output {
 	int fd;
 	bool is_stream; /* written in place: no temporary file, no rename */
 	bool force;
+	/* --sync: the file and its name survive a crash once output_commit
+	 * returns (fsync of the file, then of its directory).  Set after
+	 * output_open.  Without it the file is complete for every reader, and
+	 * written to the device, but the device may still hold it in its cache. */
+	bool sync;
 	char *path;     /* final name; NULL for standard output */
 	char *tmp_path; /* hidden temporary name, NULL once renamed */
 	struct hd_gzsink *gz; /* output_set_gzip: compresses what output_write gets */
@@ -51,8 +56,10 @@ int output_set_gzip(struct hd_output *o, unsigned threads, int level);
 /* True when PATH names a gzip file (ends in ".gz"). */
 bool output_name_wants_gzip(const char *path);
 
-/* Flushes to disk (with gzip: compresses what is left and writes the
- * trailer first) and gives the file its final name. */
+/* Writes what is left (with gzip: compresses it and writes the trailer
+ * first), waits for the device to have it (with sync: to hold it durably)
+ * and gives the file its final name.  Errors: HDUMP_E_DISK_FULL,
+ * HDUMP_E_OUTPUT, HDUMP_E_OUTPUT_EXISTS (a file appeared under the name). */
 int output_commit(struct hd_output *o);
 
 /* Removes whatever was written (idempotent; safe after a commit). */

@@ -77,6 +77,7 @@ static int dump(hdump_target *t, const struct cli_options *opt, struct cli_event
 			free(path);
 			return -1;
 		}
+		out.sync = opt->sync;
 		if ((opt->gzip || output_name_wants_gzip(path)) &&
 		    output_set_gzip(&out, opt->dump.threads, opt->gzip_level) != 0) {
 			output_abort(&out);

@@ -13,6 +13,7 @@ struct cli_options {
 	const char *exe;
 	const char *output;   /* NULL: default name (unless --histo alone) */
 	bool force;
+	bool sync;            /* --sync: the file survives a crash once hdump exits 0 */
 	bool histo;
 	bool verbose;
 	bool json;

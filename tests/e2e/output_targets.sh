@@ -81,6 +81,30 @@ expect_eq "a regular file, --force: exit code" "$rc" 0
 expect_eq "a regular file, --force: replaced by the dump" "$(body victim)" "$want"
 [ -z "$(ls -A | grep '\.tmp$')" ] && pass "no temporary file left" || fail "left: $(ls -A)"
 
+# The file is synced only with --sync: then the file under its temporary
+# name, and its directory after the rename (the new name is what must last).
+if command -v strace >/dev/null; then
+	# trace NAME ARGS...: hdump's fsync and rename calls, fds as paths, into NAME.
+	trace() {
+		local name=$1
+		shift
+		strace -f -y -e trace=fsync,fdatasync,rename,renameat2 -o "$name" \
+			"$HDUMP" --exe "$bin" --threads 1 --no-cache "$@" || fail "$name: exit $?"
+	}
+	trace plain.trace -o plain.hprof
+	expect_eq "default: no fsync" "$(grep -c 'sync(' plain.trace)" 0
+	trace synced.trace -o synced.hprof --sync
+	calls=$(grep -oE 'fsync\([0-9]+<[^>]*>|rename[a-z0-9]*\(' synced.trace |
+		sed -E 's/\([0-9]*</ /; s/>$//; s/hdump-[0-9]+\.tmp/hdump-PID.tmp/')
+	expect_eq "--sync: the file, the rename, the directory" "$(echo $calls)" \
+		"fsync $PWD/.synced.hprof.hdump-PID.tmp renameat2( fsync $PWD"
+	expect_eq "--sync: the same dump" "$(body synced.hprof)" "$want"
+	trace gz.trace -o synced.hprof.gz --sync
+	expect_eq "--sync, gzip: two fsyncs" "$(grep -c 'fsync(' gz.trace)" 2
+else
+	echo "# no strace: the syncs are not traced"
+fi
+
 # HDUMP_FAULT is a test build option, not an environment variable of the release.
 if strings "$HDUMP" | grep -c HDUMP_FAULT >/dev/null; then fail "the installed hdump has fault hooks"; else
 	pass "the installed hdump has no fault hooks"; fi

@@ -53,7 +53,7 @@ Test(options, defaults_with_exe)
 	cr_assert_eq(p.opt.pid, 0);
 	cr_assert_null(p.opt.output);
 	cr_assert_not(p.opt.force || p.opt.histo || p.opt.json || p.opt.verbose ||
-		      p.opt.list_isolates);
+		      p.opt.list_isolates || p.opt.sync);
 	struct hdump_options d;
 	hdump_options_init(&d);
 	cr_assert_eq(memcmp(&p.opt.dump, &d, sizeof d), 0, "the library's defaults");
@@ -65,13 +65,13 @@ Test(options, every_option)
 	struct parsed p;
 	parse(&p, "-p", "1234", "-o", "out.hprof", "-f", "--histo", "--json", "--isolate", "3",
 	      "--list-isolates", "--retries", "7", "--threads", "2", "--snapshot=fork", "-v",
-	      "--jdk", "/opt/jdk-21", NULL);
+	      "--jdk", "/opt/jdk-21", "--sync", NULL);
 	cr_assert(p.run, "%s", p.err);
 	cr_assert_eq(p.opt.pid, 1234);
 	cr_assert_null(p.opt.exe);
 	cr_assert_str_eq(p.opt.output, "out.hprof");
 	cr_assert(p.opt.force && p.opt.histo && p.opt.json && p.opt.list_isolates &&
-		  p.opt.verbose);
+		  p.opt.verbose && p.opt.sync);
 	cr_assert_eq(p.opt.dump.isolate, 3);
 	cr_assert_eq(p.opt.dump.retries, 7);
 	cr_assert_eq(p.opt.dump.threads, 2);
@@ -181,7 +181,7 @@ Test(options, help_lists_options_and_exit_codes)
 	cr_assert(strncmp(p.out, "Usage: hdump -p PID [options]", 29) == 0, "%s", p.out);
 	const char *options[] = {"--pid", "--exe", "--output", "--force", "--histo", "--json",
 				 "--isolate", "--list-isolates", "--snapshot", "--retries",
-				 "--threads", "--verbose", "--help", "--version"};
+				 "--threads", "--verbose", "--help", "--version", "--sync"};
 	for (size_t i = 0; i < sizeof options / sizeof *options; i++)
 		cr_assert_not_null(strstr(p.out, options[i]), "%s", options[i]);
 	/* One line per exit code, as hdump's error classes map them. */

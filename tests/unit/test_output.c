@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
@@ -358,4 +359,117 @@ Test(output, a_file_system_without_o_direct_gets_the_same_file, .timeout = 60)
 	cr_assert_eq(fgetc(f), EOF);
 	fclose(f);
 	umount(dir);
+}
+
+/* What output.c syncs, seen by defining fsync and sync_file_range here:
+ * the test's own definitions are the ones this executable's code calls.
+ * Only the calls on names in DIR count (Criterion's own do not). */
+static struct {
+	int file_fsyncs, dir_fsyncs, cached_writes;
+	bool named_at_file_fsync; /* the final name existed when the file was synced */
+	bool named_at_dir_fsync;
+} seen;
+static int fail_file_fsync, fail_dir_fsync; /* an errno to fail with instead, 0: none */
+
+/* True when FD is DIR or a name in it. */
+static bool in_dir(int fd)
+{
+	char link[64], target[PATH_MAX];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, target, sizeof target - 1);
+	if (n < 0)
+		return false;
+	target[n] = 0;
+	size_t len = strlen(dir);
+	return strncmp(target, dir, len) == 0 && (target[len] == 0 || target[len] == '/');
+}
+
+int fsync(int fd)
+{
+	struct stat st;
+	if (in_dir(fd) && fstat(fd, &st) == 0) {
+		bool named = access(path, F_OK) == 0;
+		bool is_dir = S_ISDIR(st.st_mode);
+		*(is_dir ? &seen.dir_fsyncs : &seen.file_fsyncs) += 1;
+		*(is_dir ? &seen.named_at_dir_fsync : &seen.named_at_file_fsync) = named;
+		int fail = is_dir ? fail_dir_fsync : fail_file_fsync;
+		if (fail) {
+			errno = fail;
+			return -1;
+		}
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
+int sync_file_range(int fd, off_t off, off_t n, unsigned int flags)
+{
+	const unsigned wait_all = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+				  SYNC_FILE_RANGE_WAIT_AFTER;
+	if (in_dir(fd) && (flags & wait_all) == wait_all)
+		seen.cached_writes++;
+	return (int)syscall(SYS_sync_file_range, fd, off, n, flags);
+}
+
+/* A file of a little more than two blocks (so an unaligned tail), plain or
+ * gzip, committed with or without sync.  The commit's result. */
+static int commit_dump(bool sync, bool gzip)
+{
+	struct hd_output o;
+	cr_assert_eq(output_open(&o, path, false), 0, "%s", hdump_error().message);
+	o.sync = sync;
+	if (gzip)
+		cr_assert_eq(output_set_gzip(&o, 1, 0), 0, "%s", hdump_error().message);
+	static char block[DIO_BLOCK + 5];
+	memset(&seen, 0, sizeof seen);
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(output_write(&o, block, sizeof block), 0, "%s", hdump_error().message);
+	int rc = output_commit(&o);
+	output_abort(&o);
+	return rc;
+}
+
+/* By default the file is complete for every reader, its cached tail
+ * written to the device, but nothing waits for the device's cache: no
+ * fsync of the file nor of its directory. */
+Test(output, by_default_the_tail_is_written_out_and_nothing_is_fsynced)
+{
+	for (int gzip = 0; gzip < 2; gzip++) {
+		cr_assert_eq(commit_dump(false, gzip), 0, "%s", hdump_error().message);
+		cr_assert_eq(seen.file_fsyncs + seen.dir_fsyncs, 0, "gzip %d: fsync called", gzip);
+		cr_assert_eq(seen.cached_writes, 1, "gzip %d: the tail was not written out", gzip);
+		cr_assert_eq(access(path, F_OK), 0);
+		cr_assert_eq(unlink(path), 0);
+	}
+}
+
+/* --sync: the file is synced under its temporary name, then the directory
+ * once the file has its final name (the rename is what must last). */
+Test(output, sync_fsyncs_the_file_then_its_directory_after_the_rename)
+{
+	for (int gzip = 0; gzip < 2; gzip++) {
+		cr_assert_eq(commit_dump(true, gzip), 0, "%s", hdump_error().message);
+		cr_assert_eq(seen.file_fsyncs, 1, "gzip %d", gzip);
+		cr_assert_not(seen.named_at_file_fsync, "gzip %d: file synced after the rename", gzip);
+		cr_assert_eq(seen.dir_fsyncs, 1, "gzip %d: directory not synced", gzip);
+		cr_assert(seen.named_at_dir_fsync, "gzip %d: directory synced before the rename", gzip);
+		cr_assert_eq(unlink(path), 0);
+	}
+}
+
+/* A failed fsync of the file is a write error (a full disk stays one) and
+ * leaves no file; a failed fsync of the directory comes after the rename:
+ * the file stays, complete, but hdump says the sync failed. */
+Test(output, a_failed_sync_is_a_write_error)
+{
+	fail_file_fsync = ENOSPC;
+	cr_assert_eq(commit_dump(true, false), -1);
+	cr_assert_eq(hdump_error().cls, HDUMP_E_DISK_FULL, "%s", hdump_error().message);
+	cr_assert_eq(entries(), 0, "a file or temporary file was left");
+	fail_file_fsync = 0;
+	fail_dir_fsync = EIO;
+	cr_assert_eq(commit_dump(true, false), -1);
+	cr_assert_eq(hdump_error().cls, HDUMP_E_OUTPUT, "%s", hdump_error().message);
+	cr_assert(strstr(hdump_error().message, "directory"), "%s", hdump_error().message);
+	cr_assert_eq(access(path, F_OK), 0, "the complete file was removed");
+	cr_assert_eq(entries(), 1);
 }

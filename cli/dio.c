@@ -56,9 +56,9 @@ static int set_direct(hd_dio *d, bool on)
 /* Starts the device writing what went through the cache since the last
  * call, every DIO_WRITEBACK_STEP bytes, without waiting for it.  Left to
  * the kernel, a dump stays in the cache up to the background dirty limit
- * (a tenth of memory by default, more than most dumps) and the final fsync
- * waits for all of it at device speed once the walk is done (0.8 s for
- * 1.5 GB here).  Returns 0 or an errno. */
+ * (a tenth of memory by default, more than most dumps) and the final wait
+ * for it (output_commit) takes all of it at device speed once the walk is
+ * done (0.8 s for 1.5 GB here).  Returns 0 or an errno. */
 static int start_writeback(hd_dio *d, uint64_t end)
 {
 	if (d->direct || end - d->written_back < DIO_WRITEBACK_STEP)
@@ -67,7 +67,7 @@ static int start_writeback(hd_dio *d, uint64_t end)
 			    SYNC_FILE_RANGE_WRITE) != 0) {
 		/* An I/O error or a full disk fails the dump; any other error
 		 * (no early write-back on this file system) leaves the writing
-		 * to the final fsync. */
+		 * to the final wait. */
 		int e = errno;
 		if (e == EIO || e == ENOSPC || e == EDQUOT)
 			return e;

@@ -7,8 +7,8 @@
  * the file system refuses O_DIRECT (at fcntl, or a write's EINVAL) the same
  * thread writes through the cache, and starts each DIO_WRITEBACK_STEP's
  * write-back at once (sync_file_range) so that the device writes while the
- * dump is made instead of during the final fsync.  The caller's fsync stays
- * what makes the file durable. */
+ * dump is made instead of while the caller waits for the file at its end
+ * (output.c: sync_file_range, or fsync with --sync). */
 #ifndef HD_CLI_DIO_H
 #define HD_CLI_DIO_H
 

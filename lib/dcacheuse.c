@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void say(const struct hd_events *ev, enum hdump_event_kind kind, const char *what,
 		const char *why)
@@ -24,7 +25,11 @@ bool dcache_use_open(struct dcache_use *u, const struct hd_elfimage *img, const 
 	u->state = HDUMP_DCACHE_OFF;
 	if (!u->dir)
 		return false;
-	dcache_key(&u->key, img, jdk_dir);
+	u->ident_known = dcache_ident(&u->ident, img);
+	u->by_ident = u->ident_known && dcache_index_find(u->dir, &u->ident);
+	if (!u->by_ident)
+		u->ident.heap_hash = dcache_heap_hash(img);
+	dcache_key(&u->key, img, u->ident.heap_hash, jdk_dir);
 	bool found = false;
 	if (dcache_read(u->dir, &u->key, &u->file, &u->file_len, &found) != 0) {
 		/* a directory or file others control is refused, and said */
@@ -87,9 +92,15 @@ void dcache_use_done(struct dcache_use *u, const struct hd_discovery *d,
 		return;
 	dcache_buf_free(u->file, u->file_len);
 	u->file = NULL;
+	/* Only after a discovery that held up: the hash is then of an image
+	 * heap hdump can read.  Failing to record costs the next run a hash. */
+	if (u->ident_known && !u->by_ident && u->state != HDUMP_DCACHE_OFF && !hd_interrupted() &&
+	    dcache_index_add(u->dir, &u->ident, (int64_t)time(NULL)) != 0)
+		hd_error_clear();
 	if (u->state == HDUMP_DCACHE_HIT) {
-		char what[160];
-		snprintf(what, sizeof what, "hit, %zu classes from %s", d->classes->n, u->dir);
+		char what[200];
+		snprintf(what, sizeof what, "hit, %zu classes from %s (the executable %s)",
+			 d->classes->n, u->dir, u->by_ident ? "known by its identity" : "hashed");
 		say(ev, HDUMP_EVENT_VERBOSE, what, NULL);
 		return;
 	}

@@ -5,6 +5,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* Bounds a decoded payload must keep, beyond the bytes it has: no real
  * image comes near them (pkl: 17,737 classes, fields per class in the
@@ -133,6 +135,22 @@ static char *get_str(struct reader *r, bool *oom)
 	return s;
 }
 
+/* Makes the whole pages of P[0..N), fresh memory about to be written, present
+ * in one call: the code-info tables (12-17 MB for pkl) otherwise take a
+ * fault for each 4 KiB as they are copied (3,300 of a warm
+ * --list-isolates' 6,500); the class table (1.4 MB) as it is filled.  Where the kernel cannot (before 5.14),
+ * the faults are taken as before. */
+static void prefault(void *p, size_t n)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	if (page <= 0 || n < (size_t)page * 16)
+		return;
+	uintptr_t lo = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+	uintptr_t hi = ((uintptr_t)p + n) & ~((uintptr_t)page - 1);
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+}
+
 /* A table of bytes into *B, or only its length when not KEEP: a second
  * isolate's decode reads past the code info the first one's holds (tens
  * of MB copied, faulted in and freed for nothing). */
@@ -150,6 +168,7 @@ static int get_bytes(struct reader *r, struct hd_bytes *b, bool keep)
 	if (!b->p)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	b->n = n;
+	prefault(b->p, n);
 	get(r, b->p, n);
 	return 0;
 }
@@ -362,6 +381,7 @@ static int get_classes(struct reader *r, struct hd_classes *t, uint64_t start)
 	if (!t->v)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	t->n = n; /* calloc'd: classes_free frees what was read so far */
+	prefault(t->v, n * sizeof *t->v);
 	for (size_t i = 0; i < n && !r->bad; i++) {
 		if (get_class(r, t, &t->v[i], start) != 0)
 			return -1;

@@ -85,18 +85,32 @@ bool dcache_use_apply(struct dcache_use *u, const struct hd_discovery *d, uint64
 	return false;
 }
 
-void dcache_use_done(struct dcache_use *u, const struct hd_discovery *d,
-		     const struct hd_events *ev)
+/* After a discovery that held up (the hash is then of an image heap hdump
+ * can read): the identity index learns IMG's hash.  An identity whose
+ * entry did not hit may be a wrong one (a clock set back): the entry to
+ * write is then keyed by the bytes themselves, and the index corrected.
+ * Failing to record costs the next run a hash. */
+static void record_identity(struct dcache_use *u, const struct hd_elfimage *img)
+{
+	if (u->by_ident && u->state != HDUMP_DCACHE_HIT) {
+		u->by_ident = false;
+		u->ident.heap_hash = dcache_heap_hash(img);
+		u->key.heap_hash = u->ident.heap_hash;
+	}
+	if (u->ident_known && !u->by_ident &&
+	    dcache_index_add(u->dir, &u->ident, (int64_t)time(NULL)) != 0)
+		hd_error_clear();
+}
+
+void dcache_use_done(struct dcache_use *u, const struct hd_elfimage *img,
+		     const struct hd_discovery *d, const struct hd_events *ev)
 {
 	if (!u)
 		return;
 	dcache_buf_free(u->file, u->file_len);
 	u->file = NULL;
-	/* Only after a discovery that held up: the hash is then of an image
-	 * heap hdump can read.  Failing to record costs the next run a hash. */
-	if (u->ident_known && !u->by_ident && u->state != HDUMP_DCACHE_OFF && !hd_interrupted() &&
-	    dcache_index_add(u->dir, &u->ident, (int64_t)time(NULL)) != 0)
-		hd_error_clear();
+	if (u->state != HDUMP_DCACHE_OFF && !hd_interrupted())
+		record_identity(u, img);
 	if (u->state == HDUMP_DCACHE_HIT) {
 		char what[200];
 		snprintf(what, sizeof what, "hit, %zu classes from %s (the executable %s)",

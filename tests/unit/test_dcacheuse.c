@@ -141,44 +141,77 @@ static void record_identity(const struct dcache_use *u)
 		     hd_error_message());
 }
 
+/* A copy of the synthetic executable, discovered once with a cache in
+ * DIR: a miss, the entry written. */
+struct copied {
+	char image[128];
+	struct said s;
+	struct dcache_use u;
+	size_t fresh; /* its class count */
+};
+
+static void discover_copy(struct copied *c)
+{
+	copy_synth(c->image, sizeof c->image);
+	c->s = (struct said){0};
+	c->u = use_of(dir);
+	c->fresh = discover_at(c->image, &c->u, &c->s);
+	cr_assert_eq(c->u.state, HDUMP_DCACHE_MISS, "%s", c->s.last);
+}
+
 Test(dcacheuse, a_known_identity_is_not_hashed)
 {
-	char image[128];
-	copy_synth(image, sizeof image);
-	struct said s = {0};
-	struct dcache_use u = use_of(dir);
-	size_t fresh = discover_at(image, &u, &s);
-	cr_assert_eq(u.state, HDUMP_DCACHE_MISS, "%s", s.last);
-	cr_assert_not(u.by_ident);
-	record_identity(&u);
-	uint64_t hash = u.key.heap_hash;
-	cr_assert_eq(discover_at(image, &u, &s), fresh);
-	cr_assert_eq(u.state, HDUMP_DCACHE_HIT, "%s", s.last);
-	cr_assert(u.by_ident, "hashed: %s", s.last);
-	cr_assert_eq(u.key.heap_hash, hash);
-	cr_assert_not_null(strstr(s.last, "known by its identity"), "%s", s.last);
-	dcache_use_free(&u);
+	struct copied c;
+	discover_copy(&c);
+	cr_assert_not(c.u.by_ident);
+	record_identity(&c.u);
+	uint64_t hash = c.u.key.heap_hash;
+	cr_assert_eq(discover_at(c.image, &c.u, &c.s), c.fresh);
+	cr_assert_eq(c.u.state, HDUMP_DCACHE_HIT, "%s", c.s.last);
+	cr_assert(c.u.by_ident, "hashed: %s", c.s.last);
+	cr_assert_eq(c.u.key.heap_hash, hash);
+	cr_assert_not_null(strstr(c.s.last, "known by its identity"), "%s", c.s.last);
+	dcache_use_free(&c.u);
 }
 
 Test(dcacheuse, a_file_rewritten_in_place_is_hashed_again)
 {
-	char image[128];
-	copy_synth(image, sizeof image);
-	struct said s = {0};
-	struct dcache_use u = use_of(dir);
-	discover_at(image, &u, &s);
-	record_identity(&u);
+	struct copied c;
+	discover_copy(&c);
+	record_identity(&c.u);
 	struct stat before, after;
-	cr_assert_eq(stat(image, &before), 0);
+	cr_assert_eq(stat(c.image, &before), 0);
 	/* the same size, the same inode, one byte 4000 from the end changed */
 	char cmd[512];
 	snprintf(cmd, sizeof cmd, "printf '\\125' | dd of='%s' bs=1 seek=$(($(stat -c %%s '%s') - "
-		 "4000)) conv=notrunc status=none", image, image);
+		 "4000)) conv=notrunc status=none", c.image, c.image);
 	cr_assert_eq(system(cmd), 0);
-	cr_assert_eq(stat(image, &after), 0);
+	cr_assert_eq(stat(c.image, &after), 0);
 	cr_assert_eq(after.st_ino, before.st_ino);
 	cr_assert_eq(after.st_size, before.st_size);
-	discover_at(image, &u, &s);
-	cr_assert_not(u.by_ident, "the old identity's hash used: %s", s.last);
-	dcache_use_free(&u);
+	discover_at(c.image, &c.u, &c.s);
+	cr_assert_not(c.u.by_ident, "the old identity's hash used: %s", c.s.last);
+	dcache_use_free(&c.u);
+}
+
+Test(dcacheuse, an_identity_naming_the_wrong_hash_is_corrected)
+{
+	struct copied c;
+	discover_copy(&c);
+	uint64_t hash = c.u.key.heap_hash;
+	/* the index says the file's bytes hash to what they do not */
+	struct hd_dcache_ident wrong = c.u.ident;
+	wrong.heap_hash = hash ^ 1;
+	cr_assert_eq(dcache_index_add(dir, &wrong, INT64_MAX / 2), 0, "%s", hd_error_message());
+	cr_assert_eq(discover_at(c.image, &c.u, &c.s), c.fresh);
+	cr_assert_eq(c.u.state, HDUMP_DCACHE_MISS, "%s", c.s.last);
+	cr_assert_eq(c.u.key.heap_hash, hash, "an entry to be written under the wrong hash");
+	/* the index corrected as the file is seconds old; the entry written
+	 * under the wrong hash is never read by the right one */
+	record_identity(&c.u);
+	cr_assert_eq(discover_at(c.image, &c.u, &c.s), c.fresh);
+	cr_assert_eq(c.u.state, HDUMP_DCACHE_HIT, "%s", c.s.last);
+	cr_assert(c.u.by_ident);
+	cr_assert_eq(c.u.key.heap_hash, hash);
+	dcache_use_free(&c.u);
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void say(const struct hd_events *ev, enum hdump_event_kind kind, const char *what,
 		const char *why)
@@ -24,7 +25,11 @@ bool dcache_use_open(struct dcache_use *u, const struct hd_elfimage *img, const 
 	u->state = HDUMP_DCACHE_OFF;
 	if (!u->dir)
 		return false;
-	dcache_key(&u->key, img, jdk_dir);
+	u->ident_known = dcache_ident(&u->ident, img);
+	u->by_ident = u->ident_known && dcache_index_find(u->dir, &u->ident);
+	if (!u->by_ident)
+		u->ident.heap_hash = dcache_heap_hash(img);
+	dcache_key(&u->key, img, u->ident.heap_hash, jdk_dir);
 	bool found = false;
 	if (dcache_read(u->dir, &u->key, &u->file, &u->file_len, &found) != 0) {
 		/* a directory or file others control is refused, and said */
@@ -80,16 +85,36 @@ bool dcache_use_apply(struct dcache_use *u, const struct hd_discovery *d, uint64
 	return false;
 }
 
-void dcache_use_done(struct dcache_use *u, const struct hd_discovery *d,
-		     const struct hd_events *ev)
+/* After a discovery that held up (the hash is then of an image heap hdump
+ * can read): the identity index learns IMG's hash.  An identity whose
+ * entry did not hit may be a wrong one (a clock set back): the entry to
+ * write is then keyed by the bytes themselves, and the index corrected.
+ * Failing to record costs the next run a hash. */
+static void record_identity(struct dcache_use *u, const struct hd_elfimage *img)
+{
+	if (u->by_ident && u->state != HDUMP_DCACHE_HIT) {
+		u->by_ident = false;
+		u->ident.heap_hash = dcache_heap_hash(img);
+		u->key.heap_hash = u->ident.heap_hash;
+	}
+	if (u->ident_known && !u->by_ident &&
+	    dcache_index_add(u->dir, &u->ident, (int64_t)time(NULL)) != 0)
+		hd_error_clear();
+}
+
+void dcache_use_done(struct dcache_use *u, const struct hd_elfimage *img,
+		     const struct hd_discovery *d, const struct hd_events *ev)
 {
 	if (!u)
 		return;
 	dcache_buf_free(u->file, u->file_len);
 	u->file = NULL;
+	if (u->state != HDUMP_DCACHE_OFF && !hd_interrupted())
+		record_identity(u, img);
 	if (u->state == HDUMP_DCACHE_HIT) {
-		char what[160];
-		snprintf(what, sizeof what, "hit, %zu classes from %s", d->classes->n, u->dir);
+		char what[200];
+		snprintf(what, sizeof what, "hit, %zu classes from %s (the executable %s)",
+			 d->classes->n, u->dir, u->by_ident ? "known by its identity" : "hashed");
 		say(ev, HDUMP_EVENT_VERBOSE, what, NULL);
 		return;
 	}

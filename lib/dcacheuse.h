@@ -21,6 +21,9 @@ struct dcache_use {
 	size_t file_len;             /* its bytes (dcache_buf_free) */
 	size_t off, len;             /* its payload */
 	bool unwritten;              /* discovered afresh: the entry is still to write */
+	struct hd_dcache_ident ident; /* the executable's identity (dcache_index_*) */
+	bool ident_known;            /* it has one */
+	bool by_ident;               /* the heap's hash came from the index, not the heap */
 };
 
 /* Reads the entry of IMG (JDK_DIR: the --jdk named) from U's directory.
@@ -35,10 +38,13 @@ bool dcache_use_open(struct dcache_use *u, const struct hd_elfimage *img, const 
 bool dcache_use_apply(struct dcache_use *u, const struct hd_discovery *d, uint64_t start,
 		      hd_memview *mv, const struct hd_events *ev);
 
-/* After a successful discovery: a hit is said; otherwise the entry is
- * left for dcache_use_write.  Frees what was read.  U NULL: nothing. */
-void dcache_use_done(struct dcache_use *u, const struct hd_discovery *d,
-		     const struct hd_events *ev);
+/* After a successful discovery of IMG (its image heap still readable): a
+ * hit is said; otherwise the entry is left for dcache_use_write, keyed by
+ * the image heap's hash even when its identity named another.  An image
+ * heap hashed is recorded in the identity index.  Frees what was read.
+ * U NULL: nothing. */
+void dcache_use_done(struct dcache_use *u, const struct hd_elfimage *img,
+		     const struct hd_discovery *d, const struct hd_events *ev);
 
 /* Writes D, discovered afresh, as the entry (once; a failure is a
  * warning; nothing after SIGINT).  Called as the target is closed, once

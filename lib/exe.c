@@ -56,7 +56,7 @@ int exe_discover(struct exe *x, const struct hd_events *ev, const char *jdk_dir)
 	      dcache_use_apply(cache, &d, OFFLINE_IMAGE_START, x->mv, ev)) &&
 	    (hd_error_is_fatal() || discover_fresh(x, ev, jdk_dir) != 0))
 		return -1;
-	dcache_use_done(cache, &d, ev);
+	dcache_use_done(cache, x->img, &d, ev);
 	return 0;
 }
 

@@ -243,7 +243,7 @@ int live_discover(struct live *lv, const struct hd_events *ev, const char *jdk_d
 			return -1;
 	}
 	struct hd_discovery d = isolate_discovery(lv, 0);
-	dcache_use_done(cache, &d, ev);
+	dcache_use_done(cache, lv->img, &d, ev);
 	locate_thread_head(lv);
 	/* The dump needs neither the image heap's bytes nor its object index. */
 	imageobjs_free(&lv->iso[0].naming.objs);

@@ -72,7 +72,7 @@ uint64_t dcache_hash(const void *p, size_t n, uint64_t seed)
  * drop each piece behind the hash. */
 #define HASH_PIECE (4u << 20)
 
-static uint64_t heap_hash(const struct hd_elfimage *img)
+uint64_t dcache_heap_hash(const struct hd_elfimage *img)
 {
 	uint64_t h = 0;
 	for (uint64_t off = 0; off < img->heap_size; off += HASH_PIECE) {
@@ -104,10 +104,11 @@ static uint64_t tool_hash(void)
 	return n == 0 ? h : 0;
 }
 
-void dcache_key(struct hd_dcache_key *k, const struct hd_elfimage *img, const char *jdk_dir)
+void dcache_key(struct hd_dcache_key *k, const struct hd_elfimage *img, uint64_t heap_hash,
+		const char *jdk_dir)
 {
 	*k = (struct hd_dcache_key){
-		.heap_hash = heap_hash(img),
+		.heap_hash = heap_hash,
 		.heap_size = img->heap_size,
 		.heap_offset = img->heap_offset,
 		.file_size = img->file_size,
@@ -220,6 +221,33 @@ void dcache_buf_free(uint8_t *buf, size_t n)
 		munmap(buf, n ? n : 1);
 }
 
+/* NAME in DIR (open at DFD) opened for reading when it is a regular file
+ * of the user's own that no one else may write, of at most MAX bytes
+ * (*SIZE).  Returns the descriptor, -2 when there is none, -1 (failed)
+ * otherwise. */
+static int open_owned(int dfd, const char *dir, const char *name, uint64_t max, size_t *size)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? -2 : hd_fail(HD_E_PERM, "cache entry %s/%s: %s", dir, name,
+						      strerror(errno));
+	struct stat st;
+	int rc = 0;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		rc = hd_fail(HD_E_LAYOUT, "cache entry %s/%s is not a regular file", dir, name);
+	else if (st.st_uid != geteuid() || (st.st_mode & 022))
+		rc = hd_fail(HD_E_PERM, "cache entry %s/%s is not used: not the user's own, or "
+			     "writable by others", dir, name);
+	else if ((uint64_t)st.st_size > max)
+		rc = hd_fail(HD_E_LAYOUT, "cache entry %s/%s is too large", dir, name);
+	if (rc != 0) {
+		close(fd);
+		return -1;
+	}
+	*size = (size_t)st.st_size;
+	return fd;
+}
+
 int dcache_read(const char *dir, const struct hd_dcache_key *k, uint8_t **buf, size_t *n,
 		bool *found)
 {
@@ -232,35 +260,29 @@ int dcache_read(const char *dir, const struct hd_dcache_key *k, uint8_t **buf, s
 		return -1;
 	char name[64];
 	file_name(name, sizeof name, k);
-	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	size_t size = 0;
+	int fd = open_owned(dfd, dir, name, DCACHE_MAX_FILE, &size);
 	close(dfd);
+	if (fd == -2)
+		return 0;
 	if (fd < 0)
-		return errno == ENOENT ? 0 : hd_fail(HD_E_PERM, "cache entry %s/%s: %s", dir, name,
-						     strerror(errno));
-	struct stat st = {0};
+		return -1;
 	int rc = 0;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		rc = hd_fail(HD_E_LAYOUT, "cache entry %s/%s is not a regular file", dir, name);
-	else if (st.st_uid != geteuid() || (st.st_mode & 022))
-		rc = hd_fail(HD_E_PERM, "cache entry %s/%s is not used: not the user's own, or "
-			     "writable by others", dir, name);
-	else if ((uint64_t)st.st_size > DCACHE_MAX_FILE)
-		rc = hd_fail(HD_E_LAYOUT, "cache entry %s/%s is too large", dir, name);
-	else if (!(*buf = entry_buf((size_t)st.st_size)))
+	if (!(*buf = entry_buf(size))) {
 		rc = hd_fail(HD_E_INTERNAL, "out of memory");
-	if (rc == 0) {
+	} else {
 		/* a file that shrank under us is as damaged as a bad checksum */
 		char path[4200];
 		snprintf(path, sizeof path, "cache entry %s/%s", dir, name);
-		rc = hd_read_at(fd, path, 0, *buf, (size_t)st.st_size);
+		rc = hd_read_at(fd, path, 0, *buf, size);
 	}
 	close(fd);
 	if (rc != 0) {
-		dcache_buf_free(*buf, (size_t)st.st_size);
+		dcache_buf_free(*buf, size);
 		*buf = NULL;
 		return -1;
 	}
-	*n = (size_t)st.st_size;
+	*n = size;
 	*found = true;
 	return 0;
 }
@@ -329,25 +351,20 @@ static void prune(int dfd)
 	}
 }
 
-int dcache_write(const char *dir, const struct hd_dcache_key *k, const uint8_t *payload, size_t n)
+/* Writes A[0..NA) then B[0..NB) as NAME in DIR (open at DFD): under a
+ * temporary name (0600), synced, then renamed, so a crash never leaves a
+ * half file under NAME. */
+static int publish(int dfd, const char *dir, const char *name, const void *a, size_t na,
+		   const void *b, size_t nb)
 {
-	int dfd = open_dir(dir, true);
-	if (dfd < 0)
-		return dfd == -2 ? hd_fail(HD_E_OUTPUT, "the cache directory %s vanished", dir) : -1;
-	struct header h = {.format = DCACHE_FORMAT, .key = *k, .payload_len = n,
-			   .payload_hash = dcache_hash(payload, n, 3)};
-	memcpy(h.magic, MAGIC, sizeof MAGIC);
-	version_field(h.version);
-	char name[64], tmp[96];
-	file_name(name, sizeof name, k);
+	char tmp[96];
 	snprintf(tmp, sizeof tmp, ".%s.%ld.tmp", name, (long)getpid());
 	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	int rc = 0;
 	if (fd < 0) {
 		rc = hd_fail(HD_E_OUTPUT, "cannot create a cache entry in %s: %s", dir,
 			     strerror(errno));
-	} else if (write_all(fd, &h, sizeof h) != 0 || write_all(fd, payload, n) != 0 ||
-		   fsync(fd) != 0) {
+	} else if (write_all(fd, a, na) != 0 || write_all(fd, b, nb) != 0 || fsync(fd) != 0) {
 		rc = hd_fail(HD_E_OUTPUT, "cannot write a cache entry in %s: %s", dir,
 			     strerror(errno));
 	}
@@ -359,8 +376,125 @@ int dcache_write(const char *dir, const struct hd_dcache_key *k, const uint8_t *
 			     strerror(errno));
 	if (rc != 0 && fd >= 0)
 		(void)unlinkat(dfd, tmp, 0);
+	return rc;
+}
+
+int dcache_write(const char *dir, const struct hd_dcache_key *k, const uint8_t *payload, size_t n)
+{
+	int dfd = open_dir(dir, true);
+	if (dfd < 0)
+		return dfd == -2 ? hd_fail(HD_E_OUTPUT, "the cache directory %s vanished", dir) : -1;
+	struct header h = {.format = DCACHE_FORMAT, .key = *k, .payload_len = n,
+			   .payload_hash = dcache_hash(payload, n, 3)};
+	memcpy(h.magic, MAGIC, sizeof MAGIC);
+	version_field(h.version);
+	char name[64];
+	file_name(name, sizeof name, k);
+	int rc = publish(dfd, dir, name, &h, sizeof h, payload, n);
 	if (rc == 0)
 		prune(dfd);
+	close(dfd);
+	return rc;
+}
+
+/* The identity index: one small file of the newest DCACHE_INDEX_KEEP
+ * identities, each record with its own check (a damaged one is only
+ * ignored: the heap is hashed as if it were absent). */
+static const char INDEX_MAGIC[8] = {'h', 'd', 'u', 'm', 'p', 'D', 'I', '\n'};
+#define INDEX_NAME "identities"
+
+struct index_header {
+	char magic[8];
+	char version[VERSION_BYTES]; /* hdump's: another's hash may differ */
+	uint64_t count;
+};
+
+struct index_record {
+	struct hd_dcache_ident id;
+	uint64_t check;
+};
+
+bool dcache_ident(struct hd_dcache_ident *r, const struct hd_elfimage *img)
+{
+	*r = (struct hd_dcache_ident){img->id, img->heap_offset, img->heap_size, 0};
+	return img->id_known;
+}
+
+static bool same_file(const struct hd_dcache_ident *a, const struct hd_dcache_ident *b)
+{
+	return memcmp(&a->file, &b->file, sizeof a->file) == 0 &&
+	       a->heap_offset == b->heap_offset && a->heap_size == b->heap_size;
+}
+
+/* The index's valid records into V (at most DCACHE_INDEX_KEEP), their
+ * count returned; 0 when there is no index or it does not hold up. */
+static size_t index_load(int dfd, const char *dir, struct index_record *v)
+{
+	struct index_header h;
+	size_t size = 0, n = 0;
+	int fd = open_owned(dfd, dir, INDEX_NAME,
+			    sizeof h + DCACHE_INDEX_KEEP * sizeof *v, &size);
+	if (fd < 0) {
+		hd_error_clear();
+		return 0;
+	}
+	char version[VERSION_BYTES];
+	version_field(version);
+	if (size >= sizeof h && hd_read_at(fd, "cache index", 0, &h, sizeof h) == 0 &&
+	    memcmp(h.magic, INDEX_MAGIC, sizeof h.magic) == 0 &&
+	    memcmp(h.version, version, VERSION_BYTES) == 0 && h.count <= DCACHE_INDEX_KEEP &&
+	    size == sizeof h + h.count * sizeof *v &&
+	    hd_read_at(fd, "cache index", sizeof h, v, (size_t)h.count * sizeof *v) == 0) {
+		for (size_t i = 0; i < h.count; i++)
+			if (dcache_hash(&v[i].id, sizeof v[i].id, 4) == v[i].check)
+				v[n++] = v[i];
+	}
+	hd_error_clear();
+	close(fd);
+	return n;
+}
+
+bool dcache_index_find(const char *dir, struct hd_dcache_ident *r)
+{
+	int dfd = open_dir(dir, false);
+	if (dfd < 0) {
+		hd_error_clear();
+		return false;
+	}
+	struct index_record v[DCACHE_INDEX_KEEP];
+	size_t n = index_load(dfd, dir, v);
+	close(dfd);
+	for (size_t i = 0; i < n; i++)
+		if (same_file(&v[i].id, r)) {
+			r->heap_hash = v[i].id.heap_hash;
+			return true;
+		}
+	return false;
+}
+
+int dcache_index_add(const char *dir, const struct hd_dcache_ident *r, int64_t now)
+{
+	/* A write in the same clock tick as the last one may leave the ctime
+	 * as it was: only a file whose last change is seconds old is known by
+	 * its identity, as git treats a "racily clean" file. */
+	if (r->file.ctime_s > now - DCACHE_RACY_SECONDS)
+		return 0;
+	int dfd = open_dir(dir, true);
+	if (dfd < 0)
+		return dfd == -2 ? hd_fail(HD_E_OUTPUT, "the cache directory %s vanished", dir) : -1;
+	struct index_record v[DCACHE_INDEX_KEEP];
+	size_t old = index_load(dfd, dir, v), kept = 0;
+	/* the newest first; the same file's older identities are dropped */
+	for (size_t i = 0; i < old && kept + 1 < DCACHE_INDEX_KEEP; i++)
+		if (v[i].id.file.dev != r->file.dev || v[i].id.file.ino != r->file.ino)
+			v[kept++] = v[i];
+	memmove(v + 1, v, kept * sizeof *v);
+	v[0] = (struct index_record){*r, dcache_hash(r, sizeof *r, 4)};
+	size_t n = kept + 1;
+	struct index_header h = {.count = n};
+	memcpy(h.magic, INDEX_MAGIC, sizeof h.magic);
+	version_field(h.version);
+	int rc = publish(dfd, dir, INDEX_NAME, &h, sizeof h, v, n * sizeof *v);
 	close(dfd);
 	return rc;
 }

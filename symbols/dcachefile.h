@@ -45,8 +45,44 @@ struct hd_dcache_key {
  * an adversary who chooses both inputs. */
 uint64_t dcache_hash(const void *p, size_t n, uint64_t seed);
 
-/* IMG's key (its image heap read), JDK_DIR the --jdk named, or NULL. */
-void dcache_key(struct hd_dcache_key *k, const struct hd_elfimage *img, const char *jdk_dir);
+/* IMG's image heap's hash, read a piece at a time (a mapped heap's pages
+ * let go behind it). */
+uint64_t dcache_heap_hash(const struct hd_elfimage *img);
+
+/* IMG's key, HEAP_HASH its image heap's hash (dcache_heap_hash's, or the
+ * identity index's), JDK_DIR the --jdk named, or NULL. */
+void dcache_key(struct hd_dcache_key *k, const struct hd_elfimage *img, uint64_t heap_hash,
+		const char *jdk_dir);
+
+/* The identity index: the image heap's hash of a file hdump has hashed
+ * before, found by the file's identity (elfimage.h: device, inode, size,
+ * mtime, ctime) rather than by reading and hashing tens of MB.  A file
+ * written or replaced since has another identity and is hashed afresh;
+ * what the hash then finds is checked against the image as ever
+ * (dcache.h). */
+#define DCACHE_INDEX_KEEP 32u
+/* A file changed less than this long ago is not recorded (dcache_index_add). */
+#define DCACHE_RACY_SECONDS 2
+
+struct hd_dcache_ident {
+	struct hd_fileid file;
+	uint64_t heap_offset, heap_size, heap_hash;
+};
+
+/* IMG's identity into R (heap_hash 0); false when it has none (the file
+ * changed while it was read). */
+bool dcache_ident(struct hd_dcache_ident *r, const struct hd_elfimage *img);
+
+/* R's heap_hash from DIR's index; false when R is not there (or the
+ * index is missing, damaged, or not the user's own: nothing is said). */
+bool dcache_index_find(const char *dir, struct hd_dcache_ident *r);
+
+/* Records R (its heap_hash the hash of the bytes read under its identity)
+ * in DIR's index, the newest first, the same file's other identities
+ * dropped; nothing when R's ctime is less than DCACHE_RACY_SECONDS before
+ * NOW (seconds since the epoch): a write in the same clock tick may not
+ * change it.  Errors: as dcache_write's. */
+HD_MUST_CHECK int dcache_index_add(const char *dir, const struct hd_dcache_ident *r, int64_t now);
 
 /* The default directory into BUF: $HDUMP_CACHE_DIR, else
  * $XDG_CACHE_HOME/hdump/discovery, else $HOME/.cache/hdump/discovery.

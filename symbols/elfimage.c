@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -188,6 +189,17 @@ out:
 	return rc;
 }
 
+static bool file_id(int fd, struct hd_fileid *id)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return false;
+	*id = (struct hd_fileid){(uint64_t)st.st_dev, (uint64_t)st.st_ino, (uint64_t)st.st_size,
+				 st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec,
+				 st.st_ctim.tv_nsec};
+	return true;
+}
+
 static int open_image(const char *path, struct hd_elfimage *img, bool running)
 {
 	memset(img, 0, sizeof *img);
@@ -200,6 +212,10 @@ static int open_image(const char *path, struct hd_elfimage *img, bool running)
 			return hd_fail_errno(HD_E_PERM, e, "%s", path);
 		return hd_fail_errno(HD_E_NOENT, e, "%s", path);
 	}
+	/* The identity before anything is read and after all is: the same
+	 * twice, the bytes read are the file's under that identity. */
+	struct hd_fileid after;
+	bool id_before = file_id(fd, &img->id);
 	struct hd_elffile f;
 	int rc = elffile_open(&f, fd, path, &NATIVE_IMAGE);
 	/* The image heap's format is the same on every machine Native Image
@@ -216,6 +232,8 @@ static int open_image(const char *path, struct hd_elfimage *img, bool running)
 		img->section_count = f.shnum;
 		rc = scan_sections(img, &f, running);
 		elffile_close(&f);
+		img->id_known = rc == 0 && id_before && file_id(fd, &after) &&
+				memcmp(&after, &img->id, sizeof after) == 0;
 	}
 	close(fd);
 	if (rc != 0)

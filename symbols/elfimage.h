@@ -42,6 +42,15 @@
 #define HD_VERSION_SCAN_SECTIONS 64
 #define HD_VERSION_SCAN_BYTES (16u << 20)
 
+/* A file's identity as fstat saw it: every write to the file changes its
+ * ctime (which, unlike mtime, no user can set), a replacement changes
+ * its inode.  What the discovery cache knows a file by, once its content
+ * has been hashed (dcachefile.h). */
+struct hd_fileid {
+	uint64_t dev, ino, size;
+	int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
+};
+
 struct hd_elfimage {
 	uint8_t *heap;         /* .svm_heap's bytes: malloc'd, or inside MAP */
 	void *map;             /* the read-only mapping HEAP lies in, or NULL */
@@ -49,6 +58,10 @@ struct hd_elfimage {
 	uint64_t file_size;
 	dev_t dev;             /* identity, to find the file's mappings in a process */
 	ino_t ino;
+	/* The file's identity while its image heap was read; ID_KNOWN false
+	 * when it changed meanwhile (then the bytes are of no one identity). */
+	struct hd_fileid id;
+	bool id_known;
 	uint64_t heap_offset;  /* .svm_heap: file offset, size */
 	uint64_t heap_size;
 	char vm_version[160];  /* "GraalVM CE 25+37.1", or "" when absent */

@@ -37,7 +37,47 @@ expect_eq "entry mode" "$(stat -c %a "$entry")" 600
 exe_dump warm
 expect_eq "warm --exe: cache" "$(state warm.json)" hit
 grep -q "discovery cache: hit" warm.err && pass "warm: -v says hit" || fail "warm -v: $(cat warm.err)"
+# the cold dump recorded the (long unchanged) executable's identity
+grep -q "known by its identity" warm.err && pass "warm: the image heap not hashed" ||
+	fail "warm: hashed: $(grep cache warm.err)"
 expect_eq "warm --exe dump == cold" "$(body warm.hprof)" "$(body cold.hprof)"
+
+# An executable rewritten in place (the same path, inode and size; one
+# letter of a string in its image heap changed) is hashed again and misses:
+# the entry of its old bytes, which the hub checks cannot tell from its
+# own, is never used.
+cp "$bin" copy.bin
+# a file changed within the last seconds is not recorded (README)
+copy_aged() { [ $(($(date +%s) - $(stat -c %Z copy.bin))) -ge 3 ]; }
+wait_for 5 copy_aged || fail "copy.bin does not age"
+bin_was=$bin bin=$WORK/copy.bin
+exe_dump copy-first -o /dev/null
+exe_dump copy-known -o /dev/null
+expect_eq "copy: cache" "$(state copy-known.json)" hit
+grep -q "known by its identity" copy-known.err && pass "copy: known by its identity" ||
+	fail "copy: $(grep cache copy-known.err)"
+ino=$(stat -c %i copy.bin)
+python3 - copy.bin <<'EOF' || fail "rewriting copy.bin"
+import struct, sys
+with open(sys.argv[1], 'r+b') as f:
+    data = f.read()
+    shoff, = struct.unpack_from('<Q', data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from('<HHH', data, 0x3a)
+    sh = [struct.unpack_from('<IIQQQQIIQQ', data, shoff + i * shentsize) for i in range(shnum)]
+    names = sh[shstrndx][4]
+    heap = next(s for s in sh if data[names + s[0]:].startswith(b'.svm_heap\0'))
+    at = data.find(b'pkl-lang.org', heap[4], heap[4] + heap[5])
+    assert at > 0, 'no string to change'
+    f.seek(at)
+    f.write(b'P')
+EOF
+expect_eq "rewritten in place: same inode" "$(stat -c %i copy.bin)" "$ino"
+exe_dump copy-changed -o /dev/null
+expect_eq "rewritten in place: cache" "$(state copy-changed.json)" miss
+grep -q "known by its identity" copy-changed.err && fail "rewritten: the old identity used" ||
+	pass "rewritten: hashed again"
+bin=$bin_was
+rm -f copy.bin
 
 # A payload byte flipped: the checksum catches it.
 size=$(stat -c %s "$entry")

@@ -10,6 +10,7 @@
 
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,4 +206,98 @@ Test(dcachefile, the_hash_sees_the_order_of_words)
 		cr_assert_neq(dcache_hash(c, sizeof c, 0), h, "words at %zu and %zu swapped",
 			      pairs[k][0], pairs[k][1]);
 	}
+}
+
+/* An identity as elfimage.c takes it, its file last changed long ago. */
+static struct hd_dcache_ident ident_of(uint64_t ino)
+{
+	return (struct hd_dcache_ident){{2049, ino, 99999999, 1700000000, 5, 1700000001, 7}, 4096,
+					55246848, 0xabc0 + ino};
+}
+
+static bool found_hash(const struct hd_dcache_ident *want)
+{
+	struct hd_dcache_ident r = *want;
+	r.heap_hash = 0;
+	return dcache_index_find(dir, &r) && r.heap_hash == want->heap_hash;
+}
+
+Test(dcachefile, identity_index_finds_the_same_file_only)
+{
+	const int64_t now = 1800000000;
+	struct hd_dcache_ident a = ident_of(1), r = a;
+	cr_assert_not(dcache_index_find(dir, &r), "no index yet");
+	cr_assert_eq(dcache_index_add(dir, &a, now), 0, "%s", hd_error_message());
+	cr_assert(found_hash(&a));
+	struct stat st;
+	char path[128];
+	snprintf(path, sizeof path, "%s/identities", dir);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	/* any part of the identity changed: not found (a write, a touch, a
+	 * replacement, another size, another image heap) */
+	int64_t *parts[] = {&r.file.mtime_s, &r.file.mtime_ns, &r.file.ctime_s, &r.file.ctime_ns};
+	for (size_t k = 0; k < 4; k++) {
+		r = a;
+		(*parts[k])++;
+		cr_assert_not(dcache_index_find(dir, &r), "part %zu changed, still found", k);
+	}
+	uint64_t *uparts[] = {&r.file.dev, &r.file.ino, &r.file.size, &r.heap_offset, &r.heap_size};
+	for (size_t k = 0; k < 5; k++) {
+		r = a;
+		(*uparts[k])++;
+		cr_assert_not(dcache_index_find(dir, &r), "part %zu changed, still found", k);
+	}
+	/* the same file written since: its new identity replaces the old */
+	struct hd_dcache_ident b = a;
+	b.file.ctime_s += 10;
+	b.heap_hash = 0x777;
+	cr_assert_eq(dcache_index_add(dir, &b, now), 0, "%s", hd_error_message());
+	cr_assert(found_hash(&b));
+	r = a;
+	cr_assert_not(dcache_index_find(dir, &r), "the old identity kept");
+}
+
+Test(dcachefile, identity_index_skips_a_file_changed_just_now)
+{
+	struct hd_dcache_ident a = ident_of(1);
+	cr_assert_eq(dcache_index_add(dir, &a, a.file.ctime_s + DCACHE_RACY_SECONDS - 1), 0);
+	cr_assert_not(found_hash(&a), "recorded in its last change's clock tick");
+	cr_assert_eq(dcache_index_add(dir, &a, a.file.ctime_s + DCACHE_RACY_SECONDS), 0);
+	cr_assert(found_hash(&a));
+}
+
+Test(dcachefile, identity_index_keeps_the_newest)
+{
+	for (uint64_t i = 0; i < DCACHE_INDEX_KEEP + 5; i++) {
+		struct hd_dcache_ident a = ident_of(i);
+		cr_assert_eq(dcache_index_add(dir, &a, 1800000000), 0, "%s", hd_error_message());
+	}
+	for (uint64_t i = 0; i < DCACHE_INDEX_KEEP + 5; i++) {
+		struct hd_dcache_ident a = ident_of(i);
+		cr_assert_eq(found_hash(&a), i >= 5, "identity %llu", (unsigned long long)i);
+	}
+}
+
+Test(dcachefile, identity_index_damaged_or_open_to_others_is_ignored)
+{
+	struct hd_dcache_ident a = ident_of(1), b = ident_of(2);
+	cr_assert_eq(dcache_index_add(dir, &a, 1800000000), 0);
+	cr_assert_eq(dcache_index_add(dir, &b, 1800000000), 0);
+	char path[128];
+	snprintf(path, sizeof path, "%s/identities", dir);
+	/* the newest record's heap hash changed: that record alone is dropped */
+	FILE *f = fopen(path, "r+b");
+	cr_assert_not_null(f);
+	long at = 8 + 32 + 8 + (long)offsetof(struct hd_dcache_ident, heap_hash);
+	cr_assert_eq(fseek(f, at, SEEK_SET), 0);
+	cr_assert_eq(fputc(0x55, f), 0x55);
+	fclose(f);
+	cr_assert_not(found_hash(&b), "a damaged record used");
+	cr_assert(found_hash(&a));
+	cr_assert_eq(chmod(path, 0622), 0);
+	cr_assert_not(found_hash(&a), "an index others may write used");
+	cr_assert_eq(chmod(path, 0600), 0);
+	cr_assert_eq(truncate(path, 100), 0);
+	cr_assert_not(found_hash(&a), "a truncated index used");
 }

@@ -140,6 +140,15 @@ Test(elfimage, reads_heap_version_and_sections)
 	cr_assert_eq(memcmp(elfimage_heap(&img), heap, 100000), 0);
 	cr_assert_str_eq(img.vm_version, "GraalVM Test 1.0");
 	cr_assert_eq(img.section_count, 4);
+	/* the file's identity, as stat gives it, unchanged while read */
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert(img.id_known);
+	cr_assert_eq(img.id.ino, (uint64_t)st.st_ino);
+	cr_assert_eq(img.id.size, (uint64_t)st.st_size);
+	cr_assert_eq(img.id.ctime_s, st.st_ctim.tv_sec);
+	cr_assert_eq(img.id.ctime_ns, st.st_ctim.tv_nsec);
+	cr_assert_eq(img.id.mtime_ns, st.st_mtim.tv_nsec);
 	elfimage_close(&img);
 
 	/* The same with extended section numbering. */

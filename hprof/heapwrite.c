@@ -167,10 +167,10 @@ static inline uint8_t *put_id(const struct writer *x, uint8_t *p, uint64_t id)
 	return x->id_size == 4 ? put_u4(p, (uint32_t)id) : put_u8(p, id);
 }
 
-/* The id of the address V (an object's, or hd_class_id's), at P. */
-static inline uint8_t *put_addr(const struct writer *x, uint8_t *p, uint64_t v)
+/* The id of the object at V. */
+static inline uint64_t object_id(const struct writer *x, uint64_t v)
 {
-	return put_id(x, p, hprof_ids_addr(x->ids, v));
+	return x->id_size == 4 ? hprof_ids_object4(x->ids, v) : v * HPROF_ID_MULTIPLIER;
 }
 
 /* The id ID as the next bytes of the open sub-record. */
@@ -364,10 +364,13 @@ static uint8_t *put_refs(struct writer *x, uint64_t from, const uint8_t *p, uint
 			 unsigned elem, uint8_t *out)
 {
 	const struct hd_layout *L = x->in->L;
+	/* A copy the id stores cannot alias: the table's fields stay in
+	 * registers. */
+	const struct hprof_ids ids = *x->ids;
 	if (x->id_size == 4)
 		for (uint64_t i = 0; i < n; i++)
-			out = put_u4(out, hprof_ids_addr4(x->ids,
-							  checked_ref(x, from, lay_ref(L, p + i * elem))));
+			out = put_u4(out, hprof_ids_object4(&ids,
+							    checked_ref(x, from, lay_ref(L, p + i * elem))));
 	else
 		for (uint64_t i = 0; i < n; i++)
 			out = put_u8(out, checked_ref(x, from, lay_ref(L, p + i * elem)) *
@@ -416,6 +419,7 @@ static inline __attribute__((always_inline)) void encode_values(struct writer *x
 								size_t k, uint8_t *out)
 {
 	const struct hd_layout *L = x->in->L;
+	const struct hprof_ids ids = *x->ids; /* as in put_refs */
 	const struct field_op *op = x->ops + x->op_start[k], *end = x->ops + x->op_start[k + 1];
 	for (; op < end; op++) {
 		const uint8_t *p = o->data + op->offset;
@@ -424,7 +428,7 @@ static inline __attribute__((always_inline)) void encode_values(struct writer *x
 			out = put_u8(out, checked_ref(x, o->addr, lay_ref(L, p)) * HPROF_ID_MULTIPLIER);
 			break;
 		case OP_REF4:
-			out = put_u4(out, hprof_ids_addr4(x->ids, checked_ref(x, o->addr, lay_ref(L, p))));
+			out = put_u4(out, hprof_ids_object4(&ids, checked_ref(x, o->addr, lay_ref(L, p))));
 			break;
 		case 1:
 			*out++ = *p;
@@ -510,8 +514,8 @@ static int stream_elements(struct writer *x, const struct hd_object *o, uint64_t
 }
 
 /* An object of the image heap is a root: a JNI global one, whose second
- * id, the JNI global ref, is the object's. */
-static int write_image_root(struct writer *x, const struct hd_object *o)
+ * id, the JNI global ref, is the object's, ID. */
+static int write_image_root(struct writer *x, uint64_t id)
 {
 	if (!x->walker->in_image_heap)
 		return 0;
@@ -519,7 +523,7 @@ static int write_image_root(struct writer *x, const struct hd_object *o)
 	if (!r)
 		return -1;
 	*r = HPROF_ROOT_JNI_GLOBAL;
-	put_addr(x, put_addr(x, r + 1, o->addr), o->addr);
+	put_id(x, put_id(x, r + 1, id), id);
 	return 0;
 }
 
@@ -562,7 +566,7 @@ static int begin_array(struct writer *x, const struct hd_object *o, const struct
 	size_t k = (size_t)(cls - x->in->classes->v);
 	if (hprof_sub_begin(w, a->head + a->n * a->out_elem) ||
 	    hprof_u1(w, a->refs ? HPROF_OBJ_ARRAY_DUMP : HPROF_PRIM_ARRAY_DUMP) ||
-	    write_id(x, hprof_ids_addr(x->ids, o->addr)) || hprof_u4(w, DUMMY_TRACE) ||
+	    write_id(x, object_id(x, o->addr)) || hprof_u4(w, DUMMY_TRACE) ||
 	    hprof_u4(w, (uint32_t)a->n))
 		return -1;
 	return a->refs ? write_id(x, x->class_ids[k]) : hprof_u1(w, a->elem_type);
@@ -578,7 +582,8 @@ static inline __attribute__((always_inline)) int write_object(void *ctx,
 	if (cls->is_filler)
 		return 0;
 	hd_hprof *w = x->w;
-	if (write_image_root(x, o) != 0)
+	uint64_t id = object_id(x, o->addr);
+	if (write_image_root(x, id) != 0)
 		return -1;
 	size_t k = (size_t)(cls - x->in->classes->v);
 	if (cls->kind == HD_KIND_INSTANCE || cls->kind == HD_KIND_HYBRID) {
@@ -595,7 +600,7 @@ static inline __attribute__((always_inline)) int write_object(void *ctx,
 			return -1;
 		uint8_t *p = rec;
 		*p++ = HPROF_INSTANCE_DUMP;
-		p = put_addr(x, p, o->addr);
+		p = put_id(x, p, id);
 		p = put_u4(p, DUMMY_TRACE);
 		p = put_id(x, p, x->class_ids[k]);
 		p = put_u4(p, nb);
@@ -616,7 +621,7 @@ static inline __attribute__((always_inline)) int write_object(void *ctx,
 		if (!p)
 			return -1;
 		*p++ = a.refs ? HPROF_OBJ_ARRAY_DUMP : HPROF_PRIM_ARRAY_DUMP;
-		p = put_addr(x, p, o->addr);
+		p = put_id(x, p, id);
 		p = put_u4(p, DUMMY_TRACE);
 		p = put_u4(p, (uint32_t)a.n);
 		if (a.refs)
@@ -784,7 +789,8 @@ static int write_part(struct writer *x, const struct job *j)
 	if (array_shape(j->cls, j->length, x->id_size, &a) != 0)
 		return -1;
 	uint64_t bytes = a.n * a.elem;
-	if (j->from == 0 ? write_image_root(x, &o) != 0 || begin_array(x, &o, &a) != 0
+	if (j->from == 0 ? write_image_root(x, object_id(x, o.addr)) != 0 ||
+				   begin_array(x, &o, &a) != 0
 			 : hprof_sub_resume(x->w, (bytes - j->from) / a.elem * a.out_elem) != 0)
 		return -1;
 	if (stream_elements(x, &o, le_base(j->cls->enc) + j->from, j->to - j->from, a.elem,

@@ -68,20 +68,28 @@ HD_MUST_CHECK int hprof_ids_plan(struct hprof_ids *ids, const struct hprof_span 
 				 uint64_t synthetic_end);
 void hprof_ids_free(struct hprof_ids *ids);
 
-/* The 4-byte id of the address V of IDS planned with 4-byte ids: one table
- * load, no branch. */
-static inline uint32_t hprof_ids_addr4(const struct hprof_ids *ids, uint64_t v)
+/* The slot of the address V, 2^31 and up, of IDS planned with 4-byte ids:
+ * one table load, no branch.  V's low 3 bits are not looked at. */
+static inline uint32_t hprof_ids_slot(const struct hprof_ids *ids, uint64_t v)
 {
 	uint64_t b = (v - ids->lo) >> HPROF_IDS_BLOCK_SHIFT;
 	b = b < ids->nblocks ? b : ids->nblocks;
-	uint32_t slot = (uint32_t)((v & ((1u << HPROF_IDS_BLOCK_SHIFT) - 1)) >> 3) + (uint32_t)(v & 7);
-	return (ids->base[b] + slot) * HPROF_ID32_MULTIPLIER;
+	return ids->base[b] + (uint32_t)((v & ((1u << HPROF_IDS_BLOCK_SHIFT) - 1)) >> 3);
 }
 
-/* The id, in IDS's size, of the address V. */
+/* The 4-byte id of the object at V (8-aligned: a reference that is not
+ * lands on no object start, and is never written as it is). */
+static inline uint32_t hprof_ids_object4(const struct hprof_ids *ids, uint64_t v)
+{
+	return hprof_ids_slot(ids, v) * HPROF_ID32_MULTIPLIER;
+}
+
+/* The id, in IDS's size, of the address V: an object's, or a class's,
+ * hd_class_id(hub) = hub + 1, which takes the slot after the hub's. */
 static inline uint64_t hprof_ids_addr(const struct hprof_ids *ids, uint64_t v)
 {
-	return ids->size == 4 ? hprof_ids_addr4(ids, v) : v * HPROF_ID_MULTIPLIER;
+	return ids->size == 4 ? (hprof_ids_slot(ids, v) + (uint32_t)(v & 7)) * HPROF_ID32_MULTIPLIER
+			      : v * HPROF_ID_MULTIPLIER;
 }
 
 /* The id, in IDS's size, of the synthetic value V. */

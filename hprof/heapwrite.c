@@ -36,11 +36,17 @@ struct field_op {
 	uint32_t offset;
 	uint8_t kind;
 };
-#define OP_REF 0
+/* A reference, as an 8-byte or a 4-byte id: the id size is chosen once per
+ * dump, so each field's copy still has one path. */
+#define OP_REF8 0
+#define OP_REF4 3
 
 struct writer {
 	const struct hd_dump_input *in;
 	const struct hd_census *c;
+	const struct hprof_ids *ids;
+	unsigned id_size;       /* IDS's */
+	const uint64_t *class_ids; /* per class, its id: hd_class_id(hub)'s */
 	hd_hprof *w;
 	struct hd_walker *walker;
 	const uint32_t *inst_bytes; /* per class: bytes of an INSTANCE DUMP's values */
@@ -63,9 +69,9 @@ static const struct hd_class *class_of(const struct writer *x, size_t k)
 	return &x->in->classes->v[k];
 }
 
-static unsigned value_size(uint8_t type)
+static unsigned value_size(unsigned id_size, uint8_t type)
 {
-	return type == HD_T_OBJECT ? HPROF_ID_SIZE : hd_type_size(type);
+	return type == HD_T_OBJECT ? id_size : hd_type_size(type);
 }
 
 /* A reference R that lands on no object start: counted (the dump fails),
@@ -135,6 +141,45 @@ static uint64_t name_id(const struct hd_dump_input *in, enum name_kind kind, uin
 	return base + index;
 }
 
+/* The id of a name, as the file holds it. */
+static uint64_t name_ref(const struct writer *x, enum name_kind kind, uint64_t index)
+{
+	return hprof_ids_synthetic(x->ids, name_id(x->in, kind, index));
+}
+
+static uint8_t *put_u4(uint8_t *p, uint32_t v)
+{
+	v = __builtin_bswap32(v);
+	memcpy(p, &v, 4);
+	return p + 4;
+}
+
+static uint8_t *put_u8(uint8_t *p, uint64_t v)
+{
+	v = __builtin_bswap64(v);
+	memcpy(p, &v, 8);
+	return p + 8;
+}
+
+/* The id ID (a file's, of X's size) at P. */
+static inline uint8_t *put_id(const struct writer *x, uint8_t *p, uint64_t id)
+{
+	return x->id_size == 4 ? put_u4(p, (uint32_t)id) : put_u8(p, id);
+}
+
+/* The id of the object at V. */
+static inline uint64_t object_id(const struct writer *x, uint64_t v)
+{
+	return x->id_size == 4 ? hprof_ids_object4(x->ids, v) : v * HPROF_ID_MULTIPLIER;
+}
+
+/* The id ID as the next bytes of the open sub-record. */
+static int write_id(struct writer *x, uint64_t id)
+{
+	uint8_t b[8];
+	return hprof_bytes(x->w, b, (size_t)(put_id(x, b, id) - b));
+}
+
 /* Calls FN for each viewer class the image lacks, with its super's hub. */
 static int each_missing_viewer_class(struct writer *x,
 				     int (*fn)(struct writer *x, size_t i, uint64_t super_hub))
@@ -155,22 +200,22 @@ static int viewer_class_name(struct writer *x, size_t i, uint64_t super_hub)
 	size_t n = strlen(viewer_classes[i].name);
 	for (size_t k = 0; k <= n; k++)
 		name[k] = viewer_classes[i].name[k] == '.' ? '/' : viewer_classes[i].name[k];
-	uint64_t id = name_id(x->in, NAME_VIEWER, i);
+	uint64_t id = hprof_ids_synthetic(x->ids, name_id(x->in, NAME_VIEWER, i));
 	(void)super_hub;
 	if (hprof_utf8(x->w, id, name) != 0)
 		return -1;
-	return hprof_load_class(x->w, (uint32_t)(t->n + 1 + i), viewer_class_id(i), DUMMY_TRACE,
-				id);
+	return hprof_load_class(x->w, (uint32_t)(t->n + 1 + i),
+				hprof_ids_synthetic(x->ids, viewer_class_id(i)), DUMMY_TRACE, id);
 }
 
 static int viewer_class_dump(struct writer *x, size_t i, uint64_t super_hub)
 {
 	hd_hprof *w = x->w;
-	if (hprof_sub_begin(w, 1 + 8 + 4 + 8 * 6 + 4 + 6) || hprof_u1(w, HPROF_CLASS_DUMP) ||
-	    hprof_id(w, viewer_class_id(i)) || hprof_u4(w, DUMMY_TRACE) ||
-	    hprof_id(w, hd_class_id(super_hub)) || hprof_id(w, 0) || hprof_id(w, 0) ||
-	    hprof_id(w, 0) || hprof_id(w, 0) || hprof_id(w, 0) || hprof_u4(w, 0) ||
-	    hprof_u2(w, 0) || hprof_u2(w, 0) || hprof_u2(w, 0))
+	if (hprof_sub_begin(w, 1 + 7 * x->id_size + 4 + 4 + 6) || hprof_u1(w, HPROF_CLASS_DUMP) ||
+	    write_id(x, hprof_ids_synthetic(x->ids, viewer_class_id(i))) ||
+	    hprof_u4(w, DUMMY_TRACE) || write_id(x, hprof_ids_addr(x->ids, hd_class_id(super_hub))) ||
+	    write_id(x, 0) || write_id(x, 0) || write_id(x, 0) || write_id(x, 0) || write_id(x, 0) ||
+	    hprof_u4(w, 0) || hprof_u2(w, 0) || hprof_u2(w, 0) || hprof_u2(w, 0))
 		return -1;
 	return hprof_sub_end(w);
 }
@@ -196,17 +241,17 @@ static int write_class_names(struct writer *x)
 		}
 		for (size_t i = 0; i <= n; i++)
 			buf[i] = name[i] == '.' ? '/' : name[i];
-		rc = hprof_utf8(x->w, name_id(x->in, NAME_CLASS, k), buf);
+		uint64_t id = name_ref(x, NAME_CLASS, k);
+		rc = hprof_utf8(x->w, id, buf);
 		if (rc == 0)
-			rc = hprof_load_class(x->w, (uint32_t)(k + 1), hd_class_id(t->v[k].hub),
-					      DUMMY_TRACE, name_id(x->in, NAME_CLASS, k));
+			rc = hprof_load_class(x->w, (uint32_t)(k + 1), x->class_ids[k], DUMMY_TRACE, id);
 	}
 	free(buf);
 	for (size_t i = 0; i < t->names.n && rc == 0; i++)
-		rc = hprof_utf8(x->w, name_id(x->in, NAME_FIELD, i), t->names.v[i]);
+		rc = hprof_utf8(x->w, name_ref(x, NAME_FIELD, i), t->names.v[i]);
 	const struct hd_statics *s = x->in->statics;
 	for (size_t i = 0; s && i < s->nnames && rc == 0; i++)
-		rc = hprof_utf8(x->w, name_id(x->in, NAME_STATIC, i), s->names[i]);
+		rc = hprof_utf8(x->w, name_ref(x, NAME_STATIC, i), s->names[i]);
 	return rc;
 }
 
@@ -234,8 +279,8 @@ static int write_static_value(struct writer *x, const struct hd_static *f)
 {
 	const struct hd_statics *s = x->in->statics;
 	if (f->type == HD_T_OBJECT)
-		return hprof_id(x->w, checked_ref(x, s->objects.addr,
-						  lay_ref(x->in->L, x->static_refs + f->offset)));
+		return write_id(x, hprof_ids_addr(x->ids, checked_ref(x, s->objects.addr,
+						  lay_ref(x->in->L, x->static_refs + f->offset))));
 	uint8_t be[8];
 	unsigned n = hd_type_size(f->type);
 	for (unsigned b = 0; b < n; b++)
@@ -246,22 +291,22 @@ static int write_static_value(struct writer *x, const struct hd_static *f)
 static int write_class_dump(struct writer *x, size_t k)
 {
 	const struct hd_class *cls = class_of(x, k);
-	const struct hd_classes *t = x->in->classes;
 	size_t nstatics;
 	const struct hd_static *statics = statics_of_class(x, k, &nstatics);
-	uint64_t len = 1 + 8 + 4 + 8 * 6 + 4 + 2 + 2 + 2 + cls->nown * 9ull;
+	unsigned id = x->id_size;
+	uint64_t len = 1 + 7 * id + 4 + 4 + 2 + 2 + 2 + cls->nown * (id + 1ull);
 	for (size_t i = 0; i < nstatics; i++)
-		len += 9 + value_size(statics[i].type);
+		len += id + 1 + value_size(id, statics[i].type);
 	hd_hprof *w = x->w;
-	uint64_t super = cls->super >= 0 ? hd_class_id(t->v[cls->super].hub) : 0;
+	uint64_t super = cls->super >= 0 ? x->class_ids[cls->super] : 0;
 	uint32_t isize = cls->kind == HD_KIND_INSTANCE || cls->kind == HD_KIND_HYBRID ? cls->fixed_size : 0;
 	if (hprof_sub_begin(w, len) || hprof_u1(w, HPROF_CLASS_DUMP) ||
-	    hprof_id(w, hd_class_id(cls->hub)) || hprof_u4(w, DUMMY_TRACE) || hprof_id(w, super) ||
-	    hprof_id(w, 0) || hprof_id(w, 0) || hprof_id(w, 0) || hprof_id(w, 0) || hprof_id(w, 0) ||
+	    write_id(x, x->class_ids[k]) || hprof_u4(w, DUMMY_TRACE) || write_id(x, super) ||
+	    write_id(x, 0) || write_id(x, 0) || write_id(x, 0) || write_id(x, 0) || write_id(x, 0) ||
 	    hprof_u4(w, isize) || hprof_u2(w, 0) || hprof_u2(w, (uint16_t)nstatics))
 		return -1;
 	for (size_t i = 0; i < nstatics; i++)
-		if (hprof_id(w, name_id(x->in, NAME_STATIC, statics[i].name)) ||
+		if (write_id(x, name_ref(x, NAME_STATIC, statics[i].name)) ||
 		    hprof_u1(w, hprof_type_of(statics[i].type)) ||
 		    write_static_value(x, &statics[i]) != 0)
 			return -1;
@@ -272,21 +317,24 @@ static int write_class_dump(struct writer *x, size_t k)
 		if (!type)
 			return hd_fail(HD_E_INTERNAL, "%s: field of type %u", cls->name,
 				       cls->own[i].type);
-		if (hprof_id(w, name_id(x->in, NAME_FIELD, cls->own[i].name)) || hprof_u1(w, type))
+		if (write_id(x, name_ref(x, NAME_FIELD, cls->own[i].name)) || hprof_u1(w, type))
 			return -1;
 	}
 	return hprof_sub_end(w);
 }
 
-static int write_root(hd_hprof *w, const struct hd_root *r)
+/* The root R: its id an object's, or hd_class_id's. */
+static int write_root(struct writer *x, const struct hd_root *r)
 {
+	hd_hprof *w = x->w;
+	uint64_t id = hprof_ids_addr(x->ids, r->id);
 	uint32_t thread = r->thread_serial;
 	uint32_t second; /* the u4 or id after the object's id */
 	switch (r->kind) {
 	case HPROF_ROOT_JNI_GLOBAL:
 		/* its second id, the JNI global ref, is the object's */
-		if (hprof_sub_begin(w, 17) || hprof_u1(w, r->kind) || hprof_id(w, r->id) ||
-		    hprof_id(w, r->id))
+		if (hprof_sub_begin(w, 1 + 2 * x->id_size) || hprof_u1(w, r->kind) ||
+		    write_id(x, id) || write_id(x, id))
 			return -1;
 		return hprof_sub_end(w);
 	case HPROF_ROOT_JNI_LOCAL:
@@ -299,38 +347,41 @@ static int write_root(hd_hprof *w, const struct hd_root *r)
 		second = r->trace_serial;
 		break;
 	default:
-		if (hprof_sub_begin(w, 9) || hprof_u1(w, r->kind) || hprof_id(w, r->id))
+		if (hprof_sub_begin(w, 1 + x->id_size) || hprof_u1(w, r->kind) || write_id(x, id))
 			return -1;
 		return hprof_sub_end(w);
 	}
-	if (hprof_sub_begin(w, 17) || hprof_u1(w, r->kind) || hprof_id(w, r->id) ||
+	if (hprof_sub_begin(w, 1 + x->id_size + 8) || hprof_u1(w, r->kind) || write_id(x, id) ||
 	    hprof_u4(w, thread) || hprof_u4(w, second))
 		return -1;
 	return hprof_sub_end(w);
 }
 
-static uint8_t *put_u4(uint8_t *p, uint32_t v)
+/* The ids of N references of the object FROM, ELEM bytes apart from P, each
+ * checked, at OUT; returns their end.  A loop per id size: the size is the
+ * dump's, the loop every array's. */
+static uint8_t *put_refs(struct writer *x, uint64_t from, const uint8_t *p, uint64_t n,
+			 unsigned elem, uint8_t *out)
 {
-	v = __builtin_bswap32(v);
-	memcpy(p, &v, 4);
-	return p + 4;
+	const struct hd_layout *L = x->in->L;
+	/* A copy the id stores cannot alias: the table's fields stay in
+	 * registers. */
+	const struct hprof_ids ids = *x->ids;
+	if (x->id_size == 4)
+		for (uint64_t i = 0; i < n; i++)
+			out = put_u4(out, hprof_ids_object4(&ids,
+							    checked_ref(x, from, lay_ref(L, p + i * elem))));
+	else
+		for (uint64_t i = 0; i < n; i++)
+			out = put_u8(out, checked_ref(x, from, lay_ref(L, p + i * elem)) *
+						  HPROF_ID_MULTIPLIER);
+	return out;
 }
 
-static uint8_t *put_u8(uint8_t *p, uint64_t v)
-{
-	v = __builtin_bswap64(v);
-	memcpy(p, &v, 8);
-	return p + 8;
-}
-
-static uint8_t *put_id(uint8_t *p, uint64_t v)
-{
-	return put_u8(p, hprof_id_of(v));
-}
-
-/* The copy programs of every class with instances; the caller frees *OPS
- * and *START. */
-static int build_copy_programs(const struct hd_classes *t, struct field_op **ops, size_t **start)
+/* The copy programs of every class with instances, for ids of ID_SIZE
+ * bytes; the caller frees *OPS and *START. */
+static int build_copy_programs(const struct hd_classes *t, unsigned id_size, struct field_op **ops,
+			       size_t **start)
 {
 	size_t n = 0;
 	*ops = NULL;
@@ -351,7 +402,7 @@ static int build_copy_programs(const struct hd_classes *t, struct field_op **ops
 						(*ops)[n] = (struct field_op){
 							c->own[i].offset,
 							c->own[i].type == HD_T_OBJECT
-								? OP_REF
+								? (id_size == 4 ? OP_REF4 : OP_REF8)
 								: (uint8_t)hd_type_size(c->own[i].type)};
 		}
 		(*start)[t->n] = n;
@@ -368,12 +419,16 @@ static inline __attribute__((always_inline)) void encode_values(struct writer *x
 								size_t k, uint8_t *out)
 {
 	const struct hd_layout *L = x->in->L;
+	const struct hprof_ids ids = *x->ids; /* as in put_refs */
 	const struct field_op *op = x->ops + x->op_start[k], *end = x->ops + x->op_start[k + 1];
 	for (; op < end; op++) {
 		const uint8_t *p = o->data + op->offset;
 		switch (op->kind) {
-		case OP_REF:
-			out = put_id(out, checked_ref(x, o->addr, lay_ref(L, p)));
+		case OP_REF8:
+			out = put_u8(out, checked_ref(x, o->addr, lay_ref(L, p)) * HPROF_ID_MULTIPLIER);
+			break;
+		case OP_REF4:
+			out = put_u4(out, hprof_ids_object4(&ids, checked_ref(x, o->addr, lay_ref(L, p))));
 			break;
 		case 1:
 			*out++ = *p;
@@ -397,10 +452,8 @@ static inline __attribute__((always_inline)) void encode_values(struct writer *x
 static void encode_elements(struct writer *x, const struct hd_object *o, const uint8_t *p,
 			    uint64_t n, unsigned elem, bool refs, uint8_t *out)
 {
-	const struct hd_layout *L = x->in->L;
 	if (refs) {
-		for (uint64_t i = 0; i < n; i++)
-			out = put_id(out, checked_ref(x, o->addr, lay_ref(L, p + i * elem)));
+		put_refs(x, o->addr, p, n, elem, out);
 		return;
 	}
 	switch (elem) {
@@ -442,17 +495,15 @@ static int stream_elements(struct writer *x, const struct hd_object *o, uint64_t
 			p = x->io;
 		}
 		if (refs) {
-			uint8_t *q = x->rec;
-			for (size_t i = 0; i < n; i += L->ref_size) {
-				q = put_id(q, checked_ref(x, o->addr, lay_ref(L, p + i)));
-				if (q - x->rec >= REC_FLUSH) {
-					if (hprof_bytes(x->w, x->rec, (size_t)(q - x->rec)))
-						return -1;
-					q = x->rec;
-				}
+			/* REC_FLUSH bytes of ids at a time */
+			uint64_t nrefs = n / L->ref_size, batch = REC_FLUSH / x->id_size;
+			for (uint64_t i = 0; i < nrefs; i += batch) {
+				uint64_t m = nrefs - i < batch ? nrefs - i : batch;
+				uint8_t *q = put_refs(x, o->addr, p + i * L->ref_size, m, L->ref_size,
+						      x->rec);
+				if (hprof_bytes(x->w, x->rec, (size_t)(q - x->rec)))
+					return -1;
 			}
-			if (hprof_bytes(x->w, x->rec, (size_t)(q - x->rec)))
-				return -1;
 		} else if (hprof_swapped(x->w, p, n, elem) != 0) {
 			return -1;
 		}
@@ -463,16 +514,16 @@ static int stream_elements(struct writer *x, const struct hd_object *o, uint64_t
 }
 
 /* An object of the image heap is a root: a JNI global one, whose second
- * id, the JNI global ref, is the object's. */
-static int write_image_root(struct writer *x, const struct hd_object *o)
+ * id, the JNI global ref, is the object's, ID. */
+static int write_image_root(struct writer *x, uint64_t id)
 {
 	if (!x->walker->in_image_heap)
 		return 0;
-	uint8_t *r = hprof_sub_reserve(x->w, 1 + 2 * HPROF_ID_SIZE);
+	uint8_t *r = hprof_sub_reserve(x->w, 1 + 2 * x->id_size);
 	if (!r)
 		return -1;
 	*r = HPROF_ROOT_JNI_GLOBAL;
-	put_id(put_id(r + 1, o->addr), o->addr);
+	put_id(x, put_id(x, r + 1, id), id);
 	return 0;
 }
 
@@ -487,13 +538,13 @@ struct array_shape {
 
 /* Inline: every array written asks it. */
 static inline __attribute__((always_inline)) int array_shape(const struct hd_class *cls,
-							     uint32_t length,
+							     uint32_t length, unsigned id_size,
 							     struct array_shape *a)
 {
 	a->refs = cls->kind == HD_KIND_OBJ_ARRAY;
 	a->elem = 1u << le_shift(cls->enc);
-	a->out_elem = a->refs ? HPROF_ID_SIZE : a->elem;
-	a->head = a->refs ? 1 + 8 + 4 + 4 + 8 : 1 + 8 + 4 + 4 + 1;
+	a->out_elem = a->refs ? id_size : a->elem;
+	a->head = a->refs ? 1 + id_size + 4 + 4 + id_size : 1 + id_size + 4 + 4 + 1;
 	/* The elements lie inside the object: its size was computed from this
 	 * length and element size, and object arrays have reference-sized
 	 * elements (classes_build refuses others).  A record's length is a u4: keep
@@ -508,14 +559,17 @@ static inline __attribute__((always_inline)) int array_shape(const struct hd_cla
 }
 
 /* Begins the record of the array O, of shape A, whose elements follow. */
-static int begin_array(hd_hprof *w, const struct hd_object *o, const struct array_shape *a)
+static int begin_array(struct writer *x, const struct hd_object *o, const struct array_shape *a)
 {
+	hd_hprof *w = x->w;
 	const struct hd_class *cls = o->hubinfo.cls;
+	size_t k = (size_t)(cls - x->in->classes->v);
 	if (hprof_sub_begin(w, a->head + a->n * a->out_elem) ||
 	    hprof_u1(w, a->refs ? HPROF_OBJ_ARRAY_DUMP : HPROF_PRIM_ARRAY_DUMP) ||
-	    hprof_id(w, o->addr) || hprof_u4(w, DUMMY_TRACE) || hprof_u4(w, (uint32_t)a->n))
+	    write_id(x, object_id(x, o->addr)) || hprof_u4(w, DUMMY_TRACE) ||
+	    hprof_u4(w, (uint32_t)a->n))
 		return -1;
-	return a->refs ? hprof_id(w, hd_class_id(cls->hub)) : hprof_u1(w, a->elem_type);
+	return a->refs ? write_id(x, x->class_ids[k]) : hprof_u1(w, a->elem_type);
 }
 
 /* Inline: the chunks' walk loop calls it for every object (a big chunk's
@@ -528,7 +582,8 @@ static inline __attribute__((always_inline)) int write_object(void *ctx,
 	if (cls->is_filler)
 		return 0;
 	hd_hprof *w = x->w;
-	if (write_image_root(x, o) != 0)
+	uint64_t id = object_id(x, o->addr);
+	if (write_image_root(x, id) != 0)
 		return -1;
 	size_t k = (size_t)(cls - x->in->classes->v);
 	if (cls->kind == HD_KIND_INSTANCE || cls->kind == HD_KIND_HYBRID) {
@@ -538,16 +593,16 @@ static inline __attribute__((always_inline)) int write_object(void *ctx,
 		/* The hot path: built in place in the output (or built whole, then
 		 * handed over in one piece, when too large). */
 		uint32_t nb = x->inst_bytes[k];
-		size_t len = 1 + 8 + 4 + 8 + 4 + (size_t)nb;
+		size_t len = 1 + 2 * x->id_size + 4 + 4 + (size_t)nb;
 		bool in_place = len <= HPROF_RESERVE_MAX;
 		uint8_t *rec = in_place ? hprof_sub_reserve(w, len) : x->rec;
 		if (!rec)
 			return -1;
 		uint8_t *p = rec;
 		*p++ = HPROF_INSTANCE_DUMP;
-		p = put_id(p, o->addr);
+		p = put_id(x, p, id);
 		p = put_u4(p, DUMMY_TRACE);
-		p = put_id(p, hd_class_id(cls->hub));
+		p = put_id(x, p, x->class_ids[k]);
 		p = put_u4(p, nb);
 		encode_values(x, o, k, p);
 		if (in_place)
@@ -557,7 +612,7 @@ static inline __attribute__((always_inline)) int write_object(void *ctx,
 		return hprof_sub_end(w);
 	}
 	struct array_shape a;
-	if (array_shape(cls, o->length, &a) != 0)
+	if (array_shape(cls, o->length, x->id_size, &a) != 0)
 		return -1;
 	uint64_t len = a.head + a.n * a.out_elem;
 	if (o->data && len <= HPROF_RESERVE_MAX) {
@@ -566,17 +621,17 @@ static inline __attribute__((always_inline)) int write_object(void *ctx,
 		if (!p)
 			return -1;
 		*p++ = a.refs ? HPROF_OBJ_ARRAY_DUMP : HPROF_PRIM_ARRAY_DUMP;
-		p = put_id(p, o->addr);
+		p = put_id(x, p, id);
 		p = put_u4(p, DUMMY_TRACE);
 		p = put_u4(p, (uint32_t)a.n);
 		if (a.refs)
-			p = put_id(p, hd_class_id(cls->hub));
+			p = put_id(x, p, x->class_ids[k]);
 		else
 			*p++ = a.elem_type;
 		encode_elements(x, o, o->data + le_base(cls->enc), a.n, a.elem, a.refs, p);
 		return 0;
 	}
-	if (begin_array(w, o, &a) != 0 ||
+	if (begin_array(x, o, &a) != 0 ||
 	    stream_elements(x, o, le_base(cls->enc), a.n * a.elem, a.elem, a.refs) != 0)
 		return -1;
 	return hprof_sub_end(w);
@@ -668,6 +723,7 @@ struct plan {
 	struct objects *o;
 	size_t chunk;
 	uint64_t part;               /* part_bytes */
+	unsigned id_size;
 };
 
 /* The jobs of an object of a big chunk: its parts when its elements are
@@ -683,7 +739,7 @@ static int plan_object(void *ctx, const struct hd_object *obj)
 	struct array_shape a;
 	if (cls->kind != HD_KIND_OBJ_ARRAY && cls->kind != HD_KIND_PRIM_ARRAY)
 		return add_job(p->o, &j);
-	if (array_shape(cls, obj->length, &a) != 0)
+	if (array_shape(cls, obj->length, p->id_size, &a) != 0)
 		return -1;
 	if (a.n * a.out_elem <= p->part)
 		return add_job(p->o, &j);
@@ -715,7 +771,8 @@ static int plan_jobs(struct objects *o, struct hd_walker *w)
 		if (hd_interrupted())
 			return hd_fail(HD_E_INTERRUPTED, "interrupted by signal %d",
 				       hd_interrupted_signal());
-		struct plan p = {.o = o, .chunk = i, .part = part_bytes(L)};
+		struct plan p = {.o = o, .chunk = i, .part = part_bytes(L),
+				 .id_size = o->workers[0].x.id_size};
 		w->in_image_heap = ch->image;
 		if (hw_walk_range(w, ch->first, ch->top, ch->gaps, ch->ngaps, plan_object, &p) != 0)
 			return -1;
@@ -729,10 +786,11 @@ static int write_part(struct writer *x, const struct job *j)
 {
 	const struct hd_object o = {.addr = j->addr, .length = j->length, .hubinfo.cls = j->cls};
 	struct array_shape a;
-	if (array_shape(j->cls, j->length, &a) != 0)
+	if (array_shape(j->cls, j->length, x->id_size, &a) != 0)
 		return -1;
 	uint64_t bytes = a.n * a.elem;
-	if (j->from == 0 ? write_image_root(x, &o) != 0 || begin_array(x->w, &o, &a) != 0
+	if (j->from == 0 ? write_image_root(x, object_id(x, o.addr)) != 0 ||
+				   begin_array(x, &o, &a) != 0
 			 : hprof_sub_resume(x->w, (bytes - j->from) / a.elem * a.out_elem) != 0)
 		return -1;
 	if (stream_elements(x, &o, le_base(j->cls->enc) + j->from, j->to - j->from, a.elem,
@@ -896,6 +954,15 @@ static uint32_t class_serial(const struct hd_classes *t, uint64_t hub)
 	return c ? (uint32_t)(c - t->v) + 1 : 0;
 }
 
+/* The Java frames of every thread's STACK TRACE. */
+static uint64_t trace_frames(const struct hd_dump_input *in)
+{
+	uint64_t total = 0;
+	for (uint32_t i = 0; in->traces && i < in->nthreads; i++)
+		total += in->traces[i].n;
+	return total;
+}
+
 /* One STACK TRACE per thread, for its thread root and its frame roots:
  * its Java frames as STACK FRAME records (method names as UTF8 records in
  * ids after every other name), or none. */
@@ -903,10 +970,9 @@ static int write_traces(struct writer *x)
 {
 	const struct hd_dump_input *in = x->in;
 	const struct hd_classes *t = in->classes;
-	uint64_t base = name_id(in, NAME_TRACE, 0), total = 0;
-	for (uint32_t i = 0; in->traces && i < in->nthreads; i++)
-		total += in->traces[i].n;
-	uint64_t sig_id = base, source_id = base + 1, next = base + 2;
+	uint64_t base = name_id(in, NAME_TRACE, 0), total = trace_frames(in);
+	uint64_t sig_id = hprof_ids_synthetic(x->ids, base);
+	uint64_t source_id = hprof_ids_synthetic(x->ids, base + 1), next = base + 2;
 	if (total && (hprof_utf8(x->w, sig_id, "()") != 0 ||
 		      hprof_utf8(x->w, source_id, "Unknown Source") != 0))
 		return -1;
@@ -927,7 +993,8 @@ static int write_traces(struct writer *x)
 		}
 		for (size_t k = 0; k < n && rc == 0; k++) {
 			const struct hd_trace_frame *f = &tr->frames[k];
-			uint64_t name_id = next++, frame_id = name_id + total;
+			uint64_t name_id = hprof_ids_synthetic(x->ids, next);
+			uint64_t frame_id = hprof_ids_synthetic(x->ids, next++ + total);
 			rc = hprof_utf8(x->w, name_id, f->method ? f->method : "?");
 			if (rc == 0)
 				rc = hprof_frame(x->w, frame_id, name_id, sig_id, source_id,
@@ -941,27 +1008,61 @@ static int write_traces(struct writer *x)
 	return rc;
 }
 
-int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, hd_hprof *w)
+int heap_plan_ids(const struct hd_dump_input *in, const struct hd_census *c,
+		  struct hprof_ids *ids)
 {
 	const struct hd_classes *t = in->classes;
-	struct writer x = {.in = in, .c = c, .w = w};
+	size_t n = c->list.n + t->n;
+	struct hprof_span *spans = malloc((n ? n : 1) * sizeof *spans);
+	if (!spans)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < c->list.n; i++)
+		spans[i] = (struct hprof_span){c->list.v[i].first, c->list.v[i].top};
+	/* A hub's id, hub + 1, takes the slot of hub + 8 (hprofids.h), whose
+	 * block must be used too.  A hub at the top of memory saturates: too
+	 * high for 4-byte ids. */
+	for (size_t k = 0; k < t->n; k++) {
+		uint64_t hub = t->v[k].hub;
+		spans[c->list.n + k] = (struct hprof_span){hub, hub + 16 > hub ? hub + 16 : UINT64_MAX};
+	}
+	uint64_t end = name_id(in, NAME_TRACE, 0) + 2 + 2 * trace_frames(in);
+	if (end < viewer_class_id(N_VIEWER_CLASSES))
+		end = viewer_class_id(N_VIEWER_CLASSES);
+	int rc = hprof_ids_plan(ids, spans, n, end);
+	free(spans);
+	return rc;
+}
+
+int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c,
+		     const struct hprof_ids *ids, hd_hprof *w)
+{
+	const struct hd_classes *t = in->classes;
+	struct writer x = {.in = in, .c = c, .ids = ids, .id_size = ids->size, .w = w};
 	int rc = -1;
 	uint32_t *inst_bytes = calloc(t->n ? t->n : 1, sizeof *inst_bytes);
+	uint64_t *class_ids = calloc(t->n ? t->n : 1, sizeof *class_ids);
 	struct field_op *ops = NULL;
 	size_t *op_start = NULL;
 	size_t max_rec = REC_FLUSH + 64;
-	for (size_t k = 0; inst_bytes && k < t->n; k++) {
+	for (size_t k = 0; inst_bytes && class_ids && k < t->n; k++) {
 		for (size_t i = 0; i < t->v[k].nfields; i++)
-			inst_bytes[k] += value_size(t->v[k].fields[i].type);
+			inst_bytes[k] += value_size(ids->size, t->v[k].fields[i].type);
 		if (inst_bytes[k] + 64u > max_rec)
 			max_rec = inst_bytes[k] + 64u;
+		class_ids[k] = hprof_ids_addr(ids, hd_class_id(t->v[k].hub));
 	}
 	x.inst_bytes = inst_bytes;
-	if (!inst_bytes) {
+	x.class_ids = class_ids;
+	if (!inst_bytes || !class_ids) {
 		hd_fail(HD_E_INTERNAL, "out of memory");
 		goto out_free;
 	}
-	if (build_copy_programs(t, &ops, &op_start) != 0)
+	if (hprof_id_size(w) != ids->size) {
+		hd_fail(HD_E_INTERNAL, "HPROF file of %u-byte ids written with %u-byte ones",
+			hprof_id_size(w), ids->size);
+		goto out_free;
+	}
+	if (build_copy_programs(t, ids->size, &ops, &op_start) != 0)
 		goto out_free;
 	x.ops = ops;
 	x.op_start = op_start;
@@ -982,7 +1083,7 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 		goto out_free;
 	for (size_t k = 0; k < t->n; k++) {
 		struct hd_root r = {.kind = HPROF_ROOT_STICKY_CLASS, .id = hd_class_id(t->v[k].hub)};
-		if (write_root(w, &r) != 0)
+		if (write_root(&x, &r) != 0)
 			goto out_free;
 	}
 	struct hd_root *roots = NULL;
@@ -990,7 +1091,7 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 	if (in->roots && in->roots(in->roots_ctx, c, &roots, &nroots) != 0)
 		goto out_free;
 	for (size_t i = 0; i < nroots; i++)
-		if (write_root(w, &roots[i]) != 0) {
+		if (write_root(&x, &roots[i]) != 0) {
 			free(roots);
 			goto out_free;
 		}
@@ -1010,6 +1111,7 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c, 
 		rc = hprof_finish(w);
 out_free:
 	free(inst_bytes);
+	free(class_ids);
 	free(ops);
 	free(op_start);
 	free(x.static_refs);

@@ -10,13 +10,20 @@
 #include "census.h"
 #include "dumpinput.h"
 #include "hprof.h"
+#include "hprofids.h"
 
-/* Writes the whole HPROF body to W (header already written by hprof_open)
- * and finishes it.  Fails with HD_E_INCONSISTENT if a reference does not
+/* Plans the ids of the dump of IN that census C took (hprofids.h): 4 bytes
+ * when its chunks, hubs and names fit, else 8; for hprof_open's header and
+ * heap_write_hprof.  The caller frees IDS.  Errors: HD_E_INTERNAL. */
+HD_MUST_CHECK int heap_plan_ids(const struct hd_dump_input *in, const struct hd_census *c,
+				struct hprof_ids *ids);
+
+/* Writes the whole HPROF body to W (header already written by hprof_open,
+ * with IDS's size) with IDS, and finishes it.  Fails with HD_E_INCONSISTENT if a reference does not
  * land on an object start seen by the census; else the errors of the chunk
  * source, the walk, the roots callback and W's sink, HD_E_INTERRUPTED,
  * HD_E_INTERNAL. */
 HD_MUST_CHECK int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c,
-				   hd_hprof *w);
+				   const struct hprof_ids *ids, hd_hprof *w);
 
 #endif

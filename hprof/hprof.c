@@ -38,6 +38,7 @@ struct hd_hprof {
 	size_t stage_len;
 	uint64_t written;
 	bool failed;
+	unsigned id_size;      /* a file's: 4 or 8 */
 };
 
 static int sink(hd_hprof *w, const void *p, size_t n)
@@ -133,16 +134,21 @@ static hd_hprof *new_writer(hprof_sink_fn sinkfn, void *ctx, size_t segment_limi
 	return w;
 }
 
-hd_hprof *hprof_open(hprof_sink_fn sinkfn, void *ctx, uint64_t timestamp_ms,
+hd_hprof *hprof_open(hprof_sink_fn sinkfn, void *ctx, unsigned id_size, uint64_t timestamp_ms,
 		     size_t segment_limit)
 {
+	if (id_size != 4 && id_size != 8) {
+		hd_fail(HD_E_INTERNAL, "HPROF ids of %u bytes", id_size);
+		return NULL;
+	}
 	hd_hprof *w = new_writer(sinkfn, ctx, segment_limit ? segment_limit : DEFAULT_SEGMENT);
 	if (!w)
 		return NULL;
+	w->id_size = id_size;
 	static const char magic[] = "JAVA PROFILE 1.0.2";
 	uint8_t h[sizeof magic + 12];
 	memcpy(h, magic, sizeof magic); /* includes the NUL */
-	be32(h + sizeof magic, HPROF_ID_SIZE);
+	be32(h + sizeof magic, id_size);
 	be64(h + sizeof magic + 4, timestamp_ms);
 	if (stage_put(w, h, sizeof h) != 0) {
 		hprof_free(w);
@@ -150,6 +156,8 @@ hd_hprof *hprof_open(hprof_sink_fn sinkfn, void *ctx, uint64_t timestamp_ms,
 	}
 	return w;
 }
+
+unsigned hprof_id_size(const hd_hprof *w) { return w->id_size; }
 
 hd_hprof *hprof_open_records(void)
 {
@@ -263,12 +271,22 @@ static int top_level(hd_hprof *w, uint8_t tag, uint64_t len)
 	return record_header(w, tag, len);
 }
 
+/* The id V in W's size at P; returns the end. */
+static uint8_t *put_id(const hd_hprof *w, uint8_t *p, uint64_t v)
+{
+	if (w->id_size == 4)
+		be32(p, (uint32_t)v);
+	else
+		be64(p, v);
+	return p + w->id_size;
+}
+
 int hprof_utf8(hd_hprof *w, uint64_t id, const char *s)
 {
 	size_t n = strlen(s);
 	uint8_t idb[8];
-	be64(idb, hprof_id_of(id));
-	if (top_level(w, HPROF_UTF8, HPROF_ID_SIZE + n) != 0 || stage_put(w, idb, 8) != 0)
+	if (top_level(w, HPROF_UTF8, w->id_size + n) != 0 ||
+	    stage_put(w, idb, (size_t)(put_id(w, idb, id) - idb)) != 0)
 		return -1;
 	return stage_put(w, s, n);
 }
@@ -276,29 +294,30 @@ int hprof_utf8(hd_hprof *w, uint64_t id, const char *s)
 int hprof_load_class(hd_hprof *w, uint32_t serial, uint64_t class_id, uint32_t trace,
 		     uint64_t name_id)
 {
-	uint8_t b[24];
-	be32(b, serial);
-	be64(b + 4, hprof_id_of(class_id));
-	be32(b + 12, trace);
-	be64(b + 16, hprof_id_of(name_id));
-	if (top_level(w, HPROF_LOAD_CLASS, sizeof b) != 0)
+	uint8_t b[24], *p = b;
+	be32(p, serial);
+	p = put_id(w, p + 4, class_id);
+	be32(p, trace);
+	p = put_id(w, p + 4, name_id);
+	if (top_level(w, HPROF_LOAD_CLASS, (uint64_t)(p - b)) != 0)
 		return -1;
-	return stage_put(w, b, sizeof b);
+	return stage_put(w, b, (size_t)(p - b));
 }
 
 int hprof_frame(hd_hprof *w, uint64_t id, uint64_t method_id, uint64_t sig_id,
 		uint64_t source_id, uint32_t class_serial, int32_t line)
 {
-	uint8_t b[40];
-	be64(b, hprof_id_of(id));
-	be64(b + 8, hprof_id_of(method_id));
-	be64(b + 16, hprof_id_of(sig_id));
-	be64(b + 24, hprof_id_of(source_id));
-	be32(b + 32, class_serial);
-	be32(b + 36, (uint32_t)line);
-	if (top_level(w, HPROF_FRAME, sizeof b) != 0)
+	uint8_t b[40], *p = b;
+	p = put_id(w, p, id);
+	p = put_id(w, p, method_id);
+	p = put_id(w, p, sig_id);
+	p = put_id(w, p, source_id);
+	be32(p, class_serial);
+	be32(p + 4, (uint32_t)line);
+	p += 8;
+	if (top_level(w, HPROF_FRAME, (uint64_t)(p - b)) != 0)
 		return -1;
-	return stage_put(w, b, sizeof b);
+	return stage_put(w, b, (size_t)(p - b));
 }
 
 int hprof_trace(hd_hprof *w, uint32_t serial, uint32_t thread_serial,
@@ -308,13 +327,12 @@ int hprof_trace(hd_hprof *w, uint32_t serial, uint32_t thread_serial,
 	be32(b, serial);
 	be32(b + 4, thread_serial);
 	be32(b + 8, nframes);
-	if (top_level(w, HPROF_TRACE, sizeof b + (uint64_t)nframes * 8) != 0 ||
+	if (top_level(w, HPROF_TRACE, sizeof b + (uint64_t)nframes * w->id_size) != 0 ||
 	    stage_put(w, b, sizeof b) != 0)
 		return -1;
 	for (uint32_t i = 0; i < nframes; i++) {
 		uint8_t id[8];
-		be64(id, hprof_id_of(frame_ids[i]));
-		if (stage_put(w, id, sizeof id) != 0)
+		if (stage_put(w, id, (size_t)(put_id(w, id, frame_ids[i]) - id)) != 0)
 			return -1;
 	}
 	return 0;

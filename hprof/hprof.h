@@ -1,4 +1,5 @@
-/* HPROF 1.0.2 writer with 8-byte identifiers, written conservatively for the
+/* HPROF 1.0.2 writer with 4- or 8-byte identifiers (hprofids.h makes
+ * them), written conservatively for the
  * viewers: standard tags only, heap-dump sub-records packed into segments of
  * bounded size (never empty), a sub-record larger than the bound gets a
  * segment of its own, and output is streamed: a file's writer holds no
@@ -68,7 +69,6 @@ static inline uint8_t hprof_type_of(enum hd_type t)
 	return 0;
 }
 
-#define HPROF_ID_SIZE 8u
 /* The largest sub-record a segment's u4 length can carry. */
 #define HPROF_MAX_SUBRECORD (UINT32_MAX - 64u)
 
@@ -78,10 +78,14 @@ typedef struct hd_hprof hd_hprof;
  * decides HD_E_OUTPUT vs HD_E_DISK_FULL). */
 typedef int (*hprof_sink_fn)(void *ctx, const void *buf, size_t len);
 
-/* Starts a file: writes the header with TIMESTAMP_MS.  SEGMENT_LIMIT bounds
- * a segment's size (0: the default, 1 MiB).  NULL on error. */
-HD_MUST_CHECK hd_hprof *hprof_open(hprof_sink_fn sink, void *ctx, uint64_t timestamp_ms,
-				   size_t segment_limit);
+/* Starts a file: writes the header with ID_SIZE (4 or 8: the size of every
+ * id the top-level records take) and TIMESTAMP_MS.  SEGMENT_LIMIT bounds a
+ * segment's size (0: the default, 1 MiB).  NULL on error. */
+HD_MUST_CHECK hd_hprof *hprof_open(hprof_sink_fn sink, void *ctx, unsigned id_size,
+				   uint64_t timestamp_ms, size_t segment_limit);
+
+/* The id size W's file was opened with. */
+unsigned hprof_id_size(const hd_hprof *w);
 
 /* A writer of heap-dump sub-records into memory, for a thread writing part
  * of the heap: no file header, no top-level records, no flush.
@@ -99,7 +103,9 @@ HD_MUST_CHECK int hprof_repack(hd_hprof *w, hd_hprof *records);
 /* Closes the open segment and pushes everything to the sink. */
 HD_MUST_CHECK int hprof_flush(hd_hprof *w);
 
-/* Top-level records.  Any open heap-dump segment is closed first. */
+/* Top-level records.  Any open heap-dump segment is closed first.  Ids
+ * are written as given, in the file's id size (a 4-byte id's upper half is
+ * dropped). */
 HD_MUST_CHECK int hprof_utf8(hd_hprof *w, uint64_t id, const char *s);
 HD_MUST_CHECK int hprof_load_class(hd_hprof *w, uint32_t serial, uint64_t class_id,
 				   uint32_t trace, uint64_t name_id);
@@ -136,19 +142,6 @@ HD_MUST_CHECK int hprof_u1(hd_hprof *w, uint8_t v);
 HD_MUST_CHECK int hprof_u2(hd_hprof *w, uint16_t v);
 HD_MUST_CHECK int hprof_u4(hd_hprof *w, uint32_t v);
 HD_MUST_CHECK int hprof_u8(hd_hprof *w, uint64_t v);
-/* An id as the file holds it: the value (an address, a name number)
- * multiplied by an odd constant, a bijection on 64 bits that keeps 0 (null)
- * at 0.  Raw addresses cluster in heap chunks whose spacing can alias the id
- * table of VisualVM's heap library (linear probing modulo 4/3 of the record
- * count): opening such a dump then takes quadratic time.  Scattered ids keep
- * its probes short.  The inverse multiplier gives the address back. */
-#define HPROF_ID_MULTIPLIER 0x9e3779b97f4a7c15ull
-#define HPROF_ID_INVERSE 0xf1de83e19937733dull
-static inline uint64_t hprof_id_of(uint64_t v) { return v * HPROF_ID_MULTIPLIER; }
-HD_MUST_CHECK static inline int hprof_id(hd_hprof *w, uint64_t v)
-{
-	return hprof_u8(w, hprof_id_of(v));
-}
 HD_MUST_CHECK int hprof_bytes(hd_hprof *w, const void *p, size_t len);
 /* LEN bytes of little-endian elements of ELEM_SIZE bytes, written big-endian. */
 HD_MUST_CHECK int hprof_swapped(hd_hprof *w, const void *p, size_t len, unsigned elem_size);

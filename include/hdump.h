@@ -256,6 +256,7 @@ struct hdump_options {
 	uint64_t date_ms;             /* the HPROF header's date; 0: now */
 	bool partial;                 /* a core: leave out the chunks it lacks (counted in
 					 hdump_result.core_missing_chunks) instead of failing */
+	bool ids8;                    /* 8-byte HPROF ids even where 4 would do */
 };
 
 /* auto (fork where allowed, else stop), 5 retries, the application's

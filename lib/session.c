@@ -55,14 +55,19 @@ int session_attempt(struct dump_session *s, const struct hd_dump_input *in, unsi
 	struct write_progress progress;
 	write_progress_begin(&progress, s->sink, s->ev, attempt,
 			     write_progress_estimate(&s->census, in->classes->n));
-	hd_hprof *w = hprof_open(write_progress_write, &progress, date, 0);
+	struct hprof_ids ids;
+	hprof_ids_init8(&ids);
+	hd_hprof *w = s->opt->ids8 || heap_plan_ids(in, &s->census, &ids) == 0
+			      ? hprof_open(write_progress_write, &progress, ids.size, date, 0)
+			      : NULL;
 	if (w) {
-		rc = heap_write_hprof(in, &s->census, w);
+		rc = heap_write_hprof(in, &s->census, &ids, w);
 		s->written = hprof_bytes_written(w);
 		hprof_free(w);
 	} else {
 		rc = -1;
 	}
+	hprof_ids_free(&ids);
 	if (rc == 0)
 		write_progress_end(&progress);
 	events_phase(s->ev, HDUMP_EVENT_PHASE_END, HDUMP_PHASE_WRITE, attempt);

@@ -19,7 +19,8 @@ def main(path):
         data = f.read()
     end = data.index(b'\0')
     idsize = struct.unpack_from('>I', data, end + 1)[0]
-    assert idsize == 8, idsize
+    assert idsize in (4, 8), idsize
+    ident = '>I' if idsize == 4 else '>Q'
     pos = end + 1 + 4 + 8
     utf8, frames, traces = {}, {}, {}
     roots = []
@@ -28,15 +29,15 @@ def main(path):
         length = struct.unpack_from('>I', data, pos + 5)[0]
         body = pos + 9
         if tag == 0x01:
-            utf8[struct.unpack_from('>Q', data, body)[0]] = data[body + 8:body + length]
+            utf8[struct.unpack_from(ident, data, body)[0]] = data[body + idsize:body + length]
         elif tag == 0x04:
-            fid, mid = struct.unpack_from('>QQ', data, body)
+            fid, mid = struct.unpack_from(ident + ident[1], data, body)
             frames[fid] = mid
         elif tag == 0x05:
             serial, thread, n = struct.unpack_from('>III', data, body)
             traces[thread] = n
         elif tag in (0x0c, 0x1c):
-            if heap_roots(data, body, body + length, roots):
+            if heap_roots(data, body, body + length, roots, idsize):
                 break
         pos = body + length
     print('frames=%d' % len(frames))
@@ -50,28 +51,29 @@ def main(path):
     print('unnamed_frames=%d' % sum(1 for m in frames.values() if utf8.get(m, b'?') == b'?'))
 
 
-def heap_roots(data, pos, end, roots):
+def heap_roots(data, pos, end, roots, idsize):
     """Collects ROOT_JAVA_FRAME (thread, frame) pairs; True at the first object."""
-    fixed = {0xff: 8, 0x01: 16, 0x02: 16, 0x04: 12, 0x05: 8, 0x06: 12, 0x07: 8, 0x08: 16}
+    ids = {0xff: 1, 0x01: 2, 0x02: 1, 0x04: 1, 0x05: 1, 0x06: 1, 0x07: 1, 0x08: 1}
+    u4s = {0xff: 0, 0x01: 0, 0x02: 2, 0x04: 1, 0x05: 0, 0x06: 1, 0x07: 0, 0x08: 2}
     while pos < end:
         sub = data[pos]
         pos += 1
         if sub == 0x03:
-            thread, frame = struct.unpack_from('>II', data, pos + 8)
+            thread, frame = struct.unpack_from('>II', data, pos + idsize)
             roots.append((thread, frame))
-            pos += 16
-        elif sub in fixed:
-            pos += fixed[sub]
+            pos += idsize + 8
+        elif sub in ids:
+            pos += ids[sub] * idsize + u4s[sub] * 4
         elif sub == 0x20:
-            pos = skip_class_dump(data, pos)
+            pos = skip_class_dump(data, pos, idsize)
         else:
             return True
     return False
 
 
-def skip_class_dump(data, pos):
-    sizes = {2: 8, 4: 1, 5: 2, 6: 4, 7: 8, 8: 1, 9: 2, 10: 4, 11: 8}
-    pos += 8 + 4 + 8 * 6 + 4
+def skip_class_dump(data, pos, idsize):
+    sizes = {2: idsize, 4: 1, 5: 2, 6: 4, 7: 8, 8: 1, 9: 2, 10: 4, 11: 8}
+    pos += idsize + 4 + idsize * 6 + 4
     n = struct.unpack_from('>H', data, pos)[0]
     pos += 2
     for _ in range(n):
@@ -80,10 +82,10 @@ def skip_class_dump(data, pos):
     n = struct.unpack_from('>H', data, pos)[0]
     pos += 2
     for _ in range(n):
-        pos += 8
+        pos += idsize
         pos += 1 + sizes[data[pos]]
     n = struct.unpack_from('>H', data, pos)[0]
-    return pos + 2 + 9 * n
+    return pos + 2 + (idsize + 1) * n
 
 
 if __name__ == '__main__':

@@ -49,7 +49,7 @@ static void check_dump(const struct hprof_membuf *m)
 		const uint8_t *p = f.recs[i].body;
 		size_t left = f.recs[i].len;
 		while (left) {
-			size_t n = hp_sub_len(p, left);
+			size_t n = hp_sub_len(p, left, f.id_size);
 			if (!n || n > left)
 				fuzz_invariant_failed("a heap-dump sub-record does not fit its segment");
 			p += n;
@@ -97,11 +97,14 @@ void fuzz_pipeline(const uint8_t *heap, size_t size)
 		goto out;
 	}
 	struct hprof_membuf m = {0};
-	hd_hprof *w = hprof_open(hprof_membuf_sink, &m, 1, 1u << 20);
+	struct hprof_ids ids;
+	if (heap_plan_ids(&in, &c, &ids) != 0)
+		fuzz_invariant_failed("no HPROF ids");
+	hd_hprof *w = hprof_open(hprof_membuf_sink, &m, ids.size, 1, 1u << 20);
 	if (!w)
 		fuzz_invariant_failed("no HPROF writer");
 	fuzz_outcome = "refused by the writer";
-	if (heap_write_hprof(&in, &c, w) != 0) {
+	if (heap_write_hprof(&in, &c, &ids, w) != 0) {
 		expect_failure_class("the writer");
 	} else {
 		check_dump(&m);
@@ -109,6 +112,7 @@ void fuzz_pipeline(const uint8_t *heap, size_t size)
 		hd_error_clear(); /* what failed probes recorded on the way */
 	}
 	hprof_free(w);
+	hprof_ids_free(&ids);
 	free(m.p);
 	census_free(&c);
 out:

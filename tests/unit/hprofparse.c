@@ -1,5 +1,5 @@
 #include "hprofparse.h"
-#include "../../hprof/hprof.h"
+#include "../../hprof/hprofids.h"
 
 #include "../../common/hd_error.h"
 
@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define ID 8u
 
 static const char MAGIC[] = "JAVA PROFILE 1.0.2"; /* followed by its NUL */
 
@@ -22,11 +20,12 @@ uint32_t hp_u4(const uint8_t *p)
 
 uint64_t hp_u8(const uint8_t *p) { return (uint64_t)hp_u4(p) << 32 | hp_u4(p + 4); }
 uint64_t hp_id(const uint8_t *p) { return hp_u8(p) * HPROF_ID_INVERSE; }
+uint64_t hp_raw_id(const uint8_t *p, unsigned id_size) { return id_size == 4 ? hp_u4(p) : hp_u8(p); }
 
-unsigned hp_type_size(uint8_t t)
+unsigned hp_type_size(uint8_t t, unsigned id_size)
 {
 	switch (t) {
-	case 2: return ID;
+	case 2: return id_size;
 	case 4: case 8: return 1;
 	case 5: case 9: return 2;
 	case 6: case 10: return 4;
@@ -85,7 +84,8 @@ void hp_free(struct hp_file *f)
 }
 
 /* Skips COUNT (u2) entries of (prefix bytes, u1 type, value). */
-static bool skip_typed(const uint8_t *p, size_t avail, size_t *pos, unsigned prefix, bool with_value)
+static bool skip_typed(const uint8_t *p, size_t avail, size_t *pos, unsigned prefix, bool with_value,
+		       unsigned id_size)
 {
 	if (avail - *pos < 2)
 		return false;
@@ -94,7 +94,7 @@ static bool skip_typed(const uint8_t *p, size_t avail, size_t *pos, unsigned pre
 	for (unsigned i = 0; i < n; i++) {
 		if (avail - *pos < prefix + 1u)
 			return false;
-		unsigned size = hp_type_size(p[*pos + prefix]);
+		unsigned size = hp_type_size(p[*pos + prefix], id_size);
 		if (!size)
 			return false;
 		*pos += prefix + 1u;
@@ -107,8 +107,9 @@ static bool skip_typed(const uint8_t *p, size_t avail, size_t *pos, unsigned pre
 	return true;
 }
 
-size_t hp_sub_len(const uint8_t *p, size_t avail)
+size_t hp_sub_len(const uint8_t *p, size_t avail, unsigned id_size)
 {
+	const size_t ID = id_size;
 	size_t need;
 	if (avail < 1)
 		return 0;
@@ -127,8 +128,9 @@ size_t hp_sub_len(const uint8_t *p, size_t avail)
 		break;
 	case 0x20: { /* class dump */
 		size_t pos = 1 + ID + 4 + 6 * ID + 4;
-		if (avail < pos || !skip_typed(p, avail, &pos, 2, true) ||
-		    !skip_typed(p, avail, &pos, ID, true) || !skip_typed(p, avail, &pos, ID, false))
+		if (avail < pos || !skip_typed(p, avail, &pos, 2, true, id_size) ||
+		    !skip_typed(p, avail, &pos, id_size, true, id_size) ||
+		    !skip_typed(p, avail, &pos, id_size, false, id_size))
 			return 0;
 		need = pos;
 		break;
@@ -147,7 +149,7 @@ size_t hp_sub_len(const uint8_t *p, size_t avail)
 		if (avail < 1 + ID + 4 + 4 + 1)
 			return 0;
 		uint8_t type = p[1 + ID + 4 + 4];
-		unsigned size = hp_type_size(type);
+		unsigned size = hp_type_size(type, id_size);
 		if (!size || type == 2) /* object elements belong in 0x22 */
 			return 0;
 		need = 1 + ID + 4 + 4 + 1 + (size_t)hp_u4(p + 1 + ID + 4) * size;

@@ -1,4 +1,4 @@
-/* A small, strict HPROF 1.0.2 reader for the unit tests (8-byte ids only):
+/* A small, strict HPROF 1.0.2 reader for the unit tests (4- or 8-byte ids):
  * it splits a file into top-level records and a heap-dump segment into
  * sub-records, and refuses anything that does not add up exactly, so that
  * the tests can check the writer's framing independently of the writer.
@@ -34,18 +34,21 @@ int hprof_membuf_sink(void *ctx, const void *buf, size_t len);
 uint16_t hp_u2(const uint8_t *p);
 uint32_t hp_u4(const uint8_t *p);
 uint64_t hp_u8(const uint8_t *p);
-/* An id at P, mapped back to the value the writer was given (an address). */
+/* An 8-byte id at P, mapped back to the value the writer was given (an
+ * address). */
 uint64_t hp_id(const uint8_t *p);
+/* The id of ID_SIZE bytes at P, as the file holds it. */
+uint64_t hp_raw_id(const uint8_t *p, unsigned id_size);
 
 /* Parses BUF (LEN bytes).  Returns 0, or -1 with a reason in ERR. */
 int hp_parse(const uint8_t *buf, size_t len, struct hp_file *f, char *err, size_t errlen);
 void hp_free(struct hp_file *f);
 
-/* Length of the sub-record at P (AVAIL bytes left in its segment), or 0 if
- * it is unknown or does not fit. */
-size_t hp_sub_len(const uint8_t *p, size_t avail);
+/* Length of the sub-record at P (AVAIL bytes left in its segment) of a file
+ * with ID_SIZE-byte ids, or 0 if it is unknown or does not fit. */
+size_t hp_sub_len(const uint8_t *p, size_t avail, unsigned id_size);
 
-/* Size of a value of HPROF basic type T (2 = object: 8), 0 if unknown. */
-unsigned hp_type_size(uint8_t t);
+/* Size of a value of HPROF basic type T (2 = object: ID_SIZE), 0 if unknown. */
+unsigned hp_type_size(uint8_t t, unsigned id_size);
 
 #endif

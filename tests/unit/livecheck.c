@@ -45,11 +45,11 @@ static struct class_dump class_dump(const uint8_t *s)
 	uint16_t cp = hp_u2(p);
 	p += 2;
 	for (uint16_t i = 0; i < cp; i++)
-		p += 3 + hp_type_size(p[2]);
+		p += 3 + hp_type_size(p[2], 8);
 	uint16_t statics = hp_u2(p);
 	p += 2;
 	for (uint16_t i = 0; i < statics; i++)
-		p += 9 + hp_type_size(p[8]);
+		p += 9 + hp_type_size(p[8], 8);
 	d.nfields = hp_u2(p);
 	d.fields = p + 2;
 	return d;
@@ -73,7 +73,7 @@ static const uint8_t *next_sub(struct sub_cursor *c)
 		const struct hp_record *r = &c->f->recs[c->rec];
 		if (r->tag == HPROF_HEAP_DUMP_SEGMENT && c->pos < r->len) {
 			const uint8_t *s = r->body + c->pos;
-			size_t n = hp_sub_len(s, r->len - c->pos);
+			size_t n = hp_sub_len(s, r->len - c->pos, 8);
 			cr_assert_gt(n, 0, "bad sub-record 0x%x", s[0]);
 			c->pos += n;
 			return s;
@@ -118,7 +118,7 @@ static void record_refs(const uint8_t *s, const struct class_dump *classes, size
 			uint8_t type = k->fields[9 * fi + 8];
 			if (type == HD_T_OBJECT)
 				push_u64(refs, hp_id(v));
-			v += hp_type_size(type);
+			v += hp_type_size(type, 8);
 		}
 	}
 	cr_assert_eq(v, s + 25 + hp_u4(s + 21), "values of %#llx", (unsigned long long)hp_id(s + 1));

@@ -23,6 +23,8 @@
 struct sink {
 	struct hprof_membuf m;
 	unsigned calls, fail_at; /* fail_at: 1-based call that fails, 0: none */
+	bool ids4;               /* the ids heap_plan_ids chooses (4 bytes here), not 8 */
+	struct hprof_ids ids;    /* those written, the caller's to free */
 };
 
 static int test_sink(void *ctx, const void *buf, size_t len)
@@ -41,7 +43,12 @@ static int dump_chunked(const struct hd_dump_input *in, size_t limit, uint64_t c
 {
 	struct hd_census c;
 	cr_assert_eq(heap_census(in, &c), 0, "%s", hd_error_message());
-	hd_hprof *w = hprof_open(test_sink, s, 1, limit);
+	hprof_ids_init8(&s->ids);
+	if (s->ids4) {
+		cr_assert_eq(heap_plan_ids(in, &c, &s->ids), 0, "%s", hd_error_message());
+		cr_assert_eq(s->ids.size, 4, "a synthetic heap's ids fit in 4 bytes");
+	}
+	hd_hprof *w = hprof_open(test_sink, s, s->ids.size, 1, limit);
 	cr_assert_not_null(w);
 	struct hd_layout L = *in->L;
 	struct hd_dump_input writer_in = *in;
@@ -50,7 +57,7 @@ static int dump_chunked(const struct hd_dump_input *in, size_t limit, uint64_t c
 		writer_in.L = &L;
 	}
 	hd_error_clear();
-	int rc = heap_write_hprof(&writer_in, &c, w);
+	int rc = heap_write_hprof(&writer_in, &c, &s->ids, w);
 	hprof_free(w);
 	census_free(&c);
 	return rc;
@@ -76,7 +83,7 @@ static void each_sub(const struct hp_file *f, void (*fn)(const uint8_t *s, void 
 		if (r->tag != HPROF_HEAP_DUMP_SEGMENT)
 			continue;
 		for (size_t pos = 0; pos < r->len;) {
-			size_t len = hp_sub_len(r->body + pos, r->len - pos);
+			size_t len = hp_sub_len(r->body + pos, r->len - pos, f->id_size);
 			cr_assert_gt(len, 0, "bad sub-record 0x%x", r->body[pos]);
 			fn(r->body + pos, ctx);
 			pos += len;
@@ -95,14 +102,14 @@ static void count_object(const uint8_t *s, void *ctx)
 #define REPEAT 12
 
 /* CHUNK_SIZE: the layout's aligned chunk size as the writer sees it (0:
- * the heap's). */
+ * the heap's); IDS4: 4-byte ids. */
 static void same_bytes_for_every_thread_count(const struct sh_params *p, size_t limit,
-					      uint64_t chunk_size)
+					      uint64_t chunk_size, bool ids4)
 {
 	struct sd_heap d;
 	sd_open(&d, p, REPEAT);
 	struct hd_dump_input one_in = sd_input(&d, 1);
-	struct sink one = {0};
+	struct sink one = {.ids4 = ids4};
 	cr_assert_eq(dump_chunked(&one_in, limit, chunk_size, &one), 0, "%s: %s", p->name, hd_error_message());
 	struct hp_file f;
 	char err[128];
@@ -111,11 +118,12 @@ static void same_bytes_for_every_thread_count(const struct sh_params *p, size_t 
 	each_sub(&f, count_object, &objects);
 	cr_assert_eq(objects, REPEAT * d.h.objects, "%s", p->name);
 	hp_free(&f);
+	hprof_ids_free(&one.ids);
 	static const unsigned threads[] = {2, 3, 4, 8};
 	for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++)
 		for (int run = 0; run < 4; run++) {
 			struct hd_dump_input in = sd_input(&d, threads[t]);
-			struct sink many = {0};
+			struct sink many = {.ids4 = ids4};
 			cr_assert_eq(dump_chunked(&in, limit, chunk_size, &many), 0, "%s",
 				     hd_error_message());
 			cr_assert_eq(many.m.len, one.m.len, "%s: %u threads: %zu bytes, one thread %zu",
@@ -123,6 +131,7 @@ static void same_bytes_for_every_thread_count(const struct sh_params *p, size_t 
 			cr_assert_arr_eq(many.m.p, one.m.p, one.m.len, "%s: %u threads, run %d",
 					 p->name, threads[t], run);
 			free(many.m.p);
+			hprof_ids_free(&many.ids);
 		}
 	free(one.m.p);
 	sd_close(&d);
@@ -130,8 +139,9 @@ static void same_bytes_for_every_thread_count(const struct sh_params *p, size_t 
 
 Test(heapwrite, every_thread_count_writes_the_same_bytes)
 {
-	same_bytes_for_every_thread_count(&sh_ce_25, 0, 0);
-	same_bytes_for_every_thread_count(&sh_oracle_21, 4096, 0);
+	same_bytes_for_every_thread_count(&sh_ce_25, 0, 0, false);
+	same_bytes_for_every_thread_count(&sh_oracle_21, 4096, 0, false);
+	same_bytes_for_every_thread_count(&sh_ce_25, 0, 0, true);
 }
 
 /* ---- Type codes --------------------------------------------------------- */
@@ -295,9 +305,10 @@ Test(heapwrite, a_pending_sigint_stops_it)
 	hd_install_signal_handlers();
 	cr_assert_eq(raise(SIGINT), 0);
 	struct sink s = {0};
-	hd_hprof *w = hprof_open(test_sink, &s, 1, 0);
+	hprof_ids_init8(&s.ids);
+	hd_hprof *w = hprof_open(test_sink, &s, 8, 1, 0);
 	cr_assert_not_null(w);
-	cr_assert_eq(heap_write_hprof(&in, &c, w), -1);
+	cr_assert_eq(heap_write_hprof(&in, &c, &s.ids, w), -1);
 	cr_assert_eq(hd_error_class(), HD_E_INTERRUPTED, "%s", hd_error_message());
 	hprof_free(w);
 	census_free(&c);
@@ -345,18 +356,20 @@ static const struct sh_object *object_at(const struct sh_heap *h, uint64_t addr)
 }
 
 /* The INSTANCE DUMP values of OBJ as the format defines them: the class's
- * own fields, then each superclass's; references as ids, values big-endian. */
+ * own fields, then each superclass's; references as IDS's ids, values
+ * big-endian. */
 static size_t expected_values(const struct hd_classes *t, const struct hd_layout *L,
-			      const struct hd_class *c, const uint8_t *obj, uint8_t *out)
+			      const struct hprof_ids *ids, const struct hd_class *c,
+			      const uint8_t *obj, uint8_t *out)
 {
 	size_t n = 0;
 	for (const struct hd_class *k = c; k; k = k->super >= 0 ? &t->v[k->super] : NULL) {
 		for (size_t i = 0; i < k->nown; i++) {
 			const struct hd_field *f = &k->own[i];
 			uint64_t v = 0;
-			unsigned size = 8;
+			unsigned size = ids->size;
 			if (f->type == HD_T_OBJECT) {
-				v = hprof_id_of(lay_ref(L, obj + f->offset));
+				v = hprof_ids_addr(ids, lay_ref(L, obj + f->offset));
 			} else {
 				size = hd_type_size(f->type);
 				memcpy(&v, obj + f->offset, size);
@@ -369,32 +382,85 @@ static size_t expected_values(const struct hd_classes *t, const struct hd_layout
 	return n;
 }
 
-/* Where field NAME's value lies in C's INSTANCE DUMP values, or -1. */
-static long value_pos(const struct hd_classes *t, const struct hd_class *c, const char *name)
+/* Where field NAME's value lies in C's INSTANCE DUMP values (ids of ID
+ * bytes), or -1. */
+static long value_pos(const struct hd_classes *t, const struct hd_class *c, const char *name,
+		      unsigned id)
 {
 	long pos = 0;
 	for (const struct hd_class *k = c; k; k = k->super >= 0 ? &t->v[k->super] : NULL) {
 		for (size_t i = 0; i < k->nown; i++) {
 			if (strcmp(t->names.v[k->own[i].name], name) == 0)
 				return pos;
-			pos += k->own[i].type == HD_T_OBJECT ? 8 : hd_type_size(k->own[i].type);
+			pos += k->own[i].type == HD_T_OBJECT ? id : hd_type_size(k->own[i].type);
 		}
 	}
 	return -1;
 }
 
-static void check_dump(const struct sh_params *p)
+/* The addresses of a dump's ids: with 8-byte ids the inverse multiplier;
+ * with 4-byte ones a table of the ids of every object and class of the
+ * heap, which must all differ. */
+struct id_map {
+	const struct hprof_ids *ids;
+	struct id_pair {
+		uint64_t id, addr;
+	} *v;
+	size_t n;
+};
+
+static int by_id(const void *a, const void *b)
+{
+	const struct id_pair *x = a, *y = b;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static void id_map_open(struct id_map *m, const struct sh_heap *h, const struct hprof_ids *ids)
+{
+	*m = (struct id_map){.ids = ids};
+	if (ids->size == 8)
+		return;
+	m->v = malloc((h->nobjs + h->nclasses + 1) * sizeof *m->v);
+	cr_assert_not_null(m->v);
+	m->v[m->n++] = (struct id_pair){0, 0}; /* null */
+	for (size_t i = 0; i < h->nobjs; i++)
+		m->v[m->n++] = (struct id_pair){hprof_ids_addr(ids, h->objs[i].addr), h->objs[i].addr};
+	for (size_t i = 0; i < h->nclasses; i++)
+		m->v[m->n++] = (struct id_pair){hprof_ids_addr(ids, hd_class_id(h->classes[i].hub)),
+						hd_class_id(h->classes[i].hub)};
+	qsort(m->v, m->n, sizeof *m->v, by_id);
+	for (size_t i = 1; i < m->n; i++)
+		cr_assert_neq(m->v[i].id, m->v[i - 1].id, "%#llx and %#llx share id %#llx",
+			      (unsigned long long)m->v[i - 1].addr, (unsigned long long)m->v[i].addr,
+			      (unsigned long long)m->v[i].id);
+}
+
+/* The address of the id at P (UINT64_MAX: none of the heap's). */
+static uint64_t id_addr(const struct id_map *m, const uint8_t *p)
+{
+	if (m->ids->size == 8)
+		return hp_id(p);
+	struct id_pair key = {hp_u4(p), 0};
+	const struct id_pair *e = bsearch(&key, m->v, m->n, sizeof *m->v, by_id);
+	return e ? e->addr : UINT64_MAX;
+}
+
+static void check_dump(const struct sh_params *p, bool ids4)
 {
 	struct sd_heap r;
 	sd_open(&r, p, 1);
 	const struct hd_classes *t = &r.classes;
-	struct sink out = {0};
+	struct sink out = {.ids4 = ids4};
 	cr_assert_eq(dump(&r, 1, 4096, &out), 0, "%s: %s", p->name, hd_error_message());
 	struct hprof_membuf m = out.m;
+	struct id_map map;
+	id_map_open(&map, &r.h, &out.ids);
+	const unsigned id = out.ids.size;
 
 	struct hp_file f;
 	char err[128];
 	cr_assert_eq(hp_parse(m.p, m.len, &f, err, sizeof err), 0, "%s: %s", p->name, err);
+	cr_assert_eq(f.id_size, id);
 	cr_assert_eq(f.recs[f.nrecs - 1].tag, HPROF_HEAP_DUMP_END);
 	uint64_t objects = 0, class_dumps = 0, globals = 0, integers = 0;
 	uint8_t *seen = calloc(r.h.nobjs, 1);
@@ -410,7 +476,7 @@ static void check_dump(const struct sh_params *p)
 			continue;
 		for (size_t pos = 0; pos < rec->len;) {
 			const uint8_t *s = rec->body + pos;
-			size_t len = hp_sub_len(s, rec->len - pos);
+			size_t len = hp_sub_len(s, rec->len - pos, id);
 			cr_assert_gt(len, 0, "%s: bad sub-record 0x%x", p->name, s[0]);
 			pos += len;
 			if (s[0] == HPROF_CLASS_DUMP)
@@ -419,44 +485,49 @@ static void check_dump(const struct sh_params *p)
 				globals++;
 			if (s[0] < HPROF_INSTANCE_DUMP || s[0] > HPROF_PRIM_ARRAY_DUMP)
 				continue;
-			uint64_t id = hp_id(s + 1);
-			const struct sh_object *o = object_at(&r.h, id);
+			uint64_t addr = id_addr(&map, s + 1);
+			const struct sh_object *o = object_at(&r.h, addr);
 			cr_assert_not_null(o, "%s: dumped %#llx is no object", p->name,
-					   (unsigned long long)id);
+					   (unsigned long long)addr);
 			cr_assert_eq(seen[o - r.h.objs]++, 0, "%s: %#llx dumped twice", p->name,
-				     (unsigned long long)id);
+				     (unsigned long long)addr);
 			const struct sh_class *k = &r.h.classes[o->cls];
 			objects++;
+			/* id, trace, then the class id or the length */
+			const uint8_t *after = s + 1 + id + 4;
 			if (s[0] == HPROF_INSTANCE_DUMP) {
 				cr_assert_eq(k->kind == 'i' || k->kind == 'h', true, "%s", k->name);
-				cr_assert_eq(hp_id(s + 13), hd_class_id(k->hub), "%s: class of %s", p->name,
-					     k->name);
+				cr_assert_eq(id_addr(&map, after), hd_class_id(k->hub), "%s: class of %s",
+					     p->name, k->name);
+				const uint8_t *values = after + id + 4;
 				uint8_t want[4096];
-				size_t n = expected_values(t, &r.L, classes_find(t, k->hub),
-							   sh_ptr(&r.h, id), want);
-				cr_assert_eq(hp_u4(s + 21), n, "%s: %s values", p->name, k->name);
-				cr_assert_arr_eq(s + 25, want, n, "%s: %s at %#llx: values", p->name, k->name,
-						 (unsigned long long)id);
+				size_t n = expected_values(t, &r.L, &out.ids, classes_find(t, k->hub),
+							   sh_ptr(&r.h, addr), want);
+				cr_assert_eq(hp_u4(after + id), n, "%s: %s values", p->name, k->name);
+				cr_assert_arr_eq(values, want, n, "%s: %s at %#llx: values", p->name,
+						 k->name, (unsigned long long)addr);
 				if (strcmp(k->name, "java.lang.Integer") == 0) {
 					/* Integer.value, the only field, as written by the generator. */
 					static const int32_t ints[] = {-1, 0, 1, 42, 1000, INT32_MAX, INT32_MIN};
 					size_t nth = 0;
-					while (sh_nth(&r.h, "java.lang.Integer", nth)->addr != id)
+					while (sh_nth(&r.h, "java.lang.Integer", nth)->addr != addr)
 						nth++;
-					long at = value_pos(t, classes_find(t, k->hub), "value");
+					long at = value_pos(t, classes_find(t, k->hub), "value", id);
 					cr_assert_geq(at, 0);
-					cr_assert_eq((int32_t)hp_u4(s + 25 + at), ints[nth]);
+					cr_assert_eq((int32_t)hp_u4(values + at), ints[nth]);
 					integers++;
 				}
 			} else if (s[0] == HPROF_OBJ_ARRAY_DUMP) {
 				cr_assert_eq(k->kind, 'o', "%s", k->name);
-				cr_assert_eq(hp_id(s + 17), hd_class_id(k->hub));
-				if (id == element_data) {
+				cr_assert_eq(id_addr(&map, after + 4), hd_class_id(k->hub));
+				if (addr == element_data) {
 					/* [Integer(1), "hello", Integer(42), the HashMap, null...] */
-					cr_assert_eq(hp_u4(s + 13), 10);
-					cr_assert_eq(hp_id(s + 25), sh_nth(&r.h, "java.lang.Integer", 2)->addr);
-					cr_assert_eq(hp_id(s + 49), sh_nth(&r.h, "java.util.HashMap", 0)->addr);
-					cr_assert_eq(hp_id(s + 57), 0);
+					const uint8_t *e = after + 4 + id;
+					cr_assert_eq(hp_u4(after), 10);
+					cr_assert_eq(id_addr(&map, e), sh_nth(&r.h, "java.lang.Integer", 2)->addr);
+					cr_assert_eq(id_addr(&map, e + 3 * id),
+						     sh_nth(&r.h, "java.util.HashMap", 0)->addr);
+					cr_assert_eq(id_addr(&map, e + 4 * id), 0);
 					checked_elements = true;
 				}
 			} else {
@@ -471,14 +542,31 @@ static void check_dump(const struct sh_params *p)
 	cr_assert_eq(globals, r.h.objects, "%s: every image-heap object is a root", p->name);
 	cr_assert_geq(class_dumps, r.h.nclasses);
 	free(seen);
+	free(map.v);
+	hprof_ids_free(&out.ids);
 	hp_free(&f);
 	free(m.p);
 	sd_close(&r);
 }
 
-Test(heapwrite, every_record_holds_the_ground_truth_ce_22_3) { check_dump(&sh_ce_22_3); }
-Test(heapwrite, every_record_holds_the_ground_truth_oracle_21) { check_dump(&sh_oracle_21); }
-Test(heapwrite, every_record_holds_the_ground_truth_ce_25) { check_dump(&sh_ce_25); }
+Test(heapwrite, every_record_holds_the_ground_truth_ce_22_3) { check_dump(&sh_ce_22_3, false); }
+Test(heapwrite, every_record_holds_the_ground_truth_oracle_21) { check_dump(&sh_oracle_21, false); }
+Test(heapwrite, every_record_holds_the_ground_truth_ce_25) { check_dump(&sh_ce_25, false); }
+
+/* The same with 4-byte ids: every object's and class's id distinct, and
+ * every reference the id of the object it points to. */
+Test(heapwrite, every_record_holds_the_ground_truth_with_4_byte_ids_ce_22_3)
+{
+	check_dump(&sh_ce_22_3, true);
+}
+Test(heapwrite, every_record_holds_the_ground_truth_with_4_byte_ids_oracle_21)
+{
+	check_dump(&sh_oracle_21, true);
+}
+Test(heapwrite, every_record_holds_the_ground_truth_with_4_byte_ids_ce_25)
+{
+	check_dump(&sh_ce_25, true);
+}
 
 /* ---- Chunks larger than an aligned chunk ---------------------------------- */
 
@@ -519,8 +607,9 @@ Test(heapwrite, arrays_larger_than_an_aligned_chunk_are_written_in_parts)
 	for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
 		const struct sh_params *p = presets[i];
 		/* Parts inside a segment, and parts of a record longer than one. */
-		same_bytes_for_every_thread_count(p, 0, SMALL_CHUNK);
-		same_bytes_for_every_thread_count(p, 4096, SMALL_CHUNK);
+		same_bytes_for_every_thread_count(p, 0, SMALL_CHUNK, false);
+		same_bytes_for_every_thread_count(p, 4096, SMALL_CHUNK, false);
+		same_bytes_for_every_thread_count(p, 4096, SMALL_CHUNK, true);
 		struct sd_heap d;
 		sd_open(&d, p, 1);
 		struct hd_dump_input in = sd_input(&d, 3);
@@ -655,7 +744,7 @@ static void class_dump_statics(const struct sh_params *p)
 		cr_assert_str_eq(utf8(&f, hp_id(q)), names[i], "%s: static %zu", p->name, i);
 		cr_assert_eq(q[8], types[i], "%s: %s", p->name, names[i]);
 		q += 9;
-		unsigned size = hp_type_size(types[i]);
+		unsigned size = hp_type_size(types[i], 8);
 		uint64_t v = 0;
 		for (unsigned b = 0; b < size; b++)
 			v = v << 8 | q[b];
@@ -743,7 +832,7 @@ Test(heapwrite, static_values_are_read_when_dumping)
 
 /* Every kind of name in one dump (classes, fields, statics, frame strings):
  * a viewer keeps one text per UTF8 id, so no id may be written twice. */
-Test(heapwrite, utf8_ids_are_distinct_with_statics_and_traces)
+static void utf8_ids_are_distinct(bool ids4)
 {
 	struct statics_case c;
 	list_and_count(&c, &sh_ce_25);
@@ -753,22 +842,28 @@ Test(heapwrite, utf8_ids_are_distinct_with_statics_and_traces)
 	struct hd_trace tr = {&fr, 1};
 	in.nthreads = 1;
 	in.traces = &tr;
-	struct sink out = {0};
+	struct sink out = {.ids4 = ids4};
 	cr_assert_eq(dump_input(&in, 0, &out), 0, "%s", hd_error_message());
 	struct hp_file f;
 	char err[128];
 	cr_assert_eq(hp_parse(out.m.p, out.m.len, &f, err, sizeof err), 0, "%s", err);
+	const unsigned id = f.id_size;
 	size_t dups = 0;
 	for (size_t i = 0; i < f.nrecs; i++)
 		for (size_t j = i + 1; j < f.nrecs; j++)
 			if (f.recs[i].tag == HPROF_UTF8 && f.recs[j].tag == HPROF_UTF8 &&
-			    hp_id(f.recs[i].body) == hp_id(f.recs[j].body)) {
+			    hp_raw_id(f.recs[i].body, id) == hp_raw_id(f.recs[j].body, id)) {
 				dups++;
-				cr_log_warn("dup id: '%.*s' vs '%.*s'", (int)f.recs[i].len - 8,
-					    f.recs[i].body + 8, (int)f.recs[j].len - 8, f.recs[j].body + 8);
+				cr_log_warn("dup id: '%.*s' vs '%.*s'", (int)(f.recs[i].len - id),
+					    f.recs[i].body + id, (int)(f.recs[j].len - id),
+					    f.recs[j].body + id);
 			}
 	cr_assert_eq(dups, 0, "%zu UTF8 ids written twice", dups);
 	hp_free(&f);
 	free(out.m.p);
+	hprof_ids_free(&out.ids);
 	statics_close(&c);
 }
+
+Test(heapwrite, utf8_ids_are_distinct_with_statics_and_traces) { utf8_ids_are_distinct(false); }
+Test(heapwrite, utf8_ids_are_distinct_with_4_byte_ids) { utf8_ids_are_distinct(true); }

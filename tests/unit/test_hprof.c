@@ -46,7 +46,7 @@ static hd_hprof *open_mem(struct membuf *m, uint64_t ts, size_t limit)
 {
 	memset(m, 0, sizeof *m);
 	hd_error_clear();
-	hd_hprof *w = hprof_open(mem_sink, m, ts, limit);
+	hd_hprof *w = hprof_open(mem_sink, m, 8, ts, limit);
 	cr_assert_not_null(w, "hprof_open: %s", hd_error_message());
 	return w;
 }
@@ -91,45 +91,77 @@ Test(hprof, header_and_end_are_byte_exact)
 	free(m.b);
 }
 
-Test(hprof, utf8_load_class_trace_are_byte_exact)
+/* The top-level records with ids of ID bytes: written as given, a 4-byte
+ * id's upper half dropped, the records' lengths counting ID per id. */
+static void top_level_records(unsigned id)
 {
 	struct membuf m;
-	hd_hprof *w = open_mem(&m, 0, 0);
+	memset(&m, 0, sizeof m);
+	hd_hprof *w = hprof_open(mem_sink, &m, id, 0, 0);
+	cr_assert_not_null(w, "hprof_open: %s", hd_error_message());
+	cr_assert_eq(hprof_id_size(w), id);
 	cr_assert_eq(hprof_utf8(w, 0x1122334455667788ull, "java/lang/String"), 0);
 	cr_assert_eq(hprof_utf8(w, 9, ""), 0);
 	cr_assert_eq(hprof_load_class(w, 7, 0xaabbccddeeff0011ull, 1, 0x1122334455667788ull), 0);
 	static const uint64_t frames[] = {0x10, 0xfedcba9876543210ull};
 	cr_assert_eq(hprof_trace(w, 3, 2, frames, 2), 0);
 	cr_assert_eq(hprof_trace(w, 4, 0, NULL, 0), 0);
+	cr_assert_eq(hprof_frame(w, 0x21, 0x22, 0x23, 0x24, 5, -1), 0);
 	cr_assert_eq(hprof_finish(w), 0);
 
 	uint8_t want[512];
 	size_t n = 0;
 #define REC(tag, len) (want[n] = (tag), be(want + n + 1, 0, 4), be(want + n + 5, (len), 4), n += 9)
 #define PUT(v, size) (be(want + n, (v), (size)), n += (size))
-	REC(HPROF_UTF8, 8 + 16);
-	PUT(hprof_id_of(0x1122334455667788ull), 8);
+	REC(HPROF_UTF8, id + 16);
+	PUT(0x1122334455667788ull, id);
 	memcpy(want + n, "java/lang/String", 16), n += 16;
-	REC(HPROF_UTF8, 8);
-	PUT(hprof_id_of(9), 8);
-	REC(HPROF_LOAD_CLASS, 24);
-	PUT(7, 4), PUT(hprof_id_of(0xaabbccddeeff0011ull), 8), PUT(1, 4), PUT(hprof_id_of(0x1122334455667788ull), 8);
-	REC(HPROF_TRACE, 12 + 16);
-	PUT(3, 4), PUT(2, 4), PUT(2, 4), PUT(hprof_id_of(0x10), 8), PUT(hprof_id_of(0xfedcba9876543210ull), 8);
+	REC(HPROF_UTF8, id);
+	PUT(9, id);
+	REC(HPROF_LOAD_CLASS, 8 + 2 * id);
+	PUT(7, 4), PUT(0xaabbccddeeff0011ull, id), PUT(1, 4), PUT(0x1122334455667788ull, id);
+	REC(HPROF_TRACE, 12 + 2 * id);
+	PUT(3, 4), PUT(2, 4), PUT(2, 4), PUT(0x10, id), PUT(0xfedcba9876543210ull, id);
 	REC(HPROF_TRACE, 12);
 	PUT(4, 4), PUT(0, 4), PUT(0, 4);
+	REC(HPROF_FRAME, 4 * id + 8);
+	PUT(0x21, id), PUT(0x22, id), PUT(0x23, id), PUT(0x24, id), PUT(5, 4), PUT(0xffffffff, 4);
 	REC(HPROF_HEAP_DUMP_END, 0);
 #undef REC
 #undef PUT
 	const size_t header = 19 + 4 + 8;
 	cr_assert_eq(m.len, header + n);
+	cr_assert_eq(hp_u4(m.b + 19), id, "the header's identifier size");
 	cr_assert_arr_eq(m.b + header, want, n);
 	struct hp_file f;
-	parse_ok(&m, &f);
-	cr_assert_eq(f.nrecs, 6);
+	char err[128];
+	cr_assert_eq(hp_parse(m.b, m.len, &f, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(f.id_size, id);
+	cr_assert_eq(f.nrecs, 7);
 	hp_free(&f);
 	hprof_free(w);
 	free(m.b);
+}
+
+Test(hprof, utf8_load_class_trace_frame_are_byte_exact_with_8_byte_ids)
+{
+	top_level_records(8);
+}
+
+Test(hprof, utf8_load_class_trace_frame_are_byte_exact_with_4_byte_ids)
+{
+	top_level_records(4);
+}
+
+Test(hprof, other_id_sizes_are_refused)
+{
+	struct membuf m = {0};
+	for (unsigned id = 0; id < 16; id++)
+		if (id != 4 && id != 8) {
+			cr_assert_null(hprof_open(mem_sink, &m, id, 0, 0), "%u-byte ids", id);
+			cr_assert_eq(hd_error_class(), HD_E_INTERNAL);
+		}
+	cr_assert_eq(m.len, 0);
 }
 
 /* ---- Heap-dump segments ------------------------------------------------- */
@@ -161,10 +193,10 @@ static void put_prim_array(hd_hprof *w, size_t len, uint64_t id, struct membuf *
 static void put_root(hd_hprof *w, uint64_t id, struct membuf *expect)
 {
 	uint8_t b[9] = {HPROF_ROOT_UNKNOWN};
-	be(b + 1, hprof_id_of(id), 8);
+	be(b + 1, id, 8);
 	cr_assert_eq(hprof_sub_begin(w, 9), 0);
 	cr_assert_eq(hprof_u1(w, HPROF_ROOT_UNKNOWN), 0);
-	cr_assert_eq(hprof_id(w, id), 0);
+	cr_assert_eq(hprof_u8(w, id), 0);
 	cr_assert_eq(hprof_sub_end(w), 0);
 	mem_sink(expect, b, sizeof b);
 }
@@ -215,7 +247,7 @@ static void check_segments(const struct membuf *m, const struct model *md, const
 			     md->seg[nseg]);
 		size_t subs = 0;
 		for (size_t pos = 0; pos < r->len; subs++) {
-			size_t len = hp_sub_len(r->body + pos, r->len - pos);
+			size_t len = hp_sub_len(r->body + pos, r->len - pos, 8);
 			cr_assert_gt(len, 0, "segment %zu: sub-record at %zu is cut or unknown", nseg, pos);
 			pos += len;
 		}
@@ -480,7 +512,7 @@ Test(hprof, failing_sink_makes_every_later_call_fail)
 	cr_assert_eq(hprof_sub_begin(w, 9), -1, "a 9-byte sub-record still fits the segment");
 	cr_assert_null(hprof_sub_reserve(w, 9), "reserved room in a failed writer");
 	cr_assert_eq(hprof_u1(w, HPROF_ROOT_UNKNOWN), -1);
-	cr_assert_eq(hprof_id(w, 1), -1);
+	cr_assert_eq(hprof_u8(w, 1), -1);
 	cr_assert_eq(hd_error_class(), HD_E_DISK_FULL);
 	hprof_free(w);
 	free(expect.b);
@@ -504,7 +536,7 @@ Test(hprof, subrecord_length_mismatch_is_an_error)
 	cr_assert_eq(hprof_u1(w, HPROF_ROOT_UNKNOWN), 0);
 	expect_internal(hprof_sub_end(w), "ending a sub-record 8 bytes short");
 	expect_internal(hprof_bytes(w, "0123456789", 10), "8 bytes owed, 10 written");
-	cr_assert_eq(hprof_id(w, 5), 0); /* the exact remainder is still accepted */
+	cr_assert_eq(hprof_u8(w, 5), 0); /* the exact remainder is still accepted */
 	cr_assert_eq(hprof_sub_end(w), 0);
 	expect_internal(hprof_sub_end(w), "ending a sub-record twice");
 	expect_internal(hprof_u4(w, 1), "bytes outside a sub-record");
@@ -543,7 +575,7 @@ static void repack_equals_writing_directly(size_t limit)
 	struct membuf direct, packed, scratch = {0};
 	hd_hprof *a = open_mem(&direct, 5, limit);
 	memset(&packed, 0, sizeof packed);
-	hd_hprof *b = hprof_open(mem_sink, &packed, 5, limit);
+	hd_hprof *b = hprof_open(mem_sink, &packed, 8, 5, limit);
 	hd_hprof *r = hprof_open_records();
 	cr_assert(b && r);
 	uint64_t x = 0x13198a2e03707344ull;
@@ -599,8 +631,8 @@ Test(hprof, reserved_subrecords_pack_as_written_ones)
 	for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
 		struct membuf written, reserved = {0}, repacked = {0};
 		hd_hprof *a = open_mem(&written, 3, limits[l]);
-		hd_hprof *b = hprof_open(mem_sink, &reserved, 3, limits[l]);
-		hd_hprof *c = hprof_open(mem_sink, &repacked, 3, limits[l]);
+		hd_hprof *b = hprof_open(mem_sink, &reserved, 8, 3, limits[l]);
+		hd_hprof *c = hprof_open(mem_sink, &repacked, 8, 3, limits[l]);
 		hd_hprof *r = hprof_open_records();
 		cr_assert(b && c && r);
 		uint64_t x = 0x2545f4914f6cdd1dull;
@@ -649,7 +681,7 @@ Test(hprof, many_small_reserved_records_repack_as_written_ones)
 {
 	struct membuf written, repacked = {0};
 	hd_hprof *a = open_mem(&written, 3, 4096);
-	hd_hprof *c = hprof_open(mem_sink, &repacked, 3, 4096);
+	hd_hprof *c = hprof_open(mem_sink, &repacked, 8, 3, 4096);
 	hd_hprof *r = hprof_open_records();
 	cr_assert(c && r);
 	uint8_t buf[32];
@@ -747,7 +779,7 @@ static void parts_equal_writing_whole(size_t limit, size_t len, const size_t *cu
 	struct membuf whole, parts, scratch = {0};
 	hd_hprof *a = open_mem(&whole, 9, limit);
 	memset(&parts, 0, sizeof parts);
-	hd_hprof *b = hprof_open(mem_sink, &parts, 9, limit);
+	hd_hprof *b = hprof_open(mem_sink, &parts, 8, 9, limit);
 	cr_assert_not_null(b);
 	put_root(a, 1, &scratch);
 	put_prim_array(a, len, 2, &scratch);

@@ -305,6 +305,7 @@ static int dump(struct run *r, enum hdump_snapshot mode, unsigned retries)
 	o.retries = retries;
 	o.threads = 2;
 	o.date_ms = 1;
+	o.ids8 = true; /* livecheck maps ids back to addresses */
 	struct hdump_sink sink = {mem_write, mem_rewind, &r->sink};
 	int rc = hdump_dump(r->target, &o, &sink, &r->result);
 	cr_assert_eq(fflush(r->sink.f), 0);

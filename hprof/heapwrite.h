@@ -16,7 +16,7 @@
  * land on an object start seen by the census; else the errors of the chunk
  * source, the walk, the roots callback and W's sink, HD_E_INTERRUPTED,
  * HD_E_INTERNAL. */
-HD_MUST_CHECK int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c,
+HD_MUST_CHECK int heap_write_hprof(const struct hd_dump_input *in, struct hd_census *c,
 				   hd_hprof *w);
 
 #endif

@@ -66,8 +66,10 @@ int session_attempt(struct dump_session *s, const struct hd_dump_input *in, unsi
 	/* One pass: the writer counts the chunks that own their region and
 	 * records their starts as it writes them, so that each is read once.
 	 * Two where a reference's fate must be known before its record is
-	 * written: a partial dump writes a dangling one as null. */
-	if (rc == 0 && s->opt->hprof && !in->missing_refs)
+	 * written (a partial dump writes a dangling one as null), and into a
+	 * sink that cannot start over: a walk that meets a heap caught
+	 * mid-change then fails before any byte went out, and is retried. */
+	if (rc == 0 && s->opt->hprof && s->sink->rewind && !in->missing_refs)
 		rc = census_defer(&s->census, &deferred);
 	if (rc == 0 && !deferred)
 		rc = census_walk(in, &s->census);

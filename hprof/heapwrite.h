@@ -1,7 +1,8 @@
-/* The second pass of a dump: the whole HPROF body — class names and class
- * dumps, GC roots, then every object as an INSTANCE, OBJECT ARRAY or
- * PRIMITIVE ARRAY DUMP, each reference checked against the census's object
- * starts.  The chunks are written on several threads; the output does not
+/* The second pass of a dump (or, census_defer, the census's second half
+ * too): the whole HPROF body — class names and class dumps, the classes'
+ * roots, every object as an INSTANCE, OBJECT ARRAY or PRIMITIVE ARRAY DUMP,
+ * each reference checked against the census's object starts, then the
+ * other GC roots.  The chunks are written on several threads; the output does not
  * depend on how many. */
 #ifndef HD_HEAPWRITE_H
 #define HD_HEAPWRITE_H
@@ -12,7 +13,9 @@
 #include "hprof.h"
 
 /* Writes the whole HPROF body to W (header already written by hprof_open)
- * and finishes it.  Fails with HD_E_INCONSISTENT if a reference does not
+ * and finishes it.  When C is deferred (census_defer) it also counts the
+ * chunks left to it into C and sets their starts, checks the references
+ * into them once all are set, and ends C's deferral.  Fails with HD_E_INCONSISTENT if a reference does not
  * land on an object start seen by the census; else the errors of the chunk
  * source, the walk, the roots callback and W's sink, HD_E_INTERRUPTED,
  * HD_E_INTERNAL. */

@@ -87,7 +87,8 @@ static int dump(hdump_target *t, const struct cli_options *opt, struct cli_event
 	}
 	struct hdump_options o = opt->dump;
 	o.hprof = write_file;
-	struct hdump_sink sink = {output_write, output_rewind, &out};
+	/* A stream cannot start over (struct hdump_sink). */
+	struct hdump_sink sink = {output_write, out.is_stream ? NULL : output_rewind, &out};
 	struct hdump_result r;
 	int rc = hdump_dump(t, &o, write_file ? &sink : NULL, &r);
 	/* The line goes before anything else is printed. */

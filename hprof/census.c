@@ -7,39 +7,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What one thread counts; summed into the census at the end. */
+/* A thread of the census: its counts, and its walker. */
 struct tally {
-	const struct hd_classes *classes;
+	struct census_counts n;
 	struct hd_walker w;
 	hd_memview *mv;      /* its own view (NULL: the input's) */
-	uint64_t *count, *size; /* per class: the census's objects and bytes, summed at the end */
-	uint64_t fillers;
-	/* The bits of the region the chunk walked alone owns, from BASE; NULL:
-	 * starts go through the shared index STARTS (one thread). */
-	uint64_t *bits;
-	uint64_t base, region_size;
-	struct hd_objindex *starts;
+	struct hd_objindex *starts; /* where starts go while N has no region's bits */
 };
+
+int census_outside(uint64_t addr)
+{
+	return hd_fail(HD_E_INTERNAL, "object 0x%llx outside its chunk's region",
+		       (unsigned long long)addr);
+}
 
 static int count_object(void *ctx, const struct hd_object *o)
 {
 	struct tally *t = ctx;
-	const struct hd_class *cls = o->hubinfo.cls;
-	if (cls->is_filler) {
-		t->fillers++;
+	if (!census_count(&t->n, o))
 		return 0;
-	}
-	size_t k = (size_t)(cls - t->classes->v);
-	t->count[k]++;
-	t->size[k] += o->size;
-	if (!t->bits)
+	if (!t->n.bits)
 		return objindex_add(t->starts, o->addr);
-	uint64_t i = (o->addr - t->base) >> 3;
-	if (o->addr - t->base >= t->region_size) /* below BASE too: it wraps */
-		return hd_fail(HD_E_INTERNAL, "object 0x%llx outside its chunk's region",
-			       (unsigned long long)o->addr);
-	objindex_bit_set(t->bits, i);
-	return 0;
+	return census_start(&t->n, o->addr);
 }
 
 static int walk_chunk(struct tally *t, const struct hd_chunk *ch)
@@ -76,12 +65,10 @@ static void chunklist_free(struct hd_chunklist *l)
 	memset(l, 0, sizeof *l);
 }
 
-/* The census's threads: the aligned chunks, each in a region of its own,
- * as jobs; BITS[j] is the region of job J's chunk LIST->v[JOBS[j]]. */
+/* The census's threads: the chunks that own their region, as jobs. */
 struct pass {
-	const struct hd_chunklist *list;
-	const size_t *jobs;
-	uint64_t **bits;
+	const struct hd_census *c;
+	const size_t *jobs;  /* indices into C's chunks */
 	struct tally *tallies;
 };
 
@@ -89,27 +76,51 @@ static int run_job(void *ctx, unsigned worker, size_t job)
 {
 	struct pass *p = ctx;
 	struct tally *t = &p->tallies[worker];
-	const struct hd_chunk *ch = &p->list->v[p->jobs[job]];
-	t->bits = p->bits[job];
-	t->base = ch->addr;
+	size_t i = p->jobs[job];
+	const struct hd_chunk *ch = &p->c->list.v[i];
+	t->n.bits = p->c->own[i];
+	t->n.base = ch->addr;
 	int rc = walk_chunk(t, ch);
-	t->bits = NULL;
+	t->n.bits = NULL;
 	return rc;
+}
+
+int census_counts_init(struct census_counts *n, const struct hd_classes *t, uint64_t region_size)
+{
+	size_t k = t->n ? t->n : 1;
+	*n = (struct census_counts){.classes = t->v, .region_size = region_size};
+	n->count = calloc(k, sizeof *n->count);
+	n->size = calloc(k, sizeof *n->size);
+	return n->count && n->size ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
+}
+
+void census_counts_add(struct hd_census *c, const struct census_counts *n)
+{
+	for (size_t i = 0; i < c->nclasses; i++) {
+		c->count[i] += n->count[i];
+		c->size[i] += n->size[i];
+		c->objects += n->count[i];
+		c->bytes += n->size[i];
+	}
+	c->fillers += n->fillers;
+}
+
+void census_counts_fini(struct census_counts *n)
+{
+	free(n->count);
+	free(n->size);
+	n->count = n->size = NULL;
 }
 
 static int tally_init(struct tally *t, const struct hd_dump_input *in, struct hd_census *c,
 		      bool own_view)
 {
-	size_t n = in->classes->n ? in->classes->n : 1;
-	*t = (struct tally){.classes = in->classes, .region_size = in->L->chunk_size,
-			    .starts = &c->starts};
+	*t = (struct tally){.starts = &c->starts};
 	hd_memview *mv = in->mv;
 	if (own_view && !(mv = t->mv = mv_clone(mv)))
 		return -1;
-	t->count = calloc(n, sizeof *t->count);
-	t->size = calloc(n, sizeof *t->size);
-	if (!t->count || !t->size)
-		return hd_fail(HD_E_INTERNAL, "out of memory");
+	if (census_counts_init(&t->n, in->classes, in->L->chunk_size) != 0)
+		return -1;
 	if (hw_init(&t->w, in->L, mv, classes_lookup, (void *)in->classes) != 0)
 		return -1;
 	return hw_cache_hubs(&t->w);
@@ -119,8 +130,7 @@ static void tally_fini(struct tally *t)
 {
 	hw_fini(&t->w);
 	mv_free(t->mv);
-	free(t->count);
-	free(t->size);
+	census_counts_fini(&t->n);
 }
 
 /* A chunk walked on a thread of its own must own its region: aligned, at a
@@ -141,24 +151,16 @@ static int claim_region(struct hd_census *c, const struct hd_chunk *ch, uint64_t
 	return 0;
 }
 
-/* Walks every chunk of C->list: the ones that own their region on up to
- * IN's threads, then the others on this one. */
-static int walk_all(const struct hd_dump_input *in, struct hd_census *c)
+int census_walk(const struct hd_dump_input *in, struct hd_census *c)
 {
 	const struct hd_chunklist *l = &c->list;
 	size_t *jobs = malloc((l->n ? l->n : 1) * sizeof *jobs);
-	uint64_t **bits = malloc((l->n ? l->n : 1) * sizeof *bits);
-	bool *parallel = calloc(l->n ? l->n : 1, sizeof *parallel);
-	struct pass p = {.list = l, .jobs = jobs, .bits = bits};
+	struct pass p = {.c = c, .jobs = jobs};
 	size_t njobs = 0;
-	int rc = jobs && bits && parallel ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
-	for (size_t i = 0; rc == 0 && i < l->n; i++) {
-		rc = claim_region(c, &l->v[i], in->L->chunk_size, &bits[njobs]);
-		if (rc == 0 && bits[njobs]) {
-			parallel[i] = true;
+	int rc = jobs ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t i = 0; rc == 0 && i < l->n; i++)
+		if (c->own[i])
 			jobs[njobs++] = i;
-		}
-	}
 	unsigned nthreads = workpool_threads(in->threads, njobs);
 	unsigned ready = 0;
 	if (rc == 0 && !(p.tallies = calloc(nthreads, sizeof *p.tallies)))
@@ -168,31 +170,43 @@ static int walk_all(const struct hd_dump_input *in, struct hd_census *c)
 	if (rc == 0)
 		rc = workpool_run(&(struct hd_workpool){.njobs = njobs, .threads = nthreads,
 							.run = run_job, .ctx = &p});
-	for (size_t i = 0; rc == 0 && i < l->n; i++)
-		if (!parallel[i])
-			rc = walk_chunk(&p.tallies[0], &l->v[i]);
 	for (unsigned k = 0; k < ready; k++) {
-		const struct tally *t = &p.tallies[k];
-		for (size_t i = 0; rc == 0 && i < in->classes->n; i++) {
-			c->count[i] += t->count[i];
-			c->size[i] += t->size[i];
-			c->objects += t->count[i];
-			c->bytes += t->size[i];
-		}
-		c->fillers += t->fillers;
+		if (rc == 0)
+			census_counts_add(c, &p.tallies[k].n);
 		tally_fini(&p.tallies[k]);
 	}
 	free(p.tallies);
 	free(jobs);
-	free(bits);
-	free(parallel);
 	return rc;
 }
 
-int heap_census(const struct hd_dump_input *in, struct hd_census *c)
+/* Claims the chunks' regions, then walks on this thread the chunks that
+ * own none. */
+static int walk_unowned(const struct hd_dump_input *in, struct hd_census *c)
+{
+	const struct hd_chunklist *l = &c->list;
+	c->own = calloc(l->n ? l->n : 1, sizeof *c->own);
+	if (!c->own)
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < l->n; i++)
+		if (claim_region(c, &l->v[i], in->L->chunk_size, &c->own[i]) != 0)
+			return -1;
+	struct tally t;
+	int rc = tally_init(&t, in, c, false);
+	for (size_t i = 0; rc == 0 && i < l->n; i++)
+		if (!c->own[i])
+			rc = walk_chunk(&t, &l->v[i]);
+	if (rc == 0)
+		census_counts_add(c, &t.n);
+	tally_fini(&t);
+	return rc;
+}
+
+int census_prepare(const struct hd_dump_input *in, struct hd_census *c)
 {
 	memset(c, 0, sizeof *c);
-	size_t n = in->classes->n ? in->classes->n : 1;
+	c->nclasses = in->classes->n;
+	size_t n = c->nclasses ? c->nclasses : 1;
 	c->count = calloc(n, sizeof *c->count);
 	c->size = calloc(n, sizeof *c->size);
 	if (!c->count || !c->size) {
@@ -207,10 +221,39 @@ int heap_census(const struct hd_dump_input *in, struct hd_census *c)
 	}
 	c->chunks = c->list.n;
 	if (rc == 0)
-		rc = walk_all(in, c);
+		rc = walk_unowned(in, c);
 	if (rc == 0)
 		rc = objindex_seal(&c->starts);
 	if (rc != 0)
+		census_free(c);
+	return rc;
+}
+
+int census_defer(struct hd_census *c, bool *deferred)
+{
+	*deferred = false;
+	if (!objindex_direct(&c->starts))
+		return 0;
+	for (size_t i = 0; i < c->list.n; i++)
+		if (c->own[i] && objindex_defer(&c->starts, c->list.v[i].addr) != 0)
+			return -1;
+	*deferred = c->deferred = true;
+	return 0;
+}
+
+uint64_t census_deferred_bytes(const struct hd_census *c)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; c->deferred && i < c->list.n; i++)
+		if (c->own[i])
+			n += c->list.v[i].top - c->list.v[i].first;
+	return n;
+}
+
+int heap_census(const struct hd_dump_input *in, struct hd_census *c)
+{
+	int rc = census_prepare(in, c);
+	if (rc == 0 && (rc = census_walk(in, c)) != 0)
 		census_free(c);
 	return rc;
 }
@@ -219,6 +262,7 @@ void census_free(struct hd_census *c)
 {
 	free(c->count);
 	free(c->size);
+	free(c->own);
 	objindex_free(&c->starts);
 	chunklist_free(&c->list);
 	memset(c, 0, sizeof *c);

@@ -7,6 +7,7 @@
 #include "workpool.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,7 +44,7 @@ struct field_op {
 
 struct writer {
 	const struct hd_dump_input *in;
-	const struct hd_census *c;
+	struct hd_census *c;
 	const struct hprof_ids *ids;
 	unsigned id_size;       /* IDS's */
 	const uint64_t *class_ids; /* per class, its id: hd_class_id(hub)'s */
@@ -59,6 +60,9 @@ struct writer {
 	uint8_t *rec;           /* one record being built */
 	uint8_t *static_refs;   /* the statics arrays as the dump reads them, */
 	uint8_t *static_prims;  /* from their start to their last element's end */
+	/* One pass: the census of the chunk being written, when it owns its
+	 * region (counts.bits). */
+	struct census_counts counts;
 };
 
 /* Object-array ids are encoded into the record buffer this many bytes at a time. */
@@ -90,7 +94,7 @@ static __attribute__((noinline, cold)) uint64_t dangling_ref(struct writer *x, u
 
 static inline uint64_t checked_ref(struct writer *x, uint64_t from, uint64_t r)
 {
-	if (r && !objindex_has(&x->c->starts, r))
+	if (r && !objindex_check(&x->c->starts, r))
 		return dangling_ref(x, from, r);
 	return r;
 }
@@ -579,8 +583,14 @@ static inline __attribute__((always_inline)) int write_object(void *ctx,
 {
 	struct writer *x = ctx;
 	const struct hd_class *cls = o->hubinfo.cls;
-	if (cls->is_filler)
+	if (x->counts.bits) {
+		if (!census_count(&x->counts, o))
+			return 0;
+		if (census_start(&x->counts, o->addr) != 0)
+			return -1;
+	} else if (cls->is_filler) {
 		return 0;
+	}
 	hd_hprof *w = x->w;
 	uint64_t id = object_id(x, o->addr);
 	if (write_image_root(x, id) != 0)
@@ -699,6 +709,7 @@ struct slot {
 };
 
 struct objects {
+	struct hd_census *census;
 	const struct hd_chunklist *chunks;
 	struct job *jobs;            /* the chunks that are not big, then the big ones' */
 	size_t njobs, jobs_cap;
@@ -799,6 +810,20 @@ static int write_part(struct writer *x, const struct job *j)
 	return j->open ? hprof_sub_pause(x->w) : hprof_sub_end(x->w);
 }
 
+/* A chunk's objects; in one pass, when it owns its region (BITS), also
+ * its census and starts, and the region is complete after it. */
+static int write_chunk(struct writer *x, const struct hd_chunk *ch, uint64_t *bits)
+{
+	x->counts.bits = bits;
+	x->counts.base = ch->addr;
+	int rc = hw_walk_range_with(x->walker, ch->first, ch->top, ch->gaps, ch->ngaps,
+				    write_object, x);
+	x->counts.bits = NULL;
+	if (rc == 0 && bits)
+		objindex_complete(&x->c->starts, ch->addr);
+	return rc;
+}
+
 static int write_job(struct writer *x, const struct objects *o, const struct job *j)
 {
 	const struct hd_chunk *ch = &o->chunks->v[j->chunk];
@@ -807,8 +832,7 @@ static int write_job(struct writer *x, const struct objects *o, const struct job
 	x->walker->in_image_heap = ch->image;
 	switch (j->kind) {
 	case JOB_CHUNK:
-		return hw_walk_range_with(x->walker, ch->first, ch->top, ch->gaps, ch->ngaps,
-					  write_object, x);
+		return write_chunk(x, ch, o->census->deferred ? o->census->own[j->chunk] : NULL);
 	case JOB_OBJECT:
 		return hw_walk_range(x->walker, j->addr, j->addr + j->size, NULL, 0, write_object, x);
 	case JOB_PART:
@@ -830,6 +854,9 @@ static int worker_init(struct worker *k, const struct writer *proto, size_t max_
 	k->x.w = NULL;
 	if (!k->x.io || !k->x.rec)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
+	if (proto->c->deferred &&
+	    census_counts_init(&k->x.counts, proto->in->classes, proto->in->L->chunk_size) != 0)
+		return -1;
 	if (hw_init(&k->walker, proto->in->L, mv, classes_lookup, (void *)proto->in->classes) != 0)
 		return -1;
 	k->x.walker = &k->walker;
@@ -844,6 +871,7 @@ static void worker_fini(struct worker *k)
 		hw_fini(&k->walker);
 	free(k->x.io);
 	free(k->x.rec);
+	census_counts_fini(&k->x.counts);
 	mv_free(k->mv);
 }
 
@@ -899,12 +927,12 @@ static void objects_free(struct objects *o)
 	free(o->jobs);
 }
 
-/* Writes every object of CHUNKS to OUT; adds the dangling references met to
- * PROTO's. */
-static int write_objects(struct writer *proto, const struct hd_chunklist *chunks, hd_hprof *out,
-			 size_t max_rec)
+/* Writes every object of PROTO's census's chunks to OUT; adds the dangling
+ * references met to PROTO's, and in one pass the workers' counts to the
+ * census. */
+static int write_objects(struct writer *proto, hd_hprof *out, size_t max_rec)
 {
-	struct objects o = {.chunks = chunks, .out = out};
+	struct objects o = {.census = proto->c, .chunks = &proto->c->list, .out = out};
 	/* The objects never share a segment with the roots before them. */
 	int rc = hprof_flush(out);
 	/* The first worker, set up first, plans the jobs. */
@@ -940,6 +968,8 @@ static int write_objects(struct writer *proto, const struct hd_chunklist *chunks
 		rc = workpool_run(&pool);
 	}
 	dangling_add(&proto->dangling, &o.dangling);
+	for (unsigned i = 0; rc == 0 && proto->c->deferred && i < o.nworkers; i++)
+		census_counts_add(proto->c, &o.workers[i].x.counts);
 	objects_free(&o);
 	return rc;
 }
@@ -1008,6 +1038,32 @@ static int write_traces(struct writer *x)
 	return rc;
 }
 
+/* The roots besides the image heap's: after the objects, since finding
+ * them takes every object start (HPROF allows root sub-records in any
+ * heap-dump segment). */
+static int write_roots(struct writer *x)
+{
+	struct hd_root *roots = NULL;
+	size_t nroots = 0;
+	if (x->in->roots && x->in->roots(x->in->roots_ctx, x->c, &roots, &nroots) != 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < nroots && rc == 0; i++)
+		rc = write_root(x, &roots[i]);
+	free(roots);
+	return rc;
+}
+
+/* One pass: the references deferred while their regions were written,
+ * now that every start is known. */
+static void settle_deferred(struct writer *x)
+{
+	uint64_t first, n = objindex_settle(&x->c->starts, &first);
+	if (n)
+		dangling_add(&x->dangling, &(struct dangling){n, 0, first, 0});
+	x->c->deferred = false;
+}
+
 int heap_plan_ids(const struct hd_dump_input *in, const struct hd_census *c,
 		  struct hprof_ids *ids)
 {
@@ -1033,7 +1089,7 @@ int heap_plan_ids(const struct hd_dump_input *in, const struct hd_census *c,
 	return rc;
 }
 
-int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c,
+int heap_write_hprof(const struct hd_dump_input *in, struct hd_census *c,
 		     const struct hprof_ids *ids, hd_hprof *w)
 {
 	const struct hd_classes *t = in->classes;
@@ -1086,27 +1142,25 @@ int heap_write_hprof(const struct hd_dump_input *in, const struct hd_census *c,
 		if (write_root(&x, &r) != 0)
 			goto out_free;
 	}
-	struct hd_root *roots = NULL;
-	size_t nroots = 0;
-	if (in->roots && in->roots(in->roots_ctx, c, &roots, &nroots) != 0)
-		goto out_free;
-	for (size_t i = 0; i < nroots; i++)
-		if (write_root(&x, &roots[i]) != 0) {
-			free(roots);
-			goto out_free;
-		}
-	free(roots);
-	rc = write_objects(&x, &c->list, w, max_rec);
+	rc = write_objects(&x, w, max_rec);
+	if (rc == 0 && c->deferred)
+		settle_deferred(&x);
+	if (rc == 0)
+		rc = write_roots(&x);
 	if (in->missing_refs)
 		*in->missing_refs += x.dangling.missing;
 	/* Final only in data that never changes: in a live process even the
 	 * image heap's references are written at run time (and moved by a
 	 * collection), so there a retry may not meet them. */
+	/* A reference deferred in one pass was settled without its object
+	 * (FROM 0). */
+	char from[40] = "";
+	if (x.dangling.from)
+		snprintf(from, sizeof from, " in object 0x%" PRIx64, x.dangling.from);
 	if (rc == 0 && x.dangling.n)
 		rc = hd_fail(mv_may_tear(in->mv) ? HD_E_INCONSISTENT : HD_E_LAYOUT,
 			     "%" PRIu64 " references do not land on an object start (first: "
-			     "0x%" PRIx64 " in object 0x%" PRIx64 ")",
-			     x.dangling.n, x.dangling.to, x.dangling.from);
+			     "0x%" PRIx64 "%s)", x.dangling.n, x.dangling.to, from);
 	if (rc == 0)
 		rc = hprof_finish(w);
 out_free:

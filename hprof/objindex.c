@@ -34,8 +34,19 @@ int objindex_init(struct hd_objindex *x, uint64_t region_size)
 	return x->regions ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
 }
 
+static void undefer(struct hd_objindex *x)
+{
+	for (size_t k = 0; x->pending && k < x->ndirect; k++)
+		free(x->pending[k]);
+	free(x->pending);
+	free(x->open);
+	x->pending = NULL;
+	x->open = NULL;
+}
+
 static void unseal(struct hd_objindex *x)
 {
+	undefer(x);
 	free(x->direct);
 	free(x->zero);
 	x->direct = NULL;
@@ -152,4 +163,46 @@ bool objindex_has_outside(const struct hd_objindex *x, uint64_t addr)
 		return false;
 	uint64_t i = (addr - base) >> 3;
 	return objindex_bit(r->bits, i);
+}
+
+int objindex_defer(struct hd_objindex *x, uint64_t base)
+{
+	uint64_t k = (base - x->direct_lo) >> x->shift;
+	if (!x->direct || (base & (x->region_size - 1)) || base < x->direct_lo ||
+	    k >= x->ndirect || x->direct[k] == x->zero)
+		return hd_fail(HD_E_INTERNAL, "cannot defer region 0x%llx", (unsigned long long)base);
+	if (!x->open) {
+		x->open = calloc(x->ndirect, sizeof *x->open);
+		x->pending = calloc(x->ndirect, sizeof *x->pending);
+		if (!x->open || !x->pending) {
+			undefer(x);
+			return hd_fail(HD_E_INTERNAL, "out of memory");
+		}
+	}
+	if (!x->pending[k] && !(x->pending[k] = calloc(region_words(x), sizeof *x->pending[k])))
+		return hd_fail(HD_E_INTERNAL, "out of memory");
+	atomic_store_explicit(&x->open[k], 1, memory_order_relaxed);
+	return 0;
+}
+
+void objindex_complete(struct hd_objindex *x, uint64_t base)
+{
+	atomic_store_explicit(&x->open[(base - x->direct_lo) >> x->shift], 0, memory_order_release);
+}
+
+uint64_t objindex_settle(struct hd_objindex *x, uint64_t *first)
+{
+	uint64_t bad = 0;
+	*first = 0;
+	for (size_t k = 0; x->pending && k < x->ndirect; k++)
+		for (size_t i = 0; x->pending[k] && i < region_words(x); i++) {
+			uint64_t miss = atomic_load_explicit(&x->pending[k][i], memory_order_relaxed) &
+					~x->direct[k][i];
+			if (miss && !bad)
+				*first = x->direct_lo + ((uint64_t)k << x->shift) +
+					 (((uint64_t)i * 64 + (unsigned)__builtin_ctzll(miss)) << 3);
+			bad += (uint64_t)__builtin_popcountll(miss);
+		}
+	undefer(x);
+	return bad;
 }

@@ -7,6 +7,7 @@
 
 #include "../common/hd_error.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,11 @@ struct hd_objindex {
 	uint64_t direct_lo;
 	size_t ndirect;
 	uint64_t *zero;
+	/* One pass (objindex_defer): per direct region, whether its starts
+	 * are still being set, and the references into it met meanwhile
+	 * (NULL: none deferred to it).  NULL: no region deferred. */
+	atomic_uchar *open;
+	_Atomic(uint64_t) **pending;
 	unsigned shift;         /* log2(region_size) */
 	unsigned word_shift;    /* log2(region_size / 8): 8-byte words per region */
 	uint64_t word_mask;     /* region_size / 8 - 1 */
@@ -75,5 +81,40 @@ static inline bool objindex_has(const struct hd_objindex *x, uint64_t addr)
  * Errors: HD_E_INTERNAL (out of memory). */
 #define OBJINDEX_DIRECT_MAX (1u << 18)
 HD_MUST_CHECK int objindex_seal(struct hd_objindex *x);
+
+/* Whether the sealed index looks every address up directly (so that its
+ * regions can be deferred). */
+static inline bool objindex_direct(const struct hd_objindex *x) { return x->direct != NULL; }
+/* One pass: the starts of the region at BASE (one of the sealed index's)
+ * are set later, by the one thread that owns it, which then calls
+ * objindex_complete; until then objindex_check defers the references into
+ * it.  Errors: HD_E_INTERNAL (not direct, not a region, out of memory). */
+HD_MUST_CHECK int objindex_defer(struct hd_objindex *x, uint64_t base);
+/* The owner of the deferred region at BASE has set all its starts. */
+void objindex_complete(struct hd_objindex *x, uint64_t base);
+/* Whether a reference to ADDR may be written: an object starts there, or
+ * ADDR lies in a region still open, where the check is deferred to
+ * objindex_settle.  Any thread, while owners fill their regions. */
+static inline bool objindex_check(struct hd_objindex *x, uint64_t addr)
+{
+	if (!x->open)
+		return objindex_has(x, addr);
+	uint64_t d = addr - x->direct_lo;
+	d = (d >> 3) | (d << 61);
+	uint64_t k = d >> x->word_shift;
+	if (k >= x->ndirect)
+		return false; /* direct: nothing lies outside */
+	uint64_t i = d & x->word_mask;
+	/* Acquire: a region seen complete shows all of its owner's bits. */
+	if (atomic_load_explicit(&x->open[k], memory_order_acquire)) {
+		atomic_fetch_or_explicit(&x->pending[k][i >> 6], 1ull << (i & 63),
+					 memory_order_relaxed);
+		return true;
+	}
+	return objindex_bit(x->direct[k], i);
+}
+/* Once every deferred region is complete: how many deferred addresses no
+ * object starts at, the lowest in *FIRST (0: none); ends the deferral. */
+uint64_t objindex_settle(struct hd_objindex *x, uint64_t *first);
 
 #endif

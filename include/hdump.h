@@ -237,7 +237,9 @@ HDUMP_MUST_CHECK int hdump_discover(hdump_target *t);
  * REWIND starts the output over before a retried attempt (before the
  * target is stopped again), given the bytes written so far; NULL for a
  * sink that cannot: a dump that must retry after bytes went out then fails
- * with the sink's class (OUTPUT). */
+ * with the sink's class (OUTPUT).  With a REWIND the heap is read once,
+ * the census taken while writing; without, it is read twice, so that a heap
+ * caught mid-change is met before any byte goes out. */
 struct hdump_sink {
 	int (*write)(void *ctx, const void *buf, size_t len);
 	int (*rewind)(void *ctx, uint64_t written);

@@ -7,14 +7,28 @@
 #define PERIOD_MS 100u
 
 /* Per object: an INSTANCE DUMP's tag, id, stack serial, class id and
- * length, less the object header the heap bytes already count.  Per
- * class: what pkl's images average (names, LOAD CLASS, CLASS DUMP). */
-#define PER_OBJECT 17u
+ * length, less the object header the heap bytes already count (8-byte
+ * ids: 17 bytes).  4-byte ids take 8 of those off, and 4 off each 8-byte
+ * reference: pkl 0.30.2's heaps (8-byte references) came out 11.6-12.5
+ * bytes per object smaller than their heap bytes, about five references
+ * per object.  Per class: what pkl's images average (names, LOAD CLASS,
+ * CLASS DUMP). */
+#define PER_OBJECT 17
+#define REFS_PER_OBJECT 5
 #define PER_CLASS 480u
 
-uint64_t write_progress_estimate(const struct hd_census *c, uint64_t nclasses)
+uint64_t write_progress_estimate(const struct hd_census *c, uint64_t nclasses, unsigned id_size,
+				 unsigned ref_size)
 {
-	return c->bytes + PER_OBJECT * c->objects + PER_CLASS * nclasses;
+	int64_t per_object = PER_OBJECT - 2 * (8 - (int64_t)id_size);
+	if (ref_size > id_size)
+		per_object -= REFS_PER_OBJECT * (int64_t)(ref_size - id_size);
+	/* An object takes 16 bytes of heap at least: the total stays positive. */
+	uint64_t objects = per_object < 0 ? (uint64_t)-per_object * c->objects : 0;
+	uint64_t bytes = c->bytes > objects ? c->bytes - objects : 0;
+	if (per_object > 0)
+		bytes += (uint64_t)per_object * c->objects;
+	return bytes + PER_CLASS * nclasses;
 }
 
 static void emit(const struct write_progress *p)

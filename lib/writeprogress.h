@@ -18,11 +18,13 @@ struct write_progress {
 	pthread_t caller;              /* events go out on this thread only */
 };
 
-/* The HPROF size a census of C over NCLASSES classes should give: each
+/* The HPROF size a census of C over NCLASSES classes should give, with
+ * ids of ID_SIZE bytes and a heap of REF_SIZE-byte references: each
  * object's bytes, its record's header, and per class its name, LOAD CLASS
- * and CLASS DUMP with the field names (measured on pkl's images: within
- * 1 % for 8-byte references; 4-byte ones grow in HPROF, so more). */
-uint64_t write_progress_estimate(const struct hd_census *c, uint64_t nclasses);
+ * and CLASS DUMP with the field names (calibrated on pkl's images; a
+ * reference narrower than an id grows in HPROF, so more). */
+uint64_t write_progress_estimate(const struct hd_census *c, uint64_t nclasses, unsigned id_size,
+				 unsigned ref_size);
 
 /* Counts writes into SINK as part ATTEMPT of a dump of about TOTAL bytes,
  * on behalf of the calling thread. */

@@ -140,3 +140,38 @@ Test(census, a_pending_sigint_stops_it)
 	cr_assert_null(c.count);
 	sd_close(&d);
 }
+
+/* One pass: census_prepare counts only the chunks that own no region and
+ * census_defer leaves the others' starts unset for the writer; census_walk
+ * instead gives heap_census's counts.  Threads change neither. */
+Test(census, deferred_chunks_are_left_to_the_writer)
+{
+	struct sd_heap d;
+	sd_open(&d, &sh_ce_25, 2);
+	for (unsigned threads = 1; threads <= 3; threads++) {
+		struct hd_dump_input in = sd_input(&d, threads);
+		struct hd_census whole, part, walked;
+		cr_assert_eq(heap_census(&in, &whole), 0, "%s", hd_error_message());
+		cr_assert_eq(census_prepare(&in, &part), 0, "%s", hd_error_message());
+		bool deferred;
+		cr_assert_eq(census_defer(&part, &deferred), 0, "%s", hd_error_message());
+		cr_assert(deferred && part.deferred);
+		/* The second pass over the chunks owns no region: counted now;
+		 * the first's aligned chunks are not. */
+		cr_assert_geq(part.objects, d.h.objects);
+		cr_assert_lt(part.objects, whole.objects);
+		cr_assert_gt(census_deferred_bytes(&part), 0);
+		cr_assert_eq(census_prepare(&in, &walked), 0, "%s", hd_error_message());
+		cr_assert_eq(census_walk(&in, &walked), 0, "%s", hd_error_message());
+		cr_assert_eq(walked.objects, whole.objects);
+		cr_assert_eq(walked.bytes, whole.bytes);
+		cr_assert_eq(walked.fillers, whole.fillers);
+		for (size_t i = 0; i < d.h.nobjs; i++)
+			cr_assert_eq(objindex_has(&walked.starts, d.h.objs[i].addr),
+				     objindex_has(&whole.starts, d.h.objs[i].addr));
+		census_free(&whole);
+		census_free(&part);
+		census_free(&walked);
+	}
+	sd_close(&d);
+}

@@ -867,3 +867,108 @@ static void utf8_ids_are_distinct(bool ids4)
 
 Test(heapwrite, utf8_ids_are_distinct_with_statics_and_traces) { utf8_ids_are_distinct(false); }
 Test(heapwrite, utf8_ids_are_distinct_with_4_byte_ids) { utf8_ids_are_distinct(true); }
+/* ---- One pass ------------------------------------------------------------ */
+
+/* Dumps IN into S in one pass (the census of the chunks that own their
+ * region taken while they are written) and leaves the census in C. */
+static int dump_one_pass(const struct hd_dump_input *in, struct sink *s, struct hd_census *c)
+{
+	cr_assert_eq(census_prepare(in, c), 0, "%s", hd_error_message());
+	bool deferred;
+	cr_assert_eq(census_defer(c, &deferred), 0, "%s", hd_error_message());
+	cr_assert(deferred);
+	hprof_ids_init8(&s->ids);
+	if (s->ids4)
+		cr_assert_eq(heap_plan_ids(in, c, &s->ids), 0, "%s", hd_error_message());
+	hd_hprof *w = hprof_open(test_sink, s, s->ids.size, 1, 0);
+	cr_assert_not_null(w);
+	hd_error_clear();
+	int rc = heap_write_hprof(in, c, &s->ids, w);
+	hprof_ids_free(&s->ids);
+	hprof_free(w);
+	return rc;
+}
+
+/* Forward references (into chunks written later, deferred) and backward
+ * ones (checked at once) alike: one pass writes the two passes' bytes and
+ * counts the census's objects, on every thread count. */
+static void one_pass_as_two(const struct sh_params *p, bool ids4)
+{
+	struct sd_heap d;
+	sd_open(&d, p, REPEAT);
+	struct hd_dump_input one_in = sd_input(&d, 1);
+	struct sink two = {.ids4 = ids4};
+	cr_assert_eq(dump_input(&one_in, 0, &two), 0, "%s: %s", p->name, hd_error_message());
+	hprof_ids_free(&two.ids);
+	struct hd_census want;
+	cr_assert_eq(heap_census(&one_in, &want), 0, "%s", hd_error_message());
+	static const unsigned threads[] = {1, 2, 3, 8};
+	for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
+		struct hd_dump_input in = sd_input(&d, threads[t]);
+		struct sink one = {.ids4 = ids4};
+		struct hd_census c;
+		cr_assert_eq(dump_one_pass(&in, &one, &c), 0, "%s: %s", p->name, hd_error_message());
+		cr_assert_eq(one.m.len, two.m.len, "%s: %u threads", p->name, threads[t]);
+		cr_assert_arr_eq(one.m.p, two.m.p, two.m.len, "%s: %u threads", p->name, threads[t]);
+		cr_assert_eq(c.objects, want.objects, "%s: %u threads", p->name, threads[t]);
+		cr_assert_eq(c.bytes, want.bytes);
+		cr_assert_eq(c.fillers, want.fillers);
+		cr_assert_arr_eq(c.count, want.count, d.classes.n * sizeof *c.count);
+		cr_assert_arr_eq(c.size, want.size, d.classes.n * sizeof *c.size);
+		for (size_t i = 0; i < d.h.nobjs; i++)
+			cr_assert_eq(objindex_has(&c.starts, d.h.objs[i].addr),
+				     objindex_has(&want.starts, d.h.objs[i].addr));
+		census_free(&c);
+		free(one.m.p);
+	}
+	census_free(&want);
+	free(two.m.p);
+	sd_close(&d);
+}
+
+Test(heapwrite, one_pass_writes_what_two_do_ce_25) { one_pass_as_two(&sh_ce_25, false); }
+Test(heapwrite, one_pass_writes_what_two_do_oracle_21) { one_pass_as_two(&sh_oracle_21, false); }
+Test(heapwrite, one_pass_writes_what_two_do_with_4_byte_ids) { one_pass_as_two(&sh_ce_25, true); }
+
+/* A reference that lands inside an object of another chunk, one that owns
+ * its region: to a later one it is deferred while that chunk is unwritten,
+ * and then it fails the dump (named by its target alone); to an earlier
+ * one it fails it too.  Every such chunk's first object is tried. */
+Test(heapwrite, one_pass_fails_on_a_dangling_reference_either_way)
+{
+	struct sd_heap d;
+	sd_open(&d, &sh_ce_25, 1);
+	uint64_t from = sh_nth(&d.h, "java.lang.String", 0)->addr;
+	uint64_t region = d.L.chunk_size, at = from + sh_field(&d.h, "java.lang.String", "value");
+	uint8_t saved[8];
+	memcpy(saved, sh_ptr(&d.h, at), sizeof saved);
+	struct hd_dump_input plan_in = sd_input(&d, 1);
+	struct hd_census plan;
+	cr_assert_eq(heap_census(&plan_in, &plan), 0, "%s", hd_error_message());
+	unsigned forward = 0;
+	for (size_t ci = 0; ci < plan.list.n; ci++) {
+		const struct hd_chunk *ch = &plan.list.v[ci];
+		if (!plan.own[ci] || ch->addr == (from & ~(region - 1)) || ch->top - ch->first < 16)
+			continue;
+		uint64_t to = ch->first + 8; /* inside the chunk's first object */
+		forward += to > from;
+		sh_put_ref(&d.h, at, to);
+		char want[64];
+		snprintf(want, sizeof want, "(first: 0x%" PRIx64, to);
+		for (unsigned threads = 1; threads <= 4; threads += 3) {
+			struct hd_dump_input in = sd_input(&d, threads);
+			struct sink s = {0};
+			struct hd_census c;
+			cr_assert_eq(dump_one_pass(&in, &s, &c), -1, "to %#" PRIx64, to);
+			cr_assert_eq(hd_error_class(), HD_E_LAYOUT, "%s", hd_error_message());
+			cr_assert_not_null(strstr(hd_error_message(), want), "%s, want %s",
+					   hd_error_message(), want);
+			census_free(&c);
+			free(s.m.p);
+		}
+	}
+	cr_assert_gt(forward, 0, "no chunk after the String's");
+	memcpy(sh_ptr(&d.h, at), saved, sizeof saved);
+	census_free(&plan);
+	sd_close(&d);
+}

@@ -187,3 +187,39 @@ Test(objindex, sealed_misaligned_addresses_are_not_starts)
 		objindex_free(&x);
 	}
 }
+
+/* One pass: a reference into a region still open is deferred, whether an
+ * object starts there or not; once the region is complete it is looked up
+ * at once; the settlement counts the deferred addresses no object starts
+ * at and names the lowest. */
+Test(objindex, deferred_regions_are_settled_at_the_end)
+{
+	fresh(REGION);
+	const uint64_t a = 0x100000ull * REGION, b = a + 2 * REGION;
+	cr_assert_eq(objindex_add(&x, a), 0);
+	bool made;
+	uint64_t *bits = objindex_region(&x, b, &made);
+	cr_assert(bits && made);
+	cr_assert_eq(objindex_seal(&x), 0);
+	cr_assert(objindex_direct(&x));
+	cr_assert_eq(objindex_defer(&x, b), 0, "%s", hd_error_message());
+	cr_assert_neq(objindex_defer(&x, a + REGION), 0, "a region without objects");
+	/* Region A was complete from the start: no start at A + 8, now. */
+	cr_assert(objindex_check(&x, a));
+	cr_assert_not(objindex_check(&x, a + 8));
+	cr_assert_not(objindex_check(&x, b + 4 * REGION), "beyond every region");
+	/* B is open: both deferred, one of them never gets a start. */
+	cr_assert(objindex_check(&x, b + 64));
+	cr_assert(objindex_check(&x, b + 800));
+	cr_assert(objindex_check(&x, b + 96));
+	objindex_bit_set(bits, 64 / 8);
+	objindex_complete(&x, b);
+	cr_assert(objindex_check(&x, b + 64));
+	cr_assert_not(objindex_check(&x, b + 72), "complete: at once");
+	uint64_t first;
+	cr_assert_eq(objindex_settle(&x, &first), 2);
+	cr_assert_eq(first, b + 96);
+	cr_assert_null(x.open);
+	cr_assert_not(objindex_check(&x, b + 800));
+	objindex_free(&x);
+}

@@ -129,11 +129,24 @@ Test(writeprogress, nobody_listening_costs_no_event)
 Test(writeprogress, the_estimate_grows_with_bytes_objects_and_classes)
 {
 	struct hd_census c = {.objects = 10, .bytes = 1000};
-	uint64_t base = write_progress_estimate(&c, 5);
+	uint64_t base = write_progress_estimate(&c, 5, 8, 8);
 	cr_assert_gt(base, 1000, "more than the heap's bytes: every record has a header");
 	c.bytes += 100;
-	cr_assert_eq(write_progress_estimate(&c, 5), base + 100);
+	cr_assert_eq(write_progress_estimate(&c, 5, 8, 8), base + 100);
 	c.objects += 1;
-	cr_assert_gt(write_progress_estimate(&c, 5), base + 100);
-	cr_assert_gt(write_progress_estimate(&c, 6), write_progress_estimate(&c, 5));
+	cr_assert_gt(write_progress_estimate(&c, 5, 8, 8), base + 100);
+	cr_assert_gt(write_progress_estimate(&c, 6, 8, 8), write_progress_estimate(&c, 5, 8, 8));
+}
+
+Test(writeprogress, four_byte_ids_shrink_the_estimate_most_where_references_are_wide)
+{
+	struct hd_census c = {.objects = 1000, .bytes = 54000}; /* pkl's 54 bytes an object */
+	uint64_t ids8 = write_progress_estimate(&c, 0, 8, 8);
+	uint64_t narrow = write_progress_estimate(&c, 0, 4, 4);
+	uint64_t wide = write_progress_estimate(&c, 0, 4, 8);
+	cr_assert_lt(narrow, ids8, "two 4-byte ids a record");
+	cr_assert_lt(wide, narrow, "each 8-byte reference written in 4");
+	cr_assert_lt(wide, c.bytes, "pkl 0.30.2's dumps with 4-byte ids are smaller than its heap");
+	c.objects = 10000; /* 5 bytes an object: no heap holds that, yet no wrap */
+	cr_assert_leq(write_progress_estimate(&c, 0, 4, 8), c.bytes);
 }

@@ -188,6 +188,8 @@ static int walk_unowned(const struct hd_dump_input *in, struct hd_census *c)
 	c->own = calloc(l->n ? l->n : 1, sizeof *c->own);
 	if (!c->own)
 		return hd_fail(HD_E_INTERNAL, "out of memory");
+	/* A region per chunk at most: each owns one, or shares one with others. */
+	objindex_reserve(&c->starts, l->n);
 	for (size_t i = 0; i < l->n; i++)
 		if (claim_region(c, &l->v[i], in->L->chunk_size, &c->own[i]) != 0)
 			return -1;

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static size_t slot_of(const struct hd_objindex *x, uint64_t base)
 {
@@ -15,6 +16,39 @@ static size_t slot_of(const struct hd_objindex *x, uint64_t base)
 static size_t region_words(const struct hd_objindex *x)
 {
 	return (size_t)((x->region_size / 8 + 63) / 64);
+}
+
+/* Maps BYTES for S, or leaves S empty when the mapping is refused (an
+ * overcommit limit): the bits are then allocated one region at a time. */
+static void slab_map(struct objindex_slab *s, size_t bytes)
+{
+	void *p = bytes ? mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+			: MAP_FAILED;
+	*s = p == MAP_FAILED ? (struct objindex_slab){0} : (struct objindex_slab){p, bytes, 0};
+}
+
+static void slab_unmap(struct objindex_slab *s)
+{
+	if (s->p)
+		munmap(s->p, s->bytes);
+	*s = (struct objindex_slab){0};
+}
+
+/* BYTES of zeroes from S, else from the allocator.  NULL: out of memory. */
+static void *slab_take(struct objindex_slab *s, size_t bytes)
+{
+	if (s->p && s->bytes - s->used >= bytes) {
+		void *p = (uint8_t *)s->p + s->used;
+		s->used += bytes;
+		return p;
+	}
+	return calloc(1, bytes);
+}
+
+static void slab_give_back(const struct objindex_slab *s, void *p)
+{
+	if (!s->p || (uint8_t *)p < (uint8_t *)s->p || (uint8_t *)p >= (uint8_t *)s->p + s->bytes)
+		free(p);
 }
 
 int objindex_init(struct hd_objindex *x, uint64_t region_size)
@@ -34,12 +68,20 @@ int objindex_init(struct hd_objindex *x, uint64_t region_size)
 	return x->regions ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
 }
 
+void objindex_reserve(struct hd_objindex *x, size_t nregions)
+{
+	/* Once: regions made may hold bits of the slab mapped first. */
+	if (!x->starts_slab.p && nregions <= SIZE_MAX / 8 / region_words(x))
+		slab_map(&x->starts_slab, nregions * region_words(x) * sizeof(uint64_t));
+}
+
 static void undefer(struct hd_objindex *x)
 {
 	for (size_t k = 0; x->pending && k < x->ndirect; k++)
-		free(x->pending[k]);
+		slab_give_back(&x->pending_slab, (void *)x->pending[k]);
 	free(x->pending);
 	free(x->open);
+	slab_unmap(&x->pending_slab);
 	x->pending = NULL;
 	x->open = NULL;
 }
@@ -57,9 +99,10 @@ static void unseal(struct hd_objindex *x)
 void objindex_free(struct hd_objindex *x)
 {
 	for (size_t i = 0; i < x->nslots && x->regions; i++)
-		free(x->regions[i].bits);
+		slab_give_back(&x->starts_slab, x->regions[i].bits);
 	free(x->regions);
 	unseal(x);
+	slab_unmap(&x->starts_slab);
 	memset(x, 0, sizeof *x);
 }
 
@@ -125,7 +168,7 @@ uint64_t *objindex_region(struct hd_objindex *x, uint64_t base, bool *made)
 		return NULL;
 	struct objindex_region *r = find(x, base);
 	if (!r->bits) {
-		r->bits = calloc(region_words(x), sizeof *r->bits);
+		r->bits = slab_take(&x->starts_slab, region_words(x) * sizeof *r->bits);
 		if (!r->bits) {
 			hd_fail(HD_E_INTERNAL, "out of memory");
 			return NULL;
@@ -174,12 +217,15 @@ int objindex_defer(struct hd_objindex *x, uint64_t base)
 	if (!x->open) {
 		x->open = calloc(x->ndirect, sizeof *x->open);
 		x->pending = calloc(x->ndirect, sizeof *x->pending);
+		/* Deferred regions are regions made: at most NUSED. */
 		if (!x->open || !x->pending) {
 			undefer(x);
 			return hd_fail(HD_E_INTERNAL, "out of memory");
 		}
+		slab_map(&x->pending_slab, x->nused * region_words(x) * sizeof **x->pending);
 	}
-	if (!x->pending[k] && !(x->pending[k] = calloc(region_words(x), sizeof *x->pending[k])))
+	if (!x->pending[k] &&
+	    !(x->pending[k] = slab_take(&x->pending_slab, region_words(x) * sizeof *x->pending[k])))
 		return hd_fail(HD_E_INTERNAL, "out of memory");
 	atomic_store_explicit(&x->open[k], 1, memory_order_relaxed);
 	return 0;

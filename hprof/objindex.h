@@ -33,6 +33,15 @@ struct hd_objindex {
 	 * (NULL: none deferred to it).  NULL: no region deferred. */
 	atomic_uchar *open;
 	_Atomic(uint64_t) **pending;
+	/* Fresh zero pages, mapped at once for many regions' bits (starts,
+	 * then pending), handed out a region at a time: a page is zeroed by
+	 * the kernel when a walk first sets a bit in it, on that walk's
+	 * thread, instead of every region's bits allocated and cleared on one
+	 * thread before the walks start (0.1 s of a 25 M-object dump). */
+	struct objindex_slab {
+		void *p;
+		size_t bytes, used;
+	} starts_slab, pending_slab;
 	unsigned shift;         /* log2(region_size) */
 	unsigned word_shift;    /* log2(region_size / 8): 8-byte words per region */
 	uint64_t word_mask;     /* region_size / 8 - 1 */
@@ -40,6 +49,10 @@ struct hd_objindex {
 
 /* REGION_SIZE: a power of two, typically the aligned chunk size. */
 HD_MUST_CHECK int objindex_init(struct hd_objindex *x, uint64_t region_size);
+/* Maps the bits of NREGIONS regions the next objindex_region calls make,
+ * where the system allows the mapping; more, or all when it does not, are
+ * allocated one by one.  Once per index: a later call does nothing. */
+void objindex_reserve(struct hd_objindex *x, size_t nregions);
 void objindex_free(struct hd_objindex *x);
 HD_MUST_CHECK int objindex_add(struct hd_objindex *x, uint64_t addr);
 /* The bits of the region at BASE (region-aligned), made if need be; *MADE

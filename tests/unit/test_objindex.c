@@ -223,3 +223,33 @@ Test(objindex, deferred_regions_are_settled_at_the_end)
 	cr_assert_not(objindex_check(&x, b + 800));
 	objindex_free(&x);
 }
+
+/* Regions whose bits come from the reserved mapping and regions past it
+ * (allocated one by one) alike: each starts empty and keeps to itself
+ * when its neighbour's bits are all set, and both kinds are freed (ASan
+ * sees a slice of the mapping passed to free, or a lost allocation). */
+Test(objindex, reserved_and_unreserved_regions_keep_apart)
+{
+	fresh(REGION);
+	objindex_reserve(&x, 3);
+	objindex_reserve(&x, 100); /* once: the first mapping stays */
+	const uint64_t base = 0x7f0000000000ull;
+	for (size_t r = 0; r < 6; r++) {
+		bool made;
+		uint64_t *bits = objindex_region(&x, base + r * REGION, &made);
+		cr_assert_not_null(bits);
+		cr_assert(made);
+		for (size_t i = 0; i < REGION / 8; i++)
+			cr_assert_not(objindex_bit(bits, i), "region %zu bit %zu set before any add", r, i);
+		if (r % 2 == 0)
+			for (size_t i = 0; i < REGION / 8; i++)
+				objindex_bit_set(bits, i);
+	}
+	cr_assert_eq(x.starts_slab.used, 3 * (REGION / 64), "three regions of a bit per 8 bytes");
+	cr_assert_eq(objindex_seal(&x), 0);
+	for (size_t r = 0; r < 6; r++)
+		for (uint64_t off = 0; off < REGION; off += 8)
+			cr_assert_eq(objindex_has(&x, base + r * REGION + off), r % 2 == 0,
+				     "region %zu offset %llu", r, (unsigned long long)off);
+	objindex_free(&x);
+}

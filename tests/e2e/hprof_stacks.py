@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reads an HPROF file's STACK FRAME and STACK TRACE records and its
-ROOT_JAVA_FRAME roots (up to the first object dump: hdump writes every root
-before the objects) and prints key=value lines:
+ROOT_JAVA_FRAME roots (wherever they are: hdump writes the roots it finds on
+the stacks after the objects) and prints key=value lines:
   frames=N          STACK FRAME records
   traces=N          thread traces (serial > 1)
   empty_traces=N    of those, traces without frames
@@ -37,8 +37,7 @@ def main(path):
             serial, thread, n = struct.unpack_from('>III', data, body)
             traces[thread] = n
         elif tag in (0x0c, 0x1c):
-            if heap_roots(data, body, body + length, roots, idsize):
-                break
+            heap_roots(data, body, body + length, roots, idsize)
         pos = body + length
     print('frames=%d' % len(frames))
     threads = {t: n for t, n in traces.items() if t > 0}
@@ -52,7 +51,7 @@ def main(path):
 
 
 def heap_roots(data, pos, end, roots, idsize):
-    """Collects ROOT_JAVA_FRAME (thread, frame) pairs; True at the first object."""
+    """Collects the segment's ROOT_JAVA_FRAME (thread, frame) pairs."""
     ids = {0xff: 1, 0x01: 2, 0x02: 1, 0x04: 1, 0x05: 1, 0x06: 1, 0x07: 1, 0x08: 1}
     u4s = {0xff: 0, 0x01: 0, 0x02: 2, 0x04: 1, 0x05: 0, 0x06: 1, 0x07: 0, 0x08: 2}
     while pos < end:
@@ -66,9 +65,20 @@ def heap_roots(data, pos, end, roots, idsize):
             pos += ids[sub] * idsize + u4s[sub] * 4
         elif sub == 0x20:
             pos = skip_class_dump(data, pos, idsize)
+        elif sub == 0x21:
+            pos += 2 * idsize + 4
+            pos += 4 + struct.unpack_from('>I', data, pos)[0]
+        elif sub == 0x22:
+            n = struct.unpack_from('>I', data, pos + idsize + 4)[0]
+            pos += 2 * idsize + 8 + n * idsize
+        elif sub == 0x23:
+            n = struct.unpack_from('>I', data, pos + idsize + 4)[0]
+            pos += idsize + 9 + n * ELEM[data[pos + idsize + 8]]
         else:
-            return True
-    return False
+            raise ValueError('heap-dump sub-record 0x%02x at %d' % (sub, pos - 1))
+
+
+ELEM = {4: 1, 5: 2, 6: 4, 7: 8, 8: 1, 9: 2, 10: 4, 11: 8}
 
 
 def skip_class_dump(data, pos, idsize):

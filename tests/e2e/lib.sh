@@ -96,9 +96,12 @@ finish() {
 # reflection name lists; CE 25 images do not).
 # Issue 10's naming targets (instances whose class and superclasses carry
 # only real names), and the floor hdump holds today, which no change may
-# lose.  0.25.1-2's live REPL is the closest (92.2 % measured three times
-# against its 93.5 % --exe; README, "Field names": its inflated monitors,
-# JavaMonitor, keep synthetic names): its floor is the target.
+# lose.  0.25.1-2's live REPL is the closest (README, "Field names": its
+# inflated monitors, JavaMonitor, keep synthetic names), and how many
+# monitors it inflated moves with its threads' timing: 92.2 % measured
+# three times on one machine, 91.9 % on another with the same build
+# (16.8 k JavaMonitors), so its floor leaves 1 % below the target, and the
+# test says when a dump falls below the target.
 naming_target_pct() {
 	case $1 in
 	0.25.1-2 | 0.28.2) echo 92 ;;
@@ -108,7 +111,7 @@ naming_target_pct() {
 }
 naming_floor_pct() {
 	case $1 in
-	0.25.1-2) echo 92 ;;
+	0.25.1-2) echo 91 ;;
 	0.28.2) echo 92 ;;
 	0.30.2) echo 80 ;;
 	*) echo "no naming floor for pkl $1" >&2; return 1 ;;

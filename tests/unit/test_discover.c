@@ -854,6 +854,6 @@ static void fuzz_preset(size_t preset)
 	sh_free(&h);
 }
 
-Test(fuzz, ce_22_3, .timeout = 120) { fuzz_preset(0); }
-Test(fuzz, oracle_21, .timeout = 120) { fuzz_preset(1); }
-Test(fuzz, ce_25, .timeout = 120) { fuzz_preset(2); }
+Test(fuzz, ce_22_3, .timeout = 300) { fuzz_preset(0); }
+Test(fuzz, oracle_21, .timeout = 300) { fuzz_preset(1); }
+Test(fuzz, ce_25, .timeout = 300) { fuzz_preset(2); }

@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,7 +24,7 @@ struct hd_dio {
 	uint8_t *blocks; /* NBLOCKS of DIO_BLOCK, aligned to DIO_ALIGN */
 	unsigned fill;   /* the block the caller fills, fill_len bytes of it */
 	size_t fill_len;
-	bool can_direct; /* O_DIRECT was accepted: set again on a rewind */
+	struct dio_options opt;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* a block queued or written, a stop */
@@ -35,7 +37,8 @@ struct hd_dio {
 	uint64_t offset;
 	int error; /* errno of the first failed write; then nothing more is written */
 	/* The thread's, and the caller's while no block is queued: */
-	bool direct;
+	bool can_direct; /* the file system takes O_DIRECT */
+	bool direct;     /* the file's O_DIRECT flag */
 	uint64_t written_back; /* written through the cache, write-back started */
 };
 
@@ -53,15 +56,16 @@ static int set_direct(hd_dio *d, bool on)
 	return 0;
 }
 
-/* Starts the device writing what went through the cache since the last
- * call, every DIO_WRITEBACK_STEP bytes, without waiting for it.  Left to
- * the kernel, a dump stays in the cache up to the background dirty limit
- * (a tenth of memory by default, more than most dumps) and the final wait
- * for it (output_commit) takes all of it at device speed once the walk is
- * done (0.8 s for 1.5 GB here).  Returns 0 or an errno. */
+/* With write_back_early, starts the device writing what went through the
+ * cache since the last call, every DIO_WRITEBACK_STEP bytes, without
+ * waiting for it.  Left to the kernel, a dump stays in the cache up to the
+ * background dirty limit (a tenth of memory by default, more than most
+ * dumps) and a final wait for it (output_commit) would take all of it at
+ * device speed once the walk is done (0.8 s for 1.5 GB here).  Returns 0
+ * or an errno. */
 static int start_writeback(hd_dio *d, uint64_t end)
 {
-	if (d->direct || end - d->written_back < DIO_WRITEBACK_STEP)
+	if (!d->opt.write_back_early || d->direct || end - d->written_back < DIO_WRITEBACK_STEP)
 		return 0;
 	if (sync_file_range(d->fd, (off_t)d->written_back, (off_t)(end - d->written_back),
 			    SYNC_FILE_RANGE_WRITE) != 0) {
@@ -76,31 +80,30 @@ static int start_writeback(hd_dio *d, uint64_t end)
 	return 0;
 }
 
-/* Writes LEN bytes of P at OFF, aligned with O_DIRECT while it lasts, the
- * unaligned rest through the cache.  Returns 0 or an errno. */
+/* Writes LEN bytes of P at OFF: through the cache within the budget, and
+ * for the unaligned tail (O_DIRECT would need it padded); aligned with
+ * O_DIRECT past it while the file system takes it.  Returns 0 or an errno. */
 static int write_block(hd_dio *d, const uint8_t *p, size_t len, uint64_t off)
 {
 	while (len) {
 		size_t n = len;
-		if (d->direct && n >= DIO_ALIGN) {
-			n -= n % DIO_ALIGN;
-		} else if (d->direct) {
-			/* The file's tail: O_DIRECT would need it padded. */
-			int e = set_direct(d, false);
+		bool direct = d->can_direct && off >= d->opt.cache_budget && off % DIO_ALIGN == 0 &&
+			      n >= DIO_ALIGN;
+		if (direct != d->direct) {
+			int e = set_direct(d, direct);
 			if (e)
 				return e;
 			d->written_back = off;
 		}
+		if (direct)
+			n -= n % DIO_ALIGN;
 		ssize_t w = pwrite(d->fd, p, n, (off_t)off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && errno == EINVAL && d->direct) {
 			/* Accepted at fcntl, refused here (an alignment this file
 			 * system wants larger): through the cache from now on. */
-			int e = set_direct(d, false);
-			if (e)
-				return e;
-			d->written_back = off;
+			d->can_direct = false;
 			continue;
 		}
 		if (w < 0)
@@ -141,7 +144,7 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-hd_dio *dio_new(int fd, const char *name, bool try_direct)
+hd_dio *dio_new(int fd, const char *name, struct dio_options opt)
 {
 	hd_dio *d = calloc(1, sizeof *d);
 	void *blocks = NULL;
@@ -153,8 +156,10 @@ hd_dio *dio_new(int fd, const char *name, bool try_direct)
 	d->fd = fd;
 	d->name = name;
 	d->blocks = blocks;
-	/* A file system without O_DIRECT refuses it here (EINVAL). */
-	d->can_direct = try_direct && set_direct(d, true) == 0;
+	d->opt = opt;
+	/* A file system without O_DIRECT refuses it here (EINVAL).  The first
+	 * write sets the flag its offset wants. */
+	d->can_direct = opt.cache_budget != UINT64_MAX && set_direct(d, true) == 0;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
 	/* Signals are for the thread that polls hdump_interrupted(). */
@@ -224,15 +229,77 @@ int dio_rewind(hd_dio *d)
 	d->written_back = 0;
 	if (ftruncate(d->fd, 0) != 0)
 		return hdump_fail_errno(HDUMP_E_OUTPUT, errno, "cannot rewrite %s", d->name);
-	int e = d->can_direct && !d->direct ? set_direct(d, true) : 0;
-	if (e)
-		return hdump_fail_errno(HDUMP_E_OUTPUT, e, "cannot rewrite %s", d->name);
 	return 0;
 }
 
-bool dio_is_direct(const hd_dio *d)
+bool dio_direct_taken(const hd_dio *d)
 {
-	return d->direct;
+	return d->can_direct;
+}
+
+/* The number after KEY in the text of PATH ("MemAvailable:" in
+ * /proc/meminfo; KEY "" for a file that is a number), times UNIT; false
+ * when it cannot be read (a cgroup's "max", a file not there). */
+static bool read_number(const char *path, const char *key, uint64_t unit, uint64_t *out)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	char line[256];
+	bool found = false;
+	size_t klen = strlen(key);
+	while (!found && fgets(line, sizeof line, f)) {
+		if (strncmp(line, key, klen) != 0)
+			continue;
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(line + klen, &end, 10);
+		found = errno == 0 && end != line + klen && v <= UINT64_MAX / unit;
+		*out = (uint64_t)v * unit;
+	}
+	fclose(f);
+	return found;
+}
+
+/* What hdump's cgroup (v2) may still take: memory.max less memory.current;
+ * false when it has no limit or none can be read. */
+static bool cgroup_headroom(uint64_t *out)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return false;
+	char line[4096], path[4200];
+	bool ok = false;
+	while (!ok && fgets(line, sizeof line, f))
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = 0;
+			ok = strstr(line, "/..") == NULL;
+			snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.max", line + 3);
+		}
+	fclose(f);
+	uint64_t max, current;
+	if (!ok || !read_number(path, "", 1, &max))
+		return false;
+	strcpy(strrchr(path, '/'), "/memory.current");
+	if (!read_number(path, "", 1, &current))
+		return false;
+	*out = max > current ? max - current : 0;
+	return true;
+}
+
+uint64_t dio_cache_budget(void)
+{
+	uint64_t dirty_bytes = 0, ratio = 20, avail = 0, headroom;
+	if (read_number("/proc/sys/vm/dirty_bytes", "", 1, &dirty_bytes) && dirty_bytes)
+		return dirty_bytes / 2;
+	read_number("/proc/sys/vm/dirty_ratio", "", 1, &ratio);
+	if (!read_number("/proc/meminfo", "MemAvailable:", 1024, &avail))
+		return 0;
+	if (cgroup_headroom(&headroom) && headroom < avail)
+		avail = headroom;
+	if (ratio > 100)
+		ratio = 100;
+	return avail / 100 * ratio / 2;
 }
 
 void dio_free(hd_dio *d)

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 static char *temp_name(const char *path)
@@ -70,6 +72,32 @@ static int open_stream(struct hd_output *o, const char *path)
 	return 0;
 }
 
+#ifndef XFS_SUPER_MAGIC
+#define XFS_SUPER_MAGIC 0x58465342
+#endif
+
+/* Whether a full disk fails the write() itself on FD's file system: ext4
+ * and XFS (delayed allocation reserves the blocks as the cache takes the
+ * bytes), btrfs (reserves data space), tmpfs; overlayfs writes its upper
+ * layer's file, on one of those in practice.  Elsewhere (NFS, FUSE and the
+ * rest) the error may come only when the cache is written back. */
+static bool full_disk_fails_the_write(int fd)
+{
+	struct statfs fs;
+	if (fstatfs(fd, &fs) != 0)
+		return false;
+	switch ((unsigned long)fs.f_type) {
+	case EXT4_SUPER_MAGIC: /* also ext2 and ext3's */
+	case XFS_SUPER_MAGIC:
+	case BTRFS_SUPER_MAGIC:
+	case TMPFS_MAGIC:
+	case OVERLAYFS_SUPER_MAGIC:
+		return true;
+	default:
+		return false;
+	}
+}
+
 int output_open(struct hd_output *o, const char *path, bool force)
 {
 	memset(o, 0, sizeof *o);
@@ -105,7 +133,10 @@ int output_open(struct hd_output *o, const char *path, bool force)
 		output_abort(o);
 		return hdump_fail_errno(dio_error_class(e), e, "cannot create %s", path);
 	}
-	o->dio = dio_new(o->fd, o->path, true);
+	o->wait_for_device = !full_disk_fails_the_write(o->fd);
+	o->dio = dio_new(o->fd, o->path,
+			 (struct dio_options){.cache_budget = dio_cache_budget(),
+					      .write_back_early = o->wait_for_device});
 	if (!o->dio) {
 		output_abort(o);
 		return -1;
@@ -189,11 +220,11 @@ bool output_name_wants_gzip(const char *path)
 	return n >= 3 && strcmp(path + n - 3, ".gz") == 0;
 }
 
-/* Hands what went through the page cache (the tail; all of a file without
- * O_DIRECT) to the device and waits for those writes, so that a write error
- * is this dump's, not a silent loss after hdump exited 0.  Unlike fsync it
- * leaves the device's own cache alone: flushing that (0.2-0.6 s here) is
- * what only --sync pays. */
+/* Where a full disk may show only at write-back (wait_for_device): hands
+ * what went through the page cache to the device and waits for those
+ * writes, so that a full disk is this dump's error, not a silent loss after
+ * hdump exited 0.  Unlike fsync it leaves the device's own cache alone:
+ * flushing that (0.2-0.6 s here) is what only --sync pays. */
 static int write_out_cached(const struct hd_output *o)
 {
 	if (sync_file_range(o->fd, 0, 0,
@@ -238,7 +269,7 @@ static int file_commit(struct hd_output *o)
 	} else if (o->sync && fsync(o->fd) != 0) {
 		int e = errno;
 		return hdump_fail_errno(dio_error_class(e), e, "writing %s", o->path);
-	} else if (!o->sync && write_out_cached(o) != 0) {
+	} else if (!o->sync && o->wait_for_device && write_out_cached(o) != 0) {
 		return -1;
 	}
 	if (close(o->fd) != 0) {

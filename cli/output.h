@@ -23,9 +23,12 @@ struct hd_output {
 	bool force;
 	/* --sync: the file and its name survive a crash once output_commit
 	 * returns (fsync of the file, then of its directory).  Set after
-	 * output_open.  Without it the file is complete for every reader, and
-	 * written to the device, but the device may still hold it in its cache. */
+	 * output_open.  Without it the file is complete for every reader, a full
+	 * disk failed the dump, but the kernel may still be writing it back. */
 	bool sync;
+	/* The file system may report a full disk only at write-back: the
+	 * commit waits for the device (see output.c). */
+	bool wait_for_device;
 	char *path;     /* final name; NULL for standard output */
 	char *tmp_path; /* hidden temporary name, NULL once renamed */
 	struct hd_gzsink *gz; /* output_set_gzip: compresses what output_write gets */

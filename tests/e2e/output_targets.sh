@@ -105,6 +105,40 @@ else
 	echo "# no strace: the syncs are not traced"
 fi
 
+# A full ext4 (an image on a loop device, mounted in a mount namespace of
+# its own): the dump goes through the page cache and nothing waits for the
+# device there, so a full disk must fail the write itself (delayed
+# allocation reserves the blocks as the cache takes the bytes): exit 10,
+# one line, no file left.  On a file system with room, the same dump whole.
+# in_ext4 MIB NAME: a dump to NAME on a fresh ext4 of MIB MiB; prints its
+# exit code, then what the file system holds.
+in_ext4() {
+	rm -f ext4.img && truncate -s "${1}M" ext4.img && mkfs.ext4 -q -F ext4.img
+	unshare -m sh -c 'mount -o loop "$1" "$2" || exit 1
+		"$3" --exe "$4" --threads 1 -o "$2/$5" 2>err; echo "rc=$?"
+		ls -A "$2" | grep -v "^lost+found$"; cp "$2/$5" . 2>/dev/null; umount "$2"' \
+		sh ext4.img "$PWD/fs" "$HDUMP" "$bin" "$2"
+}
+ext4_mounts() {
+	truncate -s 8M ext4.img && mkfs.ext4 -q -F ext4.img &&
+		unshare -m sh -c 'mount -o loop "$1" "$2" && umount "$2"' sh ext4.img "$PWD/fs"
+}
+mkdir fs
+if command -v mkfs.ext4 >/dev/null && ext4_mounts 2>/dev/null; then
+	size_mib=$(( $(stat -c %s file.hprof) >> 20 ))
+	in_ext4 $((size_mib / 2)) full.hprof >full.out
+	expect_eq "a full ext4: exit code" "$(sed -n 's/^rc=//p' full.out)" 10
+	expect_eq "a full ext4: one-line message" "$(wc -l <err)" 1
+	grep -q 'No space left' err && pass "a full ext4: says so" || fail "a full ext4: $(cat err)"
+	expect_eq "a full ext4: nothing left" "$(grep -vc '^rc=' full.out)" 0
+	in_ext4 $((size_mib * 2 + 16)) roomy.hprof >roomy.out
+	expect_eq "an ext4 with room: exit code" "$(sed -n 's/^rc=//p' roomy.out)" 0
+	expect_eq "an ext4 with room: the same dump" "$(body roomy.hprof)" "$want"
+	rm -f ext4.img roomy.hprof
+else
+	echo "ok - a full ext4: skipped (no mkfs.ext4, mount namespace or loop device here)"
+fi
+
 # HDUMP_FAULT is a test build option, not an environment variable of the release.
 if strings "$HDUMP" | grep -c HDUMP_FAULT >/dev/null; then fail "the installed hdump has fault hooks"; else
 	pass "the installed hdump has no fault hooks"; fi

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -237,66 +236,37 @@ bool dio_direct_taken(const hd_dio *d)
 	return d->can_direct;
 }
 
-/* The number after KEY in the text of PATH ("MemAvailable:" in
- * /proc/meminfo; KEY "" for a file that is a number), times UNIT; false
- * when it cannot be read (a cgroup's "max", a file not there). */
-static bool read_number(const char *path, const char *key, uint64_t unit, uint64_t *out)
+/* The number in the file PATH (a sysctl), or false. */
+static bool read_number(const char *path, uint64_t *out)
 {
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return false;
-	char line[256];
-	bool found = false;
-	size_t klen = strlen(key);
-	while (!found && fgets(line, sizeof line, f)) {
-		if (strncmp(line, key, klen) != 0)
-			continue;
-		char *end;
-		errno = 0;
-		unsigned long long v = strtoull(line + klen, &end, 10);
-		found = errno == 0 && end != line + klen && v <= UINT64_MAX / unit;
-		*out = (uint64_t)v * unit;
-	}
+	unsigned long long v;
+	bool ok = fscanf(f, "%llu", &v) == 1;
 	fclose(f);
-	return found;
-}
-
-/* What hdump's cgroup (v2) may still take: memory.max less memory.current;
- * false when it has no limit or none can be read. */
-static bool cgroup_headroom(uint64_t *out)
-{
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	if (!f)
-		return false;
-	char line[4096], path[4200];
-	bool ok = false;
-	while (!ok && fgets(line, sizeof line, f))
-		if (strncmp(line, "0::", 3) == 0) {
-			line[strcspn(line, "\n")] = 0;
-			ok = strstr(line, "/..") == NULL;
-			snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.max", line + 3);
-		}
-	fclose(f);
-	uint64_t max, current;
-	if (!ok || !read_number(path, "", 1, &max))
-		return false;
-	strcpy(strrchr(path, '/'), "/memory.current");
-	if (!read_number(path, "", 1, &current))
-		return false;
-	*out = max > current ? max - current : 0;
-	return true;
+	if (ok)
+		*out = v;
+	return ok;
 }
 
 uint64_t dio_cache_budget(void)
 {
-	uint64_t dirty_bytes = 0, ratio = 20, avail = 0, headroom;
-	if (read_number("/proc/sys/vm/dirty_bytes", "", 1, &dirty_bytes) && dirty_bytes)
+	uint64_t dirty_bytes = 0, ratio = 20;
+	if (read_number("/proc/sys/vm/dirty_bytes", &dirty_bytes) && dirty_bytes)
 		return dirty_bytes / 2;
-	read_number("/proc/sys/vm/dirty_ratio", "", 1, &ratio);
-	if (!read_number("/proc/meminfo", "MemAvailable:", 1024, &avail))
+	read_number("/proc/sys/vm/dirty_ratio", &ratio);
+	struct hdump_memory_usage m;
+	if (hdump_memory_usage(getpid(), &m) != 0 || m.mem_available < 0)
 		return 0;
-	if (cgroup_headroom(&headroom) && headroom < avail)
-		avail = headroom;
+	uint64_t avail = (uint64_t)m.mem_available;
+	if (m.cgroup_limit >= 0 && m.cgroup_current >= 0) {
+		uint64_t room = m.cgroup_limit > m.cgroup_current
+					? (uint64_t)(m.cgroup_limit - m.cgroup_current)
+					: 0;
+		if (room < avail)
+			avail = room;
+	}
 	if (ratio > 100)
 		ratio = 100;
 	return avail / 100 * ratio / 2;

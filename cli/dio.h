@@ -46,8 +46,9 @@ struct dio_options {
 
 /* Half of what the kernel lets be dirty before it throttles writers: its
  * vm.dirty_bytes, or vm.dirty_ratio of the memory available to hdump
- * (MemAvailable, and its cgroup's memory.max less memory.current when
- * lower).  Other writers share that limit, hence the half. */
+ * (MemAvailable, or the room left in its memory cgroup or an ancestor's
+ * when less: hdump_memory_usage).  Other writers share that limit, hence
+ * the half. */
 uint64_t dio_cache_budget(void);
 
 /* Writes FD, a regular file, from offset 0, as OPT says; NAME (for

@@ -528,6 +528,7 @@ struct hdump_memory_usage {
 	int64_t rss;               /* VmRSS, bytes */
 	int64_t rss_anon;          /* RssAnon: what a fork snapshot may have to copy */
 	int64_t mem_total;         /* the machine's MemTotal */
+	int64_t mem_available;     /* and its MemAvailable */
 	int cgroup_version;        /* 0: in no memory cgroup hdump can read */
 	char cgroup[512];          /* the cgroup (self or ancestor) with least room */
 	int64_t cgroup_current, cgroup_limit; /* limit -1: none */

@@ -24,6 +24,7 @@ int hdump_memory_usage(pid_t pid, struct hdump_memory_usage *m)
 	if (m->rss < 0)
 		return hd_fail(HD_E_NOENT, "no such process: %d", (int)pid);
 	m->mem_total = kb_field("/proc/meminfo", "MemTotal");
+	m->mem_available = kb_field("/proc/meminfo", "MemAvailable");
 	struct cgroup_mounts mounts;
 	cgroup_find_mounts("/proc/self/mountinfo", &mounts);
 	struct cgroup_memory cg;

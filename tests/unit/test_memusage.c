@@ -16,6 +16,8 @@ Test(memusage, this_process)
 	cr_assert_gt(m.rss, 0);
 	cr_assert_gt(m.rss_anon, 0);
 	cr_assert_gt(m.mem_total, m.rss);
+	cr_assert(m.mem_available > 0 && m.mem_available <= m.mem_total, "%lld of %lld",
+		  (long long)m.mem_available, (long long)m.mem_total);
 	cr_assert(m.cgroup_version >= 0 && m.cgroup_version <= 2);
 	if (m.cgroup_version) {
 		cr_assert_neq(m.cgroup[0], '\0');

@@ -697,8 +697,9 @@ struct job {
 	bool open;                    /* a part before the last: its record goes on */
 };
 
+/* Each thread's own: lines of its own (hd_calloc_lines). */
 struct worker {
-	struct writer x;             /* x.w: the records writer of its job's slot */
+	_Alignas(HD_LINE) struct writer x; /* x.w: the records writer of its job's slot */
 	struct hd_walker walker;
 	hd_memview *mv;              /* its own view (NULL: the caller's) */
 };
@@ -937,9 +938,9 @@ static int write_objects(struct writer *proto, hd_hprof *out, size_t max_rec)
 	int rc = hprof_flush(out);
 	/* The first worker, set up first, plans the jobs. */
 	unsigned threads = workpool_threads(proto->in->threads, SIZE_MAX);
-	o.workers = calloc(threads, sizeof *o.workers);
+	o.workers = hd_calloc_lines(threads, sizeof *o.workers);
 	if (rc == 0 && !o.workers)
-		rc = hd_fail(HD_E_INTERNAL, "out of memory");
+		rc = -1;
 	if (rc == 0) {
 		o.nworkers = 1;
 		rc = worker_init(&o.workers[0], proto, max_rec, false);

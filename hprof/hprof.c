@@ -117,11 +117,11 @@ static int segment_flush(hd_hprof *w)
 
 static hd_hprof *new_writer(hprof_sink_fn sinkfn, void *ctx, size_t segment_limit)
 {
-	hd_hprof *w = calloc(1, sizeof *w);
-	if (!w) {
-		hd_fail(HD_E_INTERNAL, "out of memory");
+	/* Lines of its own: a slot's writer takes an object per reserve
+	 * beside the slots other threads write. */
+	hd_hprof *w = hd_calloc_lines(1, sizeof *w);
+	if (!w)
 		return NULL;
-	}
 	w->sink = sinkfn;
 	w->ctx = ctx;
 	w->seg_limit = w->seg_cap = segment_limit;

@@ -23,6 +23,9 @@ bool dcache_use_open(struct dcache_use *u, const struct hd_elfimage *img, const 
 	if (!u)
 		return false;
 	u->state = HDUMP_DCACHE_OFF;
+	/* a discovery tried again after a failure: nothing reads the last entry */
+	dcache_buf_free(u->file, u->file_len);
+	u->file = NULL;
 	if (!u->dir)
 		return false;
 	u->ident_known = dcache_ident(&u->ident, img);
@@ -102,13 +105,32 @@ static void record_identity(struct dcache_use *u, const struct hd_elfimage *img)
 		hd_error_clear();
 }
 
+/* A hit's code info reads its tables in the entry (dcache_decode): the
+ * entry stays until dcache_use_free, less the pages of everything else. */
+static void keep_code_info(struct dcache_use *u, const struct hd_codeinfo *ci)
+{
+	const struct hd_bytes *t[] = {&ci->index, &ci->entries, &ci->refmaps, &ci->frames,
+				      &ci->methods};
+	const uint8_t *lo = t[0]->p, *hi = t[0]->p + t[0]->n;
+	for (size_t i = 1; i < sizeof t / sizeof *t; i++)
+		if (t[i]->p) {
+			lo = t[i]->p < lo ? t[i]->p : lo;
+			hi = t[i]->p + t[i]->n > hi ? t[i]->p + t[i]->n : hi;
+		}
+	dcache_buf_keep_only(u->file, u->file_len, lo, hi);
+}
+
 void dcache_use_done(struct dcache_use *u, const struct hd_elfimage *img,
 		     const struct hd_discovery *d, const struct hd_events *ev)
 {
 	if (!u)
 		return;
-	dcache_buf_free(u->file, u->file_len);
-	u->file = NULL;
+	if (u->state == HDUMP_DCACHE_HIT && d->ci && d->ci->index.p) {
+		keep_code_info(u, d->ci);
+	} else {
+		dcache_buf_free(u->file, u->file_len);
+		u->file = NULL;
+	}
 	if (u->state != HDUMP_DCACHE_OFF && !hd_interrupted())
 		record_identity(u, img);
 	if (u->state == HDUMP_DCACHE_HIT) {

@@ -17,7 +17,8 @@ struct dcache_use {
 	char *dir;                   /* NULL: no cache (the library's default) */
 	enum hdump_discovery_cache state;
 	struct hd_dcache_key key;
-	uint8_t *file;               /* the entry read, while discovery runs */
+	uint8_t *file;               /* the entry read: while discovery runs, a hit's
+				      * code info after (dcache_use_done) */
 	size_t file_len;             /* its bytes (dcache_buf_free) */
 	size_t off, len;             /* its payload */
 	bool unwritten;              /* discovered afresh: the entry is still to write */
@@ -41,8 +42,9 @@ bool dcache_use_apply(struct dcache_use *u, const struct hd_discovery *d, uint64
 /* After a successful discovery of IMG (its image heap still readable): a
  * hit is said; otherwise the entry is left for dcache_use_write, keyed by
  * the image heap's hash even when its identity named another.  An image
- * heap hashed is recorded in the identity index.  Frees what was read.
- * U NULL: nothing. */
+ * heap hashed is recorded in the identity index.  Frees what was read, but
+ * for a hit's code-info tables, which D's code info reads in place until
+ * dcache_use_free.  U NULL: nothing. */
 void dcache_use_done(struct dcache_use *u, const struct hd_elfimage *img,
 		     const struct hd_discovery *d, const struct hd_events *ev);
 

@@ -930,11 +930,13 @@ int codeinfo_discover(struct hd_codeinfo *ci, hd_memview *mv, const struct hd_la
 
 void codeinfo_free(struct hd_codeinfo *ci)
 {
-	free(ci->index.p);
-	free(ci->entries.p);
-	free(ci->refmaps.p);
-	free(ci->frames.p);
-	free(ci->methods.p);
+	if (!ci->borrowed) {
+		free(ci->index.p);
+		free(ci->entries.p);
+		free(ci->refmaps.p);
+		free(ci->frames.p);
+		free(ci->methods.p);
+	}
 	free(ci->classes);
 	free(ci->names);
 	memset(ci, 0, sizeof *ci);

@@ -30,7 +30,7 @@ enum hd_fi_format {
 };
 
 struct hd_bytes {
-	uint8_t *p; /* a copy, malloc'd */
+	uint8_t *p; /* a copy, malloc'd; or borrowed (hd_codeinfo's borrowed) */
 	size_t n;
 };
 
@@ -54,6 +54,10 @@ struct hd_codeinfo {
 	size_t nnames;
 	unsigned ref_size;         /* compressed reference slots */
 	size_t nentries;           /* entries the validation decoded */
+	/* The five tables point into bytes another owns (a discovery cache
+	 * entry: dcache_decode), which must outlive them; codeinfo_free
+	 * leaves them. */
+	bool borrowed;
 };
 
 /* Code-info lookups use this index granularity (CodeInfoIndexGranularity). */

@@ -47,9 +47,9 @@ HD_MUST_CHECK int dcache_encode(const struct hd_discovery *d, uint8_t **out, siz
  * structures are overwritten (they must hold nothing); on failure they are
  * to be freed by their owners' *_free as usual.  A payload without thread
  * locals and code info (written for an executable) does not decode for a D
- * that wants them.  Errors: HD_E_LAYOUT (truncated, a count beyond the
- * bytes left, an index out of range, an implausible layout),
- * HD_E_INTERNAL. */
+ * that wants them.  D's code-info tables point into P (borrowed): P must
+ * outlive them.  Errors: HD_E_LAYOUT (truncated, a count beyond the bytes
+ * left, an index out of range, an implausible layout), HD_E_INTERNAL. */
 HD_MUST_CHECK int dcache_decode(const struct hd_discovery *d, uint64_t image_start,
 				const uint8_t *p, size_t n);
 

@@ -221,6 +221,21 @@ void dcache_buf_free(uint8_t *buf, size_t n)
 		munmap(buf, n ? n : 1);
 }
 
+void dcache_buf_keep_only(uint8_t *buf, size_t n, const uint8_t *lo, const uint8_t *hi)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	if (!buf || page <= 0 || lo < buf || hi < lo || hi > buf + n)
+		return;
+	uintptr_t start = (uintptr_t)buf, end = start + n;
+	uintptr_t keep_lo = (uintptr_t)lo - ((uintptr_t)lo - start) % (uintptr_t)page;
+	uintptr_t keep_hi = (uintptr_t)hi + (uintptr_t)page - 1;
+	keep_hi -= (keep_hi - start) % (uintptr_t)page;
+	if (keep_lo > start)
+		(void)madvise(buf, keep_lo - start, MADV_DONTNEED);
+	if (keep_hi < end)
+		(void)madvise((void *)keep_hi, end - keep_hi, MADV_DONTNEED);
+}
+
 /* NAME in DIR (open at DFD) opened for reading when it is a regular file
  * of the user's own that no one else may write, of at most MAX bytes
  * (*SIZE).  Returns the descriptor, -2 when there is none, -1 (failed)

@@ -104,6 +104,10 @@ HD_MUST_CHECK int dcache_read(const char *dir, const struct hd_dcache_key *k, ui
 
 /* Frees what dcache_read gave: BUF (may be NULL) of N bytes. */
 void dcache_buf_free(uint8_t *buf, size_t n);
+/* Gives the pages of BUF (N bytes, dcache_read's) outside [LO, HI) back to
+ * the system: what is still read of an entry kept, for the rest of the
+ * run. */
+void dcache_buf_keep_only(uint8_t *buf, size_t n, const uint8_t *lo, const uint8_t *hi);
 
 /* Writes PAYLOAD[0..N) as K's entry in DIR (made 0700 if missing), then
  * prunes DIR to the newest entries.  Errors: HD_E_PERM, HD_E_OUTPUT

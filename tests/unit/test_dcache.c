@@ -376,6 +376,8 @@ Test(dcache, code_info_read_past_for_a_second_isolate)
 	cr_assert(have);
 	cr_assert_eq(back.index.n, 16);
 	cr_assert_eq(memcmp(back.index.p, index, 16), 0);
+	cr_assert(back.borrowed && back.index.p > p && back.frames.p + 3 <= p + n,
+		  "the tables are read in the entry, not copied");
 	cr_assert_eq(back.frames.n, 3);
 	cr_assert_eq(memcmp(back.frames.p, frames, 3), 0);
 	cr_assert_eq(back.nclasses, 2);

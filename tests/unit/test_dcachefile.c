@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,6 +59,39 @@ static void refused(const uint8_t *buf, size_t n, const struct hd_dcache_key *k,
 	cr_assert_eq(dcache_parse(buf, n, k, &off, &len), -1, "accepted: %s", says);
 	cr_assert_eq(hd_error_class(), HD_E_LAYOUT);
 	cr_assert_not_null(strstr(hd_error_message(), says), "%s", hd_error_message());
+}
+
+/* An entry kept for its code info: the pages outside the kept bytes go
+ * back to the system (mincore: not resident), those holding them stay,
+ * whole. */
+Test(dcachefile, a_kept_entry_lets_the_rest_of_its_pages_go)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t pages = 16, n = pages * (size_t)page - 100;
+	uint8_t *payload = malloc(n);
+	cr_assert_not_null(payload);
+	for (size_t i = 0; i < n; i++)
+		payload[i] = (uint8_t)(i * 7 + i / 4096);
+	cr_assert_eq(dcache_write(dir, &KEY, payload, n), 0, "%s", hd_error_message());
+	uint8_t *buf;
+	size_t len, off, plen;
+	read_back(&KEY, &buf, &len);
+	cr_assert_eq(dcache_parse(buf, len, &KEY, &off, &plen), 0, "%s", hd_error_message());
+	/* keep bytes from the middle of page 5 to the middle of page 7 */
+	const uint8_t *lo = buf + 5 * (size_t)page + 100, *hi = buf + 7 * (size_t)page + 100;
+	dcache_buf_keep_only(buf, len, lo, hi);
+	size_t npages = (len + (size_t)page - 1) / (size_t)page;
+	unsigned char *in = calloc(npages, 1);
+	cr_assert_not_null(in);
+	cr_assert_eq(mincore(buf, len, in), 0);
+	for (size_t i = 0; i < npages; i++)
+		cr_assert_eq(in[i] & 1, i >= 5 && i <= 7, "page %zu of %zu: resident %d", i, npages,
+			     in[i] & 1);
+	for (const uint8_t *q = lo; q < hi; q++)
+		cr_assert_eq(*q, payload[q - buf - off], "byte %td", q - buf);
+	free(in);
+	free(payload);
+	dcache_buf_free(buf, len);
 }
 
 Test(dcachefile, damaged_headers_and_payloads_refused)

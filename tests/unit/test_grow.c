@@ -36,3 +36,19 @@ Test(grow, an_overflowing_size_is_refused_and_the_vector_kept)
 	cr_assert_not_null(v);
 	free(v);
 }
+
+/* Memory for threads' own structures starts on a line, is zeroed and ends
+ * on a line: nothing after it shares its last line. */
+Test(grow, thread_structures_get_lines_of_their_own)
+{
+	for (size_t n = 1; n < 5; n++) {
+		unsigned char *p = hd_calloc_lines(n, 40);
+		cr_assert_not_null(p, "%s", hd_error_message());
+		cr_assert_eq((uintptr_t)p % HD_LINE, 0);
+		for (size_t i = 0; i < (n * 40 + HD_LINE - 1) / HD_LINE * HD_LINE; i++)
+			cr_assert_eq(p[i], 0, "byte %zu of %zu x 40", i, n);
+		free(p);
+	}
+	cr_assert_null(hd_calloc_lines(SIZE_MAX / 8, 16));
+	cr_assert_eq(hd_error_class(), HD_E_INTERNAL);
+}

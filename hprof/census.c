@@ -89,9 +89,10 @@ int census_counts_init(struct census_counts *n, const struct hd_classes *t, uint
 {
 	size_t k = t->n ? t->n : 1;
 	*n = (struct census_counts){.classes = t->v, .region_size = region_size};
-	n->count = calloc(k, sizeof *n->count);
-	n->size = calloc(k, sizeof *n->size);
-	return n->count && n->size ? 0 : hd_fail(HD_E_INTERNAL, "out of memory");
+	/* A writer's own, written for every object: lines of their own. */
+	n->count = hd_calloc_lines(k, sizeof *n->count);
+	n->size = hd_calloc_lines(k, sizeof *n->size);
+	return n->count && n->size ? 0 : -1;
 }
 
 void census_counts_add(struct hd_census *c, const struct census_counts *n)

@@ -1,5 +1,6 @@
 #include "heapwalk.h"
 
+#include "../common/grow.h"
 #include "../common/hd_error.h"
 #include "../common/interrupt.h"
 
@@ -24,8 +25,9 @@ int hw_init(struct hd_walker *w, const struct hd_layout *L, hd_memview *mv,
 
 int hw_cache_hubs(struct hd_walker *w)
 {
-	if (!w->hubs && !(w->hubs = calloc(HW_HUB_CACHE, sizeof *w->hubs)))
-		return hd_fail(HD_E_INTERNAL, "out of memory");
+	/* Read for every object, by one thread of several: lines of its own. */
+	if (!w->hubs && !(w->hubs = hd_calloc_lines(HW_HUB_CACHE, sizeof *w->hubs)))
+		return -1;
 	return 0;
 }
 

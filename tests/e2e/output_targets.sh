@@ -139,6 +139,39 @@ else
 	echo "ok - a full ext4: skipped (no mkfs.ext4, mount namespace or loop device here)"
 fi
 
+# In a memory cgroup of 256 MB (v1, or v2 where the root delegates memory),
+# the cache budget is a tenth of the room left, far below the 55 MB dump:
+# its first blocks go through the cache, the rest around it with O_DIRECT
+# (the flag set again after the first write cleared it), and the file is
+# the same dump.  Outside, the flag is set once, when the file is opened,
+# and cleared for good by the first write.
+cg_dir=
+if [ -d /sys/fs/cgroup/memory ] && mkdir "/sys/fs/cgroup/memory/hdump-test-$$" 2>/dev/null; then
+	cg_dir=/sys/fs/cgroup/memory/hdump-test-$$
+	echo $((256 << 20)) >"$cg_dir/memory.limit_in_bytes"
+elif grep -qw memory /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null &&
+	mkdir "/sys/fs/cgroup/hdump-test-$$" 2>/dev/null; then
+	cg_dir=/sys/fs/cgroup/hdump-test-$$
+	echo $((256 << 20)) >"$cg_dir/memory.max"
+fi
+if [ -n "$cg_dir" ] && command -v strace >/dev/null; then
+	cleanup_hooks+=("rmdir '$cg_dir'")
+	# direct_sets TRACE: the F_SETFL calls that set O_DIRECT
+	direct_sets() { grep -c 'F_SETFL, [A-Z_|]*O_DIRECT' "$1" || true; }
+	rc=0
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec strace -f -e trace=fcntl -o "$2" "$3" --exe "$4" --threads 1 -o "$5"' \
+		sh "$cg_dir" limited.trace "$HDUMP" "$bin" limited.hprof 2>err || rc=$?
+	expect_eq "in a 256 MB memory cgroup: exit code" "$rc" 0
+	expect_eq "in a 256 MB memory cgroup: the same dump" "$(body limited.hprof)" "$want"
+	expect_eq "in a 256 MB memory cgroup: O_DIRECT past the cache budget" "$(direct_sets limited.trace)" 2
+	strace -f -e trace=fcntl -o free.trace "$HDUMP" --exe "$bin" --threads 1 -o free.hprof 2>err ||
+		fail "outside the cgroup: exit $?"
+	expect_eq "outside the cgroup: through the cache only" "$(direct_sets free.trace)" 1
+	rm -f limited.hprof free.hprof
+else
+	echo "ok - a memory cgroup's cache budget: skipped (no writable memory cgroup, or no strace)"
+fi
+
 # HDUMP_FAULT is a test build option, not an environment variable of the release.
 if strings "$HDUMP" | grep -c HDUMP_FAULT >/dev/null; then fail "the installed hdump has fault hooks"; else
 	pass "the installed hdump has no fault hooks"; fi

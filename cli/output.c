@@ -206,6 +206,11 @@ int output_rewind(void *ctx, uint64_t written)
 	return 0;
 }
 
+struct hdump_sink output_sink(struct hd_output *o)
+{
+	return (struct hdump_sink){output_write, o->is_stream ? NULL : output_rewind, o};
+}
+
 int output_set_gzip(struct hd_output *o, unsigned threads, int level)
 {
 	if (o->gz || o->bytes_out)

@@ -49,6 +49,10 @@ int output_write(void *ctx, const void *buf, size_t len);
  * Fails on a stream once anything was written. */
 int output_rewind(void *ctx, uint64_t written);
 
+/* The sink that writes O: a file's can start over, a stream's cannot (no
+ * rewind: the library then reads the heap twice, struct hdump_sink). */
+struct hdump_sink output_sink(struct hd_output *o);
+
 /* Compresses everything written from now on into one gzip member (see
  * gzsink.h) on THREADS threads (0: one per CPU, at most 8) at LEVEL (1..9,
  * 0: the default, 1).  Call after output_open, before the first write.

@@ -87,8 +87,7 @@ static int dump(hdump_target *t, const struct cli_options *opt, struct cli_event
 	}
 	struct hdump_options o = opt->dump;
 	o.hprof = write_file;
-	/* A stream cannot start over (struct hdump_sink). */
-	struct hdump_sink sink = {output_write, out.is_stream ? NULL : output_rewind, &out};
+	struct hdump_sink sink = output_sink(&out);
 	struct hdump_result r;
 	int rc = hdump_dump(t, &o, write_file ? &sink : NULL, &r);
 	/* The line goes before anything else is printed. */

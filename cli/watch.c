@@ -505,8 +505,7 @@ static int dump_into(struct watch *x, struct watched *w, hdump_target *t, enum w
 	o.hprof = true;
 	struct dump_events de = {.snapshot = snapshot};
 	hdump_set_events(t, on_dump_event, &de);
-	/* A stream cannot start over (struct hdump_sink). */
-	struct hdump_sink sink = {output_write, out.is_stream ? NULL : output_rewind, &out};
+	struct hdump_sink sink = output_sink(&out);
 	struct hdump_result r;
 	uint64_t start = now_ms();
 	int rc = hdump_dump(t, &o, &sink, &r);

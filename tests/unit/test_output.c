@@ -125,6 +125,23 @@ Test(output, a_stream_cannot_start_over)
 	output_abort(&o);
 }
 
+/* The library reads the heap once only into a sink that can start over: a
+ * file's; a stream's sink has no rewind. */
+Test(output, only_a_file_sink_can_start_over)
+{
+	struct hd_output o;
+	cr_assert_eq(output_open(&o, "/dev/null", false), 0, "%s", hdump_error().message);
+	struct hdump_sink s = output_sink(&o);
+	cr_assert(s.write == output_write && s.ctx == &o);
+	cr_assert_null(s.rewind, "a stream's sink has a rewind");
+	output_abort(&o);
+	cr_assert_eq(output_open(&o, path, false), 0, "%s", hdump_error().message);
+	s = output_sink(&o);
+	cr_assert(s.rewind == output_rewind && s.ctx == &o, "a file's sink cannot start over");
+	output_abort(&o);
+	cr_assert_eq(entries(), 0);
+}
+
 /* The timeout: a dump that does not reach the FIFO leaves its reader blocked. */
 Test(output, a_fifo_gets_the_stream_and_stays_a_fifo, .timeout = 30)
 {

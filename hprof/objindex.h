@@ -73,9 +73,10 @@ static inline bool objindex_bit(const uint64_t *bits, uint64_t i)
 /* objindex_has for an address the direct table does not cover (or for
  * an index not sealed: then it covers none). */
 bool objindex_has_outside(const struct hd_objindex *x, uint64_t addr);
-/* Whether an object starts at ADDR: inline, since every reference written
- * asks it. */
-static inline bool objindex_has(const struct hd_objindex *x, uint64_t addr)
+/* ADDR's place in the direct table: region *K, bit *I of its bits; false
+ * when the table does not cover ADDR. */
+static inline bool objindex_direct_slot(const struct hd_objindex *x, uint64_t addr, uint64_t *k,
+					uint64_t *i)
 {
 	/* The offset in 8-byte words, rotated: the bits of a misaligned
 	 * ADDR land on top, and so does an address below DIRECT_LO (the
@@ -83,10 +84,17 @@ static inline bool objindex_has(const struct hd_objindex *x, uint64_t addr)
 	 * (OBJINDEX_DIRECT_MAX, region sizes up to 2^40). */
 	uint64_t d = addr - x->direct_lo;
 	d = (d >> 3) | (d << 61);
-	uint64_t k = d >> x->word_shift;
-	if (k >= x->ndirect)
+	*k = d >> x->word_shift;
+	*i = d & x->word_mask;
+	return *k < x->ndirect;
+}
+/* Whether an object starts at ADDR: inline, since every reference written
+ * asks it. */
+static inline bool objindex_has(const struct hd_objindex *x, uint64_t addr)
+{
+	uint64_t k, i;
+	if (!objindex_direct_slot(x, addr, &k, &i))
 		return objindex_has_outside(x, addr);
-	uint64_t i = d & x->word_mask;
 	return objindex_bit(x->direct[k], i);
 }
 /* Makes lookups direct where the regions span at most OBJINDEX_DIRECT_MAX
@@ -112,12 +120,9 @@ static inline bool objindex_check(struct hd_objindex *x, uint64_t addr)
 {
 	if (!x->open)
 		return objindex_has(x, addr);
-	uint64_t d = addr - x->direct_lo;
-	d = (d >> 3) | (d << 61);
-	uint64_t k = d >> x->word_shift;
-	if (k >= x->ndirect)
+	uint64_t k, i;
+	if (!objindex_direct_slot(x, addr, &k, &i))
 		return false; /* direct: nothing lies outside */
-	uint64_t i = d & x->word_mask;
 	/* Acquire: a region seen complete shows all of its owner's bits. */
 	if (atomic_load_explicit(&x->open[k], memory_order_acquire)) {
 		atomic_fetch_or_explicit(&x->pending[k][i >> 6], 1ull << (i & 63),

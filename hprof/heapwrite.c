@@ -562,18 +562,31 @@ static inline __attribute__((always_inline)) int array_shape(const struct hd_cla
 	return 0;
 }
 
+/* The A->head bytes that begin the record of an array of class K, shape
+ * A, whose id is ID, at P; returns their end. */
+static inline uint8_t *put_array_head(const struct writer *x, uint8_t *p, uint64_t id, size_t k,
+				      const struct array_shape *a)
+{
+	*p++ = a->refs ? HPROF_OBJ_ARRAY_DUMP : HPROF_PRIM_ARRAY_DUMP;
+	p = put_id(x, p, id);
+	p = put_u4(p, DUMMY_TRACE);
+	p = put_u4(p, (uint32_t)a->n);
+	if (a->refs)
+		return put_id(x, p, x->class_ids[k]);
+	*p++ = a->elem_type;
+	return p;
+}
+
 /* Begins the record of the array O, of shape A, whose elements follow. */
 static int begin_array(struct writer *x, const struct hd_object *o, const struct array_shape *a)
 {
-	hd_hprof *w = x->w;
+	uint8_t head[1 + 8 + 4 + 4 + 8];
 	const struct hd_class *cls = o->hubinfo.cls;
 	size_t k = (size_t)(cls - x->in->classes->v);
-	if (hprof_sub_begin(w, a->head + a->n * a->out_elem) ||
-	    hprof_u1(w, a->refs ? HPROF_OBJ_ARRAY_DUMP : HPROF_PRIM_ARRAY_DUMP) ||
-	    write_id(x, object_id(x, o->addr)) || hprof_u4(w, DUMMY_TRACE) ||
-	    hprof_u4(w, (uint32_t)a->n))
+	uint8_t *end = put_array_head(x, head, object_id(x, o->addr), k, a);
+	if (hprof_sub_begin(x->w, a->head + a->n * a->out_elem))
 		return -1;
-	return a->refs ? write_id(x, x->class_ids[k]) : hprof_u1(w, a->elem_type);
+	return hprof_bytes(x->w, head, (size_t)(end - head));
 }
 
 /* Inline: the chunks' walk loop calls it for every object (a big chunk's
@@ -630,14 +643,7 @@ static inline __attribute__((always_inline)) int write_object(void *ctx,
 		uint8_t *p = hprof_sub_reserve(w, (size_t)len);
 		if (!p)
 			return -1;
-		*p++ = a.refs ? HPROF_OBJ_ARRAY_DUMP : HPROF_PRIM_ARRAY_DUMP;
-		p = put_id(x, p, id);
-		p = put_u4(p, DUMMY_TRACE);
-		p = put_u4(p, (uint32_t)a.n);
-		if (a.refs)
-			p = put_id(x, p, x->class_ids[k]);
-		else
-			*p++ = a.elem_type;
+		p = put_array_head(x, p, id, k, &a);
 		encode_elements(x, o, o->data + le_base(cls->enc), a.n, a.elem, a.refs, p);
 		return 0;
 	}

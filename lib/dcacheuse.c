@@ -105,28 +105,17 @@ static void record_identity(struct dcache_use *u, const struct hd_elfimage *img)
 		hd_error_clear();
 }
 
-/* A hit's code info reads its tables in the entry (dcache_decode): the
- * entry stays until dcache_use_free, less the pages of everything else. */
-static void keep_code_info(struct dcache_use *u, const struct hd_codeinfo *ci)
-{
-	const struct hd_bytes *t[] = {&ci->index, &ci->entries, &ci->refmaps, &ci->frames,
-				      &ci->methods};
-	const uint8_t *lo = t[0]->p, *hi = t[0]->p + t[0]->n;
-	for (size_t i = 1; i < sizeof t / sizeof *t; i++)
-		if (t[i]->p) {
-			lo = t[i]->p < lo ? t[i]->p : lo;
-			hi = t[i]->p + t[i]->n > hi ? t[i]->p + t[i]->n : hi;
-		}
-	dcache_buf_keep_only(u->file, u->file_len, lo, hi);
-}
-
 void dcache_use_done(struct dcache_use *u, const struct hd_elfimage *img,
 		     const struct hd_discovery *d, const struct hd_events *ev)
 {
 	if (!u)
 		return;
-	if (u->state == HDUMP_DCACHE_HIT && d->ci && d->ci->index.p) {
-		keep_code_info(u, d->ci);
+	const uint8_t *lo, *hi;
+	if (u->state == HDUMP_DCACHE_HIT && d->ci && codeinfo_tables_span(d->ci, &lo, &hi)) {
+		/* The hit's code info reads its tables in the entry
+		 * (dcache_decode): the entry stays until dcache_use_free, less
+		 * the pages of everything else. */
+		dcache_buf_keep_only(u->file, u->file_len, lo, hi);
 	} else {
 		dcache_buf_free(u->file, u->file_len);
 		u->file = NULL;

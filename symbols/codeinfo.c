@@ -928,15 +928,37 @@ int codeinfo_discover(struct hd_codeinfo *ci, hd_memview *mv, const struct hd_la
 	return hd_fail(HD_E_LAYOUT, "no code-info tables decode (%zu ImageCodeInfo objects)", n);
 }
 
+#define NTABLES 5
+
+/* CI's byte tables, into T. */
+static void tables_of(const struct hd_codeinfo *ci, const struct hd_bytes *t[NTABLES])
+{
+	t[0] = &ci->index;
+	t[1] = &ci->entries;
+	t[2] = &ci->refmaps;
+	t[3] = &ci->frames;
+	t[4] = &ci->methods;
+}
+
+bool codeinfo_tables_span(const struct hd_codeinfo *ci, const uint8_t **lo, const uint8_t **hi)
+{
+	const struct hd_bytes *t[NTABLES];
+	tables_of(ci, t);
+	*lo = *hi = NULL;
+	for (size_t i = 0; i < NTABLES; i++)
+		if (t[i]->p) {
+			*lo = !*lo || t[i]->p < *lo ? t[i]->p : *lo;
+			*hi = !*hi || t[i]->p + t[i]->n > *hi ? t[i]->p + t[i]->n : *hi;
+		}
+	return *lo != NULL;
+}
+
 void codeinfo_free(struct hd_codeinfo *ci)
 {
-	if (!ci->borrowed) {
-		free(ci->index.p);
-		free(ci->entries.p);
-		free(ci->refmaps.p);
-		free(ci->frames.p);
-		free(ci->methods.p);
-	}
+	const struct hd_bytes *t[NTABLES];
+	tables_of(ci, t);
+	for (size_t i = 0; !ci->borrowed && i < NTABLES; i++)
+		free(t[i]->p);
 	free(ci->classes);
 	free(ci->names);
 	memset(ci, 0, sizeof *ci);

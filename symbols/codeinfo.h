@@ -60,6 +60,10 @@ struct hd_codeinfo {
 	bool borrowed;
 };
 
+/* The bytes [*LO, *HI) that CI's tables lie in (borrowed tables: within
+ * their owner's buffer); false when it holds none. */
+bool codeinfo_tables_span(const struct hd_codeinfo *ci, const uint8_t **lo, const uint8_t **hi);
+
 /* Code-info lookups use this index granularity (CodeInfoIndexGranularity). */
 #define CODEINFO_GRANULARITY 256u
 /* Largest table copied (each array), and most inlined frames one address has. */

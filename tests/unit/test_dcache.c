@@ -378,6 +378,12 @@ Test(dcache, code_info_read_past_for_a_second_isolate)
 	cr_assert_eq(memcmp(back.index.p, index, 16), 0);
 	cr_assert(back.borrowed && back.index.p > p && back.frames.p + 3 <= p + n,
 		  "the tables are read in the entry, not copied");
+	const uint8_t *lo, *hi;
+	cr_assert(codeinfo_tables_span(&back, &lo, &hi));
+	cr_assert(lo == back.index.p && hi >= back.frames.p + 3 && hi <= p + n,
+		  "the span the entry keeps for them");
+	struct hd_codeinfo none = {0};
+	cr_assert_not(codeinfo_tables_span(&none, &lo, &hi), "no tables, no span");
 	cr_assert_eq(back.frames.n, 3);
 	cr_assert_eq(memcmp(back.frames.p, frames, 3), 0);
 	cr_assert_eq(back.nclasses, 2);

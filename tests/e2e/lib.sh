@@ -84,6 +84,23 @@ tracer_of() {
 	sed -n 's/^TracerPid:[[:space:]]*//p' "/proc/$1/task/${2:-$1}/status" 2>/dev/null || echo 0
 }
 
+# new_memory_cgroup BYTES: a memory cgroup of the test's own, limited to
+# BYTES (v1, or v2 where the root delegates memory); prints its directory,
+# fails where none can be made.  The caller removes it.
+new_memory_cgroup() {
+	local dir
+	if [ -d /sys/fs/cgroup/memory ] && mkdir "/sys/fs/cgroup/memory/hdump-test-$$" 2>/dev/null; then
+		dir=/sys/fs/cgroup/memory/hdump-test-$$
+		echo "$1" >"$dir/memory.limit_in_bytes"
+	elif grep -qw memory /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null &&
+		mkdir "/sys/fs/cgroup/hdump-test-$$" 2>/dev/null; then
+		dir=/sys/fs/cgroup/hdump-test-$$
+		echo "$1" >"$dir/memory.max"
+	else
+		return 1
+	fi
+	echo "$dir"
+}
 pkl_binary() { "$SRCDIR/tests/fetch-pkl.sh" "$1"; }
 
 finish() {

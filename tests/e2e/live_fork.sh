@@ -133,18 +133,12 @@ expect_answer "REPL answers after the interrupted fork dumps" '"forks"' forks
 # A memory cgroup without room for the worst case refuses the fork, before
 # the target is touched.  Charges stay with the old group when a process
 # moves, so a 16 MB limit leaves less room than the REPL's private memory.
-cg_dir=
-if [ -d /sys/fs/cgroup/memory ] && mkdir "/sys/fs/cgroup/memory/hdump-test-$$" 2>/dev/null; then
-	cg_dir=/sys/fs/cgroup/memory/hdump-test-$$
-	echo $((16 << 20)) >"$cg_dir/memory.limit_in_bytes"
-	cg_home=/sys/fs/cgroup/memory$(sed -n 's/^[0-9]*:memory:\(.*\)$/\1/p' "/proc/$REPL_PID/cgroup")
-elif grep -qw memory /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null &&
-	mkdir "/sys/fs/cgroup/hdump-test-$$" 2>/dev/null; then
-	cg_dir=/sys/fs/cgroup/hdump-test-$$
-	echo $((16 << 20)) >"$cg_dir/memory.max"
-	cg_home=/sys/fs/cgroup$(sed -n 's/^0::\(.*\)$/\1/p' "/proc/$REPL_PID/cgroup")
-fi
-if [ -n "$cg_dir" ]; then
+if cg_dir=$(new_memory_cgroup $((16 << 20))); then
+	case $cg_dir in
+	/sys/fs/cgroup/memory/*)
+		cg_home=/sys/fs/cgroup/memory$(sed -n 's/^[0-9]*:memory:\(.*\)$/\1/p' "/proc/$REPL_PID/cgroup") ;;
+	*) cg_home=/sys/fs/cgroup$(sed -n 's/^0::\(.*\)$/\1/p' "/proc/$REPL_PID/cgroup") ;;
+	esac
 	cleanup_hooks+=("echo $REPL_PID 2>/dev/null >'$cg_home/cgroup.procs'; rmdir '$cg_dir'")
 	echo "$REPL_PID" >"$cg_dir/cgroup.procs"
 	rc=0

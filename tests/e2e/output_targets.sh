@@ -145,16 +145,7 @@ fi
 # (the flag set again after the first write cleared it), and the file is
 # the same dump.  Outside, the flag is set once, when the file is opened,
 # and cleared for good by the first write.
-cg_dir=
-if [ -d /sys/fs/cgroup/memory ] && mkdir "/sys/fs/cgroup/memory/hdump-test-$$" 2>/dev/null; then
-	cg_dir=/sys/fs/cgroup/memory/hdump-test-$$
-	echo $((256 << 20)) >"$cg_dir/memory.limit_in_bytes"
-elif grep -qw memory /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null &&
-	mkdir "/sys/fs/cgroup/hdump-test-$$" 2>/dev/null; then
-	cg_dir=/sys/fs/cgroup/hdump-test-$$
-	echo $((256 << 20)) >"$cg_dir/memory.max"
-fi
-if [ -n "$cg_dir" ] && command -v strace >/dev/null; then
+if command -v strace >/dev/null && cg_dir=$(new_memory_cgroup $((256 << 20))); then
 	cleanup_hooks+=("rmdir '$cg_dir'")
 	# direct_sets TRACE: the F_SETFL calls that set O_DIRECT
 	direct_sets() { grep -c 'F_SETFL, [A-Z_|]*O_DIRECT' "$1" || true; }

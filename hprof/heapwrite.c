@@ -151,24 +151,10 @@ static uint64_t name_ref(const struct writer *x, enum name_kind kind, uint64_t i
 	return hprof_ids_synthetic(x->ids, name_id(x->in, kind, index));
 }
 
-static uint8_t *put_u4(uint8_t *p, uint32_t v)
-{
-	v = __builtin_bswap32(v);
-	memcpy(p, &v, 4);
-	return p + 4;
-}
-
-static uint8_t *put_u8(uint8_t *p, uint64_t v)
-{
-	v = __builtin_bswap64(v);
-	memcpy(p, &v, 8);
-	return p + 8;
-}
-
 /* The id ID (a file's, of X's size) at P. */
 static inline uint8_t *put_id(const struct writer *x, uint8_t *p, uint64_t id)
 {
-	return x->id_size == 4 ? put_u4(p, (uint32_t)id) : put_u8(p, id);
+	return hprof_put_id(p, x->id_size, id);
 }
 
 /* The id of the object at V. */
@@ -373,11 +359,11 @@ static uint8_t *put_refs(struct writer *x, uint64_t from, const uint8_t *p, uint
 	const struct hprof_ids ids = *x->ids;
 	if (x->id_size == 4)
 		for (uint64_t i = 0; i < n; i++)
-			out = put_u4(out, hprof_ids_object4(&ids,
+			out = hprof_put_u4(out, hprof_ids_object4(&ids,
 							    checked_ref(x, from, lay_ref(L, p + i * elem))));
 	else
 		for (uint64_t i = 0; i < n; i++)
-			out = put_u8(out, checked_ref(x, from, lay_ref(L, p + i * elem)) *
+			out = hprof_put_u8(out, checked_ref(x, from, lay_ref(L, p + i * elem)) *
 						  HPROF_ID_MULTIPLIER);
 	return out;
 }
@@ -429,10 +415,10 @@ static inline __attribute__((always_inline)) void encode_values(struct writer *x
 		const uint8_t *p = o->data + op->offset;
 		switch (op->kind) {
 		case OP_REF8:
-			out = put_u8(out, checked_ref(x, o->addr, lay_ref(L, p)) * HPROF_ID_MULTIPLIER);
+			out = hprof_put_u8(out, checked_ref(x, o->addr, lay_ref(L, p)) * HPROF_ID_MULTIPLIER);
 			break;
 		case OP_REF4:
-			out = put_u4(out, hprof_ids_object4(&ids, checked_ref(x, o->addr, lay_ref(L, p))));
+			out = hprof_put_u4(out, hprof_ids_object4(&ids, checked_ref(x, o->addr, lay_ref(L, p))));
 			break;
 		case 1:
 			*out++ = *p;
@@ -443,10 +429,10 @@ static inline __attribute__((always_inline)) void encode_values(struct writer *x
 			out += 2;
 			break;
 		case 4:
-			out = put_u4(out, ld_u32(p));
+			out = hprof_put_u4(out, ld_u32(p));
 			break;
 		default:
-			out = put_u8(out, ld_u64(p));
+			out = hprof_put_u8(out, ld_u64(p));
 			break;
 		}
 	}
@@ -472,11 +458,11 @@ static void encode_elements(struct writer *x, const struct hd_object *o, const u
 		break;
 	case 4:
 		for (uint64_t i = 0; i < n; i++, p += 4)
-			out = put_u4(out, ld_u32(p));
+			out = hprof_put_u4(out, ld_u32(p));
 		break;
 	default:
 		for (uint64_t i = 0; i < n; i++, p += 8)
-			out = put_u8(out, ld_u64(p));
+			out = hprof_put_u8(out, ld_u64(p));
 		break;
 	}
 }
@@ -569,8 +555,8 @@ static inline uint8_t *put_array_head(const struct writer *x, uint8_t *p, uint64
 {
 	*p++ = a->refs ? HPROF_OBJ_ARRAY_DUMP : HPROF_PRIM_ARRAY_DUMP;
 	p = put_id(x, p, id);
-	p = put_u4(p, DUMMY_TRACE);
-	p = put_u4(p, (uint32_t)a->n);
+	p = hprof_put_u4(p, DUMMY_TRACE);
+	p = hprof_put_u4(p, (uint32_t)a->n);
 	if (a->refs)
 		return put_id(x, p, x->class_ids[k]);
 	*p++ = a->elem_type;
@@ -624,9 +610,9 @@ static inline __attribute__((always_inline)) int write_object(void *ctx,
 		uint8_t *p = rec;
 		*p++ = HPROF_INSTANCE_DUMP;
 		p = put_id(x, p, id);
-		p = put_u4(p, DUMMY_TRACE);
+		p = hprof_put_u4(p, DUMMY_TRACE);
 		p = put_id(x, p, x->class_ids[k]);
-		p = put_u4(p, nb);
+		p = hprof_put_u4(p, nb);
 		encode_values(x, o, k, p);
 		if (in_place)
 			return 0;

@@ -73,27 +73,13 @@ static int stage_put(hd_hprof *w, const void *p, size_t n)
 	return 0;
 }
 
-static void be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void be64(uint8_t *p, uint64_t v)
-{
-	be32(p, (uint32_t)(v >> 32));
-	be32(p + 4, (uint32_t)v);
-}
-
 static int record_header(hd_hprof *w, uint8_t tag, uint64_t len)
 {
 	if (len > UINT32_MAX)
 		return hd_fail(HD_E_INTERNAL, "HPROF record of %llu bytes", (unsigned long long)len);
 	uint8_t h[9] = {tag};
-	be32(h + 1, 0);
-	be32(h + 5, (uint32_t)len);
+	hprof_put_u4(h + 1, 0);
+	hprof_put_u4(h + 5, (uint32_t)len);
 	return stage_put(w, h, sizeof h);
 }
 
@@ -148,8 +134,8 @@ hd_hprof *hprof_open(hprof_sink_fn sinkfn, void *ctx, unsigned id_size, uint64_t
 	static const char magic[] = "JAVA PROFILE 1.0.2";
 	uint8_t h[sizeof magic + 12];
 	memcpy(h, magic, sizeof magic); /* includes the NUL */
-	be32(h + sizeof magic, id_size);
-	be64(h + sizeof magic + 4, timestamp_ms);
+	hprof_put_u4(h + sizeof magic, id_size);
+	hprof_put_u8(h + sizeof magic + 4, timestamp_ms);
 	if (stage_put(w, h, sizeof h) != 0) {
 		hprof_free(w);
 		return NULL;
@@ -274,11 +260,7 @@ static int top_level(hd_hprof *w, uint8_t tag, uint64_t len)
 /* The id V in W's size at P; returns the end. */
 static uint8_t *put_id(const hd_hprof *w, uint8_t *p, uint64_t v)
 {
-	if (w->id_size == 4)
-		be32(p, (uint32_t)v);
-	else
-		be64(p, v);
-	return p + w->id_size;
+	return hprof_put_id(p, w->id_size, v);
 }
 
 int hprof_utf8(hd_hprof *w, uint64_t id, const char *s)
@@ -295,9 +277,9 @@ int hprof_load_class(hd_hprof *w, uint32_t serial, uint64_t class_id, uint32_t t
 		     uint64_t name_id)
 {
 	uint8_t b[24], *p = b;
-	be32(p, serial);
+	hprof_put_u4(p, serial);
 	p = put_id(w, p + 4, class_id);
-	be32(p, trace);
+	hprof_put_u4(p, trace);
 	p = put_id(w, p + 4, name_id);
 	if (top_level(w, HPROF_LOAD_CLASS, (uint64_t)(p - b)) != 0)
 		return -1;
@@ -312,8 +294,8 @@ int hprof_frame(hd_hprof *w, uint64_t id, uint64_t method_id, uint64_t sig_id,
 	p = put_id(w, p, method_id);
 	p = put_id(w, p, sig_id);
 	p = put_id(w, p, source_id);
-	be32(p, class_serial);
-	be32(p + 4, (uint32_t)line);
+	hprof_put_u4(p, class_serial);
+	hprof_put_u4(p + 4, (uint32_t)line);
 	p += 8;
 	if (top_level(w, HPROF_FRAME, (uint64_t)(p - b)) != 0)
 		return -1;
@@ -324,9 +306,9 @@ int hprof_trace(hd_hprof *w, uint32_t serial, uint32_t thread_serial,
 		const uint64_t *frame_ids, uint32_t nframes)
 {
 	uint8_t b[12];
-	be32(b, serial);
-	be32(b + 4, thread_serial);
-	be32(b + 8, nframes);
+	hprof_put_u4(b, serial);
+	hprof_put_u4(b + 4, thread_serial);
+	hprof_put_u4(b + 8, nframes);
 	if (top_level(w, HPROF_TRACE, sizeof b + (uint64_t)nframes * w->id_size) != 0 ||
 	    stage_put(w, b, sizeof b) != 0)
 		return -1;
@@ -499,14 +481,14 @@ int hprof_u2(hd_hprof *w, uint16_t v)
 int hprof_u4(hd_hprof *w, uint32_t v)
 {
 	uint8_t b[4];
-	be32(b, v);
+	hprof_put_u4(b, v);
 	return hprof_bytes(w, b, 4);
 }
 
 int hprof_u8(hd_hprof *w, uint64_t v)
 {
 	uint8_t b[8];
-	be64(b, v);
+	hprof_put_u8(b, v);
 	return hprof_bytes(w, b, 8);
 }
 

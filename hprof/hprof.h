@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum hprof_tag {
 	HPROF_UTF8 = 0x01,
@@ -71,6 +72,25 @@ static inline uint8_t hprof_type_of(enum hd_type t)
 
 /* The largest sub-record a segment's u4 length can carry. */
 #define HPROF_MAX_SUBRECORD (UINT32_MAX - 64u)
+
+/* V big-endian at P (HPROF's byte order); each returns the end. */
+static inline uint8_t *hprof_put_u4(uint8_t *p, uint32_t v)
+{
+	v = __builtin_bswap32(v);
+	memcpy(p, &v, 4);
+	return p + 4;
+}
+static inline uint8_t *hprof_put_u8(uint8_t *p, uint64_t v)
+{
+	v = __builtin_bswap64(v);
+	memcpy(p, &v, 8);
+	return p + 8;
+}
+/* The id V in a file of ID_SIZE-byte ids (4: its low half). */
+static inline uint8_t *hprof_put_id(uint8_t *p, unsigned id_size, uint64_t v)
+{
+	return id_size == 4 ? hprof_put_u4(p, (uint32_t)v) : hprof_put_u8(p, v);
+}
 
 typedef struct hd_hprof hd_hprof;
 
